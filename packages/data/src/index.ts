@@ -1,0 +1,2 @@
+/** Placeholder: filled in by the package's implementation. */
+export {};

@@ -1,0 +1,201 @@
+/**
+ * The contract between the tensor front end (Tensor, ops, autograd) and a compute backend.
+ *
+ * A backend owns storages (flat, typed buffers) and runs kernels on strided views of them.
+ * Views carry shape, strides and an element offset, so transpose/permute/slice/expand never
+ * copy: every kernel that takes a `View` reads through its strides (a broadcast dimension has
+ * stride 0). Every kernel returns a new, contiguous, row-major storage that the caller owns.
+ *
+ * Kernels are asynchronous on the device but synchronous to call: they enqueue work and return
+ * the output storage at once. Only `read` waits for the device. Backends must keep results
+ * identical in meaning; the CPU backend is the reference every other backend is tested against.
+ *
+ * @module
+ */
+
+/** Element types a storage can hold. float16, bfloat16 and block-quantized types will join this union. */
+export type DType = 'float32' | 'int32';
+
+/** The typed array that holds a dtype's elements on the host. */
+export type HostArray<D extends DType = DType> = D extends 'int32' ? Int32Array : Float32Array;
+
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Record<DType, number> = { float32: 4, int32: 4 };
+
+/** Names of the built-in backends. */
+export type BackendName = 'webgpu' | 'cpu';
+
+/** A flat buffer of `size` elements owned by one backend. Freed exactly once with `Backend.free`. */
+export interface Storage {
+  readonly backend: BackendName;
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+}
+
+/** A strided window on a storage: element `[i0, i1, …]` lives at `offset + Σ ik·strides[k]`. */
+export interface View {
+  readonly storage: Storage;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+/** Elementwise functions of one argument. Integer inputs are only valid for neg, abs, sign, square. */
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'sign'
+  | 'square'
+  | 'reciprocal'
+  | 'relu'
+  | 'silu'
+  | 'gelu' // tanh approximation, as GPT-2 and PyTorch's approximate='tanh'
+  | 'tanh'
+  | 'sigmoid'
+  | 'sin'
+  | 'cos';
+
+/** Elementwise functions of two broadcast arguments. Comparisons return float32 0/1 (int32 if both inputs are int32). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+/** Reductions over a set of axes. `argmax` returns int32 indices of the first maximum (only one axis). */
+export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax';
+
+/** Which rotary layout: Meta/GGUF pairs (2i, 2i+1); Hugging Face pairs (i, i + d/2). */
+export type RopeStyle = 'interleaved' | 'half';
+
+/** Hyper-parameters of one fused AdamW step (decoupled weight decay). */
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number, for bias correction. */
+  step: number;
+}
+
+/** Statistics of a backend's memory, in elements of storages it currently holds. */
+export interface BackendMemory {
+  /** Bytes held by live storages. */
+  bytesInUse: number;
+  /** Bytes parked in the reuse pool (allocated on the device, not live). */
+  bytesPooled: number;
+}
+
+/**
+ * A compute backend. All `View` arguments may be non-contiguous unless a kernel says `contiguous`.
+ * Shapes passed to kernels are already validated by the ops; backends may assume them valid.
+ */
+export interface Backend {
+  readonly name: BackendName;
+
+  // ---- storage --------------------------------------------------------------------------
+  /** A new storage of `size` elements; contents unspecified. */
+  alloc(dtype: DType, size: number): Storage;
+  /** Returns a storage to the backend. Safe while queued kernels still read it. */
+  free(storage: Storage): void;
+  /** Copies host data into a storage (whole storage). */
+  write(storage: Storage, data: Float32Array | Int32Array): void;
+  /** Reads a whole storage back to the host. The only GPU→CPU transfer. */
+  read(storage: Storage): Promise<Float32Array | Int32Array>;
+  /** Submits all queued work now. */
+  flush(): void;
+  /** Resolves when every queued kernel has finished. */
+  sync(): Promise<void>;
+  memory(): BackendMemory;
+  /** Releases the device. The backend is unusable afterwards. */
+  destroy(): void;
+
+  // ---- creation -------------------------------------------------------------------------
+  /** Every element = value. */
+  fill(dtype: DType, size: number, value: number): Storage;
+  /** [start, start+step, …] of length size. */
+  arange(dtype: DType, size: number, start: number, step: number): Storage;
+  /**
+   * Counter-based random numbers, identical on every backend for the same (seed, offset):
+   * element i is a function of (seed, offset + i) only. `uniform` gives [0, 1), `normal` N(0, 1).
+   * The generator is defined in `random/philox.ts` (Philox4x32-10) and every backend implements it bit-exactly
+   * up to float rounding of the final transform.
+   */
+  random(kind: 'uniform' | 'normal', size: number, seed: number, offset: number): Storage;
+
+  // ---- elementwise ----------------------------------------------------------------------
+  /** out[shape(x)] = op(x). */
+  unary(op: UnaryOp, x: View): Storage;
+  /** out[outShape] = op(a, b); a and b are views already expanded to outShape (stride 0 on broadcast axes). */
+  binary(op: BinaryOp, a: View, b: View, outShape: readonly number[]): Storage;
+  /** out = cond != 0 ? a : b, all three expanded to outShape. */
+  where(cond: View, a: View, b: View, outShape: readonly number[]): Storage;
+  /** A contiguous copy of a view, optionally converted to another dtype (float→int truncates toward zero). */
+  copy(x: View, dtype?: DType): Storage;
+
+  // ---- reductions -----------------------------------------------------------------------
+  /** Reduces `axes` (sorted, unique, non-empty) away: output shape is x.shape without those axes. */
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
+
+  // ---- linear algebra -------------------------------------------------------------------
+  /**
+   * Batched matrix product. a: [...batchA, M, K], b: [...batchB, K, N], both views (a transposed operand is a view
+   * with swapped strides), batch dims already broadcast to `batchShape` (stride 0 where broadcast).
+   * Output contiguous [...batchShape, M, N], float32.
+   */
+  matmul(a: View, b: View, batchShape: readonly number[]): Storage;
+
+  // ---- indexing -------------------------------------------------------------------------
+  /** Rows of a table: table [V, D], ids int32 [N] (contiguous) → [N, D]. Ids are pre-validated in range. */
+  gather(table: View, ids: View): Storage;
+  /** Adds rows into a zero table: src [N, D], ids int32 [N] → [V, D] with out[ids[n]] += src[n]. */
+  scatterAdd(src: View, ids: View, rows: number): Storage;
+
+  // ---- fused kernels (inputs contiguous) ------------------------------------------------
+  /** Softmax (or log-softmax) over the last axis of a contiguous [rows, cols]. */
+  softmax(x: View, rows: number, cols: number, log: boolean): Storage;
+  /**
+   * Fused cross-entropy. logits [N, V] contiguous, targets int32 [N]. Returns per-row loss (0 where the target is
+   * `ignoreIndex`) and per-row logsumexp, both [N] float32.
+   */
+  crossEntropy(logits: View, targets: View, ignoreIndex: number): { loss: Storage; lse: Storage };
+  /** d logits [N, V] = (softmax(logits) - onehot(target)) · gradLoss[row] (0 for ignored rows). gradLoss [N]. */
+  crossEntropyBackward(logits: View, targets: View, lse: View, gradLoss: View, ignoreIndex: number): Storage;
+  /** y = x · rsqrt(mean(x², last axis) + eps) · weight; x [rows, dim], weight [dim]. Also returns rstd [rows]. */
+  rmsNorm(x: View, weight: View, eps: number): { y: Storage; rstd: Storage };
+  /** Gradients of rmsNorm: dx [rows, dim] and dweight [dim]. */
+  rmsNormBackward(dy: View, x: View, weight: View, rstd: View): { dx: Storage; dweight: Storage };
+  /**
+   * Rotary position embedding on x [batch, seq, heads, headDim] (contiguous), positions int32 [seq] or [batch, seq].
+   * Angle for pair i at position p: p · theta^(-2i/headDim). `inverse` rotates by the negative angle (the backward).
+   */
+  rope(x: View, positions: View, theta: number, style: RopeStyle, inverse: boolean): Storage;
+  /**
+   * Causal (or full) scaled-dot-product attention, tiled so memory is O(T·d) per head.
+   * q [B, Hq, T, D], k and v [B, Hkv, S, D] (contiguous), Hq a multiple of Hkv (grouped-query heads share k/v).
+   * With `causal`, query t sees keys s ≤ t + (S − T) (so decoding with a cache works). Returns o [B, Hq, T, D] and
+   * the log-sum-exp of the scaled scores lse [B, Hq, T] for the backward pass.
+   */
+  attention(q: View, k: View, v: View, scale: number, causal: boolean): { o: Storage; lse: Storage };
+  /** Gradients of attention given dO, O and the forward's lse: dq, dk, dv with the shapes of q, k, v. */
+  attentionBackward(
+    q: View,
+    k: View,
+    v: View,
+    o: View,
+    dO: View,
+    lse: View,
+    scale: number,
+    causal: boolean,
+  ): { dq: Storage; dk: Storage; dv: Storage };
+
+  // ---- optimiser ------------------------------------------------------------------------
+  /**
+   * One fused AdamW update in place on contiguous float32 storages of equal size: param, grad, m, v.
+   * `gradScale` (a 1-element storage, optional) multiplies the gradient first: it carries global-norm clipping
+   * without a readback. Weight decay is decoupled: p -= lr · wd · p.
+   */
+  adamw(param: Storage, grad: Storage, m: Storage, v: Storage, hyper: AdamWHyper, gradScale?: Storage): void;
+}
