@@ -134,6 +134,11 @@ export interface Backend {
   where(cond: View, a: View, b: View, outShape: readonly number[]): Storage;
   /** A contiguous copy of a view, optionally converted to another dtype (float→int truncates toward zero). */
   copy(x: View, dtype?: DType): Storage;
+  /**
+   * Writes src into the strided window dst in place (same shape, same dtype). Used for concat, slice assignment and
+   * KV-cache appends. dst's elements must not alias each other.
+   */
+  copyInto(dst: View, src: View): void;
 
   // ---- reductions -----------------------------------------------------------------------
   /** Reduces `axes` (sorted, unique, non-empty) away: output shape is x.shape without those axes. */
