@@ -1,0 +1,91 @@
+/**
+ * The CPU reference backend: plain TypeScript over Float32Array / Int32Array storages. Every other backend is tested
+ * against it, so it favours clarity and float64 accumulation over speed.
+ *
+ * @module
+ */
+import type { Backend, DType, Storage } from '../backend/backend.js';
+import { DTYPE_BYTES } from '../backend/backend.js';
+import { philoxFill } from '../random/philox.js';
+import { adamw } from './adamw.js';
+import { attention, attentionBackward } from './attention.js';
+import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
+import { binary, copy, copyInto, unary, where } from './elementwise.js';
+import { gather, scatterAdd } from './indexing.js';
+import { matmul } from './matmul.js';
+import { reduce } from './reduce.js';
+import { rmsNorm, rmsNormBackward } from './rms_norm.js';
+import { rope } from './rope.js';
+import { softmax } from './softmax.js';
+import { allocCpu, CpuStorage, cpuData } from './storage.js';
+
+/** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
+export function createCpuBackend(): Backend {
+  let bytesInUse = 0;
+  const live = new WeakSet<Storage>();
+  // Every kernel result passes through `track` so memory() counts it.
+  const track = <S extends Storage>(s: S): S => {
+    live.add(s);
+    bytesInUse += s.size * DTYPE_BYTES[s.dtype];
+    return s;
+  };
+  const t2 = <R extends Record<string, Storage>>(r: R): R => {
+    for (const s of Object.values(r)) track(s);
+    return r;
+  };
+  return {
+    name: 'cpu',
+    alloc: (dtype: DType, size: number) => track(allocCpu(dtype, size)),
+    free(storage) {
+      if (!live.has(storage)) throw new Error(`cpu backend: free of a storage that is not live (double free?)`);
+      live.delete(storage);
+      bytesInUse -= storage.size * DTYPE_BYTES[storage.dtype];
+    },
+    write(storage, data) {
+      const dst = cpuData(storage);
+      if (data.length !== dst.length) {
+        throw new Error(`cpu backend: write of ${data.length} elements into a storage of ${dst.length}`);
+      }
+      dst.set(data);
+    },
+    read: async (storage) => cpuData(storage).slice(),
+    flush() {},
+    sync: async () => {},
+    memory: () => ({ bytesInUse, bytesPooled: 0 }),
+    destroy() {},
+    fill(dtype, size, value) {
+      const s = allocCpu(dtype, size);
+      s.data.fill(value);
+      return track(s);
+    },
+    arange(dtype, size, start, step) {
+      const s = allocCpu(dtype, size);
+      for (let i = 0; i < size; i++) s.data[i] = start + i * step;
+      return track(s);
+    },
+    random(kind, size, seed, offset) {
+      const data = philoxFill(kind, new Float32Array(size), seed, offset);
+      return track(new CpuStorage('float32', data));
+    },
+    unary: (op, x) => track(unary(op, x)),
+    binary: (op, a, b, outShape) => track(binary(op, a, b, outShape)),
+    where: (c, a, b, outShape) => track(where(c, a, b, outShape)),
+    copy: (x, dtype) => track(copy(x, dtype)),
+    copyInto,
+    reduce: (op, x, axes) => track(reduce(op, x, axes)),
+    matmul: (a, b, batchShape) => track(matmul(a, b, batchShape)),
+    gather: (table, ids) => track(gather(table, ids)),
+    scatterAdd: (src, ids, rows) => track(scatterAdd(src, ids, rows)),
+    softmax: (x, rows, cols, log) => track(softmax(x, rows, cols, log)),
+    crossEntropy: (logits, targets, ignoreIndex) => t2(crossEntropy(logits, targets, ignoreIndex)),
+    crossEntropyBackward: (logits, targets, lse, g, ignoreIndex) =>
+      track(crossEntropyBackward(logits, targets, lse, g, ignoreIndex)),
+    rmsNorm: (x, w, eps) => t2(rmsNorm(x, w, eps)),
+    rmsNormBackward: (dy, x, w, rstd) => t2(rmsNormBackward(dy, x, w, rstd)),
+    rope: (x, pos, theta, style, inverse) => track(rope(x, pos, theta, style, inverse)),
+    attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
+    attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>
+      t2(attentionBackward(q, k, v, o, dO, lse, scale, causal)),
+    adamw,
+  };
+}

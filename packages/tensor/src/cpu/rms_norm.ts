@@ -1,0 +1,49 @@
+import type { Storage, View } from '../backend/backend.js';
+import { allocCpu, readView } from './storage.js';
+
+/** y = x · rstd · w with rstd = 1 / sqrt(mean(x²) + eps) per row. */
+export function rmsNorm(x: View, weight: View, eps: number): { y: Storage; rstd: Storage } {
+  const D = x.shape[x.shape.length - 1]!;
+  const src = readView(x);
+  const w = readView(weight);
+  const rows = D === 0 ? 0 : src.length / D;
+  const y = allocCpu('float32', src.length);
+  const rstd = allocCpu('float32', rows);
+  for (let r = 0; r < rows; r++) {
+    const base = r * D;
+    let ss = 0;
+    for (let j = 0; j < D; j++) ss += src[base + j]! * src[base + j]!;
+    const rs = 1 / Math.sqrt(ss / D + eps);
+    rstd.data[r] = rs;
+    for (let j = 0; j < D; j++) y.data[base + j] = src[base + j]! * rs * w[j]!;
+  }
+  return { y, rstd };
+}
+
+/**
+ * With g = dy·w: dx = rstd·g − x·rstd³·mean(g·x) and dweight = Σ_rows dy·x·rstd.
+ */
+export function rmsNormBackward(dy: View, x: View, weight: View, rstd: View): { dx: Storage; dweight: Storage } {
+  const D = x.shape[x.shape.length - 1]!;
+  const g = readView(dy);
+  const src = readView(x);
+  const w = readView(weight);
+  const rs = readView(rstd);
+  const rows = D === 0 ? 0 : src.length / D;
+  const dx = allocCpu('float32', src.length);
+  const dw = new Float64Array(D);
+  for (let r = 0; r < rows; r++) {
+    const base = r * D;
+    const rr = rs[r]!;
+    let dot = 0;
+    for (let j = 0; j < D; j++) dot += g[base + j]! * w[j]! * src[base + j]!;
+    const c = (rr * rr * rr * dot) / D;
+    for (let j = 0; j < D; j++) {
+      dx.data[base + j] = rr * g[base + j]! * w[j]! - src[base + j]! * c;
+      dw[j]! += g[base + j]! * src[base + j]! * rr;
+    }
+  }
+  const dweight = allocCpu('float32', D);
+  dweight.data.set(dw);
+  return { dx, dweight };
+}

@@ -1,0 +1,105 @@
+import type { DType, Storage, View } from '../backend/backend.js';
+
+/** A CPU storage: a plain typed array on the JS heap. */
+export class CpuStorage implements Storage {
+  readonly backend = 'cpu' as const;
+  readonly size: number;
+  constructor(
+    readonly dtype: DType,
+    readonly data: Float32Array | Int32Array,
+  ) {
+    this.size = data.length;
+  }
+}
+
+/** A fresh zeroed CPU storage. */
+export function allocCpu(dtype: DType, size: number): CpuStorage {
+  return new CpuStorage(dtype, dtype === 'int32' ? new Int32Array(size) : new Float32Array(size));
+}
+
+/** The typed array behind a storage that must belong to the CPU backend. */
+export function cpuData(storage: Storage): Float32Array | Int32Array {
+  if (!(storage instanceof CpuStorage)) {
+    throw new Error(
+      `cpu backend: got a storage of backend '${storage.backend}'; tensors of different backends were mixed`,
+    );
+  }
+  return storage.data;
+}
+
+/** Row-major strides of a shape. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+/** Number of elements of a shape. */
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** True when a view is row-major contiguous (size-1 dims may carry any stride). */
+export function isContiguousView(view: View): boolean {
+  let expected = 1;
+  for (let i = view.shape.length - 1; i >= 0; i--) {
+    const d = view.shape[i]!;
+    if (d !== 1 && view.strides[i] !== expected) return false;
+    expected *= d;
+  }
+  return true;
+}
+
+/**
+ * Calls `inner(base, count, stride)` once per innermost row of a strided view: the row's elements are at
+ * base, base + stride, … (count of them). Keeps per-element work inside tight loops of the kernels.
+ */
+export function forEachRow(
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  inner: (base: number, count: number, stride: number, rowIndex: number) => void,
+): void {
+  const rank = shape.length;
+  const total = shapeSize(shape);
+  if (total === 0) return;
+  if (rank === 0) {
+    inner(offset, 1, 1, 0);
+    return;
+  }
+  const count = shape[rank - 1]!;
+  const stride = strides[rank - 1]!;
+  const rows = total / count;
+  const idx = new Array<number>(rank - 1).fill(0);
+  let base = offset;
+  for (let r = 0; r < rows; r++) {
+    inner(base, count, stride, r);
+    // Odometer increment over the outer dims.
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      base += strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      base -= strides[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** A contiguous row-major copy of a view's elements (or a zero-copy subarray when the view already is one). */
+export function readView(view: View): Float32Array | Int32Array {
+  const src = cpuData(view.storage);
+  const n = shapeSize(view.shape);
+  if (isContiguousView(view)) return src.subarray(view.offset, view.offset + n);
+  const out = view.storage.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  let o = 0;
+  forEachRow(view.shape, view.strides, view.offset, (base, count, stride) => {
+    for (let j = 0; j < count; j++) out[o++] = src[base + j * stride]!;
+  });
+  return out;
+}
