@@ -1,2 +1,40 @@
-/** Placeholder: filled in by the package's implementation. */
-export {};
+/**
+ * @andes/data — sources, mixtures, packing, shuffling and resumable loaders for language-model training.
+ *
+ * @packageDocumentation
+ */
+export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
+export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
+export { type FileLine, LineReader } from './line-reader.js';
+export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
+export {
+  type DocumentSplit,
+  llamaMixture,
+  llamaMixturePreset,
+  type MixtureConfig,
+  parseMixtureConfig,
+  type SourceConfig,
+  type SourceType,
+  syntheticMixture,
+} from './mixture-config.js';
+export { type DataTokenizer, type PackerPosition, type PackingOptions, SequencePacker } from './packing.js';
+export { fnv1a32, isValidationDocument, mixSeed, SeededRandom } from './rng.js';
+export {
+  type DocumentSource,
+  FileSource,
+  type FileSourceOptions,
+  openSource,
+  resolveSourceFiles,
+  type SourceState,
+  SyntheticSource,
+} from './sources.js';
+export type { StoryPerson } from './story-lexicon.js';
+export { syntheticStories, syntheticStory } from './synthetic-stories.js';
+export {
+  type CollectTextOptions,
+  collectTrainingText,
+  type TokenizerTrainingOptions,
+  type TrainedTokenizer,
+  trainTokenizerOnMixture,
+} from './tokenizer-training.js';
+export { unigramCrossEntropy } from './unigram.js';

@@ -1,0 +1,99 @@
+import { DocumentStream } from './document-stream.js';
+import { type MixtureConfig, parseMixtureConfig } from './mixture-config.js';
+import { mixSeed } from './rng.js';
+
+/** Options of {@link collectTrainingText}. */
+export interface CollectTextOptions {
+  /** Stop after this many UTF-8 bytes of text; default 8 MiB. */
+  maxBytes?: number;
+  /** Directory relative source paths are resolved against. */
+  baseDir?: string;
+  /** Seed of source sampling (use the loader's seed to see the same documents); default 0. */
+  seed?: number;
+  /** Fraction held out for validation (those documents are never collected); default 0.01. */
+  valFraction?: number;
+}
+
+/**
+ * The first `maxBytes` of training-split text of a mixture, as documents, sampled by weight like the
+ * loader samples them — what a tokenizer should be trained on. Validation documents are excluded so
+ * the tokenizer never sees held-out text.
+ */
+export async function collectTrainingText(mixture: MixtureConfig, options: CollectTextOptions = {}): Promise<string[]> {
+  const maxBytes = options.maxBytes ?? 8 << 20;
+  const stream = await DocumentStream.open(parseMixtureConfig(mixture), {
+    baseDir: options.baseDir,
+    seed: mixSeed(options.seed ?? 0, 1),
+    split: 'train',
+    valFraction: options.valFraction ?? 0.01,
+  });
+  const texts: string[] = [];
+  let bytes = 0;
+  try {
+    while (bytes < maxBytes) {
+      const doc = await stream.next();
+      if (doc === null) break;
+      const size = Buffer.byteLength(doc, 'utf8');
+      texts.push(size + bytes > maxBytes ? doc.slice(0, maxBytes - bytes) : doc);
+      bytes += size;
+    }
+  } finally {
+    await stream.close();
+  }
+  return texts;
+}
+
+/** Settings passed to `@andes/tokenizer`'s `trainBpe`. */
+export interface TokenizerTrainingOptions extends CollectTextOptions {
+  /** Vocabulary size including special and byte-fallback tokens. */
+  vocabSize: number;
+  /** Encode unknown characters as byte tokens (LLaMA does); default true. */
+  byteFallback?: boolean;
+  /** Split numbers into single digits (LLaMA does); default true. */
+  splitDigits?: boolean;
+  /** Extra special tokens. */
+  specialTokens?: string[];
+}
+
+/**
+ * Trains a BPE tokenizer (with `@andes/tokenizer`'s `trainBpe`) on the first `maxBytes` of a mixture's
+ * training text: the pipeline's first step when no tokenizer is given.
+ *
+ * @returns the trained tokenizer (save it next to the model: the loader state is only valid with it).
+ */
+export async function trainTokenizerOnMixture(
+  mixture: MixtureConfig,
+  options: TokenizerTrainingOptions,
+): Promise<TrainedTokenizer> {
+  const texts = await collectTrainingText(mixture, options);
+  const tokenizerModule = (await import('@andes/tokenizer')) as unknown as { trainBpe?: TrainBpe };
+  if (typeof tokenizerModule.trainBpe !== 'function')
+    throw new Error('trainTokenizerOnMixture: @andes/tokenizer has no trainBpe');
+  return tokenizerModule.trainBpe(texts, {
+    vocabSize: options.vocabSize,
+    byteFallback: options.byteFallback ?? true,
+    splitDigits: options.splitDigits ?? true,
+    specialTokens: options.specialTokens ?? [],
+  });
+}
+
+/** The trained tokenizer as the pipeline sees it (the full `Tokenizer` of `@andes/tokenizer`). */
+export interface TrainedTokenizer {
+  /** Token ids of `text`. */
+  encode(text: string, options?: { bos?: boolean; eos?: boolean }): number[];
+  /** Text of `ids`. */
+  decode(ids: readonly number[]): string;
+  /** Vocabulary size. */
+  readonly vocabSize: number;
+  /** Beginning-of-sequence id. */
+  readonly bosId: number;
+  /** End-of-sequence id. */
+  readonly eosId: number;
+  /** Writes the tokenizer to `path`. */
+  save(path: string): Promise<void> | void;
+}
+
+type TrainBpe = (
+  texts: string[],
+  options: { vocabSize: number; byteFallback: boolean; splitDigits: boolean; specialTokens: string[] },
+) => Promise<TrainedTokenizer> | TrainedTokenizer;
