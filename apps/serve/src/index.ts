@@ -1,2 +1,35 @@
-/** Placeholder: filled in by the package's implementation. */
-export {};
+/**
+ * @andes/serve — an OpenAI-compatible HTTP server for Andes models with continuous batching.
+ *
+ * @module
+ */
+export { CHAT_PAGE_HTML } from './chat-page.js';
+export type { ChoiceDelta, ChoiceSink } from './choice.js';
+export { startChoice } from './choice.js';
+export type { DecodeRow, Engine } from './engine.js';
+export { ApiError, badRequest, type ErrorBody, errorBody } from './errors.js';
+export { Counter, Gauge, Histogram, LATENCY_BUCKETS, ServeMetrics } from './metrics.js';
+export { randomSeed, SeededRng } from './rng.js';
+export {
+  argmax,
+  DEFAULT_SAMPLING,
+  logSumExp,
+  Sampler,
+  type SamplingParams,
+  type TokenLogprob,
+  tokenLogprobs,
+  topKIndices,
+} from './sampling.js';
+export {
+  type FinishReason,
+  type PromptLogprob,
+  QueueFullError,
+  Scheduler,
+  type SchedulerOptions,
+  type SequenceHandle,
+  type SequenceRequest,
+  type TokenEvent,
+} from './scheduler.js';
+export type { ChatMessage, ServedModel, ServeTokenizer } from './served-model.js';
+export { type AndesServer, createServer, type ServerOptions } from './server.js';
+export { StopMatcher, type StopResult } from './stop-strings.js';

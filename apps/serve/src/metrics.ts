@@ -1,0 +1,171 @@
+/**
+ * A minimal Prometheus metrics registry (text exposition format 0.0.4): counters, gauges and histograms with
+ * labels. Enough for `/metrics`; no dependency on prom-client.
+ *
+ * @module
+ */
+
+type Labels = Readonly<Record<string, string>>;
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',');
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function fmt(v: number): string {
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return Number.isNaN(v) ? 'NaN' : String(v);
+}
+
+interface Metric {
+  render(): string;
+}
+
+/** A monotonically increasing count, per label set. */
+export class Counter implements Metric {
+  private readonly values = new Map<string, number>();
+  /** `name` should end in `_total`. */
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  /** Adds `by` (≥ 0, default 1). */
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  /** The current value for `labels` (0 if never incremented). */
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  /** Exposition text. */
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    if (this.values.size === 0) lines.push(`${this.name} 0`);
+    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${fmt(v)}`);
+    return lines.join('\n');
+  }
+}
+
+/** A value that goes up and down; optionally read from a callback at scrape time. */
+export class Gauge implements Metric {
+  private value = 0;
+  /** With `read`, the gauge reports `read()` at each scrape. */
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read?: () => number,
+  ) {}
+  /** Sets the value. */
+  set(v: number): void {
+    this.value = v;
+  }
+  /** The current value. */
+  get(): number {
+    return this.read ? this.read() : this.value;
+  }
+  /** Exposition text. */
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${fmt(this.get())}`].join(
+      '\n',
+    );
+  }
+}
+
+/** Cumulative-bucket histogram (Prometheus semantics: bucket `le` counts observations ≤ le). */
+export class Histogram implements Metric {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+  /** `buckets`: ascending upper bounds; `+Inf` is added. */
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
+    this.counts = new Array(buckets.length).fill(0);
+  }
+  /** Records one observation. */
+  observe(v: number): void {
+    this.sum += v;
+    this.count++;
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) this.counts[i]!++;
+  }
+  /** Number of observations so far. */
+  get observations(): number {
+    return this.count;
+  }
+  /** Exposition text. */
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (let i = 0; i < this.buckets.length; i++) {
+      lines.push(`${this.name}_bucket{le="${fmt(this.buckets[i]!)}"} ${this.counts[i]}`);
+    }
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`);
+    lines.push(`${this.name}_sum ${fmt(this.sum)}`, `${this.name}_count ${this.count}`);
+    return lines.join('\n');
+  }
+}
+
+/** Latency buckets in seconds, 1 ms … 60 s. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** The server's metrics, rendered together at `/metrics`. */
+export class ServeMetrics {
+  /** HTTP requests by endpoint and status code. */
+  readonly requests = new Counter('andes_requests_total', 'HTTP requests by endpoint and status code.');
+  /** Prompt tokens processed (prefill). */
+  readonly promptTokens = new Counter('andes_prompt_tokens_total', 'Prompt tokens processed.');
+  /** Tokens generated (decode). */
+  readonly generatedTokens = new Counter('andes_generation_tokens_total', 'Tokens generated.');
+  /** Sequences finished by reason (stop, length, cancelled). */
+  readonly finished = new Counter('andes_sequences_finished_total', 'Sequences finished, by reason.');
+  /** Seconds from request arrival to its first generated token. */
+  readonly timeToFirstToken = new Histogram(
+    'andes_time_to_first_token_seconds',
+    'Seconds from request arrival to the first generated token.',
+    LATENCY_BUCKETS,
+  );
+  /** Seconds between consecutive generated tokens of one sequence. */
+  readonly interTokenLatency = new Histogram(
+    'andes_inter_token_latency_seconds',
+    'Seconds between consecutive tokens of one sequence.',
+    LATENCY_BUCKETS,
+  );
+  /** Sequences in each decode batch. */
+  readonly batchSize = new Histogram(
+    'andes_decode_batch_size',
+    'Sequences per decode step.',
+    [1, 2, 4, 8, 16, 32, 64, 128],
+  );
+  private readonly gauges: Gauge[] = [];
+
+  /** All three are read at scrape time: waiting requests, running sequences, KV-cache slots. */
+  constructor(queueDepth: () => number, running: () => number, slots: () => number) {
+    this.gauges.push(
+      new Gauge('andes_queue_depth', 'Requests waiting for a KV-cache slot.', queueDepth),
+      new Gauge('andes_batch_occupancy', 'Sequences currently holding a KV-cache slot.', running),
+      new Gauge('andes_batch_slots', 'KV-cache slots (maximum batch).', slots),
+    );
+  }
+
+  /** The full exposition text. */
+  render(): string {
+    const all: Metric[] = [
+      this.requests,
+      this.promptTokens,
+      this.generatedTokens,
+      this.finished,
+      ...this.gauges,
+      this.timeToFirstToken,
+      this.interTokenLatency,
+      this.batchSize,
+    ];
+    return `${all.map((m) => m.render()).join('\n')}\n`;
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * Continuous batching. Requests wait in a bounded queue; at every token boundary the scheduler admits waiting
+ * sequences into free KV-cache slots (one batched prefill each), then runs one batched decode step over every
+ * running sequence. A sequence that finishes, is cancelled or whose client disconnects frees its slot at the
+ * next boundary, and a waiting one takes it.
+ *
+ * @module
+ */
+import type { Engine } from './engine.js';
+import type { ServeMetrics } from './metrics.js';
+import { Sampler, type SamplingParams, type TokenLogprob, tokenLogprobs } from './sampling.js';
+
+/** Why a sequence ended: `stop` (EOS or a stop string), `length` (max tokens or context), `cancelled`, `error`. */
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';
+
+/** A generated token as delivered to the request handler. */
+export interface TokenEvent {
+  id: number;
+  /** True for an end-of-sequence token: it ends the sequence and carries no text. */
+  eos: boolean;
+  /** Log-probability under the model (present when `topLogprobs` ≥ 0). */
+  logprob?: number;
+  /** The `topLogprobs` most likely alternatives. */
+  top?: TokenLogprob[];
+}
+
+/** Log-probability of prompt token t+1 given tokens ≤ t (index 0 of the list is the first prompt token: null). */
+export interface PromptLogprob {
+  logprob: number;
+  top: TokenLogprob[];
+}
+
+/** What a request handler submits: the prompt, limits, sampling and callbacks. */
+export interface SequenceRequest {
+  /** Prompt token ids (1 ≤ length < engine.maxContext; ≤ when `maxTokens` is 0). */
+  prompt: readonly number[];
+  /** Most tokens to generate; 0 only runs the prompt (for prompt log-probabilities). */
+  maxTokens: number;
+  sampling: SamplingParams;
+  /** Token ids that end the sequence with reason `stop`. */
+  eosIds: readonly number[];
+  /** -1: no log-probabilities; k ≥ 0: each token's logprob plus its k best alternatives. */
+  topLogprobs: number;
+  /** Also compute the prompt tokens' log-probabilities (legacy `echo` + `logprobs`). */
+  promptLogprobs?: boolean;
+  /** Called once, before any token, when `promptLogprobs` is set: entries for prompt[1..]. */
+  onPromptLogprobs?(entries: PromptLogprob[]): void;
+  /** Called per generated token; return `true` to end the sequence with reason `stop` (a stop string matched). */
+  onToken(ev: TokenEvent): boolean | undefined;
+  /** Called exactly once at the end. */
+  onFinish(reason: FinishReason, error?: Error): void;
+}
+
+/** The submitter's handle on a queued or running sequence. */
+export interface SequenceHandle {
+  /** Ends the sequence (reason `cancelled`) and frees its slot at the next token boundary. Idempotent. */
+  cancel(): void;
+}
+
+/** Thrown by `submit` when the waiting queue is full (the server answers 429). */
+export class QueueFullError extends Error {
+  constructor(limit: number) {
+    super(`scheduler: queue full (${limit} requests waiting)`);
+    this.name = 'QueueFullError';
+  }
+}
+
+interface Sequence {
+  req: SequenceRequest;
+  sampler: Sampler;
+  slot: number;
+  /** Tokens generated so far. */
+  generated: number;
+  /** Next token to feed, and its position. */
+  next: number;
+  position: number;
+  cancelled: boolean;
+  done: boolean;
+  arrived: number;
+  lastTokenAt: number;
+}
+
+/** Scheduler options. */
+export interface SchedulerOptions {
+  /** Most requests waiting for a slot before `submit` throws `QueueFullError`. */
+  maxQueue: number;
+  /** Prompt tokens prefilled per boundary before the running batch gets its decode step (at least one prompt). */
+  prefillTokenBudget?: number;
+  metrics?: ServeMetrics;
+}
+
+/** Continuous-batching scheduler over one `Engine`. */
+export class Scheduler {
+  private readonly waiting: Sequence[] = [];
+  private readonly running = new Map<number, Sequence>();
+  private readonly freeSlots: number[];
+  private loop: Promise<void> | null = null;
+  private closed = false;
+
+  /** The engine's `maxSlots` bounds the running batch. */
+  constructor(
+    readonly engine: Engine,
+    readonly options: SchedulerOptions,
+  ) {
+    this.freeSlots = Array.from({ length: engine.maxSlots }, (_, i) => engine.maxSlots - 1 - i);
+  }
+
+  /** Requests waiting for a slot. */
+  get queueDepth(): number {
+    return this.waiting.length;
+  }
+
+  /** Sequences holding a slot. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** True while any sequence is queued or running. */
+  get busy(): boolean {
+    return this.waiting.length > 0 || this.running.size > 0;
+  }
+
+  /** Queues a sequence. Throws `QueueFullError` when the queue is full, or an Error after `close()`. */
+  submit(req: SequenceRequest): SequenceHandle {
+    if (this.closed) throw new Error('scheduler: closed, not accepting requests');
+    if (this.waiting.length >= this.options.maxQueue) throw new QueueFullError(this.options.maxQueue);
+    const room = req.maxTokens > 0 ? this.engine.maxContext - 1 : this.engine.maxContext;
+    if (req.prompt.length < 1 || req.prompt.length > room) {
+      throw new Error(
+        `scheduler: prompt of ${req.prompt.length} tokens must be in [1, ${room}] (context ${this.engine.maxContext})`,
+      );
+    }
+    const now = performance.now();
+    const seq: Sequence = {
+      req,
+      sampler: new Sampler(req.sampling),
+      slot: -1,
+      generated: 0,
+      next: -1,
+      position: 0,
+      cancelled: false,
+      done: false,
+      arrived: now,
+      lastTokenAt: now,
+    };
+    this.waiting.push(seq);
+    this.kick();
+    return {
+      cancel: () => {
+        if (seq.done || seq.cancelled) return;
+        seq.cancelled = true;
+        const i = this.waiting.indexOf(seq);
+        if (i >= 0) {
+          this.waiting.splice(i, 1);
+          this.finish(seq, 'cancelled');
+        }
+      },
+    };
+  }
+
+  /** Stops accepting new requests. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Resolves when nothing is queued or running (or immediately if idle). */
+  async idle(): Promise<void> {
+    while (this.loop) await this.loop;
+  }
+
+  /** Cancels every queued and running sequence. */
+  cancelAll(): void {
+    for (const s of [...this.waiting]) {
+      s.cancelled = true;
+      this.waiting.splice(this.waiting.indexOf(s), 1);
+      this.finish(s, 'cancelled');
+    }
+    for (const s of this.running.values()) s.cancelled = true;
+  }
+
+  private kick(): void {
+    if (this.loop) return;
+    this.loop = this.run().finally(() => {
+      this.loop = null;
+      if (this.busy) this.kick();
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.busy) {
+      this.reap();
+      await this.admit();
+      this.reap();
+      await this.decodeStep();
+      // Let sockets flush and new requests arrive between steps.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** Frees the slots of cancelled or finished sequences. */
+  private reap(): void {
+    for (const s of [...this.running.values()]) {
+      if (s.cancelled && !s.done) this.finish(s, 'cancelled');
+    }
+  }
+
+  private async admit(): Promise<void> {
+    let budget = this.options.prefillTokenBudget ?? 2048;
+    let first = true;
+    while (this.waiting.length > 0 && this.freeSlots.length > 0 && (first || budget > 0)) {
+      first = false;
+      const seq = this.waiting.shift()!;
+      seq.slot = this.freeSlots.pop()!;
+      this.running.set(seq.slot, seq);
+      budget -= seq.req.prompt.length;
+      try {
+        const logits = await this.engine.prefill(seq.slot, seq.req.prompt, { allLogits: !!seq.req.promptLogprobs });
+        this.options.metrics?.promptTokens.inc({}, seq.req.prompt.length);
+        const v = this.engine.vocabSize;
+        if (seq.req.promptLogprobs) {
+          const entries: PromptLogprob[] = [];
+          for (let t = 0; t + 1 < seq.req.prompt.length; t++) {
+            const row = logits.subarray(t * v, (t + 1) * v);
+            entries.push(tokenLogprobs(row, seq.req.prompt[t + 1]!, Math.max(0, seq.req.topLogprobs)));
+          }
+          seq.req.onPromptLogprobs?.(entries);
+        }
+        seq.position = seq.req.prompt.length;
+        if (seq.cancelled) continue;
+        if (seq.req.maxTokens <= 0) {
+          this.finish(seq, 'length');
+          continue;
+        }
+        const n = seq.req.prompt.length;
+        this.emit(seq, logits.subarray((seq.req.promptLogprobs ? n - 1 : 0) * v, (seq.req.promptLogprobs ? n : 1) * v));
+      } catch (e) {
+        this.finish(seq, 'error', e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+  }
+
+  private async decodeStep(): Promise<void> {
+    const batch = [...this.running.values()].filter((s) => !s.done && !s.cancelled && s.next >= 0);
+    if (batch.length === 0) return;
+    const rows = batch.map((s) => ({ slot: s.slot, token: s.next, position: s.position }));
+    let logits: Float32Array;
+    try {
+      logits = await this.engine.decode(rows);
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      for (const s of batch) this.finish(s, 'error', err);
+      return;
+    }
+    this.options.metrics?.batchSize.observe(batch.length);
+    const v = this.engine.vocabSize;
+    batch.forEach((s, i) => {
+      s.position++;
+      if (s.done) return;
+      if (s.cancelled) this.finish(s, 'cancelled');
+      else this.emit(s, logits.subarray(i * v, (i + 1) * v));
+    });
+  }
+
+  /** Samples from one logits row, delivers the token and decides whether the sequence goes on. */
+  private emit(seq: Sequence, row: Float32Array): void {
+    const id = seq.sampler.sample(row);
+    seq.sampler.observe(id);
+    seq.generated++;
+    const now = performance.now();
+    const m = this.options.metrics;
+    if (m) {
+      if (seq.generated === 1) m.timeToFirstToken.observe((now - seq.arrived) / 1000);
+      else m.interTokenLatency.observe((now - seq.lastTokenAt) / 1000);
+      m.generatedTokens.inc();
+    }
+    seq.lastTokenAt = now;
+    const eos = seq.req.eosIds.includes(id);
+    const ev: TokenEvent = { id, eos };
+    if (seq.req.topLogprobs >= 0) Object.assign(ev, tokenLogprobs(row, id, seq.req.topLogprobs));
+    let stop = false;
+    try {
+      stop = seq.req.onToken(ev) === true;
+    } catch (e) {
+      this.finish(seq, 'error', e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    if (eos || stop) this.finish(seq, 'stop');
+    // The token is fed back at `position`; the last generated token never is, so a sequence may fill the context.
+    else if (seq.generated >= seq.req.maxTokens || seq.position >= this.engine.maxContext) this.finish(seq, 'length');
+    else seq.next = id;
+  }
+
+  private finish(seq: Sequence, reason: FinishReason, error?: Error): void {
+    if (seq.done) return;
+    seq.done = true;
+    if (seq.slot >= 0) {
+      this.running.delete(seq.slot);
+      this.engine.release(seq.slot);
+      this.freeSlots.push(seq.slot);
+      seq.slot = -1;
+    }
+    this.options.metrics?.finished.inc({ reason });
+    try {
+      seq.req.onFinish(reason, error);
+    } catch {
+      // A handler's failure must not stop the batch.
+    }
+  }
+}

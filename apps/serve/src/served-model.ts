@@ -1,0 +1,39 @@
+/**
+ * What the HTTP layer needs from a loaded model: the engine, a tokenizer, the chat template, and its name.
+ *
+ * @module
+ */
+import type { Engine } from './engine.js';
+
+/** The tokenizer operations the server uses (a subset of @andes/tokenizer's `Tokenizer`). */
+export interface ServeTokenizer {
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly vocabSize: number;
+  /** Text → ids, optionally with BOS/EOS. */
+  encode(text: string, opts?: { bos?: boolean; eos?: boolean }): number[];
+  /** Ids → text. */
+  decode(ids: readonly number[]): string;
+  /** An incremental decoder: `push(id)` returns only complete UTF-8 text; `flush()` returns what is left. */
+  streamingDecoder(): { push(id: number): string; flush(): string };
+}
+
+/** One chat message after content parts are joined into text. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A model ready to serve. */
+export interface ServedModel {
+  /** The name clients pass as `model` and `/v1/models` lists. */
+  readonly id: string;
+  /** Creation time reported by `/v1/models`, in Unix seconds. */
+  readonly created: number;
+  readonly engine: Engine;
+  readonly tokenizer: ServeTokenizer;
+  /** Token ids that end generation. */
+  readonly eosIds: readonly number[];
+  /** Renders messages with the model's chat template (plus the assistant's generation prompt) to prompt ids. */
+  renderChat(messages: readonly ChatMessage[], addGenerationPrompt?: boolean): number[];
+}

@@ -1,0 +1,167 @@
+/**
+ * The HTTP server: Fastify with schema validation, OpenAI error bodies for every failure (bad JSON, wrong types,
+ * oversized bodies, unknown routes), optional API-key auth, the routes, and a graceful shutdown. The server
+ * listens before the model has loaded, answering 503 until it is ready.
+ *
+ * @module
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { CHAT_PAGE_HTML } from './chat-page.js';
+import { registerChatRoute } from './chat-route.js';
+import { registerCompletionsRoute } from './completions-route.js';
+import { ApiError, errorBody } from './errors.js';
+import { registerInfoRoutes } from './info-routes.js';
+import { ServeMetrics } from './metrics.js';
+import type { RouteContext } from './route-context.js';
+import { Scheduler } from './scheduler.js';
+import type { ServedModel } from './served-model.js';
+
+/** Server settings. */
+export interface ServerOptions {
+  /** Loads the model; the server answers 503 until it resolves. */
+  load: () => Promise<ServedModel>;
+  /** When set, `/v1/*`, `/tokenize` and `/detokenize` require `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Requests waiting for a KV-cache slot before new ones get 429 (default 256). */
+  maxQueue?: number;
+  /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
+  bodyLimit?: number;
+  /** Fastify's logger (default off). */
+  logger?: boolean;
+}
+
+/** A created server: the Fastify app plus loading state and shutdown. */
+export interface AndesServer {
+  readonly app: FastifyInstance;
+  readonly metrics: ServeMetrics;
+  /** Resolves when the model is loaded (rejects if loading failed). */
+  readonly loaded: Promise<void>;
+  /** The scheduler, once loaded. */
+  scheduler(): Scheduler | null;
+  /**
+   * Stops accepting requests (503), lets in-flight generations finish for up to `graceMs`, cancels the rest,
+   * closes the listener and frees the model.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+const PROTECTED = /^\/(v1\/|tokenize|detokenize)/;
+
+/** Builds the server (not yet listening: call `app.listen`). */
+export function createServer(options: ServerOptions): AndesServer {
+  let model: ServedModel | null = null;
+  let scheduler: Scheduler | null = null;
+  let loadError: Error | null = null;
+  let draining = false;
+  const metrics = new ServeMetrics(
+    () => scheduler?.queueDepth ?? 0,
+    () => scheduler?.runningCount ?? 0,
+    () => model?.engine.maxSlots ?? 0,
+  );
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  });
+
+  const ctx: RouteContext = {
+    metrics,
+    ready() {
+      if (draining) throw new ApiError(503, 'The server is shutting down.', { code: 'shutting_down' });
+      if (loadError) throw new ApiError(503, `The model failed to load: ${loadError.message}`, { code: 'load_failed' });
+      if (!model || !scheduler)
+        throw new ApiError(503, 'The model is still loading; retry shortly.', { code: 'loading' });
+      return { model, scheduler };
+    },
+  };
+
+  if (options.apiKey) {
+    const expected = `Bearer ${options.apiKey}`;
+    app.addHook('onRequest', async (request, reply) => {
+      if (!PROTECTED.test(request.url)) return;
+      if (request.headers.authorization !== expected) {
+        return reply.code(401).send(
+          errorBody(401, 'Incorrect or missing API key. Send it as `Authorization: Bearer <key>`.', {
+            code: 'invalid_api_key',
+          }),
+        );
+      }
+    });
+  }
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.inc({ endpoint: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) return reply.code(error.status).send(error.body());
+    const e = error as FastifyError;
+    if (e.validation) {
+      const first = e.validation[0];
+      const path = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '';
+      const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
+      const param = missing ?? (path || null);
+      return reply
+        .code(400)
+        .send(errorBody(400, `Invalid request: ${param ?? 'body'} ${first?.message ?? e.message}`, { param }));
+    }
+    const status = e.statusCode ?? 500;
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(
+        errorBody(413, `Request body larger than ${app.initialConfig.bodyLimit} bytes.`, {
+          code: 'request_too_large',
+        }),
+      );
+    }
+    if (status >= 400 && status < 500)
+      return reply.code(status).send(errorBody(status, e.message, { code: e.code ?? null }));
+    request.log.error(e);
+    return reply.code(500).send(errorBody(500, `Internal error: ${e.message}`));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody(404, `No route ${request.method} ${request.url}.`, { code: 'not_found' })),
+  );
+
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(CHAT_PAGE_HTML));
+  registerInfoRoutes(app, ctx, {
+    isReady: () => model !== null,
+    loadError: () => loadError,
+    draining: () => draining,
+  });
+  registerChatRoute(app, ctx);
+  registerCompletionsRoute(app, ctx);
+
+  const loaded = options.load().then(
+    (m) => {
+      model = m;
+      scheduler = new Scheduler(m.engine, { maxQueue: options.maxQueue ?? 256, metrics });
+    },
+    (e: unknown) => {
+      loadError = e instanceof Error ? e : new Error(String(e));
+      throw loadError;
+    },
+  );
+  // Loading errors are reported by /health; do not crash on an unobserved rejection.
+  loaded.catch(() => {});
+
+  return {
+    app,
+    metrics,
+    loaded,
+    scheduler: () => scheduler,
+    async shutdown(graceMs = 10_000) {
+      draining = true;
+      scheduler?.close();
+      if (scheduler) {
+        const s = scheduler;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([s.idle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+        s.cancelAll();
+        await s.idle();
+      }
+      await app.close();
+      model?.engine.dispose();
+    },
+  };
+}
