@@ -1,0 +1,154 @@
+/**
+ * The WebGPU implementation of the {@link Backend} contract: a thin dispatcher over the kernel files.
+ *
+ * @module
+ */
+
+import type {
+  AdamWHyper,
+  Backend,
+  BackendMemory,
+  BinaryOp,
+  DType,
+  ReduceOp,
+  RopeStyle,
+  Storage,
+  UnaryOp,
+  View,
+} from '../backend/backend.js';
+import { adamw } from './kernels/adamw.js';
+import { attention } from './kernels/attention.js';
+import { attentionBackward } from './kernels/attention_backward.js';
+import { crossEntropy, crossEntropyBackward } from './kernels/cross_entropy.js';
+import * as ew from './kernels/elementwise.js';
+import { gather, scatterAdd } from './kernels/indexing.js';
+import { matmul } from './kernels/matmul.js';
+import { random } from './kernels/random.js';
+import { reduce } from './kernels/reduce.js';
+import { rmsNorm, rmsNormBackward } from './kernels/rms_norm.js';
+import { rope } from './kernels/rope.js';
+import { softmax } from './kernels/softmax.js';
+import { GpuStorage, type Runtime } from './runtime.js';
+
+function own(s: Storage, op: string): GpuStorage {
+  if (!(s instanceof GpuStorage)) throw new Error(`webgpu.${op}: storage belongs to the '${s.backend}' backend`);
+  return s;
+}
+
+/** WebGPU backend. Construct through `createWebGpuBackend()`. */
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+
+  constructor(
+    /** The execution layer (device, encoder, pool, pipeline cache). */
+    readonly rt: Runtime,
+  ) {}
+
+  alloc(dtype: DType, size: number): Storage {
+    return this.rt.alloc(dtype, size);
+  }
+  free(storage: Storage): void {
+    this.rt.free(own(storage, 'free'));
+  }
+  write(storage: Storage, data: Float32Array | Int32Array): void {
+    this.rt.write(own(storage, 'write'), data);
+  }
+  read(storage: Storage): Promise<Float32Array | Int32Array> {
+    return this.rt.read(own(storage, 'read'));
+  }
+  flush(): void {
+    this.rt.check('flush');
+    this.rt.submit();
+  }
+  sync(): Promise<void> {
+    return this.rt.sync();
+  }
+  memory(): BackendMemory {
+    return { bytesInUse: this.rt.pool.bytesInUse, bytesPooled: this.rt.pool.bytesPooled };
+  }
+  destroy(): void {
+    this.rt.destroy();
+  }
+
+  fill(dtype: DType, size: number, value: number): Storage {
+    return ew.fill(this.rt, dtype, size, value);
+  }
+  arange(dtype: DType, size: number, start: number, step: number): Storage {
+    return ew.arange(this.rt, dtype, size, start, step);
+  }
+  random(kind: 'uniform' | 'normal', size: number, seed: number, offset: number): Storage {
+    return random(this.rt, kind, size, seed, offset);
+  }
+
+  unary(op: UnaryOp, x: View): Storage {
+    return ew.unary(this.rt, op, x);
+  }
+  binary(op: BinaryOp, a: View, b: View, outShape: readonly number[]): Storage {
+    return ew.binary(this.rt, op, a, b, outShape);
+  }
+  where(cond: View, a: View, b: View, outShape: readonly number[]): Storage {
+    return ew.where(this.rt, cond, a, b, outShape);
+  }
+  copy(x: View, dtype?: DType): Storage {
+    return ew.copy(this.rt, x, dtype);
+  }
+  copyInto(dst: View, src: View): void {
+    ew.copyInto(this.rt, dst, src);
+  }
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+    return reduce(this.rt, op, x, axes);
+  }
+  matmul(a: View, b: View, batchShape: readonly number[]): Storage {
+    return matmul(this.rt, a, b, batchShape);
+  }
+  gather(table: View, ids: View): Storage {
+    return gather(this.rt, table, ids);
+  }
+  scatterAdd(src: View, ids: View, rows: number): Storage {
+    return scatterAdd(this.rt, src, ids, rows);
+  }
+  softmax(x: View, rows: number, cols: number, log: boolean): Storage {
+    return softmax(this.rt, x, rows, cols, log);
+  }
+  crossEntropy(logits: View, targets: View, ignoreIndex: number): { loss: Storage; lse: Storage } {
+    return crossEntropy(this.rt, logits, targets, ignoreIndex);
+  }
+  crossEntropyBackward(logits: View, targets: View, lse: View, gradLoss: View, ignoreIndex: number): Storage {
+    return crossEntropyBackward(this.rt, logits, targets, lse, gradLoss, ignoreIndex);
+  }
+  rmsNorm(x: View, weight: View, eps: number): { y: Storage; rstd: Storage } {
+    return rmsNorm(this.rt, x, weight, eps);
+  }
+  rmsNormBackward(dy: View, x: View, weight: View, rstd: View): { dx: Storage; dweight: Storage } {
+    return rmsNormBackward(this.rt, dy, x, weight, rstd);
+  }
+  rope(x: View, positions: View, theta: number, style: RopeStyle, inverse: boolean): Storage {
+    return rope(this.rt, x, positions, theta, style, inverse);
+  }
+  attention(q: View, k: View, v: View, scale: number, causal: boolean): { o: Storage; lse: Storage } {
+    return attention(this.rt, q, k, v, scale, causal);
+  }
+  attentionBackward(
+    q: View,
+    k: View,
+    v: View,
+    o: View,
+    dO: View,
+    lse: View,
+    scale: number,
+    causal: boolean,
+  ): { dq: Storage; dk: Storage; dv: Storage } {
+    return attentionBackward(this.rt, q, k, v, o, dO, lse, scale, causal);
+  }
+  adamw(param: Storage, grad: Storage, m: Storage, v: Storage, hyper: AdamWHyper, gradScale?: Storage): void {
+    adamw(
+      this.rt,
+      own(param, 'adamw'),
+      own(grad, 'adamw'),
+      own(m, 'adamw'),
+      own(v, 'adamw'),
+      hyper,
+      gradScale ? own(gradScale, 'adamw') : undefined,
+    );
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The generic strided map kernel: out[i] = f(in0[…], in1[…], …) over a collapsed index space of rank ≤ 6.
+ * Shapes, strides and offsets are uniforms, so one pipeline serves every size of a given (op, dtypes, rank).
+ *
+ * @module
+ */
+
+import type { DType, View } from '../../backend/backend.js';
+import { checkRank, collapse, contiguousStrides, numel } from '../layout.js';
+import { type GpuStorage, type Runtime, UNIFORM_WORDS } from '../runtime.js';
+
+/** WGSL scalar type of a dtype. */
+export function wgslType(d: DType): string {
+  return d === 'int32' ? 'i32' : 'f32';
+}
+
+/** Helper WGSL functions any map expression may call. */
+export const MATH_HELPERS = /* wgsl */ `
+fn tanh_(x: f32) -> f32 { return select(tanh(x), sign(x), abs(x) > 15.0); }
+fn sigmoid_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (b == 1.0) { return a; }
+  if (b == 2.0) { return a * a; }
+  let odd = floor(b) == b && abs(b) % 2.0 == 1.0;
+  if (a == 0.0) {
+    let z = select(0.0, inf_(), b < 0.0);
+    return select(z, -z, odd && (bitcast<u32>(a) >> 31u) == 1u);
+  }
+  let r = exp2(b * log2(abs(a)));
+  if (a < 0.0) {
+    if (floor(b) != b) { return nan_(); }
+    return select(r, -r, odd);
+  }
+  return r;
+}
+`;
+
+/** What a map kernel computes. */
+export interface MapSpec {
+  /** Cache key of the expression (op name). */
+  name: string;
+  /** Element types the kernel reads each input as (loads convert when the storage's dtype differs). */
+  inputs: readonly DType[];
+  out: DType;
+  /** WGSL expression of x0, x1, … (already converted to `inputs` types) giving the output type. */
+  expr: string;
+}
+
+/** Runs a map kernel into `out` (contiguous over `shape`, or the strided window `outView` when given). */
+export function runMap(
+  rt: Runtime,
+  spec: MapSpec,
+  inputs: readonly View[],
+  shape: readonly number[],
+  out: GpuStorage,
+  outView?: { strides: readonly number[]; offset: number },
+): void {
+  const n = numel(shape);
+  if (n === 0) return;
+  const strided = outView !== undefined;
+  const all = inputs.map((v) => v.strides);
+  if (strided) all.unshift(outView.strides);
+  else all.unshift(contiguousStrides(shape));
+  const c = collapse(shape, all);
+  checkRank(spec.name, c.shape);
+  const rank = c.shape.length;
+  const storageTypes = inputs.map((v) => v.storage.dtype);
+  const key = `map:${spec.name}:${spec.inputs.join(',')}:${storageTypes.join(',')}:${spec.out}:${rank}`;
+  const pipeline = rt.pipeline(key, () => mapCode(spec, storageTypes, rank));
+  const params: number[] = [n];
+  for (let d = 0; d < 6; d++) params.push(c.shape[d] ?? 1);
+  const offsets = [strided ? outView.offset : 0, ...inputs.map((v) => v.offset)];
+  for (let j = 0; j < c.strides.length; j++) {
+    params.push(offsets[j]!);
+    for (let d = 0; d < 6; d++) params.push(c.strides[j]![d] ?? 0);
+  }
+  if (params.length > UNIFORM_WORDS) throw new Error(`webgpu.${spec.name}: too many operands for one map kernel`);
+  rt.dispatch(pipeline, [out, ...inputs.map((v) => v.storage as GpuStorage)], params, Math.ceil(n / 128));
+}
+
+function mapCode(spec: MapSpec, storageTypes: readonly DType[], rank: number): string {
+  const operands = spec.inputs.length + 1;
+  const lines: string[] = [MATH_HELPERS];
+  lines.push(`@group(0) @binding(1) var<storage, read_write> out: array<${wgslType(spec.out)}>;`);
+  storageTypes.forEach((d, j) => {
+    lines.push(`@group(0) @binding(${j + 2}) var<storage, read> in${j}: array<${wgslType(d)}>;`);
+  });
+  lines.push(`@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 128u + li;
+  if (i >= pu(0u)) { return; }
+  var rem = i;`);
+  for (let j = 0; j < operands; j++) lines.push(`  var o${j} = pu(${7 + j * 7}u);`);
+  for (let d = rank - 1; d >= 0; d--) {
+    if (d === 0) lines.push('  let c0 = rem;');
+    else lines.push(`  let c${d} = rem % pu(${1 + d}u); rem = rem / pu(${1 + d}u);`);
+    for (let j = 0; j < operands; j++) lines.push(`  o${j} += c${d} * pu(${8 + j * 7 + d}u);`);
+  }
+  spec.inputs.forEach((t, j) => {
+    const load = `in${j}[o${j + 1}]`;
+    lines.push(`  let x${j} = ${t === storageTypes[j] ? load : `${wgslType(t)}(${load})`};`);
+  });
+  lines.push(`  out[o0] = ${spec.expr};\n}`);
+  return lines.join('\n');
+}

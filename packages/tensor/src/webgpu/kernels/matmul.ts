@@ -1,0 +1,230 @@
+/**
+ * Batched matmul as a family: a register-tiled kernel for real products and a GEMV kernel for one-row decode.
+ * Operands are strided views (a transposed operand is just swapped strides); the kernels are specialised on which
+ * axis of each operand is unit-stride so tile loads walk memory in order, with no copies.
+ *
+ * @module
+ */
+
+import type { View } from '../../backend/backend.js';
+import { collapse, numel } from '../layout.js';
+import type { GpuStorage, Runtime } from '../runtime.js';
+
+/** Unit-stride axis of a 2-D operand: the reduction axis K, the other axis (M of a, N of b), or neither. */
+type Layout = 'k' | 'mn' | 'g';
+
+/** Register-tiling shape of the big-product kernel. */
+export interface TileConfig {
+  /** Output rows / cols per workgroup. */
+  tm: number;
+  tn: number;
+  /** Depth of one shared-memory K slab. */
+  tk: number;
+  /** Output rows / cols per invocation. */
+  rm: number;
+  rn: number;
+}
+
+/** The tile shape chosen by the benchmark (see BENCHMARKS.md). */
+export const DEFAULT_TILE: TileConfig = { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 };
+let tile = DEFAULT_TILE;
+/** Overrides the tile shape (benchmark variants). */
+export function setMatmulTile(t: TileConfig): void {
+  tile = t;
+}
+
+function layoutOf(sK: number, sOther: number): Layout {
+  if (sK === 1) return 'k';
+  if (sOther === 1) return 'mn';
+  return 'g';
+}
+
+/** a [...batch, M, K] · b [...batch, K, N] → contiguous [...batch, M, N]. */
+export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly number[]): GpuStorage {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = a.shape[ra - 2]!;
+  const K = a.shape[ra - 1]!;
+  const N = b.shape[rb - 1]!;
+  const batch = numel(batchShape);
+  const out = rt.alloc('float32', batch * M * N);
+  if (out.size === 0) return out;
+  const nb = batchShape.length;
+  const aBatch = a.strides.slice(ra - 2 - nb, ra - 2);
+  const bBatch = b.strides.slice(rb - 2 - nb, rb - 2);
+  const outBatch: number[] = [];
+  let acc = M * N;
+  for (let i = nb - 1; i >= 0; i--) {
+    outBatch[i] = acc;
+    acc *= batchShape[i]!;
+  }
+  const c = collapse(batchShape, [outBatch, aBatch, bBatch]);
+  if (c.shape.length > 4) throw new Error(`webgpu.matmul: batch shape [${batchShape.join(', ')}] has > 4 dims`);
+  if (batch > 65535) throw new Error(`webgpu.matmul: batch of ${batch} matrices exceeds 65535`);
+  const sAm = a.strides[ra - 2]!;
+  const sAk = a.strides[ra - 1]!;
+  const sBk = b.strides[rb - 2]!;
+  const sBn = b.strides[rb - 1]!;
+  const params = [M, N, K, a.offset, b.offset, sAm, sAk, sBk, sBn, 0, 0, 0];
+  for (let d = 0; d < 4; d++) params.push(c.shape[d] ?? 1, c.strides[1]![d] ?? 0, c.strides[2]![d] ?? 0, 0);
+  // Zero-size K: the product is all zeros.
+  if (K === 0) {
+    rt.free(out);
+    return fillZero(rt, batch * M * N);
+  }
+  const la = layoutOf(sAk, sAm);
+  const lb = layoutOf(sBk, sBn);
+  const br = c.shape.length;
+  const storages = [out, a.storage as GpuStorage, b.storage as GpuStorage];
+  if (M === 1) {
+    const kc = lb === 'k';
+    const p = rt.pipeline(`gemv:${kc}:${br}`, () => gemvCode(kc, br));
+    rt.dispatch(p, storages, params, [Math.ceil(N / (kc ? 4 : 32)), 1, batch]);
+    return out;
+  }
+  const t = tile;
+  const p = rt.pipeline(`mm:${la}:${lb}:${br}:${t.tm}x${t.tn}x${t.tk}/${t.rm}x${t.rn}`, () => tiledCode(t, la, lb, br));
+  rt.dispatch(p, storages, params, [Math.ceil(N / t.tn), Math.ceil(M / t.tm), batch]);
+  return out;
+}
+
+function fillZero(rt: Runtime, size: number): GpuStorage {
+  const out = rt.alloc('float32', size);
+  const p = rt.pipeline('mm:zero', () => ZERO);
+  rt.dispatch(p, [out], [size], Math.ceil(size / 128));
+  return out;
+}
+
+const ZERO = `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 128u + li;
+  if (i < pu(0u)) { out[i] = 0.0; }
+}`;
+
+const BINDINGS = `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> A: array<f32>;
+@group(0) @binding(3) var<storage, read> B: array<f32>;`;
+
+/** WGSL setting aBase, bBase for batch index z (batch dims at words 12 + 4d: shape, a stride, b stride). */
+function batchCode(rank: number): string {
+  const lines = ['  var aBase = pu(3u);', '  var bBase = pu(4u);', '  var zr = z;'];
+  for (let d = rank - 1; d >= 0; d--) {
+    const w = 12 + 4 * d;
+    lines.push(
+      `  { let cz = zr % pu(${w}u); zr = zr / pu(${w}u); aBase += cz * pu(${w + 1}u); bBase += cz * pu(${w + 2}u); }`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function gemvCode(kContiguous: boolean, batchRank: number): string {
+  // 128 invocations = C columns × L lanes splitting K; lanes run along the unit-stride axis of B.
+  const C = kContiguous ? 4 : 32;
+  const L = 128 / C;
+  const col = kContiguous ? 'li / 32u' : 'li % 32u';
+  const lane = kContiguous ? 'li % 32u' : 'li / 32u';
+  return `${BINDINGS}
+var<workgroup> part: array<f32, 128>;
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let N = pu(1u); let K = pu(2u);
+  let z = wid.z;
+${batchCode(batchRank)}
+  let sAk = pu(6u); let sBk = pu(7u); let sBn = pu(8u);
+  let c = ${col};
+  let lane = ${lane};
+  let n = wid.x * ${C}u + c;
+  var acc = 0.0;
+  if (n < N) {
+    let bn = bBase + n * sBn;
+    for (var k = lane; k < K; k += ${L}u) {
+      acc += A[aBase + k * sAk] * B[bn + k * sBk];
+    }
+  }
+  part[li] = acc;
+  workgroupBarrier();
+  ${reduceLanes(kContiguous)}
+  if (${lane} == 0u && n < N) { out[z * N + n] = part[li]; }
+}`;
+}
+
+function reduceLanes(kContiguous: boolean): string {
+  // Lanes of one column sit at stride 1 (K-contiguous) or stride 32 (N-contiguous) in `part`.
+  if (kContiguous) {
+    return `for (var s = 16u; s > 0u; s = s >> 1u) {
+    if (lane < s) { part[li] = part[li] + part[li + s]; }
+    workgroupBarrier();
+  }`;
+  }
+  return `for (var s = 2u; s > 0u; s = s >> 1u) {
+    if (lane < s) { part[li] = part[li] + part[li + s * 32u]; }
+    workgroupBarrier();
+  }`;
+}
+
+function tiledCode(t: TileConfig, la: Layout, lb: Layout, batchRank: number): string {
+  const { tm, tn, tk, rm, rn } = t;
+  const tx = tn / rn;
+  const ty = tm / rm;
+  const threads = tx * ty;
+  if (threads > 128) throw new Error(`webgpu.matmul: tile ${tm}x${tn}/${rm}x${rn} needs ${threads} invocations`);
+  const aLoads = (tm * tk) / threads;
+  const bLoads = (tk * tn) / threads;
+  // Tile-element index e → (row, k) of A: K-contiguous walks k fastest, otherwise m fastest.
+  const aIdx = la === 'k' ? `let am = e / ${tk}u; let ak = e % ${tk}u;` : `let ak = e / ${tm}u; let am = e % ${tm}u;`;
+  const bIdx = lb === 'k' ? `let bn = e / ${tk}u; let bk = e % ${tk}u;` : `let bk = e / ${tn}u; let bn = e % ${tn}u;`;
+  const aAddr =
+    la === 'k' ? 'aBase + gm * sAm + gk' : la === 'mn' ? 'aBase + gm + gk * sAk' : 'aBase + gm * sAm + gk * sAk';
+  const bAddr =
+    lb === 'mn' ? 'bBase + gk * sBk + gn' : lb === 'k' ? 'bBase + gk + gn * sBn' : 'bBase + gk * sBk + gn * sBn';
+  return `${BINDINGS}
+var<workgroup> As: array<f32, ${tk * tm}>;
+var<workgroup> Bs: array<f32, ${tk * tn}>;
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let M = pu(0u); let N = pu(1u); let K = pu(2u);
+  let sAm = pu(5u); let sAk = pu(6u); let sBk = pu(7u); let sBn = pu(8u);
+  let z = wid.z;
+${batchCode(batchRank)}
+  let m0 = wid.y * ${tm}u;
+  let n0 = wid.x * ${tn}u;
+  let tr = (li / ${tx}u) * ${rm}u;
+  let tc = (li % ${tx}u) * ${rn}u;
+  var acc: array<array<f32, ${rn}>, ${rm}>;
+  for (var k0 = 0u; k0 < K; k0 += ${tk}u) {
+    for (var i = 0u; i < ${aLoads}u; i++) {
+      let e = li + i * ${threads}u;
+      ${aIdx}
+      let gm = m0 + am; let gk = k0 + ak;
+      As[ak * ${tm}u + am] = select(0.0, A[${aAddr}], gm < M && gk < K);
+    }
+    for (var i = 0u; i < ${bLoads}u; i++) {
+      let e = li + i * ${threads}u;
+      ${bIdx}
+      let gn = n0 + bn; let gk = k0 + bk;
+      Bs[bk * ${tn}u + bn] = select(0.0, B[${bAddr}], gn < N && gk < K);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${tk}u; kk++) {
+      var av: array<f32, ${rm}>;
+      var bv: array<f32, ${rn}>;
+      for (var r = 0u; r < ${rm}u; r++) { av[r] = As[kk * ${tm}u + tr + r]; }
+      for (var c = 0u; c < ${rn}u; c++) { bv[c] = Bs[kk * ${tn}u + tc + c]; }
+      for (var r = 0u; r < ${rm}u; r++) {
+        for (var c = 0u; c < ${rn}u; c++) { acc[r][c] = fma(av[r], bv[c], acc[r][c]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  let outBase = z * M * N;
+  for (var r = 0u; r < ${rm}u; r++) {
+    let gm = m0 + tr + r;
+    if (gm >= M) { break; }
+    for (var c = 0u; c < ${rn}u; c++) {
+      let gn = n0 + tc + c;
+      if (gn < N) { out[outBase + gm * N + gn] = acc[r][c]; }
+    }
+  }
+}`;
+}

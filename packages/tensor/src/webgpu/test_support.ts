@@ -1,0 +1,123 @@
+/**
+ * Test support for the WebGPU kernel tests (no test-runner imports, so it also serves the browser subset):
+ * backend acquisition with a visible skip, views, seeded random data and float64 references.
+ *
+ * @module
+ */
+
+import type { Backend, DType, Storage, View } from '../backend/backend.js';
+import { contiguousStrides, numel } from './layout.js';
+
+/** The WebGPU backend, or undefined (with a reason) when no adapter exists. Throws if ANDES_REQUIRE_WEBGPU=1. */
+export async function tryWebGpu(): Promise<{ backend?: Backend; reason?: string }> {
+  try {
+    const { createWebGpuBackend } = await import('./index.js');
+    return { backend: await createWebGpuBackend() };
+  } catch (err) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    if (env?.ANDES_REQUIRE_WEBGPU === '1') throw err;
+    return { reason: (err as Error).message };
+  }
+}
+
+/** A small deterministic generator (mulberry32) for test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Uniform floats in [lo, hi). */
+export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
+  return out;
+}
+
+/** Uploads data and returns a contiguous view of `shape`. */
+export function upload(b: Backend, data: Float32Array | Int32Array, shape: readonly number[]): View {
+  const dtype: DType = data instanceof Int32Array ? 'int32' : 'float32';
+  const s = b.alloc(dtype, data.length);
+  b.write(s, data);
+  return { storage: s, shape, strides: contiguousStrides(shape), offset: 0 };
+}
+
+/** Element offsets (in storage order) of every element of a view, row-major over its shape. */
+export function viewOffsets(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): number[] {
+  const n = numel(v.shape);
+  const out = new Array<number>(n);
+  const idx = new Array<number>(v.shape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let o = v.offset;
+    for (let d = 0; d < idx.length; d++) o += idx[d]! * v.strides[d]!;
+    out[i] = o;
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d]! < v.shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Host values of a view of host data. */
+export function gatherView(data: ArrayLike<number>, v: Parameters<typeof viewOffsets>[0]): number[] {
+  return viewOffsets(v).map((o) => data[o]!);
+}
+
+/** A view with two axes swapped (a zero-copy transpose). */
+export function transposed(v: View, a: number, b: number): View {
+  const shape = [...v.shape];
+  const strides = [...v.strides];
+  [shape[a], shape[b]] = [shape[b]!, shape[a]!];
+  [strides[a], strides[b]] = [strides[b]!, strides[a]!];
+  return { storage: v.storage, shape, strides, offset: v.offset };
+}
+
+/** Largest |a - b| / (atol + rtol·|b|); ≤ 1 means close. */
+export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, atol = 1e-5, rtol = 1e-4): number {
+  if (a.length !== b.length) throw new Error(`closeness: lengths ${a.length} vs ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (Number.isNaN(y) && Number.isNaN(x)) continue;
+    if (x === y) continue;
+    const e = Math.abs(x - y) / (atol + rtol * Math.abs(y));
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Number.POSITIVE_INFINITY : e;
+  }
+  return worst;
+}
+
+/** Reads a storage as plain numbers. */
+export async function readNumbers(b: Backend, s: Storage): Promise<number[]> {
+  return Array.from(await b.read(s));
+}
+
+/** The same host data uploaded to two backends as views of one shape (optionally strided over a larger buffer). */
+export function twin(
+  cpu: Backend,
+  gpu: Backend,
+  data: Float32Array | Int32Array,
+  shape: readonly number[],
+): [View, View] {
+  return [upload(cpu, data, shape), upload(gpu, data, shape)];
+}
+
+/** Reads the same-named storages from both backends and returns their closeness (≤ 1 is close). */
+export async function compareStorages(
+  cpu: Backend,
+  gpu: Backend,
+  c: Storage,
+  g: Storage,
+  atol = 1e-5,
+  rtol = 1e-4,
+): Promise<number> {
+  const [a, b] = await Promise.all([gpu.read(g), cpu.read(c)]);
+  return closeness(a, b, atol, rtol);
+}
