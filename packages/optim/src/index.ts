@@ -1,2 +1,15 @@
-/** Placeholder: filled in by the package's implementation. */
-export {};
+/**
+ * `@andes/optim`: learning-rate schedules and gradient accumulation (optimizers follow).
+ *
+ * @module
+ */
+
+export { GradientAccumulator } from './gradient-accumulation.js';
+export {
+  type CosineScheduleOptions,
+  constantSchedule,
+  cosineSchedule,
+  type LinearScheduleOptions,
+  type LrSchedule,
+  linearSchedule,
+} from './schedules.js';
