@@ -1,2 +1,106 @@
-/** Placeholder: filled in by the package's implementation. */
-export {};
+/**
+ * `@andes/tensor`: n-dimensional arrays on WebGPU (or a CPU reference backend) with reverse-mode autograd.
+ *
+ * ```ts
+ * import { initBackend, randn, tensor, crossEntropy, tidy } from '@andes/tensor';
+ * await initBackend();
+ * const w = randn([4, 3], { requiresGrad: true });
+ * const loss = tidy(() => crossEntropy(tensor([[1, 2, 3, 4]]).matmul(w), tensor([2], [1], { dtype: 'int32' })));
+ * loss.backward();
+ * ```
+ *
+ * @module
+ */
+
+export { zeroGrad } from './autograd.js';
+export type {
+  AdamWHyper,
+  Backend,
+  BackendMemory,
+  BackendName,
+  BinaryOp,
+  DType,
+  HostArray,
+  ReduceOp,
+  RopeStyle,
+  Storage,
+  UnaryOp,
+  View,
+} from './backend/backend.js';
+export { DTYPE_BYTES } from './backend/backend.js';
+export { getBackend, initBackend, setBackend, sync } from './backend/registry.js';
+export { checkpoint } from './checkpoint.js';
+export { createCpuBackend } from './cpu/index.js';
+export {
+  arange,
+  type CreateOptions,
+  full,
+  ones,
+  onesLike,
+  rand,
+  randint,
+  randn,
+  type TensorData,
+  tensor,
+  zeros,
+  zerosLike,
+} from './creation.js';
+export { isGradEnabled, noGrad } from './grad_mode.js';
+export { type MemoryInfo, memory } from './memory.js';
+export { abs } from './ops/abs.js';
+export { adamwStep } from './ops/adamw_step.js';
+export { add } from './ops/add.js';
+export { argmax } from './ops/argmax.js';
+export { type AttentionOptions, scaledDotProductAttention } from './ops/attention.js';
+export { clone } from './ops/clone.js';
+export { eq, ge, gt, le, lt, ne } from './ops/compare.js';
+export { concat } from './ops/concat.js';
+export { contiguous } from './ops/contiguous.js';
+export { cos } from './ops/cos.js';
+export { type CrossEntropyOptions, crossEntropy } from './ops/cross_entropy.js';
+export { div } from './ops/div.js';
+export { type DropoutOptions, dropout } from './ops/dropout.js';
+export { embedding } from './ops/embedding.js';
+export { exp } from './ops/exp.js';
+export { expand } from './ops/expand.js';
+export { flatten } from './ops/flatten.js';
+export { gelu } from './ops/gelu.js';
+export { log } from './ops/log.js';
+export { logSoftmax } from './ops/log_softmax.js';
+export { logsumexp } from './ops/logsumexp.js';
+export { matmul } from './ops/matmul.js';
+export { max } from './ops/max.js';
+export { maximum } from './ops/maximum.js';
+export { mean } from './ops/mean.js';
+export { min } from './ops/min.js';
+export { minimum } from './ops/minimum.js';
+export { mul } from './ops/mul.js';
+export { neg } from './ops/neg.js';
+export { permute } from './ops/permute.js';
+export { pow } from './ops/pow.js';
+export { reciprocal } from './ops/reciprocal.js';
+export { relu } from './ops/relu.js';
+export { reshape } from './ops/reshape.js';
+export { rmsNorm } from './ops/rms_norm.js';
+export { type RopeOptions, rope } from './ops/rope.js';
+export { rsqrt } from './ops/rsqrt.js';
+export { sigmoid } from './ops/sigmoid.js';
+export { sign } from './ops/sign.js';
+export { silu } from './ops/silu.js';
+export { sin } from './ops/sin.js';
+export { narrow, slice } from './ops/slice.js';
+export { softmax } from './ops/softmax.js';
+export { sqrt } from './ops/sqrt.js';
+export { square } from './ops/square.js';
+export { squeeze } from './ops/squeeze.js';
+export { stack } from './ops/stack.js';
+export { sub } from './ops/sub.js';
+export { sum } from './ops/sum.js';
+export { tanh } from './ops/tanh.js';
+export { toType } from './ops/to_type.js';
+export { transpose } from './ops/transpose.js';
+export { unsqueeze } from './ops/unsqueeze.js';
+export { where } from './ops/where.js';
+export { setSeed } from './random/generator.js';
+export { type NestedArray, type Operand, type StorageRef, Tensor } from './tensor.js';
+export { keep, tidy } from './tidy.js';

@@ -1,0 +1,97 @@
+/**
+ * Choosing the compute backend. 'cpu' is built in; 'webgpu' is loaded on demand from `../webgpu/index.js`, so
+ * programs that never ask for it never load Dawn.
+ *
+ * @module
+ */
+import { createCpuBackend } from '../cpu/index.js';
+import type { Backend, BackendName } from './backend.js';
+
+let current: Backend | null = null;
+const created = new Map<BackendName, Backend>();
+let warned = false;
+
+function env(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
+async function create(name: BackendName): Promise<Backend> {
+  const existing = created.get(name);
+  if (existing) return existing;
+  let backend: Backend;
+  if (name === 'cpu') {
+    backend = createCpuBackend();
+  } else if (name === 'webgpu') {
+    // A non-literal specifier keeps TypeScript and bundlers from requiring the module before it is built.
+    const specifier = '../webgpu/index.js';
+    let mod: { createWebGpuBackend?: () => Promise<Backend> };
+    try {
+      mod = await import(/* @vite-ignore */ specifier);
+    } catch (e) {
+      throw new Error(`setBackend('webgpu'): the WebGPU backend module could not be loaded: ${(e as Error).message}`);
+    }
+    if (typeof mod.createWebGpuBackend !== 'function') {
+      throw new Error(`setBackend('webgpu'): ${specifier} does not export createWebGpuBackend()`);
+    }
+    try {
+      backend = await mod.createWebGpuBackend();
+    } catch (e) {
+      throw new Error(`setBackend('webgpu'): WebGPU is unavailable: ${(e as Error).message}`);
+    }
+  } else {
+    throw new Error(`setBackend: unknown backend '${name}' (expected 'webgpu' or 'cpu')`);
+  }
+  created.set(name, backend);
+  return backend;
+}
+
+/**
+ * Makes `name` the backend for new tensors. Rejects with an Error naming the reason when it is unavailable
+ * (for 'webgpu': no adapter, or the backend module missing). Existing tensors stay on their backend; mixing
+ * tensors of two backends in one op throws.
+ */
+export async function setBackend(name: BackendName): Promise<Backend> {
+  current = await create(name);
+  return current;
+}
+
+/**
+ * Picks the default backend: the `ANDES_BACKEND` environment variable if set (errors propagate), else WebGPU when an
+ * adapter exists, else the CPU with one warning line. With `ANDES_REQUIRE_WEBGPU=1` a missing WebGPU throws instead.
+ */
+export async function initBackend(): Promise<Backend> {
+  const forced = env('ANDES_BACKEND');
+  if (forced) return setBackend(forced as BackendName);
+  try {
+    return await setBackend('webgpu');
+  } catch (e) {
+    if (env('ANDES_REQUIRE_WEBGPU') === '1') throw e;
+    if (!warned) {
+      warned = true;
+      console.warn(
+        `[@andes/tensor] ${(e as Error).message} — using the CPU backend (slow). To get WebGPU install a GPU driver ` +
+          `or Mesa lavapipe (e.g. apt install mesa-vulkan-drivers) and set XDG_RUNTIME_DIR.`,
+      );
+    }
+    return setBackend('cpu');
+  }
+}
+
+/** The current backend. Before any setBackend/initBackend call this is the CPU backend. */
+export function getBackend(): Backend {
+  if (!current) {
+    current = created.get('cpu') ?? createCpuBackend();
+    created.set('cpu', current);
+  }
+  return current;
+}
+
+/** Name of the current backend ('cpu' before initialisation). */
+export function currentBackendName(): BackendName {
+  return current?.name ?? 'cpu';
+}
+
+/** Resolves when the current backend has finished all queued work. */
+export async function sync(): Promise<void> {
+  await getBackend().sync();
+}

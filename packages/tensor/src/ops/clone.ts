@@ -1,0 +1,10 @@
+import { record } from '../autograd.js';
+import { Tensor } from '../tensor.js';
+import { backendOf } from './inputs.js';
+
+/** A copy with its own contiguous storage; gradients flow through. */
+export function clone(x: Tensor): Tensor {
+  const backend = backendOf('clone', x);
+  const y = Tensor.fromStorage(backend.copy(x), backend, x.shape);
+  return record('clone', [x], y, (g) => [g]);
+}

@@ -1,0 +1,21 @@
+import type { Operand, Tensor } from '../tensor.js';
+import { binaryOp } from './binary_op.js';
+import { mul } from './mul.js';
+import { neg } from './neg.js';
+import { sumTo } from './sum_to.js';
+
+/** a / b elementwise with NumPy broadcasting (int32 ÷ int32 truncates toward zero). */
+export function div(a: Operand, b: Operand): Tensor {
+  return binaryOp(
+    'div',
+    a,
+    b,
+    (aShape, bShape) =>
+      (g, [tb, y], needs) => {
+        const ga = div(g, tb!);
+        // d(a/b)/db = −a/b² = −y/b.
+        return [needs[0] ? sumTo(ga, aShape) : null, needs[1] ? sumTo(neg(mul(ga, y!)), bShape) : null];
+      },
+    (_ta, tb, y) => [tb, y],
+  );
+}

@@ -1,0 +1,10 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { mul } from './mul.js';
+import { unaryForward } from './unary_forward.js';
+
+/** e^x elementwise. */
+export function exp(x: Tensor): Tensor {
+  const y = unaryForward('exp', x);
+  return record('exp', [x], y, (g, [y]) => [mul(g, y!)], [y]);
+}

@@ -1,0 +1,16 @@
+import { record } from '../autograd.js';
+import { expandStrides, fmt } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { backendOf } from './inputs.js';
+import { sumTo } from './sum_to.js';
+
+/** Broadcasts x to `shape` (new leading axes allowed; −1 keeps a size) as a view with stride 0 on repeated axes. */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  backendOf('expand', x);
+  const lead = shape.length - x.shape.length;
+  if (lead < 0) throw new Error(`expand: cannot expand ${fmt(x.shape)} to the lower-rank ${fmt(shape)}`);
+  const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+  const y = x.view_(target, expandStrides('expand', x.shape, x.strides, target), x.offset);
+  const from = x.shape;
+  return record('expand', [x], y, (g) => [sumTo(g, from)]);
+}

@@ -1,0 +1,10 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { div } from './div.js';
+import { unaryForward } from './unary_forward.js';
+
+/** Natural logarithm elementwise. */
+export function log(x: Tensor): Tensor {
+  const y = unaryForward('log', x);
+  return record('log', [x], y, (g, [x]) => [div(g, x!)], [x]);
+}

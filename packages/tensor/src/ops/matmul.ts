@@ -1,0 +1,74 @@
+import { record } from '../autograd.js';
+import type { View } from '../backend/backend.js';
+import { broadcastShapes, expandStrides, fmt } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { tidy } from '../tidy.js';
+import { backendOf, requireDtype } from './inputs.js';
+import { squeeze } from './squeeze.js';
+import { sumTo } from './sum_to.js';
+import { transpose } from './transpose.js';
+import { unsqueeze } from './unsqueeze.js';
+
+/** a [..., M, K] viewed with its batch axes broadcast to `batch` (stride 0, no copy). */
+function batchView(t: Tensor, batch: readonly number[]): View {
+  const r = t.shape.length;
+  const strides = expandStrides('matmul', t.shape.slice(0, -2), t.strides.slice(0, -2), batch);
+  return {
+    storage: t.storage,
+    shape: [...batch, t.shape[r - 2]!, t.shape[r - 1]!],
+    strides: [...strides, t.strides[r - 2]!, t.strides[r - 1]!],
+    offset: t.offset,
+  };
+}
+
+/** The ≥2-D core: [...A, M, K] @ [...B, K, N] → [...broadcast(A, B), M, N]. */
+function matmulNd(a: Tensor, b: Tensor): Tensor {
+  const backend = backendOf('matmul', a, b);
+  const K = a.shape[a.shape.length - 1]!;
+  if (b.shape[b.shape.length - 2] !== K) {
+    throw new Error(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${K} vs ${b.shape.at(-2)})`);
+  }
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const M = a.shape[a.shape.length - 2]!;
+  const N = b.shape[b.shape.length - 1]!;
+  const y = Tensor.fromStorage(backend.matmul(batchView(a, batch), batchView(b, batch), batch), backend, [
+    ...batch,
+    M,
+    N,
+  ]);
+  const aShape = a.shape;
+  const bShape = b.shape;
+  return record(
+    'matmul',
+    [a, b],
+    y,
+    (g, [a, b], needs) => [
+      needs[0] ? sumTo(matmulNd(g, transpose(b!, -1, -2)), aShape) : null,
+      needs[1] ? sumTo(matmulNd(transpose(a!, -1, -2), g), bShape) : null,
+    ],
+    [a, b],
+  );
+}
+
+/**
+ * Matrix product with torch.matmul semantics: a [..., M, K] @ b [..., K, N] → [..., M, N] with broadcast batch axes;
+ * a 1-D a is a row vector [K] and a 1-D b a column vector [K] (their axis is removed from the result). float32 only.
+ * Transposed views are read in place.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  backendOf('matmul', a, b);
+  requireDtype('matmul', a, 'float32', 'a');
+  requireDtype('matmul', b, 'float32', 'b');
+  if (a.shape.length === 0 || b.shape.length === 0) {
+    throw new Error(`matmul: operands must be at least 1-D, got ${fmt(a.shape)} @ ${fmt(b.shape)}`);
+  }
+  if (a.shape.length >= 2 && b.shape.length >= 2) return matmulNd(a, b);
+  return tidy(() => {
+    const a2 = a.shape.length === 1 ? unsqueeze(a, 0) : a;
+    const b2 = b.shape.length === 1 ? unsqueeze(b, -1) : b;
+    let y = matmulNd(a2, b2);
+    if (a.shape.length === 1) y = squeeze(y, -2);
+    if (b.shape.length === 1) y = squeeze(y, -1);
+    return y;
+  });
+}

@@ -1,0 +1,20 @@
+import type { Operand, Tensor } from '../tensor.js';
+import { binaryForward } from './binary_forward.js';
+import { binaryOp } from './binary_op.js';
+import { sumTo } from './sum_to.js';
+import { where } from './where.js';
+
+/** min(a, b) elementwise with broadcasting; the gradient goes to a where a ≤ b, else to b. */
+export function minimum(a: Operand, b: Operand): Tensor {
+  return binaryOp(
+    'minimum',
+    a,
+    b,
+    (aShape, bShape) =>
+      (g, [ta, tb]) => {
+        const pick = binaryForward('le', ta!, tb!);
+        return [sumTo(where(pick, g, 0), aShape), sumTo(where(pick, 0, g), bShape)];
+      },
+    (ta, tb) => [ta, tb],
+  );
+}

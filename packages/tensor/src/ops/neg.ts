@@ -1,0 +1,9 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { unaryForward } from './unary_forward.js';
+
+/** −x elementwise (int32 allowed). */
+export function neg(x: Tensor): Tensor {
+  const y = unaryForward('neg', x);
+  return record('neg', [x], y, (g) => [neg(g)]);
+}

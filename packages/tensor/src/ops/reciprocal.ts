@@ -1,0 +1,12 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { mul } from './mul.js';
+import { neg } from './neg.js';
+import { square } from './square.js';
+import { unaryForward } from './unary_forward.js';
+
+/** 1/x elementwise. */
+export function reciprocal(x: Tensor): Tensor {
+  const y = unaryForward('reciprocal', x);
+  return record('reciprocal', [x], y, (g, [y]) => [neg(mul(g, square(y!)))], [y]);
+}

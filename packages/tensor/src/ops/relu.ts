@@ -1,0 +1,11 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { gt } from './compare.js';
+import { mul } from './mul.js';
+import { unaryForward } from './unary_forward.js';
+
+/** max(x, 0) elementwise. */
+export function relu(x: Tensor): Tensor {
+  const y = unaryForward('relu', x);
+  return record('relu', [x], y, (g, [x]) => [mul(g, gt(x!, 0))], [x]);
+}

@@ -1,0 +1,11 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { mul } from './mul.js';
+import { sub } from './sub.js';
+import { unaryForward } from './unary_forward.js';
+
+/** 1 / (1 + e^−x) elementwise. */
+export function sigmoid(x: Tensor): Tensor {
+  const y = unaryForward('sigmoid', x);
+  return record('sigmoid', [x], y, (g, [y]) => [mul(g, mul(y!, sub(1, y!)))], [y]);
+}

@@ -1,0 +1,12 @@
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { mul } from './mul.js';
+import { square } from './square.js';
+import { sub } from './sub.js';
+import { unaryForward } from './unary_forward.js';
+
+/** tanh(x) elementwise. */
+export function tanh(x: Tensor): Tensor {
+  const y = unaryForward('tanh', x);
+  return record('tanh', [x], y, (g, [y]) => [mul(g, sub(1, square(y!)))], [y]);
+}

@@ -1,0 +1,53 @@
+import { record } from '../autograd.js';
+import { broadcastShapes, fmt } from '../shape.js';
+import { type Operand, Tensor } from '../tensor.js';
+import { broadcastView } from './binary_forward.js';
+import { backendOf, filled } from './inputs.js';
+import { sumTo } from './sum_to.js';
+
+/**
+ * cond ≠ 0 ? a : b elementwise, all three broadcast together. a or b may be numbers (taking the other's dtype).
+ * Gradients flow to a and b, not to cond.
+ */
+export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  const temps: Tensor[] = [];
+  const ref = typeof a === 'number' ? (typeof b === 'number' ? null : b) : a;
+  const backend = backendOf('where', cond, ...(ref ? [ref] : []));
+  const dtype = ref?.dtype ?? 'float32';
+  const lift = (x: Operand): Tensor => {
+    if (typeof x !== 'number') return x;
+    const t = filled(backend, dtype, [], x);
+    temps.push(t);
+    return t;
+  };
+  const ta = lift(a);
+  const tb = lift(b);
+  try {
+    backendOf('where', cond, ta, tb);
+    if (ta.dtype !== tb.dtype) {
+      throw new Error(`where: dtype mismatch, a ${ta.dtype} ${fmt(ta.shape)} vs b ${tb.dtype} ${fmt(tb.shape)}`);
+    }
+    const shape = broadcastShapes('where', cond.shape, ta.shape, tb.shape);
+    const storage = backend.where(
+      broadcastView('where', cond, shape),
+      broadcastView('where', ta, shape),
+      broadcastView('where', tb, shape),
+      shape,
+    );
+    const y = Tensor.fromStorage(storage, backend, shape);
+    const aShape = ta.shape;
+    const bShape = tb.shape;
+    return record(
+      'where',
+      [ta, tb],
+      y,
+      (g, [c], needs) => [
+        needs[0] ? sumTo(where(c!, g, 0), aShape) : null,
+        needs[1] ? sumTo(where(c!, 0, g), bShape) : null,
+      ],
+      [cond],
+    );
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}

@@ -1,0 +1,479 @@
+/**
+ * The Tensor: a strided view (shape, strides, offset) on a reference-counted backend storage. Views made by reshape,
+ * transpose, slice or expand share the storage; the storage is freed when its last tensor is disposed.
+ *
+ * @module
+ */
+import { type GradNode, releaseNode, runBackward } from './autograd.js';
+import type { Backend, DType, Storage, View } from './backend/backend.js';
+import { DTYPE_BYTES } from './backend/backend.js';
+import { countBytes, countTensors } from './memory.js';
+import { abs } from './ops/abs.js';
+import { add } from './ops/add.js';
+import { argmax } from './ops/argmax.js';
+import { clone } from './ops/clone.js';
+import { eq, ge, gt, le, lt, ne } from './ops/compare.js';
+import { contiguous } from './ops/contiguous.js';
+import { cos } from './ops/cos.js';
+import { div } from './ops/div.js';
+import { exp } from './ops/exp.js';
+import { expand } from './ops/expand.js';
+import { flatten } from './ops/flatten.js';
+import { gelu } from './ops/gelu.js';
+import { log } from './ops/log.js';
+import { logSoftmax } from './ops/log_softmax.js';
+import { logsumexp } from './ops/logsumexp.js';
+import { matmul } from './ops/matmul.js';
+import { max } from './ops/max.js';
+import { maximum } from './ops/maximum.js';
+import { mean } from './ops/mean.js';
+import { min } from './ops/min.js';
+import { minimum } from './ops/minimum.js';
+import { mul } from './ops/mul.js';
+import { neg } from './ops/neg.js';
+import { permute } from './ops/permute.js';
+import { pow } from './ops/pow.js';
+import { relu } from './ops/relu.js';
+import { reshape } from './ops/reshape.js';
+import { rsqrt } from './ops/rsqrt.js';
+import { sigmoid } from './ops/sigmoid.js';
+import { silu } from './ops/silu.js';
+import { sin } from './ops/sin.js';
+import { narrow, slice } from './ops/slice.js';
+import { softmax } from './ops/softmax.js';
+import { sqrt } from './ops/sqrt.js';
+import { square } from './ops/square.js';
+import { squeeze } from './ops/squeeze.js';
+import { sub } from './ops/sub.js';
+import { sum } from './ops/sum.js';
+import { tanh } from './ops/tanh.js';
+import { toType } from './ops/to_type.js';
+import { transpose } from './ops/transpose.js';
+import { unsqueeze } from './ops/unsqueeze.js';
+import { fmt, sizeOf, stridesOf } from './shape.js';
+import { trackTensor } from './tidy.js';
+
+/** A storage and the number of live tensors viewing it (internal). */
+export interface StorageRef {
+  readonly storage: Storage;
+  readonly backend: Backend;
+  refs: number;
+  /** Host copy of int32 data created from host arrays, so ids can be range-checked without a GPU readback. */
+  hostInts?: Int32Array;
+}
+
+/** A second tensor operand or a plain number (broadcast like a 0-d tensor of the first operand's dtype). */
+export type Operand = Tensor | number;
+
+/** Nested number arrays, as returned by `tolist()`. */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * An n-dimensional array on a backend, with optional gradient tracking. Create tensors with `tensor`, `zeros`,
+ * `randn`, …, not with the constructor. Free them with `dispose()`, `tidy`, or `using`.
+ */
+export class Tensor implements View {
+  /** Size of each dimension, e.g. `[batch, seq, dim]`. */
+  readonly shape: readonly number[];
+  /** Element strides of each dimension (0 on broadcast dimensions). */
+  readonly strides: readonly number[];
+  /** Element offset of the first element in the storage. */
+  readonly offset: number;
+  /** Element type. */
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+  /** Accumulated gradient of a leaf tensor after `backward()`; owned by this tensor (disposed with it). */
+  grad: Tensor | null = null;
+  private readonly ref: StorageRef;
+  private disposed = false;
+  private kept = false;
+  private leafRequiresGrad = false;
+  private node: GradNode | null = null;
+
+  /** @internal Use the creation functions instead. */
+  constructor(ref: StorageRef, shape: readonly number[], strides: readonly number[], offset: number, track = true) {
+    this.ref = ref;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze([...strides]);
+    this.offset = offset;
+    this.dtype = ref.storage.dtype;
+    this.size = sizeOf(shape);
+    ref.refs++;
+    countTensors(1);
+    if (track) trackTensor(this);
+    else this.kept = true;
+  }
+
+  /** @internal Wraps a fresh, contiguous storage that the new tensor owns. */
+  static fromStorage(storage: Storage, backend: Backend, shape: readonly number[]): Tensor {
+    if (storage.size !== sizeOf(shape)) {
+      throw new Error(`internal: storage of ${storage.size} elements wrapped as shape ${fmt(shape)}`);
+    }
+    countBytes(storage.size * DTYPE_BYTES[storage.dtype]);
+    return new Tensor({ storage, backend, refs: 0 }, shape, stridesOf(shape), 0);
+  }
+
+  /** The storage this tensor views (View interface for kernels). */
+  get storage(): Storage {
+    return this.ref.storage;
+  }
+
+  /** The backend that owns the storage. */
+  get backend(): Backend {
+    return this.ref.backend;
+  }
+
+  /** @internal Shared storage record (host copies of ids live here). */
+  get storageRef(): StorageRef {
+    return this.ref;
+  }
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** True when gradients flow to or through this tensor. */
+  get requiresGrad(): boolean {
+    return this.leafRequiresGrad || this.node !== null;
+  }
+
+  /** True after `dispose()`; any further use throws. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** True when `keep()` exempted this tensor from tidy. */
+  get isKept(): boolean {
+    return this.kept;
+  }
+
+  /** @internal The autograd node that produced this tensor, if recorded. */
+  get gradNode(): GradNode | null {
+    return this.node;
+  }
+
+  /** @internal */
+  markKept(): void {
+    this.kept = true;
+  }
+
+  /** @internal Makes this tensor the output of a recorded node. */
+  attachGradNode(node: GradNode): void {
+    node.refs++;
+    this.node = node;
+  }
+
+  /** Throws a clear error when the tensor was disposed. `op` names the operation that tried to use it. */
+  assertLive(op: string): void {
+    if (this.disposed) throw new Error(`${op}: tensor ${fmt(this.shape)} (${this.dtype}) was used after dispose()`);
+  }
+
+  /** Marks a leaf tensor as a parameter whose gradient accumulates in `.grad`. Returns this. */
+  requiresGrad_(flag = true): this {
+    this.assertLive('requiresGrad_');
+    if (this.node) throw new Error(`requiresGrad_: only leaf tensors can change requiresGrad (this one has a graph)`);
+    if (flag && this.dtype !== 'float32') throw new Error(`requiresGrad_: only float32 tensors can require grad`);
+    this.leafRequiresGrad = flag;
+    return this;
+  }
+
+  /** @internal A new tensor object on the same storage and view, detached and not tracked by tidy. */
+  alias(): Tensor {
+    this.assertLive('alias');
+    return new Tensor(this.ref, this.shape, this.strides, this.offset, false);
+  }
+
+  /** @internal A view of the same storage (tracked by tidy like any new tensor). */
+  view_(shape: readonly number[], strides: readonly number[], offset: number): Tensor {
+    return new Tensor(this.ref, shape, strides, offset);
+  }
+
+  /** @internal True when this tensor is the only one on its storage and covers it contiguously. */
+  ownsWholeStorage(): boolean {
+    return this.ref.refs === 1 && this.isWholeStorage();
+  }
+
+  /** @internal True when the view is the storage's elements in row-major order. */
+  isWholeStorage(): boolean {
+    return this.offset === 0 && this.size === this.ref.storage.size && this.isContiguous();
+  }
+
+  /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      const d = this.shape[i]!;
+      if (d !== 1 && this.strides[i] !== expected) return false;
+      expected *= d;
+    }
+    return true;
+  }
+
+  /** @internal Sets `.grad` to a tensor this leaf now owns (exempt from tidy). */
+  setGradOwned(g: Tensor): void {
+    g.markKept();
+    this.grad = g;
+  }
+
+  /** @internal Ones of this shape, untracked (the seed gradient of backward). */
+  onesLikeUntracked(): Tensor {
+    const s = this.backend.fill('float32', this.size, 1);
+    const t = Tensor.fromStorage(s, this.backend, this.shape);
+    t.markKept();
+    return t;
+  }
+
+  /** Frees this tensor (and its gradient); the storage is freed when no other view uses it. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    countTensors(-1);
+    if (--this.ref.refs === 0) {
+      this.ref.backend.free(this.ref.storage);
+      countBytes(-this.ref.storage.size * DTYPE_BYTES[this.ref.storage.dtype]);
+    }
+    if (this.node) {
+      releaseNode(this.node);
+      this.node = null;
+    }
+    this.grad?.dispose();
+    this.grad = null;
+  }
+
+  /** `using t = …` support: disposes at scope exit. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Reads the elements (row-major) back to the host. */
+  async data(): Promise<Float32Array | Int32Array> {
+    this.assertLive('data');
+    if (this.isWholeStorage()) return this.backend.read(this.ref.storage);
+    const tmp = this.backend.copy(this);
+    try {
+      return await this.backend.read(tmp);
+    } finally {
+      this.backend.free(tmp);
+    }
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: tensor ${fmt(this.shape)} has ${this.size} elements, expected 1`);
+    return (await this.data())[0]!;
+  }
+
+  /** The elements as nested arrays of shape `shape` (a number for a 0-d tensor). */
+  async tolist(): Promise<NestedArray> {
+    const flat = Array.from(await this.data());
+    const build = (dim: number, start: number): NestedArray => {
+      if (dim === this.shape.length) return flat[start]!;
+      const inner = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, start + i * inner));
+    };
+    return build(0, 0);
+  }
+
+  /** Backpropagates from this scalar (or with an explicit gradient of this shape) into leaves' `.grad`. */
+  backward(grad?: Tensor): void {
+    runBackward(this, grad);
+  }
+
+  /** A tensor on the same storage without gradient history. */
+  detach(): Tensor {
+    this.assertLive('detach');
+    return new Tensor(this.ref, this.shape, this.strides, this.offset);
+  }
+
+  /** Disposes and clears `.grad`. */
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
+  }
+
+  /**
+   * Copies `src`'s values into this tensor in place (broadcasting `src` to this shape); no gradient is recorded.
+   * Every view sharing the storage sees the new values.
+   */
+  assign(src: Tensor): this {
+    this.assertLive('assign');
+    src.assertLive('assign');
+    if (src.backend !== this.backend)
+      throw new Error(`assign: source is on '${src.backend.name}', target on '${this.backend.name}'`);
+    if (src.dtype !== this.dtype)
+      throw new Error(
+        `assign: dtype mismatch, target ${this.dtype} ${fmt(this.shape)}, source ${src.dtype} ${fmt(src.shape)}`,
+      );
+    const expanded = expand(src.detach(), this.shape);
+    this.backend.copyInto(this, expanded);
+    expanded.dispose();
+    return this;
+  }
+
+  // ---- ops as methods (see the functions of the same name) -------------------------------
+  /** Elementwise a + b with broadcasting. */ add(b: Operand): Tensor {
+    return add(this, b);
+  }
+  /** Elementwise a − b. */ sub(b: Operand): Tensor {
+    return sub(this, b);
+  }
+  /** Elementwise a · b. */ mul(b: Operand): Tensor {
+    return mul(this, b);
+  }
+  /** Elementwise a / b. */ div(b: Operand): Tensor {
+    return div(this, b);
+  }
+  /** Elementwise a^b. */ pow(b: Operand): Tensor {
+    return pow(this, b);
+  }
+  /** Elementwise max(a, b). */ maximum(b: Operand): Tensor {
+    return maximum(this, b);
+  }
+  /** Elementwise min(a, b). */ minimum(b: Operand): Tensor {
+    return minimum(this, b);
+  }
+  /** a == b as 0/1. */ eq(b: Operand): Tensor {
+    return eq(this, b);
+  }
+  /** a != b as 0/1. */ ne(b: Operand): Tensor {
+    return ne(this, b);
+  }
+  /** a < b as 0/1. */ lt(b: Operand): Tensor {
+    return lt(this, b);
+  }
+  /** a <= b as 0/1. */ le(b: Operand): Tensor {
+    return le(this, b);
+  }
+  /** a > b as 0/1. */ gt(b: Operand): Tensor {
+    return gt(this, b);
+  }
+  /** a >= b as 0/1. */ ge(b: Operand): Tensor {
+    return ge(this, b);
+  }
+  /** −x. */ neg(): Tensor {
+    return neg(this);
+  }
+  /** e^x. */ exp(): Tensor {
+    return exp(this);
+  }
+  /** Natural log. */ log(): Tensor {
+    return log(this);
+  }
+  /** √x. */ sqrt(): Tensor {
+    return sqrt(this);
+  }
+  /** 1/√x. */ rsqrt(): Tensor {
+    return rsqrt(this);
+  }
+  /** |x|. */ abs(): Tensor {
+    return abs(this);
+  }
+  /** max(x, 0). */ relu(): Tensor {
+    return relu(this);
+  }
+  /** x·sigmoid(x). */ silu(): Tensor {
+    return silu(this);
+  }
+  /** GELU, tanh approximation. */ gelu(): Tensor {
+    return gelu(this);
+  }
+  /** tanh(x). */ tanh(): Tensor {
+    return tanh(this);
+  }
+  /** 1/(1+e^−x). */ sigmoid(): Tensor {
+    return sigmoid(this);
+  }
+  /** sin(x), radians. */ sin(): Tensor {
+    return sin(this);
+  }
+  /** cos(x), radians. */ cos(): Tensor {
+    return cos(this);
+  }
+  /** x². */ square(): Tensor {
+    return square(this);
+  }
+  /** Sum over axes (all by default). */ sum(axis?: number | readonly number[], keepdim = false): Tensor {
+    return sum(this, axis, keepdim);
+  }
+  /** Mean over axes (all by default). */ mean(axis?: number | readonly number[], keepdim = false): Tensor {
+    return mean(this, axis, keepdim);
+  }
+  /** Maximum over axes (all by default). */ max(axis?: number | readonly number[], keepdim = false): Tensor {
+    return max(this, axis, keepdim);
+  }
+  /** Minimum over axes (all by default). */ min(axis?: number | readonly number[], keepdim = false): Tensor {
+    return min(this, axis, keepdim);
+  }
+  /** int32 index of the first maximum along an axis. */ argmax(axis: number, keepdim = false): Tensor {
+    return argmax(this, axis, keepdim);
+  }
+  /** log Σ exp over axes. */ logsumexp(axis: number | readonly number[], keepdim = false): Tensor {
+    return logsumexp(this, axis, keepdim);
+  }
+  /** Matrix product (torch.matmul semantics). */ matmul(b: Tensor): Tensor {
+    return matmul(this, b);
+  }
+  /** Same elements, new shape (one −1 allowed); a view when contiguous. */ reshape(shape: readonly number[]): Tensor {
+    return reshape(this, shape);
+  }
+  /** Alias of reshape. */ view(shape: readonly number[]): Tensor {
+    return reshape(this, shape);
+  }
+  /** Reorders dimensions (a view). */ permute(dims: readonly number[]): Tensor {
+    return permute(this, dims);
+  }
+  /** Swaps two dimensions (a view). */ transpose(a: number, b: number): Tensor {
+    return transpose(this, a, b);
+  }
+  /** Elements [start, end) along an axis (a view; negatives count from the end). */ slice(
+    axis: number,
+    start: number,
+    end?: number,
+  ): Tensor {
+    return slice(this, axis, start, end);
+  }
+  /** `length` elements from `start` along an axis (a view). */ narrow(
+    axis: number,
+    start: number,
+    length: number,
+  ): Tensor {
+    return narrow(this, axis, start, length);
+  }
+  /** Broadcasts to a larger shape (a view with stride 0; −1 keeps a size). */ expand(
+    shape: readonly number[],
+  ): Tensor {
+    return expand(this, shape);
+  }
+  /** Drops size-1 dimensions (one axis, or all). */ squeeze(axis?: number): Tensor {
+    return squeeze(this, axis);
+  }
+  /** Inserts a size-1 dimension. */ unsqueeze(axis: number): Tensor {
+    return unsqueeze(this, axis);
+  }
+  /** Merges dimensions start..end into one. */ flatten(start = 0, end = -1): Tensor {
+    return flatten(this, start, end);
+  }
+  /** A contiguous tensor with the same values (a view when already contiguous). */ contiguous(): Tensor {
+    return contiguous(this);
+  }
+  /** Softmax along an axis. */ softmax(axis = -1): Tensor {
+    return softmax(this, axis);
+  }
+  /** Log-softmax along an axis. */ logSoftmax(axis = -1): Tensor {
+    return logSoftmax(this, axis);
+  }
+  /** Converts to another dtype (float→int truncates toward zero). */ toType(dtype: DType): Tensor {
+    return toType(this, dtype);
+  }
+  /** toType('float32'). */ float(): Tensor {
+    return toType(this, 'float32');
+  }
+  /** toType('int32'). */ int(): Tensor {
+    return toType(this, 'int32');
+  }
+  /** A copy with its own storage (gradient flows through). */ clone(): Tensor {
+    return clone(this);
+  }
+}
