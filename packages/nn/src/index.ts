@@ -1,9 +1,11 @@
 /**
- * `@andes/nn`: `LlamaConfig`, its presets and parameter counting (modules and the model follow).
+ * `@andes/nn`: modules with Hugging Face parameter names, transformer layers, `LlamaConfig` and its presets,
+ * `LlamaForCausalLM`, a slot-based `KvCache` and cached generation.
  *
  * @module
  */
 
+export { type AttentionCacheSlot, LlamaAttention, type LlamaAttentionInit } from './attention.js';
 export {
   headDim,
   type LlamaConfig,
@@ -14,4 +16,31 @@ export {
   validateLlamaConfig,
 } from './config.js';
 export { countParameters, type ParameterCount } from './count-parameters.js';
+export { type DecoderLayerInit, LlamaDecoderLayer } from './decoder-layer.js';
+export { Embedding } from './embedding.js';
+export { LlamaMLP, type LlamaMLPOptions } from './feed-forward.js';
+export { type GenerateOptions, generate, generateIds } from './generate.js';
+export { normalInit, parameterSeed } from './init.js';
+export { KvCache, type KvCacheOptions } from './kv-cache.js';
+export { Linear, type LinearOptions } from './linear.js';
+export {
+  type CausalLMForwardOptions,
+  type ForwardBatchOptions,
+  LlamaForCausalLM,
+  type LlamaInitOptions,
+  LlamaModel,
+  type PrefillOptions,
+} from './llama.js';
+export { crossEntropyLoss } from './loss.js';
+export {
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  Module,
+  ModuleList,
+  type Parameter,
+  type StateDictEntry,
+} from './module.js';
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
+export { RMSNorm } from './rms-norm.js';
+export { positionRange, RotaryEmbedding } from './rotary-embedding.js';
+export { argmax, createRng, type Rng, type SamplingOptions, sampleToken } from './sampling.js';

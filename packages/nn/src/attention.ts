@@ -1,0 +1,156 @@
+/**
+ * LLaMA's multi-head self-attention with grouped-query heads, rotary positions and a `KvCache`.
+ *
+ * Three paths share the projections:
+ * - `forward` (training, scoring, prefill): the fused, tiled `scaledDotProductAttention` with a causal mask;
+ * - `forward` with a cache slot: the same, after writing this chunk's keys/values into the slot;
+ * - `decode` (one new token per active slot, each at its own position): composed attention — matmul, an additive
+ *   mask for each slot's length, softmax, matmul. With one query per slot the scores are `[slots, heads, S]`, so
+ *   memory stays O(S).
+ *
+ * @module
+ */
+
+import { matmul, scaledDotProductAttention, type Tensor, tensor } from '@andes/tensor';
+import { headDim, type LlamaConfig } from './config.js';
+import type { KvCache } from './kv-cache.js';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+import { RotaryEmbedding } from './rotary-embedding.js';
+
+/** Where `LlamaAttention.forward` reads and writes cached keys/values: one slot, from position `start`. */
+export interface AttentionCacheSlot {
+  /** The cache. */
+  cache: KvCache;
+  /** Slot index. */
+  slot: number;
+  /** Position of the first token of this chunk (tokens `[0, start)` are already in the slot). */
+  start: number;
+}
+
+/** Initialisation of {@link LlamaAttention}: std of q/k/v, std of o_proj, and the four seeds. */
+export interface LlamaAttentionInit {
+  /** std of q_proj, k_proj, v_proj (default 0.02). */
+  std?: number;
+  /** std of o_proj, a residual projection (default `std`). */
+  residualStd?: number;
+  /** Seeds of q, k, v, o. */
+  seeds?: readonly [number, number, number, number];
+}
+
+/** Grouped-query self-attention of one decoder layer; parameters `{q,k,v,o}_proj.weight`. */
+export class LlamaAttention extends Module {
+  /** `[Hq·Dh, d]`. */
+  readonly qProj: Linear;
+  /** `[Hkv·Dh, d]`. */
+  readonly kProj: Linear;
+  /** `[Hkv·Dh, d]`. */
+  readonly vProj: Linear;
+  /** `[d, Hq·Dh]`. */
+  readonly oProj: Linear;
+  /** Query heads. */
+  readonly numHeads: number;
+  /** Key/value heads. */
+  readonly numKvHeads: number;
+  /** Head size. */
+  readonly headDim: number;
+  /** The rotary embedding applied to queries and keys. */
+  readonly rotary: RotaryEmbedding;
+
+  /**
+   * @param config - model hyper-parameters
+   * @param layerIndex - which layer this is (selects the layer's cache tensors)
+   */
+  constructor(
+    config: LlamaConfig,
+    readonly layerIndex: number,
+    init: LlamaAttentionInit = {},
+  ) {
+    super();
+    const d = config.hidden_size;
+    this.numHeads = config.num_attention_heads;
+    this.numKvHeads = config.num_key_value_heads;
+    this.headDim = headDim(config);
+    const std = init.std ?? config.initializer_range;
+    const [sq, sk, sv, so] = init.seeds ?? [0, 1, 2, 3];
+    const kv = this.numKvHeads * this.headDim;
+    this.qProj = this.registerModule('q_proj', new Linear(d, this.numHeads * this.headDim, { std, seed: sq }));
+    this.kProj = this.registerModule('k_proj', new Linear(d, kv, { std, seed: sk }));
+    this.vProj = this.registerModule('v_proj', new Linear(d, kv, { std, seed: sv }));
+    this.oProj = this.registerModule(
+      'o_proj',
+      new Linear(this.numHeads * this.headDim, d, { std: init.residualStd ?? std, seed: so }),
+    );
+    this.rotary = new RotaryEmbedding(config.rope_theta, config.rope_style);
+  }
+
+  /** q, k, v of `x [B, T, d]` with rotary applied to q and k, each `[B, T, heads, Dh]`. */
+  #project(x: Tensor, positions: Tensor): { q: Tensor; k: Tensor; v: Tensor } {
+    const [b, t] = x.shape as [number, number, number];
+    const q = this.rotary.apply(this.qProj.forward(x).reshape([b, t, this.numHeads, this.headDim]), positions);
+    const k = this.rotary.apply(this.kProj.forward(x).reshape([b, t, this.numKvHeads, this.headDim]), positions);
+    const v = this.vProj.forward(x).reshape([b, t, this.numKvHeads, this.headDim]);
+    return { q, k, v };
+  }
+
+  /**
+   * Causal self-attention of `x [B, T, d]` at int32 `positions [T]` → `[B, T, d]`. With `cacheSlot` (B must be 1),
+   * the chunk's keys/values are stored at `[start, start+T)` of the slot and the queries also attend the slot's
+   * earlier positions.
+   */
+  forward(x: Tensor, positions: Tensor, cacheSlot?: AttentionCacheSlot): Tensor {
+    const [b, t, d] = x.shape as [number, number, number];
+    const { q, k, v } = this.#project(x, positions);
+    // [B, T, H, Dh] → [B, H, T, Dh] as views; the attention op reads them through their strides.
+    const qh = q.permute([0, 2, 1, 3]);
+    let kh = k.permute([0, 2, 1, 3]);
+    let vh = v.permute([0, 2, 1, 3]);
+    if (cacheSlot !== undefined) {
+      if (b !== 1) throw new Error(`LlamaAttention.forward: a cache slot takes one sequence, got batch ${b}`);
+      const { cache, slot, start } = cacheSlot;
+      cache.write(this.layerIndex, slot, start, kh, vh);
+      if (start > 0) ({ k: kh, v: vh } = cache.read(this.layerIndex, [slot], start + t));
+    }
+    const o = scaledDotProductAttention(qh.contiguous(), kh.contiguous(), vh.contiguous(), { causal: true });
+    return this.oProj.forward(o.permute([0, 2, 1, 3]).contiguous().reshape([b, t, d]));
+  }
+
+  /**
+   * One new token for each of `n` slots: `x [n, 1, d]`, int32 `positions [n, 1]` (host copy `hostPositions`) →
+   * `[n, 1, d]`. Stores each slot's key/value at its position, then attends positions `[0, position]` of each slot.
+   */
+  decode(
+    x: Tensor,
+    positions: Tensor,
+    cache: KvCache,
+    slots: readonly number[],
+    hostPositions: ArrayLike<number>,
+  ): Tensor {
+    const n = slots.length;
+    const d = x.shape[2] as number;
+    const group = this.numHeads / this.numKvHeads;
+    const { q, k, v } = this.#project(x, positions);
+    for (let i = 0; i < n; i++) {
+      const pos = hostPositions[i] as number;
+      // [1, 1, Hkv, Dh] → [1, Hkv, 1, Dh]
+      const ki = k.slice(0, i, i + 1).permute([0, 2, 1, 3]);
+      const vi = v.slice(0, i, i + 1).permute([0, 2, 1, 3]);
+      cache.write(this.layerIndex, slots[i] as number, pos, ki, vi);
+    }
+    let span = 0;
+    for (let i = 0; i < n; i++) span = Math.max(span, (hostPositions[i] as number) + 1);
+    const { k: keys, v: values } = cache.read(this.layerIndex, slots, span); // [n, Hkv, S, Dh]
+    // Query head h uses kv head ⌊h / group⌋ (Hugging Face's repeat_kv), so [n, 1, Hq, Dh] → [n, Hkv, group, Dh].
+    const qg = q.reshape([n, this.numKvHeads, group, this.headDim]);
+    const mask = new Float32Array(n * span);
+    for (let i = 0; i < n; i++) {
+      // -1e9 rather than -Infinity: WGSL does not promise IEEE infinities; exp underflows to exactly 0 either way.
+      for (let s = (hostPositions[i] as number) + 1; s < span; s++) mask[i * span + s] = -1e9;
+    }
+    const scores = matmul(qg, keys.transpose(2, 3))
+      .mul(1 / Math.sqrt(this.headDim))
+      .add(tensor(mask, [n, 1, 1, span])); // [n, Hkv, group, S]
+    const o = matmul(scores.softmax(-1), values); // [n, Hkv, group, Dh]
+    return this.oProj.forward(o.reshape([n, 1, d]));
+  }
+}

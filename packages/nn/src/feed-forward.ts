@@ -1,0 +1,50 @@
+/**
+ * LLaMA's SwiGLU feed-forward (Shazeer 2020): down(silu(gate(x)) ⊙ up(x)).
+ *
+ * @module
+ */
+
+import type { Tensor } from '@andes/tensor';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+
+/** Options of {@link LlamaMLP}: initialisation scales and seeds of the three projections. */
+export interface LlamaMLPOptions {
+  /** std of gate_proj and up_proj (default 0.02). */
+  std?: number;
+  /** std of down_proj, a residual projection (default 0.02 / sqrt(2·layers) when built by the model). */
+  residualStd?: number;
+  /** Seeds of gate_proj, up_proj, down_proj. */
+  seeds?: readonly [number, number, number];
+}
+
+/** `[..., dim] → [..., dim]` through a gated hidden layer of width `hidden`; parameters `{gate,up,down}_proj.weight`. */
+export class LlamaMLP extends Module {
+  /** `[hidden, dim]`. */
+  readonly gateProj: Linear;
+  /** `[hidden, dim]`. */
+  readonly upProj: Linear;
+  /** `[dim, hidden]`. */
+  readonly downProj: Linear;
+
+  /**
+   * @param dim - model width
+   * @param hidden - gated hidden width (`intermediate_size`)
+   */
+  constructor(dim: number, hidden: number, options: LlamaMLPOptions = {}) {
+    super();
+    const std = options.std ?? 0.02;
+    const [s0, s1, s2] = options.seeds ?? [0, 1, 2];
+    this.gateProj = this.registerModule('gate_proj', new Linear(dim, hidden, { std, seed: s0 }));
+    this.upProj = this.registerModule('up_proj', new Linear(dim, hidden, { std, seed: s1 }));
+    this.downProj = this.registerModule(
+      'down_proj',
+      new Linear(hidden, dim, { std: options.residualStd ?? std, seed: s2 }),
+    );
+  }
+
+  /** `x [..., dim] → [..., dim]`. */
+  forward(x: Tensor): Tensor {
+    return this.downProj.forward(this.gateProj.forward(x).silu().mul(this.upProj.forward(x)));
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Autoregressive generation with a `KvCache`: prefill the prompt once, then one cached decoding step per token.
+ * Each step reads back only the last position's logits (or, greedy, one argmax id) — the one readback sampling needs.
+ *
+ * @module
+ */
+
+import type { Tensor } from '@andes/tensor';
+import { KvCache } from './kv-cache.js';
+import type { LlamaForCausalLM } from './llama.js';
+import { createRng, type SamplingOptions, sampleToken } from './sampling.js';
+
+/** Options of {@link generate}. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most. */
+  maxNewTokens: number;
+  /** Seed of the sampler (default 0). */
+  seed?: number;
+  /**
+   * When to stop: token ids that end generation (not yielded), or a callback given the new token and all generated
+   * ids so far (including it) that returns true to stop after yielding it. Default: `[config.eos_token_id]`.
+   */
+  stop?: readonly number[] | ((token: number, generated: readonly number[]) => boolean);
+  /** Reuse a cache (slot 0 is used and overwritten); by default one of `prompt + maxNewTokens` positions is made. */
+  cache?: KvCache;
+}
+
+async function pick(logits: Tensor, options: GenerateOptions, rng: () => number): Promise<number> {
+  try {
+    if ((options.temperature ?? 1) === 0) {
+      // Greedy: argmax on the device, read back one id instead of V logits.
+      const id = logits.argmax(-1);
+      try {
+        return (await id.data())[0] as number;
+      } finally {
+        id.dispose();
+      }
+    }
+    return sampleToken(await logits.data(), options, rng);
+  } finally {
+    logits.dispose();
+  }
+}
+
+/**
+ * Generates token ids after `prompt` (ids, at least one), yielding each as soon as it is chosen.
+ *
+ * @example
+ * ```ts
+ * for await (const id of generate(model, tokenizer.encode('Once upon a time'), { maxNewTokens: 64, temperature: 0.8, topP: 0.9 })) {
+ *   process.stdout.write(tokenizer.decode([id]));
+ * }
+ * ```
+ */
+export async function* generate(
+  model: LlamaForCausalLM,
+  prompt: ArrayLike<number>,
+  options: GenerateOptions,
+): AsyncGenerator<number, void, undefined> {
+  if (prompt.length === 0) throw new Error('generate: the prompt needs at least one token (e.g. BOS)');
+  if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0) {
+    throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${options.maxNewTokens}`);
+  }
+  if (options.maxNewTokens === 0) return;
+  const ownCache = options.cache === undefined;
+  const cache =
+    options.cache ?? new KvCache(model.config, { maxBatch: 1, maxSeq: prompt.length + options.maxNewTokens });
+  const stop = options.stop ?? [model.config.eos_token_id];
+  const rng = createRng(options.seed ?? 0);
+  const generated: number[] = [];
+  try {
+    cache.release(0);
+    let logits = model.prefill(prompt, { cache, slot: 0 });
+    for (;;) {
+      const token = await pick(logits, options, rng);
+      if (typeof stop !== 'function' && stop.includes(token)) return;
+      generated.push(token);
+      yield token;
+      if (typeof stop === 'function' && stop(token, generated)) return;
+      if (generated.length >= options.maxNewTokens) return;
+      logits = model.forwardBatch([token], { cache, slots: [0] });
+    }
+  } finally {
+    if (ownCache) cache.dispose();
+  }
+}
+
+/** Like {@link generate}, but resolves to all generated ids at once. */
+export async function generateIds(
+  model: LlamaForCausalLM,
+  prompt: ArrayLike<number>,
+  options: GenerateOptions,
+): Promise<number[]> {
+  const out: number[] = [];
+  for await (const id of generate(model, prompt, options)) out.push(id);
+  return out;
+}

@@ -1,0 +1,57 @@
+/**
+ * `Linear`: y = x · Wᵀ (+ b), with PyTorch's weight layout `[out, in]`.
+ *
+ * @module
+ */
+
+import { matmul, type Tensor, zeros } from '@andes/tensor';
+import { normalInit } from './init.js';
+import { Module, type Parameter } from './module.js';
+
+/** Options of {@link Linear}. */
+export interface LinearOptions {
+  /** Add a bias vector (default false: LLaMA has none). */
+  bias?: boolean;
+  /** Standard deviation of the normal initialisation of the weight (default 0.02). Biases start at 0. */
+  std?: number;
+  /** Seed of the weight's initialisation (default 0). */
+  seed?: number;
+}
+
+/** A fully connected layer: `[..., in] → [..., out]`, weight `[out, in]` as in PyTorch and Hugging Face. */
+export class Linear extends Module {
+  /** `[outFeatures, inFeatures]`. */
+  readonly weight: Parameter;
+  /** `[outFeatures]`, or null without bias. */
+  readonly bias: Parameter | null;
+
+  /**
+   * @param inFeatures - input width
+   * @param outFeatures - output width
+   */
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LinearOptions = {},
+  ) {
+    super();
+    this.weight = this.registerParameter(
+      'weight',
+      normalInit([outFeatures, inFeatures], options.std ?? 0.02, options.seed ?? 0),
+    );
+    this.bias = options.bias ? this.registerParameter('bias', zeros([outFeatures])) : null;
+  }
+
+  /** `x [..., in] → [..., out]`; multiplies by a transposed view of the weight (no copy). */
+  forward(x: Tensor): Tensor {
+    if (x.shape[x.shape.length - 1] !== this.inFeatures) {
+      throw new Error(`Linear.forward: input [${x.shape.join(', ')}] does not end in inFeatures=${this.inFeatures}`);
+    }
+    // Fold leading axes into rows: one [N, in] · [in, out] product, whose backward is one GEMM per operand
+    // (a batched product against a broadcast weight would reduce a [B, in, out] gradient instead).
+    const rows = x.shape.length > 2 ? x.reshape([-1, this.inFeatures]) : x;
+    let y = matmul(rows, this.weight.transpose(0, 1));
+    if (this.bias !== null) y = y.add(this.bias);
+    return x.shape.length > 2 ? y.reshape([...x.shape.slice(0, -1), this.outFeatures]) : y;
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * `LlamaModel` (embeddings, decoder stack, final norm) and `LlamaForCausalLM` (plus the output projection), with
+ * Hugging Face's parameter names so a `model.safetensors` state dict loads untouched.
+ *
+ * @module
+ */
+
+import { checkpoint, isGradEnabled, matmul, noGrad, type Tensor, tensor, tidy } from '@andes/tensor';
+import { type LlamaConfig, validateLlamaConfig } from './config.js';
+import { LlamaDecoderLayer } from './decoder-layer.js';
+import { Embedding } from './embedding.js';
+import { parameterSeed } from './init.js';
+import type { KvCache } from './kv-cache.js';
+import { Linear } from './linear.js';
+import { crossEntropyLoss } from './loss.js';
+import {
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  Module,
+  ModuleList,
+  type StateDictEntry,
+} from './module.js';
+import { RMSNorm } from './rms-norm.js';
+import { positionRange } from './rotary-embedding.js';
+
+/** Options of the model constructors. */
+export interface LlamaInitOptions {
+  /** Seed of the weight initialisation (default 0). Same seed → same weights on every backend. */
+  seed?: number;
+}
+
+/**
+ * The decoder stack without the output projection; parameters `embed_tokens.weight`, `layers.N.*`, `norm.weight`.
+ * Initialisation as Meta/llama2.c: normal(0, initializer_range) everywhere, residual projections (o_proj,
+ * down_proj) scaled by 1/sqrt(2·layers) as GPT-2 and llama2.c do, norm weights 1.
+ */
+export class LlamaModel extends Module {
+  /** `[V, d]`. */
+  readonly embedTokens: Embedding;
+  /** The decoder blocks. */
+  readonly layers: ModuleList<LlamaDecoderLayer>;
+  /** Final RMSNorm. */
+  readonly norm: RMSNorm;
+  /** Recompute each block's activations during backward (less memory, ~1/3 more compute) while training. */
+  gradientCheckpointing = false;
+
+  /**
+   * @param config - validated hyper-parameters
+   * @param prefix - this module's name in the full model (`'model'`), used to derive per-parameter seeds
+   */
+  constructor(
+    readonly config: LlamaConfig,
+    options: LlamaInitOptions & { prefix?: string } = {},
+  ) {
+    super();
+    validateLlamaConfig(config);
+    const seed = options.seed ?? 0;
+    const prefix = options.prefix ?? 'model';
+    const std = config.initializer_range;
+    const residualStd = std / Math.sqrt(2 * config.num_hidden_layers);
+    this.embedTokens = this.registerModule(
+      'embed_tokens',
+      new Embedding(config.vocab_size, config.hidden_size, {
+        std,
+        seed: parameterSeed(seed, `${prefix}.embed_tokens.weight`),
+      }),
+    );
+    const blocks: LlamaDecoderLayer[] = [];
+    for (let i = 0; i < config.num_hidden_layers; i++) {
+      const seedOf = (name: string) => parameterSeed(seed, `${prefix}.layers.${i}.${name}`);
+      blocks.push(new LlamaDecoderLayer(config, i, { std, residualStd, seedOf }));
+    }
+    this.layers = this.registerModule('layers', new ModuleList(blocks));
+    this.norm = this.registerModule('norm', new RMSNorm(config.hidden_size, config.rms_norm_eps));
+  }
+
+  /**
+   * Hidden states after the final norm: int32 `ids [B, T]` → `[B, T, d]` at positions `start..start+T-1`.
+   * With `cacheSlot`, keys/values are written to (and read from) that slot of the cache.
+   */
+  forward(ids: Tensor, options: { start?: number; cache?: KvCache; slot?: number } = {}): Tensor {
+    const t = ids.shape[1] as number;
+    const start = options.start ?? 0;
+    const positions = positionRange(start, t);
+    const cacheSlot =
+      options.cache === undefined ? undefined : { cache: options.cache, slot: options.slot ?? 0, start };
+    let x = this.embedTokens.forward(ids);
+    const recompute = this.gradientCheckpointing && this.training && isGradEnabled() && cacheSlot === undefined;
+    for (const layer of this.layers) {
+      x = recompute
+        ? checkpoint((h: Tensor) => layer.forward(h, positions), x)
+        : layer.forward(x, positions, cacheSlot);
+    }
+    return this.norm.forward(x);
+  }
+}
+
+/** Options of {@link LlamaForCausalLM.forward}. */
+export interface CausalLMForwardOptions {
+  /** Compute logits only for the last position (generation): the result is `[B, 1, V]`. */
+  lastOnly?: boolean;
+}
+
+/** Options of {@link LlamaForCausalLM.prefill}. */
+export interface PrefillOptions {
+  /** The cache to fill. */
+  cache: KvCache;
+  /** Slot of the sequence (default 0). */
+  slot?: number;
+  /** Position of the first id (default: the slot's current length, so prefill can also extend a sequence). */
+  start?: number;
+  /** Return logits of every position `[T, V]` (scoring) instead of only the last `[1, V]`. */
+  allLogits?: boolean;
+}
+
+/** Options of {@link LlamaForCausalLM.forwardBatch}. */
+export interface ForwardBatchOptions {
+  /** The cache holding each slot's earlier keys/values. */
+  cache: KvCache;
+  /** Slot of each token. Distinct. */
+  slots: readonly number[];
+  /** Position of each token in its sequence (default: each slot's current length). */
+  positions?: readonly number[];
+}
+
+function idsTensor(ids: Tensor | ArrayLike<number>): Tensor {
+  if ((ids as Tensor).dtype !== undefined && typeof (ids as Tensor).data === 'function') {
+    const t = ids as Tensor;
+    return t.shape.length === 1 ? t.reshape([1, t.shape[0] as number]) : t;
+  }
+  const host = Int32Array.from(ids as ArrayLike<number>);
+  return tensor(host, [1, host.length], { dtype: 'int32' });
+}
+
+/**
+ * A LLaMA language model: {@link LlamaModel} plus `lm_head` (absent when `tie_word_embeddings`: the output projection
+ * is then a transposed view of the embedding table).
+ *
+ * @example
+ * ```ts
+ * const model = new LlamaForCausalLM(llamaPreset('tiny', { vocab_size: 512 }), { seed: 1 });
+ * const loss = model.loss(ids, targets); // ids, targets int32 [B, T]
+ * loss.backward();
+ * ```
+ */
+export class LlamaForCausalLM extends Module {
+  /** The decoder stack (`model.*`). */
+  readonly model: LlamaModel;
+  /** `[V, d]`, or null when tied to `model.embed_tokens.weight`. */
+  readonly lmHead: Linear | null;
+
+  /** Builds and initialises the model (seeded; see {@link LlamaModel}). */
+  constructor(
+    readonly config: LlamaConfig,
+    options: LlamaInitOptions = {},
+  ) {
+    super();
+    this.model = this.registerModule('model', new LlamaModel(config, { seed: options.seed, prefix: 'model' }));
+    this.lmHead = config.tie_word_embeddings
+      ? null
+      : this.registerModule(
+          'lm_head',
+          new Linear(config.hidden_size, config.vocab_size, {
+            std: config.initializer_range,
+            seed: parameterSeed(options.seed ?? 0, 'lm_head.weight'),
+          }),
+        );
+  }
+
+  /** Whether decoder blocks are recomputed during backward to save activation memory. */
+  get gradientCheckpointing(): boolean {
+    return this.model.gradientCheckpointing;
+  }
+
+  set gradientCheckpointing(on: boolean) {
+    this.model.gradientCheckpointing = on;
+  }
+
+  /** Output projection of hidden states `[..., d] → [..., V]`. */
+  logits(hidden: Tensor): Tensor {
+    if (this.lmHead !== null) return this.lmHead.forward(hidden);
+    // Tied: multiply by the transposed view of the embedding table, rows folded as in Linear.
+    const d = this.config.hidden_size;
+    const rows = matmul(hidden.reshape([-1, d]), this.model.embedTokens.weight.transpose(0, 1));
+    return rows.reshape([...hidden.shape.slice(0, -1), this.config.vocab_size]);
+  }
+
+  /** int32 `ids [B, T]` → logits `[B, T, V]` (or `[B, 1, V]` with `lastOnly`). */
+  forward(ids: Tensor, options: CausalLMForwardOptions = {}): Tensor {
+    if (ids.dtype !== 'int32' || ids.shape.length !== 2) {
+      throw new Error(
+        `LlamaForCausalLM.forward: ids must be int32 [batch, seq], got ${ids.dtype} [${ids.shape.join(', ')}]`,
+      );
+    }
+    let hidden = this.model.forward(ids);
+    if (options.lastOnly) {
+      const t = ids.shape[1] as number;
+      hidden = hidden.slice(1, t - 1, t);
+    }
+    return this.logits(hidden);
+  }
+
+  /**
+   * Mean next-token cross-entropy (nats) of int32 `ids [B, T]` against int32 `targets [B, T]` (usually ids shifted
+   * by one), with the fused kernel; targets equal to `ignoreIndex` (default -100) do not count. Returns a scalar.
+   */
+  loss(ids: Tensor, targets: Tensor, options: { ignoreIndex?: number } = {}): Tensor {
+    return crossEntropyLoss(this.forward(ids), targets, options.ignoreIndex ?? -100);
+  }
+
+  /**
+   * Runs one sequence through the model, storing its keys/values in `cache` slot `slot` from position `start`, and
+   * returns logits of its last position `[1, V]` (or all `[T, V]` with `allLogits`). No gradients; intermediates are
+   * freed. Sets the slot's length to `start + T`.
+   */
+  prefill(ids: Tensor | ArrayLike<number>, options: PrefillOptions): Tensor {
+    const { cache } = options;
+    const slot = options.slot ?? 0;
+    const start = options.start ?? (cache.lengths[slot] as number);
+    const result = noGrad(() =>
+      tidy(() => {
+        const input = idsTensor(ids);
+        if (input.shape[0] !== 1) {
+          throw new Error(`LlamaForCausalLM.prefill: one sequence per call, got ids [${input.shape.join(', ')}]`);
+        }
+        const t = input.shape[1] as number;
+        cache.checkRange(slot, start, t);
+        let hidden = this.model.forward(input, { start, cache, slot });
+        if (!options.allLogits) hidden = hidden.slice(1, t - 1, t);
+        const logits = this.logits(hidden);
+        return logits.reshape([logits.shape[1] as number, this.config.vocab_size]);
+      }),
+    );
+    cache.lengths[slot] = start + lengthOf(ids);
+    return result;
+  }
+
+  /**
+   * One decoding step for several sequences at once (continuous batching): `tokens[i]` is the next token of the
+   * sequence in `slots[i]`, at `positions[i]` (default: the slot's length). Returns last-position logits
+   * `[n, V]` and advances each slot's length to `position + 1`. No gradients; intermediates are freed.
+   */
+  forwardBatch(tokens: ArrayLike<number>, options: ForwardBatchOptions): Tensor {
+    const { cache, slots } = options;
+    const n = slots.length;
+    if (tokens.length !== n || n === 0) {
+      throw new Error(`LlamaForCausalLM.forwardBatch: ${tokens.length} tokens for ${n} slots (need one per slot, ≥ 1)`);
+    }
+    if (new Set(slots).size !== n) throw new Error(`LlamaForCausalLM.forwardBatch: slots [${slots.join(', ')}] repeat`);
+    const hostPositions = Int32Array.from(options.positions ?? slots.map((s) => cache.lengths[s] as number));
+    if (hostPositions.length !== n) {
+      throw new Error(`LlamaForCausalLM.forwardBatch: ${hostPositions.length} positions for ${n} slots`);
+    }
+    for (let i = 0; i < n; i++) cache.checkRange(slots[i] as number, hostPositions[i] as number, 1);
+    const logits = noGrad(() =>
+      tidy(() => {
+        const ids = tensor(Int32Array.from(tokens), [n, 1], { dtype: 'int32' });
+        const positions = tensor(hostPositions, [n, 1], { dtype: 'int32' });
+        let x = this.model.embedTokens.forward(ids); // [n, 1, d]
+        for (const layer of this.model.layers) x = layer.decode(x, positions, cache, slots, hostPositions);
+        return this.logits(this.model.norm.forward(x)).reshape([n, this.config.vocab_size]);
+      }),
+    );
+    for (let i = 0; i < n; i++) cache.lengths[slots[i] as number] = (hostPositions[i] as number) + 1;
+    return logits;
+  }
+
+  /**
+   * Loads a state dict (see {@link Module.loadStateDict}), ignoring entries Hugging Face checkpoints may carry that
+   * are not parameters here: `*.rotary_emb.inv_freq` buffers, and `lm_head.weight` when embeddings are tied.
+   */
+  override loadStateDict(
+    entries: ReadonlyMap<string, StateDictEntry> | Record<string, StateDictEntry>,
+    options: LoadStateDictOptions = {},
+  ): LoadStateDictResult {
+    const source: ReadonlyMap<string, StateDictEntry> =
+      entries instanceof Map ? entries : new Map(Object.entries(entries as Record<string, StateDictEntry>));
+    const kept = new Map<string, StateDictEntry>();
+    for (const [name, value] of source) {
+      if (name.endsWith('.rotary_emb.inv_freq')) continue;
+      if (name === 'lm_head.weight' && this.lmHead === null) continue;
+      kept.set(name, value);
+    }
+    return super.loadStateDict(kept, options);
+  }
+}
+
+function lengthOf(ids: Tensor | ArrayLike<number>): number {
+  if (typeof (ids as Tensor).data === 'function') {
+    const shape = (ids as Tensor).shape;
+    return shape[shape.length - 1] as number;
+  }
+  return (ids as ArrayLike<number>).length;
+}
