@@ -1,2 +1,12 @@
-/** Placeholder: filled in by the package's implementation. */
-export {};
+/**
+ * `@andes/tokenizer`: SentencePiece BPE (`tokenizer.model`) and Hugging Face (`tokenizer.json`)
+ * tokenizers that run in Node and browsers, BPE training, streaming decode and chat templates.
+ *
+ * @packageDocumentation
+ */
+export { loadTokenizer, tokenizerFromBytes } from './load.js';
+export type { ModelProto, NormalizerSpec, SentencePieceEntry, TrainerSpec } from './model-proto.js';
+export { ModelType, PieceType, parseModelProto, serializeModelProto } from './model-proto.js';
+export { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
+export { StreamingDecoder } from './streaming-decoder.js';
+export type { DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';

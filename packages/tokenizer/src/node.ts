@@ -1,0 +1,32 @@
+// Node-only file I/O, kept apart so the rest of the package runs in browsers. Loaded lazily by
+// `loadTokenizer(path)` and `save(path)` through a dynamic import.
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Reads a whole file as bytes. */
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  const buf = await readFile(path);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Reads a whole file as UTF-8 text. */
+export async function readFileText(path: string): Promise<string> {
+  return readFile(path, 'utf8');
+}
+
+/** Writes `data` atomically: a temp file in the same folder, fsync, then rename over `path`. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await handle.close();
+  await rename(tmp, path);
+}

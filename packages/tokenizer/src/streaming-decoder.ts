@@ -1,0 +1,53 @@
+import type { DecodeOptions, Tokenizer } from './tokenizer.js';
+import { utf8DecodeLossy } from './utf8.js';
+
+/**
+ * Incremental decoding for servers: push ids one at a time, get back only complete UTF-8 text.
+ * Byte-fallback tokens (`<0xE4>`, `<0xBD>`, …) are held until their character is complete, and
+ * SentencePiece's leading-space rule is applied once, to the first token. The concatenation of all
+ * `push` results and the final `flush` equals `tokenizer.decode(ids)`.
+ *
+ * @example
+ * const dec = tok.streamingDecoder();
+ * for (const id of ids) res.write(dec.push(id));
+ * res.end(dec.flush());
+ */
+export class StreamingDecoder {
+  private pending = new Uint8Array(16);
+  private pendingLength = 0;
+  private first = true;
+  private readonly skipSpecialTokens: boolean;
+
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    options: DecodeOptions = {},
+  ) {
+    this.skipSpecialTokens = options.skipSpecialTokens ?? true;
+  }
+
+  /** Adds one id; returns the text that became complete (often `''` mid-character). */
+  push(id: number): string {
+    const bytes = this.tokenizer.tokenBytes(id, this.first, this.skipSpecialTokens);
+    if (!this.tokenizer.isSpecial(id)) this.first = false;
+    if (bytes === null || bytes.length === 0) return '';
+    if (this.pendingLength + bytes.length > this.pending.length) {
+      const grown = new Uint8Array(Math.max(this.pending.length * 2, this.pendingLength + bytes.length));
+      grown.set(this.pending.subarray(0, this.pendingLength));
+      this.pending = grown;
+    }
+    this.pending.set(bytes, this.pendingLength);
+    this.pendingLength += bytes.length;
+    const { text, consumed } = utf8DecodeLossy(this.pending, this.pendingLength, false);
+    this.pending.copyWithin(0, consumed, this.pendingLength);
+    this.pendingLength -= consumed;
+    return text;
+  }
+
+  /** Emits whatever is held (incomplete bytes become U+FFFD) and resets for a new sequence. */
+  flush(): string {
+    const { text } = utf8DecodeLossy(this.pending, this.pendingLength, true);
+    this.pendingLength = 0;
+    this.first = true;
+    return text;
+  }
+}
