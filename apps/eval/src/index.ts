@@ -16,6 +16,14 @@ export {
   type StoryVocabulary,
   storyVocabulary,
 } from './builtinTasks.js';
+export {
+  type ModelSelection,
+  type RunPerplexityOptions,
+  type RunTasksOptions,
+  resolveTasks,
+  runPerplexity,
+  runTasks,
+} from './commands.js';
 export { choiceRequests, evaluateTask, scoreChoiceItem, type TaskOptions, type TaskResult } from './evaluateTask.js';
 export {
   FEWSHOT_DELIMITER,
@@ -36,6 +44,7 @@ export {
   type TokenRequest,
   truncateLeft,
 } from './harness.js';
+export { type EvalTokenizer, LocalModel, type LocalModelOptions } from './localModel.js';
 export {
   exactMatch,
   f1Score,
@@ -55,6 +64,7 @@ export type {
   RollingResult,
 } from './model.js';
 export { countWords, evaluatePerplexity, readDocuments } from './perplexity.js';
+export { createProgram, type ProgramIo } from './program.js';
 export { type Progress, startProgress } from './progress.js';
 export {
   type EvalReport,
@@ -67,6 +77,7 @@ export {
   type Table,
   type TasksReport,
 } from './report.js';
+export { apiBase, ServerModel, type ServerModelOptions } from './serverModel.js';
 export {
   assembleTask,
   type ChoiceItem,
@@ -80,3 +91,4 @@ export {
   type TaskFamily,
   type TaskItem,
 } from './taskFile.js';
+export { type BatchOptions, type CausalLm, planBatches, scoreTokenRequests } from './tokenScorer.js';

@@ -1,0 +1,172 @@
+/**
+ * A {@link LogLikelihoodModel} that runs a model directory in-process (@andes/checkpoint + @andes/nn), batching
+ * requests by length with one forward per batch.
+ * @module
+ */
+import { loadModelDir } from '@andes/checkpoint';
+import { generateIds, LlamaForCausalLM } from '@andes/nn';
+import {
+  continuationRequest,
+  cutAtStop,
+  moveTrailingWhitespace,
+  rollingWindows,
+  type TokenRequest,
+  truncateLeft,
+} from './harness.js';
+import type {
+  GenerateOptions,
+  LogLikelihoodModel,
+  LoglikelihoodRequest,
+  LoglikelihoodResult,
+  ProgressCallback,
+  RollingOptions,
+  RollingResult,
+} from './model.js';
+import { type BatchOptions, type CausalLm, scoreTokenRequests } from './tokenScorer.js';
+
+/** The tokenizer operations evaluation needs (satisfied by @andes/tokenizer's tokenizers). */
+export interface EvalTokenizer {
+  encode(text: string, options?: { bos?: boolean; eos?: boolean }): ArrayLike<number>;
+  decode(ids: ArrayLike<number>): string;
+  readonly bosId: number;
+}
+
+/** Options of {@link LocalModel}. */
+export interface LocalModelOptions {
+  /** Label for reports (default `'local'`). */
+  name?: string;
+  /** Context length in tokens (default: the config's `max_position_embeddings`). */
+  maxLength?: number;
+  /** Most rows per forward (default 16). */
+  batchSize?: number;
+  /** Most padded tokens per forward (default 8192). */
+  maxBatchTokens?: number;
+}
+
+/**
+ * Evaluates an in-process causal LM. Every context starts with the tokenizer's BOS token, which is also the prefix
+ * token of rolling windows (the harness uses BOS as `prefix_token_id` when the tokenizer has one), so a request
+ * with an empty context scores its first token after BOS.
+ */
+export class LocalModel implements LogLikelihoodModel {
+  /** Label for reports. */
+  readonly name: string;
+  /** Context length used for truncation and rolling windows. */
+  readonly maxLength: number;
+  private readonly batch: Pick<BatchOptions, 'batchSize' | 'maxBatchTokens'>;
+
+  /**
+   * @param lm - the model: `forward(ids int32 [B, T]) → logits [B, T, V]`
+   * @param tokenizer - the model's tokenizer
+   * @param maxPositions - the model's context length (used unless `options.maxLength` is given)
+   */
+  constructor(
+    readonly lm: CausalLm,
+    readonly tokenizer: EvalTokenizer,
+    maxPositions: number,
+    options: LocalModelOptions = {},
+  ) {
+    this.name = options.name ?? 'local';
+    this.maxLength = options.maxLength ?? maxPositions;
+    this.batch = { batchSize: options.batchSize, maxBatchTokens: options.maxBatchTokens };
+  }
+
+  /** Loads a model directory (config.json, weights, tokenizer) saved by @andes/checkpoint. */
+  static async load(dir: string, options: LocalModelOptions = {}): Promise<LocalModel> {
+    const loaded = await loadModelDir(dir);
+    const limit = loaded.config.max_position_embeddings;
+    if (options.maxLength !== undefined && options.maxLength > limit) {
+      throw new Error(`${dir}: context ${options.maxLength} exceeds the model's max_position_embeddings ${limit}`);
+    }
+    if (!loaded.tokenizer) throw new Error(`${dir}: the model directory has no tokenizer; evaluation needs one`);
+    const model = new LlamaForCausalLM(loaded.config);
+    model.loadStateDict(loaded.tensors);
+    return new LocalModel(model, loaded.tokenizer, loaded.config.max_position_embeddings, { name: dir, ...options });
+  }
+
+  private encode(text: string): number[] {
+    return Array.from(this.tokenizer.encode(text, { bos: false, eos: false }));
+  }
+
+  /** The harness's requests in token space, left-truncated to the context length. */
+  tokenRequests(requests: readonly LoglikelihoodRequest[]): TokenRequest[] {
+    const cache = new Map<string, number[]>();
+    const bos = this.tokenizer.bosId;
+    const encodeCached = (text: string) => {
+      let ids = cache.get(text);
+      if (!ids) {
+        ids = [bos, ...this.encode(text)];
+        cache.set(text, ids);
+      }
+      return ids;
+    };
+    return requests.map((r) => {
+      const { context, continuation } = moveTrailingWhitespace(r.context, r.continuation);
+      const request = continuationRequest(encodeCached(context), [bos, ...this.encode(context + continuation)]);
+      return truncateLeft(request, this.maxLength);
+    });
+  }
+
+  /** log P(continuation | BOS + context) per request, batched by length. */
+  async loglikelihood(requests: LoglikelihoodRequest[], onProgress?: ProgressCallback): Promise<LoglikelihoodResult[]> {
+    return scoreTokenRequests(this.lm, this.tokenRequests(requests), { ...this.batch, onProgress });
+  }
+
+  /** Log-likelihood of each text in rolling windows (`maxLength` tokens, `stride` new tokens per later window). */
+  async loglikelihoodRolling(
+    texts: string[],
+    options: RollingOptions = {},
+    onProgress?: ProgressCallback,
+  ): Promise<RollingResult[]> {
+    const maxLength = options.maxLength ?? this.maxLength;
+    if (maxLength > this.maxLength) {
+      throw new Error(`loglikelihoodRolling: window ${maxLength} exceeds the model's context length ${this.maxLength}`);
+    }
+    const owner: number[] = [];
+    const windows: TokenRequest[] = [];
+    const counts = texts.map((text, i) => {
+      const tokens = this.encode(text);
+      for (const w of rollingWindows(tokens, this.tokenizer.bosId, maxLength, options.stride ?? maxLength)) {
+        windows.push(w);
+        owner.push(i);
+      }
+      return tokens.length;
+    });
+    const scores = await scoreTokenRequests(this.lm, windows, { ...this.batch, onProgress });
+    const logprobs = texts.map(() => 0);
+    scores.forEach((s, j) => {
+      logprobs[owner[j]!]! += s.logprob;
+    });
+    return texts.map((_, i) => ({ logprob: logprobs[i]!, tokens: counts[i]! }));
+  }
+
+  /** Greedy generation after BOS + prompt (left-truncated), stopped at the first stop string. */
+  async generate(prompts: string[], options: GenerateOptions, onProgress?: ProgressCallback): Promise<string[]> {
+    if (!(this.lm instanceof LlamaForCausalLM)) throw new Error('LocalModel.generate needs a LlamaForCausalLM');
+    const model = this.lm;
+    const out: string[] = [];
+    for (const prompt of prompts) {
+      let ids = [this.tokenizer.bosId, ...this.encode(prompt)];
+      const room = this.maxLength - options.maxTokens;
+      if (room < 1)
+        throw new Error(`generate: maxTokens ${options.maxTokens} leaves no room in a ${this.maxLength}-token context`);
+      if (ids.length > room) ids = ids.slice(ids.length - room);
+      const generated = await generateIds(model, ids, {
+        maxNewTokens: options.maxTokens,
+        temperature: 0,
+        stop: (token, all) =>
+          token === model.config.eos_token_id ||
+          cutAtStop(this.tokenizer.decode(all), options.until).length < this.tokenizer.decode(all).length,
+      });
+      const withoutEos = generated.filter((t) => t !== model.config.eos_token_id);
+      out.push(cutAtStop(this.tokenizer.decode(withoutEos), options.until));
+      onProgress?.(out.length, prompts.length);
+    }
+    return out;
+  }
+
+  /** Frees the model's parameters when it can (a `dispose()` method). */
+  async close(): Promise<void> {
+    (this.lm as { dispose?: () => void }).dispose?.();
+  }
+}
