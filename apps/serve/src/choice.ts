@@ -23,15 +23,21 @@ export interface ChoiceSink {
   onDone(reason: FinishReason, completionTokens: number, error?: Error): void;
 }
 
-/** Starts one choice. `req` carries prompt, limits and sampling; text handling is added here. */
+/**
+ * Starts one choice. `req` carries prompt, limits and sampling; text handling is added here. With `continuePrompt`,
+ * text is decoded as a continuation of the prompt (a first token's leading space is kept, as legacy completions
+ * need); otherwise as a fresh text (chat replies start without it).
+ */
 export function startChoice(
   scheduler: Scheduler,
   tokenizer: ServeTokenizer,
   req: Omit<SequenceRequest, 'onToken' | 'onFinish'>,
   stops: readonly string[],
   sink: ChoiceSink,
+  continuePrompt = false,
 ): SequenceHandle {
   const decoder = tokenizer.streamingDecoder();
+  if (continuePrompt) for (const id of req.prompt) decoder.push(id);
   const matcher = new StopMatcher(stops);
   let pending: TokenEvent[] = [];
   let count = 0;

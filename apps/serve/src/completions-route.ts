@@ -74,6 +74,7 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: RouteContext
         specs.push({
           index: pi * n + j,
           stops,
+          continuePrompt: true,
           request: {
             prompt: p.ids,
             maxTokens,

@@ -15,6 +15,8 @@ export interface ChoiceSpec {
   index: number;
   request: Omit<SequenceRequest, 'onToken' | 'onFinish' | 'onPromptLogprobs'>;
   stops: readonly string[];
+  /** Decode output as a continuation of the prompt (legacy completions). */
+  continuePrompt?: boolean;
 }
 
 /** How each choice's progress is reported. */
@@ -55,15 +57,22 @@ export function runChoiceGroup(
       onPromptLogprobs: cb.onPromptLogprobs ? (e: PromptLogprob[]) => cb.onPromptLogprobs!(spec.index, e) : undefined,
     };
     handles.push(
-      startChoice(scheduler, tokenizer, request, spec.stops, {
-        onDelta: (d) => cb.onDelta(spec.index, d),
-        onDone: (reason, count, error) => {
-          if (reason === 'error') firstError ??= error ?? new Error('generation failed');
-          if (reason === 'cancelled') cancelled = true;
-          else if (reason !== 'error') cb.onChoiceDone(spec.index, reason, count);
-          if (--remaining === 0) resolve({ error: firstError, cancelled });
+      startChoice(
+        scheduler,
+        tokenizer,
+        request,
+        spec.stops,
+        {
+          onDelta: (d) => cb.onDelta(spec.index, d),
+          onDone: (reason, count, error) => {
+            if (reason === 'error') firstError ??= error ?? new Error('generation failed');
+            if (reason === 'cancelled') cancelled = true;
+            else if (reason !== 'error') cb.onChoiceDone(spec.index, reason, count);
+            if (--remaining === 0) resolve({ error: firstError, cancelled });
+          },
         },
-      }),
+        spec.continuePrompt,
+      ),
     );
   }
   return {

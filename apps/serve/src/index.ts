@@ -8,6 +8,7 @@ export type { ChoiceDelta, ChoiceSink } from './choice.js';
 export { startChoice } from './choice.js';
 export type { DecodeRow, Engine } from './engine.js';
 export { ApiError, badRequest, type ErrorBody, errorBody } from './errors.js';
+export { LlamaEngine, type LlamaEngineOptions, slotsWithinBudget } from './llama-engine.js';
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, ServeMetrics } from './metrics.js';
 export { randomSeed, SeededRng } from './rng.js';
 export {

@@ -7,19 +7,37 @@
 import type { TokenLogprob } from './sampling.js';
 import type { ServeTokenizer } from './served-model.js';
 
-/** Token text for log-probability listings, cached per id. */
+const utf8 = new TextEncoder();
+const lossy = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * Token text and bytes for log-probability listings, cached per id: the token's bytes as they appear inside a text
+ * (`tokenBytes`, leading space kept, special tokens as their piece), else `decode([id])`.
+ */
 export class TokenStrings {
-  private readonly cache = new Map<number, string>();
-  /** Uses `tokenizer.decode([id])`. */
+  private readonly cache = new Map<number, { text: string; bytes: number[] }>();
+  /** Reads token bytes from `tokenizer`. */
   constructor(private readonly tokenizer: ServeTokenizer) {}
-  /** The text of one token on its own. */
-  get(id: number): string {
-    let s = this.cache.get(id);
-    if (s === undefined) {
-      s = this.tokenizer.decode([id]);
-      this.cache.set(id, s);
+  private entry(id: number): { text: string; bytes: number[] } {
+    let e = this.cache.get(id);
+    if (e === undefined) {
+      const raw = this.tokenizer.tokenBytes?.(id, false, false) ?? null;
+      if (raw !== null) e = { text: lossy.decode(raw), bytes: Array.from(raw) };
+      else {
+        const text = this.tokenizer.decode([id]);
+        e = { text, bytes: Array.from(utf8.encode(text)) };
+      }
+      this.cache.set(id, e);
     }
-    return s;
+    return e;
+  }
+  /** The text of one token (U+FFFD where it holds part of a character). */
+  get(id: number): string {
+    return this.entry(id).text;
+  }
+  /** The token's UTF-8 bytes. */
+  bytes(id: number): number[] {
+    return this.entry(id).bytes;
   }
 }
 
@@ -31,19 +49,13 @@ export interface ChatLogprob {
   top_logprobs: { token: string; logprob: number; bytes: number[] }[];
 }
 
-const utf8 = new TextEncoder();
-
 /** Chat-format entry for a generated token. */
 export function chatLogprob(strings: TokenStrings, id: number, logprob: number, top: TokenLogprob[]): ChatLogprob {
-  const token = strings.get(id);
   return {
-    token,
+    token: strings.get(id),
     logprob,
-    bytes: Array.from(utf8.encode(token)),
-    top_logprobs: top.map((t) => {
-      const s = strings.get(t.id);
-      return { token: s, logprob: t.logprob, bytes: Array.from(utf8.encode(s)) };
-    }),
+    bytes: strings.bytes(id),
+    top_logprobs: top.map((t) => ({ token: strings.get(t.id), logprob: t.logprob, bytes: strings.bytes(t.id) })),
   };
 }
 

@@ -285,9 +285,10 @@ export class Scheduler {
       return;
     }
     if (eos || stop) this.finish(seq, 'stop');
-    // The token is fed back at `position`; the last generated token never is, so a sequence may fill the context.
-    else if (seq.generated >= seq.req.maxTokens || seq.position >= this.engine.maxContext) this.finish(seq, 'length');
-    else seq.next = id;
+    // Prompt plus output never exceeds the context (OpenAI's rule): the new token sits at `position`.
+    else if (seq.generated >= seq.req.maxTokens || seq.position + 1 >= this.engine.maxContext) {
+      this.finish(seq, 'length');
+    } else seq.next = id;
   }
 
   private finish(seq: Sequence, reason: FinishReason, error?: Error): void {

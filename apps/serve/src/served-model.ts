@@ -16,6 +16,8 @@ export interface ServeTokenizer {
   decode(ids: readonly number[]): string;
   /** An incremental decoder: `push(id)` returns only complete UTF-8 text; `flush()` returns what is left. */
   streamingDecoder(): { push(id: number): string; flush(): string };
+  /** The exact UTF-8 bytes of a token inside a text (null for a skipped special token); used for logprobs. */
+  tokenBytes?(id: number, isFirst: boolean, skipSpecialTokens: boolean): Uint8Array | null;
 }
 
 /** One chat message after content parts are joined into text. */

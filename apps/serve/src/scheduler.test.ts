@@ -1,0 +1,160 @@
+import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { setBackend } from '@andes/tensor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DecodeRow } from './engine.js';
+import { LlamaEngine } from './llama-engine.js';
+import { DEFAULT_SAMPLING } from './sampling.js';
+import { type FinishReason, QueueFullError, Scheduler, type SequenceRequest } from './scheduler.js';
+
+let model: LlamaForCausalLM;
+const V = 61;
+
+beforeAll(async () => {
+  await setBackend('cpu');
+  const config = llamaConfig({
+    vocab_size: V,
+    hidden_size: 24,
+    intermediate_size: 48,
+    num_hidden_layers: 2,
+    num_attention_heads: 3,
+    num_key_value_heads: 1,
+    max_position_embeddings: 40,
+    eos_token_id: 60,
+    bos_token_id: 1,
+  });
+  model = new LlamaForCausalLM(config, { seed: 11 });
+});
+
+/** A real engine whose decode calls are recorded (which slots ran together). */
+function recordingEngine(maxSlots: number, maxContext = 40) {
+  const engine = new LlamaEngine(model, { maxSlots, maxContext });
+  const log: string[] = [];
+  const decode = engine.decode.bind(engine);
+  const prefill = engine.prefill.bind(engine);
+  engine.decode = (rows: readonly DecodeRow[]) => {
+    log.push(`decode ${rows.map((r) => r.slot).join(',')}`);
+    return decode(rows);
+  };
+  engine.prefill = (slot, ids, opts) => {
+    log.push(`prefill ${slot}`);
+    return prefill(slot, ids, opts);
+  };
+  return { engine, log };
+}
+
+interface Run {
+  ids: number[];
+  reason: Promise<FinishReason>;
+}
+
+function greedy(
+  prompt: number[],
+  maxTokens: number,
+  extra: Partial<SequenceRequest> = {},
+): Omit<SequenceRequest, 'onToken' | 'onFinish'> & {
+  run: Run;
+  onToken: SequenceRequest['onToken'];
+  onFinish: SequenceRequest['onFinish'];
+} {
+  const ids: number[] = [];
+  let done!: (r: FinishReason) => void;
+  const reason = new Promise<FinishReason>((r) => (done = r));
+  return {
+    prompt,
+    maxTokens,
+    sampling: { ...DEFAULT_SAMPLING, temperature: 0 },
+    eosIds: [-1],
+    topLogprobs: -1,
+    run: { ids, reason },
+    onToken: (ev) => {
+      ids.push(ev.id);
+      return undefined;
+    },
+    onFinish: (r) => done(r),
+    ...extra,
+  };
+}
+
+describe('Scheduler over a real LlamaEngine', () => {
+  it('admits a new sequence into the running batch at a token boundary; outputs equal each run alone', async () => {
+    const { engine, log } = recordingEngine(2);
+    const s = new Scheduler(engine, { maxQueue: 8 });
+    const pa = [1, 5, 9, 14, 3];
+    const pb = [1, 22, 7];
+    const a = greedy(pa, 12);
+    let b: ReturnType<typeof greedy> | null = null;
+    const wrapped = a.onToken;
+    a.onToken = (ev) => {
+      wrapped(ev);
+      if (a.run.ids.length === 3) {
+        b = greedy(pb, 6);
+        s.submit(b);
+      }
+      return undefined;
+    };
+    s.submit(a);
+    expect(await a.run.reason).toBe('length');
+    expect(await b!.run.reason).toBe('length');
+    expect(a.run.ids).toEqual(await generateIds(model, pa, { maxNewTokens: 12, temperature: 0, stop: [] }));
+    expect(b!.run.ids).toEqual(await generateIds(model, pb, { maxNewTokens: 6, temperature: 0, stop: [] }));
+    // A ran alone, then B's prefill joined, then both decoded in one batch.
+    const prefillB = log.indexOf('prefill 1');
+    expect(log.slice(0, prefillB)).toEqual(['prefill 0', 'decode 0', 'decode 0']);
+    expect(log[prefillB + 1]).toBe('decode 0,1');
+    engine.dispose();
+  });
+
+  it('a cancelled sequence frees its slot at the next boundary and the waiting one takes it', async () => {
+    const { engine, log } = recordingEngine(1);
+    const s = new Scheduler(engine, { maxQueue: 8 });
+    const a = greedy([1, 2, 3], 30);
+    const b = greedy([1, 4], 4);
+    const handleA = s.submit(a);
+    s.submit(b);
+    expect(s.queueDepth).toBe(1);
+    const wrapped = a.onToken;
+    a.onToken = (ev) => {
+      wrapped(ev);
+      if (a.run.ids.length === 2) handleA.cancel();
+      return undefined;
+    };
+    expect(await a.run.reason).toBe('cancelled');
+    expect(await b.run.reason).toBe('length');
+    expect(a.run.ids.length).toBe(2);
+    // After A's cancel, the very next engine call is B's prefill.
+    expect(log.filter((l) => l.startsWith('prefill'))).toEqual(['prefill 0', 'prefill 0']);
+    expect(log.indexOf('prefill 0', 1)).toBe(2);
+    engine.dispose();
+  });
+
+  it('rejects when the queue is full, and stops at the context limit with reason length', async () => {
+    const { engine } = recordingEngine(1, 10);
+    const s = new Scheduler(engine, { maxQueue: 1 });
+    const a = greedy([1, 2, 3, 4, 5, 6, 7, 8, 9], 5); // one position left: exactly one token
+    s.submit(a);
+    s.submit(greedy([1, 2], 1));
+    expect(() => s.submit(greedy([1, 2], 1))).toThrow(QueueFullError);
+    expect(await a.run.reason).toBe('length');
+    expect(a.run.ids).toHaveLength(1);
+    await s.idle();
+    expect(s.runningCount).toBe(0);
+    engine.dispose();
+  });
+
+  it('maxTokens 0 with prompt log-probabilities runs only the prefill', async () => {
+    const { engine, log } = recordingEngine(1);
+    const s = new Scheduler(engine, { maxQueue: 1 });
+    let entries: { logprob: number }[] = [];
+    const a = greedy([1, 8, 9, 10], 0, {
+      promptLogprobs: true,
+      topLogprobs: 1,
+      onPromptLogprobs: (e) => (entries = e),
+    });
+    s.submit(a);
+    expect(await a.run.reason).toBe('length');
+    expect(a.run.ids).toEqual([]);
+    expect(entries).toHaveLength(3);
+    expect(log).toEqual(['prefill 0']);
+    engine.dispose();
+  });
+});
