@@ -58,6 +58,8 @@ describe('LocalModel.loglikelihood', () => {
     const local = new LocalModel(model, charTokenizer, MAX_POSITIONS, { batchSize: 3 });
     const requests = [
       { context: 'the cat', continuation: ' sat' },
+      { context: 'the cat', continuation: ' s' }, // input is a prefix of the request above: shares its row
+      { context: 'the cat', continuation: ' x' },
       { context: 'a dog ', continuation: 'ran.' }, // trailing space moves to the continuation
       { context: '', continuation: 'hello' },
       { context: 'x', continuation: ' y' },

@@ -2,7 +2,7 @@ import { embedding, randn, setBackend, type Tensor } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from './fewshot.js';
 import type { TokenRequest } from './harness.js';
-import { planBatches, scoreTokenRequests } from './tokenScorer.js';
+import { planBatches, scoreTokenRequests, shareRows } from './tokenScorer.js';
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -20,6 +20,21 @@ describe('planBatches', () => {
     expect(batches[0]).toEqual([1, 3]);
     const order = batches.flat().map((i) => lengths[i]!);
     expect(order).toEqual([...order].sort((a, b) => b - a));
+  });
+});
+
+describe('shareRows', () => {
+  it('maps each input to an extension of it, and distinct branches to themselves', () => {
+    const inputs = [[1, 2], [1, 2, 3, 4], [1, 2, 3], [1, 3], [2], [1, 2], []];
+    const owner = shareRows(inputs);
+    owner.forEach((o, i) => {
+      expect(inputs[o]!.slice(0, inputs[i]!.length)).toEqual(inputs[i]);
+      // Owners are maximal: no other input extends them.
+      expect(
+        inputs.some((x, j) => j !== o && x.length > inputs[o]!.length && inputs[o]!.every((t, k) => x[k] === t)),
+      ).toBe(false);
+    });
+    expect(new Set(owner).size).toBe(3); // [1,2,3,4], [1,3], [2]
   });
 });
 
@@ -45,6 +60,17 @@ describe('scoreTokenRequests', () => {
       }
       requests.push({ tokens, scored: 2 + k });
     }
+    // Requests sharing inputs (one-token choices after one context) and prefixes of longer requests.
+    requests.push(
+      { tokens: [4, 5, 6, 7], scored: 1 },
+      { tokens: [4, 5, 6, 8], scored: 1 },
+      { tokens: [4, 5, 6, 2], scored: 2 },
+    );
+    requests.push(
+      { tokens: [4, 5, 6, 7, 9, 10], scored: 3 },
+      { tokens: [4, 5], scored: 1 },
+      { tokens: [4, 5, 3], scored: 0 },
+    );
     const reference = requests.map(({ tokens, scored }) => {
       let logprob = 0;
       let isGreedy = true;
