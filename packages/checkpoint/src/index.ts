@@ -1,2 +1,83 @@
-/** Placeholder: filled in by the package's implementation. */
-export {};
+/**
+ * @andes/checkpoint — safetensors, Hugging Face model directories and atomic training checkpoints.
+ *
+ * @packageDocumentation
+ */
+export {
+  fsyncDirectory,
+  type WriteChunk,
+  writeDirectoryAtomic,
+  writeFileAtomic,
+  writeFileAtomicWith,
+} from './atomic-write.js';
+export {
+  dtypeSize,
+  type HostTensor,
+  type HostTypedArray,
+  isSafetensorsDtype,
+  type SafetensorsDtype,
+  shapeSize,
+  tensorBytes,
+  typedView,
+} from './dtypes.js';
+export {
+  bfloat16ArrayToFloat32,
+  bfloat16BitsToFloat32,
+  float16ArrayToFloat32,
+  float16BitsToFloat32,
+  float32ArrayToBfloat16,
+  float32ArrayToFloat16,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+} from './half-precision.js';
+export {
+  hostTensorToFloat32,
+  type NamedTensors,
+  type SavableTensor,
+  type ShapedArray,
+  type TensorLike,
+  toHostTensors,
+} from './host-tensors.js';
+export { type Manifest, manifestFile, readVerifiedFiles, sha256Hex, writeManifest } from './manifest.js';
+export {
+  hfConfigJson,
+  type LoadedModelDir,
+  type LoadedTokenizer,
+  type LoadModelDirOptions,
+  loadModelDir,
+  type SavableTokenizer,
+  type SaveModelDirOptions,
+  type StorageDtype,
+  saveModelDir,
+} from './model-dir.js';
+export { permuteForHalfRope, permuteForInterleavedRope, type RowMatrix } from './rope-permutation.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type NamedHostTensors,
+  type ReadSafetensorsOptions,
+  readSafetensors,
+  readSafetensorsHeader,
+  type SafetensorsContents,
+  writeSafetensors,
+} from './safetensors.js';
+export {
+  headerLength,
+  maxHeaderBytes,
+  parseSafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+} from './safetensors-header.js';
+export {
+  applyRetention,
+  type CheckpointInfo,
+  checkpointDirName,
+  type JsonValue,
+  type LoadedTrainingCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  loadTrainingCheckpoint,
+  type RetentionOptions,
+  saveTrainingCheckpoint,
+  type TrainingCheckpoint,
+} from './training-checkpoint.js';
