@@ -1,0 +1,24 @@
+/**
+ * Test helpers for `@andes/tensor` and packages built on it (import from `@andes/tensor/testing`; needs vitest):
+ * run a suite on every backend, float64 reference arrays, and forward / finite-difference checks of an op.
+ *
+ * @module
+ */
+
+export { expectBackward, expectForward, type InputSpec, type OpCheck } from './check_op.js';
+export { describeBackends, webgpuStatus } from './describe_backends.js';
+export {
+  broadcastAt,
+  broadcastShape,
+  type InputKind,
+  makeRng,
+  type Ref,
+  randomRef,
+  ravel,
+  refMap,
+  refMatmul,
+  refReduce,
+  refSize,
+  unravel,
+  worstMismatch,
+} from './reference.js';
