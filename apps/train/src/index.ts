@@ -1,2 +1,80 @@
-/** Placeholder: filled in by the package's implementation. */
-export {};
+/**
+ * `@andes/train`: the `andes-train` command line (pretrain, resume, plan, sample, bench) and the pieces it is made
+ * of, usable from code: config parsing, Chinchilla planning, metrics JSONL, the SVG loss chart, the training step.
+ *
+ * @packageDocumentation
+ */
+export { writeFileAtomic } from './atomicWrite.js';
+export {
+  BENCHMARK_CASES,
+  type BenchmarkCase,
+  type BenchmarkResult,
+  benchmarkCase,
+  benchmarkTable,
+  runBenchmark,
+} from './benchmark.js';
+export {
+  type BackendChoice,
+  CONFIG_FIELDS,
+  ConfigError,
+  DEFAULT_CONFIG,
+  flagName,
+  parseConfigObject,
+  parseField,
+  parseModelOverrides,
+  resolveConfig,
+  type TrainConfig,
+  tokensPerStep,
+  totalSteps,
+} from './config.js';
+export {
+  type LossChartInput,
+  type LossSeries,
+  lossSeriesFromMetrics,
+  niceTicks,
+  renderLossChart,
+} from './lossChart.js';
+export {
+  type EvalMetric,
+  type MetricRecord,
+  MetricsLog,
+  readMetrics,
+  type SampleMetric,
+  type TrainMetric,
+} from './metrics.js';
+export { buildModelConfig, type VocabularyInfo } from './modelConfig.js';
+export { type NumberFlagRule, parseNumberFlag } from './numberFlag.js';
+export {
+  CHINCHILLA,
+  chinchillaLoss,
+  formatCount,
+  formatDuration,
+  formatPlan,
+  type PlanInput,
+  planTraining,
+  type TrainingPlan,
+  trainingFlops,
+} from './plan.js';
+export { type PlanCommandOptions, presetParameters, runPlanCommand } from './planCommand.js';
+export { runPretrain, runResume, runSchedule, selectBackend } from './pretrain.js';
+export { buildProgram, configFromOptions, main, readConfigFile } from './program.js';
+export { type ProgressUpdate, TrainProgress, type TrainProgressOptions } from './progress.js';
+export {
+  loadValidationSet,
+  prepareTokenizer,
+  type ResolvedMixture,
+  type RunTokenizer,
+  resolveMixture,
+  type ValidationSet,
+} from './runData.js';
+export { type RunPaths, readRunConfig, runPaths, startFreshRun } from './runDirectory.js';
+export { modelDirectoryOf, runSample, type SampleOptions } from './sample.js';
+export { type MatmulShape, measureMatmulFlops, utilisation } from './throughput.js';
+export {
+  evaluate,
+  modelStateFromCheckpoint,
+  optimizerFromCheckpoint,
+  optimizerToCheckpoint,
+  type StepOutcome,
+  trainStep,
+} from './trainer.js';

@@ -1,0 +1,182 @@
+/**
+ * The `andes-train` commands and their flags: argument parsing only; each command lives in its own module.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import {
+  CONFIG_FIELDS,
+  ConfigError,
+  flagName,
+  parseConfigObject,
+  parseField,
+  parseModelOverrides,
+  resolveConfig,
+  type TrainConfig,
+} from './config.js';
+import { runPlanCommand } from './planCommand.js';
+
+/** One-line help of each config flag. */
+const FLAG_HELP: Partial<Record<keyof TrainConfig, string>> = {
+  preset: 'model preset (tiny, stories-15m, llama-7b, …)',
+  data: '"stories" (built-in corpus), a mixture JSON file or a text file',
+  tokenizerBytes: 'bytes of training text the tokenizer is trained on',
+  tokenizer: 'saved tokenizer to use (default: train one on the data)',
+  vocabSize: 'vocabulary size of the trained tokenizer',
+  batchSize: 'sequences per micro-batch',
+  seqLen: 'tokens per sequence',
+  gradAccum: 'micro-batches accumulated per step',
+  lr: 'peak learning rate',
+  minLr: 'final learning rate of the cosine decay',
+  warmupSteps: 'linear warmup steps',
+  decaySteps: 'cosine decay steps after warmup (0: to the end)',
+  weightDecay: 'AdamW weight decay',
+  beta1: 'AdamW beta1',
+  beta2: 'AdamW beta2',
+  gradClip: 'global gradient-norm clip (0: off)',
+  steps: 'optimizer steps',
+  tokenBudget: 'training tokens (overrides --steps)',
+  timeBudget: 'stop after this many seconds (0: no limit)',
+  evalInterval: 'validation every N steps (0: at the end)',
+  evalBatches: 'validation batches per evaluation',
+  validationFraction: 'fraction of documents held out for validation',
+  sampleInterval: 'print a sample every N steps (0: at the end)',
+  sampleTokens: 'tokens per sample',
+  checkpointInterval: 'checkpoint every N steps (0: at the end)',
+  keepLast: 'training checkpoints to keep',
+  logInterval: 'progress line every N steps without a terminal',
+  outDir: 'run directory',
+  seed: 'random seed',
+  backend: 'auto, webgpu or cpu',
+};
+
+/** Flags that do not map one-to-one on a config field. */
+const SPECIAL_FIELDS = new Set<keyof TrainConfig>(['model', 'prompts']);
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Reads and validates a JSON config file. */
+export function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`flag --config: cannot read ${JSON.stringify(path)}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config ${path}: not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfigObject(json, `config ${path}`);
+}
+
+/** Turns commander's parsed `pretrain` options into a validated config (defaults ← --config file ← flags). */
+export function configFromOptions(options: Record<string, unknown>): TrainConfig {
+  const fromFile = typeof options.config === 'string' ? readConfigFile(options.config) : {};
+  const fromFlags: Partial<TrainConfig> = {};
+  for (const field of CONFIG_FIELDS) {
+    if (SPECIAL_FIELDS.has(field) || options[field] === undefined) continue;
+    (fromFlags as Record<string, unknown>)[field] = parseField(field, options[field], `flag ${flagName(field)}`);
+  }
+  if (Array.isArray(options.model)) fromFlags.model = parseModelOverrides(options.model as string[]);
+  if (Array.isArray(options.prompt)) fromFlags.prompts = options.prompt as string[];
+  return resolveConfig(fromFile, fromFlags);
+}
+
+/** Builds the commander program. `andes-train` alone trains the default run. */
+export function buildProgram(): Command {
+  const program = new Command('andes-train')
+    .description('Pretrain LLaMA-style models with Andes. Without a command: train `tiny` on the built-in stories.')
+    .showHelpAfterError('(run with --help for usage)')
+    .action(async () => {
+      const { runPretrain } = await import('./pretrain.js');
+      await runPretrain(resolveConfig());
+    });
+
+  const pretrain = program
+    .command('pretrain')
+    .description('train a model from a JSON config and/or flags')
+    .option('--config <file>', 'JSON config file (keys as in the flags, camelCase)')
+    .option('--model <key=value>', 'override a LlamaConfig field, e.g. hidden_size=256 (repeatable)', collect)
+    .option('--prompt <text>', 'sample prompt (repeatable)', collect);
+  for (const field of CONFIG_FIELDS) {
+    if (SPECIAL_FIELDS.has(field)) continue;
+    pretrain.addOption(new Option(`${flagName(field)} <value>`, FLAG_HELP[field] ?? field));
+  }
+  pretrain.action(async (options: Record<string, unknown>) => {
+    const config = configFromOptions(options);
+    const { runPretrain } = await import('./pretrain.js');
+    await runPretrain(config);
+  });
+
+  program
+    .command('resume')
+    .description('continue a run from its latest checkpoint')
+    .argument('<dir>', 'run directory')
+    .option('--time-budget <seconds>', 'stop after this many seconds (0: no limit)')
+    .action(async (dir: string, options: { timeBudget?: string }) => {
+      const timeBudget =
+        options.timeBudget === undefined
+          ? undefined
+          : parseField('timeBudget', options.timeBudget, 'flag --time-budget');
+      const { runResume } = await import('./pretrain.js');
+      await runResume(dir, timeBudget);
+    });
+
+  program
+    .command('plan')
+    .description('Chinchilla numbers: compute-optimal tokens, 6·N·D FLOPs, predicted loss, over-training, time')
+    .option('--params <count>', 'parameter count, e.g. 7e9')
+    .option('--preset <name>', 'model preset instead of --params (llama-7b, stories-15m, …)')
+    .option('--tokens <count>', 'training tokens (default: compute-optimal 20 per parameter)')
+    .option('--throughput <flops>', 'sustained FLOP/s, to estimate the training time')
+    .option('--json', 'print JSON')
+    .action((options) => {
+      runPlanCommand(options);
+    });
+
+  program
+    .command('sample')
+    .description('generate text from a saved model directory (or run directory)')
+    .argument('<dir>', 'model directory, or a run directory containing model/')
+    .option('--prompt <text>', 'prompt', '')
+    .option('--max-new-tokens <n>', 'tokens to generate', '128')
+    .option('--temperature <t>', 'sampling temperature (0 = greedy)', '0.8')
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', '0')
+    .option('--top-p <p>', 'nucleus sampling mass (1 = off)', '0.95')
+    .option('--seed <n>', 'sampling seed', '0')
+    .option('--backend <name>', 'auto, webgpu or cpu', 'auto')
+    .action(async (dir: string, options: Record<string, string>) => {
+      const { runSample } = await import('./sample.js');
+      await runSample(dir, options);
+    });
+
+  program
+    .command('bench')
+    .description('training throughput and utilisation of `tiny` and `stories-15m` on the current backend')
+    .option('--steps <n>', 'timed steps per model', '5')
+    .option('--backend <name>', 'auto, webgpu or cpu', 'auto')
+    .action(async (options: Record<string, string>) => {
+      const { runBenchmark } = await import('./benchmark.js');
+      await runBenchmark(options);
+    });
+  return program;
+}
+
+/** Parses `argv` and runs the command; a {@link ConfigError} prints `error: <message>` and exits with status 1. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

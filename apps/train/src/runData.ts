@@ -1,0 +1,126 @@
+/**
+ * The data side of a run: the mixture named by the config, the run's tokenizer (trained on the training split or
+ * loaded), and the fixed validation batches with the unigram baseline. Everything here calls @andes/data and
+ * @andes/tokenizer; this file only decides what to call with which settings.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  type Batch,
+  createLoader,
+  type MixtureConfig,
+  parseMixtureConfig,
+  syntheticMixture,
+  trainTokenizerOnMixture,
+  unigramCrossEntropy,
+} from '@andes/data';
+import { loadTokenizer, type Tokenizer } from '@andes/tokenizer';
+import { ConfigError, type TrainConfig } from './config.js';
+
+/** A mixture and the directory its relative paths are resolved against. */
+export interface ResolvedMixture {
+  mixture: MixtureConfig;
+  baseDir: string;
+}
+
+/** Seed of the built-in story corpus: fixed, so every run sees the same corpus whatever its training seed. */
+const STORY_CORPUS_SEED = 0;
+
+/**
+ * The mixture of `config.data`: `stories` → the synthetic corpus; `*.json` → a mixture file; another path → one
+ * text file (paragraphs are documents); an object → an inline mixture.
+ */
+export function resolveMixture(data: TrainConfig['data'], cwd = process.cwd()): ResolvedMixture {
+  if (typeof data === 'object') {
+    try {
+      return { mixture: parseMixtureConfig(data, 'config field "data"'), baseDir: cwd };
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
+  if (data === 'stories') return { mixture: syntheticMixture(STORY_CORPUS_SEED), baseDir: cwd };
+  const path = resolve(cwd, data);
+  if (!existsSync(path)) throw new ConfigError(`--data / field "data": no such file ${JSON.stringify(data)}`);
+  if (path.endsWith('.json')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`mixture ${data}: not valid JSON: ${(err as Error).message}`);
+    }
+    try {
+      return { mixture: parseMixtureConfig(json, data), baseDir: dirname(path) };
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
+  return { mixture: { sources: [{ name: 'text', type: 'text', path, weight: 1 }] }, baseDir: cwd };
+}
+
+/** A tokenizer the run can also write to disk (SentencePiece tokenizers can). */
+export type RunTokenizer = Tokenizer & { save?(path: string): Promise<void> | void; toModelProto?(): Uint8Array };
+
+/**
+ * The run's tokenizer: `config.tokenizer` when given, else a BPE tokenizer of `config.vocabSize` trained on the
+ * first `config.tokenizerBytes` of training text (byte fallback and split digits, as LLaMA's).
+ */
+export async function prepareTokenizer(config: TrainConfig, data: ResolvedMixture): Promise<RunTokenizer> {
+  if (config.tokenizer !== '') {
+    try {
+      return (await loadTokenizer(config.tokenizer)) as RunTokenizer;
+    } catch (err) {
+      throw new ConfigError(`--tokenizer ${JSON.stringify(config.tokenizer)}: ${(err as Error).message}`);
+    }
+  }
+  const trained = await trainTokenizerOnMixture(data.mixture, {
+    vocabSize: config.vocabSize,
+    maxBytes: config.tokenizerBytes,
+    baseDir: data.baseDir,
+    seed: config.seed,
+    valFraction: config.validationFraction,
+  });
+  return trained as unknown as RunTokenizer;
+}
+
+/** Fixed validation batches and the unigram cross-entropy of their target tokens. */
+export interface ValidationSet {
+  batches: Batch[];
+  /** Entropy of the empirical token distribution of the batches' targets, nats per token. */
+  unigramCrossEntropy: number;
+}
+
+/** Draws `config.evalBatches` batches from the held-out documents (unshuffled, so they never change). */
+export async function loadValidationSet(
+  config: TrainConfig,
+  data: ResolvedMixture,
+  tokenizer: Tokenizer,
+): Promise<ValidationSet> {
+  const loader = await createLoader({
+    mixture: data.mixture,
+    baseDir: data.baseDir,
+    tokenizer,
+    seqLen: config.seqLen,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    split: 'validation',
+    valFraction: config.validationFraction,
+    shuffleWindow: 1,
+  });
+  const batches: Batch[] = [];
+  try {
+    while (batches.length < config.evalBatches) {
+      const batch = await loader.next();
+      if (batch === null) break;
+      batches.push(batch);
+    }
+  } finally {
+    await loader.close();
+  }
+  if (batches.length === 0)
+    throw new ConfigError(
+      `the validation split is empty: raise --validation-fraction (${config.validationFraction}) or add data`,
+    );
+  return { batches, unigramCrossEntropy: unigramCrossEntropy(batches.map((b) => b.targets)) };
+}

@@ -1,0 +1,66 @@
+/**
+ * The layout of a run directory and its set-up for a fresh run or a resume.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomicWrite.js';
+import { ConfigError, parseConfigObject, resolveConfig, type TrainConfig } from './config.js';
+
+/** Paths inside a run directory. */
+export interface RunPaths {
+  root: string;
+  /** The resolved config (what `resume` reads). */
+  config: string;
+  /** Metrics JSONL. */
+  metrics: string;
+  /** Loss chart. */
+  chart: string;
+  /** The run's tokenizer (SentencePiece model). */
+  tokenizer: string;
+  /** Training checkpoints (managed by @andes/checkpoint under `<root>/checkpoints`). */
+  checkpoints: string;
+  /** The final model in Hugging Face layout. */
+  model: string;
+}
+
+/** The paths of run directory `root`. */
+export function runPaths(root: string): RunPaths {
+  return {
+    root,
+    config: join(root, 'config.json'),
+    metrics: join(root, 'metrics.jsonl'),
+    chart: join(root, 'loss.svg'),
+    tokenizer: join(root, 'tokenizer.model'),
+    checkpoints: join(root, 'checkpoints'),
+    model: join(root, 'model'),
+  };
+}
+
+/**
+ * Prepares `root` for a fresh run: creates it, removes the artifacts of an earlier run there (metrics, chart,
+ * checkpoints, model, tokenizer) so they cannot mix with the new run's, and writes the config.
+ */
+export function startFreshRun(root: string, config: TrainConfig): RunPaths {
+  const paths = runPaths(root);
+  mkdirSync(root, { recursive: true });
+  for (const path of [paths.metrics, paths.chart, paths.checkpoints, paths.model, paths.tokenizer])
+    rmSync(path, { recursive: true, force: true });
+  writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+  return paths;
+}
+
+/** Reads the config a run directory was started with. */
+export function readRunConfig(root: string): TrainConfig {
+  const paths = runPaths(root);
+  if (!existsSync(paths.config))
+    throw new ConfigError(`resume: ${JSON.stringify(root)} is not a run directory (no config.json)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(paths.config, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`resume: ${paths.config} is not valid JSON: ${(err as Error).message}`);
+  }
+  return resolveConfig(parseConfigObject(json, `config ${paths.config}`));
+}
