@@ -42,7 +42,6 @@ export { type Manifest, manifestFile, readVerifiedFiles, sha256Hex, writeManifes
 export {
   hfConfigJson,
   type LoadedModelDir,
-  type LoadedTokenizer,
   type LoadModelDirOptions,
   loadModelDir,
   type SavableTokenizer,

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LlamaConfig, llamaConfig, type RopeLayout } from '@andes/nn';
+import { loadTokenizer, type Tokenizer } from '@andes/tokenizer';
 import { writeDirectoryAtomic, writeFileAtomic } from './atomic-write.js';
 import type { HostTensor } from './dtypes.js';
 import { float32ArrayToBfloat16, float32ArrayToFloat16 } from './half-precision.js';
@@ -50,25 +51,11 @@ export interface LoadedModelDir {
   /** Parameters by Hugging Face name as float32 host arrays: pass to `model.loadStateDict`. */
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
   /** The tokenizer, when the directory has `tokenizer.model` or `tokenizer.json`. */
-  tokenizer?: LoadedTokenizer;
+  tokenizer?: Tokenizer;
   /** `generation_config.json`, if present. */
   generationConfig?: Record<string, JsonValue>;
   /** `config.json` exactly as stored (fields `LlamaConfig` does not know included). */
   rawConfig: Record<string, unknown>;
-}
-
-/** The tokenizer loaded from a model directory (an `@andes/tokenizer` `Tokenizer`). */
-export interface LoadedTokenizer {
-  /** Text to ids. */
-  encode(text: string, options?: { bos?: boolean; eos?: boolean }): number[];
-  /** Ids to text. */
-  decode(ids: ArrayLike<number>): string;
-  /** Number of ids. */
-  readonly vocabSize: number;
-  /** Beginning-of-sequence id (−1 if none). */
-  readonly bosId: number;
-  /** End-of-sequence id (−1 if none). */
-  readonly eosId: number;
 }
 
 /** Options of {@link loadModelDir}. */
@@ -246,16 +233,7 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
   if (!options.skipTokenizer) {
     const file = ['tokenizer.model', 'tokenizer.json'].map((f) => join(dir, f));
     const path = (await exists(file[0]!)) ? file[0] : (await exists(file[1]!)) ? file[1] : undefined;
-    if (path) result.tokenizer = await loadTokenizerFile(path);
+    if (path) result.tokenizer = await loadTokenizer(path);
   }
   return result;
-}
-
-async function loadTokenizerFile(path: string): Promise<LoadedTokenizer> {
-  const mod = (await import('@andes/tokenizer')) as unknown as {
-    loadTokenizer?: (p: string) => Promise<LoadedTokenizer>;
-  };
-  if (typeof mod.loadTokenizer !== 'function')
-    throw new Error(`loadModelDir: @andes/tokenizer cannot load ${path} yet`);
-  return mod.loadTokenizer(path);
 }
