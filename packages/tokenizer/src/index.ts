@@ -4,6 +4,9 @@
  *
  * @packageDocumentation
  */
+
+export type { ChatMessage, ChatTemplateName, ChatTemplateOptions } from './chat-template.js';
+export { applyChatTemplate, chatTemplateText } from './chat-template.js';
 export { loadTokenizer, tokenizerFromBytes } from './load.js';
 export type { ModelProto, NormalizerSpec, SentencePieceEntry, TrainerSpec } from './model-proto.js';
 export { ModelType, PieceType, parseModelProto, serializeModelProto } from './model-proto.js';

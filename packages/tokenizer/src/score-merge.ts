@@ -4,13 +4,57 @@
 // does fewer allocations and gives the same answer (the heap's live entries are exactly the
 // current adjacent pairs, ordered by score then left position).
 
+/** An open-addressing hash map from a pair of symbols to their merged symbol (faster than `Map`). */
+export class PairTable {
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly value: Int32Array;
+  private readonly mask: number;
+
+  constructor(capacityHint: number) {
+    let cap = 16;
+    while (cap < capacityHint * 2) cap *= 2;
+    this.left = new Int32Array(cap);
+    this.right = new Int32Array(cap);
+    this.value = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+  }
+
+  private slot(a: number, b: number): number {
+    return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77)) & this.mask;
+  }
+
+  /** Adds `(a, b) → merged`; an existing entry keeps its value. */
+  set(a: number, b: number, merged: number): void {
+    let i = this.slot(a, b);
+    while (this.value[i]! >= 0) {
+      if (this.left[i] === a && this.right[i] === b) return;
+      i = (i + 1) & this.mask;
+    }
+    this.left[i] = a;
+    this.right[i] = b;
+    this.value[i] = merged;
+  }
+
+  /** The merged symbol of `(a, b)`, or -1. */
+  get(a: number, b: number): number {
+    let i = this.slot(a, b);
+    for (;;) {
+      const v = this.value[i]!;
+      if (v < 0) return -1;
+      if (this.left[i] === a && this.right[i] === b) return v;
+      i = (i + 1) & this.mask;
+    }
+  }
+}
+
 /** Pair lookups for the merge loop. Symbols are small non-negative ints; -1 never merges. */
 export interface MergeTable {
-  /** `left * stride + right` → merged symbol. */
-  readonly pairs: Map<number, number>;
-  readonly stride: number;
+  readonly pairs: PairTable;
   /** Score of each merged symbol (indexed by symbol). */
   readonly scores: Float32Array;
+  /** Dense rank of each merged symbol's score: 0 for the highest score, equal scores share a rank. */
+  readonly ranks: Int32Array;
   /** Called when a pair is queued, so UNUSED pieces can be re-split afterwards (may be null). */
   readonly onPair: ((merged: number, left: number, right: number) => void) | null;
 }
@@ -29,9 +73,8 @@ export function mergeSymbols(table: MergeTable, sym: Int32Array, len: Int32Array
 
 function lookup(table: MergeTable, a: number, b: number): number {
   if (a < 0 || b < 0) return -1;
-  const m = table.pairs.get(a * table.stride + b);
-  if (m === undefined) return -1;
-  table.onPair?.(m, a, b);
+  const m = table.pairs.get(a, b);
+  if (m >= 0 && table.onPair) table.onPair(m, a, b);
   return m;
 }
 
@@ -75,80 +118,82 @@ function mergeSmall(table: MergeTable, sym: Int32Array, len: Int32Array, n: numb
   }
 }
 
+// The heap holds only priorities `rank * 2^32 + left` (smaller is better: higher score, then
+// leftmost). A popped entry is acted on when the pair now starting at `left` still merges to a piece
+// of that rank. A stale entry can only pass that check when the current pair has the same priority,
+// and then merging it is exactly what its own (equal) entry would do, so results are unchanged.
+const SHIFT = 2 ** 32;
+
 function mergeWithHeap(table: MergeTable, sym: Int32Array, len: Int32Array, n: number): void {
-  const prev = new Int32Array(n);
   const next = new Int32Array(n);
+  const prev = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     prev[i] = i - 1;
     next[i] = i + 1 < n ? i + 1 : -1;
   }
-  // Each merge adds at most two entries.
-  const cap = 3 * n;
-  const entLeft = new Int32Array(cap);
-  const entRight = new Int32Array(cap);
-  const entSize = new Int32Array(cap);
-  const entMerged = new Int32Array(cap);
-  const entScore = new Float64Array(cap);
-  const heap = new Int32Array(cap);
-  let entries = 0;
-  let heapSize = 0;
-  const scores = table.scores;
+  const ranks = table.ranks;
+  const heap = new Float64Array(3 * n);
+  let size = 0;
 
-  // a outranks b: higher score, then smaller left index.
-  const above = (a: number, b: number): boolean =>
-    entScore[a]! > entScore[b]! || (entScore[a] === entScore[b] && entLeft[a]! < entLeft[b]!);
-
-  const push = (left: number, right: number): void => {
-    if (left < 0 || right < 0) return;
+  const push = (left: number): void => {
+    if (left < 0) return;
+    const right = next[left]!;
+    if (right < 0) return;
     const merged = lookup(table, sym[left]!, sym[right]!);
     if (merged < 0) return;
-    const e = entries++;
-    entLeft[e] = left;
-    entRight[e] = right;
-    entSize[e] = len[left]! + len[right]!;
-    entMerged[e] = merged;
-    entScore[e] = scores[merged]!;
-    let i = heapSize++;
+    const pri = ranks[merged]! * SHIFT + left;
+    let i = size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!above(e, heap[parent]!)) break;
-      heap[i] = heap[parent]!;
+      const p = heap[parent]!;
+      if (p <= pri) break;
+      heap[i] = p;
       i = parent;
     }
-    heap[i] = e;
+    heap[i] = pri;
   };
 
-  const pop = (): number => {
+  for (let i = 0; i + 1 < n; i++) push(i);
+  while (size > 0) {
     const top = heap[0]!;
-    const last = heap[--heapSize]!;
+    const last = heap[--size]!;
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1;
-      if (l >= heapSize) break;
-      const r = l + 1;
-      const c = r < heapSize && above(heap[r]!, heap[l]!) ? r : l;
-      if (!above(heap[c]!, last)) break;
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && heap[c + 1]! < heap[c]!) c++;
+      if (heap[c]! >= last) break;
       heap[i] = heap[c]!;
       i = c;
     }
     heap[i] = last;
-    return top;
-  };
 
-  for (let i = 0; i + 1 < n; i++) push(i, i + 1);
-  while (heapSize > 0) {
-    const e = pop();
-    const l = entLeft[e]!;
-    const r = entRight[e]!;
-    // Stale: one side was merged away or grew since this entry was queued.
-    if (len[l] === 0 || len[r] === 0 || len[l]! + len[r]! !== entSize[e]) continue;
-    sym[l] = entMerged[e]!;
+    const rank = Math.floor(top / SHIFT);
+    const l = top - rank * SHIFT;
+    if (len[l] === 0) continue;
+    const r = next[l]!;
+    if (r < 0) continue;
+    const merged = table.pairs.get(sym[l]!, sym[r]!);
+    if (merged < 0 || ranks[merged] !== rank) continue;
+    sym[l] = merged;
     len[l]! += len[r]!;
     len[r] = 0;
     const after = next[r]!;
     next[l] = after;
     if (after >= 0) prev[after] = l;
-    push(prev[l]!, l);
-    push(l, after);
+    push(prev[l]!);
+    push(l);
   }
+}
+
+/** Dense ranks of `scores` (0 = highest; equal scores share a rank). */
+export function scoreRanks(scores: Float32Array): Int32Array {
+  const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!);
+  const ranks = new Int32Array(scores.length);
+  let rank = 0;
+  order.forEach((id, k) => {
+    if (k > 0 && scores[id] !== scores[order[k - 1]!]) rank++;
+    ranks[id] = rank;
+  });
+  return ranks;
 }

@@ -9,7 +9,7 @@ import {
   type SentencePieceEntry,
   serializeModelProto,
 } from './model-proto.js';
-import { type MergeTable, mergeSymbols } from './score-merge.js';
+import { type MergeTable, mergeSymbols, PairTable, scoreRanks } from './score-merge.js';
 import { SentencePieceNormalizer, SPACE_SYMBOL } from './sentencepiece-normalizer.js';
 import { sentencePieceToTokenizerJson } from './sentencepiece-to-json.js';
 import { StreamingDecoder } from './streaming-decoder.js';
@@ -127,8 +127,8 @@ export class SentencePieceTokenizer implements Tokenizer {
     };
     const resolved = candidates.map(([a, b, id]) => [symOf(a), symOf(b), id] as const);
     const stride = pieces.length + this.extraChars.size;
-    const pairs = new Map<number, number>();
-    for (const [a, b, id] of resolved) if (a >= 0 && b >= 0) pairs.set(a * stride + b, id);
+    const pairs = new PairTable(resolved.length);
+    for (const [a, b, id] of resolved) if (a >= 0 && b >= 0) pairs.set(a, b, id);
     const scores = new Float32Array(stride);
     pieces.forEach((p, id) => {
       scores[id] = p.score;
@@ -138,7 +138,7 @@ export class SentencePieceTokenizer implements Tokenizer {
           if (this.types[merged] === PieceType.unused) this.revMerge.set(merged, [left, right]);
         }
       : null;
-    return { pairs, stride, scores, onPair };
+    return { pairs, scores, ranks: scoreRanks(scores), onPair };
   }
 
   private buildUserDefined(pieces: SentencePieceEntry[]): Map<number, string[]> {
