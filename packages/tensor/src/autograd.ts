@@ -22,7 +22,7 @@ export type BackwardRule = (
 ) => readonly (Tensor | null | undefined)[];
 
 /** Where an input's gradient goes: the input's own node, or the leaf tensor that accumulates it. */
-type Edge = { node: GradNode; leaf: null } | { node: null; leaf: Tensor } | null;
+export type Edge = { node: GradNode; leaf: null } | { node: null; leaf: Tensor } | null;
 
 /** One recorded op on the tape (internal). */
 export class GradNode {

@@ -12,7 +12,7 @@
  * @module
  */
 
-export { zeroGrad } from './autograd.js';
+export { type BackwardRule, type Edge, type GradNode, zeroGrad } from './autograd.js';
 export type {
   AdamWHyper,
   Backend,
