@@ -308,6 +308,8 @@ export class Tensor implements View {
       );
     const expanded = expand(src.detach(), this.shape);
     this.backend.copyInto(this, expanded);
+    // The host copy of int data (for id range checks) is stale now.
+    this.ref.hostInts = undefined;
     expanded.dispose();
     return this;
   }

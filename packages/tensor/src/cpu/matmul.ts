@@ -24,6 +24,9 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   collectBases(batchShape, aBatchStrides, A.view.offset, aBases);
   collectBases(batchShape, bBatchStrides, B.view.offset, bBases);
   const acc = new Float64Array(N);
+  // Locals keep the hot loop monomorphic (the views' data may be either typed-array class).
+  const Ad = A.data as Float32Array;
+  const Bd = B.data as Float32Array;
   for (let bi = 0; bi < batch; bi++) {
     const aBase = aBases[bi]!;
     const bBase = bBases[bi]!;
@@ -32,9 +35,9 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
       acc.fill(0);
       const aRow = aBase + i * K;
       for (let k = 0; k < K; k++) {
-        const aik = A.data[aRow + k]!;
+        const aik = Ad[aRow + k]!;
         const bRow = bBase + k * N;
-        for (let j = 0; j < N; j++) acc[j]! += aik * B.data[bRow + j]!;
+        for (let j = 0; j < N; j++) acc[j]! += aik * Bd[bRow + j]!;
       }
       for (let j = 0; j < N; j++) o[oBase + i * N + j] = acc[j]!;
     }
