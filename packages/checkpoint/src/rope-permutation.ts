@@ -5,17 +5,17 @@
  * Row h·headDim + 2i + j (interleaved) becomes row h·headDim + j·headDim/2 + i (half).
  */
 
+import type { HostTypedArray } from './dtypes.js';
+
 /** A row-major matrix with any element type (F16/BF16 as raw bits work too). */
-export interface RowMatrix<T extends ArrayLike<number> | ArrayLike<bigint>> {
+export interface RowMatrix<T extends HostTypedArray> {
   /** `[rows, cols]` = `[heads · headDim, dim]`. */
   shape: readonly number[];
   /** Row-major elements. */
   data: T;
 }
 
-type Writable<T> = T & { set(src: T, offset?: number): void; subarray(a: number, b: number): T };
-
-function permuteRows<T extends Writable<ArrayLike<number> | ArrayLike<bigint>>>(
+function permuteRows<T extends HostTypedArray>(
   weight: RowMatrix<T>,
   heads: number,
   toHalf: boolean,
@@ -40,7 +40,7 @@ function permuteRows<T extends Writable<ArrayLike<number> | ArrayLike<bigint>>>(
         const interleavedRow = h * headDim + 2 * i + j;
         const halfRow = h * headDim + j * half + i;
         const [from, to] = toHalf ? [interleavedRow, halfRow] : [halfRow, interleavedRow];
-        out.set(weight.data.subarray(from * cols, (from + 1) * cols), to * cols);
+        (out as Float32Array).set(weight.data.subarray(from * cols, (from + 1) * cols) as Float32Array, to * cols);
       }
     }
   }
@@ -53,17 +53,11 @@ function permuteRows<T extends Writable<ArrayLike<number> | ArrayLike<bigint>>>(
  *
  * @param heads `num_attention_heads` for q_proj, `num_key_value_heads` for k_proj.
  */
-export function permuteForHalfRope<T extends Writable<ArrayLike<number> | ArrayLike<bigint>>>(
-  weight: RowMatrix<T>,
-  heads: number,
-): RowMatrix<T> {
+export function permuteForHalfRope<T extends HostTypedArray>(weight: RowMatrix<T>, heads: number): RowMatrix<T> {
   return permuteRows(weight, heads, true, 'permuteForHalfRope');
 }
 
 /** Inverse of {@link permuteForHalfRope}: Hugging Face half-rotation layout → interleaved layout. */
-export function permuteForInterleavedRope<T extends Writable<ArrayLike<number> | ArrayLike<bigint>>>(
-  weight: RowMatrix<T>,
-  heads: number,
-): RowMatrix<T> {
+export function permuteForInterleavedRope<T extends HostTypedArray>(weight: RowMatrix<T>, heads: number): RowMatrix<T> {
   return permuteRows(weight, heads, false, 'permuteForInterleavedRope');
 }
