@@ -13,3 +13,5 @@ export { ModelType, PieceType, parseModelProto, serializeModelProto } from './mo
 export { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 export { StreamingDecoder } from './streaming-decoder.js';
 export type { DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
+export type { TrainBpeOptions } from './train-bpe.js';
+export { trainBpe } from './train-bpe.js';

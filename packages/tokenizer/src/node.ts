@@ -30,3 +30,14 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   await handle.close();
   await rename(tmp, path);
 }
+
+/** Yields the lines of a UTF-8 text file without loading it whole. */
+export async function* readLines(path: string): AsyncGenerator<string> {
+  const { createReadStream } = await import('node:fs');
+  const { createInterface } = await import('node:readline');
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) yield line;
+}
