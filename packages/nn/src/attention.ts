@@ -101,7 +101,7 @@ export class LlamaAttention extends Module {
   forward(x: Tensor, positions: Tensor, cacheSlot?: AttentionCacheSlot): Tensor {
     const [b, t, d] = x.shape as [number, number, number];
     const { q, k, v } = this.#project(x, positions);
-    // [B, T, H, Dh] → [B, H, T, Dh] as views; the attention op reads them through their strides.
+    // [B, T, H, Dh] → [B, H, T, Dh] as views (the attention op makes its inputs contiguous).
     const qh = q.permute([0, 2, 1, 3]);
     let kh = k.permute([0, 2, 1, 3]);
     let vh = v.permute([0, 2, 1, 3]);
@@ -111,46 +111,69 @@ export class LlamaAttention extends Module {
       cache.write(this.layerIndex, slot, start, kh, vh);
       if (start > 0) ({ k: kh, v: vh } = cache.read(this.layerIndex, [slot], start + t));
     }
-    const o = scaledDotProductAttention(qh.contiguous(), kh.contiguous(), vh.contiguous(), { causal: true });
+    const o = scaledDotProductAttention(qh, kh, vh, { causal: true });
     return this.oProj.forward(o.permute([0, 2, 1, 3]).contiguous().reshape([b, t, d]));
   }
 
   /**
-   * One new token for each of `n` slots: `x [n, 1, d]`, int32 `positions [n, 1]` (host copy `hostPositions`) →
-   * `[n, 1, d]`. Stores each slot's key/value at its position, then attends positions `[0, position]` of each slot.
+   * One new token for each slot of `step`: `x [n, 1, d]` → `[n, 1, d]`. Stores each slot's key/value at its position,
+   * then attends positions `[0, position]` of each slot.
    */
-  decode(
-    x: Tensor,
-    positions: Tensor,
-    cache: KvCache,
-    slots: readonly number[],
-    hostPositions: ArrayLike<number>,
-  ): Tensor {
+  decode(x: Tensor, step: DecodeStep): Tensor {
+    const { cache, slots, hostPositions, span } = step;
     const n = slots.length;
     const d = x.shape[2] as number;
     const group = this.numHeads / this.numKvHeads;
-    const { q, k, v } = this.#project(x, positions);
+    const { q, k, v } = this.#project(x, step.positions);
     for (let i = 0; i < n; i++) {
-      const pos = hostPositions[i] as number;
       // [1, 1, Hkv, Dh] → [1, Hkv, 1, Dh]
       const ki = k.slice(0, i, i + 1).permute([0, 2, 1, 3]);
       const vi = v.slice(0, i, i + 1).permute([0, 2, 1, 3]);
-      cache.write(this.layerIndex, slots[i] as number, pos, ki, vi);
+      cache.write(this.layerIndex, slots[i] as number, hostPositions[i] as number, ki, vi);
     }
-    let span = 0;
-    for (let i = 0; i < n; i++) span = Math.max(span, (hostPositions[i] as number) + 1);
     const { k: keys, v: values } = cache.read(this.layerIndex, slots, span); // [n, Hkv, S, Dh]
     // Query head h uses kv head ⌊h / group⌋ (Hugging Face's repeat_kv), so [n, 1, Hq, Dh] → [n, Hkv, group, Dh].
     const qg = q.reshape([n, this.numKvHeads, group, this.headDim]);
-    const mask = new Float32Array(n * span);
-    for (let i = 0; i < n; i++) {
-      // -1e9 rather than -Infinity: WGSL does not promise IEEE infinities; exp underflows to exactly 0 either way.
-      for (let s = (hostPositions[i] as number) + 1; s < span; s++) mask[i * span + s] = -1e9;
-    }
-    const scores = matmul(qg, keys.transpose(2, 3))
-      .mul(1 / Math.sqrt(this.headDim))
-      .add(tensor(mask, [n, 1, 1, span])); // [n, Hkv, group, S]
+    let scores = matmul(qg, keys.transpose(2, 3)).mul(1 / Math.sqrt(this.headDim)); // [n, Hkv, group, S]
+    if (step.mask !== null) scores = scores.add(step.mask);
     const o = matmul(scores.softmax(-1), values); // [n, Hkv, group, Dh]
     return this.oProj.forward(o.reshape([n, 1, d]));
   }
+}
+
+/** What every layer of one batched decoding step shares (built once per step by `LlamaForCausalLM.forwardBatch`). */
+export interface DecodeStep {
+  /** The cache. */
+  cache: KvCache;
+  /** Slot of each row. */
+  slots: readonly number[];
+  /** Position of each row's token, on the host. */
+  hostPositions: Int32Array;
+  /** The same positions as an int32 tensor `[n, 1]` (for rotary). */
+  positions: Tensor;
+  /** Key positions attended: max(position) + 1. */
+  span: number;
+  /**
+   * Additive mask `[n, 1, 1, span]`: 0 where key s ≤ the row's position, -1e9 after it (stale or other sequences'
+   * lengths); null when every row sees the whole span (e.g. a single sequence).
+   */
+  mask: Tensor | null;
+}
+
+/** Builds the shared inputs of one decoding step (uploads positions and, when rows differ in length, the mask). */
+export function decodeStep(cache: KvCache, slots: readonly number[], hostPositions: Int32Array): DecodeStep {
+  const n = slots.length;
+  let span = 0;
+  for (const p of hostPositions) span = Math.max(span, p + 1);
+  let mask: Tensor | null = null;
+  if (hostPositions.some((p) => p + 1 !== span)) {
+    const values = new Float32Array(n * span);
+    for (let i = 0; i < n; i++) {
+      // -1e9 rather than -Infinity: WGSL does not promise IEEE infinities; exp underflows to exactly 0 either way.
+      for (let s = (hostPositions[i] as number) + 1; s < span; s++) values[i * span + s] = -1e9;
+    }
+    mask = tensor(values, [n, 1, 1, span]);
+  }
+  const positions = tensor(hostPositions, [n, 1], { dtype: 'int32' });
+  return { cache, slots, hostPositions, positions, span, mask };
 }

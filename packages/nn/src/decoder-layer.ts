@@ -5,10 +5,9 @@
  */
 
 import type { Tensor } from '@andes/tensor';
-import { type AttentionCacheSlot, LlamaAttention } from './attention.js';
+import { type AttentionCacheSlot, type DecodeStep, LlamaAttention } from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './feed-forward.js';
-import type { KvCache } from './kv-cache.js';
 import { Module } from './module.js';
 import { RMSNorm } from './rms-norm.js';
 
@@ -72,15 +71,9 @@ export class LlamaDecoderLayer extends Module {
     return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h)));
   }
 
-  /** One token per slot: `x [n, 1, d]`, `positions [n, 1]` → `[n, 1, d]` (see `LlamaAttention.decode`). */
-  decode(
-    x: Tensor,
-    positions: Tensor,
-    cache: KvCache,
-    slots: readonly number[],
-    hostPositions: ArrayLike<number>,
-  ): Tensor {
-    const h = x.add(this.selfAttn.decode(this.inputLayernorm.forward(x), positions, cache, slots, hostPositions));
+  /** One token per slot of `step`: `x [n, 1, d]` → `[n, 1, d]` (see `LlamaAttention.decode`). */
+  decode(x: Tensor, step: DecodeStep): Tensor {
+    const h = x.add(this.selfAttn.decode(this.inputLayernorm.forward(x), step));
     return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h)));
   }
 }

@@ -5,7 +5,13 @@
  * @module
  */
 
-export { type AttentionCacheSlot, LlamaAttention, type LlamaAttentionInit } from './attention.js';
+export {
+  type AttentionCacheSlot,
+  type DecodeStep,
+  decodeStep,
+  LlamaAttention,
+  type LlamaAttentionInit,
+} from './attention.js';
 export {
   headDim,
   type LlamaConfig,

@@ -6,6 +6,7 @@
  */
 
 import { checkpoint, isGradEnabled, matmul, noGrad, type Tensor, tensor, tidy } from '@andes/tensor';
+import { decodeStep } from './attention.js';
 import { type LlamaConfig, validateLlamaConfig } from './config.js';
 import { LlamaDecoderLayer } from './decoder-layer.js';
 import { Embedding } from './embedding.js';
@@ -46,7 +47,8 @@ export class LlamaModel extends Module {
 
   /**
    * @param config - validated hyper-parameters
-   * @param prefix - this module's name in the full model (`'model'`), used to derive per-parameter seeds
+   * @param options - `seed`, and `prefix`: this module's name in the full model (default `'model'`), which
+   *   per-parameter seeds are derived from
    */
   constructor(
     readonly config: LlamaConfig,
@@ -255,9 +257,9 @@ export class LlamaForCausalLM extends Module {
     const logits = noGrad(() =>
       tidy(() => {
         const ids = tensor(Int32Array.from(tokens), [n, 1], { dtype: 'int32' });
-        const positions = tensor(hostPositions, [n, 1], { dtype: 'int32' });
+        const step = decodeStep(cache, slots, hostPositions);
         let x = this.model.embedTokens.forward(ids); // [n, 1, d]
-        for (const layer of this.model.layers) x = layer.decode(x, positions, cache, slots, hostPositions);
+        for (const layer of this.model.layers) x = layer.decode(x, step);
         return this.logits(this.model.norm.forward(x)).reshape([n, this.config.vocab_size]);
       }),
     );

@@ -1,4 +1,4 @@
-import { adamwStep, keep, setBackend, type Tensor, tensor, tidy, zerosLike } from '@andes/tensor';
+import { adamwStep, keep, memory, setBackend, type Tensor, tensor, tidy, zerosLike } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idsTensor, randomIds } from '../test/helpers.js';
 import { type LlamaConfig, llamaConfig } from './config.js';
@@ -62,7 +62,10 @@ describe('training', () => {
     const model = new LlamaForCausalLM(config, { seed: 1 });
     const ids = randomIds(2, 16, 16, 3);
     const targets = ids.map((seq) => [...seq.slice(1), 0]);
+    const before = memory().tensors;
     const losses = await train(model, ids, targets, 120, 1e-2);
+    // Forward, backward and updates inside tidy leave nothing behind (gradients were zeroed).
+    expect(memory().tensors).toBe(before);
     expect(losses[0]).toBeGreaterThan(2.3); // ≈ ln 16 at init
     expect(losses[losses.length - 1]).toBeLessThan(0.05);
     model.dispose();
