@@ -7,6 +7,8 @@
  * @module
  */
 import { isGradEnabled, noGrad } from './grad_mode.js';
+import { add } from './ops/add.js';
+import { clone } from './ops/clone.js';
 import { fmt, sameShape } from './shape.js';
 import type { Tensor } from './tensor.js';
 import { tidy } from './tidy.js';
@@ -121,14 +123,14 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
     return;
   }
   if (leaf.grad) {
-    const sum = leaf.grad.add(g);
+    const sum = add(leaf.grad, g);
     leaf.grad.dispose();
     g.dispose();
     leaf.setGradOwned(sum);
   } else if (g.ownsWholeStorage()) {
     leaf.setGradOwned(g);
   } else {
-    leaf.setGradOwned(g.clone());
+    leaf.setGradOwned(clone(g));
     g.dispose();
   }
 }
@@ -188,7 +190,7 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
         if (edge.node) {
           const prev = grads.get(edge.node);
           if (prev) {
-            grads.set(edge.node, prev.add(gi));
+            grads.set(edge.node, add(prev, gi));
             prev.dispose();
             gi.dispose();
           } else {

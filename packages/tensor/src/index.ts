@@ -45,6 +45,9 @@ export {
   zeros,
   zerosLike,
 } from './creation.js';
+
+import './tensor_methods.js';
+
 export { isGradEnabled, noGrad } from './grad_mode.js';
 export { type MemoryInfo, memory } from './memory.js';
 export { abs } from './ops/abs.js';

@@ -3,6 +3,7 @@ import { normAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { contiguous } from './contiguous.js';
+import { exp } from './exp.js';
 import { backendOf, requireDtype } from './inputs.js';
 import { mul } from './mul.js';
 import { sub } from './sub.js';
@@ -26,7 +27,7 @@ export function softmaxLastAxis(x: Tensor, log: boolean): Tensor {
     (g, [y]) =>
       log
         ? // d logSoftmax: g − softmax·Σg
-          [sub(g, mul(y!.exp(), sum(g, -1, true)))]
+          [sub(g, mul(exp(y!), sum(g, -1, true)))]
         : // d softmax: y·(g − Σ g·y)
           [mul(y!, sub(g, sum(mul(g, y!), -1, true)))],
     [y],
