@@ -34,7 +34,6 @@ export {
   type CollectTextOptions,
   collectTrainingText,
   type TokenizerTrainingOptions,
-  type TrainedTokenizer,
   trainTokenizerOnMixture,
 } from './tokenizer-training.js';
 export { unigramCrossEntropy } from './unigram.js';

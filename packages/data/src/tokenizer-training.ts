@@ -1,3 +1,4 @@
+import { type SentencePieceTokenizer, trainBpe } from '@andes/tokenizer';
 import { DocumentStream } from './document-stream.js';
 import { type MixtureConfig, parseMixtureConfig } from './mixture-config.js';
 import { mixSeed } from './rng.js';
@@ -59,41 +60,19 @@ export interface TokenizerTrainingOptions extends CollectTextOptions {
  * Trains a BPE tokenizer (with `@andes/tokenizer`'s `trainBpe`) on the first `maxBytes` of a mixture's
  * training text: the pipeline's first step when no tokenizer is given.
  *
- * @returns the trained tokenizer (save it next to the model: the loader state is only valid with it).
+ * @returns the trained SentencePiece tokenizer (`save(path)`, `toModelProto()`); keep it with the run:
+ *   a loader state is only valid with the tokenizer it was made with.
  */
 export async function trainTokenizerOnMixture(
   mixture: MixtureConfig,
   options: TokenizerTrainingOptions,
-): Promise<TrainedTokenizer> {
+): Promise<SentencePieceTokenizer> {
   const texts = await collectTrainingText(mixture, options);
-  const tokenizerModule = (await import('@andes/tokenizer')) as unknown as { trainBpe?: TrainBpe };
-  if (typeof tokenizerModule.trainBpe !== 'function')
-    throw new Error('trainTokenizerOnMixture: @andes/tokenizer has no trainBpe');
-  return tokenizerModule.trainBpe(texts, {
+  if (texts.length === 0) throw new Error('trainTokenizerOnMixture: the mixture has no training text');
+  return trainBpe(texts, {
     vocabSize: options.vocabSize,
     byteFallback: options.byteFallback ?? true,
     splitDigits: options.splitDigits ?? true,
     specialTokens: options.specialTokens ?? [],
   });
 }
-
-/** The trained tokenizer as the pipeline sees it (the full `Tokenizer` of `@andes/tokenizer`). */
-export interface TrainedTokenizer {
-  /** Token ids of `text`. */
-  encode(text: string, options?: { bos?: boolean; eos?: boolean }): number[];
-  /** Text of `ids`. */
-  decode(ids: readonly number[]): string;
-  /** Vocabulary size. */
-  readonly vocabSize: number;
-  /** Beginning-of-sequence id. */
-  readonly bosId: number;
-  /** End-of-sequence id. */
-  readonly eosId: number;
-  /** Writes the tokenizer to `path`. */
-  save(path: string): Promise<void> | void;
-}
-
-type TrainBpe = (
-  texts: string[],
-  options: { vocabSize: number; byteFallback: boolean; splitDigits: boolean; specialTokens: string[] },
-) => Promise<TrainedTokenizer> | TrainedTokenizer;
