@@ -92,7 +92,16 @@ describe('KvCache + prefill + forwardBatch', () => {
       expect(maxAbsDiff(data.subarray(i * 29, (i + 1) * 29), want)).toBeLessThan(1e-4);
       expect(cache.lengths[slots[i] as number]).toBe(seq.length);
     }
-    // Consecutive slots take the zero-copy path: same answers.
+    // Consecutive slots (0 and 1, holding seqs[1] and seqs[2]) take the zero-copy view path: same answers.
+    const next = [5, 6];
+    const consecutiveLogits = model.forwardBatch(next, { cache, slots: [0, 1] });
+    const consecutive = (await consecutiveLogits.data()) as Float32Array;
+    consecutiveLogits.dispose();
+    for (const [i, seq] of [seqs[1], seqs[2]].entries()) {
+      const full = [...(seq as number[]), next[i] as number];
+      const want = (await fullLogits(model, full))[full.length - 1] as Float32Array;
+      expect(maxAbsDiff(consecutive.subarray(i * 29, (i + 1) * 29), want)).toBeLessThan(1e-4);
+    }
     expect(() => model.forwardBatch([1, 2], { cache, slots: [0, 0] })).toThrow(/repeat/);
     expect(() => model.forwardBatch([1], { cache, slots: [0], positions: [24] })).toThrow(/exceed maxSeq=24/);
     logits.dispose();
