@@ -8,8 +8,7 @@ import { type GradNode, releaseNode, runBackward } from './autograd.js';
 import type { Backend, DType, Storage, View } from './backend/backend.js';
 import { DTYPE_BYTES } from './backend/backend.js';
 import { countBytes, countTensors } from './memory.js';
-import { expand } from './ops/expand.js';
-import { fmt, sizeOf, stridesOf } from './shape.js';
+import { expandStrides, fmt, sizeOf, stridesOf } from './shape.js';
 import { trackTensor } from './tidy.js';
 
 /** A storage and the number of live tensors viewing it (internal). */
@@ -265,11 +264,10 @@ export class Tensor implements View {
       throw new Error(
         `assign: dtype mismatch, target ${this.dtype} ${fmt(this.shape)}, source ${src.dtype} ${fmt(src.shape)}`,
       );
-    const expanded = expand(src.detach(), this.shape);
-    this.backend.copyInto(this, expanded);
+    const strides = expandStrides('assign', src.shape, src.strides, this.shape);
+    this.backend.copyInto(this, { storage: src.storage, shape: this.shape, strides, offset: src.offset });
     // The host copy of int data (for id range checks) is stale now.
     this.ref.hostInts = undefined;
-    expanded.dispose();
     return this;
   }
 }
