@@ -7,8 +7,11 @@ describe('built-in story tasks', () => {
     const v = storyVocabulary();
     expect(v.names.size).toBeGreaterThanOrEqual(16);
     expect(v.objects.length).toBeGreaterThanOrEqual(6);
-    // Every harvested name appears in the corpus after its kind word somewhere.
-    for (const [name, kind] of v.names) expect(['girl', 'boy']).toContain(kind), expect(name).toMatch(/^[A-Z][a-z]+$/);
+    for (const [name, kind] of v.names) {
+      expect(['girl', 'boy']).toContain(kind);
+      expect(name).toMatch(/^[A-Z][a-z]+$/);
+    }
+    for (const o of v.objects) expect(o).toMatch(/^[a-z]+$/);
   });
 
   it.each(BUILTIN_TASK_NAMES)('%s is reproducible, four-way, and its answer is grounded in the story', (name) => {

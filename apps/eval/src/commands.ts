@@ -75,6 +75,8 @@ export interface RunTasksOptions extends ModelSelection {
   shots?: number;
   seed?: number;
   limit?: number;
+  /** Most tokens generated per generation item (default 32). */
+  maxGenTokens?: number;
 }
 
 /** Evaluates every task on every model; models are opened one at a time. */
@@ -89,9 +91,8 @@ export async function runTasks(options: RunTasksOptions): Promise<TasksReport> {
       for (const task of options.tasks) {
         const progress = progressFor(options, `${task.name} @ ${spec.label}`);
         try {
-          results.push(
-            await evaluateTask(model, task, { shots, seed, limit: options.limit, onProgress: progress.update }),
-          );
+          const taskOptions = { shots, seed, limit: options.limit, maxGenTokens: options.maxGenTokens };
+          results.push(await evaluateTask(model, task, { ...taskOptions, onProgress: progress.update }));
         } finally {
           progress.stop();
         }

@@ -30,6 +30,15 @@ interface CommonFlags {
   report?: string;
 }
 
+interface TasksFlags extends CommonFlags {
+  tasks?: string[];
+  shots: number;
+  seed: number;
+  limit?: number;
+  builtinItems?: number;
+  maxGenTokens: number;
+}
+
 function withCommonOptions(command: Command): Command {
   return command
     .option('--model <dir>', 'model directory (repeat or comma-separate for side-by-side models)', collect)
@@ -84,20 +93,14 @@ export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: 
       .option('--shots <k>', 'few-shot examples per item, from the task train split', integer(0), 0)
       .option('--seed <s>', 'seed of the few-shot draw', integer(0), 1234)
       .option('--limit <n>', 'evaluate only the first n items of each task', integer(1))
-      .option('--builtin-items <n>', 'items per built-in task', integer(1)),
-  ).action(
-    async (
-      flags: CommonFlags & { tasks?: string[]; shots: number; seed: number; limit?: number; builtinItems?: number },
-    ) => {
-      const tasks = resolveTasks(flags.tasks, flags.builtinItems);
-      const selection = await prepare(flags, io);
-      emit(
-        await runTasks({ ...selection, tasks, shots: flags.shots, seed: flags.seed, limit: flags.limit }),
-        flags,
-        io,
-      );
-    },
-  );
+      .option('--builtin-items <n>', 'items per built-in task', integer(1))
+      .option('--max-gen-tokens <n>', 'most tokens generated per generation item', integer(1), 32),
+  ).action(async (flags: TasksFlags) => {
+    const tasks = resolveTasks(flags.tasks, flags.builtinItems);
+    const selection = await prepare(flags, io);
+    const { shots, seed, limit, maxGenTokens } = flags;
+    emit(await runTasks({ ...selection, tasks, shots, seed, limit, maxGenTokens }), flags, io);
+  });
 
   withCommonOptions(
     program

@@ -3,7 +3,14 @@
  * with `logprobs` and `max_tokens: 0` (andes-serve, vLLM, …): the server scores the prompt's own tokens.
  * @module
  */
-import { cutAtStop, moveTrailingWhitespace, rollingWindows, type TokenRequest } from './harness.js';
+import {
+  continuationRequest,
+  cutAtStop,
+  moveTrailingWhitespace,
+  rollingWindows,
+  type TokenRequest,
+  truncateLeft,
+} from './harness.js';
 import type {
   GenerateOptions,
   LogLikelihoodModel,
@@ -58,9 +65,9 @@ async function mapConcurrent<T, R>(
 }
 
 /**
- * Evaluates a model served over HTTP. Requests are split as the harness splits them: the context alone is sent once
- * to count its tokens (the server tokenizes, BOS included if it adds one), then context + continuation is sent and
- * the log-probabilities of the tokens past the context are summed.
+ * Evaluates a model served over HTTP with the harness's request semantics. When the server has vLLM's `/tokenize`
+ * route (andes-serve does), requests are built in token space like {@link LocalModel}'s and sent as token-id prompts;
+ * otherwise the server tokenizes text prompts and the continuation is split off by the context's token count.
  */
 export class ServerModel implements LogLikelihoodModel {
   /** The server URL as given. */
@@ -70,6 +77,8 @@ export class ServerModel implements LogLikelihoodModel {
   private readonly concurrency: number;
   private readonly headers: Record<string, string>;
   private readonly contextLengths = new Map<string, Promise<number>>();
+  private readonly tokenCache = new Map<string, Promise<number[]>>();
+  private probe: Promise<{ bos: number; maxModelLen: number | undefined } | null> | undefined;
 
   /** Connects lazily: nothing is sent until the first request. */
   constructor(url: string, options: ServerModelOptions = {}) {
@@ -99,8 +108,8 @@ export class ServerModel implements LogLikelihoodModel {
     return this.modelId;
   }
 
-  /** Scores the prompt's own tokens with `echo` and `max_tokens: 0`. */
-  private async echo(prompt: string, topLogprobs: number): Promise<CompletionLogprobs> {
+  /** Scores the prompt's own tokens (text or token ids) with `echo` and `max_tokens: 0`. */
+  private async echo(prompt: string | number[], topLogprobs: number): Promise<CompletionLogprobs> {
     const body = {
       model: await this.model(),
       prompt,
@@ -119,45 +128,6 @@ export class ServerModel implements LogLikelihoodModel {
     return lp;
   }
 
-  private contextLength(context: string): Promise<number> {
-    let n = this.contextLengths.get(context);
-    if (n === undefined) {
-      n = this.echo(context, 0).then((lp) => lp.tokens.length);
-      this.contextLengths.set(context, n);
-    }
-    return n;
-  }
-
-  /** Log-likelihood of each continuation, split at the context's token count as the harness's `_encode_pair`. */
-  async loglikelihood(requests: LoglikelihoodRequest[], onProgress?: ProgressCallback): Promise<LoglikelihoodResult[]> {
-    return mapConcurrent(
-      requests,
-      this.concurrency,
-      async (request) => {
-        const { context, continuation } = moveTrailingWhitespace(request.context, request.continuation);
-        const [contextTokens, whole] = await Promise.all([
-          this.contextLength(context),
-          this.echo(context + continuation, 1),
-        ]);
-        let logprob = 0;
-        let isGreedy = true;
-        for (let j = contextTokens; j < whole.tokens.length; j++) {
-          const lp = whole.token_logprobs[j];
-          if (lp === null || lp === undefined)
-            throw new Error(`${this.base}/completions: no logprob for prompt token ${j}`);
-          logprob += lp;
-          const top = whole.top_logprobs?.[j];
-          if (top) {
-            const best = Object.entries(top).reduce((a, b) => (b[1] > a[1] ? b : a));
-            if (best[0] !== whole.tokens[j]) isGreedy = false;
-          }
-        }
-        return { logprob, isGreedy };
-      },
-      onProgress,
-    );
-  }
-
   /** `POST /tokenize` (vLLM and andes-serve), or null when the server has no such route. */
   private async tokenize(
     prompt: string,
@@ -172,45 +142,98 @@ export class ServerModel implements LogLikelihoodModel {
     return JSON.parse(text);
   }
 
-  /** Sums the echoed log-probabilities of the last `scored` tokens of a token-id prompt. */
-  private async scoreWindow(window: TokenRequest): Promise<number> {
-    const body = {
-      model: await this.model(),
-      prompt: window.tokens,
-      max_tokens: 0,
-      echo: true,
-      logprobs: 0,
-      temperature: 0,
-    };
-    const reply = (await this.post('/completions', body)) as { choices?: { logprobs?: CompletionLogprobs | null }[] };
-    const lp = reply.choices?.[0]?.logprobs?.token_logprobs;
-    if (!lp || lp.length !== window.tokens.length) {
-      throw new Error(
-        `${this.base}/completions: expected ${window.tokens.length} echoed token logprobs, got ${lp?.length}`,
-      );
+  /** What `/tokenize` tells about the server's tokenizer (BOS id, context length), or null without the route. */
+  private tokenizerInfo(): Promise<{ bos: number; maxModelLen: number | undefined } | null> {
+    this.probe ??= this.tokenize('', true).then((p) => {
+      if (p === null) return null;
+      if (p.tokens[0] === undefined)
+        throw new Error(`${this.base}: /tokenize adds no BOS token; evaluation needs a prefix token`);
+      return { bos: p.tokens[0], maxModelLen: p.max_model_len };
+    });
+    return this.probe;
+  }
+
+  private tokenizeCached(text: string): Promise<number[]> {
+    let ids = this.tokenCache.get(text);
+    if (ids === undefined) {
+      ids = this.tokenize(text, true).then((r) => r!.tokens);
+      this.tokenCache.set(text, ids);
     }
-    let sum = 0;
-    for (let j = lp.length - window.scored; j < lp.length; j++) sum += lp[j]!;
-    return sum;
+    return ids;
+  }
+
+  /** Sum and greediness of the last `scored` echoed tokens. */
+  private static sumLast(lp: CompletionLogprobs, scored: number, where: string): LoglikelihoodResult {
+    let logprob = 0;
+    let isGreedy = true;
+    for (let j = lp.token_logprobs.length - scored; j < lp.token_logprobs.length; j++) {
+      const v = lp.token_logprobs[j];
+      if (v === null || v === undefined) throw new Error(`${where}: no logprob for prompt token ${j}`);
+      logprob += v;
+      const top = lp.top_logprobs?.[j];
+      if (top && Object.keys(top).length > 0) {
+        const best = Object.entries(top).reduce((x, y) => (y[1] > x[1] ? y : x));
+        if (best[0] !== lp.tokens[j]) isGreedy = false;
+      }
+    }
+    return { logprob, isGreedy };
   }
 
   /**
-   * Log-likelihood of each whole text. When the server has `/tokenize`, the text is cut into the harness's rolling
-   * windows (as {@link LocalModel} does; default window: the server's `max_model_len` − 1, since a window's prompt
-   * carries one token more than the model reads) and each window is sent as token ids; otherwise each text is sent
-   * whole and must fit the server's context.
+   * Log-likelihood of each continuation. With `/tokenize`, requests are built in token space exactly as
+   * {@link LocalModel} builds them (BOS + context, continuation split as `_encode_pair`, left truncation to
+   * `max_model_len − 1` because the prompt carries the last target too) and sent as token ids. Without it, the context
+   * is sent alone once to count its tokens and context + continuation once as text.
+   */
+  async loglikelihood(requests: LoglikelihoodRequest[], onProgress?: ProgressCallback): Promise<LoglikelihoodResult[]> {
+    const info = await this.tokenizerInfo();
+    const where = `${this.base}/completions`;
+    return mapConcurrent(
+      requests,
+      this.concurrency,
+      async (request) => {
+        const { context, continuation } = moveTrailingWhitespace(request.context, request.continuation);
+        if (info !== null) {
+          const [ctx, whole] = await Promise.all([
+            this.tokenizeCached(context),
+            this.tokenize(context + continuation, true),
+          ]);
+          let req = continuationRequest(ctx, whole!.tokens);
+          if (info.maxModelLen !== undefined) req = truncateLeft(req, info.maxModelLen - 1);
+          return ServerModel.sumLast(await this.echo(req.tokens, 1), req.scored, where);
+        }
+        const [contextTokens, lp] = await Promise.all([
+          this.contextLength(context),
+          this.echo(context + continuation, 1),
+        ]);
+        return ServerModel.sumLast(lp, lp.tokens.length - contextTokens, where);
+      },
+      onProgress,
+    );
+  }
+
+  private contextLength(context: string): Promise<number> {
+    let n = this.contextLengths.get(context);
+    if (n === undefined) {
+      n = this.echo(context, 0).then((lp) => lp.tokens.length);
+      this.contextLengths.set(context, n);
+    }
+    return n;
+  }
+
+  /**
+   * Log-likelihood of each whole text. With `/tokenize`, the text is cut into the harness's rolling windows (as
+   * {@link LocalModel} does; default window: `max_model_len − 1`) and each window is sent as token ids; otherwise
+   * each text is sent whole and must fit the server's context.
    */
   async loglikelihoodRolling(
     texts: string[],
     options: RollingOptions = {},
     onProgress?: ProgressCallback,
   ): Promise<RollingResult[]> {
-    const probe = await this.tokenize('', true);
-    if (probe === null) return this.rollingWhole(texts, onProgress);
-    const bos = probe.tokens[0];
-    if (bos === undefined)
-      throw new Error(`${this.base}: /tokenize adds no BOS token; rolling windows need a prefix token`);
-    const maxLength = options.maxLength ?? (probe.max_model_len ?? Number.POSITIVE_INFINITY) - 1;
+    const info = await this.tokenizerInfo();
+    if (info === null) return this.rollingWhole(texts, onProgress);
+    const maxLength = options.maxLength ?? (info.maxModelLen ?? Number.POSITIVE_INFINITY) - 1;
     if (!Number.isFinite(maxLength))
       throw new Error(`${this.base}: /tokenize reports no max_model_len; pass a window length`);
     const windows: TokenRequest[] = [];
@@ -219,15 +242,21 @@ export class ServerModel implements LogLikelihoodModel {
     for (const [i, text] of texts.entries()) {
       const tokens = (await this.tokenize(text, false))!.tokens;
       counts.push(tokens.length);
-      for (const w of rollingWindows(tokens, bos, maxLength, options.stride ?? maxLength)) {
+      for (const w of rollingWindows(tokens, info.bos, maxLength, options.stride ?? maxLength)) {
         windows.push(w);
         owner.push(i);
       }
     }
-    const scores = await mapConcurrent(windows, this.concurrency, (w) => this.scoreWindow(w), onProgress);
+    const where = `${this.base}/completions`;
+    const scores = await mapConcurrent(
+      windows,
+      this.concurrency,
+      async (w) => ServerModel.sumLast(await this.echo(w.tokens, 0), w.scored, where),
+      onProgress,
+    );
     const logprobs = texts.map(() => 0);
     scores.forEach((s, j) => {
-      logprobs[owner[j]!]! += s;
+      logprobs[owner[j]!]! += s.logprob;
     });
     return texts.map((_, i) => ({ logprob: logprobs[i]!, tokens: counts[i]! }));
   }
