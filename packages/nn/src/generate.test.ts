@@ -1,6 +1,6 @@
 import { memory, noGrad, setBackend, tidy } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { hasWebGpu, idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
 import { type LlamaConfig, llamaConfig } from './config.js';
 import { generate, generateIds } from './generate.js';
 import { KvCache } from './kv-cache.js';
@@ -149,5 +149,47 @@ describe('generate', () => {
     expect(streamed).toEqual(a.slice(0, 3));
     expect(memory().tensors).toBe(before);
     model.dispose();
+  });
+});
+
+const webgpuAvailable = process.env.ANDES_REQUIRE_WEBGPU === '1' || (await hasWebGpu('generate.test'));
+
+describe.skipIf(!webgpuAvailable)('WebGPU', () => {
+  it('prefill and batched decode on WebGPU give the CPU logits', async () => {
+    const cpu = sharpModel(5);
+    const host = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, p] of cpu.stateDict())
+      host.set(name, { shape: [...p.shape], data: (await p.data()) as Float32Array });
+    const seqs = [randomIds(1, 6, 29, 1)[0] as number[], randomIds(1, 11, 29, 2)[0] as number[]];
+    const run = async (model: LlamaForCausalLM): Promise<Float32Array[]> => {
+      const cache = new KvCache(config, { maxBatch: 3, maxSeq: 16 });
+      const out: Float32Array[] = [];
+      for (const [i, seq] of seqs.entries()) {
+        const logits = model.prefill(seq, { cache, slot: 2 - i, allLogits: true });
+        out.push((await logits.data()) as Float32Array);
+        logits.dispose();
+      }
+      const step = model.forwardBatch([3, 4], { cache, slots: [2, 1] });
+      out.push((await step.data()) as Float32Array);
+      step.dispose();
+      const greedy = await generateIds(model, [1, 2, 3], { maxNewTokens: 8, temperature: 0, stop: [] });
+      out.push(Float32Array.from(greedy));
+      cache.dispose();
+      return out;
+    };
+    const want = await run(cpu);
+    cpu.dispose();
+    await setBackend('webgpu');
+    try {
+      const gpu = new LlamaForCausalLM(config);
+      gpu.loadStateDict(host);
+      const got = await run(gpu);
+      gpu.dispose();
+      for (let i = 0; i < 3; i++)
+        expect(maxAbsDiff(got[i] as Float32Array, want[i] as Float32Array)).toBeLessThan(1e-3);
+      expect([...(got[3] as Float32Array)]).toEqual([...(want[3] as Float32Array)]);
+    } finally {
+      await setBackend('cpu');
+    }
   });
 });

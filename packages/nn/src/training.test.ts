@@ -1,11 +1,11 @@
 import { adamwStep, keep, memory, setBackend, type Tensor, tensor, tidy, zerosLike } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idsTensor, randomIds } from '../test/helpers.js';
+import { hasWebGpu, idsTensor, randomIds } from '../test/helpers.js';
 import { type LlamaConfig, llamaConfig } from './config.js';
 import { LlamaForCausalLM } from './llama.js';
 
 // Probed once at load time (top-level await) so the WebGPU test can be skipped visibly.
-const webgpuAvailable = await hasWebGpu();
+const webgpuAvailable = await hasWebGpu('training.test');
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -93,17 +93,3 @@ describe('training', () => {
     expect(cpuLosses[4]).toBeLessThan(cpuLosses[0] as number);
   });
 });
-
-async function hasWebGpu(): Promise<boolean> {
-  try {
-    process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    await setBackend('webgpu');
-    await setBackend('cpu');
-    return true;
-  } catch {
-    console.warn(
-      'training.test: no WebGPU adapter — skipping the WebGPU/CPU comparison (set ANDES_REQUIRE_WEBGPU=1 to fail instead)',
-    );
-    return false;
-  }
-}
