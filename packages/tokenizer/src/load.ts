@@ -1,3 +1,4 @@
+import { parseTokenizerJson } from './hf-tokenizer.js';
 import { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -35,5 +36,9 @@ export function tokenizerFromBytes(bytes: Uint8Array, name = 'bytes'): Tokenizer
 }
 
 function loadJsonTokenizer(text: string, name: string): Tokenizer {
-  throw new Error(`loadTokenizer(${name}): tokenizer.json support is not built yet (${text.length} chars)`);
+  try {
+    return parseTokenizerJson(text);
+  } catch (err) {
+    throw new Error(`loadTokenizer(${name}): ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -48,12 +48,17 @@ export class PairTable {
   }
 }
 
-/** Pair lookups for the merge loop. Symbols are small non-negative ints; -1 never merges. */
+/**
+ * Pair lookups for the merge loop. Symbols are small non-negative ints; -1 never merges. A pair
+ * maps to a merge index `m`: the merged symbol is `results[m]` (or `m` itself when `results` is
+ * null, as for SentencePiece where merges are named by the piece they make).
+ */
 export interface MergeTable {
   readonly pairs: PairTable;
-  /** Score of each merged symbol (indexed by symbol). */
+  readonly results: Int32Array | null;
+  /** Score of each merge (higher merges first). */
   readonly scores: Float32Array;
-  /** Dense rank of each merged symbol's score: 0 for the highest score, equal scores share a rank. */
+  /** Dense rank of each merge's score: 0 for the highest score, equal scores share a rank. */
   readonly ranks: Int32Array;
   /** Called when a pair is queued, so UNUSED pieces can be re-split afterwards (may be null). */
   readonly onPair: ((merged: number, left: number, right: number) => void) | null;
@@ -105,7 +110,7 @@ function mergeSmall(table: MergeTable, sym: Int32Array, len: Int32Array, n: numb
     if (best < 0) return;
     const li = order[best]!;
     const ri = order[best + 1]!;
-    sym[li] = pairMerged[best]!;
+    sym[li] = table.results ? table.results[pairMerged[best]!]! : pairMerged[best]!;
     len[li]! += len[ri]!;
     len[ri] = 0;
     m--;
@@ -175,7 +180,7 @@ function mergeWithHeap(table: MergeTable, sym: Int32Array, len: Int32Array, n: n
     if (r < 0) continue;
     const merged = table.pairs.get(sym[l]!, sym[r]!);
     if (merged < 0 || ranks[merged] !== rank) continue;
-    sym[l] = merged;
+    sym[l] = table.results ? table.results[merged]! : merged;
     len[l]! += len[r]!;
     len[r] = 0;
     const after = next[r]!;

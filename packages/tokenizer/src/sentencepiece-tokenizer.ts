@@ -138,7 +138,7 @@ export class SentencePieceTokenizer implements Tokenizer {
           if (this.types[merged] === PieceType.unused) this.revMerge.set(merged, [left, right]);
         }
       : null;
-    return { pairs, scores, ranks: scoreRanks(scores), onPair };
+    return { pairs, results: null, scores, ranks: scoreRanks(scores), onPair };
   }
 
   private buildUserDefined(pieces: SentencePieceEntry[]): Map<number, string[]> {

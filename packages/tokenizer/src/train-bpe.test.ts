@@ -38,6 +38,11 @@ describe('trainBpe', () => {
     }
     const reloaded = await loadTokenizer(join(dir, 'tokenizer.model'));
     expect(reloaded.encode(corpus[0]!)).toEqual(tok.encode(corpus[0]!));
+    await tok.save(join(dir, 'tokenizer.json'));
+    const fromJson = await loadTokenizer(join(dir, 'tokenizer.json'));
+    expect(fromJson.kind).toBe('hf-bpe');
+    for (const d of generateCorpus(8, 200))
+      expect(fromJson.encode(d, { bos: true })).toEqual(tok.encode(d, { bos: true }));
   });
 
   it('is deterministic, honours splitDigits and accepts async iterables and file paths', async () => {
