@@ -6,14 +6,14 @@ import { type DocumentSource, openSource, type SourceState } from './sources.js'
 export type Split = 'train' | 'validation';
 
 /** Position of a {@link DocumentStream}, JSON-able: the sampler's RNG and every source's position. */
-export interface DocumentStreamState {
+export type DocumentStreamState = {
   /** State of the RNG that picks a source for each document. */
   rng: number;
   /** Positions of the sources, in mixture order. */
   sources: SourceState[];
   /** Which sources have reached their epoch limit. */
   exhausted: boolean[];
-}
+};
 
 /** Options of {@link DocumentStream.open}. */
 export interface DocumentStreamOptions {

@@ -7,6 +7,7 @@ export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, t
 export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
 export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
+export { parseLoaderState } from './loader-state.js';
 export {
   type DocumentSplit,
   llamaMixture,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentStream } from './document-stream.js';
 import { type Batch, createLoader, type LoaderOptions } from './loader.js';
+import { parseLoaderState } from './loader-state.js';
 import type { MixtureConfig } from './mixture-config.js';
 import type { DataTokenizer } from './packing.js';
 import { SeededRandom } from './rng.js';
@@ -154,6 +155,26 @@ describe('createLoader', () => {
     while ((await loader.next()) !== null) {}
     const resumed = await collect({ resumeFrom: loader.state() });
     expect(resumed).toEqual([]);
+  });
+
+  it('validates a state read back from JSON, naming the broken field', async () => {
+    const loader = await createLoader({
+      mixture: textMixture,
+      tokenizer: byteTokenizer,
+      seqLen: 16,
+      batchSize: 3,
+      baseDir: dir,
+      valFraction: 0,
+    });
+    await loader.next();
+    const saved = JSON.parse(JSON.stringify(loader.state()));
+    expect(parseLoaderState(saved)).toEqual(loader.state());
+    saved.windowStart.document.sources[0].offset = -5;
+    await expect(collect({ resumeFrom: saved })).rejects.toThrow(
+      /windowStart\.document\.sources\[0\]\.offset must be a non-negative integer, got -5/,
+    );
+    expect(() => parseLoaderState({ version: 2 })).toThrow(/version must be 1, got 2/);
+    expect(() => parseLoaderState(null)).toThrow(/state must be an object/);
   });
 
   it('refuses a state saved with different settings', async () => {

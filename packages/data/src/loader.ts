@@ -1,4 +1,5 @@
 import { DocumentStream, type Split } from './document-stream.js';
+import { parseLoaderState } from './loader-state.js';
 import { type MixtureConfig, parseMixtureConfig } from './mixture-config.js';
 import { type DataTokenizer, type PackerPosition, SequencePacker } from './packing.js';
 import { mixSeed, SeededRandom } from './rng.js';
@@ -16,10 +17,10 @@ export interface Batch {
 }
 
 /**
- * A loader's position, small and JSON-able: save it with a checkpoint and pass it as
+ * A loader's position, small and JSON-able (a type alias, so it is assignable to JSON value types): save it with a checkpoint and pass it as
  * `resumeFrom` to continue with exactly the batches that would have come next.
  */
-export interface LoaderState {
+export type LoaderState = {
   /** Format version of this object. */
   version: 1;
   /** Settings the position is only valid for (checked on resume). */
@@ -40,7 +41,7 @@ export interface LoaderState {
   taken: number;
   /** Batches yielded so far (for logs). */
   batches: number;
-}
+};
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
@@ -103,7 +104,7 @@ export async function createLoader(options: LoaderOptions): Promise<Loader> {
   if (!Number.isInteger(shuffleWindow) || shuffleWindow < 1) {
     throw new Error(`createLoader: shuffleWindow must be a positive integer, got ${shuffleWindow}`);
   }
-  const resume = options.resumeFrom;
+  const resume = options.resumeFrom === undefined ? undefined : parseLoaderState(options.resumeFrom);
   if (resume) {
     const expected = { version: 1, seed, seqLen, batchSize, shuffleWindow, split };
     for (const [key, value] of Object.entries(expected)) {

@@ -11,12 +11,12 @@ export interface DataTokenizer {
 }
 
 /** Where packing stands: the document holding the next sequence's first token, and that token's index in it. */
-export interface PackerPosition {
+export type PackerPosition = {
   /** Document stream position just before that document was read. */
   document: DocumentStreamState;
   /** Index of the next sequence's first token among the document's tokens (BOS/EOS included). */
   tokenOffset: number;
-}
+};
 
 /** Options of {@link SequencePacker}. */
 export interface PackingOptions {

@@ -9,14 +9,14 @@ import { syntheticStory } from './synthetic-stories.js';
  * Position of a source, JSON-able. File sources: pass number `epoch`, file index `file`, byte `offset`
  * of the next document. Synthetic: the next story index in `offset`.
  */
-export interface SourceState {
+export type SourceState = {
   /** Completed passes over the source. */
   epoch: number;
   /** Index of the current file in the source's sorted file list. */
   file: number;
   /** Byte offset of the next document in the current file (synthetic: next story index). */
   offset: number;
-}
+};
 
 /** A stream of documents that can report and restore its position. */
 export interface DocumentSource {
