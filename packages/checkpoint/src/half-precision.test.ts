@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bfloat16ArrayToFloat32,
   bfloat16BitsToFloat32,
+  float16ArrayToFloat32,
   float16BitsToFloat32,
   float32ArrayToBfloat16,
   float32ArrayToFloat16,
@@ -27,6 +28,15 @@ describe('float16', () => {
     expect(float16BitsToFloat32(0x7c00)).toBe(Infinity);
     expect(float16BitsToFloat32(0xfc00)).toBe(-Infinity);
     expect(float16BitsToFloat32(0x7e00)).toBeNaN();
+  });
+
+  it('converts arrays through the table exactly like the scalar decoder', () => {
+    const all = Uint16Array.from({ length: 0x10000 }, (_, h) => h);
+    const viaTable = float16ArrayToFloat32(all);
+    const bad = Array.from(all).filter(
+      (h) => !Object.is(viaTable[h], Math.fround(float16BitsToFloat32(h))) && !Number.isNaN(viaTable[h]!),
+    );
+    expect(bad).toEqual([]);
   });
 
   it('round-trips every non-NaN bit pattern exactly', () => {

@@ -63,10 +63,17 @@ export function float32ArrayToFloat16(values: ArrayLike<number>): Uint16Array {
   return out;
 }
 
-/** Converts float16 bits to float32 values, element-wise. */
+let float16Table: Float32Array | undefined;
+
+/** Converts float16 bits to float32 values, element-wise (through a 65 536-entry table: loading F16 weights is a lookup). */
 export function float16ArrayToFloat32(bits: ArrayLike<number>): Float32Array {
+  if (float16Table === undefined) {
+    float16Table = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) float16Table[h] = float16BitsToFloat32(h);
+  }
+  const table = float16Table;
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = float16BitsToFloat32(bits[i]!);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]! & 0xffff]!;
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,6 +226,25 @@ describe('files', () => {
     await expect(readSafetensors(path, { names: ['nope'] })).rejects.toThrow(
       /model\.safetensors: no tensor named "nope"/,
     );
+  });
+
+  it('reads the header and one small tensor of a file too large to hold in memory (sparse 4 GiB tensor)', async () => {
+    const path = join(dir, 'huge.safetensors');
+    const header = {
+      small: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      huge: { dtype: 'F32', shape: [2 ** 30], data_offsets: [8, 8 + 2 ** 32] },
+    };
+    const head = handBuilt(header, f32Bytes([7, -7]));
+    await writeFile(path, head);
+    await truncate(path, head.length + 2 ** 32); // sparse: no disk blocks, no memory
+    const parsed = await readSafetensorsHeader(path);
+    expect(parsed.entries.map((e) => [e.name, e.shape])).toEqual([
+      ['small', [2]],
+      ['huge', [2 ** 30]],
+    ]);
+    const { tensors } = await readSafetensors(path, { names: ['small'] });
+    expect(tensors.get('small')!.data).toEqual(new Float32Array([7, -7]));
+    await rm(path);
   });
 
   it('reports a truncated file by name', async () => {
