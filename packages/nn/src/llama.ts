@@ -89,8 +89,10 @@ export class LlamaModel extends Module {
     let x = this.embedTokens.forward(ids);
     const recompute = this.gradientCheckpointing && this.training && isGradEnabled() && cacheSlot === undefined;
     for (const layer of this.layers) {
+      // tidy inside the checkpointed fn: its intermediates are not on the tape, so nothing else would free them
+      // before backward (the recomputation's graph keeps its own references).
       x = recompute
-        ? checkpoint((h: Tensor) => layer.forward(h, positions), x)
+        ? checkpoint((h: Tensor) => tidy(() => layer.forward(h, positions)), x)
         : layer.forward(x, positions, cacheSlot);
     }
     return this.norm.forward(x);

@@ -71,6 +71,33 @@ describe('training', () => {
     model.dispose();
   });
 
+  it('gradient checkpointing keeps far fewer activations alive between forward and backward, same gradients', async () => {
+    const deep = llamaConfig({ ...config, num_hidden_layers: 6 });
+    const ids = idsTensor(randomIds(2, 16, 16, 9));
+    const targets = idsTensor(randomIds(2, 16, 16, 10));
+    const measure = async (recompute: boolean) => {
+      const model = new LlamaForCausalLM(deep, { seed: 3 });
+      model.gradientCheckpointing = recompute;
+      const base = memory().bytes;
+      const loss = model.loss(ids, targets);
+      const held = memory().bytes - base;
+      loss.backward();
+      const grad = (await model.model.layers.at(0).selfAttn.qProj.weight.grad?.data()) as Float32Array;
+      loss.dispose();
+      model.dispose();
+      return { held, grad };
+    };
+    const full = await measure(false);
+    const recomputed = await measure(true);
+    expect(recomputed.held).toBeLessThan(full.held / 2);
+    let diff = 0;
+    for (let i = 0; i < full.grad.length; i++)
+      diff = Math.max(diff, Math.abs((full.grad[i] as number) - (recomputed.grad[i] as number)));
+    expect(diff).toBeLessThan(1e-6);
+    ids.dispose();
+    targets.dispose();
+  });
+
   const webgpu = process.env.ANDES_REQUIRE_WEBGPU === '1' ? it : it.skipIf(!webgpuAvailable);
   webgpu('WebGPU and CPU give the same losses for the first 5 steps', async () => {
     const ids = randomIds(2, 12, 16, 5);
