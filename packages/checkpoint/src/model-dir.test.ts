@@ -157,6 +157,15 @@ describe('saveModelDir / loadModelDir', () => {
     await expect(loadModelDir(out)).rejects.toThrow(/is not a LLaMA config \(model_type "gpt2"\)/);
     await writeFile(join(out, 'config.json'), JSON.stringify({ ...config, num_key_value_heads: 3 }));
     await expect(loadModelDir(out)).rejects.toThrow(/config\.json: LlamaConfig\.num_key_value_heads \(3\) must divide/);
+    await writeFile(
+      join(out, 'config.json'),
+      JSON.stringify({ ...config, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
+    );
+    await expect(loadModelDir(out)).rejects.toThrow(
+      /rope_scaling = \{"rope_type":"llama3","factor":8\} is not supported/,
+    );
+    await writeFile(join(out, 'config.json'), JSON.stringify({ ...config, attention_bias: true }));
+    await expect(loadModelDir(out)).rejects.toThrow(/attention_bias = true is not supported/);
     await expect(saveModelDir(join(dir, 'x'), { config })).rejects.toThrow(/give a model or a stateDict/);
   });
 });

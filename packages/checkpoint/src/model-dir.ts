@@ -202,6 +202,20 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
       `loadModelDir: ${join(dir, 'config.json')} is not a LLaMA config (model_type ${JSON.stringify(rawConfig.model_type)})`,
     );
   }
+  // Fields of newer LLaMA variants this model does not implement: refuse rather than load wrong numbers.
+  const unsupported: [string, boolean][] = [
+    ['rope_scaling', rawConfig.rope_scaling !== undefined && rawConfig.rope_scaling !== null],
+    ['attention_bias', rawConfig.attention_bias === true],
+    ['mlp_bias', rawConfig.mlp_bias === true],
+    ['hidden_act', rawConfig.hidden_act !== undefined && rawConfig.hidden_act !== 'silu'],
+  ];
+  for (const [field, bad] of unsupported) {
+    if (bad) {
+      throw new Error(
+        `loadModelDir: ${join(dir, 'config.json')}: ${field} = ${JSON.stringify(rawConfig[field])} is not supported`,
+      );
+    }
+  }
   const layout = options.ropeLayout ?? 'half';
   let config: LlamaConfig;
   try {
