@@ -6,10 +6,21 @@
 export { CHAT_PAGE_HTML } from './chat-page.js';
 export type { ChoiceDelta, ChoiceSink } from './choice.js';
 export { startChoice } from './choice.js';
+export { buildProgram, type CliOptions, main } from './cli.js';
 export type { DecodeRow, Engine } from './engine.js';
 export { ApiError, badRequest, type ErrorBody, errorBody } from './errors.js';
 export { LlamaEngine, type LlamaEngineOptions, slotsWithinBudget } from './llama-engine.js';
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, ServeMetrics } from './metrics.js';
+export {
+  CHAT_TEMPLATE_NAMES,
+  type ChatTemplateName,
+  type CreateServedModelOptions,
+  chatTemplateOf,
+  createServedModel,
+  type LoadServedModelOptions,
+  loadServedModel,
+  renderChatIds,
+} from './model-loader.js';
 export { randomSeed, SeededRng } from './rng.js';
 export {
   argmax,

@@ -1,0 +1,113 @@
+/**
+ * `andes-serve`: parses flags, picks the compute backend, starts listening at once (503 until the model has
+ * loaded), and shuts down gracefully on SIGTERM/SIGINT.
+ *
+ * @module
+ */
+import { basename, resolve } from 'node:path';
+import { initBackend, setBackend } from '@andes/tensor';
+import { Command, InvalidArgumentError } from 'commander';
+import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
+import { createServer } from './server.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`expected a port 0-65535, got '${value}'`);
+  return n;
+}
+
+/** Options after parsing. */
+export interface CliOptions {
+  model: string;
+  host: string;
+  port: number;
+  apiKey?: string;
+  maxBatch: number;
+  maxQueue: number;
+  context?: number;
+  chatTemplate?: ChatTemplateName;
+  modelName?: string;
+  kvMemory?: number;
+  backend?: 'cpu' | 'webgpu';
+  bodyLimit: number;
+}
+
+/** The commander program (exported for `--help` tests). */
+export function buildProgram(): Command {
+  return new Command('andes-serve')
+    .description('Serve an Andes model over the OpenAI API with continuous batching.')
+    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer)')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
+    .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 routes')
+    .option('--max-batch <n>', 'KV-cache slots: sequences decoded together', positiveInt, 16)
+    .option('--max-queue <n>', 'requests waiting for a slot before 429', positiveInt, 256)
+    .option('--context <n>', 'positions per sequence (default: the model’s max_position_embeddings)', positiveInt)
+    .option(
+      '--chat-template <name>',
+      `chat template: ${CHAT_TEMPLATE_NAMES.join(' | ')} (default: tokenizer_config.json)`,
+    )
+    .option('--model-name <id>', 'model id clients use (default: the directory name)')
+    .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
+    .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
+    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024);
+}
+
+/** Runs the CLI with `argv` (as `process.argv`). Resolves once listening. */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  program.parse(argv as string[]);
+  const o = program.opts<CliOptions>();
+  if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
+    program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
+  }
+  if (o.backend) await setBackend(o.backend);
+  else await initBackend();
+  const dir = resolve(o.model);
+  const server = createServer({
+    apiKey: o.apiKey,
+    maxQueue: o.maxQueue,
+    bodyLimit: o.bodyLimit,
+    load: () =>
+      loadServedModel(dir, {
+        id: o.modelName ?? basename(dir),
+        maxSlots: o.maxBatch,
+        maxContext: o.context,
+        chatTemplate: o.chatTemplate,
+        kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
+      }),
+  });
+  const address = await server.app.listen({ host: o.host, port: o.port });
+  process.stdout.write(`andes-serve: listening on ${address} (loading ${dir})\n`);
+  server.loaded.then(
+    () => {
+      const s = server.scheduler();
+      process.stdout.write(
+        `andes-serve: model ready (${s?.engine.maxSlots} slots × ${s?.engine.maxContext} positions)\n`,
+      );
+    },
+    (e: Error) => process.stderr.write(`andes-serve: failed to load the model: ${e.message}\n`),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`andes-serve: ${signal}, finishing in-flight requests\n`);
+    server.shutdown().then(
+      () => process.exit(0),
+      (e: Error) => {
+        process.stderr.write(`andes-serve: shutdown failed: ${e.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

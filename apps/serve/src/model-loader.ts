@@ -1,0 +1,119 @@
+/**
+ * Loads a model directory (Hugging Face layout, as @andes/checkpoint writes it) into a `ServedModel`: weights into
+ * a `LlamaForCausalLM`, the tokenizer, the chat template (flag, else `tokenizer_config.json`), and a `LlamaEngine`
+ * with its KV cache preallocated.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadModelDir } from '@andes/checkpoint';
+import { LlamaForCausalLM } from '@andes/nn';
+import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
+import { LlamaEngine } from './llama-engine.js';
+import type { ChatMessage, ServedModel } from './served-model.js';
+
+/** Chat templates the server knows by name. */
+export const CHAT_TEMPLATE_NAMES = ['llama-2', 'alpaca', 'vicuna', 'chatml'] as const;
+
+/** One of {@link CHAT_TEMPLATE_NAMES}. */
+export type ChatTemplateName = (typeof CHAT_TEMPLATE_NAMES)[number];
+
+/** Options of {@link loadServedModel}. */
+export interface LoadServedModelOptions {
+  /** Model id clients send. */
+  id: string;
+  /** KV-cache slots. */
+  maxSlots: number;
+  /** Positions per slot (default: `max_position_embeddings`). */
+  maxContext?: number;
+  /** Overrides the directory's template. */
+  chatTemplate?: ChatTemplateName;
+  /** KV-cache budget in bytes. */
+  kvBudgetBytes?: number;
+}
+
+/**
+ * The template named by `tokenizer_config.json`: our `chat_template` holds a template name; a Jinja template from
+ * elsewhere is recognised by its markers. Default `llama-2`.
+ */
+export async function chatTemplateOf(dir: string): Promise<ChatTemplateName> {
+  let raw: string;
+  try {
+    raw = await readFile(join(dir, 'tokenizer_config.json'), 'utf8');
+  } catch {
+    return 'llama-2';
+  }
+  const cfg = JSON.parse(raw) as { chat_template?: unknown };
+  const t = cfg.chat_template;
+  if (typeof t !== 'string') return 'llama-2';
+  if ((CHAT_TEMPLATE_NAMES as readonly string[]).includes(t)) return t as ChatTemplateName;
+  if (t.includes('<|im_start|>')) return 'chatml';
+  if (t.includes('### Instruction')) return 'alpaca';
+  if (t.includes('USER:')) return 'vicuna';
+  return 'llama-2';
+}
+
+/** Renders chat messages to prompt ids with the named template (BOS as the template's tokenizer adds it). */
+export function renderChatIds(
+  tokenizer: Tokenizer,
+  template: ChatTemplateName,
+  messages: readonly ChatMessage[],
+  addGenerationPrompt: boolean,
+): number[] {
+  return Array.from(applyChatTemplate(tokenizer, messages as ChatMessage[], template, { addGenerationPrompt }));
+}
+
+/** Options of {@link createServedModel}: an in-memory model and tokenizer. */
+export interface CreateServedModelOptions {
+  id: string;
+  model: LlamaForCausalLM;
+  tokenizer: Tokenizer;
+  template: ChatTemplateName;
+  maxSlots: number;
+  maxContext?: number;
+  kvBudgetBytes?: number;
+}
+
+/** Wraps a model already in memory (tests, benchmarks, in-process serving). */
+export function createServedModel(options: CreateServedModelOptions): ServedModel {
+  const { model, tokenizer, template } = options;
+  const engine = new LlamaEngine(model, {
+    maxSlots: options.maxSlots,
+    maxContext: options.maxContext,
+    kvBudgetBytes: options.kvBudgetBytes,
+  });
+  const eosIds = [...new Set([tokenizer.eosId, model.config.eos_token_id].filter((x) => x >= 0))];
+  // A ChatML turn ends with <|im_end|>: when the vocabulary has it as a special token, it ends generation too.
+  if (template === 'chatml') {
+    const imEnd = tokenizer.pieceToId('<|im_end|>');
+    if (imEnd >= 0 && tokenizer.isSpecial(imEnd)) eosIds.push(imEnd);
+  }
+  return {
+    id: options.id,
+    created: Math.floor(Date.now() / 1000),
+    engine,
+    tokenizer,
+    eosIds,
+    renderChat: (messages, addGenerationPrompt = true) =>
+      renderChatIds(tokenizer, template, messages, addGenerationPrompt),
+  };
+}
+
+/** Loads `dir` and builds the served model. */
+export async function loadServedModel(dir: string, options: LoadServedModelOptions): Promise<ServedModel> {
+  const loaded = await loadModelDir(dir);
+  const tokenizer = loaded.tokenizer;
+  if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
+  const model = new LlamaForCausalLM(loaded.config);
+  model.loadStateDict(loaded.tensors);
+  return createServedModel({
+    id: options.id,
+    model,
+    tokenizer,
+    template: options.chatTemplate ?? (await chatTemplateOf(dir)),
+    maxSlots: options.maxSlots,
+    maxContext: options.maxContext,
+    kvBudgetBytes: options.kvBudgetBytes,
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * Server lifecycle: 503 while the model loads, and the real CLI (`bin/andes-serve.js`) serving a model directory,
+ * then on SIGTERM refusing new work, finishing the in-flight stream and exiting 0.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { createServer, type ServedModel } from '@andes/serve';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readSse } from './reference.js';
+import { tinyModel } from './tiny-model.js';
+
+const BIN = resolve(import.meta.dirname, '../../apps/serve/bin/andes-serve.js');
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+describe('lifecycle', () => {
+  it('answers 503 on /health and the API while loading, 200 once ready', async () => {
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const tiny = await tinyModel();
+    const { loadServedModel } = await import('@andes/serve');
+    const server = createServer({
+      load: async (): Promise<ServedModel> => {
+        await gate;
+        return loadServedModel(tiny.dir, { id: 'tiny', maxSlots: 1 });
+      },
+    });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expect((await fetch(`${base}/health`)).status).toBe(503);
+      const early = await fetch(`${base}/v1/models`);
+      expect(early.status).toBe(503);
+      expect((await early.json()).error.code).toBe('loading');
+      finish();
+      await server.loaded;
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+    } finally {
+      await server.shutdown(100);
+    }
+  });
+
+  it('the CLI serves a model directory and, on SIGTERM, finishes in-flight streams and exits 0', async () => {
+    const tiny = await tinyModel();
+    const child = spawn(
+      process.execPath,
+      [BIN, '--model', tiny.dir, '--port', '0', '--backend', 'cpu', '--max-batch', '2', '--model-name', 'tiny'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } },
+    );
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const base = await new Promise<string>((res, rej) => {
+      const t = setInterval(() => {
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) {
+          clearInterval(t);
+          res(m[1]!);
+        }
+        if (child.exitCode !== null) {
+          clearInterval(t);
+          rej(new Error(`andes-serve exited: ${out}`));
+        }
+      }, 20);
+    });
+    while ((await fetch(`${base}/health`)).status !== 200) await new Promise((r) => setTimeout(r, 50));
+    const response = fetch(`${base}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'tiny',
+        prompt: 'Once upon a time',
+        max_tokens: 40,
+        temperature: 0,
+        logit_bias: { [String(tiny.tokenizer.eosId)]: -100 },
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    const res = await response;
+    expect(res.status).toBe(200);
+    child.kill('SIGTERM');
+    const events = await readSse(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    const usage = JSON.parse(events.at(-2)!).usage;
+    expect(usage.completion_tokens).toBe(40);
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+  });
+});
