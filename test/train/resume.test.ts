@@ -1,0 +1,94 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readMetrics, type TrainMetric } from '@andes/train';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, startCli } from './helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'andes-train-resume-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const STEPS = 24;
+const CHECKPOINT_EVERY = 3;
+
+/** A run small enough for seconds per step on a shared CPU. */
+function writeConfig(outDir: string): string {
+  const path = join(root, `${outDir}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      preset: 'nano',
+      model: { num_hidden_layers: 1 },
+      vocabSize: 300,
+      tokenizerBytes: 20_000,
+      batchSize: 2,
+      seqLen: 16,
+      gradAccum: 2,
+      lr: 3e-3,
+      minLr: 3e-4,
+      warmupSteps: 3,
+      steps: STEPS,
+      evalInterval: 0,
+      evalBatches: 1,
+      sampleTokens: 2,
+      prompts: ['Once'],
+      checkpointInterval: CHECKPOINT_EVERY,
+      keepLast: 2,
+      outDir: join(root, outDir),
+      seed: 7,
+      backend: 'cpu',
+    }),
+  );
+  return path;
+}
+
+function trainLosses(runDir: string): Map<number, number> {
+  const losses = new Map<number, number>();
+  for (const r of readMetrics(join(runDir, 'metrics.jsonl'))) {
+    if (r.type !== 'train') continue;
+    expect(losses.has(r.step), `step ${r.step} logged twice`).toBe(false);
+    losses.set(r.step, (r as TrainMetric).loss);
+  }
+  return losses;
+}
+
+describe('andes-train resume', () => {
+  it('continues a SIGKILLed run with the same loss at every later step as an uninterrupted run', async () => {
+    const straight = runCli(['pretrain', '--config', writeConfig('straight')]);
+    expect(straight.status, straight.stderr).toBe(0);
+    const reference = trainLosses(join(root, 'straight'));
+    expect([...reference.keys()]).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+
+    const killedDir = join(root, 'killed');
+    const child = startCli(['pretrain', '--config', writeConfig('killed')]);
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    // Kill as soon as the second checkpoint is complete (directories are renamed into place when complete).
+    const second = join(killedDir, 'checkpoints', `step-${String(2 * CHECKPOINT_EVERY).padStart(6, '0')}`);
+    const deadline = Date.now() + 180_000;
+    while (!existsSync(second) && child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    expect(await exited, stderr).toBe('SIGKILL');
+    const beforeResume = trainLosses(killedDir);
+    expect(beforeResume.size).toBeLessThan(STEPS);
+
+    const resumed = runCli(['resume', killedDir]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming .* from step \d+/);
+    const after = trainLosses(killedDir);
+    expect([...after.keys()]).toEqual([...reference.keys()]);
+    for (const [step, loss] of reference) {
+      // Same kernels, same order: the losses agree to float32 rounding.
+      expect(Math.abs((after.get(step) as number) - loss), `step ${step}`).toBeLessThan(1e-5 * Math.max(1, loss));
+    }
+    // The run learned something, so equal losses are not equal by accident.
+    expect(reference.get(STEPS) as number).toBeLessThan(reference.get(1) as number);
+    expect(existsSync(join(killedDir, 'model', 'model.safetensors'))).toBe(true);
+  });
+});
