@@ -15,23 +15,35 @@ function env(name: string): string | undefined {
   return typeof process !== 'undefined' ? process.env?.[name] : undefined;
 }
 
-async function create(name: BackendName): Promise<Backend> {
+const pending = new Map<BackendName, Promise<Backend>>();
+
+/** One backend per name: concurrent first calls share one creation (one device); a failed creation can be retried. */
+function create(name: BackendName): Promise<Backend> {
   const existing = created.get(name);
-  if (existing) return existing;
+  if (existing) return Promise.resolve(existing);
+  let p = pending.get(name);
+  if (!p) {
+    p = createNew(name).finally(() => pending.delete(name));
+    pending.set(name, p);
+  }
+  return p;
+}
+
+async function createNew(name: BackendName): Promise<Backend> {
   let backend: Backend;
   if (name === 'cpu') {
     backend = createCpuBackend();
   } else if (name === 'webgpu') {
-    // A non-literal specifier keeps TypeScript and bundlers from requiring the module before it is built.
-    const specifier = '../webgpu/index.js';
+    // A literal dynamic import: bundlers split the WebGPU code into its own chunk, and CPU-only programs never load
+    // it (nor Dawn).
     let mod: { createWebGpuBackend?: () => Promise<Backend> };
     try {
-      mod = await import(/* @vite-ignore */ specifier);
+      mod = await import('../webgpu/index.js');
     } catch (e) {
       throw new Error(`setBackend('webgpu'): the WebGPU backend module could not be loaded: ${(e as Error).message}`);
     }
     if (typeof mod.createWebGpuBackend !== 'function') {
-      throw new Error(`setBackend('webgpu'): ${specifier} does not export createWebGpuBackend()`);
+      throw new Error(`setBackend('webgpu'): webgpu/index.js does not export createWebGpuBackend()`);
     }
     try {
       backend = await mod.createWebGpuBackend();
