@@ -58,7 +58,13 @@ async function collect(options: Partial<LoaderOptions>, n = Infinity): Promise<B
 
 /** Reference packing: all documents as [BOS, bytes…, EOS], rows at stride seqLen of length seqLen + 1. */
 function referenceRows(seqLen: number): number[][] {
-  const stream = docs.flatMap((d) => [1, ...byteTokenizer.encode(d), 2]);
+  return referenceRowsOf(
+    docs.flatMap((d) => [1, ...byteTokenizer.encode(d), 2]),
+    seqLen,
+  );
+}
+
+function referenceRowsOf(stream: number[], seqLen: number): number[][] {
   const rows = [];
   for (let k = 0; (k + 1) * seqLen + 1 <= stream.length; k++)
     rows.push(stream.slice(k * seqLen, k * seqLen + seqLen + 1));
@@ -85,6 +91,24 @@ describe('createLoader', () => {
     const full = Math.floor(ref.length / 3) * 3; // the last partial batch is dropped
     expect(rowsOf(batches)).toEqual(ref.slice(0, full));
     expect(batches[0]!.inputs.length).toBe(3 * 16);
+  });
+
+  it('adds no BOS/EOS when the options are off or the tokenizer has none (id −1)', async () => {
+    const plain = referenceRowsOf(
+      docs.flatMap((d) => byteTokenizer.encode(d)),
+      16,
+    );
+    const off = rowsOf(await collect({ shuffleWindow: 1, batchSize: 1, bos: false, eos: false }));
+    expect(off).toEqual(plain);
+    const none = { ...byteTokenizer, bosId: -1, eosId: -1 };
+    expect(rowsOf(await collect({ shuffleWindow: 1, batchSize: 1, tokenizer: none }))).toEqual(plain);
+    const eosOnly = rowsOf(await collect({ shuffleWindow: 1, batchSize: 1, bos: false }));
+    expect(eosOnly).toEqual(
+      referenceRowsOf(
+        docs.flatMap((d) => [...byteTokenizer.encode(d), 2]),
+        16,
+      ),
+    );
   });
 
   it('shuffles within windows: each window is a permutation of the unshuffled rows', async () => {

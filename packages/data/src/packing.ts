@@ -4,9 +4,9 @@ import type { DocumentStream, DocumentStreamState } from './document-stream.js';
 export interface DataTokenizer {
   /** Token ids of `text`; the pipeline asks for no BOS/EOS and adds them itself. */
   encode(text: string, options?: { bos?: boolean; eos?: boolean }): number[];
-  /** Beginning-of-sequence id, put at the start of every document when `bos` is on. */
+  /** Beginning-of-sequence id, put at the start of every document when `bos` is on (−1: none). */
   readonly bosId: number;
-  /** End-of-sequence id, put after every document when `eos` is on. */
+  /** End-of-sequence id, put after every document when `eos` is on (−1: none). */
   readonly eosId: number;
 }
 
@@ -56,8 +56,9 @@ export class SequencePacker {
     if (!Number.isInteger(options.seqLen) || options.seqLen < 1) {
       throw new Error(`SequencePacker: seqLen must be a positive integer, got ${options.seqLen}`);
     }
-    this.bos = options.bos ?? true;
-    this.eos = options.eos ?? true;
+    // A tokenizer without BOS/EOS reports −1 (as @andes/tokenizer does); then there is nothing to add.
+    this.bos = (options.bos ?? true) && tokenizer.bosId >= 0;
+    this.eos = (options.eos ?? true) && tokenizer.eosId >= 0;
   }
 
   /** Token ids of one document as packed: `[BOS] + encode(text) + [EOS]`. */
