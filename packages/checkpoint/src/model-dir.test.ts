@@ -170,6 +170,27 @@ describe('saveModelDir / loadModelDir', () => {
   });
 });
 
+describe('model directory with a trained tokenizer', () => {
+  it('writes tokenizer.model and tokenizer.json from the tokenizer and loads an identical tokenizer', async () => {
+    const { trainBpe } = await import('@andes/tokenizer');
+    const corpus = Array.from({ length: 200 }, (_, i) => `the cat ${i % 7} sat on the mat number ${i} with a hat`);
+    const tok = await trainBpe(corpus, { vocabSize: 300 });
+    const out = join(dir, 'trained-tokenizer');
+    await saveModelDir(out, {
+      config: { ...config, vocab_size: 300 },
+      stateDict: hostStateDict({ ...config, vocab_size: 300 }),
+      tokenizer: tok,
+    });
+    const files = await readdir(out);
+    expect(files).toContain('tokenizer.model');
+    expect(files).toContain('tokenizer.json');
+    expect(new Uint8Array(await readFile(join(out, 'tokenizer.model')))).toEqual(tok.toModelProto());
+    const loaded = await loadModelDir(out);
+    const text = 'the hat sat on 12 mats';
+    expect(loaded.tokenizer!.encode(text, { bos: true })).toEqual(tok.encode(text, { bos: true }));
+  });
+});
+
 const fixture = resolve(import.meta.dirname, '../../../../shared/fixtures/llama2-tokenizer.model');
 const tokenizerModule = (await import('@andes/tokenizer')) as Record<string, unknown>;
 const canLoadTokenizer = existsSync(fixture) && typeof tokenizerModule.loadTokenizer === 'function';
