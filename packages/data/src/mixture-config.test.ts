@@ -60,4 +60,26 @@ describe('llama preset', () => {
     expect(filled.sources.map((s) => s.path)).toEqual(names.map((n) => `${n}/*.jsonl`));
     expect(llamaMixturePreset.sources[0]!.path).toBe('');
   });
+
+  it('is usable from JSON as { preset: "llama", paths }, naming the missing path', () => {
+    const names = llamaMixturePreset.sources.map((s) => s.name);
+    const paths = Object.fromEntries(names.map((n) => [n, `/data/${n}/*.jsonl`]));
+    const parsed = parseMixtureConfig({ preset: 'llama', paths }, 'mix.json');
+    expect(parsed.sources.map((s) => [s.name, s.weight, s.path])).toEqual(
+      llamaMixturePreset.sources.map((s) => [s.name, s.weight, `/data/${s.name}/*.jsonl`]),
+    );
+    const { ArXiv: _, ...missing } = paths;
+    expect(() => parseMixtureConfig({ preset: 'llama', paths: missing }, 'mix.json')).toThrow(
+      /mix\.json\.paths\.ArXiv is required/,
+    );
+    expect(() => parseMixtureConfig({ preset: 'llama' }, 'mix.json')).toThrow(
+      /mix\.json\.paths\.CommonCrawl is required/,
+    );
+    expect(() => parseMixtureConfig({ preset: 'gpt3', paths }, 'mix.json')).toThrow(
+      /mix\.json\.preset must be "llama"/,
+    );
+    expect(() => parseMixtureConfig({ preset: 'llama', paths: { ...paths, Reddit: 'x' } }, 'mix.json')).toThrow(
+      /mix\.json\.paths\.Reddit is not a source of the llama preset/,
+    );
+  });
 });

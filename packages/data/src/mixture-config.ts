@@ -49,7 +49,8 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 /**
- * Validates a parsed JSON mixture and returns it typed. Every error names the offending field, e.g.
+ * Validates a parsed JSON mixture and returns it typed. Besides `{ "sources": [...] }` it accepts
+ * `{ "preset": "llama", "paths": { "CommonCrawl": "...", ... } }` (see {@link llamaMixturePreset}). Every error names the offending field, e.g.
  * `mixture.sources[2].weight must be a positive finite number, got -1`.
  *
  * @param json parsed JSON (e.g. `JSON.parse(await readFile('mixture.json', 'utf8'))`).
@@ -57,6 +58,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
  */
 export function parseMixtureConfig(json: unknown, where = 'mixture'): MixtureConfig {
   if (!isRecord(json)) throw new Error(`${where} must be an object with a "sources" array`);
+  if ('preset' in json) return parsePresetMixture(json, where);
   for (const key of Object.keys(json)) {
     if (key !== 'sources') throw new Error(`${where}.${key} is not a mixture field (expected only "sources")`);
   }
@@ -146,4 +148,31 @@ export function llamaMixture(paths: Record<string, string>): MixtureConfig {
 /** A mixture of just the synthetic story corpus: the default data of `npm start`. */
 export function syntheticMixture(seed = 0): MixtureConfig {
   return { sources: [{ name: 'stories', type: 'synthetic', weight: 1, seed }] };
+}
+
+/** `{ preset: 'llama', paths: { name: path } }` → the filled preset, errors naming `where.paths.<name>`. */
+function parsePresetMixture(json: Record<string, unknown>, where: string): MixtureConfig {
+  for (const key of Object.keys(json)) {
+    if (key !== 'preset' && key !== 'paths')
+      throw new Error(`${where}.${key} is not a preset mixture field (expected preset, paths)`);
+  }
+  if (json.preset !== 'llama') throw new Error(`${where}.preset must be "llama", got ${JSON.stringify(json.preset)}`);
+  const paths = json.paths ?? {};
+  if (!isRecord(paths)) throw new Error(`${where}.paths must be an object of source name → path`);
+  for (const [name, path] of Object.entries(paths)) {
+    if (!llamaMixturePreset.sources.some((s) => s.name === name)) {
+      const known = llamaMixturePreset.sources.map((s) => s.name).join(', ');
+      throw new Error(`${where}.paths.${name} is not a source of the llama preset (${known})`);
+    }
+    if (typeof path !== 'string')
+      throw new Error(`${where}.paths.${name} must be a string, got ${JSON.stringify(path)}`);
+  }
+  for (const { name } of llamaMixturePreset.sources) {
+    if (typeof paths[name] !== 'string' || paths[name] === '') {
+      throw new Error(
+        `${where}.paths.${name} is required: the llama preset leaves paths to you (JSONL file, directory or glob)`,
+      );
+    }
+  }
+  return llamaMixture(paths as Record<string, string>);
 }
