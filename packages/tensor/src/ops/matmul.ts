@@ -4,6 +4,7 @@ import { broadcastShapes, expandStrides, fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { backendOf, requireDtype } from './inputs.js';
+import { reshape } from './reshape.js';
 import { squeeze } from './squeeze.js';
 import { sumTo } from './sum_to.js';
 import { transpose } from './transpose.js';
@@ -61,6 +62,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   requireDtype('matmul', b, 'float32', 'b');
   if (a.shape.length === 0 || b.shape.length === 0) {
     throw new Error(`matmul: operands must be at least 1-D, got ${fmt(a.shape)} @ ${fmt(b.shape)}`);
+  }
+  if (a.shape.length > 2 && b.shape.length === 2) {
+    // [..., M, K] @ [K, N] (a linear layer) is one [(…·M), K] @ [K, N] product. Besides one big GEMM in the forward,
+    // the weight gradient becomes a single aᵀ·g instead of a per-batch [..., K, N] stack summed afterwards.
+    const K = a.shape[a.shape.length - 1]!;
+    if (b.shape[0] !== K) {
+      throw new Error(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${K} vs ${b.shape[0]})`);
+    }
+    const rows = a.shape.slice(0, -1).reduce((x, y) => x * y, 1);
+    return tidy(() => reshape(matmulNd(reshape(a, [rows, K]), b), [...a.shape.slice(0, -1), b.shape[1]!]));
   }
   if (a.shape.length >= 2 && b.shape.length >= 2) return matmulNd(a, b);
   return tidy(() => {
