@@ -90,6 +90,28 @@ describe('validateLlamaConfig', () => {
     expect(c.model_type).toBe('llama');
   });
 
+  it('accepts a Hugging Face config.json, dropping unknown fields, and refuses unsupported math', () => {
+    const hf = {
+      architectures: ['LlamaForCausalLM'],
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_hidden_layers: 2,
+      vocab_size: 100,
+      torch_dtype: 'float16',
+      rope_scaling: null,
+      attention_bias: false,
+      head_dim: 16,
+    };
+    const c = llamaConfig(hf);
+    expect(c).not.toHaveProperty('architectures');
+    expect(c.hidden_size).toBe(64);
+    expect(() => llamaConfig({ ...hf, rope_scaling: { type: 'linear', factor: 2 } } as never)).toThrow(
+      /rope_scaling=\{"type":"linear","factor":2\} is not supported/,
+    );
+    expect(() => llamaConfig({ ...hf, attention_bias: true } as never)).toThrow(/attention_bias=true/);
+    expect(() => llamaConfig({ ...hf, head_dim: 32 } as never)).toThrow(/head_dim=32 differs/);
+  });
+
   it('names the field and values in its errors', () => {
     expect(() => validateLlamaConfig({ ...ok(), num_key_value_heads: 3 })).toThrow(
       /num_key_value_heads \(3\) must divide num_attention_heads \(4\)/,

@@ -70,11 +70,26 @@ export function swigluHiddenSize(dim: number, multipleOf = 256): number {
  * A complete, validated {@link LlamaConfig} from a partial one. Defaults: `intermediate_size` from
  * {@link swigluHiddenSize}, `num_key_value_heads = num_attention_heads`, `max_position_embeddings` 2048,
  * `rms_norm_eps` 1e-6, `rope_theta` 10000, untied embeddings, bos 1, eos 2, `initializer_range` 0.02,
- * `rope_style` `'half'`. Unknown extra fields (for example from a Hugging Face `config.json`) are dropped.
+ * `rope_style` `'half'`. Unknown extra fields (for example from a Hugging Face `config.json`) are dropped, except
+ * those that would change the model's math and are not implemented (`rope_scaling`, `attention_bias`, `mlp_bias`,
+ * a `head_dim` other than `hidden_size / num_attention_heads`), which throw rather than load a different model.
  *
  * @throws Error naming the offending field and value when the result is not a valid model.
  */
 export function llamaConfig(input: LlamaConfigInput): LlamaConfig {
+  const extra = input as Record<string, unknown>;
+  for (const field of ['rope_scaling', 'attention_bias', 'mlp_bias'] as const) {
+    const value = extra[field];
+    if (value !== undefined && value !== null && value !== false) {
+      throw new Error(`llamaConfig: ${field}=${JSON.stringify(value)} is not supported (LLaMA 1 has none)`);
+    }
+  }
+  const hd = extra.head_dim;
+  if (hd !== undefined && hd !== null && hd !== input.hidden_size / input.num_attention_heads) {
+    throw new Error(
+      `llamaConfig: head_dim=${String(hd)} differs from hidden_size/num_attention_heads = ${input.hidden_size / input.num_attention_heads}; not supported`,
+    );
+  }
   const config: LlamaConfig = {
     model_type: 'llama',
     vocab_size: input.vocab_size,
