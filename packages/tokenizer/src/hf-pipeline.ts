@@ -92,7 +92,10 @@ export function splitBy(s: string, re: RegExp, behavior: string, invert: boolean
     if (behavior === 'Isolated') out.push(text);
     else if (behavior === 'MergedWithPrevious') {
       if (out.length > 0 && !carry) out[out.length - 1] += text;
-      else out.push(carry + text), (carry = '');
+      else {
+        out.push(carry + text);
+        carry = '';
+      }
     } else if (behavior === 'MergedWithNext') carry += text;
     else if (behavior === 'Contiguous') {
       if (i > 0 && pieces[i - 1]![1]) out[out.length - 1] += text;

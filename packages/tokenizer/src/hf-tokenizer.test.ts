@@ -145,6 +145,9 @@ describe('byte-level BPE tokenizer.json (GPT-2 / Llama 3 style)', () => {
     expect(() => parseTokenizerJson('{"model": {"vocab": {"a": 0}}, "pre_tokenizer": {"type": "Nope"}}')).toThrow(
       /pre_tokenizer\.type: unsupported/,
     );
-    expect(() => parseTokenizerJson('{"model": {"vocab": {"a": 0}, "merges": [')).toThrow(/invalid JSON/);
+    expect(() => parseTokenizerJson('{"model": {"vocab": {"a": 0}, "merges": [')).toThrow(
+      /invalid JSON in 41 characters \(truncated\?\)/,
+    );
+    expect(() => parseTokenizerJson('{"model": {"vocab": {"a": 0}}, }')).toThrow(/invalid JSON at character 31/);
   });
 });

@@ -351,7 +351,10 @@ export function parseTokenizerJson(text: string): HfTokenizer {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`tokenizer.json: invalid JSON (${(err as Error).message})`, { cause: err });
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    const where = pos ? `at character ${pos[1]} of ${text.length}` : `in ${text.length} characters (truncated?)`;
+    throw new Error(`tokenizer.json: invalid JSON ${where}: ${msg}`, { cause: err });
   }
   return new HfTokenizer(asObject(json, '(root)'));
 }

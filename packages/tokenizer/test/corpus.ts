@@ -105,3 +105,46 @@ export function generateText(seed: number, bytes: number): string {
   }
   return parts.join('');
 }
+
+/**
+ * About `bytes` of prose-like text over a Zipf-distributed vocabulary of `vocab` pseudo-words built
+ * from syllables: a stand-in for natural text with many word types, for training benchmarks.
+ */
+export function generateZipfText(seed: number, bytes: number, vocab = 60000): string[] {
+  const r = rng(seed);
+  const syllables =
+    'ka ri to na me lu so pe di ga ver sta tion ing er the an qu ex pro con ble ment ous al re de'.split(' ');
+  const words: string[] = [];
+  for (let i = 0; i < vocab; i++) {
+    const n = 1 + Math.floor(r() * 4);
+    let w = '';
+    for (let k = 0; k < n; k++) w += syllables[Math.floor(r() * syllables.length)];
+    words.push(r() < 0.1 ? w[0]!.toUpperCase() + w.slice(1) : w);
+  }
+  // Zipf sampling through the inverse CDF of 1/rank weights.
+  const cdf = new Float64Array(vocab);
+  let acc = 0;
+  for (let i = 0; i < vocab; i++) cdf[i] = acc += 1 / (i + 1);
+  const lines: string[] = [];
+  let size = 0;
+  while (size < bytes) {
+    const n = 5 + Math.floor(r() * 30);
+    const parts: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const x = r() * acc;
+      let lo = 0;
+      let hi = vocab - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cdf[mid]! < x) lo = mid + 1;
+        else hi = mid;
+      }
+      parts.push(words[lo]!);
+      if (r() < 0.08) parts.push(String(Math.floor(r() * 2000)));
+    }
+    const line = `${parts.join(' ')}.`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  return lines;
+}
