@@ -40,6 +40,7 @@ export const BINARY_FNS: Record<BinaryOp, (a: number, b: number) => number> = {
   ge: (a, b) => (a >= b ? 1 : 0),
 };
 
+/** out = op(x) elementwise, same dtype as x. */
 export function unary(op: UnaryOp, x: View): Storage {
   const src = readView(x);
   const out = allocCpu(x.storage.dtype, src.length);
@@ -85,6 +86,7 @@ function forEachRowMulti(
   }
 }
 
+/** out[outShape] = op(a, b); int32 when both inputs are int32 (int division truncates toward zero), else float32. */
 export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number[]): Storage {
   const isInt = a.storage.dtype === 'int32' && b.storage.dtype === 'int32';
   const out = allocCpu(isInt ? 'int32' : 'float32', shapeSize(outShape));
@@ -100,10 +102,11 @@ export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number
     let pb = bases[1]!;
     for (let j = 0; j < count; j++, pa += sa, pb += sb) o[i++] = f(A[pa]!, B[pb]!);
   });
-  // Int division truncates toward zero, like C; Int32Array assignment already truncates other results.
+  // Int32Array assignment truncates toward zero, which gives C-like int division.
   return out;
 }
 
+/** out = cond ≠ 0 ? a : b over views already expanded to outShape. */
 export function where(cond: View, a: View, b: View, outShape: readonly number[]): Storage {
   const out = allocCpu(a.storage.dtype, shapeSize(outShape));
   const o = out.data;
@@ -122,6 +125,7 @@ export function where(cond: View, a: View, b: View, outShape: readonly number[])
   return out;
 }
 
+/** A contiguous copy of x, optionally converted (float → int truncates toward zero). */
 export function copy(x: View, dtype?: DType): Storage {
   const src = readView(x);
   const target = dtype ?? x.storage.dtype;
@@ -134,6 +138,7 @@ export function copy(x: View, dtype?: DType): Storage {
   return out;
 }
 
+/** Writes src's elements into the strided window dst (same shape). */
 export function copyInto(dst: View, src: View): void {
   // Read the source first so overlapping src/dst storages behave like a copy of the old values.
   const values = readView(src).slice();
