@@ -87,7 +87,14 @@ export async function writeDirectoryAtomic(dir: string, fill: (tmpDir: string) =
       throw e;
     }
   }
-  await rename(tmp, dir);
+  try {
+    await rename(tmp, dir);
+  } catch (e) {
+    // Put the previous directory back so a failed swap never leaves `dir` missing.
+    if (movedAside) await rename(old, dir).catch(() => {});
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
   await fsyncDirectory(parent);
   if (movedAside) await rm(old, { recursive: true, force: true });
 }
