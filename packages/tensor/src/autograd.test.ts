@@ -11,7 +11,6 @@ describeBackends('autograd and memory', () => {
     expect(T.isGradEnabled()).toBe(true);
     expect(() => y.backward()).toThrow(/backward: tensor \[\] does not require grad/);
     // Only y is left: the intermediates were never saved by a graph.
-    T.tidy(() => undefined);
     y.dispose();
     expect(T.memory().tensors).toBe(before.tensors + 2); // matmul and exp outputs were not disposed by hand
     const z = await T.noGrad(async () => w.mul(2));
@@ -128,6 +127,23 @@ describeBackends('autograd and memory', () => {
     ck2.backward();
     expect(w1.grad).not.toBeNull();
     for (const t of [x, w1, w2, x2, plain, ck, ck2]) t.dispose();
+  });
+
+  it('reads back with data/item/tolist and disposes through Symbol.dispose', async () => {
+    const x = T.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(await x.transpose(0, 1).tolist()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(await T.tensor(7).tolist()).toBe(7);
+    expect(await x.slice(1, 2, 3).slice(0, 1, 2).item()).toBe(6);
+    await expect(x.item()).rejects.toThrow(/item: tensor \[2, 3\] has 6 elements, expected 1/);
+    x[Symbol.dispose]();
+    expect(x.isDisposed).toBe(true);
   });
 
   it('tensors of two backends cannot be mixed', async () => {
