@@ -170,14 +170,20 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
       const needs = node.edges.map((e) => e !== null);
       const inputGrads = tidy(() => [...node.rule(g, node.saved, needs)]);
       node.releaseSaved();
+      // Rules may return their incoming gradient or one tensor twice: give each consumer its own handle. Then drop
+      // the incoming gradient first, so a leaf receiving a view of it can own that storage without a copy.
       const seen = new Set<Tensor>();
+      const owned = inputGrads.map((gi) => {
+        if (!gi) return null;
+        const handle = gi === g || seen.has(gi) ? gi.alias() : gi;
+        seen.add(gi);
+        return handle;
+      });
+      g.dispose();
       for (let i = 0; i < node.edges.length; i++) {
-        let gi = inputGrads[i];
+        const gi = owned[i];
         const edge = node.edges[i];
         if (!gi) continue;
-        // Rules may return their incoming gradient or one tensor twice: give each consumer its own handle.
-        if (gi === g || seen.has(gi)) gi = gi.alias();
-        seen.add(gi);
         if (!edge) {
           gi.dispose();
           continue;
@@ -200,7 +206,6 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
           accumulateLeaf(edge.leaf, gi);
         }
       }
-      g.dispose();
     }
     for (const t of grads.values()) t.dispose();
   });

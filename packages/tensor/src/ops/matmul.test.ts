@@ -66,13 +66,32 @@ describeBackends('matmul', () => {
     for (const [a, b] of pairs) await expectForward(check(a, b));
   });
 
-  it('reads transposed views without changing results', async () => {
-    await expectForward({
+  it('reads transposed views without changing results; their gradients keep the stored layout', async () => {
+    const transposed: OpCheck = {
       ...check([9, 5], [5, 11]),
       inputs: [{ shape: [5, 9] }, { shape: [11, 5] }],
       run: (a, b) => T.matmul(a.transpose(0, 1), b.transpose(0, 1)),
       reference: (a, b) => refMatmul(transposeRef(a), transposeRef(b)),
+    };
+    await expectForward(transposed);
+    await expectBackward(transposed);
+    // A Linear layer: x [B, T, K] @ wᵀ with w [N, K]; w's gradient must come back as its own contiguous storage.
+    const x = T.randn([2, 3, 5], { seed: 1 });
+    const w = T.randn([4, 5], { seed: 2, requiresGrad: true });
+    const y = T.matmul(x, w.transpose(0, 1));
+    y.sum().backward();
+    expect(w.grad!.isContiguous()).toBe(true);
+    const expected = await T.noGrad(() =>
+      T.ones([2, 3, 4])
+        .reshape([6, 4])
+        .transpose(0, 1)
+        .matmul(x.reshape([6, 5])),
+    ).data();
+    const got = await w.grad!.data();
+    expected.forEach((v, i) => {
+      expect(got[i]).toBeCloseTo(v, 4);
     });
+    for (const t of [x, w, y]) t.dispose();
   });
 
   it('backward matches finite differences, including broadcast batch dims and vectors', async () => {

@@ -22,6 +22,13 @@ function batchView(t: Tensor, batch: readonly number[]): View {
   };
 }
 
+/** True for a 2-D operand in column-major layout (a transpose of a contiguous matrix). */
+function isTransposed2d(t: Tensor): boolean {
+  return (
+    t.shape.length === 2 && t.shape[0]! > 1 && t.shape[1]! > 1 && t.strides[0] === 1 && t.strides[1] === t.shape[0]
+  );
+}
+
 /** The ≥2-D core: [...A, M, K] @ [...B, K, N] → [...broadcast(A, B), M, N]. */
 function matmulNd(a: Tensor, b: Tensor): Tensor {
   const backend = backendOf('matmul', a, b);
@@ -44,8 +51,19 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
     [a, b],
     y,
     (g, [a, b], needs) => [
-      needs[0] ? sumTo(matmulNd(g, transpose(b!, -1, -2)), aShape) : null,
-      needs[1] ? sumTo(matmulNd(transpose(a!, -1, -2), g), bShape) : null,
+      // dA = g·bᵀ and dB = aᵀ·g. A 2-D operand stored transposed (x.transpose(0, 1) of a [N, K] weight, the usual
+      // Linear layout) gets its gradient computed as (bᵀ-side product)ᵀ, in the same layout, so it reaches the
+      // weight as a contiguous view with no copy.
+      needs[0]
+        ? isTransposed2d(a!)
+          ? transpose(matmulNd(b!, transpose(g, -1, -2)), -1, -2)
+          : sumTo(matmulNd(g, transpose(b!, -1, -2)), aShape)
+        : null,
+      needs[1]
+        ? isTransposed2d(b!)
+          ? transpose(matmulNd(transpose(g, -1, -2), a!), -1, -2)
+          : sumTo(matmulNd(transpose(a!, -1, -2), g), bShape)
+        : null,
     ],
     [a, b],
   );
