@@ -38,12 +38,18 @@ function validShape(op: string, shape: readonly number[]): void {
   }
 }
 
+/** Most int32 elements mirrored on the host for id checks (4 MiB). */
+const HOST_MIRROR_LIMIT = 1 << 20;
+
 function fromHost(backend: Backend, data: Float32Array | Int32Array, dtype: DType, shape: readonly number[]): Tensor {
   const storage = backend.alloc(dtype, data.length);
   backend.write(storage, data);
   const t = Tensor.fromStorage(storage, backend, shape);
-  // Keep int data on the host too (other than on the CPU) so embedding/crossEntropy ids can be range-checked.
-  if (dtype === 'int32' && backend.name !== 'cpu') t.storageRef.hostInts = data as Int32Array;
+  // Keep small int data (token batches) on the host too, other than on the CPU, so embedding/crossEntropy ids can be
+  // range-checked without a readback. Large int tensors (whole tokenised corpora) are not mirrored.
+  if (dtype === 'int32' && backend.name !== 'cpu' && data.length <= HOST_MIRROR_LIMIT) {
+    t.storageRef.hostInts = data as Int32Array;
+  }
   return t;
 }
 
