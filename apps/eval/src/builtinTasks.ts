@@ -154,7 +154,7 @@ function generateItems(name: BuiltinTaskName, seed: number, count: number): Choi
 
 /** Options of {@link builtinTask}. */
 export interface BuiltinTaskOptions {
-  /** Evaluation items (default 200). */
+  /** Evaluation items (default 100). */
   items?: number;
   /** Train-split items for k-shot prompts (default 25). */
   trainItems?: number;
@@ -165,7 +165,7 @@ export function builtinTask(name: BuiltinTaskName, options: BuiltinTaskOptions =
   if (!BUILTIN_TASK_NAMES.includes(name)) {
     throw new Error(`unknown built-in task "${name}"; expected one of ${BUILTIN_TASK_NAMES.join(', ')}`);
   }
-  const evalItems = generateItems(name, BUILTIN_EVAL_SEED, options.items ?? 200);
+  const evalItems = generateItems(name, BUILTIN_EVAL_SEED, options.items ?? 100);
   const trainItems = generateItems(name, BUILTIN_TRAIN_SEED, options.trainItems ?? 25);
   const rows = [
     ...evalItems.map((item) => ({ item, split: 'test' })),

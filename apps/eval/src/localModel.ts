@@ -22,6 +22,7 @@ import type {
   RollingOptions,
   RollingResult,
 } from './model.js';
+import { scoreSharedContexts, sharedContextGroups } from './prefixScorer.js';
 import { type BatchOptions, type CausalLm, scoreTokenRequests } from './tokenScorer.js';
 
 /** The tokenizer operations evaluation needs (satisfied by @andes/tokenizer's tokenizers). */
@@ -107,9 +108,30 @@ export class LocalModel implements LogLikelihoodModel {
     });
   }
 
-  /** log P(continuation | BOS + context) per request, batched by length. */
+  /**
+   * log P(continuation | BOS + context) per request. Requests sharing their context tokens (the choices of one
+   * question) go through a KV cache with the context computed once; the rest are batched by length.
+   */
   async loglikelihood(requests: LoglikelihoodRequest[], onProgress?: ProgressCallback): Promise<LoglikelihoodResult[]> {
-    return scoreTokenRequests(this.lm, this.tokenRequests(requests), { ...this.batch, onProgress });
+    const tokenRequests = this.tokenRequests(requests);
+    const results: LoglikelihoodResult[] = new Array(tokenRequests.length);
+    const groups = this.lm instanceof LlamaForCausalLM ? sharedContextGroups(tokenRequests) : [];
+    let done = 0;
+    await scoreSharedContexts(this.lm as LlamaForCausalLM, tokenRequests, groups, results, (n) => {
+      done += n;
+      onProgress?.(done, tokenRequests.length);
+    });
+    const shared = new Set(groups.flat());
+    const rest = tokenRequests.map((_, i) => i).filter((i) => !shared.has(i));
+    const batched = await scoreTokenRequests(
+      this.lm,
+      rest.map((i) => tokenRequests[i]!),
+      { ...this.batch, onProgress: (d) => onProgress?.(done + d, tokenRequests.length) },
+    );
+    rest.forEach((i, k) => {
+      results[i] = batched[k]!;
+    });
+    return results;
   }
 
   /** Log-likelihood of each text in rolling windows (`maxLength` tokens, `stride` new tokens per later window). */

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { sharedContextGroups } from './prefixScorer.js';
+
+describe('sharedContextGroups', () => {
+  it('groups requests with identical context tokens when some continuation has several tokens', () => {
+    const groups = sharedContextGroups([
+      { tokens: [1, 5, 6, 7, 8], scored: 2 }, // context [1 5 6]
+      { tokens: [1, 5, 6, 9], scored: 1 }, // context [1 5 6]
+      { tokens: [1, 5, 6, 9, 9, 9], scored: 3 }, // context [1 5 6]
+      { tokens: [1, 5, 7], scored: 1 }, // context [1 5]: alone
+      { tokens: [2, 3, 4], scored: 1 }, // one-token choices only: left to the batched path
+      { tokens: [2, 3, 5], scored: 1 },
+      { tokens: [1, 5, 6], scored: 0 }, // nothing to score
+    ]);
+    expect(groups).toEqual([[0, 1, 2]]);
+  });
+});
