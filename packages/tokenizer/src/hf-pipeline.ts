@@ -37,8 +37,9 @@ export type PreTokenizer = (pieces: string[]) => string[];
 /** Rewrites the text of one segment (between added tokens). */
 export type Normalizer = (s: string) => string;
 
-// The split regexes GPT-2 and Llama 3 ship in tokenizer.json, written for JS (`u` flag).
+/** GPT-2's pre-tokenizer split regex (ByteLevel `use_regex`), for JS with the `u` flag. */
 export const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+/** Llama 3's split regex (its `(?i:...)` contraction group spelled out for Node 20's RegExp). */
 export const LLAMA3_SPLIT =
   /'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
 

@@ -7,10 +7,11 @@
 
 export type { ChatMessage, ChatTemplateName, ChatTemplateOptions } from './chat-template.js';
 export { applyChatTemplate, chatTemplateText } from './chat-template.js';
+export type { Json } from './hf-pipeline.js';
 export { GPT2_SPLIT, LLAMA3_SPLIT } from './hf-pipeline.js';
 export { HfTokenizer, parseTokenizerJson } from './hf-tokenizer.js';
 export { loadTokenizer, tokenizerFromBytes } from './load.js';
-export type { ModelProto, NormalizerSpec, SentencePieceEntry, TrainerSpec } from './model-proto.js';
+export type { ModelProto, NormalizerSpec, PieceTypeValue, SentencePieceEntry, TrainerSpec } from './model-proto.js';
 export { ModelType, PieceType, parseModelProto, serializeModelProto } from './model-proto.js';
 export { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 export { StreamingDecoder } from './streaming-decoder.js';

@@ -1,7 +1,7 @@
 // Node-only file I/O, kept apart so the rest of the package runs in browsers. Loaded lazily by
 // `loadTokenizer(path)` and `save(path)` through a dynamic import.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Reads a whole file as bytes. */
@@ -15,8 +15,9 @@ export async function readFileText(path: string): Promise<string> {
   return readFile(path, 'utf8');
 }
 
-/** Writes `data` atomically: a temp file in the same folder, fsync, then rename over `path`. */
+/** Writes `data` atomically (folder created if needed): a temp file beside it, fsync, rename over `path`. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'w');
   try {

@@ -124,27 +124,42 @@ function mergeSmall(table: MergeTable, sym: Int32Array, len: Int32Array, n: numb
 }
 
 // The heap holds only priorities `rank * 2^32 + left` (smaller is better: higher score, then
-// leftmost). A popped entry is acted on when the pair now starting at `left` still merges to a piece
-// of that rank. A stale entry can only pass that check when the current pair has the same priority,
-// and then merging it is exactly what its own (equal) entry would do, so results are unchanged.
+// leftmost). `mergedAt[l]` is the merge for the pair now starting at `l`; it is refreshed whenever
+// `l` or its right neighbour changes (both cases push `l` again), so a popped entry is acted on when
+// `mergedAt[left]` still has the entry's rank. A stale entry can only pass that check when the
+// current pair has the same priority, and then merging it is what its own equal entry would do.
 const SHIFT = 2 ** 32;
 
 function mergeWithHeap(table: MergeTable, sym: Int32Array, len: Int32Array, n: number): void {
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
+  const mergedAt = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     prev[i] = i - 1;
     next[i] = i + 1 < n ? i + 1 : -1;
   }
   const ranks = table.ranks;
+  const results = table.results;
   const heap = new Float64Array(3 * n);
   let size = 0;
+
+  const siftDown = (i: number, value: number): void => {
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && heap[c + 1]! < heap[c]!) c++;
+      if (heap[c]! >= value) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = value;
+  };
 
   const push = (left: number): void => {
     if (left < 0) return;
     const right = next[left]!;
-    if (right < 0) return;
-    const merged = lookup(table, sym[left]!, sym[right]!);
+    const merged = right < 0 ? -1 : lookup(table, sym[left]!, sym[right]!);
+    mergedAt[left] = merged;
     if (merged < 0) return;
     const pri = ranks[merged]! * SHIFT + left;
     let i = size++;
@@ -158,29 +173,24 @@ function mergeWithHeap(table: MergeTable, sym: Int32Array, len: Int32Array, n: n
     heap[i] = pri;
   };
 
-  for (let i = 0; i + 1 < n; i++) push(i);
+  // Initial pairs: fill, then heapify bottom-up in O(n).
+  for (let i = 0; i + 1 < n; i++) {
+    const merged = lookup(table, sym[i]!, sym[i + 1]!);
+    mergedAt[i] = merged;
+    if (merged >= 0) heap[size++] = ranks[merged]! * SHIFT + i;
+  }
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(i, heap[i]!);
+
   while (size > 0) {
     const top = heap[0]!;
     const last = heap[--size]!;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= size) break;
-      if (c + 1 < size && heap[c + 1]! < heap[c]!) c++;
-      if (heap[c]! >= last) break;
-      heap[i] = heap[c]!;
-      i = c;
-    }
-    heap[i] = last;
-
+    if (size > 0) siftDown(0, last);
     const rank = Math.floor(top / SHIFT);
     const l = top - rank * SHIFT;
-    if (len[l] === 0) continue;
+    const merged = mergedAt[l]!;
+    if (len[l] === 0 || merged < 0 || ranks[merged] !== rank) continue;
     const r = next[l]!;
-    if (r < 0) continue;
-    const merged = table.pairs.get(sym[l]!, sym[r]!);
-    if (merged < 0 || ranks[merged] !== rank) continue;
-    sym[l] = table.results ? table.results[merged]! : merged;
+    sym[l] = results ? results[merged]! : merged;
     len[l]! += len[r]!;
     len[r] = 0;
     const after = next[r]!;
