@@ -3,18 +3,18 @@
 // Random weights: speed does not depend on them. Run with `npm run bench -w @andes/serve` after `npm run build`.
 //
 // Environment: ANDES_BACKEND (cpu | webgpu; default: WebGPU if an adapter exists), BENCH_TOKENS (tokens per
-// request, default 32), BENCH_SECONDS (time budget per concurrency level, default 40), BENCH_PRESET (default
-// stories-15m).
+// request, default 16), BENCH_SECONDS (time budget per concurrency level, default 30; requests in flight finish),
+// BENCH_PRESET (default stories-15m).
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
 import OpenAI from 'openai';
-import { createServedModel, createServer } from '../dist/index.js';
+import { argmax, createServedModel, createServer } from '../dist/index.js';
 import { benchTokenizer } from './bench-tokenizer.mjs';
 
-const TOKENS = Number(process.env.BENCH_TOKENS ?? 32);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 16);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const PRESET = process.env.BENCH_PRESET ?? 'stories-15m';
 const LEVELS = [1, 4, 16];
 
@@ -37,7 +37,7 @@ const served = createServedModel({
   maxContext: Math.min(config.max_position_embeddings, 256),
 });
 const engine = served.engine;
-console.log(`# andes-serve benchmark — ${PRESET} (random weights), backend ${getBackend()}`);
+console.log(`# andes-serve benchmark — ${PRESET} (random weights), backend ${getBackend().name}`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
 console.log(
   `model: dim ${config.hidden_size}, ${config.num_hidden_layers} layers, ${config.num_attention_heads} heads, vocab ${config.vocab_size}`,
@@ -46,16 +46,12 @@ console.log(
 // 1. Single-stream decode: one slot, batched-decode path, logits read back each step (what the server does).
 {
   const prompt = tokenizer.encode('Once upon a time, there was a little', { bos: true });
-  await engine.prefill(0, prompt);
   let pos = prompt.length;
-  let token = 1;
-  for (let i = 0; i < 3; i++) await engine.decode([{ slot: 0, token, position: pos++ }]); // warm-up
+  let token = argmax(await engine.prefill(0, prompt));
+  for (let i = 0; i < 3; i++) token = argmax(await engine.decode([{ slot: 0, token, position: pos++ }])); // warm-up
   const steps = Math.min(TOKENS * 2, engine.maxContext - pos - 1);
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const logits = await engine.decode([{ slot: 0, token, position: pos++ }]);
-    token = logits.indexOf(Math.max(...logits.subarray(0, 100)));
-  }
+  for (let i = 0; i < steps; i++) token = argmax(await engine.decode([{ slot: 0, token, position: pos++ }]));
   const dt = (performance.now() - t0) / 1000;
   engine.release(0);
   console.log(
