@@ -91,4 +91,26 @@ describe('andes-train resume', () => {
     expect(reference.get(STEPS) as number).toBeLessThan(reference.get(1) as number);
     expect(existsSync(join(killedDir, 'model', 'model.safetensors'))).toBe(true);
   });
+
+  it('saves a checkpoint and exits cleanly on SIGINT', async () => {
+    const dir = join(root, 'interrupted');
+    const child = startCli(['pretrain', '--config', writeConfig('interrupted'), '--checkpoint-interval', '0']);
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const metricsPath = join(dir, 'metrics.jsonl');
+    const deadline = Date.now() + 180_000;
+    while (!existsSync(metricsPath) && child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const match = /interrupted: checkpoint saved at step (\d+)/.exec(stdout);
+    expect(match, stdout).not.toBeNull();
+    const step = Number(match![1]);
+    expect(step).toBeLessThan(STEPS);
+    expect(existsSync(join(dir, 'checkpoints', `step-${String(step).padStart(6, '0')}`, 'manifest.json'))).toBe(true);
+    expect(existsSync(join(dir, 'model'))).toBe(false);
+  });
 });

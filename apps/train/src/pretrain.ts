@@ -36,6 +36,12 @@ import {
   trainStep,
 } from './trainer.js';
 
+/** Text safe to print on a terminal: control characters (an untrained model emits byte tokens) become U+FFFD. */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd');
+}
+
 /** Selects the configured backend (`auto`: ANDES_BACKEND, else WebGPU, else CPU). Returns its name. */
 export async function selectBackend(choice: TrainConfig['backend']): Promise<string> {
   if (choice === 'auto') await initBackend();
@@ -238,8 +244,15 @@ async function train(paths: RunPaths, config: TrainConfig, resumeFrom: string | 
       });
       progress.update({ step, loss: outcome.loss, lr, tokensPerSecond, utilisation: util });
 
-      const last = step === steps;
-      if (last || (config.evalInterval > 0 && step % config.evalInterval === 0)) {
+      // Let the event loop turn: signal handlers and the progress bar's timer only run between macrotasks, and the
+      // CPU backend resolves everything in microtasks.
+      await new Promise((resolve) => setImmediate(resolve));
+      const timeUp = config.timeBudget > 0 && (performance.now() - started) / 1000 >= config.timeBudget;
+      if (interrupted) stopReason = 'interrupted';
+      else if (timeUp && step < steps) stopReason = `time budget of ${config.timeBudget} s reached`;
+      // The last step, or the time budget: evaluate and finish; Ctrl-C only checkpoints.
+      const finishing = step === steps || (stopReason !== '' && !interrupted);
+      if (finishing || (config.evalInterval > 0 && step % config.evalInterval === 0)) {
         lastValLoss = await evaluate(model, validation.batches);
         bestValLoss = Math.min(bestValLoss, lastValLoss);
         metrics.write({ type: 'eval', step, valLoss: lastValLoss });
@@ -249,15 +262,12 @@ async function train(paths: RunPaths, config: TrainConfig, resumeFrom: string | 
         );
         writeChart();
       }
-      if (!last && config.sampleInterval > 0 && step % config.sampleInterval === 0) {
+      if (!finishing && config.sampleInterval > 0 && step % config.sampleInterval === 0) {
         const text = await sample(config.prompts[0] ?? '');
         metrics.write({ type: 'sample', step, prompt: config.prompts[0] ?? '', text });
-        progress.log(`step ${step} sample: ${text}`);
+        progress.log(`step ${step} sample: ${printable(text)}`);
       }
-      const timeUp = config.timeBudget > 0 && (performance.now() - started) / 1000 >= config.timeBudget;
-      if (interrupted) stopReason = 'interrupted';
-      else if (timeUp && !last) stopReason = `time budget of ${config.timeBudget} s reached`;
-      if (last || stopReason !== '' || (config.checkpointInterval > 0 && step % config.checkpointInterval === 0))
+      if (finishing || stopReason !== '' || (config.checkpointInterval > 0 && step % config.checkpointInterval === 0))
         await checkpoint();
       if (stopReason !== '') break;
     }
@@ -267,12 +277,14 @@ async function train(paths: RunPaths, config: TrainConfig, resumeFrom: string | 
     await loader.close();
   }
 
-  if (stopReason !== '') {
-    log(`${stopReason}: checkpoint saved at step ${step}; continue with \`andes-train resume ${paths.root}\``);
+  if (interrupted) {
+    log(`interrupted: checkpoint saved at step ${step}; continue with \`andes-train resume ${paths.root}\``);
     if (existsSync(paths.metrics)) writeChart();
-    if (interrupted) process.exitCode = 130;
+    process.exitCode = 130;
     return;
   }
+  // A resumed run that had already finished has no evaluation of its own yet.
+  if (lastValLoss === undefined) lastValLoss = await evaluate(model, validation.batches);
   await saveModelDir(paths.model, { config: modelConfig, model, tokenizer });
   writeChart();
   const elapsed = (performance.now() - started) / 1000;
@@ -282,11 +294,13 @@ async function train(paths: RunPaths, config: TrainConfig, resumeFrom: string | 
   log(`unigram cross-entropy:     ${unigram.toFixed(4)} nats/token (same tokenizer, validation tokens)`);
   log(`ratio:                     ${((lastValLoss ?? Number.NaN) / unigram).toFixed(3)}`);
   log(`model: ${paths.model}   metrics: ${paths.metrics}   chart: ${paths.chart}`);
+  if (stopReason !== '')
+    log(`${stopReason} at step ${step} of ${steps}; \`andes-train resume ${paths.root}\` continues the run`);
   log('');
   for (const prompt of config.prompts) {
     const text = await sample(prompt);
     metrics.write({ type: 'sample', step, prompt, text });
-    log(`sample: ${text}`);
+    log(`sample: ${printable(text)}`);
     log('');
   }
   model.dispose();
