@@ -109,6 +109,40 @@ describe('andes-eval tasks (local model directory)', () => {
     await local.close();
   });
 
+  it('puts several models side by side in one report (--model a --model b)', async () => {
+    const other = await tinyModelDir({ seed: 9 });
+    const file = join(work, 'two.jsonl');
+    writeFileSync(file, items.map((r) => JSON.stringify(r)).join('\n'));
+    const json = join(work, 'two.json');
+    const md = join(work, 'two.md');
+    const out = await cli('tasks', '--model', dir, '--model', other, '--tasks', file, '--json', json, '--report', md);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as TasksReport;
+    expect(report.models.map((m) => m.model)).toEqual([dir, other]);
+    // Each column is that model's own evaluation.
+    for (const m of report.models) {
+      const alone = join(work, 'alone.json');
+      await cli('tasks', '--model', m.model, '--tasks', file, '--json', alone);
+      expect((JSON.parse(readFileSync(alone, 'utf8')) as TasksReport).models[0]!.results).toEqual(m.results);
+    }
+    const header = readFileSync(md, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('| Task'))!;
+    expect(header).toBe(`| Task | n | Shots | Metric | Chance | ${dir} | ${other} |`);
+    expect(out.split('\n')[0]).toContain(other);
+  });
+
+  it('runs the built-in story tasks when --tasks is not given', async () => {
+    const json = join(work, 'builtin.json');
+    const out = await cli('tasks', '--model', dir, '--builtin-items', '4', '--json', json);
+    const results = (JSON.parse(readFileSync(json, 'utf8')) as TasksReport).models[0]!.results;
+    expect(results.map((r) => [r.task, r.n, r.chance])).toEqual([
+      ['story-names', 4, 0.25],
+      ['name-recall', 4, 0.25],
+      ['object-recall', 4, 0.25],
+    ]);
+    expect(out).toContain('object-recall');
+  });
+
   it('scores a generation task by exact match against the greedy output', async () => {
     // The answer is the reference's own greedy continuation, so exact match must be 1 if generation is right.
     const prompt = 'Once upon a time, there was';
