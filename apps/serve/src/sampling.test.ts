@@ -62,6 +62,17 @@ describe('Sampler', () => {
     });
   }
 
+  it('finds the nucleus when most of it lies far below the most likely token (wide logits, top-p 0.999)', () => {
+    const wide = randomLogits(300, 9).map((x) => x * 6); // logits in [-18, 18]: weights span 1e-16…1
+    const params = { ...DEFAULT_SAMPLING, seed: 3, temperature: 1, topP: 0.999 };
+    const want = referenceProbs(wide, params);
+    const got = empirical(wide, params, 40_000);
+    for (let i = 0; i < want.length; i++) {
+      const se = Math.sqrt((want[i]! * (1 - want[i]!)) / 40_000);
+      expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(5 * se + 1e-9);
+    }
+  });
+
   it('is greedy (first maximum) at temperature 0, with bias applied', () => {
     const l = new Float32Array([0.5, 2, 2, -1]);
     expect(new Sampler({ ...DEFAULT_SAMPLING, temperature: 0 }).sample(l)).toBe(1);

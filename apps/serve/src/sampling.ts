@@ -49,6 +49,7 @@ export interface TokenLogprob {
 export class Sampler {
   private readonly rng: SeededRng;
   private readonly counts = new Map<number, number>();
+  private scratch = new Float64Array(0);
 
   /** `params.seed` seeds this sampler's own generator. */
   constructor(readonly params: SamplingParams) {
@@ -68,35 +69,83 @@ export class Sampler {
     const adjusted = this.adjust(logits);
     if (p.temperature <= 0) return argmax(adjusted);
     const inv = 1 / p.temperature;
-    let cand: Int32Array | null = null;
-    if (p.topK > 0 && p.topK < adjusted.length) cand = topKIndices(adjusted, p.topK);
-    else if (p.topP < 1) cand = sortedIndices(adjusted);
-    if (cand === null) {
-      // Whole vocabulary, no sort: a cumulative scan of the unnormalized probabilities.
-      const m = maxOf(adjusted);
-      let total = 0;
-      const w = new Float64Array(adjusted.length);
-      for (let i = 0; i < adjusted.length; i++) total += w[i] = Math.exp((adjusted[i]! - m) * inv);
-      return drawFrom(w, total, this.rng.next(), null);
+    const m = maxOf(adjusted);
+    if (p.topK > 0 && p.topK < adjusted.length) {
+      const cand = topKIndices(adjusted, p.topK);
+      const w = new Float64Array(cand.length);
+      for (let j = 0; j < cand.length; j++) w[j] = Math.exp((adjusted[cand[j]!]! - m) * inv);
+      return this.drawNucleus(w, cand);
     }
-    const m = adjusted[cand[0]!]!;
-    const w = new Float64Array(cand.length);
+    // Whole vocabulary: unnormalized probabilities in a reused buffer.
+    if (this.scratch.length !== adjusted.length) this.scratch = new Float64Array(adjusted.length);
+    const w = this.scratch;
     let total = 0;
-    for (let j = 0; j < cand.length; j++) total += w[j] = Math.exp((adjusted[cand[j]!]! - m) * inv);
-    let keep = cand.length;
-    if (p.topP < 1) {
+    for (let i = 0; i < adjusted.length; i++) total += w[i] = Math.exp((adjusted[i]! - m) * inv);
+    if (p.topP >= 1) return drawFrom(w, total, this.rng.next(), null);
+    // The nucleus is the smallest set of most likely tokens holding top-p of the mass. Find its weight threshold
+    // by a native sort of the candidate weights (no index sort): the tokens above a cutoff, lowered until they
+    // hold enough mass, since every token below the cutoff is less likely than every one above it.
+    const target = p.topP * total;
+    let cutoff = 1e-3;
+    for (;;) {
+      let mass = 0;
+      for (let i = 0; i < w.length; i++) if (w[i]! >= cutoff) mass += w[i]!;
+      if (mass >= target || cutoff < 1e-300) break;
+      cutoff *= 1e-3;
+    }
+    let count = 0;
+    for (let i = 0; i < w.length; i++) if (w[i]! >= cutoff) count++;
+    const sorted = new Float64Array(count);
+    for (let i = 0, k = 0; i < w.length; i++) if (w[i]! >= cutoff) sorted[k++] = w[i]!;
+    sorted.sort();
+    // Walk down from the largest weight until the mass reaches the target: `threshold` is the smallest kept weight
+    // and `ties` how many tokens of exactly that weight are kept (lowest ids first).
+    let acc = 0;
+    let threshold = sorted[count - 1]!;
+    let keptAtThreshold = 0;
+    for (let j = count - 1; j >= 0; j--) {
+      acc += sorted[j]!;
+      if (sorted[j]! !== threshold) {
+        threshold = sorted[j]!;
+        keptAtThreshold = 0;
+      }
+      keptAtThreshold++;
+      if (acc >= target) break;
+    }
+    // Draw over the nucleus in id order.
+    const u = this.rng.next() * acc;
+    let run = 0;
+    let last = -1;
+    let ties = keptAtThreshold;
+    for (let i = 0; i < w.length; i++) {
+      const wi = w[i]!;
+      if (wi < threshold || (wi === threshold && ties-- <= 0)) continue;
+      run += wi;
+      last = i;
+      if (run > u) return i;
+    }
+    return last;
+  }
+
+  /** Draws from top-k candidates `ids` with weights `w` (sorted descending), cut to top-p of their mass. */
+  private drawNucleus(w: Float64Array, ids: Int32Array): number {
+    let all = 0;
+    for (let j = 0; j < w.length; j++) all += w[j]!;
+    const target = this.params.topP * all;
+    let keep = w.length;
+    let mass = all;
+    if (this.params.topP < 1) {
       let acc = 0;
-      for (let j = 0; j < cand.length; j++) {
+      for (let j = 0; j < w.length; j++) {
         acc += w[j]!;
-        if (acc >= p.topP * total) {
+        if (acc >= target) {
           keep = j + 1;
+          mass = acc;
           break;
         }
       }
-      total = 0;
-      for (let j = 0; j < keep; j++) total += w[j]!;
     }
-    return drawFrom(w.subarray(0, keep), total, this.rng.next(), cand);
+    return drawFrom(w.subarray(0, keep), mass, this.rng.next(), ids);
   }
 
   /** Applies logit bias and penalties; returns the input itself when none apply. */
@@ -144,13 +193,6 @@ function maxOf(x: Float32Array): number {
   let m = -Infinity;
   for (let i = 0; i < x.length; i++) if (x[i]! > m) m = x[i]!;
   return m;
-}
-
-/** All indices sorted by descending value (ties by ascending index). */
-function sortedIndices(x: Float32Array): Int32Array {
-  const idx = new Int32Array(x.length);
-  for (let i = 0; i < idx.length; i++) idx[i] = i;
-  return idx.sort((a, b) => x[b]! - x[a]! || a - b);
 }
 
 /** Indices of the k largest values, sorted descending (ties by ascending index). O(V·log k) via a small sorted buffer. */
