@@ -2,35 +2,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { loadModelDir } from '@andes/checkpoint';
 import { syntheticStory } from '@andes/data';
 import { createProgram, LocalModel, type PerplexityReport, ServerModel, type TasksReport } from '@andes/eval';
-import { LlamaForCausalLM } from '@andes/nn';
-import { type AndesServer, createServer, LlamaEngine, type ServedModel } from '@andes/serve';
+import { type AndesServer, createServer, loadServedModel } from '@andes/serve';
 import { setBackend } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyModelDir } from './tinyModelDir.js';
 
-// andes-serve started in-process on loopback, serving the same model directory that is evaluated locally.
+// andes-serve (its own model loader and server) started in-process on loopback, serving the same model directory
+// that is evaluated locally.
 let dir: string;
 let server: AndesServer;
 let url: string;
 const work = mkdtempSync(join(tmpdir(), 'andes-eval-server-'));
-
-async function servedModel(modelDir: string): Promise<ServedModel> {
-  const loaded = await loadModelDir(modelDir);
-  const model = new LlamaForCausalLM(loaded.config);
-  model.loadStateDict(loaded.tensors);
-  const tokenizer = loaded.tokenizer!;
-  return {
-    id: 'tiny',
-    created: 0,
-    engine: new LlamaEngine(model, { maxSlots: 4 }),
-    tokenizer,
-    eosIds: [tokenizer.eosId],
-    renderChat: (messages) => tokenizer.encode(messages.map((m) => m.content).join('\n'), { bos: true }),
-  };
-}
 
 async function cli(...args: string[]): Promise<void> {
   const stderr = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream;
@@ -46,7 +30,7 @@ async function cli(...args: string[]): Promise<void> {
 beforeAll(async () => {
   await setBackend('cpu');
   dir = await tinyModelDir({ seed: 5 });
-  server = createServer({ load: () => servedModel(dir) });
+  server = createServer({ load: () => loadServedModel(dir, { id: 'tiny', maxSlots: 4 }) });
   await server.loaded;
   url = await server.app.listen({ port: 0, host: '127.0.0.1' });
 });
