@@ -10,6 +10,9 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const lead = shape.length - x.shape.length;
   if (lead < 0) throw new Error(`expand: cannot expand ${fmt(x.shape)} to the lower-rank ${fmt(shape)}`);
   const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+  if (target.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`expand: invalid target ${fmt(shape)} for ${fmt(x.shape)} (−1 only keeps an existing axis)`);
+  }
   const y = x.view_(target, expandStrides('expand', x.shape, x.strides, target), x.offset);
   const from = x.shape;
   return record('expand', [x], y, (g) => [sumTo(g, from)]);

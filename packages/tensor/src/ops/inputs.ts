@@ -43,6 +43,11 @@ export function operands(op: string, a: Operand, b: Operand, temps: Tensor[]): [
   ref.assertLive(op);
   const toTensor = (x: Operand): Tensor => {
     if (typeof x !== 'number') return x;
+    if (ref.dtype === 'int32' && !Number.isInteger(x)) {
+      throw new Error(
+        `${op}: number ${x} is not an integer but the tensor ${fmt(ref.shape)} is int32 (convert with .float())`,
+      );
+    }
     const t = filled(ref.backend, ref.dtype, [], x);
     temps.push(t);
     return t;

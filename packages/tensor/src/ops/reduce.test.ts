@@ -67,6 +67,13 @@ describeBackends('reductions', () => {
     ]);
     expect(await x.sum().item()).toBe(21);
     expect(await x.mean().item()).toBe(3.5);
+    const ints = T.tensor(Int32Array.from([1, 2, 4, 4]), [2, 2]);
+    const intMean = ints.mean(0);
+    expect(intMean.dtype).toBe('float32');
+    expect(Array.from(await intMean.data())).toEqual([2.5, 3]);
+    expect(() => ints.mul(0.5)).toThrow(/mul: number 0.5 is not an integer but the tensor \[2, 2\] is int32/);
+    ints.dispose();
+    intMean.dispose();
     const empty = T.zeros([0, 4]);
     expect(Array.from(await empty.sum(0).data())).toEqual([0, 0, 0, 0]);
     for (const t of [x, empty]) t.dispose();

@@ -16,6 +16,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const dtype = ref?.dtype ?? 'float32';
   const lift = (x: Operand): Tensor => {
     if (typeof x !== 'number') return x;
+    if (dtype === 'int32' && !Number.isInteger(x)) throw new Error(`where: number ${x} for an int32 operand`);
     const t = filled(backend, dtype, [], x);
     temps.push(t);
     return t;
