@@ -64,6 +64,7 @@ export type {
   RollingResult,
 } from './model.js';
 export { countWords, evaluatePerplexity, readDocuments } from './perplexity.js';
+export { scoreSharedContexts, sharedContextGroups } from './prefixScorer.js';
 export { createProgram, type ProgramIo } from './program.js';
 export { type Progress, startProgress } from './progress.js';
 export {
@@ -91,4 +92,4 @@ export {
   type TaskFamily,
   type TaskItem,
 } from './taskFile.js';
-export { type BatchOptions, type CausalLm, planBatches, scoreTokenRequests } from './tokenScorer.js';
+export { type BatchOptions, type CausalLm, planBatches, scoreTokenRequests, shareRows } from './tokenScorer.js';

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvalTokenizer } from './localModel.js';
 import { LocalModel } from './localModel.js';
 import { evaluatePerplexity } from './perplexity.js';
+import { sharedContextGroups } from './prefixScorer.js';
 
 // A character-level tokenizer: BOS 1, EOS 2, characters of ALPHABET from 3. Deterministic and easy to reason about.
 const ALPHABET = ' abcdefghijklmnopqrstuvwxyzé.';
@@ -65,6 +66,8 @@ describe('LocalModel.loglikelihood', () => {
       { context: 'x', continuation: ' y' },
       { context: 'a long context that needs truncation', continuation: ' ok' }, // 37 + 3 tokens > 16
     ];
+    // Both scoring paths are exercised: a shared-context group (the 'the cat' choices) and batched rows.
+    expect(sharedContextGroups(local.tokenRequests(requests))).toEqual([[0, 1, 2]]);
     const got = await local.loglikelihood(requests);
     for (const [i, r] of requests.entries()) {
       const ctx = r.context.trimEnd();

@@ -16,7 +16,8 @@ function contextKey(request: TokenRequest): string {
 
 /**
  * Indices of requests worth scoring through a shared context: groups of two or more requests with identical context
- * tokens, at least one of which scores more than one token (one-token choices already share a batched row).
+ * tokens, at least one of which scores more than one token (one-token choices already share a batched row), and
+ * where computing the context once at least halves the tokens run (otherwise batched rows are the better deal).
  */
 export function sharedContextGroups(requests: readonly TokenRequest[]): number[][] {
   const groups = new Map<string, number[]>();
@@ -25,7 +26,13 @@ export function sharedContextGroups(requests: readonly TokenRequest[]): number[]
     const key = contextKey(r);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
-  return [...groups.values()].filter((g) => g.length >= 2 && g.some((i) => requests[i]!.scored > 1));
+  return [...groups.values()].filter((g) => {
+    if (g.length < 2 || !g.some((i) => requests[i]!.scored > 1)) return false;
+    const first = requests[g[0]!]!;
+    const full = g.reduce((s, i) => s + requests[i]!.tokens.length - 1, 0);
+    const cached = first.tokens.length - first.scored + g.reduce((s, i) => s + requests[i]!.scored - 1, 0);
+    return 2 * cached <= full;
+  });
 }
 
 async function readRows(t: Tensor): Promise<Float32Array> {
