@@ -142,6 +142,7 @@ describeBackends('autograd and memory', () => {
     expect(await T.tensor(7).tolist()).toBe(7);
     expect(await x.slice(1, 2, 3).slice(0, 1, 2).item()).toBe(6);
     await expect(x.item()).rejects.toThrow(/item: tensor \[2, 3\] has 6 elements, expected 1/);
+    expect(String(x)).toBe('Tensor(float32 [2, 3], ' + T.getBackend().name + ')');
     x[Symbol.dispose]();
     expect(x.isDisposed).toBe(true);
   });

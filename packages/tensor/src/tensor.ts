@@ -200,6 +200,17 @@ export class Tensor implements View {
     this.grad = null;
   }
 
+  /** A one-line summary, e.g. `Tensor(float32 [2, 3], cpu, requiresGrad)`; values need `data()` (async). */
+  toString(): string {
+    const flags = [this.requiresGrad ? 'requiresGrad' : '', this.disposed ? 'disposed' : ''].filter(Boolean);
+    return `Tensor(${this.dtype} ${fmt(this.shape)}, ${this.ref.backend.name}${flags.map((f) => `, ${f}`).join('')})`;
+  }
+
+  /** Node's console.log shows the summary instead of the internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
   /** `using t = …` support: disposes at scope exit. */
   [Symbol.dispose](): void {
     this.dispose();
