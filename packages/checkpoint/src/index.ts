@@ -75,6 +75,7 @@ export {
   type LoadedTrainingCheckpoint,
   latestCheckpoint,
   listCheckpoints,
+  loadLatestTrainingCheckpoint,
   loadTrainingCheckpoint,
   type RetentionOptions,
   saveTrainingCheckpoint,

@@ -7,6 +7,7 @@ import { sha256Hex } from './manifest.js';
 import {
   latestCheckpoint,
   listCheckpoints,
+  loadLatestTrainingCheckpoint,
   loadTrainingCheckpoint,
   saveTrainingCheckpoint,
   type TrainingCheckpoint,
@@ -100,6 +101,20 @@ describe('training checkpoints', () => {
     await expect(loadTrainingCheckpoint(dir3)).rejects.toThrow(/cannot read state\.json listed in the manifest/);
     await rm(join(dir3, 'manifest.json'));
     await expect(loadTrainingCheckpoint(dir3)).rejects.toThrow(/cannot read manifest\.json/);
+  });
+
+  it('fall back to the newest loadable checkpoint when the latest is corrupted', async () => {
+    await saveTrainingCheckpoint(runDir, checkpoint(1));
+    const second = await saveTrainingCheckpoint(runDir, checkpoint(2));
+    await truncate(join(second, 'state.json'), 3);
+    const skipped: string[] = [];
+    const loaded = await loadLatestTrainingCheckpoint(runDir, (dir, e) =>
+      skipped.push(`${basename(dir)}: ${e.message}`),
+    );
+    expect(loaded!.step).toBe(1);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatch(/^step-000002: .*state\.json has 3 bytes/);
+    expect(await loadLatestTrainingCheckpoint(join(runDir, 'nothing'))).toBeNull();
   });
 
   it('keep the last N and the best by validation loss, and find the latest', async () => {

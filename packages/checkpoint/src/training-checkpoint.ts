@@ -163,6 +163,25 @@ export async function loadTrainingCheckpoint(dir: string): Promise<LoadedTrainin
   };
 }
 
+/**
+ * Loads the newest checkpoint of a run that passes verification, falling back to older ones when a newer
+ * one is truncated or corrupted (each skipped directory and its error go to `onSkip`). Null when the run
+ * has no loadable checkpoint.
+ */
+export async function loadLatestTrainingCheckpoint(
+  runDir: string,
+  onSkip: (dir: string, error: Error) => void = () => {},
+): Promise<LoadedTrainingCheckpoint | null> {
+  for (const { dir } of (await listCheckpoints(runDir)).reverse()) {
+    try {
+      return await loadTrainingCheckpoint(dir);
+    } catch (e) {
+      onSkip(dir, e as Error);
+    }
+  }
+  return null;
+}
+
 async function readValLoss(dir: string): Promise<number | undefined> {
   try {
     const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { metrics?: { valLoss?: unknown } };

@@ -159,6 +159,7 @@ describe('createLoader', () => {
       const saved = JSON.parse(JSON.stringify(first.state()));
       await first.close();
       expect(saved.batches).toBe(k);
+      expect(JSON.stringify(saved).length).toBeLessThan(600); // a few hundred bytes, whatever the window size
       const resumed = await collect({ ...options, resumeFrom: saved }, m);
       expect(resumed.map((b) => Array.from(b.inputs))).toEqual(uninterrupted.slice(k).map((b) => Array.from(b.inputs)));
       expect(resumed.map((b) => Array.from(b.targets))).toEqual(
