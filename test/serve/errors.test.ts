@@ -2,9 +2,11 @@
  * Every error the API promises, as OpenAI-style bodies, and that malformed requests do not disturb a running
  * stream: invalid JSON, wrong types, prompt over the context, 401, 404, 413, 429, plus health/models/tokenize/metrics.
  */
+
+import { createServer } from '@andes/serve';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer, type TinyModel, tinyModel } from './tiny-model.js';
+import { createServedModel, type RunningServer, startServer, type TinyModel, tinyModel } from './tiny-model.js';
 
 let tiny: TinyModel;
 let s: RunningServer;
@@ -54,6 +56,40 @@ describe('errors', () => {
       expectErrorBody(r.body);
       expect(r.body.error.type).toBe('invalid_request_error');
       if (param) expect(r.body.error.param, body).toBe(param);
+    }
+  });
+
+  it('400 (not 500) for a conversation the chat template rejects', async () => {
+    // The llama-2 template requires user/assistant alternation; serve the same model with it.
+    const llama2 = createServer({
+      load: async () =>
+        createServedModel({
+          id: 'tiny',
+          model: tiny.model,
+          tokenizer: tiny.tokenizer,
+          template: 'llama-2',
+          maxSlots: 1,
+        }),
+    });
+    const base = await llama2.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      await llama2.loaded;
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chat({
+          messages: [
+            { role: 'assistant', content: 'first' },
+            { role: 'assistant', content: 'again' },
+          ],
+        }),
+      });
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expectErrorBody(body);
+      expect(body.error.param).toBe('messages');
+    } finally {
+      await llama2.shutdown(100);
     }
   });
 

@@ -12,7 +12,7 @@ import { generationLimit, type SamplingFields, samplingParams, stopStrings } fro
 import { checkModelName, onClientGone, type RouteContext, requestId } from './route-context.js';
 import type { FinishReason } from './scheduler.js';
 import { chatCompletionSchema } from './schemas.js';
-import type { ChatMessage } from './served-model.js';
+import type { ChatMessage, ServedModel } from './served-model.js';
 import { SseStream } from './sse.js';
 
 /** The validated request body. */
@@ -45,13 +45,22 @@ export function toChatMessages(messages: ChatCompletionBody['messages']): ChatMe
   });
 }
 
+/** Renders messages with the model's template; a conversation the template rejects is a 400, not a 500. */
+export function renderChatOr400(model: ServedModel, messages: ChatMessage[], addGenerationPrompt: boolean): number[] {
+  try {
+    return model.renderChat(messages, addGenerationPrompt);
+  } catch (e) {
+    throw badRequest(`messages: ${e instanceof Error ? e.message : String(e)}`, 'messages');
+  }
+}
+
 /** Registers the route. */
 export function registerChatRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/chat/completions', { schema: { body: chatCompletionSchema } }, async (request, reply) => {
     const body = request.body as ChatCompletionBody;
     const { model, scheduler } = ctx.ready();
     checkModelName(model, body.model);
-    const prompt = model.renderChat(toChatMessages(body.messages), true);
+    const prompt = renderChatOr400(model, toChatMessages(body.messages), true);
     const context = model.engine.maxContext;
     const maxTokens = generationLimit(
       prompt.length,

@@ -10,7 +10,7 @@ export { buildProgram, type CliOptions, main } from './cli.js';
 export type { DecodeRow, Engine } from './engine.js';
 export { ApiError, badRequest, type ErrorBody, errorBody } from './errors.js';
 export { LlamaEngine, type LlamaEngineOptions, slotsWithinBudget } from './llama-engine.js';
-export { Counter, Gauge, Histogram, LATENCY_BUCKETS, ServeMetrics } from './metrics.js';
+export { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Labels, type Metric, ServeMetrics } from './metrics.js';
 export {
   CHAT_TEMPLATE_NAMES,
   type ChatTemplateName,

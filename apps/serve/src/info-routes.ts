@@ -4,7 +4,7 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import { toChatMessages } from './chat-route.js';
+import { renderChatOr400, toChatMessages } from './chat-route.js';
 import { ApiError, errorBody } from './errors.js';
 import { checkModelName, type RouteContext } from './route-context.js';
 import { detokenizeSchema, tokenizeSchema } from './schemas.js';
@@ -62,7 +62,7 @@ export function registerInfoRoutes(
     checkModelName(model, body.model);
     let tokens: number[];
     if (body.messages !== undefined) {
-      tokens = model.renderChat(toChatMessages(body.messages), body.add_generation_prompt ?? true);
+      tokens = renderChatOr400(model, toChatMessages(body.messages), body.add_generation_prompt ?? true);
     } else if (body.prompt !== undefined) {
       tokens = model.tokenizer.encode(body.prompt, { bos: body.add_special_tokens ?? true });
     } else throw new ApiError(400, 'tokenize: give either prompt or messages', { param: 'prompt' });

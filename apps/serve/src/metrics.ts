@@ -5,7 +5,8 @@
  * @module
  */
 
-type Labels = Readonly<Record<string, string>>;
+/** Label names → values of one time series, e.g. `{ endpoint: '/v1/completions', status: '200' }`. */
+export type Labels = Readonly<Record<string, string>>;
 
 function labelKey(labels: Labels): string {
   const keys = Object.keys(labels).sort();
@@ -22,7 +23,9 @@ function fmt(v: number): string {
   return Number.isNaN(v) ? 'NaN' : String(v);
 }
 
-interface Metric {
+/** Anything the registry renders: a metric family in Prometheus text format. */
+export interface Metric {
+  /** `# HELP`, `# TYPE` and sample lines, without a trailing newline. */
   render(): string;
 }
 
