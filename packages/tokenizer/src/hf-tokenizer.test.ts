@@ -167,3 +167,14 @@ describe('byte-level BPE tokenizer.json (GPT-2 / Llama 3 style)', () => {
     expect(() => parseTokenizerJson('{"model": {"vocab": {"a": 0}}, }')).toThrow(/invalid JSON at character 31/);
   });
 });
+
+describe('streaming decode of a byte-level tokenizer', () => {
+  it('emits whole characters only', () => {
+    const tok = parseTokenizerJson(byteLevelJson(merges, { type: 'ByteLevel', add_prefix_space: false }));
+    const ids = tok.encode('é😀 hello');
+    const dec = tok.streamingDecoder();
+    const outs = ids.map((id) => dec.push(id));
+    expect(outs.filter((o) => o !== '')).toEqual(['é', '😀', ' ', 'hello']);
+    expect(outs.join('') + dec.flush()).toBe('é😀 hello');
+  });
+});

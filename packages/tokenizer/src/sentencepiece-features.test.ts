@@ -29,6 +29,7 @@ describe('SentencePiece features vs google sentencepiece', () => {
       'a<tag>b user<tag> defined',
       '   ',
       '',
+      'ABBA  Bob\tAB AAAA',
     ];
     for (const t of texts) {
       expect(tok.encode(t), `${name}: ${JSON.stringify(t)}`).toEqual(ref.encodeIds(t));
@@ -84,6 +85,33 @@ describe('SentencePiece features vs google sentencepiece', () => {
       m.raw = {};
       return new SentencePieceTokenizer(m);
     });
+  });
+
+  it('a precompiled charsmap (darts-clone trie) normalises like sentencepiece', async () => {
+    // Hand-built double array: 'A' → 'a' and 'B' → 'bb'. Root offset 1; 'A' lands on unit 0x40
+    // (label 0x41, leaf, offset 1 → value unit 0x41), 'B' on 0x43 (offset 0x10 → value unit 0x53).
+    const units = new Uint32Array(0x60);
+    units[0] = 1 << 10;
+    units[0x40] = 0x41 | 0x100 | (1 << 10);
+    units[0x41] = 0x80000000 | 0;
+    units[0x43] = 0x42 | 0x100 | (0x10 << 10);
+    units[0x53] = 0x80000000 | 2;
+    const strings = new TextEncoder().encode('a\0bb\0');
+    const blob = new Uint8Array(4 + units.byteLength + strings.length);
+    new DataView(blob.buffer).setUint32(0, units.byteLength, true);
+    blob.set(new Uint8Array(units.buffer), 4);
+    blob.set(strings, 4 + units.byteLength);
+    await compare('charsmap', (t) => {
+      const m = clone(t);
+      m.normalizerSpec.name = 'custom';
+      m.normalizerSpec.precompiledCharsmap = blob;
+      m.raw = {};
+      return new SentencePieceTokenizer(m);
+    });
+    const m = clone(base);
+    m.normalizerSpec.precompiledCharsmap = blob;
+    m.raw = {};
+    expect(new SentencePieceTokenizer(m).normalize('ABC Ab')).toBe('\u2581abbC\u2581ab');
   });
 
   it('serialises edited models readably', () => {
