@@ -113,4 +113,15 @@ describe('andes-train resume', () => {
     expect(existsSync(join(dir, 'checkpoints', `step-${String(step).padStart(6, '0')}`, 'manifest.json'))).toBe(true);
     expect(existsSync(join(dir, 'model'))).toBe(false);
   });
+
+  it('stops at the time budget with an evaluated, saved model and a checkpoint to resume from', () => {
+    const dir = join(root, 'budget');
+    const result = runCli(['pretrain', '--config', writeConfig('budget'), '--time-budget', '0.001']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`time budget of 0.001 s reached at step 1 of ${STEPS}`));
+    expect(result.stdout).toMatch(/validation loss: +\d/);
+    expect(existsSync(join(dir, 'model', 'model.safetensors'))).toBe(true);
+    expect(existsSync(join(dir, 'checkpoints', 'step-000001', 'manifest.json'))).toBe(true);
+    expect(readMetrics(join(dir, 'metrics.jsonl')).filter((r) => r.type === 'eval')).toHaveLength(1);
+  });
 });

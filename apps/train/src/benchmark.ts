@@ -7,7 +7,7 @@
 import type { Batch } from '@andes/data';
 import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { AdamW } from '@andes/optim';
-import { parseField } from './config.js';
+import { ConfigError, parseField } from './config.js';
 import { parseNumberFlag } from './numberFlag.js';
 import { selectBackend } from './pretrain.js';
 import { measureMatmulFlops, utilisation } from './throughput.js';
@@ -37,7 +37,7 @@ export interface BenchmarkResult extends BenchmarkCase {
 /** The default cases: small batches so a 2-core machine finishes in about a minute. */
 export const BENCHMARK_CASES: BenchmarkCase[] = [
   { preset: 'tiny', vocabSize: 1024, batchSize: 8, seqLen: 128 },
-  { preset: 'stories-15m', batchSize: 4, seqLen: 256 },
+  { preset: 'stories-15m', batchSize: 2, seqLen: 256 },
 ];
 
 function randomBatch(vocab: number, batchSize: number, seqLen: number, seed: number): Batch {
@@ -51,7 +51,7 @@ function randomBatch(vocab: number, batchSize: number, seqLen: number, seed: num
 }
 
 /** Runs `warmup` untimed and `steps` timed training steps of one case. */
-export async function benchmarkCase(c: BenchmarkCase, steps: number, warmup = 2): Promise<BenchmarkResult> {
+export async function benchmarkCase(c: BenchmarkCase, steps: number, warmup = 1): Promise<BenchmarkResult> {
   const config = llamaPreset(c.preset, c.vocabSize === undefined ? {} : { vocab_size: c.vocabSize });
   const model = new LlamaForCausalLM(config, { seed: 1 });
   const optimizer = new AdamW(model.namedParameters(), { lr: 1e-4 });
@@ -99,11 +99,20 @@ export function benchmarkTable(backend: string, results: readonly BenchmarkResul
 }
 
 /** The `bench` command: runs {@link BENCHMARK_CASES} and prints a Markdown table. */
-export async function runBenchmark(options: { steps?: string; backend?: string }): Promise<BenchmarkResult[]> {
-  const steps = parseNumberFlag('--steps', options.steps ?? '5', { integer: true, min: 1 });
+export async function runBenchmark(options: {
+  steps?: string;
+  backend?: string;
+  preset?: string;
+}): Promise<BenchmarkResult[]> {
+  const steps = parseNumberFlag('--steps', options.steps ?? '3', { integer: true, min: 1 });
+  const cases = BENCHMARK_CASES.filter((c) => options.preset === undefined || c.preset === options.preset);
+  if (cases.length === 0)
+    throw new ConfigError(
+      `flag --preset: expected one of ${BENCHMARK_CASES.map((c) => c.preset).join(', ')}, got ${JSON.stringify(options.preset)}`,
+    );
   const backend = await selectBackend(parseField('backend', options.backend ?? 'auto', 'flag --backend'));
   const results: BenchmarkResult[] = [];
-  for (const c of BENCHMARK_CASES) {
+  for (const c of cases) {
     results.push(await benchmarkCase(c, steps));
     console.error(`benchmarked ${c.preset}`);
   }

@@ -159,7 +159,8 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('training throughput and utilisation of `tiny` and `stories-15m` on the current backend')
-    .option('--steps <n>', 'timed steps per model', '5')
+    .option('--steps <n>', 'timed steps per model', '3')
+    .option('--preset <name>', 'only this case (tiny or stories-15m)')
     .option('--backend <name>', 'auto, webgpu or cpu', 'auto')
     .action(async (options: Record<string, string>) => {
       const { runBenchmark } = await import('./benchmark.js');
