@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.js';
  * The values of an int32 tensor when they are known on the host without a device readback: always on the CPU backend,
  * and on other backends for tensors created from host data. Null otherwise (the check is then skipped).
  */
-function hostInts(t: Tensor): Int32Array | Float32Array | null {
+export function hostInts(t: Tensor): Int32Array | Float32Array | null {
   if (t.storage instanceof CpuStorage) return readView(t);
   const host = t.storageRef.hostInts;
   if (!host) return null;

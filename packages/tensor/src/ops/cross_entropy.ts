@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import { fmt, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
-import { checkIds } from './check_ids.js';
+import { checkIds, hostInts } from './check_ids.js';
 import { ne } from './compare.js';
 import { contiguous } from './contiguous.js';
 import { div } from './div.js';
@@ -66,7 +66,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     const rows = crossEntropyRows(l2, t1, ignoreIndex);
     if (reduction === 'none') return reshape(rows, targets.shape);
     if (reduction === 'sum') return sum(rows);
-    const count = maximum(sum(toType(ne(t1, ignoreIndex), 'float32')), 1);
-    return div(sum(rows), count);
+    // The divisor is the number of non-ignored targets: counted on the host when the ids are known there (no
+    // kernels), else on the device.
+    const known = hostInts(targets);
+    if (known) {
+      let count = 0;
+      for (let i = 0; i < known.length; i++) if (known[i] !== ignoreIndex) count++;
+      return div(sum(rows), Math.max(1, count));
+    }
+    return div(sum(rows), maximum(sum(toType(ne(t1, ignoreIndex), 'float32')), 1));
   });
 }

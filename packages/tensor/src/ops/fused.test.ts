@@ -155,6 +155,21 @@ describeBackends('fused ops', () => {
     for (const t of [logits, table, bad, floatIds]) t.dispose();
   });
 
+  it('mean crossEntropy counts ignored targets the same when ids are only on the device', async () => {
+    const logits = T.tensor([
+      [1, 2, 3],
+      [0, 0, 0],
+      [3, 1, -1],
+    ]);
+    // Ids computed by a kernel have no host copy on GPU backends: the divisor is counted on the device.
+    const targets = T.tensor([2, -100, 0]).int();
+    const loss = T.crossEntropy(logits, targets);
+    const lse = (r: number[]) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
+    const expected = (lse([1, 2, 3]) - 3 + (lse([3, 1, -1]) - 3)) / 2;
+    expect(await loss.item()).toBeCloseTo(expected, 5);
+    for (const t of [logits, targets, loss]) t.dispose();
+  });
+
   it('mean crossEntropy with every target ignored is 0', async () => {
     const logits = T.randn([3, 5]);
     const targets = T.full([3], -100, { dtype: 'int32' });
