@@ -155,6 +155,38 @@ describeBackends('fused ops', () => {
     for (const t of [logits, table, bad, floatIds]) t.dispose();
   });
 
+  it('fused rmsNorm and crossEntropy equal their compositions from primitive ops, values and gradients', async () => {
+    const x = T.randn([3, 4, 24], { seed: 21, requiresGrad: true });
+    const w = T.randn([24], { seed: 22, requiresGrad: true });
+    const targets = T.randint(0, 24, [3, 4], { seed: 23 });
+    const run = (fused: boolean) =>
+      T.tidy(() => {
+        const h = fused ? T.rmsNorm(x, w, 1e-5) : x.mul(x.square().mean(-1, true).add(1e-5).rsqrt()).mul(w);
+        if (fused) return T.crossEntropy(h, targets);
+        const oneHot = T.eq(T.arange(24), targets.unsqueeze(-1)).float();
+        return h.logSoftmax(-1).mul(oneHot).sum().neg().div(12);
+      });
+    const results: Float32Array[][] = [];
+    for (const fused of [true, false]) {
+      const loss = run(fused);
+      loss.backward();
+      results.push([
+        (await loss.data()) as Float32Array,
+        (await x.grad!.data()) as Float32Array,
+        (await w.grad!.data()) as Float32Array,
+      ]);
+      T.zeroGrad([x, w]);
+      loss.dispose();
+    }
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = [results[0]![i]!, results[1]![i]!];
+      a.forEach((v, j) => {
+        expect(v).toBeCloseTo(b[j]!, 5);
+      });
+    }
+    for (const t of [x, w, targets]) t.dispose();
+  });
+
   it('mean crossEntropy counts ignored targets the same when ids are only on the device', async () => {
     const logits = T.tensor([
       [1, 2, 3],
