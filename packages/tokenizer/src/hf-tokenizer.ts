@@ -17,9 +17,9 @@ import {
   wellFormed,
 } from './hf-pipeline.js';
 import { type MergeTable, mergeSymbols, PairTable, scoreRanks } from './score-merge.js';
-import { StreamingDecoder } from './streaming-decoder.js';
+import { decodeTokens, StreamingDecoder } from './streaming-decoder.js';
 import type { DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
-import { utf8DecodeLossy, utf8Encode } from './utf8.js';
+import { utf8Encode } from './utf8.js';
 
 interface AddedToken {
   id: number;
@@ -295,25 +295,7 @@ export class HfTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const skip = options.skipSpecialTokens ?? true;
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    let first = true;
-    for (let i = 0; i < ids.length; i++) {
-      const b = this.tokenBytes(ids[i]!, first, skip);
-      if (!this.isSpecial(ids[i]!)) first = false;
-      if (b) {
-        parts.push(b);
-        total += b.length;
-      }
-    }
-    const all = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
-    }
-    return utf8DecodeLossy(all).text;
+    return decodeTokens(this, ids, options);
   }
 
   tokenBytes(id: number, isFirst: boolean, skipSpecialTokens: boolean): Uint8Array | null {

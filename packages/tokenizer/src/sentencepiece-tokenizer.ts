@@ -12,9 +12,9 @@ import {
 import { type MergeTable, mergeSymbols, PairTable, scoreRanks } from './score-merge.js';
 import { SentencePieceNormalizer, SPACE_SYMBOL } from './sentencepiece-normalizer.js';
 import { sentencePieceToTokenizerJson } from './sentencepiece-to-json.js';
-import { StreamingDecoder } from './streaming-decoder.js';
+import { decodeTokens, StreamingDecoder } from './streaming-decoder.js';
 import type { DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
-import { utf8DecodeLossy, utf8Encode } from './utf8.js';
+import { utf8Encode } from './utf8.js';
 
 const CACHE_LIMIT = 1 << 17;
 const CACHE_MAX_CHUNK = 48;
@@ -334,26 +334,7 @@ export class SentencePieceTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const skip = options.skipSpecialTokens ?? true;
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    let first = true;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const b = this.tokenBytes(id, first, skip);
-      if (!this.isSpecial(id)) first = false;
-      if (b) {
-        parts.push(b);
-        total += b.length;
-      }
-    }
-    const all = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
-    }
-    return utf8DecodeLossy(all).text;
+    return decodeTokens(this, ids, options);
   }
 
   tokenBytes(id: number, isFirst: boolean, skipSpecialTokens: boolean): Uint8Array | null {

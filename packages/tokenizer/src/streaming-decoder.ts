@@ -51,3 +51,27 @@ export class StreamingDecoder {
     return text;
   }
 }
+
+/** Joins the bytes of every id (see {@link Tokenizer.tokenBytes}) and decodes them as UTF-8. */
+export function decodeTokens(tok: Tokenizer, ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+  const skip = options.skipSpecialTokens ?? true;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let first = true;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const b = tok.tokenBytes(id, first, skip);
+    if (!tok.isSpecial(id)) first = false;
+    if (b) {
+      parts.push(b);
+      total += b.length;
+    }
+  }
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    all.set(p, off);
+    off += p.length;
+  }
+  return utf8DecodeLossy(all).text;
+}
