@@ -68,6 +68,15 @@ describeBackends('autograd and memory', () => {
     for (const t of [w, y1, y2]) t.dispose();
   });
 
+  it('backward refuses saved values that were overwritten in place', () => {
+    const w = T.tensor([1, 2, 3], undefined, { requiresGrad: true });
+    const x = T.tensor([4, 5, 6]);
+    const y = T.tidy(() => w.mul(x).sum());
+    x.assign(T.tidy(() => T.zeros([3])));
+    expect(() => y.backward()).toThrow(/backward of 'mul': saved tensor \[3\] was modified in place/);
+    for (const t of [w, x, y]) t.dispose();
+  });
+
   it('a diamond graph sums both paths; backward frees saved activations', async () => {
     const x = T.tensor([0.5, -1, 2], undefined, { requiresGrad: true });
     const base = T.memory();

@@ -38,6 +38,8 @@ export class GradNode {
     readonly inputShapes: readonly (readonly number[])[],
     public saved: Tensor[],
     readonly rule: BackwardRule,
+    /** Storage versions of `saved` when recorded; a mismatch at backward means an in-place write clobbered them. */
+    readonly savedVersions: readonly number[] = saved.map((t) => t.storageRef.version),
   ) {}
 
   releaseSaved(): void {
@@ -167,6 +169,15 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
         g.dispose();
         throw new Error(`backward: the graph through '${node.op}' was already freed (backward called twice?)`);
       }
+      node.saved.forEach((t, i) => {
+        if (t.storageRef.version !== node.savedVersions[i]) {
+          g.dispose();
+          throw new Error(
+            `backward of '${node.op}': saved tensor ${fmt(t.shape)} was modified in place (assign/adamwStep) after the ` +
+              `forward pass; gradients would be wrong`,
+          );
+        }
+      });
       const needs = node.edges.map((e) => e !== null);
       const inputGrads = tidy(() => [...node.rule(g, node.saved, needs)]);
       node.releaseSaved();

@@ -18,6 +18,8 @@ export interface StorageRef {
   refs: number;
   /** Host copy of int32 data created from host arrays, so ids can be range-checked without a GPU readback. */
   hostInts?: Int32Array;
+  /** Bumped by every in-place write (assign, adamwStep), so autograd can tell saved values were overwritten. */
+  version: number;
 }
 
 /** A second tensor operand or a plain number (broadcast like a 0-d tensor of the first operand's dtype). */
@@ -69,7 +71,7 @@ export class Tensor implements View {
       throw new Error(`internal: storage of ${storage.size} elements wrapped as shape ${fmt(shape)}`);
     }
     countBytes(storage.size * DTYPE_BYTES[storage.dtype]);
-    return new Tensor({ storage, backend, refs: 0 }, shape, stridesOf(shape), 0);
+    return new Tensor({ storage, backend, refs: 0, version: 0 }, shape, stridesOf(shape), 0);
   }
 
   /** The storage this tensor views (View interface for kernels). */
@@ -277,8 +279,9 @@ export class Tensor implements View {
       );
     const strides = expandStrides('assign', src.shape, src.strides, this.shape);
     this.backend.copyInto(this, { storage: src.storage, shape: this.shape, strides, offset: src.offset });
-    // The host copy of int data (for id range checks) is stale now.
+    // The host copy of int data (for id range checks) is stale now, and so is anything autograd saved of it.
     this.ref.hostInts = undefined;
+    this.ref.version++;
     return this;
   }
 }

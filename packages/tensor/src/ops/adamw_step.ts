@@ -30,4 +30,5 @@ export function adamwStep(param: Tensor, m: Tensor, v: Tensor, hyper: AdamWHyper
   }
   if (!(hyper.step >= 1)) throw new Error(`adamwStep: step is 1-based, got ${hyper.step}`);
   backend.adamw(param.storage, grad.storage, m.storage, v.storage, hyper, gradScale?.storage);
+  for (const t of [param, m, v]) t.storageRef.version++;
 }
