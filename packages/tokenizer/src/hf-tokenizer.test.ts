@@ -19,7 +19,8 @@ describe.skipIf(!hasLlama2Model)('Llama 2 tokenizer.json (converted from tokeniz
     expect(hf.kind).toBe('hf-bpe');
     expect([hf.vocabSize, hf.bosId, hf.eosId, hf.unkId]).toEqual([32000, 1, 2, 0]);
     expect(hf.encode('Hello world', { bos: true })).toEqual([1, 15043, 3186]);
-    for (const d of generateCorpus(2024, 800)) {
+    const long = ['ab'.repeat(1500), 'tokenization'.repeat(300), '日本語'.repeat(700)];
+    for (const d of [...generateCorpus(2024, 800), ...long]) {
       const ids = ref.encodeIds(d);
       expect(hf.encode(d), JSON.stringify(d)).toEqual(ids);
       expect(hf.decode(ids)).toBe(d);

@@ -65,6 +65,7 @@ export interface MergeTable {
 }
 
 const SMALL = 48;
+const LARGE = 1024;
 
 /**
  * Merges `sym[0, n)` (with code-unit lengths `len`) in place. On return the surviving symbols are
@@ -73,7 +74,8 @@ const SMALL = 48;
 export function mergeSymbols(table: MergeTable, sym: Int32Array, len: Int32Array, n: number): void {
   if (n < 2) return;
   if (n <= SMALL) mergeSmall(table, sym, len, n);
-  else mergeWithHeap(table, sym, len, n);
+  else if (n <= LARGE) mergeWithHeap(table, sym, len, n);
+  else mergeWithBuckets(table, sym, len, n);
 }
 
 function lookup(table: MergeTable, a: number, b: number): number {
@@ -130,6 +132,32 @@ function mergeSmall(table: MergeTable, sym: Int32Array, len: Int32Array, n: numb
 // current pair has the same priority, and then merging it is what its own equal entry would do.
 const SHIFT = 2 ** 32;
 
+// Heap helpers are top-level functions on explicit arguments: closures over a mutated `size`
+// would force it into a context object and slow every access in the hot loop.
+function siftDown(heap: Float64Array, size: number, i: number, value: number): void {
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= size) break;
+    if (c + 1 < size && heap[c + 1]! < heap[c]!) c++;
+    const hc = heap[c]!;
+    if (hc >= value) break;
+    heap[i] = hc;
+    i = c;
+  }
+  heap[i] = value;
+}
+
+function siftUp(heap: Float64Array, i: number, value: number): void {
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = heap[parent]!;
+    if (p <= value) break;
+    heap[i] = p;
+    i = parent;
+  }
+  heap[i] = value;
+}
+
 function mergeWithHeap(table: MergeTable, sym: Int32Array, len: Int32Array, n: number): void {
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
@@ -143,61 +171,124 @@ function mergeWithHeap(table: MergeTable, sym: Int32Array, len: Int32Array, n: n
   const heap = new Float64Array(3 * n);
   let size = 0;
 
-  const siftDown = (i: number, value: number): void => {
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= size) break;
-      if (c + 1 < size && heap[c + 1]! < heap[c]!) c++;
-      if (heap[c]! >= value) break;
-      heap[i] = heap[c]!;
-      i = c;
-    }
-    heap[i] = value;
-  };
-
-  const push = (left: number): void => {
-    if (left < 0) return;
-    const right = next[left]!;
-    const merged = right < 0 ? -1 : lookup(table, sym[left]!, sym[right]!);
-    mergedAt[left] = merged;
-    if (merged < 0) return;
-    const pri = ranks[merged]! * SHIFT + left;
-    let i = size++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent]!;
-      if (p <= pri) break;
-      heap[i] = p;
-      i = parent;
-    }
-    heap[i] = pri;
-  };
-
   // Initial pairs: fill, then heapify bottom-up in O(n).
   for (let i = 0; i + 1 < n; i++) {
     const merged = lookup(table, sym[i]!, sym[i + 1]!);
     mergedAt[i] = merged;
     if (merged >= 0) heap[size++] = ranks[merged]! * SHIFT + i;
   }
-  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(i, heap[i]!);
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, size, i, heap[i]!);
 
   while (size > 0) {
     const top = heap[0]!;
     const last = heap[--size]!;
-    if (size > 0) siftDown(0, last);
+    if (size > 0) siftDown(heap, size, 0, last);
     const rank = Math.floor(top / SHIFT);
     const l = top - rank * SHIFT;
-    const merged = mergedAt[l]!;
-    if (len[l] === 0 || merged < 0 || ranks[merged] !== rank) continue;
+    const m = mergedAt[l]!;
+    if (len[l] === 0 || m < 0 || ranks[m] !== rank) continue;
     const r = next[l]!;
-    sym[l] = results ? results[merged]! : merged;
+    sym[l] = results ? results[m]! : m;
     len[l]! += len[r]!;
     len[r] = 0;
     const after = next[r]!;
     next[l] = after;
     if (after >= 0) prev[after] = l;
-    push(prev[l]!);
-    push(l);
+    // The pairs that changed: (prev, l) and (l, after).
+    const p = prev[l]!;
+    if (p >= 0) {
+      const pm = lookup(table, sym[p]!, sym[l]!);
+      mergedAt[p] = pm;
+      if (pm >= 0) siftUp(heap, size++, ranks[pm]! * SHIFT + p);
+    }
+    const lm = after >= 0 ? lookup(table, sym[l]!, sym[after]!) : -1;
+    mergedAt[l] = lm;
+    if (lm >= 0) siftUp(heap, size++, ranks[lm]! * SHIFT + l);
+  }
+}
+
+// For long inputs one big heap thrashes the cache (every pop walks ~20 levels of a multi-MB array).
+// Instead: one small min-heap of positions per rank, and a min-heap of the ranks that have entries.
+// Pops take the smallest position of the smallest rank: the same order as the single heap.
+function heapPushInt(h: number[], v: number): void {
+  let i = h.length;
+  h.push(v);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = h[parent]!;
+    if (p <= v) break;
+    h[i] = p;
+    i = parent;
+  }
+  h[i] = v;
+}
+
+function heapPopInt(h: number[]): number {
+  const top = h[0]!;
+  const last = h.pop()!;
+  const size = h.length;
+  if (size > 0) {
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && h[c + 1]! < h[c]!) c++;
+      const hc = h[c]!;
+      if (hc >= last) break;
+      h[i] = hc;
+      i = c;
+    }
+    h[i] = last;
+  }
+  return top;
+}
+
+function mergeWithBuckets(table: MergeTable, sym: Int32Array, len: Int32Array, n: number): void {
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  const mergedAt = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
+  const ranks = table.ranks;
+  const results = table.results;
+  const buckets = new Map<number, number[]>();
+  const liveRanks: number[] = [];
+  const add = (rank: number, left: number): void => {
+    let b = buckets.get(rank);
+    if (b === undefined) buckets.set(rank, (b = []));
+    if (b.length === 0) heapPushInt(liveRanks, rank);
+    heapPushInt(b, left);
+  };
+  for (let i = 0; i + 1 < n; i++) {
+    const m = lookup(table, sym[i]!, sym[i + 1]!);
+    mergedAt[i] = m;
+    if (m >= 0) add(ranks[m]!, i);
+  }
+  while (liveRanks.length > 0) {
+    const rank = liveRanks[0]!;
+    const bucket = buckets.get(rank)!;
+    const l = heapPopInt(bucket);
+    if (bucket.length === 0) heapPopInt(liveRanks);
+    const m = mergedAt[l]!;
+    if (len[l] === 0 || m < 0 || ranks[m] !== rank) continue;
+    const r = next[l]!;
+    sym[l] = results ? results[m]! : m;
+    len[l]! += len[r]!;
+    len[r] = 0;
+    const after = next[r]!;
+    next[l] = after;
+    if (after >= 0) prev[after] = l;
+    const p = prev[l]!;
+    if (p >= 0) {
+      const pm = lookup(table, sym[p]!, sym[l]!);
+      mergedAt[p] = pm;
+      if (pm >= 0) add(ranks[pm]!, p);
+    }
+    const lm = after >= 0 ? lookup(table, sym[l]!, sym[after]!) : -1;
+    mergedAt[l] = lm;
+    if (lm >= 0) add(ranks[lm]!, l);
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateCorpus } from '../test/corpus.js';
+import { generateCorpus, rng } from '../test/corpus.js';
 import { hasLlama2Model, llama2ModelPath, loadReference, type ReferenceProcessor } from '../test/reference.js';
 import { loadTokenizer } from './load.js';
 import { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
@@ -71,6 +71,19 @@ describe.skipIf(!hasLlama2Model)('SentencePieceTokenizer on the LLaMA 2 model vs
       'abc'.repeat(700) + ' ' + '12 34'.repeat(50),
     ];
     for (const c of cases) expect(tok.encode(c), JSON.stringify(c)).toEqual(ref.encodeIds(c));
+  });
+
+  it('matches the reference on long runs without spaces (heap and bucket merge paths)', () => {
+    const r = rng(17);
+    const alphabets = ['etaoinshrdlu', 'ab', 'aaaaaaab', '0123456789', '日本語のテキスト', 'éè😀👍🏽\u200d'];
+    for (const alphabet of alphabets) {
+      const chars = Array.from(alphabet);
+      for (const n of [60, 900, 1500, 6000]) {
+        let s = '';
+        for (let i = 0; i < n; i++) s += chars[Math.floor(r() * r() * chars.length)];
+        expect(tok.encode(s), `${alphabet} × ${n}`).toEqual(ref.encodeIds(s));
+      }
+    }
   });
 
   it('decodes like the reference, including byte runs and the first-piece space rule', () => {
