@@ -76,41 +76,51 @@ export interface TrainConfig {
   backend: BackendChoice;
 }
 
-/** The defaults: `andes-train` with no arguments trains `tiny` on the built-in stories. */
+/**
+ * The defaults: `andes-train` with no arguments trains `tiny` on the built-in stories with these settings (plus a
+ * time budget, {@link DEFAULT_RUN_TIME_BUDGET}). Tuned so a 2-core CPU with lavapipe WebGPU reaches a validation loss
+ * under half the unigram cross-entropy in about five minutes: the loss crosses half at ~60 steps of 512 tokens.
+ */
 export const DEFAULT_CONFIG: TrainConfig = {
   preset: 'tiny',
   model: {},
   data: 'stories',
   tokenizerBytes: 1_000_000,
   tokenizer: '',
-  vocabSize: 1024,
-  batchSize: 16,
-  seqLen: 128,
+  vocabSize: 512,
+  batchSize: 8,
+  seqLen: 64,
   gradAccum: 1,
-  lr: 3e-3,
-  minLr: 3e-4,
-  warmupSteps: 30,
+  lr: 5e-3,
+  minLr: 5e-4,
+  warmupSteps: 10,
   decaySteps: 0,
   weightDecay: 0.1,
   beta1: 0.9,
   beta2: 0.95,
   gradClip: 1,
-  steps: 400,
+  steps: 160,
   tokenBudget: 0,
   timeBudget: 0,
-  evalInterval: 100,
-  evalBatches: 16,
+  evalInterval: 40,
+  evalBatches: 8,
   validationFraction: 0.05,
-  sampleInterval: 100,
+  sampleInterval: 80,
   sampleTokens: 64,
   prompts: ['Once upon a time', 'One day, a boy named Tom', 'There once was a girl called'],
-  checkpointInterval: 100,
+  checkpointInterval: 40,
   keepLast: 2,
   logInterval: 10,
   outDir: 'runs/default',
   seed: 1234,
   backend: 'auto',
 };
+
+/**
+ * Seconds of training after which the no-argument default run stops, evaluates, saves and samples, however far it
+ * got (a slow machine then still finishes in about five minutes; `andes-train resume runs/default` continues).
+ */
+export const DEFAULT_RUN_TIME_BUDGET = 270;
 
 /** How one field is checked; `check` returns an explanation of what was expected, or undefined when fine. */
 interface FieldRule {

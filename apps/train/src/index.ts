@@ -18,6 +18,7 @@ export {
   CONFIG_FIELDS,
   ConfigError,
   DEFAULT_CONFIG,
+  DEFAULT_RUN_TIME_BUDGET,
   flagName,
   parseConfigObject,
   parseField,

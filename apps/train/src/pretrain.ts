@@ -57,6 +57,9 @@ export async function selectBackend(choice: TrainConfig['backend']): Promise<str
 
 /** Starts a fresh run in `config.outDir` (earlier artifacts there are replaced). */
 export async function runPretrain(config: TrainConfig): Promise<void> {
+  // Check what can be checked before anything is deleted or trained: data paths and model fields.
+  resolveMixture(config.data);
+  buildModelConfig(config, { vocabSize: Math.max(config.vocabSize, 3), bosId: 1, eosId: 2 });
   const paths = startFreshRun(resolve(config.outDir), config);
   await train(paths, config, null);
 }

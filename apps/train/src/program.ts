@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import {
   CONFIG_FIELDS,
   ConfigError,
+  DEFAULT_RUN_TIME_BUDGET,
   flagName,
   parseConfigObject,
   parseField,
@@ -91,11 +92,14 @@ export function configFromOptions(options: Record<string, unknown>): TrainConfig
 /** Builds the commander program. `andes-train` alone trains the default run. */
 export function buildProgram(): Command {
   const program = new Command('andes-train')
-    .description('Pretrain LLaMA-style models with Andes. Without a command: train `tiny` on the built-in stories.')
+    .description(
+      'Pretrain LLaMA-style models with Andes. Without a command: train `tiny` on the built-in stories into ' +
+        `runs/default (the pretrain defaults with --time-budget ${DEFAULT_RUN_TIME_BUDGET}).`,
+    )
     .showHelpAfterError('(run with --help for usage)')
     .action(async () => {
       const { runPretrain } = await import('./pretrain.js');
-      await runPretrain(resolveConfig());
+      await runPretrain(resolveConfig({ timeBudget: DEFAULT_RUN_TIME_BUDGET }));
     });
 
   const pretrain = program
