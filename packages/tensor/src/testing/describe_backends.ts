@@ -22,13 +22,20 @@ async function probeWebGpu(): Promise<{ ok: true } | { ok: false; reason: string
   }
 }
 
-/** Whether WebGPU could be initialised in this process (probed once, when this module loads). */
-export const webgpuStatus = await probeWebGpu();
+/**
+ * Whether WebGPU could be initialised in this process (probed once, when this module loads). `ANDES_BACKEND=cpu`
+ * skips the probe and the WebGPU suites (unless `ANDES_REQUIRE_WEBGPU=1`).
+ */
+export const webgpuStatus: { ok: true } | { ok: false; reason: string } =
+  env('ANDES_BACKEND') === 'cpu' && env('ANDES_REQUIRE_WEBGPU') !== '1'
+    ? { ok: false, reason: 'ANDES_BACKEND=cpu' }
+    : await probeWebGpu();
 let warned = false;
 
 /**
  * Declares `fn`'s tests under `title [cpu]` and `title [webgpu]`, switching the current backend before each group.
- * When WebGPU is unavailable its group is skipped with the reason in its title (and one warning line), unless
+ * When WebGPU is unavailable (or `ANDES_BACKEND=cpu`) its group is skipped with the reason in its title (and one
+ * warning line), unless
  * `ANDES_REQUIRE_WEBGPU=1`, where a failing test reports the reason instead.
  */
 export function describeBackends(title: string, fn: (backend: BackendName) => void): void {
