@@ -19,7 +19,9 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tenso
   const rng = getRandomState();
   const probeBefore = gradProbe.sawRequiresGrad;
   gradProbe.sawRequiresGrad = false;
-  const out = noGrad(() => fn(...inputs));
+  const result = noGrad(() => fn(...inputs));
+  // fn may hand back one of its inputs or a parameter (a leaf): record on a fresh view, never on the leaf itself.
+  const out = result.requiresGrad ? result.detach() : result;
   // Did fn touch anything that requires grad (its inputs or captured parameters)?
   const needsGraph = gradProbe.sawRequiresGrad || inputs.some((t) => t.requiresGrad);
   gradProbe.sawRequiresGrad = probeBefore || gradProbe.sawRequiresGrad;
