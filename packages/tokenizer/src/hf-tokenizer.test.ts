@@ -153,6 +153,23 @@ describe('byte-level BPE tokenizer.json (GPT-2 / Llama 3 style)', () => {
     ]);
   });
 
+  it('honours lstrip/rstrip on added tokens and ignore_merges', () => {
+    const json = JSON.parse(byteLevelJson(merges, { type: 'ByteLevel', add_prefix_space: false }, ['<mask>']));
+    json.added_tokens[0].lstrip = true;
+    json.added_tokens[0].rstrip = true;
+    const tok = parseTokenizerJson(JSON.stringify(json));
+    const mask = tok.pieceToId('<mask>');
+    expect(tok.encode('hello  <mask>  world')).toEqual([id('hello'), mask, id('w'), id('o'), id('rl'), id('d')]);
+    // ignore_merges: a piece that is already in the vocabulary is used whole (Llama 3).
+    const direct = JSON.parse(byteLevelJson([['l', 'l']], { type: 'ByteLevel', add_prefix_space: false }));
+    direct.model.vocab.hel = Object.keys(direct.model.vocab).length;
+    expect(parseTokenizerJson(JSON.stringify(direct)).encode('hel')).toEqual(
+      [...'hel'].map((c) => direct.model.vocab[c]),
+    );
+    direct.model.ignore_merges = true;
+    expect(parseTokenizerJson(JSON.stringify(direct)).encode('hel')).toEqual([direct.model.vocab.hel]);
+  });
+
   it('reports malformed files with the field path', () => {
     expect(() => parseTokenizerJson('{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}')).toThrow(
       /model\.merges\[0\].*missing from model\.vocab/,

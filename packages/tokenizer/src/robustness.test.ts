@@ -52,6 +52,17 @@ describe.skipIf(!hasLlama2Model)('robustness on the LLaMA 2 model', () => {
     );
   });
 
+  it('decodes arbitrary byte-fallback sequences exactly like sentencepiece (one U+FFFD per bad byte)', () => {
+    const byteId = fc.integer({ min: 3, max: 258 });
+    const someId = fc.oneof(byteId, byteId, byteId, fc.integer({ min: 0, max: 31999 }));
+    fc.assert(
+      fc.property(fc.array(someId, { maxLength: 40 }), (ids) => {
+        expect(tok.decode(ids)).toBe(ref.decodeIds(ids));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('a truncated or corrupted model throws an Error that says where', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), (cut) => {
