@@ -18,5 +18,9 @@ export type { WebGpuDeviceOptions } from './device.js';
  */
 export async function createWebGpuBackend(options: WebGpuDeviceOptions = {}): Promise<Backend> {
   const acquired = await acquireDevice(options);
-  return new WebGpuBackend(new Runtime(acquired.device, acquired.gpu));
+  const rt = new Runtime(acquired.device, acquired.gpu);
+  const info = acquired.adapter.info as GPUAdapterInfo | undefined;
+  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
+  rt.cpuAdapter = /llvmpipe|lavapipe|swiftshader|software/i.test(text);
+  return new WebGpuBackend(rt);
 }

@@ -1,5 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
+import {
+  CPU_VARIANT,
+  type DecodeVariant,
+  GPU_VARIANT,
+  type MatmulVariant,
+  setMatmulVariant,
+} from './kernels/matmul.js';
 import { numel } from './layout.js';
 import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from './test_support.js';
 
@@ -27,70 +34,79 @@ function refMatmul(ad: Float32Array, a: View, bd: Float32Array, b: View, batch: 
   return out;
 }
 
-suite('webgpu matmul family', () => {
-  const g = backend!;
-  let seed = 10;
-  async function check(
-    M: number,
-    K: number,
-    N: number,
-    opts: { ta?: boolean; tb?: boolean; batch?: number[]; bcastB?: boolean } = {},
-  ) {
-    const batch = opts.batch ?? [];
-    const nb = numel(batch);
-    const ad = randomFloats(nb * M * K, seed++);
-    const bd = randomFloats((opts.bcastB ? 1 : nb) * K * N, seed++);
-    let a: View = opts.ta
-      ? transposed(upload(g, ad, [...batch, K, M]), batch.length, batch.length + 1)
-      : upload(g, ad, [...batch, M, K]);
-    let b: View = opts.tb
-      ? transposed(
-          upload(g, bd, [...(opts.bcastB ? [] : batch), N, K]),
-          -2 + (opts.bcastB ? 2 : batch.length + 2),
-          opts.bcastB ? 1 : batch.length + 1,
-        )
-      : upload(g, bd, [...(opts.bcastB ? [] : batch), K, N]);
-    if (opts.bcastB) b = { ...b, shape: [...batch, K, N], strides: [...batch.map(() => 0), ...b.strides] };
-    a = { ...a };
-    const out = g.matmul(a, b, batch);
-    const got = await readNumbers(g, out);
-    const ref = refMatmul(ad, a, bd, b, batch);
-    expect(closeness(got, ref, 1e-4, 1e-4), `M${M} K${K} N${N} ${JSON.stringify(opts)}`).toBeLessThanOrEqual(1);
-    g.free(out);
-    g.free(a.storage);
-    g.free(b.storage);
-  }
+const VARIANTS: [string, MatmulVariant, DecodeVariant][] = [
+  ['tiled + gemv', GPU_VARIANT, { kind: 'gemv' }],
+  ['strip + strip decode', CPU_VARIANT, { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2 } }],
+  ['strip (unrolled, columns first)', { kind: 'strip', strip: { wg: 32, rm: 4, rn: 2, ku: 4 } }, { kind: 'gemv' }],
+];
 
-  it('square and awkward sizes with the tiled kernel', async () => {
-    for (const [M, K, N] of [
-      [1, 1, 1],
-      [7, 13, 33],
-      [64, 64, 64],
-      [129, 7, 65],
-      [33, 129, 13],
-      [2, 300, 3],
-    ] as const)
-      await check(M, K, N);
-  });
+for (const [variantName, variant, decode] of VARIANTS)
+  suite(`webgpu matmul family: ${variantName}`, () => {
+    beforeAll(() => setMatmulVariant(variant, decode));
+    afterAll(() => setMatmulVariant(undefined));
+    const g = backend!;
+    let seed = 10;
+    async function check(
+      M: number,
+      K: number,
+      N: number,
+      opts: { ta?: boolean; tb?: boolean; batch?: number[]; bcastB?: boolean } = {},
+    ) {
+      const batch = opts.batch ?? [];
+      const nb = numel(batch);
+      const ad = randomFloats(nb * M * K, seed++);
+      const bd = randomFloats((opts.bcastB ? 1 : nb) * K * N, seed++);
+      let a: View = opts.ta
+        ? transposed(upload(g, ad, [...batch, K, M]), batch.length, batch.length + 1)
+        : upload(g, ad, [...batch, M, K]);
+      let b: View = opts.tb
+        ? transposed(
+            upload(g, bd, [...(opts.bcastB ? [] : batch), N, K]),
+            -2 + (opts.bcastB ? 2 : batch.length + 2),
+            opts.bcastB ? 1 : batch.length + 1,
+          )
+        : upload(g, bd, [...(opts.bcastB ? [] : batch), K, N]);
+      if (opts.bcastB) b = { ...b, shape: [...batch, K, N], strides: [...batch.map(() => 0), ...b.strides] };
+      a = { ...a };
+      const out = g.matmul(a, b, batch);
+      const got = await readNumbers(g, out);
+      const ref = refMatmul(ad, a, bd, b, batch);
+      expect(closeness(got, ref, 1e-4, 1e-4), `M${M} K${K} N${N} ${JSON.stringify(opts)}`).toBeLessThanOrEqual(1);
+      g.free(out);
+      g.free(a.storage);
+      g.free(b.storage);
+    }
 
-  it('transposed operands read through strides (all four layouts)', async () => {
-    for (const ta of [false, true]) for (const tb of [false, true]) await check(37, 45, 71, { ta, tb });
-  });
+    it('square and awkward sizes with the tiled kernel', async () => {
+      for (const [M, K, N] of [
+        [1, 1, 1],
+        [7, 13, 33],
+        [64, 64, 64],
+        [129, 7, 65],
+        [33, 129, 13],
+        [2, 300, 3],
+      ] as const)
+        await check(M, K, N);
+    });
 
-  it('batched with a broadcast right operand', async () => {
-    await check(13, 17, 9, { batch: [2, 3] });
-    await check(5, 33, 7, { batch: [3], bcastB: true, tb: true });
-  });
+    it('transposed operands read through strides (all four layouts)', async () => {
+      for (const ta of [false, true]) for (const tb of [false, true]) await check(37, 45, 71, { ta, tb });
+    });
 
-  it('GEMV decode path for M = 1 in both B layouts', async () => {
-    await check(1, 129, 300);
-    await check(1, 1000, 77, { tb: true });
-    await check(1, 7, 3, { batch: [4], tb: true });
-  });
+    it('batched with a broadcast right operand', async () => {
+      await check(13, 17, 9, { batch: [2, 3] });
+      await check(5, 33, 7, { batch: [3], bcastB: true, tb: true });
+    });
 
-  it('K = 0 gives zeros', async () => {
-    const a = upload(g, new Float32Array(0), [3, 0]);
-    const b = upload(g, new Float32Array(0), [0, 2]);
-    expect(await readNumbers(g, g.matmul(a, b, []))).toEqual([0, 0, 0, 0, 0, 0]);
+    it('GEMV decode path for M = 1 in both B layouts', async () => {
+      await check(1, 129, 300);
+      await check(1, 1000, 77, { tb: true });
+      await check(1, 7, 3, { batch: [4], tb: true });
+    });
+
+    it('K = 0 gives zeros', async () => {
+      const a = upload(g, new Float32Array(0), [3, 0]);
+      const b = upload(g, new Float32Array(0), [0, 2]);
+      expect(await readNumbers(g, g.matmul(a, b, []))).toEqual([0, 0, 0, 0, 0, 0]);
+    });
   });
-});

@@ -72,6 +72,8 @@ export class Runtime {
   private destroyed = false;
   /** Number of pipelines compiled so far (tests check that new sizes do not compile new shaders). */
   compiled = 0;
+  /** Whether the adapter is a CPU rasteriser (lavapipe, SwiftShader): kernels without workgroup memory win there. */
+  cpuAdapter = false;
 
   constructor(
     readonly device: GPUDevice,

@@ -25,12 +25,38 @@ export interface TileConfig {
   rn: number;
 }
 
-/** The tile shape chosen by the benchmark (see BENCHMARKS.md). */
-export const DEFAULT_TILE: TileConfig = { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 };
-let tile = DEFAULT_TILE;
-/** Overrides the tile shape (benchmark variants). */
-export function setMatmulTile(t: TileConfig): void {
-  tile = t;
+/**
+ * Column-strip kernel shape: a workgroup of `wg` invocations owns `rm` whole rows (the same for every invocation, so
+ * A loads are uniform broadcasts) and `wg · rn` columns, invocation i taking columns i, i + wg, … (adjacent lanes read
+ * adjacent columns of B). No workgroup memory, no barriers: on SIMD-across-invocations CPUs (lavapipe) this wins.
+ */
+export interface StripConfig {
+  wg: number;
+  rm: number;
+  rn: number;
+  /** K-loop unroll factor (a scalar tail loop handles K mod ku). */
+  ku?: number;
+  /** Grid x walks row blocks (consecutive workgroups reuse one column block of B from cache). */
+  rowsFirst?: boolean;
+}
+
+/** Which big-product kernel runs: the shared-memory tiled one or the column-strip one. */
+export type MatmulVariant = { kind: 'tiled'; tile: TileConfig } | { kind: 'strip'; strip: StripConfig };
+
+/** Variant for GPUs: shared-memory tiles, 64×64 per workgroup, 4×8 per invocation. */
+export const GPU_VARIANT: MatmulVariant = { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } };
+/** Variant for CPU adapters (lavapipe): the benchmark winner, ~3× the tiled kernel there (BENCHMARKS.md). */
+export const CPU_VARIANT: MatmulVariant = { kind: 'strip', strip: { wg: 16, rm: 8, rn: 8, rowsFirst: true } };
+/** Decode (one-row) strip used on CPU adapters when B is N-contiguous. */
+const CPU_DECODE: DecodeVariant = { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2 } };
+/** One-row products: the split-K GEMV, or a strip kernel with one row. */
+export type DecodeVariant = { kind: 'gemv' } | { kind: 'strip'; strip: StripConfig };
+let override: MatmulVariant | undefined;
+let decodeOverride: DecodeVariant | undefined;
+/** Overrides the kernel choice (benchmark variants); `undefined` restores the per-adapter default. */
+export function setMatmulVariant(v: MatmulVariant | undefined, decode?: DecodeVariant): void {
+  override = v;
+  decodeOverride = decode;
 }
 
 function layoutOf(sK: number, sOther: number): Layout {
@@ -76,16 +102,48 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
   const lb = layoutOf(sBk, sBn);
   const br = c.shape.length;
   const storages = [out, a.storage as GpuStorage, b.storage as GpuStorage];
+  const variant = override ?? (rt.cpuAdapter ? CPU_VARIANT : GPU_VARIANT);
+  // On CPU adapters a one-row strip beats the split-K GEMV when B's columns are unit-stride (BENCHMARKS.md).
+  const decode = decodeOverride ?? (rt.cpuAdapter && lb === 'mn' ? CPU_DECODE : { kind: 'gemv' });
+  if (M === 1 && decode.kind === 'strip') {
+    const c = decode.strip;
+    dispatchStrip(rt, c, la, lb, br, storages, params, M, N, batch);
+    return out;
+  }
   if (M === 1) {
     const kc = lb === 'k';
     const p = rt.pipeline(`gemv:${kc}:${br}`, () => gemvCode(kc, br));
     rt.dispatch(p, storages, params, [Math.ceil(N / (kc ? 4 : 32)), 1, batch]);
     return out;
   }
-  const t = tile;
+  if (variant.kind === 'strip') {
+    const c = variant.strip;
+    dispatchStrip(rt, c, la, lb, br, storages, params, M, N, batch);
+    return out;
+  }
+  const t = variant.tile;
   const p = rt.pipeline(`mm:${la}:${lb}:${br}:${t.tm}x${t.tn}x${t.tk}/${t.rm}x${t.rn}`, () => tiledCode(t, la, lb, br));
   rt.dispatch(p, storages, params, [Math.ceil(N / t.tn), Math.ceil(M / t.tm), batch]);
   return out;
+}
+
+function dispatchStrip(
+  rt: Runtime,
+  c: StripConfig,
+  la: Layout,
+  lb: Layout,
+  br: number,
+  storages: GpuStorage[],
+  params: number[],
+  M: number,
+  N: number,
+  batch: number,
+): void {
+  const key = `mms:${la}:${lb}:${br}:${c.wg}/${c.rm}x${c.rn}/${c.ku ?? 1}/${!!c.rowsFirst}`;
+  const p = rt.pipeline(key, () => stripCode(c, la, lb, br));
+  const cols = Math.ceil(N / (c.wg * c.rn));
+  const rows = Math.ceil(M / c.rm);
+  rt.dispatch(p, storages, params, c.rowsFirst ? [rows, cols, batch] : [cols, rows, batch]);
 }
 
 function fillZero(rt: Runtime, size: number): GpuStorage {
@@ -226,5 +284,57 @@ ${batchCode(batchRank)}
       if (gn < N) { out[outBase + gm * N + gn] = acc[r][c]; }
     }
   }
+}`;
+}
+
+function stripCode(c: StripConfig, la: Layout, lb: Layout, batchRank: number): string {
+  const { wg, rm, rn } = c;
+  const lines: string[] = [];
+  const aIdx = (r: number) => (la === 'k' ? `ar${r} + k` : la === 'mn' ? `ar${r} + k * sAk` : `ar${r} + k * sAk`);
+  const bIdx = (j: number) => (lb === 'mn' ? `k * sBk + bn${j}` : lb === 'k' ? `k + bn${j}` : `k * sBk + bn${j}`);
+  for (let r = 0; r < rm; r++) {
+    const rowOff = la === 'mn' ? `min(m0 + ${r}u, M - 1u)` : `min(m0 + ${r}u, M - 1u) * sAm`;
+    lines.push(`  let ar${r} = aBase + ${rowOff};`);
+  }
+  for (let j = 0; j < rn; j++) {
+    const colOff = lb === 'mn' ? `min(n0 + ${j * wg}u, N - 1u)` : `min(n0 + ${j * wg}u, N - 1u) * sBn`;
+    lines.push(`  let bn${j} = bBase + ${colOff};`);
+  }
+  for (let r = 0; r < rm; r++) for (let j = 0; j < rn; j++) lines.push(`  var c${r}_${j} = 0.0;`);
+  const step = (indent: string, kExpr: string) => {
+    const ls: string[] = [`${indent}{ let k = ${kExpr};`];
+    for (let r = 0; r < rm; r++) ls.push(`${indent}  let a${r} = A[${aIdx(r)}];`);
+    for (let j = 0; j < rn; j++) ls.push(`${indent}  let b${j} = B[${bIdx(j)}];`);
+    for (let r = 0; r < rm; r++)
+      for (let j = 0; j < rn; j++) ls.push(`${indent}  c${r}_${j} = fma(a${r}, b${j}, c${r}_${j});`);
+    ls.push(`${indent}}`);
+    return ls.join('\n');
+  };
+  const ku = c.ku ?? 1;
+  lines.push(`  let kMain = K - K % ${ku}u;`);
+  lines.push(`  for (var k0 = 0u; k0 < kMain; k0 += ${ku}u) {`);
+  for (let u = 0; u < ku; u++) lines.push(step('    ', `k0 + ${u}u`));
+  lines.push('  }');
+  lines.push('  for (var k0 = kMain; k0 < K; k0++) {');
+  lines.push(step('    ', 'k0'));
+  lines.push('  }');
+  lines.push('  let ob = z * M * N;');
+  for (let r = 0; r < rm; r++) {
+    for (let j = 0; j < rn; j++) {
+      lines.push(
+        `  if (m0 + ${r}u < M && n0 + ${j * wg}u < N) { out[ob + (m0 + ${r}u) * N + n0 + ${j * wg}u] = c${r}_${j}; }`,
+      );
+    }
+  }
+  return `${BINDINGS}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let M = pu(0u); let N = pu(1u); let K = pu(2u);
+  let sAm = pu(5u); let sAk = pu(6u); let sBk = pu(7u); let sBn = pu(8u);
+  let z = wid.z;
+${batchCode(batchRank)}
+  let m0 = wid.${c.rowsFirst ? 'x' : 'y'} * ${rm}u;
+  let n0 = wid.${c.rowsFirst ? 'y' : 'x'} * ${wg * rn}u + li;
+${lines.join('\n')}
 }`;
 }

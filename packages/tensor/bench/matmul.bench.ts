@@ -1,0 +1,47 @@
+/**
+ * Matmul rows: square products, LLaMA-shaped prefill/training products and one-row decode, GFLOP/s side by side
+ * with tfjs-webgpu on the same adapter.
+ *
+ * @module
+ */
+
+import type { View } from '../src/backend/backend.js';
+import { type Bench, type Row, timeIt } from './harness.js';
+
+function view(b: Bench, shape: number[], transposed = false): View {
+  const [r, c] = shape as [number, number];
+  const s = b.andes.random('uniform', r * c, 1, 0);
+  return transposed
+    ? { storage: s, shape: [r, c], strides: [1, r], offset: 0 }
+    : { storage: s, shape: [r, c], strides: [c, 1], offset: 0 };
+}
+
+/** GFLOP/s of Andes and tfjs for [M×K]·[K×N] (b transposed: b is stored [N, K] and read through strides). */
+export async function matmulRow(b: Bench, M: number, K: number, N: number, name: string, bT = false): Promise<Row> {
+  const flop = 2 * M * N * K;
+  const A = view(b, [M, K]);
+  const B = view(b, [K, N], bT);
+  const andesMs = await timeIt(
+    () => b.andes.free(b.andes.matmul(A, B, [])),
+    () => b.andes.sync(),
+  );
+  b.andes.free(A.storage);
+  b.andes.free(B.storage);
+  const tf = b.tf;
+  const ta = tf.randomUniform([M, K]);
+  const tb = bT ? tf.randomUniform([N, K]) : tf.randomUniform([K, N]);
+  const tfMs = await timeIt(
+    () => tf.matMul(ta, tb, false, bT).dispose(),
+    () => b.tfSync(),
+  );
+  ta.dispose();
+  tb.dispose();
+  const g = (ms: number) => flop / ms / 1e6;
+  return {
+    name,
+    andes: g(andesMs).toFixed(2),
+    tfjs: g(tfMs).toFixed(2),
+    ratio: `${(tfMs / andesMs).toFixed(2)}×`,
+    note: `${andesMs.toFixed(2)} ms vs ${tfMs.toFixed(2)} ms`,
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * `npm run bench -w @andes/tensor`: Andes WebGPU kernels vs tfjs-webgpu on the same Dawn adapter.
+ * Usage: node bench/out/bench/run.js [matmul|attention|train|variants]… (default: all but variants).
+ *
+ * @module
+ */
+
+import os from 'node:os';
+import { setup } from './harness.js';
+import { matmulRow } from './matmul.bench.js';
+import { runDecodeVariants, runVariants } from './variants.bench.js';
+
+const which = new Set(process.argv.slice(2));
+const all = which.size === 0;
+const b = await setup();
+console.log(
+  `adapter: ${b.adapter}; CPU: ${os.cpus().length}× ${os.cpus()[0]?.model}; load: ${os.loadavg()[0]!.toFixed(2)}`,
+);
+
+if (all || which.has('matmul')) {
+  const rows = [];
+  for (const n of [256, 512, 1024, 2048]) rows.push(await matmulRow(b, n, n, n, `square ${n}`));
+  for (const d of [512, 768]) {
+    rows.push(await matmulRow(b, 256, d, 4 * d, `[256×${d}]·[${d}×${4 * d}] (MLP up)`));
+    rows.push(await matmulRow(b, 1, d, d, `decode [1×${d}]·[${d}×${d}]`));
+    rows.push(await matmulRow(b, 1, d, d, `decode [1×${d}]·[${d}×${d}]ᵀ (weight [out, in])`, true));
+  }
+  const { printTable } = await import('./harness.js');
+  printTable('matmul', 'GFLOP/s', rows);
+}
+if (which.has('variants')) {
+  await runVariants(b, process.env.VARIANTS?.split(','), (process.env.SIZES ?? '512').split(',').map(Number));
+}
+if (which.has('decode-variants')) await runDecodeVariants(b);
+b.andes.destroy();
+process.exit(0);
