@@ -325,7 +325,24 @@ export class SentencePieceTokenizer implements Tokenizer {
       this.pushId(this.unkId, out);
       return;
     }
-    for (const b of utf8Encode(s.slice(start, end))) out.push(this.byteIds[b]!);
+    // UTF-8 by hand: TextEncoder allocates per call, and unknown characters are common in CJK/emoji.
+    const bytes = this.byteIds;
+    for (let i = start; i < end; ) {
+      const cp = s.codePointAt(i)!;
+      i += cp > 0xffff ? 2 : 1;
+      if (cp < 0x80) out.push(bytes[cp]!);
+      else if (cp < 0x800) out.push(bytes[0xc0 | (cp >> 6)]!, bytes[0x80 | (cp & 63)]!);
+      else if (cp < 0x10000) {
+        out.push(bytes[0xe0 | (cp >> 12)]!, bytes[0x80 | ((cp >> 6) & 63)]!, bytes[0x80 | (cp & 63)]!);
+      } else {
+        out.push(
+          bytes[0xf0 | (cp >> 18)]!,
+          bytes[0x80 | ((cp >> 12) & 63)]!,
+          bytes[0x80 | ((cp >> 6) & 63)]!,
+          bytes[0x80 | (cp & 63)]!,
+        );
+      }
+    }
   }
 
   private symbolLength(symbol: number, s: string, start: number): number {
