@@ -88,8 +88,12 @@ export class HfTokenizer implements Tokenizer {
       if (tok.special) this.special.add(tok.id);
       return tok;
     });
+    // Some files leave ids unused; they decode to nothing and are never produced by encode.
     for (let id = 0; id < this.pieces.length; id++) {
-      if (this.pieces[id] === undefined) jsonError('model.vocab', `ids are not contiguous: id ${id} is missing`);
+      if (this.pieces[id] === undefined) {
+        this.pieces[id] = '';
+        this.special.add(id);
+      }
     }
     this.vocabSize = this.pieces.length;
     const sorted = [...this.added].sort((a, b) => b.content.length - a.content.length);
