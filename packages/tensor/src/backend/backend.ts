@@ -61,7 +61,20 @@ export type UnaryOp =
   | 'cos';
 
 /** Elementwise functions of two broadcast arguments. Comparisons return float32 0/1 (int32 if both inputs are int32). */
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge';
 
 /** Reductions over a set of axes. `argmax` returns int32 indices of the first maximum (only one axis). */
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax';
