@@ -136,6 +136,7 @@ describe('andes-eval tasks (local model directory)', () => {
     const out = await cli('tasks', '--model', dir, '--builtin-items', '4', '--json', json);
     const results = (JSON.parse(readFileSync(json, 'utf8')) as TasksReport).models[0]!.results;
     expect(results.map((r) => [r.task, r.n, r.chance])).toEqual([
+      ['story-continuation', 4, 0.25],
       ['story-names', 4, 0.25],
       ['name-recall', 4, 0.25],
       ['object-recall', 4, 0.25],

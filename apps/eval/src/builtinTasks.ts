@@ -1,6 +1,7 @@
 /**
  * Built-in tasks for models trained on the built-in story corpus, generated reproducibly from @andes/data's
  * `syntheticStory` with seeds that training does not use (training's synthetic corpus uses seed 0 by default):
+ * - `story-continuation` (HellaSwag-like): the next sentence of a story among four, three taken from other stories.
  * - `story-names`: four endings of a story, three with the hero's name swapped for a name the story never used;
  *   pick the one that keeps the characters consistent.
  * - `name-recall`: the story cut just before a character's name recurs; pick the name among four.
@@ -17,7 +18,7 @@ export const BUILTIN_EVAL_SEED = 0x5eed_e7a1;
 /** Seed of the built-in tasks' few-shot (train split) stories. */
 export const BUILTIN_TRAIN_SEED = 0x5eed_7a1e;
 /** Names of the built-in tasks. */
-export const BUILTIN_TASK_NAMES = ['story-names', 'name-recall', 'object-recall'] as const;
+export const BUILTIN_TASK_NAMES = ['story-continuation', 'story-names', 'name-recall', 'object-recall'] as const;
 /** One of {@link BUILTIN_TASK_NAMES}. */
 export type BuiltinTaskName = (typeof BUILTIN_TASK_NAMES)[number];
 
@@ -96,11 +97,38 @@ function cutBeforeRecurrence(
   return { context: story.slice(0, chosen.at - 1), answer: chosen.word };
 }
 
+/** A story's sentences (quotes stay with their sentence). */
+function sentencesOf(story: string): string[] {
+  return story.split(/(?<=[.!?]"?) (?=["A-Z])/);
+}
+
+function wordCount(sentence: string): number {
+  return sentence.split(' ').length;
+}
+
+function continuationItem(story: string, others: string[], random: () => number, where: string): ChoiceItem | null {
+  const sentences = sentencesOf(story);
+  const candidates = sentences.map((_, i) => i).filter((i) => i >= 2 && wordCount(sentences[i]!) >= 4);
+  if (candidates.length === 0) return null;
+  const k = candidates[Math.floor(random() * candidates.length)]!;
+  const distractors: string[] = [];
+  for (const other of others) {
+    // A sentence of another story that this story does not contain (so it cannot be right by accident).
+    const pool = sentencesOf(other).filter(
+      (x) => wordCount(x) >= 4 && !sentences.includes(x) && !distractors.includes(x),
+    );
+    if (pool.length === 0) return null;
+    distractors.push(pool[Math.floor(random() * pool.length)]!);
+  }
+  const { choices, label } = shuffleWithLabel(sentences[k]!, distractors, random);
+  return { kind: 'choice', context: sentences.slice(0, k).join(' '), choices, label, where };
+}
+
 function storyNamesItem(story: string, vocab: StoryVocabulary, random: () => number, where: string): ChoiceItem | null {
   const present = [...vocab.names.keys()].filter((n) => occurrences(story, n).length > 0);
   const hero = present.map((n) => ({ n, at: occurrences(story, n)[0]! })).sort((a, b) => a.at - b.at)[0]?.n;
   if (!hero) return null;
-  const sentences = story.split(/(?<=[.!?]"?) (?=["A-Z])/);
+  const sentences = sentencesOf(story);
   // An ending in the second half that names the hero, after the hero was introduced.
   const half = Math.floor(sentences.length / 2);
   const endings = sentences
@@ -132,9 +160,15 @@ function recallItem(
   return { kind: 'choice', context: cut.context, choices, label, where };
 }
 
-function makeItem(name: BuiltinTaskName, story: string, random: () => number, where: string): ChoiceItem | null {
+function makeItem(name: BuiltinTaskName, seed: number, index: number, random: () => number): ChoiceItem | null {
   const vocab = storyVocabulary();
   const names = [...vocab.names.keys()];
+  const story = syntheticStory(seed, index);
+  const where = `builtin:${name}:story ${index}`;
+  if (name === 'story-continuation') {
+    const others = [1, 2, 3].map((j) => syntheticStory(seed, index + 1000 * j));
+    return continuationItem(story, others, random, where);
+  }
   if (name === 'story-names') return storyNamesItem(story, vocab, random, where);
   if (name === 'name-recall') return recallItem(names, story, names, random, where);
   return recallItem(vocab.objects, story, vocab.objects, random, where);
@@ -146,7 +180,7 @@ function generateItems(name: BuiltinTaskName, seed: number, count: number): Choi
     if (index > count * 20) throw new Error(`builtin task ${name}: too few usable stories for ${count} items`);
     // The task's position salts the draw so different tasks on the same story do not share label positions.
     const random = seededRandom(itemSeed(seed + 7919 * BUILTIN_TASK_NAMES.indexOf(name), index));
-    const item = makeItem(name, syntheticStory(seed, index), random, `builtin:${name}:story ${index}`);
+    const item = makeItem(name, seed, index, random);
     if (item) items.push(item);
   }
   return items;
