@@ -35,6 +35,7 @@ export interface CliOptions {
   chatTemplate?: ChatTemplateName;
   modelName?: string;
   kvMemory?: number;
+  prefillChunk: number;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
 }
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     )
     .option('--model-name <id>', 'model id clients use (default: the directory name)')
     .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
+    .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024);
 }
@@ -75,6 +77,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     apiKey: o.apiKey,
     maxQueue: o.maxQueue,
     bodyLimit: o.bodyLimit,
+    prefillChunk: o.prefillChunk,
     load: () =>
       loadServedModel(dir, {
         id: o.modelName ?? basename(dir),

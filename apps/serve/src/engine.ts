@@ -22,11 +22,12 @@ export interface Engine {
   /** Positions per slot: prompt plus generated tokens never exceed this. */
   readonly maxContext: number;
   /**
-   * Runs `ids` through the model from position 0 of `slot` (overwriting whatever it held) as one batched forward.
-   * Returns the logits of the last position ([vocab]) or, with `allLogits`, of every position ([ids.length, vocab]
-   * row-major).
+   * Runs `ids` through the model at positions `start…start+ids.length-1` of `slot` as one batched forward
+   * (`start` 0, the default, begins a new sequence and overwrites whatever the slot held; a later `start` extends
+   * it, for chunked prefill). Returns the logits of the last position ([vocab]) or, with `allLogits`, of every
+   * position ([ids.length, vocab] row-major).
    */
-  prefill(slot: number, ids: readonly number[], opts?: { allLogits?: boolean }): Promise<Float32Array>;
+  prefill(slot: number, ids: readonly number[], opts?: { start?: number; allLogits?: boolean }): Promise<Float32Array>;
   /** One batched decode step over `rows` (distinct slots). Returns logits [rows.length, vocab] row-major. */
   decode(rows: readonly DecodeRow[]): Promise<Float32Array>;
   /** Frees what the engine holds for `slot` (the slot itself is reused by the scheduler). */

@@ -59,9 +59,14 @@ export class LlamaEngine implements Engine {
     this.cache = new KvCache(model.config, { maxBatch: this.maxSlots, maxSeq: this.maxContext });
   }
 
-  async prefill(slot: number, ids: readonly number[], opts: { allLogits?: boolean } = {}): Promise<Float32Array> {
-    this.cache.release(slot);
-    return readAndDispose(this.model.prefill(ids, { cache: this.cache, slot, start: 0, allLogits: !!opts.allLogits }));
+  async prefill(
+    slot: number,
+    ids: readonly number[],
+    opts: { start?: number; allLogits?: boolean } = {},
+  ): Promise<Float32Array> {
+    const start = opts.start ?? 0;
+    if (start === 0) this.cache.release(slot);
+    return readAndDispose(this.model.prefill(ids, { cache: this.cache, slot, start, allLogits: !!opts.allLogits }));
   }
 
   async decode(rows: readonly DecodeRow[]): Promise<Float32Array> {

@@ -3,7 +3,7 @@ import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DecodeRow } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
-import { DEFAULT_SAMPLING } from './sampling.js';
+import { DEFAULT_SAMPLING, tokenLogprobs } from './sampling.js';
 import { type FinishReason, QueueFullError, Scheduler, type SequenceRequest } from './scheduler.js';
 
 let model: LlamaForCausalLM;
@@ -36,7 +36,7 @@ function recordingEngine(maxSlots: number, maxContext = 40) {
     return decode(rows);
   };
   engine.prefill = (slot, ids, opts) => {
-    log.push(`prefill ${slot}`);
+    log.push(opts?.start ? `prefill ${slot}@${opts.start}` : `prefill ${slot}`);
     return prefill(slot, ids, opts);
   };
   return { engine, log };
@@ -101,6 +101,47 @@ describe('Scheduler over a real LlamaEngine', () => {
     const prefillB = log.indexOf('prefill 1');
     expect(log.slice(0, prefillB)).toEqual(['prefill 0', 'decode 0', 'decode 0']);
     expect(log[prefillB + 1]).toBe('decode 0,1');
+    engine.dispose();
+  });
+
+  it('prefills a long prompt in chunks between decode steps of the running batch, with identical results', async () => {
+    const { engine, log } = recordingEngine(2);
+    const s = new Scheduler(engine, { maxQueue: 8, prefillChunk: 4 });
+    const pa = [1, 5, 9];
+    const pb = [1, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39];
+    const a = greedy(pa, 10);
+    let entries: { logprob: number; top: { id: number }[] }[] = [];
+    const b = greedy(pb, 3, { promptLogprobs: true, topLogprobs: 2, onPromptLogprobs: (e) => (entries = e) });
+    const wrapped = a.onToken;
+    a.onToken = (ev) => {
+      wrapped(ev);
+      if (a.run.ids.length === 2) s.submit(b);
+      return undefined;
+    };
+    s.submit(a);
+    await Promise.all([a.run.reason, b.run.reason]);
+    // B's 11 prompt tokens went in as 4 + 4 + 3, each chunk followed by a decode step of A.
+    const i = log.indexOf('prefill 1');
+    expect(log.slice(i, i + 6)).toEqual([
+      'prefill 1',
+      'decode 0',
+      'prefill 1@4',
+      'decode 0',
+      'prefill 1@8',
+      'decode 0,1',
+    ]);
+    expect(a.run.ids).toEqual(await generateIds(model, pa, { maxNewTokens: 10, temperature: 0, stop: [] }));
+    expect(b.run.ids).toEqual(await generateIds(model, pb, { maxNewTokens: 3, temperature: 0, stop: [] }));
+    // Prompt log-probabilities equal those of one unchunked prefill.
+    const whole = new LlamaEngine(model, { maxSlots: 1, maxContext: 40 });
+    const logits = await whole.prefill(0, pb, { allLogits: true });
+    expect(entries).toHaveLength(pb.length - 1);
+    entries.forEach((e, t) => {
+      const ref = tokenLogprobs(logits.subarray(t * V, (t + 1) * V), pb[t + 1]!, 2);
+      expect(e.logprob).toBeCloseTo(ref.logprob, 5);
+      expect(e.top.map((x) => x.id)).toEqual(ref.top.map((x) => x.id));
+    });
+    whole.dispose();
     engine.dispose();
   });
 

@@ -1,6 +1,7 @@
 /**
  * Continuous batching. Requests wait in a bounded queue; at every token boundary the scheduler admits waiting
- * sequences into free KV-cache slots (one batched prefill each), then runs one batched decode step over every
+ * sequences into free KV-cache slots (a batched prefill each, long prompts in chunks), then runs one batched
+ * decode step over every
  * running sequence. A sequence that finishes, is cancelled or whose client disconnects frees its slot at the
  * next boundary, and a waiting one takes it.
  *
@@ -69,6 +70,10 @@ interface Sequence {
   req: SequenceRequest;
   sampler: Sampler;
   slot: number;
+  /** Prompt tokens already in the KV cache. */
+  prefilled: number;
+  /** Prompt log-probabilities gathered chunk by chunk (when requested). */
+  promptEntries: PromptLogprob[];
   /** Tokens generated so far. */
   generated: number;
   /** Next token to feed, and its position. */
@@ -84,8 +89,11 @@ interface Sequence {
 export interface SchedulerOptions {
   /** Most requests waiting for a slot before `submit` throws `QueueFullError`. */
   maxQueue: number;
-  /** Prompt tokens prefilled per boundary before the running batch gets its decode step (at least one prompt). */
-  prefillTokenBudget?: number;
+  /**
+   * Most prompt tokens prefilled per token boundary (default 512); longer prompts are prefilled in chunks of this
+   * size, between decode steps of the running batch.
+   */
+  prefillChunk?: number;
   metrics?: ServeMetrics;
 }
 
@@ -135,6 +143,8 @@ export class Scheduler {
       req,
       sampler: new Sampler(req.sampling),
       slot: -1,
+      prefilled: 0,
+      promptEntries: [],
       generated: 0,
       next: -1,
       position: 0,
@@ -204,39 +214,53 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Prefill work for this boundary, at most `prefillChunk` prompt tokens in all: first the sequences whose
+   * prompt is partly in the cache (oldest first), then waiting sequences as slots are free. A long prompt is
+   * prefilled in chunks across boundaries so the running batch keeps decoding between them.
+   */
   private async admit(): Promise<void> {
-    let budget = this.options.prefillTokenBudget ?? 2048;
-    let first = true;
-    while (this.waiting.length > 0 && this.freeSlots.length > 0 && (first || budget > 0)) {
-      first = false;
+    let budget = Math.max(1, this.options.prefillChunk ?? 512);
+    for (const seq of [...this.running.values()]) {
+      if (budget <= 0) return;
+      if (!seq.done && !seq.cancelled && seq.prefilled < seq.req.prompt.length)
+        budget -= await this.prefillChunk(seq, budget);
+    }
+    while (budget > 0 && this.waiting.length > 0 && this.freeSlots.length > 0) {
       const seq = this.waiting.shift()!;
       seq.slot = this.freeSlots.pop()!;
       this.running.set(seq.slot, seq);
-      budget -= seq.req.prompt.length;
-      try {
-        const logits = await this.engine.prefill(seq.slot, seq.req.prompt, { allLogits: !!seq.req.promptLogprobs });
-        this.options.metrics?.promptTokens.inc({}, seq.req.prompt.length);
-        const v = this.engine.vocabSize;
-        if (seq.req.promptLogprobs) {
-          const entries: PromptLogprob[] = [];
-          for (let t = 0; t + 1 < seq.req.prompt.length; t++) {
-            const row = logits.subarray(t * v, (t + 1) * v);
-            entries.push(tokenLogprobs(row, seq.req.prompt[t + 1]!, Math.max(0, seq.req.topLogprobs)));
-          }
-          seq.req.onPromptLogprobs?.(entries);
-        }
-        seq.position = seq.req.prompt.length;
-        if (seq.cancelled) continue;
-        if (seq.req.maxTokens <= 0) {
-          this.finish(seq, 'length');
-          continue;
-        }
-        const n = seq.req.prompt.length;
-        this.emit(seq, logits.subarray((seq.req.promptLogprobs ? n - 1 : 0) * v, (seq.req.promptLogprobs ? n : 1) * v));
-      } catch (e) {
-        this.finish(seq, 'error', e instanceof Error ? e : new Error(String(e)));
-      }
+      budget -= await this.prefillChunk(seq, budget);
     }
+  }
+
+  /** Prefills up to `budget` more prompt tokens of `seq`; returns how many. Samples the first token at the end. */
+  private async prefillChunk(seq: Sequence, budget: number): Promise<number> {
+    const prompt = seq.req.prompt;
+    const start = seq.prefilled;
+    const n = Math.min(prompt.length - start, budget);
+    const wantAll = !!seq.req.promptLogprobs;
+    try {
+      const logits = await this.engine.prefill(seq.slot, prompt.slice(start, start + n), { start, allLogits: wantAll });
+      seq.prefilled += n;
+      this.options.metrics?.promptTokens.inc({}, n);
+      const v = this.engine.vocabSize;
+      if (wantAll) {
+        // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
+        for (let r = 0; r < n && start + r + 1 < prompt.length; r++) {
+          const row = logits.subarray(r * v, (r + 1) * v);
+          seq.promptEntries.push(tokenLogprobs(row, prompt[start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
+        }
+      }
+      if (seq.prefilled < prompt.length || seq.cancelled) return n;
+      if (wantAll) seq.req.onPromptLogprobs?.(seq.promptEntries);
+      seq.position = prompt.length;
+      if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
+      else this.emit(seq, logits.subarray((wantAll ? n - 1 : 0) * v, (wantAll ? n : 1) * v));
+    } catch (e) {
+      this.finish(seq, 'error', e instanceof Error ? e : new Error(String(e)));
+    }
+    return n;
   }
 
   private async decodeStep(): Promise<void> {

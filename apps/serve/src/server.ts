@@ -24,6 +24,8 @@ export interface ServerOptions {
   apiKey?: string;
   /** Requests waiting for a KV-cache slot before new ones get 429 (default 256). */
   maxQueue?: number;
+  /** Most prompt tokens prefilled per token boundary; longer prompts go in chunks (default 512). */
+  prefillChunk?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   bodyLimit?: number;
   /** Fastify's logger (default off). */
@@ -134,7 +136,11 @@ export function createServer(options: ServerOptions): AndesServer {
   const loaded = options.load().then(
     (m) => {
       model = m;
-      scheduler = new Scheduler(m.engine, { maxQueue: options.maxQueue ?? 256, metrics });
+      scheduler = new Scheduler(m.engine, {
+        maxQueue: options.maxQueue ?? 256,
+        prefillChunk: options.prefillChunk,
+        metrics,
+      });
     },
     (e: unknown) => {
       loadError = e instanceof Error ? e : new Error(String(e));
