@@ -42,6 +42,22 @@ describe('lifecycle', () => {
     }
   });
 
+  it('the CLI exits 1 with a message naming the file when the model cannot be loaded', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, '--model', '/nonexistent-andes-model', '--port', '0', '--backend', 'cpu'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(child);
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(err).toContain('/nonexistent-andes-model/config.json');
+  });
+
   it('the CLI serves a model directory and, on SIGTERM, finishes in-flight streams and exits 0', async () => {
     const tiny = await tinyModel();
     const child = spawn(

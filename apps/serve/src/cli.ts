@@ -96,7 +96,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         `andes-serve: model ready (${s?.engine.maxSlots} slots × ${s?.engine.maxContext} positions)\n`,
       );
     },
-    (e: Error) => process.stderr.write(`andes-serve: failed to load the model: ${e.message}\n`),
+    (e: Error) => {
+      // A server that can never serve should not linger: report and exit non-zero.
+      process.stderr.write(`andes-serve: failed to load the model: ${e.message}\n`);
+      server.shutdown(0).finally(() => process.exit(1));
+    },
   );
   let stopping = false;
   const stop = (signal: string) => {
