@@ -174,12 +174,19 @@ function makeItem(name: BuiltinTaskName, seed: number, index: number, random: ()
   return recallItem(vocab.objects, story, vocab.objects, random, where);
 }
 
+/** FNV-1a of the task name: a salt that does not change when tasks are added. */
+function nameSalt(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 function generateItems(name: BuiltinTaskName, seed: number, count: number): ChoiceItem[] {
   const items: ChoiceItem[] = [];
   for (let index = 0; items.length < count; index++) {
     if (index > count * 20) throw new Error(`builtin task ${name}: too few usable stories for ${count} items`);
-    // The task's position salts the draw so different tasks on the same story do not share label positions.
-    const random = seededRandom(itemSeed(seed + 7919 * BUILTIN_TASK_NAMES.indexOf(name), index));
+    // The task's name salts the draw so different tasks on the same story do not share label positions.
+    const random = seededRandom(itemSeed((seed ^ nameSalt(name)) >>> 0, index));
     const item = makeItem(name, seed, index, random);
     if (item) items.push(item);
   }
