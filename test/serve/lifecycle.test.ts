@@ -7,7 +7,6 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createServer, type ServedModel } from '@andes/serve';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readSse } from './reference.js';
 import { tinyModel } from './tiny-model.js';
 
 const BIN = resolve(import.meta.dirname, '../../apps/serve/bin/andes-serve.js');
@@ -83,26 +82,41 @@ describe('lifecycle', () => {
       }, 20);
     });
     while ((await fetch(`${base}/health`)).status !== 200) await new Promise((r) => setTimeout(r, 50));
-    const response = fetch(`${base}/v1/completions`, {
+    // 16 choices × 80 tokens on 2 slots: long enough that SIGTERM arrives mid-generation.
+    const res = await fetch(`${base}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         model: 'tiny',
         prompt: 'Once upon a time',
-        max_tokens: 40,
+        max_tokens: 80,
+        n: 16,
         temperature: 0,
         logit_bias: { [String(tiny.tokenizer.eosId)]: -100 },
         stream: true,
         stream_options: { include_usage: true },
       }),
     });
-    const res = await response;
     expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
     child.kill('SIGTERM');
-    const events = await readSse(res);
+    // While draining, new work is refused with 503 and the in-flight stream goes on.
+    await expect
+      .poll(async () => (await fetch(`${base}/v1/models`).catch(() => ({ status: -1 }))).status, { interval: 20 })
+      .toBe(503);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const events = text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: '))
+      .map((e) => e.slice(6));
     expect(events.at(-1)).toBe('[DONE]');
     const usage = JSON.parse(events.at(-2)!).usage;
-    expect(usage.completion_tokens).toBe(40);
+    expect(usage.completion_tokens).toBe(16 * 80);
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
     await expect(fetch(`${base}/health`)).rejects.toThrow();
