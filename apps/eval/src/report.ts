@@ -96,8 +96,12 @@ export function renderMarkdown(report: EvalReport): string {
       ? `${report.settings.shots}-shot, seed ${report.settings.seed}` +
         (report.settings.limit === null ? '' : `, first ${report.settings.limit} items per task`) +
         '. Scores are log-likelihood rankings as in lm-evaluation-harness; ± is the standard error of the mean.'
-      : `Data: ${report.settings.data.map((d) => `\`${d}\``).join(', ')}; context ${report.settings.context ?? 'model maximum'}` +
-        `, stride ${report.settings.stride ?? 'context (disjoint windows)'}.`;
+      : `Data: ${report.settings.data.map((d) => `\`${d}\``).join(', ')}; ` +
+        (report.settings.context === null
+          ? "windows of the model's context length"
+          : `windows of ${report.settings.context} tokens`) +
+        (report.settings.stride === null ? ', disjoint.' : `, stride ${report.settings.stride}.`) +
+        ' Rolling log-likelihood as in lm-evaluation-harness; bits per byte over UTF-8 bytes.';
   const md = [
     `| ${table.header.map(escapeCell).join(' | ')} |`,
     `|${table.header.map((_, i) => (i === 0 || (report.kind === 'tasks' && i === 3) ? ' --- ' : ' ---: ')).join('|')}|`,
