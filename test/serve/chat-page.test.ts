@@ -37,8 +37,22 @@ describe.skipIf(!haveChromium)('chat page', () => {
       await page.fill('#temperature', '0');
       await page.fill('#max-tokens', '12');
       await page.fill('#input', 'Tell me about the dog.');
-      // Count the content chunks the page receives, to see that it streamed.
+      // Hold decoding after the first token (which comes from the prefill): the page must already show it,
+      // still streaming, before the rest is generated.
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      const engine = s.served.engine;
+      const decode = engine.decode.bind(engine);
+      engine.decode = async (rows) => {
+        await gate;
+        return decode(rows);
+      };
       await page.click('#send');
+      await page.waitForSelector('.assistant[data-state="streaming"]');
+      await expect.poll(async () => ((await page.textContent('.assistant')) ?? '').length).toBeGreaterThan(0);
+      const partial = await page.textContent('.assistant');
+      open();
+      engine.decode = decode;
       await page.waitForSelector('.assistant[data-state="done"]', { timeout: 60_000 });
       const reply = await page.textContent('.assistant');
       const api = await s.client.chat.completions.create({
@@ -48,6 +62,8 @@ describe.skipIf(!haveChromium)('chat page', () => {
         max_tokens: 12,
       });
       expect(reply).toBe(api.choices[0]!.message.content);
+      expect(reply!.startsWith(partial!)).toBe(true);
+      expect(reply!.length).toBeGreaterThan(partial!.length);
       expect(reply!.length).toBeGreaterThan(0);
       const metrics = await (await fetch(`${s.base}/metrics`)).text();
       expect(metrics).toMatch(/andes_requests_total\{endpoint="\/v1\/chat\/completions",status="200"\} 2/);
