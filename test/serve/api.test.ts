@@ -110,6 +110,20 @@ describe('chat completions', () => {
     });
   });
 
+  it('streams logprobs alongside the text, equal to the non-streamed ones', async () => {
+    const req = { model: 'tiny', messages, max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2 } as const;
+    const whole = await s.client.chat.completions.create(req);
+    const stream = await s.client.chat.completions.create({ ...req, stream: true });
+    const content: unknown[] = [];
+    let text = '';
+    for await (const chunk of stream) {
+      content.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(text).toBe(whole.choices[0]!.message.content);
+    expect(content).toEqual(whole.choices[0]!.logprobs!.content);
+  });
+
   it('n choices with a seed are reproducible and independent', async () => {
     const ask = (seed: number) =>
       s.client.chat.completions.create({ model: 'tiny', messages, max_tokens: 8, temperature: 1, seed, n: 3 });

@@ -208,6 +208,43 @@ describe('auth and queue limits', () => {
   });
 });
 
+describe('disconnects', () => {
+  it('a non-streaming client that disconnects cancels its generation and frees the slot', async () => {
+    const q = await startServer({ maxSlots: 1 });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const engine = q.served.engine;
+    const decode = engine.decode.bind(engine);
+    engine.decode = async (rows) => {
+      await gate;
+      return decode(rows);
+    };
+    try {
+      const abort = new AbortController();
+      const pending = fetch(`${q.base}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tiny', prompt: 'Lily', max_tokens: 40, temperature: 0 }),
+        signal: abort.signal,
+      }).catch((e: unknown) => e);
+      await expect.poll(() => q.server.scheduler()!.runningCount).toBe(1);
+      abort.abort();
+      await pending;
+      await new Promise((r) => setTimeout(r, 50));
+      open();
+      await expect.poll(() => q.server.scheduler()!.runningCount).toBe(0);
+      const metrics = await (await fetch(`${q.base}/metrics`)).text();
+      expect(metrics).toMatch(/andes_sequences_finished_total\{reason="cancelled"\} 1/);
+      // The slot is free for the next request.
+      const next = await q.client.completions.create({ model: 'tiny', prompt: 'Tom', max_tokens: 2, temperature: 0 });
+      expect(next.usage!.completion_tokens).toBeGreaterThan(0);
+    } finally {
+      open();
+      await q.close();
+    }
+  });
+});
+
 describe('info endpoints', () => {
   it('health, models, tokenize/detokenize and metrics', async () => {
     expect(await (await fetch(`${s.base}/health`)).json()).toEqual({ status: 'ok' });
