@@ -1,0 +1,79 @@
+/**
+ * The server on the WebGPU backend (lavapipe here): greedy output equals the model's own greedy `generate` on the
+ * same backend, and concurrent streams all complete. Skipped with a visible line when no adapter exists (set
+ * ANDES_REQUIRE_WEBGPU=1 to fail instead).
+ */
+import { generateIds, LlamaForCausalLM } from '@andes/nn';
+import { createServer, loadServedModel } from '@andes/serve';
+import { setBackend } from '@andes/tensor';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { tinyModel } from './tiny-model.js';
+
+async function hasWebGpu(): Promise<boolean> {
+  try {
+    process.env.XDG_RUNTIME_DIR ??= '/tmp';
+    await setBackend('webgpu');
+    await setBackend('cpu');
+    return true;
+  } catch {
+    console.warn(
+      'test/serve/webgpu.test.ts: no WebGPU adapter — skipping (set ANDES_REQUIRE_WEBGPU=1 to fail instead)',
+    );
+    return false;
+  }
+}
+
+const available = process.env.ANDES_REQUIRE_WEBGPU === '1' || (await hasWebGpu());
+
+describe.skipIf(!available)('andes-serve on WebGPU', () => {
+  it('greedy completions equal generate on the same backend; 4 concurrent streams complete', async () => {
+    const tiny = await tinyModel(); // built and saved on the CPU backend
+    await setBackend('webgpu');
+    const served = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots: 4 });
+    const server = createServer({ load: async () => served });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      await server.loaded;
+      const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'none', maxRetries: 0 });
+      // The reference model: the same weights on WebGPU, its own KV cache, greedy generate.
+      const reference = new LlamaForCausalLM(tiny.model.config);
+      reference.loadStateDict(
+        new Map(
+          await Promise.all(
+            [...tiny.model.stateDict()].map(
+              async ([name, p]) => [name, { shape: [...p.shape], data: (await p.data()) as Float32Array }] as const,
+            ),
+          ),
+        ),
+      );
+      const prompt = 'Once upon a time';
+      const ids = tiny.tokenizer.encode(prompt, { bos: true });
+      const ref = await generateIds(reference, ids, { maxNewTokens: 8, temperature: 0, stop: served.eosIds });
+      const expected = tiny.tokenizer.decode([...ids, ...ref]).slice(tiny.tokenizer.decode(ids).length);
+      const r = await client.completions.create({ model: 'tiny', prompt, max_tokens: 8, temperature: 0 });
+      expect(r.choices[0]!.text).toBe(expected);
+      const counts = await Promise.all(
+        ['Lily', 'Tom', 'The dog', 'The sun'].map(async (p) => {
+          const stream = await client.completions.create({
+            model: 'tiny',
+            prompt: p,
+            max_tokens: 6,
+            temperature: 0,
+            logit_bias: { [String(tiny.tokenizer.eosId)]: -100 },
+            stream: true,
+            stream_options: { include_usage: true },
+          });
+          let usage = 0;
+          for await (const chunk of stream) if (chunk.usage) usage = chunk.usage.completion_tokens;
+          return usage;
+        }),
+      );
+      expect(counts).toEqual([6, 6, 6, 6]);
+      reference.dispose();
+    } finally {
+      await server.shutdown(100);
+      await setBackend('cpu');
+    }
+  });
+});
