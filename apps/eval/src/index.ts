@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { writeFileAtomic } from './atomicWrite.js';
+export { type GreedyBatchOptions, greedyBatch } from './batchedGreedy.js';
 export {
   BUILTIN_EVAL_SEED,
   BUILTIN_TASK_NAMES,

@@ -4,7 +4,8 @@
  * @module
  */
 import { loadModelDir } from '@andes/checkpoint';
-import { generateIds, LlamaForCausalLM } from '@andes/nn';
+import { LlamaForCausalLM } from '@andes/nn';
+import { greedyBatch } from './batchedGreedy.js';
 import {
   continuationRequest,
   cutAtStop,
@@ -162,29 +163,27 @@ export class LocalModel implements LogLikelihoodModel {
     return texts.map((_, i) => ({ logprob: logprobs[i]!, tokens: counts[i]! }));
   }
 
-  /** Greedy generation after BOS + prompt (left-truncated), stopped at the first stop string. */
+  /**
+   * Greedy generation after BOS + prompt (left-truncated to leave room for `maxTokens`), cut at the first stop
+   * string; prompts are decoded together, one batched forward per step.
+   */
   async generate(prompts: string[], options: GenerateOptions, onProgress?: ProgressCallback): Promise<string[]> {
     if (!(this.lm instanceof LlamaForCausalLM)) throw new Error('LocalModel.generate needs a LlamaForCausalLM');
-    const model = this.lm;
-    const out: string[] = [];
-    for (const prompt of prompts) {
-      let ids = [this.tokenizer.bosId, ...this.encode(prompt)];
-      const room = this.maxLength - options.maxTokens;
-      if (room < 1)
-        throw new Error(`generate: maxTokens ${options.maxTokens} leaves no room in a ${this.maxLength}-token context`);
-      if (ids.length > room) ids = ids.slice(ids.length - room);
-      const generated = await generateIds(model, ids, {
-        maxNewTokens: options.maxTokens,
-        temperature: 0,
-        stop: (token, all) =>
-          token === model.config.eos_token_id ||
-          cutAtStop(this.tokenizer.decode(all), options.until).length < this.tokenizer.decode(all).length,
-      });
-      const withoutEos = generated.filter((t) => t !== model.config.eos_token_id);
-      out.push(cutAtStop(this.tokenizer.decode(withoutEos), options.until));
-      onProgress?.(out.length, prompts.length);
-    }
-    return out;
+    const room = this.maxLength - options.maxTokens;
+    if (room < 1)
+      throw new Error(`generate: maxTokens ${options.maxTokens} leaves no room in a ${this.maxLength}-token context`);
+    const ids = prompts.map((prompt) => [this.tokenizer.bosId, ...this.encode(prompt)].slice(-room));
+    const stopped = (generated: readonly number[]) => {
+      const text = this.tokenizer.decode(generated);
+      return cutAtStop(text, options.until).length < text.length;
+    };
+    const generated = await greedyBatch(this.lm, ids, {
+      maxNewTokens: options.maxTokens,
+      slots: this.batch.batchSize ?? 8,
+      stop: (_, out) => stopped(out),
+      onProgress,
+    });
+    return generated.map((g) => cutAtStop(this.tokenizer.decode(g), options.until));
   }
 
   /** Frees the model's parameters when it can (a `dispose()` method). */
