@@ -37,6 +37,7 @@ describe('parseTaskJsonl', () => {
     ],
     ['{"context": "a", "choices": ["x"], "label": 0}', /^bad\.jsonl:1: "choices" needs at least 2 entries/],
     ['{"context": 3, "choices": ["x", "y"], "label": 0}', /^bad\.jsonl:1: "context" must be a string/],
+    ['{"context": "a", "choices": ["x", ""], "label": 0}', /^bad\.jsonl:1: "choices"\[1\] is empty/],
     ['{"question": "a"}', /^bad\.jsonl:1: unknown item/],
     ['[1, 2]', /^bad\.jsonl:1: each line must be a JSON object/],
     ['{"prompt": "a", "answers": []}', /^bad\.jsonl:1: "answers" needs at least 1/],

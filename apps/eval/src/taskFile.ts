@@ -106,6 +106,9 @@ export function parseTaskRow(row: unknown, where: string): { item: TaskItem; spl
   let item: TaskItem;
   if ('choices' in r) {
     const choices = stringArray(r.choices, 'choices', where, 2);
+    // An empty choice has no characters to normalise acc_norm by.
+    const empty = choices.indexOf('');
+    if (empty >= 0) fail(where, `"choices"[${empty}] is empty`);
     item = {
       kind: 'choice',
       context: str(r.context, 'context', where),
