@@ -41,7 +41,8 @@ export async function greedyBatch(
   const eos = model.config.eos_token_id;
   const outputs = prompts.map((): number[] => []);
   if (prompts.length === 0 || options.maxNewTokens === 0) return outputs;
-  const longest = Math.max(...prompts.map((p) => p.length));
+  // A loop, not Math.max(...): spreading a large task's prompts would overflow the argument limit.
+  const longest = prompts.reduce((m, p) => Math.max(m, p.length), 0);
   const cache = new KvCache(model.config, { maxBatch: slots, maxSeq: longest + options.maxNewTokens });
   let finished = 0;
   try {

@@ -71,7 +71,7 @@ export async function scoreSharedContexts(
   onDone?: (count: number) => void,
 ): Promise<void> {
   if (groups.length === 0) return;
-  const longest = Math.max(...groups.flat().map((i) => requests[i]!.tokens.length - 1));
+  const longest = groups.flat().reduce((m, i) => Math.max(m, requests[i]!.tokens.length - 1), 0);
   const cache = new KvCache(model.config, { maxBatch: 1, maxSeq: longest });
   const vocab = model.config.vocab_size;
   try {

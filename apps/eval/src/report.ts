@@ -73,7 +73,7 @@ export function reportTable(report: EvalReport): Table {
 /** A plain-text table with aligned columns, for the terminal. */
 export function renderTerminalTable(table: Table): string {
   const all = [table.header, ...table.rows];
-  const widths = table.header.map((_, c) => Math.max(...all.map((r) => [...(r[c] ?? '')].length)));
+  const widths = table.header.map((_, c) => all.reduce((m, r) => Math.max(m, [...(r[c] ?? '')].length), 0));
   const line = (r: string[]) =>
     r
       .map((cell, c) => cell + ' '.repeat(widths[c]! - [...cell].length))
