@@ -54,19 +54,9 @@ describe('andes-eval tasks (local model directory)', () => {
     writeFileSync(taskFile, [...items, ...[partial]].map((r) => JSON.stringify(r)).join('\n') + '\n');
     const json = join(work, 'mc.json');
     const report = join(work, 'mc.md');
-    const out = await cli(
-      'tasks',
-      '--model',
-      dir,
-      '--tasks',
-      taskFile,
-      '--json',
-      json,
-      '--report',
-      report,
-      '--batch-size',
-      '3',
-    );
+    const samplesFile = join(work, 'mc.samples.jsonl');
+    const flags = ['--json', json, '--report', report, '--batch-size', '3', '--log-samples', samplesFile];
+    const out = await cli('tasks', '--model', dir, '--tasks', taskFile, ...flags);
 
     // Per-request log-likelihoods of the local model vs the reference.
     const local = await LocalModel.load(dir);
@@ -90,7 +80,25 @@ describe('andes-eval tasks (local model directory)', () => {
     }
     const pa = await Promise.all(partial.contexts.map((c) => ref.loglikelihood(c, ` ${partial.continuation}`)));
     acc += (pa[0]!.logprob >= pa[1]!.logprob ? 0 : 1) === partial.label ? 1 : 0;
+    // The logged samples carry the CLI's own per-choice log-likelihoods: they equal the reference too.
+    const samples = readFileSync(samplesFile, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(samples).toHaveLength(6);
+    expect(samples[0]).toMatchObject({
+      model: dir,
+      task: 'mc',
+      where: `${taskFile}:1`,
+      label: 0,
+      choices: items[0]!.choices,
+    });
+    const flat = samples.slice(0, 5).flatMap((x) => x.logprobs as number[]);
+    expect(flat).toHaveLength(expected.length);
+    for (const [i, lp] of flat.entries()) expect(lp).toBeCloseTo(expected[i]!.logprob, 3);
+    for (const [i, lp] of (samples[5].logprobs as number[]).entries()) expect(lp).toBeCloseTo(pa[i]!.logprob, 3);
     const result = (JSON.parse(readFileSync(json, 'utf8')) as TasksReport).models[0]!.results[0]!;
+    expect(result.samples).toBeUndefined();
     expect(result.n).toBe(6);
     expect(result.metrics.acc!.value).toBeCloseTo(acc / 6, 12);
     const p = acc / 6;

@@ -77,6 +77,8 @@ export interface RunTasksOptions extends ModelSelection {
   limit?: number;
   /** Most tokens generated per generation item (default 32). */
   maxGenTokens?: number;
+  /** Keep per-item records in each result's `samples`. */
+  logSamples?: boolean;
 }
 
 /** Evaluates every task on every model; models are opened one at a time. */
@@ -91,7 +93,8 @@ export async function runTasks(options: RunTasksOptions): Promise<TasksReport> {
       for (const task of options.tasks) {
         const progress = progressFor(options, `${task.name} @ ${spec.label}`);
         try {
-          const taskOptions = { shots, seed, limit: options.limit, maxGenTokens: options.maxGenTokens };
+          const { limit, maxGenTokens, logSamples } = options;
+          const taskOptions = { shots, seed, limit, maxGenTokens, logSamples };
           results.push(await evaluateTask(model, task, { ...taskOptions, onProgress: progress.update }));
         } finally {
           progress.stop();

@@ -111,7 +111,14 @@ describe('evaluateTask (generation)', () => {
       { prompt: 'Q: capital of France?\nA:', answers: ['Paris'] },
       { prompt: 'Q: what did Tom lose?\nA:', answers: ['red ball game'] },
     ]);
-    const result = await evaluateTask(model, t);
+    const result = await evaluateTask(model, t, { logSamples: true });
+    expect(result.samples![0]).toEqual({
+      where: 't.jsonl:1',
+      prompt: 'Q: capital of France?\nA:',
+      answers: ['Paris'],
+      output: ' Paris',
+      metrics: { exact_match: 1, f1: 1 },
+    });
     expect(result.metrics.exact_match!.value).toBe(0.5);
     expect(result.metrics.f1!.value).toBeCloseTo((1 + 2 / 3) / 2, 12);
   });

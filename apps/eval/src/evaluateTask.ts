@@ -21,6 +21,28 @@ export interface TaskOptions {
   maxGenTokens?: number;
   /** Progress over the task's requests. */
   onProgress?: ProgressCallback;
+  /** Keep each item's prompt, scores and prediction in {@link TaskResult.samples}. */
+  logSamples?: boolean;
+}
+
+/** One evaluated item, as the harness's `--log_samples` records it. */
+export interface TaskSample {
+  /** Where the item came from (`file:line` or the built-in story). */
+  where: string;
+  /** The full context (few-shot prefix included) or, for generation, the prompt. */
+  prompt: string;
+  /** Multiple choice: the options (for partial scoring, the contexts' options are in `prompt` order). */
+  choices?: string[];
+  /** Multiple choice: the gold index. */
+  label?: number;
+  /** Multiple choice: each option's summed log-likelihood (nats) and greediness. */
+  logprobs?: number[];
+  isGreedy?: boolean[];
+  /** Generation: the gold answers and the model's cut output. */
+  answers?: string[];
+  output?: string;
+  /** This item's metric values (`acc`, `acc_norm`, `exact_match`, `f1`). */
+  metrics: Record<string, number>;
 }
 
 /** One task's scores on one model. */
@@ -34,6 +56,8 @@ export interface TaskResult {
   chance: number | null;
   /** Metric name (`acc`, `acc_norm`, `exact_match`, `f1`) → value ± stderr. */
   metrics: Record<string, MetricValue>;
+  /** Per-item records, when `logSamples` was set. */
+  samples?: TaskSample[];
 }
 
 /** The scored options of one multiple-choice item: requests, and the character lengths used by `acc_norm`. */
@@ -83,6 +107,7 @@ export async function evaluateTask(
   const { items, prefixes } = selectItems(task, options);
   const shots = options.shots ?? 0;
   const metrics: Record<string, MetricValue> = {};
+  const samples: TaskSample[] | undefined = options.logSamples ? [] : undefined;
   if (task.family === 'multiple_choice') {
     const perItem = items.map((item, i) => choiceRequests(item, prefixes[i]!));
     const results = await model.loglikelihood(perItem.flat(), options.onProgress);
@@ -91,13 +116,24 @@ export async function evaluateTask(
     const accNorm: number[] = [];
     items.forEach((item, i) => {
       const count = perItem[i]!.length;
+      const answers = results.slice(offset, offset + count);
+      const choice = item as ChoiceItem | PartialItem;
       const score = scoreChoiceItem(
-        item as ChoiceItem | PartialItem,
-        results.slice(offset, offset + count).map((r) => r.logprob),
+        choice,
+        answers.map((r) => r.logprob),
       );
       offset += count;
       acc.push(score.acc);
       if (score.accNorm !== null) accNorm.push(score.accNorm);
+      samples?.push({
+        where: item.where,
+        prompt: choice.kind === 'choice' ? prefixes[i]! + choice.context : prefixes[i]!,
+        choices: choice.kind === 'choice' ? choice.choices : choice.contexts.map((c) => `${c} ${choice.continuation}`),
+        label: choice.label,
+        logprobs: answers.map((r) => r.logprob),
+        isGreedy: answers.map((r) => r.isGreedy),
+        metrics: score.accNorm === null ? { acc: score.acc } : { acc: score.acc, acc_norm: score.accNorm },
+      });
     });
     metrics.acc = meanWithStderr(acc);
     // acc_norm is defined only for the plain multiple-choice form (the harness reports only acc for partial scoring).
@@ -123,8 +159,28 @@ export async function evaluateTask(
       });
       done += indices.length;
     }
-    metrics.exact_match = meanWithStderr(gen.map((item, i) => exactMatch(outputs[i]!, item.answers)));
-    metrics.f1 = meanWithStderr(gen.map((item, i) => f1Score(outputs[i]!, item.answers)));
+    const em = gen.map((item, i) => exactMatch(outputs[i]!, item.answers));
+    const f1 = gen.map((item, i) => f1Score(outputs[i]!, item.answers));
+    metrics.exact_match = meanWithStderr(em);
+    metrics.f1 = meanWithStderr(f1);
+    gen.forEach((item, i) => {
+      samples?.push({
+        where: item.where,
+        prompt: prefixes[i]! + item.prompt,
+        answers: item.answers,
+        output: outputs[i]!,
+        metrics: { exact_match: em[i]!, f1: f1[i]! },
+      });
+    });
   }
-  return { task: task.name, family: task.family, n: items.length, shots, chance: task.chance, metrics };
+  const result: TaskResult = {
+    task: task.name,
+    family: task.family,
+    n: items.length,
+    shots,
+    chance: task.chance,
+    metrics,
+  };
+  if (samples) result.samples = samples;
+  return result;
 }

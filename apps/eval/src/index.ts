@@ -25,7 +25,14 @@ export {
   runPerplexity,
   runTasks,
 } from './commands.js';
-export { choiceRequests, evaluateTask, scoreChoiceItem, type TaskOptions, type TaskResult } from './evaluateTask.js';
+export {
+  choiceRequests,
+  evaluateTask,
+  scoreChoiceItem,
+  type TaskOptions,
+  type TaskResult,
+  type TaskSample,
+} from './evaluateTask.js';
 export {
   FEWSHOT_DELIMITER,
   fewshotPrefix,

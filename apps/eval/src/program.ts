@@ -6,7 +6,14 @@ import { initBackend, setBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from './atomicWrite.js';
 import { type ModelSelection, resolveTasks, runPerplexity, runTasks } from './commands.js';
-import { type EvalReport, renderJson, renderMarkdown, renderTerminalTable, reportTable } from './report.js';
+import {
+  type EvalReport,
+  renderJson,
+  renderMarkdown,
+  renderTerminalTable,
+  reportTable,
+  type TasksReport,
+} from './report.js';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -37,6 +44,7 @@ interface TasksFlags extends CommonFlags {
   limit?: number;
   builtinItems?: number;
   maxGenTokens: number;
+  logSamples?: string;
 }
 
 function withCommonOptions(command: Command): Command {
@@ -53,6 +61,18 @@ function withCommonOptions(command: Command): Command {
     )
     .option('--json <file>', 'write the results as JSON')
     .option('--report <file>', 'write a markdown report');
+}
+
+/** Moves the per-item samples out of the report into JSONL text (one line per model × item). */
+function takeSamples(report: TasksReport): string {
+  const lines: string[] = [];
+  for (const { model, results } of report.models) {
+    for (const result of results) {
+      for (const sample of result.samples ?? []) lines.push(JSON.stringify({ model, task: result.task, ...sample }));
+      delete result.samples;
+    }
+  }
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 /** Where the CLI writes: the table to `stdout`, progress to `stderr`. */
@@ -94,12 +114,23 @@ export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: 
       .option('--seed <s>', 'seed of the few-shot draw', integer(0), 1234)
       .option('--limit <n>', 'evaluate only the first n items of each task', integer(1))
       .option('--builtin-items <n>', 'items per built-in task', integer(1))
-      .option('--max-gen-tokens <n>', 'most tokens generated per generation item', integer(1), 32),
+      .option('--max-gen-tokens <n>', 'most tokens generated per generation item', integer(1), 32)
+      .option('--log-samples <file>', 'write every item (prompt, choices, log-likelihoods, prediction) as JSONL'),
   ).action(async (flags: TasksFlags) => {
     const tasks = resolveTasks(flags.tasks, flags.builtinItems);
     const selection = await prepare(flags, io);
     const { shots, seed, limit, maxGenTokens } = flags;
-    emit(await runTasks({ ...selection, tasks, shots, seed, limit, maxGenTokens }), flags, io);
+    const report = await runTasks({
+      ...selection,
+      tasks,
+      shots,
+      seed,
+      limit,
+      maxGenTokens,
+      logSamples: !!flags.logSamples,
+    });
+    if (flags.logSamples) writeFileAtomic(flags.logSamples, takeSamples(report));
+    emit(report, flags, io);
   });
 
   withCommonOptions(
