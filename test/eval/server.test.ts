@@ -74,6 +74,38 @@ describe('--server against andes-serve', () => {
     await local.close();
   });
 
+  it('andes-eval tasks --context 63: --server reports what --model reports for over-long contexts too', async () => {
+    const story = syntheticStory(3, 21);
+    const rows = Array.from({ length: 5 }, (_, i) => ({
+      context: story.slice(0, 250 + 20 * i), // longer than the 64-token context
+      choices: ['Lily', 'the ball', 'went home'],
+      label: i % 3,
+    }));
+    const file = join(work, 'long.jsonl');
+    writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const samples = (name: string) =>
+      readFileSync(join(work, name), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).logprobs as number[]);
+    await cli('tasks', '--model', dir, '--tasks', file, '--context', '63', '--log-samples', join(work, 'long-l.jsonl'));
+    await cli(
+      'tasks',
+      '--server',
+      url,
+      '--tasks',
+      file,
+      '--context',
+      '63',
+      '--log-samples',
+      join(work, 'long-s.jsonl'),
+    );
+    const local = samples('long-l.jsonl').flat();
+    const remote = samples('long-s.jsonl').flat();
+    expect(local).toHaveLength(15);
+    for (const [i, lp] of remote.entries()) expect(lp).toBeCloseTo(local[i]!, 3);
+  });
+
   it('andes-eval tasks --server reports what --model reports', async () => {
     const story = syntheticStory(3, 9);
     const rows = Array.from({ length: 6 }, (_, i) => ({

@@ -42,7 +42,7 @@ function modelSpecs(selection: ModelSelection, maxLength?: number): ModelSpec[] 
     })),
     ...(selection.servers ?? []).map((url) => ({
       label: url,
-      open: async () => new ServerModel(url, { model: selection.serverModel }),
+      open: async () => new ServerModel(url, { model: selection.serverModel, maxLength }),
     })),
   ];
   if (specs.length === 0) throw new Error('no model to evaluate: pass --model <dir> or --server <url>');
@@ -79,6 +79,8 @@ export interface RunTasksOptions extends ModelSelection {
   maxGenTokens?: number;
   /** Keep per-item records in each result's `samples`. */
   logSamples?: boolean;
+  /** Most input tokens per request, left-truncated beyond (default: the model's context length). */
+  context?: number;
 }
 
 /** Evaluates every task on every model; models are opened one at a time. */
@@ -86,7 +88,7 @@ export async function runTasks(options: RunTasksOptions): Promise<TasksReport> {
   const shots = options.shots ?? 0;
   const seed = options.seed ?? 1234;
   const models: TasksReport['models'] = [];
-  for (const spec of modelSpecs(options)) {
+  for (const spec of modelSpecs(options, options.context)) {
     const model = await spec.open();
     try {
       const results: TaskResult[] = [];

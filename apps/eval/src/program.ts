@@ -45,6 +45,7 @@ interface TasksFlags extends CommonFlags {
   builtinItems?: number;
   maxGenTokens: number;
   logSamples?: string;
+  context?: number;
 }
 
 function withCommonOptions(command: Command): Command {
@@ -115,11 +116,12 @@ export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: 
       .option('--limit <n>', 'evaluate only the first n items of each task', integer(1))
       .option('--builtin-items <n>', 'items per built-in task', integer(1))
       .option('--max-gen-tokens <n>', 'most tokens generated per generation item', integer(1), 32)
+      .option('--context <n>', 'most input tokens per request (default: the model context length)', integer(1))
       .option('--log-samples <file>', 'write every item (prompt, choices, log-likelihoods, prediction) as JSONL'),
   ).action(async (flags: TasksFlags) => {
     const tasks = resolveTasks(flags.tasks, flags.builtinItems);
     const selection = await prepare(flags, io);
-    const { shots, seed, limit, maxGenTokens } = flags;
+    const { shots, seed, limit, maxGenTokens, context } = flags;
     const report = await runTasks({
       ...selection,
       tasks,
@@ -128,6 +130,7 @@ export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: 
       limit,
       maxGenTokens,
       logSamples: !!flags.logSamples,
+      context,
     });
     if (flags.logSamples) writeFileAtomic(flags.logSamples, takeSamples(report));
     emit(report, flags, io);

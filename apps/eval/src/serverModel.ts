@@ -36,6 +36,8 @@ export interface ServerModelOptions {
   concurrency?: number;
   /** Extra request headers (e.g. `Authorization`). */
   headers?: Record<string, string>;
+  /** Most input tokens per request (default and cap: the server's `max_model_len − 1`). */
+  maxLength?: number;
 }
 
 /** The base URL ending in `/v1`, whether or not the user wrote it. */
@@ -76,6 +78,7 @@ export class ServerModel implements LogLikelihoodModel {
   private modelId: string | undefined;
   private readonly concurrency: number;
   private readonly headers: Record<string, string>;
+  private readonly maxLength: number | undefined;
   private readonly contextLengths = new Map<string, Promise<number>>();
   private readonly tokenCache = new Map<string, Promise<number[]>>();
   private probe: Promise<{ bos: number; maxModelLen: number | undefined } | null> | undefined;
@@ -87,6 +90,7 @@ export class ServerModel implements LogLikelihoodModel {
     this.modelId = options.model;
     this.concurrency = options.concurrency ?? 8;
     this.headers = { 'content-type': 'application/json', ...options.headers };
+    this.maxLength = options.maxLength;
   }
 
   private async post(path: string, body: object): Promise<unknown> {
@@ -199,7 +203,11 @@ export class ServerModel implements LogLikelihoodModel {
             this.tokenize(context + continuation, true),
           ]);
           let req = continuationRequest(ctx, whole!.tokens);
-          if (info.maxModelLen !== undefined) req = truncateLeft(req, info.maxModelLen - 1);
+          const limit = Math.min(
+            this.maxLength ?? Number.POSITIVE_INFINITY,
+            (info.maxModelLen ?? Number.POSITIVE_INFINITY) - 1,
+          );
+          if (Number.isFinite(limit)) req = truncateLeft(req, limit);
           return ServerModel.sumLast(await this.echo(req.tokens, 1), req.scored, where);
         }
         const [contextTokens, lp] = await Promise.all([
@@ -233,7 +241,7 @@ export class ServerModel implements LogLikelihoodModel {
   ): Promise<RollingResult[]> {
     const info = await this.tokenizerInfo();
     if (info === null) return this.rollingWhole(texts, onProgress);
-    const maxLength = options.maxLength ?? (info.maxModelLen ?? Number.POSITIVE_INFINITY) - 1;
+    const maxLength = options.maxLength ?? this.maxLength ?? (info.maxModelLen ?? Number.POSITIVE_INFINITY) - 1;
     if (!Number.isFinite(maxLength))
       throw new Error(`${this.base}: /tokenize reports no max_model_len; pass a window length`);
     const windows: TokenRequest[] = [];
