@@ -41,7 +41,7 @@ export interface LocalModelOptions {
   maxLength?: number;
   /** Most rows per forward (default 16). */
   batchSize?: number;
-  /** Most padded tokens per forward (default 8192). */
+  /** Most padded tokens per forward (default 8192; {@link LocalModel.load}: about 256 MiB of logits, ≤ 8192). */
   maxBatchTokens?: number;
 }
 
@@ -83,7 +83,13 @@ export class LocalModel implements LogLikelihoodModel {
     if (!loaded.tokenizer) throw new Error(`${dir}: the model directory has no tokenizer; evaluation needs one`);
     const model = new LlamaForCausalLM(loaded.config);
     model.loadStateDict(loaded.tensors);
-    return new LocalModel(model, loaded.tokenizer, loaded.config.max_position_embeddings, { name: dir, ...options });
+    // The [rows, seq, vocab] logits dominate a batch's memory: keep them near 256 MiB of float32 by default.
+    const maxBatchTokens = Math.max(256, Math.min(8192, Math.floor(2 ** 26 / loaded.config.vocab_size)));
+    return new LocalModel(model, loaded.tokenizer, loaded.config.max_position_embeddings, {
+      name: dir,
+      maxBatchTokens,
+      ...options,
+    });
   }
 
   private encode(text: string): number[] {
