@@ -1,11 +1,13 @@
 import type { Storage, View } from '../backend/backend.js';
+import { dotForm, rowForm } from './matmul_kernels.js';
 import { allocCpu, cpuData, forEachRow, readView, shapeSize } from './storage.js';
 
 /**
- * Batched matmul with float64 accumulation. Two loop forms, chosen by b's layout:
- * - b row-major: i-k-j, the innermost loop streaming a row of b into a row accumulator (k unrolled by 4);
- * - b column-major (a transposed weight, the usual Linear layout): i-j-k dot products of two contiguous rows.
- * Operands in any other layout are copied to row-major first (O(size) against O(M·K·N) work).
+ * Batched matmul with float64 accumulation, register-blocked (4 rows of a × 4 columns of b per tile, see
+ * matmul_kernels.ts) so that batching rows costs far less than one pass over b per row. Two forms, chosen by b's
+ * layout: b row-major (packed into [K][4] column panels) or b column-major (a transposed weight, the usual Linear
+ * layout: dot products of rows of a with rows of the stored [N, K] weight). Broadcast batch dims are read through
+ * stride 0; operands in any other layout are copied to row-major first (O(size) against O(M·K·N) work).
  */
 export function matmul(a: View, b: View, batchShape: readonly number[]): Storage {
   const rank = a.shape.length;
@@ -29,78 +31,6 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
     else rowForm(A.data, aBases[bi]!, B.data, bBases[bi]!, o, oBase, M, K, N);
   }
   return out;
-}
-
-/** out[i, :] = Σ_k a[i, k]·b[k, :] with b row-major [K, N]. */
-function rowForm(
-  Ad: Float32Array,
-  aBase: number,
-  Bd: Float32Array,
-  bBase: number,
-  o: Float32Array,
-  oBase: number,
-  M: number,
-  K: number,
-  N: number,
-): void {
-  const acc = new Float64Array(N);
-  const K4 = K - (K % 4);
-  for (let i = 0; i < M; i++) {
-    acc.fill(0);
-    const aRow = aBase + i * K;
-    let k = 0;
-    for (; k < K4; k += 4) {
-      const a0 = Ad[aRow + k]!;
-      const a1 = Ad[aRow + k + 1]!;
-      const a2 = Ad[aRow + k + 2]!;
-      const a3 = Ad[aRow + k + 3]!;
-      const r0 = bBase + k * N;
-      const r1 = r0 + N;
-      const r2 = r1 + N;
-      const r3 = r2 + N;
-      for (let j = 0; j < N; j++) acc[j]! += a0 * Bd[r0 + j]! + a1 * Bd[r1 + j]! + a2 * Bd[r2 + j]! + a3 * Bd[r3 + j]!;
-    }
-    for (; k < K; k++) {
-      const ak = Ad[aRow + k]!;
-      const r = bBase + k * N;
-      for (let j = 0; j < N; j++) acc[j]! += ak * Bd[r + j]!;
-    }
-    o.set(acc, oBase + i * N);
-  }
-}
-
-/** out[i, j] = Σ_k a[i, k]·bt[j, k] with b stored column-major (bt row-major [N, K]). */
-function dotForm(
-  Ad: Float32Array,
-  aBase: number,
-  Bd: Float32Array,
-  bBase: number,
-  o: Float32Array,
-  oBase: number,
-  M: number,
-  K: number,
-  N: number,
-): void {
-  const K4 = K - (K % 4);
-  for (let i = 0; i < M; i++) {
-    const aRow = aBase + i * K;
-    for (let j = 0; j < N; j++) {
-      const bRow = bBase + j * K;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let k = 0;
-      for (; k < K4; k += 4) {
-        s0 += Ad[aRow + k]! * Bd[bRow + k]!;
-        s1 += Ad[aRow + k + 1]! * Bd[bRow + k + 1]!;
-        s2 += Ad[aRow + k + 2]! * Bd[bRow + k + 2]!;
-        s3 += Ad[aRow + k + 3]! * Bd[bRow + k + 3]!;
-      }
-      for (; k < K; k++) s0 += Ad[aRow + k]! * Bd[bRow + k]!;
-      o[oBase + i * N + j] = s0 + s1 + s2 + s3;
-    }
-  }
 }
 
 /** Batch-start element offsets for every batch index, in row-major batch order. */
