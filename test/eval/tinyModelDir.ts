@@ -9,7 +9,7 @@ import { saveModelDir } from '@andes/checkpoint';
 import { syntheticStory } from '@andes/data';
 import { LlamaForCausalLM, llamaConfig } from '@andes/nn';
 import { zeros } from '@andes/tensor';
-import * as tokenizerModule from '@andes/tokenizer';
+import { trainBpe } from '@andes/tokenizer';
 
 /** Options of {@link tinyModelDir}. */
 export interface TinyModelOptions {
@@ -21,20 +21,8 @@ export interface TinyModelOptions {
 
 let tokenizerCache: Awaited<ReturnType<typeof trainTokenizer>> | undefined;
 
-type SavableTokenizer = tokenizerModule.Tokenizer & { toModelProto(): Uint8Array };
-
-async function trainTokenizer(): Promise<SavableTokenizer> {
-  const trainBpe = (tokenizerModule as unknown as Record<string, unknown>).trainBpe as
-    | ((
-        texts: string[],
-        options: { vocabSize: number; byteFallback: boolean; splitDigits: boolean; specialTokens: string[] },
-      ) => Promise<SavableTokenizer> | SavableTokenizer)
-    | undefined;
-  if (trainBpe === undefined) {
-    // Until @andes/tokenizer ships trainBpe: LLaMA 2's tokenizer from the shared fixtures.
-    return (await tokenizerModule.loadTokenizer('../shared/fixtures/llama2-tokenizer.model')) as SavableTokenizer;
-  }
-  const texts = Array.from({ length: 8 }, (_, i) => syntheticStory(7, i));
+async function trainTokenizer() {
+  const texts = Array.from({ length: 8 }, (_, i) => syntheticStory(7, i)); // ~8 KB
   return await trainBpe(texts, { vocabSize: 320, byteFallback: true, splitDigits: true, specialTokens: [] });
 }
 
