@@ -1,6 +1,9 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadModelDir } from '@andes/checkpoint';
+import { generateIds, LlamaForCausalLM } from '@andes/nn';
+import { setBackend } from '@andes/tensor';
 import { readMetrics, type TrainMetric } from '@andes/train';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from './helpers.js';
@@ -123,5 +126,20 @@ describe('andes-train resume', () => {
     expect(existsSync(join(dir, 'model', 'model.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'checkpoints', 'step-000001', 'manifest.json'))).toBe(true);
     expect(readMetrics(join(dir, 'metrics.jsonl')).filter((r) => r.type === 'eval')).toHaveLength(1);
+  });
+
+  it('samples greedily from the saved model exactly as generateIds on the loaded model does', async () => {
+    const modelDir = join(root, 'budget', 'model');
+    expect(existsSync(modelDir), 'run the time-budget test first').toBe(true);
+    const result = runCli(['sample', join(root, 'budget'), '--prompt', 'Once upon', '--temperature', '0']);
+    expect(result.status, result.stderr).toBe(0);
+    await setBackend('cpu');
+    const loaded = await loadModelDir(modelDir);
+    const model = new LlamaForCausalLM(loaded.config);
+    model.loadStateDict(loaded.tensors);
+    const prompt = loaded.tokenizer!.encode('Once upon', { bos: true });
+    const ids = await generateIds(model, prompt, { maxNewTokens: 128, temperature: 0 });
+    expect(result.stdout).toBe(`${loaded.tokenizer!.decode([...prompt, ...ids])}\n`);
+    model.dispose();
   });
 });
