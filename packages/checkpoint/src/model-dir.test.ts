@@ -168,6 +168,36 @@ describe('saveModelDir / loadModelDir', () => {
     await expect(loadModelDir(out)).rejects.toThrow(/attention_bias = true is not supported/);
     await expect(saveModelDir(join(dir, 'x'), { config })).rejects.toThrow(/give a model or a stateDict/);
   });
+
+  it('names the chat template in tokenizer_config.json (as andes-serve reads it) and loads it back', async () => {
+    for (const name of ['llama-2', 'alpaca', 'vicuna', 'chatml'] as const) {
+      const out = join(dir, `chat-${name}`);
+      await saveModelDir(out, { config, stateDict: hostStateDict(config), chatTemplate: name });
+      // Written even without tokenizer files, with LLaMA's special pieces when no tokenizer names them.
+      expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'))).toMatchObject({
+        chat_template: name,
+        bos_token: '<s>',
+        eos_token: '</s>',
+        tokenizer_class: 'LlamaTokenizer',
+        model_max_length: config.max_position_embeddings,
+      });
+      expect((await loadModelDir(out)).chatTemplate).toBe(name);
+    }
+    // No template given: no chat_template field, none loaded.
+    const plain = join(dir, 'chat-none');
+    await saveModelDir(plain, { config, stateDict: hostStateDict(config) });
+    expect(existsSync(join(plain, 'tokenizer_config.json'))).toBe(false);
+    expect((await loadModelDir(plain)).chatTemplate).toBeUndefined();
+    // A Jinja template from another tool is not a name of ours: left alone.
+    await writeFile(join(plain, 'tokenizer_config.json'), JSON.stringify({ chat_template: '{% for m in messages %}' }));
+    expect((await loadModelDir(plain)).chatTemplate).toBeUndefined();
+    // An unknown name is refused before anything is written.
+    const bad = join(dir, 'chat-bad');
+    await expect(
+      saveModelDir(bad, { config, stateDict: hostStateDict(config), chatTemplate: 'zephyr' as 'chatml' }),
+    ).rejects.toThrow(/saveModelDir: chatTemplate "zephyr" is not one of llama-2, alpaca, vicuna, chatml/);
+    expect(existsSync(bad)).toBe(false);
+  });
 });
 
 describe('model directory with a trained tokenizer', () => {
@@ -185,6 +215,11 @@ describe('model directory with a trained tokenizer', () => {
     expect(files).toContain('tokenizer.model');
     expect(files).toContain('tokenizer.json');
     expect(new Uint8Array(await readFile(join(out, 'tokenizer.model')))).toEqual(tok.toModelProto());
+    // bos_token / eos_token are the trained tokenizer's own pieces.
+    const tokenizerConfig = JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'));
+    expect(tokenizerConfig.bos_token).toBe(tok.idToPiece(tok.bosId));
+    expect(tokenizerConfig.eos_token).toBe(tok.idToPiece(tok.eosId));
+    expect(tokenizerConfig.chat_template).toBeUndefined();
     const loaded = await loadModelDir(out);
     const text = 'the hat sat on 12 mats';
     expect(loaded.tokenizer!.encode(text, { bos: true })).toEqual(tok.encode(text, { bos: true }));
@@ -201,12 +236,24 @@ describe.skipIf(!canLoadTokenizer)('model directory tokenizer', () => {
   it('copies tokenizer.model and loads it with @andes/tokenizer', async () => {
     const out = join(dir, 'with-tokenizer');
     const bytes = new Uint8Array(await readFile(fixture));
-    await saveModelDir(out, { config, stateDict: hostStateDict(config), tokenizerModel: bytes });
+    await saveModelDir(out, {
+      config,
+      stateDict: hostStateDict(config),
+      tokenizerModel: bytes,
+      chatTemplate: 'llama-2',
+    });
     expect(new Uint8Array(await readFile(join(out, 'tokenizer.model')))).toEqual(bytes);
-    expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8')).tokenizer_class).toBe(
-      'LlamaTokenizer',
-    );
+    expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'))).toMatchObject({
+      tokenizer_class: 'LlamaTokenizer',
+      bos_token: '<s>',
+      eos_token: '</s>',
+      chat_template: 'llama-2',
+    });
     const loaded = await loadModelDir(out);
+    expect(loaded.chatTemplate).toBe('llama-2');
+    // The pieces written are the ones the real tokenizer has at its BOS / EOS ids.
+    expect(loaded.tokenizer!.idToPiece(loaded.tokenizer!.bosId)).toBe('<s>');
+    expect(loaded.tokenizer!.idToPiece(loaded.tokenizer!.eosId)).toBe('</s>');
     expect(loaded.tokenizer!.encode('Hello world', { bos: true })).toEqual([1, 15043, 3186]);
   });
 });

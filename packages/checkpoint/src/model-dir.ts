@@ -1,17 +1,27 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LlamaConfig, llamaConfig, type RopeLayout } from '@andes/nn';
-import { loadTokenizer, type Tokenizer } from '@andes/tokenizer';
+import { type ChatTemplateName, loadTokenizer, type Tokenizer } from '@andes/tokenizer';
 import { writeDirectoryAtomic, writeFileAtomic } from './atomic-write.js';
 import type { HostTensor } from './dtypes.js';
 import { float32ArrayToBfloat16, float32ArrayToFloat16 } from './half-precision.js';
 import { hostTensorToFloat32, type NamedTensors, toHostTensors } from './host-tensors.js';
+import { chatTemplateName, tokenizerConfigJson } from './model-dir-tokenizer-config.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import type { JsonValue } from './training-checkpoint.js';
 
-/** Tokenizer serialisers a model directory can use (`@andes/tokenizer` tokenizers provide them). */
+/**
+ * Tokenizer serialisers a model directory can use (`@andes/tokenizer` tokenizers provide them), and the BOS / EOS
+ * pieces `tokenizer_config.json` names.
+ */
 export interface SavableTokenizer {
+  /** BOS id, named as `bos_token` (default LLaMA's `<s>`); with {@link SavableTokenizer.idToPiece}. */
+  readonly bosId?: number;
+  /** EOS id, named as `eos_token` (default LLaMA's `</s>`). */
+  readonly eosId?: number;
+  /** The piece of an id, e.g. `<s>`. */
+  idToPiece?(id: number): string;
   /** SentencePiece `tokenizer.model` protobuf bytes. */
   toModelProto?(): Uint8Array;
   /** Hugging Face `tokenizer.json` text. */
@@ -33,6 +43,11 @@ export interface SaveModelDirOptions {
   tokenizer?: SavableTokenizer;
   /** Raw `tokenizer.model` bytes to copy as is (e.g. LLaMA 2's). */
   tokenizerModel?: Uint8Array;
+  /**
+   * Chat template the model was trained with, stored by name as `chat_template` in `tokenizer_config.json` (which is
+   * then written even without tokenizer files); andes-serve renders chats with it.
+   */
+  chatTemplate?: ChatTemplateName;
   /** Extra `generation_config.json` fields (`temperature`, `top_p`, `max_length`, …). */
   generationConfig?: Record<string, JsonValue>;
   /** Storage type of floating-point weights; default `float32`. */
@@ -54,6 +69,8 @@ export interface LoadedModelDir {
   tokenizer?: Tokenizer;
   /** `generation_config.json`, if present. */
   generationConfig?: Record<string, JsonValue>;
+  /** The chat template `tokenizer_config.json` names, if it names one of ours (a Jinja template is not parsed). */
+  chatTemplate?: ChatTemplateName;
   /** `config.json` exactly as stored (fields `LlamaConfig` does not know included). */
   rawConfig: Record<string, unknown>;
 }
@@ -127,6 +144,11 @@ export async function saveModelDir(dir: string, options: SaveModelDirOptions): P
   }
   const tokenizerModel = options.tokenizerModel ?? options.tokenizer?.toModelProto?.();
   const tokenizerJson = options.tokenizer?.toTokenizerJson?.();
+  // Built (and the template name checked) before anything is written.
+  const tokenizerConfig =
+    tokenizerModel || tokenizerJson || options.chatTemplate
+      ? tokenizerConfigJson(config.max_position_embeddings, options.tokenizer, options.chatTemplate)
+      : undefined;
   const json = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
   await writeDirectoryAtomic(dir, async (tmp) => {
     await writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
@@ -139,14 +161,7 @@ export async function saveModelDir(dir: string, options: SaveModelDirOptions): P
     await writeFileAtomic(join(tmp, 'generation_config.json'), json(generation));
     if (tokenizerModel) await writeFileAtomic(join(tmp, 'tokenizer.model'), tokenizerModel);
     if (tokenizerJson) await writeFileAtomic(join(tmp, 'tokenizer.json'), tokenizerJson);
-    if (tokenizerModel || tokenizerJson) {
-      const tokenizerConfig = {
-        tokenizer_class: 'LlamaTokenizer',
-        add_bos_token: true,
-        add_eos_token: false,
-        model_max_length: config.max_position_embeddings,
-        clean_up_tokenization_spaces: false,
-      };
+    if (tokenizerConfig) {
       await writeFileAtomic(join(tmp, 'tokenizer_config.json'), json(tokenizerConfig));
     }
   });
@@ -243,6 +258,10 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
   const result: LoadedModelDir = { config, tensors, rawConfig };
   if (await exists(join(dir, 'generation_config.json'))) {
     result.generationConfig = (await readJson(join(dir, 'generation_config.json'))) as Record<string, JsonValue>;
+  }
+  if (await exists(join(dir, 'tokenizer_config.json'))) {
+    const template = chatTemplateName(await readJson(join(dir, 'tokenizer_config.json')));
+    if (template) result.chatTemplate = template;
   }
   if (!options.skipTokenizer) {
     const file = ['tokenizer.model', 'tokenizer.json'].map((f) => join(dir, f));
