@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import {
   CONFIG_FIELDS,
   ConfigError,
+  DEFAULT_CONFIG,
   DEFAULT_RUN_TIME_BUDGET,
   flagName,
   parseConfigObject,
@@ -110,7 +111,9 @@ export function buildProgram(): Command {
     .option('--prompt <text>', 'sample prompt (repeatable)', collect);
   for (const field of CONFIG_FIELDS) {
     if (SPECIAL_FIELDS.has(field)) continue;
-    pretrain.addOption(new Option(`${flagName(field)} <value>`, FLAG_HELP[field] ?? field));
+    // Defaults go in the help text only: a commander default would override the --config file.
+    const help = `${FLAG_HELP[field] ?? field} (default: ${JSON.stringify(DEFAULT_CONFIG[field])})`;
+    pretrain.addOption(new Option(`${flagName(field)} <value>`, help));
   }
   pretrain.action(async (options: Record<string, unknown>) => {
     const config = configFromOptions(options);
