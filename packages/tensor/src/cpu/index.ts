@@ -1,6 +1,8 @@
 /**
  * The CPU reference backend: plain TypeScript over Float32Array / Int32Array storages. Every other backend is tested
- * against it, so it favours clarity and float64 accumulation over speed.
+ * against it, so it favours clarity and float64 accumulation over speed, except in matmul, which carries CPU serving:
+ * it runs a WebAssembly SIMD tile with float32 lanes (see matmul.ts; `setCpuMatmulKernels('js')` selects the float64
+ * JS kernels).
  *
  * @module
  */
