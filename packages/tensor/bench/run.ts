@@ -6,6 +6,8 @@
  */
 
 import os from 'node:os';
+import { setAttentionDirect } from '../src/webgpu/kernels/attention.js';
+import { attentionRows } from './attention.bench.js';
 import { setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
 import { runDecodeVariants, runVariants } from './variants.bench.js';
@@ -28,6 +30,9 @@ if (all || which.has('matmul')) {
   const { printTable } = await import('./harness.js');
   printTable('matmul', 'GFLOP/s', rows);
 }
+// ATTN_TILES=1 benchmarks the workgroup-tiled attention kernels instead of the per-adapter default.
+if (process.env.ATTN_TILES === '1') setAttentionDirect(false);
+if (all || which.has('attention')) await attentionRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
 if (which.has('variants')) {
   await runVariants(b, process.env.VARIANTS?.split(','), (process.env.SIZES ?? '512').split(',').map(Number));
 }

@@ -19,7 +19,7 @@ export const ATTN_MAX_D = 256;
 
 /** Rows per staged K/V (or Q/dO) tile: two [tile, D] float tiles (plus two [tile] rows) must fit the 16 KiB compatibility limit. */
 export function attnTile(D: number): number {
-  return Math.max(1, Math.min(64, Math.floor(2048 / (D + 1))));
+  return Math.max(4, 4 * Math.floor(Math.min(64, Math.floor(2048 / (D + 1))) / 4));
 }
 
 /** Shape checks and the common uniform block: T, S, Hq, group, scale, causal, then offsets from word 6. */
@@ -39,7 +39,31 @@ export function attnShapes(
   return { B, Hq, T, D, Hkv, S };
 }
 
-const FORWARD = (D: number, BC: number) => `
+/**
+ * A loop over the head dim d < D around `line('d')`. The bound `dim` is the uniform word 12 (= D), not the constant:
+ * with a constant bound LLVM unrolls everything and lavapipe compiles for minutes; named scalars were no faster.
+ */
+export function unroll(D: number, line: (d: string) => string): string {
+  return `for (var d = 0u; d < dim; d++) { ${line('d')} }`;
+}
+
+/**
+ * Forward kernel text. `direct` reads K/V rows straight from storage (every invocation reads the same key, a uniform
+ * broadcast) instead of staging tiles in workgroup memory behind barriers — the faster form on CPU adapters.
+ */
+const FORWARD = (D: number, BC: number, direct: boolean) => {
+  const kAt = (d: string, u: number) => (direct ? `k[kb${u} + ${d}]` : `Ks[kb${u} + ${d}]`);
+  const vAt = (d: string, u: number) => (direct ? `v[vb${u} + ${d}]` : `Vs[vb${u} + ${d}]`);
+  const stage = direct
+    ? ''
+    : `for (var e = li; e < BC * D; e += ${ATTN_ROWS}u) {
+      let ok = k0 + e / D < S;
+      Ks[e] = select(0.0, k[kBase + k0 * D + e], ok);
+      Vs[e] = select(0.0, v[vBase + k0 * D + e], ok);
+    }
+    workgroupBarrier();`;
+  const shared = direct ? '' : `var<workgroup> Ks: array<f32, ${BC * D}>;\nvar<workgroup> Vs: array<f32, ${BC * D}>;`;
+  return `
 const D: u32 = ${D}u;
 const BC: u32 = ${BC}u;
 @group(0) @binding(1) var<storage, read_write> o: array<f32>;
@@ -47,10 +71,10 @@ const BC: u32 = ${BC}u;
 @group(0) @binding(3) var<storage, read> q: array<f32>;
 @group(0) @binding(4) var<storage, read> k: array<f32>;
 @group(0) @binding(5) var<storage, read> v: array<f32>;
-var<workgroup> Ks: array<f32, ${BC * D}>;
-var<workgroup> Vs: array<f32, ${BC * D}>;
+${shared}
 @compute @workgroup_size(${ATTN_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let dim = min(pu(12u), D);
   let T = pu(0u); let S = pu(1u); let Hq = pu(2u); let group = pu(3u);
   let scale = pf(4u); let causal = pu(5u) != 0u;
   let bh = wid.y;                       // b·Hq + h
@@ -60,9 +84,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let qBase = pu(6u) + (bh * T + min(t, T - 1u)) * D;
   let kBase = pu(7u) + kvh * S * D;
   let vBase = pu(8u) + kvh * S * D;
-  var qr: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
-  for (var d = 0u; d < D; d++) { qr[d] = q[qBase + d] * scale; acc[d] = 0.0; }
+  var qr: array<f32, D>;
+  var ar: array<f32, D>;
+  ${unroll(D, (d) => `qr[${d}] = q[qBase + ${d}] * scale; ar[${d}] = 0.0;`)}
   // Causal rows see keys s < t + 1 + (S − T); kEnd is the bound of the workgroup's last row (uniform).
   let shift = i32(S) - i32(T);
   let lastRow = min(T, wid.x * ${ATTN_ROWS}u + ${ATTN_ROWS}u) - 1u;
@@ -74,45 +98,55 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   var m = -inf_();
   var l = 0.0;
-  var sc: array<f32, ${BC}>;
   for (var k0 = 0u; k0 < kEnd; k0 += BC) {
-    for (var e = li; e < BC * D; e += ${ATTN_ROWS}u) {
-      let row = k0 + e / D;
-      let ok = row < S;
-      Ks[e] = select(0.0, k[kBase + k0 * D + e], ok);
-      Vs[e] = select(0.0, v[vBase + k0 * D + e], ok);
-    }
-    workgroupBarrier();
-    var tileMax = -inf_();
-    for (var j = 0u; j < BC; j++) {
-      var s = 0.0;
-      for (var d = 0u; d < D; d++) { s = fma(qr[d], Ks[j * D + d], s); }
+    ${stage}
+    let jEnd = min(BC, kEnd - k0);
+    // Four keys per step: four independent dot-product chains, one rescale, one pass over the accumulator.
+    for (var j = 0u; j < jEnd; j += 4u) {
+      ${[0, 1, 2, 3].map((u) => `let kb${u} = ${direct ? `kBase + min(k0 + j + ${u}u, S - 1u) * D` : `(j + ${u}u) * D`};`).join('\n      ')}
+      ${[0, 1, 2, 3].map((u) => `let vb${u} = ${direct ? `vBase + min(k0 + j + ${u}u, S - 1u) * D` : `kb${u}`};`).join('\n      ')}
+      var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+      ${unroll(D, (d) => `let qd = qr[${d}]; s0 = fma(qd, ${kAt(`${d}`, 0)}, s0); s1 = fma(qd, ${kAt(`${d}`, 1)}, s1); s2 = fma(qd, ${kAt(`${d}`, 2)}, s2); s3 = fma(qd, ${kAt(`${d}`, 3)}, s3);`)}
       let key = k0 + j;
-      s = select(-inf_(), s, key < S && key < limit);
-      sc[j] = s;
-      tileMax = max(tileMax, s);
-    }
-    let mNew = max(m, tileMax);
-    if (mNew > -inf_()) {
-      let corr = exp(m - mNew);
-      l = l * corr;
-      for (var d = 0u; d < D; d++) { acc[d] = acc[d] * corr; }
-      for (var j = 0u; j < BC; j++) {
-        let p = exp(sc[j] - mNew);
-        l += p;
-        for (var d = 0u; d < D; d++) { acc[d] = fma(p, Vs[j * D + d], acc[d]); }
+      s0 = select(-inf_(), s0, key < limit);
+      s1 = select(-inf_(), s1, key + 1u < limit);
+      s2 = select(-inf_(), s2, key + 2u < limit);
+      s3 = select(-inf_(), s3, key + 3u < limit);
+      let mx = max(max(s0, s1), max(s2, s3));
+      if (mx > m) {
+        // Online softmax: rescale only when the running max grows.
+        let corr = exp(m - mx);
+        l = l * corr;
+        ${unroll(D, (d) => `ar[${d}] = ar[${d}] * corr;`)}
+        m = mx;
       }
-      m = mNew;
+      if (mx > -inf_()) {
+        let p0 = exp(s0 - m); let p1 = exp(s1 - m); let p2 = exp(s2 - m); let p3 = exp(s3 - m);
+        l += (p0 + p1) + (p2 + p3);
+        ${unroll(D, (d) => `ar[${d}] = fma(p0, ${vAt(`${d}`, 0)}, fma(p1, ${vAt(`${d}`, 1)}, fma(p2, ${vAt(`${d}`, 2)}, fma(p3, ${vAt(`${d}`, 3)}, ar[${d}]))));`)}
+      }
     }
-    workgroupBarrier();
+    ${direct ? '' : 'workgroupBarrier();'}
   }
   if (live) {
     let row = bh * T + t;
     let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var d = 0u; d < D; d++) { o[row * D + d] = acc[d] * inv; }
+    let ob = row * D;
+    ${unroll(D, (d) => `o[ob + ${d}] = ar[${d}] * inv;`)}
     lse[row] = select(-inf_(), m + log(l), l > 0.0);
   }
 }`;
+};
+
+let directOverride: boolean | undefined;
+/** Forces the direct (true) or workgroup-tiled (false) attention kernels; `undefined` picks by adapter. */
+export function setAttentionDirect(direct: boolean | undefined): void {
+  directOverride = direct;
+}
+/** Whether the attention kernels read K/V (or Q/dO) directly instead of through workgroup tiles. */
+export function attentionDirect(rt: Runtime): boolean {
+  return directOverride ?? rt.cpuAdapter;
+}
 
 /** Fused attention forward: o [B, Hq, T, D] and lse [B, Hq, T] (−inf, with o = 0, for rows that see no key). */
 export function attention(
@@ -130,8 +164,9 @@ export function attention(
   const temps: GpuStorage[] = [];
   const [qv, kv, vv] = [q, k, v].map((x) => contiguousInput(rt, x, temps)) as [View, View, View];
   const BC = attnTile(D);
-  const p = rt.pipeline(`attn:fwd:${D}`, () => FORWARD(D, BC));
-  const params = [T, S, Hq, Hq / Hkv, f32bits(scale), causal ? 1 : 0, qv.offset, kv.offset, vv.offset];
+  const direct = attentionDirect(rt);
+  const p = rt.pipeline(`attn:fwd:${D}:${direct}`, () => FORWARD(D, BC, direct));
+  const params = [T, S, Hq, Hq / Hkv, f32bits(scale), causal ? 1 : 0, qv.offset, kv.offset, vv.offset, 0, 0, 0, D];
   const storages = [o, lse, qv.storage, kv.storage, vv.storage] as GpuStorage[];
   rt.dispatch(p, storages, params, [Math.ceil(T / ATTN_ROWS), B * Hq, 1]);
   freeAll(rt, temps);

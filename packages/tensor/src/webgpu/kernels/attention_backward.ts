@@ -10,7 +10,7 @@
 
 import type { View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
-import { ATTN_ROWS, attnShapes, attnTile } from './attention.js';
+import { ATTN_ROWS, attentionDirect, attnShapes, attnTile, unroll } from './attention.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
 const DELTA = `
@@ -26,6 +26,9 @@ ${ELEMENT_MAIN}
 }`;
 
 // Uniform block shared by dq and dk/dv: T, S, Hq, group, scale, causal, offsets q k v dO lse.
+/** Steps of four keys (or queries) per iteration. */
+const U = [0, 1, 2, 3];
+
 const COMMON = (D: number, BC: number) => `
 const D: u32 = ${D}u;
 const BC: u32 = ${BC}u;
@@ -35,7 +38,19 @@ fn keyLimit(t: u32, T: u32, S: u32, causal: bool) -> u32 {
   return u32(clamp(i32(t) + 1 + i32(S) - i32(T), 0, i32(S)));
 }`;
 
-const DQ = (D: number, BC: number) => `${COMMON(D, BC)}
+const DQ = (D: number, BC: number, direct: boolean) => {
+  const kAt = (d: string, u: number) => (direct ? `k[kb${u} + ${d}]` : `Ks[kb${u} + ${d}]`);
+  const vAt = (d: string, u: number) => (direct ? `v[vb${u} + ${d}]` : `Vs[vb${u} + ${d}]`);
+  const stage = direct
+    ? ''
+    : `for (var e = li; e < BC * D; e += R) {
+      let ok = k0 + e / D < S;
+      Ks[e] = select(0.0, k[kBase + k0 * D + e], ok);
+      Vs[e] = select(0.0, v[vBase + k0 * D + e], ok);
+    }
+    workgroupBarrier();`;
+  const shared = direct ? '' : `var<workgroup> Ks: array<f32, ${BC * D}>;\nvar<workgroup> Vs: array<f32, ${BC * D}>;`;
+  return `${COMMON(D, BC)}
 @group(0) @binding(1) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read> k: array<f32>;
@@ -43,10 +58,10 @@ const DQ = (D: number, BC: number) => `${COMMON(D, BC)}
 @group(0) @binding(5) var<storage, read> g: array<f32>;
 @group(0) @binding(6) var<storage, read> lse: array<f32>;
 @group(0) @binding(7) var<storage, read> delta: array<f32>;
-var<workgroup> Ks: array<f32, ${BC * D}>;
-var<workgroup> Vs: array<f32, ${BC * D}>;
+${shared}
 @compute @workgroup_size(${ATTN_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let dim = min(pu(12u), D);
   let T = pu(0u); let S = pu(1u); let Hq = pu(2u); let group = pu(3u);
   let scale = pf(4u); let causal = pu(5u) != 0u;
   let bh = wid.y;
@@ -56,85 +71,44 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let row = bh * T + tc;
   let kBase = pu(7u) + kvh * S * D;
   let vBase = pu(8u) + kvh * S * D;
-  var qr: array<f32, ${D}>;
-  var gr: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
-  for (var d = 0u; d < D; d++) {
-    qr[d] = q[pu(6u) + row * D + d] * scale;
-    gr[d] = g[pu(9u) + row * D + d];
-    acc[d] = 0.0;
-  }
+  let qb = pu(6u) + row * D;
+  let gb = pu(9u) + row * D;
+  var qr: array<f32, D>;
+  var gr: array<f32, D>;
+  var ar: array<f32, D>;
+  ${unroll(D, (d) => `qr[${d}] = q[qb + ${d}] * scale; gr[${d}] = g[gb + ${d}]; ar[${d}] = 0.0;`)}
   let L = lse[pu(10u) + row];
   let dl = delta[row];
   let limit = select(0u, keyLimit(tc, T, S, causal), t < T);
   let kEnd = keyLimit(min(T, wid.x * R + R) - 1u, T, S, causal);
   for (var k0 = 0u; k0 < kEnd; k0 += BC) {
-    for (var e = li; e < BC * D; e += R) {
-      let ok = k0 + e / D < S;
-      Ks[e] = select(0.0, k[kBase + k0 * D + e], ok);
-      Vs[e] = select(0.0, v[vBase + k0 * D + e], ok);
+    ${stage}
+    let jEnd = min(BC, kEnd - k0);
+    // Four keys per step: independent dot-product chains and one pass over the accumulator.
+    for (var j = 0u; j < jEnd; j += 4u) {
+      ${U.map((u) => `let kb${u} = ${direct ? `kBase + min(k0 + j + ${u}u, S - 1u) * D` : `(j + ${u}u) * D`};`).join('\n      ')}
+      ${U.map((u) => `let vb${u} = ${direct ? `vBase + min(k0 + j + ${u}u, S - 1u) * D` : `kb${u}`};`).join('\n      ')}
+      var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+      var e0 = 0.0; var e1 = 0.0; var e2 = 0.0; var e3 = 0.0;
+      ${unroll(D, (d) => `let qd = qr[${d}]; let gd = gr[${d}]; ${U.map((u) => `s${u} = fma(qd, ${kAt(d, u)}, s${u}); e${u} = fma(gd, ${vAt(d, u)}, e${u});`).join(' ')}`)}
+      ${U.map((u) => `let ds${u} = select(0.0, exp(s${u} - L) * (e${u} - dl) * scale, k0 + j + ${u}u < limit);`).join('\n      ')}
+      ${unroll(D, (d) => `ar[${d}] = fma(ds0, ${kAt(d, 0)}, fma(ds1, ${kAt(d, 1)}, fma(ds2, ${kAt(d, 2)}, fma(ds3, ${kAt(d, 3)}, ar[${d}]))));`)}
     }
-    workgroupBarrier();
-    for (var j = 0u; j < BC; j++) {
-      if (k0 + j >= limit) { break; }
-      var s = 0.0;
-      var dp = 0.0;
-      for (var d = 0u; d < D; d++) {
-        s = fma(qr[d], Ks[j * D + d], s);
-        dp = fma(gr[d], Vs[j * D + d], dp);
-      }
-      let ds = exp(s - L) * (dp - dl) * scale;
-      for (var d = 0u; d < D; d++) { acc[d] = fma(ds, Ks[j * D + d], acc[d]); }
-    }
-    workgroupBarrier();
+    ${direct ? '' : 'workgroupBarrier();'}
   }
   if (t < T) {
-    for (var d = 0u; d < D; d++) { dq[row * D + d] = acc[d]; }
+    let ob = row * D;
+    ${unroll(D, (d) => `dq[ob + ${d}] = ar[${d}];`)}
   }
 }`;
+};
 
-const DKV = (D: number, BC: number) => `${COMMON(D, BC)}
-@group(0) @binding(1) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dv: array<f32>;
-@group(0) @binding(3) var<storage, read> q: array<f32>;
-@group(0) @binding(4) var<storage, read> k: array<f32>;
-@group(0) @binding(5) var<storage, read> v: array<f32>;
-@group(0) @binding(6) var<storage, read> g: array<f32>;
-@group(0) @binding(7) var<storage, read> lse: array<f32>;
-@group(0) @binding(8) var<storage, read> delta: array<f32>;
-var<workgroup> Qs: array<f32, ${BC * D}>;
-var<workgroup> Gs: array<f32, ${BC * D}>;
-var<workgroup> Ls: array<f32, ${BC}>;
-var<workgroup> Es: array<f32, ${BC}>;
-@compute @workgroup_size(${ATTN_ROWS})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let T = pu(0u); let S = pu(1u); let Hq = pu(2u); let group = pu(3u);
-  let scale = pf(4u); let causal = pu(5u) != 0u;
-  let Hkv = Hq / group;
-  let bkv = wid.y;                       // b·Hkv + kv head
-  let b = bkv / Hkv;
-  let s = wid.x * R + li;
-  let sc = min(s, S - 1u);
-  let kRow = bkv * S + sc;
-  var kr: array<f32, ${D}>;
-  var vr: array<f32, ${D}>;
-  var dkr: array<f32, ${D}>;
-  var dvr: array<f32, ${D}>;
-  for (var d = 0u; d < D; d++) {
-    kr[d] = k[pu(7u) + kRow * D + d];
-    vr[d] = v[pu(8u) + kRow * D + d];
-    dkr[d] = 0.0;
-    dvr[d] = 0.0;
-  }
-  // Causal: query t sees key s iff t ≥ s − (S − T); the workgroup's first key bounds where queries start.
-  let shift = i32(S) - i32(T);
-  var tStart = 0u;
-  if (causal) { tStart = u32(clamp(i32(wid.x * R) - shift, 0, i32(T))); }
-  let tFirst = u32(clamp(i32(sc) - shift, 0, i32(T)));
-  for (var hg = 0u; hg < group; hg++) {
-    let bh = b * Hq + (bkv % Hkv) * group + hg;
-    for (var t0 = (tStart / BC) * BC; t0 < T; t0 += BC) {
-      for (var e = li; e < BC * D; e += R) {
+const DKV = (D: number, BC: number, direct: boolean) => {
+  const qAt = (d: string, u: number) => (direct ? `q[qb${u} + ${d}]` : `Qs[qb${u} + ${d}]`);
+  const gAt = (d: string, u: number) => (direct ? `g[gb${u} + ${d}]` : `Gs[gb${u} + ${d}]`);
+  const stage = direct
+    ? ''
+    : `for (var e = li; e < BC * D; e += R) {
         let ok = t0 + e / D < T;
         Qs[e] = select(0.0, q[pu(6u) + (bh * T + t0) * D + e], ok);
         Gs[e] = select(0.0, g[pu(9u) + (bh * T + t0) * D + e], ok);
@@ -144,36 +118,80 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         Ls[e] = select(0.0, lse[pu(10u) + bh * T + t0 + e], ok);
         Es[e] = select(0.0, delta[bh * T + t0 + e], ok);
       }
-      workgroupBarrier();
-      if (s < S) {
-        for (var i = 0u; i < BC; i++) {
-          let t = t0 + i;
-          if (t >= T) { break; }
-          if (causal && t < tFirst) { continue; }
-          var sc2 = 0.0;
-          var dp = 0.0;
-          for (var d = 0u; d < D; d++) {
-            sc2 = fma(Qs[i * D + d], kr[d], sc2);
-            dp = fma(Gs[i * D + d], vr[d], dp);
-          }
-          let p = exp(sc2 * scale - Ls[i]);
-          let ds = p * (dp - Es[i]) * scale;
-          for (var d = 0u; d < D; d++) {
-            dvr[d] = fma(p, Gs[i * D + d], dvr[d]);
-            dkr[d] = fma(ds, Qs[i * D + d], dkr[d]);
-          }
-        }
+      workgroupBarrier();`;
+  const shared = direct
+    ? ''
+    : `var<workgroup> Qs: array<f32, ${BC * D}>;
+var<workgroup> Gs: array<f32, ${BC * D}>;
+var<workgroup> Ls: array<f32, ${BC}>;
+var<workgroup> Es: array<f32, ${BC}>;`;
+  return `${COMMON(D, BC)}
+@group(0) @binding(1) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(3) var<storage, read> q: array<f32>;
+@group(0) @binding(4) var<storage, read> k: array<f32>;
+@group(0) @binding(5) var<storage, read> v: array<f32>;
+@group(0) @binding(6) var<storage, read> g: array<f32>;
+@group(0) @binding(7) var<storage, read> lse: array<f32>;
+@group(0) @binding(8) var<storage, read> delta: array<f32>;
+${shared}
+@compute @workgroup_size(${ATTN_ROWS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let dim = min(pu(12u), D);
+  let T = pu(0u); let S = pu(1u); let Hq = pu(2u); let group = pu(3u);
+  let scale = pf(4u); let causal = pu(5u) != 0u;
+  let Hkv = Hq / group;
+  let bkv = wid.y;                       // b·Hkv + kv head
+  let b = bkv / Hkv;
+  let s = wid.x * R + li;
+  let sc = min(s, S - 1u);
+  let kRow = bkv * S + sc;
+  let kb0 = pu(7u) + kRow * D;
+  let vb0 = pu(8u) + kRow * D;
+  var kr: array<f32, D>;
+  var vr: array<f32, D>;
+  var dkr: array<f32, D>;
+  var dvr: array<f32, D>;
+  ${unroll(D, (d) => `kr[${d}] = k[kb0 + ${d}] * scale; vr[${d}] = v[vb0 + ${d}]; dkr[${d}] = 0.0; dvr[${d}] = 0.0;`)}
+  // Causal: query t sees key s iff t ≥ s − (S − T); the workgroup's first key bounds where queries start.
+  let shift = i32(S) - i32(T);
+  var tStart = 0u;
+  if (causal) { tStart = u32(clamp(i32(wid.x * R) - shift, 0, i32(T))); }
+  var tFirst = 0u;
+  if (causal) { tFirst = u32(clamp(i32(sc) - shift, 0, i32(T))); }
+  if (s >= S) { tFirst = T; }
+  for (var hg = 0u; hg < group; hg++) {
+    let bh = b * Hq + (bkv % Hkv) * group + hg;
+    for (var t0 = ${direct ? 'tStart' : '(tStart / BC) * BC'}; t0 < T; t0 += BC) {
+      ${stage}
+      let iEnd = min(BC, T - t0);
+      // Four queries per step, as in the dq kernel.
+      for (var i = 0u; i < iEnd; i += 4u) {
+        let t = t0 + i;
+        ${U.map((u) => `let qb${u} = ${direct ? `pu(6u) + (bh * T + min(t + ${u}u, T - 1u)) * D` : `(i + ${u}u) * D`};`).join('\n        ')}
+        ${U.map((u) => `let gb${u} = ${direct ? `pu(9u) + (bh * T + min(t + ${u}u, T - 1u)) * D` : `qb${u}`};`).join('\n        ')}
+        var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+        var e0 = 0.0; var e1 = 0.0; var e2 = 0.0; var e3 = 0.0;
+        ${unroll(D, (d) => `let kd = kr[${d}]; let vd = vr[${d}]; ${U.map((u) => `s${u} = fma(${qAt(d, u)}, kd, s${u}); e${u} = fma(${gAt(d, u)}, vd, e${u});`).join(' ')}`)}
+        ${U.map((u) => {
+          const r = direct ? `bh * T + min(t + ${u}u, T - 1u)` : '';
+          const L = direct ? `lse[pu(10u) + ${r}]` : `Ls[i + ${u}u]`;
+          const E = direct ? `delta[${r}]` : `Es[i + ${u}u]`;
+          return `let ok${u} = t + ${u}u < T && t + ${u}u >= tFirst;
+        let p${u} = select(0.0, exp(s${u} - ${L}), ok${u});
+        let ds${u} = p${u} * (e${u} - ${E}) * scale;`;
+        }).join('\n        ')}
+        ${unroll(D, (d) => `dvr[${d}] = fma(p0, ${gAt(d, 0)}, fma(p1, ${gAt(d, 1)}, fma(p2, ${gAt(d, 2)}, fma(p3, ${gAt(d, 3)}, dvr[${d}])))); dkr[${d}] = fma(ds0, ${qAt(d, 0)}, fma(ds1, ${qAt(d, 1)}, fma(ds2, ${qAt(d, 2)}, fma(ds3, ${qAt(d, 3)}, dkr[${d}]))));`)}
       }
-      workgroupBarrier();
+      ${direct ? '' : 'workgroupBarrier();'}
     }
   }
   if (s < S) {
-    for (var d = 0u; d < D; d++) {
-      dk[kRow * D + d] = dkr[d];
-      dv[kRow * D + d] = dvr[d];
-    }
+    let ob = kRow * D;
+    ${unroll(D, (d) => `dk[ob + ${d}] = dkr[${d}]; dv[ob + ${d}] = dvr[${d}];`)}
   }
 }`;
+};
 
 /** dq, dk, dv of fused attention, from dO, o and the forward's lse. */
 export function attentionBackward(
@@ -212,6 +230,7 @@ export function attentionBackward(
     Math.ceil(rows / 128),
   );
   const BC = attnTile(D);
+  const direct = attentionDirect(rt);
   const params = [
     T,
     S,
@@ -224,16 +243,18 @@ export function attentionBackward(
     vv!.offset,
     gv!.offset,
     lv!.offset,
+    0,
+    D,
   ];
   const s = (x: View) => x.storage as GpuStorage;
   rt.dispatch(
-    rt.pipeline(`attn:dq:${D}`, () => DQ(D, BC)),
+    rt.pipeline(`attn:dq:${D}:${direct}`, () => DQ(D, BC, direct)),
     [dq, s(qv!), s(kv!), s(vv!), s(gv!), s(lv!), delta],
     params,
     [Math.ceil(T / ATTN_ROWS), B * Hq, 1],
   );
   rt.dispatch(
-    rt.pipeline(`attn:dkv:${D}`, () => DKV(D, BC)),
+    rt.pipeline(`attn:dkv:${D}:${direct}`, () => DKV(D, BC, direct)),
     [dk, dv, s(qv!), s(kv!), s(vv!), s(gv!), s(lv!), delta],
     params,
     [Math.ceil(S / ATTN_ROWS), B * Hkv, 1],
