@@ -1,5 +1,5 @@
 import type { AdamWHyper, Storage } from '../backend/backend.js';
-import { cpuData } from './storage.js';
+import { cpuData, markWritten } from './storage.js';
 
 /**
  * In-place AdamW: g = grad·scale; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
@@ -18,6 +18,7 @@ export function adamw(
   const M = cpuData(m);
   const V = cpuData(v);
   const scale = gradScale ? cpuData(gradScale)[0]! : 1;
+  for (const written of [param, m, v]) markWritten(written);
   const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
   const bc1 = 1 - beta1 ** step;
   const bc2 = 1 - beta2 ** step;

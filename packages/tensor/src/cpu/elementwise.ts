@@ -1,5 +1,5 @@
 import type { BinaryOp, DType, Storage, UnaryOp, View } from '../backend/backend.js';
-import { allocCpu, cpuData, forEachRow, readView, shapeSize } from './storage.js';
+import { allocCpu, cpuData, forEachRow, isContiguousView, markWritten, readView, shapeSize } from './storage.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -140,9 +140,16 @@ export function copy(x: View, dtype?: DType): Storage {
 
 /** Writes src's elements into the strided window dst (same shape). */
 export function copyInto(dst: View, src: View): void {
-  // Read the source first so overlapping src/dst storages behave like a copy of the old values.
-  const values = readView(src).slice();
+  // Read the source first so overlapping src/dst storages behave like a copy of the old values (readView copies
+  // non-contiguous views already; a contiguous one is a window on the storage itself).
+  const read = readView(src);
+  const values = src.storage === dst.storage && isContiguousView(src) ? read.slice() : read;
   const D = cpuData(dst.storage);
+  markWritten(dst.storage);
+  if (isContiguousView(dst)) {
+    D.set(values, dst.offset);
+    return;
+  }
   let i = 0;
   forEachRow(dst.shape, dst.strides, dst.offset, (base, count, stride) => {
     for (let j = 0; j < count; j++) D[base + j * stride] = values[i++]!;

@@ -19,7 +19,7 @@ import { reduce } from './reduce.js';
 import { rmsNorm, rmsNormBackward } from './rms_norm.js';
 import { rope } from './rope.js';
 import { softmax } from './softmax.js';
-import { allocCpu, CpuStorage, cpuData } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, markWritten } from './storage.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
 export function createCpuBackend(): Backend {
@@ -49,6 +49,7 @@ export function createCpuBackend(): Backend {
         throw new Error(`cpu backend: write of ${data.length} elements into a storage of ${dst.length}`);
       }
       dst.set(data);
+      markWritten(storage);
     },
     read: async (storage) => cpuData(storage).slice(),
     flush() {},

@@ -1,7 +1,7 @@
 import type { Storage, View } from '../backend/backend.js';
 import { dotForm, rowForm } from './matmul_kernels.js';
 import { wasmMatmul } from './matmul_wasm.js';
-import { allocCpu, cpuData, forEachRow, readView, shapeSize } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, forEachRow, readView, shapeSize } from './storage.js';
 
 /** The kernels {@link matmul} runs: `wasm` (WebAssembly SIMD, float32 lanes) where available, else `js`. */
 export type CpuMatmulKernels = 'wasm' | 'js';
@@ -44,7 +44,11 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const bBases: number[] = [];
   collectBases(batchShape, A.view.strides.slice(0, -2), A.view.offset, aBases);
   collectBases(batchShape, B.view.strides.slice(0, -2), B.view.offset, bBases);
-  if (preferred === 'wasm' && wasmMatmul(A.data, aBases, B.data, bBases, B.columnMajor, o, M, K, N)) return out;
+  // b's storage keys the wasm cache only when B.data is that storage's own array, not a re-laid-out copy.
+  const bStorage = b.storage instanceof CpuStorage && b.storage.data === B.data ? b.storage : null;
+  if (preferred === 'wasm' && wasmMatmul(A.data, aBases, B.data, bBases, B.columnMajor, bStorage, o, M, K, N)) {
+    return out;
+  }
   for (let bi = 0; bi < batch; bi++) {
     const oBase = bi * M * N;
     if (B.columnMajor) dotForm(A.data, aBases[bi]!, B.data, bBases[bi]!, o, oBase, M, K, N);

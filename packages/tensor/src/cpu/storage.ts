@@ -4,12 +4,19 @@ import type { DType, Storage, View } from '../backend/backend.js';
 export class CpuStorage implements Storage {
   readonly backend = 'cpu' as const;
   readonly size: number;
+  /** Bumped by every in-place write ({@link markWritten}): copies of the contents (matmul's wasm cache) check it. */
+  version = 0;
   constructor(
     readonly dtype: DType,
     readonly data: Float32Array | Int32Array,
   ) {
     this.size = data.length;
   }
+}
+
+/** Records an in-place write into a CPU storage (write, copyInto, adamw): cached copies of it become stale. */
+export function markWritten(storage: Storage): void {
+  if (storage instanceof CpuStorage) storage.version++;
 }
 
 /** A fresh zeroed CPU storage. */
