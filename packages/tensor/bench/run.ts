@@ -10,6 +10,7 @@ import { setAttentionDirect } from '../src/webgpu/kernels/attention.js';
 import { attentionRows } from './attention.bench.js';
 import { setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
+import { trainRow } from './train.bench.js';
 import { runDecodeVariants, runVariants } from './variants.bench.js';
 
 const which = new Set(process.argv.slice(2));
@@ -33,6 +34,7 @@ if (all || which.has('matmul')) {
 // ATTN_TILES=1 benchmarks the workgroup-tiled attention kernels instead of the per-adapter default.
 if (process.env.ATTN_TILES === '1') setAttentionDirect(false);
 if (all || which.has('attention')) await attentionRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
+if (all || which.has('train')) await trainRow(b);
 if (which.has('variants')) {
   await runVariants(b, process.env.VARIANTS?.split(','), (process.env.SIZES ?? '512').split(',').map(Number));
 }

@@ -31,6 +31,13 @@ export const VARIANTS: Record<string, MatmulVariant> = {
   v19: { kind: 'strip', strip: { wg: 8, rm: 8, rn: 8, rowsFirst: true } },
   v20: { kind: 'strip', strip: { wg: 16, rm: 8, rn: 4, rowsFirst: true } },
   v21: { kind: 'strip', strip: { wg: 16, rm: 12, rn: 4, rowsFirst: true } },
+  v22: { kind: 'strip', strip: { wg: 16, rm: 4, rn: 16, rowsFirst: true } },
+  v23: { kind: 'strip', strip: { wg: 8, rm: 4, rn: 16, rowsFirst: true } },
+  v24: { kind: 'strip', strip: { wg: 16, rm: 6, rn: 12, rowsFirst: true } },
+  v25: { kind: 'strip', strip: { wg: 8, rm: 8, rn: 4, rowsFirst: true } },
+  v26: { kind: 'strip', strip: { wg: 8, rm: 12, rn: 8, rowsFirst: true } },
+  v27: { kind: 'strip', strip: { wg: 8, rm: 16, rn: 4, rowsFirst: true } },
+  v28: { kind: 'strip', strip: { wg: 8, rm: 6, rn: 8, rowsFirst: true } },
 };
 
 /** Prints GFLOP/s of every variant on square and transposed products. */
