@@ -86,3 +86,44 @@ describe('webgpu runtime: destroyed backend', () => {
     await expect(b.read(s)).rejects.toThrow(/destroyed/);
   });
 });
+
+describe('webgpu runtime: compatibility feature level', () => {
+  it.skipIf(!backend)(
+    'runs the 8-storage-buffer attention backward and matmul on a compatibility adapter',
+    async () => {
+      const { findGpu } = await import('./device.js');
+      const { createWebGpuBackend } = await import('./index.js');
+      const { createCpuBackend } = await import('../cpu/index.js');
+      const { compareStorages, randomFloats, twin } = await import('./test_support.js');
+      const gpu = (await findGpu())!;
+      const compat = {
+        requestAdapter: (o?: GPURequestAdapterOptions) =>
+          gpu.requestAdapter({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions),
+      } as GPU;
+      const g = await createWebGpuBackend({ gpu: compat });
+      const c = createCpuBackend();
+      try {
+        const [B, H, T, D] = [1, 2, 9, 8];
+        const [qc, qg] = twin(c, g, randomFloats(B * H * T * D, 1), [B, H, T, D]);
+        const fc = c.attention(qc, qc, qc, 0.3, true);
+        const fg = g.attention(qg, qg, qg, 0.3, true);
+        const lse = (s: View['storage']): View => ({ storage: s, shape: [B, H, T], strides: [H * T, T, 1], offset: 0 });
+        const bc = c.attentionBackward(qc, qc, qc, { ...qc, storage: fc.o }, qc, lse(fc.lse), 0.3, true);
+        const bg = g.attentionBackward(qg, qg, qg, { ...qg, storage: fg.o }, qg, lse(fg.lse), 0.3, true);
+        expect(await compareStorages(c, g, bc.dk, bg.dk, 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+        const [ac, ag] = twin(c, g, randomFloats(33 * 17, 2), [33, 17]);
+        expect(
+          await compareStorages(
+            c,
+            g,
+            c.matmul(ac, { ...ac, shape: [17, 33], strides: [1, 17] }, []),
+            g.matmul(ag, { ...ag, shape: [17, 33], strides: [1, 17] }, []),
+          ),
+        ).toBeLessThanOrEqual(1);
+      } finally {
+        g.destroy();
+      }
+    },
+    600_000,
+  );
+});
