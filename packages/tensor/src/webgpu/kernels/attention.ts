@@ -43,7 +43,7 @@ export function attnShapes(
  * A loop over the head dim d < D around `line('d')`. The bound `dim` is the uniform word 12 (= D), not the constant:
  * with a constant bound LLVM unrolls everything and lavapipe compiles for minutes; named scalars were no faster.
  */
-export function unroll(D: number, line: (d: string) => string): string {
+export function unroll(_D: number, line: (d: string) => string): string {
   return `for (var d = 0u; d < dim; d++) { ${line('d')} }`;
 }
 
