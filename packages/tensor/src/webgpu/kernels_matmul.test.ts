@@ -38,6 +38,7 @@ const VARIANTS: [string, MatmulVariant, DecodeVariant][] = [
   ['tiled + gemv', GPU_VARIANT, { kind: 'gemv' }],
   ['strip + strip decode', CPU_VARIANT, { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2 } }],
   ['strip (unrolled, columns first)', { kind: 'strip', strip: { wg: 32, rm: 4, rn: 2, ku: 4 } }, { kind: 'gemv' }],
+  ['strip + K-contiguous decode strip', CPU_VARIANT, { kind: 'strip', strip: { wg: 16, rm: 1, rn: 8 } }],
 ];
 
 for (const [variantName, variant, decode] of VARIANTS)
@@ -104,9 +105,39 @@ for (const [variantName, variant, decode] of VARIANTS)
       await check(1, 7, 3, { batch: [4], tb: true });
     });
 
+    it('one-row decode on awkward shapes, weight contiguous and read through a transposed [out, in] view', async () => {
+      for (const tb of [false, true]) {
+        for (const N of [1, 7, 33]) for (const K of [1, 5, 288, 770]) await check(1, K, N, { tb });
+        for (const K of [5, 288]) await check(1, K, 32000, { tb });
+      }
+    });
+
     it('K = 0 gives zeros', async () => {
       const a = upload(g, new Float32Array(0), [3, 0]);
       const b = upload(g, new Float32Array(0), [0, 2]);
       expect(await readNumbers(g, g.matmul(a, b, []))).toEqual([0, 0, 0, 0, 0, 0]);
     });
   });
+
+suite('webgpu matmul: per-adapter default kernels for one-row decode', () => {
+  const g = backend!;
+  it('matches float64 for x · Wᵀ with W [out, in] at LM-head and projection shapes', async () => {
+    let seed = 900;
+    for (const [K, N] of [
+      [288, 32000],
+      [770, 33],
+      [5, 7],
+    ] as const) {
+      const ad = randomFloats(K, seed++);
+      const bd = randomFloats(N * K, seed++);
+      const a = upload(g, ad, [1, K]);
+      const b = transposed(upload(g, bd, [N, K]), 0, 1);
+      const out = g.matmul(a, b, []);
+      const ref = refMatmul(ad, a, bd, b, []);
+      expect(closeness(await readNumbers(g, out), ref, 1e-4, 1e-4), `K${K} N${N}`).toBeLessThanOrEqual(1);
+      g.free(out);
+      g.free(a.storage);
+      g.free(b.storage);
+    }
+  });
+});

@@ -49,6 +49,11 @@ export const GPU_VARIANT: MatmulVariant = { kind: 'tiled', tile: { tm: 64, tn: 6
 export const CPU_VARIANT: MatmulVariant = { kind: 'strip', strip: { wg: 16, rm: 8, rn: 8, rowsFirst: true } };
 /** Decode (one-row) strip used on CPU adapters when B is N-contiguous. */
 const CPU_DECODE: DecodeVariant = { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2 } };
+/**
+ * Decode strip used on CPU adapters when B is K-contiguous (`x · Wᵀ`, W stored [out, in]): each invocation walks its
+ * own contiguous weight rows; 8 columns per invocation amortise the A loads (LM head 75 → 12 ms, BENCHMARKS.md).
+ */
+const CPU_DECODE_KC: DecodeVariant = { kind: 'strip', strip: { wg: 16, rm: 1, rn: 8 } };
 /** One-row products: the split-K GEMV, or a strip kernel with one row. */
 export type DecodeVariant = { kind: 'gemv' } | { kind: 'strip'; strip: StripConfig };
 let override: MatmulVariant | undefined;
@@ -103,8 +108,9 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
   const br = c.shape.length;
   const storages = [out, a.storage as GpuStorage, b.storage as GpuStorage];
   const variant = override ?? (rt.cpuAdapter ? CPU_VARIANT : GPU_VARIANT);
-  // On CPU adapters a one-row strip beats the split-K GEMV when B's columns are unit-stride (BENCHMARKS.md).
-  const decode = decodeOverride ?? (rt.cpuAdapter && lb === 'mn' ? CPU_DECODE : { kind: 'gemv' });
+  // On CPU adapters a one-row strip beats the split-K GEMV for every B layout (BENCHMARKS.md): the GEMV's
+  // workgroup-memory reduction and barriers cost more than the arithmetic there (6× slower on the LM head).
+  const decode = decodeOverride ?? (rt.cpuAdapter ? (lb === 'k' ? CPU_DECODE_KC : CPU_DECODE) : { kind: 'gemv' });
   if (M === 1 && decode.kind === 'strip') {
     const c = decode.strip;
     dispatchStrip(rt, c, la, lb, br, storages, params, M, N, batch);
