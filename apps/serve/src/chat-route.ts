@@ -122,11 +122,7 @@ export function registerChatRoute(app: FastifyInstance, ctx: RouteContext): void
         sse.send(chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
       }
       const result = await group.done;
-      if (result.error || result.cancelled) {
-        const err = result.error ?? new Error('generation was cancelled (server shutting down)');
-        sse.send({ error: { message: err.message, type: 'server_error', param: null, code: null } });
-      } else if (includeUsage) sse.send({ ...base, choices: [], usage: usage() });
-      sse.done();
+      sse.finish(result, includeUsage ? () => ({ ...base, choices: [], usage: usage() }) : undefined);
       return reply;
     }
 

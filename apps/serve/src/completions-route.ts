@@ -164,11 +164,7 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: RouteContext
       const sse = new SseStream(reply.raw, () => group.cancel());
       if (echo && topLogprobs < 0) for (const s of specs) sendEcho(s.index, null);
       const result = await group.done;
-      if (result.error || result.cancelled) {
-        const err = result.error ?? new Error('generation was cancelled (server shutting down)');
-        sse.send({ error: { message: err.message, type: 'server_error', param: null, code: null } });
-      } else if (includeUsage) sse.send({ ...base, choices: [], usage: usage() });
-      sse.done();
+      sse.finish(result, includeUsage ? () => ({ ...base, choices: [], usage: usage() }) : undefined);
       return reply;
     }
 

@@ -40,6 +40,18 @@ export class SseStream {
     if (!this.closed) this.res.write(`data: ${JSON.stringify(obj)}\n\n`);
   }
 
+  /**
+   * Ends a completion stream the way both OpenAI endpoints do: an OpenAI-style error event if generation failed or
+   * was cancelled, else the usage chunk (when the client asked for one), then `[DONE]`.
+   */
+  finish(outcome: { error?: Error; cancelled: boolean }, usageChunk?: () => unknown): void {
+    if (outcome.error || outcome.cancelled) {
+      const err = outcome.error ?? new Error('generation was cancelled (server shutting down)');
+      this.send({ error: { message: err.message, type: 'server_error', param: null, code: null } });
+    } else if (usageChunk) this.send(usageChunk());
+    this.done();
+  }
+
   /** Sends `data: [DONE]` and ends the response. */
   done(): void {
     if (this.closed) return;
