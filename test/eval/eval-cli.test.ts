@@ -7,7 +7,7 @@ import { createProgram, LocalModel, type PerplexityReport, type TasksReport } fr
 import { setBackend, tensor } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ReferenceModel, referenceModel } from './reference.js';
-import { tinyModelDir } from './tinyModelDir.js';
+import { tinyModelDir } from './tiny-model-dir.js';
 
 let dir: string;
 let ref: ReferenceModel;

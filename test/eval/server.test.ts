@@ -7,7 +7,7 @@ import { createProgram, LocalModel, type PerplexityReport, ServerModel, type Tas
 import { type AndesServer, createServer, loadServedModel } from '@andes/serve';
 import { setBackend } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyModelDir } from './tinyModelDir.js';
+import { tinyModelDir } from './tiny-model-dir.js';
 
 // andes-serve (its own model loader and server) started in-process on loopback, serving the same model directory
 // that is evaluated locally.

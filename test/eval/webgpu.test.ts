@@ -2,7 +2,7 @@ import { syntheticStory } from '@andes/data';
 import { LocalModel } from '@andes/eval';
 import { setBackend } from '@andes/tensor';
 import { afterAll, expect, it } from 'vitest';
-import { tinyModelDir } from './tinyModelDir.js';
+import { tinyModelDir } from './tiny-model-dir.js';
 
 afterAll(async () => {
   await setBackend('cpu');

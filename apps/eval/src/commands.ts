@@ -4,15 +4,15 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { BUILTIN_TASK_NAMES, type BuiltinTaskName, builtinTask, builtinTasks } from './builtinTasks.js';
-import { evaluateTask, type TaskResult } from './evaluateTask.js';
-import { LocalModel } from './localModel.js';
+import { BUILTIN_TASK_NAMES, type BuiltinTaskName, builtinTask, builtinTasks } from './builtin-tasks.js';
+import { evaluateTask, type TaskResult } from './evaluate-task.js';
+import { LocalModel } from './local-model.js';
 import type { LogLikelihoodModel } from './model.js';
 import { evaluatePerplexity, readDocuments } from './perplexity.js';
 import { startProgress } from './progress.js';
 import type { PerplexityReport, TasksReport } from './report.js';
-import { ServerModel } from './serverModel.js';
-import { loadTaskFile, type Task } from './taskFile.js';
+import { ServerModel } from './server-model.js';
+import { loadTaskFile, type Task } from './task-file.js';
 
 /** Which models to evaluate and how to run them. */
 export interface ModelSelection {

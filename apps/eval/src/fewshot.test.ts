@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fewshotPrefix, sampleShots, seededRandom } from './fewshot.js';
-import type { TaskItem } from './taskFile.js';
+import type { TaskItem } from './task-file.js';
 
 const pool: TaskItem[] = Array.from({ length: 10 }, (_, i) => ({
   kind: 'choice',

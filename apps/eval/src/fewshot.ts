@@ -3,7 +3,7 @@
  * each shot is `context + " " + gold answer`, shots are joined by `"\n\n"` and followed by `"\n\n"` and the item.
  * @module
  */
-import type { TaskItem } from './taskFile.js';
+import type { TaskItem } from './task-file.js';
 
 /** The harness's `target_delimiter`: between a context and its scored answer. */
 export const TARGET_DELIMITER = ' ';

@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-export { writeFileAtomic } from './atomicWrite.js';
-export { type GreedyBatchOptions, greedyBatch } from './batchedGreedy.js';
+export { writeFileAtomic } from './atomic-write.js';
+export { type GreedyBatchOptions, greedyBatch } from './batched-greedy.js';
 export {
   BUILTIN_EVAL_SEED,
   BUILTIN_TASK_NAMES,
@@ -16,7 +16,7 @@ export {
   builtinTasks,
   type StoryVocabulary,
   storyVocabulary,
-} from './builtinTasks.js';
+} from './builtin-tasks.js';
 export {
   type ModelSelection,
   type RunPerplexityOptions,
@@ -32,7 +32,7 @@ export {
   type TaskOptions,
   type TaskResult,
   type TaskSample,
-} from './evaluateTask.js';
+} from './evaluate-task.js';
 export {
   FEWSHOT_DELIMITER,
   fewshotPrefix,
@@ -52,7 +52,7 @@ export {
   type TokenRequest,
   truncateLeft,
 } from './harness.js';
-export { type EvalTokenizer, LocalModel, type LocalModelOptions } from './localModel.js';
+export { type EvalTokenizer, LocalModel, type LocalModelOptions } from './local-model.js';
 export {
   exactMatch,
   f1Score,
@@ -72,7 +72,7 @@ export type {
   RollingResult,
 } from './model.js';
 export { countWords, evaluatePerplexity, readDocuments } from './perplexity.js';
-export { scoreSharedContexts, sharedContextGroups } from './prefixScorer.js';
+export { scoreSharedContexts, sharedContextGroups } from './prefix-scorer.js';
 export { createProgram, type ProgramIo } from './program.js';
 export { type Progress, startProgress } from './progress.js';
 export {
@@ -86,7 +86,7 @@ export {
   type Table,
   type TasksReport,
 } from './report.js';
-export { apiBase, ServerModel, type ServerModelOptions } from './serverModel.js';
+export { apiBase, ServerModel, type ServerModelOptions } from './server-model.js';
 export {
   assembleTask,
   type ChoiceItem,
@@ -99,5 +99,5 @@ export {
   type Task,
   type TaskFamily,
   type TaskItem,
-} from './taskFile.js';
-export { type BatchOptions, type CausalLm, planBatches, scoreTokenRequests, shareRows } from './tokenScorer.js';
+} from './task-file.js';
+export { type BatchOptions, type CausalLm, planBatches, scoreTokenRequests, shareRows } from './token-scorer.js';

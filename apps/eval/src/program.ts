@@ -4,7 +4,7 @@
  */
 import { initBackend, setBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { type ModelSelection, resolveTasks, runPerplexity, runTasks } from './commands.js';
 import {
   type EvalReport,

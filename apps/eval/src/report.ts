@@ -2,7 +2,7 @@
  * Evaluation reports: the JSON document, a terminal table and a markdown report, with models side by side.
  * @module
  */
-import type { TaskResult } from './evaluateTask.js';
+import type { TaskResult } from './evaluate-task.js';
 import type { MetricValue, PerplexityResult } from './metrics.js';
 
 /** Scores of several models on the same tasks (the `--json` document of `andes-eval tasks`). */

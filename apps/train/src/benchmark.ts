@@ -8,7 +8,7 @@ import type { Batch } from '@andes/data';
 import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { AdamW } from '@andes/optim';
 import { ConfigError, parseField } from './config.js';
-import { parseNumberFlag } from './numberFlag.js';
+import { parseNumberFlag } from './number-flag.js';
 import { selectBackend } from './pretrain.js';
 import { measureMatmulFlops, utilisation } from './throughput.js';
 import { trainStep } from './trainer.js';

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { writeFileAtomic } from './atomicWrite.js';
+export { writeFileAtomic } from './atomic-write.js';
 export {
   BENCHMARK_CASES,
   type BenchmarkCase,
@@ -34,7 +34,7 @@ export {
   lossSeriesFromMetrics,
   niceTicks,
   renderLossChart,
-} from './lossChart.js';
+} from './loss-chart.js';
 export {
   type EvalMetric,
   type MetricRecord,
@@ -43,8 +43,8 @@ export {
   type SampleMetric,
   type TrainMetric,
 } from './metrics.js';
-export { buildModelConfig, type VocabularyInfo } from './modelConfig.js';
-export { type NumberFlagRule, parseNumberFlag } from './numberFlag.js';
+export { buildModelConfig, type VocabularyInfo } from './model-config.js';
+export { type NumberFlagRule, parseNumberFlag } from './number-flag.js';
 export {
   CHINCHILLA,
   chinchillaLoss,
@@ -56,7 +56,7 @@ export {
   type TrainingPlan,
   trainingFlops,
 } from './plan.js';
-export { type PlanCommandOptions, presetParameters, runPlanCommand } from './planCommand.js';
+export { type PlanCommandOptions, presetParameters, runPlanCommand } from './plan-command.js';
 export { runPretrain, runResume, runSchedule, selectBackend } from './pretrain.js';
 export { buildProgram, configFromOptions, main, readConfigFile } from './program.js';
 export { type ProgressUpdate, TrainProgress, type TrainProgressOptions } from './progress.js';
@@ -67,8 +67,8 @@ export {
   type RunTokenizer,
   resolveMixture,
   type ValidationSet,
-} from './runData.js';
-export { type RunPaths, readRunConfig, runPaths, startFreshRun } from './runDirectory.js';
+} from './run-data.js';
+export { type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
 export { modelDirectoryOf, runSample, type SampleOptions } from './sample.js';
 export { type MatmulShape, measureMatmulFlops, utilisation } from './throughput.js';
 export {

@@ -4,7 +4,7 @@
  * @module
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 /** One optimizer step. */
 export interface TrainMetric {

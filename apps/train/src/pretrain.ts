@@ -18,15 +18,15 @@ import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { AdamW, cosineSchedule, type LrSchedule } from '@andes/optim';
 import { getBackend, initBackend, setBackend, setSeed } from '@andes/tensor';
 import { loadTokenizer } from '@andes/tokenizer';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { ConfigError, type TrainConfig, tokensPerStep, totalSteps } from './config.js';
-import { lossSeriesFromMetrics, renderLossChart } from './lossChart.js';
+import { lossSeriesFromMetrics, renderLossChart } from './loss-chart.js';
 import { MetricsLog, readMetrics } from './metrics.js';
-import { buildModelConfig } from './modelConfig.js';
+import { buildModelConfig } from './model-config.js';
 import { formatCount } from './plan.js';
 import { TrainProgress } from './progress.js';
-import { loadValidationSet, prepareTokenizer, type RunTokenizer, resolveMixture } from './runData.js';
-import { type RunPaths, readRunConfig, runPaths, startFreshRun } from './runDirectory.js';
+import { loadValidationSet, prepareTokenizer, type RunTokenizer, resolveMixture } from './run-data.js';
+import { type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
 import { measureMatmulFlops, utilisation } from './throughput.js';
 import {
   evaluate,

@@ -17,7 +17,7 @@ import {
   resolveConfig,
   type TrainConfig,
 } from './config.js';
-import { runPlanCommand } from './planCommand.js';
+import { runPlanCommand } from './plan-command.js';
 
 /** One-line help of each config flag. */
 const FLAG_HELP: Partial<Record<keyof TrainConfig, string>> = {

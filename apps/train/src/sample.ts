@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadModelDir } from '@andes/checkpoint';
 import { generate, LlamaForCausalLM } from '@andes/nn';
 import { ConfigError, parseField } from './config.js';
-import { parseNumberFlag } from './numberFlag.js';
+import { parseNumberFlag } from './number-flag.js';
 import { selectBackend } from './pretrain.js';
 
 /** Flags of `andes-train sample`, as strings from the command line. */

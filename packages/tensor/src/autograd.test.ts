@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import * as T from './index.js';
-import { describeBackends } from './testing/describe_backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 
 describeBackends('autograd and memory', () => {
   it('noGrad records nothing and keeps no saved tensors', async () => {

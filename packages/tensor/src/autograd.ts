@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isGradEnabled, noGrad } from './grad_mode.js';
+import { isGradEnabled, noGrad } from './grad-mode.js';
 import { add } from './ops/add.js';
 import { clone } from './ops/clone.js';
 import { fmt, sameShape } from './shape.js';

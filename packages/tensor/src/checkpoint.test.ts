@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import * as T from './index.js';
-import { describeBackends } from './testing/describe_backends.js';
+import { describeBackends } from './testing/describe-backends.js';
 
 describeBackends('checkpoint', () => {
   it('frees the segment’s activations after the forward (no tidy needed in fn); same gradients; no leaks', async () => {

@@ -4,7 +4,7 @@
  * @module
  */
 import { gradProbe, record } from './autograd.js';
-import { enableGrad, isGradEnabled, noGrad } from './grad_mode.js';
+import { enableGrad, isGradEnabled, noGrad } from './grad-mode.js';
 import { getRandomState, setRandomState } from './random/generator.js';
 import type { Tensor } from './tensor.js';
 import { tidy } from './tidy.js';

@@ -8,7 +8,7 @@ import { getBackend } from './backend/registry.js';
 import { add } from './ops/add.js';
 import { minimum } from './ops/minimum.js';
 import { mul } from './ops/mul.js';
-import { toType } from './ops/to_type.js';
+import { toType } from './ops/to-type.js';
 import { nextRandom } from './random/generator.js';
 import { fmt, sizeOf } from './shape.js';
 import { type NestedArray, Tensor } from './tensor.js';

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { createCpuBackend } from '../src/cpu/index.js';
-import { compareStorages, randomFloats, transposed, tryWebGpu, twin } from '../src/webgpu/test_support.js';
+import { compareStorages, randomFloats, transposed, tryWebGpu, twin } from '../src/webgpu/test-support.js';
 
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu browser tests skipped] ${reason}`);

@@ -3,7 +3,7 @@ import type { View } from '../backend/backend.js';
 import { makeRng } from '../testing/reference.js';
 import { type CpuMatmulKernels, matmul, setCpuMatmulKernels } from './matmul.js';
 import { CpuStorage, cpuData } from './storage.js';
-import { wasmTile } from './wasm_tile.js';
+import { wasmTile } from './wasm-tile.js';
 
 /** A storage of `size` float32 values in [-1, 1), plus padding so views can start at an offset. */
 function randomStorage(rng: () => number, size: number): CpuStorage {

@@ -1,6 +1,6 @@
 import type { Storage, View } from '../backend/backend.js';
-import { dotForm, rowForm } from './matmul_kernels.js';
-import { wasmMatmul } from './matmul_wasm.js';
+import { dotForm, rowForm } from './matmul-kernels.js';
+import { wasmMatmul } from './matmul-wasm.js';
 import { allocCpu, CpuStorage, cpuData, forEachRow, readView, shapeSize } from './storage.js';
 
 /** The kernels {@link matmul} runs: `wasm` (WebAssembly SIMD, float32 lanes) where available, else `js`. */
@@ -20,9 +20,9 @@ export function setCpuMatmulKernels(kernels: CpuMatmulKernels): CpuMatmulKernels
 
 /**
  * Batched matmul, tiled so that batching rows costs far less than one pass over b per row. Two implementations:
- * - `wasm` (default): a 2 × 4 WebAssembly SIMD tile over copies of a and bᵀ (matmul_wasm.ts), float32 accumulation
+ * - `wasm` (default): a 2 × 4 WebAssembly SIMD tile over copies of a and bᵀ (matmul-wasm.ts), float32 accumulation
  *   in 4 lanes, ~4× the scalar rate; an element's value does not depend on M, N or the tile that computed it;
- * - `js`: 4 × 4 register-blocked scalar tiles with float64 accumulation (matmul_kernels.ts), b read in place:
+ * - `js`: 4 × 4 register-blocked scalar tiles with float64 accumulation (matmul-kernels.ts), b read in place:
  *   row-major b packed into [K][4] column panels, column-major b (a transposed [N, K] weight, the usual Linear
  *   layout) as dot products of rows.
  * Broadcast batch dims are read through stride 0; operands in any other layout are copied to row-major first

@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
 import { sign } from './sign.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** |x| elementwise (int32 allowed). */
 export function abs(x: Tensor): Tensor {

@@ -1,6 +1,6 @@
 import type { Operand, Tensor } from '../tensor.js';
-import { binaryOp } from './binary_op.js';
-import { sumTo } from './sum_to.js';
+import { binaryOp } from './binary-op.js';
+import { sumTo } from './sum-to.js';
 
 /** a + b elementwise with NumPy broadcasting. Either operand may be a number. */
 export function add(a: Operand, b: Operand): Tensor {

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import * as T from '../index.js';
-import { expectBackward, expectForward } from '../testing/check_op.js';
-import { describeBackends } from '../testing/describe_backends.js';
+import { expectBackward, expectForward } from '../testing/check-op.js';
+import { describeBackends } from '../testing/describe-backends.js';
 import { type Ref, worstMismatch } from '../testing/reference.js';
 
 /** Float64 attention: per query row, softmax over visible keys (s ≤ t + S − T when causal), GQA head sharing. */

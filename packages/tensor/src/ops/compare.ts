@@ -5,7 +5,7 @@
  * @module
  */
 import type { Operand, Tensor } from '../tensor.js';
-import { binaryOp } from './binary_op.js';
+import { binaryOp } from './binary-op.js';
 
 /** a == b as 0/1. */
 export function eq(a: Operand, b: Operand): Tensor {

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
 import { neg } from './neg.js';
 import { sin } from './sin.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** cos(x) elementwise, radians. */
 export function cos(x: Tensor): Tensor {

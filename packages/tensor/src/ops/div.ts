@@ -1,8 +1,8 @@
 import type { Operand, Tensor } from '../tensor.js';
-import { binaryOp } from './binary_op.js';
+import { binaryOp } from './binary-op.js';
 import { mul } from './mul.js';
 import { neg } from './neg.js';
-import { sumTo } from './sum_to.js';
+import { sumTo } from './sum-to.js';
 
 /** a / b elementwise with NumPy broadcasting (int32 ÷ int32 truncates toward zero). */
 export function div(a: Operand, b: Operand): Tensor {

@@ -1,7 +1,7 @@
 import { it } from 'vitest';
 import * as T from '../index.js';
-import { expectBackward, expectForward, type OpCheck } from '../testing/check_op.js';
-import { describeBackends } from '../testing/describe_backends.js';
+import { expectBackward, expectForward, type OpCheck } from '../testing/check-op.js';
+import { describeBackends } from '../testing/describe-backends.js';
 import { type InputKind, refMap } from '../testing/reference.js';
 
 const C = Math.sqrt(2 / Math.PI);

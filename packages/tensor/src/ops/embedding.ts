@@ -1,7 +1,7 @@
 import { record } from '../autograd.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { checkIds } from './check_ids.js';
+import { checkIds } from './check-ids.js';
 import { contiguous } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';
 import { reshape } from './reshape.js';

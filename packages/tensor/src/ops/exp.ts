@@ -1,7 +1,7 @@
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** e^x elementwise. */
 export function exp(x: Tensor): Tensor {

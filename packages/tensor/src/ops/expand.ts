@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import { expandStrides, fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf } from './inputs.js';
-import { sumTo } from './sum_to.js';
+import { sumTo } from './sum-to.js';
 
 /** Broadcasts x to `shape` (new leading axes allowed; −1 keeps a size) as a view with stride 0 on repeated axes. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {

@@ -5,7 +5,7 @@ import { mul } from './mul.js';
 import { square } from './square.js';
 import { sub } from './sub.js';
 import { tanh } from './tanh.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 const C = Math.sqrt(2 / Math.PI);
 const A = 0.044715;

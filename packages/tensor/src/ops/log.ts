@@ -1,7 +1,7 @@
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { div } from './div.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** Natural logarithm elementwise. */
 export function log(x: Tensor): Tensor {

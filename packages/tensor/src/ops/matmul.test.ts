@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import * as T from '../index.js';
-import { expectBackward, expectForward, type OpCheck } from '../testing/check_op.js';
-import { describeBackends } from '../testing/describe_backends.js';
+import { expectBackward, expectForward, type OpCheck } from '../testing/check-op.js';
+import { describeBackends } from '../testing/describe-backends.js';
 import { type Ref, refMatmul } from '../testing/reference.js';
 
 /** torch.matmul semantics for the reference: 1-D operands become row/column vectors, then squeezed. */

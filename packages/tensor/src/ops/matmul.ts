@@ -6,7 +6,7 @@ import { tidy } from '../tidy.js';
 import { backendOf, requireDtype } from './inputs.js';
 import { reshape } from './reshape.js';
 import { squeeze } from './squeeze.js';
-import { sumTo } from './sum_to.js';
+import { sumTo } from './sum-to.js';
 import { transpose } from './transpose.js';
 import { unsqueeze } from './unsqueeze.js';
 

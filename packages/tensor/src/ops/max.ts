@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import type { ReduceOp } from '../backend/backend.js';
 import { fmt, normAxes, reducedShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { binaryForward } from './binary_forward.js';
+import { binaryForward } from './binary-forward.js';
 import { div } from './div.js';
 import { expand } from './expand.js';
 import { backendOf } from './inputs.js';

@@ -1,7 +1,7 @@
 import type { Operand, Tensor } from '../tensor.js';
-import { binaryForward } from './binary_forward.js';
-import { binaryOp } from './binary_op.js';
-import { sumTo } from './sum_to.js';
+import { binaryForward } from './binary-forward.js';
+import { binaryOp } from './binary-op.js';
+import { sumTo } from './sum-to.js';
 import { where } from './where.js';
 
 /** max(a, b) elementwise with broadcasting; the gradient goes to a where a ≥ b, else to b. */

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { mul } from './mul.js';
 import { sum } from './sum.js';
-import { toType } from './to_type.js';
+import { toType } from './to-type.js';
 
 /** Mean over `axis` (all axes when omitted), float32. The mean of zero elements is NaN. */
 export function mean(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {

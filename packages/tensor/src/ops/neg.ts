@@ -1,6 +1,6 @@
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** −x elementwise (int32 allowed). */
 export function neg(x: Tensor): Tensor {

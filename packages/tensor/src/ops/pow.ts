@@ -1,9 +1,9 @@
 import type { Operand, Tensor } from '../tensor.js';
-import { binaryOp } from './binary_op.js';
+import { binaryOp } from './binary-op.js';
 import { log } from './log.js';
 import { mul } from './mul.js';
 import { sub } from './sub.js';
-import { sumTo } from './sum_to.js';
+import { sumTo } from './sum-to.js';
 
 /** a^b elementwise with NumPy broadcasting. */
 export function pow(a: Operand, b: Operand): Tensor {

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
 import { neg } from './neg.js';
 import { square } from './square.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** 1/x elementwise. */
 export function reciprocal(x: Tensor): Tensor {

@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { gt } from './compare.js';
 import { mul } from './mul.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** max(x, 0) elementwise. */
 export function relu(x: Tensor): Tensor {

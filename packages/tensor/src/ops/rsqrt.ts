@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
 import { pow } from './pow.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** 1/√x elementwise. */
 export function rsqrt(x: Tensor): Tensor {

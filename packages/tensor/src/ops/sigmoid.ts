@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
 import { sub } from './sub.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** 1 / (1 + e^−x) elementwise. */
 export function sigmoid(x: Tensor): Tensor {

@@ -4,7 +4,7 @@ import { add } from './add.js';
 import { mul } from './mul.js';
 import { sigmoid } from './sigmoid.js';
 import { sub } from './sub.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** x · sigmoid(x) elementwise (SwiGLU's gate activation). */
 export function silu(x: Tensor): Tensor {

@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { cos } from './cos.js';
 import { mul } from './mul.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** sin(x) elementwise, radians. */
 export function sin(x: Tensor): Tensor {

@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { div } from './div.js';
 import { mul } from './mul.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** √x elementwise. */
 export function sqrt(x: Tensor): Tensor {

@@ -1,7 +1,7 @@
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** x² elementwise (int32 allowed). */
 export function square(x: Tensor): Tensor {

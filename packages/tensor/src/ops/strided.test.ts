@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import * as T from '../index.js';
-import { expectBackward, expectForward, type OpCheck } from '../testing/check_op.js';
-import { describeBackends } from '../testing/describe_backends.js';
+import { expectBackward, expectForward, type OpCheck } from '../testing/check-op.js';
+import { describeBackends } from '../testing/describe-backends.js';
 import { type Ref, ravel, refMap, refMatmul, refReduce, refSize, unravel } from '../testing/reference.js';
 
 /** Reference transpose of the last two axes. */

@@ -1,7 +1,7 @@
 import type { Operand, Tensor } from '../tensor.js';
-import { binaryOp } from './binary_op.js';
+import { binaryOp } from './binary-op.js';
 import { neg } from './neg.js';
-import { sumTo } from './sum_to.js';
+import { sumTo } from './sum-to.js';
 
 /** a − b elementwise with NumPy broadcasting. Either operand may be a number. */
 export function sub(a: Operand, b: Operand): Tensor {

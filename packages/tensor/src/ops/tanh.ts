@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor.js';
 import { mul } from './mul.js';
 import { square } from './square.js';
 import { sub } from './sub.js';
-import { unaryForward } from './unary_forward.js';
+import { unaryForward } from './unary-forward.js';
 
 /** tanh(x) elementwise. */
 export function tanh(x: Tensor): Tensor {

@@ -1,9 +1,9 @@
 import { record } from '../autograd.js';
 import { broadcastShapes, fmt } from '../shape.js';
 import { type Operand, Tensor } from '../tensor.js';
-import { broadcastView } from './binary_forward.js';
+import { broadcastView } from './binary-forward.js';
 import { backendOf, filled } from './inputs.js';
-import { sumTo } from './sum_to.js';
+import { sumTo } from './sum-to.js';
 
 /**
  * cond ≠ 0 ? a : b elementwise, all three broadcast together. a or b may be numbers (taking the other's dtype).

@@ -5,8 +5,8 @@
  * @module
  */
 
-export { expectBackward, expectForward, type InputSpec, type OpCheck } from './check_op.js';
-export { describeBackends, webgpuStatus } from './describe_backends.js';
+export { expectBackward, expectForward, type InputSpec, type OpCheck } from './check-op.js';
+export { describeBackends, webgpuStatus } from './describe-backends.js';
 export {
   broadcastAt,
   broadcastShape,

@@ -18,14 +18,14 @@ import type {
 } from '../backend/backend.js';
 import { adamw } from './kernels/adamw.js';
 import { attention } from './kernels/attention.js';
-import { attentionBackward } from './kernels/attention_backward.js';
-import { crossEntropy, crossEntropyBackward } from './kernels/cross_entropy.js';
+import { attentionBackward } from './kernels/attention-backward.js';
+import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import * as ew from './kernels/elementwise.js';
 import { gather, scatterAdd } from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
-import { rmsNorm, rmsNormBackward } from './kernels/rms_norm.js';
+import { rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
 import { rope } from './kernels/rope.js';
 import { softmax } from './kernels/softmax.js';
 import { GpuStorage, type Runtime } from './runtime.js';

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import type { WebGpuBackend } from './backend.js';
 import { bucketBytes } from './pool.js';
-import { readNumbers, tryWebGpu, upload } from './test_support.js';
+import { readNumbers, tryWebGpu, upload } from './test-support.js';
 
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);
@@ -94,7 +94,7 @@ describe('webgpu runtime: compatibility feature level', () => {
       const { findGpu } = await import('./device.js');
       const { createWebGpuBackend } = await import('./index.js');
       const { createCpuBackend } = await import('../cpu/index.js');
-      const { compareStorages, randomFloats, twin } = await import('./test_support.js');
+      const { compareStorages, randomFloats, twin } = await import('./test-support.js');
       const gpu = (await findGpu())!;
       const compat = {
         requestAdapter: (o?: GPURequestAdapterOptions) =>

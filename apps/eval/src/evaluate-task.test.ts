@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTask } from './evaluateTask.js';
+import { evaluateTask } from './evaluate-task.js';
 import type { GenerateOptions, LogLikelihoodModel, LoglikelihoodRequest } from './model.js';
-import { assembleTask, parseTaskJsonl } from './taskFile.js';
+import { assembleTask, parseTaskJsonl } from './task-file.js';
 
 /** A fake model whose log-likelihood is a fixed function of the request, recording what it was asked. */
 class ScriptedModel implements LogLikelihoodModel {

@@ -1,5 +1,5 @@
 /**
- * Batched matmul on the WebAssembly SIMD tile (wasm_tile.ts): operands are copied into the module's memory with K
+ * Batched matmul on the WebAssembly SIMD tile (wasm-tile.ts): operands are copied into the module's memory with K
  * padded to a multiple of 4 and rows padded to whole tiles (zeros, which add nothing), b as rows of bᵀ, so one
  * kernel serves both layouts of b. Copying costs one pass over each operand, small next to M·K·N multiply-adds
  * once M > 1, and about what a single streaming row pays anyway.
@@ -7,7 +7,7 @@
  * @module
  */
 import type { CpuStorage } from './storage.js';
-import { TILE_COLS, TILE_ROWS, wasmTile } from './wasm_tile.js';
+import { TILE_COLS, TILE_ROWS, wasmTile } from './wasm-tile.js';
 
 /** Rows of a per cache block: the block's rows stay cache-resident while rows of bᵀ stream past them. */
 const ROW_BLOCK = 64;
@@ -57,7 +57,7 @@ function ensureMemory(memory: WebAssembly.Memory, bytes: number): boolean {
  * o[bi] = a[bi] · b[bi] for every batch index bi: `aBases` / `bBases` are the element offsets of each batch's
  * matrix (a row-major [M, K]; b row-major [K, N], or column-major when `bColumnMajor`). `bStorage` is b's storage
  * when B is its own array (not a copy): then a b shared by the whole batch is kept in the cache. Accumulates in
- * float32 SIMD lanes (see wasm_tile.ts). Returns false, having written nothing, when WebAssembly SIMD is
+ * float32 SIMD lanes (see wasm-tile.ts). Returns false, having written nothing, when WebAssembly SIMD is
  * unavailable or a does not fit the memory budget.
  */
 export function wasmMatmul(

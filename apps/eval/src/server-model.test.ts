@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiBase, ServerModel } from './serverModel.js';
+import { apiBase, ServerModel } from './server-model.js';
 
 // A fake OpenAI-compatible server over a character-level "model": the prompt is tokenized as BOS + one token per
 // character, and the log-probability of the token at position j is a fixed function of (character, j).

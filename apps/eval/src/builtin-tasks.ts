@@ -11,7 +11,7 @@
  */
 import { syntheticStory } from '@andes/data';
 import { itemSeed, seededRandom } from './fewshot.js';
-import { assembleTask, type ChoiceItem, type Task } from './taskFile.js';
+import { assembleTask, type ChoiceItem, type Task } from './task-file.js';
 
 /** Seed of the built-in tasks' evaluation stories (disjoint from training's default 0 and from the train split). */
 export const BUILTIN_EVAL_SEED = 0x5eed_e7a1;

@@ -2,7 +2,7 @@ import { record } from '../autograd.js';
 import { fmt, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
-import { checkIds, hostInts } from './check_ids.js';
+import { checkIds, hostInts } from './check-ids.js';
 import { ne } from './compare.js';
 import { contiguous } from './contiguous.js';
 import { div } from './div.js';
@@ -10,7 +10,7 @@ import { backendOf, requireDtype } from './inputs.js';
 import { maximum } from './maximum.js';
 import { reshape } from './reshape.js';
 import { sum } from './sum.js';
-import { toType } from './to_type.js';
+import { toType } from './to-type.js';
 
 /** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { philoxFill } from '../random/philox.js';
-import { closeness, readNumbers, tryWebGpu } from './test_support.js';
+import { closeness, readNumbers, tryWebGpu } from './test-support.js';
 
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomicWrite.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { ConfigError, parseConfigObject, resolveConfig, type TrainConfig } from './config.js';
 
 /** Paths inside a run directory. */

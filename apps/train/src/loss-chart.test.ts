@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lossSeriesFromMetrics, niceTicks, renderLossChart } from './lossChart.js';
+import { lossSeriesFromMetrics, niceTicks, renderLossChart } from './loss-chart.js';
 
 describe('loss chart', () => {
   it('picks 1-2-5 ticks covering the range', () => {

@@ -6,7 +6,7 @@ import { copyInto } from './elementwise.js';
 import { createCpuBackend } from './index.js';
 import { matmul, setCpuMatmulKernels } from './matmul.js';
 import { CpuStorage, cpuData } from './storage.js';
-import { wasmTile } from './wasm_tile.js';
+import { wasmTile } from './wasm-tile.js';
 
 function randomData(rng: () => number, size: number): Float32Array {
   const data = new Float32Array(size);

@@ -8,7 +8,7 @@ import {
   setMatmulVariant,
 } from './kernels/matmul.js';
 import { numel } from './layout.js';
-import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from './test_support.js';
+import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from './test-support.js';
 
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { createCpuBackend } from '../cpu/index.js';
-import { compareStorages, randomFloats, rng, transposed, tryWebGpu, twin } from './test_support.js';
+import { compareStorages, randomFloats, rng, transposed, tryWebGpu, twin } from './test-support.js';
 
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);

@@ -5,7 +5,7 @@
  */
 import { loadModelDir } from '@andes/checkpoint';
 import { LlamaForCausalLM } from '@andes/nn';
-import { greedyBatch } from './batchedGreedy.js';
+import { greedyBatch } from './batched-greedy.js';
 import {
   continuationRequest,
   cutAtStop,
@@ -23,8 +23,8 @@ import type {
   RollingOptions,
   RollingResult,
 } from './model.js';
-import { scoreSharedContexts, sharedContextGroups } from './prefixScorer.js';
-import { type BatchOptions, type CausalLm, scoreTokenRequests } from './tokenScorer.js';
+import { scoreSharedContexts, sharedContextGroups } from './prefix-scorer.js';
+import { type BatchOptions, type CausalLm, scoreTokenRequests } from './token-scorer.js';
 
 /** The tokenizer operations evaluation needs (satisfied by @andes/tokenizer's tokenizers). */
 export interface EvalTokenizer {

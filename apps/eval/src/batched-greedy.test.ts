@@ -1,7 +1,7 @@
 import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { greedyBatch } from './batchedGreedy.js';
+import { greedyBatch } from './batched-greedy.js';
 
 beforeAll(async () => {
   await setBackend('cpu');

@@ -1,7 +1,7 @@
 import { type BackwardRule, record } from '../autograd.js';
 import type { BinaryOp } from '../backend/backend.js';
 import type { Operand, Tensor } from '../tensor.js';
-import { binaryForward } from './binary_forward.js';
+import { binaryForward } from './binary-forward.js';
 import { operands } from './inputs.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sharedContextGroups } from './prefixScorer.js';
+import { sharedContextGroups } from './prefix-scorer.js';
 
 describe('sharedContextGroups', () => {
   it('groups requests with identical context tokens when some continuation has several tokens and it saves work', () => {

@@ -7,7 +7,7 @@ import { fewshotPrefix, sampleShots, TARGET_DELIMITER } from './fewshot.js';
 import { argmax, charLength } from './harness.js';
 import { exactMatch, f1Score, type MetricValue, meanWithStderr } from './metrics.js';
 import type { LogLikelihoodModel, LoglikelihoodRequest, ProgressCallback } from './model.js';
-import type { ChoiceItem, GenerationItem, PartialItem, Task, TaskItem } from './taskFile.js';
+import type { ChoiceItem, GenerationItem, PartialItem, Task, TaskItem } from './task-file.js';
 
 /** How to evaluate a task. */
 export interface TaskOptions {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
-import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from './test_support.js';
+import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from './test-support.js';
 
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);

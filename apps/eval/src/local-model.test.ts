@@ -1,10 +1,10 @@
 import { LlamaForCausalLM, llamaConfig } from '@andes/nn';
 import { setBackend, tensor, zeros } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EvalTokenizer } from './localModel.js';
-import { LocalModel } from './localModel.js';
+import type { EvalTokenizer } from './local-model.js';
+import { LocalModel } from './local-model.js';
 import { evaluatePerplexity } from './perplexity.js';
-import { sharedContextGroups } from './prefixScorer.js';
+import { sharedContextGroups } from './prefix-scorer.js';
 
 // A character-level tokenizer: BOS 1, EOS 2, characters of ALPHABET from 3. Deterministic and easy to reason about.
 const ALPHABET = ' abcdefghijklmnopqrstuvwxyzé.';

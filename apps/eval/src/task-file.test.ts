@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadTaskFile, parseTaskJsonl } from './taskFile.js';
+import { loadTaskFile, parseTaskJsonl } from './task-file.js';
 
 function writeTemp(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'andes-eval-task-'));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { createCpuBackend } from '../cpu/index.js';
 import { setAttentionDirect } from './kernels/attention.js';
-import { compareStorages, randomFloats, tryWebGpu, twin } from './test_support.js';
+import { compareStorages, randomFloats, tryWebGpu, twin } from './test-support.js';
 
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);

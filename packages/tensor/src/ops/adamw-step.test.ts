@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import * as T from '../index.js';
-import { describeBackends } from '../testing/describe_backends.js';
+import { describeBackends } from '../testing/describe-backends.js';
 import { makeRng, worstMismatch } from '../testing/reference.js';
 
 describeBackends('adamwStep', () => {

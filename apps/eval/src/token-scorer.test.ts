@@ -2,7 +2,7 @@ import { embedding, randn, setBackend, type Tensor } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from './fewshot.js';
 import type { TokenRequest } from './harness.js';
-import { planBatches, scoreTokenRequests, shareRows } from './tokenScorer.js';
+import { planBatches, scoreTokenRequests, shareRows } from './token-scorer.js';
 
 beforeAll(async () => {
   await setBackend('cpu');

@@ -1,6 +1,6 @@
 import { syntheticStory } from '@andes/data';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_EVAL_SEED, BUILTIN_TASK_NAMES, builtinTask, storyVocabulary } from './builtinTasks.js';
+import { BUILTIN_EVAL_SEED, BUILTIN_TASK_NAMES, builtinTask, storyVocabulary } from './builtin-tasks.js';
 
 describe('built-in story tasks', () => {
   it('reads the corpus vocabulary: names with their kind, and objects', () => {
