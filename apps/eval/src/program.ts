@@ -3,8 +3,8 @@
  * @module
  */
 import { initBackend, setBackend } from '@andes/tensor';
+import { writeFileAtomicSync } from '@andes/tensor/node';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { writeFileAtomic } from './atomic-write.js';
 import { type ModelSelection, resolveTasks, runPerplexity, runTasks } from './commands.js';
 import {
   type EvalReport,
@@ -96,8 +96,8 @@ async function prepare(flags: CommonFlags, io: ProgramIo): Promise<ModelSelectio
 
 function emit(report: EvalReport, flags: CommonFlags, io: ProgramIo): void {
   io.stdout.write(renderTerminalTable(reportTable(report)));
-  if (flags.json) writeFileAtomic(flags.json, renderJson(report));
-  if (flags.report) writeFileAtomic(flags.report, renderMarkdown(report));
+  if (flags.json) writeFileAtomicSync(flags.json, renderJson(report));
+  if (flags.report) writeFileAtomicSync(flags.report, renderMarkdown(report));
 }
 
 /** Builds the `andes-eval` program; `parseAsync(argv)` runs it. */
@@ -132,7 +132,7 @@ export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: 
       logSamples: !!flags.logSamples,
       context,
     });
-    if (flags.logSamples) writeFileAtomic(flags.logSamples, takeSamples(report));
+    if (flags.logSamples) writeFileAtomicSync(flags.logSamples, takeSamples(report));
     emit(report, flags, io);
   });
 

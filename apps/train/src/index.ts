@@ -4,7 +4,6 @@
  *
  * @packageDocumentation
  */
-export { writeFileAtomic } from './atomic-write.js';
 export {
   BENCHMARK_CASES,
   type BenchmarkCase,

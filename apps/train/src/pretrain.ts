@@ -17,8 +17,8 @@ import { type Batch, createLoader, type Loader, type LoaderState } from '@andes/
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { AdamW, cosineSchedule, type LrSchedule } from '@andes/optim';
 import { getBackend, initBackend, setBackend, setSeed } from '@andes/tensor';
+import { writeFileAtomic, writeFileAtomicSync } from '@andes/tensor/node';
 import { loadTokenizer } from '@andes/tokenizer';
-import { writeFileAtomic } from './atomic-write.js';
 import { ConfigError, type TrainConfig, tokensPerStep, totalSteps } from './config.js';
 import { lossSeriesFromMetrics, renderLossChart } from './loss-chart.js';
 import { MetricsLog, readMetrics } from './metrics.js';
@@ -76,7 +76,7 @@ export async function runResume(dir: string, timeBudget?: number): Promise<void>
 
 /** Saves the tokenizer into the run (trained ones serialise themselves; a given file is copied). */
 async function saveRunTokenizer(tokenizer: RunTokenizer, config: TrainConfig, paths: RunPaths): Promise<void> {
-  if (typeof tokenizer.save === 'function') await tokenizer.save(paths.tokenizer);
+  if (typeof tokenizer.save === 'function') await tokenizer.save(paths.tokenizer, writeFileAtomic);
   else if (config.tokenizer !== '') copyFileSync(config.tokenizer, paths.tokenizer);
   else throw new Error('train: the tokenizer can neither save itself nor be copied');
 }
@@ -208,7 +208,7 @@ async function train(paths: RunPaths, config: TrainConfig, resumeFrom: string | 
   const writeChart = () => {
     const series = lossSeriesFromMetrics(readMetrics(paths.metrics));
     const reference = { label: `unigram ${unigram.toFixed(3)}`, value: unigram };
-    writeFileAtomic(paths.chart, renderLossChart({ ...series, reference, title: `${config.preset} — loss` }));
+    writeFileAtomicSync(paths.chart, renderLossChart({ ...series, reference, title: `${config.preset} — loss` }));
   };
   const sample = async (prompt: string): Promise<string> => {
     const ids = tokenizer.encode(prompt, { bos: true });

@@ -16,7 +16,7 @@ import {
   trainTokenizerOnMixture,
   unigramCrossEntropy,
 } from '@andes/data';
-import { loadTokenizer, type Tokenizer } from '@andes/tokenizer';
+import { type FileWriter, loadTokenizer, type Tokenizer } from '@andes/tokenizer';
 import { ConfigError, type TrainConfig } from './config.js';
 
 /** A mixture and the directory its relative paths are resolved against. */
@@ -60,7 +60,10 @@ export function resolveMixture(data: TrainConfig['data'], cwd = process.cwd()): 
 }
 
 /** A tokenizer the run can also write to disk (SentencePiece tokenizers can). */
-export type RunTokenizer = Tokenizer & { save?(path: string): Promise<void> | void; toModelProto?(): Uint8Array };
+export type RunTokenizer = Tokenizer & {
+  save?(path: string, writeFile: FileWriter): Promise<void> | void;
+  toModelProto?(): Uint8Array;
+};
 
 /**
  * The run's tokenizer: `config.tokenizer` when given, else a BPE tokenizer of `config.vocabSize` trained on the

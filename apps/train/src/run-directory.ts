@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomicSync } from '@andes/tensor/node';
 import { ConfigError, parseConfigObject, resolveConfig, type TrainConfig } from './config.js';
 
 /** Paths inside a run directory. */
@@ -47,7 +47,7 @@ export function startFreshRun(root: string, config: TrainConfig): RunPaths {
   mkdirSync(root, { recursive: true });
   for (const path of [paths.metrics, paths.chart, paths.checkpoints, paths.model, paths.tokenizer])
     rmSync(path, { recursive: true, force: true });
-  writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+  writeFileAtomicSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
   return paths;
 }
 

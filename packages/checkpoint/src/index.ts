@@ -3,13 +3,14 @@
  *
  * @packageDocumentation
  */
+// The atomic writers live in `@andes/tensor/node` (their one home); re-exported here for existing callers.
 export {
   fsyncDirectory,
   type WriteChunk,
   writeDirectoryAtomic,
   writeFileAtomic,
   writeFileAtomicWith,
-} from './atomic-write.js';
+} from '@andes/tensor/node';
 export {
   dtypeSize,
   type HostTensor,

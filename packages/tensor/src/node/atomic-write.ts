@@ -1,4 +1,12 @@
+/**
+ * Atomic file writes — the one home of them for every package and app (checkpoints, run directories, reports,
+ * tokenizer files): readers see the old file or the complete new one, never a torn one. Node only (`node:fs`), so it
+ * is reachable only through the `@andes/tensor/node` entry, never from the browser-safe main entry.
+ *
+ * @module
+ */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -9,20 +17,35 @@ function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/**
- * fsyncs a directory so a rename inside it survives a crash. Some platforms (Windows) cannot open
- * directories for syncing; there the rename is already as durable as it gets, so that error is ignored.
- */
+// Some platforms (Windows) cannot open directories for syncing; there the rename is already as durable as it gets.
+function unsyncableDirectory(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'EISDIR' || code === 'EPERM' || code === 'EINVAL' || code === 'EBADF';
+}
+
+/** fsyncs a directory so a rename inside it survives a crash (a no-op where directories cannot be synced). */
 export async function fsyncDirectory(dir: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(dir, 'r');
     await handle.sync();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e;
+    if (!unsyncableDirectory(e)) throw e;
   } finally {
     await handle?.close();
+  }
+}
+
+/** Synchronous {@link fsyncDirectory}. */
+export function fsyncDirectorySync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (e) {
+    if (!unsyncableDirectory(e)) throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -57,6 +80,31 @@ export async function writeFileAtomicWith(path: string, fill: (write: WriteChunk
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   await writeFileAtomicWith(path, (write) => write(bytes));
+}
+
+/**
+ * Synchronous {@link writeFileAtomic}, for callers that must not yield (a CLI's final report, a run's config written
+ * before training starts): the same temp file, fsync, rename and directory fsync.
+ */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempName(path);
+  try {
+    const fd = openSync(tmp, 'wx');
+    try {
+      const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDirectorySync(dirname(path));
 }
 
 /**

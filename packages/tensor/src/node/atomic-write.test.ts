@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDirectoryAtomic, writeFileAtomic, writeFileAtomicWith } from './atomic-write.js';
+import { writeDirectoryAtomic, writeFileAtomic, writeFileAtomicSync, writeFileAtomicWith } from './atomic-write.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -30,6 +30,27 @@ describe('writeFileAtomic', () => {
     ).rejects.toThrow(/disk full/);
     expect(await readFile(path, 'utf8')).toBe('old');
     expect((await readdir(dir)).filter((f) => f.includes('keep'))).toEqual(['keep.txt']);
+  });
+});
+
+describe('writeFileAtomicSync', () => {
+  it('creates parent directories, replaces existing files byte for byte and leaves no temp files', async () => {
+    const path = join(dir, 'sync', 'c', 'report.json');
+    const bytes = Uint8Array.from({ length: 70_001 }, (_, i) => (i * 131 + 7) & 255);
+    writeFileAtomicSync(path, bytes);
+    expect(new Uint8Array(await readFile(path))).toEqual(bytes);
+    writeFileAtomicSync(path, 'ünïcode\n');
+    expect(await readFile(path, 'utf8')).toBe('ünïcode\n');
+    expect(await readdir(join(dir, 'sync', 'c'))).toEqual(['report.json']);
+  });
+
+  it('leaves the old file and no temp file when the target cannot be replaced', async () => {
+    const target = join(dir, 'sync-dir-target');
+    await mkdir(join(target, 'occupied'), { recursive: true });
+    // A non-empty directory where the file should go: rename fails, and nothing is left behind.
+    expect(() => writeFileAtomicSync(target, 'data')).toThrow();
+    expect((await readdir(dir)).filter((f) => f.includes('sync-dir-target'))).toEqual(['sync-dir-target']);
+    expect(await readdir(target)).toEqual(['occupied']);
   });
 });
 
