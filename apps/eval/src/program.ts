@@ -2,7 +2,7 @@
  * The `andes-eval` command line: `tasks` and `perplexity` subcommands (commander).
  * @module
  */
-import { initBackend, setBackend } from '@andes/tensor';
+import { selectBackend } from '@andes/tensor';
 import { writeFileAtomicSync } from '@andes/tensor/node';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type ModelSelection, resolveTasks, runPerplexity, runTasks } from './commands.js';
@@ -83,8 +83,7 @@ export interface ProgramIo {
 }
 
 async function prepare(flags: CommonFlags, io: ProgramIo): Promise<ModelSelection> {
-  if (flags.backend) await setBackend(flags.backend);
-  else await initBackend();
+  await selectBackend(flags.backend);
   return {
     models: flags.model,
     servers: flags.server,

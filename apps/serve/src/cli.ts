@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
-import { initBackend, setBackend } from '@andes/tensor';
+import { selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
 import { createServer } from './server.js';
@@ -70,8 +70,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
-  if (o.backend) await setBackend(o.backend);
-  else await initBackend();
+  await selectBackend(o.backend);
   const dir = resolve(o.model);
   const server = createServer({
     apiKey: o.apiKey,

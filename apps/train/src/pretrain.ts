@@ -16,7 +16,7 @@ import {
 import { type Batch, createLoader, type Loader, type LoaderState } from '@andes/data';
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { AdamW, cosineSchedule, type LrSchedule } from '@andes/optim';
-import { getBackend, initBackend, setBackend, setSeed } from '@andes/tensor';
+import { selectBackend as selectComputeBackend, setSeed } from '@andes/tensor';
 import { writeFileAtomic, writeFileAtomicSync } from '@andes/tensor/node';
 import { loadTokenizer } from '@andes/tokenizer';
 import { ConfigError, type TrainConfig, tokensPerStep, totalSteps } from './config.js';
@@ -42,17 +42,17 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd');
 }
 
-/** Selects the configured backend (`auto`: ANDES_BACKEND, else WebGPU, else CPU). Returns its name. */
+/**
+ * Selects the configured backend with `@andes/tensor`'s `selectBackend` (`auto`: ANDES_BACKEND, else WebGPU, else
+ * CPU) and returns its name; an unavailable named backend becomes a ConfigError (a user error, printed without a stack).
+ */
 export async function selectBackend(choice: TrainConfig['backend']): Promise<string> {
-  if (choice === 'auto') await initBackend();
-  else {
-    try {
-      await setBackend(choice);
-    } catch (err) {
-      throw new ConfigError(`--backend ${choice}: ${(err as Error).message}`);
-    }
+  try {
+    return (await selectComputeBackend(choice)).name;
+  } catch (err) {
+    if (choice === 'auto') throw err;
+    throw new ConfigError(`--backend ${choice}: ${(err as Error).message}`);
   }
-  return getBackend().name;
 }
 
 /** Starts a fresh run in `config.outDir` (earlier artifacts there are replaced). */

@@ -28,7 +28,7 @@ export type {
   View,
 } from './backend/backend.js';
 export { DTYPE_BYTES } from './backend/backend.js';
-export { getBackend, initBackend, setBackend, sync } from './backend/registry.js';
+export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend, sync } from './backend/registry.js';
 export { checkpoint } from './checkpoint.js';
 export { createCpuBackend } from './cpu/index.js';
 export {
