@@ -38,7 +38,6 @@ export {
   itemSeed,
   renderShot,
   sampleShots,
-  seededRandom,
   TARGET_DELIMITER,
 } from './fewshot.js';
 export {

@@ -1,6 +1,7 @@
+import { SeededRandom } from '@andes/tensor';
 import type { MixtureConfig } from './mixture-config.js';
-import { isValidationDocument, SeededRandom } from './rng.js';
 import { type DocumentSource, openSource, type SourceState } from './sources.js';
+import { isValidationDocument } from './validation-split.js';
 
 /** Which documents a stream yields: the training split or the held-out validation split. */
 export type Split = 'train' | 'validation';

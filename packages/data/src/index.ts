@@ -3,6 +3,9 @@
  *
  * @packageDocumentation
  */
+
+// The seeded generator and seed hashes live in @andes/tensor (their one home); re-exported for existing callers.
+export { fnv1a32, mixSeed, SeededRandom } from '@andes/tensor';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
 export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
 export { type FileLine, LineReader } from './line-reader.js';
@@ -19,7 +22,6 @@ export {
   syntheticMixture,
 } from './mixture-config.js';
 export { type DataTokenizer, type PackerPosition, type PackingOptions, SequencePacker } from './packing.js';
-export { fnv1a32, isValidationDocument, mixSeed, SeededRandom } from './rng.js';
 export {
   type DocumentSource,
   FileSource,
@@ -38,3 +40,4 @@ export {
   trainTokenizerOnMixture,
 } from './tokenizer-training.js';
 export { unigramCrossEntropy } from './unigram.js';
+export { isValidationDocument } from './validation-split.js';

@@ -1,13 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SeededRandom } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentStream } from './document-stream.js';
 import { type Batch, createLoader, type LoaderOptions } from './loader.js';
 import { parseLoaderState } from './loader-state.js';
 import type { MixtureConfig } from './mixture-config.js';
 import type { DataTokenizer } from './packing.js';
-import { SeededRandom } from './rng.js';
 
 /** Byte-level test tokenizer: id = byte + 3, BOS = 1, EOS = 2 — trivially invertible. */
 const byteTokenizer: DataTokenizer = {

@@ -1,8 +1,8 @@
+import { mixSeed, SeededRandom } from '@andes/tensor';
 import { DocumentStream, type Split } from './document-stream.js';
 import { parseLoaderState } from './loader-state.js';
 import { type MixtureConfig, parseMixtureConfig } from './mixture-config.js';
 import { type DataTokenizer, type PackerPosition, SequencePacker } from './packing.js';
-import { mixSeed, SeededRandom } from './rng.js';
 
 /** One training batch: `batchSize` rows of `seqLen` tokens; `targets` is `inputs` shifted left by one. */
 export interface Batch {

@@ -1,7 +1,7 @@
+import { mixSeed } from '@andes/tensor';
 import { type SentencePieceTokenizer, trainBpe } from '@andes/tokenizer';
 import { DocumentStream } from './document-stream.js';
 import { type MixtureConfig, parseMixtureConfig } from './mixture-config.js';
-import { mixSeed } from './rng.js';
 
 /** Options of {@link collectTrainingText}. */
 export interface CollectTextOptions {

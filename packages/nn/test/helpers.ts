@@ -1,6 +1,6 @@
 /** Test helpers shared by the nn tests. */
 
-import { setBackend, type Tensor, tensor } from '@andes/tensor';
+import { SeededRandom, setBackend, type Tensor, tensor } from '@andes/tensor';
 import type { LlamaForCausalLM } from '../src/llama.js';
 import type { HostWeights } from './reference-llama.js';
 
@@ -13,12 +13,8 @@ export async function hostWeights(model: LlamaForCausalLM): Promise<HostWeights>
 
 /** Deterministic pseudo-random token ids `[batch][seq]` in [0, vocab). */
 export function randomIds(batch: number, seq: number, vocab: number, seed: number): number[][] {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s;
-  };
-  return Array.from({ length: batch }, () => Array.from({ length: seq }, () => next() % vocab));
+  const rng = new SeededRandom(seed);
+  return Array.from({ length: batch }, () => Array.from({ length: seq }, () => rng.int(vocab)));
 }
 
 /** int32 tensor `[B, T]` from nested ids. */

@@ -105,5 +105,6 @@ export { transpose } from './ops/transpose.js';
 export { unsqueeze } from './ops/unsqueeze.js';
 export { where } from './ops/where.js';
 export { setSeed } from './random/generator.js';
+export { fnv1a32, mixSeed, SeededRandom, seededUniform } from './random/seeded-random.js';
 export { type NestedArray, type Operand, type StorageRef, Tensor } from './tensor.js';
 export { keep, tidy } from './tidy.js';

@@ -6,6 +6,7 @@
  */
 
 import type { Backend, DType, Storage, View } from '../backend/backend.js';
+import { seededUniform } from '../random/seeded-random.js';
 import { contiguousStrides, numel } from './layout.js';
 
 /** The WebGPU backend, or undefined (with a reason) when no adapter exists. Throws if ANDES_REQUIRE_WEBGPU=1. */
@@ -20,17 +21,8 @@ export async function tryWebGpu(): Promise<{ backend?: Backend; reason?: string 
   }
 }
 
-/** A small deterministic generator (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator for test data (the repo's one host generator, `SeededRandom`). */
+export const rng: (seed: number) => () => number = seededUniform;
 
 /** Uniform floats in [lo, hi). */
 export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {

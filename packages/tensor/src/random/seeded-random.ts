@@ -1,8 +1,13 @@
 /**
- * Small seeded random number generator whose whole state is one 32-bit integer, so a data loader's
- * position can be saved as JSON and restored exactly. Mulberry32: fast, passes the usual statistical
- * batteries well enough for sampling and shuffling (not for cryptography).
+ * The one seeded host generator of the repo (data order, synthetic text, few-shot draws, token sampling, test
+ * inputs), beside the device's counter-based Philox. Mulberry32: its whole state is one 32-bit integer, so a data
+ * loader's position is saved as JSON and restored exactly; fast, and good enough for sampling and shuffling (not for
+ * cryptography). Also the two small integer hashes that derive seeds: FNV-1a of a name and murmur3's finaliser.
+ *
+ * @module
  */
+
+/** A seeded stream of uniform floats in [0, 1) with helpers; `new SeededRandom(rng.state)` continues the stream. */
 export class SeededRandom {
   /** Current 32-bit state; `new SeededRandom(rng.state)` continues the same sequence. */
   state: number;
@@ -49,6 +54,12 @@ export class SeededRandom {
   }
 }
 
+/** The stream of a {@link SeededRandom} as a plain function, for code that takes `() => number`. */
+export function seededUniform(seed: number): () => number {
+  const rng = new SeededRandom(seed);
+  return () => rng.next();
+}
+
 /**
  * Mixes a seed and a stream index into a new well-spread 32-bit seed (murmur3's finaliser), so that
  * item `i` of a seeded stream can be generated directly without replaying items `0..i-1`.
@@ -70,14 +81,4 @@ export function fnv1a32(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/**
- * Whether a document belongs to the held-out validation split: its FNV-1a hash, passed through
- * murmur3's finaliser and read as a fraction of 2^32, falls below `valFraction`. Deterministic, so
- * every run and every resume agrees on the split without storing a list of documents. (FNV-1a alone
- * has weak high bits for texts differing only at the end, which skewed the fraction in tests.)
- */
-export function isValidationDocument(text: string, valFraction: number): boolean {
-  return mixSeed(fnv1a32(text), 0) / 4294967296 < valFraction;
 }

@@ -1,5 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, isValidationDocument, mixSeed, SeededRandom } from './rng.js';
+import { fnv1a32, mixSeed, SeededRandom, seededUniform } from './seeded-random.js';
+
+const M = 0xffffffffn;
+
+/** Mulberry32 as published (Tommy Ettinger's C), in BigInt arithmetic: an oracle independent of Math.imul tricks. */
+function mulberry32Reference(seed: number, n: number): number[] {
+  let x = BigInt(seed >>> 0);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (x + 0x6d2b79f5n) & M;
+    let z = x;
+    z = ((z ^ (z >> 15n)) * (z | 1n)) & M;
+    z = (z ^ (z + (((z ^ (z >> 7n)) * (z | 61n)) & M))) & M;
+    out.push(Number(z ^ (z >> 14n)) / 2 ** 32);
+  }
+  return out;
+}
 
 describe('fnv1a32', () => {
   it('matches the published FNV-1a 32-bit test vectors', () => {
@@ -15,17 +31,19 @@ describe('fnv1a32', () => {
     for (const b of [0xc3, 0xa9]) h = Math.imul(h ^ b, 0x01000193) >>> 0;
     expect(fnv1a32('é')).toBe(h);
   });
-
-  it('puts about valFraction of documents in the validation split', () => {
-    let val = 0;
-    const n = 20000;
-    for (let i = 0; i < n; i++) if (isValidationDocument(`document number ${i}`, 0.1)) val++;
-    // Binomial(20000, 0.1): sd ≈ 42; 6 sd bounds.
-    expect(Math.abs(val - 2000)).toBeLessThan(260);
-  });
 });
 
 describe('SeededRandom', () => {
+  it('is mulberry32 bit for bit (BigInt reference) for awkward seeds', () => {
+    for (const seed of [0, 1, 1234, 0x7fffffff, 0xffffffff, -5, 2 ** 40 + 17]) {
+      const rng = new SeededRandom(seed);
+      const ours = Array.from({ length: 2000 }, () => rng.next());
+      expect(ours).toEqual(mulberry32Reference(seed, 2000));
+      const fn = seededUniform(seed);
+      expect(Array.from({ length: 50 }, fn)).toEqual(ours.slice(0, 50));
+    }
+  });
+
   it('is reproducible from its state and roughly uniform', () => {
     const a = new SeededRandom(123);
     for (let i = 0; i < 10; i++) a.next();
@@ -38,11 +56,16 @@ describe('SeededRandom', () => {
     expect(Math.max(...xs)).toBeLessThan(1);
   });
 
-  it('shuffles into a permutation', () => {
+  it('shuffles into a permutation, picks, and draws integers in range', () => {
     const items = Array.from({ length: 97 }, (_, i) => i);
     const shuffled = new SeededRandom(5).shuffle([...items]);
     expect(shuffled).not.toEqual(items);
     expect([...shuffled].sort((x, y) => x - y)).toEqual(items);
+    const rng = new SeededRandom(8);
+    const counts = new Array(7).fill(0);
+    for (let i = 0; i < 7000; i++) counts[rng.int(7)]++;
+    for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(200); // binomial sd ≈ 29
+    expect(() => rng.pick([])).toThrow(/SeededRandom.pick: empty array/);
   });
 
   it('mixSeed spreads nearby indices', () => {
@@ -50,5 +73,6 @@ describe('SeededRandom', () => {
     for (let i = 0; i < 10000; i++) seen.add(mixSeed(7, i));
     expect(seen.size).toBe(10000);
     expect(mixSeed(7, 3)).not.toBe(mixSeed(8, 3));
+    expect(mixSeed(7, 2 ** 32 + 3)).not.toBe(mixSeed(7, 3));
   });
 });
