@@ -49,4 +49,14 @@ export {
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
 export { RMSNorm } from './rms-norm.js';
 export { positionRange, RotaryEmbedding } from './rotary-embedding.js';
-export { argmax, createRng, type Rng, type SamplingOptions, sampleToken } from './sampling.js';
+export {
+  argmax,
+  DEFAULT_SAMPLING,
+  logSumExp,
+  Sampler,
+  type SamplingOptions,
+  type SamplingParams,
+  type TokenLogprob,
+  tokenLogprobs,
+  topKIndices,
+} from './sampling.js';

@@ -44,6 +44,37 @@ describe('SeededRandom', () => {
     }
   });
 
+  it('repeats for equal seeds and differs for different seeds', () => {
+    const draw = (seed: number) => {
+      const r = new SeededRandom(seed);
+      return Array.from({ length: 50 }, () => r.next());
+    };
+    expect(draw(1234)).toEqual(draw(1234));
+    expect(draw(1234)).not.toEqual(draw(1235));
+  });
+
+  it('is uniform on [0, 1): mean, variance and bucket counts within statistical bounds', () => {
+    const r = new SeededRandom(7);
+    const n = 200_000;
+    const buckets = new Array(10).fill(0);
+    let s = 0;
+    let s2 = 0;
+    let outside = 0;
+    for (let i = 0; i < n; i++) {
+      const u = r.next();
+      if (!(u >= 0 && u < 1)) outside++;
+      s += u;
+      s2 += u * u;
+      buckets[Math.floor(u * 10)]++;
+    }
+    expect(outside).toBe(0);
+    expect(Math.abs(s / n - 0.5)).toBeLessThan(0.005);
+    expect(Math.abs(s2 / n - s ** 2 / n ** 2 - 1 / 12)).toBeLessThan(0.002);
+    // Chi-square with 9 degrees of freedom: 99.9th percentile ≈ 27.9.
+    const chi = buckets.reduce((acc, c) => acc + (c - n / 10) ** 2 / (n / 10), 0);
+    expect(chi).toBeLessThan(27.9);
+  });
+
   it('is reproducible from its state and roughly uniform', () => {
     const a = new SeededRandom(123);
     for (let i = 0; i < 10; i++) a.next();
