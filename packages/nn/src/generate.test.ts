@@ -1,6 +1,7 @@
 import { memory, noGrad, setBackend, tidy } from '@andes/tensor';
+import { describeWebGpu } from '@andes/tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hasWebGpu, idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
 import { type LlamaConfig, llamaConfig } from './config.js';
 import { generate, generateIds } from './generate.js';
 import { KvCache } from './kv-cache.js';
@@ -152,9 +153,7 @@ describe('generate', () => {
   });
 });
 
-const webgpuAvailable = process.env.ANDES_REQUIRE_WEBGPU === '1' || (await hasWebGpu('generate.test'));
-
-describe.skipIf(!webgpuAvailable)('WebGPU', () => {
+describeWebGpu('generate', () => {
   it('prefill and batched decode on WebGPU give the CPU logits', async () => {
     const cpu = sharpModel(5);
     const host = new Map<string, { shape: number[]; data: Float32Array }>();

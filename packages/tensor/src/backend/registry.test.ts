@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as T from '../index.js';
-import { webgpuStatus } from '../testing/describe-backends.js';
+import { webgpuStatus } from '../testing/webgpu-probe.js';
 
 describe('backend registry', () => {
   afterEach(async () => {

@@ -7,18 +7,19 @@
 
 import type { Backend, DType, Storage, View } from '../backend/backend.js';
 import { seededUniform } from '../random/seeded-random.js';
+import { webgpuPlan } from '../testing/webgpu-probe.js';
 import { contiguousStrides, numel } from './layout.js';
 
-/** The WebGPU backend, or undefined (with a reason) when no adapter exists. Throws if ANDES_REQUIRE_WEBGPU=1. */
+/**
+ * A WebGPU backend of the test's own (destroy it after), or undefined with the reason when the one probe
+ * (`testing/webgpu-probe.ts`) found no adapter. Throws instead when `ANDES_REQUIRE_WEBGPU=1`.
+ */
 export async function tryWebGpu(): Promise<{ backend?: Backend; reason?: string }> {
-  try {
-    const { createWebGpuBackend } = await import('./index.js');
-    return { backend: await createWebGpuBackend() };
-  } catch (err) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    if (env?.ANDES_REQUIRE_WEBGPU === '1') throw err;
-    return { reason: (err as Error).message };
-  }
+  const plan = webgpuPlan();
+  if (plan.action === 'skip') return { reason: plan.reason };
+  if (plan.action === 'fail') throw new Error(`WebGPU is required (ANDES_REQUIRE_WEBGPU=1): ${plan.reason}`);
+  const { createWebGpuBackend } = await import('./index.js');
+  return { backend: await createWebGpuBackend() };
 }
 
 /** A deterministic generator for test data (the repo's one host generator, `SeededRandom`). */
