@@ -26,7 +26,7 @@ export { type DecoderLayerInit, LlamaDecoderLayer } from './decoder-layer.js';
 export { Embedding } from './embedding.js';
 export { LlamaMLP, type LlamaMLPOptions } from './feed-forward.js';
 export { type GenerateOptions, generate, generateIds } from './generate.js';
-export { normalInit, parameterSeed } from './init.js';
+export { childInit, initSeed, type ModuleInit, normalInit, parameterSeed } from './init.js';
 export { KvCache, type KvCacheOptions } from './kv-cache.js';
 export { Linear, type LinearOptions } from './linear.js';
 export {

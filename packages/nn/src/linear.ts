@@ -5,17 +5,15 @@
  */
 
 import { matmul, type Tensor, zeros } from '@andes/tensor';
-import { normalInit } from './init.js';
+import { initSeed, type ModuleInit, normalInit } from './init.js';
 import { Module, type Parameter } from './module.js';
 
-/** Options of {@link Linear}. */
-export interface LinearOptions {
+/** Options of {@link Linear}: bias, std, and where its weight's seed comes from (model seed and this module's name). */
+export interface LinearOptions extends ModuleInit {
   /** Add a bias vector (default false: LLaMA has none). */
   bias?: boolean;
   /** Standard deviation of the normal initialisation of the weight (default 0.02). Biases start at 0. */
   std?: number;
-  /** Seed of the weight's initialisation (default 0). */
-  seed?: number;
 }
 
 /** A fully connected layer: `[..., in] → [..., out]`, weight `[out, in]` as in PyTorch and Hugging Face. */
@@ -37,7 +35,7 @@ export class Linear extends Module {
     super();
     this.weight = this.registerParameter(
       'weight',
-      normalInit([outFeatures, inFeatures], options.std ?? 0.02, options.seed ?? 0),
+      normalInit([outFeatures, inFeatures], options.std ?? 0.02, initSeed(options, 'weight')),
     );
     this.bias = options.bias ? this.registerParameter('bias', zeros([outFeatures])) : null;
   }
