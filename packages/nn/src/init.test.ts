@@ -12,15 +12,8 @@ beforeAll(async () => {
 });
 
 // Awkward on purpose: odd widths, grouped-query heads, a vocabulary that is no power of two.
-const base = {
-  vocab_size: 37,
-  hidden_size: 24,
-  intermediate_size: 40,
-  num_hidden_layers: 2,
-  num_attention_heads: 6,
-  num_key_value_heads: 2,
-  max_position_embeddings: 32,
-};
+const base = { vocab_size: 43, hidden_size: 20, intermediate_size: 36, max_position_embeddings: 16 };
+const heads = { num_hidden_layers: 2, num_attention_heads: 5, num_key_value_heads: 1 };
 
 async function weights(module: Module, prefix = ''): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
@@ -42,7 +35,7 @@ function expectSharedEqual(a: Map<string, Float32Array>, b: Map<string, Float32A
 
 describe('initialisation by name', () => {
   it('two models with the same seed are identical; another seed changes every matrix', async () => {
-    const config = llamaConfig(base);
+    const config = llamaConfig({ ...base, ...heads });
     const a = await modelWeights(config, 11);
     const b = await modelWeights(config, 11);
     expect(expectSharedEqual(a, b)).toHaveLength(a.size);
@@ -54,8 +47,11 @@ describe('initialisation by name', () => {
   });
 
   it('adding a layer, an lm_head or wider MLPs reseeds no other parameter', async () => {
-    const two = await modelWeights(llamaConfig({ ...base, tie_word_embeddings: true }), 5);
-    const grown = await modelWeights(llamaConfig({ ...base, num_hidden_layers: 3, tie_word_embeddings: false }), 5);
+    const two = await modelWeights(llamaConfig({ ...base, ...heads, tie_word_embeddings: true }), 5);
+    const grown = await modelWeights(
+      llamaConfig({ ...base, ...heads, num_hidden_layers: 3, tie_word_embeddings: false }),
+      5,
+    );
     expect([...grown.keys()].filter((n) => !two.has(n)).sort()).toEqual(
       [...grown.keys()].filter((n) => n.startsWith('model.layers.2.') || n === 'lm_head.weight').sort(),
     );
@@ -75,14 +71,17 @@ describe('initialisation by name', () => {
       }
       expect(worst, name).toBeLessThan(1e-6);
     }
-    const wider = await modelWeights(llamaConfig({ ...base, intermediate_size: 56, tie_word_embeddings: true }), 5);
+    const wider = await modelWeights(
+      llamaConfig({ ...base, ...heads, intermediate_size: 52, tie_word_embeddings: true }),
+      5,
+    );
     const same = [...two.keys()].filter((n) => !n.includes('.mlp.'));
     expect(same.length).toBeGreaterThan(8);
     for (const name of same) expect(wider.get(name), name).toEqual(two.get(name));
   });
 
   it('a block built on its own gets the values of the same block inside the model', async () => {
-    const config = llamaConfig(base);
+    const config = llamaConfig({ ...base, ...heads });
     const model = await modelWeights(config, 9);
     const alone = await weights(new LlamaDecoderLayer(config, 1, { seed: 9 }), 'model.layers.1');
     expect(alone.size).toBe(9);
