@@ -11,7 +11,7 @@ const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/re
 const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
 function runFixtures(requireWebGpu: boolean): { status: number | null; output: string } {
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     VK_ICD_FILENAMES: '/nonexistent',
     ANDES_REQUIRE_WEBGPU: requireWebGpu ? '1' : '',
