@@ -1,14 +1,10 @@
+import { SeededRandom } from '@andes/tensor';
 import { describe, expect, it } from 'vitest';
 import { argmax, DEFAULT_SAMPLING, Sampler, type SamplingParams, tokenLogprobs, topKIndices } from './sampling.js';
 
 function randomLogits(v: number, seed: number): Float32Array {
-  const out = new Float32Array(v);
-  let s = seed;
-  for (let i = 0; i < v; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) / 2 ** 24) * 6 - 3;
-  }
-  return out;
+  const rng = new SeededRandom(seed);
+  return Float32Array.from({ length: v }, () => rng.next() * 6 - 3);
 }
 
 /** Float64 reference of the target distribution: temperature, top-k, top-p, renormalize. */
