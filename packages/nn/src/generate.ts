@@ -60,9 +60,7 @@ export async function* generate(
     throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${options.maxNewTokens}`);
   }
   if (options.maxNewTokens === 0) return;
-  // Built first: invalid settings throw before any cache is allocated.
-  const { temperature, topK, topP, presencePenalty, frequencyPenalty, logitBias, seed } = options;
-  const sampler = new Sampler({ temperature, topK, topP, presencePenalty, frequencyPenalty, logitBias, seed });
+  const sampler = new Sampler(options); // first: invalid settings throw before any cache is allocated
   const ownCache = options.cache === undefined;
   const cache =
     options.cache ?? new KvCache(model.config, { maxBatch: 1, maxSeq: prompt.length + options.maxNewTokens });

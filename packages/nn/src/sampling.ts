@@ -51,7 +51,17 @@ export interface TokenLogprob {
 
 /** The settings with defaults filled in, checked. @throws Error naming the first invalid setting. */
 function resolveParams(options: SamplingOptions): SamplingParams {
-  const p: SamplingParams = { ...DEFAULT_SAMPLING, ...stripUndefined(options) };
+  const d = DEFAULT_SAMPLING;
+  // Only the sampling fields: callers may pass a wider options object (generate's, a request's).
+  const p: SamplingParams = {
+    temperature: options.temperature ?? d.temperature,
+    topP: options.topP ?? d.topP,
+    topK: options.topK ?? d.topK,
+    presencePenalty: options.presencePenalty ?? d.presencePenalty,
+    frequencyPenalty: options.frequencyPenalty ?? d.frequencyPenalty,
+    logitBias: options.logitBias ?? d.logitBias,
+    seed: options.seed ?? d.seed,
+  };
   if (!(p.temperature >= 0 && Number.isFinite(p.temperature))) {
     throw new Error(`Sampler: temperature must be a finite number >= 0, got ${p.temperature}`);
   }
@@ -65,10 +75,6 @@ function resolveParams(options: SamplingOptions): SamplingParams {
   }
   if (!Number.isFinite(p.seed)) throw new Error(`Sampler: seed must be a finite number, got ${p.seed}`);
   return p;
-}
-
-function stripUndefined(options: SamplingOptions): SamplingOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SamplingOptions;
 }
 
 /** A 32-bit generator seed from any finite seed: the low and high words of its integer part (mod 2^53), mixed. */
