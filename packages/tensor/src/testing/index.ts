@@ -1,6 +1,7 @@
 /**
  * Test helpers for `@andes/tensor` and packages built on it (import from `@andes/tensor/testing`; needs vitest):
- * run a suite on every backend (one WebGPU probe for every test file), float64 reference arrays, and forward / finite-difference checks of an op.
+ * run a suite on every backend, the one WebGPU probe every test file decides through, float64 reference arrays, and
+ * forward / finite-difference checks of an op.
  *
  * @module
  */
