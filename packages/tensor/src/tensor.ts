@@ -8,7 +8,7 @@ import { type GradNode, releaseNode, runBackward } from './autograd.js';
 import type { Backend, DType, Storage, View } from './backend/backend.js';
 import { DTYPE_BYTES } from './backend/backend.js';
 import { countBytes, countTensors } from './memory.js';
-import { expandStrides, fmt, sizeOf, stridesOf } from './shape.js';
+import { expandStrides, fmt, isContiguous, sizeOf, stridesOf } from './shape.js';
 import { trackTensor } from './tidy.js';
 
 /** A storage and the number of live tensors viewing it (internal). */
@@ -162,13 +162,7 @@ export class Tensor implements View {
 
   /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
   isContiguous(): boolean {
-    let expected = 1;
-    for (let i = this.shape.length - 1; i >= 0; i--) {
-      const d = this.shape[i]!;
-      if (d !== 1 && this.strides[i] !== expected) return false;
-      expected *= d;
-    }
-    return true;
+    return isContiguous(this);
   }
 
   /** @internal Sets `.grad` to a tensor this leaf now owns (exempt from tidy). */
