@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isContiguous, sizeOf, stridesOf } from './shape.js';
+import { broadcastShapes, broadcastsTo, isContiguous, sizeOf, stridesOf } from './shape.js';
 import { makeRng } from './testing/reference.js';
 
 /** Element offsets of a strided view in row-major index order (the brute-force definition of its layout). */
@@ -56,5 +56,26 @@ describe('shape helpers (shared by the ops and both backends)', () => {
     }
     expect(contiguous).toBeGreaterThan(50);
     expect(contiguous).toBeLessThan(250);
+  });
+
+  it('broadcastsTo agrees with broadcastShapes: shape broadcasts to target iff broadcasting both gives target', () => {
+    const rng = makeRng(23);
+    let yes = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const target = randomShape(rng);
+      const shape = randomShape(rng).map((d) => (rng() < 0.4 ? 1 : d));
+      let expected: boolean;
+      try {
+        const b = broadcastShapes('test', shape, target);
+        expected = b.length === target.length && b.every((d, i) => d === target[i]);
+      } catch {
+        expected = false;
+      }
+      expect(broadcastsTo(shape, target), `${shape} → ${target}`).toBe(expected);
+      if (expected) yes++;
+    }
+    expect(yes).toBeGreaterThan(20);
+    expect(broadcastsTo([3, 1], [2, 3, 4])).toBe(true);
+    expect(broadcastsTo([1, 3], [3])).toBe(false);
   });
 });

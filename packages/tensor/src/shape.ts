@@ -94,6 +94,12 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** True when `shape` broadcasts to `target` under NumPy rules (each axis equal or 1; leading axes may be missing). */
+export function broadcastsTo(shape: readonly number[], target: readonly number[]): boolean {
+  const lead = target.length - shape.length;
+  return lead >= 0 && shape.every((d, i) => d === target[lead + i] || d === 1);
+}
+
 /** Strides that view `shape` (same rank as `target`, or lower) expanded to `target`: 0 on broadcast axes. */
 export function expandStrides(
   op: string,

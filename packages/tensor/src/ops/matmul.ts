@@ -1,12 +1,11 @@
-import { record } from '../autograd.js';
 import type { View } from '../backend/backend.js';
 import { broadcastShapes, expandStrides, fmt } from '../shape.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { backendOf, requireDtype } from './inputs.js';
 import { reshape } from './reshape.js';
 import { squeeze } from './squeeze.js';
-import { sumTo } from './sum-to.js';
 import { transpose } from './transpose.js';
 import { unsqueeze } from './unsqueeze.js';
 
@@ -29,7 +28,10 @@ function isTransposed2d(t: Tensor): boolean {
   );
 }
 
-/** The ≥2-D core: [...A, M, K] @ [...B, K, N] → [...broadcast(A, B), M, N]. */
+/**
+ * The ≥2-D core: [...A, M, K] @ [...B, K, N] → [...broadcast(A, B), M, N]. Backward returns each operand's gradient
+ * in the broadcast batch shape; the backward pass sums it down.
+ */
 function matmulNd(a: Tensor, b: Tensor): Tensor {
   const backend = backendOf('matmul', a, b);
   const K = a.shape[a.shape.length - 1]!;
@@ -44,8 +46,6 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
     M,
     N,
   ]);
-  const aShape = a.shape;
-  const bShape = b.shape;
   return record(
     'matmul',
     [a, b],
@@ -57,12 +57,12 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
       needs[0]
         ? isTransposed2d(a!)
           ? transpose(matmulNd(b!, transpose(g, -1, -2)), -1, -2)
-          : sumTo(matmulNd(g, transpose(b!, -1, -2)), aShape)
+          : matmulNd(g, transpose(b!, -1, -2))
         : null,
       needs[1]
         ? isTransposed2d(b!)
           ? transpose(matmulNd(transpose(g, -1, -2), a!), -1, -2)
-          : sumTo(matmulNd(transpose(a!, -1, -2), g), bShape)
+          : matmulNd(transpose(a!, -1, -2), g)
         : null,
     ],
     [a, b],
