@@ -67,6 +67,7 @@ export { exp } from './ops/exp.js';
 export { expand } from './ops/expand.js';
 export { flatten } from './ops/flatten.js';
 export { gelu } from './ops/gelu.js';
+export { linear } from './ops/linear.js';
 export { log } from './ops/log.js';
 export { logSoftmax } from './ops/log-softmax.js';
 export { logsumexp } from './ops/logsumexp.js';
