@@ -4,7 +4,7 @@
  * @module
  */
 
-import { matmul, type Tensor, zeros } from '@andes/tensor';
+import { linear, type Tensor, zeros } from '@andes/tensor';
 import { initSeed, type ModuleInit, normalInit } from './init.js';
 import { Module, type Parameter } from './module.js';
 
@@ -45,11 +45,7 @@ export class Linear extends Module {
     if (x.shape[x.shape.length - 1] !== this.inFeatures) {
       throw new Error(`Linear.forward: input [${x.shape.join(', ')}] does not end in inFeatures=${this.inFeatures}`);
     }
-    // Fold leading axes into rows: one [N, in] · [in, out] product, whose backward is one GEMM per operand
-    // (a batched product against a broadcast weight would reduce a [B, in, out] gradient instead).
-    const rows = x.shape.length > 2 ? x.reshape([-1, this.inFeatures]) : x;
-    let y = matmul(rows, this.weight.transpose(0, 1));
-    if (this.bias !== null) y = y.add(this.bias);
-    return x.shape.length > 2 ? y.reshape([...x.shape.slice(0, -1), this.outFeatures]) : y;
+    // linear folds the leading axes into rows: one [N, in] · [in, out] product, one GEMM per operand in backward.
+    return linear(x, this.weight, this.bias);
   }
 }

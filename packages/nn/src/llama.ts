@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkpoint, isGradEnabled, matmul, noGrad, type Tensor, tensor, tidy } from '@andes/tensor';
+import { checkpoint, isGradEnabled, linear, noGrad, type Tensor, tensor, tidy } from '@andes/tensor';
 import { decodeStep } from './attention.js';
 import { type LlamaConfig, validateLlamaConfig } from './config.js';
 import { LlamaDecoderLayer } from './decoder-layer.js';
@@ -182,10 +182,8 @@ export class LlamaForCausalLM extends Module {
   /** Output projection of hidden states `[..., d] → [..., V]`. */
   logits(hidden: Tensor): Tensor {
     if (this.lmHead !== null) return this.lmHead.forward(hidden);
-    // Tied: multiply by the transposed view of the embedding table, rows folded as in Linear.
-    const d = this.config.hidden_size;
-    const rows = matmul(hidden.reshape([-1, d]), this.model.embedTokens.weight.transpose(0, 1));
-    return rows.reshape([...hidden.shape.slice(0, -1), this.config.vocab_size]);
+    // Tied: the embedding table [V, d] is the weight, read through a transposed view as in Linear.
+    return linear(hidden, this.model.embedTokens.weight);
   }
 
   /** int32 `ids [B, T]` → logits `[B, T, V]` (or `[B, 1, V]` with `lastOnly`). */

@@ -1,6 +1,6 @@
 /**
- * Numbered matmul kernel variants on this adapter (Andes only): the winner becomes DEFAULT_VARIANT in
- * src/webgpu/kernels/matmul.ts.
+ * Numbered matmul kernel variants on this adapter (Andes only): the winner becomes the default of its adapter kind,
+ * GPU_VARIANT or CPU_VARIANT in src/webgpu/kernels/matmul.ts.
  *
  * @module
  */

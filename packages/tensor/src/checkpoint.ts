@@ -3,9 +3,10 @@
  *
  * @module
  */
-import { gradProbe, record } from './autograd.js';
+
 import { enableGrad, isGradEnabled, noGrad } from './grad-mode.js';
 import { getRandomState, setRandomState } from './random/generator.js';
+import { gradProbe, record } from './tape.js';
 import type { Tensor } from './tensor.js';
 import { tidy } from './tidy.js';
 

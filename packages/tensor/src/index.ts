@@ -12,7 +12,6 @@
  * @module
  */
 
-export { type BackwardRule, type Edge, type GradNode, zeroGrad } from './autograd.js';
 export type {
   AdamWHyper,
   Backend,
@@ -29,6 +28,7 @@ export type {
 } from './backend/backend.js';
 export { DTYPE_BYTES } from './backend/backend.js';
 export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend, sync } from './backend/registry.js';
+export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';
 export { createCpuBackend } from './cpu/index.js';
 export {
@@ -59,7 +59,6 @@ export { clone } from './ops/clone.js';
 export { eq, ge, gt, le, lt, ne } from './ops/compare.js';
 export { concat } from './ops/concat.js';
 export { contiguous } from './ops/contiguous.js';
-export { cos } from './ops/cos.js';
 export { type CrossEntropyOptions, crossEntropy } from './ops/cross-entropy.js';
 export { div } from './ops/div.js';
 export { type DropoutOptions, dropout } from './ops/dropout.js';
@@ -68,6 +67,7 @@ export { exp } from './ops/exp.js';
 export { expand } from './ops/expand.js';
 export { flatten } from './ops/flatten.js';
 export { gelu } from './ops/gelu.js';
+export { linear } from './ops/linear.js';
 export { log } from './ops/log.js';
 export { logSoftmax } from './ops/log-softmax.js';
 export { logsumexp } from './ops/logsumexp.js';
@@ -90,7 +90,6 @@ export { rsqrt } from './ops/rsqrt.js';
 export { sigmoid } from './ops/sigmoid.js';
 export { sign } from './ops/sign.js';
 export { silu } from './ops/silu.js';
-export { sin } from './ops/sin.js';
 export { narrow, slice } from './ops/slice.js';
 export { softmax } from './ops/softmax.js';
 export { sqrt } from './ops/sqrt.js';
@@ -102,9 +101,11 @@ export { sum } from './ops/sum.js';
 export { tanh } from './ops/tanh.js';
 export { toType } from './ops/to-type.js';
 export { transpose } from './ops/transpose.js';
+export { cos, sin } from './ops/trig.js';
 export { unsqueeze } from './ops/unsqueeze.js';
 export { where } from './ops/where.js';
 export { setSeed } from './random/generator.js';
 export { fnv1a32, mixSeed, SeededRandom, seededUniform } from './random/seeded-random.js';
+export type { BackwardRule, Edge, GradNode } from './tape.js';
 export { type NestedArray, type Operand, type StorageRef, Tensor } from './tensor.js';
 export { keep, tidy } from './tidy.js';

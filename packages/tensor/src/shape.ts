@@ -1,5 +1,6 @@
 /**
- * Shape arithmetic shared by the ops: broadcasting, axis normalisation, strides. Pure functions on number arrays.
+ * Shape arithmetic shared by the ops and both backends: sizes, strides, contiguity, broadcasting, axis normalisation.
+ * Pure functions on number arrays; the one home of these helpers in the package.
  *
  * @module
  */
@@ -25,6 +26,20 @@ export function stridesOf(shape: readonly number[]): number[] {
     s *= shape[i]!;
   }
   return strides;
+}
+
+/** True when a view's elements are laid out row-major without gaps (size-1 dims may have any stride). */
+export function isContiguous(view: {
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}): boolean {
+  let expected = 1;
+  for (let i = view.shape.length - 1; i >= 0; i--) {
+    const d = view.shape[i]!;
+    if (d !== 1 && view.strides[i] !== expected) return false;
+    expected *= d;
+  }
+  return true;
 }
 
 /** NumPy broadcasting of any number of shapes; throws naming `op` and the shapes when they are incompatible. */
@@ -77,6 +92,12 @@ export function reducedShape(shape: readonly number[], axes: readonly number[], 
 /** True when two shapes are equal. */
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** True when `shape` broadcasts to `target` under NumPy rules (each axis equal or 1; leading axes may be missing). */
+export function broadcastsTo(shape: readonly number[], target: readonly number[]): boolean {
+  const lead = target.length - shape.length;
+  return lead >= 0 && shape.every((d, i) => d === target[lead + i] || d === 1);
 }
 
 /** Strides that view `shape` (same rank as `target`, or lower) expanded to `target`: 0 on broadcast axes. */

@@ -1,18 +1,18 @@
 /**
- * The op methods of {@link Tensor} (`x.add(y)`, `x.sum(-1)`, …), each forwarding to the function of the same name.
- * Kept apart from the class so tensor.ts stays about storage, views and lifetime; installed on the prototype when the
- * package entry point loads.
+ * The op methods of {@link Tensor} (`x.add(y)`, `x.sum(-1)`, …, and `backward()`), each forwarding to the function of
+ * the same name. Kept apart from the class so tensor.ts stays about storage, views and lifetime and imports no op (the
+ * ops import it); installed on the prototype when the package entry point loads.
  *
  * @module
  */
 import type { DType } from './backend/backend.js';
+import { runBackward } from './backward.js';
 import { abs } from './ops/abs.js';
 import { add } from './ops/add.js';
 import { argmax } from './ops/argmax.js';
 import { clone } from './ops/clone.js';
 import { eq, ge, gt, le, lt, ne } from './ops/compare.js';
 import { contiguous } from './ops/contiguous.js';
-import { cos } from './ops/cos.js';
 import { div } from './ops/div.js';
 import { exp } from './ops/exp.js';
 import { expand } from './ops/expand.js';
@@ -36,7 +36,6 @@ import { reshape } from './ops/reshape.js';
 import { rsqrt } from './ops/rsqrt.js';
 import { sigmoid } from './ops/sigmoid.js';
 import { silu } from './ops/silu.js';
-import { sin } from './ops/sin.js';
 import { narrow, slice } from './ops/slice.js';
 import { softmax } from './ops/softmax.js';
 import { sqrt } from './ops/sqrt.js';
@@ -47,11 +46,14 @@ import { sum } from './ops/sum.js';
 import { tanh } from './ops/tanh.js';
 import { toType } from './ops/to-type.js';
 import { transpose } from './ops/transpose.js';
+import { cos, sin } from './ops/trig.js';
 import { unsqueeze } from './ops/unsqueeze.js';
 import { type Operand, Tensor } from './tensor.js';
 
 declare module './tensor.js' {
   interface Tensor {
+    /** Backpropagates from this scalar (or with an explicit gradient of this shape) into leaves' `.grad`. */
+    backward(grad?: Tensor): void;
     /** Elementwise a + b with broadcasting. */
     add(b: Operand): Tensor;
     /** Elementwise a − b. */
@@ -158,6 +160,9 @@ declare module './tensor.js' {
 }
 
 const methods = {
+  backward(this: Tensor, grad?: Tensor): void {
+    runBackward(this, grad);
+  },
   add(this: Tensor, b: Operand): Tensor {
     return add(this, b);
   },

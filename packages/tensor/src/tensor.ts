@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { type GradNode, releaseNode, runBackward } from './autograd.js';
 import type { Backend, DType, Storage, View } from './backend/backend.js';
 import { DTYPE_BYTES } from './backend/backend.js';
 import { countBytes, countTensors } from './memory.js';
-import { expandStrides, fmt, sizeOf, stridesOf } from './shape.js';
+import { expandStrides, fmt, isContiguous, sizeOf, stridesOf } from './shape.js';
+import { type GradNode, releaseNode } from './tape.js';
 import { trackTensor } from './tidy.js';
 
 /** A storage and the number of live tensors viewing it (internal). */
@@ -162,13 +162,7 @@ export class Tensor implements View {
 
   /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
   isContiguous(): boolean {
-    let expected = 1;
-    for (let i = this.shape.length - 1; i >= 0; i--) {
-      const d = this.shape[i]!;
-      if (d !== 1 && this.strides[i] !== expected) return false;
-      expected *= d;
-    }
-    return true;
+    return isContiguous(this);
   }
 
   /** @internal Sets `.grad` to a tensor this leaf now owns (exempt from tidy). */
@@ -245,11 +239,6 @@ export class Tensor implements View {
       return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, start + i * inner));
     };
     return build(0, 0);
-  }
-
-  /** Backpropagates from this scalar (or with an explicit gradient of this shape) into leaves' `.grad`. */
-  backward(grad?: Tensor): void {
-    runBackward(this, grad);
   }
 
   /** A tensor on the same storage without gradient history. */

@@ -1,5 +1,6 @@
 import type { BinaryOp, DType, Storage, UnaryOp, View } from '../backend/backend.js';
-import { allocCpu, cpuData, forEachRow, isContiguousView, markWritten, readView, shapeSize } from './storage.js';
+import { isContiguous, sizeOf } from '../shape.js';
+import { allocCpu, cpuData, forEachRow, markWritten, readView } from './storage.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -59,7 +60,7 @@ function forEachRowMulti(
   inner: (bases: number[], count: number, strides: number[]) => void,
 ): void {
   const rank = shape.length;
-  const total = shapeSize(shape);
+  const total = sizeOf(shape);
   if (total === 0) return;
   const bases = views.map((v) => v.offset);
   if (rank === 0) {
@@ -89,7 +90,7 @@ function forEachRowMulti(
 /** out[outShape] = op(a, b); int32 when both inputs are int32 (int division truncates toward zero), else float32. */
 export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number[]): Storage {
   const isInt = a.storage.dtype === 'int32' && b.storage.dtype === 'int32';
-  const out = allocCpu(isInt ? 'int32' : 'float32', shapeSize(outShape));
+  const out = allocCpu(isInt ? 'int32' : 'float32', sizeOf(outShape));
   const o = out.data;
   const A = cpuData(a.storage);
   const B = cpuData(b.storage);
@@ -108,7 +109,7 @@ export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number
 
 /** out = cond ≠ 0 ? a : b over views already expanded to outShape. */
 export function where(cond: View, a: View, b: View, outShape: readonly number[]): Storage {
-  const out = allocCpu(a.storage.dtype, shapeSize(outShape));
+  const out = allocCpu(a.storage.dtype, sizeOf(outShape));
   const o = out.data;
   const C = cpuData(cond.storage);
   const A = cpuData(a.storage);
@@ -143,10 +144,10 @@ export function copyInto(dst: View, src: View): void {
   // Read the source first so overlapping src/dst storages behave like a copy of the old values (readView copies
   // non-contiguous views already; a contiguous one is a window on the storage itself).
   const read = readView(src);
-  const values = src.storage === dst.storage && isContiguousView(src) ? read.slice() : read;
+  const values = src.storage === dst.storage && isContiguous(src) ? read.slice() : read;
   const D = cpuData(dst.storage);
   markWritten(dst.storage);
-  if (isContiguousView(dst)) {
+  if (isContiguous(dst)) {
     D.set(values, dst.offset);
     return;
   }

@@ -1,7 +1,8 @@
 import type { Storage, View } from '../backend/backend.js';
+import { sizeOf } from '../shape.js';
 import { dotForm, rowForm } from './matmul-kernels.js';
 import { wasmMatmul } from './matmul-wasm.js';
-import { allocCpu, CpuStorage, cpuData, forEachRow, readView, shapeSize } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, forEachRow, readView } from './storage.js';
 
 /** The kernels {@link matmul} runs: `wasm` (WebAssembly SIMD, float32 lanes) where available, else `js`. */
 export type CpuMatmulKernels = 'wasm' | 'js';
@@ -33,7 +34,7 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const M = a.shape[rank - 2]!;
   const K = a.shape[rank - 1]!;
   const N = b.shape[b.shape.length - 1]!;
-  const batch = shapeSize(batchShape);
+  const batch = sizeOf(batchShape);
   const out = allocCpu('float32', batch * M * N);
   const o = out.data as Float32Array;
   if (batch === 0 || M === 0 || N === 0) return out;

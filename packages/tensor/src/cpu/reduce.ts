@@ -1,5 +1,6 @@
 import type { ReduceOp, Storage, View } from '../backend/backend.js';
-import { allocCpu, readView, shapeSize } from './storage.js';
+import { sizeOf } from '../shape.js';
+import { allocCpu, readView } from './storage.js';
 
 /**
  * Reduces `axes` of x. The view is permuted so kept axes come first and reduced axes last, then each contiguous block
@@ -15,8 +16,8 @@ export function reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage 
     offset: x.offset,
   };
   const src = readView(permuted);
-  const inner = shapeSize(axes.map((d) => x.shape[d]!));
-  const outSize = shapeSize(x.shape.filter((_, d) => !reduced.has(d)));
+  const inner = sizeOf(axes.map((d) => x.shape[d]!));
+  const outSize = sizeOf(x.shape.filter((_, d) => !reduced.has(d)));
   const outDtype = op === 'argmax' ? 'int32' : x.storage.dtype;
   const out = allocCpu(outDtype, outSize);
   const o = out.data;

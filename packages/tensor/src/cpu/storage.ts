@@ -1,4 +1,5 @@
 import type { DType, Storage, View } from '../backend/backend.js';
+import { isContiguous, sizeOf } from '../shape.js';
 
 /** A CPU storage: a plain typed array on the JS heap. */
 export class CpuStorage implements Storage {
@@ -34,35 +35,6 @@ export function cpuData(storage: Storage): Float32Array | Int32Array {
   return storage.data;
 }
 
-/** Row-major strides of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i]!;
-  }
-  return strides;
-}
-
-/** Number of elements of a shape. */
-export function shapeSize(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-/** True when a view is row-major contiguous (size-1 dims may carry any stride). */
-export function isContiguousView(view: View): boolean {
-  let expected = 1;
-  for (let i = view.shape.length - 1; i >= 0; i--) {
-    const d = view.shape[i]!;
-    if (d !== 1 && view.strides[i] !== expected) return false;
-    expected *= d;
-  }
-  return true;
-}
-
 /**
  * Calls `inner(base, count, stride)` once per innermost row of a strided view: the row's elements are at
  * base, base + stride, … (count of them). Keeps per-element work inside tight loops of the kernels.
@@ -74,7 +46,7 @@ export function forEachRow(
   inner: (base: number, count: number, stride: number, rowIndex: number) => void,
 ): void {
   const rank = shape.length;
-  const total = shapeSize(shape);
+  const total = sizeOf(shape);
   if (total === 0) return;
   if (rank === 0) {
     inner(offset, 1, 1, 0);
@@ -101,8 +73,8 @@ export function forEachRow(
 /** A contiguous row-major copy of a view's elements (or a zero-copy subarray when the view already is one). */
 export function readView(view: View): Float32Array | Int32Array {
   const src = cpuData(view.storage);
-  const n = shapeSize(view.shape);
-  if (isContiguousView(view)) return src.subarray(view.offset, view.offset + n);
+  const n = sizeOf(view.shape);
+  if (isContiguous(view)) return src.subarray(view.offset, view.offset + n);
   const out = view.storage.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
   let o = 0;
   forEachRow(view.shape, view.strides, view.offset, (base, count, stride) => {

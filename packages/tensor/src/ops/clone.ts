@@ -1,4 +1,4 @@
-import { record } from '../autograd.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { backendOf } from './inputs.js';
 

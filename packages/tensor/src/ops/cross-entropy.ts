@@ -1,5 +1,5 @@
-import { record } from '../autograd.js';
 import { fmt, sameShape } from '../shape.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { checkIds, hostInts } from './check-ids.js';

@@ -2,7 +2,6 @@ import type { Operand, Tensor } from '../tensor.js';
 import { binaryOp } from './binary-op.js';
 import { mul } from './mul.js';
 import { neg } from './neg.js';
-import { sumTo } from './sum-to.js';
 
 /** a / b elementwise with NumPy broadcasting (int32 ÷ int32 truncates toward zero). */
 export function div(a: Operand, b: Operand): Tensor {
@@ -10,12 +9,11 @@ export function div(a: Operand, b: Operand): Tensor {
     'div',
     a,
     b,
-    (aShape, bShape) =>
-      (g, [tb, y], needs) => {
-        const ga = div(g, tb!);
-        // d(a/b)/db = −a/b² = −y/b.
-        return [needs[0] ? sumTo(ga, aShape) : null, needs[1] ? sumTo(neg(mul(ga, y!)), bShape) : null];
-      },
+    (g, [tb, y], needs) => {
+      const ga = div(g, tb!);
+      // d(a/b)/db = −a/b² = −y/b.
+      return [needs[0] ? ga : null, needs[1] ? neg(mul(ga, y!)) : null];
+    },
     (_ta, tb, y) => [tb, y],
   );
 }

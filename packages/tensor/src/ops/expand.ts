@@ -1,8 +1,7 @@
-import { record } from '../autograd.js';
 import { expandStrides, fmt } from '../shape.js';
+import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf } from './inputs.js';
-import { sumTo } from './sum-to.js';
 
 /** Broadcasts x to `shape` (new leading axes allowed; −1 keeps a size) as a view with stride 0 on repeated axes. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
@@ -14,6 +13,6 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     throw new Error(`expand: invalid target ${fmt(shape)} for ${fmt(x.shape)} (−1 only keeps an existing axis)`);
   }
   const y = x.view_(target, expandStrides('expand', x.shape, x.strides, target), x.offset);
-  const from = x.shape;
-  return record('expand', [x], y, (g) => [sumTo(g, from)]);
+  // The gradient comes back in the expanded shape; the backward pass sums it down to x's.
+  return record('expand', [x], y, (g) => [g]);
 }

@@ -1,4 +1,4 @@
-import { record } from '../autograd.js';
+import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { div } from './div.js';
 import { unaryForward } from './unary-forward.js';

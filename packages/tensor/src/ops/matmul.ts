@@ -1,73 +1,11 @@
-import { record } from '../autograd.js';
-import type { View } from '../backend/backend.js';
-import { broadcastShapes, expandStrides, fmt } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { fmt } from '../shape.js';
+import type { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { backendOf, requireDtype } from './inputs.js';
-import { reshape } from './reshape.js';
+import { matmulRows } from './linear.js';
+import { matmulNd } from './matmul-nd.js';
 import { squeeze } from './squeeze.js';
-import { sumTo } from './sum-to.js';
-import { transpose } from './transpose.js';
 import { unsqueeze } from './unsqueeze.js';
-
-/** a [..., M, K] viewed with its batch axes broadcast to `batch` (stride 0, no copy). */
-function batchView(t: Tensor, batch: readonly number[]): View {
-  const r = t.shape.length;
-  const strides = expandStrides('matmul', t.shape.slice(0, -2), t.strides.slice(0, -2), batch);
-  return {
-    storage: t.storage,
-    shape: [...batch, t.shape[r - 2]!, t.shape[r - 1]!],
-    strides: [...strides, t.strides[r - 2]!, t.strides[r - 1]!],
-    offset: t.offset,
-  };
-}
-
-/** True for a 2-D operand in column-major layout (a transpose of a contiguous matrix). */
-function isTransposed2d(t: Tensor): boolean {
-  return (
-    t.shape.length === 2 && t.shape[0]! > 1 && t.shape[1]! > 1 && t.strides[0] === 1 && t.strides[1] === t.shape[0]
-  );
-}
-
-/** The ≥2-D core: [...A, M, K] @ [...B, K, N] → [...broadcast(A, B), M, N]. */
-function matmulNd(a: Tensor, b: Tensor): Tensor {
-  const backend = backendOf('matmul', a, b);
-  const K = a.shape[a.shape.length - 1]!;
-  if (b.shape[b.shape.length - 2] !== K) {
-    throw new Error(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${K} vs ${b.shape.at(-2)})`);
-  }
-  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const M = a.shape[a.shape.length - 2]!;
-  const N = b.shape[b.shape.length - 1]!;
-  const y = Tensor.fromStorage(backend.matmul(batchView(a, batch), batchView(b, batch), batch), backend, [
-    ...batch,
-    M,
-    N,
-  ]);
-  const aShape = a.shape;
-  const bShape = b.shape;
-  return record(
-    'matmul',
-    [a, b],
-    y,
-    (g, [a, b], needs) => [
-      // dA = g·bᵀ and dB = aᵀ·g. A 2-D operand stored transposed (x.transpose(0, 1) of a [N, K] weight, the usual
-      // Linear layout) gets its gradient computed as (bᵀ-side product)ᵀ, in the same layout, so it reaches the
-      // weight as a contiguous view with no copy.
-      needs[0]
-        ? isTransposed2d(a!)
-          ? transpose(matmulNd(b!, transpose(g, -1, -2)), -1, -2)
-          : sumTo(matmulNd(g, transpose(b!, -1, -2)), aShape)
-        : null,
-      needs[1]
-        ? isTransposed2d(b!)
-          ? transpose(matmulNd(transpose(g, -1, -2), a!), -1, -2)
-          : sumTo(matmulNd(transpose(a!, -1, -2), g), bShape)
-        : null,
-    ],
-    [a, b],
-  );
-}
 
 /**
  * Matrix product with torch.matmul semantics: a [..., M, K] @ b [..., K, N] → [..., M, N] with broadcast batch axes;
@@ -81,16 +19,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.shape.length === 0 || b.shape.length === 0) {
     throw new Error(`matmul: operands must be at least 1-D, got ${fmt(a.shape)} @ ${fmt(b.shape)}`);
   }
-  if (a.shape.length > 2 && b.shape.length === 2) {
-    // [..., M, K] @ [K, N] (a linear layer) is one [(…·M), K] @ [K, N] product. Besides one big GEMM in the forward,
-    // the weight gradient becomes a single aᵀ·g instead of a per-batch [..., K, N] stack summed afterwards.
-    const K = a.shape[a.shape.length - 1]!;
-    if (b.shape[0] !== K) {
-      throw new Error(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${K} vs ${b.shape[0]})`);
-    }
-    const rows = a.shape.slice(0, -1).reduce((x, y) => x * y, 1);
-    return tidy(() => reshape(matmulNd(reshape(a, [rows, K]), b), [...a.shape.slice(0, -1), b.shape[1]!]));
-  }
+  // [..., M, K] @ [K, N] (a linear layer) is one [(…·M), K] @ [K, N] product.
+  if (a.shape.length > 2 && b.shape.length === 2) return matmulRows('matmul', a, b);
   if (a.shape.length >= 2 && b.shape.length >= 2) return matmulNd(a, b);
   return tidy(() => {
     const a2 = a.shape.length === 1 ? unsqueeze(a, 0) : a;

@@ -1,6 +1,6 @@
-import { record } from '../autograd.js';
 import type { ReduceOp } from '../backend/backend.js';
 import { fmt, normAxes, reducedShape } from '../shape.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { binaryForward } from './binary-forward.js';
 import { div } from './div.js';

@@ -1,7 +1,6 @@
 import type { Operand, Tensor } from '../tensor.js';
 import { binaryForward } from './binary-forward.js';
 import { binaryOp } from './binary-op.js';
-import { sumTo } from './sum-to.js';
 import { where } from './where.js';
 
 /** max(a, b) elementwise with broadcasting; the gradient goes to a where a ≥ b, else to b. */
@@ -10,11 +9,10 @@ export function maximum(a: Operand, b: Operand): Tensor {
     'maximum',
     a,
     b,
-    (aShape, bShape) =>
-      (g, [ta, tb]) => {
-        const pick = binaryForward('ge', ta!, tb!);
-        return [sumTo(where(pick, g, 0), aShape), sumTo(where(pick, 0, g), bShape)];
-      },
+    (g, [ta, tb]) => {
+      const pick = binaryForward('ge', ta!, tb!);
+      return [where(pick, g, 0), where(pick, 0, g)];
+    },
     (ta, tb) => [ta, tb],
   );
 }

@@ -1,6 +1,5 @@
 import type { Operand, Tensor } from '../tensor.js';
 import { binaryOp } from './binary-op.js';
-import { sumTo } from './sum-to.js';
 
 /** a · b elementwise with NumPy broadcasting. Either operand may be a number. */
 export function mul(a: Operand, b: Operand): Tensor {
@@ -8,11 +7,7 @@ export function mul(a: Operand, b: Operand): Tensor {
     'mul',
     a,
     b,
-    (aShape, bShape) =>
-      (g, [ta, tb], needs) => [
-        needs[0] ? sumTo(mul(g, tb!), aShape) : null,
-        needs[1] ? sumTo(mul(g, ta!), bShape) : null,
-      ],
+    (g, [ta, tb], needs) => [needs[0] ? mul(g, tb!) : null, needs[1] ? mul(g, ta!) : null],
     (ta, tb) => [ta, tb],
   );
 }

@@ -1,5 +1,5 @@
-import { record } from '../autograd.js';
 import { fmt, normAxis } from '../shape.js';
+import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf } from './inputs.js';
 

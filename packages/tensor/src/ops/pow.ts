@@ -3,7 +3,6 @@ import { binaryOp } from './binary-op.js';
 import { log } from './log.js';
 import { mul } from './mul.js';
 import { sub } from './sub.js';
-import { sumTo } from './sum-to.js';
 
 /** a^b elementwise with NumPy broadcasting. */
 export function pow(a: Operand, b: Operand): Tensor {
@@ -11,12 +10,11 @@ export function pow(a: Operand, b: Operand): Tensor {
     'pow',
     a,
     b,
-    (aShape, bShape) =>
-      (g, [ta, tb, y], needs) => [
-        // d/da = b·a^(b−1); d/db = a^b·ln a.
-        needs[0] ? sumTo(mul(mul(g, tb!), pow(ta!, sub(tb!, 1))), aShape) : null,
-        needs[1] ? sumTo(mul(mul(g, y!), log(ta!)), bShape) : null,
-      ],
+    (g, [ta, tb, y], needs) => [
+      // d/da = b·a^(b−1); d/db = a^b·ln a.
+      needs[0] ? mul(mul(g, tb!), pow(ta!, sub(tb!, 1))) : null,
+      needs[1] ? mul(mul(g, y!), log(ta!)) : null,
+    ],
     (ta, tb, y) => [ta, tb, y],
   );
 }

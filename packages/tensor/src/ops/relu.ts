@@ -1,4 +1,4 @@
-import { record } from '../autograd.js';
+import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { gt } from './compare.js';
 import { mul } from './mul.js';

@@ -1,5 +1,5 @@
-import { record } from '../autograd.js';
 import { resolveShape, stridesOf } from '../shape.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { backendOf } from './inputs.js';
 

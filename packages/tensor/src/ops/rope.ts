@@ -1,6 +1,6 @@
-import { record } from '../autograd.js';
 import type { RopeStyle } from '../backend/backend.js';
 import { fmt } from '../shape.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { contiguous } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';

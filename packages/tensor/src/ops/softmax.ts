@@ -1,5 +1,5 @@
-import { record } from '../autograd.js';
 import { normAxis } from '../shape.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { contiguous } from './contiguous.js';

@@ -1,5 +1,5 @@
-import { record } from '../autograd.js';
 import { normAxes, reducedShape } from '../shape.js';
+import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { expand } from './expand.js';
 import { backendOf } from './inputs.js';

@@ -1,9 +1,8 @@
-import { record } from '../autograd.js';
 import { broadcastShapes, fmt } from '../shape.js';
+import { record } from '../tape.js';
 import { type Operand, Tensor } from '../tensor.js';
 import { broadcastView } from './binary-forward.js';
 import { backendOf, filled } from './inputs.js';
-import { sumTo } from './sum-to.js';
 
 /**
  * cond ≠ 0 ? a : b elementwise, all three broadcast together. a or b may be numbers (taking the other's dtype).
@@ -36,16 +35,11 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
       shape,
     );
     const y = Tensor.fromStorage(storage, backend, shape);
-    const aShape = ta.shape;
-    const bShape = tb.shape;
     return record(
       'where',
       [ta, tb],
       y,
-      (g, [c], needs) => [
-        needs[0] ? sumTo(where(c!, g, 0), aShape) : null,
-        needs[1] ? sumTo(where(c!, 0, g), bShape) : null,
-      ],
+      (g, [c], needs) => [needs[0] ? where(c!, g, 0) : null, needs[1] ? where(c!, 0, g) : null],
       [cond],
     );
   } finally {

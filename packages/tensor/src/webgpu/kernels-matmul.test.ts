@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
+import { sizeOf } from '../shape.js';
 import {
   CPU_VARIANT,
   type DecodeVariant,
@@ -7,7 +8,6 @@ import {
   type MatmulVariant,
   setMatmulVariant,
 } from './kernels/matmul.js';
-import { numel } from './layout.js';
 import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from './test-support.js';
 
 const { backend } = await tryWebGpu(); // skipped (one warning line) or failing as the one probe decides
@@ -21,7 +21,7 @@ function refMatmul(ad: Float32Array, a: View, bd: Float32Array, b: View, batch: 
   const M = a.shape.at(-2)!;
   const K = a.shape.at(-1)!;
   const N = b.shape.at(-1)!;
-  const nb = numel(batch);
+  const nb = sizeOf(batch);
   const out: number[] = [];
   for (let z = 0; z < nb; z++)
     for (let m = 0; m < M; m++)
@@ -53,7 +53,7 @@ for (const [variantName, variant, decode] of VARIANTS)
       opts: { ta?: boolean; tb?: boolean; batch?: number[]; bcastB?: boolean } = {},
     ) {
       const batch = opts.batch ?? [];
-      const nb = numel(batch);
+      const nb = sizeOf(batch);
       const ad = randomFloats(nb * M * K, seed++);
       const bd = randomFloats((opts.bcastB ? 1 : nb) * K * N, seed++);
       let a: View = opts.ta

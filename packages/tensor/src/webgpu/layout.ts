@@ -1,41 +1,12 @@
 /**
- * Host-side shape arithmetic shared by the WebGPU kernels: dimension collapsing and contiguity tests.
+ * Host-side shape arithmetic of the WebGPU kernels: dimension collapsing and the rank limit of strided shaders.
+ * Sizes, strides and contiguity tests are the package's shared ones in shape.ts.
  *
  * @module
  */
 
-import type { View } from '../backend/backend.js';
-
 /** Largest rank a strided kernel indexes directly (after collapsing). */
 export const MAX_RANK = 6;
-
-/** Product of a shape. */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-/** Row-major strides of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= shape[i]!;
-  }
-  return out;
-}
-
-/** Whether a view is row-major contiguous (size-1 dims may have any stride). */
-export function isContiguous(v: View): boolean {
-  let s = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1 && v.strides[i] !== s) return false;
-    s *= v.shape[i]!;
-  }
-  return true;
-}
 
 /**
  * Drops size-1 dims and merges neighbours that are contiguous in every operand, so most elementwise work indexes a

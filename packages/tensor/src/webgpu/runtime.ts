@@ -52,9 +52,6 @@ export class GpuStorage implements Storage {
   ) {}
 }
 
-/** A storage bound to a dispatch. */
-export type Bound = GpuStorage;
-
 /** Owns the device, the open encoder, uniform uploads, the pool and the pipeline cache. */
 export class Runtime {
   readonly queue: GPUQueue;

@@ -7,8 +7,8 @@
 
 import type { Backend, DType, Storage, View } from '../backend/backend.js';
 import { seededUniform } from '../random/seeded-random.js';
+import { sizeOf, stridesOf } from '../shape.js';
 import { webgpuPlan } from '../testing/webgpu-probe.js';
-import { contiguousStrides, numel } from './layout.js';
 
 /**
  * A WebGPU backend of the test's own (destroy it after), or undefined with the reason when the one probe
@@ -38,12 +38,12 @@ export function upload(b: Backend, data: Float32Array | Int32Array, shape: reado
   const dtype: DType = data instanceof Int32Array ? 'int32' : 'float32';
   const s = b.alloc(dtype, data.length);
   b.write(s, data);
-  return { storage: s, shape, strides: contiguousStrides(shape), offset: 0 };
+  return { storage: s, shape, strides: stridesOf(shape), offset: 0 };
 }
 
 /** Element offsets (in storage order) of every element of a view, row-major over its shape. */
 export function viewOffsets(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): number[] {
-  const n = numel(v.shape);
+  const n = sizeOf(v.shape);
   const out = new Array<number>(n);
   const idx = new Array<number>(v.shape.length).fill(0);
   for (let i = 0; i < n; i++) {

@@ -10,7 +10,7 @@
 
 import type { View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
-import { ATTN_ROWS, attentionDirect, attnShapes, attnTile, unroll } from './attention.js';
+import { ATTN_ROWS, attentionDirect, attnShapes, attnTile, headDimLoop } from './attention.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
 const DELTA = `
@@ -76,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var qr: array<f32, D>;
   var gr: array<f32, D>;
   var ar: array<f32, D>;
-  ${unroll(D, (d) => `qr[${d}] = q[qb + ${d}] * scale; gr[${d}] = g[gb + ${d}]; ar[${d}] = 0.0;`)}
+  ${headDimLoop(`qr[d] = q[qb + d] * scale; gr[d] = g[gb + d]; ar[d] = 0.0;`)}
   let L = lse[pu(10u) + row];
   let dl = delta[row];
   let limit = select(0u, keyLimit(tc, T, S, causal), t < T);
@@ -90,15 +90,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       ${U.map((u) => `let vb${u} = ${direct ? `vBase + min(k0 + j + ${u}u, S - 1u) * D` : `kb${u}`};`).join('\n      ')}
       var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
       var e0 = 0.0; var e1 = 0.0; var e2 = 0.0; var e3 = 0.0;
-      ${unroll(D, (d) => `let qd = qr[${d}]; let gd = gr[${d}]; ${U.map((u) => `s${u} = fma(qd, ${kAt(d, u)}, s${u}); e${u} = fma(gd, ${vAt(d, u)}, e${u});`).join(' ')}`)}
+      ${headDimLoop(`let qd = qr[d]; let gd = gr[d]; ${U.map((u) => `s${u} = fma(qd, ${kAt('d', u)}, s${u}); e${u} = fma(gd, ${vAt('d', u)}, e${u});`).join(' ')}`)}
       ${U.map((u) => `let ds${u} = select(0.0, exp(s${u} - L) * (e${u} - dl) * scale, k0 + j + ${u}u < limit);`).join('\n      ')}
-      ${unroll(D, (d) => `ar[${d}] = fma(ds0, ${kAt(d, 0)}, fma(ds1, ${kAt(d, 1)}, fma(ds2, ${kAt(d, 2)}, fma(ds3, ${kAt(d, 3)}, ar[${d}]))));`)}
+      ${headDimLoop(`ar[d] = fma(ds0, ${kAt('d', 0)}, fma(ds1, ${kAt('d', 1)}, fma(ds2, ${kAt('d', 2)}, fma(ds3, ${kAt('d', 3)}, ar[d]))));`)}
     }
     ${direct ? '' : 'workgroupBarrier();'}
   }
   if (t < T) {
     let ob = row * D;
-    ${unroll(D, (d) => `dq[ob + ${d}] = ar[${d}];`)}
+    ${headDimLoop(`dq[ob + d] = ar[d];`)}
   }
 }`;
 };
@@ -152,7 +152,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var vr: array<f32, D>;
   var dkr: array<f32, D>;
   var dvr: array<f32, D>;
-  ${unroll(D, (d) => `kr[${d}] = k[kb0 + ${d}] * scale; vr[${d}] = v[vb0 + ${d}]; dkr[${d}] = 0.0; dvr[${d}] = 0.0;`)}
+  ${headDimLoop(`kr[d] = k[kb0 + d] * scale; vr[d] = v[vb0 + d]; dkr[d] = 0.0; dvr[d] = 0.0;`)}
   // Causal: query t sees key s iff t ≥ s − (S − T); the workgroup's first key bounds where queries start.
   let shift = i32(S) - i32(T);
   var tStart = 0u;
@@ -172,7 +172,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         ${U.map((u) => `let gb${u} = ${direct ? `pu(9u) + (bh * T + min(t + ${u}u, T - 1u)) * D` : `qb${u}`};`).join('\n        ')}
         var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
         var e0 = 0.0; var e1 = 0.0; var e2 = 0.0; var e3 = 0.0;
-        ${unroll(D, (d) => `let kd = kr[${d}]; let vd = vr[${d}]; ${U.map((u) => `s${u} = fma(${qAt(d, u)}, kd, s${u}); e${u} = fma(${gAt(d, u)}, vd, e${u});`).join(' ')}`)}
+        ${headDimLoop(`let kd = kr[d]; let vd = vr[d]; ${U.map((u) => `s${u} = fma(${qAt('d', u)}, kd, s${u}); e${u} = fma(${gAt('d', u)}, vd, e${u});`).join(' ')}`)}
         ${U.map((u) => {
           const r = direct ? `bh * T + min(t + ${u}u, T - 1u)` : '';
           const L = direct ? `lse[pu(10u) + ${r}]` : `Ls[i + ${u}u]`;
@@ -181,14 +181,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let p${u} = select(0.0, exp(s${u} - ${L}), ok${u});
         let ds${u} = p${u} * (e${u} - ${E}) * scale;`;
         }).join('\n        ')}
-        ${unroll(D, (d) => `dvr[${d}] = fma(p0, ${gAt(d, 0)}, fma(p1, ${gAt(d, 1)}, fma(p2, ${gAt(d, 2)}, fma(p3, ${gAt(d, 3)}, dvr[${d}])))); dkr[${d}] = fma(ds0, ${qAt(d, 0)}, fma(ds1, ${qAt(d, 1)}, fma(ds2, ${qAt(d, 2)}, fma(ds3, ${qAt(d, 3)}, dkr[${d}]))));`)}
+        ${headDimLoop(`dvr[d] = fma(p0, ${gAt('d', 0)}, fma(p1, ${gAt('d', 1)}, fma(p2, ${gAt('d', 2)}, fma(p3, ${gAt('d', 3)}, dvr[d])))); dkr[d] = fma(ds0, ${qAt('d', 0)}, fma(ds1, ${qAt('d', 1)}, fma(ds2, ${qAt('d', 2)}, fma(ds3, ${qAt('d', 3)}, dkr[d]))));`)}
       }
       ${direct ? '' : 'workgroupBarrier();'}
     }
   }
   if (s < S) {
     let ob = kRow * D;
-    ${unroll(D, (d) => `dk[ob + ${d}] = dkr[${d}]; dv[ob + ${d}] = dvr[${d}];`)}
+    ${headDimLoop(`dk[ob + d] = dkr[d]; dv[ob + d] = dvr[d];`)}
   }
 }`;
 };

@@ -40,11 +40,12 @@ export function attnShapes(
 }
 
 /**
- * A loop over the head dim d < D around `line('d')`. The bound `dim` is the uniform word 12 (= D), not the constant:
- * with a constant bound LLVM unrolls everything and lavapipe compiles for minutes; named scalars were no faster.
+ * WGSL for a loop of `body` over the head dim index `d` (0 ≤ d < D). The bound `dim` is the uniform word 12 (= D),
+ * not a constant: with a constant bound LLVM unrolls everything and lavapipe compiles for minutes; named scalars were
+ * no faster.
  */
-export function unroll(_D: number, line: (d: string) => string): string {
-  return `for (var d = 0u; d < dim; d++) { ${line('d')} }`;
+export function headDimLoop(body: string): string {
+  return `for (var d = 0u; d < dim; d++) { ${body} }`;
 }
 
 /**
@@ -86,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let vBase = pu(8u) + kvh * S * D;
   var qr: array<f32, D>;
   var ar: array<f32, D>;
-  ${unroll(D, (d) => `qr[${d}] = q[qBase + ${d}] * scale; ar[${d}] = 0.0;`)}
+  ${headDimLoop(`qr[d] = q[qBase + d] * scale; ar[d] = 0.0;`)}
   // Causal rows see keys s < t + 1 + (S − T); kEnd is the bound of the workgroup's last row (uniform).
   let shift = i32(S) - i32(T);
   let lastRow = min(T, wid.x * ${ATTN_ROWS}u + ${ATTN_ROWS}u) - 1u;
@@ -106,7 +107,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       ${[0, 1, 2, 3].map((u) => `let kb${u} = ${direct ? `kBase + min(k0 + j + ${u}u, S - 1u) * D` : `(j + ${u}u) * D`};`).join('\n      ')}
       ${[0, 1, 2, 3].map((u) => `let vb${u} = ${direct ? `vBase + min(k0 + j + ${u}u, S - 1u) * D` : `kb${u}`};`).join('\n      ')}
       var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
-      ${unroll(D, (d) => `let qd = qr[${d}]; s0 = fma(qd, ${kAt(`${d}`, 0)}, s0); s1 = fma(qd, ${kAt(`${d}`, 1)}, s1); s2 = fma(qd, ${kAt(`${d}`, 2)}, s2); s3 = fma(qd, ${kAt(`${d}`, 3)}, s3);`)}
+      ${headDimLoop(`let qd = qr[d]; s0 = fma(qd, ${kAt('d', 0)}, s0); s1 = fma(qd, ${kAt('d', 1)}, s1); s2 = fma(qd, ${kAt('d', 2)}, s2); s3 = fma(qd, ${kAt('d', 3)}, s3);`)}
       let key = k0 + j;
       s0 = select(-inf_(), s0, key < limit);
       s1 = select(-inf_(), s1, key + 1u < limit);
@@ -117,13 +118,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         // Online softmax: rescale only when the running max grows.
         let corr = exp(m - mx);
         l = l * corr;
-        ${unroll(D, (d) => `ar[${d}] = ar[${d}] * corr;`)}
+        ${headDimLoop(`ar[d] = ar[d] * corr;`)}
         m = mx;
       }
       if (mx > -inf_()) {
         let p0 = exp(s0 - m); let p1 = exp(s1 - m); let p2 = exp(s2 - m); let p3 = exp(s3 - m);
         l += (p0 + p1) + (p2 + p3);
-        ${unroll(D, (d) => `ar[${d}] = fma(p0, ${vAt(`${d}`, 0)}, fma(p1, ${vAt(`${d}`, 1)}, fma(p2, ${vAt(`${d}`, 2)}, fma(p3, ${vAt(`${d}`, 3)}, ar[${d}]))));`)}
+        ${headDimLoop(`ar[d] = fma(p0, ${vAt('d', 0)}, fma(p1, ${vAt('d', 1)}, fma(p2, ${vAt('d', 2)}, fma(p3, ${vAt('d', 3)}, ar[d]))));`)}
       }
     }
     ${direct ? '' : 'workgroupBarrier();'}
@@ -132,7 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let row = bh * T + t;
     let inv = select(0.0, 1.0 / l, l > 0.0);
     let ob = row * D;
-    ${unroll(D, (d) => `o[ob + ${d}] = ar[${d}] * inv;`)}
+    ${headDimLoop(`o[ob + d] = ar[d] * inv;`)}
     lse[row] = select(-inf_(), m + log(l), l > 0.0);
   }
 }`;

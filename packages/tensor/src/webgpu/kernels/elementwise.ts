@@ -5,7 +5,7 @@
  */
 
 import type { BinaryOp, DType, UnaryOp, View } from '../../backend/backend.js';
-import { contiguousStrides, numel } from '../layout.js';
+import { sizeOf, stridesOf } from '../../shape.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
 import { type MapSpec, runMap, wgslType } from './map.js';
 
@@ -64,7 +64,7 @@ export function unary(rt: Runtime, op: UnaryOp, x: View): GpuStorage {
     if (!expr) throw new Error(`webgpu.unary: '${op}' is not defined for int32 inputs (shape [${x.shape.join(', ')}])`);
   }
   if (!expr) throw new Error(`webgpu.unary: unknown op '${op}'`);
-  const out = rt.alloc(dtype, numel(x.shape));
+  const out = rt.alloc(dtype, sizeOf(x.shape));
   runMap(rt, { name: `u.${op}`, inputs: [dtype], out: dtype, expr }, [x], x.shape, out);
   return out;
 }
@@ -73,7 +73,7 @@ export function unary(rt: Runtime, op: UnaryOp, x: View): GpuStorage {
 export function binary(rt: Runtime, op: BinaryOp, a: View, b: View, outShape: readonly number[]): GpuStorage {
   const int = a.storage.dtype === 'int32' && b.storage.dtype === 'int32';
   const t: DType = int ? 'int32' : 'float32';
-  const out = rt.alloc(t, numel(outShape));
+  const out = rt.alloc(t, sizeOf(outShape));
   runMap(rt, { name: `b.${op}`, inputs: [t, t], out: t, expr: binaryExpr(op, int) }, [a, b], outShape, out);
   return out;
 }
@@ -84,7 +84,7 @@ export function where(rt: Runtime, cond: View, a: View, b: View, outShape: reado
   const c = cond.storage.dtype;
   const zero = c === 'int32' ? '0' : '0.0';
   const spec: MapSpec = { name: 'where', inputs: [c, t, t], out: t, expr: `select(x2, x1, x0 != ${zero})` };
-  const out = rt.alloc(t, numel(outShape));
+  const out = rt.alloc(t, sizeOf(outShape));
   runMap(rt, spec, [cond, a, b], outShape, out);
   return out;
 }
@@ -92,7 +92,7 @@ export function where(rt: Runtime, cond: View, a: View, b: View, outShape: reado
 /** A contiguous copy, converting dtype (float → int truncates toward zero). */
 export function copy(rt: Runtime, x: View, dtype: DType = x.storage.dtype): GpuStorage {
   const src = x.storage.dtype;
-  const out = rt.alloc(dtype, numel(x.shape));
+  const out = rt.alloc(dtype, sizeOf(x.shape));
   const expr = src === dtype ? 'x0' : `${wgslType(dtype)}(x0)`;
   runMap(rt, { name: 'copy', inputs: [src], out: dtype, expr }, [x], x.shape, out);
   return out;
@@ -105,7 +105,7 @@ export function copyInto(rt: Runtime, dst: View, src: View): void {
   // A buffer cannot be bound read-only and read-write in one dispatch: stage an aliasing source first.
   if (src.storage === dst.storage) {
     temp = copy(rt, src);
-    source = { storage: temp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 };
+    source = { storage: temp, shape: src.shape, strides: stridesOf(src.shape), offset: 0 };
   }
   const d = dst.storage.dtype;
   const expr = source.storage.dtype === d ? 'x0' : `${wgslType(d)}(x0)`;

@@ -6,7 +6,8 @@
  */
 
 import type { DType, View } from '../../backend/backend.js';
-import { checkRank, collapse, contiguousStrides, numel } from '../layout.js';
+import { sizeOf, stridesOf } from '../../shape.js';
+import { checkRank, collapse } from '../layout.js';
 import { type GpuStorage, type Runtime, UNIFORM_WORDS } from '../runtime.js';
 
 /** WGSL scalar type of a dtype. */
@@ -56,12 +57,12 @@ export function runMap(
   out: GpuStorage,
   outView?: { strides: readonly number[]; offset: number },
 ): void {
-  const n = numel(shape);
+  const n = sizeOf(shape);
   if (n === 0) return;
   const strided = outView !== undefined;
   const all = inputs.map((v) => v.strides);
   if (strided) all.unshift(outView.strides);
-  else all.unshift(contiguousStrides(shape));
+  else all.unshift(stridesOf(shape));
   const c = collapse(shape, all);
   checkRank(spec.name, c.shape);
   const rank = c.shape.length;

@@ -7,7 +7,8 @@
  */
 
 import type { View } from '../../backend/backend.js';
-import { collapse, numel } from '../layout.js';
+import { sizeOf } from '../../shape.js';
+import { collapse } from '../layout.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 
 /** Unit-stride axis of a 2-D operand: the reduction axis K, the other axis (M of a, N of b), or neither. */
@@ -77,7 +78,7 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
   const M = a.shape[ra - 2]!;
   const K = a.shape[ra - 1]!;
   const N = b.shape[rb - 1]!;
-  const batch = numel(batchShape);
+  const batch = sizeOf(batchShape);
   const out = rt.alloc('float32', batch * M * N);
   if (out.size === 0) return out;
   const nb = batchShape.length;

@@ -7,7 +7,8 @@
  */
 
 import type { ReduceOp, View } from '../../backend/backend.js';
-import { checkRank, collapse, numel } from '../layout.js';
+import { sizeOf } from '../../shape.js';
+import { checkRank, collapse } from '../layout.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import { wgslType } from './map.js';
 
@@ -33,8 +34,8 @@ export function reduce(rt: Runtime, op: ReduceOp, x: View, axes: readonly number
       keptStrides.push(x.strides[d]!);
     }
   });
-  const outputs = numel(keptShape);
-  const length = numel(redShape);
+  const outputs = sizeOf(keptShape);
+  const length = sizeOf(redShape);
   const int = x.storage.dtype === 'int32';
   const outType = op === 'argmax' ? 'int32' : x.storage.dtype;
   const out = rt.alloc(outType, outputs);

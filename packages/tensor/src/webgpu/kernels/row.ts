@@ -6,7 +6,7 @@
  */
 
 import type { View } from '../../backend/backend.js';
-import { contiguousStrides, isContiguous } from '../layout.js';
+import { isContiguous, stridesOf } from '../../shape.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import { copy } from './elementwise.js';
 
@@ -52,7 +52,7 @@ export function contiguousInput(rt: Runtime, v: View, temps: GpuStorage[]): View
   if (isContiguous(v)) return v;
   const c = copy(rt, v);
   temps.push(c);
-  return { storage: c, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
+  return { storage: c, shape: v.shape, strides: stridesOf(v.shape), offset: 0 };
 }
 
 /** Frees the temporaries collected by {@link contiguousInput}. */

@@ -1,102 +1,34 @@
 /**
- * Reverse-mode autodiff. An op whose inputs require grad (and that runs outside `noGrad`) records a {@link GradNode}:
- * edges to its inputs' nodes (or leaf tensors), the tensors its backward rule needs, and the rule itself, written in
- * terms of ops so it runs on every backend. Nodes are reference counted by the tensors and nodes that point at them,
- * so disposing the outputs of an unused graph frees its saved tensors too.
+ * The backward pass: walks the tape (tape.ts) from a root tensor in reverse topological order, runs each node's rule,
+ * sums a gradient that arrives in a broadcast shape down to its input's shape, adds the gradients that meet at a node,
+ * and accumulates the leaves' `.grad`. It sits above the ops it calls (add, sum, reshape, clone); the tape below them
+ * knows none, so no op imports this file and no import cycle runs through it.
  *
  * @module
  */
-import { isGradEnabled, noGrad } from './grad-mode.js';
+import { noGrad } from './grad-mode.js';
 import { add } from './ops/add.js';
 import { clone } from './ops/clone.js';
-import { fmt, sameShape } from './shape.js';
+import { reshape } from './ops/reshape.js';
+import { sum } from './ops/sum.js';
+import { broadcastsTo, fmt, sameShape } from './shape.js';
+import type { GradNode } from './tape.js';
 import type { Tensor } from './tensor.js';
 import { tidy } from './tidy.js';
 
 /**
- * A backward rule: the gradient of the op's output → one gradient (or null) per input, given the saved tensors and
- * which inputs need a gradient at all (so rules can skip work, e.g. the data input of the first matmul).
+ * Sums a gradient of a broadcast shape back down to `shape` (the reverse of NumPy broadcasting): leading axes and
+ * axes where `shape` has 1 are summed. Done here once for every rule, as tinygrad's `compute_gradient` does, instead
+ * of in each broadcasting op's rule.
  */
-export type BackwardRule = (
-  grad: Tensor,
-  saved: readonly Tensor[],
-  needsGrad: readonly boolean[],
-) => readonly (Tensor | null | undefined)[];
-
-/** Where an input's gradient goes: the input's own node, or the leaf tensor that accumulates it. */
-export type Edge = { node: GradNode; leaf: null } | { node: null; leaf: Tensor } | null;
-
-/** One recorded op on the tape (internal). */
-export class GradNode {
-  /** Tensors and child nodes that point at this node. */
-  refs = 0;
-  /** True once the saved tensors are freed (after backward, or when nothing points here any more). */
-  released = false;
-  constructor(
-    readonly op: string,
-    readonly edges: readonly Edge[],
-    readonly inputShapes: readonly (readonly number[])[],
-    public saved: Tensor[],
-    readonly rule: BackwardRule,
-    /** Storage versions of `saved` when recorded; a mismatch at backward means an in-place write clobbered them. */
-    readonly savedVersions: readonly number[] = saved.map((t) => t.storageRef.version),
-  ) {}
-
-  releaseSaved(): void {
-    if (this.released) return;
-    this.released = true;
-    for (const t of this.saved) t.dispose();
-    this.saved = [];
+function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  const lead = g.shape.length - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.shape.length; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
-}
-
-/** Drops one reference to a node; at zero frees its saved tensors and drops its references to its inputs' nodes. */
-export function releaseNode(node: GradNode): void {
-  const stack = [node];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (--n.refs > 0) continue;
-    n.releaseSaved();
-    for (const e of n.edges) if (e?.node) stack.push(e.node);
-  }
-}
-
-/** Set whenever an op sees an input that requires grad, recording or not (checkpoint uses it as a probe). */
-export const gradProbe = { sawRequiresGrad: false };
-
-/**
- * Records `out = op(inputs)` on the tape when an input requires grad and grad mode is on; otherwise returns `out`
- * untouched. `saved` are the tensors the rule reads (kept alive as detached aliases until the node is released).
- * `force` records even when no input requires grad (checkpoint: parameters inside the segment do).
- */
-export function record(
-  op: string,
-  inputs: readonly Tensor[],
-  out: Tensor,
-  rule: BackwardRule,
-  saved: readonly Tensor[] = [],
-  force = false,
-): Tensor {
-  const anyInput = inputs.some((t) => t.requiresGrad);
-  if (!anyInput && !force) return out;
-  if (anyInput) gradProbe.sawRequiresGrad = true;
-  if (!isGradEnabled()) return out;
-  const edges: Edge[] = inputs.map((t) => {
-    if (t.gradNode) {
-      t.gradNode.refs++;
-      return { node: t.gradNode, leaf: null };
-    }
-    return t.requiresGrad ? { node: null, leaf: t } : null;
-  });
-  const node = new GradNode(
-    op,
-    edges,
-    inputs.map((t) => t.shape),
-    saved.map((t) => t.alias()),
-    rule,
-  );
-  out.attachGradNode(node);
-  return out;
+  const s = axes.length > 0 ? sum(g, axes, true) : g;
+  return reshape(s, shape);
 }
 
 /** Nodes reachable from `root`, ordered so every node comes before the nodes of its inputs. */
@@ -192,17 +124,23 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
       });
       g.dispose();
       for (let i = 0; i < node.edges.length; i++) {
-        const gi = owned[i];
+        let gi = owned[i];
         const edge = node.edges[i];
         if (!gi) continue;
         if (!edge) {
           gi.dispose();
           continue;
         }
-        if (!sameShape(gi.shape, node.inputShapes[i]!)) {
-          throw new Error(
-            `backward of '${node.op}': gradient for input ${i} has shape ${fmt(gi.shape)}, expected ${fmt(node.inputShapes[i]!)}`,
-          );
+        const shape = node.inputShapes[i]!;
+        if (!sameShape(gi.shape, shape)) {
+          if (!broadcastsTo(shape, gi.shape)) {
+            throw new Error(
+              `backward of '${node.op}': gradient for input ${i} has shape ${fmt(gi.shape)}, expected ${fmt(shape)}`,
+            );
+          }
+          const full = gi;
+          gi = tidy(() => sumToShape(full, shape));
+          full.dispose();
         }
         if (edge.node) {
           const prev = grads.get(edge.node);

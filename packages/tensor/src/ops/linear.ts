@@ -1,0 +1,57 @@
+/**
+ * Products against a 2-D weight with the input's leading axes folded into rows: the one home of that fold for
+ * `matmul([..., M, K], [K, N])`, the `Linear` layer and the tied output projection of a language model.
+ *
+ * @module
+ */
+import { fmt, sizeOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { tidy } from '../tidy.js';
+import { add } from './add.js';
+import { backendOf, requireDtype } from './inputs.js';
+import { matmulNd } from './matmul-nd.js';
+import { reshape } from './reshape.js';
+import { transpose } from './transpose.js';
+
+/**
+ * x [..., K] @ w [K, N] (+ bias [N]) → [..., N] as one [rows, K] @ [K, N] product over x's leading axes folded into
+ * rows (a 1-D x is one row). Besides one big GEMM in the forward, the weight's gradient is then a single xᵀ·g instead
+ * of a per-batch [..., K, N] stack summed afterwards. `op` names the caller in errors; no dtype checks (callers do).
+ */
+export function matmulRows(op: string, x: Tensor, w: Tensor, bias: Tensor | null = null): Tensor {
+  const K = x.shape[x.shape.length - 1]!;
+  if (w.shape.length !== 2 || w.shape[0] !== K) {
+    throw new Error(`${op}: inner dimensions differ, ${fmt(x.shape)} @ ${fmt(w.shape)} (${K} vs ${w.shape[0]})`);
+  }
+  const lead = x.shape.slice(0, -1);
+  return tidy(() => {
+    const rows = x.shape.length === 2 ? x : reshape(x, [sizeOf(lead), K]);
+    let y = matmulNd(rows, w);
+    if (bias !== null) y = add(y, bias);
+    return x.shape.length === 2 ? y : reshape(y, [...lead, w.shape[1]!]);
+  });
+}
+
+/**
+ * A fully connected layer's product: `x [..., in] · weightᵀ (+ bias)` → `[..., out]`, with `weight [out, in]` in
+ * PyTorch's layout (read through a transposed view, no copy) and an optional `bias [out]`. float32 only.
+ *
+ * ```ts
+ * const y = linear(x, weight); // x [batch, seq, 64], weight [256, 64] → y [batch, seq, 256]
+ * ```
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  backendOf('linear', x, weight, ...(bias ? [bias] : []));
+  requireDtype('linear', x, 'float32', 'x');
+  requireDtype('linear', weight, 'float32', 'weight');
+  if (x.shape.length === 0 || weight.shape.length !== 2 || x.shape[x.shape.length - 1] !== weight.shape[1]) {
+    throw new Error(`linear: input ${fmt(x.shape)} does not end in the in-features of weight ${fmt(weight.shape)}`);
+  }
+  if (bias !== null) {
+    requireDtype('linear', bias, 'float32', 'bias');
+    if (bias.shape.length !== 1 || bias.shape[0] !== weight.shape[0]) {
+      throw new Error(`linear: bias ${fmt(bias.shape)} does not match the out-features of weight ${fmt(weight.shape)}`);
+    }
+  }
+  return tidy(() => matmulRows('linear', x, transpose(weight, 0, 1), bias));
+}

@@ -1,0 +1,98 @@
+// The CI import-cycle check (.ci/check-import-cycles.mjs): it must fail on a planted cycle, see through comments and
+// type-only imports, and pass on the repository itself. One run goes through the command line (exit code and
+// report); the rest call the same function in-process, which is much faster than a process each.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs script without type declarations.
+import { findImportCycles } from '../.ci/check-import-cycles.mjs';
+
+interface Cycle {
+  kind: string;
+  chain: string[];
+  others: string[];
+}
+const find = findImportCycles as (o: { dirs?: string[]; types?: boolean }) => { cycles: Cycle[]; files: number };
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const script = join(root, '.ci', 'check-import-cycles.mjs');
+const tmp = mkdtempSync(join(tmpdir(), 'andes-cycles-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Writes `files` (path → source) into a fresh folder; returns the folder. */
+function plant(name: string, files: Record<string, string>): string {
+  const dir = join(tmp, name);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+/** The cycles in a planted folder, each chain as paths relative to it. */
+function chains(dir: string, types = false): string[][] {
+  return find({ dirs: [dir], types }).cycles.map((c) => c.chain.map((f) => relative(dir, f)));
+}
+
+describe('check-import-cycles', () => {
+  it('exits 1 on two files that import each other, printing the chain', () => {
+    const dir = plant('pair', {
+      'a.ts': "import { b } from './b.js';\nexport const a = () => b;\n",
+      'b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
+      'c.ts': "import { a } from './a.js';\nexport const c = a;\n",
+    });
+    const run = spawnSync(process.execPath, [script, dir], { cwd: dir, encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/import cycle \(files, 2 in the loop\): a\.ts → b\.ts → a\.ts/);
+    expect(run.stderr).not.toMatch(/c\.ts/);
+    expect(basename(dir)).toBe('pair');
+  });
+
+  it('finds a longer loop through folders, index files and re-exports, and a file importing itself', () => {
+    const dir = plant('long', {
+      'x.ts': "export { y } from './sub/index.js';\nexport const x = 1;\n",
+      'sub/index.ts': "export { y } from './y.js';\n",
+      'sub/y.ts': "import { x } from '../x.js';\nexport const y = x;\n",
+      'self.ts': "import * as me from './self.js';\nexport const s = () => me;\n",
+    });
+    expect(chains(dir).sort()).toEqual([
+      ['self.ts', 'self.ts'],
+      ['sub/index.ts', 'sub/y.ts', 'x.ts', 'sub/index.ts'],
+    ]);
+  });
+
+  it('passes an acyclic graph, ignoring imports in comments and strings and dynamic import()', () => {
+    const dir = plant('clean', {
+      'a.ts': "import { b } from './b.js';\n// import { a } from './a.js';\nexport const a = b;\n",
+      'b.ts':
+        "/** import { a } from './a.js'; */\nexport const b = 'import { a } from \"./a.js\"';\n" +
+        "export const later = () => import('./a.js');\n",
+    });
+    expect(chains(dir)).toEqual([]);
+    expect(find({ dirs: [dir] }).files).toBe(2);
+  });
+
+  it('skips `import type` (erased) unless types are asked for, but counts `import { type X }` (kept)', () => {
+    const typeOnly = {
+      'a.ts': "import type { B } from './b.js';\nexport interface A { b: B }\nexport const a = 1;\n",
+      'b.ts': "import { a } from './a.js';\nexport interface B { n: number }\nexport const b = a;\n",
+    };
+    const dir = plant('type-only', typeOnly);
+    expect(chains(dir)).toEqual([]);
+    expect(chains(dir, true)).toEqual([['a.ts', 'b.ts', 'a.ts']]);
+    const inline = plant('inline-type', {
+      ...typeOnly,
+      'a.ts': "import { type B } from './b.js';\nexport type A = B;\nexport const a = 1;\n",
+    });
+    expect(chains(inline)).toEqual([['a.ts', 'b.ts', 'a.ts']]);
+  });
+
+  it('reports the repository (every workspace src/ and the package graph) free of import cycles', () => {
+    const result = find({});
+    expect(result.cycles).toEqual([]);
+    expect(result.files).toBeGreaterThan(200);
+  });
+});
