@@ -3,7 +3,10 @@
  *
  * @packageDocumentation
  */
+export { type CorpusFormat, corpusFormatOf, isRecordIndexed } from './corpus-format.js';
+export { decompressedLines, type LineCodec } from './decompressed-lines.js';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
+export * from './filters/index.js';
 export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
 export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
@@ -19,13 +22,23 @@ export {
   syntheticMixture,
 } from './mixture-config.js';
 export { type DataTokenizer, type PackerPosition, type PackingOptions, SequencePacker } from './packing.js';
-export { fnv1a32, isValidationDocument, mixSeed, SeededRandom } from './rng.js';
+export * from './prepare/index.js';
+export {
+  type CorpusRecord,
+  fieldOf,
+  openRecordReader,
+  type RecordReader,
+  type RecordReaderOptions,
+} from './record-reader.js';
+export { fnv1a32, fnv1a32Tokens, isValidationDocument, mixSeed, SeededRandom } from './rng.js';
+export * from './shards.js';
 export {
   type DocumentSource,
   FileSource,
   type FileSourceOptions,
   openSource,
   resolveSourceFiles,
+  type SourceDocument,
   type SourceState,
   SyntheticSource,
 } from './sources.js';

@@ -78,6 +78,23 @@ export function fnv1a32(text: string): number {
  * every run and every resume agrees on the split without storing a list of documents. (FNV-1a alone
  * has weak high bits for texts differing only at the end, which skewed the fraction in tests.)
  */
-export function isValidationDocument(text: string, valFraction: number): boolean {
-  return mixSeed(fnv1a32(text), 0) / 4294967296 < valFraction;
+export function isValidationDocument(text: string | Uint16Array | Uint32Array, valFraction: number): boolean {
+  const hash = typeof text === 'string' ? fnv1a32(text) : fnv1a32Tokens(text);
+  return mixSeed(hash, 0) / 4294967296 < valFraction;
+}
+
+/**
+ * FNV-1a over token ids as little-endian u32 bytes, so a pre-tokenized document lands in the same split whether
+ * its shard stores uint16 or uint32.
+ */
+export function fnv1a32Tokens(ids: ArrayLike<number>): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    for (let b = 0; b < 32; b += 8) {
+      h ^= (id >>> b) & 0xff;
+      h = Math.imul(h, 0x01000193);
+    }
+  }
+  return h >>> 0;
 }
