@@ -60,6 +60,16 @@ class JsonlRecordReader implements RecordReader {
   }
 
   async next(): Promise<CorpusRecord | null> {
+    try {
+      return await this.read();
+    } catch (err) {
+      // A bad record ends the reader: release the file now, not at garbage collection.
+      await this.close();
+      throw err;
+    }
+  }
+
+  private async read(): Promise<CorpusRecord | null> {
     for (;;) {
       const { value, done } = await this.lines.next();
       if (done) return null;

@@ -66,7 +66,10 @@ export class ShardSource implements DocumentSource {
 
   async next(): Promise<Uint16Array | Uint32Array | null> {
     for (;;) {
-      if (await this.exhausted()) return null;
+      if (await this.exhausted()) {
+        await this.close();
+        return null;
+      }
       if (this.pos.offset < this.documentCounts[this.pos.file]!) {
         this.reader ??= await ShardReader.open(this.options.files[this.pos.file]!);
         return this.reader.readDocument(this.pos.offset++);
