@@ -4,6 +4,13 @@
  * @packageDocumentation
  */
 export { type CorpusFormat, corpusFormatOf, isRecordIndexed } from './corpus-format.js';
+export {
+  llamaPaperEpochs,
+  type PlanSource,
+  planSourceEpochs,
+  planSourcesFromManifest,
+  type SourceEpochPlan,
+} from './data-plan.js';
 export { decompressedLines, type LineCodec } from './decompressed-lines.js';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
 export * from './filters/index.js';

@@ -12,6 +12,7 @@ export {
   manifestFileName,
   mergeShardManifests,
   mixtureFromManifest,
+  parseShardManifest,
   readShardManifest,
   type ShardManifest,
   writeJsonAtomic,

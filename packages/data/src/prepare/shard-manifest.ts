@@ -95,6 +95,11 @@ export async function readShardManifest(path: string): Promise<ShardManifest> {
   } catch (err) {
     throw new Error(`${path}: cannot read the shard manifest: ${(err as Error).message}`);
   }
+  return parseShardManifest(json, path);
+}
+
+/** Checks a parsed `manifest.json`; errors name `path` and the field. */
+export function parseShardManifest(json: unknown, path: string): ShardManifest {
   const m = json as ShardManifest;
   if (typeof m !== 'object' || m === null || m.format !== 'andes-shards') {
     throw new Error(`${path}: not a shard manifest (format must be "andes-shards")`);
