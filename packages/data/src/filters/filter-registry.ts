@@ -4,6 +4,7 @@ import { arxivFilter } from './arxiv.js';
 import { c4Filter } from './c4.js';
 import { exactDedupFilter, lineDedupFilter } from './dedup.js';
 import type { DocumentFilter } from './document-filter.js';
+import { FastTextModel } from './fasttext-model.js';
 import { githubFilter } from './github.js';
 import { languageFilter } from './language-id.js';
 import { nearDedupFilter } from './near-dedup.js';
@@ -26,7 +27,7 @@ const filterOptions: Record<string, Record<string, OptionKind>> = {
     threshold: 'number',
     seed: 'number',
   },
-  language: { keep: 'strings', minScore: 'number' },
+  language: { keep: 'strings', minScore: 'number', model: 'string' },
   c4: {
     minWordsPerLine: 'number',
     minSentences: 'number',
@@ -102,8 +103,18 @@ export function createFilter(spec: FilterSpec, where = 'filter', baseDir = proce
       return exactDedupFilter();
     case 'near-dedup':
       return nearDedupFilter(o);
-    case 'language':
-      return languageFilter(o);
+    case 'language': {
+      const { model, ...rest } = options as { model?: string; keep?: string[]; minScore?: number };
+      if (model === undefined) return languageFilter(rest);
+      const path = resolve(baseDir, model);
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(path);
+      } catch (err) {
+        throw new Error(`${where}: cannot read fastText model ${path}: ${(err as Error).message}`);
+      }
+      return languageFilter({ ...rest, identify: FastTextModel.fromBytes(bytes, path).identifier() });
+    }
     case 'c4': {
       const { badWordsFile, ...rest } = options as { badWordsFile?: string; badWords?: string[] };
       let badWords = rest.badWords ?? [];

@@ -15,6 +15,7 @@ export {
 export { type C4Options, c4Filter, cleanC4, countSentences } from './c4.js';
 export { exactDedupFilter, type LineDedupOptions, lineDedupFilter, normalizeLine } from './dedup.js';
 export { type DocumentFilter, FilterPipeline, type FilterReport, textFilter } from './document-filter.js';
+export { FastTextModel, type FastTextPrediction, fastTextHash, loadFastTextModel } from './fasttext-model.js';
 export { createFilter, type FilterSpec, filterNames, llamaSourceFilters } from './filter-registry.js';
 export { cleanGitHubFile, type GitHubOptions, githubFilter, permissiveLicenses, stripLicenseHeader } from './github.js';
 export { hashKey64, murmur32 } from './hashing.js';
