@@ -50,7 +50,14 @@ if (!existsSync(fixture)) {
 const tokenizer = await loadTokenizer(tokenizerPath);
 console.log(`tokenizer: ${tokenizerPath} (${tokenizer.vocabSize} pieces)`);
 
+// Wall time depends on what else runs on the machine; CPU seconds (all threads of this process) do not, so both are
+// printed: tokens per CPU-second is what the pipeline costs, tokens per wall-second what it delivered.
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
 // Ceiling: decompress + parse + encode on one thread, no writing.
+let cpu = process.cpuUsage();
 let t0 = performance.now();
 let tokens = 0;
 for (let f = 0; f < files; f++) {
@@ -58,7 +65,10 @@ for (let f = 0; f < files; f++) {
   for (let r = await reader.next(); r !== null; r = await reader.next()) tokens += tokenizer.encode(r.text).length;
 }
 let s = (performance.now() - t0) / 1000;
-console.log(`tokenizer alone, 1 thread:  ${(rawBytes / 1e6 / s).toFixed(2)} MB/s, ${Math.round(tokens / s)} tokens/s`);
+console.log(
+  `${'tokenizer alone, 1 thread:'.padEnd(40)} ${(rawBytes / 1e6 / s).toFixed(2)} MB/s, ${Math.round(tokens / s)} tokens/s, ` +
+    `${Math.round(tokens / cpuSeconds(cpu))} tokens/CPU-s`,
+);
 
 const mixture = (filters?: string[]): MixtureConfig => ({
   sources: [
@@ -80,11 +90,15 @@ const runs: [string, number, string[] | undefined][] = [
 ];
 for (const [label, workers, filters] of runs) {
   const out = join(dir, `shards-${workers}-${filters ? 'f' : 'n'}`);
+  cpu = process.cpuUsage();
   t0 = performance.now();
   const m = await prepareShards({ mixture: mixture(filters), baseDir: dir, tokenizerPath, outDir: out, workers });
   s = (performance.now() - t0) / 1000;
   const kept = m.sources[0]!.kept.tokens;
-  console.log(`${`${label}:`.padEnd(40)} ${(rawBytes / 1e6 / s).toFixed(2)} MB/s, ${Math.round(kept / s)} tokens/s`);
+  console.log(
+    `${`${label}:`.padEnd(40)} ${(rawBytes / 1e6 / s).toFixed(2)} MB/s, ${Math.round(kept / s)} tokens/s, ` +
+      `${Math.round(kept / cpuSeconds(cpu))} tokens/CPU-s`,
+  );
 }
 
 // Loader: 16 × 128 batches from shards vs tokenizing the same files on the fly.
