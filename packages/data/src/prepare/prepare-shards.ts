@@ -123,7 +123,7 @@ export async function prepareShards(options: PrepareOptions): Promise<ShardManif
     }
   }
   const tokenizer = await loadTokenizer(options.tokenizerPath);
-  const pool = await TokenizePool.create(options.tokenizerPath, options.workers ?? 1);
+  const pool = await TokenizePool.create(options.tokenizerPath, options.workers ?? 1, tokenizer);
   const prefix = slice.count === 1 ? 'part' : `part-${slice.index}-of-${slice.count}`;
   const started = performance.now();
   const totals = { documents: 0, rawBytes: 0, tokens: 0 };

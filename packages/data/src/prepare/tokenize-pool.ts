@@ -43,10 +43,17 @@ export class TokenizePool {
     });
   }
 
-  /** Starts `workers` threads (0: tokenize on this thread) that load the tokenizer at `tokenizerPath`. */
-  static async create(tokenizerPath: string, workers: number): Promise<TokenizePool> {
+  /**
+   * Starts `workers` threads (0: tokenize on this thread) that load the tokenizer at `tokenizerPath`; `loaded`, the
+   * same tokenizer already in memory, spares loading it again on this thread.
+   */
+  static async create(
+    tokenizerPath: string,
+    workers: number,
+    loaded?: Awaited<ReturnType<typeof loadTokenizer>>,
+  ): Promise<TokenizePool> {
     if (!Number.isInteger(workers) || workers < 0) throw new Error(`TokenizePool: workers must be ≥ 0, got ${workers}`);
-    if (workers === 0) return new TokenizePool([], await loadTokenizer(tokenizerPath));
+    if (workers === 0) return new TokenizePool([], loaded ?? (await loadTokenizer(tokenizerPath)));
     const script = workerScript();
     const started = Array.from({ length: workers }, () => new Worker(script, { workerData: { tokenizerPath } }));
     await Promise.all(
