@@ -18,12 +18,19 @@ import { ConfigError } from './config.js';
 
 /** Options of `prepare`, as strings from the command line. */
 export interface PrepareCommandOptions {
+  /** Mixture JSON file. */
   mixture?: string;
+  /** Tokenizer file. */
   tokenizer?: string;
+  /** Output directory. */
   out?: string;
+  /** `i/N`: prepare only this slice of the input files. */
   shard?: string;
+  /** Join the slices' manifests in `out` instead of preparing. */
   merge?: boolean;
+  /** Tokenizer worker threads. */
   workers?: string;
+  /** Tokens per shard file. */
   shardTokens?: string;
 }
 
