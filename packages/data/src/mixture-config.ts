@@ -1,4 +1,4 @@
-import type { FilterSpec } from './filters/filter-registry.js';
+import { type FilterSpec, llamaSourceFilters } from './filters/filter-registry.js';
 
 /** Kinds of data source a mixture can draw from. */
 export type SourceType = 'text' | 'jsonl' | 'parquet' | 'shards' | 'glob' | 'synthetic';
@@ -144,18 +144,21 @@ export function parseMixtureConfig(json: unknown, where = 'mixture'): MixtureCon
 /**
  * The LLaMA pretraining mixture (Touvron et al. 2023, Table 1): sampling proportions and epochs per
  * source. Paths are left empty — fill them with {@link llamaMixture}; loading the preset as is fails
- * with an error naming the missing path. Sources are JSONL with a `text` field (RedPajama's layout).
+ * with an error naming the missing path. Sources are JSONL with a `text` field (RedPajama's layout). Each source
+ * carries the paper's cleaning as `filters` (`llamaSourceFilters`), which `prepareShards` applies.
  */
 export const llamaMixturePreset: MixtureConfig = {
-  sources: [
-    { name: 'CommonCrawl', type: 'jsonl', path: '', weight: 67.0, epochs: 1.1 },
-    { name: 'C4', type: 'jsonl', path: '', weight: 15.0, epochs: 1.06 },
-    { name: 'GitHub', type: 'jsonl', path: '', weight: 4.5, epochs: 0.64 },
-    { name: 'Wikipedia', type: 'jsonl', path: '', weight: 4.5, epochs: 2.45 },
-    { name: 'Books', type: 'jsonl', path: '', weight: 4.5, epochs: 2.23 },
-    { name: 'ArXiv', type: 'jsonl', path: '', weight: 2.5, epochs: 1.06 },
-    { name: 'StackExchange', type: 'jsonl', path: '', weight: 2.0, epochs: 1.03 },
-  ],
+  sources: (
+    [
+      { name: 'CommonCrawl', type: 'jsonl', path: '', weight: 67.0, epochs: 1.1 },
+      { name: 'C4', type: 'jsonl', path: '', weight: 15.0, epochs: 1.06 },
+      { name: 'GitHub', type: 'jsonl', path: '', weight: 4.5, epochs: 0.64 },
+      { name: 'Wikipedia', type: 'jsonl', path: '', weight: 4.5, epochs: 2.45 },
+      { name: 'Books', type: 'jsonl', path: '', weight: 4.5, epochs: 2.23 },
+      { name: 'ArXiv', type: 'jsonl', path: '', weight: 2.5, epochs: 1.06 },
+      { name: 'StackExchange', type: 'jsonl', path: '', weight: 2.0, epochs: 1.03 },
+    ] as SourceConfig[]
+  ).map((s) => ({ ...s, filters: [...(llamaSourceFilters[s.name] ?? [])] })),
 };
 
 /**
