@@ -41,6 +41,8 @@ async function* chunksOf(path: string, codec: LineCodec): AsyncGenerator<Uint8Ar
   }
   const file = createReadStream(path, { highWaterMark: 1 << 16 });
   const stream = codec === 'gzip' ? file.pipe(createGunzip()) : file;
+  // pipe() does not forward the file's errors (a vanished file) to the gunzip stream being iterated.
+  if (stream !== file) file.on('error', (err) => stream.destroy(err));
   try {
     for await (const chunk of stream) yield chunk as Uint8Array;
   } catch (err) {

@@ -85,6 +85,9 @@ describe('record readers', () => {
     await expect(readAll(paths['c.parquet']!, 'content')).rejects.toThrow(
       /no column "content" \(columns: text, id, license\)/,
     );
+    await expect(readAll(join(dir, 'missing.jsonl.gz'))).rejects.toThrow(
+      /missing\.jsonl\.gz: cannot read gzip data: ENOENT/,
+    );
     const corrupt = join(dir, 'corrupt.jsonl.zst');
     writeFileSync(corrupt, Buffer.from('definitely not zstd at all'));
     await expect(readAll(corrupt)).rejects.toThrow(/corrupt\.jsonl\.zst: not a valid zstd stream/);
