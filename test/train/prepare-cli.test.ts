@@ -51,7 +51,7 @@ const train = (data: string, out: string, extra: string[] = []) => [
   '--seq-len',
   '16',
   '--steps',
-  '2',
+  '1',
   '--eval-batches',
   '1',
   '--sample-tokens',
