@@ -142,9 +142,25 @@ export function buildProgram(): Command {
     .option('--preset <name>', 'model preset instead of --params (llama-7b, stories-15m, …)')
     .option('--tokens <count>', 'training tokens (default: compute-optimal 20 per parameter)')
     .option('--throughput <flops>', 'sustained FLOP/s, to estimate the training time')
+    .option('--manifest <path>', 'shard manifest (or its directory): add the per-source data table')
     .option('--json', 'print JSON')
     .action((options) => {
       runPlanCommand(options);
+    });
+
+  program
+    .command('prepare')
+    .description('clean and tokenize a mixture into pre-tokenized shards with a manifest (or --merge slices)')
+    .option('--mixture <file>', 'mixture JSON (sources with optional "filters")')
+    .option('--tokenizer <file>', 'tokenizer.model or tokenizer.json to tokenize with')
+    .option('--out <dir>', 'output directory for shards and manifest.json')
+    .option('--shard <i/N>', 'prepare only slice i of N of the input files (one batch job each)')
+    .option('--merge', "join the slices' manifests in --out into manifest.json")
+    .option('--workers <n>', 'tokenizer worker threads (default: cores − 1, at least 1)')
+    .option('--shard-tokens <n>', 'tokens per shard file (default 134217728)')
+    .action(async (options) => {
+      const { runPrepareCommand } = await import('./prepare-command.js');
+      await runPrepareCommand(options);
     });
 
   program

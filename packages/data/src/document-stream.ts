@@ -1,6 +1,6 @@
 import { SeededRandom } from '@andes/tensor';
 import type { MixtureConfig } from './mixture-config.js';
-import { type DocumentSource, openSource, type SourceState } from './sources.js';
+import { type DocumentSource, openSource, type SourceDocument, type SourceState } from './sources.js';
 import { isValidationDocument } from './validation-split.js';
 
 /** Which documents a stream yields: the training split or the held-out validation split. */
@@ -87,8 +87,8 @@ export class DocumentStream {
     return { rng: this.rng.state, sources: this.sources.map((s) => s.state()), exhausted: [...this.exhausted] };
   }
 
-  /** The next document of the chosen split, or null when all sources are exhausted. */
-  async next(): Promise<string | null> {
+  /** The next document of the chosen split (text, or token ids from a shard source), or null when all sources are exhausted. */
+  async next(): Promise<SourceDocument | null> {
     let skipped = 0;
     for (;;) {
       const i = this.pickSource();

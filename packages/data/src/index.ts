@@ -6,7 +6,17 @@
 
 // The seeded generator and seed hashes live in @andes/tensor (their one home); re-exported for existing callers.
 export { fnv1a32, mixSeed, SeededRandom } from '@andes/tensor';
+export { type CorpusFormat, corpusFormatOf, isRecordIndexed } from './corpus-format.js';
+export {
+  llamaPaperEpochs,
+  type PlanSource,
+  planSourceEpochs,
+  planSourcesFromManifest,
+  type SourceEpochPlan,
+} from './data-plan.js';
+export { decompressedLines, type LineCodec } from './decompressed-lines.js';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
+export * from './filters/index.js';
 export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
 export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
@@ -22,12 +32,22 @@ export {
   syntheticMixture,
 } from './mixture-config.js';
 export { type DataTokenizer, type PackerPosition, type PackingOptions, SequencePacker } from './packing.js';
+export * from './prepare/index.js';
+export {
+  type CorpusRecord,
+  fieldOf,
+  openRecordReader,
+  type RecordReader,
+  type RecordReaderOptions,
+} from './record-reader.js';
+export * from './shards.js';
 export {
   type DocumentSource,
   FileSource,
   type FileSourceOptions,
   openSource,
   resolveSourceFiles,
+  type SourceDocument,
   type SourceState,
   SyntheticSource,
 } from './sources.js';
@@ -40,4 +60,4 @@ export {
   trainTokenizerOnMixture,
 } from './tokenizer-training.js';
 export { unigramCrossEntropy } from './unigram.js';
-export { isValidationDocument } from './validation-split.js';
+export { fnv1a32Tokens, isValidationDocument } from './validation-split.js';

@@ -34,6 +34,9 @@ export async function collectTrainingText(mixture: MixtureConfig, options: Colle
     while (bytes < maxBytes) {
       const doc = await stream.next();
       if (doc === null) break;
+      if (typeof doc !== 'string') {
+        throw new Error('collectTrainingText: the mixture has pre-tokenized shards; a tokenizer is trained on text');
+      }
       const size = Buffer.byteLength(doc, 'utf8');
       texts.push(size + bytes > maxBytes ? doc.slice(0, maxBytes - bytes) : doc);
       bytes += size;
