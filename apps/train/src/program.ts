@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { commanderOutput, packageVersion } from '@andes/cli';
 import { Command, Option } from 'commander';
 import {
   CONFIG_FIELDS,
@@ -97,7 +98,9 @@ export function buildProgram(): Command {
       'Pretrain LLaMA-style models with Andes. Without a command: train `tiny` on the built-in stories into ' +
         `runs/default (the pretrain defaults with --time-budget ${DEFAULT_RUN_TIME_BUDGET}).`,
     )
-    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput(commanderOutput('andes-train'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error')
     .action(async () => {
       const { runPretrain } = await import('./pretrain.js');
       await runPretrain(resolveConfig({ timeBudget: DEFAULT_RUN_TIME_BUDGET }));
@@ -176,15 +179,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Parses `argv` and runs the command; a {@link ConfigError} prints `error: <message>` and exits with status 1. */
+/** Parses `argv` and runs the command; errors propagate (the bin prints them with `@andes/cli`'s `runMain`). */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  try {
-    await buildProgram().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`error: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  await buildProgram().parseAsync(argv);
 }
