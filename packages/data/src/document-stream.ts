@@ -89,6 +89,7 @@ export class DocumentStream {
   /** The next document of the chosen split, or null when all sources are exhausted. */
   async next(): Promise<string | null> {
     let skipped = 0;
+    const startEpochs = this.sources.map((s) => s.state().epoch);
     for (;;) {
       const i = this.pickSource();
       if (i < 0) return null;
@@ -101,6 +102,14 @@ export class DocumentStream {
       if (isVal === (this.options.split === 'validation')) return doc;
       if (++skipped > maxConsecutiveSkips) {
         throw new Error(`DocumentStream: no ${this.options.split} document in ${maxConsecutiveSkips} documents`);
+      }
+      // Two epoch turns of every remaining source mean a whole pass over each without a document of this split:
+      // none will ever come, so say so now instead of after a million skips. (Synthetic sources never turn.)
+      if (this.sources.every((s, j) => this.exhausted[j] || s.state().epoch >= startEpochs[j]! + 2)) {
+        throw new Error(
+          `DocumentStream: no ${this.options.split} document in a whole pass over the data ` +
+            `(${skipped} documents skipped; the validation fraction is ${this.options.valFraction})`,
+        );
       }
     }
   }

@@ -19,7 +19,7 @@ export {
   syntheticMixture,
 } from './mixture-config.js';
 export { type DataTokenizer, type PackerPosition, type PackingOptions, SequencePacker } from './packing.js';
-export { fnv1a32, isValidationDocument, mixSeed, SeededRandom } from './rng.js';
+export { fnv1a32, isValidationDocument, mixSeed, SeededRandom, validationKey } from './rng.js';
 export {
   type DocumentSource,
   FileSource,
@@ -38,3 +38,4 @@ export {
   trainTokenizerOnMixture,
 } from './tokenizer-training.js';
 export { unigramCrossEntropy } from './unigram.js';
+export { planValidationSplit, type ValidationSplitPlan } from './validation-split.js';

@@ -79,5 +79,10 @@ export function fnv1a32(text: string): number {
  * has weak high bits for texts differing only at the end, which skewed the fraction in tests.)
  */
 export function isValidationDocument(text: string, valFraction: number): boolean {
-  return mixSeed(fnv1a32(text), 0) / 4294967296 < valFraction;
+  return validationKey(text) < valFraction;
+}
+
+/** A document's position in [0, 1) on the validation scale: it is held out when this is below `valFraction`. */
+export function validationKey(text: string): number {
+  return mixSeed(fnv1a32(text), 0) / 4294967296;
 }
