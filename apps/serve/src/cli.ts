@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
-import { commanderOutput, formatCliError, isVerbose, packageVersion } from '@andes/cli';
+import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
 import { initBackend, setBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
@@ -102,8 +102,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     },
     (e: Error) => {
       // A server that can never serve should not linger: report and exit non-zero.
-      const line = formatCliError('andes-serve', e, isVerbose(argv));
-      process.stderr.write(`${line.replace(/^andes-serve: /, 'andes-serve: cannot load the model: ')}\n`);
+      const err = new CliError(
+        `cannot load the model in ${dir}: ${userMessage(e.message)}`,
+        'pass --model a model directory (config.json, model.safetensors, tokenizer), e.g. runs/default/model',
+        { cause: e },
+      );
+      process.stderr.write(`${formatCliError('andes-serve', err, isVerbose(argv))}\n`);
       server.shutdown(0).finally(() => process.exit(1));
     },
   );

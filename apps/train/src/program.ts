@@ -101,14 +101,17 @@ export function buildProgram(): Command {
     .configureOutput(commanderOutput('andes-train'))
     .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
     .option('--verbose', 'print the stack trace of an error')
+    // On the program, not on `pretrain`: commander gives a program option to the program wherever it appears.
+    .option('--overwrite', 'replace an earlier run in the run directory (default run and pretrain)')
     .action(async () => {
       const { runPretrain } = await import('./pretrain.js');
-      await runPretrain(resolveConfig({ timeBudget: DEFAULT_RUN_TIME_BUDGET }));
+      await runPretrain(resolveConfig({ timeBudget: DEFAULT_RUN_TIME_BUDGET }), { overwrite: overwrite() });
     });
+  const overwrite = () => program.opts().overwrite === true;
 
   const pretrain = program
     .command('pretrain')
-    .description('train a model from a JSON config and/or flags')
+    .description('train a model from a JSON config and/or flags (--overwrite replaces an earlier run in --out-dir)')
     .option('--config <file>', 'JSON config file (keys as in the flags, camelCase)')
     .option('--model <key=value>', 'override a LlamaConfig field, e.g. hidden_size=256 (repeatable)', collect)
     .option('--prompt <text>', 'sample prompt (repeatable)', collect);
@@ -121,7 +124,7 @@ export function buildProgram(): Command {
   pretrain.action(async (options: Record<string, unknown>) => {
     const config = configFromOptions(options);
     const { runPretrain } = await import('./pretrain.js');
-    await runPretrain(config);
+    await runPretrain(config, { overwrite: overwrite() });
   });
 
   program

@@ -10,5 +10,5 @@
  */
 export { CliError, commanderOutput, formatCliError, isVerbose, runMain, userMessage } from './cli-error.js';
 export { filterDawnWarnings, isDawnLimitWarning } from './dawn-warnings.js';
-export { launchCli } from './launch-cli.js';
+export { launchCli, mayLoadDawn } from './launch-cli.js';
 export { packageVersion } from './version.js';

@@ -22,17 +22,18 @@ const NO_GPU_FLAGS = new Set(['--help', '-h', '--version', '-V']);
  * without Dawn's two limit warnings, forwards SIGINT/SIGTERM/SIGHUP exactly once (the child has its own process
  * group, so Ctrl-C reaches it only through here) and exits with the child's status. When stderr is a terminal, the
  * child's own messages bypass the pipe through descriptor 3 (the same terminal), so progress bars still draw.
- * `--help`, `--version` and `ANDES_DAWN_WARNINGS=1` run the CLI in this process.
+ * Runs that cannot load Dawn ({@link mayLoadDawn}) run the CLI in this process.
  */
 export async function launchCli(entry: URL): Promise<void> {
   const childFd = process.env[CHILD_ENV];
   const args = process.argv.slice(2);
   if (childFd !== undefined) {
     if (childFd !== '') useStderr(Number(childFd));
+    dieWithParent();
     await import(entry.href);
     return;
   }
-  if (process.env.ANDES_DAWN_WARNINGS === '1' || args.some((a) => NO_GPU_FLAGS.has(a)) || args[0] === 'help') {
+  if (!mayLoadDawn(args, process.env)) {
     await import(entry.href);
     return;
   }
@@ -57,6 +58,28 @@ export async function launchCli(entry: URL): Promise<void> {
   for (const [s, h] of handlers) process.off(s, h);
   if (signal !== null) process.kill(process.pid, signal);
   process.exit(code ?? 1);
+}
+
+/**
+ * Whether a run with these arguments may load Dawn: not for `--help`/`--version`, not when the CPU backend is asked
+ * for (`ANDES_BACKEND=cpu`, `--backend cpu`), and not when `ANDES_DAWN_WARNINGS=1` asks to see everything.
+ */
+export function mayLoadDawn(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  if (env.ANDES_DAWN_WARNINGS === '1' || env.ANDES_BACKEND === 'cpu') return false;
+  if (args.some((a) => NO_GPU_FLAGS.has(a)) || args[0] === 'help') return false;
+  const backend = args.indexOf('--backend');
+  return !((backend >= 0 && args[backend + 1] === 'cpu') || args.includes('--backend=cpu'));
+}
+
+/**
+ * A parent killed outright (SIGKILL) cannot forward anything: the child notices that it has been re-parented and
+ * ends the same way, instead of training on as an orphan next to whatever the user starts next.
+ */
+function dieWithParent(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+  }, 20).unref();
 }
 
 /** Points `process.stderr` (and so `console.error`) at descriptor `fd`, a terminal inherited from the parent. */
