@@ -38,4 +38,4 @@ export {
   trainTokenizerOnMixture,
 } from './tokenizer-training.js';
 export { unigramCrossEntropy } from './unigram.js';
-export { planValidationSplit, type ValidationSplitPlan } from './validation-split.js';
+export { type PlanValidationOptions, planValidationSplit, type ValidationSplitPlan } from './validation-split.js';
