@@ -48,7 +48,9 @@ export function earlierRunArtifacts(root: string): string[] {
 
 /**
  * Refuses to start a run where an earlier one lives, unless `overwrite`: an earlier run's checkpoints and metrics
- * are work, and re-running a command must not delete them silently.
+ * are work, and re-running a command must not delete them silently. The default run (`npm start`) is refused too
+ * rather than moved to a fresh `runs/default-2`: `npm run serve`, `andes-eval` and the README all name
+ * `runs/default`, and a silently numbered run would leave them on the old model.
  */
 export function checkRunDirectoryFree(root: string, shownAs: string, overwrite: boolean): void {
   if (overwrite || earlierRunArtifacts(root).length === 0) return;
