@@ -47,6 +47,14 @@ const lines = [
   '',
   evalRun.stdout.trim(),
 ];
+// The default run stops at a 270 s time budget: on a loaded machine it ends early, and its figures are not the
+// quick start's (they depend on how far it got). Say so rather than print them as if they were.
+const cut = train.stdout.match(/time budget of .* reached at step (\d+) of (\d+)/);
+if (cut)
+  lines.unshift(
+    `warning: the time budget stopped training at step ${cut[1]} of ${cut[2]}; this machine was too slow or busy, ` +
+      'so these figures are not comparable: re-run on a quiet machine',
+  );
 console.log(lines.join('\n'));
 if (!keep) rmSync(work, { recursive: true, force: true });
 else console.log(`\nrun kept in ${work}`);
