@@ -28,6 +28,8 @@ export async function launchCli(entry: URL): Promise<void> {
   const childFd = process.env[CHILD_ENV];
   const args = process.argv.slice(2);
   if (childFd !== undefined) {
+    // Not inherited further: a process this CLI starts is not the launcher's child and has no descriptor 3.
+    delete process.env[CHILD_ENV];
     if (childFd !== '') useStderr(Number(childFd));
     dieWithParent();
     await import(entry.href);
