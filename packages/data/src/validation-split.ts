@@ -22,7 +22,7 @@ export interface PlanValidationOptions {
   baseDir?: string;
   /** The fraction asked for, in (0, 1). */
   valFraction: number;
-  /** Read at most this many documents; a larger corpus gets the fraction as asked (null). Default 100 000. */
+  /** Read at most this many documents; a larger corpus gets the fraction as asked (null). Default 10 000. */
   maxDocuments?: number;
 }
 
@@ -39,7 +39,7 @@ export async function planValidationSplit(
   options: PlanValidationOptions,
 ): Promise<ValidationSplitPlan | null> {
   if (mixture.sources.some((s) => s.type === 'synthetic')) return null;
-  const maxDocuments = options.maxDocuments ?? 100_000;
+  const maxDocuments = options.maxDocuments ?? 10_000;
   const keys = new Set<number>();
   let documents = 0;
   for (const config of mixture.sources) {
