@@ -30,6 +30,10 @@ const SAMPLE = [
   '2',
   '--seq-len',
   '32',
+  '--tokenizer-bytes',
+  '20000',
+  '--vocab-size',
+  '300',
 ];
 
 describe('andes-train pretrain on your own text', () => {
