@@ -4,6 +4,7 @@
  * @module
  */
 import { loadModelDir } from '@andes/checkpoint';
+import { CliError, userMessage } from '@andes/cli';
 import { LlamaForCausalLM } from '@andes/nn';
 import { greedyBatch } from './batched-greedy.js';
 import {
@@ -75,7 +76,16 @@ export class LocalModel implements LogLikelihoodModel {
 
   /** Loads a model directory (config.json, weights, tokenizer) saved by @andes/checkpoint. */
   static async load(dir: string, options: LocalModelOptions = {}): Promise<LocalModel> {
-    const loaded = await loadModelDir(dir);
+    let loaded: Awaited<ReturnType<typeof loadModelDir>>;
+    try {
+      loaded = await loadModelDir(dir);
+    } catch (err) {
+      throw new CliError(
+        `cannot load the model in ${dir}: ${userMessage((err as Error).message)}`,
+        'pass --model a model directory (config.json, model.safetensors, tokenizer), e.g. runs/default/model',
+        { cause: err },
+      );
+    }
     const limit = loaded.config.max_position_embeddings;
     if (options.maxLength !== undefined && options.maxLength > limit) {
       throw new Error(`${dir}: context ${options.maxLength} exceeds the model's max_position_embeddings ${limit}`);

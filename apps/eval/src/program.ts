@@ -2,6 +2,7 @@
  * The `andes-eval` command line: `tasks` and `perplexity` subcommands (commander).
  * @module
  */
+import { commanderOutput, packageVersion } from '@andes/cli';
 import { selectBackend } from '@andes/tensor';
 import { writeFileAtomicSync } from '@andes/tensor/node';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -103,7 +104,9 @@ function emit(report: EvalReport, flags: CommonFlags, io: ProgramIo): void {
 export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('andes-eval')
     .description('Evaluate LLaMA-style models as lm-evaluation-harness does: perplexity and zero/few-shot tasks.')
-    .showHelpAfterError();
+    .configureOutput(commanderOutput('andes-eval'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error');
 
   withCommonOptions(
     program

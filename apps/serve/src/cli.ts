@@ -5,6 +5,7 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
+import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
 import { selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
@@ -44,6 +45,9 @@ export interface CliOptions {
 export function buildProgram(): Command {
   return new Command('andes-serve')
     .description('Serve an Andes model over the OpenAI API with continuous batching.')
+    .configureOutput(commanderOutput('andes-serve'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error')
     .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer)')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
@@ -97,7 +101,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     },
     (e: Error) => {
       // A server that can never serve should not linger: report and exit non-zero.
-      process.stderr.write(`andes-serve: failed to load the model: ${e.message}\n`);
+      const err = new CliError(
+        `cannot load the model in ${dir}: ${userMessage(e.message)}`,
+        'pass --model a model directory (config.json, model.safetensors, tokenizer), e.g. runs/default/model',
+        { cause: e },
+      );
+      process.stderr.write(`${formatCliError('andes-serve', err, isVerbose(argv))}\n`);
       server.shutdown(0).finally(() => process.exit(1));
     },
   );

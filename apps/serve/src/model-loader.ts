@@ -54,6 +54,16 @@ export async function chatTemplateOf(dir: string): Promise<ChatTemplateName> {
   return 'llama-2';
 }
 
+/** Whether `tokenizer_config.json` names a chat template at all (a base model's does not). */
+export async function declaresChatTemplate(dir: string): Promise<boolean> {
+  try {
+    const cfg = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as { chat_template?: unknown };
+    return typeof cfg.chat_template === 'string' && cfg.chat_template !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Renders chat messages to prompt ids with the named template (BOS as the template's tokenizer adds it). */
 export function renderChatIds(
   tokenizer: Tokenizer,
@@ -70,6 +80,8 @@ export interface CreateServedModelOptions {
   model: LlamaForCausalLM;
   tokenizer: Tokenizer;
   template: ChatTemplateName;
+  /** The model declares no chat template (a base model); `template` is then only the fallback format. */
+  base?: boolean;
   maxSlots: number;
   maxContext?: number;
   kvBudgetBytes?: number;
@@ -95,6 +107,7 @@ export function createServedModel(options: CreateServedModelOptions): ServedMode
     engine,
     tokenizer,
     eosIds,
+    chatTemplate: options.base ? null : template,
     renderChat: (messages, addGenerationPrompt = true) =>
       renderChatIds(tokenizer, template, messages, addGenerationPrompt),
   };
@@ -112,6 +125,7 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
     model,
     tokenizer,
     template: options.chatTemplate ?? (await chatTemplateOf(dir)),
+    base: options.chatTemplate === undefined && !(await declaresChatTemplate(dir)),
     maxSlots: options.maxSlots,
     maxContext: options.maxContext,
     kvBudgetBytes: options.kvBudgetBytes,

@@ -56,7 +56,7 @@ export {
   trainingFlops,
 } from './plan.js';
 export { type PlanCommandOptions, presetParameters, runPlanCommand } from './plan-command.js';
-export { runPretrain, runResume, runSchedule, selectBackend } from './pretrain.js';
+export { type PretrainOptions, runPretrain, runResume, runSchedule, selectBackend } from './pretrain.js';
 export { buildProgram, configFromOptions, main, readConfigFile } from './program.js';
 export { type ProgressUpdate, TrainProgress, type TrainProgressOptions } from './progress.js';
 export {
@@ -67,7 +67,14 @@ export {
   resolveMixture,
   type ValidationSet,
 } from './run-data.js';
-export { type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
+export {
+  checkRunDirectoryFree,
+  earlierRunArtifacts,
+  type RunPaths,
+  readRunConfig,
+  runPaths,
+  startFreshRun,
+} from './run-directory.js';
 export { modelDirectoryOf, runSample, type SampleOptions } from './sample.js';
 export { type MatmulShape, measureMatmulFlops, utilisation } from './throughput.js';
 export {

@@ -11,11 +11,13 @@ import {
   type Batch,
   corpusFormatOf,
   createLoader,
+  isGlobPattern,
   type MixtureConfig,
   mixtureFromManifest,
   parseMixtureConfig,
   parseShardManifest,
   type ShardManifest,
+  planValidationSplit,
   syntheticMixture,
   trainTokenizerOnMixture,
   unigramCrossEntropy,
@@ -79,11 +81,14 @@ export function resolveMixture(data: TrainConfig['data'], cwd = process.cwd()): 
     } catch (err) {
       throw new ConfigError(`mixture ${data}: not valid JSON: ${(err as Error).message}`);
     }
+    let mixture: MixtureConfig;
     try {
-      return { mixture: parseMixtureConfig(json, data), baseDir: dirname(path) };
+      mixture = parseMixtureConfig(json, data);
     } catch (err) {
       throw new ConfigError((err as Error).message);
     }
+    checkSourcePaths(mixture, dirname(path), data);
+    return { mixture, baseDir: dirname(path) };
   }
   const corpus = corpusMixture(path, cwd);
   if (corpus !== null) return corpus;
@@ -114,6 +119,49 @@ function checkShardTokenizer(config: TrainConfig, data: ResolvedMixture, tokeniz
         `does not match the shards' ${expected.file} (vocabulary ${expected.vocabSize}, bos ${expected.bosId}, eos ${expected.eosId})`,
     );
   }
+}
+
+/** Every file source of a mixture file must exist: found now, the error names the mixture, source and path. */
+function checkSourcePaths(mixture: MixtureConfig, baseDir: string, file: string): void {
+  for (const source of mixture.sources) {
+    if (source.path === undefined || isGlobPattern(source.path)) continue;
+    if (!existsSync(resolve(baseDir, source.path)))
+      throw new ConfigError(
+        `mixture ${file}: source "${source.name}" reads ${JSON.stringify(source.path)}, which does not exist ` +
+          `(paths are relative to ${baseDir})`,
+        'fix the path in the mixture file or create the file',
+      );
+  }
+}
+
+/**
+ * Makes sure the validation split of a small corpus holds at least one document and leaves at least one for
+ * training: the split is by document hash, so 5% of a two-paragraph file is usually nothing (and the loader would
+ * search forever). Adapts `config.validationFraction` in place and returns the note to print, or null when the
+ * fraction stands. Data with fewer than two distinct documents cannot be split: a {@link ConfigError} says so.
+ */
+export async function fitValidationSplit(config: TrainConfig, data: ResolvedMixture): Promise<string | null> {
+  const label = typeof config.data === 'string' ? config.data : 'the data';
+  let plan: Awaited<ReturnType<typeof planValidationSplit>>;
+  try {
+    plan = await planValidationSplit(data.mixture, {
+      baseDir: data.baseDir,
+      valFraction: config.validationFraction,
+    });
+  } catch (err) {
+    throw new ConfigError(
+      `--data ${label}: ${(err as Error).message}`,
+      'training needs at least two documents: paragraphs separated by a blank line',
+    );
+  }
+  if (plan === null || !plan.adapted) return null;
+  const asked = config.validationFraction;
+  config.validationFraction = plan.valFraction;
+  return (
+    `note: ${label} has ${plan.distinct} distinct documents and --validation-fraction ${asked} would leave a split ` +
+    `empty, so ${plan.validation} of them ${plan.validation === 1 ? 'is' : 'are'} held out for validation ` +
+    `(--validation-fraction ${plan.valFraction.toFixed(4)}); with this little text the validation loss is a rough guide`
+  );
 }
 
 /** A tokenizer the run can also write to disk (SentencePiece tokenizers can). */

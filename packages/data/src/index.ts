@@ -60,4 +60,11 @@ export {
   trainTokenizerOnMixture,
 } from './tokenizer-training.js';
 export { unigramCrossEntropy } from './unigram.js';
-export { fnv1a32Tokens, isValidationDocument } from './validation-split.js';
+export {
+  fnv1a32Tokens,
+  isValidationDocument,
+  type PlanValidationOptions,
+  planValidationSplit,
+  type ValidationSplitPlan,
+  validationKey,
+} from './validation-split.js';
