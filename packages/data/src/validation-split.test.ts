@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SeededRandom } from '@andes/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DocumentStream } from './document-stream.js';
 import { syntheticMixture } from './mixture-config.js';
-import { SeededRandom } from '@andes/tensor';
 import { collectTrainingText } from './tokenizer-training.js';
 import { isValidationDocument, planValidationSplit, validationKey } from './validation-split.js';
 
