@@ -43,6 +43,7 @@ export {
   trainingFlops,
 } from './law.js';
 export { type LbfgsOptions, type LbfgsResult, lbfgs, type Objective } from './lbfgs.js';
+export { type MonotonicityPair, monotonicityPairs } from './monotonicity.js';
 export {
   chinchillaInitialisationGrid,
   type FitOptions,

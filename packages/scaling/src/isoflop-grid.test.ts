@@ -1,23 +1,45 @@
 import { describe, expect, it } from 'vitest';
 import { type GridModel, isoflopGrid, shapeForWidth } from './isoflop-grid.js';
 
-const NANO = { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
+const NANO = {
+  hidden_size: 64,
+  intermediate_size: 256,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+};
 
 describe('width/depth rule', () => {
   it("derives tiny's shape from nano's and keeps head size and grouping", () => {
     expect(shapeForWidth(NANO, 128)).toEqual({
       hidden_size: 128,
+      intermediate_size: 512,
       num_hidden_layers: 4,
       num_attention_heads: 8,
       num_key_value_heads: 4,
     });
     expect(shapeForWidth(NANO, 32)).toEqual({
       hidden_size: 32,
+      intermediate_size: 128,
       num_hidden_layers: 1,
       num_attention_heads: 2,
       num_key_value_heads: 1,
     });
     expect(shapeForWidth(NANO, 96).num_hidden_layers).toBe(3);
+    // LLaMA-7B's shape grown to 13B's width gets 13B's heads and depth (40, 40); the SwiGLU width keeps 7B's ratio
+    // (13760; the paper's 13B rounds to multiples of 256 instead: 13824).
+    const llama7b = {
+      hidden_size: 4096,
+      intermediate_size: 11008,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      num_key_value_heads: 32,
+    };
+    expect(shapeForWidth(llama7b, 5120)).toMatchObject({
+      intermediate_size: 13760,
+      num_attention_heads: 40,
+      num_hidden_layers: 40,
+    });
     expect(() => shapeForWidth(NANO, 40)).toThrow('width 40 must be a positive multiple of 32');
   });
 });

@@ -8,6 +8,8 @@
 /** The fields of a LLaMA config that the width/depth rule sets (Hugging Face names). */
 export interface ModelShape {
   hidden_size: number;
+  /** SwiGLU width. */
+  intermediate_size: number;
   num_hidden_layers: number;
   num_attention_heads: number;
   num_key_value_heads: number;
@@ -16,8 +18,8 @@ export interface ModelShape {
 /**
  * A shape of width `hidden` derived from `base` the way the LLaMA family grows: the head size stays fixed (heads =
  * d / head size), the query-to-key/value head ratio stays fixed (grouped-query attention), and depth follows width at
- * the base's aspect ratio d / layers (nano and tiny both have 32), rounded, at least one layer. The MLP width is
- * left to the config's SwiGLU default (≈ 8d/3).
+ * the base's aspect ratio d / layers (nano and tiny both have 32), rounded, at least one layer, and the SwiGLU width
+ * keeps the base's ratio to d (4 for nano and tiny; ≈ 8/3 for the LLaMA paper's models), rounded to a multiple of 8.
  *
  * @throws Error when `hidden` is not a multiple of head size × group ratio (the heads would not divide evenly).
  */
@@ -31,8 +33,10 @@ export function shapeForWidth(base: ModelShape, hidden: number): ModelShape {
     );
   const aspect = base.hidden_size / base.num_hidden_layers;
   const heads = hidden / headDim;
+  const mlpRatio = base.intermediate_size / base.hidden_size;
   return {
     hidden_size: hidden,
+    intermediate_size: Math.max(8, Math.round((hidden * mlpRatio) / 8) * 8),
     num_hidden_layers: Math.max(1, Math.round(hidden / aspect)),
     num_attention_heads: heads,
     num_key_value_heads: heads / group,

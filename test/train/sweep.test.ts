@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readMetrics } from '@andes/train';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, startCli } from './helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'andes-train-sweep-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Event {
+  point: number;
+  action: string;
+  fromStep?: number;
+}
+
+function events(outDir: string): Event[] {
+  const path = join(outDir, 'events.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Event);
+}
+
+/** Training steps logged by a run, in order. */
+function loggedSteps(runDir: string): number[] {
+  return readMetrics(join(runDir, 'metrics.jsonl'))
+    .filter((r) => r.type === 'train')
+    .map((r) => r.step);
+}
+
+describe('andes-train sweep', () => {
+  it('resumes a SIGKILLed sweep: the interrupted run continues from its checkpoint, finished runs are skipped', async () => {
+    const outDir = join(root, 'sweep');
+    const config = join(root, 'sweep.json');
+    // Two nano-derived sizes at one budget: d=32 (~25K parameters, 20 steps of 16 tokens) and d=64 (~142K, 4 steps).
+    writeFileSync(
+      config,
+      JSON.stringify({
+        outDir,
+        basePreset: 'nano',
+        widths: [32, 64],
+        budgets: [4.8e7],
+        perBudget: 2,
+        train: {
+          vocabSize: 300,
+          tokenizerBytes: 20_000,
+          batchSize: 1,
+          seqLen: 16,
+          warmupSteps: 2,
+          evalBatches: 1,
+          checkpointInterval: 2,
+          backend: 'cpu',
+          seed: 3,
+        },
+      }),
+    );
+    const first = startCli(['sweep', '--config', config, '--no-report']);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      first.on('exit', (_code, signal) => resolve(signal)),
+    );
+    const run0 = join(outDir, 'runs', 'c4.8e7-d32');
+    const run1 = join(outDir, 'runs', 'c4.8e7-d64');
+    // Kill the sweep (not its worker: the worker must notice and stop by itself) once point 0 has a checkpoint.
+    const checkpoint = join(run0, 'checkpoints', 'step-000004');
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(checkpoint) && first.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    first.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const configInode = statSync(join(run0, 'config.json')).ino;
+    // The orphaned worker stops: within seconds point 0 would otherwise finish and save its model.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(existsSync(join(run0, 'model')), 'the worker outlived its sweep').toBe(false);
+    expect(existsSync(run1)).toBe(false);
+    expect(events(outDir).map((e) => `${e.point}:${e.action}`)).toEqual(['0:start']);
+
+    const second = runCli(['sweep', '--config', config, '--no-report']);
+    expect(second.status, second.stderr).toBe(0);
+    const resumed = events(outDir).slice(1);
+    expect(resumed.map((e) => `${e.point}:${e.action}`)).toEqual(['0:resume', '0:done', '1:start', '1:done']);
+    expect(resumed[0]!.fromStep).toBeGreaterThanOrEqual(4);
+    // A run restarted from step 0 would have rewritten its config and lost its early metrics.
+    expect(statSync(join(run0, 'config.json')).ino).toBe(configInode);
+    expect(loggedSteps(run0)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(loggedSteps(run1)).toEqual([1, 2, 3, 4]);
+    expect(second.stdout).toMatch(/20\/20 +done +val \d/);
+
+    const third = runCli(['sweep', '--config', config, '--no-report']);
+    expect(third.status, third.stderr).toBe(0);
+    expect(
+      events(outDir)
+        .slice(5)
+        .map((e) => `${e.point}:${e.action}`),
+    ).toEqual([]);
+    expect(loggedSteps(run0)).toHaveLength(20);
+
+    // fit reads the sweep directory; two runs cannot determine five parameters, and it says so.
+    const fit = runCli(['fit', outDir]);
+    expect(fit.status).toBe(1);
+    expect(fit.stderr).toContain('error: fit: need at least 5 finished runs to fit 5 parameters, got 2');
+  });
+
+  it('writes a Kubernetes Indexed Job with one completion per grid point', () => {
+    const config = join(root, 'k8s.json');
+    writeFileSync(config, JSON.stringify({ outDir: 'k8s', basePreset: 'nano', budgets: [1e10, 1e11] }));
+    const absolute = runCli(['sweep', '--config', config, '--emit', 'k8s']);
+    expect(absolute.status).toBe(1);
+    expect(absolute.stderr).toContain("the sweep file must be given relative to the shared volume's root");
+    expect(absolute.stderr).not.toContain('    at '); // no stack trace for a user error
+    const relative = runCli(['sweep', '--config', 'k8s.json', '--emit', 'k8s', '--jobs', '3', '--claim', 'runs'], root);
+    expect(relative.status, relative.stderr).toBe(0);
+    expect(existsSync(join(root, 'k8s', 'k8s-job.yaml'))).toBe(true);
+  });
+});
