@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from './atomic-write.js';
 import { ConfigError } from './config.js';
 import { indexedJobYaml } from './k8s-job.js';
-import { planSweep, readSweepConfig, type SweepConfig, type SweepPoint, sweepPaths } from './sweep-config.js';
+import {
+  DEFAULT_SWEEP,
+  planSweep,
+  readSweepConfig,
+  type SweepConfig,
+  type SweepPoint,
+  sweepPaths,
+} from './sweep-config.js';
 import { type PointView, SweepProgress } from './sweep-progress.js';
 import { pointState, writeOrCheckManifest } from './sweep-state.js';
 import { runSweepPoint, workerIndex } from './sweep-worker.js';
@@ -43,14 +50,21 @@ function positiveInteger(flag: string, value: string | undefined, fallback: numb
 }
 
 /** Starts a worker process for one point; its output goes to `<runDir>/train.log`. */
-function startWorker(configPath: string, point: SweepPoint): ChildProcess {
+function startWorker(configPath: string | undefined, point: SweepPoint): ChildProcess {
   mkdirSync(point.runDir, { recursive: true });
   const log = openSync(join(point.runDir, 'train.log'), 'a');
   // stdin is a pipe the worker watches: when this process dies (even by SIGKILL) the pipe closes and the worker
   // stops too, so a restarted sweep never trains a run directory twice at once.
   const child = spawn(
     process.execPath,
-    [CLI, 'sweep', '--config', configPath, '--worker', '--point', String(point.index)],
+    [
+      CLI,
+      'sweep',
+      ...(configPath === undefined ? [] : ['--config', configPath]),
+      '--worker',
+      '--point',
+      String(point.index),
+    ],
     {
       stdio: ['pipe', log, log],
       env: { ...process.env, ANDES_SWEEP_PARENT: '1' },
@@ -62,7 +76,7 @@ function startWorker(configPath: string, point: SweepPoint): ChildProcess {
 
 /** Runs every point with at most `jobs` workers at once; returns the indices that failed. */
 async function runPoints(
-  configPath: string,
+  configPath: string | undefined,
   sweep: SweepConfig,
   points: SweepPoint[],
   jobs: number,
@@ -114,8 +128,7 @@ async function runPoints(
 
 /** `andes-train sweep`. */
 export async function runSweepCommand(options: SweepCommandOptions): Promise<void> {
-  if (options.config === undefined) throw new ConfigError('sweep: missing --config <sweep.json>');
-  const sweep = readSweepConfig(options.config);
+  const sweep = options.config === undefined ? DEFAULT_SWEEP : readSweepConfig(options.config);
   const points = planSweep(sweep);
   if (options.worker) {
     if (process.env.ANDES_SWEEP_PARENT === '1') {
@@ -133,6 +146,11 @@ export async function runSweepCommand(options: SweepCommandOptions): Promise<voi
   if (options.emit !== undefined) {
     if (options.emit !== 'k8s')
       throw new ConfigError(`flag --emit: expected "k8s", got ${JSON.stringify(options.emit)}`);
+    if (options.config === undefined) throw new ConfigError('--emit k8s: give the sweep file with --config <file>');
+    if (isAbsolute(sweep.outDir))
+      throw new ConfigError(
+        `--emit k8s: the sweep's outDir must be relative to the shared volume's root, got ${sweep.outDir}`,
+      );
     const file = join(sweep.outDir, 'k8s-job.yaml');
     writeFileAtomic(
       file,
@@ -165,7 +183,7 @@ export async function runSweepCommand(options: SweepCommandOptions): Promise<voi
     const { analyseScaling } = await import('./scaling-analysis.js');
     const analysis = analyseScaling(readSweepResults(points.map((p) => p.runDir)));
     const report = writeScalingReport(analysis, paths.report, {
-      command: `andes-train sweep --config ${options.config}`,
+      command: `andes-train sweep${options.config === undefined ? '' : ` --config ${options.config}`} --jobs ${jobs}`,
       title: `Scaling sweep: ${sweep.outDir}`,
     });
     console.log(`report: ${report}`);

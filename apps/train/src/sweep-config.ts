@@ -33,25 +33,26 @@ export interface SweepConfig {
 const PER_POINT_FIELDS = ['preset', 'model', 'tokenBudget', 'steps', 'outDir', 'tokenizer'] as const;
 
 /**
- * The default sweep: 3 budgets × 4 sizes = 12 runs of nano-derived models (d = 32 … 128, 28K–0.8M parameters) on the
- * built-in stories, sized to finish in about 20 minutes on a 2-core CPU.
+ * The default sweep: 4 budgets (1.7e10 … 1.36e11 FLOPs, ×2 apart) × 3 nano-shaped sizes (d = 32, 64, 96: 32K, 156K,
+ * 465K parameters with the 512-token vocabulary) = 12 runs on the built-in stories, about 7.7e11 FLOPs in all, sized to
+ * finish in about 20 minutes on a 2-core CPU. The smallest run (d = 96 at the smallest budget) still gets 24 steps.
  */
 export const DEFAULT_SWEEP: SweepConfig = {
-  outDir: 'runs/sweep',
+  outDir: 'runs/scaling',
   basePreset: 'nano',
-  widths: [32, 64, 96, 128, 160],
-  budgets: [2e10, 6e10, 1.8e11],
-  perBudget: 4,
-  tokensPerParameter: 4,
+  widths: [32, 64, 96],
+  budgets: [1.7e10, 3.4e10, 6.8e10, 1.36e11],
+  perBudget: 3,
+  tokensPerParameter: 20,
   train: {
     vocabSize: 512,
     tokenizerBytes: 300_000,
-    batchSize: 8,
+    batchSize: 4,
     seqLen: 64,
     lr: 5e-3,
     minLr: 5e-4,
-    warmupSteps: 10,
-    evalBatches: 16,
+    warmupSteps: 5,
+    evalBatches: 32,
     backend: 'auto',
   },
 };
