@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { countParameters, llamaPreset } from '@andes/nn';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SWEEP, parseSweepConfig, planSweep } from './sweep-config.js';
@@ -11,15 +12,20 @@ describe('sweep config', () => {
       const model = llamaPreset('nano', { ...p.config.model, vocab_size: p.config.vocabSize });
       expect(countParameters(model).total).toBe(p.model.params);
       expect(p.config.tokenBudget).toBe(p.tokens);
-      expect(p.tokens % 512).toBe(0);
-      expect(Math.abs(p.tokens - p.flops / (6 * p.model.params))).toBeLessThan(512);
-      expect(p.config.outDir).toBe(`runs/sweep/runs/${p.id}`);
-      expect(p.config.tokenizer).toBe('runs/sweep/tokenizer.model');
+      expect(p.tokens % 256).toBe(0);
+      expect(Math.abs(p.tokens - p.flops / (6 * p.model.params))).toBeLessThan(256);
+      expect(p.config.outDir).toBe(`runs/scaling/runs/${p.id}`);
+      expect(p.config.tokenizer).toBe('runs/scaling/tokenizer.model');
       // Head size and the query/KV ratio of nano survive the width change.
       expect(model.hidden_size / model.num_attention_heads).toBe(16);
       expect(model.num_attention_heads / model.num_key_value_heads).toBe(2);
     }
     expect(new Set(points.map((p) => p.id)).size).toBe(points.length);
+  });
+
+  it('examples/scaling-sweep.json is the default sweep, spelled out', () => {
+    const path = new URL('../examples/scaling-sweep.json', import.meta.url);
+    expect(parseSweepConfig(JSON.parse(readFileSync(path, 'utf8')))).toEqual(DEFAULT_SWEEP);
   });
 
   it('names the field of a bad sweep file', () => {
