@@ -55,7 +55,15 @@ export function analyseScaling(runs: RunResult[], options: AnalysisOptions = {})
     fitted: computeOptimal(fit, g.flops),
     chinchilla: computeOptimal(CHINCHILLA, g.flops),
   }));
-  return { runs, fit, minima, frontier: isoflopFrontier(minima), optima, pairs: monotonicityPairs(runs) };
+  // A vertex far outside the sizes that were run is an artefact of a flat or one-sided curve, not a measured optimum:
+  // the frontier goes through the vertices that the runs bracket (or nearly: within 2× beyond the end sizes).
+  const bracketed = minima.filter((m) => {
+    const sizes = runs.filter((r) => Math.abs(Math.log((6 * r.params * r.tokens) / m.flops)) < Math.log(1.15));
+    const lo = Math.min(...sizes.map((r) => r.params));
+    const hi = Math.max(...sizes.map((r) => r.params));
+    return m.params >= lo / 2 && m.params <= hi * 2;
+  });
+  return { runs, fit, minima, frontier: isoflopFrontier(bracketed), optima, pairs: monotonicityPairs(runs) };
 }
 
 /** The `--json` form: `{ E, A, B, alpha, beta, ci: { … } }` plus the rest of the analysis. */
@@ -81,6 +89,11 @@ export function analysisJson(analysis: ScalingAnalysis): Record<string, unknown>
 
 const KEYS = ['E', 'A', 'B', 'alpha', 'beta'] as const;
 
+/** A count for the tables; fits of a few runs can put an optimum below one parameter, which must still read. */
+function count(value: number): string {
+  return Math.abs(value) >= 1000 ? formatCount(value) : value.toPrecision(3);
+}
+
 function fixed(value: number, key: (typeof KEYS)[number]): string {
   return key === 'A' || key === 'B' ? value.toPrecision(4) : value.toFixed(3);
 }
@@ -104,18 +117,18 @@ export function formatAnalysis(analysis: ScalingAnalysis): string[] {
   lines.push('', '  budget C    N*(C) fit   D*(C) fit   D/N fit   N*(C) Chinchilla   D/N Chinchilla   IsoFLOP N_opt');
   for (const o of analysis.optima) {
     const iso = analysis.minima.find((m) => Math.abs(Math.log(m.flops / o.flops)) < 1e-9);
-    const isoText = iso ? `${formatCount(iso.params)}${iso.extrapolated ? ' (extrapolated)' : ''}` : '—';
+    const isoText = iso ? `${count(iso.params)}${iso.extrapolated ? ' (outside the sizes run)' : ''}` : '—';
     lines.push(
-      `  ${o.flops.toExponential(2).padEnd(10)}  ${formatCount(o.fitted.params).padStart(9)}   ` +
-        `${formatCount(o.fitted.tokens).padStart(9)}   ${o.fitted.tokensPerParameter.toFixed(1).padStart(7)}   ` +
-        `${formatCount(o.chinchilla.params).padStart(16)}   ${o.chinchilla.tokensPerParameter.toFixed(1).padStart(14)}   ${isoText}`,
+      `  ${o.flops.toExponential(2).padEnd(10)}  ${count(o.fitted.params).padStart(9)}   ` +
+        `${count(o.fitted.tokens).padStart(9)}   ${o.fitted.tokensPerParameter.toPrecision(3).padStart(7)}   ` +
+        `${count(o.chinchilla.params).padStart(16)}   ${o.chinchilla.tokensPerParameter.toPrecision(3).padStart(14)}   ${isoText}`,
     );
   }
   if (analysis.frontier) {
     const { params, tokens } = analysis.frontier;
     lines.push(
       '',
-      `  IsoFLOP frontier (approach 2): N_opt ∝ C^${params.exponent.toFixed(3)}, D_opt ∝ C^${tokens.exponent.toFixed(3)} ` +
+      `  IsoFLOP frontier (approach 2, through the bracketed minima): N_opt ∝ C^${params.exponent.toFixed(3)}, D_opt ∝ C^${tokens.exponent.toFixed(3)} ` +
         `(fit: C^${(fit.beta / (fit.alpha + fit.beta)).toFixed(3)}, C^${(fit.alpha / (fit.alpha + fit.beta)).toFixed(3)}; ` +
         `Chinchilla: C^${(CHINCHILLA.beta / (CHINCHILLA.alpha + CHINCHILLA.beta)).toFixed(3)}, ` +
         `C^${(CHINCHILLA.alpha / (CHINCHILLA.alpha + CHINCHILLA.beta)).toFixed(3)})`,

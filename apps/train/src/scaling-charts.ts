@@ -76,14 +76,20 @@ export function isoflopChart(analysis: ScalingAnalysis): string {
     const minimum = analysis.minima.find((m) => Math.abs(Math.log(m.flops / o.flops)) < 1e-9);
     if (!minimum || runs.length === 0) return;
     const [c0, c1, c2] = minimum.parabola;
-    const lo = Math.log(Math.min(runs[0]!.params, minimum.params)) - 0.2;
-    const hi = Math.log(Math.max(runs.at(-1)!.params, minimum.params)) + 0.2;
+    // Draw the parabola over the measured sizes (and a vertex at most 4× beyond them): a vertex extrapolated far
+    // outside would stretch the axis over decades that hold no run.
+    const smallest = runs[0]!.params;
+    const largest = runs.at(-1)!.params;
+    const vertexShown = minimum.params >= smallest / 4 && minimum.params <= largest * 4;
+    const lo = Math.log(vertexShown ? Math.min(smallest, minimum.params) : smallest) - 0.2;
+    const hi = Math.log(vertexShown ? Math.max(largest, minimum.params) : largest) + 0.2;
     const curve: [number, number][] = Array.from({ length: 40 }, (_, k) => {
       const x = lo + ((hi - lo) * k) / 39;
       return [Math.exp(x), c0 + c1 * x + c2 * x * x];
     });
     series.push({ points: curve, color, width: 1.2, dash: '5 3' });
-    series.push({ points: [[minimum.params, minimum.loss]], color, width: 0, markers: 7, hollow: true });
+    if (vertexShown)
+      series.push({ points: [[minimum.params, minimum.loss]], color, width: 0, markers: 7, hollow: true });
   });
   return renderLineChart({
     title: 'IsoFLOP curves: final loss vs parameters, parabola in log N, open circle = minimum',
@@ -122,9 +128,12 @@ export function frontierChart(analysis: ScalingAnalysis): string {
     const { k, exponent } = analysis.frontier.params;
     series.push({ label: 'IsoFLOP power law', points: line((c) => k * c ** exponent), color: '#ff7f0e', dash: '2 3' });
   }
+  const sizes = analysis.runs.map((r) => r.params);
   series.push({
     label: 'IsoFLOP minima',
-    points: analysis.minima.map((m) => [m.flops, m.params]),
+    points: analysis.minima
+      .filter((m) => m.params >= Math.min(...sizes) / 4 && m.params <= Math.max(...sizes) * 4)
+      .map((m) => [m.flops, m.params]),
     color: '#ff7f0e',
     width: 0,
     markers: 5,
