@@ -54,7 +54,7 @@ describe('andes-train fit --points', () => {
     const text = lines.join('\n');
     expect(text).toMatch(/alpha +0\.\d{3} +\[0\.\d{3}, 0\.\d{3}\] +0\.34/);
     expect(text).toMatch(/beta +0\.\d{3} +\[0\.\d{3}, 0\.\d{3}\] +0\.28/);
-    expect(text).toContain('IsoFLOP frontier (approach 2)');
+    expect(text).toContain('IsoFLOP frontier (approach 2, through the bracketed minima)');
     expect(text).toContain('loss falls with D at fixed N');
     const md = readFileSync(join(report, 'report.md'), 'utf8');
     for (const chart of ['loss-curves.svg', 'isoflop.svg', 'frontier.svg', 'tradeoff.svg']) {
