@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics } from '@andes/train';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, startCli } from './helpers.js';
+import { CLI, runCli, startCli } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'andes-train-sweep-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -34,14 +35,14 @@ describe('andes-train sweep', () => {
   it('resumes a SIGKILLed sweep: the interrupted run continues from its checkpoint, finished runs are skipped', async () => {
     const outDir = join(root, 'sweep');
     const config = join(root, 'sweep.json');
-    // Two nano-derived sizes at one budget: d=32 (~25K parameters, 20 steps of 16 tokens) and d=64 (~142K, 4 steps).
+    // Two nano-derived sizes at one budget: d=32 (~25K parameters, 10 steps of 16 tokens) and d=64 (~142K, 2 steps).
     writeFileSync(
       config,
       JSON.stringify({
         outDir,
         basePreset: 'nano',
         widths: [32, 64],
-        budgets: [4.8e7],
+        budgets: [2.4e7],
         perBudget: 2,
         train: {
           vocabSize: 300,
@@ -60,8 +61,8 @@ describe('andes-train sweep', () => {
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       first.on('exit', (_code, signal) => resolve(signal)),
     );
-    const run0 = join(outDir, 'runs', 'c4.8e7-d32');
-    const run1 = join(outDir, 'runs', 'c4.8e7-d64');
+    const run0 = join(outDir, 'runs', 'c2.4e7-d32');
+    const run1 = join(outDir, 'runs', 'c2.4e7-d64');
     // Kill the sweep (not its worker: the worker must notice and stop by itself) once point 0 has a checkpoint.
     const checkpoint = join(run0, 'checkpoints', 'step-000004');
     const deadline = Date.now() + 60_000;
@@ -71,7 +72,7 @@ describe('andes-train sweep', () => {
     expect(await exited).toBe('SIGKILL');
     const configInode = statSync(join(run0, 'config.json')).ino;
     // The orphaned worker stops: within seconds point 0 would otherwise finish and save its model.
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 2000));
     expect(existsSync(join(run0, 'model')), 'the worker outlived its sweep').toBe(false);
     expect(existsSync(run1)).toBe(false);
     expect(events(outDir).map((e) => `${e.point}:${e.action}`)).toEqual(['0:start']);
@@ -83,9 +84,9 @@ describe('andes-train sweep', () => {
     expect(resumed[0]!.fromStep).toBeGreaterThanOrEqual(4);
     // A run restarted from step 0 would have rewritten its config and lost its early metrics.
     expect(statSync(join(run0, 'config.json')).ino).toBe(configInode);
-    expect(loggedSteps(run0)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(loggedSteps(run1)).toEqual([1, 2, 3, 4]);
-    expect(second.stdout).toMatch(/20\/20 +done +val \d/);
+    expect(loggedSteps(run0)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(loggedSteps(run1)).toEqual([1, 2]);
+    expect(second.stdout).toMatch(/10\/10 +done +val \d/);
 
     const third = runCli(['sweep', '--config', config, '--no-report']);
     expect(third.status, third.stderr).toBe(0);
@@ -94,12 +95,51 @@ describe('andes-train sweep', () => {
         .slice(5)
         .map((e) => `${e.point}:${e.action}`),
     ).toEqual([]);
-    expect(loggedSteps(run0)).toHaveLength(20);
+    expect(loggedSteps(run0)).toHaveLength(10);
 
     // fit reads the sweep directory; two runs cannot determine five parameters, and it says so.
     const fit = runCli(['fit', outDir]);
     expect(fit.status).toBe(1);
     expect(fit.stderr).toContain('error: fit: need at least 5 finished runs to fit 5 parameters, got 2');
+  });
+
+  it('on Ctrl-C lets the running point checkpoint, starts nothing new and exits 130', async () => {
+    const outDir = join(root, 'ctrl-c');
+    const config = join(root, 'ctrl-c.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        outDir,
+        basePreset: 'nano',
+        widths: [32, 64],
+        budgets: [4.8e7],
+        perBudget: 2,
+        train: { vocabSize: 300, tokenizerBytes: 20_000, batchSize: 1, seqLen: 16, evalBatches: 1, backend: 'cpu' },
+      }),
+    );
+    // Its own process group, so the group's Ctrl-C reaches the sweep and its worker as a terminal's would.
+    const child = spawn(process.execPath, [CLI, 'sweep', '--config', config, '--no-report'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const run0 = join(outDir, 'runs', 'c4.8e7-d32');
+    const deadline = Date.now() + 60_000;
+    while (child.exitCode === null && Date.now() < deadline) {
+      if (existsSync(join(run0, 'metrics.jsonl')) && loggedSteps(run0).length >= 3) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited, stdout).toBe(130);
+    expect(stdout).toContain('run the same command again to continue the sweep');
+    expect(existsSync(join(run0, 'checkpoints'))).toBe(true);
+    expect(existsSync(join(run0, 'model'))).toBe(false);
+    expect(existsSync(join(outDir, 'runs', 'c4.8e7-d64'))).toBe(false);
   });
 
   it('writes a Kubernetes Indexed Job with one completion per grid point', () => {

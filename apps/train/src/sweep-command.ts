@@ -74,13 +74,17 @@ function startWorker(configPath: string | undefined, point: SweepPoint): ChildPr
   return child;
 }
 
-/** Runs every point with at most `jobs` workers at once; returns the indices that failed. */
+/**
+ * Runs every point with at most `jobs` workers at once; returns the indices that failed and whether Ctrl-C stopped
+ * the sweep. On Ctrl-C no new point starts; the running workers (same process group) checkpoint and exit by themselves,
+ * as `pretrain` does, and the sweep waits for them.
+ */
 async function runPoints(
   configPath: string | undefined,
   sweep: SweepConfig,
   points: SweepPoint[],
   jobs: number,
-): Promise<number[]> {
+): Promise<{ failed: number[]; interrupted: boolean }> {
   const views: PointView[] = [];
   for (const point of points) {
     const state = await pointState(point);
@@ -95,6 +99,12 @@ async function runPoints(
     progress.render(views);
   };
   const timer = setInterval(() => void refresh(), 1000);
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    for (const view of queue.splice(0)) view.phase = 'queued';
+  };
+  process.on('SIGINT', onSigint);
   try {
     progress.render(views);
     while (queue.length > 0 || running.size > 0) {
@@ -106,8 +116,12 @@ async function runPoints(
         const finished = new Promise<void>((resolve) => {
           child.on('exit', async (code) => {
             view.state = await pointState(view.point);
-            view.phase = code === 0 && view.state.status === 'done' ? 'done' : 'failed';
-            if (view.phase === 'failed') failed.push(view.point.index);
+            if (code === 0 && view.state.status === 'done') view.phase = 'done';
+            else if (interrupted) view.phase = 'queued';
+            else {
+              view.phase = 'failed';
+              failed.push(view.point.index);
+            }
             progress.render(views);
             resolve();
           });
@@ -121,9 +135,10 @@ async function runPoints(
     }
   } finally {
     clearInterval(timer);
+    process.off('SIGINT', onSigint);
   }
   await refresh();
-  return failed;
+  return { failed, interrupted };
 }
 
 /** `andes-train sweep`. */
@@ -169,7 +184,12 @@ export async function runSweepCommand(options: SweepCommandOptions): Promise<voi
     console.log(`wrote ${file}: an Indexed Job of ${points.length} points; then \`andes-train fit ${sweep.outDir}\``);
     return;
   }
-  const failed = await runPoints(options.config, sweep, points, jobs);
+  const { failed, interrupted } = await runPoints(options.config, sweep, points, jobs);
+  if (interrupted) {
+    console.log('interrupted: running points saved checkpoints; run the same command again to continue the sweep');
+    process.exitCode = 130;
+    return;
+  }
   if (failed.length > 0) {
     const logs = failed.map((i) => join(points[i]!.runDir, 'train.log')).join(', ');
     console.error(`error: ${failed.length} point(s) failed (${failed.join(', ')}); see ${logs}`);
