@@ -33,15 +33,16 @@ export interface SweepConfig {
 const PER_POINT_FIELDS = ['preset', 'model', 'tokenBudget', 'steps', 'outDir', 'tokenizer'] as const;
 
 /**
- * The default sweep: 4 budgets (1.7e10 … 1.36e11 FLOPs, ×2 apart) × 3 nano-shaped sizes (d = 32, 64, 96: 32K, 156K,
- * 465K parameters with the 512-token vocabulary) = 12 runs on the built-in stories, about 7.7e11 FLOPs in all, sized to
- * finish in about 20 minutes on a 2-core CPU. The smallest run (d = 96 at the smallest budget) still gets 24 steps.
+ * The default sweep: 5 budgets (1.7e10 … 2.72e11 FLOPs, ×2 apart) × 3 nano-shaped sizes (d = 32, 64, 96: 32K, 156K,
+ * 465K parameters with the 512-token vocabulary) = 15 runs on the built-in stories, about 1.6e12 FLOPs in all, sized
+ * to finish within 20 minutes on a 2-core CPU. The smallest run (d = 96 at the smallest budget) still gets 24 steps;
+ * the largest budget is where d = 32 stops being the best size.
  */
 export const DEFAULT_SWEEP: SweepConfig = {
   outDir: 'runs/scaling',
   basePreset: 'nano',
   widths: [32, 64, 96],
-  budgets: [1.7e10, 3.4e10, 6.8e10, 1.36e11],
+  budgets: [1.7e10, 3.4e10, 6.8e10, 1.36e11, 2.72e11],
   perBudget: 3,
   tokensPerParameter: 20,
   train: {

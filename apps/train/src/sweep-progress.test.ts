@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,11 +63,14 @@ describe('sweep progress view', () => {
 });
 
 describe('sweep manifest', () => {
-  it('refuses a sweep directory that holds another grid', () => {
+  it('refuses a sweep directory that holds another grid, and lets a grid grow at its end', () => {
     const path = join(dir, 'manifest.json');
     writeOrCheckManifest(path, sweep, points);
     writeOrCheckManifest(path, sweep, points); // same grid: fine
     const other = planSweep({ ...sweep, budgets: [2e10] });
     expect(() => writeOrCheckManifest(path, sweep, other)).toThrow('holds a different grid');
+    const grown = planSweep({ ...sweep, budgets: [1e10, 4e10] });
+    writeOrCheckManifest(path, sweep, grown);
+    expect(JSON.parse(readFileSync(path, 'utf8')).points).toHaveLength(4);
   });
 });

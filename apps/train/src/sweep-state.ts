@@ -56,7 +56,8 @@ export interface SweepManifest {
 
 /**
  * Writes the manifest, or checks an existing one against the plan: a sweep directory belongs to one grid, and a
- * changed sweep file would silently mix runs of two grids.
+ * changed sweep file would silently mix runs of two grids. A grid may grow at its end (a larger budget appended keeps
+ * every earlier point's index and run), and then the manifest is rewritten.
  */
 export function writeOrCheckManifest(path: string, sweep: SweepConfig, points: readonly SweepPoint[]): void {
   const manifest: SweepManifest = {
@@ -73,12 +74,13 @@ export function writeOrCheckManifest(path: string, sweep: SweepConfig, points: r
   };
   if (existsSync(path)) {
     const existing = JSON.parse(readFileSync(path, 'utf8')) as SweepManifest;
-    if (JSON.stringify(existing.points) !== JSON.stringify(manifest.points))
+    const prefix = manifest.points.slice(0, existing.points.length);
+    if (JSON.stringify(existing.points) !== JSON.stringify(prefix))
       throw new ConfigError(
         `sweep: ${path} holds a different grid (the sweep file changed since it was started); ` +
           'use a new outDir or delete the old sweep directory',
       );
-    return;
+    if (existing.points.length === manifest.points.length) return;
   }
   writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
 }
