@@ -134,6 +134,18 @@ export function formatAnalysis(analysis: ScalingAnalysis): string[] {
         `C^${(CHINCHILLA.alpha / (CHINCHILLA.alpha + CHINCHILLA.beta)).toFixed(3)})`,
     );
   }
+  // An interval spanning more than 10× (or reaching a sign change) means the runs do not determine the parameter.
+  const loose = KEYS.filter((key) => {
+    const [lo, hi] = fit.ci[key];
+    return !(lo > 0) || hi / lo > 10;
+  });
+  if (loose.length > 0)
+    lines.push(
+      '',
+      `  not determined by these runs (interval wider than 10×): ${loose.join(', ')} — ` +
+        `${loose.some((k) => k === 'A' || k === 'alpha') ? 'more model sizes per budget' : 'more budgets'} would pin ` +
+        `${loose.length > 1 ? 'them' : 'it'} down`,
+    );
   for (const varies of ['params', 'tokens'] as const) {
     const pairs = analysis.pairs.filter((p) => p.varies === varies);
     if (pairs.length === 0) continue;
