@@ -46,7 +46,11 @@ export function lossCurvesChart(analysis: ScalingAnalysis): string {
   for (const run of analysis.runs) {
     if (run.curve.length === 0) continue;
     const color = PALETTE[budgetOf(analysis, run.params, run.tokens) % PALETTE.length]!;
-    series.push({ points: smooth(run.curve, 10), color, width: 1.2 });
+    const smoothed = smooth(run.curve, 10);
+    // At most ~150 points per curve: thousands of steps per run would make a chart of hundreds of kilobytes.
+    const stride = Math.max(1, Math.ceil(smoothed.length / 150));
+    const thinned = smoothed.filter((_, i) => i % stride === 0 || i === smoothed.length - 1);
+    series.push({ points: thinned, color, width: 1.2 });
     series.push({ points: [[run.tokens, run.loss]], color, width: 0, markers: 3 });
   }
   return renderLineChart({
