@@ -43,6 +43,11 @@ describe('andes-train tradeoff', () => {
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify({ E: 1, A: 1, B: 'x', alpha: 1, beta: 1 }));
     expect(() => readLaw(path)).toThrow(`fit ${path}: field "B" must be a positive number, got "x"`);
+    writeFileSync(path, JSON.stringify({ E: -0.1, A: 1, B: 1, alpha: 1, beta: 1 }));
+    expect(() => readLaw(path)).toThrow(`fit ${path}: field "E" must be a number >= 0, got -0.1`);
+    // A fit whose E underflowed to 0 is still a law.
+    writeFileSync(path, JSON.stringify({ E: 0, A: 400, B: 400, alpha: 0.3, beta: 0.3 }));
+    expect(readLaw(path).law.E).toBe(0);
     expect(() => runTradeoffCommand({ fit: 'chinchilla', inferenceTokens: '1e9', targetLoss: '1.5' })).toThrow(
       "is not above the fit's irreducible loss E = 1.6900",
     );

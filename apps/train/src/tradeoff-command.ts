@@ -38,9 +38,13 @@ export function readLaw(source: string): { law: ScalingLaw; largestOptimumLoss?:
   const law = {} as ScalingLaw;
   for (const key of ['E', 'A', 'B', 'alpha', 'beta'] as const) {
     const value = json[key];
-    if (typeof value !== 'number' || !(value > 0))
-      throw new ConfigError(`fit ${source}: field "${key}" must be a positive number, got ${JSON.stringify(value)}`);
-    law[key] = value;
+    // E may be 0: a fit of runs far from their irreducible loss drives E = eᵉ down to underflow.
+    const ok = typeof value === 'number' && Number.isFinite(value) && (key === 'E' ? value >= 0 : value > 0);
+    if (!ok)
+      throw new ConfigError(
+        `fit ${source}: field "${key}" must be a ${key === 'E' ? 'number >= 0' : 'positive number'}, got ${JSON.stringify(value)}`,
+      );
+    law[key] = value as number;
   }
   const optima = json.optima as { fitted?: { loss?: number } }[] | undefined;
   const last = Array.isArray(optima) ? optima.at(-1)?.fitted?.loss : undefined;
