@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics, readRunArguments } from '@andes/train';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { CLI, runCli, startCli } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'andes-train-sweep-'));
@@ -148,12 +149,17 @@ describe('andes-train sweep', () => {
   it('writes a Kubernetes Indexed Job with one completion per grid point', () => {
     const config = join(root, 'k8s.json');
     writeFileSync(config, JSON.stringify({ outDir: 'k8s', basePreset: 'nano', budgets: [1e10, 1e11] }));
-    const absolute = runCli(['sweep', '--config', config, '--emit', 'k8s']);
+    const absolute = runCli(['sweep', '--config', config, '--emit', 'k8s'], root);
     expect(absolute.status).toBe(1);
     expect(absolute.stderr).toContain("the sweep file must be given relative to the shared volume's root");
     expect(absolute.stderr).not.toContain('    at '); // no stack trace for a user error
+    expect(existsSync(join(root, 'k8s')), 'a refused command wrote files').toBe(false);
     const relative = runCli(['sweep', '--config', 'k8s.json', '--emit', 'k8s', '--jobs', '3', '--claim', 'runs'], root);
     expect(relative.status, relative.stderr).toBe(0);
-    expect(existsSync(join(root, 'k8s', 'k8s-job.yaml'))).toBe(true);
+    const job = parse(readFileSync(join(root, 'k8s', 'k8s-job.yaml'), 'utf8'));
+    // Two budgets × the default three sizes; every pod runs one point from its completion index.
+    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 6, parallelism: 3 });
+    expect(job.spec.template.spec.volumes[0].persistentVolumeClaim.claimName).toBe('runs');
+    expect(JSON.parse(readFileSync(join(root, 'k8s', 'manifest.json'), 'utf8')).points).toHaveLength(6);
   });
 });

@@ -155,9 +155,9 @@ export async function runSweepCommand(options: SweepCommandOptions): Promise<voi
     process.exit(process.exitCode ?? 0); // stdin keeps the loop alive
   }
   const paths = sweepPaths(sweep.outDir);
-  mkdirSync(sweep.outDir, { recursive: true });
-  writeOrCheckManifest(paths.manifest, sweep, points);
   const jobs = positiveInteger('--jobs', options.jobs, 1);
+  // Every check before the first file is written: a refused command leaves nothing behind.
+  let jobYaml: string | undefined;
   if (options.emit !== undefined) {
     if (options.emit !== 'k8s')
       throw new ConfigError(`flag --emit: expected "k8s", got ${JSON.stringify(options.emit)}`);
@@ -166,21 +166,23 @@ export async function runSweepCommand(options: SweepCommandOptions): Promise<voi
       throw new ConfigError(
         `--emit k8s: the sweep's outDir must be relative to the shared volume's root, got ${sweep.outDir}`,
       );
+    jobYaml = indexedJobYaml({
+      name: options.jobName ?? 'andes-sweep',
+      completions: points.length,
+      parallelism: jobs,
+      image: options.image ?? 'andes:latest',
+      claim: options.claim ?? 'andes-sweep',
+      mountPath: options.mountPath ?? '/workspace',
+      configPath: options.config,
+      backoffLimitPerIndex: 3,
+      backend: sweep.train.backend ?? 'auto',
+    });
+  }
+  mkdirSync(sweep.outDir, { recursive: true });
+  writeOrCheckManifest(paths.manifest, sweep, points);
+  if (jobYaml !== undefined) {
     const file = join(sweep.outDir, 'k8s-job.yaml');
-    writeFileAtomic(
-      file,
-      indexedJobYaml({
-        name: options.jobName ?? 'andes-sweep',
-        completions: points.length,
-        parallelism: jobs,
-        image: options.image ?? 'andes:latest',
-        claim: options.claim ?? 'andes-sweep',
-        mountPath: options.mountPath ?? '/workspace',
-        configPath: options.config,
-        backoffLimitPerIndex: 3,
-        backend: sweep.train.backend ?? 'auto',
-      }),
-    );
+    writeFileAtomic(file, jobYaml);
     console.log(`wrote ${file}: an Indexed Job of ${points.length} points; then \`andes-train fit ${sweep.outDir}\``);
     return;
   }
