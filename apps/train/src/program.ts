@@ -19,6 +19,7 @@ import {
   type TrainConfig,
 } from './config.js';
 import { runPlanCommand } from './plan-command.js';
+import { registerScalingCommands } from './scaling-commands.js';
 
 /** One-line help of each config flag. */
 const FLAG_HELP: Partial<Record<keyof TrainConfig, string>> = {
@@ -195,6 +196,7 @@ export function buildProgram(): Command {
       const { runBenchmark } = await import('./benchmark.js');
       await runBenchmark(options);
     });
+  registerScalingCommands(program);
   return program;
 }
 
