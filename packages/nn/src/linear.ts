@@ -18,12 +18,26 @@ export interface LinearOptions {
   seed?: number;
 }
 
+/**
+ * An additive adapter attached to a {@link Linear} (LoRA): its modules become children of the layer, so their
+ * parameters are named `<layer>.<child>.weight` (PEFT's `q_proj.lora_A.weight`), and its `delta` is added to the
+ * layer's output.
+ */
+export interface LinearAdapter {
+  /** Child modules to register under the layer, by name (e.g. `lora_A`, `lora_B`). */
+  modules(): Array<[string, Module]>;
+  /** What the adapter adds to `rows · Wᵀ` for `rows [N, in]` → `[N, out]`; null while merged into the weight. */
+  delta(rows: Tensor, training: boolean): Tensor | null;
+}
+
 /** A fully connected layer: `[..., in] → [..., out]`, weight `[out, in]` as in PyTorch and Hugging Face. */
 export class Linear extends Module {
   /** `[outFeatures, inFeatures]`. */
   readonly weight: Parameter;
   /** `[outFeatures]`, or null without bias. */
   readonly bias: Parameter | null;
+  /** The attached adapter (see {@link Linear.attachAdapter}), or null. */
+  adapter: LinearAdapter | null = null;
 
   /**
    * @param inFeatures - input width
@@ -42,6 +56,13 @@ export class Linear extends Module {
     this.bias = options.bias ? this.registerParameter('bias', zeros([outFeatures])) : null;
   }
 
+  /** Attaches an adapter (at most one per layer): its modules become children, its delta joins the forward pass. */
+  attachAdapter(adapter: LinearAdapter): void {
+    if (this.adapter !== null) throw new Error('Linear.attachAdapter: this layer already has an adapter');
+    for (const [name, module] of adapter.modules()) this.registerModule(name, module);
+    this.adapter = adapter;
+  }
+
   /** `x [..., in] → [..., out]`; multiplies by a transposed view of the weight (no copy). */
   forward(x: Tensor): Tensor {
     if (x.shape[x.shape.length - 1] !== this.inFeatures) {
@@ -52,6 +73,8 @@ export class Linear extends Module {
     const rows = x.shape.length > 2 ? x.reshape([-1, this.inFeatures]) : x;
     let y = matmul(rows, this.weight.transpose(0, 1));
     if (this.bias !== null) y = y.add(this.bias);
+    const delta = this.adapter?.delta(rows, this.training) ?? null;
+    if (delta !== null) y = y.add(delta);
     return x.shape.length > 2 ? y.reshape([...x.shape.slice(0, -1), this.outFeatures]) : y;
   }
 }
