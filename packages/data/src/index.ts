@@ -5,6 +5,23 @@
  */
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
 export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
+export {
+  ALPACA_INPUT_PREAMBLE,
+  INSTRUCTION_FORMATS,
+  type InstructionExample,
+  type InstructionFormat,
+  parseInstructionData,
+  readInstructionData,
+} from './instruction-formats.js';
+export {
+  IGNORE_INDEX,
+  InstructionBatcher,
+  type InstructionBatcherState,
+  padInstructionBatch,
+  type RenderedExample,
+  renderInstructionExample,
+  splitInstructionExamples,
+} from './instruction-rendering.js';
 export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
 export { parseLoaderState } from './loader-state.js';
