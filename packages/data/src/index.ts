@@ -46,6 +46,15 @@ export {
   type SourceState,
   SyntheticSource,
 } from './sources.js';
+export {
+  STORY_QA_KINDS,
+  type StoryInstruction,
+  type StoryTaskKind,
+  storyInstruction,
+  storyInstructionFile,
+  storyInstructionMessages,
+  storyInstructions,
+} from './story-instruct.js';
 export type { StoryPerson } from './story-lexicon.js';
 export { syntheticStories, syntheticStory } from './synthetic-stories.js';
 export {
