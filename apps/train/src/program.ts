@@ -17,6 +17,7 @@ import {
   resolveConfig,
   type TrainConfig,
 } from './config.js';
+import { addFinetuneCommand } from './finetune-command.js';
 import { runPlanCommand } from './plan-command.js';
 
 /** One-line help of each config flag. */
@@ -173,6 +174,7 @@ export function buildProgram(): Command {
       const { runBenchmark } = await import('./benchmark.js');
       await runBenchmark(options);
     });
+  addFinetuneCommand(program);
   return program;
 }
 
