@@ -57,7 +57,8 @@ export const STORY_INSTRUCT_TRAIN_SEED = 1;
 
 /** A model directory itself, or a run directory's `model/`. */
 export function baseModelDirectory(path: string): string {
-  if (existsSync(join(path, 'config.json'))) return path;
+  const weights = ['model.safetensors', 'model.safetensors.index.json'].some((f) => existsSync(join(path, f)));
+  if (existsSync(join(path, 'config.json')) && weights) return path;
   if (existsSync(join(path, 'model', 'config.json'))) return join(path, 'model');
   throw new ConfigError(
     `flag --model: ${JSON.stringify(path)} is neither a model directory (config.json + model.safetensors) nor a run directory with model/`,
