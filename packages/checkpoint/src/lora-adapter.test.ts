@@ -107,7 +107,7 @@ describe('LoRA adapters in PEFT layout', () => {
     for (const m of [model, reloaded, base]) m.dispose();
   });
 
-  it('reads tensors back under the model's own parameter names', async () => {
+  it("reads tensors back under the model's own parameter names", async () => {
     const model = adapted(['k_proj']);
     const out = join(dir, 'plain');
     await saveLoraAdapter(out, model, { r: 4, alpha: 8, targets: ['k_proj'], dropout: 0, baseModel: '' });
