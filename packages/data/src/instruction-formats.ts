@@ -35,7 +35,7 @@ export const ALPACA_INPUT_PREAMBLE =
   'Write a response that appropriately completes the request.';
 
 /** A JSON value with the 1-based line it starts on. */
-interface Record {
+interface SourceRecord {
   value: unknown;
   line: number;
 }
@@ -61,8 +61,8 @@ function parseJson(text: string, file: string, firstLine: number): unknown {
  * The elements of a top-level JSON array, each with its starting line: a small scanner finds where each element
  * starts and ends (outside strings, at depth 1), so a bad record is reported at its own line.
  */
-function arrayRecords(text: string, file: string): Record[] {
-  const records: Record[] = [];
+function arrayRecords(text: string, file: string): SourceRecord[] {
+  const records: SourceRecord[] = [];
   let depth = 0;
   let inString = false;
   let closed = false;
@@ -112,8 +112,8 @@ function arrayRecords(text: string, file: string): Record[] {
   return records;
 }
 
-function lineRecords(text: string, file: string): Record[] {
-  const records: Record[] = [];
+function lineRecords(text: string, file: string): SourceRecord[] {
+  const records: SourceRecord[] = [];
   text.split('\n').forEach((raw, i) => {
     if (raw.trim() === '') return;
     records.push({ value: parseJson(raw, file, i + 1), line: i + 1 });
