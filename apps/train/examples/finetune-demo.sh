@@ -9,8 +9,8 @@ if [ ! -f runs/default/model/config.json ]; then
   node apps/train/bin/andes-train.js
 fi
 node apps/train/bin/andes-train.js finetune --model runs/default --data builtin:story-instruct --format chat-jsonl \
-  --out runs/story-instruct --steps 150 --batch-size 8 --lr 5e-3 \
+  --out runs/story-instruct --steps 200 --batch-size 8 --lr 1e-2 \
   --lora-r 8 --lora-alpha 16 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
-  --eval-interval 50 --merge --backend cpu
+  --eval-interval 100 --merge --backend cpu
 node apps/eval/bin/andes-eval.js tasks --model runs/default/model --lora runs/story-instruct/adapter \
   --tasks story-instruct --max-gen-tokens 12 --backend cpu
