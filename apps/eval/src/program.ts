@@ -33,6 +33,7 @@ interface CommonFlags {
   server?: string[];
   serverModel?: string;
   batchSize?: number;
+  lora?: string;
   backend?: 'cpu' | 'webgpu';
   json?: string;
   report?: string;
@@ -54,6 +55,7 @@ function withCommonOptions(command: Command): Command {
     .option('--model <dir>', 'model directory (repeat or comma-separate for side-by-side models)', collect)
     .option('--server <url>', 'OpenAI-compatible server supporting echo + logprobs (repeatable)', collect)
     .option('--server-model <name>', 'model name sent to --server (default: its first model)')
+    .option('--lora <dir>', 'PEFT LoRA adapter: evaluate each --model also with it applied, side by side')
     .option('--batch-size <n>', 'rows per forward pass for local models', integer(1))
     .addOption(
       new Option('--backend <name>', 'compute backend (default: WebGPU if available, else CPU)').choices([
@@ -90,6 +92,7 @@ async function prepare(flags: CommonFlags, io: ProgramIo): Promise<ModelSelectio
     servers: flags.server,
     serverModel: flags.serverModel,
     batchSize: flags.batchSize,
+    lora: flags.lora,
     progress: io.stderr,
   };
 }

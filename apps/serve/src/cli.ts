@@ -35,6 +35,8 @@ export interface CliOptions {
   context?: number;
   chatTemplate?: ChatTemplateName;
   modelName?: string;
+  /** PEFT LoRA adapter directory applied at load. */
+  lora?: string;
   kvMemory?: number;
   prefillChunk: number;
   backend?: 'cpu' | 'webgpu';
@@ -59,6 +61,7 @@ export function buildProgram(): Command {
       '--chat-template <name>',
       `chat template: ${CHAT_TEMPLATE_NAMES.join(' | ')} (default: tokenizer_config.json)`,
     )
+    .option('--lora <dir>', 'PEFT LoRA adapter directory, applied (merged) at load')
     .option('--model-name <id>', 'model id clients use (default: the directory name)')
     .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
@@ -88,6 +91,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         maxContext: o.context,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
+        lora: o.lora === undefined ? undefined : resolve(o.lora),
       }),
   });
   const address = await server.app.listen({ host: o.host, port: o.port });

@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModelDir } from '@andes/checkpoint';
-import { LlamaForCausalLM } from '@andes/nn';
+import { applyLoraAdapterDir, loadModelDir } from '@andes/checkpoint';
+import { LlamaForCausalLM, mergeLora } from '@andes/nn';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
 import { LlamaEngine } from './llama-engine.js';
 import type { ChatMessage, ServedModel } from './served-model.js';
@@ -31,6 +31,8 @@ export interface LoadServedModelOptions {
   chatTemplate?: ChatTemplateName;
   /** KV-cache budget in bytes. */
   kvBudgetBytes?: number;
+  /** A PEFT LoRA adapter directory, applied at load and merged into the weights (no cost per token). */
+  lora?: string;
 }
 
 /**
@@ -120,6 +122,11 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const model = new LlamaForCausalLM(loaded.config);
   model.loadStateDict(loaded.tensors);
+  if (options.lora !== undefined) {
+    await applyLoraAdapterDir(model, options.lora);
+    mergeLora(model);
+  }
+  model.eval();
   return createServedModel({
     id: options.id,
     model,

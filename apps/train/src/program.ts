@@ -18,6 +18,7 @@ import {
   resolveConfig,
   type TrainConfig,
 } from './config.js';
+import { addFinetuneCommand } from './finetune-command.js';
 import { runPlanCommand } from './plan-command.js';
 import { registerScalingCommands } from './scaling-commands.js';
 
@@ -197,6 +198,7 @@ export function buildProgram(): Command {
       await runBenchmark(options);
     });
   registerScalingCommands(program);
+  addFinetuneCommand(program);
   return program;
 }
 

@@ -39,6 +39,18 @@ export {
   type TensorLike,
   toHostTensors,
 } from './host-tensors.js';
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  applyLoraAdapterDir,
+  type LoadedLoraAdapter,
+  type LoraAdapterConfig,
+  loadLoraAdapter,
+  PEFT_PREFIX,
+  parsePeftAdapterConfig,
+  peftAdapterConfigJson,
+  saveLoraAdapter,
+} from './lora-adapter.js';
 export { type Manifest, manifestFile, readVerifiedFiles, sha256Hex, writeManifest } from './manifest.js';
 export {
   hfConfigJson,

@@ -18,6 +18,23 @@ export { decompressedLines, type LineCodec } from './decompressed-lines.js';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
 export * from './filters/index.js';
 export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
+export {
+  ALPACA_INPUT_PREAMBLE,
+  INSTRUCTION_FORMATS,
+  type InstructionExample,
+  type InstructionFormat,
+  parseInstructionData,
+  readInstructionData,
+} from './instruction-formats.js';
+export {
+  IGNORE_INDEX,
+  InstructionBatcher,
+  type InstructionBatcherState,
+  padInstructionBatch,
+  type RenderedExample,
+  renderInstructionExample,
+  splitInstructionExamples,
+} from './instruction-rendering.js';
 export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
 export { parseLoaderState } from './loader-state.js';
@@ -51,6 +68,15 @@ export {
   type SourceState,
   SyntheticSource,
 } from './sources.js';
+export {
+  STORY_QA_KINDS,
+  type StoryInstruction,
+  type StoryTaskKind,
+  storyInstruction,
+  storyInstructionFile,
+  storyInstructionMessages,
+  storyInstructions,
+} from './story-instruct.js';
 export type { StoryPerson } from './story-lexicon.js';
 export { syntheticStories, syntheticStory } from './synthetic-stories.js';
 export {

@@ -28,7 +28,7 @@ export { LlamaMLP, type LlamaMLPOptions } from './feed-forward.js';
 export { type GenerateOptions, generate, generateIds } from './generate.js';
 export { childInit, initSeed, type ModuleInit, normalInit, parameterSeed } from './init.js';
 export { KvCache, type KvCacheOptions } from './kv-cache.js';
-export { Linear, type LinearOptions } from './linear.js';
+export { Linear, type LinearAdapter, type LinearOptions } from './linear.js';
 export {
   type CausalLMForwardOptions,
   type ForwardBatchOptions,
@@ -37,6 +37,18 @@ export {
   LlamaModel,
   type PrefillOptions,
 } from './llama.js';
+export {
+  applyLora,
+  baseParameters,
+  isLoraParameter,
+  LORA_LLAMA_TARGETS,
+  LoraAdapter,
+  type LoraOptions,
+  loraAdapters,
+  mergeLora,
+  trainableParameters,
+  unmergeLora,
+} from './lora.js';
 export { crossEntropyLoss } from './loss.js';
 export {
   type LoadStateDictOptions,
