@@ -1,5 +1,5 @@
+import type { DocumentSource, SourceState } from './document-source.js';
 import { ShardReader } from './shard-reader.js';
-import type { DocumentSource, SourceState } from './sources.js';
 
 /** Options of {@link ShardSource.open}. */
 export interface ShardSourceOptions {

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { corpusFormatOf, isRecordIndexed } from './corpus-format.js';
+import type { DocumentSource, SourceState } from './document-source.js';
 import { expandGlob, isGlobPattern, listFilesRecursive } from './glob.js';
 import { LineReader } from './line-reader.js';
 import type { DocumentSplit, SourceConfig } from './mixture-config.js';
@@ -8,38 +9,9 @@ import { type CorpusRecord, fieldOf, openRecordReader, type RecordReader } from 
 import { ShardSource } from './shard-source.js';
 import { syntheticStory } from './synthetic-stories.js';
 
-/**
- * Position of a source, JSON-able. File sources: pass number `epoch`, file index `file`, byte `offset`
- * of the next document (compressed JSONL and Parquet: index of the next record; shards: of the next document).
- * Synthetic: the next story index in `offset`.
- */
-export type SourceState = {
-  /** Completed passes over the source. */
-  epoch: number;
-  /** Index of the current file in the source's sorted file list. */
-  file: number;
-  /** Byte offset of the next document in the current file (synthetic: next story index). */
-  offset: number;
-};
-
-/**
- * A document as a source yields it: text, or token ids already tokenized (a pre-tokenized shard, without BOS/EOS).
- */
-export type SourceDocument = string | Uint16Array | Uint32Array;
-
-/** A stream of documents that can report and restore its position. */
-export interface DocumentSource {
-  /** The source's name from the mixture config. */
-  readonly name: string;
-  /** The next document, or null once the source's epoch limit is reached. */
-  next(): Promise<SourceDocument | null>;
-  /** The current position; `restore(state())` later continues from here. */
-  state(): SourceState;
-  /** Moves to a position previously returned by {@link DocumentSource.state}. */
-  restore(state: SourceState): Promise<void>;
-  /** Releases open files. */
-  close(): Promise<void>;
-}
+// The source interface lives in document-source.ts, below both this file and shard-source.ts (which this file opens);
+// re-exported so users of sources keep one import.
+export type { DocumentSource, SourceDocument, SourceState } from './document-source.js';
 
 /** The unbounded synthetic story corpus as a source. */
 export class SyntheticSource implements DocumentSource {

@@ -106,6 +106,14 @@ export { unsqueeze } from './ops/unsqueeze.js';
 export { where } from './ops/where.js';
 export { setSeed } from './random/generator.js';
 export { fnv1a32, mixSeed, SeededRandom, seededUniform } from './random/seeded-random.js';
-export type { BackwardRule, Edge, GradNode } from './tape.js';
-export { type NestedArray, type Operand, type StorageRef, Tensor } from './tensor.js';
-export { keep, tidy } from './tidy.js';
+export type { TapeEdge, TapeNode, TapeRule, TapeTensor } from './tape.js';
+export {
+  type BackwardRule,
+  type Edge,
+  type GradNode,
+  type NestedArray,
+  type Operand,
+  type StorageRef,
+  Tensor,
+} from './tensor.js';
+export { keep, type TrackedTensor, tidy } from './tidy.js';
