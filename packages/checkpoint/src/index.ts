@@ -20,6 +20,39 @@ export {
   tensorBytes,
   typedView,
 } from './dtypes.js';
+export { dequantize, kQuantScaleMin } from './ggml-dequantize.js';
+export { type GgmlWritableType, quantize } from './ggml-quantize.js';
+export {
+  type GgmlBlockInfo,
+  GgmlType,
+  type GgmlTypeName,
+  ggmlBlockInfo,
+  ggmlByteSize,
+  ggmlTypeLabel,
+  ggmlTypeName,
+} from './ggml-types.js';
+export {
+  GGUF_DEFAULT_ALIGNMENT,
+  GgufFile,
+  type GgufHeader,
+  type GgufTensorInfo,
+  parseGgufHeader,
+} from './gguf-file.js';
+export { ggufTensorName, hfTensorName, llamaConfigFromGguf, llamaMetadata } from './gguf-llama.js';
+export {
+  ByteCursor,
+  ByteWriter,
+  type GgufArray,
+  type GgufArrayItem,
+  type GgufNumberType,
+  type GgufValue,
+  GgufValueType,
+  type GgufValueTypeName,
+  OutOfBytesError,
+} from './gguf-metadata.js';
+export { loadGgufModel, saveGgufModel } from './gguf-model.js';
+export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
+export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
 export {
   bfloat16ArrayToFloat32,
   bfloat16BitsToFloat32,
@@ -38,6 +71,13 @@ export {
   type TensorLike,
   toHostTensors,
 } from './host-tensors.js';
+export {
+  type ExportModelOptions,
+  exportSource,
+  type LoadedModel,
+  type LoadModelOptions,
+  type ModelFormat,
+} from './loaded-model.js';
 export { type Manifest, manifestFile, readVerifiedFiles, sha256Hex, writeManifest } from './manifest.js';
 export {
   hfConfigJson,
@@ -81,3 +121,4 @@ export {
   saveTrainingCheckpoint,
   type TrainingCheckpoint,
 } from './training-checkpoint.js';
+export { ggmlTypeFor, isWeightDtype, roundTripDtype, WEIGHT_DTYPES, type WeightDtype } from './weight-dtype.js';
