@@ -117,7 +117,7 @@ describe('llama.cpp (node-llama-cpp 3.21.1, CPU) runs Andes GGUF files', () => {
         gpu: false,
         build: 'never',
         progressLogs: false,
-        logLevel: 'error',
+        logLevel: nodeLlamaCpp!.LlamaLogLevel.error,
       });
       try {
         const lm = await llama.loadModel({ modelPath: path });
