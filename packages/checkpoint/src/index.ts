@@ -72,6 +72,21 @@ export {
   toHostTensors,
 } from './host-tensors.js';
 export {
+  LLAMA2C_HEADER_BYTES,
+  LLAMA2C_MAGIC,
+  type Llama2cSlot,
+  llama2cOffsets,
+  llama2cSlots,
+} from './llama2c-layout.js';
+export {
+  LLAMA2C_RMS_EPS,
+  type LoadLlama2cOptions,
+  loadLlama2cModel,
+  type SaveLlama2cOptions,
+  saveLlama2cModel,
+} from './llama2c-model.js';
+export { decodeTokenizerBin, encodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
+export {
   type ExportModelOptions,
   exportSource,
   type LoadedModel,
