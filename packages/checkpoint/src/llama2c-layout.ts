@@ -8,7 +8,7 @@
  * - version 1: a 256-byte header (magic `ak42` = 0x616b3432, int32 version, the 7 ints, a shared-classifier byte),
  *   then float32 norms first (attention, ffn, final), embedding, wq … w3, classifier;
  * - version 2: as version 1 plus an int32 group size in the header; norms float32, every matrix int8 in groups
- *   with one float32 scale per group — all matrices' int8 values first, then all their scales.
+ *   with one float32 scale per group — each matrix's int8 values followed by its scales (as runq.c maps them).
  *
  * Matrices are PyTorch `[out, in]` row-major, q/k in Meta's interleaved rotary order.
  *
@@ -40,7 +40,7 @@ function perLayer(config: LlamaConfig, suffix: string, shape: number[], quantize
   }));
 }
 
-/** The tensor slots of a `.bin` of `version`, in file order (for version 2, int8 values before all scales). */
+/** The tensor slots of a `.bin` of `version`, in file order. */
 export function llama2cSlots(config: LlamaConfig, version: 0 | 1 | 2): Llama2cSlot[] {
   const d = config.hidden_size;
   const hs = d / config.num_attention_heads;
@@ -96,15 +96,13 @@ export function llama2cOffsets(
 ): { data: number[]; scales: number[]; size: number } {
   let at = version === 0 ? 28 : LLAMA2C_HEADER_BYTES;
   const data: number[] = [];
-  const count = (s: Llama2cSlot) => s.shape.reduce((a, b) => a * b, 1);
-  for (const s of slots) {
-    data.push(at);
-    at += count(s) * (s.quantized ? 1 : 4);
-  }
   const scales: number[] = [];
   for (const s of slots) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    data.push(at);
+    at += n * (s.quantized ? 1 : 4);
     scales.push(at);
-    if (s.quantized) at += (count(s) / groupSize) * 4;
+    if (s.quantized) at += (n / groupSize) * 4;
   }
   return { data, scales, size: at };
 }

@@ -242,7 +242,6 @@ export async function saveLlama2cModel(path: string, options: SaveLlama2cOptions
   };
   await writeFileAtomicWith(path, async (write) => {
     await write(headerBytes(config, version, groupSize));
-    const scales: Float32Array[] = [];
     let tables = 0; // the skipped RoPE tables: cos first, then sin
     for (const slot of slots) {
       const values =
@@ -253,9 +252,8 @@ export async function saveLlama2cModel(path: string, options: SaveLlama2cOptions
       }
       const g = quantizeGroups(values, groupSize);
       await write(new Uint8Array(g.q.buffer));
-      scales.push(g.scales);
+      await write(new Uint8Array(g.scales.buffer));
     }
-    for (const s of scales) await write(new Uint8Array(s.buffer));
   });
   if (options.tokenizer) {
     await writeTokenizerBin(options.tokenizerPath ?? join(dirname(path), 'tokenizer.bin'), options.tokenizer);
