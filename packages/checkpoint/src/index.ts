@@ -10,6 +10,7 @@ export {
   writeFileAtomic,
   writeFileAtomicWith,
 } from './atomic-write.js';
+export { type ConvertOptions, type ConvertReport, convertModel, verifyConversion } from './convert-model.js';
 export {
   dtypeSize,
   type HostTensor,
@@ -86,6 +87,7 @@ export {
   saveLlama2cModel,
 } from './llama2c-model.js';
 export { decodeTokenizerBin, encodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
+export { loadModel, modelFormatOf, type SaveModelOptions, saveModel } from './load-model.js';
 export {
   type ExportModelOptions,
   exportSource,
