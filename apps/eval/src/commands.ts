@@ -4,6 +4,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
+import type { WeightDtype } from '@andes/checkpoint';
 import { BUILTIN_TASK_NAMES, type BuiltinTaskName, builtinTask, builtinTasks } from './builtin-tasks.js';
 import { evaluateTask, type TaskResult } from './evaluate-task.js';
 import { LocalModel } from './local-model.js';
@@ -24,6 +25,8 @@ export interface ModelSelection {
   serverModel?: string;
   /** Rows per forward for local models. */
   batchSize?: number;
+  /** Round local weights through this storage type at load (`--dtype`). */
+  dtype?: WeightDtype;
   /** Progress output (default stderr); pass null to silence it. */
   progress?: NodeJS.WriteStream | null;
 }
@@ -38,7 +41,7 @@ function modelSpecs(selection: ModelSelection, maxLength?: number): ModelSpec[] 
   const specs: ModelSpec[] = [
     ...(selection.models ?? []).map((dir) => ({
       label: dir,
-      open: () => LocalModel.load(dir, { batchSize: selection.batchSize, maxLength }),
+      open: () => LocalModel.load(dir, { batchSize: selection.batchSize, maxLength, dtype: selection.dtype }),
     })),
     ...(selection.servers ?? []).map((url) => ({
       label: url,

@@ -3,7 +3,7 @@
  * requests by length with one forward per batch.
  * @module
  */
-import { loadModelDir } from '@andes/checkpoint';
+import { loadModel, type WeightDtype } from '@andes/checkpoint';
 import { LlamaForCausalLM } from '@andes/nn';
 import { greedyBatch } from './batched-greedy.js';
 import {
@@ -73,9 +73,9 @@ export class LocalModel implements LogLikelihoodModel {
     this.batch = { batchSize: options.batchSize, maxBatchTokens: options.maxBatchTokens };
   }
 
-  /** Loads a model directory (config.json, weights, tokenizer) saved by @andes/checkpoint. */
-  static async load(dir: string, options: LocalModelOptions = {}): Promise<LocalModel> {
-    const loaded = await loadModelDir(dir);
+  /** Loads a model directory (config.json, weights, tokenizer), a GGUF file or a llama2.c `.bin`. */
+  static async load(dir: string, options: LocalModelOptions & { dtype?: WeightDtype } = {}): Promise<LocalModel> {
+    const loaded = await loadModel(dir, { dtype: options.dtype });
     const limit = loaded.config.max_position_embeddings;
     if (options.maxLength !== undefined && options.maxLength > limit) {
       throw new Error(`${dir}: context ${options.maxLength} exceeds the model's max_position_embeddings ${limit}`);

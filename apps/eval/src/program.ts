@@ -2,6 +2,7 @@
  * The `andes-eval` command line: `tasks` and `perplexity` subcommands (commander).
  * @module
  */
+import { WEIGHT_DTYPES, type WeightDtype } from '@andes/checkpoint';
 import { initBackend, setBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from './atomic-write.js';
@@ -32,6 +33,7 @@ interface CommonFlags {
   server?: string[];
   serverModel?: string;
   batchSize?: number;
+  dtype?: WeightDtype;
   backend?: 'cpu' | 'webgpu';
   json?: string;
   report?: string;
@@ -50,10 +52,17 @@ interface TasksFlags extends CommonFlags {
 
 function withCommonOptions(command: Command): Command {
   return command
-    .option('--model <dir>', 'model directory (repeat or comma-separate for side-by-side models)', collect)
+    .option(
+      '--model <path>',
+      'model directory, file.gguf or llama2.c model.bin (repeat or comma-separate for side-by-side models)',
+      collect,
+    )
     .option('--server <url>', 'OpenAI-compatible server supporting echo + logprobs (repeatable)', collect)
     .option('--server-model <name>', 'model name sent to --server (default: its first model)')
     .option('--batch-size <n>', 'rows per forward pass for local models', integer(1))
+    .addOption(
+      new Option('--dtype <type>', 'round local weights through this storage type at load').choices([...WEIGHT_DTYPES]),
+    )
     .addOption(
       new Option('--backend <name>', 'compute backend (default: WebGPU if available, else CPU)').choices([
         'cpu',
@@ -90,6 +99,7 @@ async function prepare(flags: CommonFlags, io: ProgramIo): Promise<ModelSelectio
     servers: flags.server,
     serverModel: flags.serverModel,
     batchSize: flags.batchSize,
+    dtype: flags.dtype,
     progress: io.stderr,
   };
 }

@@ -5,8 +5,10 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
+import { isWeightDtype, type WeightDtype } from '@andes/checkpoint';
 import { initBackend, setBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
+import { dryRunReport } from './dry-run.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
 import { createServer } from './server.js';
 
@@ -38,13 +40,18 @@ export interface CliOptions {
   prefillChunk: number;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
+  dtype?: WeightDtype;
+  dryRun?: boolean;
 }
 
 /** The commander program (exported for `--help` tests). */
 export function buildProgram(): Command {
   return new Command('andes-serve')
     .description('Serve an Andes model over the OpenAI API with continuous batching.')
-    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer)')
+    .requiredOption(
+      '--model <path>',
+      'model: Hugging Face directory, file.gguf or llama2.c model.bin (tokenizer.bin beside it)',
+    )
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
     .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 routes')
@@ -59,7 +66,9 @@ export function buildProgram(): Command {
     .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
-    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024);
+    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
+    .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
+    .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit');
 }
 
 /** Runs the CLI with `argv` (as `process.argv`). Resolves once listening. */
@@ -70,9 +79,16 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
+  if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
+    program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);
+  }
+  const dir = resolve(o.model);
+  if (o.dryRun) {
+    process.stdout.write(`${await dryRunReport(dir, o.maxBatch, o.context)}\n`);
+    return;
+  }
   if (o.backend) await setBackend(o.backend);
   else await initBackend();
-  const dir = resolve(o.model);
   const server = createServer({
     apiKey: o.apiKey,
     maxQueue: o.maxQueue,
@@ -81,6 +97,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     load: () =>
       loadServedModel(dir, {
         id: o.modelName ?? basename(dir),
+        dtype: o.dtype,
         maxSlots: o.maxBatch,
         maxContext: o.context,
         chatTemplate: o.chatTemplate,

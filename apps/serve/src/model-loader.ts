@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModelDir } from '@andes/checkpoint';
+import { loadModel, type WeightDtype } from '@andes/checkpoint';
 import { LlamaForCausalLM } from '@andes/nn';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
 import { LlamaEngine } from './llama-engine.js';
@@ -31,6 +31,8 @@ export interface LoadServedModelOptions {
   chatTemplate?: ChatTemplateName;
   /** KV-cache budget in bytes. */
   kvBudgetBytes?: number;
+  /** Round weights through this storage type at load (default: as stored). */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -100,9 +102,9 @@ export function createServedModel(options: CreateServedModelOptions): ServedMode
   };
 }
 
-/** Loads `dir` and builds the served model. */
+/** Loads `dir` (a Hugging Face directory, a GGUF file or a llama2.c `.bin`) and builds the served model. */
 export async function loadServedModel(dir: string, options: LoadServedModelOptions): Promise<ServedModel> {
-  const loaded = await loadModelDir(dir);
+  const loaded = await loadModel(dir, { dtype: options.dtype });
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const model = new LlamaForCausalLM(loaded.config);
@@ -111,7 +113,7 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
     id: options.id,
     model,
     tokenizer,
-    template: options.chatTemplate ?? (await chatTemplateOf(dir)),
+    template: options.chatTemplate ?? loaded.chatTemplate ?? (await chatTemplateOf(dir)),
     maxSlots: options.maxSlots,
     maxContext: options.maxContext,
     kvBudgetBytes: options.kvBudgetBytes,

@@ -7,6 +7,7 @@
  * @module
  */
 import { basename } from 'node:path';
+import type { LlamaConfig } from '@andes/nn';
 import { dequantize } from './ggml-dequantize.js';
 import { quantize } from './ggml-quantize.js';
 import { GgufFile } from './gguf-file.js';
@@ -23,6 +24,18 @@ const qkWeight = /\.self_attn\.(q|k)_proj\.weight$/;
 
 /** llama.cpp's `general.file_type` (`enum llama_ftype`) of each storage type. */
 const fileType: Record<WeightDtype, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+
+/** The config of a LLaMA GGUF file, from its header alone. */
+export async function readGgufConfig(path: string): Promise<LlamaConfig> {
+  const file = await GgufFile.open(path);
+  try {
+    const embedding = file.info('token_embd.weight');
+    if (!embedding) throw new Error(`${path}: no token_embd.weight tensor; not a LLaMA model file`);
+    return llamaConfigFromGguf(file.header.metadata, path, embedding.shape[0]!, !file.info('output.weight'));
+  } finally {
+    await file.close();
+  }
+}
 
 /**
  * Loads a LLaMA GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K tensors; a Q4_K_M file mixes the last two) as

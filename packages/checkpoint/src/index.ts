@@ -51,7 +51,7 @@ export {
   type GgufValueTypeName,
   OutOfBytesError,
 } from './gguf-metadata.js';
-export { loadGgufModel, saveGgufModel } from './gguf-model.js';
+export { loadGgufModel, readGgufConfig, saveGgufModel } from './gguf-model.js';
 export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
 export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
 export {
@@ -83,11 +83,12 @@ export {
   LLAMA2C_RMS_EPS,
   type LoadLlama2cOptions,
   loadLlama2cModel,
+  readLlama2cConfig,
   type SaveLlama2cOptions,
   saveLlama2cModel,
 } from './llama2c-model.js';
 export { decodeTokenizerBin, encodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
-export { loadModel, modelFormatOf, type SaveModelOptions, saveModel } from './load-model.js';
+export { loadModel, modelFormatOf, readModelConfig, type SaveModelOptions, saveModel } from './load-model.js';
 export {
   type ExportModelOptions,
   exportSource,
@@ -106,6 +107,14 @@ export {
   type StorageDtype,
   saveModelDir,
 } from './model-dir.js';
+export {
+  kvCacheBytes,
+  MEMORY_DTYPES,
+  type MemoryDtype,
+  type ModelMemory,
+  modelMemoryTable,
+  weightBytes,
+} from './model-memory.js';
 export { permuteForHalfRope, permuteForInterleavedRope, type RowMatrix } from './rope-permutation.js';
 export {
   decodeSafetensors,

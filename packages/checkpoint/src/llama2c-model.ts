@@ -88,6 +88,17 @@ function parseHeader(bytes: Uint8Array, path: string): Header {
   }
 }
 
+/** The config in a llama2.c `.bin` header (reads 64 bytes). */
+export async function readLlama2cConfig(path: string): Promise<LlamaConfig> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    return parseHeader(await readAt(handle, 0, Math.min(size, 64), path), path).config;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Options of {@link loadLlama2cModel}. */
 export interface LoadLlama2cOptions extends LoadModelOptions {
   /** `tokenizer.bin` to read (default: beside the model, when present). */

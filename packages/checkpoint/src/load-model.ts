@@ -5,9 +5,12 @@
  *
  * @module
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type LlamaConfig, llamaConfig } from '@andes/nn';
 import type { ChatTemplateName } from '@andes/tokenizer';
-import { loadGgufModel, saveGgufModel } from './gguf-model.js';
-import { loadLlama2cModel, saveLlama2cModel } from './llama2c-model.js';
+import { loadGgufModel, readGgufConfig, saveGgufModel } from './gguf-model.js';
+import { loadLlama2cModel, readLlama2cConfig, saveLlama2cModel } from './llama2c-model.js';
 import type { ExportModelOptions, LoadedModel, LoadModelOptions, ModelFormat } from './loaded-model.js';
 import { loadModelDir, type StorageDtype, saveModelDir } from './model-dir.js';
 import { roundTripDtype } from './weight-dtype.js';
@@ -18,6 +21,20 @@ export function modelFormatOf(path: string): ModelFormat {
   if (lower.endsWith('.gguf')) return 'gguf';
   if (lower.endsWith('.bin')) return 'llama2c';
   return 'hf';
+}
+
+/** A model's config without loading its weights (GGUF header, `.bin` header or `config.json`). */
+export async function readModelConfig(path: string): Promise<LlamaConfig> {
+  const format = modelFormatOf(path);
+  if (format === 'gguf') return readGgufConfig(path);
+  if (format === 'llama2c') return readLlama2cConfig(path);
+  const file = join(path, 'config.json');
+  const raw = JSON.parse(await readFile(file, 'utf8')) as LlamaConfig;
+  try {
+    return llamaConfig(raw);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
 }
 
 /**
