@@ -117,8 +117,12 @@ export function parseGgufHeader(bytes: Uint8Array, label = 'GGUF'): GgufHeader {
   return { version, metadata, tensors, alignment, dataOffset };
 }
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+async function readAt(
+  handle: FileHandle,
+  position: number,
+  length: number,
+  out = new Uint8Array(length),
+): Promise<Uint8Array> {
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(out, done, length - done, position + done);
@@ -177,17 +181,25 @@ export class GgufFile {
   }
 
   /**
-   * The raw bytes of one tensor (blocks of its ggml type).
+   * The raw bytes of one tensor (blocks of its ggml type). With `scratch` (at least `t.byteLength` bytes) they are
+   * read into it and a view of it is returned — reusing one buffer keeps a model load from leaving a file's worth of
+   * garbage behind for the GC.
    *
    * @throws Error when the tensor's type is not one Andes reads (naming it, e.g. `Q5_K`).
    */
-  async tensorBytes(t: GgufTensorInfo): Promise<Uint8Array> {
+  async tensorBytes(t: GgufTensorInfo, scratch?: Uint8Array): Promise<Uint8Array> {
+    if (scratch !== undefined && scratch.byteLength < t.byteLength) {
+      throw new Error(`tensorBytes ${t.name}: scratch of ${scratch.byteLength} bytes < ${t.byteLength}`);
+    }
     if (t.type === undefined) {
       throw new Error(
         `${this.path}: tensor ${t.name} has ggml type ${ggmlTypeLabel(t.typeId)}, which Andes cannot read (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)`,
       );
     }
-    return readAt(this.handle, this.header.dataOffset + t.offset, t.byteLength);
+    const into = scratch?.subarray(0, t.byteLength) as Uint8Array<ArrayBuffer> | undefined;
+    const bytes = await readAt(this.handle, this.header.dataOffset + t.offset, t.byteLength, into);
+    if (bytes.byteLength !== t.byteLength) throw new Error(`${this.path}: tensor ${t.name} is truncated`);
+    return bytes;
   }
 
   /** Closes the file. */

@@ -58,6 +58,8 @@ export async function loadGgufModel(path: string, options: LoadModelOptions = {}
     config.rope_style = layout;
     const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
     const storedTypes = new Map<string, string>();
+    // One read buffer for every tensor (the largest's size): the load allocates the float32 model and nothing else.
+    const scratch = new Uint8Array(Math.max(0, ...infos.map((t) => t.byteLength)));
     for (const info of infos) {
       const name = hfTensorName(info.name);
       if (name === undefined) {
@@ -65,10 +67,11 @@ export async function loadGgufModel(path: string, options: LoadModelOptions = {}
         throw new Error(`${path}: tensor ${info.name} is not part of a LLaMA model Andes runs${hint}`);
       }
       const count = info.shape.reduce((a, b) => a * b, 1);
+      const raw = dequantize(info.type!, await file.tensorBytes(info, scratch), count);
       let values = {
-        shape: info.shape,
-        data: dequantize(info.type!, await file.tensorBytes(info), count),
-      } as { shape: readonly number[]; data: Float32Array };
+        shape: info.shape as readonly number[],
+        data: raw.buffer === scratch.buffer ? raw.slice() : raw, // F32 comes back as a view of the scratch
+      };
       const qk = qkWeight.exec(name);
       if (qk && layout === 'half') {
         const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
