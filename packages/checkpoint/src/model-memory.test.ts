@@ -33,7 +33,14 @@ describe('model memory per dtype', () => {
     expect(Math.abs(weightBytes(config, 'q4_k_m') / GiB - 3.8)).toBeLessThan(0.05);
     // KV cache f16 at 2048 positions: 2 · 32 layers · 2048 · 4096 · 2 bytes = 1 GiB.
     expect(kvCacheBytes(config, 2048)).toBe(GiB);
-    expect(modelMemoryTable(config, 2048).map((r) => r.dtype)).toEqual(['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k_m']);
+    expect(modelMemoryTable(config, 2048).map((r) => r.dtype)).toEqual([
+      'f32',
+      'f16',
+      'bf16',
+      'q8_0',
+      'q4_0',
+      'q4_k_m',
+    ]);
   });
 
   it('equals the tensor bytes of the GGUF files Andes writes', async () => {
