@@ -43,12 +43,13 @@ for (const [file, dtype] of [
   ['model.q4_0.gguf', 'q4_0'],
   ['llama2c/model.bin', 'f32'],
   ['hf', 'f32'],
+  ['hf-f16', 'f16'],
 ]) {
   const path = join(out, file);
   const t = performance.now();
   await saveModel(path, { config, stateDict: state, dtype });
   const write = (performance.now() - t) / 1000;
-  const size = (await stat(file === 'hf' ? join(path, 'model.safetensors') : path)).size;
+  const size = (await stat(file.startsWith('hf') ? join(path, 'model.safetensors') : path)).size;
   const r = spawnSync(process.execPath, [process.argv[1]], {
     env: { ...process.env, ANDES_BENCH_LOAD: path },
     encoding: 'utf8',
