@@ -121,6 +121,29 @@ describe('GGUF files', () => {
     });
   });
 
+  it('headers larger than the writer’s first 64 KiB buffer (a 32000-token vocabulary) round-trip exactly', async () => {
+    // Regression: the writer grew its buffer while a write into the old one was in flight.
+    const path = join(dir, 'big-header.gguf');
+    const tokens = Array.from({ length: 32000 }, (_, i) => `▁piece${i}`);
+    const scores = Array.from({ length: 32000 }, (_, i) => Math.fround(-i / 3));
+    const metadata: Record<string, GgufValue> = {
+      'tokenizer.ggml.tokens': { type: 'array', itemType: 'string', value: tokens },
+      'tokenizer.ggml.scores': { type: 'array', itemType: 'f32', value: scores },
+      'after.u32': { type: 'u32', value: 123456789 },
+    };
+    await writeGguf(path, {
+      metadata,
+      tensors: [{ name: 'w', shape: [2, 32], type: 'Q8_0', data: () => quantize('Q8_0', randn(64)) }],
+    });
+    const file = await GgufFile.open(path);
+    await file.close();
+    expect(file.header.metadata.get('tokenizer.ggml.tokens')).toEqual(metadata['tokenizer.ggml.tokens']);
+    expect(file.header.metadata.get('tokenizer.ggml.scores')).toEqual(metadata['tokenizer.ggml.scores']);
+    expect(file.header.metadata.get('after.u32')).toEqual({ type: 'u32', value: 123456789 });
+    const peer = await gguf(path, { allowLocalFile: true });
+    expect((peer.metadata as unknown as Record<string, unknown>)['after.u32']).toBe(123456789);
+  });
+
   it('Q8_0 bytes written and read back dequantize to the same values', async () => {
     const path = join(dir, 'q.gguf');
     const values = randn(2 * 256);

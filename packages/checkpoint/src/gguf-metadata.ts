@@ -178,25 +178,29 @@ export class ByteWriter {
 
   /** A u32. */
   u32(x: number): void {
-    this.view.setUint32(this.room(4), x, true);
+    const at = this.room(4); // room() may replace the buffer: take the view after it
+    this.view.setUint32(at, x, true);
   }
 
   /** A u64 (from a safe integer or a bigint). */
   u64(x: number | bigint): void {
-    this.view.setBigUint64(this.room(8), BigInt(x), true);
+    const at = this.room(8);
+    this.view.setBigUint64(at, BigInt(x), true);
   }
 
   /** A GGUF string: u64 byte length then UTF-8. */
   string(s: string): void {
     const bytes = new TextEncoder().encode(s);
     this.u64(bytes.length);
-    this.buf.set(bytes, this.room(bytes.length));
+    const at = this.room(bytes.length);
+    this.buf.set(bytes, at);
   }
 
   /** Zero bytes up to a multiple of `alignment`. */
   pad(alignment: number): void {
     const n = (alignment - (this.length % alignment)) % alignment;
-    this.buf.fill(0, this.room(n), this.length);
+    const at = this.room(n);
+    this.buf.fill(0, at, this.length);
   }
 
   /** A typed value (without its type tag). */
@@ -206,45 +210,66 @@ export class ByteWriter {
       if (typeof x !== 'number' || (int && !Number.isInteger(x)) || x < lo || x > hi) throw bad();
       return x;
     };
-    const v = this.view;
+    // Validate, reserve the bytes (room() may replace the buffer), then write through the current view.
+    const put = (n: number, write: (view: DataView, at: number) => void) => {
+      const at = this.room(n);
+      write(this.view, at);
+    };
     switch (type) {
-      case 'u8':
-        v.setUint8(this.room(1), num(0, 255, true));
+      case 'u8': {
+        const value = num(0, 255, true);
+        put(1, (v, at) => v.setUint8(at, value));
         return;
-      case 'i8':
-        v.setInt8(this.room(1), num(-128, 127, true));
+      }
+      case 'i8': {
+        const value = num(-128, 127, true);
+        put(1, (v, at) => v.setInt8(at, value));
         return;
-      case 'u16':
-        v.setUint16(this.room(2), num(0, 65535, true), true);
+      }
+      case 'u16': {
+        const value = num(0, 65535, true);
+        put(2, (v, at) => v.setUint16(at, value, true));
         return;
-      case 'i16':
-        v.setInt16(this.room(2), num(-32768, 32767, true), true);
+      }
+      case 'i16': {
+        const value = num(-32768, 32767, true);
+        put(2, (v, at) => v.setInt16(at, value, true));
         return;
-      case 'u32':
-        v.setUint32(this.room(4), num(0, 2 ** 32 - 1, true), true);
+      }
+      case 'u32': {
+        const value = num(0, 2 ** 32 - 1, true);
+        put(4, (v, at) => v.setUint32(at, value, true));
         return;
-      case 'i32':
-        v.setInt32(this.room(4), num(-(2 ** 31), 2 ** 31 - 1, true), true);
+      }
+      case 'i32': {
+        const value = num(-(2 ** 31), 2 ** 31 - 1, true);
+        put(4, (v, at) => v.setInt32(at, value, true));
         return;
-      case 'f32':
-        v.setFloat32(this.room(4), num(-Infinity, Infinity, false), true);
+      }
+      case 'f32': {
+        const value = num(-Infinity, Infinity, false);
+        put(4, (v, at) => v.setFloat32(at, value, true));
         return;
-      case 'f64':
-        v.setFloat64(this.room(8), num(-Infinity, Infinity, false), true);
+      }
+      case 'f64': {
+        const value = num(-Infinity, Infinity, false);
+        put(8, (v, at) => v.setFloat64(at, value, true));
         return;
+      }
       case 'u64':
       case 'i64': {
         if (typeof x !== 'bigint' && !(typeof x === 'number' && Number.isSafeInteger(x))) throw bad();
         const big = BigInt(x as number | bigint);
         if (type === 'u64' ? big < 0n || big >= 1n << 64n : big < -(1n << 63n) || big >= 1n << 63n) throw bad();
-        if (type === 'u64') v.setBigUint64(this.room(8), big, true);
-        else v.setBigInt64(this.room(8), big, true);
+        put(8, (v, at) => (type === 'u64' ? v.setBigUint64(at, big, true) : v.setBigInt64(at, big, true)));
         return;
       }
-      case 'bool':
+      case 'bool': {
         if (typeof x !== 'boolean') throw bad();
-        v.setUint8(this.room(1), x ? 1 : 0);
+        const value = x ? 1 : 0;
+        put(1, (v, at) => v.setUint8(at, value));
         return;
+      }
       case 'string':
         if (typeof x !== 'string') throw bad();
         this.string(x);
