@@ -4,6 +4,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
+import type { WeightDtype } from '@andes/checkpoint';
 import { BUILTIN_TASK_NAMES, type BuiltinTaskName, builtinTask, builtinTasks } from './builtin-tasks.js';
 import { evaluateTask, type TaskResult } from './evaluate-task.js';
 import { STORY_INSTRUCT_TASK, storyInstructTask } from './instruction-task.js';
@@ -27,6 +28,8 @@ export interface ModelSelection {
   batchSize?: number;
   /** A PEFT LoRA adapter directory: each local model is also evaluated with it applied (base and adapter side by side). */
   lora?: string;
+  /** Round local weights through this storage type at load (`--dtype`). */
+  dtype?: WeightDtype;
   /** Progress output (default stderr); pass null to silence it. */
   progress?: NodeJS.WriteStream | null;
 }
@@ -40,13 +43,22 @@ interface ModelSpec {
 function modelSpecs(selection: ModelSelection, maxLength?: number): ModelSpec[] {
   const specs: ModelSpec[] = [
     ...(selection.models ?? []).flatMap((dir) => [
-      { label: dir, open: () => LocalModel.load(dir, { batchSize: selection.batchSize, maxLength }) },
+      {
+        label: dir,
+        open: () => LocalModel.load(dir, { batchSize: selection.batchSize, maxLength, dtype: selection.dtype }),
+      },
       ...(selection.lora === undefined
         ? []
         : [
             {
               label: `${dir} + ${selection.lora}`,
-              open: () => LocalModel.load(dir, { batchSize: selection.batchSize, maxLength, lora: selection.lora }),
+              open: () =>
+                LocalModel.load(dir, {
+                  batchSize: selection.batchSize,
+                  maxLength,
+                  dtype: selection.dtype,
+                  lora: selection.lora,
+                }),
             },
           ]),
     ]),

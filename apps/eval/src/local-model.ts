@@ -3,7 +3,7 @@
  * requests by length with one forward per batch.
  * @module
  */
-import { applyLoraAdapterDir, loadModelDir } from '@andes/checkpoint';
+import { applyLoraAdapterDir, loadModel, type WeightDtype } from '@andes/checkpoint';
 import { CliError, userMessage } from '@andes/cli';
 import { LlamaForCausalLM } from '@andes/nn';
 import { greedyBatch } from './batched-greedy.js';
@@ -76,15 +76,15 @@ export class LocalModel implements LogLikelihoodModel {
     this.batch = { batchSize: options.batchSize, maxBatchTokens: options.maxBatchTokens };
   }
 
-  /** Loads a model directory (config.json, weights, tokenizer) saved by @andes/checkpoint. */
-  static async load(dir: string, options: LocalModelOptions = {}): Promise<LocalModel> {
-    let loaded: Awaited<ReturnType<typeof loadModelDir>>;
+  /** Loads a model directory (config.json, weights, tokenizer), a GGUF file or a llama2.c `.bin`. */
+  static async load(dir: string, options: LocalModelOptions & { dtype?: WeightDtype } = {}): Promise<LocalModel> {
+    let loaded: Awaited<ReturnType<typeof loadModel>>;
     try {
-      loaded = await loadModelDir(dir);
+      loaded = await loadModel(dir, { dtype: options.dtype });
     } catch (err) {
       throw new CliError(
         `cannot load the model in ${dir}: ${userMessage((err as Error).message)}`,
-        'pass --model a model directory (config.json, model.safetensors, tokenizer), e.g. runs/default/model',
+        'pass --model a model directory (config.json, model.safetensors, tokenizer), a .gguf or a llama2.c .bin, e.g. runs/default/model',
         { cause: err },
       );
     }

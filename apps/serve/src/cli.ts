@@ -5,9 +5,11 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
+import { isWeightDtype, type WeightDtype } from '@andes/checkpoint';
 import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
 import { selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
+import { dryRunReport } from './dry-run.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
 import { createServer } from './server.js';
 
@@ -41,6 +43,8 @@ export interface CliOptions {
   prefillChunk: number;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
+  dtype?: WeightDtype;
+  dryRun?: boolean;
 }
 
 /** The commander program (exported for `--help` tests). */
@@ -50,7 +54,10 @@ export function buildProgram(): Command {
     .configureOutput(commanderOutput('andes-serve'))
     .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
     .option('--verbose', 'print the stack trace of an error')
-    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer)')
+    .requiredOption(
+      '--model <path>',
+      'model: Hugging Face directory, file.gguf or llama2.c model.bin (tokenizer.bin beside it)',
+    )
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
     .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 routes')
@@ -66,7 +73,9 @@ export function buildProgram(): Command {
     .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
-    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024);
+    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
+    .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
+    .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit');
 }
 
 /** Runs the CLI with `argv` (as `process.argv`). Resolves once listening. */
@@ -77,8 +86,15 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
-  await selectBackend(o.backend);
+  if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
+    program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);
+  }
   const dir = resolve(o.model);
+  if (o.dryRun) {
+    process.stdout.write(`${await dryRunReport(dir, o.maxBatch, o.context)}\n`);
+    return;
+  }
+  await selectBackend(o.backend);
   const server = createServer({
     apiKey: o.apiKey,
     maxQueue: o.maxQueue,
@@ -87,6 +103,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     load: () =>
       loadServedModel(dir, {
         id: o.modelName ?? basename(dir),
+        dtype: o.dtype,
         maxSlots: o.maxBatch,
         maxContext: o.context,
         chatTemplate: o.chatTemplate,

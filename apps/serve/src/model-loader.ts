@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyLoraAdapterDir, loadModelDir } from '@andes/checkpoint';
+import { applyLoraAdapterDir, loadModel, type WeightDtype } from '@andes/checkpoint';
 import { LlamaForCausalLM, mergeLora } from '@andes/nn';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
 import { LlamaEngine } from './llama-engine.js';
@@ -33,6 +33,8 @@ export interface LoadServedModelOptions {
   kvBudgetBytes?: number;
   /** A PEFT LoRA adapter directory, applied at load and merged into the weights (no cost per token). */
   lora?: string;
+  /** Round weights through this storage type at load (default: as stored). */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -115,9 +117,9 @@ export function createServedModel(options: CreateServedModelOptions): ServedMode
   };
 }
 
-/** Loads `dir` and builds the served model. */
+/** Loads `dir` (a Hugging Face directory, a GGUF file or a llama2.c `.bin`) and builds the served model. */
 export async function loadServedModel(dir: string, options: LoadServedModelOptions): Promise<ServedModel> {
-  const loaded = await loadModelDir(dir);
+  const loaded = await loadModel(dir, { dtype: options.dtype });
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const model = new LlamaForCausalLM(loaded.config);
@@ -131,8 +133,8 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
     id: options.id,
     model,
     tokenizer,
-    template: options.chatTemplate ?? (await chatTemplateOf(dir)),
-    base: options.chatTemplate === undefined && !(await declaresChatTemplate(dir)),
+    template: options.chatTemplate ?? loaded.chatTemplate ?? (await chatTemplateOf(dir)),
+    base: options.chatTemplate === undefined && loaded.chatTemplate === undefined && !(await declaresChatTemplate(dir)),
     maxSlots: options.maxSlots,
     maxContext: options.maxContext,
     kvBudgetBytes: options.kvBudgetBytes,

@@ -173,8 +173,10 @@ export function buildProgram(): Command {
 
   program
     .command('sample')
-    .description('generate text from a saved model directory (or run directory)')
-    .argument('<dir>', 'model directory, or a run directory containing model/')
+    .description('generate text from a saved model (directory, run directory, file.gguf or llama2.c model.bin)')
+    .argument('[dir]', 'model directory, or a run directory containing model/ (or use --model)')
+    .option('--model <path>', 'model: directory, file.gguf or llama2.c model.bin (tokenizer.bin beside it)')
+    .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load')
     .option('--prompt <text>', 'prompt', '')
     .option('--max-new-tokens <n>', 'tokens to generate', '128')
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', '0.8')
@@ -182,9 +184,11 @@ export function buildProgram(): Command {
     .option('--top-p <p>', 'nucleus sampling mass (1 = off)', '0.95')
     .option('--seed <n>', 'sampling seed', '0')
     .option('--backend <name>', 'auto, webgpu or cpu', 'auto')
-    .action(async (dir: string, options: Record<string, string>) => {
+    .action(async (dir: string | undefined, options: Record<string, string>) => {
       const { runSample } = await import('./sample.js');
-      await runSample(dir, options);
+      const path = options.model ?? dir;
+      if (path === undefined) throw new ConfigError('sample: give a model: andes-train sample <dir> or --model <path>');
+      await runSample(path, options);
     });
 
   program

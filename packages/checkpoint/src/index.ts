@@ -11,6 +11,7 @@ export {
   writeFileAtomic,
   writeFileAtomicWith,
 } from '@andes/tensor/node';
+export { type ConvertOptions, type ConvertReport, convertModel, verifyConversion } from './convert-model.js';
 export {
   dtypeSize,
   type HostTensor,
@@ -21,6 +22,39 @@ export {
   tensorBytes,
   typedView,
 } from './dtypes.js';
+export { dequantize, kQuantScaleMin } from './ggml-dequantize.js';
+export { type GgmlWritableType, quantize } from './ggml-quantize.js';
+export {
+  type GgmlBlockInfo,
+  GgmlType,
+  type GgmlTypeName,
+  ggmlBlockInfo,
+  ggmlByteSize,
+  ggmlTypeLabel,
+  ggmlTypeName,
+} from './ggml-types.js';
+export {
+  GGUF_DEFAULT_ALIGNMENT,
+  GgufFile,
+  type GgufHeader,
+  type GgufTensorInfo,
+  parseGgufHeader,
+} from './gguf-file.js';
+export { ggufTensorName, hfTensorName, llamaConfigFromGguf, llamaMetadata } from './gguf-llama.js';
+export {
+  ByteCursor,
+  ByteWriter,
+  type GgufArray,
+  type GgufArrayItem,
+  type GgufNumberType,
+  type GgufValue,
+  GgufValueType,
+  type GgufValueTypeName,
+  OutOfBytesError,
+} from './gguf-metadata.js';
+export { loadGgufModel, readGgufConfig, saveGgufModel } from './gguf-model.js';
+export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
+export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
 export {
   bfloat16ArrayToFloat32,
   bfloat16BitsToFloat32,
@@ -39,6 +73,30 @@ export {
   type TensorLike,
   toHostTensors,
 } from './host-tensors.js';
+export {
+  LLAMA2C_HEADER_BYTES,
+  LLAMA2C_MAGIC,
+  type Llama2cSlot,
+  llama2cOffsets,
+  llama2cSlots,
+} from './llama2c-layout.js';
+export {
+  LLAMA2C_RMS_EPS,
+  type LoadLlama2cOptions,
+  loadLlama2cModel,
+  readLlama2cConfig,
+  type SaveLlama2cOptions,
+  saveLlama2cModel,
+} from './llama2c-model.js';
+export { decodeTokenizerBin, encodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
+export { loadModel, modelFormatOf, readModelConfig, type SaveModelOptions, saveModel } from './load-model.js';
+export {
+  type ExportModelOptions,
+  exportSource,
+  type LoadedModel,
+  type LoadModelOptions,
+  type ModelFormat,
+} from './loaded-model.js';
 export {
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
@@ -62,6 +120,14 @@ export {
   type StorageDtype,
   saveModelDir,
 } from './model-dir.js';
+export {
+  kvCacheBytes,
+  MEMORY_DTYPES,
+  type MemoryDtype,
+  type ModelMemory,
+  modelMemoryTable,
+  weightBytes,
+} from './model-memory.js';
 export { permuteForHalfRope, permuteForInterleavedRope, type RowMatrix } from './rope-permutation.js';
 export {
   decodeSafetensors,
@@ -94,3 +160,4 @@ export {
   saveTrainingCheckpoint,
   type TrainingCheckpoint,
 } from './training-checkpoint.js';
+export { ggmlTypeFor, isWeightDtype, roundTripDtype, WEIGHT_DTYPES, type WeightDtype } from './weight-dtype.js';

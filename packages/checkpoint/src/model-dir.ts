@@ -8,7 +8,7 @@ import { float32ArrayToBfloat16, float32ArrayToFloat16 } from './half-precision.
 import { hostTensorToFloat32, type NamedTensors, toHostTensors } from './host-tensors.js';
 import { chatTemplateName, tokenizerConfigJson } from './model-dir-tokenizer-config.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
 import type { JsonValue } from './training-checkpoint.js';
 
 /**
@@ -244,7 +244,9 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
   }
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const file of await weightFiles(dir)) {
-    for (const [name, t] of (await readSafetensors(file)).tensors) {
+    // One tensor at a time: its stored bytes and its float32 values, never a whole F16/BF16 file beside the model.
+    for (const { name } of (await readSafetensorsHeader(file)).entries) {
+      const t = (await readSafetensors(file, { names: [name] })).tensors.get(name)!;
       if (tensors.has(name)) throw new Error(`loadModelDir: tensor ${name} appears in two shards (${file})`);
       let values: { shape: readonly number[]; data: Float32Array } = {
         shape: t.shape,
