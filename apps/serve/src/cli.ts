@@ -23,6 +23,8 @@ function port(value: string): number {
   return n;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** Options after parsing. */
 export interface CliOptions {
   model: string;
@@ -38,6 +40,9 @@ export interface CliOptions {
   prefillChunk: number;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
+  rateLimit?: number;
+  rateBurst?: number;
+  logLevel: string;
 }
 
 /** The commander program (exported for `--help` tests). */
@@ -59,7 +64,10 @@ export function buildProgram(): Command {
     .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
-    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024);
+    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
+    .option('--rate-limit <per-minute>', 'per API key (else per client address): /v1 requests per minute', positiveInt)
+    .option('--rate-burst <n>', 'requests a key may send at once (default: 10 seconds of --rate-limit)', positiveInt)
+    .option('--log-level <level>', 'JSON request logs (pino): fatal | error | warn | info | debug | silent', 'info');
 }
 
 /** Runs the CLI with `argv` (as `process.argv`). Resolves once listening. */
@@ -70,6 +78,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
+  if (!LOG_LEVELS.includes(o.logLevel)) program.error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (o.rateBurst !== undefined && o.rateLimit === undefined) program.error('--rate-burst needs --rate-limit');
   if (o.backend) await setBackend(o.backend);
   else await initBackend();
   const dir = resolve(o.model);
@@ -78,6 +88,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     maxQueue: o.maxQueue,
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
+    logger: { level: o.logLevel },
+    rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },
     load: () =>
       loadServedModel(dir, {
         id: o.modelName ?? basename(dir),

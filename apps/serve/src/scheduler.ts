@@ -123,6 +123,13 @@ export class Scheduler {
     return this.running.size;
   }
 
+  /** KV-cache positions held by running sequences (prompt prefilled so far plus generated tokens). */
+  get kvPositionsInUse(): number {
+    let n = 0;
+    for (const s of this.running.values()) n += Math.max(s.prefilled, s.position);
+    return n;
+  }
+
   /** True while any sequence is queued or running. */
   get busy(): boolean {
     return this.waiting.length > 0 || this.running.size > 0;
