@@ -43,6 +43,7 @@ export interface CliOptions {
   rateLimit?: number;
   rateBurst?: number;
   logLevel: string;
+  drainSeconds: number;
 }
 
 /** The commander program (exported for `--help` tests). */
@@ -67,6 +68,12 @@ export function buildProgram(): Command {
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--rate-limit <per-minute>', 'per API key (else per client address): /v1 requests per minute', positiveInt)
     .option('--rate-burst <n>', 'requests a key may send at once (default: 10 seconds of --rate-limit)', positiveInt)
+    .option(
+      '--drain-seconds <s>',
+      'on SIGTERM, how long in-flight requests may finish before cancellation',
+      positiveInt,
+      10,
+    )
     .option('--log-level <level>', 'JSON request logs (pino): fatal | error | warn | info | debug | silent', 'info');
 }
 
@@ -119,7 +126,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     if (stopping) return;
     stopping = true;
     process.stdout.write(`andes-serve: ${signal}, finishing in-flight requests\n`);
-    server.shutdown().then(
+    server.shutdown(o.drainSeconds * 1000).then(
       () => process.exit(0),
       (e: Error) => {
         process.stderr.write(`andes-serve: shutdown failed: ${e.message}\n`);

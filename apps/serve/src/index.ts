@@ -21,6 +21,8 @@ export {
   loadServedModel,
   renderChatIds,
 } from './model-loader.js';
+export { type ReadinessState, requestIdOf, warmUp } from './operations.js';
+export { type RateDecision, type RateLimitOptions, rateLimitKey, TokenBucketLimiter } from './rate-limit.js';
 export { randomSeed, SeededRng } from './rng.js';
 export {
   argmax,
