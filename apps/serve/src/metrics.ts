@@ -146,6 +146,12 @@ export class ServeMetrics {
     'Sequences per decode step.',
     [1, 2, 4, 8, 16, 32, 64, 128],
   );
+  /** Sequences whose prompt chunks went through one prefill forward. */
+  readonly prefillBatchSize = new Histogram(
+    'andes_prefill_batch_size',
+    'Sequences per prefill forward (batched prefill of arrivals).',
+    [1, 2, 4, 8, 16, 32, 64, 128],
+  );
   /** Requests refused by the per-key rate limit. */
   readonly rateLimited = new Counter('andes_rate_limited_total', 'Requests refused by the per-key rate limit (429).');
   private readonly gauges: Gauge[] = [];
@@ -185,6 +191,7 @@ export class ServeMetrics {
       this.timeToFirstToken,
       this.interTokenLatency,
       this.batchSize,
+      this.prefillBatchSize,
     ];
     return `${all.map((m) => m.render()).join('\n')}\n`;
   }

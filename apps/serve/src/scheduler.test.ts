@@ -39,6 +39,11 @@ function recordingEngine(maxSlots: number, maxContext = 40) {
     log.push(opts?.start ? `prefill ${slot}@${opts.start}` : `prefill ${slot}`);
     return prefill(slot, ids, opts);
   };
+  const prefillMany = engine.prefillMany.bind(engine);
+  engine.prefillMany = (requests) => {
+    log.push(`prefillMany ${requests.map((r) => (r.start ? `${r.slot}@${r.start}` : r.slot)).join(',')}`);
+    return prefillMany(requests);
+  };
   return { engine, log };
 }
 
@@ -196,6 +201,79 @@ describe('Scheduler over a real LlamaEngine', () => {
     expect(a.run.ids).toEqual([]);
     expect(entries).toHaveLength(3);
     expect(log).toEqual(['prefill 0']);
+    engine.dispose();
+  });
+
+  it('prefills arrivals of one boundary in one forward; 16 concurrent streams equal their solo runs', async () => {
+    const { engine, log } = recordingEngine(16);
+    const s = new Scheduler(engine, { maxQueue: 32 });
+    // Prompts of awkward, different lengths (1 to 9 tokens) and different output lengths.
+    const runs = Array.from({ length: 16 }, (_, i) => {
+      const prompt = [1, ...Array.from({ length: i % 9 }, (_, j) => 2 + ((i * 7 + j * 5) % 57))];
+      return greedy(prompt, 3 + (i % 5));
+    });
+    for (const r of runs) s.submit(r);
+    await Promise.all(runs.map((r) => r.run.reason));
+    for (const r of runs) {
+      const solo = await generateIds(model, r.prompt as number[], {
+        maxNewTokens: r.maxTokens,
+        temperature: 0,
+        stop: [],
+      });
+      expect(r.run.ids).toEqual(solo);
+    }
+    // The first request started the loop alone; the other 15 arrived meanwhile and went in one prefill forward,
+    // then all 16 decoded together.
+    expect(log[0]).toBe('prefill 0');
+    const batched = log.find((l) => l.startsWith('prefillMany'))!;
+    expect(batched.split(' ')[1]!.split(',')).toHaveLength(15);
+    expect(log.some((l) => l.startsWith('decode') && l.split(' ')[1]!.split(',').length === 16)).toBe(true);
+    engine.dispose();
+  });
+
+  it('a batched prefill mixes a long prompt’s next chunk with new arrivals, within the token budget', async () => {
+    const { engine, log } = recordingEngine(3);
+    const s = new Scheduler(engine, { maxQueue: 8, prefillChunk: 6 });
+    const long = greedy([1, 30, 31, 32, 33, 34, 35, 36, 37, 38], 2);
+    const a = greedy([1, 5], 2);
+    const b = greedy([1, 6, 7], 2);
+    s.submit(long);
+    s.submit(a);
+    s.submit(b);
+    await Promise.all([long, a, b].map((r) => r.run.reason));
+    // Boundary 1: the long prompt alone (6 tokens, the whole budget); boundary 2: its last 4 tokens + A (2).
+    expect(log[0]).toBe('prefill 0');
+    expect(log).toContain('prefillMany 0@6,1');
+    for (const r of [long, a, b]) {
+      const solo = await generateIds(model, r.prompt as number[], { maxNewTokens: 2, temperature: 0, stop: [] });
+      expect(r.run.ids).toEqual(solo);
+    }
+    engine.dispose();
+  });
+
+  it('a failing batched prefill ends every sequence in it with an error and frees their slots', async () => {
+    const { engine } = recordingEngine(4);
+    engine.prefillMany = async () => {
+      throw new Error('device lost');
+    };
+    const s = new Scheduler(engine, { maxQueue: 8 });
+    const errors: string[] = [];
+    const runs = [1, 2, 3].map((i) => greedy([1, i + 2], 2, {}));
+    for (const r of runs) {
+      const onFinish = r.onFinish;
+      r.onFinish = (reason, err) => {
+        if (err) errors.push(err.message);
+        onFinish(reason, err);
+      };
+      s.submit(r);
+    }
+    const reasons = await Promise.all(runs.map((r) => r.run.reason));
+    // The first ran alone (its single prefill works); the two that arrived meanwhile shared the failing call.
+    expect(reasons).toEqual(['length', 'error', 'error']);
+    expect(errors).toEqual(['device lost', 'device lost']);
+    await s.idle();
+    expect(s.runningCount).toBe(0);
+    expect(s.kvPositionsInUse).toBe(0);
     engine.dispose();
   });
 });

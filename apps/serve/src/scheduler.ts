@@ -1,8 +1,8 @@
 /**
  * Continuous batching. Requests wait in a bounded queue; at every token boundary the scheduler admits waiting
- * sequences into free KV-cache slots (a batched prefill each, long prompts in chunks), then runs one batched
- * decode step over every
- * running sequence. A sequence that finishes, is cancelled or whose client disconnects frees its slot at the
+ * sequences into free KV-cache slots (admission is by free slots: a slot holds a whole context, so an admitted
+ * sequence never runs out of KV memory) and prefills the boundary's prompt chunks, arrivals and continuations of
+ * long prompts alike, in one batched forward; then it runs one batched decode step over every running sequence. A sequence that finishes, is cancelled or whose client disconnects frees its slot at the
  * next boundary, and a waiting one takes it.
  *
  * @module
@@ -224,50 +224,79 @@ export class Scheduler {
   /**
    * Prefill work for this boundary, at most `prefillChunk` prompt tokens in all: first the sequences whose
    * prompt is partly in the cache (oldest first), then waiting sequences as slots are free. A long prompt is
-   * prefilled in chunks across boundaries so the running batch keeps decoding between them.
+   * prefilled in chunks across boundaries so the running batch keeps decoding between them. All chunks of one
+   * boundary go to the engine as one batched forward when it has `prefillMany` (one pass over the weights).
    */
   private async admit(): Promise<void> {
     let budget = Math.max(1, this.options.prefillChunk ?? 512);
-    for (const seq of [...this.running.values()]) {
-      if (budget <= 0) return;
-      if (!seq.done && !seq.cancelled && seq.prefilled < seq.req.prompt.length)
-        budget -= await this.prefillChunk(seq, budget);
+    const work: { seq: Sequence; start: number; n: number }[] = [];
+    const take = (seq: Sequence) => {
+      const n = Math.min(seq.req.prompt.length - seq.prefilled, budget);
+      work.push({ seq, start: seq.prefilled, n });
+      budget -= n;
+    };
+    for (const seq of this.running.values()) {
+      if (budget <= 0) break;
+      if (!seq.done && !seq.cancelled && seq.prefilled < seq.req.prompt.length) take(seq);
     }
     while (budget > 0 && this.waiting.length > 0 && this.freeSlots.length > 0) {
       const seq = this.waiting.shift()!;
       seq.slot = this.freeSlots.pop()!;
       this.running.set(seq.slot, seq);
-      budget -= await this.prefillChunk(seq, budget);
+      take(seq);
     }
-  }
-
-  /** Prefills up to `budget` more prompt tokens of `seq`; returns how many. Samples the first token at the end. */
-  private async prefillChunk(seq: Sequence, budget: number): Promise<number> {
-    const prompt = seq.req.prompt;
-    const start = seq.prefilled;
-    const n = Math.min(prompt.length - start, budget);
-    const wantAll = !!seq.req.promptLogprobs;
-    try {
-      const logits = await this.engine.prefill(seq.slot, prompt.slice(start, start + n), { start, allLogits: wantAll });
-      seq.prefilled += n;
-      this.options.metrics?.promptTokens.inc({}, n);
-      const v = this.engine.vocabSize;
-      if (wantAll) {
-        // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
-        for (let r = 0; r < n && start + r + 1 < prompt.length; r++) {
-          const row = logits.subarray(r * v, (r + 1) * v);
-          seq.promptEntries.push(tokenLogprobs(row, prompt[start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
+    if (work.length === 0) return;
+    const requests = work.map(({ seq, start, n }) => ({
+      slot: seq.slot,
+      ids: seq.req.prompt.slice(start, start + n),
+      start,
+      allLogits: !!seq.req.promptLogprobs,
+    }));
+    let results: Array<Float32Array | Error>;
+    if (requests.length > 1 && this.engine.prefillMany) {
+      try {
+        results = await this.engine.prefillMany(requests);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        results = requests.map(() => err);
+      }
+    } else {
+      results = [];
+      for (const r of requests) {
+        try {
+          results.push(await this.engine.prefill(r.slot, r.ids, { start: r.start, allLogits: r.allLogits }));
+        } catch (e) {
+          results.push(e instanceof Error ? e : new Error(String(e)));
         }
       }
-      if (seq.prefilled < prompt.length || seq.cancelled) return n;
-      if (wantAll) seq.req.onPromptLogprobs?.(seq.promptEntries);
-      seq.position = prompt.length;
-      if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
-      else this.emit(seq, logits.subarray((wantAll ? n - 1 : 0) * v, (wantAll ? n : 1) * v));
-    } catch (e) {
-      this.finish(seq, 'error', e instanceof Error ? e : new Error(String(e)));
     }
-    return n;
+    this.options.metrics?.prefillBatchSize.observe(requests.length);
+    work.forEach((w, i) => this.afterPrefill(w.seq, w.start, w.n, results[i]!));
+  }
+
+  /** Records a prefilled chunk of `seq` (or its failure); samples the first token once the prompt is complete. */
+  private afterPrefill(seq: Sequence, start: number, n: number, logits: Float32Array | Error): void {
+    if (logits instanceof Error) {
+      this.finish(seq, 'error', logits);
+      return;
+    }
+    const prompt = seq.req.prompt;
+    const wantAll = !!seq.req.promptLogprobs;
+    seq.prefilled += n;
+    this.options.metrics?.promptTokens.inc({}, n);
+    const v = this.engine.vocabSize;
+    if (wantAll) {
+      // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
+      for (let r = 0; r < n && start + r + 1 < prompt.length; r++) {
+        const row = logits.subarray(r * v, (r + 1) * v);
+        seq.promptEntries.push(tokenLogprobs(row, prompt[start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
+      }
+    }
+    if (seq.prefilled < prompt.length || seq.cancelled || seq.done) return;
+    if (wantAll) seq.req.onPromptLogprobs?.(seq.promptEntries);
+    seq.position = prompt.length;
+    if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
+    else this.emit(seq, logits.subarray((wantAll ? n - 1 : 0) * v, (wantAll ? n : 1) * v));
   }
 
   private async decodeStep(): Promise<void> {
