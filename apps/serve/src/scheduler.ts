@@ -2,8 +2,9 @@
  * Continuous batching. Requests wait in a bounded queue; at every token boundary the scheduler admits waiting
  * sequences into free KV-cache slots (admission is by free slots: a slot holds a whole context, so an admitted
  * sequence never runs out of KV memory) and prefills the boundary's prompt chunks, arrivals and continuations of
- * long prompts alike, in one batched forward; then it runs one batched decode step over every running sequence. A sequence that finishes, is cancelled or whose client disconnects frees its slot at the
- * next boundary, and a waiting one takes it.
+ * long prompts alike, in one batched forward; then it runs one batched decode step over every running sequence.
+ * A sequence that finishes, is cancelled or whose client disconnects frees its slot at the next boundary, and a
+ * waiting one takes it.
  *
  * @module
  */
