@@ -16,6 +16,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -44,6 +50,7 @@ export interface CliOptions {
   rateBurst?: number;
   logLevel: string;
   drainSeconds: number;
+  prefixCache: number;
 }
 
 /** The commander program (exported for `--help` tests). */
@@ -68,6 +75,12 @@ export function buildProgram(): Command {
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--rate-limit <per-minute>', 'per API key (else per client address): /v1 requests per minute', positiveInt)
     .option('--rate-burst <n>', 'requests a key may send at once (default: 10 seconds of --rate-limit)', positiveInt)
+    .option(
+      '--prefix-cache <tokens>',
+      'reuse cached prompt prefixes of at least this many tokens (0: off)',
+      nonNegativeInt,
+      16,
+    )
     .option(
       '--drain-seconds <s>',
       'on SIGTERM, how long in-flight requests may finish before cancellation',
@@ -96,6 +109,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
     logger: { level: o.logLevel },
+    prefixCacheMinTokens: o.prefixCache,
     rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },
     load: () =>
       loadServedModel(dir, {

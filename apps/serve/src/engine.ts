@@ -43,6 +43,11 @@ export interface Engine {
    * pass over the weights. Returns, per request in order, what `prefill` of that chunk alone returns.
    */
   prefillMany?(requests: readonly PrefillRequest[]): Promise<Float32Array[]>;
+  /**
+   * Optional (prefix caching): copies positions `[0, length)` of every layer's keys and values from slot `from` to
+   * slot `to`, so a sequence sharing that prefix starts its prefill at `length`.
+   */
+  copyPrefix?(from: number, to: number, length: number): void;
   /** One batched decode step over `rows` (distinct slots). Returns logits [rows.length, vocab] row-major. */
   decode(rows: readonly DecodeRow[]): Promise<Float32Array>;
   /** Frees what the engine holds for `slot` (the slot itself is reused by the scheduler). */

@@ -84,6 +84,17 @@ export class LlamaEngine implements Engine {
     return out;
   }
 
+  copyPrefix(from: number, to: number, length: number): void {
+    if (from === to || length === 0) return;
+    this.cache.checkRange(from, 0, length);
+    for (let layer = 0; layer < this.cache.numLayers; layer++) {
+      const { k, v } = this.cache.read(layer, [from], length);
+      this.cache.write(layer, to, 0, k, v);
+      k.dispose();
+      v.dispose();
+    }
+  }
+
   async decode(rows: readonly DecodeRow[]): Promise<Float32Array> {
     return readAndDispose(
       this.model.forwardBatch(

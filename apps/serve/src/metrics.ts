@@ -152,6 +152,16 @@ export class ServeMetrics {
     'Sequences per prefill forward (batched prefill of arrivals).',
     [1, 2, 4, 8, 16, 32, 64, 128],
   );
+  /** New sequences that reused cached prompt tokens (prefix caching). */
+  readonly prefixCacheHits = new Counter(
+    'andes_prefix_cache_hits_total',
+    'Sequences that reused cached prompt tokens.',
+  );
+  /** Prompt tokens not prefilled because a slot's cache already held them. */
+  readonly prefixCacheTokens = new Counter(
+    'andes_prefix_cache_tokens_total',
+    'Prompt tokens reused from the KV cache instead of prefilled.',
+  );
   /** Requests refused by the per-key rate limit. */
   readonly rateLimited = new Counter('andes_rate_limited_total', 'Requests refused by the per-key rate limit (429).');
   private readonly gauges: Gauge[] = [];
@@ -187,6 +197,8 @@ export class ServeMetrics {
       this.generatedTokens,
       this.finished,
       this.rateLimited,
+      this.prefixCacheHits,
+      this.prefixCacheTokens,
       ...this.gauges,
       this.timeToFirstToken,
       this.interTokenLatency,

@@ -39,6 +39,11 @@ function recordingEngine(maxSlots: number, maxContext = 40) {
     log.push(opts?.start ? `prefill ${slot}@${opts.start}` : `prefill ${slot}`);
     return prefill(slot, ids, opts);
   };
+  const copyPrefix = engine.copyPrefix.bind(engine);
+  engine.copyPrefix = (from, to, length) => {
+    log.push(`copy ${from}->${to} ${length}`);
+    copyPrefix(from, to, length);
+  };
   const prefillMany = engine.prefillMany.bind(engine);
   engine.prefillMany = (requests) => {
     log.push(`prefillMany ${requests.map((r) => (r.start ? `${r.slot}@${r.start}` : r.slot)).join(',')}`);
@@ -274,6 +279,70 @@ describe('Scheduler over a real LlamaEngine', () => {
     await s.idle();
     expect(s.runningCount).toBe(0);
     expect(s.kvPositionsInUse).toBe(0);
+    engine.dispose();
+  });
+
+  it('prefix caching: a shared system prompt is reused in place from a freed slot, or copied from a running one', async () => {
+    const { engine, log } = recordingEngine(2);
+    const s = new Scheduler(engine, { maxQueue: 8, prefixCacheMinTokens: 4 });
+    const system = [1, 40, 41, 42, 43, 44, 45];
+    const solo = (prompt: number[], n: number) =>
+      generateIds(model, prompt, { maxNewTokens: n, temperature: 0, stop: [] });
+    // A finishes; B shares A's 7-token system prompt: it takes A's freed slot and prefills only its own 2 tokens.
+    const a = greedy([...system, 9, 10], 3);
+    s.submit(a);
+    await a.run.reason;
+    const b = greedy([...system, 11, 12], 3);
+    s.submit(b);
+    await b.run.reason;
+    expect(log).toContain('prefill 0@7');
+    expect(a.run.ids).toEqual(await solo([...system, 9, 10], 3));
+    expect(b.run.ids).toEqual(await solo([...system, 11, 12], 3));
+    // C runs long in slot 0; D arrives with the same system prompt: slot 1 gets a copy of C's prefix.
+    const c = greedy([...system, 13], 12);
+    let d: ReturnType<typeof greedy> | null = null;
+    const wrapped = c.onToken;
+    c.onToken = (ev) => {
+      wrapped(ev);
+      if (c.run.ids.length === 2) {
+        d = greedy([...system, 20, 21, 22], 4);
+        s.submit(d);
+      }
+      return undefined;
+    };
+    s.submit(c);
+    await c.run.reason;
+    await d!.run.reason;
+    expect(log).toContain('copy 0->1 7');
+    expect(log).toContain('prefill 1@7');
+    expect(c.run.ids).toEqual(await solo([...system, 13], 12));
+    expect(d!.run.ids).toEqual(await solo([...system, 20, 21, 22], 4));
+    // A prompt that is wholly cached still prefills its last token (its logits start the output).
+    const e = greedy([...system], 2);
+    s.submit(e);
+    await e.run.reason;
+    expect(log.at(-2)).toMatch(/^prefill \d@6$/);
+    expect(e.run.ids).toEqual(await solo([...system], 2));
+    engine.dispose();
+  });
+
+  it('prefix caching stays off below the threshold and for prompt log-probabilities', async () => {
+    const { engine, log } = recordingEngine(1);
+    const s = new Scheduler(engine, { maxQueue: 8, prefixCacheMinTokens: 8 });
+    const a = greedy([1, 2, 3, 4, 5, 6], 1);
+    s.submit(a);
+    await a.run.reason;
+    const b = greedy([1, 2, 3, 4, 5, 7], 1); // 5 shared tokens < 8
+    s.submit(b);
+    await b.run.reason;
+    const long = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const c = greedy(long, 1);
+    s.submit(c);
+    await c.run.reason;
+    const d = greedy(long, 0, { promptLogprobs: true, topLogprobs: 0, onPromptLogprobs: () => {} });
+    s.submit(d);
+    await d.run.reason;
+    expect(log.filter((l) => l.startsWith('prefill'))).toEqual(['prefill 0', 'prefill 0', 'prefill 0', 'prefill 0']);
     engine.dispose();
   });
 });

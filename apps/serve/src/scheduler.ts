@@ -96,6 +96,20 @@ export interface SchedulerOptions {
    */
   prefillChunk?: number;
   metrics?: ServeMetrics;
+  /**
+   * Prefix caching: a new sequence whose prompt starts with at least this many tokens that a slot's cache already
+   * holds (a finished or running sequence with the same system prompt) starts its prefill after them: in that slot
+   * when it is free, else after copying them into a free slot (default 16; 0 turns it off).
+   */
+  prefixCacheMinTokens?: number;
+}
+
+/** Length of the common prefix of two token lists. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
 }
 
 /** Continuous-batching scheduler over one `Engine`. */
@@ -103,6 +117,8 @@ export class Scheduler {
   private readonly waiting: Sequence[] = [];
   private readonly running = new Map<number, Sequence>();
   private readonly freeSlots: number[];
+  /** Per slot, the prompt tokens whose keys/values its cache holds at positions 0… (kept after the slot is freed). */
+  private readonly held: number[][];
   private loop: Promise<void> | null = null;
   private closed = false;
 
@@ -112,6 +128,7 @@ export class Scheduler {
     readonly options: SchedulerOptions,
   ) {
     this.freeSlots = Array.from({ length: engine.maxSlots }, (_, i) => engine.maxSlots - 1 - i);
+    this.held = Array.from({ length: engine.maxSlots }, () => []);
   }
 
   /** Requests waiting for a slot. */
@@ -242,7 +259,7 @@ export class Scheduler {
     }
     while (budget > 0 && this.waiting.length > 0 && this.freeSlots.length > 0) {
       const seq = this.waiting.shift()!;
-      seq.slot = this.freeSlots.pop()!;
+      this.placeInSlot(seq);
       this.running.set(seq.slot, seq);
       take(seq);
     }
@@ -275,15 +292,63 @@ export class Scheduler {
     work.forEach((w, i) => this.afterPrefill(w.seq, w.start, w.n, results[i]!));
   }
 
+  /**
+   * Gives `seq` a free slot, reusing cached prompt tokens when it can (see `prefixCacheMinTokens`): the free slot
+   * holding the longest common prefix, or a copy of a longer one from a running sequence's slot.
+   */
+  private placeInSlot(seq: Sequence): void {
+    const prompt = seq.req.prompt;
+    const min = this.options.prefixCacheMinTokens ?? 16;
+    // Prompt log-probabilities need every prompt position's logits, and one prompt token must remain to prefill.
+    const cap = seq.req.promptLogprobs || min <= 0 ? 0 : prompt.length - 1;
+    const matchOf = (slot: number) => Math.min(cap, commonPrefix(this.held[slot]!, prompt));
+    let bestFree = -1;
+    let freeLength = 0;
+    for (const s of this.freeSlots) {
+      const n = matchOf(s);
+      if (n > freeLength) [bestFree, freeLength] = [s, n];
+    }
+    let donor = -1;
+    let donorLength = 0;
+    if (this.engine.copyPrefix) {
+      for (const s of this.running.keys()) {
+        const n = matchOf(s);
+        if (n > donorLength) [donor, donorLength] = [s, n];
+      }
+    }
+    let reuse = 0;
+    if (freeLength >= min && freeLength >= donorLength) {
+      seq.slot = bestFree;
+      this.freeSlots.splice(this.freeSlots.indexOf(bestFree), 1);
+      reuse = freeLength;
+    } else {
+      // The top of the stack, unless that slot holds a useful prefix that another free slot does not.
+      seq.slot = this.freeSlots.pop()!;
+      if (donorLength >= min) {
+        this.engine.copyPrefix!(donor, seq.slot, donorLength);
+        reuse = donorLength;
+      }
+    }
+    this.held[seq.slot] = prompt.slice(0, reuse);
+    seq.prefilled = reuse;
+    if (reuse > 0) {
+      this.options.metrics?.prefixCacheHits.inc();
+      this.options.metrics?.prefixCacheTokens.inc({}, reuse);
+    }
+  }
+
   /** Records a prefilled chunk of `seq` (or its failure); samples the first token once the prompt is complete. */
   private afterPrefill(seq: Sequence, start: number, n: number, logits: Float32Array | Error): void {
     if (logits instanceof Error) {
+      // What the failed forward left in the slot is unknown: it holds no reusable prefix.
+      if (seq.slot >= 0) this.held[seq.slot] = [];
       this.finish(seq, 'error', logits);
       return;
     }
     const prompt = seq.req.prompt;
     const wantAll = !!seq.req.promptLogprobs;
     seq.prefilled += n;
+    if (seq.slot >= 0) this.held[seq.slot] = prompt.slice(0, seq.prefilled);
     this.options.metrics?.promptTokens.inc({}, n);
     const v = this.engine.vocabSize;
     if (wantAll) {

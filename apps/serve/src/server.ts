@@ -28,6 +28,8 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Most prompt tokens prefilled per token boundary; longer prompts go in chunks (default 512). */
   prefillChunk?: number;
+  /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
+  prefixCacheMinTokens?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   bodyLimit?: number;
   /** Fastify's logger (pino; default off): true, or `{ level }`. Each line carries the request's `request_id`. */
@@ -160,6 +162,7 @@ export function createServer(options: ServerOptions): AndesServer {
       scheduler = new Scheduler(m.engine, {
         maxQueue: options.maxQueue ?? 256,
         prefillChunk: options.prefillChunk,
+        prefixCacheMinTokens: options.prefixCacheMinTokens,
         metrics,
       });
       warmed = true;
