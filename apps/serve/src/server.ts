@@ -157,7 +157,12 @@ export function createServer(options: ServerOptions): AndesServer {
   const loaded = options.load().then(
     async (m) => {
       // Warm before serving: readiness (and the first requests) must not pay for first-use work.
-      await warmUp(m.engine);
+      try {
+        await warmUp(m.engine);
+      } catch (e) {
+        loadError = new Error(`warm-up failed: ${e instanceof Error ? e.message : String(e)}`);
+        throw loadError;
+      }
       model = m;
       scheduler = new Scheduler(m.engine, {
         maxQueue: options.maxQueue ?? 256,
