@@ -289,7 +289,7 @@ export class Scheduler {
       }
     }
     this.options.metrics?.prefillBatchSize.observe(requests.length);
-    work.forEach((w, i) => this.afterPrefill(w.seq, w.start, w.n, results[i]!));
+    for (let i = 0; i < work.length; i++) this.afterPrefill(work[i]!.seq, work[i]!.start, work[i]!.n, results[i]!);
   }
 
   /**
