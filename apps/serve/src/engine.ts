@@ -15,7 +15,9 @@ export interface DecodeRow {
 
 /** One sequence's chunk of a batched prefill: `ids` at positions `start…` of `slot`. */
 export interface PrefillRequest {
+  /** KV-cache slot of the sequence (distinct within one call). */
   slot: number;
+  /** Token ids of the chunk (≥ 1). */
   ids: readonly number[];
   /** Position of the first id; 0 begins a new sequence in the slot. */
   start: number;
