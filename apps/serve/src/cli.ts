@@ -19,12 +19,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError(`expected a port 0-65535, got '${value}'`);
   return n;
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Options after parsing. */
 export interface CliOptions {
@@ -45,6 +53,11 @@ export interface CliOptions {
   bodyLimit: number;
   dtype?: WeightDtype;
   dryRun?: boolean;
+  rateLimit?: number;
+  rateBurst?: number;
+  logLevel: string;
+  drainSeconds: number;
+  prefixCache: number;
 }
 
 /** The commander program (exported for `--help` tests). */
@@ -75,7 +88,22 @@ export function buildProgram(): Command {
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
-    .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit');
+    .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
+    .option('--rate-limit <per-minute>', 'per API key (else per client address): /v1 requests per minute', positiveInt)
+    .option('--rate-burst <n>', 'requests a key may send at once (default: 10 seconds of --rate-limit)', positiveInt)
+    .option(
+      '--prefix-cache <tokens>',
+      'reuse cached prompt prefixes of at least this many tokens (0: off)',
+      nonNegativeInt,
+      16,
+    )
+    .option(
+      '--drain-seconds <s>',
+      'on SIGTERM, how long in-flight requests may finish before cancellation',
+      positiveInt,
+      10,
+    )
+    .option('--log-level <level>', 'JSON request logs (pino): fatal | error | warn | info | debug | silent', 'info');
 }
 
 /** Runs the CLI with `argv` (as `process.argv`). Resolves once listening. */
@@ -89,6 +117,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
     program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);
   }
+  if (!LOG_LEVELS.includes(o.logLevel)) program.error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (o.rateBurst !== undefined && o.rateLimit === undefined) program.error('--rate-burst needs --rate-limit');
   const dir = resolve(o.model);
   if (o.dryRun) {
     process.stdout.write(`${await dryRunReport(dir, o.maxBatch, o.context)}\n`);
@@ -100,6 +130,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     maxQueue: o.maxQueue,
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
+    logger: { level: o.logLevel },
+    prefixCacheMinTokens: o.prefixCache,
+    rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },
     load: () =>
       loadServedModel(dir, {
         id: o.modelName ?? basename(dir),
@@ -136,7 +169,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     if (stopping) return;
     stopping = true;
     process.stdout.write(`andes-serve: ${signal}, finishing in-flight requests\n`);
-    server.shutdown().then(
+    server.shutdown(o.drainSeconds * 1000).then(
       () => process.exit(0),
       (e: Error) => {
         process.stderr.write(`andes-serve: shutdown failed: ${e.message}\n`);

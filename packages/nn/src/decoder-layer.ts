@@ -5,7 +5,7 @@
  */
 
 import type { Tensor } from '@andes/tensor';
-import { type AttentionCacheSlot, type DecodeStep, LlamaAttention } from './attention.js';
+import { type AttentionCacheSlot, type DecodeStep, LlamaAttention, type PackedChunk } from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './feed-forward.js';
 import { childInit, type ModuleInit } from './init.js';
@@ -59,6 +59,12 @@ export class LlamaDecoderLayer extends Module {
   /** `x [B, T, d]` at int32 `positions [T]` → `[B, T, d]`, optionally through a cache slot (see `LlamaAttention`). */
   forward(x: Tensor, positions: Tensor, cacheSlot?: AttentionCacheSlot): Tensor {
     const h = x.add(this.selfAttn.forward(this.inputLayernorm.forward(x), positions, cacheSlot));
+    return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h)));
+  }
+
+  /** Chunks of several sequences packed as `x [1, T, d]` (see `LlamaAttention.forwardPacked`) → `[1, T, d]`. */
+  forwardPacked(x: Tensor, positions: Tensor, chunks: readonly PackedChunk[]): Tensor {
+    const h = x.add(this.selfAttn.forwardPacked(this.inputLayernorm.forward(x), positions, chunks));
     return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h)));
   }
 

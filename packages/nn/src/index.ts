@@ -11,6 +11,7 @@ export {
   decodeStep,
   LlamaAttention,
   type LlamaAttentionInit,
+  type PackedChunk,
 } from './attention.js';
 export {
   headDim,
@@ -58,6 +59,7 @@ export {
   type Parameter,
   type StateDictEntry,
 } from './module.js';
+export { type PrefillItem, prefillPacked } from './packed-prefill.js';
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
 export { RMSNorm } from './rms-norm.js';
 export { positionRange, RotaryEmbedding } from './rotary-embedding.js';
