@@ -8,13 +8,16 @@
 import type { Backend, DType, Storage, View } from '../backend/backend.js';
 import { sizeOf, stridesOf } from '../shape.js';
 
-/** The WebGPU backend, or undefined (with a reason) when no adapter exists. Throws if ANDES_REQUIRE_WEBGPU=1. */
+/**
+ * The WebGPU backend, or undefined (with a reason) when no adapter exists. Throws if ANDES_REQUIRE_WEBGPU=1.
+ * Autotuning is off (fixed per-adapter defaults) unless ANDES_TUNE=on: tests pin the variants they check.
+ */
 export async function tryWebGpu(): Promise<{ backend?: Backend; reason?: string }> {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   try {
     const { createWebGpuBackend } = await import('./index.js');
-    return { backend: await createWebGpuBackend() };
+    return { backend: await createWebGpuBackend({ tune: env?.ANDES_TUNE === 'on' ? 'on' : 'off' }) };
   } catch (err) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
     if (env?.ANDES_REQUIRE_WEBGPU === '1') throw err;
     return { reason: (err as Error).message };
   }
