@@ -108,3 +108,11 @@ export { setSeed } from './random/generator.js';
 export type { BackwardRule, Edge, GradNode } from './tape.js';
 export { type NestedArray, type Operand, type StorageRef, Tensor } from './tensor.js';
 export { keep, tidy } from './tidy.js';
+export {
+  type AttentionShape,
+  type MatmulShape,
+  type TuneOptions,
+  type TuneReport,
+  type TuneShape,
+  tune,
+} from './tune.js';

@@ -75,7 +75,7 @@ export class Switchboard {
   ) {
     for (const f of families) this.families.set(f.name, f);
     this.mode = options.mode ?? tuneModeFromEnv();
-    this.timer = options.timer ?? defaultTimer(rt);
+    this.timer = options.timer ?? defaultTimer(profile);
   }
 
   private family(name: string): KernelFamily {

@@ -36,7 +36,7 @@ export const timestampTimer: KernelTimer = {
   },
 };
 
-/** The best timer the runtime's device supports. */
-export function defaultTimer(rt: Runtime): KernelTimer {
-  return rt.features.has('timestamp-query') ? timestampTimer : waitTimer;
+/** The best timer the device supports (`timestampQuery`: the device was created with `timestamp-query`). */
+export function defaultTimer(device: { timestampQuery: boolean }): KernelTimer {
+  return device.timestampQuery ? timestampTimer : waitTimer;
 }
