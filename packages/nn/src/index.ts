@@ -50,3 +50,4 @@ export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
 export { RMSNorm } from './rms-norm.js';
 export { positionRange, RotaryEmbedding } from './rotary-embedding.js';
 export { argmax, createRng, type Rng, type SamplingOptions, sampleToken } from './sampling.js';
+export { type LlamaTuneOptions, llamaTuneShapes } from './tune-shapes.js';
