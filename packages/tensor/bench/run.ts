@@ -17,7 +17,8 @@ const which = new Set(process.argv.slice(2));
 const all = which.size === 0;
 const b = await setup();
 console.log(
-  `adapter: ${b.adapter}; CPU: ${os.cpus().length}× ${os.cpus()[0]?.model}; load: ${os.loadavg()[0]!.toFixed(2)}`,
+  `adapter: ${b.adapter}; CPU: ${os.cpus().length}× ${os.cpus()[0]?.model}; load: ${os.loadavg()[0]!.toFixed(2)}; ` +
+    `kernel tuning: ${process.env.ANDES_TUNE ?? 'on'} (ANDES_TUNE)`,
 );
 
 if (all || which.has('matmul')) {

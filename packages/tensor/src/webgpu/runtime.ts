@@ -75,7 +75,7 @@ export class Runtime {
   features: ReadonlySet<string> = new Set();
   /** Dispatches recorded since the runtime was created (benchmarks print dispatches per step from differences). */
   dispatchCount = 0;
-  /** Run once at the next {@link Runtime.sync} after it is set (the autotuner's deferred work); cleared before it runs. */
+  /** Run once at the next sync or read after it is set (the autotuner's deferred work); cleared before it runs. */
   idleHook: (() => Promise<void>) | null = null;
   private querySet: GPUQuerySet | null = null;
   private timing: { first: boolean } | null = null;
@@ -173,6 +173,7 @@ export class Runtime {
     staging.unmap();
     staging.destroy();
     this.check('read');
+    await this.runIdleHook();
     return out;
   }
 
@@ -263,6 +264,11 @@ export class Runtime {
     this.submit();
     await this.queue.onSubmittedWorkDone();
     this.check('sync');
+    await this.runIdleHook();
+  }
+
+  /** Runs the deferred work queued for the next idle point (a sync or a read: the queue has just drained). */
+  private async runIdleHook(): Promise<void> {
     const hook = this.idleHook;
     if (hook) {
       this.idleHook = null;

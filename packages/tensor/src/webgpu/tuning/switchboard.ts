@@ -146,10 +146,14 @@ export class Switchboard {
     await this.load();
     const results: TuneResult[] = [];
     let changed = false;
+    const seen = new Set<string>();
     for (const { family, problem } of problems) {
       const f = this.family(family);
       const shapeClass = f.shapeClass(problem);
       const key = `${family}|${shapeClass}`;
+      // One answer per class and call (a model lists many products of one class).
+      if (seen.has(key)) continue;
+      seen.add(key);
       const known = this.winners.get(key);
       if (known && !opts.force && f.candidates(this.profile, problem).includes(known)) {
         results.push({ family, shapeClass, winner: known, times: {}, cached: true });
