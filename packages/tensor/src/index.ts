@@ -98,6 +98,7 @@ export { squeeze } from './ops/squeeze.js';
 export { stack } from './ops/stack.js';
 export { sub } from './ops/sub.js';
 export { sum } from './ops/sum.js';
+export { swiglu } from './ops/swiglu.js';
 export { tanh } from './ops/tanh.js';
 export { toType } from './ops/to-type.js';
 export { transpose } from './ops/transpose.js';
