@@ -53,6 +53,7 @@ export { type MemoryInfo, memory } from './memory.js';
 export { abs } from './ops/abs.js';
 export { adamwStep } from './ops/adamw-step.js';
 export { add } from './ops/add.js';
+export { addRmsNorm } from './ops/add-rms-norm.js';
 export { argmax } from './ops/argmax.js';
 export { type AttentionOptions, scaledDotProductAttention } from './ops/attention.js';
 export { clone } from './ops/clone.js';

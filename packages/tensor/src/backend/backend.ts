@@ -190,6 +190,11 @@ export interface Backend {
    * two). Backends without it get the composition from the op.
    */
   swiglu?(gate: View, up: View): Storage;
+  /**
+   * Optional fused residual add + RMSNorm over contiguous x, residual [rows, dim]: sum = x + residual, and y, rstd
+   * of rmsNorm(sum) in one pass. Backends without it get the composition from the op.
+   */
+  addRmsNorm?(x: View, residual: View, weight: View, eps: number): { sum: Storage; y: Storage; rstd: Storage };
   /** Gradients of {@link Backend.swiglu} for dy: dgate and dup in one pass. */
   swigluBackward?(dy: View, gate: View, up: View): { dgate: Storage; dup: Storage };
   /**
