@@ -7,7 +7,7 @@ import type { AdapterProfile } from './adapter.js';
 import type { KernelFamily } from './family.js';
 import { Switchboard, tuneModeFromEnv } from './switchboard.js';
 import type { KernelTimer } from './timer.js';
-import { cacheDir, fnv1a } from './tuning-cache.js';
+import { andesVersion, cacheDir, fnv1a } from './tuning-cache.js';
 
 // The tuner's bookkeeping with a fake clock: no GPU needed, so it runs everywhere.
 
@@ -166,5 +166,7 @@ describe('switchboard and tuner (fake clock)', () => {
     else process.env.ANDES_TUNE = before;
     expect(await cacheDir()).toBe(dir);
     expect(fnv1a('a')).toBe('e40c292c');
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    expect(await andesVersion()).toBe(pkg.version);
   });
 });

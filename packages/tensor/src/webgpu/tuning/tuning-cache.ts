@@ -114,14 +114,23 @@ export async function saveWinners(
   return file;
 }
 
-/** The `@andes/tensor` version (part of the cache key): read from the package's package.json in Node. */
+/**
+ * The `@andes/tensor` version (part of the cache key): read from the package's package.json in Node (found from
+ * `src/` or `dist/`, and from the benchmark build one level deeper).
+ */
 export async function andesVersion(): Promise<string> {
   if (!isNode()) return 'browser';
-  try {
-    const fs = await import('node:fs/promises');
-    const text = await fs.readFile(new URL('../../../package.json', import.meta.url), 'utf8');
-    return String((JSON.parse(text) as { version?: string }).version ?? 'unknown');
-  } catch {
-    return 'unknown';
+  const fs = await import('node:fs/promises');
+  for (const rel of ['../../../package.json', '../../../../package.json']) {
+    try {
+      const pkg = JSON.parse(await fs.readFile(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === '@andes/tensor' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // Not at this depth; try the next.
+    }
   }
+  return 'unknown';
 }
