@@ -52,6 +52,8 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
   const targets = T.randint(0, V, [B, Tn], { dtype: 'int32' });
   const pos = T.arange(0, Tn, 1, { dtype: 'int32' });
   let stepNo = 0;
+  // BENCH_FUSED=0 composes the residual add + RMSNorm and silu·up from primitives (the dispatch count before fusion).
+  const fused = process.env.BENCH_FUSED !== '0';
   const logits = (tokens: T.Tensor, Bn: number, Tl: number, at: T.Tensor) => {
     let x = T.embedding(emb, tokens);
     for (const l of layers) {
@@ -61,9 +63,14 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
       const k = T.rope(heads(l.wk), at).permute([0, 2, 1, 3]);
       const v = heads(l.wv).permute([0, 2, 1, 3]);
       const a = T.scaledDotProductAttention(q, k, v, { causal: true }).permute([0, 2, 1, 3]).reshape([Bn, Tl, d]);
-      x = x.add(a.matmul(l.wo));
-      const h2 = T.rmsNorm(x, l.n2, 1e-5);
-      x = x.add(h2.matmul(l.w1).silu().mul(h2.matmul(l.w3)).matmul(l.w2));
+      if (fused) {
+        const { sum, y } = T.addRmsNorm(x, a.matmul(l.wo), l.n2, 1e-5);
+        x = sum.add(T.swiglu(y.matmul(l.w1), y.matmul(l.w3)).matmul(l.w2));
+      } else {
+        x = x.add(a.matmul(l.wo));
+        const h2 = T.rmsNorm(x, l.n2, 1e-5);
+        x = x.add(h2.matmul(l.w1).silu().mul(h2.matmul(l.w3)).matmul(l.w2));
+      }
     }
     return T.rmsNorm(x, nf, 1e-5).matmul(head);
   };
@@ -112,5 +119,8 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
   console.log(
     `| V${V} d${d} H${H} L${L}, B${B}×T${Tn} | ${(nParams / 1e6).toFixed(2)} M | ${B * Tn} | ${ms.toFixed(0)} | ${((B * Tn * 1000) / ms).toFixed(0)} | ${first.toFixed(3)} → ${last.toFixed(3)} |`,
   );
-  console.log(`\ndispatches per training step: ${perStep}; per one-token forward (decode step): ${perToken}`);
+  console.log(
+    `\ndispatches per training step: ${perStep}; per one-token forward (decode step): ${perToken}` +
+      ` (${fused ? 'fused addRmsNorm + swiglu' : 'composed, BENCH_FUSED=0'})`,
+  );
 }
