@@ -23,11 +23,16 @@ console.log(
 
 if (all || which.has('matmul')) {
   const rows = [];
-  for (const n of [256, 512, 1024, 2048]) rows.push(await matmulRow(b, n, n, n, `square ${n}`));
+  // ROWS=1024,MLP keeps only the rows whose name contains one of the words.
+  const keep = (name: string) => !process.env.ROWS || process.env.ROWS.split(',').some((w) => name.includes(w));
+  const row = async (M: number, K: number, N: number, name: string, bT = false) => {
+    if (keep(name)) rows.push(await matmulRow(b, M, K, N, name, bT));
+  };
+  for (const n of [256, 512, 1024, 2048]) await row(n, n, n, `square ${n}`);
   for (const d of [512, 768]) {
-    rows.push(await matmulRow(b, 256, d, 4 * d, `[256×${d}]·[${d}×${4 * d}] (MLP up)`));
-    rows.push(await matmulRow(b, 1, d, d, `decode [1×${d}]·[${d}×${d}]`));
-    rows.push(await matmulRow(b, 1, d, d, `decode [1×${d}]·[${d}×${d}]ᵀ (weight [out, in])`, true));
+    await row(256, d, 4 * d, `[256×${d}]·[${d}×${4 * d}] (MLP up)`);
+    await row(1, d, d, `decode [1×${d}]·[${d}×${d}]`);
+    await row(1, d, d, `decode [1×${d}]·[${d}×${d}]ᵀ (weight [out, in])`, true);
   }
   const { printTable } = await import('./harness.js');
   printTable('matmul', 'GFLOP/s', rows);
