@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { setAttentionDirect } from '../src/webgpu/kernels/attention.js';
 import { attentionRows } from './attention.bench.js';
-import { setup } from './harness.js';
+import { type Row, setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
 import { trainRow } from './train.bench.js';
 import { runDecodeVariants, runVariants } from './variants.bench.js';
@@ -22,7 +22,7 @@ console.log(
 );
 
 if (all || which.has('matmul')) {
-  const rows = [];
+  const rows: Row[] = [];
   // ROWS=1024,MLP keeps only the rows whose name contains one of the words.
   const keep = (name: string) => !process.env.ROWS || process.env.ROWS.split(',').some((w) => name.includes(w));
   const row = async (M: number, K: number, N: number, name: string, bT = false) => {
