@@ -116,12 +116,12 @@ export async function saveWinners(
 
 /**
  * The `@andes/tensor` version (part of the cache key): read from the package's package.json in Node (found from
- * `src/` or `dist/`, and from the benchmark build one level deeper).
+ * `src/` or `dist/`, and from the benchmark build under bench/out/src).
  */
 export async function andesVersion(): Promise<string> {
   if (!isNode()) return 'browser';
   const fs = await import('node:fs/promises');
-  for (const rel of ['../../../package.json', '../../../../package.json']) {
+  for (const rel of ['../../../package.json', '../../../../../package.json']) {
     try {
       const pkg = JSON.parse(await fs.readFile(new URL(rel, import.meta.url), 'utf8')) as {
         name?: string;
