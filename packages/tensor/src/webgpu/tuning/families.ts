@@ -99,9 +99,10 @@ export const matmulFamily: KernelFamily<MatmulProblem> = {
   variants: MATMUL_VARIANTS,
   shapeClass: (p) => `${p.la}${p.lb}:b${p.batch > 1 ? 1 : 0}:m${bucket(p.M)}:n${bucket(p.N)}:k${bucket(p.K)}`,
   candidates(a: AdapterProfile, p: MatmulProblem) {
+    // CPU adapters time only the strips: the workgroup-memory kernels (d…, k…) lost every class there by 4–15×
+    // (BENCHMARKS.md) and one run of them on a large product costs seconds of first-use time.
+    if (a.cpu) return ['s18', 's19', 's16'];
     const split = skinny(p) ? ['k4', 'k16'] : [];
-    // CPU adapters: the strip family first; one shared-memory kernel stays in the race as a check.
-    if (a.cpu) return ['s18', 's19', 's16', 'd1', ...split];
     return ['t1', 'd1', 'd2', 'd3', 'd4', 's18', ...split];
   },
   fallback: (a) => (a.cpu ? 's18' : 't1'),
