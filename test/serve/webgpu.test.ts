@@ -1,32 +1,17 @@
 /**
  * The server on the WebGPU backend (lavapipe here): greedy output equals the model's own greedy `generate` on the
  * same backend, and concurrent streams all complete. Skipped with a visible line when no adapter exists (set
- * ANDES_REQUIRE_WEBGPU=1 to fail instead).
+ * ANDES_REQUIRE_WEBGPU=1 to fail instead), as every WebGPU test decides through `@andes/tensor/testing`.
  */
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { createServer, loadServedModel } from '@andes/serve';
 import { setBackend } from '@andes/tensor';
+import { describeWebGpu } from '@andes/tensor/testing';
 import OpenAI from 'openai';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { tinyModel } from './tiny-model.js';
 
-async function hasWebGpu(): Promise<boolean> {
-  try {
-    process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    await setBackend('webgpu');
-    await setBackend('cpu');
-    return true;
-  } catch {
-    console.warn(
-      'test/serve/webgpu.test.ts: no WebGPU adapter — skipping (set ANDES_REQUIRE_WEBGPU=1 to fail instead)',
-    );
-    return false;
-  }
-}
-
-const available = process.env.ANDES_REQUIRE_WEBGPU === '1' || (await hasWebGpu());
-
-describe.skipIf(!available)('andes-serve on WebGPU', () => {
+describeWebGpu('andes-serve', () => {
   it('greedy completions equal generate on the same backend; 4 concurrent streams complete', async () => {
     const tiny = await tinyModel(); // built and saved on the CPU backend
     await setBackend('webgpu');

@@ -9,8 +9,10 @@
  * Each is four-way multiple choice (chance 0.25). A train split for k-shot prompts comes from another seed.
  * @module
  */
+
 import { syntheticStory } from '@andes/data';
-import { itemSeed, seededRandom } from './fewshot.js';
+import { fnv1a32, seededUniform } from '@andes/tensor';
+import { itemSeed } from './fewshot.js';
 import { assembleTask, type ChoiceItem, type Task } from './task-file.js';
 
 /** Seed of the built-in tasks' evaluation stories (disjoint from training's default 0 and from the train split). */
@@ -174,19 +176,13 @@ function makeItem(name: BuiltinTaskName, seed: number, index: number, random: ()
   return recallItem(vocab.objects, story, vocab.objects, random, where);
 }
 
-/** FNV-1a of the task name: a salt that does not change when tasks are added. */
-function nameSalt(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 function generateItems(name: BuiltinTaskName, seed: number, count: number): ChoiceItem[] {
   const items: ChoiceItem[] = [];
   for (let index = 0; items.length < count; index++) {
     if (index > count * 20) throw new Error(`builtin task ${name}: too few usable stories for ${count} items`);
     // The task's name salts the draw so different tasks on the same story do not share label positions.
-    const random = seededRandom(itemSeed((seed ^ nameSalt(name)) >>> 0, index));
+    // FNV-1a of the (ASCII) task name is a salt that does not change when tasks are added.
+    const random = seededUniform(itemSeed((seed ^ fnv1a32(name)) >>> 0, index));
     const item = makeItem(name, seed, index, random);
     if (item) items.push(item);
   }

@@ -1,5 +1,6 @@
+import { seededUniform } from '@andes/tensor';
 import { describe, expect, it } from 'vitest';
-import { fewshotPrefix, sampleShots, seededRandom } from './fewshot.js';
+import { fewshotPrefix, sampleShots } from './fewshot.js';
 import type { TaskItem } from './task-file.js';
 
 const pool: TaskItem[] = Array.from({ length: 10 }, (_, i) => ({
@@ -28,8 +29,8 @@ describe('few-shot sampling', () => {
     for (const c of counts) expect(Math.abs(c - 600)).toBeLessThan(120);
   });
 
-  it('seededRandom is uniform in [0, 1)', () => {
-    const r = seededRandom(42);
+  it('seededUniform is uniform in [0, 1)', () => {
+    const r = seededUniform(42);
     let sum = 0;
     for (let i = 0; i < 10000; i++) {
       const x = r();

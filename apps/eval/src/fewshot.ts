@@ -3,24 +3,13 @@
  * each shot is `context + " " + gold answer`, shots are joined by `"\n\n"` and followed by `"\n\n"` and the item.
  * @module
  */
+import { seededUniform } from '@andes/tensor';
 import type { TaskItem } from './task-file.js';
 
 /** The harness's `target_delimiter`: between a context and its scored answer. */
 export const TARGET_DELIMITER = ' ';
 /** The harness's `fewshot_delimiter`: between shots, and between the last shot and the item. */
 export const FEWSHOT_DELIMITER = '\n\n';
-
-/** A small seeded generator (mulberry32): the same seed gives the same stream on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mixes a run seed and an item index into one 32-bit seed, so each item's shots do not depend on `--limit`. */
 export function itemSeed(seed: number, index: number): number {
@@ -36,7 +25,7 @@ export function sampleShots<T>(pool: readonly T[], k: number, seed: number, inde
   if (k === 0) return [];
   if (k > pool.length)
     throw new Error(`sampleShots: ${k} shots requested but the train split has ${pool.length} items`);
-  const random = seededRandom(itemSeed(seed, index));
+  const random = seededUniform(itemSeed(seed, index));
   const order = pool.map((_, i) => i);
   for (let i = 0; i < k; i++) {
     const j = i + Math.floor(random() * (order.length - i));

@@ -4,7 +4,6 @@
  *
  * @packageDocumentation
  */
-export { writeFileAtomic } from './atomic-write.js';
 export { type GreedyBatchOptions, greedyBatch } from './batched-greedy.js';
 export {
   BUILTIN_EVAL_SEED,
@@ -39,7 +38,6 @@ export {
   itemSeed,
   renderShot,
   sampleShots,
-  seededRandom,
   TARGET_DELIMITER,
 } from './fewshot.js';
 export {

@@ -2,9 +2,10 @@
  * The `andes-eval` command line: `tasks` and `perplexity` subcommands (commander).
  * @module
  */
-import { initBackend, setBackend } from '@andes/tensor';
+import { commanderOutput, packageVersion } from '@andes/cli';
+import { selectBackend } from '@andes/tensor';
+import { writeFileAtomicSync } from '@andes/tensor/node';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { writeFileAtomic } from './atomic-write.js';
 import { type ModelSelection, resolveTasks, runPerplexity, runTasks } from './commands.js';
 import {
   type EvalReport,
@@ -32,6 +33,7 @@ interface CommonFlags {
   server?: string[];
   serverModel?: string;
   batchSize?: number;
+  lora?: string;
   backend?: 'cpu' | 'webgpu';
   json?: string;
   report?: string;
@@ -53,6 +55,7 @@ function withCommonOptions(command: Command): Command {
     .option('--model <dir>', 'model directory (repeat or comma-separate for side-by-side models)', collect)
     .option('--server <url>', 'OpenAI-compatible server supporting echo + logprobs (repeatable)', collect)
     .option('--server-model <name>', 'model name sent to --server (default: its first model)')
+    .option('--lora <dir>', 'PEFT LoRA adapter: evaluate each --model also with it applied, side by side')
     .option('--batch-size <n>', 'rows per forward pass for local models', integer(1))
     .addOption(
       new Option('--backend <name>', 'compute backend (default: WebGPU if available, else CPU)').choices([
@@ -83,28 +86,30 @@ export interface ProgramIo {
 }
 
 async function prepare(flags: CommonFlags, io: ProgramIo): Promise<ModelSelection> {
-  if (flags.backend) await setBackend(flags.backend);
-  else await initBackend();
+  await selectBackend(flags.backend);
   return {
     models: flags.model,
     servers: flags.server,
     serverModel: flags.serverModel,
     batchSize: flags.batchSize,
+    lora: flags.lora,
     progress: io.stderr,
   };
 }
 
 function emit(report: EvalReport, flags: CommonFlags, io: ProgramIo): void {
   io.stdout.write(renderTerminalTable(reportTable(report)));
-  if (flags.json) writeFileAtomic(flags.json, renderJson(report));
-  if (flags.report) writeFileAtomic(flags.report, renderMarkdown(report));
+  if (flags.json) writeFileAtomicSync(flags.json, renderJson(report));
+  if (flags.report) writeFileAtomicSync(flags.report, renderMarkdown(report));
 }
 
 /** Builds the `andes-eval` program; `parseAsync(argv)` runs it. */
 export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('andes-eval')
     .description('Evaluate LLaMA-style models as lm-evaluation-harness does: perplexity and zero/few-shot tasks.')
-    .showHelpAfterError();
+    .configureOutput(commanderOutput('andes-eval'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error');
 
   withCommonOptions(
     program
@@ -132,7 +137,7 @@ export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: 
       logSamples: !!flags.logSamples,
       context,
     });
-    if (flags.logSamples) writeFileAtomic(flags.logSamples, takeSamples(report));
+    if (flags.logSamples) writeFileAtomicSync(flags.logSamples, takeSamples(report));
     emit(report, flags, io);
   });
 

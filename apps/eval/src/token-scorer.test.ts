@@ -1,6 +1,5 @@
-import { embedding, randn, setBackend, type Tensor } from '@andes/tensor';
+import { embedding, randn, seededUniform, setBackend, type Tensor } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from './fewshot.js';
 import type { TokenRequest } from './harness.js';
 import { planBatches, scoreTokenRequests, shareRows } from './token-scorer.js';
 
@@ -45,7 +44,7 @@ describe('scoreTokenRequests', () => {
     const table = randn([vocab, vocab], { seed: 3 }).mul(3);
     const tableData = Float64Array.from(await table.data());
     const lm = { forward: (ids: Tensor) => embedding(table, ids) };
-    const random = seededRandom(9);
+    const random = seededUniform(9);
     const requests: TokenRequest[] = Array.from({ length: 13 }, () => {
       const n = 2 + Math.floor(random() * 9);
       const tokens = Array.from({ length: n }, () => Math.floor(random() * vocab));

@@ -5,7 +5,8 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
-import { initBackend, setBackend } from '@andes/tensor';
+import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
+import { selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
 import { createServer } from './server.js';
@@ -34,6 +35,8 @@ export interface CliOptions {
   context?: number;
   chatTemplate?: ChatTemplateName;
   modelName?: string;
+  /** PEFT LoRA adapter directory applied at load. */
+  lora?: string;
   kvMemory?: number;
   prefillChunk: number;
   backend?: 'cpu' | 'webgpu';
@@ -44,6 +47,9 @@ export interface CliOptions {
 export function buildProgram(): Command {
   return new Command('andes-serve')
     .description('Serve an Andes model over the OpenAI API with continuous batching.')
+    .configureOutput(commanderOutput('andes-serve'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error')
     .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer)')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
@@ -55,6 +61,7 @@ export function buildProgram(): Command {
       '--chat-template <name>',
       `chat template: ${CHAT_TEMPLATE_NAMES.join(' | ')} (default: tokenizer_config.json)`,
     )
+    .option('--lora <dir>', 'PEFT LoRA adapter directory, applied (merged) at load')
     .option('--model-name <id>', 'model id clients use (default: the directory name)')
     .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
@@ -70,8 +77,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
-  if (o.backend) await setBackend(o.backend);
-  else await initBackend();
+  await selectBackend(o.backend);
   const dir = resolve(o.model);
   const server = createServer({
     apiKey: o.apiKey,
@@ -85,6 +91,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         maxContext: o.context,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
+        lora: o.lora === undefined ? undefined : resolve(o.lora),
       }),
   });
   const address = await server.app.listen({ host: o.host, port: o.port });
@@ -98,7 +105,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     },
     (e: Error) => {
       // A server that can never serve should not linger: report and exit non-zero.
-      process.stderr.write(`andes-serve: failed to load the model: ${e.message}\n`);
+      const err = new CliError(
+        `cannot load the model in ${dir}: ${userMessage(e.message)}`,
+        'pass --model a model directory (config.json, model.safetensors, tokenizer), e.g. runs/default/model',
+        { cause: e },
+      );
+      process.stderr.write(`${formatCliError('andes-serve', err, isVerbose(argv))}\n`);
       server.shutdown(0).finally(() => process.exit(1));
     },
   );

@@ -21,17 +21,7 @@ export {
   loadServedModel,
   renderChatIds,
 } from './model-loader.js';
-export { randomSeed, SeededRng } from './rng.js';
-export {
-  argmax,
-  DEFAULT_SAMPLING,
-  logSumExp,
-  Sampler,
-  type SamplingParams,
-  type TokenLogprob,
-  tokenLogprobs,
-  topKIndices,
-} from './sampling.js';
+export { randomSeed } from './request-params.js';
 export {
   type FinishReason,
   type PromptLogprob,

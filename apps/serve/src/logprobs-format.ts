@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TokenLogprob } from './sampling.js';
+import type { TokenLogprob } from '@andes/nn';
 import type { ServeTokenizer } from './served-model.js';
 
 const utf8 = new TextEncoder();

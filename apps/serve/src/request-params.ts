@@ -4,9 +4,9 @@
  *
  * @module
  */
+
+import type { SamplingParams } from '@andes/nn';
 import { badRequest } from './errors.js';
-import { randomSeed } from './rng.js';
-import type { SamplingParams } from './sampling.js';
 
 /** The sampling-related fields common to chat and legacy completions (already schema-validated). */
 export interface SamplingFields {
@@ -42,6 +42,11 @@ export function samplingParams(body: SamplingFields, vocabSize: number, choiceIn
     // Choice i of a seeded request uses seed + i·golden-ratio step, so choices differ but repeat exactly.
     seed: body.seed == null ? randomSeed() : (body.seed + choiceIndex * 0x9e3779b9) % 2 ** 53,
   };
+}
+
+/** A fresh seed for requests that did not ask for one. */
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 2 ** 32);
 }
 
 /** Stop strings as a list (`stop` may be a string, a list of up to 4, or null). */

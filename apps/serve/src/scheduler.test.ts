@@ -1,9 +1,8 @@
-import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { DEFAULT_SAMPLING, generateIds, LlamaForCausalLM, llamaConfig, tokenLogprobs } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DecodeRow } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
-import { DEFAULT_SAMPLING, tokenLogprobs } from './sampling.js';
 import { type FinishReason, QueueFullError, Scheduler, type SequenceRequest } from './scheduler.js';
 
 let model: LlamaForCausalLM;

@@ -7,9 +7,10 @@
  *
  * @module
  */
+
+import { Sampler, type SamplingParams, type TokenLogprob, tokenLogprobs } from '@andes/nn';
 import type { Engine } from './engine.js';
 import type { ServeMetrics } from './metrics.js';
-import { Sampler, type SamplingParams, type TokenLogprob, tokenLogprobs } from './sampling.js';
 
 /** Why a sequence ended: `stop` (EOS or a stop string), `length` (max tokens or context), `cancelled`, `error`. */
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';

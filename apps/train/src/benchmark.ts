@@ -7,6 +7,7 @@
 import type { Batch } from '@andes/data';
 import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { AdamW } from '@andes/optim';
+import { SeededRandom } from '@andes/tensor';
 import { ConfigError, parseField } from './config.js';
 import { parseNumberFlag } from './number-flag.js';
 import { selectBackend } from './pretrain.js';
@@ -41,12 +42,8 @@ export const BENCHMARK_CASES: BenchmarkCase[] = [
 ];
 
 function randomBatch(vocab: number, batchSize: number, seqLen: number, seed: number): Batch {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state % vocab;
-  };
-  const row = Int32Array.from({ length: batchSize * seqLen + 1 }, next);
+  const rng = new SeededRandom(seed);
+  const row = Int32Array.from({ length: batchSize * seqLen + 1 }, () => rng.int(vocab));
   return { inputs: row.slice(0, -1), targets: row.slice(1), batchSize, seqLen };
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomicSync } from '@andes/tensor/node';
 
 /** One optimizer step. */
 export interface TrainMetric {
@@ -64,7 +64,7 @@ export class MetricsLog {
   truncateAfter(step: number): void {
     if (!existsSync(this.path)) return;
     const kept = readMetrics(this.path).filter((r) => r.step <= step);
-    writeFileAtomic(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    writeFileAtomicSync(this.path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
 }
 

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type JsonValue,
-  latestCheckpoint,
+  listCheckpoints,
   loadTrainingCheckpoint,
   saveModelDir,
   saveTrainingCheckpoint,
@@ -16,17 +16,23 @@ import {
 import { type Batch, createLoader, type Loader, type LoaderState } from '@andes/data';
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { AdamW, cosineSchedule, type LrSchedule } from '@andes/optim';
-import { getBackend, initBackend, setBackend, setSeed } from '@andes/tensor';
+import { selectBackend as selectComputeBackend, setSeed } from '@andes/tensor';
+import { writeFileAtomic, writeFileAtomicSync } from '@andes/tensor/node';
 import { loadTokenizer } from '@andes/tokenizer';
-import { writeFileAtomic } from './atomic-write.js';
 import { ConfigError, type TrainConfig, tokensPerStep, totalSteps } from './config.js';
 import { lossSeriesFromMetrics, renderLossChart } from './loss-chart.js';
 import { MetricsLog, readMetrics } from './metrics.js';
 import { buildModelConfig } from './model-config.js';
 import { formatCount } from './plan.js';
 import { TrainProgress } from './progress.js';
-import { loadValidationSet, prepareTokenizer, type RunTokenizer, resolveMixture } from './run-data.js';
-import { type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
+import {
+  fitValidationSplit,
+  loadValidationSet,
+  prepareTokenizer,
+  type RunTokenizer,
+  resolveMixture,
+} from './run-data.js';
+import { checkRunDirectoryFree, type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
 import { measureMatmulFlops, utilisation } from './throughput.js';
 import {
   evaluate,
@@ -42,25 +48,38 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd');
 }
 
-/** Selects the configured backend (`auto`: ANDES_BACKEND, else WebGPU, else CPU). Returns its name. */
+/**
+ * Selects the configured backend with `@andes/tensor`'s `selectBackend` (`auto`: ANDES_BACKEND, else WebGPU, else
+ * CPU) and returns its name; an unavailable named backend becomes a ConfigError (a user error, printed without a stack).
+ */
 export async function selectBackend(choice: TrainConfig['backend']): Promise<string> {
-  if (choice === 'auto') await initBackend();
-  else {
-    try {
-      await setBackend(choice);
-    } catch (err) {
-      throw new ConfigError(`--backend ${choice}: ${(err as Error).message}`);
-    }
+  try {
+    return (await selectComputeBackend(choice)).name;
+  } catch (err) {
+    if (choice === 'auto') throw err;
+    throw new ConfigError(`--backend ${choice}: ${(err as Error).message}`);
   }
-  return getBackend().name;
 }
 
-/** Starts a fresh run in `config.outDir` (earlier artifacts there are replaced). */
-export async function runPretrain(config: TrainConfig): Promise<void> {
-  // Check what can be checked before anything is deleted or trained: data paths and model fields.
-  resolveMixture(config.data);
+/** Options of {@link runPretrain}. */
+export interface PretrainOptions {
+  /** Replace an earlier run in `config.outDir`; without it such a directory is refused. */
+  overwrite?: boolean;
+}
+
+/**
+ * Starts a fresh run in `config.outDir`. A directory holding an earlier run is refused unless `overwrite`; a small
+ * corpus gets a validation fraction that leaves both splits documents (with a printed note).
+ */
+export async function runPretrain(config: TrainConfig, options: PretrainOptions = {}): Promise<void> {
+  // Check what can be checked before anything is deleted or trained: data paths, model fields, the run directory.
+  const data = resolveMixture(config.data);
   buildModelConfig(config, { vocabSize: Math.max(config.vocabSize, 3), bosId: 1, eosId: 2 });
-  const paths = startFreshRun(resolve(config.outDir), config);
+  const root = resolve(config.outDir);
+  checkRunDirectoryFree(root, config.outDir, options.overwrite === true);
+  const note = await fitValidationSplit(config, data);
+  if (note !== null) console.log(note);
+  const paths = startFreshRun(root, config);
   await train(paths, config, null);
 }
 
@@ -69,14 +88,27 @@ export async function runResume(dir: string, timeBudget?: number): Promise<void>
   const config = readRunConfig(dir);
   if (timeBudget !== undefined) config.timeBudget = timeBudget;
   const paths = runPaths(resolve(dir));
-  const checkpoint = await latestCheckpoint(paths.root);
-  if (checkpoint === null) throw new ConfigError(`resume: no checkpoint in ${JSON.stringify(dir)}`);
-  await train(paths, config, checkpoint);
+  const last = (await listCheckpoints(paths.root)).at(-1);
+  if (last === undefined)
+    throw new ConfigError(
+      `resume: no checkpoint in ${JSON.stringify(dir)}`,
+      'a run saves one every --checkpoint-interval steps and on Ctrl-C; start again with `andes-train pretrain`',
+    );
+  const steps = totalSteps(config);
+  if (last.step >= steps && existsSync(paths.model)) {
+    // Finished runs stay as they are: re-running the end (evaluation, model, samples) would only rewrite them.
+    console.log(
+      `${dir} is finished (step ${last.step} of ${steps}); nothing to do. Its model is in ${paths.model}; ` +
+        'train longer with a new `andes-train pretrain --steps …`.',
+    );
+    return;
+  }
+  await train(paths, config, last.dir);
 }
 
 /** Saves the tokenizer into the run (trained ones serialise themselves; a given file is copied). */
 async function saveRunTokenizer(tokenizer: RunTokenizer, config: TrainConfig, paths: RunPaths): Promise<void> {
-  if (typeof tokenizer.save === 'function') await tokenizer.save(paths.tokenizer);
+  if (typeof tokenizer.save === 'function') await tokenizer.save(paths.tokenizer, writeFileAtomic);
   else if (config.tokenizer !== '') copyFileSync(config.tokenizer, paths.tokenizer);
   else throw new Error('train: the tokenizer can neither save itself nor be copied');
 }
@@ -208,7 +240,7 @@ async function train(paths: RunPaths, config: TrainConfig, resumeFrom: string | 
   const writeChart = () => {
     const series = lossSeriesFromMetrics(readMetrics(paths.metrics));
     const reference = { label: `unigram ${unigram.toFixed(3)}`, value: unigram };
-    writeFileAtomic(paths.chart, renderLossChart({ ...series, reference, title: `${config.preset} — loss` }));
+    writeFileAtomicSync(paths.chart, renderLossChart({ ...series, reference, title: `${config.preset} — loss` }));
   };
   const sample = async (prompt: string): Promise<string> => {
     const ids = tokenizer.encode(prompt, { bos: true });

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelDir } from '@andes/checkpoint';
+import { userMessage } from '@andes/cli';
 import { generate, LlamaForCausalLM } from '@andes/nn';
 import { ConfigError, parseField } from './config.js';
 import { parseNumberFlag } from './number-flag.js';
@@ -42,7 +43,16 @@ export async function runSample(dir: string, options: SampleOptions): Promise<st
   const backend = parseField('backend', options.backend ?? 'auto', 'flag --backend');
   const modelDir = modelDirectoryOf(dir);
   await selectBackend(backend);
-  const loaded = await loadModelDir(modelDir);
+  let loaded: Awaited<ReturnType<typeof loadModelDir>>;
+  try {
+    loaded = await loadModelDir(modelDir);
+  } catch (err) {
+    throw new ConfigError(
+      `sample: cannot load the model in ${modelDir}: ${userMessage((err as Error).message)}`,
+      'the directory is damaged or incomplete: pass another model or run directory, or train again',
+      { cause: err },
+    );
+  }
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new ConfigError(`sample: ${modelDir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const model = new LlamaForCausalLM(loaded.config);

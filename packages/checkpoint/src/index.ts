@@ -3,13 +3,14 @@
  *
  * @packageDocumentation
  */
+// The atomic writers live in `@andes/tensor/node` (their one home); re-exported here for existing callers.
 export {
   fsyncDirectory,
   type WriteChunk,
   writeDirectoryAtomic,
   writeFileAtomic,
   writeFileAtomicWith,
-} from './atomic-write.js';
+} from '@andes/tensor/node';
 export {
   dtypeSize,
   type HostTensor,
@@ -38,6 +39,18 @@ export {
   type TensorLike,
   toHostTensors,
 } from './host-tensors.js';
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  applyLoraAdapterDir,
+  type LoadedLoraAdapter,
+  type LoraAdapterConfig,
+  loadLoraAdapter,
+  PEFT_PREFIX,
+  parsePeftAdapterConfig,
+  peftAdapterConfigJson,
+  saveLoraAdapter,
+} from './lora-adapter.js';
 export { type Manifest, manifestFile, readVerifiedFiles, sha256Hex, writeManifest } from './manifest.js';
 export {
   hfConfigJson,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '@andes/tensor/node';
 
 /** A directory's manifest: each file's size and SHA-256, written last so its presence means "complete". */
 export interface Manifest {

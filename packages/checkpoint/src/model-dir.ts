@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LlamaConfig, llamaConfig, type RopeLayout } from '@andes/nn';
+import { writeDirectoryAtomic, writeFileAtomic } from '@andes/tensor/node';
 import { type ChatTemplateName, loadTokenizer, type Tokenizer } from '@andes/tokenizer';
-import { writeDirectoryAtomic, writeFileAtomic } from './atomic-write.js';
 import type { HostTensor } from './dtypes.js';
 import { float32ArrayToBfloat16, float32ArrayToFloat16 } from './half-precision.js';
 import { hostTensorToFloat32, type NamedTensors, toHostTensors } from './host-tensors.js';

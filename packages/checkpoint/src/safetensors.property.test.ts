@@ -1,3 +1,4 @@
+import { SeededRandom } from '@andes/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dtypeSize, type HostTensor, type SafetensorsDtype, shapeSize, typedView } from './dtypes.js';
@@ -28,11 +29,8 @@ const tensorArb = fc
   })
   .map(({ dtype, shape, seed }): HostTensor => {
     const bytes = new Uint8Array(shapeSize(shape) * dtypeSize(dtype));
-    let s = seed >>> 0;
-    for (let i = 0; i < bytes.length; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      bytes[i] = dtype === 'BOOL' ? (s >>> 31) & 1 : s >>> 24;
-    }
+    const rng = new SeededRandom(seed);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = dtype === 'BOOL' ? rng.int(2) : rng.int(256);
     return { dtype, shape, data: typedView(dtype, bytes) };
   });
 

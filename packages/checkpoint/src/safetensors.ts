@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { writeFileAtomicWith } from './atomic-write.js';
+import { writeFileAtomicWith } from '@andes/tensor/node';
 import { dtypeSize, type HostTensor, shapeSize, tensorBytes, typedView } from './dtypes.js';
 import {
   headerLength,

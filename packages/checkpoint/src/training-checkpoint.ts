@@ -1,6 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeDirectoryAtomic, writeFileAtomic } from './atomic-write.js';
+import { writeDirectoryAtomic, writeFileAtomic } from '@andes/tensor/node';
 import type { HostTensor } from './dtypes.js';
 import { type NamedTensors, toHostTensors } from './host-tensors.js';
 import { readVerifiedFiles, writeManifest } from './manifest.js';

@@ -3,8 +3,38 @@
  *
  * @packageDocumentation
  */
+
+// The seeded generator and seed hashes live in @andes/tensor (their one home); re-exported for existing callers.
+export { fnv1a32, mixSeed, SeededRandom } from '@andes/tensor';
+export { type CorpusFormat, corpusFormatOf, isRecordIndexed } from './corpus-format.js';
+export {
+  llamaPaperEpochs,
+  type PlanSource,
+  planSourceEpochs,
+  planSourcesFromManifest,
+  type SourceEpochPlan,
+} from './data-plan.js';
+export { decompressedLines, type LineCodec } from './decompressed-lines.js';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
+export * from './filters/index.js';
 export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
+export {
+  ALPACA_INPUT_PREAMBLE,
+  INSTRUCTION_FORMATS,
+  type InstructionExample,
+  type InstructionFormat,
+  parseInstructionData,
+  readInstructionData,
+} from './instruction-formats.js';
+export {
+  IGNORE_INDEX,
+  InstructionBatcher,
+  type InstructionBatcherState,
+  padInstructionBatch,
+  type RenderedExample,
+  renderInstructionExample,
+  splitInstructionExamples,
+} from './instruction-rendering.js';
 export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
 export { parseLoaderState } from './loader-state.js';
@@ -19,16 +49,34 @@ export {
   syntheticMixture,
 } from './mixture-config.js';
 export { type DataTokenizer, type PackerPosition, type PackingOptions, SequencePacker } from './packing.js';
-export { fnv1a32, isValidationDocument, mixSeed, SeededRandom } from './rng.js';
+export * from './prepare/index.js';
+export {
+  type CorpusRecord,
+  fieldOf,
+  openRecordReader,
+  type RecordReader,
+  type RecordReaderOptions,
+} from './record-reader.js';
+export * from './shards.js';
 export {
   type DocumentSource,
   FileSource,
   type FileSourceOptions,
   openSource,
   resolveSourceFiles,
+  type SourceDocument,
   type SourceState,
   SyntheticSource,
 } from './sources.js';
+export {
+  STORY_QA_KINDS,
+  type StoryInstruction,
+  type StoryTaskKind,
+  storyInstruction,
+  storyInstructionFile,
+  storyInstructionMessages,
+  storyInstructions,
+} from './story-instruct.js';
 export type { StoryPerson } from './story-lexicon.js';
 export { syntheticStories, syntheticStory } from './synthetic-stories.js';
 export {
@@ -38,3 +86,11 @@ export {
   trainTokenizerOnMixture,
 } from './tokenizer-training.js';
 export { unigramCrossEntropy } from './unigram.js';
+export {
+  fnv1a32Tokens,
+  isValidationDocument,
+  type PlanValidationOptions,
+  planValidationSplit,
+  type ValidationSplitPlan,
+  validationKey,
+} from './validation-split.js';

@@ -1,13 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SeededRandom } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentStream } from './document-stream.js';
 import { type Batch, createLoader, type LoaderOptions } from './loader.js';
 import { parseLoaderState } from './loader-state.js';
 import type { MixtureConfig } from './mixture-config.js';
 import type { DataTokenizer } from './packing.js';
-import { SeededRandom } from './rng.js';
 
 /** Byte-level test tokenizer: id = byte + 3, BOS = 1, EOS = 2 — trivially invertible. */
 const byteTokenizer: DataTokenizer = {
@@ -222,7 +222,7 @@ describe('DocumentStream', () => {
   async function allDocs(mixture: MixtureConfig, split: 'train' | 'validation', valFraction: number, n = Infinity) {
     const s = await DocumentStream.open(mixture, { baseDir: dir, seed: 1, split, valFraction });
     const out: string[] = [];
-    for (let d = await s.next(); d !== null && out.length < n; d = await s.next()) out.push(d);
+    for (let d = await s.next(); d !== null && out.length < n; d = await s.next()) out.push(d as string);
     await s.close();
     return out;
   }

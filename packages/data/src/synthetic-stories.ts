@@ -1,4 +1,4 @@
-import { mixSeed, SeededRandom } from './rng.js';
+import { mixSeed, SeededRandom } from '@andes/tensor';
 import {
   animals,
   boyNames,

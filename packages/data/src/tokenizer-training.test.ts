@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createLoader } from './loader.js';
 import { syntheticMixture } from './mixture-config.js';
-import { isValidationDocument } from './rng.js';
 import { syntheticStory } from './synthetic-stories.js';
 import { collectTrainingText, trainTokenizerOnMixture } from './tokenizer-training.js';
 import { unigramCrossEntropy } from './unigram.js';
+import { isValidationDocument } from './validation-split.js';
 
 describe('collectTrainingText', () => {
   it('takes the first maxBytes of training documents, never validation ones', async () => {

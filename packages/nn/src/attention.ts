@@ -13,6 +13,7 @@
 
 import { matmul, scaledDotProductAttention, type Tensor, tensor } from '@andes/tensor';
 import { headDim, type LlamaConfig } from './config.js';
+import { childInit, type ModuleInit } from './init.js';
 import type { KvCache } from './kv-cache.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -28,14 +29,15 @@ export interface AttentionCacheSlot {
   start: number;
 }
 
-/** Initialisation of {@link LlamaAttention}: std of q/k/v, std of o_proj, and the four seeds. */
-export interface LlamaAttentionInit {
+/**
+ * Initialisation of {@link LlamaAttention}: std of q/k/v, std of o_proj, and the model seed and this module's name
+ * (default `model.layers.<layerIndex>.self_attn`), which every projection's seed is derived from.
+ */
+export interface LlamaAttentionInit extends ModuleInit {
   /** std of q_proj, k_proj, v_proj (default 0.02). */
   std?: number;
   /** std of o_proj, a residual projection (default `std`). */
   residualStd?: number;
-  /** Seeds of q, k, v, o. */
-  seeds?: readonly [number, number, number, number];
 }
 
 /** Grouped-query self-attention of one decoder layer; parameters `{q,k,v,o}_proj.weight`. */
@@ -72,14 +74,15 @@ export class LlamaAttention extends Module {
     this.numKvHeads = config.num_key_value_heads;
     this.headDim = headDim(config);
     const std = init.std ?? config.initializer_range;
-    const [sq, sk, sv, so] = init.seeds ?? [0, 1, 2, 3];
+    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}.self_attn` };
     const kv = this.numKvHeads * this.headDim;
-    this.qProj = this.registerModule('q_proj', new Linear(d, this.numHeads * this.headDim, { std, seed: sq }));
-    this.kProj = this.registerModule('k_proj', new Linear(d, kv, { std, seed: sk }));
-    this.vProj = this.registerModule('v_proj', new Linear(d, kv, { std, seed: sv }));
+    const q = this.numHeads * this.headDim;
+    this.qProj = this.registerModule('q_proj', new Linear(d, q, { std, ...childInit(scope, 'q_proj') }));
+    this.kProj = this.registerModule('k_proj', new Linear(d, kv, { std, ...childInit(scope, 'k_proj') }));
+    this.vProj = this.registerModule('v_proj', new Linear(d, kv, { std, ...childInit(scope, 'v_proj') }));
     this.oProj = this.registerModule(
       'o_proj',
-      new Linear(this.numHeads * this.headDim, d, { std: init.residualStd ?? std, seed: so }),
+      new Linear(q, d, { std: init.residualStd ?? std, ...childInit(scope, 'o_proj') }),
     );
     this.rotary = new RotaryEmbedding(config.rope_theta, config.rope_style);
   }

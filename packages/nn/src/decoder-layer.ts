@@ -8,17 +8,19 @@ import { addRmsNorm, type Tensor } from '@andes/tensor';
 import { type AttentionCacheSlot, type DecodeStep, LlamaAttention } from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './feed-forward.js';
+import { childInit, type ModuleInit } from './init.js';
 import { Module } from './module.js';
 import { RMSNorm } from './rms-norm.js';
 
-/** Seeds and scales of one block's weights. */
-export interface DecoderLayerInit {
-  /** std of the non-residual projections. */
-  std: number;
-  /** std of o_proj and down_proj. */
-  residualStd: number;
-  /** Seed for a parameter, from its name relative to the block (e.g. `self_attn.q_proj.weight`). */
-  seedOf: (relativeName: string) => number;
+/**
+ * Scales of one block's weights, and the model seed and this block's name (default `model.layers.<layerIndex>`),
+ * which every weight's seed is derived from.
+ */
+export interface DecoderLayerInit extends ModuleInit {
+  /** std of the non-residual projections (default `config.initializer_range`). */
+  std?: number;
+  /** std of o_proj and down_proj (default std / sqrt(2·layers), as the model uses). */
+  residualStd?: number;
 }
 
 /** A pre-norm decoder block; parameters `self_attn.*`, `mlp.*`, `input_layernorm.weight`, `post_attention_layernorm.weight`. */
@@ -36,30 +38,19 @@ export class LlamaDecoderLayer extends Module {
    * @param config - model hyper-parameters
    * @param layerIndex - position of the block in the stack
    */
-  constructor(config: LlamaConfig, layerIndex: number, init: DecoderLayerInit) {
+  constructor(config: LlamaConfig, layerIndex: number, init: DecoderLayerInit = {}) {
     super();
-    const { std, residualStd, seedOf } = init;
+    const std = init.std ?? config.initializer_range;
+    const residualStd = init.residualStd ?? std / Math.sqrt(2 * config.num_hidden_layers);
+    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}` };
     const d = config.hidden_size;
     this.selfAttn = this.registerModule(
       'self_attn',
-      new LlamaAttention(config, layerIndex, {
-        std,
-        residualStd,
-        seeds: ['q', 'k', 'v', 'o'].map((p) => seedOf(`self_attn.${p}_proj.weight`)) as [
-          number,
-          number,
-          number,
-          number,
-        ],
-      }),
+      new LlamaAttention(config, layerIndex, { std, residualStd, ...childInit(scope, 'self_attn') }),
     );
     this.mlp = this.registerModule(
       'mlp',
-      new LlamaMLP(d, config.intermediate_size, {
-        std,
-        residualStd,
-        seeds: ['gate', 'up', 'down'].map((p) => seedOf(`mlp.${p}_proj.weight`)) as [number, number, number],
-      }),
+      new LlamaMLP(d, config.intermediate_size, { std, residualStd, ...childInit(scope, 'mlp') }),
     );
     this.inputLayernorm = this.registerModule('input_layernorm', new RMSNorm(d, config.rms_norm_eps));
     this.postAttentionLayernorm = this.registerModule('post_attention_layernorm', new RMSNorm(d, config.rms_norm_eps));

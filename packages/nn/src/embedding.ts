@@ -5,7 +5,7 @@
  */
 
 import { embedding, type Tensor } from '@andes/tensor';
-import { normalInit } from './init.js';
+import { initSeed, type ModuleInit, normalInit } from './init.js';
 import { Module, type Parameter } from './module.js';
 
 /** A table `[numEmbeddings, dim]`; `forward(ids int32 [...]) → [..., dim]`. */
@@ -16,17 +16,18 @@ export class Embedding extends Module {
   /**
    * @param numEmbeddings - number of rows (vocabulary size)
    * @param dim - vector width
-   * @param options - `std` of the normal initialisation (default 0.02) and its `seed` (default 0)
+   * @param options - `std` of the normal initialisation (default 0.02), and the model `seed` and this module's
+   *   `name`, which the weight's seed is derived from
    */
   constructor(
     readonly numEmbeddings: number,
     readonly dim: number,
-    options: { std?: number; seed?: number } = {},
+    options: ModuleInit & { std?: number } = {},
   ) {
     super();
     this.weight = this.registerParameter(
       'weight',
-      normalInit([numEmbeddings, dim], options.std ?? 0.02, options.seed ?? 0),
+      normalInit([numEmbeddings, dim], options.std ?? 0.02, initSeed(options, 'weight')),
     );
   }
 

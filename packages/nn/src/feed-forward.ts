@@ -5,17 +5,16 @@
  */
 
 import { swiglu, type Tensor } from '@andes/tensor';
+import { childInit, type ModuleInit } from './init.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
-/** Options of {@link LlamaMLP}: initialisation scales and seeds of the three projections. */
-export interface LlamaMLPOptions {
+/** Options of {@link LlamaMLP}: initialisation scales, and the model seed and this module's name (e.g. `model.layers.0.mlp`). */
+export interface LlamaMLPOptions extends ModuleInit {
   /** std of gate_proj and up_proj (default 0.02). */
   std?: number;
   /** std of down_proj, a residual projection (default 0.02 / sqrt(2·layers) when built by the model). */
   residualStd?: number;
-  /** Seeds of gate_proj, up_proj, down_proj. */
-  seeds?: readonly [number, number, number];
 }
 
 /** `[..., dim] → [..., dim]` through a gated hidden layer of width `hidden`; parameters `{gate,up,down}_proj.weight`. */
@@ -34,12 +33,14 @@ export class LlamaMLP extends Module {
   constructor(dim: number, hidden: number, options: LlamaMLPOptions = {}) {
     super();
     const std = options.std ?? 0.02;
-    const [s0, s1, s2] = options.seeds ?? [0, 1, 2];
-    this.gateProj = this.registerModule('gate_proj', new Linear(dim, hidden, { std, seed: s0 }));
-    this.upProj = this.registerModule('up_proj', new Linear(dim, hidden, { std, seed: s1 }));
+    this.gateProj = this.registerModule(
+      'gate_proj',
+      new Linear(dim, hidden, { std, ...childInit(options, 'gate_proj') }),
+    );
+    this.upProj = this.registerModule('up_proj', new Linear(dim, hidden, { std, ...childInit(options, 'up_proj') }));
     this.downProj = this.registerModule(
       'down_proj',
-      new Linear(hidden, dim, { std: options.residualStd ?? std, seed: s2 }),
+      new Linear(hidden, dim, { std: options.residualStd ?? std, ...childInit(options, 'down_proj') }),
     );
   }
 

@@ -1,11 +1,12 @@
 import { memory, noGrad, setBackend, tidy } from '@andes/tensor';
+import { describeWebGpu } from '@andes/tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hasWebGpu, idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
 import { type LlamaConfig, llamaConfig } from './config.js';
 import { generate, generateIds } from './generate.js';
 import { KvCache } from './kv-cache.js';
 import { LlamaForCausalLM } from './llama.js';
-import { argmax } from './sampling.js';
+import { argmax, Sampler } from './sampling.js';
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -150,11 +151,54 @@ describe('generate', () => {
     expect(memory().tensors).toBe(before);
     model.dispose();
   });
+
+  it('draws through the one Sampler: penalties and bias apply, as in a loop over fully recomputed logits', async () => {
+    const model = sharpModel(6);
+    const opts = {
+      maxNewTokens: 10,
+      temperature: 0.9,
+      topK: 12,
+      topP: 0.97,
+      frequencyPenalty: 0.8,
+      presencePenalty: 0.3,
+      logitBias: new Map([[4, 1.5]]),
+      seed: 2 ** 33 + 5,
+      stop: [],
+    };
+    const cached = await generateIds(model, [1, 9, 2], opts);
+    const sampler = new Sampler(opts);
+    const ids = [1, 9, 2];
+    const reference: number[] = [];
+    for (let i = 0; i < opts.maxNewTokens; i++) {
+      const rows = await fullLogits(model, ids);
+      const next = sampler.sample(rows[rows.length - 1] as Float32Array);
+      sampler.observe(next);
+      reference.push(next);
+      ids.push(next);
+    }
+    expect(cached).toEqual(reference);
+    // Greedy with a penalty leaves the device argmax path: a strong frequency penalty forbids any repeat.
+    const unrepeated = await generateIds(model, [1, 2], {
+      maxNewTokens: 8,
+      temperature: 0,
+      frequencyPenalty: 50,
+      stop: [],
+    });
+    expect(new Set(unrepeated).size).toBe(8);
+    // And a large bias makes greedy decoding emit only that token.
+    const biased = await generateIds(model, [1], {
+      maxNewTokens: 4,
+      temperature: 0,
+      logitBias: new Map([[5, 100]]),
+      stop: [],
+    });
+    expect(biased).toEqual([5, 5, 5, 5]);
+    await expect(generateIds(model, [1], { maxNewTokens: 2, topP: 1.5 })).rejects.toThrow(/Sampler: topP must lie in/);
+    model.dispose();
+  });
 });
 
-const webgpuAvailable = process.env.ANDES_REQUIRE_WEBGPU === '1' || (await hasWebGpu('generate.test'));
-
-describe.skipIf(!webgpuAvailable)('WebGPU', () => {
+describeWebGpu('generate', () => {
   it('prefill and batched decode on WebGPU give the CPU logits', async () => {
     const cpu = sharpModel(5);
     const host = new Map<string, { shape: number[]; data: Float32Array }>();

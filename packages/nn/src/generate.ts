@@ -8,14 +8,12 @@
 import type { Tensor } from '@andes/tensor';
 import { KvCache } from './kv-cache.js';
 import type { LlamaForCausalLM } from './llama.js';
-import { createRng, type SamplingOptions, sampleToken } from './sampling.js';
+import { Sampler, type SamplingOptions } from './sampling.js';
 
-/** Options of {@link generate}. */
+/** Options of {@link generate}: the {@link Sampler}'s settings (seed default 0) and when to stop. */
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most. */
   maxNewTokens: number;
-  /** Seed of the sampler (default 0). */
-  seed?: number;
   /**
    * When to stop: token ids that end generation (not yielded), or a callback given the new token and all generated
    * ids so far (including it) that returns true to stop after yielding it. Default: `[config.eos_token_id]`.
@@ -25,9 +23,9 @@ export interface GenerateOptions extends SamplingOptions {
   cache?: KvCache;
 }
 
-async function pick(logits: Tensor, options: GenerateOptions, rng: () => number): Promise<number> {
+async function pick(logits: Tensor, sampler: Sampler): Promise<number> {
   try {
-    if ((options.temperature ?? 1) === 0) {
+    if (sampler.isPlainGreedy()) {
       // Greedy: argmax on the device, read back one id instead of V logits.
       const id = logits.argmax(-1);
       try {
@@ -36,7 +34,7 @@ async function pick(logits: Tensor, options: GenerateOptions, rng: () => number)
         id.dispose();
       }
     }
-    return sampleToken(await logits.data(), options, rng);
+    return sampler.sample((await logits.data()) as Float32Array);
   } finally {
     logits.dispose();
   }
@@ -62,17 +60,18 @@ export async function* generate(
     throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${options.maxNewTokens}`);
   }
   if (options.maxNewTokens === 0) return;
+  const sampler = new Sampler(options); // first: invalid settings throw before any cache is allocated
   const ownCache = options.cache === undefined;
   const cache =
     options.cache ?? new KvCache(model.config, { maxBatch: 1, maxSeq: prompt.length + options.maxNewTokens });
   const stop = options.stop ?? [model.config.eos_token_id];
-  const rng = createRng(options.seed ?? 0);
   const generated: number[] = [];
   try {
     cache.release(0);
     let logits = model.prefill(prompt, { cache, slot: 0 });
     for (;;) {
-      const token = await pick(logits, options, rng);
+      const token = await pick(logits, sampler);
+      sampler.observe(token);
       if (typeof stop !== 'function' && stop.includes(token)) return;
       generated.push(token);
       yield token;

@@ -1,10 +1,9 @@
-import { setBackend, tensor } from '@andes/tensor';
+import { seededUniform, setBackend, tensor } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hostWeights, idsTensor, randomIds } from '../test/helpers.js';
 import { type HostWeights, referenceLogits } from '../test/reference-llama.js';
 import { llamaConfig } from './config.js';
 import { LlamaForCausalLM } from './llama.js';
-import { createRng } from './sampling.js';
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -65,7 +64,7 @@ describe('gradient check of a whole model (CPU backend vs float64 finite differe
       loss.backward();
       const weights = await hostWeights(model);
       const base = new Map([...weights].map(([k, v]) => [k, Float64Array.from(v)]));
-      const rng = createRng(77);
+      const rng = seededUniform(77);
       const eps = 1e-5;
       let checked = 0;
       for (const [name, p] of model.namedParameters()) {

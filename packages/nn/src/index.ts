@@ -26,9 +26,9 @@ export { type DecoderLayerInit, LlamaDecoderLayer } from './decoder-layer.js';
 export { Embedding } from './embedding.js';
 export { LlamaMLP, type LlamaMLPOptions } from './feed-forward.js';
 export { type GenerateOptions, generate, generateIds } from './generate.js';
-export { normalInit, parameterSeed } from './init.js';
+export { childInit, initSeed, type ModuleInit, normalInit, parameterSeed } from './init.js';
 export { KvCache, type KvCacheOptions } from './kv-cache.js';
-export { Linear, type LinearOptions } from './linear.js';
+export { Linear, type LinearAdapter, type LinearOptions } from './linear.js';
 export {
   type CausalLMForwardOptions,
   type ForwardBatchOptions,
@@ -37,6 +37,18 @@ export {
   LlamaModel,
   type PrefillOptions,
 } from './llama.js';
+export {
+  applyLora,
+  baseParameters,
+  isLoraParameter,
+  LORA_LLAMA_TARGETS,
+  LoraAdapter,
+  type LoraOptions,
+  loraAdapters,
+  mergeLora,
+  trainableParameters,
+  unmergeLora,
+} from './lora.js';
 export { crossEntropyLoss } from './loss.js';
 export {
   type LoadStateDictOptions,
@@ -49,5 +61,15 @@ export {
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
 export { RMSNorm } from './rms-norm.js';
 export { positionRange, RotaryEmbedding } from './rotary-embedding.js';
-export { argmax, createRng, type Rng, type SamplingOptions, sampleToken } from './sampling.js';
+export {
+  argmax,
+  DEFAULT_SAMPLING,
+  logSumExp,
+  Sampler,
+  type SamplingOptions,
+  type SamplingParams,
+  type TokenLogprob,
+  tokenLogprobs,
+  topKIndices,
+} from './sampling.js';
 export { type LlamaTuneOptions, llamaTuneShapes } from './tune-shapes.js';

@@ -1,7 +1,11 @@
 /**
- * Seeded weight initialisation. Every parameter draws from its own seed, derived from the model seed and the
- * parameter's name, so initial values do not depend on construction order and are identical on every backend
- * (the tensor package's generator is counter-based and backend independent).
+ * Seeded weight initialisation by name. Every parameter draws from its own seed, derived from the model seed and the
+ * parameter's Hugging Face name (`model.layers.3.mlp.up_proj.weight`), so initial values depend neither on
+ * construction order nor on which other modules exist: adding a layer or an adapter never reseeds the others. The
+ * tensor package's generator is counter-based, so the values are identical on every backend.
+ *
+ * Modules take a {@link ModuleInit} (the model seed and their own name) instead of seeds for their parameters, and hand
+ * {@link childInit} to their children.
  *
  * @module
  */
@@ -20,6 +24,26 @@ export function parameterSeed(seed: number, name: string): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h >>> 0;
+}
+
+/** Where a module draws its initial values from: the model seed and the module's own dotted Hugging Face name. */
+export interface ModuleInit {
+  /** The model seed (default 0). */
+  seed?: number;
+  /** This module's name in the model, e.g. `model.layers.0.self_attn` (default `''`: a module on its own). */
+  name?: string;
+}
+
+/** The seed of parameter `param` (e.g. `'weight'`) of the module described by `init`. */
+export function initSeed(init: ModuleInit, param: string): number {
+  const name = init.name ?? '';
+  return parameterSeed(init.seed ?? 0, name === '' ? param : `${name}.${param}`);
+}
+
+/** The {@link ModuleInit} of the child registered as `child` under the module described by `init`. */
+export function childInit(init: ModuleInit, child: string): Required<ModuleInit> {
+  const name = init.name ?? '';
+  return { seed: init.seed ?? 0, name: name === '' ? child : `${name}.${child}` };
 }
 
 /** A float32 tensor of the given shape drawn from normal(0, std²), seeded. */

@@ -5,17 +5,27 @@
  */
 
 import { linear, type Tensor, zeros } from '@andes/tensor';
-import { normalInit } from './init.js';
+import { initSeed, type ModuleInit, normalInit } from './init.js';
 import { Module, type Parameter } from './module.js';
 
-/** Options of {@link Linear}. */
-export interface LinearOptions {
+/** Options of {@link Linear}: bias, std, and where its weight's seed comes from (model seed and this module's name). */
+export interface LinearOptions extends ModuleInit {
   /** Add a bias vector (default false: LLaMA has none). */
   bias?: boolean;
   /** Standard deviation of the normal initialisation of the weight (default 0.02). Biases start at 0. */
   std?: number;
-  /** Seed of the weight's initialisation (default 0). */
-  seed?: number;
+}
+
+/**
+ * An additive adapter attached to a {@link Linear} (LoRA): its modules become children of the layer, so their
+ * parameters are named `<layer>.<child>.weight` (PEFT's `q_proj.lora_A.weight`), and its `delta` is added to the
+ * layer's output.
+ */
+export interface LinearAdapter {
+  /** Child modules to register under the layer, by name (e.g. `lora_A`, `lora_B`). */
+  modules(): Array<[string, Module]>;
+  /** What the adapter adds to `rows · Wᵀ` for `rows [N, in]` → `[N, out]`; null while merged into the weight. */
+  delta(rows: Tensor, training: boolean): Tensor | null;
 }
 
 /** A fully connected layer: `[..., in] → [..., out]`, weight `[out, in]` as in PyTorch and Hugging Face. */
@@ -24,6 +34,8 @@ export class Linear extends Module {
   readonly weight: Parameter;
   /** `[outFeatures]`, or null without bias. */
   readonly bias: Parameter | null;
+  /** The attached adapter (see {@link Linear.attachAdapter}), or null. */
+  adapter: LinearAdapter | null = null;
 
   /**
    * @param inFeatures - input width
@@ -37,9 +49,16 @@ export class Linear extends Module {
     super();
     this.weight = this.registerParameter(
       'weight',
-      normalInit([outFeatures, inFeatures], options.std ?? 0.02, options.seed ?? 0),
+      normalInit([outFeatures, inFeatures], options.std ?? 0.02, initSeed(options, 'weight')),
     );
     this.bias = options.bias ? this.registerParameter('bias', zeros([outFeatures])) : null;
+  }
+
+  /** Attaches an adapter (at most one per layer): its modules become children, its delta joins the forward pass. */
+  attachAdapter(adapter: LinearAdapter): void {
+    if (this.adapter !== null) throw new Error('Linear.attachAdapter: this layer already has an adapter');
+    for (const [name, module] of adapter.modules()) this.registerModule(name, module);
+    this.adapter = adapter;
   }
 
   /** `x [..., in] → [..., out]`; multiplies by a transposed view of the weight (no copy). */
@@ -48,6 +67,11 @@ export class Linear extends Module {
       throw new Error(`Linear.forward: input [${x.shape.join(', ')}] does not end in inFeatures=${this.inFeatures}`);
     }
     // linear folds the leading axes into rows: one [N, in] · [in, out] product, one GEMM per operand in backward.
-    return linear(x, this.weight, this.bias);
+    const y = linear(x, this.weight, this.bias);
+    if (this.adapter === null) return y;
+    const rows = x.shape.length > 2 ? x.reshape([-1, this.inFeatures]) : x;
+    const delta = this.adapter.delta(rows, this.training);
+    if (delta === null) return y;
+    return y.add(x.shape.length > 2 ? delta.reshape([...x.shape.slice(0, -1), this.outFeatures]) : delta);
   }
 }

@@ -10,7 +10,7 @@ import { decodeStep } from './attention.js';
 import { type LlamaConfig, validateLlamaConfig } from './config.js';
 import { LlamaDecoderLayer } from './decoder-layer.js';
 import { Embedding } from './embedding.js';
-import { parameterSeed } from './init.js';
+import { childInit } from './init.js';
 import type { KvCache } from './kv-cache.js';
 import { Linear } from './linear.js';
 import { crossEntropyLoss } from './loss.js';
@@ -60,17 +60,15 @@ export class LlamaModel extends Module {
     const prefix = options.prefix ?? 'model';
     const std = config.initializer_range;
     const residualStd = std / Math.sqrt(2 * config.num_hidden_layers);
+    // Every weight's seed comes from (seed, its Hugging Face name): adding a module never reseeds the others.
+    const scope = { seed, name: prefix };
     this.embedTokens = this.registerModule(
       'embed_tokens',
-      new Embedding(config.vocab_size, config.hidden_size, {
-        std,
-        seed: parameterSeed(seed, `${prefix}.embed_tokens.weight`),
-      }),
+      new Embedding(config.vocab_size, config.hidden_size, { std, ...childInit(scope, 'embed_tokens') }),
     );
     const blocks: LlamaDecoderLayer[] = [];
     for (let i = 0; i < config.num_hidden_layers; i++) {
-      const seedOf = (name: string) => parameterSeed(seed, `${prefix}.layers.${i}.${name}`);
-      blocks.push(new LlamaDecoderLayer(config, i, { std, residualStd, seedOf }));
+      blocks.push(new LlamaDecoderLayer(config, i, { std, residualStd, ...childInit(scope, `layers.${i}`) }));
     }
     this.layers = this.registerModule('layers', new ModuleList(blocks));
     this.norm = this.registerModule('norm', new RMSNorm(config.hidden_size, config.rms_norm_eps));
@@ -166,7 +164,8 @@ export class LlamaForCausalLM extends Module {
           'lm_head',
           new Linear(config.hidden_size, config.vocab_size, {
             std: config.initializer_range,
-            seed: parameterSeed(options.seed ?? 0, 'lm_head.weight'),
+            seed: options.seed ?? 0,
+            name: 'lm_head',
           }),
         );
   }

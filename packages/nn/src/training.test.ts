@@ -1,11 +1,9 @@
 import { adamwStep, keep, memory, setBackend, type Tensor, tensor, tidy, zerosLike } from '@andes/tensor';
+import { describeWebGpu } from '@andes/tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasWebGpu, idsTensor, randomIds } from '../test/helpers.js';
+import { idsTensor, randomIds } from '../test/helpers.js';
 import { type LlamaConfig, llamaConfig } from './config.js';
 import { LlamaForCausalLM } from './llama.js';
-
-// Probed once at load time (top-level await) so the WebGPU test can be skipped visibly.
-const webgpuAvailable = await hasWebGpu('training.test');
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -98,25 +96,26 @@ describe('training', () => {
     targets.dispose();
   });
 
-  const webgpu = process.env.ANDES_REQUIRE_WEBGPU === '1' ? it : it.skipIf(!webgpuAvailable);
-  webgpu('WebGPU and CPU give the same losses for the first 5 steps', async () => {
-    const ids = randomIds(2, 12, 16, 5);
-    const targets = ids.map((seq) => [...seq.slice(1), 1]);
-    await setBackend('cpu');
-    const cpuModel = new LlamaForCausalLM(config, { seed: 2 });
-    const host = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, p] of cpuModel.stateDict())
-      host.set(name, { shape: [...p.shape], data: (await p.data()) as Float32Array });
-    const cpuLosses = await train(cpuModel, ids, targets, 5, 3e-3);
-    cpuModel.dispose();
-    await setBackend('webgpu');
-    const gpuModel = new LlamaForCausalLM(config, { seed: 2 });
-    gpuModel.loadStateDict(host);
-    const gpuLosses = await train(gpuModel, ids, targets, 5, 3e-3);
-    gpuModel.dispose();
-    await setBackend('cpu');
-    for (let i = 0; i < 5; i++)
-      expect(Math.abs((gpuLosses[i] as number) - (cpuLosses[i] as number))).toBeLessThan(1e-3);
-    expect(cpuLosses[4]).toBeLessThan(cpuLosses[0] as number);
+  describeWebGpu('training', () => {
+    it('WebGPU and CPU give the same losses for the first 5 steps', async () => {
+      const ids = randomIds(2, 12, 16, 5);
+      const targets = ids.map((seq) => [...seq.slice(1), 1]);
+      await setBackend('cpu');
+      const cpuModel = new LlamaForCausalLM(config, { seed: 2 });
+      const host = new Map<string, { shape: number[]; data: Float32Array }>();
+      for (const [name, p] of cpuModel.stateDict())
+        host.set(name, { shape: [...p.shape], data: (await p.data()) as Float32Array });
+      const cpuLosses = await train(cpuModel, ids, targets, 5, 3e-3);
+      cpuModel.dispose();
+      await setBackend('webgpu');
+      const gpuModel = new LlamaForCausalLM(config, { seed: 2 });
+      gpuModel.loadStateDict(host);
+      const gpuLosses = await train(gpuModel, ids, targets, 5, 3e-3);
+      gpuModel.dispose();
+      await setBackend('cpu');
+      for (let i = 0; i < 5; i++)
+        expect(Math.abs((gpuLosses[i] as number) - (cpuLosses[i] as number))).toBeLessThan(1e-3);
+      expect(cpuLosses[4]).toBeLessThan(cpuLosses[0] as number);
+    });
   });
 });

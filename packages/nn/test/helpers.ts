@@ -1,6 +1,6 @@
 /** Test helpers shared by the nn tests. */
 
-import { setBackend, type Tensor, tensor } from '@andes/tensor';
+import { SeededRandom, type Tensor, tensor } from '@andes/tensor';
 import type { LlamaForCausalLM } from '../src/llama.js';
 import type { HostWeights } from './reference-llama.js';
 
@@ -13,12 +13,8 @@ export async function hostWeights(model: LlamaForCausalLM): Promise<HostWeights>
 
 /** Deterministic pseudo-random token ids `[batch][seq]` in [0, vocab). */
 export function randomIds(batch: number, seq: number, vocab: number, seed: number): number[][] {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s;
-  };
-  return Array.from({ length: batch }, () => Array.from({ length: seq }, () => next() % vocab));
+  const rng = new SeededRandom(seed);
+  return Array.from({ length: batch }, () => Array.from({ length: seq }, () => rng.int(vocab)));
 }
 
 /** int32 tensor `[B, T]` from nested ids. */
@@ -32,22 +28,4 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
-}
-
-/**
- * Whether a WebGPU adapter is available (leaves the CPU backend selected). Prints one visible line when it is not,
- * naming the test file, so a skipped comparison is never silent.
- */
-export async function hasWebGpu(where: string): Promise<boolean> {
-  try {
-    process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    await setBackend('webgpu');
-    await setBackend('cpu');
-    return true;
-  } catch {
-    console.warn(
-      `${where}: no WebGPU adapter — skipping WebGPU comparisons (set ANDES_REQUIRE_WEBGPU=1 to fail instead)`,
-    );
-    return false;
-  }
 }

@@ -1,4 +1,4 @@
-import { setBackend, type Tensor, tensor, tidy } from '@andes/tensor';
+import { SeededRandom, setBackend, type Tensor, tensor, tidy } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW } from './adamw.js';
 import { cosineSchedule } from './schedules.js';
@@ -9,11 +9,8 @@ beforeAll(async () => {
 
 /** Deterministic values in [-scale, scale). */
 function values(n: number, seed: number, scale = 1): Float64Array {
-  let s = seed >>> 0;
-  return Float64Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 2 * scale - scale;
-  });
+  const rng = new SeededRandom(seed);
+  return Float64Array.from({ length: n }, () => rng.next() * 2 * scale - scale);
 }
 
 /** Sets p.grad to exactly `g` by backpropagating Σ p·g. */

@@ -27,7 +27,7 @@ export type {
   View,
 } from './backend/backend.js';
 export { DTYPE_BYTES } from './backend/backend.js';
-export { getBackend, initBackend, setBackend, sync } from './backend/registry.js';
+export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend, sync } from './backend/registry.js';
 export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';
 export { createCpuBackend } from './cpu/index.js';
@@ -107,9 +107,18 @@ export { cos, sin } from './ops/trig.js';
 export { unsqueeze } from './ops/unsqueeze.js';
 export { where } from './ops/where.js';
 export { setSeed } from './random/generator.js';
-export type { BackwardRule, Edge, GradNode } from './tape.js';
-export { type NestedArray, type Operand, type StorageRef, Tensor } from './tensor.js';
-export { keep, tidy } from './tidy.js';
+export { fnv1a32, mixSeed, SeededRandom, seededUniform } from './random/seeded-random.js';
+export type { TapeEdge, TapeNode, TapeRule, TapeTensor } from './tape.js';
+export {
+  type BackwardRule,
+  type Edge,
+  type GradNode,
+  type NestedArray,
+  type Operand,
+  type StorageRef,
+  Tensor,
+} from './tensor.js';
+export { keep, type TrackedTensor, tidy } from './tidy.js';
 export {
   type AttentionShape,
   type MatmulShape,

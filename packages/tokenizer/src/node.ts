@@ -1,8 +1,7 @@
-// Node-only file I/O, kept apart so the rest of the package runs in browsers. Loaded lazily by
-// `loadTokenizer(path)` and `save(path)` through a dynamic import.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+// Node-only file reading, kept apart so the rest of the package runs in browsers. Loaded lazily by
+// `loadTokenizer(path)` and `trainBpe(..., { inputIsFilePaths: true })` through a dynamic import. (Writing takes the
+// caller's writer: see `SentencePieceTokenizer.save`.)
+import { readFile } from 'node:fs/promises';
 
 /** Reads a whole file as bytes. */
 export async function readFileBytes(path: string): Promise<Uint8Array> {
@@ -13,23 +12,6 @@ export async function readFileBytes(path: string): Promise<Uint8Array> {
 /** Reads a whole file as UTF-8 text. */
 export async function readFileText(path: string): Promise<string> {
   return readFile(path, 'utf8');
-}
-
-/** Writes `data` atomically (folder created if needed): a temp file beside it, fsync, rename over `path`. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await handle.close();
-  await rename(tmp, path);
 }
 
 /** Yields the lines of a UTF-8 text file without loading it whole. */

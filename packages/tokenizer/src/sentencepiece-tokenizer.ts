@@ -20,6 +20,9 @@ const CACHE_LIMIT = 1 << 17;
 const CACHE_MAX_CHUNK = 48;
 
 /** A SentencePiece BPE tokenizer; build it with `loadTokenizer` or {@link SentencePieceTokenizer.fromBytes}. */
+/** Stores a serialised file (bytes, or text as UTF-8) at `path`; what {@link SentencePieceTokenizer.save} writes with. */
+export type FileWriter = (path: string, data: Uint8Array | string) => Promise<void>;
+
 export class SentencePieceTokenizer implements Tokenizer {
   /** Always `'sentencepiece'`. */
   readonly kind = 'sentencepiece' as const;
@@ -394,10 +397,13 @@ export class SentencePieceTokenizer implements Tokenizer {
     return sentencePieceToTokenizerJson(this);
   }
 
-  /** Writes `tokenizer.model` (protobuf) or, for a path ending in `.json`, `tokenizer.json`. Node only. */
-  async save(path: string): Promise<void> {
-    const { writeFileAtomic } = await import('./node.js');
-    await writeFileAtomic(path, path.endsWith('.json') ? this.toTokenizerJson() : this.toModelProto());
+  /**
+   * Writes `tokenizer.model` (protobuf) or, for a path ending in `.json`, `tokenizer.json`, through `writeFile`.
+   * The tokenizer only serialises; the caller chooses how bytes reach storage, so this package keeps no file writer
+   * of its own (in Node pass `writeFileAtomic` from `@andes/tensor/node`, or `writeFile` from `node:fs/promises`).
+   */
+  async save(path: string, writeFile: FileWriter): Promise<void> {
+    await writeFile(path, path.endsWith('.json') ? this.toTokenizerJson() : this.toModelProto());
   }
 
   private checkId(id: number, op: string): void {

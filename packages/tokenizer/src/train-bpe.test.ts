@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +31,7 @@ describe('trainBpe', () => {
     expect(tok.pieceToId('<|im_start|>')).toBe(3);
     expect(tok.pieceToId('<0x00>')).toBe(4);
     const dir = mkdtempSync(join(tmpdir(), 'andes-tok-'));
-    await tok.save(join(dir, 'tokenizer.model'));
+    await tok.save(join(dir, 'tokenizer.model'), writeFile);
     const ref = await loadReference(join(dir, 'tokenizer.model'));
     for (const d of [...generateCorpus(7, 400), 'x'.repeat(3000), '   indented\n\tcode 12345']) {
       expect(tok.encode(d), JSON.stringify(d)).toEqual(ref.encodeIds(d));
@@ -38,7 +39,7 @@ describe('trainBpe', () => {
     }
     const reloaded = await loadTokenizer(join(dir, 'tokenizer.model'));
     expect(reloaded.encode(corpus[0]!)).toEqual(tok.encode(corpus[0]!));
-    await tok.save(join(dir, 'tokenizer.json'));
+    await tok.save(join(dir, 'tokenizer.json'), writeFile);
     const fromJson = await loadTokenizer(join(dir, 'tokenizer.json'));
     expect(fromJson.kind).toBe('hf-bpe');
     for (const d of generateCorpus(8, 200))

@@ -56,7 +56,7 @@ async function countWords(
  *
  * @example
  * const tok = await trainBpe(['some text', 'more text'], { vocabSize: 300 });
- * await tok.save('out/tokenizer.model');
+ * await tok.save('out/tokenizer.model', writeFile); // writeFile from node:fs/promises, or an atomic writer
  */
 export async function trainBpe(
   corpus: Iterable<string> | AsyncIterable<string>,

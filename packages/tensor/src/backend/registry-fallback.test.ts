@@ -7,7 +7,7 @@ vi.mock('../webgpu/index.js', () => ({
   },
 }));
 
-const { getBackend, initBackend, setBackend } = await import('./registry.js');
+const { getBackend, initBackend, selectBackend, setBackend } = await import('./registry.js');
 
 describe('backend registry without a WebGPU adapter', () => {
   afterEach(() => {
@@ -38,5 +38,16 @@ describe('backend registry without a WebGPU adapter', () => {
     vi.stubEnv('ANDES_BACKEND', '');
     vi.stubEnv('ANDES_REQUIRE_WEBGPU', '1');
     await expect(initBackend()).rejects.toThrow(/no WebGPU adapter found/);
+    await expect(selectBackend('auto')).rejects.toThrow(/no WebGPU adapter found/);
+  });
+
+  it("selectBackend('webgpu') rejects with setBackend's message; 'auto' falls back to the CPU", async () => {
+    vi.stubEnv('ANDES_BACKEND', '');
+    vi.stubEnv('ANDES_REQUIRE_WEBGPU', '');
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await expect(selectBackend('webgpu')).rejects.toThrow(
+      "setBackend('webgpu'): WebGPU is unavailable: no WebGPU adapter found",
+    );
+    expect((await selectBackend('auto')).name).toBe('cpu');
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as T from '../index.js';
-import { webgpuStatus } from '../testing/describe-backends.js';
+import { webgpuStatus } from '../testing/webgpu-probe.js';
 
 describe('backend registry', () => {
   afterEach(async () => {
@@ -20,6 +20,18 @@ describe('backend registry', () => {
     expect((await T.initBackend()).name).toBe('cpu');
     vi.stubEnv('ANDES_BACKEND', 'tpu');
     await expect(T.initBackend()).rejects.toThrow(/setBackend: unknown backend 'tpu'/);
+  });
+
+  it("selectBackend: a name is setBackend, 'auto' and undefined are initBackend, anything else is named", async () => {
+    vi.stubEnv('ANDES_BACKEND', 'cpu');
+    expect((await T.selectBackend('cpu')).name).toBe('cpu');
+    expect((await T.selectBackend('auto')).name).toBe('cpu');
+    expect((await T.selectBackend(undefined)).name).toBe('cpu');
+    expect(T.getBackend().name).toBe('cpu');
+    await expect(T.selectBackend('tpu' as T.BackendChoice)).rejects.toThrow(
+      "selectBackend: unknown backend 'tpu' (expected 'auto', 'webgpu' or 'cpu')",
+    );
+    if (webgpuStatus.ok) expect((await T.selectBackend('webgpu')).name).toBe('webgpu');
   });
 
   it('initBackend picks WebGPU when it works, else CPU with one warning (or throws when WebGPU is required)', async () => {

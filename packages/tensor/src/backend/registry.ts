@@ -89,6 +89,24 @@ export async function initBackend(): Promise<Backend> {
   }
 }
 
+/** What a program's `--backend` option chooses: `'auto'` (see {@link initBackend}) or a backend by name. */
+export type BackendChoice = 'auto' | BackendName;
+
+/**
+ * The one backend selection of every program (train, eval, serve): `'auto'` or `undefined` is {@link initBackend}
+ * (`ANDES_BACKEND`, else WebGPU, else the CPU with one warning), a name is {@link setBackend}. Returns the backend.
+ *
+ * @throws Error naming the choice when it is not one of `'auto'`, `'webgpu'`, `'cpu'`; setBackend's error (which
+ *   names the cause) when the chosen backend is unavailable.
+ */
+export async function selectBackend(choice: BackendChoice | undefined = 'auto'): Promise<Backend> {
+  if (choice === 'auto') return initBackend();
+  if (choice !== 'webgpu' && choice !== 'cpu') {
+    throw new Error(`selectBackend: unknown backend '${choice}' (expected 'auto', 'webgpu' or 'cpu')`);
+  }
+  return setBackend(choice);
+}
+
 /** The current backend. Before any setBackend/initBackend call this is the CPU backend. */
 export function getBackend(): Backend {
   if (!current) {

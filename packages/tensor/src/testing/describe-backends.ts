@@ -1,66 +1,56 @@
 /**
- * One conformance suite, every backend: `describeBackends(title, fn)` declares fn's tests once per available backend.
+ * One conformance suite, every backend: `describeBackends(title, fn)` declares fn's tests once per available backend;
+ * `describeWebGpu(title, fn)` declares tests that need WebGPU (comparisons against the CPU, served models on the
+ * GPU). Both follow the one probe of `webgpu-probe.ts`.
  *
  * @module
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { BackendName } from '../backend/backend.js';
 import { setBackend } from '../backend/registry.js';
+import { webgpuPlan } from './webgpu-probe.js';
 
-function env(name: string): string | undefined {
-  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
-}
-
-async function probeWebGpu(): Promise<{ ok: true } | { ok: false; reason: string }> {
-  try {
-    await setBackend('webgpu');
-    return { ok: true };
-  } catch (e) {
-    return { ok: false, reason: (e as Error).message };
-  } finally {
-    await setBackend('cpu');
+/** A WebGPU group: run, skipped with the reason in its title, or one failing test that reports the reason. */
+function webgpuGroup(title: string, body: () => void): void {
+  const plan = webgpuPlan();
+  if (plan.action === 'run') {
+    describe(title, body);
+  } else if (plan.action === 'fail') {
+    describe(title, () => {
+      it('needs a WebGPU adapter (ANDES_REQUIRE_WEBGPU=1)', () => {
+        throw new Error(plan.reason);
+      });
+    });
+  } else {
+    describe.skip(`${title} (skipped: ${plan.reason})`, body);
   }
 }
 
 /**
- * Whether WebGPU could be initialised in this process (probed once, when this module loads). `ANDES_BACKEND=cpu`
- * skips the probe and the WebGPU suites (unless `ANDES_REQUIRE_WEBGPU=1`).
- */
-export const webgpuStatus: { ok: true } | { ok: false; reason: string } =
-  env('ANDES_BACKEND') === 'cpu' && env('ANDES_REQUIRE_WEBGPU') !== '1'
-    ? { ok: false, reason: 'ANDES_BACKEND=cpu' }
-    : await probeWebGpu();
-let warned = false;
-
-/**
  * Declares `fn`'s tests under `title [cpu]` and `title [webgpu]`, switching the current backend before each group.
  * When WebGPU is unavailable (or `ANDES_BACKEND=cpu`) its group is skipped with the reason in its title (and one
- * warning line), unless
- * `ANDES_REQUIRE_WEBGPU=1`, where a failing test reports the reason instead.
+ * warning line), unless `ANDES_REQUIRE_WEBGPU=1`, where a failing test reports the reason instead.
  */
 export function describeBackends(title: string, fn: (backend: BackendName) => void): void {
   describe(`${title} [cpu]`, () => {
     beforeAll(() => setBackend('cpu'));
     fn('cpu');
   });
-  if (webgpuStatus.ok) {
-    describe(`${title} [webgpu]`, () => {
-      beforeAll(() => setBackend('webgpu'));
-      afterAll(() => setBackend('cpu'));
-      fn('webgpu');
-    });
-  } else if (env('ANDES_REQUIRE_WEBGPU') === '1') {
-    const reason = webgpuStatus.reason;
-    describe(`${title} [webgpu]`, () => {
-      it('needs a WebGPU adapter (ANDES_REQUIRE_WEBGPU=1)', () => {
-        throw new Error(reason);
-      });
-    });
-  } else {
-    if (!warned) {
-      warned = true;
-      console.warn(`[@andes/tensor testing] webgpu tests skipped: ${webgpuStatus.reason}`);
-    }
-    describe.skip(`${title} [webgpu] (skipped: ${webgpuStatus.reason})`, () => fn('webgpu'));
-  }
+  webgpuGroup(`${title} [webgpu]`, () => {
+    beforeAll(() => setBackend('webgpu'));
+    afterAll(() => setBackend('cpu'));
+    fn('webgpu');
+  });
+}
+
+/**
+ * Declares tests that need WebGPU (they choose backends themselves, e.g. to compare against the CPU), under
+ * `title [webgpu]`; the CPU backend is selected again after them. Skipped or failing as {@link describeBackends}'s
+ * WebGPU group.
+ */
+export function describeWebGpu(title: string, fn: () => void): void {
+  webgpuGroup(`${title} [webgpu]`, () => {
+    afterAll(() => setBackend('cpu'));
+    fn();
+  });
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { seededUniform } from '../random/seeded-random.js';
+
 /** A float64 n-d array: row-major `data` of `shape`. */
 export interface Ref {
   shape: number[];
@@ -16,16 +18,9 @@ export function refSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** A deterministic PRNG (mulberry32) for test inputs: returns floats in [0, 1). */
+/** A deterministic PRNG for test inputs (the repo's one host generator, `SeededRandom`): floats in [0, 1). */
 export function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededUniform(seed);
 }
 
 /** How to draw test inputs. 'normal' N(0,1); 'positive' in [0.5, 2); 'int' integers in [low, high). */

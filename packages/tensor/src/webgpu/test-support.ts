@@ -6,34 +6,26 @@
  */
 
 import type { Backend, DType, Storage, View } from '../backend/backend.js';
+import { seededUniform } from '../random/seeded-random.js';
 import { sizeOf, stridesOf } from '../shape.js';
+import { webgpuPlan } from '../testing/webgpu-probe.js';
 
 /**
- * The WebGPU backend, or undefined (with a reason) when no adapter exists. Throws if ANDES_REQUIRE_WEBGPU=1.
- * Autotuning is off (fixed per-adapter defaults) unless ANDES_TUNE=on: tests pin the variants they check.
+ * A WebGPU backend of the test's own (destroy it after), or undefined with the reason when the one probe
+ * (`testing/webgpu-probe.ts`) found no adapter. Throws instead when `ANDES_REQUIRE_WEBGPU=1`. Autotuning is off
+ * (fixed per-adapter defaults) unless ANDES_TUNE=on: tests pin the variants they check.
  */
 export async function tryWebGpu(): Promise<{ backend?: Backend; reason?: string }> {
+  const plan = webgpuPlan();
+  if (plan.action === 'skip') return { reason: plan.reason };
+  if (plan.action === 'fail') throw new Error(`WebGPU is required (ANDES_REQUIRE_WEBGPU=1): ${plan.reason}`);
+  const { createWebGpuBackend } = await import('./index.js');
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  try {
-    const { createWebGpuBackend } = await import('./index.js');
-    return { backend: await createWebGpuBackend({ tune: env?.ANDES_TUNE === 'on' ? 'on' : 'off' }) };
-  } catch (err) {
-    if (env?.ANDES_REQUIRE_WEBGPU === '1') throw err;
-    return { reason: (err as Error).message };
-  }
+  return { backend: await createWebGpuBackend({ tune: env?.ANDES_TUNE === 'on' ? 'on' : 'off' }) };
 }
 
-/** A small deterministic generator (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator for test data (the repo's one host generator, `SeededRandom`). */
+export const rng: (seed: number) => () => number = seededUniform;
 
 /** Uniform floats in [lo, hi). */
 export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
