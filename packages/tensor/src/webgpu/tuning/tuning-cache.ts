@@ -1,12 +1,13 @@
 /**
  * The on-disk memory of the tuner: one JSON file per (adapter, Andes version) under `ANDES_CACHE_DIR` (default
  * `$XDG_CACHE_HOME/andes` or `~/.cache/andes`), mapping `family|shapeClass` to a variant id. Written atomically
- * (temp file, fsync, rename) so a crash or a concurrent process never leaves half a file. Node only: in a browser the
+ * (the one atomic writer of `@andes/tensor/node`) so a crash or a concurrent process never leaves half a file. Node only: in a browser the
  * cache lives in memory for the page's lifetime.
  *
  * @module
  */
 
+import { fnv1a32 } from '../../random/seeded-random.js';
 import type { AdapterProfile } from './adapter.js';
 import { adapterKey } from './adapter.js';
 
@@ -32,16 +33,6 @@ function isNode(): boolean {
   return typeof proc?.versions?.node === 'string';
 }
 
-/** FNV-1a of a string as 8 hex digits (file names only; not a security boundary). */
-export function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
-
 /** Directory of the tuning cache: `ANDES_CACHE_DIR`, else `$XDG_CACHE_HOME/andes`, else `~/.cache/andes`. */
 export async function cacheDir(): Promise<string | undefined> {
   if (!isNode()) return undefined;
@@ -59,7 +50,10 @@ export async function cacheFile(profile: AdapterProfile, andes: string): Promise
   const dir = await cacheDir();
   if (!dir) return undefined;
   const path = await import('node:path');
-  const id = fnv1a(JSON.stringify([TUNING_FORMAT, andes, adapterKey(profile)]));
+  // The hash only names the file; the contents repeat adapter and version and are checked on load.
+  const id = fnv1a32(JSON.stringify([TUNING_FORMAT, andes, adapterKey(profile)]))
+    .toString(16)
+    .padStart(8, '0');
   return path.join(dir, `tuning-${id}.json`);
 }
 
@@ -98,19 +92,10 @@ export async function saveWinners(
 ): Promise<string | undefined> {
   const file = await cacheFile(profile, andes);
   if (!file) return undefined;
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  await fs.mkdir(path.dirname(file), { recursive: true });
+  // The repository's one atomic writer (temp file, fsync, rename, directory fsync); loaded lazily, Node only.
+  const { writeFileAtomic } = await import('../../node/atomic-write.js');
   const body: TuningFile = { format: TUNING_FORMAT, andes, adapter: adapterKey(profile), winners };
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(body, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`);
   return file;
 }
 
