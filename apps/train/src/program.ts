@@ -192,6 +192,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('tune')
+    .description("pre-tune the WebGPU kernels of a preset's shapes on this adapter (cached under ANDES_CACHE_DIR)")
+    .option('--preset <name>', 'model preset (tiny, stories-15m, stories-110m, …)')
+    .option('--batch-size <n>', 'sequences per step', '8')
+    .option('--seq-len <n>', 'tokens per sequence', '256')
+    .option('--vocab-size <n>', 'vocabulary size for presets sized by their tokenizer')
+    .option('--inference', 'forward and decode shapes only (no backward products)')
+    .option('--force', 'time again even when the cache has a winner')
+    .option('--backend <name>', 'auto, webgpu or cpu', 'auto')
+    .action(async (options: Record<string, string>) => {
+      const { runTuneCommand } = await import('./tune-command.js');
+      await runTuneCommand(options);
+    });
+
+  program
     .command('bench')
     .description('training throughput and utilisation of `tiny` and `stories-15m` on the current backend')
     .option('--steps <n>', 'timed steps per model', '3')

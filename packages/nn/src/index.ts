@@ -74,3 +74,4 @@ export {
   tokenLogprobs,
   topKIndices,
 } from './sampling.js';
+export { type LlamaTuneOptions, llamaTuneShapes } from './tune-shapes.js';

@@ -53,6 +53,7 @@ export { type MemoryInfo, memory } from './memory.js';
 export { abs } from './ops/abs.js';
 export { adamwStep } from './ops/adamw-step.js';
 export { add } from './ops/add.js';
+export { addRmsNorm } from './ops/add-rms-norm.js';
 export { argmax } from './ops/argmax.js';
 export { type AttentionOptions, scaledDotProductAttention } from './ops/attention.js';
 export { clone } from './ops/clone.js';
@@ -98,6 +99,7 @@ export { squeeze } from './ops/squeeze.js';
 export { stack } from './ops/stack.js';
 export { sub } from './ops/sub.js';
 export { sum } from './ops/sum.js';
+export { swiglu } from './ops/swiglu.js';
 export { tanh } from './ops/tanh.js';
 export { toType } from './ops/to-type.js';
 export { transpose } from './ops/transpose.js';
@@ -117,3 +119,11 @@ export {
   Tensor,
 } from './tensor.js';
 export { keep, type TrackedTensor, tidy } from './tidy.js';
+export {
+  type AttentionShape,
+  type MatmulShape,
+  type TuneOptions,
+  type TuneReport,
+  type TuneShape,
+  tune,
+} from './tune.js';
