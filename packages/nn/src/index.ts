@@ -12,6 +12,7 @@ export {
   LlamaAttention,
   type LlamaAttentionInit,
 } from './attention.js';
+export { useBlockWeights } from './block-weights.js';
 export {
   headDim,
   type LlamaConfig,
