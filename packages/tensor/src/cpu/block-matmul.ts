@@ -2,7 +2,7 @@
  * The CPU kernel of x · Wᵀ for block-format weights (f16, bf16, Q8_0, Q4_0, Q4_K, Q6_K): each weight row is decoded
  * once per call into a reused float32 buffer with ggml's own definitions (the shared `formats/` decoders), then dotted
  * with every row of x in float64. Decoding per row keeps memory at one row however large the weight. For one or two
- * rows of x (decode), Q8_0 and Q4_0 are dotted straight from their bytes instead.
+ * rows of x (decode), F16, Q8_0 and Q4_0 are dotted straight from their bytes instead.
  *
  * @module
  */
@@ -43,8 +43,8 @@ function decodeRow(type: BlockType, bytes: Uint8Array, row: number, rowBytes: nu
 }
 
 /**
- * Decode (few rows of x): Q8_0 / Q4_0 blocks dotted straight from their bytes, d times the integer-weighted sum, with no
- * decoded row in between — about twice the speed of decode-then-dot for one row. Returns false for other types.
+ * Decode (few rows of x): F16 weights dotted through the lookup table, Q8_0 / Q4_0 blocks straight from their bytes
+ * (d times the integer-weighted sum), with no decoded row in between. Returns false for other types.
  */
 function fusedRows(
   type: BlockType,
@@ -56,8 +56,19 @@ function fusedRows(
   k: number,
   out: Float32Array,
 ): boolean {
-  if (type !== 'Q8_0' && type !== 'Q4_0') return false;
   const table = float16Table();
+  if (type === 'F16') {
+    for (let row = 0; row < n; row++) {
+      const halves = new Uint16Array(bytes.buffer, bytes.byteOffset + row * k * 2, k);
+      for (let i = 0; i < m; i++) {
+        let acc = 0;
+        for (let j = 0, xb = xOffset + i * k; j < k; j++) acc += table[halves[j]!]! * xs[xb + j]!;
+        out[i * n + row] = acc;
+      }
+    }
+    return true;
+  }
+  if (type !== 'Q8_0' && type !== 'Q4_0') return false;
   const i8 = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const typeSize = type === 'Q8_0' ? 34 : 18;
   const blocks = k / 32;
