@@ -105,6 +105,39 @@ describeBackends('blockLinear', () => {
     }
   }
 
+  it('edge values: f16 ±65504, subnormals, ±0; Q8_0/Q4_0 with subnormal and maximal scales, all-zero blocks', async () => {
+    const rand = rng(11);
+    const halves = [0x7bff, 0xfbff, 0x0001, 0x8001, 0x03ff, 0x0400, 0x0000, 0x8000, 0x3c00, 0xbc00, 0x3555];
+    const f16 = new Uint8Array(2 * 2 * halves.length);
+    halves.concat(halves.slice().reverse()).forEach((h, i) => {
+      f16[2 * i] = h & 255;
+      f16[2 * i + 1] = h >> 8;
+    });
+    const q8 = new Uint8Array(3 * 34);
+    const q4 = new Uint8Array(3 * 18);
+    const scales = [0x0001, 0x7bff, 0x0000]; // smallest subnormal d, largest d, all-zero block
+    scales.forEach((h, b) => {
+      q8.set([h & 255, h >> 8], 34 * b);
+      q4.set([h & 255, h >> 8], 18 * b);
+      for (let j = 0; j < 32; j++) q8[34 * b + 2 + j] = b === 2 ? 0 : [0x80, 0x7f, 0x01, 0xff][j % 4]!;
+      for (let j = 0; j < 16; j++) q4[18 * b + 2 + j] = b === 2 ? 0 : [0x0f, 0xf0, 0x80, 0x08][j % 4]!;
+    });
+    for (const [type, bytes, n, k] of [
+      ['F16', f16, 2, halves.length],
+      ['Q8_0', q8, 3, 32],
+      ['Q4_0', q4, 3, 32],
+    ] as [BlockType, Uint8Array, number, number][]) {
+      const w = BlockWeight.fromBytes(type, [n, k], bytes);
+      const xs = Float32Array.from({ length: 2 * k }, () => rand() * 2 - 1);
+      const got = (await T.blockLinear(T.tensor(xs, [2, k]), w).data()) as Float32Array;
+      const { y, mag } = reference(xs, dequantize(type, bytes, n * k), 2, n, k);
+      for (let i = 0; i < 2 * n; i++) {
+        expect(Math.abs(got[i]! - y[i]!), `${type} output ${i}`).toBeLessThanOrEqual(1e-5 * mag[i]! + 1e-30);
+      }
+      w.dispose();
+    }
+  });
+
   it('Q8_0 from quantize() and a bias, on a strided (transposed) input', async () => {
     const rand = rng(5);
     const [n, k] = [5, 64];
