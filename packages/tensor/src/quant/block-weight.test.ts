@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BlockType } from '../backend/backend.js';
 import { dequantize } from '../formats/ggml-dequantize.js';
 import { ggmlByteSize } from '../formats/ggml-types.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../formats/half-precision.js';
 import * as T from '../index.js';
 import { describeBackends } from '../testing/describe-backends.js';
+import { setBlockMatmulVariant } from '../webgpu/kernels/block-matmul.js';
 import { BlockWeight } from './block-weight.js';
 
 /** A small seeded generator (mulberry32) so every run checks the same random blocks. */
@@ -79,29 +80,34 @@ const cases: { type: BlockType; k: number }[] = [
 ];
 const leads: number[][] = [[1], [3], [2, 3]];
 
-describeBackends('blockLinear', () => {
+describeBackends('blockLinear', (backend) => {
+  const variants = backend === 'webgpu' ? (['workgroup', 'invocation'] as const) : ([undefined] as const);
+  afterAll(() => setBlockMatmulVariant(undefined));
   for (const { type, k } of cases) {
     for (const lead of leads) {
-      it(`${type}: x [${lead}, ${k}] · W [7, ${k}]ᵀ matches float64 on the dequantized weight`, async () => {
-        const rand = rng(k * 31 + lead.length * 7 + type.length);
-        const n = 7;
-        const m = lead.reduce((a, b) => a * b, 1);
-        const bytes = randomBytes(type, n * k, rand);
-        const w = BlockWeight.fromBytes(type, [n, k], bytes);
-        const xs = Float32Array.from({ length: m * k }, () => rand() * 2 - 1);
-        const x = T.tensor(xs, [...lead, k]);
-        const y = T.blockLinear(x, w);
-        expect(y.shape).toEqual([...lead, n]);
-        const got = (await y.data()) as Float32Array;
-        const { y: want, mag } = reference(xs, dequantize(type, bytes, n * k), m, n, k);
-        for (let i = 0; i < m * n; i++) {
-          expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * mag[i]! + 1e-6);
-        }
-        expect(await w.dequantize()).toEqual(dequantize(type, bytes, n * k));
-        x.dispose();
-        y.dispose();
-        w.dispose();
-      });
+      for (const variant of variants) {
+        it(`${type}: x [${lead}, ${k}] · W [7, ${k}]ᵀ matches float64 on the dequantized weight${variant ? ` (${variant} kernel)` : ''}`, async () => {
+          setBlockMatmulVariant(variant);
+          const rand = rng(k * 31 + lead.length * 7 + type.length);
+          const n = 7;
+          const m = lead.reduce((a, b) => a * b, 1);
+          const bytes = randomBytes(type, n * k, rand);
+          const w = BlockWeight.fromBytes(type, [n, k], bytes);
+          const xs = Float32Array.from({ length: m * k }, () => rand() * 2 - 1);
+          const x = T.tensor(xs, [...lead, k]);
+          const y = T.blockLinear(x, w);
+          expect(y.shape).toEqual([...lead, n]);
+          const got = (await y.data()) as Float32Array;
+          const { y: want, mag } = reference(xs, dequantize(type, bytes, n * k), m, n, k);
+          for (let i = 0; i < m * n; i++) {
+            expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * mag[i]! + 1e-6);
+          }
+          expect(await w.dequantize()).toEqual(dequantize(type, bytes, n * k));
+          x.dispose();
+          y.dispose();
+          w.dispose();
+        });
+      }
     }
   }
 

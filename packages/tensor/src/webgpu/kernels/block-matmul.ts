@@ -1,8 +1,9 @@
 /**
  * x · Wᵀ with W in a block format (f16, bf16, Q8_0, Q4_0, Q4_K, Q6_K) decoded inside the kernel: the weight stays in
  * its GGUF bytes on the device (bound as u32 words; blocks are not word-aligned, so bytes are read by shift and mask).
- * One 128-invocation workgroup per output element (row of x, row of W): the invocations split the row's blocks and
- * meet in a tree reduction. This is the decode (GEMV) shape; prefill runs the same kernel once per output element.
+ * On GPUs one 128-invocation workgroup per output element (row of x, row of W): the invocations split the row's blocks
+ * and meet in a tree reduction. On CPU adapters one invocation per output (their lanes are SIMD, barriers cost).
+ * Both are decode (GEMV) shapes; prefill runs the same kernels once per output element (no tiled kernel yet).
  * Half floats come through `unpack2x16float`, so no `shader-f16` feature is needed.
  *
  * @module
@@ -10,7 +11,7 @@
 import type { BlockType, View } from '../../backend/backend.js';
 import { ggmlBlockInfo } from '../../formats/ggml-types.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
-import { contiguousInput, freeAll, ROW_MAIN, ROW_REDUCE } from './row.js';
+import { contiguousInput, ELEMENT_MAIN, freeAll, ROW_MAIN, ROW_REDUCE } from './row.js';
 
 // Σ over one block of W[row] · x: `o` is the block's first byte, `xb` the index in x of its first element.
 const BLOCK_DOT: Record<BlockType, string> = {
@@ -82,16 +83,31 @@ fn blockDot(o: u32, xb: u32) -> f32 {
 }`,
 };
 
-const CODE = (type: BlockType) => {
+const CODE = (type: BlockType, perInvocation: boolean) => {
   const { blockSize, typeSize } = ggmlBlockInfo(type);
-  return `
+  const header = `
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> W: array<u32>;
 fn byteAt(o: u32) -> u32 { return (W[o >> 2u] >> ((o & 3u) * 8u)) & 255u; }
 fn i8At(o: u32) -> i32 { return i32(byteAt(o) << 24u) >> 24u; }
 fn halfAt(o: u32) -> f32 { return unpack2x16float(byteAt(o) | (byteAt(o + 1u) << 8u)).x; }
-${BLOCK_DOT[type]}
+${BLOCK_DOT[type]}`;
+  if (perInvocation) {
+    // CPU adapters (lavapipe) run a workgroup's invocations as SIMD lanes: one output per invocation, no barriers.
+    return `${header}
+${ELEMENT_MAIN}
+  let n = pu(0u);
+  let k = pu(1u);
+  if (i >= n * pu(2u)) { return; }
+  let xb = pu(3u) + (i / n) * k;
+  let rb = (i % n) * pu(4u);
+  var s = 0.0;
+  for (var b = 0u; b < k / ${blockSize}u; b++) { s += blockDot(rb + b * ${typeSize}u, xb + b * ${blockSize}u); }
+  out[i] = s;
+}`;
+  }
+  return `${header}
 ${ROW_REDUCE}
 ${ROW_MAIN}
   let n = pu(0u);
@@ -108,6 +124,13 @@ ${ROW_MAIN}
 }`;
 };
 
+let variantOverride: 'workgroup' | 'invocation' | undefined;
+
+/** Forces one kernel variant (tests run both on any adapter); undefined restores the choice by adapter kind. */
+export function setBlockMatmulVariant(v: 'workgroup' | 'invocation' | undefined): void {
+  variantOverride = v;
+}
+
 /** out [m, n] = x [m, k] · Wᵀ with W [n, k] in `type`'s bytes held by `weight` (see Backend.blockMatmul). */
 export function blockMatmul(
   rt: Runtime,
@@ -123,8 +146,10 @@ export function blockMatmul(
   const { blockSize, typeSize } = ggmlBlockInfo(type);
   const temps: GpuStorage[] = [];
   const xv = contiguousInput(rt, x, temps);
-  const p = rt.pipeline(`blockMatmul:${type}`, () => CODE(type));
-  rt.dispatch(p, [out, xv.storage as GpuStorage, weight], [n, k, m, xv.offset, (k / blockSize) * typeSize], m * n);
+  const perInvocation = variantOverride ? variantOverride === 'invocation' : rt.cpuAdapter;
+  const p = rt.pipeline(`blockMatmul:${type}:${perInvocation}`, () => CODE(type, perInvocation));
+  const groups = perInvocation ? Math.ceil((m * n) / 128) : m * n;
+  rt.dispatch(p, [out, xv.storage as GpuStorage, weight], [n, k, m, xv.offset, (k / blockSize) * typeSize], groups);
   freeAll(rt, temps);
   return out;
 }
