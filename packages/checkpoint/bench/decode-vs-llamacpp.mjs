@@ -1,11 +1,13 @@
 // Benchmark: decode tokens/s of a stories-110m-shaped model (random weights, synthetic 32000-piece SentencePiece
 // vocabulary) written by Andes as GGUF f32 / f16 / q8_0 / q4_0, in llama.cpp (node-llama-cpp 3.21.1, CPU, same
-// threads) and in Andes (CPU backend; weights dequantized to float32 at load, since tensors are float32-only).
+// threads) and in Andes, its linear weights kept in the file's type (`loadModel(path, { dtype: 'keep' })`, decoded
+// inside the matmul kernels). backend `cpu` (default) or `webgpu` runs Andes there; `skip-llama` omits llama.cpp.
 // usage: node packages/checkpoint/bench/decode-vs-llamacpp.mjs [threads=2] [tokens=32] [dtypes=f32,f16,q8_0,q4_0]
+//          [backend=cpu] [skip-llama]
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, saveGgufModel } from '@andes/checkpoint';
-import { generate, LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { generate, LlamaForCausalLM, llamaPreset, useBlockWeights } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { ModelType, PieceType, SentencePieceTokenizer } from '@andes/tokenizer';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
@@ -13,6 +15,8 @@ import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 const threads = Number(process.argv[2] ?? 2);
 const tokens = Number(process.argv[3] ?? 32);
 const dtypes = (process.argv[4] ?? 'f32,f16,q8_0,q4_0').split(',');
+const backend = process.argv[5] ?? 'cpu';
+const skipLlama = process.argv[6] === 'skip-llama';
 const out = '/tmp/andes-bench-decode';
 
 /** <unk>, <s>, </s>, the 256 byte pieces, then filler pieces up to the vocabulary size. */
@@ -51,7 +55,7 @@ function syntheticTokenizer(vocab) {
   });
 }
 
-await setBackend('cpu');
+await setBackend('cpu'); // the files are written from a CPU model
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 const config = llamaPreset('stories-110m');
@@ -60,30 +64,21 @@ const prompt = [1, 400, 500, 600, 700, 800, 900, 1000];
 const stop = () => false; // never stop early: time exactly `tokens` decode steps
 const llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
 console.log(`stories-110m shape, ${tokens} decode tokens after an 8-token prompt, ${threads} threads`);
-console.log('| dtype | file | llama.cpp tok/s | Andes CPU tok/s (f32 compute) | Andes / llama.cpp |');
+console.log(`| dtype | file | llama.cpp tok/s | Andes ${backend} tok/s (weights kept) | Andes / llama.cpp |`);
 console.log('|---|---|---|---|---|');
 {
   const model = new LlamaForCausalLM(config, { seed: 1 });
   for (const dtype of dtypes) await saveGgufModel(join(out, `m.${dtype}.gguf`), { config, model, tokenizer, dtype });
   model.dispose();
 }
+await setBackend(backend);
 for (const dtype of dtypes) {
   const path = join(out, `m.${dtype}.gguf`);
-  const lm = await llama.loadModel({ modelPath: path });
-  const context = await lm.createContext({ contextSize: 256, threads, batchSize: 64 });
-  const sequence = context.getSequence();
-  let n = 0;
-  let t0 = 0;
-  for await (const _ of sequence.evaluate(prompt, { temperature: 0 })) {
-    if (n === 0) t0 = performance.now(); // the first token ends the prefill
-    if (++n > tokens) break;
-  }
-  const cpp = (tokens / (performance.now() - t0)) * 1000;
-  await context.dispose();
-  await lm.dispose();
-
-  const loaded = await loadModel(path);
+  let cpp = Number.NaN;
+  if (!skipLlama) cpp = await llamaCppDecode(path);
+  const loaded = await loadModel(path, { dtype: 'keep' });
   const andesModel = new LlamaForCausalLM(loaded.config);
+  useBlockWeights(andesModel, loaded.blockWeights);
   andesModel.loadStateDict(loaded.tensors);
   let m = 0;
   let t1 = 0;
@@ -99,3 +94,20 @@ for (const dtype of dtypes) {
 }
 await llama.dispose();
 await rm(out, { recursive: true, force: true });
+
+/** llama.cpp's decode tokens/s on `path` (CPU, `threads` threads). */
+async function llamaCppDecode(path) {
+  const lm = await llama.loadModel({ modelPath: path });
+  const context = await lm.createContext({ contextSize: 256, threads, batchSize: 64 });
+  const sequence = context.getSequence();
+  let n = 0;
+  let t0 = 0;
+  for await (const _ of sequence.evaluate(prompt, { temperature: 0 })) {
+    if (n === 0) t0 = performance.now(); // the first token ends the prefill
+    if (++n > tokens) break;
+  }
+  const cpp = (tokens / (performance.now() - t0)) * 1000;
+  await context.dispose();
+  await lm.dispose();
+  return cpp;
+}

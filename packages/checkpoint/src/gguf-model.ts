@@ -8,6 +8,7 @@
  */
 import { basename } from 'node:path';
 import type { LlamaConfig } from '@andes/nn';
+import { type BlockType, BlockWeight } from '@andes/tensor';
 import { dequantize } from './ggml-dequantize.js';
 import { quantize } from './ggml-quantize.js';
 import { GgufFile } from './gguf-file.js';
@@ -24,6 +25,13 @@ const qkWeight = /\.self_attn\.(q|k)_proj\.weight$/;
 
 /** llama.cpp's `general.file_type` (`enum llama_ftype`) of each storage type. */
 const fileType: Record<WeightDtype, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+
+const blockTypes: ReadonlySet<string> = new Set<BlockType>(['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K']);
+
+/** Whether `dtype: 'keep'` keeps a tensor in its file type: linear-layer matrices (not the embedding) in a block type. */
+function keepsBlocks(name: string, type: string, shape: readonly number[]): boolean {
+  return shape.length === 2 && name !== 'model.embed_tokens.weight' && blockTypes.has(type);
+}
 
 /** The config of a LLaMA GGUF file, from its header alone. */
 export async function readGgufConfig(path: string): Promise<LlamaConfig> {
@@ -58,6 +66,7 @@ export async function loadGgufModel(path: string, options: LoadModelOptions = {}
     config.rope_style = layout;
     const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
     const storedTypes = new Map<string, string>();
+    const blockWeights = new Map<string, BlockWeight>();
     // One read buffer for every tensor (the largest's size): the load allocates the float32 model and nothing else.
     const scratch = new Uint8Array(Math.max(0, ...infos.map((t) => t.byteLength)));
     for (const info of infos) {
@@ -67,6 +76,21 @@ export async function loadGgufModel(path: string, options: LoadModelOptions = {}
         throw new Error(`${path}: tensor ${info.name} is not part of a LLaMA model Andes runs${hint}`);
       }
       const count = info.shape.reduce((a, b) => a * b, 1);
+      if (options.dtype === 'keep' && keepsBlocks(name, info.type!, info.shape)) {
+        const [rows, cols] = info.shape as [number, number];
+        let bytes = {
+          shape: [rows, info.byteLength / rows] as readonly number[],
+          data: await file.tensorBytes(info, scratch),
+        };
+        const qk = qkWeight.exec(name);
+        if (qk && layout === 'half') {
+          // Rows are whole blocks, so the q/k row permutation moves their bytes unchanged.
+          bytes = permuteForHalfRope(bytes, qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads);
+        }
+        blockWeights.set(name, BlockWeight.fromBytes(info.type as BlockType, [rows, cols], bytes.data));
+        storedTypes.set(name, info.type!);
+        continue;
+      }
       const raw = dequantize(info.type!, await file.tensorBytes(info, scratch), count);
       let values = {
         shape: info.shape as readonly number[],
@@ -77,11 +101,15 @@ export async function loadGgufModel(path: string, options: LoadModelOptions = {}
         const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
         values = permuteForHalfRope(values, heads);
       }
-      const data = options.dtype ? roundTripDtype(values.shape, values.data, options.dtype) : values.data;
+      const data =
+        options.dtype && options.dtype !== 'keep'
+          ? roundTripDtype(values.shape, values.data, options.dtype)
+          : values.data;
       tensors.set(name, { shape: [...values.shape], data });
       storedTypes.set(name, info.type!);
     }
     const result: LoadedModel = { format: 'gguf', config, tensors, storedTypes };
+    if (options.dtype === 'keep') result.blockWeights = blockWeights;
     if (tokenizer) result.tokenizer = tokenizer;
     return result;
   } finally {

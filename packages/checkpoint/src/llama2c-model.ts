@@ -135,7 +135,7 @@ export async function loadLlama2cModel(path: string, options: LoadLlama2cOptions
         const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
         data = permuteForHalfRope({ shape: slot.shape, data }, heads).data;
       }
-      if (options.dtype) data = roundTripDtype(slot.shape, data, options.dtype);
+      if (options.dtype && options.dtype !== 'keep') data = roundTripDtype(slot.shape, data, options.dtype);
       tensors.set(slot.name, { shape: slot.shape, data });
       storedTypes.set(slot.name, slot.quantized ? `int8/${groupSize}` : 'F32');
     }

@@ -55,7 +55,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const stored = String(dir.rawConfig.torch_dtype ?? 'float32');
   const storedTypes = new Map<string, string>();
   for (const [name, t] of dir.tensors) {
-    if (options.dtype) t.data = roundTripDtype(t.shape, t.data, options.dtype);
+    if (options.dtype && options.dtype !== 'keep') t.data = roundTripDtype(t.shape, t.data, options.dtype);
     storedTypes.set(name, stored);
   }
   const result: LoadedModel = { format, config: dir.config, tensors: dir.tensors, storedTypes };

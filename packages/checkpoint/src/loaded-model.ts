@@ -4,7 +4,9 @@
  *
  * @module
  */
+
 import type { LlamaConfig, RopeLayout } from '@andes/nn';
+import type { BlockWeight } from '@andes/tensor';
 import type { ChatTemplateName, Tokenizer } from '@andes/tokenizer';
 import type { NamedTensors } from './host-tensors.js';
 import type { JsonValue } from './training-checkpoint.js';
@@ -29,12 +31,22 @@ export interface LoadedModel {
   generationConfig?: Record<string, JsonValue>;
   /** Storage type of each tensor in the file (`F32`, `Q4_K`, …), by Hugging Face name. */
   storedTypes: Map<string, string>;
+  /**
+   * With `dtype: 'keep'`: the linear-layer matrices still in their file format (F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K) on
+   * the current backend, by Hugging Face name; they are absent from `tensors`. Hand them to the model with
+   * `useBlockWeights` (it owns them afterwards).
+   */
+  blockWeights?: Map<string, BlockWeight>;
 }
 
 /** Options every loader takes. */
 export interface LoadModelOptions {
-  /** Round every matrix through this storage type at load (e.g. to evaluate a model as q4_0). Default: as stored. */
-  dtype?: WeightDtype;
+  /**
+   * Round every matrix through this storage type at load (e.g. to evaluate a model as q4_0), returned as float32.
+   * `keep` (GGUF only; other formats load as float32) keeps the linear-layer matrices in their file type as
+   * `blockWeights` instead, so a Q4_0 model takes ~4.5 bits per weight in memory. Default: float32 as stored.
+   */
+  dtype?: WeightDtype | 'keep';
   /** Rotary layout the model computes in; `interleaved` keeps Meta's q/k row order. Default `half` (Hugging Face). */
   ropeLayout?: RopeLayout;
   /** Skip the tokenizer even if the files hold one. */

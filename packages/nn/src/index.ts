@@ -13,6 +13,7 @@ export {
   type LlamaAttentionInit,
   type PackedChunk,
 } from './attention.js';
+export { useBlockWeights } from './block-weights.js';
 export {
   headDim,
   type LlamaConfig,

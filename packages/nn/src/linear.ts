@@ -4,7 +4,7 @@
  * @module
  */
 
-import { linear, type Tensor, zeros } from '@andes/tensor';
+import { type BlockWeight, blockLinear, linear, type Tensor, zeros } from '@andes/tensor';
 import { initSeed, type ModuleInit, normalInit } from './init.js';
 import { Module, type Parameter } from './module.js';
 
@@ -54,6 +54,36 @@ export class Linear extends Module {
     this.bias = options.bias ? this.registerParameter('bias', zeros([outFeatures])) : null;
   }
 
+  /**
+   * The weight in a half-float or block-quantized format when {@link Linear.useBlockWeight} moved it there (then
+   * `weight` is freed and no longer a parameter), else null.
+   */
+  get blockWeight(): BlockWeight | null {
+    return this.#block;
+  }
+
+  #block: BlockWeight | null = null;
+
+  /**
+   * Replaces the float32 weight by `weight` (`[out, in]`, e.g. Q4_0 blocks read from a GGUF file) for inference: the
+   * float32 parameter is freed and leaves `stateDict()`; forward decodes the blocks inside the matmul kernel. The
+   * layer takes ownership (its `dispose` frees `weight`).
+   *
+   * @throws Error when the shapes differ or an adapter is attached.
+   */
+  useBlockWeight(weight: BlockWeight): void {
+    const [out, inFeatures] = weight.shape;
+    if (out !== this.outFeatures || inFeatures !== this.inFeatures) {
+      throw new Error(
+        `Linear.useBlockWeight: ${weight.type} weight [${weight.shape.join(', ')}] does not match [${this.outFeatures}, ${this.inFeatures}]`,
+      );
+    }
+    if (this.adapter !== null) throw new Error('Linear.useBlockWeight: detach the adapter first (train in float32)');
+    if (this.#block === null) this.unregisterParameter('weight');
+    else this.#block.dispose();
+    this.#block = weight;
+  }
+
   /** Attaches an adapter (at most one per layer): its modules become children, its delta joins the forward pass. */
   attachAdapter(adapter: LinearAdapter): void {
     if (this.adapter !== null) throw new Error('Linear.attachAdapter: this layer already has an adapter');
@@ -67,11 +97,18 @@ export class Linear extends Module {
       throw new Error(`Linear.forward: input [${x.shape.join(', ')}] does not end in inFeatures=${this.inFeatures}`);
     }
     // linear folds the leading axes into rows: one [N, in] · [in, out] product, one GEMM per operand in backward.
-    const y = linear(x, this.weight, this.bias);
+    const y = this.#block ? blockLinear(x, this.#block, this.bias) : linear(x, this.weight, this.bias);
     if (this.adapter === null) return y;
     const rows = x.shape.length > 2 ? x.reshape([-1, this.inFeatures]) : x;
     const delta = this.adapter.delta(rows, this.training);
     if (delta === null) return y;
     return y.add(x.shape.length > 2 ? delta.reshape([...x.shape.slice(0, -1), this.outFeatures]) : delta);
+  }
+
+  /** Frees the parameters and the block weight, if any. */
+  override dispose(): void {
+    super.dispose();
+    this.#block?.dispose();
+    this.#block = null;
   }
 }

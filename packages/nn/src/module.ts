@@ -61,6 +61,17 @@ export class Module {
     return value;
   }
 
+  /**
+   * Removes parameter `name` from this module's list and frees it (a layer whose weight moved to another storage,
+   * e.g. a `BlockWeight`, no longer lists it in `stateDict()` or `parameters()`).
+   */
+  protected unregisterParameter(name: string): void {
+    const p = this.#parameters.get(name);
+    if (p === undefined) throw new Error(`Module.unregisterParameter: no parameter '${name}'`);
+    this.#parameters.delete(name);
+    if (!p.isDisposed) p.dispose();
+  }
+
   /** Registers a child module under `name` (its parameters are listed as `name.…`). Returns it. */
   protected registerModule<M extends Module>(name: string, child: M): M {
     if (name.includes('.') || this.#parameters.has(name) || this.#children.has(name)) {

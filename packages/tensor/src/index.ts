@@ -48,6 +48,28 @@ export {
 
 import './tensor-methods.js';
 
+export type { BlockType } from './backend/backend.js';
+export { dequantize, dequantizeBlocksInto, kQuantScaleMin } from './formats/ggml-dequantize.js';
+export { type GgmlWritableType, quantize } from './formats/ggml-quantize.js';
+export {
+  type GgmlBlockInfo,
+  GgmlType,
+  type GgmlTypeName,
+  ggmlBlockInfo,
+  ggmlByteSize,
+  ggmlTypeLabel,
+  ggmlTypeName,
+} from './formats/ggml-types.js';
+export {
+  bfloat16ArrayToFloat32,
+  bfloat16BitsToFloat32,
+  float16ArrayToFloat32,
+  float16BitsToFloat32,
+  float32ArrayToBfloat16,
+  float32ArrayToFloat16,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+} from './formats/half-precision.js';
 export { isGradEnabled, noGrad } from './grad-mode.js';
 export { type MemoryInfo, memory } from './memory.js';
 export { abs } from './ops/abs.js';
@@ -56,6 +78,7 @@ export { add } from './ops/add.js';
 export { addRmsNorm } from './ops/add-rms-norm.js';
 export { argmax } from './ops/argmax.js';
 export { type AttentionOptions, scaledDotProductAttention } from './ops/attention.js';
+export { blockLinear } from './ops/block-linear.js';
 export { clone } from './ops/clone.js';
 export { eq, ge, gt, le, lt, ne } from './ops/compare.js';
 export { concat } from './ops/concat.js';
@@ -106,6 +129,7 @@ export { transpose } from './ops/transpose.js';
 export { cos, sin } from './ops/trig.js';
 export { unsqueeze } from './ops/unsqueeze.js';
 export { where } from './ops/where.js';
+export { BlockWeight, type QuantizableBlockType } from './quant/block-weight.js';
 export { setSeed } from './random/generator.js';
 export { fnv1a32, mixSeed, SeededRandom, seededUniform } from './random/seeded-random.js';
 export type { TapeEdge, TapeNode, TapeRule, TapeTensor } from './tape.js';

@@ -22,6 +22,12 @@ export type HostArray<D extends DType = DType> = D extends 'int32' ? Int32Array 
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Record<DType, number> = { float32: 4, int32: 4 };
 
+/**
+ * Weight formats a block weight may hold (ggml's names): half floats and GGUF's block-quantized layouts. The raw file
+ * bytes live in an int32 storage used as 32-bit words; kernels decode them (see `blockMatmul`).
+ */
+export type BlockType = 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K';
+
 /** Names of the built-in backends. */
 export type BackendName = 'webgpu' | 'cpu';
 
@@ -164,6 +170,12 @@ export interface Backend {
    * Output contiguous [...batchShape, M, N], float32.
    */
   matmul(a: View, b: View, batchShape: readonly number[]): Storage;
+
+  /**
+   * x [M, K] (float32, contiguous) · Wᵀ for a weight W [N, K] stored as the raw bytes of `type` (rows of whole blocks
+   * along K, row n at byte n·rowBytes) in the int32 storage `weight` → [M, N] float32, accumulated in float32 or wider.
+   */
+  blockMatmul(x: View, weight: Storage, type: BlockType, n: number, k: number): Storage;
 
   // ---- indexing -------------------------------------------------------------------------
   /** Rows of a table: table [V, D], ids int32 [N] (contiguous) → [N, D]. Ids are pre-validated in range. */

@@ -11,6 +11,7 @@ import { DTYPE_BYTES } from '../backend/backend.js';
 import { philoxFill } from '../random/philox.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
+import { blockMatmul } from './block-matmul.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, copy, copyInto, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
@@ -79,6 +80,7 @@ export function createCpuBackend(): Backend {
     copyInto,
     reduce: (op, x, axes) => track(reduce(op, x, axes)),
     matmul: (a, b, batchShape) => track(matmul(a, b, batchShape)),
+    blockMatmul: (x, w, type, n, k) => track(new CpuStorage('float32', blockMatmul(x, w, type, n, k))),
     gather: (table, ids) => track(gather(table, ids)),
     scatterAdd: (src, ids, rows) => track(scatterAdd(src, ids, rows)),
     softmax: (x, rows, cols, log) => track(softmax(x, rows, cols, log)),

@@ -9,6 +9,7 @@ import type {
   Backend,
   BackendMemory,
   BinaryOp,
+  BlockType,
   DType,
   ReduceOp,
   RopeStyle,
@@ -19,6 +20,7 @@ import type {
 import { adamw } from './kernels/adamw.js';
 import { attention } from './kernels/attention.js';
 import { attentionBackward } from './kernels/attention-backward.js';
+import { blockMatmul } from './kernels/block-matmul.js';
 import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import * as ew from './kernels/elementwise.js';
 import { gather, scatterAdd } from './kernels/indexing.js';
@@ -101,6 +103,9 @@ export class WebGpuBackend implements Backend {
   }
   matmul(a: View, b: View, batchShape: readonly number[]): Storage {
     return matmul(this.rt, a, b, batchShape);
+  }
+  blockMatmul(x: View, weight: Storage, type: BlockType, n: number, k: number): Storage {
+    return blockMatmul(this.rt, x, weight as GpuStorage, type, n, k);
   }
   gather(table: View, ids: View): Storage {
     return gather(this.rt, table, ids);

@@ -1,0 +1,70 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LlamaForCausalLM, useBlockWeights } from '@andes/nn';
+import { setBackend } from '@andes/tensor';
+import type { SentencePieceTokenizer } from '@andes/tokenizer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logitsOf, maxAbsDiff, tinyModel, tinyTokenizer } from '../test/tiny-model.js';
+import { saveGgufModel } from './gguf-model.js';
+import { loadModel } from './load-model.js';
+import type { WeightDtype } from './weight-dtype.js';
+
+let dir: string;
+let tokenizer: SentencePieceTokenizer;
+let model: LlamaForCausalLM;
+let prompt: number[];
+beforeAll(async () => {
+  await setBackend('cpu');
+  dir = await mkdtemp(join(tmpdir(), 'andes-gguf-keep-'));
+  tokenizer = await tinyTokenizer();
+  model = tinyModel(tokenizer.vocabSize);
+  prompt = Array.from(tokenizer.encode('Once upon a time the robot', { bos: true }));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks", () => {
+  for (const [dtype, type] of [
+    ['f16', 'F16'],
+    ['q8_0', 'Q8_0'],
+    ['q4_0', 'Q4_0'],
+  ] as [WeightDtype, string][]) {
+    it(`${dtype}: the same logits as the same file dequantized to float32 at load`, async () => {
+      const path = join(dir, `tiny.${dtype}.gguf`);
+      await saveGgufModel(path, { config: model.config, model, tokenizer, dtype });
+      const f32 = await loadModel(path);
+      const reference = new LlamaForCausalLM(f32.config, { seed: 1 });
+      reference.loadStateDict(f32.tensors);
+
+      const kept = await loadModel(path, { dtype: 'keep' });
+      const blocks = kept.blockWeights!;
+      expect(blocks.get('model.layers.0.self_attn.q_proj.weight')?.type).toBe(type);
+      expect(blocks.get('model.layers.1.mlp.down_proj.weight')?.type).toBe(type);
+      expect(blocks.has('model.embed_tokens.weight')).toBe(false);
+      for (const name of blocks.keys()) expect(kept.tensors.has(name)).toBe(false);
+      const copy = new LlamaForCausalLM(kept.config, { seed: 2 });
+      useBlockWeights(copy, blocks);
+      copy.loadStateDict(kept.tensors); // strict: the moved weights are no longer parameters
+      expect(copy.stateDict().has('model.layers.0.self_attn.q_proj.weight')).toBe(false);
+
+      const want = await logitsOf(reference, prompt);
+      const got = await logitsOf(copy, prompt);
+      const scale = Math.max(...Array.from(want, Math.abs));
+      // Same weights; only the order of float32 sums differs (blocks decoded inside the kernel).
+      expect(maxAbsDiff(got, want)).toBeLessThan(1e-4 * scale);
+      reference.dispose();
+      copy.dispose();
+    });
+  }
+
+  it('names a kept weight the model has no Linear for', async () => {
+    const kept = await loadModel(join(dir, 'tiny.q8_0.gguf'), { dtype: 'keep' });
+    const w = kept.blockWeights!.get('model.layers.0.mlp.up_proj.weight')!;
+    const copy = new LlamaForCausalLM(kept.config, { seed: 2 });
+    expect(() => useBlockWeights(copy, new Map([['model.norm.weight', w]]))).toThrow(
+      /useBlockWeights: model.norm.weight \(Q8_0\) is not the weight of a Linear layer/,
+    );
+    for (const b of kept.blockWeights!.values()) b.dispose();
+    copy.dispose();
+  });
+});
