@@ -1,14 +1,15 @@
 /**
  * @andes/data — sources, mixtures, packing, shuffling and resumable loaders for language-model training.
  *
+ * The main entry is browser-safe: file sources load Node's file system when first opened; the file readers
+ * themselves (globs, line reader) are in `@andes/data/node`.
+ *
  * @packageDocumentation
  */
 
 // The seeded generator and seed hashes live in @andes/tensor (their one home); re-exported for existing callers.
 export { fnv1a32, mixSeed, SeededRandom } from '@andes/tensor';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
-export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
-export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
 export { parseLoaderState } from './loader-state.js';
 export {

@@ -1,9 +1,20 @@
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { expandGlob, isGlobPattern, listFilesRecursive } from './glob.js';
-import { LineReader } from './line-reader.js';
+import type { LineReader } from './line-reader.js';
 import type { DocumentSplit, SourceConfig } from './mixture-config.js';
 import { syntheticStory } from './synthetic-stories.js';
+
+/**
+ * Node's file system and the readers built on it, loaded when a file source is first opened: synthetic sources and
+ * the rest of the main entry then run in browsers without `node:` modules.
+ */
+async function nodeIo() {
+  const [fs, path, glob, lines] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('./glob.js'),
+    import('./line-reader.js'),
+  ]);
+  return { readFile: fs.readFile, stat: fs.stat, resolve: path.resolve, ...glob, LineReader: lines.LineReader };
+}
 
 /**
  * Position of a source, JSON-able. File sources: pass number `epoch`, file index `file`, byte `offset`
@@ -94,6 +105,7 @@ export class FileSource implements DocumentSource {
   /** Opens a source over `options.files` (sizes are read once, for fractional epochs). */
   static async open(options: FileSourceOptions): Promise<FileSource> {
     if (options.files.length === 0) throw new Error(`source ${options.name}: no files`);
+    const { stat } = await nodeIo();
     const sizes = await Promise.all(options.files.map(async (f) => (await stat(f)).size));
     return new FileSource(options, sizes);
   }
@@ -153,12 +165,12 @@ export class FileSource implements DocumentSource {
     const { format } = this.options;
     if (format === 'file') {
       if (this.pos.offset > 0) return null;
-      const bytes = await readFile(path);
+      const bytes = await (await nodeIo()).readFile(path);
       this.pos.offset = Math.max(bytes.length, 1);
       const text = bytes.toString('utf8');
       return text.trim() === '' ? null : text;
     }
-    this.reader ??= await LineReader.open(path, this.pos.offset);
+    this.reader ??= await (await nodeIo()).LineReader.open(path, this.pos.offset);
     const reader = this.reader;
     if (format === 'paragraph') {
       const lines: string[] = [];
@@ -213,6 +225,7 @@ export class FileSource implements DocumentSource {
 
 /** Resolves a source path (file, directory or glob, relative to `baseDir`) to a sorted list of files. */
 export async function resolveSourceFiles(name: string, path: string, baseDir: string): Promise<string[]> {
+  const { expandGlob, isGlobPattern, listFilesRecursive, resolve, stat } = await nodeIo();
   let files: string[];
   if (isGlobPattern(path)) {
     files = await expandGlob(path, baseDir);
