@@ -16,7 +16,9 @@ export interface CodeBlock {
 /** Every fenced block of the Markdown files in `dir` (`label` prefixes the file names in `where`). */
 export function codeBlocks(dir: string, label: string): CodeBlock[] {
   const blocks: CodeBlock[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.md')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()) {
     const lines = readFileSync(join(dir, file), 'utf8').split('\n');
     for (let i = 0; i < lines.length; i++) {
       const open = /^```(\w+)\s*(.*)$/.exec(lines[i]!);
@@ -25,7 +27,12 @@ export function codeBlocks(dir: string, label: string): CodeBlock[] {
       const body: string[] = [];
       for (i++; i < lines.length && !lines[i]!.startsWith('```'); i++) body.push(lines[i]!);
       if (i === lines.length) throw new Error(`${label}/${file}:${start + 1}: code block never closed`);
-      blocks.push({ where: `${label}/${file}:${start + 1}`, lang: open[1]!, info: open[2]!.trim(), code: body.join('\n') });
+      blocks.push({
+        where: `${label}/${file}:${start + 1}`,
+        lang: open[1]!,
+        info: open[2]!.trim(),
+        code: body.join('\n'),
+      });
     }
   }
   return blocks;
