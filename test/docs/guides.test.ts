@@ -59,7 +59,6 @@ describe('docs/guides', () => {
     it.skipIf(block.info.startsWith('no-run'))(`${block.where} runs`, async () => {
       process.env.ANDES_BACKEND = 'cpu';
       const logs = await runBlock(block);
-      if (process.env.SHOW_GUIDE_OUTPUT) console.info(`${block.where}\n  ${logs.join('\n  ')}`);
       expect(logs.length, `${block.where} logs nothing: a block should show its result`).toBeGreaterThan(0);
     });
   }
