@@ -7,7 +7,7 @@
  * @module
  */
 
-/** Options for {@link acquireDevice}. */
+/** Options for acquiring a WebGPU device (`setBackend('webgpu', options)`). */
 export interface WebGpuDeviceOptions {
   /** Adapter power preference hint. */
   powerPreference?: GPUPowerPreference;
