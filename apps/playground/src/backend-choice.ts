@@ -21,7 +21,10 @@ async function adapterName(level: 'core' | 'compatibility' | 'auto'): Promise<st
   const opts = level === 'compatibility' ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions) : {};
   const adapter = await gpu?.requestAdapter(opts).catch(() => null);
   const info = adapter?.info;
-  return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter' : '';
+  return info
+    ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
+        'an adapter the browser does not name'
+    : '';
 }
 
 /** Chooses and sets the backend from the URL's `backend` and `level` parameters. */

@@ -27,7 +27,6 @@ export type {
   View,
 } from './backend/backend.js';
 export { DTYPE_BYTES } from './backend/backend.js';
-export type { WebGpuDeviceOptions } from './webgpu/device.js';
 export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend, sync } from './backend/registry.js';
 export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';
@@ -46,6 +45,7 @@ export {
   zeros,
   zerosLike,
 } from './creation.js';
+export type { WebGpuDeviceOptions } from './webgpu/device.js';
 
 import './tensor-methods.js';
 
