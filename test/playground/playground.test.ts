@@ -12,6 +12,7 @@ import { loadModelDir } from '@andes/checkpoint';
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { loadServedModel } from '@andes/serve';
 import { setBackend } from '@andes/tensor';
+import { applyChatTemplate, loadTokenizer } from '@andes/tokenizer';
 import { unzipSync } from 'fflate';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,11 @@ const ready = existsSync(CHROMIUM) && existsSync(join(dist, 'index.html'));
 if (!ready) console.warn(`playground tests skipped: need ${CHROMIUM} and a built ${dist} (npm run build)`);
 
 const prompt = 'Once upon a time';
+/** LLaMA 2's tokenizer.model, where the shared fixtures are (the worktree's or the main checkout's parent). */
+const llama2Tokenizer = [
+  join(root, '../shared/fixtures/llama2-tokenizer.model'),
+  join(root, '../../shared/fixtures/llama2-tokenizer.model'),
+].find(existsSync);
 const tmp = mkdtempSync(join(tmpdir(), 'andes-playground-'));
 let server: StaticServer;
 let browser: Browser;
@@ -48,6 +54,13 @@ async function pageGreedy(page: Page): Promise<number[]> {
   const ids = JSON.parse((await page.getAttribute('#output', 'data-ids')) ?? '[]') as number[];
   expect(await page.textContent('#model-error')).toBe('');
   return ids;
+}
+
+/** A fresh model with a loaded directory's weights. */
+function model2(loaded: Awaited<ReturnType<typeof loadModelDir>>): LlamaForCausalLM {
+  const model = new LlamaForCausalLM(loaded.config);
+  model.loadStateDict(loaded.tensors);
+  return model;
 }
 
 beforeAll(async () => {
@@ -171,11 +184,23 @@ describe.skipIf(!ready).each(['compatibility', 'core'] as const)('playground at 
     await page.waitForSelector('#model-note:has-text("opened from disk")', { timeout: 30_000 });
     expect(await page.textContent('#model-name')).toBe('model');
     const loaded = await loadModelDir(trainedDir);
-    const model = new LlamaForCausalLM(loaded.config);
-    model.loadStateDict(loaded.tensors);
+    const model = model2(loaded);
     const expected = await nodeGreedy(model, loaded.tokenizer!);
     model.dispose();
     expect(await pageGreedy(page)).toEqual(expected);
+
+    // Chat mode: the prompt goes through the model's chat template (llama-2 when the directory names none).
+    await page.check('#chat-mode');
+    const chatPrompt = applyChatTemplate(
+      loaded.tokenizer!,
+      [{ role: 'user', content: prompt }],
+      loaded.chatTemplate ?? 'llama-2',
+    );
+    const chatModel = model2(loaded);
+    const chatExpected = await generateIds(chatModel, chatPrompt, { maxNewTokens: 12, temperature: 0 });
+    chatModel.dispose();
+    expect(await pageGreedy(page)).toEqual(chatExpected);
+    await page.uncheck('#chat-mode');
 
     // Tokenize with the opened model's tokenizer: pieces and ids as in Node.
     await page.click('#tab-tokenize');
@@ -186,5 +211,13 @@ describe.skipIf(!ready).each(['compatibility', 'core'] as const)('playground at 
       loaded.tokenizer!.encode(text, { bos: true }),
     );
     await page.screenshot({ path: join(shots, `${level}-tokenize.png`), fullPage: true });
+
+    // LLaMA 2's tokenizer from a file, where the fixture exists.
+    if (llama2Tokenizer) {
+      await page.setInputFiles('#tok-file', llama2Tokenizer);
+      await page.waitForSelector('#tok-name:has-text("llama2-tokenizer.model")');
+      const llama2 = await loadTokenizer(llama2Tokenizer);
+      expect(JSON.parse((await page.textContent('#tok-ids')) ?? '[]')).toEqual(llama2.encode(text, { bos: true }));
+    }
   });
 });
