@@ -2,7 +2,8 @@
 // levels: the page loads and names its backend; greedy generation from the built-in model equals Node's for the same
 // model and prompt; 20 training steps lower the loss; the trained model downloads as a zip that andes-serve loads and
 // that generates in Node exactly as in the page; a model directory written by andes-train opens through the file
-// input and generates as in Node; the Tokenize tab matches the tokenizer in Node. A screenshot of each tab is written
+// input and generates as in Node, also in chat mode through its template; the Tokenize tab matches Node, with the
+// model's tokenizer and with LLaMA 2's loaded from a file (where the fixture exists). A screenshot of each tab is written
 // to apps/playground/test-results/.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
