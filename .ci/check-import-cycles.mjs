@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Fails (exit 1) when the TypeScript sources import each other in a circle, printing each cycle as a chain of files.
 //
-//   node .ci/check-import-cycles.mjs [--types] [dir …]
+//   node .ci/check-import-cycles.mjs [--runtime-only] [dir …]
 //   import { findImportCycles } from './.ci/check-import-cycles.mjs'  (the same, as data: tests use it)
 //
 // Without dirs it checks packages/*/src and apps/*/src of the repository, plus the graph of workspace packages
 // (their package.json dependencies). An edge is a static `import … from` / `export … from` / `import '…'` whose
 // specifier is relative or names a workspace package (`@andes/tensor`, `@andes/tensor/testing`, mapped back to the
-// package's src/). `import type` and `export type` are erased by the compiler and make no run-time edge, so they are
-// skipped unless --types is given; `import { type X }` is kept by verbatimModuleSyntax and counts. Dynamic `import()`
-// loads lazily and cannot deadlock module evaluation, so it is skipped too.
+// package's src/). Type-only imports (`import type`, `export type`, `import { type X }`) count too: they make no
+// run-time edge, but a type cycle still ties two modules into one concept that cannot be read, built or moved alone
+// (and is what `madge --circular` reports). --runtime-only skips `import type` and `export type` (the compiler erases
+// them), to see just the cycles that can break module evaluation. Dynamic `import()` loads lazily and cannot deadlock
+// module evaluation, so it is always skipped.
 //
 // Parsing uses the repository's own TypeScript (already a dev dependency), so comments and strings never fool it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -49,7 +51,7 @@ function listSources(dir) {
   return files;
 }
 
-/** The static import specifiers of one file that make a run-time edge (or any edge, with --types). */
+/** The static import specifiers of one file (only those that make a run-time edge when `types` is false). */
 function specifiersOf(file, withTypes) {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
   const specs = [];
@@ -164,9 +166,10 @@ function chainIn(graph, members) {
 
 /**
  * The import cycles under `dirs` (default: every workspace's src/, plus the workspace package graph), each as a chain
- * of files (or package names) that starts and ends at the same one, and the other members of its loop.
+ * of files (or package names) that starts and ends at the same one, and the other members of its loop. `types: false`
+ * skips `import type` / `export type` (the --runtime-only flag).
  */
-export function findImportCycles({ dirs = [], types = false } = {}) {
+export function findImportCycles({ dirs = [], types = true } = {}) {
   const workspaces = dirs.length > 0 ? [] : listWorkspaces();
   const roots = dirs.length > 0 ? dirs.map((d) => resolve(d)) : workspaces.map((w) => join(w.dir, 'src'));
   const files = new Map();
@@ -196,10 +199,17 @@ export function findImportCycles({ dirs = [], types = false } = {}) {
 
 function main() {
   const args = process.argv.slice(2);
+  const flags = args.filter((a) => a.startsWith('--'));
   const dirs = args.filter((a) => !a.startsWith('--'));
+  // --types (the default now) is still accepted, so older invocations keep working.
+  const unknown = flags.filter((f) => f !== '--runtime-only' && f !== '--types');
+  if (unknown.length > 0) {
+    console.error(`check-import-cycles: unknown option ${unknown[0]} (known: --runtime-only, --types)`);
+    process.exit(2);
+  }
   let result;
   try {
-    result = findImportCycles({ dirs, types: args.includes('--types') });
+    result = findImportCycles({ dirs, types: !flags.includes('--runtime-only') });
   } catch (e) {
     console.error(e.message);
     process.exit(2);

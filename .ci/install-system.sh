@@ -30,4 +30,9 @@ if [[ "$have_mesa" != 25.* ]] || ! command -v chromium >/dev/null; then
   apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
   apt-get install -y -qq chromium libvulkan1 >/dev/null
 fi
+# fastText's CLI: the peer that @andes/data's fastText model reader is tested against.
+if ! command -v fasttext >/dev/null; then
+  if [ "$need_update" = 1 ]; then apt-get update -qq; fi
+  apt-get install -y -qq fasttext >/dev/null
+fi
 echo "mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), $(chromium --version 2>/dev/null)"

@@ -1,5 +1,5 @@
-// The CI import-cycle check (.ci/check-import-cycles.mjs): it must fail on a planted cycle, see through comments and
-// type-only imports, and pass on the repository itself. One run goes through the command line (exit code and
+// The CI import-cycle check (.ci/check-import-cycles.mjs): it must fail on a planted cycle (type-only ones included),
+// see through comments and strings, and pass on the repository itself. One run goes through the command line (exit code and
 // report); the rest call the same function in-process, which is much faster than a process each.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,8 +32,8 @@ function plant(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-/** The cycles in a planted folder, each chain as paths relative to it. */
-function chains(dir: string, types = false): string[][] {
+/** The cycles in a planted folder, each chain as paths relative to it (`types: false` = --runtime-only). */
+function chains(dir: string, types = true): string[][] {
   return find({ dirs: [dir], types }).cycles.map((c) => c.chain.map((f) => relative(dir, f)));
 }
 
@@ -75,24 +75,47 @@ describe('check-import-cycles', () => {
     expect(find({ dirs: [dir] }).files).toBe(2);
   });
 
-  it('skips `import type` (erased) unless types are asked for, but counts `import { type X }` (kept)', () => {
+  it('counts a type-only cycle by default and exits 1 on it; --runtime-only skips `import type` but not `{ type X }`', () => {
     const typeOnly = {
       'a.ts': "import type { B } from './b.js';\nexport interface A { b: B }\nexport const a = 1;\n",
       'b.ts': "import { a } from './a.js';\nexport interface B { n: number }\nexport const b = a;\n",
     };
     const dir = plant('type-only', typeOnly);
-    expect(chains(dir)).toEqual([]);
-    expect(chains(dir, true)).toEqual([['a.ts', 'b.ts', 'a.ts']]);
+    expect(chains(dir)).toEqual([['a.ts', 'b.ts', 'a.ts']]);
+    expect(chains(dir, false)).toEqual([]);
+    const run = spawnSync(process.execPath, [script, dir], { cwd: dir, encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/import cycle \(files, 2 in the loop\): a\.ts → b\.ts → a\.ts/);
+    const runtimeOnly = spawnSync(process.execPath, [script, '--runtime-only', dir], { cwd: dir, encoding: 'utf8' });
+    expect(runtimeOnly.status).toBe(0);
+    expect(runtimeOnly.stdout).toMatch(/no cycles among 2 files/);
     const inline = plant('inline-type', {
       ...typeOnly,
       'a.ts': "import { type B } from './b.js';\nexport type A = B;\nexport const a = 1;\n",
     });
-    expect(chains(inline)).toEqual([['a.ts', 'b.ts', 'a.ts']]);
+    expect(chains(inline, false)).toEqual([['a.ts', 'b.ts', 'a.ts']]);
   });
 
-  it('reports the repository (every workspace src/ and the package graph) free of import cycles', () => {
+  it('finds a cycle made only of `import type` and `export type … from` (no run-time edge at all)', () => {
+    const dir = plant('types-both-ways', {
+      'node.ts': "import type { Holder } from './holder.js';\nexport interface Node { owner: Holder }\n",
+      'holder.ts': "export type { Node } from './node.js';\nexport interface Holder { n: number }\n",
+      'leaf.ts': "import type { Node } from './node.js';\nexport type Leaf = Node;\n",
+    });
+    expect(chains(dir)).toEqual([['holder.ts', 'node.ts', 'holder.ts']]);
+    expect(chains(dir, false)).toEqual([]);
+  });
+
+  it('rejects an unknown option with exit 2', () => {
+    const run = spawnSync(process.execPath, [script, '--typo'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/unknown option --typo/);
+  });
+
+  it('reports the repository (every workspace src/ and the package graph) free of import cycles, type-only included', () => {
     const result = find({});
     expect(result.cycles).toEqual([]);
+    expect(find({ types: false }).cycles).toEqual([]);
     expect(result.files).toBeGreaterThan(200);
   });
 });

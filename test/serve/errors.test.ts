@@ -191,6 +191,7 @@ describe('auth and queue limits', () => {
       const err = await q.client.completions.create({ ...long, max_tokens: 3 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect((err as InstanceType<typeof OpenAI.RateLimitError>).error).toMatchObject({ code: 'queue_full' });
+      expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('1');
       abort.abort();
       await new Promise((r) => setTimeout(r, 50)); // the server sees the socket close
       open();

@@ -1,3 +1,6 @@
 #!/usr/bin/env node
-// Executable shim: the CLI lives in the compiled dist/ (run `npm run build` first).
-import '../dist/cli.js';
+// Committed shim: npm links bins at install time, before dist/ exists, so the bin cannot point into dist.
+// launchCli runs the CLI with Dawn's adapter warnings kept off the terminal (see @andes/cli).
+import { launchCli } from '@andes/cli';
+
+await launchCli(new URL('../dist/cli.js', import.meta.url));

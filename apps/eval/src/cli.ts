@@ -1,15 +1,12 @@
 /**
- * Entry point of the `andes-eval` executable: runs the program and turns errors into one line and exit code 1.
+ * Entry point of the `andes-eval` executable: runs the program; errors print as one `andes-eval: …` line (see
+ * `@andes/cli`) and exit with status 1. Success exits explicitly: a live GPU device would keep the process running.
  * @module
  */
+import { runMain } from '@andes/cli';
 import { createProgram } from './program.js';
 
-createProgram()
-  .parseAsync(process.argv)
-  .then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(`andes-eval: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
+await runMain('andes-eval', async () => {
+  await createProgram().parseAsync(process.argv);
+});
+process.exit(0);

@@ -4,8 +4,10 @@
  * @module
  */
 import { existsSync } from 'node:fs';
+import type { WeightDtype } from '@andes/checkpoint';
 import { BUILTIN_TASK_NAMES, type BuiltinTaskName, builtinTask, builtinTasks } from './builtin-tasks.js';
 import { evaluateTask, type TaskResult } from './evaluate-task.js';
+import { STORY_INSTRUCT_TASK, storyInstructTask } from './instruction-task.js';
 import { LocalModel } from './local-model.js';
 import type { LogLikelihoodModel } from './model.js';
 import { evaluatePerplexity, readDocuments } from './perplexity.js';
@@ -24,6 +26,10 @@ export interface ModelSelection {
   serverModel?: string;
   /** Rows per forward for local models. */
   batchSize?: number;
+  /** A PEFT LoRA adapter directory: each local model is also evaluated with it applied (base and adapter side by side). */
+  lora?: string;
+  /** Round local weights through this storage type at load (`--dtype`). */
+  dtype?: WeightDtype;
   /** Progress output (default stderr); pass null to silence it. */
   progress?: NodeJS.WriteStream | null;
 }
@@ -36,10 +42,26 @@ interface ModelSpec {
 
 function modelSpecs(selection: ModelSelection, maxLength?: number): ModelSpec[] {
   const specs: ModelSpec[] = [
-    ...(selection.models ?? []).map((dir) => ({
-      label: dir,
-      open: () => LocalModel.load(dir, { batchSize: selection.batchSize, maxLength }),
-    })),
+    ...(selection.models ?? []).flatMap((dir) => [
+      {
+        label: dir,
+        open: () => LocalModel.load(dir, { batchSize: selection.batchSize, maxLength, dtype: selection.dtype }),
+      },
+      ...(selection.lora === undefined
+        ? []
+        : [
+            {
+              label: `${dir} + ${selection.lora}`,
+              open: () =>
+                LocalModel.load(dir, {
+                  batchSize: selection.batchSize,
+                  maxLength,
+                  dtype: selection.dtype,
+                  lora: selection.lora,
+                }),
+            },
+          ]),
+    ]),
     ...(selection.servers ?? []).map((url) => ({
       label: url,
       open: async () => new ServerModel(url, { model: selection.serverModel, maxLength }),
@@ -63,9 +85,12 @@ export function resolveTasks(entries: readonly string[] | undefined, builtinItem
   if (!entries || entries.length === 0) return builtinTasks(options);
   return entries.map((entry) => {
     if (existsSync(entry)) return loadTaskFile(entry);
+    if (entry === STORY_INSTRUCT_TASK) return storyInstructTask(options);
     if ((BUILTIN_TASK_NAMES as readonly string[]).includes(entry))
       return builtinTask(entry as BuiltinTaskName, options);
-    throw new Error(`task "${entry}" is neither a file nor a built-in task (${BUILTIN_TASK_NAMES.join(', ')})`);
+    throw new Error(
+      `task "${entry}" is neither a file nor a built-in task (${[...BUILTIN_TASK_NAMES, STORY_INSTRUCT_TASK].join(', ')})`,
+    );
   });
 }
 

@@ -19,7 +19,7 @@ export interface TaskOptions {
   limit?: number;
   /** Most tokens generated per generation item (default 32). */
   maxGenTokens?: number;
-  /** Progress over the task's requests. */
+  /** Progress over the task's items (done, total). */
   onProgress?: ProgressCallback;
   /** Keep each item's prompt, scores and prediction in {@link TaskResult.samples}. */
   logSamples?: boolean;
@@ -110,7 +110,12 @@ export async function evaluateTask(
   const samples: TaskSample[] | undefined = options.logSamples ? [] : undefined;
   if (task.family === 'multiple_choice') {
     const perItem = items.map((item, i) => choiceRequests(item, prefixes[i]!));
-    const results = await model.loglikelihood(perItem.flat(), options.onProgress);
+    // Progress counts items, as the generation branch does, not the several requests (choices) of each item.
+    const onRequests = options.onProgress
+      ? (done: number, total: number) =>
+          options.onProgress?.(total === 0 ? items.length : Math.floor((done / total) * items.length), items.length)
+      : undefined;
+    const results = await model.loglikelihood(perItem.flat(), onRequests);
     let offset = 0;
     const acc: number[] = [];
     const accNorm: number[] = [];

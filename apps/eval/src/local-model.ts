@@ -3,7 +3,8 @@
  * requests by length with one forward per batch.
  * @module
  */
-import { loadModelDir } from '@andes/checkpoint';
+import { applyLoraAdapterDir, loadModel, type WeightDtype } from '@andes/checkpoint';
+import { CliError, userMessage } from '@andes/cli';
 import { LlamaForCausalLM } from '@andes/nn';
 import { greedyBatch } from './batched-greedy.js';
 import {
@@ -43,6 +44,8 @@ export interface LocalModelOptions {
   batchSize?: number;
   /** Most padded tokens per forward (default 8192; {@link LocalModel.load}: about 256 MiB of logits, ≤ 8192). */
   maxBatchTokens?: number;
+  /** {@link LocalModel.load}: apply this PEFT LoRA adapter directory to the loaded model. */
+  lora?: string;
 }
 
 /**
@@ -73,9 +76,18 @@ export class LocalModel implements LogLikelihoodModel {
     this.batch = { batchSize: options.batchSize, maxBatchTokens: options.maxBatchTokens };
   }
 
-  /** Loads a model directory (config.json, weights, tokenizer) saved by @andes/checkpoint. */
-  static async load(dir: string, options: LocalModelOptions = {}): Promise<LocalModel> {
-    const loaded = await loadModelDir(dir);
+  /** Loads a model directory (config.json, weights, tokenizer), a GGUF file or a llama2.c `.bin`. */
+  static async load(dir: string, options: LocalModelOptions & { dtype?: WeightDtype } = {}): Promise<LocalModel> {
+    let loaded: Awaited<ReturnType<typeof loadModel>>;
+    try {
+      loaded = await loadModel(dir, { dtype: options.dtype });
+    } catch (err) {
+      throw new CliError(
+        `cannot load the model in ${dir}: ${userMessage((err as Error).message)}`,
+        'pass --model a model directory (config.json, model.safetensors, tokenizer), a .gguf or a llama2.c .bin, e.g. runs/default/model',
+        { cause: err },
+      );
+    }
     const limit = loaded.config.max_position_embeddings;
     if (options.maxLength !== undefined && options.maxLength > limit) {
       throw new Error(`${dir}: context ${options.maxLength} exceeds the model's max_position_embeddings ${limit}`);
@@ -83,6 +95,8 @@ export class LocalModel implements LogLikelihoodModel {
     if (!loaded.tokenizer) throw new Error(`${dir}: the model directory has no tokenizer; evaluation needs one`);
     const model = new LlamaForCausalLM(loaded.config);
     model.loadStateDict(loaded.tensors);
+    if (options.lora !== undefined) await applyLoraAdapterDir(model, options.lora);
+    model.eval(); // no adapter dropout while scoring
     // The [rows, seq, vocab] logits dominate a batch's memory: keep them near 256 MiB of float32 by default.
     const maxBatchTokens = Math.max(256, Math.min(8192, Math.floor(2 ** 26 / loaded.config.vocab_size)));
     return new LocalModel(model, loaded.tokenizer, loaded.config.max_position_embeddings, {

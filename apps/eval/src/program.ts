@@ -2,6 +2,8 @@
  * The `andes-eval` command line: `tasks` and `perplexity` subcommands (commander).
  * @module
  */
+import { WEIGHT_DTYPES, type WeightDtype } from '@andes/checkpoint';
+import { commanderOutput, packageVersion } from '@andes/cli';
 import { selectBackend } from '@andes/tensor';
 import { writeFileAtomicSync } from '@andes/tensor/node';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -32,6 +34,8 @@ interface CommonFlags {
   server?: string[];
   serverModel?: string;
   batchSize?: number;
+  lora?: string;
+  dtype?: WeightDtype;
   backend?: 'cpu' | 'webgpu';
   json?: string;
   report?: string;
@@ -50,10 +54,18 @@ interface TasksFlags extends CommonFlags {
 
 function withCommonOptions(command: Command): Command {
   return command
-    .option('--model <dir>', 'model directory (repeat or comma-separate for side-by-side models)', collect)
+    .option(
+      '--model <path>',
+      'model directory, file.gguf or llama2.c model.bin (repeat or comma-separate for side-by-side models)',
+      collect,
+    )
     .option('--server <url>', 'OpenAI-compatible server supporting echo + logprobs (repeatable)', collect)
     .option('--server-model <name>', 'model name sent to --server (default: its first model)')
+    .option('--lora <dir>', 'PEFT LoRA adapter: evaluate each --model also with it applied, side by side')
     .option('--batch-size <n>', 'rows per forward pass for local models', integer(1))
+    .addOption(
+      new Option('--dtype <type>', 'round local weights through this storage type at load').choices([...WEIGHT_DTYPES]),
+    )
     .addOption(
       new Option('--backend <name>', 'compute backend (default: WebGPU if available, else CPU)').choices([
         'cpu',
@@ -89,6 +101,8 @@ async function prepare(flags: CommonFlags, io: ProgramIo): Promise<ModelSelectio
     servers: flags.server,
     serverModel: flags.serverModel,
     batchSize: flags.batchSize,
+    lora: flags.lora,
+    dtype: flags.dtype,
     progress: io.stderr,
   };
 }
@@ -103,7 +117,9 @@ function emit(report: EvalReport, flags: CommonFlags, io: ProgramIo): void {
 export function createProgram(io: ProgramIo = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('andes-eval')
     .description('Evaluate LLaMA-style models as lm-evaluation-harness does: perplexity and zero/few-shot tasks.')
-    .showHelpAfterError();
+    .configureOutput(commanderOutput('andes-eval'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error');
 
   withCommonOptions(
     program

@@ -13,7 +13,8 @@ describe('startProgress', () => {
     for (let i = 1; i <= 40; i++) p.update(i, 40);
     p.stop();
     const lines = text.trimEnd().split('\n');
-    expect(lines[0]).toBe('story-names: 1/40 (0%)');
+    // The true percentage, not the tenth it falls in (issue 10: "4/80 shown as 0%").
+    expect(lines[0]).toBe('story-names: 1/40 (2%)');
     expect(lines[1]).toBe('story-names: 4/40 (10%)');
     expect(lines).toHaveLength(11);
     expect(lines.at(-1)).toBe('story-names: 40/40 (100%)');

@@ -46,7 +46,8 @@ export function startProgress(label: string, stream: NodeJS.WriteStream = proces
       const tenth = total === 0 ? 10 : Math.floor((10 * done) / total);
       if (tenth > lastTenth && tenth < 10) {
         lastTenth = tenth;
-        stream.write(`${label}: ${done}/${total} (${tenth * 10}%)\n`);
+        // The real percentage: 4/80 is 5%, not the 0% of its tenth.
+        stream.write(`${label}: ${done}/${total} (${Math.floor((100 * done) / total)}%)\n`);
       }
     },
     stop() {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatMetric, renderMarkdown, renderTerminalTable, reportTable, type TasksReport } from './report.js';
+import {
+  formatMetric,
+  formatNumber,
+  renderMarkdown,
+  renderTerminalTable,
+  reportTable,
+  type TasksReport,
+} from './report.js';
 
 const report: TasksReport = {
   kind: 'tasks',
@@ -38,5 +45,16 @@ describe('reports', () => {
   it('formats a metric without stderr', () => {
     expect(formatMetric({ value: 1, stderr: null })).toBe('1.0000');
     expect(formatMetric(undefined)).toBe('—');
+  });
+});
+
+describe('formatNumber', () => {
+  it("prints huge values (an untrained model's word perplexity) in short scientific form, others as before", () => {
+    expect(formatNumber(2.1162720115203912e21)).toBe('2.116e+21');
+    expect(formatNumber(1_234_567.891)).toBe('1.235e+6');
+    expect(formatNumber(24.03612)).toBe('24.0361');
+    expect(formatNumber(4096.25)).toBe('4096.3');
+    expect(formatNumber(1024)).toBe('1024');
+    expect(formatNumber(Number.POSITIVE_INFINITY)).toBe('Infinity');
   });
 });

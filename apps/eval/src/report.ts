@@ -34,8 +34,11 @@ export function formatMetric(m: MetricValue | undefined): string {
   return m.stderr === null ? m.value.toFixed(4) : `${m.value.toFixed(4)} ± ${m.stderr.toFixed(4)}`;
 }
 
-function formatNumber(x: number): string {
+/** A table cell: four decimals, one above 1000, and four significant digits in scientific form from a million up
+ * (an untrained model's word perplexity is ~1e21, which printed in full is 22 unreadable digits). */
+export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
+  if (Math.abs(x) >= 1e6) return x.toExponential(3);
   if (Number.isInteger(x)) return String(x);
   return Math.abs(x) >= 1000 ? x.toFixed(1) : x.toFixed(4);
 }

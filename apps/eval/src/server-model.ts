@@ -3,6 +3,7 @@
  * with `logprobs` and `max_tokens: 0` (andes-serve, vLLM, …): the server scores the prompt's own tokens.
  * @module
  */
+import { CliError } from '@andes/cli';
 import {
   continuationRequest,
   cutAtStop,
@@ -20,6 +21,24 @@ import type {
   RollingOptions,
   RollingResult,
 } from './model.js';
+
+/**
+ * `fetch`, with a network failure (Node's bare "fetch failed") turned into an error naming the URL and the cause,
+ * e.g. `cannot reach http://127.0.0.1:9/v1/models (ECONNREFUSED)`.
+ */
+async function reach(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err as Error).message;
+    throw new CliError(
+      `cannot reach ${url} (${why})`,
+      'is the server running at --server? andes-serve prints its address when it starts',
+      { cause: err },
+    );
+  }
+}
 
 /** The `logprobs` object of an OpenAI legacy completion choice. */
 interface CompletionLogprobs {
@@ -95,7 +114,7 @@ export class ServerModel implements LogLikelihoodModel {
 
   private async post(path: string, body: object): Promise<unknown> {
     const url = this.base + path;
-    const response = await fetch(url, { method: 'POST', headers: this.headers, body: JSON.stringify(body) });
+    const response = await reach(url, { method: 'POST', headers: this.headers, body: JSON.stringify(body) });
     const text = await response.text();
     if (!response.ok) throw new Error(`POST ${url}: HTTP ${response.status}: ${text.slice(0, 300)}`);
     return JSON.parse(text);
@@ -104,7 +123,7 @@ export class ServerModel implements LogLikelihoodModel {
   private async model(): Promise<string> {
     if (this.modelId === undefined) {
       const url = `${this.base}/models`;
-      const response = await fetch(url, { headers: this.headers });
+      const response = await reach(url, { headers: this.headers });
       if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}; pass the model name explicitly`);
       const list = (await response.json()) as { data?: { id: string }[] };
       this.modelId = list.data?.[0]?.id ?? 'default';
@@ -139,7 +158,7 @@ export class ServerModel implements LogLikelihoodModel {
   ): Promise<{ tokens: number[]; max_model_len?: number } | null> {
     const url = `${this.base.replace(/\/v1$/, '')}/tokenize`;
     const body = JSON.stringify({ model: await this.model(), prompt, add_special_tokens: addSpecialTokens });
-    const response = await fetch(url, { method: 'POST', headers: this.headers, body });
+    const response = await reach(url, { method: 'POST', headers: this.headers, body });
     if (response.status === 404 || response.status === 405) return null;
     const text = await response.text();
     if (!response.ok) throw new Error(`POST ${url}: HTTP ${response.status}: ${text.slice(0, 300)}`);

@@ -4,7 +4,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadTokenizer } from '@andes/tokenizer';
 
-const FIXTURE = resolve(import.meta.dirname, '../../../../shared/fixtures/llama2-tokenizer.model');
+// The shared fixture sits beside the checkout (../shared from the repository root); a git worktree one level deeper
+// (…/wt/<name>) finds it one more level up. BENCH_TOKENIZER names another SentencePiece model.
+const CANDIDATES = [
+  process.env.BENCH_TOKENIZER,
+  resolve(import.meta.dirname, '../../../../shared/fixtures/llama2-tokenizer.model'),
+  resolve(import.meta.dirname, '../../../../../shared/fixtures/llama2-tokenizer.model'),
+].filter(Boolean);
+const FIXTURE = CANDIDATES.find((p) => existsSync(p)) ?? CANDIDATES.at(-1);
 
 /** Loads or trains the benchmark tokenizer. */
 export async function benchTokenizer() {

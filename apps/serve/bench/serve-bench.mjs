@@ -1,10 +1,13 @@
-// Benchmark of andes-serve (loopback only, bounded): single-stream decode tokens/s on the `stories-15m` shape,
-// then aggregate generated tokens/s and time-to-first-token p50/p95 at 1, 4 and 16 concurrent streaming clients.
-// Random weights: speed does not depend on them. Run with `npm run bench -w @andes/serve` after `npm run build`.
+// Load generator for andes-serve (loopback only, bounded): single-stream decode tokens/s on the `stories-15m` shape,
+// then, at 1, 4, 16 and 64 concurrent streaming clients (official `openai` client, same process): aggregate
+// generated tokens/s, time to first token and inter-token latency percentiles (p50 / p95 / p99), and failed
+// requests. Random weights: speed does not depend on them. Run with `npm run bench -w @andes/serve` after
+// `npm run build`.
 //
 // Environment: ANDES_BACKEND (cpu | webgpu; default: WebGPU if an adapter exists), BENCH_TOKENS (tokens per
 // request, default 16), BENCH_SECONDS (time budget per concurrency level, default 30; requests in flight finish),
-// BENCH_PRESET (default stories-15m).
+// BENCH_PRESET (default stories-15m), BENCH_LEVELS (default 1,4,16,64), BENCH_SLOTS (KV-cache slots, the largest
+// decode batch; default 16: more clients queue), BENCH_JSON (write the results there as JSON).
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
@@ -16,7 +19,8 @@ import { benchTokenizer } from './bench-tokenizer.mjs';
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const PRESET = process.env.BENCH_PRESET ?? 'stories-15m';
-const LEVELS = [1, 4, 16];
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,16,64').split(',').map(Number);
+const SLOTS = Number(process.env.BENCH_SLOTS ?? 16);
 
 function quantile(xs, q) {
   if (xs.length === 0) return Number.NaN;
@@ -33,15 +37,16 @@ const served = createServedModel({
   model,
   tokenizer,
   template: 'llama-2',
-  maxSlots: Math.max(...LEVELS),
+  maxSlots: SLOTS,
   maxContext: Math.min(config.max_position_embeddings, 256),
 });
 const engine = served.engine;
 console.log(`# andes-serve benchmark — ${PRESET} (random weights), backend ${getBackend().name}`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
 console.log(
-  `model: dim ${config.hidden_size}, ${config.num_hidden_layers} layers, ${config.num_attention_heads} heads, vocab ${config.vocab_size}`,
+  `model: dim ${config.hidden_size}, ${config.num_hidden_layers} layers, ${config.num_attention_heads} heads, vocab ${config.vocab_size}; ${SLOTS} slots; ${TOKENS} tokens per request`,
 );
+const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}` : '—');
 
 // 1. Single-stream decode: one slot, batched-decode path, logits read back each step (what the server does).
 {
@@ -49,6 +54,9 @@ console.log(
   let pos = prompt.length;
   let token = argmax(await engine.prefill(0, prompt));
   for (let i = 0; i < 3; i++) token = argmax(await engine.decode([{ slot: 0, token, position: pos++ }])); // warm-up
+  engine.release(0);
+  pos = prompt.length;
+  token = argmax(await engine.prefill(0, prompt));
   const steps = Math.min(TOKENS * 2, engine.maxContext - pos - 1);
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) token = argmax(await engine.decode([{ slot: 0, token, position: pos++ }]));
@@ -60,7 +68,7 @@ console.log(
 }
 
 // 2. Server throughput with concurrent streaming clients.
-const server = createServer({ load: async () => served, maxQueue: 256 });
+const server = createServer({ load: async () => served, maxQueue: 1024 });
 const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
 await server.loaded;
 const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'bench', maxRetries: 0 });
@@ -68,8 +76,10 @@ const eos = String(tokenizer.eosId);
 const results = [];
 for (const clients of LEVELS) {
   const ttft = [];
+  const itl = [];
   let generated = 0;
   let requests = 0;
+  let failed = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
   const worker = async (w) => {
@@ -77,22 +87,33 @@ for (const clients of LEVELS) {
     for (let r = 0; r === 0 || performance.now() < deadline; r++) {
       const start = performance.now();
       let first = 0;
-      const stream = await client.completions.create({
-        model: PRESET,
-        prompt: `Story ${w}-${r}: Once upon a time`,
-        max_tokens: TOKENS,
-        temperature: 0.8,
-        seed: w * 1000 + r,
-        logit_bias: { [eos]: -100 },
-        stream: true,
-        stream_options: { include_usage: true },
-      });
-      for await (const chunk of stream) {
-        if (!first && chunk.choices[0]?.text) first = performance.now();
-        if (chunk.usage) generated += chunk.usage.completion_tokens;
+      let last = 0;
+      try {
+        const stream = await client.completions.create({
+          model: PRESET,
+          prompt: `Story ${w}-${r}: Once upon a time`,
+          max_tokens: TOKENS,
+          temperature: 0.8,
+          seed: w * 1000 + r,
+          logit_bias: { [eos]: -100 },
+          stream: true,
+          stream_options: { include_usage: true },
+        });
+        for await (const chunk of stream) {
+          if (chunk.choices[0]?.text) {
+            const now = performance.now();
+            if (!first) first = now;
+            else itl.push(now - last);
+            last = now;
+          }
+          if (chunk.usage) generated += chunk.usage.completion_tokens;
+        }
+        ttft.push((first || performance.now()) - start);
+        requests++;
+      } catch (e) {
+        failed++;
+        if (failed <= 3) console.log(`request failed: ${e instanceof Error ? e.message : String(e)}`);
       }
-      ttft.push((first || performance.now()) - start);
-      requests++;
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
@@ -100,17 +121,37 @@ for (const clients of LEVELS) {
   const row = {
     clients,
     requests,
+    failed,
     generated,
+    seconds: wall,
     tokensPerSecond: generated / wall,
     ttftP50: quantile(ttft, 0.5),
     ttftP95: quantile(ttft, 0.95),
+    ttftP99: quantile(ttft, 0.99),
+    itlP50: quantile(itl, 0.5),
+    itlP95: quantile(itl, 0.95),
+    itlP99: quantile(itl, 0.99),
   };
   results.push(row);
   console.log(
-    `clients ${clients}: ${row.tokensPerSecond.toFixed(1)} generated tokens/s aggregate, TTFT p50 ${row.ttftP50.toFixed(0)} ms, p95 ${row.ttftP95.toFixed(0)} ms (${requests} requests, ${generated} tokens, ${wall.toFixed(1)} s)`,
+    `clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (${requests} requests, ${failed} failed, ${generated} tokens, ${wall.toFixed(1)} s)`,
   );
 }
-const ratio = results.at(-1).tokensPerSecond / results[0].tokensPerSecond;
-console.log(`aggregate throughput 16 vs 1 clients: ${ratio.toFixed(2)}×`);
+const one = results.find((r) => r.clients === 1);
+const sixteen = results.find((r) => r.clients === 16);
+if (one && sixteen) {
+  console.log(
+    `aggregate throughput 16 vs 1 clients: ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×)`,
+  );
+  console.log(`TTFT p95 at 16 clients vs TTFT p50 at 1: ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}× (target ≤ 2×)`);
+}
+console.log(`failed requests: ${results.reduce((n, r) => n + r.failed, 0)}`);
+if (process.env.BENCH_JSON) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(
+    process.env.BENCH_JSON,
+    `${JSON.stringify({ preset: PRESET, backend: getBackend().name, results }, null, 2)}\n`,
+  );
+}
 await server.shutdown(1000);
 process.exit(0);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli.js';
+// Committed shim: npm links bins at install time, before dist/ exists, so the bin cannot point into dist.
+// launchCli runs the CLI with Dawn's adapter warnings kept off the terminal (see @andes/cli).
+import { launchCli } from '@andes/cli';
 
-main().catch((e) => {
-  process.stderr.write(`andes-serve: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+await launchCli(new URL('../dist/entry.js', import.meta.url));

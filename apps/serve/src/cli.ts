@@ -5,8 +5,11 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
+import { isWeightDtype, type WeightDtype } from '@andes/checkpoint';
+import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
 import { selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
+import { dryRunReport } from './dry-run.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
 import { createServer } from './server.js';
 
@@ -16,12 +19,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError(`expected a port 0-65535, got '${value}'`);
   return n;
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Options after parsing. */
 export interface CliOptions {
@@ -34,17 +45,32 @@ export interface CliOptions {
   context?: number;
   chatTemplate?: ChatTemplateName;
   modelName?: string;
+  /** PEFT LoRA adapter directory applied at load. */
+  lora?: string;
   kvMemory?: number;
   prefillChunk: number;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
+  dtype?: WeightDtype;
+  dryRun?: boolean;
+  rateLimit?: number;
+  rateBurst?: number;
+  logLevel: string;
+  drainSeconds: number;
+  prefixCache: number;
 }
 
 /** The commander program (exported for `--help` tests). */
 export function buildProgram(): Command {
   return new Command('andes-serve')
     .description('Serve an Andes model over the OpenAI API with continuous batching.')
-    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer)')
+    .configureOutput(commanderOutput('andes-serve'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error')
+    .requiredOption(
+      '--model <path>',
+      'model: Hugging Face directory, file.gguf or llama2.c model.bin (tokenizer.bin beside it)',
+    )
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
     .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 routes')
@@ -55,11 +81,29 @@ export function buildProgram(): Command {
       '--chat-template <name>',
       `chat template: ${CHAT_TEMPLATE_NAMES.join(' | ')} (default: tokenizer_config.json)`,
     )
+    .option('--lora <dir>', 'PEFT LoRA adapter directory, applied (merged) at load')
     .option('--model-name <id>', 'model id clients use (default: the directory name)')
     .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
-    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024);
+    .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
+    .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
+    .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
+    .option('--rate-limit <per-minute>', 'per API key (else per client address): /v1 requests per minute', positiveInt)
+    .option('--rate-burst <n>', 'requests a key may send at once (default: 10 seconds of --rate-limit)', positiveInt)
+    .option(
+      '--prefix-cache <tokens>',
+      'reuse cached prompt prefixes of at least this many tokens (0: off)',
+      nonNegativeInt,
+      16,
+    )
+    .option(
+      '--drain-seconds <s>',
+      'on SIGTERM, how long in-flight requests may finish before cancellation',
+      positiveInt,
+      10,
+    )
+    .option('--log-level <level>', 'JSON request logs (pino): fatal | error | warn | info | debug | silent', 'info');
 }
 
 /** Runs the CLI with `argv` (as `process.argv`). Resolves once listening. */
@@ -70,20 +114,34 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
-  await selectBackend(o.backend);
+  if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
+    program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);
+  }
+  if (!LOG_LEVELS.includes(o.logLevel)) program.error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (o.rateBurst !== undefined && o.rateLimit === undefined) program.error('--rate-burst needs --rate-limit');
   const dir = resolve(o.model);
+  if (o.dryRun) {
+    process.stdout.write(`${await dryRunReport(dir, o.maxBatch, o.context)}\n`);
+    return;
+  }
+  await selectBackend(o.backend);
   const server = createServer({
     apiKey: o.apiKey,
     maxQueue: o.maxQueue,
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
+    logger: { level: o.logLevel },
+    prefixCacheMinTokens: o.prefixCache,
+    rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },
     load: () =>
       loadServedModel(dir, {
         id: o.modelName ?? basename(dir),
+        dtype: o.dtype,
         maxSlots: o.maxBatch,
         maxContext: o.context,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
+        lora: o.lora === undefined ? undefined : resolve(o.lora),
       }),
   });
   const address = await server.app.listen({ host: o.host, port: o.port });
@@ -97,7 +155,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     },
     (e: Error) => {
       // A server that can never serve should not linger: report and exit non-zero.
-      process.stderr.write(`andes-serve: failed to load the model: ${e.message}\n`);
+      const err = new CliError(
+        `cannot load the model in ${dir}: ${userMessage(e.message)}`,
+        'pass --model a model directory (config.json, model.safetensors, tokenizer), e.g. runs/default/model',
+        { cause: e },
+      );
+      process.stderr.write(`${formatCliError('andes-serve', err, isVerbose(argv))}\n`);
       server.shutdown(0).finally(() => process.exit(1));
     },
   );
@@ -106,7 +169,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     if (stopping) return;
     stopping = true;
     process.stdout.write(`andes-serve: ${signal}, finishing in-flight requests\n`);
-    server.shutdown().then(
+    server.shutdown(o.drainSeconds * 1000).then(
       () => process.exit(0),
       (e: Error) => {
         process.stderr.write(`andes-serve: shutdown failed: ${e.message}\n`);

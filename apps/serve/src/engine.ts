@@ -13,6 +13,18 @@ export interface DecodeRow {
   position: number;
 }
 
+/** One sequence's chunk of a batched prefill: `ids` at positions `start…` of `slot`. */
+export interface PrefillRequest {
+  /** KV-cache slot of the sequence (distinct within one call). */
+  slot: number;
+  /** Token ids of the chunk (≥ 1). */
+  ids: readonly number[];
+  /** Position of the first id; 0 begins a new sequence in the slot. */
+  start: number;
+  /** Logits of every position of the chunk instead of only the last. */
+  allLogits?: boolean;
+}
+
 /** A model that can prefill prompts into KV-cache slots and decode many slots in one batched step. */
 export interface Engine {
   /** Logits per position. */
@@ -28,6 +40,16 @@ export interface Engine {
    * position ([ids.length, vocab] row-major).
    */
   prefill(slot: number, ids: readonly number[], opts?: { start?: number; allLogits?: boolean }): Promise<Float32Array>;
+  /**
+   * Optional: several sequences' chunks (distinct slots) in one forward, so arrivals at one token boundary share a
+   * pass over the weights. Returns, per request in order, what `prefill` of that chunk alone returns.
+   */
+  prefillMany?(requests: readonly PrefillRequest[]): Promise<Float32Array[]>;
+  /**
+   * Optional (prefix caching): copies positions `[0, length)` of every layer's keys and values from slot `from` to
+   * slot `to`, so a sequence sharing that prefix starts its prefill at `length`.
+   */
+  copyPrefix?(from: number, to: number, length: number): void;
   /** One batched decode step over `rows` (distinct slots). Returns logits [rows.length, vocab] row-major. */
   decode(rows: readonly DecodeRow[]): Promise<Float32Array>;
   /** Frees what the engine holds for `slot` (the slot itself is reused by the scheduler). */

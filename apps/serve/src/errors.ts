@@ -10,13 +10,16 @@ export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-/** An error with an HTTP status that the server renders as an OpenAI error body. */
+/**
+ * An error with an HTTP status that the server renders as an OpenAI error body (`retryAfter`, in seconds, also
+ * sends a `Retry-After` header: 429 and 503).
+ */
 export class ApiError extends Error {
   /** `type` defaults from the status (4xx: invalid_request_error, 5xx: server_error). */
   constructor(
     readonly status: number,
     message: string,
-    readonly options: { type?: string; param?: string | null; code?: string | null } = {},
+    readonly options: { type?: string; param?: string | null; code?: string | null; retryAfter?: number } = {},
   ) {
     super(message);
     this.name = 'ApiError';

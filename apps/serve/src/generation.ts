@@ -43,6 +43,7 @@ export function runChoiceGroup(
     throw new ApiError(429, `The server's queue is full (${scheduler.options.maxQueue} waiting); retry later.`, {
       type: 'rate_limit_error',
       code: 'queue_full',
+      retryAfter: 1,
     });
   }
   const handles: SequenceHandle[] = [];

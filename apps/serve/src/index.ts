@@ -7,7 +7,7 @@ export { CHAT_PAGE_HTML } from './chat-page.js';
 export type { ChoiceDelta, ChoiceSink } from './choice.js';
 export { startChoice } from './choice.js';
 export { buildProgram, type CliOptions, main } from './cli.js';
-export type { DecodeRow, Engine } from './engine.js';
+export type { DecodeRow, Engine, PrefillRequest } from './engine.js';
 export { ApiError, badRequest, type ErrorBody, errorBody } from './errors.js';
 export { LlamaEngine, type LlamaEngineOptions, slotsWithinBudget } from './llama-engine.js';
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Labels, type Metric, ServeMetrics } from './metrics.js';
@@ -21,6 +21,8 @@ export {
   loadServedModel,
   renderChatIds,
 } from './model-loader.js';
+export { type ReadinessState, requestIdOf, warmUp } from './operations.js';
+export { type RateDecision, type RateLimitOptions, rateLimitKey, TokenBucketLimiter } from './rate-limit.js';
 export { randomSeed } from './request-params.js';
 export {
   type FinishReason,

@@ -36,6 +36,8 @@ export function registerInfoRoutes(
       created: model.created,
       owned_by: 'andes',
       max_model_len: model.engine.maxContext,
+      // Not in OpenAI's schema (clients ignore it): the template's name, or null for a base model.
+      ...(model.chatTemplate === undefined ? {} : { chat_template: model.chatTemplate }),
     };
   };
   app.get('/v1/models', async () => ({ object: 'list', data: [modelCard()] }));

@@ -1,13 +1,14 @@
 /**
  * The real engine: a `LlamaForCausalLM` from @andes/nn with one preallocated `KvCache` of `maxSlots` slots.
- * Prefill is one forward over the whole prompt; decode is one `forwardBatch` over every running slot, so the
- * number of kernel dispatches per step does not grow with the batch.
+ * Prefill is one forward over the whole prompt, or over the chunks of several prompts at once (`prefillMany`);
+ * decode is one `forwardBatch` over every running slot, so the number of kernel dispatches per step does not grow
+ * with the batch.
  *
  * @module
  */
-import { KvCache, type LlamaForCausalLM } from '@andes/nn';
+import { KvCache, type LlamaForCausalLM, prefillPacked } from '@andes/nn';
 import type { Tensor } from '@andes/tensor';
-import type { DecodeRow, Engine } from './engine.js';
+import type { DecodeRow, Engine, PrefillRequest } from './engine.js';
 
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
@@ -67,6 +68,31 @@ export class LlamaEngine implements Engine {
     const start = opts.start ?? 0;
     if (start === 0) this.cache.release(slot);
     return readAndDispose(this.model.prefill(ids, { cache: this.cache, slot, start, allLogits: !!opts.allLogits }));
+  }
+
+  async prefillMany(requests: readonly PrefillRequest[]): Promise<Float32Array[]> {
+    for (const r of requests) if (r.start === 0) this.cache.release(r.slot);
+    const all = await readAndDispose(prefillPacked(this.model, requests, this.cache));
+    const v = this.vocabSize;
+    const out: Float32Array[] = [];
+    let row = 0;
+    for (const r of requests) {
+      const n = r.allLogits ? r.ids.length : 1;
+      out.push(all.subarray(row * v, (row + n) * v));
+      row += n;
+    }
+    return out;
+  }
+
+  copyPrefix(from: number, to: number, length: number): void {
+    if (from === to || length === 0) return;
+    this.cache.checkRange(from, 0, length);
+    for (let layer = 0; layer < this.cache.numLayers; layer++) {
+      const { k, v } = this.cache.read(layer, [from], length);
+      this.cache.write(layer, to, 0, k, v);
+      k.dispose();
+      v.dispose();
+    }
   }
 
   async decode(rows: readonly DecodeRow[]): Promise<Float32Array> {

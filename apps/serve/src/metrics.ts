@@ -146,15 +146,47 @@ export class ServeMetrics {
     'Sequences per decode step.',
     [1, 2, 4, 8, 16, 32, 64, 128],
   );
+  /** Sequences whose prompt chunks went through one prefill forward. */
+  readonly prefillBatchSize = new Histogram(
+    'andes_prefill_batch_size',
+    'Sequences per prefill forward (batched prefill of arrivals).',
+    [1, 2, 4, 8, 16, 32, 64, 128],
+  );
+  /** New sequences that reused cached prompt tokens (prefix caching). */
+  readonly prefixCacheHits = new Counter(
+    'andes_prefix_cache_hits_total',
+    'Sequences that reused cached prompt tokens.',
+  );
+  /** Prompt tokens not prefilled because a slot's cache already held them. */
+  readonly prefixCacheTokens = new Counter(
+    'andes_prefix_cache_tokens_total',
+    'Prompt tokens reused from the KV cache instead of prefilled.',
+  );
+  /** Requests refused by the per-key rate limit. */
+  readonly rateLimited = new Counter('andes_rate_limited_total', 'Requests refused by the per-key rate limit (429).');
   private readonly gauges: Gauge[] = [];
 
-  /** All three are read at scrape time: waiting requests, running sequences, KV-cache slots. */
-  constructor(queueDepth: () => number, running: () => number, slots: () => number) {
+  /**
+   * All are read at scrape time: waiting requests, running sequences, KV-cache slots, and (optional) KV-cache
+   * positions in use and in all (the memory admission is measured in).
+   */
+  constructor(
+    queueDepth: () => number,
+    running: () => number,
+    slots: () => number,
+    kvPositions?: { used: () => number; total: () => number },
+  ) {
     this.gauges.push(
       new Gauge('andes_queue_depth', 'Requests waiting for a KV-cache slot.', queueDepth),
       new Gauge('andes_batch_occupancy', 'Sequences currently holding a KV-cache slot.', running),
       new Gauge('andes_batch_slots', 'KV-cache slots (maximum batch).', slots),
     );
+    if (kvPositions) {
+      this.gauges.push(
+        new Gauge('andes_kv_positions_in_use', 'KV-cache positions held by running sequences.', kvPositions.used),
+        new Gauge('andes_kv_positions_total', 'KV-cache positions in all (slots × context).', kvPositions.total),
+      );
+    }
   }
 
   /** The full exposition text. */
@@ -164,10 +196,14 @@ export class ServeMetrics {
       this.promptTokens,
       this.generatedTokens,
       this.finished,
+      this.rateLimited,
+      this.prefixCacheHits,
+      this.prefixCacheTokens,
       ...this.gauges,
       this.timeToFirstToken,
       this.interTokenLatency,
       this.batchSize,
+      this.prefillBatchSize,
     ];
     return `${all.map((m) => m.render()).join('\n')}\n`;
   }

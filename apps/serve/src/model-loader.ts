@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModelDir } from '@andes/checkpoint';
-import { LlamaForCausalLM } from '@andes/nn';
+import { applyLoraAdapterDir, loadModel, type WeightDtype } from '@andes/checkpoint';
+import { LlamaForCausalLM, mergeLora } from '@andes/nn';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
 import { LlamaEngine } from './llama-engine.js';
 import type { ChatMessage, ServedModel } from './served-model.js';
@@ -31,6 +31,10 @@ export interface LoadServedModelOptions {
   chatTemplate?: ChatTemplateName;
   /** KV-cache budget in bytes. */
   kvBudgetBytes?: number;
+  /** A PEFT LoRA adapter directory, applied at load and merged into the weights (no cost per token). */
+  lora?: string;
+  /** Round weights through this storage type at load (default: as stored). */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -54,6 +58,16 @@ export async function chatTemplateOf(dir: string): Promise<ChatTemplateName> {
   return 'llama-2';
 }
 
+/** Whether `tokenizer_config.json` names a chat template at all (a base model's does not). */
+export async function declaresChatTemplate(dir: string): Promise<boolean> {
+  try {
+    const cfg = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as { chat_template?: unknown };
+    return typeof cfg.chat_template === 'string' && cfg.chat_template !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Renders chat messages to prompt ids with the named template (BOS as the template's tokenizer adds it). */
 export function renderChatIds(
   tokenizer: Tokenizer,
@@ -70,6 +84,8 @@ export interface CreateServedModelOptions {
   model: LlamaForCausalLM;
   tokenizer: Tokenizer;
   template: ChatTemplateName;
+  /** The model declares no chat template (a base model); `template` is then only the fallback format. */
+  base?: boolean;
   maxSlots: number;
   maxContext?: number;
   kvBudgetBytes?: number;
@@ -95,23 +111,30 @@ export function createServedModel(options: CreateServedModelOptions): ServedMode
     engine,
     tokenizer,
     eosIds,
+    chatTemplate: options.base ? null : template,
     renderChat: (messages, addGenerationPrompt = true) =>
       renderChatIds(tokenizer, template, messages, addGenerationPrompt),
   };
 }
 
-/** Loads `dir` and builds the served model. */
+/** Loads `dir` (a Hugging Face directory, a GGUF file or a llama2.c `.bin`) and builds the served model. */
 export async function loadServedModel(dir: string, options: LoadServedModelOptions): Promise<ServedModel> {
-  const loaded = await loadModelDir(dir);
+  const loaded = await loadModel(dir, { dtype: options.dtype });
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const model = new LlamaForCausalLM(loaded.config);
   model.loadStateDict(loaded.tensors);
+  if (options.lora !== undefined) {
+    await applyLoraAdapterDir(model, options.lora);
+    mergeLora(model);
+  }
+  model.eval();
   return createServedModel({
     id: options.id,
     model,
     tokenizer,
-    template: options.chatTemplate ?? (await chatTemplateOf(dir)),
+    template: options.chatTemplate ?? loaded.chatTemplate ?? (await chatTemplateOf(dir)),
+    base: options.chatTemplate === undefined && loaded.chatTemplate === undefined && !(await declaresChatTemplate(dir)),
     maxSlots: options.maxSlots,
     maxContext: options.maxContext,
     kvBudgetBytes: options.kvBudgetBytes,

@@ -38,6 +38,16 @@ function recordingEngine(maxSlots: number, maxContext = 40) {
     log.push(opts?.start ? `prefill ${slot}@${opts.start}` : `prefill ${slot}`);
     return prefill(slot, ids, opts);
   };
+  const copyPrefix = engine.copyPrefix.bind(engine);
+  engine.copyPrefix = (from, to, length) => {
+    log.push(`copy ${from}->${to} ${length}`);
+    copyPrefix(from, to, length);
+  };
+  const prefillMany = engine.prefillMany.bind(engine);
+  engine.prefillMany = (requests) => {
+    log.push(`prefillMany ${requests.map((r) => (r.start ? `${r.slot}@${r.start}` : r.slot)).join(',')}`);
+    return prefillMany(requests);
+  };
   return { engine, log };
 }
 
@@ -195,6 +205,143 @@ describe('Scheduler over a real LlamaEngine', () => {
     expect(a.run.ids).toEqual([]);
     expect(entries).toHaveLength(3);
     expect(log).toEqual(['prefill 0']);
+    engine.dispose();
+  });
+
+  it('prefills arrivals of one boundary in one forward; 16 concurrent streams equal their solo runs', async () => {
+    const { engine, log } = recordingEngine(16);
+    const s = new Scheduler(engine, { maxQueue: 32 });
+    // Prompts of awkward, different lengths (1 to 9 tokens) and different output lengths.
+    const runs = Array.from({ length: 16 }, (_, i) => {
+      const prompt = [1, ...Array.from({ length: i % 9 }, (_, j) => 2 + ((i * 7 + j * 5) % 57))];
+      return greedy(prompt, 3 + (i % 5));
+    });
+    for (const r of runs) s.submit(r);
+    await Promise.all(runs.map((r) => r.run.reason));
+    for (const r of runs) {
+      const solo = await generateIds(model, r.prompt as number[], {
+        maxNewTokens: r.maxTokens,
+        temperature: 0,
+        stop: [],
+      });
+      expect(r.run.ids).toEqual(solo);
+    }
+    // The first request started the loop alone; the other 15 arrived meanwhile and went in one prefill forward,
+    // then all 16 decoded together.
+    expect(log[0]).toBe('prefill 0');
+    const batched = log.find((l) => l.startsWith('prefillMany'))!;
+    expect(batched.split(' ')[1]!.split(',')).toHaveLength(15);
+    expect(log.some((l) => l.startsWith('decode') && l.split(' ')[1]!.split(',').length === 16)).toBe(true);
+    engine.dispose();
+  });
+
+  it('a batched prefill mixes a long prompt’s next chunk with new arrivals, within the token budget', async () => {
+    const { engine, log } = recordingEngine(3);
+    const s = new Scheduler(engine, { maxQueue: 8, prefillChunk: 6 });
+    const long = greedy([1, 30, 31, 32, 33, 34, 35, 36, 37, 38], 2);
+    const a = greedy([1, 5], 2);
+    const b = greedy([1, 6, 7], 2);
+    s.submit(long);
+    s.submit(a);
+    s.submit(b);
+    await Promise.all([long, a, b].map((r) => r.run.reason));
+    // Boundary 1: the long prompt alone (6 tokens, the whole budget); boundary 2: its last 4 tokens + A (2).
+    expect(log[0]).toBe('prefill 0');
+    expect(log).toContain('prefillMany 0@6,1');
+    for (const r of [long, a, b]) {
+      const solo = await generateIds(model, r.prompt as number[], { maxNewTokens: 2, temperature: 0, stop: [] });
+      expect(r.run.ids).toEqual(solo);
+    }
+    engine.dispose();
+  });
+
+  it('a failing batched prefill ends every sequence in it with an error and frees their slots', async () => {
+    const { engine } = recordingEngine(4);
+    engine.prefillMany = async () => {
+      throw new Error('device lost');
+    };
+    const s = new Scheduler(engine, { maxQueue: 8 });
+    const errors: string[] = [];
+    const runs = [1, 2, 3].map((i) => greedy([1, i + 2], 2, {}));
+    for (const r of runs) {
+      const onFinish = r.onFinish;
+      r.onFinish = (reason, err) => {
+        if (err) errors.push(err.message);
+        onFinish(reason, err);
+      };
+      s.submit(r);
+    }
+    const reasons = await Promise.all(runs.map((r) => r.run.reason));
+    // The first ran alone (its single prefill works); the two that arrived meanwhile shared the failing call.
+    expect(reasons).toEqual(['length', 'error', 'error']);
+    expect(errors).toEqual(['device lost', 'device lost']);
+    await s.idle();
+    expect(s.runningCount).toBe(0);
+    expect(s.kvPositionsInUse).toBe(0);
+    engine.dispose();
+  });
+
+  it('prefix caching: a shared system prompt is reused in place from a freed slot, or copied from a running one', async () => {
+    const { engine, log } = recordingEngine(2);
+    const s = new Scheduler(engine, { maxQueue: 8, prefixCacheMinTokens: 4 });
+    const system = [1, 40, 41, 42, 43, 44, 45];
+    const solo = (prompt: number[], n: number) =>
+      generateIds(model, prompt, { maxNewTokens: n, temperature: 0, stop: [] });
+    // A finishes; B shares A's 7-token system prompt: it takes A's freed slot and prefills only its own 2 tokens.
+    const a = greedy([...system, 9, 10], 3);
+    s.submit(a);
+    await a.run.reason;
+    const b = greedy([...system, 11, 12], 3);
+    s.submit(b);
+    await b.run.reason;
+    expect(log).toContain('prefill 0@7');
+    expect(a.run.ids).toEqual(await solo([...system, 9, 10], 3));
+    expect(b.run.ids).toEqual(await solo([...system, 11, 12], 3));
+    // C runs long in slot 0; D arrives with the same system prompt: slot 1 gets a copy of C's prefix.
+    const c = greedy([...system, 13], 12);
+    let d: ReturnType<typeof greedy> | null = null;
+    const wrapped = c.onToken;
+    c.onToken = (ev) => {
+      wrapped(ev);
+      if (c.run.ids.length === 2) {
+        d = greedy([...system, 20, 21, 22], 4);
+        s.submit(d);
+      }
+      return undefined;
+    };
+    s.submit(c);
+    await c.run.reason;
+    await d!.run.reason;
+    expect(log).toContain('copy 0->1 7');
+    expect(log).toContain('prefill 1@7');
+    expect(c.run.ids).toEqual(await solo([...system, 13], 12));
+    expect(d!.run.ids).toEqual(await solo([...system, 20, 21, 22], 4));
+    // A prompt that is wholly cached still prefills its last token (its logits start the output).
+    const e = greedy([...system], 2);
+    s.submit(e);
+    await e.run.reason;
+    expect(log.at(-2)).toMatch(/^prefill \d@6$/);
+    expect(e.run.ids).toEqual(await solo([...system], 2));
+    engine.dispose();
+  });
+
+  it('prefix caching stays off below the threshold and for prompt log-probabilities', async () => {
+    const { engine, log } = recordingEngine(1);
+    const s = new Scheduler(engine, { maxQueue: 8, prefixCacheMinTokens: 8 });
+    const a = greedy([1, 2, 3, 4, 5, 6], 1);
+    s.submit(a);
+    await a.run.reason;
+    const b = greedy([1, 2, 3, 4, 5, 7], 1); // 5 shared tokens < 8
+    s.submit(b);
+    await b.run.reason;
+    const long = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const c = greedy(long, 1);
+    s.submit(c);
+    await c.run.reason;
+    const d = greedy(long, 0, { promptLogprobs: true, topLogprobs: 0, onPromptLogprobs: () => {} });
+    s.submit(d);
+    await d.run.reason;
+    expect(log.filter((l) => l.startsWith('prefill'))).toEqual(['prefill 0', 'prefill 0', 'prefill 0', 'prefill 0']);
     engine.dispose();
   });
 });

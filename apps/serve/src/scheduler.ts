@@ -1,9 +1,10 @@
 /**
  * Continuous batching. Requests wait in a bounded queue; at every token boundary the scheduler admits waiting
- * sequences into free KV-cache slots (a batched prefill each, long prompts in chunks), then runs one batched
- * decode step over every
- * running sequence. A sequence that finishes, is cancelled or whose client disconnects frees its slot at the
- * next boundary, and a waiting one takes it.
+ * sequences into free KV-cache slots (admission is by free slots: a slot holds a whole context, so an admitted
+ * sequence never runs out of KV memory) and prefills the boundary's prompt chunks, arrivals and continuations of
+ * long prompts alike, in one batched forward; then it runs one batched decode step over every running sequence.
+ * A sequence that finishes, is cancelled or whose client disconnects frees its slot at the next boundary, and a
+ * waiting one takes it.
  *
  * @module
  */
@@ -96,6 +97,20 @@ export interface SchedulerOptions {
    */
   prefillChunk?: number;
   metrics?: ServeMetrics;
+  /**
+   * Prefix caching: a new sequence whose prompt starts with at least this many tokens that a slot's cache already
+   * holds (a finished or running sequence with the same system prompt) starts its prefill after them: in that slot
+   * when it is free, else after copying them into a free slot (default 16; 0 turns it off).
+   */
+  prefixCacheMinTokens?: number;
+}
+
+/** Length of the common prefix of two token lists. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
 }
 
 /** Continuous-batching scheduler over one `Engine`. */
@@ -103,6 +118,8 @@ export class Scheduler {
   private readonly waiting: Sequence[] = [];
   private readonly running = new Map<number, Sequence>();
   private readonly freeSlots: number[];
+  /** Per slot, the prompt tokens whose keys/values its cache holds at positions 0… (kept after the slot is freed). */
+  private readonly held: number[][];
   private loop: Promise<void> | null = null;
   private closed = false;
 
@@ -112,6 +129,7 @@ export class Scheduler {
     readonly options: SchedulerOptions,
   ) {
     this.freeSlots = Array.from({ length: engine.maxSlots }, (_, i) => engine.maxSlots - 1 - i);
+    this.held = Array.from({ length: engine.maxSlots }, () => []);
   }
 
   /** Requests waiting for a slot. */
@@ -122,6 +140,13 @@ export class Scheduler {
   /** Sequences holding a slot. */
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** KV-cache positions held by running sequences (prompt prefilled so far plus generated tokens). */
+  get kvPositionsInUse(): number {
+    let n = 0;
+    for (const s of this.running.values()) n += Math.max(s.prefilled, s.position);
+    return n;
   }
 
   /** True while any sequence is queued or running. */
@@ -218,50 +243,127 @@ export class Scheduler {
   /**
    * Prefill work for this boundary, at most `prefillChunk` prompt tokens in all: first the sequences whose
    * prompt is partly in the cache (oldest first), then waiting sequences as slots are free. A long prompt is
-   * prefilled in chunks across boundaries so the running batch keeps decoding between them.
+   * prefilled in chunks across boundaries so the running batch keeps decoding between them. All chunks of one
+   * boundary go to the engine as one batched forward when it has `prefillMany` (one pass over the weights).
    */
   private async admit(): Promise<void> {
     let budget = Math.max(1, this.options.prefillChunk ?? 512);
-    for (const seq of [...this.running.values()]) {
-      if (budget <= 0) return;
-      if (!seq.done && !seq.cancelled && seq.prefilled < seq.req.prompt.length)
-        budget -= await this.prefillChunk(seq, budget);
+    const work: { seq: Sequence; start: number; n: number }[] = [];
+    const take = (seq: Sequence) => {
+      const n = Math.min(seq.req.prompt.length - seq.prefilled, budget);
+      work.push({ seq, start: seq.prefilled, n });
+      budget -= n;
+    };
+    for (const seq of this.running.values()) {
+      if (budget <= 0) break;
+      if (!seq.done && !seq.cancelled && seq.prefilled < seq.req.prompt.length) take(seq);
     }
     while (budget > 0 && this.waiting.length > 0 && this.freeSlots.length > 0) {
       const seq = this.waiting.shift()!;
-      seq.slot = this.freeSlots.pop()!;
+      this.placeInSlot(seq);
       this.running.set(seq.slot, seq);
-      budget -= await this.prefillChunk(seq, budget);
+      take(seq);
+    }
+    if (work.length === 0) return;
+    const requests = work.map(({ seq, start, n }) => ({
+      slot: seq.slot,
+      ids: seq.req.prompt.slice(start, start + n),
+      start,
+      allLogits: !!seq.req.promptLogprobs,
+    }));
+    let results: Array<Float32Array | Error>;
+    if (requests.length > 1 && this.engine.prefillMany) {
+      try {
+        results = await this.engine.prefillMany(requests);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        results = requests.map(() => err);
+      }
+    } else {
+      results = [];
+      for (const r of requests) {
+        try {
+          results.push(await this.engine.prefill(r.slot, r.ids, { start: r.start, allLogits: r.allLogits }));
+        } catch (e) {
+          results.push(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    }
+    this.options.metrics?.prefillBatchSize.observe(requests.length);
+    for (let i = 0; i < work.length; i++) this.afterPrefill(work[i]!.seq, work[i]!.start, work[i]!.n, results[i]!);
+  }
+
+  /**
+   * Gives `seq` a free slot, reusing cached prompt tokens when it can (see `prefixCacheMinTokens`): the free slot
+   * holding the longest common prefix, or a copy of a longer one from a running sequence's slot.
+   */
+  private placeInSlot(seq: Sequence): void {
+    const prompt = seq.req.prompt;
+    const min = this.options.prefixCacheMinTokens ?? 16;
+    // Prompt log-probabilities need every prompt position's logits, and one prompt token must remain to prefill.
+    const cap = seq.req.promptLogprobs || min <= 0 ? 0 : prompt.length - 1;
+    const matchOf = (slot: number) => Math.min(cap, commonPrefix(this.held[slot]!, prompt));
+    let bestFree = -1;
+    let freeLength = 0;
+    for (const s of this.freeSlots) {
+      const n = matchOf(s);
+      if (n > freeLength) [bestFree, freeLength] = [s, n];
+    }
+    let donor = -1;
+    let donorLength = 0;
+    if (this.engine.copyPrefix) {
+      for (const s of this.running.keys()) {
+        const n = matchOf(s);
+        if (n > donorLength) [donor, donorLength] = [s, n];
+      }
+    }
+    let reuse = 0;
+    if (freeLength >= min && freeLength >= donorLength) {
+      seq.slot = bestFree;
+      this.freeSlots.splice(this.freeSlots.indexOf(bestFree), 1);
+      reuse = freeLength;
+    } else {
+      // The top of the stack, unless that slot holds a useful prefix that another free slot does not.
+      seq.slot = this.freeSlots.pop()!;
+      if (donorLength >= min) {
+        this.engine.copyPrefix!(donor, seq.slot, donorLength);
+        reuse = donorLength;
+      }
+    }
+    this.held[seq.slot] = prompt.slice(0, reuse);
+    seq.prefilled = reuse;
+    if (reuse > 0) {
+      this.options.metrics?.prefixCacheHits.inc();
+      this.options.metrics?.prefixCacheTokens.inc({}, reuse);
     }
   }
 
-  /** Prefills up to `budget` more prompt tokens of `seq`; returns how many. Samples the first token at the end. */
-  private async prefillChunk(seq: Sequence, budget: number): Promise<number> {
-    const prompt = seq.req.prompt;
-    const start = seq.prefilled;
-    const n = Math.min(prompt.length - start, budget);
-    const wantAll = !!seq.req.promptLogprobs;
-    try {
-      const logits = await this.engine.prefill(seq.slot, prompt.slice(start, start + n), { start, allLogits: wantAll });
-      seq.prefilled += n;
-      this.options.metrics?.promptTokens.inc({}, n);
-      const v = this.engine.vocabSize;
-      if (wantAll) {
-        // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
-        for (let r = 0; r < n && start + r + 1 < prompt.length; r++) {
-          const row = logits.subarray(r * v, (r + 1) * v);
-          seq.promptEntries.push(tokenLogprobs(row, prompt[start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
-        }
-      }
-      if (seq.prefilled < prompt.length || seq.cancelled) return n;
-      if (wantAll) seq.req.onPromptLogprobs?.(seq.promptEntries);
-      seq.position = prompt.length;
-      if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
-      else this.emit(seq, logits.subarray((wantAll ? n - 1 : 0) * v, (wantAll ? n : 1) * v));
-    } catch (e) {
-      this.finish(seq, 'error', e instanceof Error ? e : new Error(String(e)));
+  /** Records a prefilled chunk of `seq` (or its failure); samples the first token once the prompt is complete. */
+  private afterPrefill(seq: Sequence, start: number, n: number, logits: Float32Array | Error): void {
+    if (logits instanceof Error) {
+      // What the failed forward left in the slot is unknown: it holds no reusable prefix.
+      if (seq.slot >= 0) this.held[seq.slot] = [];
+      this.finish(seq, 'error', logits);
+      return;
     }
-    return n;
+    const prompt = seq.req.prompt;
+    const wantAll = !!seq.req.promptLogprobs;
+    seq.prefilled += n;
+    if (seq.slot >= 0) this.held[seq.slot] = prompt.slice(0, seq.prefilled);
+    this.options.metrics?.promptTokens.inc({}, n);
+    const v = this.engine.vocabSize;
+    if (wantAll) {
+      // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
+      for (let r = 0; r < n && start + r + 1 < prompt.length; r++) {
+        const row = logits.subarray(r * v, (r + 1) * v);
+        seq.promptEntries.push(tokenLogprobs(row, prompt[start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
+      }
+    }
+    if (seq.prefilled < prompt.length || seq.cancelled || seq.done) return;
+    if (wantAll) seq.req.onPromptLogprobs?.(seq.promptEntries);
+    seq.position = prompt.length;
+    if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
+    else this.emit(seq, logits.subarray((wantAll ? n - 1 : 0) * v, (wantAll ? n : 1) * v));
   }
 
   private async decodeStep(): Promise<void> {

@@ -36,6 +36,12 @@ export interface ServedModel {
   readonly tokenizer: ServeTokenizer;
   /** Token ids that end generation. */
   readonly eosIds: readonly number[];
+  /**
+   * The chat template's name, or null for a base model whose directory declares none (chat requests then use the
+   * llama-2 format, which a model pretrained on plain text has never seen). `/v1/models` reports it so a client
+   * (the chat page) can say what kind of model it talks to.
+   */
+  readonly chatTemplate?: string | null;
   /** Renders messages with the model's chat template (plus the assistant's generation prompt) to prompt ids. */
   renderChat(messages: readonly ChatMessage[], addGenerationPrompt?: boolean): number[];
 }

@@ -12,6 +12,8 @@ import { registerCompletionsRoute } from './completions-route.js';
 import { ApiError, errorBody } from './errors.js';
 import { registerInfoRoutes } from './info-routes.js';
 import { ServeMetrics } from './metrics.js';
+import { registerOperations, requestIdOptions, warmUp } from './operations.js';
+import { type RateLimitOptions, TokenBucketLimiter } from './rate-limit.js';
 import type { RouteContext } from './route-context.js';
 import { Scheduler } from './scheduler.js';
 import type { ServedModel } from './served-model.js';
@@ -26,10 +28,14 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Most prompt tokens prefilled per token boundary; longer prompts go in chunks (default 512). */
   prefillChunk?: number;
+  /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
+  prefixCacheMinTokens?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   bodyLimit?: number;
-  /** Fastify's logger (default off). */
-  logger?: boolean;
+  /** Fastify's logger (pino; default off): true, or `{ level }`. Each line carries the request's `request_id`. */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
+  /** Per-key (API key, else client address) limit on `/v1/*` requests: 429 with `Retry-After` beyond it. */
+  rateLimit?: RateLimitOptions;
 }
 
 /** A created server: the Fastify app plus loading state and shutdown. */
@@ -55,12 +61,18 @@ export function createServer(options: ServerOptions): AndesServer {
   let scheduler: Scheduler | null = null;
   let loadError: Error | null = null;
   let draining = false;
+  let warmed = false;
   const metrics = new ServeMetrics(
     () => scheduler?.queueDepth ?? 0,
     () => scheduler?.runningCount ?? 0,
     () => model?.engine.maxSlots ?? 0,
+    {
+      used: () => scheduler?.kvPositionsInUse ?? 0,
+      total: () => (model ? model.engine.maxSlots * model.engine.maxContext : 0),
+    },
   );
   const app = Fastify({
+    ...requestIdOptions(),
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
     forceCloseConnections: 'idle',
@@ -70,10 +82,10 @@ export function createServer(options: ServerOptions): AndesServer {
   const ctx: RouteContext = {
     metrics,
     ready() {
-      if (draining) throw new ApiError(503, 'The server is shutting down.', { code: 'shutting_down' });
+      if (draining) throw new ApiError(503, 'The server is shutting down.', { code: 'shutting_down', retryAfter: 1 });
       if (loadError) throw new ApiError(503, `The model failed to load: ${loadError.message}`, { code: 'load_failed' });
       if (!model || !scheduler)
-        throw new ApiError(503, 'The model is still loading; retry shortly.', { code: 'loading' });
+        throw new ApiError(503, 'The model is still loading; retry shortly.', { code: 'loading', retryAfter: 5 });
       return { model, scheduler };
     },
   };
@@ -91,12 +103,21 @@ export function createServer(options: ServerOptions): AndesServer {
       }
     });
   }
+  registerOperations(app, {
+    readiness: { warmed: () => warmed, loadError: () => loadError, draining: () => draining },
+    metrics,
+    limiter: options.rateLimit ? new TokenBucketLimiter(options.rateLimit) : undefined,
+    limited: /^\/v1\//,
+  });
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ endpoint: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    if (error instanceof ApiError) return reply.code(error.status).send(error.body());
+    if (error instanceof ApiError) {
+      if (error.options.retryAfter !== undefined) reply.header('retry-after', String(error.options.retryAfter));
+      return reply.code(error.status).send(error.body());
+    }
     const e = error as FastifyError;
     if (e.validation) {
       const first = e.validation[0];
@@ -134,13 +155,22 @@ export function createServer(options: ServerOptions): AndesServer {
   registerCompletionsRoute(app, ctx);
 
   const loaded = options.load().then(
-    (m) => {
+    async (m) => {
+      // Warm before serving: readiness (and the first requests) must not pay for first-use work.
+      try {
+        await warmUp(m.engine);
+      } catch (e) {
+        loadError = new Error(`warm-up failed: ${e instanceof Error ? e.message : String(e)}`);
+        throw loadError;
+      }
       model = m;
       scheduler = new Scheduler(m.engine, {
         maxQueue: options.maxQueue ?? 256,
         prefillChunk: options.prefillChunk,
+        prefixCacheMinTokens: options.prefixCacheMinTokens,
         metrics,
       });
+      warmed = true;
     },
     (e: unknown) => {
       loadError = e instanceof Error ? e : new Error(String(e));

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { CliError } from '@andes/cli';
+
 /** Backends a run can ask for; `auto` lets @andes/tensor choose (ANDES_BACKEND, else WebGPU, else CPU). */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
@@ -174,7 +176,7 @@ const RULES: Record<keyof TrainConfig, FieldRule> = {
 export const CONFIG_FIELDS = Object.keys(RULES) as (keyof TrainConfig)[];
 
 /** A bad config field or flag; the message names it and the bad value. */
-export class ConfigError extends Error {
+export class ConfigError extends CliError {
   override name = 'ConfigError';
 }
 

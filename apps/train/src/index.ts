@@ -1,6 +1,7 @@
 /**
- * `@andes/train`: the `andes-train` command line (pretrain, resume, plan, sample, bench) and the pieces it is made
- * of, usable from code: config parsing, Chinchilla planning, metrics JSONL, the SVG loss chart, the training step.
+ * `@andes/train`: the `andes-train` command line (pretrain, resume, plan, sample, bench, sweep, fit, tradeoff) and the
+ * pieces it is made of, usable from code: config parsing, Chinchilla planning, metrics JSONL, the SVG charts, the
+ * training step, scaling sweeps and their reports.
  *
  * @packageDocumentation
  */
@@ -27,6 +28,7 @@ export {
   tokensPerStep,
   totalSteps,
 } from './config.js';
+export { type ChartSeries, escapeXml, type LineChart, logTicks, type Points, renderLineChart } from './line-chart.js';
 export {
   type LossChartInput,
   type LossSeries,
@@ -56,7 +58,7 @@ export {
   trainingFlops,
 } from './plan.js';
 export { type PlanCommandOptions, presetParameters, runPlanCommand } from './plan-command.js';
-export { runPretrain, runResume, runSchedule, selectBackend } from './pretrain.js';
+export { type PretrainOptions, runPretrain, runResume, runSchedule, selectBackend } from './pretrain.js';
 export { buildProgram, configFromOptions, main, readConfigFile } from './program.js';
 export { type ProgressUpdate, TrainProgress, type TrainProgressOptions } from './progress.js';
 export {
@@ -67,8 +69,20 @@ export {
   resolveMixture,
   type ValidationSet,
 } from './run-data.js';
-export { type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
+export {
+  checkRunDirectoryFree,
+  earlierRunArtifacts,
+  type RunPaths,
+  readRunConfig,
+  runPaths,
+  startFreshRun,
+} from './run-directory.js';
+export { type RunResult, readPointsCsv, readRunArguments, readRunResult } from './run-results.js';
 export { modelDirectoryOf, runSample, type SampleOptions } from './sample.js';
+export { type AnalysisOptions, analyseScaling, type ScalingAnalysis } from './scaling-analysis.js';
+export { type ReportOptions, writeScalingReport } from './scaling-report.js';
+export { DEFAULT_SWEEP, planSweep, readSweepConfig, type SweepConfig, type SweepPoint } from './sweep-config.js';
+export { type PointState, pointState } from './sweep-state.js';
 export { type MatmulShape, measureMatmulFlops, utilisation } from './throughput.js';
 export {
   evaluate,

@@ -5,6 +5,7 @@
  */
 import { countParameters, llamaPreset } from '@andes/nn';
 import { ConfigError } from './config.js';
+import { dataPlan, formatDataTable, readManifestSync } from './data-table.js';
 import { formatPlan, planTraining, type TrainingPlan } from './plan.js';
 
 /** Options of {@link runPlanCommand}, as strings from the command line. */
@@ -13,6 +14,8 @@ export interface PlanCommandOptions {
   preset?: string;
   tokens?: string;
   throughput?: string;
+  /** Shard manifest (file or directory): adds the per-source data table. */
+  manifest?: string;
   json?: boolean;
 }
 
@@ -52,6 +55,8 @@ export function runPlanCommand(options: PlanCommandOptions, print: (line: string
   if (tokens !== undefined) input.tokens = tokens;
   if (throughput !== undefined) input.throughput = throughput;
   const plan = planTraining(input);
-  print(options.json ? JSON.stringify(plan, null, 2) : formatPlan(plan, options.preset));
+  const data = options.manifest === undefined ? undefined : dataPlan(readManifestSync(options.manifest), plan.tokens);
+  if (options.json) print(JSON.stringify(data === undefined ? plan : { ...plan, data }, null, 2));
+  else print(formatPlan(plan, options.preset) + (data === undefined ? '' : `\n${formatDataTable(data, plan.tokens)}`));
   return plan;
 }

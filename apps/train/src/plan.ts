@@ -5,11 +5,13 @@
  * C ≈ 6·N·D FLOPs, and the fitted parametric loss (approach 3, eq. 10) is
  * L(N, D) = E + A / N^α + B / D^β with E = 1.69, A = 406.4, B = 410.7, α = 0.34, β = 0.28.
  *
+ * The constants and formulas live in `@andes/scaling` (their one home); this module re-exports them for `plan`.
+ *
  * @module
  */
+import { CHINCHILLA, chinchillaLoss, computeOptimal, trainingFlops } from '@andes/scaling';
 
-/** Constants of the Chinchilla parametric loss fit L(N, D) = E + A/N^α + B/D^β (nats per token). */
-export const CHINCHILLA = { E: 1.69, A: 406.4, B: 410.7, alpha: 0.34, beta: 0.28, tokensPerParameter: 20 } as const;
+export { CHINCHILLA, chinchillaLoss, trainingFlops };
 
 /** Inputs of {@link planTraining}. */
 export interface PlanInput {
@@ -50,17 +52,6 @@ export interface TrainingPlan {
   seconds?: number;
 }
 
-/** Chinchilla's parametric loss L(N, D) = 1.69 + 406.4/N^0.34 + 410.7/D^0.28, in nats per token. */
-export function chinchillaLoss(params: number, tokens: number): number {
-  const { E, A, B, alpha, beta } = CHINCHILLA;
-  return E + A / params ** alpha + B / tokens ** beta;
-}
-
-/** Training FLOPs ≈ 6·N·D (forward 2·N·D plus backward 4·N·D, attention ignored). */
-export function trainingFlops(params: number, tokens: number): number {
-  return 6 * params * tokens;
-}
-
 function requirePositive(name: string, value: number | undefined): void {
   if (value === undefined) return;
   if (!Number.isFinite(value) || value <= 0) throw new Error(`plan: ${name} must be a positive number, got ${value}`);
@@ -75,10 +66,9 @@ export function planTraining(input: PlanInput): TrainingPlan {
   const computeOptimalTokens = CHINCHILLA.tokensPerParameter * n;
   const tokens = input.tokens ?? computeOptimalTokens;
   const flops = trainingFlops(n, tokens);
-  const { A, B, alpha, beta } = CHINCHILLA;
-  const g = ((alpha * A) / (beta * B)) ** (1 / (alpha + beta));
-  const optimalN = g * (flops / 6) ** (beta / (alpha + beta));
-  const optimalD = flops / 6 / optimalN;
+  const optimum = computeOptimal(CHINCHILLA, flops);
+  const optimalN = optimum.params;
+  const optimalD = optimum.tokens;
   const plan: TrainingPlan = {
     params: n,
     tokens,
@@ -89,7 +79,7 @@ export function planTraining(input: PlanInput): TrainingPlan {
     overTrainFactor: tokens / computeOptimalTokens,
     computeOptimalParamsForFlops: optimalN,
     computeOptimalTokensForFlops: optimalD,
-    computeOptimalLossForFlops: chinchillaLoss(optimalN, optimalD),
+    computeOptimalLossForFlops: optimum.loss,
   };
   if (input.throughput !== undefined) plan.seconds = flops / input.throughput;
   return plan;

@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type JsonValue, saveModelDir } from '@andes/checkpoint';
-import { latestCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint } from '@andes/checkpoint/node';
+import { listCheckpoints, loadTrainingCheckpoint, saveTrainingCheckpoint } from '@andes/checkpoint/node';
 import { type Batch, createLoader, type Loader, type LoaderState } from '@andes/data';
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { AdamW, cosineSchedule, type LrSchedule } from '@andes/optim';
@@ -20,8 +20,14 @@ import { MetricsLog, readMetrics } from './metrics.js';
 import { buildModelConfig } from './model-config.js';
 import { formatCount } from './plan.js';
 import { TrainProgress } from './progress.js';
-import { loadValidationSet, prepareTokenizer, type RunTokenizer, resolveMixture } from './run-data.js';
-import { type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
+import {
+  fitValidationSplit,
+  loadValidationSet,
+  prepareTokenizer,
+  type RunTokenizer,
+  resolveMixture,
+} from './run-data.js';
+import { checkRunDirectoryFree, type RunPaths, readRunConfig, runPaths, startFreshRun } from './run-directory.js';
 import { measureMatmulFlops, utilisation } from './throughput.js';
 import {
   evaluate,
@@ -50,12 +56,25 @@ export async function selectBackend(choice: TrainConfig['backend']): Promise<str
   }
 }
 
-/** Starts a fresh run in `config.outDir` (earlier artifacts there are replaced). */
-export async function runPretrain(config: TrainConfig): Promise<void> {
-  // Check what can be checked before anything is deleted or trained: data paths and model fields.
-  resolveMixture(config.data);
+/** Options of {@link runPretrain}. */
+export interface PretrainOptions {
+  /** Replace an earlier run in `config.outDir`; without it such a directory is refused. */
+  overwrite?: boolean;
+}
+
+/**
+ * Starts a fresh run in `config.outDir`. A directory holding an earlier run is refused unless `overwrite`; a small
+ * corpus gets a validation fraction that leaves both splits documents (with a printed note).
+ */
+export async function runPretrain(config: TrainConfig, options: PretrainOptions = {}): Promise<void> {
+  // Check what can be checked before anything is deleted or trained: data paths, model fields, the run directory.
+  const data = resolveMixture(config.data);
   buildModelConfig(config, { vocabSize: Math.max(config.vocabSize, 3), bosId: 1, eosId: 2 });
-  const paths = startFreshRun(resolve(config.outDir), config);
+  const root = resolve(config.outDir);
+  checkRunDirectoryFree(root, config.outDir, options.overwrite === true);
+  const note = await fitValidationSplit(config, data);
+  if (note !== null) console.log(note);
+  const paths = startFreshRun(root, config);
   await train(paths, config, null);
 }
 
@@ -64,9 +83,22 @@ export async function runResume(dir: string, timeBudget?: number): Promise<void>
   const config = readRunConfig(dir);
   if (timeBudget !== undefined) config.timeBudget = timeBudget;
   const paths = runPaths(resolve(dir));
-  const checkpoint = await latestCheckpoint(paths.root);
-  if (checkpoint === null) throw new ConfigError(`resume: no checkpoint in ${JSON.stringify(dir)}`);
-  await train(paths, config, checkpoint);
+  const last = (await listCheckpoints(paths.root)).at(-1);
+  if (last === undefined)
+    throw new ConfigError(
+      `resume: no checkpoint in ${JSON.stringify(dir)}`,
+      'a run saves one every --checkpoint-interval steps and on Ctrl-C; start again with `andes-train pretrain`',
+    );
+  const steps = totalSteps(config);
+  if (last.step >= steps && existsSync(paths.model)) {
+    // Finished runs stay as they are: re-running the end (evaluation, model, samples) would only rewrite them.
+    console.log(
+      `${dir} is finished (step ${last.step} of ${steps}); nothing to do. Its model is in ${paths.model}; ` +
+        'train longer with a new `andes-train pretrain --steps …`.',
+    );
+    return;
+  }
+  await train(paths, config, last.dir);
 }
 
 /** Saves the tokenizer into the run (trained ones serialise themselves; a given file is copied). */

@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { commanderOutput, packageVersion } from '@andes/cli';
 import { Command, Option } from 'commander';
 import {
   CONFIG_FIELDS,
@@ -17,7 +18,9 @@ import {
   resolveConfig,
   type TrainConfig,
 } from './config.js';
+import { addFinetuneCommand } from './finetune-command.js';
 import { runPlanCommand } from './plan-command.js';
+import { registerScalingCommands } from './scaling-commands.js';
 
 /** One-line help of each config flag. */
 const FLAG_HELP: Partial<Record<keyof TrainConfig, string>> = {
@@ -97,15 +100,20 @@ export function buildProgram(): Command {
       'Pretrain LLaMA-style models with Andes. Without a command: train `tiny` on the built-in stories into ' +
         `runs/default (the pretrain defaults with --time-budget ${DEFAULT_RUN_TIME_BUDGET}).`,
     )
-    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput(commanderOutput('andes-train'))
+    .version(packageVersion(import.meta.url), '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an error')
+    // On the program, not on `pretrain`: commander gives a program option to the program wherever it appears.
+    .option('--overwrite', 'replace an earlier run in the run directory (default run and pretrain)')
     .action(async () => {
       const { runPretrain } = await import('./pretrain.js');
-      await runPretrain(resolveConfig({ timeBudget: DEFAULT_RUN_TIME_BUDGET }));
+      await runPretrain(resolveConfig({ timeBudget: DEFAULT_RUN_TIME_BUDGET }), { overwrite: overwrite() });
     });
+  const overwrite = () => program.opts().overwrite === true;
 
   const pretrain = program
     .command('pretrain')
-    .description('train a model from a JSON config and/or flags')
+    .description('train a model from a JSON config and/or flags (--overwrite replaces an earlier run in --out-dir)')
     .option('--config <file>', 'JSON config file (keys as in the flags, camelCase)')
     .option('--model <key=value>', 'override a LlamaConfig field, e.g. hidden_size=256 (repeatable)', collect)
     .option('--prompt <text>', 'sample prompt (repeatable)', collect);
@@ -118,7 +126,7 @@ export function buildProgram(): Command {
   pretrain.action(async (options: Record<string, unknown>) => {
     const config = configFromOptions(options);
     const { runPretrain } = await import('./pretrain.js');
-    await runPretrain(config);
+    await runPretrain(config, { overwrite: overwrite() });
   });
 
   program
@@ -142,15 +150,33 @@ export function buildProgram(): Command {
     .option('--preset <name>', 'model preset instead of --params (llama-7b, stories-15m, …)')
     .option('--tokens <count>', 'training tokens (default: compute-optimal 20 per parameter)')
     .option('--throughput <flops>', 'sustained FLOP/s, to estimate the training time')
+    .option('--manifest <path>', 'shard manifest (or its directory): add the per-source data table')
     .option('--json', 'print JSON')
     .action((options) => {
       runPlanCommand(options);
     });
 
   program
+    .command('prepare')
+    .description('clean and tokenize a mixture into pre-tokenized shards with a manifest (or --merge slices)')
+    .option('--mixture <file>', 'mixture JSON (sources with optional "filters")')
+    .option('--tokenizer <file>', 'tokenizer.model or tokenizer.json to tokenize with')
+    .option('--out <dir>', 'output directory for shards and manifest.json')
+    .option('--shard <i/N>', 'prepare only slice i of N of the input files (one batch job each)')
+    .option('--merge', "join the slices' manifests in --out into manifest.json")
+    .option('--workers <n>', 'tokenizer worker threads (default: cores − 1, at least 1)')
+    .option('--shard-tokens <n>', 'tokens per shard file (default 134217728)')
+    .action(async (options) => {
+      const { runPrepareCommand } = await import('./prepare-command.js');
+      await runPrepareCommand(options);
+    });
+
+  program
     .command('sample')
-    .description('generate text from a saved model directory (or run directory)')
-    .argument('<dir>', 'model directory, or a run directory containing model/')
+    .description('generate text from a saved model (directory, run directory, file.gguf or llama2.c model.bin)')
+    .argument('[dir]', 'model directory, or a run directory containing model/ (or use --model)')
+    .option('--model <path>', 'model: directory, file.gguf or llama2.c model.bin (tokenizer.bin beside it)')
+    .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load')
     .option('--prompt <text>', 'prompt', '')
     .option('--max-new-tokens <n>', 'tokens to generate', '128')
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', '0.8')
@@ -158,9 +184,26 @@ export function buildProgram(): Command {
     .option('--top-p <p>', 'nucleus sampling mass (1 = off)', '0.95')
     .option('--seed <n>', 'sampling seed', '0')
     .option('--backend <name>', 'auto, webgpu or cpu', 'auto')
-    .action(async (dir: string, options: Record<string, string>) => {
+    .action(async (dir: string | undefined, options: Record<string, string>) => {
       const { runSample } = await import('./sample.js');
-      await runSample(dir, options);
+      const path = options.model ?? dir;
+      if (path === undefined) throw new ConfigError('sample: give a model: andes-train sample <dir> or --model <path>');
+      await runSample(path, options);
+    });
+
+  program
+    .command('tune')
+    .description("pre-tune the WebGPU kernels of a preset's shapes on this adapter (cached under ANDES_CACHE_DIR)")
+    .option('--preset <name>', 'model preset (tiny, stories-15m, stories-110m, …)')
+    .option('--batch-size <n>', 'sequences per step', '8')
+    .option('--seq-len <n>', 'tokens per sequence', '256')
+    .option('--vocab-size <n>', 'vocabulary size for presets sized by their tokenizer')
+    .option('--inference', 'forward and decode shapes only (no backward products)')
+    .option('--force', 'time again even when the cache has a winner')
+    .option('--backend <name>', 'auto, webgpu or cpu', 'auto')
+    .action(async (options: Record<string, string>) => {
+      const { runTuneCommand } = await import('./tune-command.js');
+      await runTuneCommand(options);
     });
 
   program
@@ -173,18 +216,12 @@ export function buildProgram(): Command {
       const { runBenchmark } = await import('./benchmark.js');
       await runBenchmark(options);
     });
+  registerScalingCommands(program);
+  addFinetuneCommand(program);
   return program;
 }
 
-/** Parses `argv` and runs the command; a {@link ConfigError} prints `error: <message>` and exits with status 1. */
+/** Parses `argv` and runs the command; errors propagate (the bin prints them with `@andes/cli`'s `runMain`). */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  try {
-    await buildProgram().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`error: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  await buildProgram().parseAsync(argv);
 }

@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModelDir } from '@andes/checkpoint';
+import { isWeightDtype, loadModel, modelFormatOf } from '@andes/checkpoint';
+import { userMessage } from '@andes/cli';
 import { generate, LlamaForCausalLM } from '@andes/nn';
 import { ConfigError, parseField } from './config.js';
 import { parseNumberFlag } from './number-flag.js';
@@ -20,10 +21,12 @@ export interface SampleOptions {
   topP?: string;
   seed?: string;
   backend?: string;
+  dtype?: string;
 }
 
-/** A model directory itself, or a run directory's `model/`. */
+/** A model file (`.gguf`, llama2.c `.bin`), a model directory itself, or a run directory's `model/`. */
 export function modelDirectoryOf(dir: string): string {
+  if (modelFormatOf(dir) !== 'hf') return dir;
   if (existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'model.safetensors'))) return dir;
   if (existsSync(join(dir, 'model', 'config.json'))) return join(dir, 'model');
   throw new ConfigError(
@@ -40,9 +43,21 @@ export async function runSample(dir: string, options: SampleOptions): Promise<st
   const topP = parseNumberFlag('--top-p', options.topP ?? '1', { min: 0, max: 1, exclusiveMin: true });
   const seed = parseNumberFlag('--seed', options.seed ?? '0', { integer: true, min: 0 });
   const backend = parseField('backend', options.backend ?? 'auto', 'flag --backend');
+  if (options.dtype !== undefined && !isWeightDtype(options.dtype)) {
+    throw new ConfigError(`flag --dtype: expected f32, f16, bf16, q8_0 or q4_0, got ${JSON.stringify(options.dtype)}`);
+  }
   const modelDir = modelDirectoryOf(dir);
   await selectBackend(backend);
-  const loaded = await loadModelDir(modelDir);
+  let loaded: Awaited<ReturnType<typeof loadModel>>;
+  try {
+    loaded = await loadModel(modelDir, { dtype: options.dtype });
+  } catch (err) {
+    throw new ConfigError(
+      `sample: cannot load the model in ${modelDir}: ${userMessage((err as Error).message)}`,
+      'the directory is damaged or incomplete: pass another model or run directory, or train again',
+      { cause: err },
+    );
+  }
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new ConfigError(`sample: ${modelDir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const model = new LlamaForCausalLM(loaded.config);

@@ -1,11 +1,13 @@
 /**
  * @andes/checkpoint — safetensors, Hugging Face model directories and atomic training checkpoints.
  *
- * The main entry is browser-safe: functions taking a path (`loadModelDir`, `saveModelDir`, `readSafetensors`) load
- * Node's file system on first call; training checkpoints and manifests live in `@andes/checkpoint/node`.
+ * The main entry is browser-safe: functions taking a path (`loadModelDir`, `saveModelDir`, `readSafetensors`,
+ * `loadModel`, `loadGgufModel`, `loadLlama2cModel`, `saveLoraAdapter`, `convertModel`, …) load Node's file system on
+ * first call; training checkpoints, manifests and the atomic writers live in `@andes/checkpoint/node`.
  *
  * @packageDocumentation
  */
+export { type ConvertOptions, type ConvertReport, convertModel, verifyConversion } from './convert-model.js';
 export {
   dtypeSize,
   type HostTensor,
@@ -16,6 +18,39 @@ export {
   tensorBytes,
   typedView,
 } from './dtypes.js';
+export { dequantize, kQuantScaleMin } from './ggml-dequantize.js';
+export { type GgmlWritableType, quantize } from './ggml-quantize.js';
+export {
+  type GgmlBlockInfo,
+  GgmlType,
+  type GgmlTypeName,
+  ggmlBlockInfo,
+  ggmlByteSize,
+  ggmlTypeLabel,
+  ggmlTypeName,
+} from './ggml-types.js';
+export {
+  GGUF_DEFAULT_ALIGNMENT,
+  GgufFile,
+  type GgufHeader,
+  type GgufTensorInfo,
+  parseGgufHeader,
+} from './gguf-file.js';
+export { ggufTensorName, hfTensorName, llamaConfigFromGguf, llamaMetadata } from './gguf-llama.js';
+export {
+  ByteCursor,
+  ByteWriter,
+  type GgufArray,
+  type GgufArrayItem,
+  type GgufNumberType,
+  type GgufValue,
+  GgufValueType,
+  type GgufValueTypeName,
+  OutOfBytesError,
+} from './gguf-metadata.js';
+export { loadGgufModel, readGgufConfig, saveGgufModel } from './gguf-model.js';
+export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
+export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
 export {
   bfloat16ArrayToFloat32,
   bfloat16BitsToFloat32,
@@ -35,6 +70,42 @@ export {
   toHostTensors,
 } from './host-tensors.js';
 export {
+  LLAMA2C_HEADER_BYTES,
+  LLAMA2C_MAGIC,
+  type Llama2cSlot,
+  llama2cOffsets,
+  llama2cSlots,
+} from './llama2c-layout.js';
+export {
+  LLAMA2C_RMS_EPS,
+  type LoadLlama2cOptions,
+  loadLlama2cModel,
+  readLlama2cConfig,
+  type SaveLlama2cOptions,
+  saveLlama2cModel,
+} from './llama2c-model.js';
+export { decodeTokenizerBin, encodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
+export { loadModel, modelFormatOf, readModelConfig, type SaveModelOptions, saveModel } from './load-model.js';
+export {
+  type ExportModelOptions,
+  exportSource,
+  type LoadedModel,
+  type LoadModelOptions,
+  type ModelFormat,
+} from './loaded-model.js';
+export {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  applyLoraAdapterDir,
+  type LoadedLoraAdapter,
+  type LoraAdapterConfig,
+  loadLoraAdapter,
+  PEFT_PREFIX,
+  parsePeftAdapterConfig,
+  peftAdapterConfigJson,
+  saveLoraAdapter,
+} from './lora-adapter.js';
+export {
   encodeModelDir,
   hfConfigJson,
   type LoadedModelDir,
@@ -47,6 +118,14 @@ export {
   saveModelDir,
 } from './model-dir.js';
 export { type BlobLike, type ModelFileReader, modelFilesFromMap } from './model-files.js';
+export {
+  kvCacheBytes,
+  MEMORY_DTYPES,
+  type MemoryDtype,
+  type ModelMemory,
+  modelMemoryTable,
+  weightBytes,
+} from './model-memory.js';
 export { permuteForHalfRope, permuteForInterleavedRope, type RowMatrix } from './rope-permutation.js';
 export {
   decodeSafetensors,
@@ -73,3 +152,4 @@ export type {
   RetentionOptions,
   TrainingCheckpoint,
 } from './training-checkpoint.js';
+export { ggmlTypeFor, isWeightDtype, roundTripDtype, WEIGHT_DTYPES, type WeightDtype } from './weight-dtype.js';

@@ -1,6 +1,6 @@
 import { SeededRandom } from '@andes/tensor';
 import type { MixtureConfig } from './mixture-config.js';
-import { type DocumentSource, openSource, type SourceState } from './sources.js';
+import { type DocumentSource, openSource, type SourceDocument, type SourceState } from './sources.js';
 import { isValidationDocument } from './validation-split.js';
 
 /** Which documents a stream yields: the training split or the held-out validation split. */
@@ -88,9 +88,11 @@ export class DocumentStream {
     return { rng: this.rng.state, sources: this.sources.map((s) => s.state()), exhausted: [...this.exhausted] };
   }
 
-  /** The next document of the chosen split, or null when all sources are exhausted. */
-  async next(): Promise<string | null> {
+  /** The next document of the chosen split (text, or token ids from a shard source), or null when all sources are exhausted. */
+  async next(): Promise<SourceDocument | null> {
     let skipped = 0;
+    // Where each source stood when skipping began (taken lazily: most calls skip nothing).
+    let startEpochs: number[] | undefined;
     for (;;) {
       const i = this.pickSource();
       if (i < 0) return null;
@@ -101,8 +103,17 @@ export class DocumentStream {
       }
       const isVal = this.options.valFraction > 0 && isValidationDocument(doc, this.options.valFraction);
       if (isVal === (this.options.split === 'validation')) return doc;
+      startEpochs ??= this.sources.map((s) => s.state().epoch);
       if (++skipped > maxConsecutiveSkips) {
         throw new Error(`DocumentStream: no ${this.options.split} document in ${maxConsecutiveSkips} documents`);
+      }
+      // Two epoch turns of every remaining source mean a whole pass over each without a document of this split:
+      // none will ever come, so say so now instead of after a million skips. (Synthetic sources never turn.)
+      if (this.sources.every((s, j) => this.exhausted[j] || s.state().epoch >= startEpochs![j]! + 2)) {
+        throw new Error(
+          `DocumentStream: no ${this.options.split} document in a whole pass over the data ` +
+            `(${skipped} documents skipped; the validation fraction is ${this.options.valFraction})`,
+        );
       }
     }
   }

@@ -1,4 +1,34 @@
-import type { LoaderState } from './loader.js';
+// A loader's saved position: its type and the check of one read back from JSON. The loader imports this file, so the
+// type lives here rather than in loader.ts (a type-only import back would close an import cycle).
+import type { Split } from './document-stream.js';
+import type { PackerPosition } from './packing.js';
+
+/**
+ * A loader's position, small and JSON-able (a type alias, so it is assignable to JSON value types): save it with a checkpoint and pass it as
+ * `resumeFrom` to continue with exactly the batches that would have come next.
+ */
+export type LoaderState = {
+  /** Format version of this object. */
+  version: 1;
+  /** Settings the position is only valid for (checked on resume). */
+  seed: number;
+  /** See the loader option `seqLen`. */
+  seqLen: number;
+  /** See the loader option `batchSize`. */
+  batchSize: number;
+  /** See the loader option `shuffleWindow`. */
+  shuffleWindow: number;
+  /** See the loader option `split`. */
+  split: Split;
+  /** Index of the current shuffle window (0 = first). */
+  window: number;
+  /** Packer position at the start of the current shuffle window. */
+  windowStart: PackerPosition;
+  /** Sequences of the current window already put into batches. */
+  taken: number;
+  /** Batches yielded so far (for logs). */
+  batches: number;
+};
 
 function fail(path: string, what: string, value: unknown): never {
   throw new Error(`loader state: ${path} must be ${what}, got ${JSON.stringify(value)}`);

@@ -222,7 +222,7 @@ describe('DocumentStream', () => {
   async function allDocs(mixture: MixtureConfig, split: 'train' | 'validation', valFraction: number, n = Infinity) {
     const s = await DocumentStream.open(mixture, { baseDir: dir, seed: 1, split, valFraction });
     const out: string[] = [];
-    for (let d = await s.next(); d !== null && out.length < n; d = await s.next()) out.push(d);
+    for (let d = await s.next(); d !== null && out.length < n; d = await s.next()) out.push(d as string);
     await s.close();
     return out;
   }

@@ -1,8 +1,12 @@
 import { mixSeed, SeededRandom } from '@andes/tensor';
 import { DocumentStream, type Split } from './document-stream.js';
-import { parseLoaderState } from './loader-state.js';
+import { type LoaderState, parseLoaderState } from './loader-state.js';
 import { type MixtureConfig, parseMixtureConfig } from './mixture-config.js';
-import { type DataTokenizer, type PackerPosition, SequencePacker } from './packing.js';
+import { type DataTokenizer, SequencePacker } from './packing.js';
+
+// LoaderState lives beside its parser in loader-state.ts (this file imports the parser, so the type there keeps the
+// import one-way); re-exported so the loader's users keep one import.
+export type { LoaderState } from './loader-state.js';
 
 /** One training batch: `batchSize` rows of `seqLen` tokens; `targets` is `inputs` shifted left by one. */
 export interface Batch {
@@ -15,33 +19,6 @@ export interface Batch {
   /** Tokens per row. */
   seqLen: number;
 }
-
-/**
- * A loader's position, small and JSON-able (a type alias, so it is assignable to JSON value types): save it with a checkpoint and pass it as
- * `resumeFrom` to continue with exactly the batches that would have come next.
- */
-export type LoaderState = {
-  /** Format version of this object. */
-  version: 1;
-  /** Settings the position is only valid for (checked on resume). */
-  seed: number;
-  /** See {@link LoaderOptions.seqLen}. */
-  seqLen: number;
-  /** See {@link LoaderOptions.batchSize}. */
-  batchSize: number;
-  /** See {@link LoaderOptions.shuffleWindow}. */
-  shuffleWindow: number;
-  /** See {@link LoaderOptions.split}. */
-  split: Split;
-  /** Index of the current shuffle window (0 = first). */
-  window: number;
-  /** Packer position at the start of the current shuffle window. */
-  windowStart: PackerPosition;
-  /** Sequences of the current window already put into batches. */
-  taken: number;
-  /** Batches yielded so far (for logs). */
-  batches: number;
-};
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {

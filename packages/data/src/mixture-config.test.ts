@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createFilter, llamaSourceFilters } from './filters/filter-registry.js';
 import { llamaMixture, llamaMixturePreset, parseMixtureConfig, syntheticMixture } from './mixture-config.js';
 
 const ok = { sources: [{ name: 'a', type: 'text', path: 'a.txt', weight: 1 }] };
@@ -59,6 +60,9 @@ describe('llama preset', () => {
     const filled = llamaMixture(Object.fromEntries(names.map((n) => [n, `${n}/*.jsonl`])));
     expect(filled.sources.map((s) => s.path)).toEqual(names.map((n) => `${n}/*.jsonl`));
     expect(llamaMixturePreset.sources[0]!.path).toBe('');
+    // The paper's per-source cleaning travels with the preset (prepare applies it) and every filter builds.
+    expect(Object.fromEntries(filled.sources.map((s) => [s.name, s.filters]))).toEqual(llamaSourceFilters);
+    for (const s of filled.sources) for (const f of s.filters ?? []) expect(createFilter(f).name).toBeTruthy();
   });
 
   it('is usable from JSON as { preset: "llama", paths }, naming the missing path', () => {

@@ -1,5 +1,7 @@
+import { type FilterSpec, llamaSourceFilters } from './filters/filter-registry.js';
+
 /** Kinds of data source a mixture can draw from. */
-export type SourceType = 'text' | 'jsonl' | 'glob' | 'synthetic';
+export type SourceType = 'text' | 'jsonl' | 'parquet' | 'shards' | 'glob' | 'synthetic';
 
 /** How a text file is cut into documents. */
 export type DocumentSplit = 'paragraph' | 'line' | 'file';
@@ -8,7 +10,10 @@ export type DocumentSplit = 'paragraph' | 'line' | 'file';
  * One source of a mixture, as written in JSON.
  *
  * - `text`: text file(s); documents are paragraphs (blank-line separated) unless `documents` says otherwise.
- * - `jsonl`: JSON Lines file(s); one document per line, its text in `field` (default `text`).
+ * - `jsonl`: JSON Lines file(s); one document per line, its text in `field` (default `text`). `.jsonl.gz`,
+ *   `.json.gz` and `.jsonl.zst` files are decompressed as they stream.
+ * - `parquet`: Parquet file(s); one document per row, its text in column `field` (default `text`).
+ * - `shards`: pre-tokenized shards written by `prepareShards` (`.tok` files; see SHARDS.md): token ids, no tokenizing.
  * - `glob`: text files; one document per file unless `documents` says otherwise.
  * - `synthetic`: the built-in story generator (see `syntheticStory`), unbounded; `seed` picks the corpus.
  *
@@ -22,8 +27,13 @@ export interface SourceConfig {
   type: SourceType;
   /** File, directory or glob pattern (file types only). */
   path?: string;
-  /** JSONL field holding the document text; default `text`. Dotted paths (`meta.body`) reach nested fields. */
+  /** JSONL field or Parquet column holding the document text; default `text`. Dotted paths (`meta.body`) reach nested fields. */
   field?: string;
+  /**
+   * Cleaning filters applied in order by `prepareShards` (e.g. `["c4", "exact-dedup"]` or
+   * `[{ "name": "language", "keep": ["en"] }]`; see `createFilter`). Training straight from raw files does not run them.
+   */
+  filters?: FilterSpec[];
   /** Relative sampling weight (> 0); documents are drawn from sources in proportion to weights. */
   weight: number;
   /** Passes over the source before it is exhausted; fractional values stop part-way (by bytes). Unlimited when absent. */
@@ -40,9 +50,19 @@ export interface MixtureConfig {
   sources: SourceConfig[];
 }
 
-const sourceKeys = new Set(['name', 'type', 'path', 'field', 'weight', 'epochs', 'documents', 'seed']);
-const sourceTypes = new Set<string>(['text', 'jsonl', 'glob', 'synthetic']);
+const sourceKeys = new Set(['name', 'type', 'path', 'field', 'weight', 'epochs', 'documents', 'seed', 'filters']);
+const sourceTypes = new Set<string>(['text', 'jsonl', 'parquet', 'shards', 'glob', 'synthetic']);
 const splits = new Set<string>(['paragraph', 'line', 'file']);
+
+/** Shape check of a `filters` list (names and options are checked by `createFilter` when the filters are built). */
+function checkFilterSpecs(filters: unknown, at: string): void {
+  if (!Array.isArray(filters)) throw new Error(`${at} must be an array of filter names or { "name": ... } objects`);
+  filters.forEach((f, i) => {
+    if (typeof f === 'string' && f !== '') return;
+    if (isRecord(f) && typeof f.name === 'string' && f.name !== '') return;
+    throw new Error(`${at}[${i}] must be a filter name or an object with a "name", got ${JSON.stringify(f)}`);
+  });
+}
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -73,14 +93,14 @@ export function parseMixtureConfig(json: unknown, where = 'mixture'): MixtureCon
       if (!sourceKeys.has(key))
         throw new Error(`${at}.${key} is not a source field (known: ${[...sourceKeys].join(', ')})`);
     }
-    const { name, type, path, field, weight, epochs, documents, seed } = raw;
+    const { name, type, path, field, weight, epochs, documents, seed, filters } = raw;
     if (typeof name !== 'string' || name === '') throw new Error(`${at}.name must be a non-empty string`);
     const named = `${at}.`;
     if (names.has(name)) throw new Error(`${at}.name ${JSON.stringify(name)} is used by an earlier source`);
     names.add(name);
     if (typeof type !== 'string' || !sourceTypes.has(type)) {
       throw new Error(
-        `${named}type (${name}) must be one of text, jsonl, glob, synthetic; got ${JSON.stringify(type)}`,
+        `${named}type (${name}) must be one of ${[...sourceTypes].join(', ')}; got ${JSON.stringify(type)}`,
       );
     }
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
@@ -101,10 +121,19 @@ export function parseMixtureConfig(json: unknown, where = 'mixture'): MixtureCon
       }
       if (seed !== undefined) throw new Error(`${named}seed (${name}) is only used by synthetic sources`);
     }
-    if (field !== undefined && (type !== 'jsonl' || typeof field !== 'string' || field === '')) {
-      throw new Error(`${named}field (${name}) must be a non-empty string and only applies to jsonl sources`);
+    if (
+      field !== undefined &&
+      ((type !== 'jsonl' && type !== 'parquet') || typeof field !== 'string' || field === '')
+    ) {
+      throw new Error(
+        `${named}field (${name}) must be a non-empty string and only applies to jsonl and parquet sources`,
+      );
     }
-    if (documents !== undefined && (typeof documents !== 'string' || !splits.has(documents) || type === 'jsonl')) {
+    if (filters !== undefined) checkFilterSpecs(filters, `${named}filters (${name})`);
+    if (
+      documents !== undefined &&
+      (typeof documents !== 'string' || !splits.has(documents) || (type !== 'text' && type !== 'glob'))
+    ) {
       throw new Error(`${named}documents (${name}) must be paragraph, line or file, for text and glob sources only`);
     }
     return raw as unknown as SourceConfig;
@@ -115,18 +144,21 @@ export function parseMixtureConfig(json: unknown, where = 'mixture'): MixtureCon
 /**
  * The LLaMA pretraining mixture (Touvron et al. 2023, Table 1): sampling proportions and epochs per
  * source. Paths are left empty — fill them with {@link llamaMixture}; loading the preset as is fails
- * with an error naming the missing path. Sources are JSONL with a `text` field (RedPajama's layout).
+ * with an error naming the missing path. Sources are JSONL with a `text` field (RedPajama's layout). Each source
+ * carries the paper's cleaning as `filters` (`llamaSourceFilters`), which `prepareShards` applies.
  */
 export const llamaMixturePreset: MixtureConfig = {
-  sources: [
-    { name: 'CommonCrawl', type: 'jsonl', path: '', weight: 67.0, epochs: 1.1 },
-    { name: 'C4', type: 'jsonl', path: '', weight: 15.0, epochs: 1.06 },
-    { name: 'GitHub', type: 'jsonl', path: '', weight: 4.5, epochs: 0.64 },
-    { name: 'Wikipedia', type: 'jsonl', path: '', weight: 4.5, epochs: 2.45 },
-    { name: 'Books', type: 'jsonl', path: '', weight: 4.5, epochs: 2.23 },
-    { name: 'ArXiv', type: 'jsonl', path: '', weight: 2.5, epochs: 1.06 },
-    { name: 'StackExchange', type: 'jsonl', path: '', weight: 2.0, epochs: 1.03 },
-  ],
+  sources: (
+    [
+      { name: 'CommonCrawl', type: 'jsonl', path: '', weight: 67.0, epochs: 1.1 },
+      { name: 'C4', type: 'jsonl', path: '', weight: 15.0, epochs: 1.06 },
+      { name: 'GitHub', type: 'jsonl', path: '', weight: 4.5, epochs: 0.64 },
+      { name: 'Wikipedia', type: 'jsonl', path: '', weight: 4.5, epochs: 2.45 },
+      { name: 'Books', type: 'jsonl', path: '', weight: 4.5, epochs: 2.23 },
+      { name: 'ArXiv', type: 'jsonl', path: '', weight: 2.5, epochs: 1.06 },
+      { name: 'StackExchange', type: 'jsonl', path: '', weight: 2.0, epochs: 1.03 },
+    ] as SourceConfig[]
+  ).map((s) => ({ ...s, filters: [...(llamaSourceFilters[s.name] ?? [])] })),
 };
 
 /**

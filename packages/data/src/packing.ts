@@ -1,4 +1,5 @@
 import type { DocumentStream, DocumentStreamState } from './document-stream.js';
+import type { SourceDocument } from './sources.js';
 
 /** The part of a tokenizer the data pipeline needs (`@andes/tokenizer`'s `Tokenizer` fits). */
 export interface DataTokenizer {
@@ -61,9 +62,9 @@ export class SequencePacker {
     this.eos = (options.eos ?? true) && tokenizer.eosId >= 0;
   }
 
-  /** Token ids of one document as packed: `[BOS] + encode(text) + [EOS]`. */
-  tokenizeDocument(text: string): number[] {
-    const ids = this.tokenizer.encode(text, { bos: false, eos: false });
+  /** Token ids of one document as packed: `[BOS] + encode(text) + [EOS]` (a pre-tokenized document skips encode). */
+  tokenizeDocument(text: SourceDocument): number[] {
+    const ids = typeof text === 'string' ? this.tokenizer.encode(text, { bos: false, eos: false }) : text;
     const out: number[] = [];
     if (this.bos) out.push(this.tokenizer.bosId);
     for (const id of ids) out.push(id);

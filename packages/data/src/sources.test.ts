@@ -33,8 +33,8 @@ const source = (c: Partial<SourceConfig>) =>
   openSource({ name: 's', type: 'text', weight: 1, ...c } as SourceConfig, dir);
 
 async function take(s: DocumentSource, n: number): Promise<(string | null)[]> {
-  const out = [];
-  for (let i = 0; i < n; i++) out.push(await s.next());
+  const out: (string | null)[] = [];
+  for (let i = 0; i < n; i++) out.push((await s.next()) as string | null);
   return out;
 }
 

@@ -1,5 +1,9 @@
+import { corpusFormatOf, isRecordIndexed } from './corpus-format.js';
+import type { DocumentSource, SourceState } from './document-source.js';
+import { fieldOf } from './field-of.js';
 import type { LineReader } from './line-reader.js';
 import type { DocumentSplit, SourceConfig } from './mixture-config.js';
+import type { CorpusRecord, RecordReader } from './record-reader.js';
 import { syntheticStory } from './synthetic-stories.js';
 
 /**
@@ -7,41 +11,28 @@ import { syntheticStory } from './synthetic-stories.js';
  * the rest of the main entry then run in browsers without `node:` modules.
  */
 async function nodeIo() {
-  const [fs, path, glob, lines] = await Promise.all([
+  const [fs, path, glob, lines, records, shards] = await Promise.all([
     import('node:fs/promises'),
     import('node:path'),
     import('./glob.js'),
     import('./line-reader.js'),
+    import('./record-reader.js'),
+    import('./shard-source.js'),
   ]);
-  return { readFile: fs.readFile, stat: fs.stat, resolve: path.resolve, ...glob, LineReader: lines.LineReader };
+  return {
+    readFile: fs.readFile,
+    stat: fs.stat,
+    resolve: path.resolve,
+    ...glob,
+    LineReader: lines.LineReader,
+    openRecordReader: records.openRecordReader,
+    ShardSource: shards.ShardSource,
+  };
 }
 
-/**
- * Position of a source, JSON-able. File sources: pass number `epoch`, file index `file`, byte `offset`
- * of the next document. Synthetic: the next story index in `offset`.
- */
-export type SourceState = {
-  /** Completed passes over the source. */
-  epoch: number;
-  /** Index of the current file in the source's sorted file list. */
-  file: number;
-  /** Byte offset of the next document in the current file (synthetic: next story index). */
-  offset: number;
-};
-
-/** A stream of documents that can report and restore its position. */
-export interface DocumentSource {
-  /** The source's name from the mixture config. */
-  readonly name: string;
-  /** The next document, or null once the source's epoch limit is reached. */
-  next(): Promise<string | null>;
-  /** The current position; `restore(state())` later continues from here. */
-  state(): SourceState;
-  /** Moves to a position previously returned by {@link DocumentSource.state}. */
-  restore(state: SourceState): Promise<void>;
-  /** Releases open files. */
-  close(): Promise<void>;
-}
+// The source interface lives in document-source.ts, below both this file and shard-source.ts (which this file opens);
+// re-exported so users of sources keep one import.
+export type { DocumentSource, SourceDocument, SourceState } from './document-source.js';
 
 /** The unbounded synthetic story corpus as a source. */
 export class SyntheticSource implements DocumentSource {
@@ -74,22 +65,29 @@ export interface FileSourceOptions {
   name: string;
   /** Files in reading order. */
   files: string[];
-  /** `jsonl`: one JSON object per line; otherwise how plain text is cut into documents. */
-  format: 'jsonl' | DocumentSplit;
-  /** JSONL field (dotted path) holding the text. */
+  /**
+   * `jsonl`: one JSON object per line (`.gz`/`.zst` files are decompressed as they stream); `parquet`: one row per
+   * document; otherwise how plain text is cut into documents.
+   */
+  format: 'jsonl' | 'parquet' | DocumentSplit;
+  /** JSONL field (dotted path) or Parquet column holding the text. */
   field?: string;
   /** Pass limit (may be fractional); unlimited when undefined. */
   epochs?: number;
 }
 
 /**
- * Documents from one or more files, read lazily through a {@link LineReader} so files larger than
- * memory stream (except in `file` mode, where each file is one document and is read whole).
+ * Documents from one or more files, read lazily through a {@link LineReader} (or a {@link RecordReader} for
+ * compressed JSONL and Parquet) so files larger than memory stream (except in `file` mode, where each file is one
+ * document and is read whole). Compressed and Parquet files cannot be entered at a byte offset: their position is a
+ * record index, a resume re-reads the file up to it, and a fractional last pass is measured in whole such files.
  */
 export class FileSource implements DocumentSource {
   readonly name: string;
   private readonly cumulativeBytes: number[];
   private reader: LineReader | null = null;
+  private records: RecordReader | null = null;
+  private lastMeta: Record<string, unknown> = {};
   private pos: SourceState = { epoch: 0, file: 0, offset: 0 };
   private documentsThisPass = 0;
 
@@ -120,23 +118,26 @@ export class FileSource implements DocumentSource {
         `source ${this.name}: state file index ${state.file} is outside ${this.options.files.length} files`,
       );
     }
-    await this.reader?.close();
-    this.reader = null;
+    await this.closeReaders();
     this.pos = { ...state };
     // A restored position inside a pass is known to have documents before it.
     this.documentsThisPass = state.file > 0 || state.offset > 0 ? 1 : 0;
   }
 
   async next(): Promise<string | null> {
+    return (await this.nextRecord())?.text ?? null;
+  }
+
+  /** The next document with the record it came from (for filters that read metadata, e.g. a license field). */
+  async nextRecord(): Promise<CorpusRecord | null> {
     for (;;) {
       if (this.exhausted()) return null;
       const doc = await this.readFromCurrentFile();
       if (doc !== null) {
         this.documentsThisPass++;
-        return doc;
+        return { text: doc, meta: this.lastMeta };
       }
-      await this.reader?.close();
-      this.reader = null;
+      await this.closeReaders();
       if (this.pos.file + 1 < this.options.files.length) {
         this.pos = { epoch: this.pos.epoch, file: this.pos.file + 1, offset: 0 };
         continue;
@@ -156,13 +157,28 @@ export class FileSource implements DocumentSource {
     if (this.pos.epoch >= Math.ceil(epochs)) return true;
     if (this.pos.epoch < Math.floor(epochs)) return false;
     const total = this.cumulativeBytes.at(-1)!;
-    const done = this.cumulativeBytes[this.pos.file]! + this.pos.offset;
+    const inFile = isRecordIndexed(corpusFormatOf(this.options.files[this.pos.file]!)) ? 0 : this.pos.offset;
+    const done = this.cumulativeBytes[this.pos.file]! + inFile;
     return done >= (epochs - Math.floor(epochs)) * total;
   }
 
   private async readFromCurrentFile(): Promise<string | null> {
     const path = this.options.files[this.pos.file]!;
     const { format } = this.options;
+    this.lastMeta = {};
+    if ((format === 'jsonl' || format === 'parquet') && isRecordIndexed(corpusFormatOf(path))) {
+      this.records ??= await (await nodeIo()).openRecordReader(path, {
+        field: this.options.field,
+        skip: this.pos.offset,
+        source: this.name,
+      });
+      const record = await this.records.next();
+      this.pos.offset = this.records.index;
+      if (record === null) return null;
+      this.lastMeta = record.meta;
+      return record.text;
+    }
+    if (format === 'parquet') throw new Error(`source ${this.name}: ${path} is not a .parquet file`);
     if (format === 'file') {
       if (this.pos.offset > 0) return null;
       const bytes = await (await nodeIo()).readFile(path);
@@ -201,16 +217,15 @@ export class FileSource implements DocumentSource {
   }
 
   private jsonlText(text: string, path: string, offset: number): string {
-    let value: unknown;
+    let record: unknown;
     try {
-      value = JSON.parse(text);
+      record = JSON.parse(text);
     } catch (e) {
       throw new Error(`source ${this.name}: invalid JSON in ${path} at byte ${offset}: ${(e as Error).message}`);
     }
     const field = this.options.field ?? 'text';
-    for (const key of field.split('.')) {
-      value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-    }
+    const value = fieldOf(record, field);
+    if (typeof record === 'object' && record !== null) this.lastMeta = record as Record<string, unknown>;
     if (typeof value !== 'string') {
       throw new Error(`source ${this.name}: field "${field}" is not a string in ${path} at byte ${offset}`);
     }
@@ -218,8 +233,14 @@ export class FileSource implements DocumentSource {
   }
 
   async close(): Promise<void> {
+    await this.closeReaders();
+  }
+
+  private async closeReaders(): Promise<void> {
     await this.reader?.close();
+    await this.records?.close();
     this.reader = null;
+    this.records = null;
   }
 }
 
@@ -251,7 +272,14 @@ export async function resolveSourceFiles(name: string, path: string, baseDir: st
 export async function openSource(config: SourceConfig, baseDir: string): Promise<DocumentSource> {
   if (config.type === 'synthetic') return new SyntheticSource(config.name, config.seed ?? 0);
   const files = await resolveSourceFiles(config.name, config.path!, baseDir);
+  if (config.type === 'shards') {
+    const shards = files.filter((f) => corpusFormatOf(f) === 'shard');
+    if (shards.length === 0) throw new Error(`source ${config.name}: no .tok shard files in ${config.path}`);
+    return (await nodeIo()).ShardSource.open({ name: config.name, files: shards, epochs: config.epochs });
+  }
   const format =
-    config.type === 'jsonl' ? 'jsonl' : (config.documents ?? (config.type === 'glob' ? 'file' : 'paragraph'));
+    config.type === 'jsonl' || config.type === 'parquet'
+      ? config.type
+      : (config.documents ?? (config.type === 'glob' ? 'file' : 'paragraph'));
   return FileSource.open({ name: config.name, files, format, field: config.field, epochs: config.epochs });
 }

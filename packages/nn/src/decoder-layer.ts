@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { Tensor } from '@andes/tensor';
-import { type AttentionCacheSlot, type DecodeStep, LlamaAttention } from './attention.js';
+import { addRmsNorm, type Tensor } from '@andes/tensor';
+import { type AttentionCacheSlot, type DecodeStep, LlamaAttention, type PackedChunk } from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './feed-forward.js';
 import { childInit, type ModuleInit } from './init.js';
@@ -56,15 +56,29 @@ export class LlamaDecoderLayer extends Module {
     this.postAttentionLayernorm = this.registerModule('post_attention_layernorm', new RMSNorm(d, config.rms_norm_eps));
   }
 
+  /**
+   * The block's second half from the attention output `a`: h = x + a, then h + mlp(rmsNorm(h)); the residual add
+   * and the norm run as one fused kernel.
+   */
+  private feedForward(x: Tensor, a: Tensor): Tensor {
+    const norm = this.postAttentionLayernorm;
+    const { sum, y } = addRmsNorm(x, a, norm.weight, norm.eps);
+    return sum.add(this.mlp.forward(y));
+  }
+
   /** `x [B, T, d]` at int32 `positions [T]` → `[B, T, d]`, optionally through a cache slot (see `LlamaAttention`). */
   forward(x: Tensor, positions: Tensor, cacheSlot?: AttentionCacheSlot): Tensor {
-    const h = x.add(this.selfAttn.forward(this.inputLayernorm.forward(x), positions, cacheSlot));
-    return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h)));
+    const a = this.selfAttn.forward(this.inputLayernorm.forward(x), positions, cacheSlot);
+    return this.feedForward(x, a);
+  }
+
+  /** Chunks of several sequences packed as `x [1, T, d]` (see `LlamaAttention.forwardPacked`) → `[1, T, d]`. */
+  forwardPacked(x: Tensor, positions: Tensor, chunks: readonly PackedChunk[]): Tensor {
+    return this.feedForward(x, this.selfAttn.forwardPacked(this.inputLayernorm.forward(x), positions, chunks));
   }
 
   /** One token per slot of `step`: `x [n, 1, d]` → `[n, 1, d]` (see `LlamaAttention.decode`). */
   decode(x: Tensor, step: DecodeStep): Tensor {
-    const h = x.add(this.selfAttn.decode(this.inputLayernorm.forward(x), step));
-    return h.add(this.mlp.forward(this.postAttentionLayernorm.forward(h)));
+    return this.feedForward(x, this.selfAttn.decode(this.inputLayernorm.forward(x), step));
   }
 }

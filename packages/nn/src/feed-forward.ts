@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Tensor } from '@andes/tensor';
+import { swiglu, type Tensor } from '@andes/tensor';
 import { childInit, type ModuleInit } from './init.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -46,6 +46,7 @@ export class LlamaMLP extends Module {
 
   /** `x [..., dim] → [..., dim]`. */
   forward(x: Tensor): Tensor {
-    return this.downProj.forward(this.gateProj.forward(x).silu().mul(this.upProj.forward(x)));
+    // swiglu fuses silu and the product (one WebGPU dispatch forward and one backward instead of two and five).
+    return this.downProj.forward(swiglu(this.gateProj.forward(x), this.upProj.forward(x)));
   }
 }

@@ -11,6 +11,7 @@ export {
   decodeStep,
   LlamaAttention,
   type LlamaAttentionInit,
+  type PackedChunk,
 } from './attention.js';
 export {
   headDim,
@@ -28,7 +29,7 @@ export { LlamaMLP, type LlamaMLPOptions } from './feed-forward.js';
 export { type GenerateOptions, generate, generateIds } from './generate.js';
 export { childInit, initSeed, type ModuleInit, normalInit, parameterSeed } from './init.js';
 export { KvCache, type KvCacheOptions } from './kv-cache.js';
-export { Linear, type LinearOptions } from './linear.js';
+export { Linear, type LinearAdapter, type LinearOptions } from './linear.js';
 export {
   type CausalLMForwardOptions,
   type ForwardBatchOptions,
@@ -37,6 +38,18 @@ export {
   LlamaModel,
   type PrefillOptions,
 } from './llama.js';
+export {
+  applyLora,
+  baseParameters,
+  isLoraParameter,
+  LORA_LLAMA_TARGETS,
+  LoraAdapter,
+  type LoraOptions,
+  loraAdapters,
+  mergeLora,
+  trainableParameters,
+  unmergeLora,
+} from './lora.js';
 export { crossEntropyLoss } from './loss.js';
 export {
   type LoadStateDictOptions,
@@ -46,6 +59,7 @@ export {
   type Parameter,
   type StateDictEntry,
 } from './module.js';
+export { type PrefillItem, prefillPacked } from './packed-prefill.js';
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
 export { RMSNorm } from './rms-norm.js';
 export { positionRange, RotaryEmbedding } from './rotary-embedding.js';
@@ -60,3 +74,4 @@ export {
   tokenLogprobs,
   topKIndices,
 } from './sampling.js';
+export { type LlamaTuneOptions, llamaTuneShapes } from './tune-shapes.js';

@@ -16,12 +16,26 @@ export interface LinearOptions extends ModuleInit {
   std?: number;
 }
 
+/**
+ * An additive adapter attached to a {@link Linear} (LoRA): its modules become children of the layer, so their
+ * parameters are named `<layer>.<child>.weight` (PEFT's `q_proj.lora_A.weight`), and its `delta` is added to the
+ * layer's output.
+ */
+export interface LinearAdapter {
+  /** Child modules to register under the layer, by name (e.g. `lora_A`, `lora_B`). */
+  modules(): Array<[string, Module]>;
+  /** What the adapter adds to `rows · Wᵀ` for `rows [N, in]` → `[N, out]`; null while merged into the weight. */
+  delta(rows: Tensor, training: boolean): Tensor | null;
+}
+
 /** A fully connected layer: `[..., in] → [..., out]`, weight `[out, in]` as in PyTorch and Hugging Face. */
 export class Linear extends Module {
   /** `[outFeatures, inFeatures]`. */
   readonly weight: Parameter;
   /** `[outFeatures]`, or null without bias. */
   readonly bias: Parameter | null;
+  /** The attached adapter (see {@link Linear.attachAdapter}), or null. */
+  adapter: LinearAdapter | null = null;
 
   /**
    * @param inFeatures - input width
@@ -40,12 +54,24 @@ export class Linear extends Module {
     this.bias = options.bias ? this.registerParameter('bias', zeros([outFeatures])) : null;
   }
 
+  /** Attaches an adapter (at most one per layer): its modules become children, its delta joins the forward pass. */
+  attachAdapter(adapter: LinearAdapter): void {
+    if (this.adapter !== null) throw new Error('Linear.attachAdapter: this layer already has an adapter');
+    for (const [name, module] of adapter.modules()) this.registerModule(name, module);
+    this.adapter = adapter;
+  }
+
   /** `x [..., in] → [..., out]`; multiplies by a transposed view of the weight (no copy). */
   forward(x: Tensor): Tensor {
     if (x.shape[x.shape.length - 1] !== this.inFeatures) {
       throw new Error(`Linear.forward: input [${x.shape.join(', ')}] does not end in inFeatures=${this.inFeatures}`);
     }
     // linear folds the leading axes into rows: one [N, in] · [in, out] product, one GEMM per operand in backward.
-    return linear(x, this.weight, this.bias);
+    const y = linear(x, this.weight, this.bias);
+    if (this.adapter === null) return y;
+    const rows = x.shape.length > 2 ? x.reshape([-1, this.inFeatures]) : x;
+    const delta = this.adapter.delta(rows, this.training);
+    if (delta === null) return y;
+    return y.add(x.shape.length > 2 ? delta.reshape([...x.shape.slice(0, -1), this.outFeatures]) : delta);
   }
 }

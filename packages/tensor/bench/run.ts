@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { setAttentionDirect } from '../src/webgpu/kernels/attention.js';
 import { attentionRows } from './attention.bench.js';
-import { setup } from './harness.js';
+import { type Row, setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
 import { trainRow } from './train.bench.js';
 import { runDecodeVariants, runVariants } from './variants.bench.js';
@@ -17,16 +17,22 @@ const which = new Set(process.argv.slice(2));
 const all = which.size === 0;
 const b = await setup();
 console.log(
-  `adapter: ${b.adapter}; CPU: ${os.cpus().length}× ${os.cpus()[0]?.model}; load: ${os.loadavg()[0]!.toFixed(2)}`,
+  `adapter: ${b.adapter}; CPU: ${os.cpus().length}× ${os.cpus()[0]?.model}; load: ${os.loadavg()[0]!.toFixed(2)}; ` +
+    `kernel tuning: ${process.env.ANDES_TUNE ?? 'on'} (ANDES_TUNE)`,
 );
 
 if (all || which.has('matmul')) {
-  const rows = [];
-  for (const n of [256, 512, 1024, 2048]) rows.push(await matmulRow(b, n, n, n, `square ${n}`));
+  const rows: Row[] = [];
+  // ROWS=1024,MLP keeps only the rows whose name contains one of the words.
+  const keep = (name: string) => !process.env.ROWS || process.env.ROWS.split(',').some((w) => name.includes(w));
+  const row = async (M: number, K: number, N: number, name: string, bT = false) => {
+    if (keep(name)) rows.push(await matmulRow(b, M, K, N, name, bT));
+  };
+  for (const n of [256, 512, 1024, 2048]) await row(n, n, n, `square ${n}`);
   for (const d of [512, 768]) {
-    rows.push(await matmulRow(b, 256, d, 4 * d, `[256×${d}]·[${d}×${4 * d}] (MLP up)`));
-    rows.push(await matmulRow(b, 1, d, d, `decode [1×${d}]·[${d}×${d}]`));
-    rows.push(await matmulRow(b, 1, d, d, `decode [1×${d}]·[${d}×${d}]ᵀ (weight [out, in])`, true));
+    await row(256, d, 4 * d, `[256×${d}]·[${d}×${4 * d}] (MLP up)`);
+    await row(1, d, d, `decode [1×${d}]·[${d}×${d}]`);
+    await row(1, d, d, `decode [1×${d}]·[${d}×${d}]ᵀ (weight [out, in])`, true);
   }
   const { printTable } = await import('./harness.js');
   printTable('matmul', 'GFLOP/s', rows);

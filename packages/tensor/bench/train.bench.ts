@@ -8,7 +8,16 @@
  */
 
 import * as T from '../src/index.js';
+import type { WebGpuBackend } from '../src/webgpu/backend.js';
 import type { Bench } from './harness.js';
+
+/** Dispatches recorded on the current (WebGPU) backend while `fn` runs. */
+async function countDispatches(fn: () => Promise<unknown>): Promise<number> {
+  const rt = (T.getBackend() as WebGpuBackend).rt;
+  const before = rt.dispatchCount;
+  await fn();
+  return rt.dispatchCount - before;
+}
 
 /** Milliseconds per step and tokens per second for batch B × T tokens. */
 export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B: 2, T: 128 }): Promise<void> {
@@ -43,22 +52,30 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
   const targets = T.randint(0, V, [B, Tn], { dtype: 'int32' });
   const pos = T.arange(0, Tn, 1, { dtype: 'int32' });
   let stepNo = 0;
-  const step = async () => {
-    const loss = T.tidy(() => {
-      let x = T.embedding(emb, ids);
-      for (const l of layers) {
-        const h = T.rmsNorm(x, l.n1, 1e-5);
-        const heads = (wm: T.Tensor) => h.matmul(wm).reshape([B, Tn, H, Dh]);
-        const q = T.rope(heads(l.wq), pos).permute([0, 2, 1, 3]);
-        const k = T.rope(heads(l.wk), pos).permute([0, 2, 1, 3]);
-        const v = heads(l.wv).permute([0, 2, 1, 3]);
-        const a = T.scaledDotProductAttention(q, k, v, { causal: true }).permute([0, 2, 1, 3]).reshape([B, Tn, d]);
+  // BENCH_FUSED=0 composes the residual add + RMSNorm and silu·up from primitives (the dispatch count before fusion).
+  const fused = process.env.BENCH_FUSED !== '0';
+  const logits = (tokens: T.Tensor, Bn: number, Tl: number, at: T.Tensor) => {
+    let x = T.embedding(emb, tokens);
+    for (const l of layers) {
+      const h = T.rmsNorm(x, l.n1, 1e-5);
+      const heads = (wm: T.Tensor) => h.matmul(wm).reshape([Bn, Tl, H, Dh]);
+      const q = T.rope(heads(l.wq), at).permute([0, 2, 1, 3]);
+      const k = T.rope(heads(l.wk), at).permute([0, 2, 1, 3]);
+      const v = heads(l.wv).permute([0, 2, 1, 3]);
+      const a = T.scaledDotProductAttention(q, k, v, { causal: true }).permute([0, 2, 1, 3]).reshape([Bn, Tl, d]);
+      if (fused) {
+        const { sum, y } = T.addRmsNorm(x, a.matmul(l.wo), l.n2, 1e-5);
+        x = sum.add(T.swiglu(y.matmul(l.w1), y.matmul(l.w3)).matmul(l.w2));
+      } else {
         x = x.add(a.matmul(l.wo));
         const h2 = T.rmsNorm(x, l.n2, 1e-5);
         x = x.add(h2.matmul(l.w1).silu().mul(h2.matmul(l.w3)).matmul(l.w2));
       }
-      return T.crossEntropy(T.rmsNorm(x, nf, 1e-5).matmul(head), targets);
-    });
+    }
+    return T.rmsNorm(x, nf, 1e-5).matmul(head);
+  };
+  const step = async () => {
+    const loss = T.tidy(() => T.crossEntropy(logits(ids, B, Tn, pos), targets));
     loss.backward();
     stepNo++;
     params.forEach((p, i) => {
@@ -86,11 +103,26 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
   }
   times.sort((a, b) => a - b);
   const ms = times[2]!;
+  const perStep = await countDispatches(step);
+  // One new token through the same layers (no KV cache in this bench model): the per-token forward dispatches.
+  const one = T.randint(0, V, [1, 1], { dtype: 'int32' });
+  const pos1 = T.arange(0, 1, 1, { dtype: 'int32' });
+  const forwardOne = async () => {
+    const out = T.noGrad(() => T.tidy(() => logits(one, 1, 1, pos1)));
+    await out.data();
+    out.dispose();
+  };
+  await forwardOne(); // compiles, and tunes the new one-row shape classes (their dispatches are not the model's)
+  const perToken = await countDispatches(forwardOne);
   const nParams = params.reduce((s, p) => s + p.size, 0);
   console.log(`\n### training step (Andes only)\n`);
   console.log('| model | params | tokens/step | ms/step (median of 5) | tokens/s | loss step 1 → 6 |');
   console.log('|---|---:|---:|---:|---:|---|');
   console.log(
     `| V${V} d${d} H${H} L${L}, B${B}×T${Tn} | ${(nParams / 1e6).toFixed(2)} M | ${B * Tn} | ${ms.toFixed(0)} | ${((B * Tn * 1000) / ms).toFixed(0)} | ${first.toFixed(3)} → ${last.toFixed(3)} |`,
+  );
+  console.log(
+    `\ndispatches per training step: ${perStep}; per one-token forward (decode step): ${perToken}` +
+      ` (${fused ? 'fused addRmsNorm + swiglu' : 'composed, BENCH_FUSED=0'})`,
   );
 }

@@ -6,6 +6,7 @@
  */
 
 import { type DecodeVariant, type MatmulVariant, setMatmulVariant } from '../src/webgpu/kernels/matmul.js';
+import { MATMUL_VARIANTS } from '../src/webgpu/tuning/families.js';
 import { type Bench, timeIt } from './harness.js';
 
 /** Numbered variants (keep the numbering stable: BENCHMARKS.md refers to it). */
@@ -38,6 +39,8 @@ export const VARIANTS: Record<string, MatmulVariant> = {
   v26: { kind: 'strip', strip: { wg: 8, rm: 12, rn: 8, rowsFirst: true } },
   v27: { kind: 'strip', strip: { wg: 8, rm: 16, rn: 4, rowsFirst: true } },
   v28: { kind: 'strip', strip: { wg: 8, rm: 6, rn: 8, rowsFirst: true } },
+  // The tuner's matmul family under its own ids (s…: strips, t1: tiled, d…: double-buffered vec4, k…: split-K).
+  ...MATMUL_VARIANTS,
 };
 
 /** Prints GFLOP/s of every variant on square and transposed products. */

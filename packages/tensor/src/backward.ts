@@ -12,8 +12,7 @@ import { clone } from './ops/clone.js';
 import { reshape } from './ops/reshape.js';
 import { sum } from './ops/sum.js';
 import { broadcastsTo, fmt, sameShape } from './shape.js';
-import type { GradNode } from './tape.js';
-import type { Tensor } from './tensor.js';
+import type { GradNode, Tensor } from './tensor.js';
 import { tidy } from './tidy.js';
 
 /**

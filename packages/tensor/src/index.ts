@@ -54,6 +54,7 @@ export { type MemoryInfo, memory } from './memory.js';
 export { abs } from './ops/abs.js';
 export { adamwStep } from './ops/adamw-step.js';
 export { add } from './ops/add.js';
+export { addRmsNorm } from './ops/add-rms-norm.js';
 export { argmax } from './ops/argmax.js';
 export { type AttentionOptions, scaledDotProductAttention } from './ops/attention.js';
 export { clone } from './ops/clone.js';
@@ -99,6 +100,7 @@ export { squeeze } from './ops/squeeze.js';
 export { stack } from './ops/stack.js';
 export { sub } from './ops/sub.js';
 export { sum } from './ops/sum.js';
+export { swiglu } from './ops/swiglu.js';
 export { tanh } from './ops/tanh.js';
 export { toType } from './ops/to-type.js';
 export { transpose } from './ops/transpose.js';
@@ -107,6 +109,22 @@ export { unsqueeze } from './ops/unsqueeze.js';
 export { where } from './ops/where.js';
 export { setSeed } from './random/generator.js';
 export { fnv1a32, mixSeed, SeededRandom, seededUniform } from './random/seeded-random.js';
-export type { BackwardRule, Edge, GradNode } from './tape.js';
-export { type NestedArray, type Operand, type StorageRef, Tensor } from './tensor.js';
-export { keep, tidy } from './tidy.js';
+export type { TapeEdge, TapeNode, TapeRule, TapeTensor } from './tape.js';
+export {
+  type BackwardRule,
+  type Edge,
+  type GradNode,
+  type NestedArray,
+  type Operand,
+  type StorageRef,
+  Tensor,
+} from './tensor.js';
+export { keep, type TrackedTensor, tidy } from './tidy.js';
+export {
+  type AttentionShape,
+  type MatmulShape,
+  type TuneOptions,
+  type TuneReport,
+  type TuneShape,
+  tune,
+} from './tune.js';

@@ -8,8 +8,21 @@ import type { Backend, DType, Storage, View } from './backend/backend.js';
 import { DTYPE_BYTES } from './backend/backend.js';
 import { countBytes, countTensors } from './memory.js';
 import { expandStrides, fmt, isContiguous, sizeOf, stridesOf } from './shape.js';
-import { type GradNode, releaseNode } from './tape.js';
-import { trackTensor } from './tidy.js';
+import { releaseNode, type TapeEdge, type TapeNode, type TapeRule, type TapeTensor } from './tape.js';
+import { type TrackedTensor, trackTensor } from './tidy.js';
+
+/** One recorded op on the autograd tape (internal): the tape's node over Tensors. */
+export type GradNode = TapeNode<Tensor>;
+
+/** Where an input's gradient goes: the input's own node, or the leaf tensor that accumulates it. */
+export type Edge = TapeEdge<Tensor>;
+
+/**
+ * A backward rule: the gradient of the op's output → one gradient (or null) per input, given the saved tensors and
+ * which inputs need a gradient at all. See {@link TapeRule}; the backward pass sums a gradient returned in the
+ * output's broadcast shape down to the input's shape.
+ */
+export type BackwardRule = TapeRule<Tensor>;
 
 /** A storage and the number of live tensors viewing it (internal). */
 export interface StorageRef {
@@ -32,7 +45,7 @@ export type NestedArray = number | NestedArray[];
  * An n-dimensional array on a backend, with optional gradient tracking. Create tensors with `tensor`, `zeros`,
  * `randn`, …, not with the constructor. Free them with `dispose()`, `tidy`, or `using`.
  */
-export class Tensor implements View {
+export class Tensor implements View, TapeTensor<Tensor>, TrackedTensor {
   /** Size of each dimension, e.g. `[batch, seq, dim]`. */
   readonly shape: readonly number[];
   /** Element strides of each dimension (0 on broadcast dimensions). */

@@ -2,19 +2,35 @@
  * Scoped memory management: `tidy(fn)` disposes every tensor created inside fn except the ones it returns or `keep`s.
  * GPU memory is invisible to the garbage collector, so tensors must be freed explicitly.
  *
+ * Every new Tensor registers here, so tensor.ts imports this file; tidy therefore names no Tensor (not even as a type,
+ * which would close an import cycle) and works over the {@link TrackedTensor} interface that Tensor implements.
+ *
  * @module
  */
-import type { Tensor } from './tensor.js';
 
-const scopes: Tensor[][] = [];
+/** What tidy needs of a tensor (Tensor implements it). */
+export interface TrackedTensor {
+  /** Size of each dimension; with `dispose`, how tidy recognises a tensor inside a returned object. */
+  readonly shape: readonly number[];
+  /** True after `dispose()`. */
+  readonly isDisposed: boolean;
+  /** True when {@link keep} exempted the tensor from tidy. */
+  readonly isKept: boolean;
+  /** Exempts the tensor from every tidy scope. */
+  markKept(): void;
+  /** Frees the tensor. */
+  dispose(): void;
+}
+
+const scopes: TrackedTensor[][] = [];
 
 /** Registers a newly created tensor with the innermost open tidy scope (internal). */
-export function trackTensor(t: Tensor): void {
+export function trackTensor(t: TrackedTensor): void {
   scopes[scopes.length - 1]?.push(t);
 }
 
 /** Every tensor inside a (nested) array or plain object result. */
-function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
+function collect(value: unknown, out: Set<TrackedTensor>, isTensor: (v: unknown) => v is TrackedTensor): void {
   if (isTensor(value)) out.add(value);
   else if (Array.isArray(value)) for (const v of value) collect(v, out, isTensor);
   else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
@@ -22,7 +38,7 @@ function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v i
   }
 }
 
-const looksLikeTensor = (v: unknown): v is Tensor =>
+const looksLikeTensor = (v: unknown): v is TrackedTensor =>
   v !== null && typeof v === 'object' && typeof (v as { dispose?: unknown }).dispose === 'function' && 'shape' in v;
 
 /**
@@ -45,7 +61,7 @@ export function tidy<T>(fn: () => T): T {
     for (const t of created) if (!t.isKept) t.dispose();
     throw new Error('tidy: fn returned a Promise; tidy is synchronous (use `using` or dispose() in async code)');
   }
-  const keepSet = new Set<Tensor>();
+  const keepSet = new Set<TrackedTensor>();
   collect(result, keepSet, looksLikeTensor);
   for (const t of created) if (!keepSet.has(t) && !t.isKept) t.dispose();
   const parent = scopes[scopes.length - 1];
@@ -55,7 +71,7 @@ export function tidy<T>(fn: () => T): T {
 }
 
 /** Marks a tensor so no enclosing (or later) tidy disposes it; it must then be disposed by hand. Returns it. */
-export function keep<T extends Tensor>(t: T): T {
+export function keep<T extends TrackedTensor>(t: T): T {
   t.markKept();
   return t;
 }

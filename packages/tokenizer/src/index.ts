@@ -14,7 +14,7 @@ export { loadTokenizer, tokenizerFromBytes } from './load.js';
 export type { ModelProto, NormalizerSpec, PieceTypeValue, SentencePieceEntry, TrainerSpec } from './model-proto.js';
 export { ModelType, PieceType, parseModelProto, serializeModelProto } from './model-proto.js';
 export { type FileWriter, SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
-export { StreamingDecoder } from './streaming-decoder.js';
+export { StreamingDecoder, type TokenByteSource } from './streaming-decoder.js';
 export type { DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
 export type { TrainBpeOptions } from './train-bpe.js';
 export { trainBpe } from './train-bpe.js';

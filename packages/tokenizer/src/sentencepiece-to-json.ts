@@ -1,12 +1,24 @@
 // Converts a SentencePiece BPE model to a Hugging Face `tokenizer.json` the way
 // `transformers`' LlamaConverter does: merges are every split of a piece into two pieces, ordered by
 // the merged piece's score (then the left and right ids), control/unknown pieces as added tokens.
-import { PieceType } from './model-proto.js';
+import { type ModelProto, PieceType } from './model-proto.js';
 import { SPACE_SYMBOL } from './sentencepiece-normalizer.js';
-import type { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
+
+/**
+ * What the converter reads of a SentencePiece tokenizer. SentencePieceTokenizer has it and calls the converter, so
+ * naming the class here (even as a type) would close an import cycle.
+ */
+export interface SentencePieceJsonSource {
+  /** The parsed `tokenizer.model`. */
+  readonly model: ModelProto;
+  /** Beginning-of-sequence id, or -1. */
+  readonly bosId: number;
+  /** Unknown-token id, or -1. */
+  readonly unkId: number;
+}
 
 /** Builds the `tokenizer.json` text for `tok`. */
-export function sentencePieceToTokenizerJson(tok: SentencePieceTokenizer): string {
+export function sentencePieceToTokenizerJson(tok: SentencePieceJsonSource): string {
   const pieces = tok.model.pieces;
   const vocab: Record<string, number> = {};
   const ids = new Map<string, number>();

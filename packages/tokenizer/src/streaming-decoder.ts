@@ -1,5 +1,24 @@
-import type { DecodeOptions, Tokenizer } from './tokenizer.js';
+// Decoding ids to text, at once or one id at a time. The Tokenizer interface (tokenizer.ts) returns a
+// StreamingDecoder, so this file names no Tokenizer (a type-only import back would close an import cycle): it needs
+// only a TokenByteSource, which every Tokenizer is.
 import { utf8DecodeLossy } from './utf8.js';
+
+/** Options for {@link Tokenizer.decode}. */
+export interface DecodeOptions {
+  /** Drop control/special tokens such as `<s>` and `</s>` from the text. Default true. */
+  skipSpecialTokens?: boolean;
+}
+
+/** What decoding needs of a tokenizer: the bytes of each id and which ids are special (every Tokenizer has both). */
+export interface TokenByteSource {
+  /**
+   * The UTF-8 bytes `id` contributes to decoded text (`null` for a skipped special token). `isFirst` is true while no
+   * non-special token has been decoded yet (that token drops the dummy-prefix space).
+   */
+  tokenBytes(id: number, isFirst: boolean, skipSpecialTokens: boolean): Uint8Array | null;
+  /** True for control/special tokens. */
+  isSpecial(id: number): boolean;
+}
 
 /**
  * Incremental decoding for servers: push ids one at a time, get back only complete UTF-8 text.
@@ -19,7 +38,7 @@ export class StreamingDecoder {
   private readonly skipSpecialTokens: boolean;
 
   constructor(
-    private readonly tokenizer: Tokenizer,
+    private readonly tokenizer: TokenByteSource,
     options: DecodeOptions = {},
   ) {
     this.skipSpecialTokens = options.skipSpecialTokens ?? true;
@@ -53,7 +72,7 @@ export class StreamingDecoder {
 }
 
 /** Joins the bytes of every id (see {@link Tokenizer.tokenBytes}) and decodes them as UTF-8. */
-export function decodeTokens(tok: Tokenizer, ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+export function decodeTokens(tok: TokenByteSource, ids: ArrayLike<number>, options: DecodeOptions = {}): string {
   const skip = options.skipSpecialTokens ?? true;
   const parts: Uint8Array[] = [];
   let total = 0;

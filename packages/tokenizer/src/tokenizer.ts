@@ -1,4 +1,8 @@
-import type { StreamingDecoder } from './streaming-decoder.js';
+import type { DecodeOptions, StreamingDecoder } from './streaming-decoder.js';
+
+// DecodeOptions lives with the decoders (which sit below this interface); re-exported so every tokenizer imports
+// its options from one place.
+export type { DecodeOptions } from './streaming-decoder.js';
 
 /** Options for {@link Tokenizer.encode}. */
 export interface EncodeOptions {
@@ -6,12 +10,6 @@ export interface EncodeOptions {
   bos?: boolean;
   /** Append the end-of-sequence id (ignored when the model has none). Default false. */
   eos?: boolean;
-}
-
-/** Options for {@link Tokenizer.decode}. */
-export interface DecodeOptions {
-  /** Drop control/special tokens such as `<s>` and `</s>` from the text. Default true. */
-  skipSpecialTokens?: boolean;
 }
 
 /**

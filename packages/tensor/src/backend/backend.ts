@@ -186,6 +186,18 @@ export interface Backend {
   /** Gradients of rmsNorm: dx [rows, dim] and dweight [dim]. */
   rmsNormBackward(dy: View, x: View, weight: View, rstd: View): { dx: Storage; dweight: Storage };
   /**
+   * Optional fused SwiGLU: silu(gate) · up elementwise over contiguous views of one size (one dispatch instead of
+   * two). Backends without it get the composition from the op.
+   */
+  swiglu?(gate: View, up: View): Storage;
+  /**
+   * Optional fused residual add + RMSNorm over contiguous x, residual [rows, dim]: sum = x + residual, and y, rstd
+   * of rmsNorm(sum) in one pass. Backends without it get the composition from the op.
+   */
+  addRmsNorm?(x: View, residual: View, weight: View, eps: number): { sum: Storage; y: Storage; rstd: Storage };
+  /** Gradients of {@link Backend.swiglu} for dy: dgate and dup in one pass. */
+  swigluBackward?(dy: View, gate: View, up: View): { dgate: Storage; dup: Storage };
+  /**
    * Rotary position embedding on x [batch, seq, heads, headDim] (contiguous), positions int32 [seq] or [batch, seq].
    * Angle for pair i at position p: p · theta^(-2i/headDim). `inverse` rotates by the negative angle (the backward).
    */

@@ -20,6 +20,7 @@ import { rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { softmax } from './softmax.js';
 import { allocCpu, CpuStorage, cpuData, markWritten } from './storage.js';
+import { releaseFromHeap } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
 export function createCpuBackend(): Backend {
@@ -42,6 +43,7 @@ export function createCpuBackend(): Backend {
       if (!live.has(storage)) throw new Error(`cpu backend: free of a storage that is not live (double free?)`);
       live.delete(storage);
       bytesInUse -= storage.size * DTYPE_BYTES[storage.dtype];
+      if (storage instanceof CpuStorage) releaseFromHeap(storage);
     },
     write(storage, data) {
       const dst = cpuData(storage);

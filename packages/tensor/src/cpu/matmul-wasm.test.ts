@@ -5,7 +5,9 @@ import { adamw } from './adamw.js';
 import { copyInto } from './elementwise.js';
 import { createCpuBackend } from './index.js';
 import { matmul, setCpuMatmulKernels } from './matmul.js';
+import { bSource } from './matmul-wasm.js';
 import { CpuStorage, cpuData } from './storage.js';
+import { heapBlock, heapBytesInUse } from './wasm-heap.js';
 import { wasmTile } from './wasm-tile.js';
 
 function randomData(rng: () => number, size: number): Float32Array {
@@ -19,16 +21,6 @@ function linear(x: View, w: CpuStorage, K: number, N: number): Float32Array {
   return cpuData(matmul(x, { storage: w, shape: [K, N], strides: [1, K], offset: 0 }, [])) as Float32Array;
 }
 
-/** The same product through the float64 JS kernels (tested against a float64 loop in matmul.test.ts). */
-function linearJs(x: View, w: CpuStorage, K: number, N: number): Float32Array {
-  const previous = setCpuMatmulKernels('js');
-  try {
-    return linear(x, w, K, N);
-  } finally {
-    setCpuMatmulKernels(previous);
-  }
-}
-
 function expectClose(got: Float32Array, want: Float32Array): void {
   expect(got.length).toBe(want.length);
   let worst = 0;
@@ -36,62 +28,143 @@ function expectClose(got: Float32Array, want: Float32Array): void {
   expect(worst).toBeLessThan(1e-4);
 }
 
-// The cache keeps copies of weights (b shared by the batch, ≥ 65536 floats) between calls, keyed by storage and
-// checked against the storage's write version: every in-place writer of the CPU backend must bump it.
-describe.skipIf(!wasmTile())('cpu matmul wasm weight cache', () => {
-  const [M, K, N] = [5, 70, 1001]; // 1004 × 72 padded floats: cached
-  const rng = makeRng(21);
-  const x: View = {
-    storage: new CpuStorage('float32', randomData(rng, M * K)),
-    shape: [M, K],
-    strides: [K, 1],
-    offset: 0,
-  };
+/** x [M, K] · b with b a row-major [K, N] matrix (a weight stored [in, out]). */
+function rowMajor(x: View, w: CpuStorage, K: number, N: number, offset = 0): Float32Array {
+  return cpuData(matmul(x, { storage: w, shape: [K, N], strides: [N, 1], offset }, [])) as Float32Array;
+}
 
-  it('reuses the cached copy while the storage is unchanged (proved by a write that bypasses the writers)', () => {
+function randomView(rng: () => number, M: number, K: number): View {
+  return { storage: new CpuStorage('float32', randomData(rng, M * K)), shape: [M, K], strides: [K, 1], offset: 0 };
+}
+
+/** The product through the float64 JS kernels (tested against a float64 loop in matmul.test.ts). */
+function withJs<T>(fn: () => T): T {
+  const previous = setCpuMatmulKernels('js');
+  try {
+    return fn();
+  } finally {
+    setCpuMatmulKernels(previous);
+  }
+}
+
+// A storage used twice as b at the same write version (a weight) moves into wasm memory, where the kernels read it
+// in place in both layouts; every in-place writer of the CPU backend then writes there.
+describe.skipIf(!wasmTile()?.shared)('cpu matmul: weights living in wasm memory', () => {
+  const rng = makeRng(21);
+
+  it('moves a weight on its second use, keeps its contents, and reads it in place in both layouts', () => {
+    for (const [K, N] of [
+      [72, 1001],
+      [68, 2053],
+    ] as const) {
+      const w = new CpuStorage('float32', randomData(rng, N * K));
+      const original = w.data.slice();
+      for (const M of [1, 2, 5, 16]) {
+        const x = randomView(rng, M, K);
+        const want = withJs(() => linear(x, w, K, N));
+        expectClose(linear(x, w, K, N), want);
+        expectClose(linear(x, w, K, N), want);
+        const wantRows = withJs(() => rowMajor(x, w, K, N));
+        expectClose(rowMajor(x, w, K, N), wantRows);
+      }
+      expect(heapBlock(w)).toBeDefined();
+      expect(bSource(w, [0], true, K, N).kind).toBe('dot');
+      expect(bSource(w, [0], false, K, N).kind).toBe('axpy');
+      expect(w.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(Array.from(w.data)).toEqual(Array.from(original));
+    }
+  });
+
+  it('a row of an M-row product equals the 1-row product of that row, bit for bit, in place', () => {
+    const [M, K, N] = [13, 76, 1003];
     const w = new CpuStorage('float32', randomData(rng, N * K));
-    const first = linear(x, w, K, N);
-    expectClose(first, linearJs(x, w, K, N));
-    // Scribbling on the array directly is outside the contract: the stale cached copy shows the cache is in use.
-    w.data[0] = 1000;
-    expect(Array.from(linear(x, w, K, N))).toEqual(Array.from(first));
+    const x = randomView(rng, M, K);
+    for (const product of [linear, rowMajor]) {
+      product(x, w, K, N);
+      const all = product(x, w, K, N);
+      for (const i of [0, 5, 12]) {
+        const row: View = { ...x, shape: [1, K], offset: i * K };
+        expect(Array.from(product(row, w, K, N))).toEqual(Array.from(all.subarray(i * N, (i + 1) * N)));
+      }
+    }
+  });
+
+  it('an activation (one use per version) stays on the JS heap', () => {
+    const [K, N] = [64, 1100];
+    const w = new CpuStorage('float32', randomData(rng, N * K));
+    const x = randomView(rng, 3, K);
+    for (let step = 0; step < 3; step++) {
+      linear(x, w, K, N);
+      createCpuBackend().write(w, randomData(rng, N * K));
+    }
+    expect(heapBlock(w)).toBeUndefined();
   });
 
   it('sees writes through backend.write, copyInto and adamw', () => {
     const backend = createCpuBackend();
+    const [M, K, N] = [5, 72, 1001];
+    const x = randomView(rng, M, K);
     const w = new CpuStorage('float32', randomData(rng, N * K));
     linear(x, w, K, N);
+    linear(x, w, K, N);
+    expect(heapBlock(w)).toBeDefined();
     backend.write(w, randomData(rng, N * K));
-    expectClose(linear(x, w, K, N), linearJs(x, w, K, N));
+    expectClose(
+      linear(x, w, K, N),
+      withJs(() => linear(x, w, K, N)),
+    );
     const src = new CpuStorage('float32', randomData(rng, 3 * K));
     copyInto(
       { storage: w, shape: [3, K], strides: [K, 1], offset: 7 * K },
       { storage: src, shape: [3, K], strides: [K, 1], offset: 0 },
     );
-    expectClose(linear(x, w, K, N), linearJs(x, w, K, N));
+    expectClose(
+      linear(x, w, K, N),
+      withJs(() => linear(x, w, K, N)),
+    );
     const grad = new CpuStorage('float32', randomData(rng, N * K));
     const m = new CpuStorage('float32', new Float32Array(N * K));
     const v = new CpuStorage('float32', new Float32Array(N * K));
     adamw(w, grad, m, v, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 });
-    expectClose(linear(x, w, K, N), linearJs(x, w, K, N));
+    expectClose(
+      linear(x, w, K, N),
+      withJs(() => linear(x, w, K, N)),
+    );
   });
 
-  it('keeps different matrices of one storage apart, and survives filling the cache', () => {
-    // Two weights side by side in one storage (offsets 0 and N·K), both cached.
+  it('keeps different matrices of one storage apart, and reads a weight at an offset', () => {
+    const [K, N] = [72, 1001];
     const both = new CpuStorage('float32', randomData(rng, 2 * N * K));
+    const x = randomView(rng, 3, K);
     const second: View = { storage: both, shape: [K, N], strides: [1, K], offset: N * K };
-    const secondJs = (() => {
-      const previous = setCpuMatmulKernels('js');
-      const r = cpuData(matmul(x, second, []));
-      setCpuMatmulKernels(previous);
-      return r;
-    })();
-    expectClose(linear(x, both, K, N), linearJs(x, both, K, N));
-    expectClose(cpuData(matmul(x, second, [])) as Float32Array, secondJs as Float32Array);
-    // 256 MiB of cache / ~289 KiB per weight: 1000 distinct (overlapping) weights force at least one reset.
-    const many = new CpuStorage('float32', randomData(rng, (N + 1000) * K));
-    for (let i = 0; i < 1000; i++) matmul(x, { storage: many, shape: [K, N], strides: [1, K], offset: i * K }, []);
-    expectClose(linear(x, both, K, N), linearJs(x, both, K, N));
-    expectClose(cpuData(matmul(x, second, [])) as Float32Array, secondJs as Float32Array);
+    const want = withJs(() => [linear(x, both, K, N), cpuData(matmul(x, second, [])) as Float32Array]);
+    for (let i = 0; i < 2; i++) {
+      expectClose(linear(x, both, K, N), want[0]!);
+      expectClose(cpuData(matmul(x, second, [])) as Float32Array, want[1]!);
+    }
+    expect(heapBlock(both)).toBeDefined();
+    // A row-major view that ends at the storage's end reads past its last row only into the padding.
+    const tail = withJs(() => rowMajor(x, both, K, N, N * K));
+    expectClose(rowMajor(x, both, K, N, N * K), tail);
+  });
+
+  it("returns a freed weight's memory to the heap, which the next weight reuses", () => {
+    const backend = createCpuBackend();
+    const [K, N] = [64, 1024];
+    const x = randomView(rng, 2, K);
+    const place = () => {
+      const w = backend.alloc('float32', N * K) as CpuStorage;
+      backend.write(w, randomData(rng, N * K));
+      linear(x, w, K, N);
+      linear(x, w, K, N);
+      return w;
+    };
+    const first = place();
+    const block = heapBlock(first)!;
+    const used = heapBytesInUse();
+    expect(block.floats).toBeGreaterThanOrEqual(N * K);
+    backend.free(first);
+    expect(heapBytesInUse()).toBe(used - 4 * block.floats);
+    expect(heapBlock(place())!.start).toBeLessThanOrEqual(block.start);
   });
 });

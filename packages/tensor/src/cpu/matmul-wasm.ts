@@ -1,64 +1,30 @@
 /**
- * Batched matmul on the WebAssembly SIMD tile (wasm-tile.ts): operands are copied into the module's memory with K
- * padded to a multiple of 4 and rows padded to whole tiles (zeros, which add nothing), b as rows of bᵀ, so one
- * kernel serves both layouts of b. Copying costs one pass over each operand, small next to M·K·N multiply-adds
- * once M > 1, and about what a single streaming row pays anyway.
+ * Batched matmul on the WebAssembly SIMD kernels (wasm-tile.ts). a is copied into the work area at the bottom of
+ * the module's memory with K padded to a multiple of 4 and rows padded to whole tiles (zeros and stale rows only
+ * feed outputs that are not copied out). b is read in place when it lives in wasm memory (a weight, moved there on
+ * its second use, wasm-heap.ts), in either layout: column-major (rows of bᵀ, a Linear weight `[out, in]`) by the dot
+ * kernels, row-major by the axpy kernels; a single row uses the one-row kernels (`gemv`, `gemvRows`). Any other b
+ * is copied as rows of bᵀ into the work area for the call, in chunks of columns that fit.
  *
  * @module
  */
 import type { CpuStorage } from './storage.js';
-import { TILE_COLS, TILE_ROWS, wasmTile } from './wasm-tile.js';
+import { ensureMemory, heapBlock, WORK_BYTES } from './wasm-heap.js';
+import { AXPY_COLS, AXPY_ROWS, GEMV_COLS, TILE_COLS, TILE_ROWS, type WasmTile, wasmTile } from './wasm-tile.js';
 
 /** Rows of a per cache block: the block's rows stay cache-resident while rows of bᵀ stream past them. */
 const ROW_BLOCK = 64;
-/**
- * Bytes of wasm memory for one product's working set (padded a, a chunk of bᵀ's rows, the output chunk): b is
- * processed in chunks of columns that fit. An a alone too big for half of it goes to the JS kernels.
- */
-const WORK_BYTES = 64 * 1024 * 1024;
-/**
- * Bytes after the working set that keep padded copies of b between calls (weights, read every decode step), so a
- * step does not re-copy every weight. Entries are checked against the storage's write version; when full, the
- * whole cache is dropped and refilled. Wasm memory is never returned: it peaks at WORK_BYTES + CACHE_BYTES.
- */
-const CACHE_BYTES = 256 * 1024 * 1024;
-/** Smaller b are copied each call: caching them saves little. */
-const CACHE_MIN_FLOATS = 1 << 16;
-const PAGE = 65536;
-const GROW_PAGES = 256;
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
-/** A padded copy of bᵀ in wasm memory: which matrix of which storage, at which write version, at which offset. */
-interface CachedB {
-  base: number;
-  K: number;
-  N: number;
-  columnMajor: boolean;
-  version: number;
-  offset: number;
-}
-let cache = new WeakMap<CpuStorage, CachedB[]>();
-let cacheUsed = 0;
-
-/** Grows wasm memory to at least `bytes`, in steps of 16 MiB or more (a grow may move the buffer); false if refused. */
-function ensureMemory(memory: WebAssembly.Memory, bytes: number): boolean {
-  const missing = Math.ceil((bytes - memory.buffer.byteLength) / PAGE);
-  if (missing <= 0) return true;
-  try {
-    memory.grow(Math.max(missing, GROW_PAGES));
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** How b is read: in place in wasm memory (which form, at which float offset) or copied per call. */
+type BSource = { kind: 'dot' | 'axpy'; start: number } | { kind: 'copy' };
 
 /**
  * o[bi] = a[bi] · b[bi] for every batch index bi: `aBases` / `bBases` are the element offsets of each batch's
  * matrix (a row-major [M, K]; b row-major [K, N], or column-major when `bColumnMajor`). `bStorage` is b's storage
- * when B is its own array (not a copy): then a b shared by the whole batch is kept in the cache. Accumulates in
- * float32 SIMD lanes (see wasm-tile.ts). Returns false, having written nothing, when WebAssembly SIMD is
- * unavailable or a does not fit the memory budget.
+ * when B is its own array (not a copy). Accumulates in float32 SIMD lanes (see wasm-tile.ts). Returns false, having
+ * written nothing, when WebAssembly SIMD is unavailable or a does not fit the work area.
  */
 export function wasmMatmul(
   A: Float32Array,
@@ -74,47 +40,47 @@ export function wasmMatmul(
 ): boolean {
   const wasm = wasmTile();
   if (!wasm) return false;
+  const source = bSource(bStorage, bBases, bColumnMajor, K, N);
   const Kp = roundUp(K, 4);
-  const Mp = roundUp(M, TILE_ROWS);
-  const Np = roundUp(N, TILE_COLS);
+  // Rows of a as the kernels read them: whole tiles (a single row: exactly one).
+  const Mp = M === 1 ? 1 : roundUp(M, source.kind === 'axpy' ? AXPY_ROWS : TILE_ROWS);
+  // Output columns per tile, and the padded width of a chunk's output rows.
+  const cols = source.kind === 'axpy' ? AXPY_COLS : M === 1 ? GEMV_COLS : TILE_COLS;
   const work = WORK_BYTES / 4;
   if (Mp * Kp > work / 2) return false;
-  let cached: number | null = null;
-  if (bStorage && bBases.every((b) => b === bBases[0]) && Mp * (Kp + Np) <= work) {
-    cached = cachedB(wasm.memory, bStorage, B, bBases[0]!, K, N, bColumnMajor, Kp);
-  }
-  // Columns of b per chunk: each costs a padded row of bᵀ (unless cached) and an output column.
-  const fit = cached === null ? Math.floor((work - Mp * Kp) / (Kp + Mp)) : Np;
-  const chunk = Math.min(Np, fit - (fit % TILE_COLS));
-  if (chunk < TILE_COLS) return false;
+  // Columns of b per chunk: each costs an output column of Mp floats and, when copied, a padded row of bᵀ.
+  const perColumn = Mp + (source.kind === 'copy' ? Kp : 0);
+  const fit = Math.floor((work - Mp * Kp) / perColumn);
+  const chunk = Math.min(roundUp(N, cols), fit - (fit % cols));
+  if (chunk < cols) return false;
   const aOff = 0;
-  const wOff = cached ?? Mp * Kp;
-  const oOff = Mp * Kp + (cached === null ? chunk * Kp : 0);
+  const wOff = Mp * Kp;
+  const oOff = wOff + (source.kind === 'copy' ? chunk * Kp : 0);
   if (!ensureMemory(wasm.memory, 4 * (oOff + Mp * chunk))) return false;
-  // After any grow: views of the old buffer are detached.
+  // After any grow of an unshared memory, views of the old buffer are detached: take the view now.
   const f = new Float32Array(wasm.memory.buffer);
-  // Padding rows only feed padding outputs, which are not copied out; padding columns of K must be zeros.
-  if (Kp !== K) f.fill(0, aOff, cached === null ? oOff : Mp * Kp);
+  // Padding columns of K must be zeros in a and in copied bᵀ rows (copies below write only the first K of each).
+  if (Kp !== K) f.fill(0, aOff, source.kind === 'copy' ? oOff : wOff);
   let copiedB = -1;
   for (let bi = 0; bi < aBases.length; bi++) {
     copyRows(A, aBases[bi]!, M, K, f, aOff, Kp);
     for (let j0 = 0; j0 < N; j0 += chunk) {
       const n = Math.min(chunk, N - j0);
-      const np = roundUp(n, TILE_COLS);
-      // A b broadcast over the batch (same offset, one chunk) is copied once.
-      if (cached === null && (chunk < N || bBases[bi] !== copiedB)) {
-        copiedB = bBases[bi]!;
-        copyBt(B, copiedB, K, N, j0, n, bColumnMajor, f, wOff, Kp);
-      }
-      for (let i0 = 0; i0 < Mp; i0 += ROW_BLOCK) {
-        const i1 = Math.min(Mp, i0 + ROW_BLOCK);
-        for (let j = 0; j < np; j += TILE_COLS) {
-          const w = 4 * (wOff + (cached === null ? j : j0 + j) * Kp);
-          for (let i = i0; i < i1; i += TILE_ROWS) {
-            wasm.tile(4 * (aOff + i * Kp), w, 4 * Kp, 4 * Kp, 4 * (oOff + i * np + j), 4 * np);
-          }
+      const np = roundUp(n, cols);
+      let w: number;
+      if (source.kind === 'copy') {
+        // A b broadcast over the batch (same offset, one chunk) is copied once.
+        if (chunk < N || bBases[bi] !== copiedB) {
+          copiedB = bBases[bi]!;
+          copyBt(B, copiedB, K, N, j0, n, bColumnMajor, f, wOff, Kp);
         }
+        w = wOff;
+      } else {
+        w = source.start + bBases[bi]! + (source.kind === 'dot' ? j0 * K : j0);
       }
+      const oRow = { off: oOff, stride: np };
+      if (source.kind === 'axpy') axpyBlock(wasm, aOff, Kp, w, N, K, oRow, Mp, np);
+      else dotBlock(wasm, aOff, Kp, w, oRow, Mp, np);
       const oBase = bi * M * N + j0;
       for (let i = 0; i < M; i++) o.set(f.subarray(oOff + i * np, oOff + i * np + n), oBase + i * N);
     }
@@ -123,44 +89,76 @@ export function wasmMatmul(
 }
 
 /**
- * The float offset in wasm memory of a padded copy of all of bᵀ (N rows of stride Kp) for the matrix of `storage`
- * at `base`, copying it if absent or stale; null if b is too small or too big to cache, or memory cannot grow.
+ * Where b comes from (exported for tests): in place when its storage lives in wasm memory, its rows are 16-byte multiples (dot form
+ * reads K in vectors of 4), and every tile's reads stay inside the storage's block (padding included).
  */
-function cachedB(
-  memory: WebAssembly.Memory,
-  storage: CpuStorage,
-  B: Float32Array,
-  base: number,
+export function bSource(
+  storage: CpuStorage | null,
+  bBases: readonly number[],
+  columnMajor: boolean,
   K: number,
   N: number,
-  columnMajor: boolean,
+): BSource {
+  const block = storage ? heapBlock(storage) : undefined;
+  if (!block) return { kind: 'copy' };
+  const maxBase = Math.max(...bBases);
+  if (columnMajor) {
+    const ok = K % 4 === 0 && maxBase + roundUp(N, Math.max(GEMV_COLS, TILE_COLS)) * K <= block.floats;
+    return ok ? { kind: 'dot', start: block.start } : { kind: 'copy' };
+  }
+  const ok = maxBase + (K - 1) * N + roundUp(N, AXPY_COLS) <= block.floats;
+  return ok ? { kind: 'axpy', start: block.start } : { kind: 'copy' };
+}
+
+/** Dot form: o[0..Mp, 0..np) = a · (rows of bᵀ at float offset w, stride Kp); a at aOff with stride Kp. */
+function dotBlock(
+  wasm: WasmTile,
+  aOff: number,
   Kp: number,
-): number | null {
-  const floats = roundUp(N, TILE_COLS) * Kp;
-  if (floats < CACHE_MIN_FLOATS || floats > CACHE_BYTES / 4) return null;
-  let entries = cache.get(storage);
-  let entry = entries?.find((e) => e.base === base && e.K === K && e.N === N && e.columnMajor === columnMajor);
-  if (entry && entry.version === storage.version) return entry.offset;
-  if (cacheUsed + floats > CACHE_BYTES / 4) {
-    cache = new WeakMap();
-    cacheUsed = 0;
-    entries = undefined;
-    entry = undefined;
+  w: number,
+  o: { off: number; stride: number },
+  Mp: number,
+  np: number,
+) {
+  const kBytes = 4 * Kp;
+  if (Mp === 1) {
+    for (let j = 0; j < np; j += GEMV_COLS) wasm.gemv(4 * aOff, 4 * (w + j * Kp), kBytes, kBytes, 4 * (o.off + j), 0);
+    return;
   }
-  const offset = WORK_BYTES / 4 + cacheUsed;
-  if (!ensureMemory(memory, 4 * (offset + floats))) return null;
-  const f = new Float32Array(memory.buffer);
-  if (Kp !== K) f.fill(0, offset, offset + floats);
-  copyBt(B, base, K, N, 0, N, columnMajor, f, offset, Kp);
-  cacheUsed += floats;
-  if (entry) {
-    entry.version = storage.version;
-    entry.offset = offset;
-  } else {
-    if (!entries) cache.set(storage, (entries = []));
-    entries.push({ base, K, N, columnMajor, version: storage.version, offset });
+  for (let i0 = 0; i0 < Mp; i0 += ROW_BLOCK) {
+    const i1 = Math.min(Mp, i0 + ROW_BLOCK);
+    for (let j = 0; j < np; j += TILE_COLS) {
+      const wj = 4 * (w + j * Kp);
+      for (let i = i0; i < i1; i += TILE_ROWS) {
+        wasm.tile(4 * (aOff + i * Kp), wj, kBytes, kBytes, 4 * (o.off + i * o.stride + j), 4 * o.stride);
+      }
+    }
   }
-  return offset;
+}
+
+/** Axpy form: o[0..Mp, 0..np) = a · b with b row-major (row stride N) at float offset w; a at aOff, stride Kp. */
+function axpyBlock(
+  wasm: WasmTile,
+  aOff: number,
+  Kp: number,
+  w: number,
+  N: number,
+  K: number,
+  o: { off: number; stride: number },
+  Mp: number,
+  np: number,
+) {
+  const kBytes = 4 * K;
+  if (Mp === 1) {
+    for (let j = 0; j < np; j += AXPY_COLS) wasm.gemvRows(4 * aOff, 0, 4 * (w + j), 4 * N, kBytes, 4 * (o.off + j), 0);
+    return;
+  }
+  // One strip of 8 columns of b ([K, 8], a few KiB) stays in cache while every row tile passes over it.
+  for (let j = 0; j < np; j += AXPY_COLS) {
+    for (let i = 0; i < Mp; i += AXPY_ROWS) {
+      wasm.rows(4 * (aOff + i * Kp), 4 * Kp, 4 * (w + j), 4 * N, kBytes, 4 * (o.off + i * o.stride + j), 4 * o.stride);
+    }
+  }
 }
 
 /** Writes columns [j0, j0 + n) of b (the matrix at base) as n rows of bᵀ with stride Kp at dst[off]. */

@@ -3,6 +3,7 @@ import { sizeOf } from '../shape.js';
 import { dotForm, rowForm } from './matmul-kernels.js';
 import { wasmMatmul } from './matmul-wasm.js';
 import { allocCpu, CpuStorage, cpuData, forEachRow, readView } from './storage.js';
+import { noteMatmulOperand } from './wasm-heap.js';
 
 /** The kernels {@link matmul} runs: `wasm` (WebAssembly SIMD, float32 lanes) where available, else `js`. */
 export type CpuMatmulKernels = 'wasm' | 'js';
@@ -21,8 +22,9 @@ export function setCpuMatmulKernels(kernels: CpuMatmulKernels): CpuMatmulKernels
 
 /**
  * Batched matmul, tiled so that batching rows costs far less than one pass over b per row. Two implementations:
- * - `wasm` (default): a 2 × 4 WebAssembly SIMD tile over copies of a and bᵀ (matmul-wasm.ts), float32 accumulation
- *   in 4 lanes, ~4× the scalar rate; an element's value does not depend on M, N or the tile that computed it;
+ * - `wasm` (default): WebAssembly SIMD kernels (matmul-wasm.ts) over a copy of a and b read in place when it is a
+ *   weight living in wasm memory (else copied), float32 accumulation, ~4× the scalar rate; an element's value does
+ *   not depend on M, N or the tile that computed it;
  * - `js`: 4 × 4 register-blocked scalar tiles with float64 accumulation (matmul-kernels.ts), b read in place:
  *   row-major b packed into [K][4] column panels, column-major b (a transposed [N, K] weight, the usual Linear
  *   layout) as dot products of rows.
@@ -39,13 +41,19 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const o = out.data as Float32Array;
   if (batch === 0 || M === 0 || N === 0) return out;
   const A = matrixIn(a, false);
-  const B = matrixIn(b, true);
+  let B = matrixIn(b, true);
+  // A weight (b read again at the same version) moves into wasm memory, where the kernels read it in place.
+  if (preferred === 'wasm' && b.storage instanceof CpuStorage && b.storage.data === B.data) {
+    const before = B.data;
+    noteMatmulOperand(b.storage, K);
+    if (b.storage.data !== before) B = matrixIn(b, true);
+  }
   // Visit batch indices via the (possibly broadcast, stride-0) batch strides of each operand.
   const aBases: number[] = [];
   const bBases: number[] = [];
   collectBases(batchShape, A.view.strides.slice(0, -2), A.view.offset, aBases);
   collectBases(batchShape, B.view.strides.slice(0, -2), B.view.offset, bBases);
-  // b's storage keys the wasm cache only when B.data is that storage's own array, not a re-laid-out copy.
+  // The kernels may read b in place only when B.data is its storage's own array, not a re-laid-out copy.
   const bStorage = b.storage instanceof CpuStorage && b.storage.data === B.data ? b.storage : null;
   if (preferred === 'wasm' && wasmMatmul(A.data, aBases, B.data, bBases, B.columnMajor, bStorage, o, M, K, N)) {
     return out;

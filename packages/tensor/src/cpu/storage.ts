@@ -9,7 +9,11 @@ export class CpuStorage implements Storage {
   version = 0;
   constructor(
     readonly dtype: DType,
-    readonly data: Float32Array | Int32Array,
+    /**
+     * The elements. Replaced (same contents, same length) when a weight moves into the SIMD kernels' wasm memory
+     * (wasm-heap.ts): read it at each use rather than keeping it across calls that may run a matmul.
+     */
+    public data: Float32Array | Int32Array,
   ) {
     this.size = data.length;
   }

@@ -1,6 +1,6 @@
 import type { BinaryOp } from '../backend/backend.js';
-import { type BackwardRule, record } from '../tape.js';
-import type { Operand, Tensor } from '../tensor.js';
+import { record } from '../tape.js';
+import type { BackwardRule, Operand, Tensor } from '../tensor.js';
 import { binaryForward } from './binary-forward.js';
 import { operands } from './inputs.js';
 

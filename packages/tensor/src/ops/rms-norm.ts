@@ -1,3 +1,4 @@
+import type { Backend, Storage } from '../backend/backend.js';
 import { fmt } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
@@ -21,6 +22,27 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   const wc = contiguous(weight);
   const x2 = { storage: xc.storage, shape: [rows, D], strides: [D, 1], offset: xc.offset };
   const { y, rstd } = backend.rmsNorm(x2, wc, eps);
+  const result = recordRmsNorm(backend, x, weight, xc, wc, y, rstd);
+  xc.dispose();
+  wc.dispose();
+  return result;
+}
+
+/**
+ * Wraps the outputs y, rstd of a fused rmsNorm forward of x (`xc`, `wc`: the contiguous x and weight it read) as a
+ * tensor with rmsNorm's backward rule (shared by rmsNorm and addRmsNorm).
+ */
+export function recordRmsNorm(
+  backend: Backend,
+  x: Tensor,
+  weight: Tensor,
+  xc: Tensor,
+  wc: Tensor,
+  y: Storage,
+  rstd: Storage,
+): Tensor {
+  const D = weight.shape[0]!;
+  const rows = D === 0 ? 0 : x.size / D;
   const out = Tensor.fromStorage(y, backend, x.shape);
   const rstdT = Tensor.fromStorage(rstd, backend, [rows]);
   const result = record(
@@ -36,8 +58,6 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
     },
     [xc, wc, rstdT],
   );
-  xc.dispose();
-  wc.dispose();
   rstdT.dispose();
   return result;
 }

@@ -25,9 +25,10 @@ import { gather, scatterAdd } from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
-import { rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
+import { addRmsNorm, rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
 import { rope } from './kernels/rope.js';
 import { softmax } from './kernels/softmax.js';
+import { swiglu, swigluBackward } from './kernels/swiglu.js';
 import { GpuStorage, type Runtime } from './runtime.js';
 
 function own(s: Storage, op: string): GpuStorage {
@@ -121,6 +122,15 @@ export class WebGpuBackend implements Backend {
   }
   rmsNormBackward(dy: View, x: View, weight: View, rstd: View): { dx: Storage; dweight: Storage } {
     return rmsNormBackward(this.rt, dy, x, weight, rstd);
+  }
+  addRmsNorm(x: View, residual: View, weight: View, eps: number): { sum: Storage; y: Storage; rstd: Storage } {
+    return addRmsNorm(this.rt, x, residual, weight, eps);
+  }
+  swiglu(gate: View, up: View): Storage {
+    return swiglu(this.rt, gate, up);
+  }
+  swigluBackward(dy: View, gate: View, up: View): { dgate: Storage; dup: Storage } {
+    return swigluBackward(this.rt, dy, gate, up);
   }
   rope(x: View, positions: View, theta: number, style: RopeStyle, inverse: boolean): Storage {
     return rope(this.rt, x, positions, theta, style, inverse);

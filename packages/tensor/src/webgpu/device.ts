@@ -28,7 +28,12 @@ export interface AcquiredDevice {
   gpu: GPU;
   /** Whether `shader-f16` was enabled on the device. */
   f16: boolean;
+  /** Every optional feature enabled on the device. */
+  features: Set<string>;
 }
+
+/** Optional features requested whenever the adapter offers them (kernel variants and the tuner's timer use them). */
+const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 
 // Dawn's GPU object is process-wide: one per process is enough, and keeping it in module scope keeps it alive.
 let nodeGpu: Promise<GPU> | undefined;
@@ -93,9 +98,7 @@ export async function acquireDevice(options: WebGpuDeviceOptions = {}): Promise<
     maxBufferSize: lim.maxBufferSize,
     maxStorageBuffersPerShaderStage: Math.min(8, lim.maxStorageBuffersPerShaderStage),
   };
-  const device = await adapter.requestDevice({
-    requiredFeatures: f16 ? ['shader-f16'] : [],
-    requiredLimits,
-  });
-  return { device, adapter, gpu, f16 };
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
+  return { device, adapter, gpu, f16, features: new Set(features) };
 }

@@ -8,19 +8,44 @@ import type { Backend } from '../backend/backend.js';
 import { WebGpuBackend } from './backend.js';
 import { acquireDevice, type WebGpuDeviceOptions } from './device.js';
 import { Runtime } from './runtime.js';
+import { adapterProfile } from './tuning/adapter.js';
+import { KERNEL_FAMILIES } from './tuning/families.js';
+import { attachSwitchboard, Switchboard, type TuneMode } from './tuning/switchboard.js';
+import type { KernelTimer } from './tuning/timer.js';
+import { andesVersion } from './tuning/tuning-cache.js';
 
 export { WebGpuBackend } from './backend.js';
 export type { WebGpuDeviceOptions } from './device.js';
+
+/** Options of {@link createWebGpuBackend}: the device, plus how kernels are chosen. */
+export interface WebGpuBackendOptions extends WebGpuDeviceOptions {
+  /** Autotuning mode (default: `ANDES_TUNE`, on unless `off`). */
+  tune?: TuneMode;
+  /** Timing method of the tuner (tests pass a fake clock). */
+  timer?: KernelTimer;
+  /** Read and write the tuning cache file (default true). */
+  persistTuning?: boolean;
+  /** Andes version used as the cache key (default: this package's version). */
+  andesVersion?: string;
+}
 
 /**
  * Creates a WebGPU backend on `navigator.gpu` (browsers) or Dawn's `webgpu` package (Node).
  * Rejects with an Error naming the cause when no adapter or device is available.
  */
-export async function createWebGpuBackend(options: WebGpuDeviceOptions = {}): Promise<Backend> {
+export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<Backend> {
   const acquired = await acquireDevice(options);
   const rt = new Runtime(acquired.device, acquired.gpu);
-  const info = acquired.adapter.info as GPUAdapterInfo | undefined;
-  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
-  rt.cpuAdapter = /llvmpipe|lavapipe|swiftshader|software/i.test(text);
+  const profile = adapterProfile(acquired.adapter.info as GPUAdapterInfo | undefined, acquired.features);
+  rt.cpuAdapter = profile.cpu;
+  rt.features = acquired.features;
+  const board = new Switchboard(rt, profile, KERNEL_FAMILIES, {
+    andes: options.andesVersion ?? (await andesVersion()),
+    ...(options.tune ? { mode: options.tune } : {}),
+    ...(options.timer ? { timer: options.timer } : {}),
+    ...(options.persistTuning === false ? { persist: false } : {}),
+  });
+  attachSwitchboard(rt, board);
+  if (board.mode === 'on') await board.load();
   return new WebGpuBackend(rt);
 }

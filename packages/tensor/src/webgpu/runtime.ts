@@ -71,6 +71,14 @@ export class Runtime {
   compiled = 0;
   /** Whether the adapter is a CPU rasteriser (lavapipe, SwiftShader): kernels without workgroup memory win there. */
   cpuAdapter = false;
+  /** Optional features enabled on the device (`subgroups`, `timestamp-query`, `shader-f16`). */
+  features: ReadonlySet<string> = new Set();
+  /** Dispatches recorded since the runtime was created (benchmarks print dispatches per step from differences). */
+  dispatchCount = 0;
+  /** Run once at the next sync or read after it is set (the autotuner's deferred work); cleared before it runs. */
+  idleHook: (() => Promise<void>) | null = null;
+  private querySet: GPUQuerySet | null = null;
+  private timing: { first: boolean } | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -109,7 +117,13 @@ export class Runtime {
   pipeline(key: string, code: () => string): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: PRELUDE + code(), label: key });
+      // `enable` directives must precede every declaration, so they move above the prelude.
+      const text = code();
+      const enables = text.match(/^(\s*enable [a-z0-9_, ]+;\s*)+/)?.[0] ?? '';
+      const module = this.device.createShaderModule({
+        code: enables + PRELUDE + text.slice(enables.length),
+        label: key,
+      });
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
       this.pipelines.set(key, p);
       this.compiled++;
@@ -159,6 +173,7 @@ export class Runtime {
     staging.unmap();
     staging.destroy();
     this.check('read');
+    await this.runIdleHook();
     return out;
   }
 
@@ -210,11 +225,12 @@ export class Runtime {
     } else [x, y, z] = groups;
     if (x * y * z === 0) return;
     if (y > MAX_GROUPS || z > MAX_GROUPS) throw new Error(`webgpu.dispatch(${pipeline.label}): grid too large`);
-    if (!this.pass) this.pass = this.openEncoder().beginComputePass();
+    if (!this.pass) this.pass = this.openEncoder().beginComputePass(this.passTimestamps());
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
+    this.dispatchCount++;
     if (this.dispatches >= MAX_DISPATCHES) this.submit();
   }
 
@@ -248,6 +264,64 @@ export class Runtime {
     this.submit();
     await this.queue.onSubmittedWorkDone();
     this.check('sync');
+    await this.runIdleHook();
+  }
+
+  /** Runs the deferred work queued for the next idle point (a sync or a read: the queue has just drained). */
+  private async runIdleHook(): Promise<void> {
+    const hook = this.idleHook;
+    if (hook) {
+      this.idleHook = null;
+      await hook();
+    }
+  }
+
+  /** Timestamp writes for a pass begun while {@link Runtime.timeGpu} records: start once, end on every pass. */
+  private passTimestamps(): GPUComputePassDescriptor | undefined {
+    if (!this.timing || !this.querySet) return undefined;
+    const first = this.timing.first;
+    this.timing.first = false;
+    return {
+      timestampWrites: {
+        querySet: this.querySet,
+        ...(first ? { beginningOfPassWriteIndex: 0 } : {}),
+        endOfPassWriteIndex: 1,
+      },
+    };
+  }
+
+  /**
+   * GPU milliseconds of the work `record` records, from timestamp queries (start of its first compute pass, end of
+   * its last); undefined when the device lacks `timestamp-query`.
+   */
+  async timeGpu(record: () => void): Promise<number | undefined> {
+    if (!this.features.has('timestamp-query')) return undefined;
+    this.check('timeGpu');
+    this.submit();
+    this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: 2 });
+    this.timing = { first: true };
+    try {
+      record();
+    } finally {
+      this.endPass();
+      this.timing = null;
+    }
+    const resolve = this.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const staging = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.openEncoder();
+    enc.resolveQuerySet(this.querySet, 0, 2, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, staging, 0, 16);
+    this.submit();
+    await staging.mapAsync(GPUMapMode.READ);
+    const [t0, t1] = new BigUint64Array(staging.getMappedRange(0, 16).slice(0));
+    staging.unmap();
+    staging.destroy();
+    resolve.destroy();
+    this.check('timeGpu');
+    return Number(t1! - t0!) / 1e6;
   }
 
   destroy(): void {
@@ -256,6 +330,7 @@ export class Runtime {
     this.encoder = null;
     this.pass = null;
     this.pool.trim();
+    this.querySet?.destroy();
     this.uniformGpu.destroy();
     this.device.destroy();
   }

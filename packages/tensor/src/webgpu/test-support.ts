@@ -12,14 +12,16 @@ import { webgpuPlan } from '../testing/webgpu-probe.js';
 
 /**
  * A WebGPU backend of the test's own (destroy it after), or undefined with the reason when the one probe
- * (`testing/webgpu-probe.ts`) found no adapter. Throws instead when `ANDES_REQUIRE_WEBGPU=1`.
+ * (`testing/webgpu-probe.ts`) found no adapter. Throws instead when `ANDES_REQUIRE_WEBGPU=1`. Autotuning is off
+ * (fixed per-adapter defaults) unless ANDES_TUNE=on: tests pin the variants they check.
  */
 export async function tryWebGpu(): Promise<{ backend?: Backend; reason?: string }> {
   const plan = webgpuPlan();
   if (plan.action === 'skip') return { reason: plan.reason };
   if (plan.action === 'fail') throw new Error(`WebGPU is required (ANDES_REQUIRE_WEBGPU=1): ${plan.reason}`);
   const { createWebGpuBackend } = await import('./index.js');
-  return { backend: await createWebGpuBackend() };
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return { backend: await createWebGpuBackend({ tune: env?.ANDES_TUNE === 'on' ? 'on' : 'off' }) };
 }
 
 /** A deterministic generator for test data (the repo's one host generator, `SeededRandom`). */

@@ -230,7 +230,7 @@ export function attentionBackward(
     Math.ceil(rows / 128),
   );
   const BC = attnTile(D);
-  const direct = attentionDirect(rt);
+  const direct = attentionDirect(rt, 'attention-backward', { B, Hq, Hkv, T, S, D, causal });
   const params = [
     T,
     S,

@@ -10,6 +10,7 @@
 
 import type { View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
+import { chooseVariant } from '../tuning/switchboard.js';
 import { contiguousInput, freeAll } from './row.js';
 
 /** Query (or key) rows per workgroup: one invocation each. */
@@ -144,9 +145,30 @@ let directOverride: boolean | undefined;
 export function setAttentionDirect(direct: boolean | undefined): void {
   directOverride = direct;
 }
-/** Whether the attention kernels read K/V (or Q/dO) directly instead of through workgroup tiles. */
-export function attentionDirect(rt: Runtime): boolean {
-  return directOverride ?? rt.cpuAdapter;
+/** The problem the switchboard classifies for the attention families. */
+export interface AttentionProblem {
+  B: number;
+  Hq: number;
+  Hkv: number;
+  T: number;
+  S: number;
+  D: number;
+  causal: boolean;
+}
+
+/** An attention variant: direct reads (CPU adapters) or K/V (Q/dO) tiles staged in workgroup memory (GPUs). */
+export interface AttentionVariant {
+  direct: boolean;
+}
+
+/**
+ * Whether the attention kernels of `family` ('attention' or 'attention-backward') read K/V (or Q/dO) directly
+ * instead of through workgroup tiles: the override, else the switchboard, else direct exactly on CPU adapters.
+ */
+export function attentionDirect(rt: Runtime, family?: string, problem?: AttentionProblem): boolean {
+  if (directOverride !== undefined) return directOverride;
+  const chosen = family && problem ? chooseVariant<AttentionVariant>(rt, family, problem) : undefined;
+  return chosen?.direct ?? rt.cpuAdapter;
 }
 
 /** Fused attention forward: o [B, Hq, T, D] and lse [B, Hq, T] (−inf, with o = 0, for rows that see no key). */
@@ -165,7 +187,7 @@ export function attention(
   const temps: GpuStorage[] = [];
   const [qv, kv, vv] = [q, k, v].map((x) => contiguousInput(rt, x, temps)) as [View, View, View];
   const BC = attnTile(D);
-  const direct = attentionDirect(rt);
+  const direct = attentionDirect(rt, 'attention', { B, Hq, Hkv, T, S, D, causal });
   const p = rt.pipeline(`attn:fwd:${D}:${direct}`, () => FORWARD(D, BC, direct));
   const params = [T, S, Hq, Hq / Hkv, f32bits(scale), causal ? 1 : 0, qv.offset, kv.offset, vv.offset, 0, 0, 0, D];
   const storages = [o, lse, qv.storage, kv.storage, vv.storage] as GpuStorage[];

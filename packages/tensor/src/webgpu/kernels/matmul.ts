@@ -10,9 +10,10 @@ import type { View } from '../../backend/backend.js';
 import { sizeOf } from '../../shape.js';
 import { collapse } from '../layout.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
-
-/** Unit-stride axis of a 2-D operand: the reduction axis K, the other axis (M of a, N of b), or neither. */
-type Layout = 'k' | 'mn' | 'g';
+import { chooseVariant } from '../tuning/switchboard.js';
+import { MATMUL_BINDINGS as BINDINGS, batchCode, type Layout, layoutOf } from './matmul-code.js';
+import { dispatchGemvSubgroup } from './matmul-gemv-subgroup.js';
+import { dispatchTiledV4, type TileV4Config, vec4Ok } from './matmul-tiled-v4.js';
 
 /** Register-tiling shape of the big-product kernel. */
 export interface TileConfig {
@@ -41,8 +42,14 @@ export interface StripConfig {
   rowsFirst?: boolean;
 }
 
-/** Which big-product kernel runs: the shared-memory tiled one or the column-strip one. */
-export type MatmulVariant = { kind: 'tiled'; tile: TileConfig } | { kind: 'strip'; strip: StripConfig };
+/**
+ * Which big-product kernel runs: the shared-memory tiled one, the column-strip one, or the double-buffered vec4
+ * kernel (optionally splitting K over `splits` workgroups, for skinny products).
+ */
+export type MatmulVariant =
+  | { kind: 'tiled'; tile: TileConfig }
+  | { kind: 'strip'; strip: StripConfig }
+  | { kind: 'tiled-v4'; tile: TileV4Config; splits?: number };
 
 /** Variant for GPUs: shared-memory tiles, 64×64 per workgroup, 4×8 per invocation. */
 export const GPU_VARIANT: MatmulVariant = { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } };
@@ -55,20 +62,37 @@ const CPU_DECODE: DecodeVariant = { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2
  * own contiguous weight rows; 8 columns per invocation amortise the A loads (LM head 75 → 12 ms, BENCHMARKS.md).
  */
 const CPU_DECODE_KC: DecodeVariant = { kind: 'strip', strip: { wg: 16, rm: 1, rn: 8 } };
-/** One-row products: the split-K GEMV, or a strip kernel with one row. */
-export type DecodeVariant = { kind: 'gemv' } | { kind: 'strip'; strip: StripConfig };
+/** One-row products: the split-K GEMV, its subgroup form (K-contiguous B only), or a strip kernel with one row. */
+export type DecodeVariant = { kind: 'gemv' } | { kind: 'gemv-subgroup' } | { kind: 'strip'; strip: StripConfig };
+
+/** The problem the switchboard classifies: sizes and operand layouts of one (batched) product. */
+export interface MatmulProblem {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  la: Layout;
+  lb: Layout;
+}
+
+/** Per-adapter default for products with M > 1 (`ANDES_TUNE=off`, or before a shape class is tuned). */
+export function defaultMatmulVariant(cpuAdapter: boolean): MatmulVariant {
+  return cpuAdapter ? CPU_VARIANT : GPU_VARIANT;
+}
+
+/** Per-adapter default for one-row products. */
+export function defaultDecodeVariant(cpuAdapter: boolean, lb: Layout): DecodeVariant {
+  // On CPU adapters a one-row strip beats the split-K GEMV for every B layout (BENCHMARKS.md): the GEMV's
+  // workgroup-memory reduction and barriers cost more than the arithmetic there (6× slower on the LM head).
+  if (cpuAdapter) return lb === 'k' ? CPU_DECODE_KC : CPU_DECODE;
+  return { kind: 'gemv' };
+}
 let override: MatmulVariant | undefined;
 let decodeOverride: DecodeVariant | undefined;
 /** Overrides the kernel choice (benchmark variants); `undefined` restores the per-adapter default. */
 export function setMatmulVariant(v: MatmulVariant | undefined, decode?: DecodeVariant): void {
   override = v;
   decodeOverride = decode;
-}
-
-function layoutOf(sK: number, sOther: number): Layout {
-  if (sK === 1) return 'k';
-  if (sOther === 1) return 'mn';
-  return 'g';
 }
 
 /** a [...batch, M, K] · b [...batch, K, N] → contiguous [...batch, M, N]. */
@@ -108,19 +132,36 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
   const lb = layoutOf(sBk, sBn);
   const br = c.shape.length;
   const storages = [out, a.storage as GpuStorage, b.storage as GpuStorage];
-  const variant = override ?? (rt.cpuAdapter ? CPU_VARIANT : GPU_VARIANT);
-  // On CPU adapters a one-row strip beats the split-K GEMV for every B layout (BENCHMARKS.md): the GEMV's
-  // workgroup-memory reduction and barriers cost more than the arithmetic there (6× slower on the LM head).
-  const decode = decodeOverride ?? (rt.cpuAdapter ? (lb === 'k' ? CPU_DECODE_KC : CPU_DECODE) : { kind: 'gemv' });
-  if (M === 1 && decode.kind === 'strip') {
-    const c = decode.strip;
-    dispatchStrip(rt, c, la, lb, br, storages, params, M, N, batch);
-    return out;
-  }
+  const problem: MatmulProblem = { M, N, K, batch, la, lb };
   if (M === 1) {
+    let decode =
+      decodeOverride ??
+      chooseVariant<DecodeVariant>(rt, 'matmul-decode', problem) ??
+      defaultDecodeVariant(rt.cpuAdapter, lb);
+    // The subgroup GEMV needs the feature and a K-contiguous weight; anything else takes the plain GEMV.
+    if (decode.kind === 'gemv-subgroup' && (lb !== 'k' || !rt.features.has('subgroups'))) decode = { kind: 'gemv' };
+    if (decode.kind === 'strip') {
+      dispatchStrip(rt, decode.strip, la, lb, br, storages, params, M, N, batch);
+      return out;
+    }
+    if (decode.kind === 'gemv-subgroup') {
+      dispatchGemvSubgroup(rt, br, storages, params, N, batch);
+      return out;
+    }
     const kc = lb === 'k';
     const p = rt.pipeline(`gemv:${kc}:${br}`, () => gemvCode(kc, br));
     rt.dispatch(p, storages, params, [Math.ceil(N / (kc ? 4 : 32)), 1, batch]);
+    return out;
+  }
+  const variant =
+    override ?? chooseVariant<MatmulVariant>(rt, 'matmul', problem) ?? defaultMatmulVariant(rt.cpuAdapter);
+  if (variant.kind === 'tiled-v4') {
+    const vec = {
+      a: vec4Ok(la, la === 'k' ? K : M, a.offset, la === 'k' ? sAm : sAk, c.strides[1]!),
+      b: vec4Ok(lb, lb === 'k' ? K : N, b.offset, lb === 'k' ? sBn : sBk, c.strides[2]!),
+    };
+    const [o, sa, sb] = storages as [GpuStorage, GpuStorage, GpuStorage];
+    dispatchTiledV4(rt, variant.tile, variant.splits ?? 1, la, lb, vec, br, o, sa, sb, params, M, N, K, batch);
     return out;
   }
   if (variant.kind === 'strip') {
@@ -166,22 +207,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = (wid.x + wid.y * nwg.x) * 128u + li;
   if (i < pu(0u)) { out[i] = 0.0; }
 }`;
-
-const BINDINGS = `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;`;
-
-/** WGSL setting aBase, bBase for batch index z (batch dims at words 12 + 4d: shape, a stride, b stride). */
-function batchCode(rank: number): string {
-  const lines = ['  var aBase = pu(3u);', '  var bBase = pu(4u);', '  var zr = z;'];
-  for (let d = rank - 1; d >= 0; d--) {
-    const w = 12 + 4 * d;
-    lines.push(
-      `  { let cz = zr % pu(${w}u); zr = zr / pu(${w}u); aBase += cz * pu(${w + 1}u); bBase += cz * pu(${w + 2}u); }`,
-    );
-  }
-  return lines.join('\n');
-}
 
 function gemvCode(kContiguous: boolean, batchRank: number): string {
   // 128 invocations = C columns × L lanes splitting K; lanes run along the unit-stride axis of B.

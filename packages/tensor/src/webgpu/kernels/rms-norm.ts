@@ -30,6 +30,29 @@ ${ROW_MAIN}
   for (var j = li; j < D; j += 128u) { y[row * D + j] = x[base + j] * r * w[wb + j]; }
 }`;
 
+// Residual add fused in: sum = x + r is written once and normalised from registers of the same pass.
+const ADD_FORWARD = `
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sum: array<f32>;
+@group(0) @binding(4) var<storage, read> x: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>;
+@group(0) @binding(6) var<storage, read> w: array<f32>;
+${ROW_REDUCE}
+${ROW_MAIN}
+  if (row >= pu(0u)) { return; }
+  let D = pu(1u);
+  let base = pu(2u) + row * D;
+  let rb = pu(5u) + row * D;
+  let wb = pu(3u);
+  var ss = 0.0;
+  for (var j = li; j < D; j += 128u) { let v = x[base + j] + res[rb + j]; sum[row * D + j] = v; ss += v * v; }
+  ss = rowSum(ss, li);
+  let r = inverseSqrt(ss / f32(D) + pf(4u));
+  if (li == 0u) { rstd[row] = r; }
+  for (var j = li; j < D; j += 128u) { y[row * D + j] = sum[row * D + j] * r * w[wb + j]; }
+}`;
+
 const BACKWARD_DX = `
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -130,4 +153,31 @@ export function rmsNormBackward(
   rt.free(partial);
   freeAll(rt, temps);
   return { dx, dweight };
+}
+
+/** sum = x + residual and rmsNorm(sum) in one dispatch; x, residual [rows, D], weight [D]. */
+export function addRmsNorm(
+  rt: Runtime,
+  x: View,
+  residual: View,
+  weight: View,
+  eps: number,
+): { sum: GpuStorage; y: GpuStorage; rstd: GpuStorage } {
+  const [rows, D] = x.shape as [number, number];
+  const sum = rt.alloc('float32', rows * D);
+  const y = rt.alloc('float32', rows * D);
+  const rstd = rt.alloc('float32', rows);
+  if (rows === 0) return { sum, y, rstd };
+  const temps: GpuStorage[] = [];
+  const [xv, rv, wv] = [x, residual, weight].map((v) => contiguousInput(rt, v, temps)) as [View, View, View];
+  const storages = [y, rstd, sum, xv.storage, rv.storage, wv.storage] as GpuStorage[];
+  const params = [rows, D, xv.offset, wv.offset, f32bits(eps), rv.offset];
+  rt.dispatch(
+    rt.pipeline('rmsnorm:add-fwd', () => ADD_FORWARD),
+    storages,
+    params,
+    rows,
+  );
+  freeAll(rt, temps);
+  return { sum, y, rstd };
 }

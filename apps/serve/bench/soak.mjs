@@ -1,0 +1,108 @@
+// Soak test of andes-serve (a script, not a test): SOAK_CLIENTS streaming clients (default 64) send requests back to
+// back for SOAK_SECONDS (default 600), and a random SOAK_CANCEL fraction of requests (default 0.2) is aborted by its
+// client after a random delay. At the end the server must have served every request it was not told to abandon
+// (zero failed requests), and hold nothing: no running sequence, no queued request, no KV positions in use.
+// Exit code 1 otherwise.
+//
+//   ANDES_BACKEND=cpu SOAK_SECONDS=600 node bench/soak.mjs     # after npm run build
+//
+// Environment also: SOAK_PRESET (default stories-15m), SOAK_TOKENS (max tokens per request, default 24),
+// SOAK_SLOTS (KV-cache slots, default 16).
+import { performance } from 'node:perf_hooks';
+import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { getBackend, initBackend } from '@andes/tensor';
+import OpenAI from 'openai';
+import { createServedModel, createServer } from '../dist/index.js';
+import { benchTokenizer } from './bench-tokenizer.mjs';
+
+const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 64);
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const CANCEL = Number(process.env.SOAK_CANCEL ?? 0.2);
+const PRESET = process.env.SOAK_PRESET ?? 'stories-15m';
+const TOKENS = Number(process.env.SOAK_TOKENS ?? 24);
+const SLOTS = Number(process.env.SOAK_SLOTS ?? 16);
+
+// A seeded generator, so a failing run can be repeated.
+let state = Number(process.env.SOAK_SEED ?? 1) >>> 0;
+const random = () => {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+await initBackend();
+const tokenizer = await benchTokenizer();
+const config = llamaPreset(PRESET, { vocab_size: tokenizer.vocabSize });
+const served = createServedModel({
+  id: PRESET,
+  model: new LlamaForCausalLM(config, { seed: 1 }),
+  tokenizer,
+  template: 'llama-2',
+  maxSlots: SLOTS,
+  maxContext: Math.min(config.max_position_embeddings, 256),
+});
+const server = createServer({ load: async () => served, maxQueue: 4 * CLIENTS });
+const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+await server.loaded;
+const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'soak', maxRetries: 0 });
+console.log(
+  `# soak: ${CLIENTS} clients, ${SECONDS} s, ${(CANCEL * 100).toFixed(0)} % cancelled, ${PRESET}, backend ${getBackend().name}`,
+);
+
+const counts = { completed: 0, cancelled: 0, failed: 0, tokens: 0 };
+const failures = [];
+const deadline = performance.now() + SECONDS * 1000;
+const worker = async (w) => {
+  for (let r = 0; performance.now() < deadline; r++) {
+    const abort = new AbortController();
+    const cancelAfter = random() < CANCEL ? random() * 1500 : -1;
+    const timer = cancelAfter >= 0 ? setTimeout(() => abort.abort(), cancelAfter) : undefined;
+    const chat = random() < 0.5;
+    try {
+      const body = {
+        model: PRESET,
+        max_tokens: 1 + Math.floor(random() * TOKENS),
+        temperature: random() < 0.3 ? 0 : 0.9,
+        stream: true,
+        stream_options: { include_usage: true },
+      };
+      const stream = chat
+        ? await client.chat.completions.create(
+            { ...body, messages: [{ role: 'user', content: `Tell story ${w}-${r}.` }] },
+            { signal: abort.signal },
+          )
+        : await client.completions.create({ ...body, prompt: `Story ${w}-${r}: Once` }, { signal: abort.signal });
+      for await (const chunk of stream) if (chunk.usage) counts.tokens += chunk.usage.completion_tokens;
+      counts.completed++;
+    } catch (e) {
+      if (abort.signal.aborted) counts.cancelled++;
+      else {
+        counts.failed++;
+        if (failures.length < 10) failures.push(e instanceof Error ? e.message : String(e));
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+};
+const progress = setInterval(() => console.log(`${new Date().toISOString()} ${JSON.stringify(counts)}`), 60_000);
+const t0 = performance.now();
+await Promise.all(Array.from({ length: CLIENTS }, (_, w) => worker(w)));
+clearInterval(progress);
+const wall = (performance.now() - t0) / 1000;
+// Give aborted sequences the one token boundary they need to be reaped.
+const s = server.scheduler();
+for (let i = 0; i < 100 && (s.busy || s.kvPositionsInUse > 0); i++) await new Promise((r) => setTimeout(r, 50));
+const leftover = { running: s.runningCount, queued: s.queueDepth, kvPositions: s.kvPositionsInUse };
+console.log(
+  `done in ${wall.toFixed(0)} s: ${counts.completed} completed, ${counts.cancelled} cancelled by their clients, ` +
+    `${counts.failed} failed, ${counts.tokens} tokens (${(counts.tokens / wall).toFixed(1)} tokens/s); ` +
+    `left on the server: ${JSON.stringify(leftover)}`,
+);
+for (const f of failures) console.log(`failure: ${f}`);
+await server.shutdown(1000);
+const ok = counts.failed === 0 && leftover.running === 0 && leftover.queued === 0 && leftover.kvPositions === 0;
+console.log(ok ? 'PASS' : 'FAIL');
+process.exit(ok ? 0 : 1);

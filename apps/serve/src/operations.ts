@@ -1,0 +1,91 @@
+/**
+ * What a deployment needs around the API: request ids (accepted from `X-Request-Id`, else generated; returned in
+ * the `X-Request-Id` response header and logged as `request_id` on every line of the request), readiness
+ * (`GET /ready`: 200 only once the model is loaded and warmed, 503 while loading, after a failed load and while
+ * draining; `/health` stays the liveness check), per-key rate limits (429 + `Retry-After`), and the warm-up run
+ * before readiness.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { type FastifyInstance, LogController } from 'fastify';
+import type { Engine } from './engine.js';
+import { errorBody } from './errors.js';
+import type { ServeMetrics } from './metrics.js';
+import { rateLimitKey, type TokenBucketLimiter } from './rate-limit.js';
+
+/** Ids a client may choose: short and log-safe (no spaces, quotes or control characters). */
+const CLIENT_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The request id of an incoming request: the client's `X-Request-Id` when log-safe, else a fresh UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
+}
+
+/** Fastify constructor options that make `request.id` the request id and log it as `request_id`. */
+export function requestIdOptions() {
+  return { genReqId: requestIdOf, logController: new LogController({ requestIdLogLabel: 'request_id' }) };
+}
+
+/** Loading state that `/ready` reports. */
+export interface ReadinessState {
+  /** Model loaded and warm-up done. */
+  warmed(): boolean;
+  loadError(): Error | null;
+  draining(): boolean;
+}
+
+/** Settings of {@link registerOperations}. */
+export interface OperationsOptions {
+  readiness: ReadinessState;
+  metrics: ServeMetrics;
+  /** Per-key limiter for the routes that match `limited` (none when absent). */
+  limiter?: TokenBucketLimiter;
+  limited: RegExp;
+}
+
+/** Registers the request-id header, the rate-limit hook and `GET /ready`. */
+export function registerOperations(app: FastifyInstance, options: OperationsOptions): void {
+  app.addHook('onRequest', async (request, reply) => {
+    // On the raw response, so it also reaches streams that write their own head (SSE).
+    reply.raw.setHeader('x-request-id', request.id);
+    const limiter = options.limiter;
+    if (!limiter || !options.limited.test(request.url)) return;
+    const decision = limiter.take(rateLimitKey(request.headers.authorization, request.ip));
+    if (decision.allowed) return;
+    options.metrics.rateLimited.inc();
+    request.log.info({ retry_after_s: decision.retryAfterSeconds }, 'rate limited');
+    return reply
+      .code(429)
+      .header('retry-after', String(decision.retryAfterSeconds))
+      .send(
+        errorBody(429, `Rate limit reached for this API key; retry in ${decision.retryAfterSeconds} s.`, {
+          type: 'rate_limit_error',
+          code: 'rate_limit_exceeded',
+        }),
+      );
+  });
+
+  app.get('/ready', async (_request, reply) => {
+    const { readiness } = options;
+    if (readiness.loadError()) return reply.code(503).send({ status: 'error' });
+    if (readiness.draining()) return reply.code(503).send({ status: 'draining' });
+    if (!readiness.warmed()) return reply.code(503).send({ status: 'loading' });
+    return { status: 'ready' };
+  });
+}
+
+/**
+ * Runs one short prefill and two decode steps through slot 0 and frees it, so that first requests do not pay for
+ * compiling kernels or (CPU) moving weights into the kernels' memory, which happens on a weight's second use.
+ */
+export async function warmUp(engine: Engine): Promise<void> {
+  const ids = [0, 1, 2].slice(0, Math.max(1, engine.maxContext - 2)).map((i) => i % engine.vocabSize);
+  await engine.prefill(0, ids);
+  for (let step = 0; step < 2 && ids.length + step < engine.maxContext; step++) {
+    await engine.decode([{ slot: 0, token: ids[0]!, position: ids.length + step }]);
+  }
+  engine.release(0);
+}

@@ -1,0 +1,101 @@
+// Benchmark: decode tokens/s of a stories-110m-shaped model (random weights, synthetic 32000-piece SentencePiece
+// vocabulary) written by Andes as GGUF f32 / f16 / q8_0 / q4_0, in llama.cpp (node-llama-cpp 3.21.1, CPU, same
+// threads) and in Andes (CPU backend; weights dequantized to float32 at load, since tensors are float32-only).
+// usage: node packages/checkpoint/bench/decode-vs-llamacpp.mjs [threads=2] [tokens=32] [dtypes=f32,f16,q8_0,q4_0]
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadModel, saveGgufModel } from '@andes/checkpoint';
+import { generate, LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { setBackend } from '@andes/tensor';
+import { ModelType, PieceType, SentencePieceTokenizer } from '@andes/tokenizer';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+
+const threads = Number(process.argv[2] ?? 2);
+const tokens = Number(process.argv[3] ?? 32);
+const dtypes = (process.argv[4] ?? 'f32,f16,q8_0,q4_0').split(',');
+const out = '/tmp/andes-bench-decode';
+
+/** <unk>, <s>, </s>, the 256 byte pieces, then filler pieces up to the vocabulary size. */
+function syntheticTokenizer(vocab) {
+  const pieces = [
+    { piece: '<unk>', score: 0, type: PieceType.unknown },
+    { piece: '<s>', score: 0, type: PieceType.control },
+    { piece: '</s>', score: 0, type: PieceType.control },
+  ];
+  for (let b = 0; b < 256; b++) {
+    pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.byte });
+  }
+  for (let i = pieces.length; i < vocab; i++) pieces.push({ piece: `▁t${i}`, score: -i, type: PieceType.normal });
+  return new SentencePieceTokenizer({
+    pieces,
+    trainerSpec: {
+      modelType: ModelType.bpe,
+      vocabSize: vocab,
+      byteFallback: true,
+      splitDigits: false,
+      treatWhitespaceAsSuffix: false,
+      unkId: 0,
+      bosId: 1,
+      eosId: 2,
+      padId: -1,
+      unkSurface: ' \u2047 ',
+    },
+    normalizerSpec: {
+      name: 'identity',
+      precompiledCharsmap: new Uint8Array(0),
+      addDummyPrefix: true,
+      removeExtraWhitespaces: false,
+      escapeWhitespaces: true,
+    },
+    raw: {},
+  });
+}
+
+await setBackend('cpu');
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+const config = llamaPreset('stories-110m');
+const tokenizer = syntheticTokenizer(config.vocab_size);
+const prompt = [1, 400, 500, 600, 700, 800, 900, 1000];
+const stop = () => false; // never stop early: time exactly `tokens` decode steps
+const llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+console.log(`stories-110m shape, ${tokens} decode tokens after an 8-token prompt, ${threads} threads`);
+console.log('| dtype | file | llama.cpp tok/s | Andes CPU tok/s (f32 compute) | Andes / llama.cpp |');
+console.log('|---|---|---|---|---|');
+{
+  const model = new LlamaForCausalLM(config, { seed: 1 });
+  for (const dtype of dtypes) await saveGgufModel(join(out, `m.${dtype}.gguf`), { config, model, tokenizer, dtype });
+  model.dispose();
+}
+for (const dtype of dtypes) {
+  const path = join(out, `m.${dtype}.gguf`);
+  const lm = await llama.loadModel({ modelPath: path });
+  const context = await lm.createContext({ contextSize: 256, threads, batchSize: 64 });
+  const sequence = context.getSequence();
+  let n = 0;
+  let t0 = 0;
+  for await (const _ of sequence.evaluate(prompt, { temperature: 0 })) {
+    if (n === 0) t0 = performance.now(); // the first token ends the prefill
+    if (++n > tokens) break;
+  }
+  const cpp = (tokens / (performance.now() - t0)) * 1000;
+  await context.dispose();
+  await lm.dispose();
+
+  const loaded = await loadModel(path);
+  const andesModel = new LlamaForCausalLM(loaded.config);
+  andesModel.loadStateDict(loaded.tensors);
+  let m = 0;
+  let t1 = 0;
+  for await (const _ of generate(andesModel, prompt, { maxNewTokens: tokens + 1, temperature: 0, stop })) {
+    if (m === 0) t1 = performance.now();
+    m++;
+  }
+  const andes = (tokens / (performance.now() - t1)) * 1000;
+  andesModel.dispose();
+  console.log(
+    `| ${dtype} | m.${dtype}.gguf | ${cpp.toFixed(1)} | ${andes.toFixed(1)} | ${(andes / cpp).toFixed(2)}× |`,
+  );
+}
+await llama.dispose();
+await rm(out, { recursive: true, force: true });

@@ -1,0 +1,127 @@
+/**
+ * LLaMA models in GGUF as llama.cpp reads and writes them: `llama.*` metadata, llama.cpp tensor names, Meta's
+ * interleaved q/k row order (the HF ↔ Meta permutation of rope-permutation.ts), the tokenizer embedded. Reading
+ * dequantizes one tensor at a time to float32 (tensors are float32-only in Andes today); writing quantizes one
+ * tensor at a time as it is written.
+ *
+ * @module
+ */
+import type { LlamaConfig } from '@andes/nn';
+import { dequantize } from './ggml-dequantize.js';
+import { quantize } from './ggml-quantize.js';
+import { GgufFile } from './gguf-file.js';
+import { ggufTensorName, hfTensorName, llamaConfigFromGguf, llamaMetadata } from './gguf-llama.js';
+import type { GgufValue } from './gguf-metadata.js';
+import { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
+import { type GgufTensorSource, writeGguf } from './gguf-writer.js';
+import { hostTensorToFloat32, toHostTensors } from './host-tensors.js';
+import { type ExportModelOptions, exportSource, type LoadedModel, type LoadModelOptions } from './loaded-model.js';
+import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
+import { ggmlTypeFor, roundTripDtype, type WeightDtype } from './weight-dtype.js';
+
+const qkWeight = /\.self_attn\.(q|k)_proj\.weight$/;
+
+/** llama.cpp's `general.file_type` (`enum llama_ftype`) of each storage type. */
+const fileType: Record<WeightDtype, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+
+/** The config of a LLaMA GGUF file, from its header alone. */
+export async function readGgufConfig(path: string): Promise<LlamaConfig> {
+  const file = await GgufFile.open(path);
+  try {
+    const embedding = file.info('token_embd.weight');
+    if (!embedding) throw new Error(`${path}: no token_embd.weight tensor; not a LLaMA model file`);
+    return llamaConfigFromGguf(file.header.metadata, path, embedding.shape[0]!, !file.info('output.weight'));
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Loads a LLaMA GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K tensors; a Q4_K_M file mixes the last two) as
+ * float32 weights by Hugging Face name, with its config and embedded SentencePiece tokenizer.
+ *
+ * @example
+ * const { config, tensors, tokenizer } = await loadGgufModel('model.Q4_K_M.gguf');
+ * const model = new LlamaForCausalLM(config);
+ * model.loadStateDict(tensors);
+ */
+export async function loadGgufModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const file = await GgufFile.open(path);
+  try {
+    const { metadata, tensors: infos } = file.header;
+    const embedding = file.info('token_embd.weight');
+    if (!embedding) throw new Error(`${path}: no token_embd.weight tensor; not a LLaMA model file`);
+    const tokenizer = options.skipTokenizer ? undefined : tokenizerFromGguf(metadata, path);
+    const config = llamaConfigFromGguf(metadata, path, embedding.shape[0]!, !file.info('output.weight'));
+    const layout = options.ropeLayout ?? 'half';
+    config.rope_style = layout;
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    const storedTypes = new Map<string, string>();
+    // One read buffer for every tensor (the largest's size): the load allocates the float32 model and nothing else.
+    const scratch = new Uint8Array(Math.max(0, ...infos.map((t) => t.byteLength)));
+    for (const info of infos) {
+      const name = hfTensorName(info.name);
+      if (name === undefined) {
+        const hint = info.name === 'rope_freqs.weight' ? ' (rope frequency scaling is not supported)' : '';
+        throw new Error(`${path}: tensor ${info.name} is not part of a LLaMA model Andes runs${hint}`);
+      }
+      const count = info.shape.reduce((a, b) => a * b, 1);
+      const raw = dequantize(info.type!, await file.tensorBytes(info, scratch), count);
+      let values = {
+        shape: info.shape as readonly number[],
+        data: raw.buffer === scratch.buffer ? raw.slice() : raw, // F32 comes back as a view of the scratch
+      };
+      const qk = qkWeight.exec(name);
+      if (qk && layout === 'half') {
+        const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
+        values = permuteForHalfRope(values, heads);
+      }
+      const data = options.dtype ? roundTripDtype(values.shape, values.data, options.dtype) : values.data;
+      tensors.set(name, { shape: [...values.shape], data });
+      storedTypes.set(name, info.type!);
+    }
+    const result: LoadedModel = { format: 'gguf', config, tensors, storedTypes };
+    if (tokenizer) result.tokenizer = tokenizer;
+    return result;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Writes a LLaMA model as GGUF v3 for llama.cpp: `llama.*` metadata, llama.cpp tensor names, q/k in Meta's
+ * interleaved order, matrices in `dtype` (norms F32; Q8_0/Q4_0 rows that are not whole blocks fall back to F16),
+ * and the SentencePiece tokenizer embedded. Atomic and streaming: each tensor is converted as it is written.
+ *
+ * @example await saveGgufModel('tiny.q8_0.gguf', { config: model.config, model, tokenizer, dtype: 'q8_0' });
+ */
+export async function saveGgufModel(path: string, options: ExportModelOptions): Promise<void> {
+  const { config } = options;
+  const dtype = options.dtype ?? 'f32';
+  const layout = options.ropeLayout ?? config.rope_style ?? 'half';
+  const host = await toHostTensors(exportSource(options, `saveGgufModel ${path}`));
+  const metadata = llamaMetadata(config, options.name ?? (path.split(/[/]/).pop() ?? path).replace(/\.gguf$/i, ''));
+  metadata.set('general.file_type', { type: 'u32', value: fileType[dtype] });
+  if (options.tokenizer) for (const [k, v] of ggufTokenizerMetadata(options.tokenizer)) metadata.set(k, v);
+  const tensors: GgufTensorSource[] = [];
+  for (const [name, t] of host) {
+    const ggufName = ggufTensorName(name);
+    if (ggufName === undefined) throw new Error(`saveGgufModel ${path}: ${name} is not a LLaMA parameter`);
+    const type = ggmlTypeFor(t.shape, dtype);
+    tensors.push({
+      name: ggufName,
+      shape: t.shape,
+      type,
+      data: () => {
+        let values = { shape: t.shape as readonly number[], data: hostTensorToFloat32(t, name) };
+        const qk = qkWeight.exec(name);
+        if (qk && layout === 'half') {
+          const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
+          values = permuteForInterleavedRope(values, heads);
+        }
+        return quantize(type, values.data);
+      },
+    });
+  }
+  await writeGguf(path, { metadata: metadata as Map<string, GgufValue>, tensors });
+}

@@ -1,0 +1,67 @@
+/**
+ * What every model loader returns, whatever the file format: config, float32 weights by Hugging Face name (q/k in
+ * the half-rotation layout unless asked otherwise), and the tokenizer when the files hold one.
+ *
+ * @module
+ */
+import type { LlamaConfig, RopeLayout } from '@andes/nn';
+import type { ChatTemplateName, Tokenizer } from '@andes/tokenizer';
+import type { NamedTensors } from './host-tensors.js';
+import type { JsonValue } from './training-checkpoint.js';
+import type { WeightDtype } from './weight-dtype.js';
+
+/** A model file format, chosen by name: `*.gguf`, `*.bin` (llama2.c), else a Hugging Face directory. */
+export type ModelFormat = 'gguf' | 'llama2c' | 'hf';
+
+/** A model as loaded from any format. */
+export interface LoadedModel {
+  /** The format it was read from. */
+  format: ModelFormat;
+  /** Validated config; `rope_style` is the layout the tensors were returned in. */
+  config: LlamaConfig;
+  /** Parameters by Hugging Face name as float32 host arrays: pass to `model.loadStateDict`. */
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  /** The tokenizer, when the files hold one. */
+  tokenizer?: Tokenizer;
+  /** The chat template the files name, if one of ours. */
+  chatTemplate?: ChatTemplateName;
+  /** `generation_config.json` of a Hugging Face directory. */
+  generationConfig?: Record<string, JsonValue>;
+  /** Storage type of each tensor in the file (`F32`, `Q4_K`, …), by Hugging Face name. */
+  storedTypes: Map<string, string>;
+}
+
+/** Options every loader takes. */
+export interface LoadModelOptions {
+  /** Round every matrix through this storage type at load (e.g. to evaluate a model as q4_0). Default: as stored. */
+  dtype?: WeightDtype;
+  /** Rotary layout the model computes in; `interleaved` keeps Meta's q/k row order. Default `half` (Hugging Face). */
+  ropeLayout?: RopeLayout;
+  /** Skip the tokenizer even if the files hold one. */
+  skipTokenizer?: boolean;
+}
+
+/** What a model writer takes (GGUF, llama2.c; Hugging Face directories take `saveModelDir`'s options). */
+export interface ExportModelOptions {
+  /** The model's configuration. */
+  config: LlamaConfig;
+  /** A model with `stateDict()`, or give `stateDict`. */
+  model?: { stateDict(): NamedTensors };
+  /** Parameters by Hugging Face name. */
+  stateDict?: NamedTensors;
+  /** Tokenizer to embed (GGUF) or to write beside the model (llama2.c `tokenizer.bin`). */
+  tokenizer?: Tokenizer;
+  /** Weight storage type; default `f32`. */
+  dtype?: WeightDtype;
+  /** Rotary layout the tensors are in (default `config.rope_style`, else `half`). */
+  ropeLayout?: RopeLayout;
+  /** Model name stored in the file where the format has one (`general.name`). */
+  name?: string;
+}
+
+/** The parameters of {@link ExportModelOptions}, or an error naming the writer. */
+export function exportSource(options: ExportModelOptions, writer: string): NamedTensors {
+  const source = options.stateDict ?? options.model?.stateDict();
+  if (!source) throw new Error(`${writer}: give a model or a stateDict`);
+  return source;
+}

@@ -1,0 +1,46 @@
+/**
+ * Storage types of model weights across formats (`--dtype`), and which ggml type each tensor gets: like llama.cpp,
+ * only matrices are quantized (norm vectors stay F32), and a matrix whose rows are not whole 32-element blocks falls
+ * back to F16.
+ *
+ * @module
+ */
+import { dequantize } from './ggml-dequantize.js';
+import { type GgmlWritableType, quantize } from './ggml-quantize.js';
+
+/** Weight storage types a model can be written in or rounded to at load. */
+export type WeightDtype = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
+
+/** All {@link WeightDtype}s, for flag validation. */
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
+
+/** Whether `x` names a {@link WeightDtype}. */
+export function isWeightDtype(x: unknown): x is WeightDtype {
+  return typeof x === 'string' && (WEIGHT_DTYPES as readonly string[]).includes(x);
+}
+
+const ggmlOf: Record<WeightDtype, GgmlWritableType> = {
+  f32: 'F32',
+  f16: 'F16',
+  bf16: 'BF16',
+  q8_0: 'Q8_0',
+  q4_0: 'Q4_0',
+};
+
+/** The ggml type a tensor of `shape` is stored in under `dtype`. */
+export function ggmlTypeFor(shape: readonly number[], dtype: WeightDtype): GgmlWritableType {
+  if (shape.length < 2) return 'F32';
+  const type = ggmlOf[dtype];
+  if ((type === 'Q8_0' || type === 'Q4_0') && shape[shape.length - 1]! % 32 !== 0) return 'F16';
+  return type;
+}
+
+/**
+ * The values a tensor has after being stored as `dtype` and read back (float32 in, float32 out): what a model
+ * loaded with `--dtype` computes with while tensors are float32-only.
+ */
+export function roundTripDtype(shape: readonly number[], values: Float32Array, dtype: WeightDtype): Float32Array {
+  const type = ggmlTypeFor(shape, dtype);
+  if (type === 'F32') return values;
+  return dequantize(type, quantize(type, values), values.length).slice();
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { llamaPreset } from './presets.js';
+import { llamaTuneShapes } from './tune-shapes.js';
+
+describe('llamaTuneShapes', () => {
+  it('lists every linear layer of stories-15m as x·Wᵀ with backward, the decode rows, and the attention', () => {
+    const c = llamaPreset('stories-15m');
+    const shapes = llamaTuneShapes(c, { batchSize: 4, seqLen: 32 });
+    const mm = shapes.filter((s) => s.kind === 'matmul');
+    const training = mm.filter((s) => s.m === 128);
+    expect(training.map((s) => [s.k, s.n])).toEqual([
+      [288, 288],
+      [288, 288],
+      [288, 768],
+      [768, 288],
+      [288, 32000],
+    ]);
+    expect(training.every((s) => s.transposeB && s.backward)).toBe(true);
+    expect(mm.filter((s) => s.m === 1)).toHaveLength(5);
+    expect(shapes.at(-1)).toEqual({
+      kind: 'attention',
+      batch: 4,
+      heads: 6,
+      kvHeads: 6,
+      seqLen: 32,
+      headDim: 48,
+      causal: true,
+      backward: true,
+    });
+  });
+
+  it('inference without decode drops backward products and one-row shapes; bad sizes are named', () => {
+    const c = llamaPreset('stories-15m');
+    const shapes = llamaTuneShapes(c, { batchSize: 1, seqLen: 7, training: false, decode: false });
+    expect(shapes.some((s) => s.backward)).toBe(false);
+    expect(shapes.filter((s) => s.kind === 'matmul' && s.m === 1)).toEqual([]);
+    expect(() => llamaTuneShapes(c, { batchSize: 0, seqLen: 7 })).toThrow(/batchSize 0 and seqLen 7/);
+  });
+});

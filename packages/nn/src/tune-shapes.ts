@@ -1,0 +1,59 @@
+/**
+ * The kernel shapes a LLaMA model runs, as plain descriptors for `tune()` of `@andes/tensor`: every linear layer
+ * (`x · Wᵀ`, W stored `[out, in]`) with its backward products when training, the causal attention, and the one-row
+ * decode products.
+ *
+ * @module
+ */
+
+import type { TuneShape } from '@andes/tensor';
+import { headDim, type LlamaConfig } from './config.js';
+
+/** What the model will be run for. */
+export interface LlamaTuneOptions {
+  /** Sequences per step. */
+  batchSize: number;
+  /** Tokens per sequence. */
+  seqLen: number;
+  /** Include the backward products (training; default true). */
+  training?: boolean;
+  /** Include one-row decode products for generation (default true). */
+  decode?: boolean;
+}
+
+/** The matmul and attention shapes of one forward (and backward) step of `config` at `batchSize × seqLen`. */
+export function llamaTuneShapes(config: LlamaConfig, options: LlamaTuneOptions): TuneShape[] {
+  const { batchSize, seqLen } = options;
+  if (!(Number.isInteger(batchSize) && batchSize > 0) || !(Number.isInteger(seqLen) && seqLen > 0)) {
+    throw new Error(`llamaTuneShapes: batchSize ${batchSize} and seqLen ${seqLen} must be positive integers`);
+  }
+  const training = options.training ?? true;
+  const d = config.hidden_size;
+  const dh = headDim(config);
+  const kv = config.num_key_value_heads * dh;
+  // [in, out] of every linear layer: q, k, v, o, gate, up, down, and the LM head.
+  const layers: [number, number][] = [
+    [d, d],
+    [d, kv],
+    [d, config.intermediate_size],
+    [config.intermediate_size, d],
+    [d, config.vocab_size],
+  ];
+  const shapes: TuneShape[] = [];
+  const rows = batchSize * seqLen;
+  for (const [k, n] of layers) {
+    shapes.push({ kind: 'matmul', m: rows, k, n, transposeB: true, backward: training });
+    if (options.decode ?? true) shapes.push({ kind: 'matmul', m: 1, k, n, transposeB: true });
+  }
+  shapes.push({
+    kind: 'attention',
+    batch: batchSize,
+    heads: config.num_attention_heads,
+    kvHeads: config.num_key_value_heads,
+    seqLen,
+    headDim: dh,
+    causal: true,
+    backward: training,
+  });
+  return shapes;
+}

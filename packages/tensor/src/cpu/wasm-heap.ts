@@ -1,0 +1,157 @@
+/**
+ * Weights that live in the SIMD kernels' wasm memory, so that a decode step reads them in place instead of copying
+ * them in for every product.
+ *
+ * Why: the kernels can only read wasm memory. The first design kept padded copies of weights in a 256 MiB cache
+ * there; a model whose weights exceed it (stories-110m: 440 MB) dropped and refilled the cache every step, so each
+ * token re-copied every weight (60 % of a decode step). Here a storage used a second time as matmul's b at the same
+ * write version (a weight; an activation is used once) moves into the memory for good: its `data` becomes a view
+ * of wasm memory, so writes through the backend (write, copyInto, adamw) land there and nothing can go stale, and
+ * no weight is held twice. This needs a shared memory, whose growth never detaches existing views; where only an
+ * unshared memory exists (a browser page without cross-origin isolation), nothing moves and operands are copied.
+ *
+ * Layout: bytes [0, WORK_BYTES) are the per-call work area (matmul-wasm.ts); storages are placed above it by a
+ * first-fit allocator and returned by the backend's `free` or, for storages never freed explicitly, by a
+ * FinalizationRegistry when their storage is collected.
+ *
+ * @module
+ */
+import type { CpuStorage } from './storage.js';
+import { wasmTile } from './wasm-tile.js';
+
+/** Bytes at the bottom of wasm memory for one product's working set (padded a, b chunks, the output chunk). */
+export const WORK_BYTES = 64 * 1024 * 1024;
+/** Smaller storages are copied each call: moving them saves little. */
+export const HEAP_MIN_FLOATS = 1 << 16;
+/**
+ * Floats after a moved storage that the kernels may read past a matrix's end (whole tiles of 8 rows of a weight,
+ * 8 columns past a row-major matrix's last row); their outputs are discarded. Per K of the first use, see
+ * {@link moveToHeap}, so the padding fits that weight's tiles; other views are checked by {@link heapBlock}'s caller.
+ */
+const PAD_ROWS = 8;
+const PAGE = 65536;
+const GROW_PAGES = 256;
+
+/** A block of wasm memory holding one storage: float offset and length (with padding), in floats. */
+export interface HeapBlock {
+  readonly start: number;
+  readonly floats: number;
+}
+
+const blocks = new WeakMap<CpuStorage, HeapBlock>();
+/** Free spans of the heap, sorted by start; the heap ends at `top` (all floats, from WORK_BYTES / 4). */
+const spans: { start: number; floats: number }[] = [];
+let top = WORK_BYTES / 4;
+/** Version of each storage at its last use as b: a second use at the same version marks it a weight. */
+const seen = new WeakMap<CpuStorage, number>();
+const collected = new FinalizationRegistry<HeapBlock>((block) => release(block));
+
+/** Grows wasm memory to at least `bytes`, in steps of 16 MiB or more (a grow may move the buffer); false if refused. */
+export function ensureMemory(memory: WebAssembly.Memory, bytes: number): boolean {
+  const missing = Math.ceil((bytes - memory.buffer.byteLength) / PAGE);
+  if (missing <= 0) return true;
+  try {
+    memory.grow(Math.max(missing, GROW_PAGES));
+    return true;
+  } catch {
+    try {
+      memory.grow(missing);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** The wasm block holding `storage`'s data, or undefined while it lives on the JS heap. */
+export function heapBlock(storage: CpuStorage): HeapBlock | undefined {
+  return blocks.get(storage);
+}
+
+/**
+ * Called by matmul for its b operand before reading it: the second use of a large float32 storage at the same
+ * write version moves it into wasm memory (`k` is the product's K, which sizes the padding). Returns its block.
+ */
+export function noteMatmulOperand(storage: CpuStorage, k: number): HeapBlock | undefined {
+  const block = blocks.get(storage);
+  if (block || storage.dtype !== 'float32' || storage.size < HEAP_MIN_FLOATS) return block;
+  if (seen.get(storage) !== storage.version) {
+    seen.set(storage, storage.version);
+    return undefined;
+  }
+  return moveToHeap(storage, k);
+}
+
+/** Moves a float32 storage's contents into wasm memory and points its `data` there; undefined if impossible. */
+export function moveToHeap(storage: CpuStorage, k: number): HeapBlock | undefined {
+  const wasm = wasmTile();
+  if (!wasm?.shared || storage.dtype !== 'float32') return blocks.get(storage);
+  const existing = blocks.get(storage);
+  if (existing) return existing;
+  const floats = storage.size + PAD_ROWS * (k + 1);
+  const start = allocate(wasm.memory, floats);
+  if (start === undefined) return undefined;
+  const view = new Float32Array(wasm.memory.buffer, 4 * start, storage.size);
+  view.set(storage.data);
+  // Padding is read only into discarded outputs, but keep it finite and deterministic.
+  new Float32Array(wasm.memory.buffer, 4 * (start + storage.size), floats - storage.size).fill(0);
+  storage.data = view;
+  const block = { start, floats };
+  blocks.set(storage, block);
+  collected.register(storage, block, storage);
+  return block;
+}
+
+/** Returns a storage's block to the heap (the backend's `free`); its data must not be used afterwards. */
+export function releaseFromHeap(storage: CpuStorage): void {
+  const block = blocks.get(storage);
+  if (!block) return;
+  blocks.delete(storage);
+  collected.unregister(storage);
+  release(block);
+}
+
+/** Bytes of wasm memory that storages occupy (for tests and diagnostics). */
+export function heapBytesInUse(): number {
+  let free = 0;
+  for (const s of spans) free += s.floats;
+  return 4 * (top - WORK_BYTES / 4 - free);
+}
+
+function allocate(memory: WebAssembly.Memory, floats: number): number | undefined {
+  const i = spans.findIndex((s) => s.floats >= floats);
+  if (i >= 0) {
+    const span = spans[i]!;
+    const start = span.start;
+    if (span.floats === floats) spans.splice(i, 1);
+    else spans[i] = { start: start + floats, floats: span.floats - floats };
+    return start;
+  }
+  if (!ensureMemory(memory, 4 * (top + floats))) return undefined;
+  const start = top;
+  top += floats;
+  return start;
+}
+
+function release(block: HeapBlock): void {
+  let i = spans.findIndex((s) => s.start > block.start);
+  if (i < 0) i = spans.length;
+  spans.splice(i, 0, { start: block.start, floats: block.floats });
+  // Merge with the following and the preceding span, then give a trailing span back to `top`.
+  const next = spans[i + 1];
+  if (next && spans[i]!.start + spans[i]!.floats === next.start) {
+    spans[i]!.floats += next.floats;
+    spans.splice(i + 1, 1);
+  }
+  const prev = spans[i - 1];
+  if (prev && prev.start + prev.floats === spans[i]!.start) {
+    prev.floats += spans[i]!.floats;
+    spans.splice(i, 1);
+    i--;
+  }
+  const last = spans[spans.length - 1];
+  if (last && last.start + last.floats === top) {
+    top = last.start;
+    spans.pop();
+  }
+}

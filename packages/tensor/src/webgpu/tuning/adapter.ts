@@ -1,0 +1,52 @@
+/**
+ * Who is being tuned for: the adapter's identity (the cache key), whether it is a CPU rasteriser, and the optional
+ * features some kernel variants need.
+ *
+ * @module
+ */
+
+/** The adapter facts the tuner keys on and the variant spaces filter by. */
+export interface AdapterProfile {
+  vendor: string;
+  architecture: string;
+  device: string;
+  /** Driver / description string (includes the driver version on Mesa and most Vulkan drivers). */
+  description: string;
+  /** A CPU rasteriser (lavapipe, SwiftShader): kernels without workgroup memory or barriers win there. */
+  cpu: boolean;
+  /** The device was created with the `subgroups` feature. */
+  subgroups: boolean;
+  /** The device was created with the `timestamp-query` feature. */
+  timestampQuery: boolean;
+}
+
+/** Builds a profile from `GPUAdapterInfo` and the features enabled on the device. */
+export function adapterProfile(
+  info: Partial<GPUAdapterInfo> | undefined,
+  features: ReadonlySet<string>,
+): AdapterProfile {
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const device = info?.device ?? '';
+  const description = info?.description ?? '';
+  const text = `${vendor} ${architecture} ${device} ${description}`;
+  return {
+    vendor,
+    architecture,
+    device,
+    description,
+    cpu: /llvmpipe|lavapipe|swiftshader|software/i.test(text),
+    subgroups: features.has('subgroups'),
+    timestampQuery: features.has('timestamp-query'),
+  };
+}
+
+/** The identity part of a profile, as stored in the cache file (features follow from it and are not keyed). */
+export function adapterKey(p: AdapterProfile): {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+} {
+  return { vendor: p.vendor, architecture: p.architecture, device: p.device, description: p.description };
+}

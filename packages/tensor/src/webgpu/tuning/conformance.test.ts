@@ -1,0 +1,116 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Backend, View } from '../../backend/backend.js';
+import { sizeOf } from '../../shape.js';
+import { setMatmulVariant } from '../kernels/matmul.js';
+import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from '../test-support.js';
+import { DECODE_VARIANTS, MATMUL_VARIANTS } from './families.js';
+
+// Every variant of the matmul families, forward and backward (dA = dC·Bᵀ, dB = Aᵀ·dC, read through transposed
+// views exactly as the autograd rule does), against float64, on the default device and on a compatibility-level one.
+const { backend, reason } = await tryWebGpu();
+if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);
+
+async function compatBackend(): Promise<Backend> {
+  const { findGpu } = await import('../device.js');
+  const { createWebGpuBackend } = await import('../index.js');
+  const gpu = (await findGpu())!;
+  const compat = {
+    requestAdapter: (o?: GPURequestAdapterOptions) =>
+      gpu.requestAdapter({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions),
+  } as GPU;
+  return createWebGpuBackend({ gpu: compat, tune: 'off' });
+}
+const compat = backend ? await compatBackend() : undefined;
+afterAll(() => {
+  backend?.destroy();
+  compat?.destroy();
+});
+
+/** Float64 product of two host views [..., M, K] · [..., K, N] with equal batch shapes. */
+function ref(ad: ArrayLike<number>, a: View, bd: ArrayLike<number>, b: View): number[] {
+  const av = gatherView(ad, a);
+  const bv = gatherView(bd, b);
+  const [M, K] = a.shape.slice(-2) as [number, number];
+  const N = b.shape.at(-1)!;
+  const nb = sizeOf(a.shape.slice(0, -2));
+  const out: number[] = [];
+  for (let z = 0; z < nb; z++)
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += av[z * M * K + m * K + k]! * bv[z * K * N + k * N + n]!;
+        out.push(s);
+      }
+  return out;
+}
+
+/** A view of `shape` stored as given, or stored with its last two axes swapped and read transposed. */
+function operand(g: Backend, data: Float32Array, shape: number[], swapped: boolean): View {
+  if (!swapped) return upload(g, data, shape);
+  const r = shape.length;
+  const stored = [...shape.slice(0, -2), shape[r - 1]!, shape[r - 2]!];
+  return transposed(upload(g, data, stored), r - 2, r - 1);
+}
+
+let seed = 1;
+async function product(g: Backend, a: View, ad: Float32Array, b: View, bd: Float32Array, label: string) {
+  const out = g.matmul(a, b, a.shape.slice(0, -2));
+  const got = await readNumbers(g, out);
+  g.free(out);
+  expect(closeness(got, ref(ad, a, bd, b), 1e-4, 1e-4), label).toBeLessThanOrEqual(1);
+}
+
+/** Forward C = A·B, then the backward products for a random dC, all against float64. */
+async function forwardBackward(g: Backend, batch: number[], M: number, K: number, N: number, ta: boolean, tb: boolean) {
+  const ad = randomFloats(sizeOf(batch) * M * K, seed++);
+  const bd = randomFloats(sizeOf(batch) * K * N, seed++);
+  const gd = randomFloats(sizeOf(batch) * M * N, seed++);
+  const a = operand(g, ad, [...batch, M, K], ta);
+  const b = operand(g, bd, [...batch, K, N], tb);
+  const dc = upload(g, gd, [...batch, M, N]);
+  const r = batch.length;
+  const label = `[${batch}] M${M} K${K} N${N} ta=${ta} tb=${tb}`;
+  await product(g, a, ad, b, bd, `forward ${label}`);
+  await product(g, dc, gd, transposed(b, r, r + 1), bd, `dA ${label}`);
+  await product(g, transposed(a, r, r + 1), ad, dc, gd, `dB ${label}`);
+  for (const v of [a, b, dc]) g.free(v.storage);
+}
+
+const devices: [string, () => Backend][] = [
+  ['default device', () => backend!],
+  ['compatibility device', () => compat!],
+];
+
+for (const [device, get] of devices)
+  (backend ? describe : describe.skip)(`matmul family conformance on the ${device}`, () => {
+    afterAll(() => setMatmulVariant(undefined));
+    for (const [id, variant] of Object.entries(MATMUL_VARIANTS))
+      it(`variant ${id}: awkward, vec4-aligned, batched and long-K shapes, forward and backward`, async () => {
+        setMatmulVariant(variant);
+        const g = get();
+        await forwardBackward(g, [], 37, 45, 71, false, false);
+        await forwardBackward(g, [], 36, 44, 68, true, true);
+        await forwardBackward(g, [2], 13, 300, 9, false, true);
+        await forwardBackward(g, [], 2, 520, 12, true, false);
+      });
+    for (const [id, decode] of Object.entries(DECODE_VARIANTS))
+      it(`decode variant ${id}: one row, both weight layouts`, async () => {
+        setMatmulVariant(undefined, decode);
+        const g = get();
+        for (const tb of [false, true]) {
+          for (const [K, N] of [
+            [5, 7],
+            [300, 33],
+            [65, 130],
+          ] as const) {
+            const ad = randomFloats(K, seed++);
+            const bd = randomFloats(K * N, seed++);
+            const a = upload(g, ad, [1, K]);
+            const b = operand(g, bd, [K, N], tb);
+            await product(g, a, ad, b, bd, `decode K${K} N${N} tb=${tb}`);
+            g.free(a.storage);
+            g.free(b.storage);
+          }
+        }
+      });
+  });

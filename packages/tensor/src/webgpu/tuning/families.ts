@@ -1,0 +1,201 @@
+/**
+ * The variant spaces the tuner searches: matmul (all operand layouts, batched; the lavapipe strip family, the
+ * shared-memory tiled kernel, the double-buffered vec4 kernel, split-K for skinny products), one-row decode
+ * (split-K GEMV, subgroup GEMV, one-row strips) and attention forward / backward (direct reads for CPU adapters,
+ * workgroup-memory tiles for GPUs). Ids are stable: cache files and BENCHMARKS.md refer to them.
+ *
+ * @module
+ */
+
+import type { View } from '../../backend/backend.js';
+import { type AttentionProblem, type AttentionVariant, attention } from '../kernels/attention.js';
+import { attentionBackward } from '../kernels/attention-backward.js';
+import {
+  type DecodeVariant,
+  defaultDecodeVariant,
+  type MatmulProblem,
+  type MatmulVariant,
+  matmul,
+} from '../kernels/matmul.js';
+import { random } from '../kernels/random.js';
+import type { GpuStorage, Runtime } from '../runtime.js';
+import type { AdapterProfile } from './adapter.js';
+import type { KernelFamily, PreparedProblem } from './family.js';
+
+/** Smallest power of two ≥ n (size buckets of a shape class). */
+export function bucket(n: number): number {
+  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+}
+
+/** Matmul variants for M > 1. */
+export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
+  // Column strips: no workgroup memory, no barriers (lavapipe's winners, BENCHMARKS.md v18 / v19 / v16).
+  s18: { kind: 'strip', strip: { wg: 16, rm: 8, rn: 8, rowsFirst: true } },
+  s19: { kind: 'strip', strip: { wg: 8, rm: 8, rn: 8, rowsFirst: true } },
+  s16: { kind: 'strip', strip: { wg: 32, rm: 8, rn: 8, rowsFirst: true } },
+  // The single-buffered shared-memory kernel (17.4 TFLOP/s at 2048² on an H200, GPU.md).
+  t1: { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } },
+  // Double-buffered, vec4 loads where the layout allows.
+  d1: { kind: 'tiled-v4', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } },
+  d2: { kind: 'tiled-v4', tile: { tm: 128, tn: 64, tk: 8, rm: 8, rn: 8 } },
+  d3: { kind: 'tiled-v4', tile: { tm: 64, tn: 128, tk: 8, rm: 8, rn: 8 } },
+  d4: { kind: 'tiled-v4', tile: { tm: 32, tn: 32, tk: 16, rm: 4, rn: 4 } },
+  // Split-K over the double-buffered kernel, for products with few output tiles and a long K.
+  k4: { kind: 'tiled-v4', tile: { tm: 32, tn: 32, tk: 16, rm: 4, rn: 4 }, splits: 4 },
+  k16: { kind: 'tiled-v4', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 }, splits: 16 },
+};
+
+/** One-row (decode) variants. */
+export const DECODE_VARIANTS: Record<string, DecodeVariant> = {
+  g1: { kind: 'gemv' },
+  g2: { kind: 'gemv-subgroup' },
+  r1: { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2 } },
+  r2: { kind: 'strip', strip: { wg: 16, rm: 1, rn: 8 } },
+  r3: { kind: 'strip', strip: { wg: 64, rm: 1, rn: 4 } },
+};
+
+/** Attention variants (the same ids for forward and backward). */
+export const ATTENTION_VARIANTS: Record<string, AttentionVariant> = {
+  direct: { direct: true },
+  tiled: { direct: false },
+};
+
+/** Whether a product has so few output tiles that splitting K is worth trying. */
+function skinny(p: MatmulProblem): boolean {
+  return Math.ceil(p.M / 64) * Math.ceil(p.N / 64) * p.batch < 32 && p.K >= 256;
+}
+
+/** Random operands laid out as the problem says (transposed layouts as swapped strides over a contiguous buffer). */
+function operands(rt: Runtime, p: MatmulProblem): { a: View; b: View; held: GpuStorage[] } {
+  const { M, N, K, batch } = p;
+  const sa = random(rt, 'uniform', batch * M * K, 1, 0);
+  const sb = random(rt, 'uniform', batch * K * N, 2, 0);
+  const bs = batch > 1 ? [batch] : [];
+  const a: View =
+    p.la === 'mn'
+      ? { storage: sa, shape: [...bs, M, K], strides: [...(batch > 1 ? [M * K] : []), 1, M], offset: 0 }
+      : { storage: sa, shape: [...bs, M, K], strides: [...(batch > 1 ? [M * K] : []), K, 1], offset: 0 };
+  const b: View =
+    p.lb === 'k'
+      ? { storage: sb, shape: [...bs, K, N], strides: [...(batch > 1 ? [K * N] : []), 1, K], offset: 0 }
+      : { storage: sb, shape: [...bs, K, N], strides: [...(batch > 1 ? [K * N] : []), N, 1], offset: 0 };
+  return { a, b, held: [sa, sb] };
+}
+
+function matmulPrepared(rt: Runtime, p: MatmulProblem): PreparedProblem {
+  const { a, b, held } = operands(rt, p);
+  const batchShape = p.batch > 1 ? [p.batch] : [];
+  return {
+    run: () => rt.free(matmul(rt, a, b, batchShape)),
+    dispose: () => {
+      for (const s of held) rt.free(s);
+    },
+  };
+}
+
+/** Matmul with M > 1. */
+export const matmulFamily: KernelFamily<MatmulProblem> = {
+  name: 'matmul',
+  variants: MATMUL_VARIANTS,
+  shapeClass: (p) => `${p.la}${p.lb}:b${p.batch > 1 ? 1 : 0}:m${bucket(p.M)}:n${bucket(p.N)}:k${bucket(p.K)}`,
+  candidates(a: AdapterProfile, p: MatmulProblem) {
+    // CPU adapters time only the strips: the workgroup-memory kernels (d…, k…) lost every class there by 4–15×
+    // (BENCHMARKS.md) and one run of them on a large product costs seconds of first-use time.
+    if (a.cpu) return ['s18', 's19', 's16'];
+    const split = skinny(p) ? ['k4', 'k16'] : [];
+    return ['t1', 'd1', 'd2', 'd3', 'd4', 's18', ...split];
+  },
+  fallback: (a) => (a.cpu ? 's18' : 't1'),
+  prepare: matmulPrepared,
+};
+
+/** Matmul with M = 1 (decode). */
+export const decodeFamily: KernelFamily<MatmulProblem> = {
+  name: 'matmul-decode',
+  variants: DECODE_VARIANTS,
+  shapeClass: (p) => `${p.lb}:b${p.batch > 1 ? 1 : 0}:n${bucket(p.N)}:k${bucket(p.K)}`,
+  candidates(a: AdapterProfile, p: MatmulProblem) {
+    const sg = a.subgroups && p.lb === 'k' ? ['g2'] : [];
+    const def = this.fallback(a, p);
+    return [def, ...['g1', ...sg, 'r1', 'r2', 'r3'].filter((id) => id !== def)];
+  },
+  fallback(a: AdapterProfile, p: MatmulProblem) {
+    const d = defaultDecodeVariant(a.cpu, p.lb);
+    return d.kind === 'gemv' ? 'g1' : d.kind === 'strip' && d.strip.rn === 8 ? 'r2' : 'r1';
+  },
+  prepare: matmulPrepared,
+};
+
+function attentionInputs(rt: Runtime, p: AttentionProblem): { q: View; k: View; v: View; held: GpuStorage[] } {
+  const qs = random(rt, 'normal', p.B * p.Hq * p.T * p.D, 3, 0);
+  const ks = random(rt, 'normal', p.B * p.Hkv * p.S * p.D, 4, 0);
+  const vs = random(rt, 'normal', p.B * p.Hkv * p.S * p.D, 5, 0);
+  const view = (s: GpuStorage, h: number, t: number): View => ({
+    storage: s,
+    shape: [p.B, h, t, p.D],
+    strides: [h * t * p.D, t * p.D, p.D, 1],
+    offset: 0,
+  });
+  return { q: view(qs, p.Hq, p.T), k: view(ks, p.Hkv, p.S), v: view(vs, p.Hkv, p.S), held: [qs, ks, vs] };
+}
+
+const attentionShapeClass = (p: AttentionProblem) =>
+  `d${p.D}:g${p.Hq / p.Hkv}:t${bucket(p.T)}:s${bucket(p.S)}:${p.causal ? 'causal' : 'full'}`;
+
+/** Fused attention forward. */
+export const attentionFamily: KernelFamily<AttentionProblem> = {
+  name: 'attention',
+  variants: ATTENTION_VARIANTS,
+  shapeClass: attentionShapeClass,
+  candidates: (a) => (a.cpu ? ['direct', 'tiled'] : ['tiled', 'direct']),
+  fallback: (a) => (a.cpu ? 'direct' : 'tiled'),
+  prepare(rt, p) {
+    const { q, k, v, held } = attentionInputs(rt, p);
+    const scale = 1 / Math.sqrt(p.D);
+    return {
+      run: () => {
+        const r = attention(rt, q, k, v, scale, p.causal);
+        rt.free(r.o);
+        rt.free(r.lse);
+      },
+      dispose: () => {
+        for (const s of held) rt.free(s);
+      },
+    };
+  },
+};
+
+/** Fused attention backward (dq, dk, dv from a fixed forward). */
+export const attentionBackwardFamily: KernelFamily<AttentionProblem> = {
+  name: 'attention-backward',
+  variants: ATTENTION_VARIANTS,
+  shapeClass: attentionShapeClass,
+  candidates: (a) => (a.cpu ? ['direct', 'tiled'] : ['tiled', 'direct']),
+  fallback: (a) => (a.cpu ? 'direct' : 'tiled'),
+  prepare(rt, p) {
+    const { q, k, v, held } = attentionInputs(rt, p);
+    const scale = 1 / Math.sqrt(p.D);
+    const f = attention(rt, q, k, v, scale, p.causal);
+    const o: View = { ...q, storage: f.o };
+    const lse: View = { storage: f.lse, shape: [p.B, p.Hq, p.T], strides: [p.Hq * p.T, p.T, 1], offset: 0 };
+    return {
+      run: () => {
+        const g = attentionBackward(rt, q, k, v, o, q, lse, scale, p.causal);
+        rt.free(g.dq);
+        rt.free(g.dk);
+        rt.free(g.dv);
+      },
+      dispose: () => {
+        for (const s of [...held, f.o, f.lse]) rt.free(s);
+      },
+    };
+  },
+};
+
+/** Every tunable family. */
+export const KERNEL_FAMILIES: readonly KernelFamily[] = [
+  matmulFamily,
+  decodeFamily,
+  attentionFamily,
+  attentionBackwardFamily,
+] as KernelFamily[];

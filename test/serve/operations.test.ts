@@ -1,0 +1,140 @@
+/**
+ * Operations around the API on a real server (tiny real model): readiness separate from liveness, request ids in
+ * responses and in every log line, per-key rate limits, Retry-After, and the metrics a deployment scales on.
+ */
+import { createServer, loadServedModel, type ServedModel } from '@andes/serve';
+import { describe, expect, it } from 'vitest';
+import { readSse } from './reference.js';
+import { tinyModel } from './tiny-model.js';
+
+async function served(maxSlots = 2): Promise<ServedModel> {
+  const tiny = await tinyModel();
+  return loadServedModel(tiny.dir, { id: 'tiny', maxSlots });
+}
+
+describe('readiness', () => {
+  it('/ready is 503 while loading, 200 only after the warm-up ran, 503 while draining; /health stays liveness', async () => {
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const m = await served();
+    const calls: string[] = [];
+    const { prefill, decode } = m.engine;
+    m.engine.prefill = (...a) => {
+      calls.push('prefill');
+      return prefill.apply(m.engine, a);
+    };
+    m.engine.decode = (...a) => {
+      calls.push('decode');
+      return decode.apply(m.engine, a);
+    };
+    const server = createServer({
+      load: async () => {
+        await gate;
+        return m;
+      },
+    });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    let shutdown: Promise<void> | undefined;
+    try {
+      const loading = await fetch(`${base}/ready`);
+      expect(loading.status).toBe(503);
+      expect(await loading.json()).toEqual({ status: 'loading' });
+      expect(calls).toEqual([]);
+      finish();
+      await server.loaded;
+      // The warm-up ran through the engine before readiness, and left no slot in use.
+      expect(calls.slice(0, 3)).toEqual(['prefill', 'decode', 'decode']);
+      expect(server.scheduler()!.runningCount).toBe(0);
+      expect((await fetch(`${base}/ready`)).status).toBe(200);
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      // Drain with a stream in flight: readiness drops at once, the stream still completes.
+      const stream = fetch(`${base}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tiny', prompt: 'Once upon', max_tokens: 40, stream: true, logit_bias: {} }),
+      });
+      const response = await stream;
+      shutdown = server.shutdown(5000);
+      const draining = await fetch(`${base}/ready`);
+      expect(draining.status).toBe(503);
+      expect(await draining.json()).toEqual({ status: 'draining' });
+      const refused = await fetch(`${base}/v1/models`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      const events = await readSse(response);
+      expect(events.at(-1)).toBe('[DONE]');
+    } finally {
+      await (shutdown ?? server.shutdown(100));
+    }
+  });
+});
+
+describe('request ids, logs, rate limits and metrics', () => {
+  it('returns the client X-Request-Id (or a fresh UUID) and logs it on every line of the request', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const m = await served();
+    const server = createServer({
+      load: async () => m,
+      logger: { level: 'info', stream: { write: (l: string) => lines.push(JSON.parse(l)) } },
+    });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      await server.loaded;
+      const mine = await fetch(`${base}/v1/models`, { headers: { 'x-request-id': 'trace-42.a' } });
+      expect(mine.headers.get('x-request-id')).toBe('trace-42.a');
+      const fresh = await fetch(`${base}/v1/models`);
+      expect(fresh.headers.get('x-request-id')).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      // Not log-safe: replaced, not echoed.
+      const bad = await fetch(`${base}/v1/models`, { headers: { 'x-request-id': 'a b"c' } });
+      expect(bad.headers.get('x-request-id')).not.toContain(' ');
+      // Streams write their own head: the id is there too.
+      const sse = await fetch(`${base}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'stream-7' },
+        body: JSON.stringify({ model: 'tiny', prompt: 'Once', max_tokens: 3, stream: true }),
+      });
+      expect(sse.headers.get('x-request-id')).toBe('stream-7');
+      await readSse(sse);
+      const ofRequest = lines.filter((l) => l.req !== undefined || l.res !== undefined);
+      expect(ofRequest.length).toBeGreaterThanOrEqual(8);
+      for (const l of ofRequest) expect(typeof l.request_id).toBe('string');
+      expect(lines.filter((l) => l.request_id === 'trace-42.a').length).toBeGreaterThanOrEqual(2);
+      expect(lines.filter((l) => l.request_id === 'stream-7').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await server.shutdown(100);
+    }
+  });
+
+  it('limits each API key separately with 429 + Retry-After, and exports the metrics', async () => {
+    const m = await served();
+    const server = createServer({ load: async () => m, rateLimit: { perMinute: 60, burst: 2 } });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const get = (key: string) => fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    try {
+      await server.loaded;
+      expect((await get('alice')).status).toBe(200);
+      expect((await get('alice')).status).toBe(200);
+      const limited = await get('alice');
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBe(1);
+      expect((await limited.json()).error.code).toBe('rate_limit_exceeded');
+      expect((await get('bob')).status).toBe(200);
+      // Liveness, readiness and metrics are never limited.
+      for (let i = 0; i < 4; i++) expect((await fetch(`${base}/ready`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await get('alice')).status).toBe(200);
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(text).toMatch(/^andes_rate_limited_total 1$/m);
+      expect(text).toMatch(/^andes_queue_depth 0$/m);
+      expect(text).toMatch(/^andes_kv_positions_in_use 0$/m);
+      expect(text).toMatch(new RegExp(`^andes_kv_positions_total ${m.engine.maxSlots * m.engine.maxContext}$`, 'm'));
+      expect(text).toContain('andes_time_to_first_token_seconds_bucket');
+      expect(text).toContain('andes_inter_token_latency_seconds_bucket');
+      expect(text).toContain('andes_decode_batch_size_bucket');
+    } finally {
+      await server.shutdown(100);
+    }
+  });
+});
