@@ -57,7 +57,7 @@ function corpusMixture(path: string, cwd: string): ResolvedMixture | null {
 
 /**
  * The mixture of `config.data`: `stories` → the synthetic corpus; `*.json` → a mixture file; a shard directory or a
- * JSONL/Parquet/shard file → that corpus (see {@link corpusMixture}); another path → one text file (paragraphs are
+ * JSONL/Parquet/shard file → that corpus (see `corpusMixture`); another path → one text file (paragraphs are
  * documents); an object → an inline mixture.
  */
 export function resolveMixture(data: TrainConfig['data'], cwd = process.cwd()): ResolvedMixture {
