@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyLoraAdapterDir, loadModelDir, saveModelDir } from '@andes/checkpoint';
+import { applyLoraAdapterDir, loadModel, loadModelDir, saveModel, saveModelDir } from '@andes/checkpoint';
 import { syntheticStory } from '@andes/data';
 import { LlamaForCausalLM, llamaConfig } from '@andes/nn';
 import { noGrad, setBackend, tensor } from '@andes/tensor';
@@ -117,6 +117,19 @@ describe('andes-train finetune', () => {
     // The base directory is untouched by the run.
     const again = await loadModelDir(base);
     for (const [name, t] of again.tensors) expect(t.data, name).toEqual(loaded.tensors.get(name)?.data ?? t.data);
+  });
+
+  it('takes a GGUF file as the base model (--model file.gguf) and writes a merged model directory', async () => {
+    const loaded = await loadModelDir(base);
+    const gguf = join(root, 'base.gguf');
+    await saveModel(gguf, { config: loaded.config, stateDict: loaded.tensors, tokenizer: loaded.tokenizer });
+    const argv = args('from-gguf', ['--merge']);
+    argv[argv.indexOf(base)] = gguf;
+    const run = runCli(argv);
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    const merged = await loadModel(join(root, 'from-gguf', 'merged'));
+    expect(merged.config.hidden_size).toBe(loaded.config.hidden_size);
+    expect(merged.tokenizer?.vocabSize).toBe(loaded.tokenizer?.vocabSize);
   });
 
   it('an interrupted run resumes to the same losses as an uninterrupted one', async () => {

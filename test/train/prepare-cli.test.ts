@@ -116,7 +116,7 @@ describe('andes-train prepare, plan --manifest and pretrain --data', () => {
     const noTokenizer = runCli(train(out, 'run-none'));
     expect(noTokenizer.status).toBe(1);
     expect(noTokenizer.stderr).toMatch(
-      /error: --data holds pre-tokenized shards: pass --tokenizer .*tokenizer\.model, vocabulary 300/,
+      /andes-train: --data holds pre-tokenized shards: pass --tokenizer .*tokenizer\.model, vocabulary 300/,
     );
     expect(noTokenizer.stderr).not.toMatch(/\n\s+at /);
 
@@ -146,7 +146,7 @@ describe('andes-train prepare, plan --manifest and pretrain --data', () => {
       '2/2',
     ]);
     expect(badSlice.status).toBe(1);
-    expect(badSlice.stderr).toMatch(/error: flag --shard: expected i\/N with 0 ≤ i < N/);
+    expect(badSlice.stderr).toMatch(/andes-train: flag --shard: expected i\/N with 0 ≤ i < N/);
     const missing = runCli([
       'prepare',
       '--mixture',
@@ -157,8 +157,8 @@ describe('andes-train prepare, plan --manifest and pretrain --data', () => {
       root,
     ]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/error: --mixture .*nope\.json: ENOENT/);
+    expect(missing.stderr).toMatch(/andes-train: --mixture .*nope\.json: ENOENT/);
     const noSlices = runCli(['prepare', '--merge', '--out', join(root, 'web-0.jsonl.gz', '..')]);
-    expect(noSlices.stderr).toMatch(/error: .*no slice manifests/);
+    expect(noSlices.stderr).toMatch(/andes-train: .*no slice manifests/);
   });
 });

@@ -19,7 +19,7 @@ export function addFinetuneCommand(program: Command): void {
     .description(
       'instruction-tune a saved model (full, or LoRA with --lora-r) on Alpaca, ShareGPT, GPT4All or chat data',
     )
-    .option('--model <dir>', 'base model directory (or a run directory with model/)')
+    .option('--model <path>', 'base model: a model directory, a run directory with model/, a .gguf or a llama2.c .bin')
     .option('--data <file>', `instruction data file, or ${BUILTIN_STORY_INSTRUCT} (synthetic questions about stories)`)
     .option('--format <name>', 'alpaca | sharegpt | gpt4all | chat-jsonl')
     .option('--template <name>', 'llama2 | alpaca | vicuna | chatml (default: the model directory’s, else llama2)')

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type JsonValue, loadModelDir, saveLoraAdapter, saveModelDir } from '@andes/checkpoint';
+import { type JsonValue, loadModel, modelFormatOf, saveLoraAdapter, saveModelDir } from '@andes/checkpoint';
 import { latestCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint } from '@andes/checkpoint/node';
 import {
   type Batch,
@@ -50,6 +50,7 @@ export const STORY_INSTRUCT_TRAIN_SEED = 1;
 
 /** A model directory itself, or a run directory's `model/`. */
 export function baseModelDirectory(path: string): string {
+  if (modelFormatOf(path) !== 'hf') return path; // a .gguf or llama2.c .bin file
   const weights = ['model.safetensors', 'model.safetensors.index.json'].some((f) => existsSync(join(path, f)));
   if (existsSync(join(path, 'config.json')) && weights) return path;
   if (existsSync(join(path, 'model', 'config.json'))) return join(path, 'model');
@@ -91,9 +92,9 @@ export async function runFinetune(config: FinetuneConfig, resume = false): Promi
   const out = resolve(config.out);
   const modelDir = baseModelDirectory(config.model);
   const backend = await selectBackend(config.backend);
-  let loaded: Awaited<ReturnType<typeof loadModelDir>>;
+  let loaded: Awaited<ReturnType<typeof loadModel>>;
   try {
-    loaded = await loadModelDir(modelDir);
+    loaded = await loadModel(modelDir);
   } catch (err) {
     throw new ConfigError(`flag --model: ${(err as Error).message}`);
   }

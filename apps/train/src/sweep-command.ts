@@ -68,6 +68,9 @@ function startWorker(configPath: string | undefined, point: SweepPoint): ChildPr
     {
       stdio: ['pipe', log, log],
       env: { ...process.env, ANDES_SWEEP_PARENT: '1' },
+      // Its own process group: Ctrl-C reaches it once, forwarded by the sweep, however the sweep itself was started
+      // (a terminal's group, or andes-train's launcher, whose CLI child has a group of its own).
+      detached: true,
     },
   );
   closeSync(log);
@@ -76,8 +79,8 @@ function startWorker(configPath: string | undefined, point: SweepPoint): ChildPr
 
 /**
  * Runs every point with at most `jobs` workers at once; returns the indices that failed and whether Ctrl-C stopped
- * the sweep. On Ctrl-C no new point starts; the running workers (same process group) checkpoint and exit by themselves,
- * as `pretrain` does, and the sweep waits for them.
+ * the sweep. On Ctrl-C no new point starts; the running workers get the SIGINT forwarded, checkpoint and exit as
+ * `pretrain` does, and the sweep waits for them.
  */
 async function runPoints(
   configPath: string | undefined,
@@ -100,9 +103,11 @@ async function runPoints(
   };
   const timer = setInterval(() => void refresh(), 1000);
   let interrupted = false;
+  const workers = new Set<ChildProcess>();
   const onSigint = () => {
     interrupted = true;
     for (const view of queue.splice(0)) view.phase = 'queued';
+    for (const worker of workers) worker.kill('SIGINT');
   };
   process.on('SIGINT', onSigint);
   try {
@@ -113,8 +118,10 @@ async function runPoints(
         view.phase = 'running';
         progress.render(views);
         const child = startWorker(configPath, view.point);
+        workers.add(child);
         const finished = new Promise<void>((resolve) => {
           child.on('exit', async (code) => {
+            workers.delete(child);
             view.state = await pointState(view.point);
             if (code === 0 && view.state.status === 'done') view.phase = 'done';
             else if (interrupted) view.phase = 'queued';
