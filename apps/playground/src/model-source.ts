@@ -27,13 +27,15 @@ export interface PickedFile {
 }
 
 /**
- * Reads a `.gguf` or llama2.c `.bin` checkpoint. `@andes/checkpoint` has no reader for these formats on this branch
- * yet; when it gains them, this is the one function to fill in.
+ * Reads a `.gguf` or llama2.c `.bin` checkpoint. `@andes/checkpoint`'s readers of these formats (`loadGgufModel`,
+ * `loadLlama2cModel`) take a path and read tensor by tensor through a Node file handle, so they cannot read a picked
+ * `File`; once they accept a byte source (a `Blob` read by ranges), this is the one function to fill in.
  */
 export async function singleFileModel(file: PickedFile): Promise<LoadedModelDir> {
   throw new Error(
     `${file.name}: GGUF and llama2.c .bin checkpoints are not readable in the browser yet ` +
-      '(@andes/checkpoint has no reader for them); open a model directory or a .zip of one',
+      '(their readers in @andes/checkpoint read files through Node); open a model directory or a .zip of one, ' +
+      'or convert with andes-convert FILE DIR',
   );
 }
 
