@@ -238,6 +238,20 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
   return loadModelFiles(directoryFiles(dir), options);
 }
 
+/** The tensors of one safetensors file of `files`: read part by part where the reader can, else decoded whole. */
+async function* shardTensors(files: ModelFileReader, name: string): AsyncIterable<[string, HostTensor]> {
+  if (files.tensors) {
+    if (!(await files.has(name))) {
+      throw new Error(`loadModelDir: ${files.path(name)} is missing (named by the shard index)`);
+    }
+    yield* files.tensors(name);
+    return;
+  }
+  const bytes = await files.read(name);
+  if (!bytes) throw new Error(`loadModelDir: ${files.path(name)} is missing (named by the shard index)`);
+  yield* decodeSafetensors(bytes, files.path(name)).tensors;
+}
+
 /**
  * {@link loadModelDir} over any {@link ModelFileReader}: files picked or dropped in a browser
  * ({@link modelFilesFromMap}), a zip's entries, or a folder on disk.
@@ -283,9 +297,7 @@ export async function loadModelFiles(
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const name of await weightFiles(files)) {
     const file = files.path(name);
-    const bytes = await files.read(name);
-    if (!bytes) throw new Error(`loadModelDir: ${file} is missing (named by the shard index)`);
-    for (const [tensorName, t] of decodeSafetensors(bytes, file).tensors) {
+    for await (const [tensorName, t] of shardTensors(files, name)) {
       if (tensors.has(tensorName))
         throw new Error(`loadModelDir: tensor ${tensorName} appears in two shards (${file})`);
       let values: { shape: readonly number[]; data: Float32Array } = {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { HostTensor } from './dtypes.js';
+
 /** Read access to the files of one model directory, by file name (`config.json`, `model.safetensors`, …). */
 export interface ModelFileReader {
   /** The directory's name, for error messages. */
@@ -15,6 +17,12 @@ export interface ModelFileReader {
   has(file: string): Promise<boolean>;
   /** The file's bytes, or undefined when the directory has no such file. */
   read(file: string): Promise<Uint8Array | undefined>;
+  /**
+   * Optional: the tensors of a safetensors file one at a time (name and stored tensor), for readers that can read
+   * parts of a file (Node, on disk), so a load never holds a whole shard's bytes beside the float32 model. Without
+   * it the file is read whole and decoded.
+   */
+  tensors?(file: string): AsyncIterable<[string, HostTensor]>;
 }
 
 /** A file a browser hands over (`File` and `Blob` have this method). */
