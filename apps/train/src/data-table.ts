@@ -6,13 +6,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  parseShardManifest,
-  planSourceEpochs,
-  planSourcesFromManifest,
-  type ShardManifest,
-  type SourceEpochPlan,
-} from '@andes/data';
+import { planSourceEpochs, planSourcesFromManifest, type SourceEpochPlan } from '@andes/data';
+import { parseShardManifest, type ShardManifest } from '@andes/data/node';
 import { ConfigError } from './config.js';
 import { formatCount } from './plan.js';
 

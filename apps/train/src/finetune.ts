@@ -8,16 +8,8 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  type JsonValue,
-  latestCheckpoint,
-  loadModel,
-  loadTrainingCheckpoint,
-  modelFormatOf,
-  saveLoraAdapter,
-  saveModelDir,
-  saveTrainingCheckpoint,
-} from '@andes/checkpoint';
+import { type JsonValue, loadModel, modelFormatOf, saveLoraAdapter, saveModelDir } from '@andes/checkpoint';
+import { latestCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint } from '@andes/checkpoint/node';
 import {
   type Batch,
   InstructionBatcher,

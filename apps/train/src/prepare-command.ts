@@ -7,13 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import {
-  mergeShardManifests,
-  type PrepareProgress,
-  parseMixtureConfig,
-  prepareShards,
-  type ShardManifest,
-} from '@andes/data';
+import { parseMixtureConfig } from '@andes/data';
+import { mergeShardManifests, type PrepareProgress, prepareShards, type ShardManifest } from '@andes/data/node';
 import { ConfigError } from './config.js';
 
 /** Options of `prepare`, as strings from the command line. */

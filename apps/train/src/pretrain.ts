@@ -6,13 +6,8 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  type JsonValue,
-  listCheckpoints,
-  loadTrainingCheckpoint,
-  saveModelDir,
-  saveTrainingCheckpoint,
-} from '@andes/checkpoint';
+import { type JsonValue, saveModelDir } from '@andes/checkpoint';
+import { listCheckpoints, loadTrainingCheckpoint, saveTrainingCheckpoint } from '@andes/checkpoint/node';
 import { type Batch, createLoader, type Loader, type LoaderState } from '@andes/data';
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { AdamW, cosineSchedule, type LrSchedule } from '@andes/optim';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ShardManifest } from '@andes/data';
+import type { ShardManifest } from '@andes/data/node';
 import { writeFileAtomic } from '@andes/tensor/node';
 import { trainBpe } from '@andes/tokenizer';
 import { afterAll, describe, expect, it } from 'vitest';

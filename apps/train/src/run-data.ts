@@ -11,17 +11,14 @@ import {
   type Batch,
   corpusFormatOf,
   createLoader,
-  isGlobPattern,
   type MixtureConfig,
-  mixtureFromManifest,
   parseMixtureConfig,
-  parseShardManifest,
   planValidationSplit,
-  type ShardManifest,
   syntheticMixture,
   trainTokenizerOnMixture,
   unigramCrossEntropy,
 } from '@andes/data';
+import { isGlobPattern, mixtureFromManifest, parseShardManifest, type ShardManifest } from '@andes/data/node';
 import { type FileWriter, loadTokenizer, type Tokenizer } from '@andes/tokenizer';
 import { ConfigError, type TrainConfig } from './config.js';
 

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { latestCheckpoint } from '@andes/checkpoint';
+import { latestCheckpoint } from '@andes/checkpoint/node';
 import { writeFileAtomicSync } from '@andes/tensor/node';
 import { ConfigError } from './config.js';
 import { readMetrics } from './metrics.js';

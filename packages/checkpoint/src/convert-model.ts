@@ -4,12 +4,14 @@
  *
  * @module
  */
-import { stat } from 'node:fs/promises';
 import { LlamaForCausalLM } from '@andes/nn';
 import { noGrad, tensor } from '@andes/tensor';
 import { loadModel, modelFormatOf, saveModel } from './load-model.js';
 import type { LoadedModel, ModelFormat } from './loaded-model.js';
 import type { WeightDtype } from './weight-dtype.js';
+
+/** Node's file system, loaded on first use: the main entry stays importable in browsers. */
+const nodeFs = () => import('node:fs/promises');
 
 /** Options of {@link convertModel}. */
 export interface ConvertOptions {
@@ -60,7 +62,7 @@ export async function convertModel(
   });
   if (!source.tokenizer) warnings.push(`${input} has no tokenizer; ${output} has none either`);
   const to = modelFormatOf(output);
-  const size = await stat(to === 'hf' ? `${output}/model.safetensors` : output);
+  const size = await (await nodeFs()).stat(to === 'hf' ? `${output}/model.safetensors` : output);
   const report: ConvertReport = {
     from: source.format,
     to,

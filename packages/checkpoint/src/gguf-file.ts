@@ -6,9 +6,12 @@
  *
  * @module
  */
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { type GgmlTypeName, ggmlBlockInfo, ggmlByteSize, ggmlTypeLabel, ggmlTypeName } from './ggml-types.js';
 import { ByteCursor, type GgufValue, OutOfBytesError } from './gguf-metadata.js';
+
+/** Node's file system, loaded on first use: the main entry stays importable in browsers. */
+const nodeFs = () => import('node:fs/promises');
 
 /** GGUF's default data alignment in bytes. */
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -147,7 +150,7 @@ export class GgufFile {
    * doubling), and checks that every tensor lies inside the file.
    */
   static async open(path: string): Promise<GgufFile> {
-    const handle = await open(path, 'r');
+    const handle = await (await nodeFs()).open(path, 'r');
     try {
       const size = (await handle.stat()).size;
       let chunk = Math.min(size, 1 << 20);

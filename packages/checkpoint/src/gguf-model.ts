@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { basename } from 'node:path';
 import type { LlamaConfig } from '@andes/nn';
 import { type BlockType, BlockWeight } from '@andes/tensor';
 import { dequantize } from './ggml-dequantize.js';
@@ -129,7 +128,7 @@ export async function saveGgufModel(path: string, options: ExportModelOptions): 
   const dtype = options.dtype ?? 'f32';
   const layout = options.ropeLayout ?? config.rope_style ?? 'half';
   const host = await toHostTensors(exportSource(options, `saveGgufModel ${path}`));
-  const metadata = llamaMetadata(config, options.name ?? basename(path).replace(/\.gguf$/i, ''));
+  const metadata = llamaMetadata(config, options.name ?? (path.split(/[/]/).pop() ?? path).replace(/\.gguf$/i, ''));
   metadata.set('general.file_type', { type: 'u32', value: fileType[dtype] });
   if (options.tokenizer) for (const [k, v] of ggufTokenizerMetadata(options.tokenizer)) metadata.set(k, v);
   const tensors: GgufTensorSource[] = [];

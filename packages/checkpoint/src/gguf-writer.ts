@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { writeFileAtomicWith } from '@andes/tensor/node';
 import { GgmlType, type GgmlTypeName, ggmlBlockInfo, ggmlByteSize } from './ggml-types.js';
 import { GGUF_DEFAULT_ALIGNMENT } from './gguf-file.js';
 import { ByteWriter, type GgufValue, GgufValueType } from './gguf-metadata.js';
@@ -93,6 +92,8 @@ export async function writeGguf(path: string, options: WriteGgufOptions): Promis
   }
   w.pad(alignment);
   const header = w.bytes();
+  // The atomic writer (Node's fs) loads on first use: the main entry stays importable in browsers.
+  const { writeFileAtomicWith } = await import('@andes/tensor/node');
   await writeFileAtomicWith(path, async (write) => {
     await write(header);
     for (let i = 0; i < options.tensors.length; i++) {

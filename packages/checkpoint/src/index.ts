@@ -1,16 +1,12 @@
 /**
  * @andes/checkpoint — safetensors, Hugging Face model directories and atomic training checkpoints.
  *
+ * The main entry is browser-safe: functions taking a path (`loadModelDir`, `saveModelDir`, `readSafetensors`,
+ * `loadModel`, `loadGgufModel`, `loadLlama2cModel`, `saveLoraAdapter`, `convertModel`, …) load Node's file system on
+ * first call; training checkpoints, manifests and the atomic writers live in `@andes/checkpoint/node`.
+ *
  * @packageDocumentation
  */
-// The atomic writers live in `@andes/tensor/node` (their one home); re-exported here for existing callers.
-export {
-  fsyncDirectory,
-  type WriteChunk,
-  writeDirectoryAtomic,
-  writeFileAtomic,
-  writeFileAtomicWith,
-} from '@andes/tensor/node';
 export { type ConvertOptions, type ConvertReport, convertModel, verifyConversion } from './convert-model.js';
 export {
   dtypeSize,
@@ -109,17 +105,19 @@ export {
   peftAdapterConfigJson,
   saveLoraAdapter,
 } from './lora-adapter.js';
-export { type Manifest, manifestFile, readVerifiedFiles, sha256Hex, writeManifest } from './manifest.js';
 export {
+  encodeModelDir,
   hfConfigJson,
   type LoadedModelDir,
   type LoadModelDirOptions,
   loadModelDir,
+  loadModelFiles,
   type SavableTokenizer,
   type SaveModelDirOptions,
   type StorageDtype,
   saveModelDir,
 } from './model-dir.js';
+export { type BlobLike, type ModelFileReader, modelFilesFromMap } from './model-files.js';
 export {
   kvCacheBytes,
   MEMORY_DTYPES,
@@ -146,18 +144,12 @@ export {
   type SafetensorsEntry,
   type SafetensorsHeader,
 } from './safetensors-header.js';
-export {
-  applyRetention,
-  type CheckpointInfo,
-  checkpointDirName,
-  type JsonValue,
-  type LoadedTrainingCheckpoint,
-  latestCheckpoint,
-  listCheckpoints,
-  loadLatestTrainingCheckpoint,
-  loadTrainingCheckpoint,
-  type RetentionOptions,
-  saveTrainingCheckpoint,
-  type TrainingCheckpoint,
+// Types only (erased): the training-checkpoint functions themselves are Node-only, in `@andes/checkpoint/node`.
+export type {
+  CheckpointInfo,
+  JsonValue,
+  LoadedTrainingCheckpoint,
+  RetentionOptions,
+  TrainingCheckpoint,
 } from './training-checkpoint.js';
 export { ggmlTypeFor, isWeightDtype, roundTripDtype, WEIGHT_DTYPES, type WeightDtype } from './weight-dtype.js';

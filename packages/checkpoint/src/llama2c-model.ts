@@ -4,10 +4,8 @@
  *
  * @module
  */
-import { type FileHandle, open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { type LlamaConfig, llamaConfig } from '@andes/nn';
-import { writeFileAtomicWith } from '@andes/tensor/node';
 import { hostTensorToFloat32, toHostTensors } from './host-tensors.js';
 import {
   LLAMA2C_HEADER_BYTES,
@@ -20,6 +18,13 @@ import { readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
 import { type ExportModelOptions, exportSource, type LoadedModel, type LoadModelOptions } from './loaded-model.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
 import { roundTripDtype } from './weight-dtype.js';
+
+/** Node's file system, loaded on first use: the main entry stays importable in browsers. */
+const nodeFs = () => import('node:fs/promises');
+/** Node's path module, loaded on first use: the main entry stays importable in browsers. */
+const nodePath = () => import('node:path');
+/** The atomic writers (`@andes/tensor/node`), loaded on first use: the main entry stays importable in browsers. */
+const nodeWriters = () => import('@andes/tensor/node');
 
 const qkWeight = /\.self_attn\.(q|k)_proj\.weight$/;
 
@@ -90,7 +95,7 @@ function parseHeader(bytes: Uint8Array, path: string): Header {
 
 /** The config in a llama2.c `.bin` header (reads 64 bytes). */
 export async function readLlama2cConfig(path: string): Promise<LlamaConfig> {
-  const handle = await open(path, 'r');
+  const handle = await (await nodeFs()).open(path, 'r');
   try {
     const size = (await handle.stat()).size;
     return parseHeader(await readAt(handle, 0, Math.min(size, 64), path), path).config;
@@ -112,7 +117,7 @@ export interface LoadLlama2cOptions extends LoadModelOptions {
  * @example const { config, tensors, tokenizer } = await loadLlama2cModel('stories15M.bin');
  */
 export async function loadLlama2cModel(path: string, options: LoadLlama2cOptions = {}): Promise<LoadedModel> {
-  const handle = await open(path, 'r');
+  const handle = await (await nodeFs()).open(path, 'r');
   try {
     const size = (await handle.stat()).size;
     const { version, config, groupSize } = parseHeader(await readAt(handle, 0, Math.min(size, 64), path), path);
@@ -140,9 +145,10 @@ export async function loadLlama2cModel(path: string, options: LoadLlama2cOptions
       storedTypes.set(slot.name, slot.quantized ? `int8/${groupSize}` : 'F32');
     }
     const result: LoadedModel = { format: 'llama2c', config, tensors, storedTypes };
-    const tokenizerPath = options.tokenizerPath ?? join(dirname(path), 'tokenizer.bin');
+    const tokenizerPath =
+      options.tokenizerPath ?? (await nodePath()).join((await nodePath()).dirname(path), 'tokenizer.bin');
     if (!options.skipTokenizer) {
-      const exists = await open(tokenizerPath, 'r').then(
+      const exists = await (await nodeFs()).open(tokenizerPath, 'r').then(
         (h) => h.close().then(() => true),
         () => false,
       );
@@ -251,7 +257,7 @@ export async function saveLlama2cModel(path: string, options: SaveLlama2cOptions
     }
     return data;
   };
-  await writeFileAtomicWith(path, async (write) => {
+  await (await nodeWriters()).writeFileAtomicWith(path, async (write) => {
     await write(headerBytes(config, version, groupSize));
     let tables = 0; // the skipped RoPE tables: cos first, then sin
     for (const slot of slots) {
@@ -267,7 +273,10 @@ export async function saveLlama2cModel(path: string, options: SaveLlama2cOptions
     }
   });
   if (options.tokenizer) {
-    await writeTokenizerBin(options.tokenizerPath ?? join(dirname(path), 'tokenizer.bin'), options.tokenizer);
+    await writeTokenizerBin(
+      options.tokenizerPath ?? (await nodePath()).join((await nodePath()).dirname(path), 'tokenizer.bin'),
+      options.tokenizer,
+    );
   }
   return warnings;
 }

@@ -6,8 +6,6 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '@andes/tensor/node';
 import {
   type ModelProto,
   ModelType,
@@ -16,6 +14,11 @@ import {
   SentencePieceTokenizer,
   type Tokenizer,
 } from '@andes/tokenizer';
+
+/** Node's file system, loaded on first use: the main entry stays importable in browsers. */
+const nodeFs = () => import('node:fs/promises');
+/** The atomic writers (`@andes/tensor/node`), loaded on first use: the main entry stays importable in browsers. */
+const nodeWriters = () => import('@andes/tensor/node');
 
 const BOS_TEXT = '\n<s>\n';
 const EOS_TEXT = '\n</s>\n';
@@ -49,7 +52,7 @@ export function encodeTokenizerBin(tokenizer: Tokenizer): Uint8Array {
 
 /** Writes `tokenizer.bin` atomically. */
 export async function writeTokenizerBin(path: string, tokenizer: Tokenizer): Promise<void> {
-  await writeFileAtomic(path, encodeTokenizerBin(tokenizer));
+  await (await nodeWriters()).writeFileAtomic(path, encodeTokenizerBin(tokenizer));
 }
 
 /**
@@ -130,5 +133,5 @@ export function decodeTokenizerBin(bytes: Uint8Array, name = 'tokenizer.bin', vo
 
 /** Reads `tokenizer.bin` from a file. */
 export async function readTokenizerBin(path: string, vocabSize?: number): Promise<Tokenizer> {
-  return decodeTokenizerBin(new Uint8Array(await readFile(path)), path, vocabSize);
+  return decodeTokenizerBin(new Uint8Array(await (await nodeFs()).readFile(path)), path, vocabSize);
 }

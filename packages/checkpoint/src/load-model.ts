@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type LlamaConfig, llamaConfig } from '@andes/nn';
 import type { ChatTemplateName } from '@andes/tokenizer';
 import { loadGgufModel, readGgufConfig, saveGgufModel } from './gguf-model.js';
@@ -14,6 +12,11 @@ import { loadLlama2cModel, readLlama2cConfig, saveLlama2cModel } from './llama2c
 import type { ExportModelOptions, LoadedModel, LoadModelOptions, ModelFormat } from './loaded-model.js';
 import { loadModelDir, type StorageDtype, saveModelDir } from './model-dir.js';
 import { roundTripDtype } from './weight-dtype.js';
+
+/** Node's file system, loaded on first use: the main entry stays importable in browsers. */
+const nodeFs = () => import('node:fs/promises');
+/** Node's path module, loaded on first use: the main entry stays importable in browsers. */
+const nodePath = () => import('node:path');
 
 /** The format a path names: `.gguf` → GGUF, `.bin` → llama2.c, else a Hugging Face directory. */
 export function modelFormatOf(path: string): ModelFormat {
@@ -28,8 +31,8 @@ export async function readModelConfig(path: string): Promise<LlamaConfig> {
   const format = modelFormatOf(path);
   if (format === 'gguf') return readGgufConfig(path);
   if (format === 'llama2c') return readLlama2cConfig(path);
-  const file = join(path, 'config.json');
-  const raw = JSON.parse(await readFile(file, 'utf8')) as LlamaConfig;
+  const file = (await nodePath()).join(path, 'config.json');
+  const raw = JSON.parse(await (await nodeFs()).readFile(file, 'utf8')) as LlamaConfig;
   try {
     return llamaConfig(raw);
   } catch (e) {

@@ -8,12 +8,16 @@
  * @module
  */
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { applyLora, isLoraParameter, type LoraAdapter, type LoraOptions, type Module } from '@andes/nn';
-import { writeDirectoryAtomic, writeFileAtomic } from '@andes/tensor/node';
 import { hostTensorToFloat32, toHostTensors } from './host-tensors.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
+
+/** Node's file system, loaded on first use: the main entry stays importable in browsers. */
+const nodeFs = () => import('node:fs/promises');
+/** Node's path module, loaded on first use: the main entry stays importable in browsers. */
+const nodePath = () => import('node:path');
+/** The atomic writers (`@andes/tensor/node`), loaded on first use: the main entry stays importable in browsers. */
+const nodeWriters = () => import('@andes/tensor/node');
 
 /** PEFT's prefix of every saved adapter tensor of a causal LM. */
 export const PEFT_PREFIX = 'base_model.model.';
@@ -74,10 +78,10 @@ export async function saveLoraAdapter(dir: string, model: Module, config: LoraAd
   const adapters = model.namedParameters().filter(([name]) => isLoraParameter(name));
   if (adapters.length === 0) throw new Error(`saveLoraAdapter ${dir}: the model has no LoRA adapters`);
   const host = await toHostTensors(new Map(adapters.map(([name, p]) => [PEFT_PREFIX + name, p])));
-  await writeDirectoryAtomic(dir, async (tmp) => {
-    await writeSafetensors(join(tmp, ADAPTER_WEIGHTS_FILE), host, { format: 'pt' });
-    await writeFileAtomic(
-      join(tmp, ADAPTER_CONFIG_FILE),
+  await (await nodeWriters()).writeDirectoryAtomic(dir, async (tmp) => {
+    await writeSafetensors((await nodePath()).join(tmp, ADAPTER_WEIGHTS_FILE), host, { format: 'pt' });
+    await (await nodeWriters()).writeFileAtomic(
+      (await nodePath()).join(tmp, ADAPTER_CONFIG_FILE),
       `${JSON.stringify(peftAdapterConfigJson(config), null, 2)}\n`,
     );
   });
@@ -136,15 +140,15 @@ export function parsePeftAdapterConfig(text: string, file: string): LoraAdapterC
 
 /** Reads a PEFT LoRA directory; tensor names lose the `base_model.model.` prefix and become float32. */
 export async function loadLoraAdapter(dir: string): Promise<LoadedLoraAdapter> {
-  const configFile = join(dir, ADAPTER_CONFIG_FILE);
+  const configFile = (await nodePath()).join(dir, ADAPTER_CONFIG_FILE);
   let text: string;
   try {
-    text = await readFile(configFile, 'utf8');
+    text = await (await nodeFs()).readFile(configFile, 'utf8');
   } catch (e) {
     throw new Error(`loadLoraAdapter: cannot read ${configFile} (${(e as Error).message})`);
   }
   const config = parsePeftAdapterConfig(text, configFile);
-  const weightsFile = join(dir, ADAPTER_WEIGHTS_FILE);
+  const weightsFile = (await nodePath()).join(dir, ADAPTER_WEIGHTS_FILE);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of (await readSafetensors(weightsFile)).tensors) {
     // PEFT saves under the adapter's name only in multi-adapter files ("….lora_A.default.weight"); accept it too.
@@ -179,7 +183,7 @@ export async function applyLoraAdapterDir(
     targets: config.targets,
     dropout: options.dropout ?? config.dropout,
   });
-  const weightsFile = join(dir, ADAPTER_WEIGHTS_FILE);
+  const weightsFile = (await nodePath()).join(dir, ADAPTER_WEIGHTS_FILE);
   const own = new Map(model.namedParameters().filter(([name]) => isLoraParameter(name)));
   const missing = [...own.keys()].filter((name) => !tensors.has(name));
   const unexpected = [...tensors.keys()].filter((name) => !own.has(name));

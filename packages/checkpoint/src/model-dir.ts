@@ -1,14 +1,12 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type LlamaConfig, llamaConfig, type RopeLayout } from '@andes/nn';
-import { writeDirectoryAtomic, writeFileAtomic } from '@andes/tensor/node';
-import { type ChatTemplateName, loadTokenizer, type Tokenizer } from '@andes/tokenizer';
+import { type ChatTemplateName, type Tokenizer, tokenizerFromBytes } from '@andes/tokenizer';
 import type { HostTensor } from './dtypes.js';
 import { float32ArrayToBfloat16, float32ArrayToFloat16 } from './half-precision.js';
 import { hostTensorToFloat32, type NamedTensors, toHostTensors } from './host-tensors.js';
 import { chatTemplateName, tokenizerConfigJson } from './model-dir-tokenizer-config.js';
+import type { ModelFileReader } from './model-files.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
-import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, writeSafetensors } from './safetensors.js';
 import type { JsonValue } from './training-checkpoint.js';
 
 /**
@@ -119,9 +117,39 @@ export function hfConfigJson(config: LlamaConfig, dtype: StorageDtype = 'float32
  * @example await saveModelDir('runs/default/model', { config: model.config, model, tokenizer });
  */
 export async function saveModelDir(dir: string, options: SaveModelDirOptions): Promise<void> {
+  const { tensors, files } = await modelDirParts(options, `saveModelDir ${dir}`);
+  // Node's file system is loaded on first use, so the main entry stays importable in browsers.
+  const [{ join }, { writeDirectoryAtomic, writeFileAtomic }] = await Promise.all([
+    import('node:path'),
+    import('@andes/tensor/node'),
+  ]);
+  await writeDirectoryAtomic(dir, async (tmp) => {
+    await writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
+    for (const [name, data] of files) await writeFileAtomic(join(tmp, name), data);
+  });
+}
+
+/**
+ * The files {@link saveModelDir} writes, as bytes in memory (`model.safetensors`, `config.json`, …): for browsers,
+ * which zip or download them instead of writing a directory.
+ *
+ * @example const files = await encodeModelDir({ config: model.config, model, tokenizer }); // Map name → bytes
+ */
+export async function encodeModelDir(options: SaveModelDirOptions): Promise<Map<string, Uint8Array>> {
+  const { tensors, files } = await modelDirParts(options, 'encodeModelDir');
+  const out = new Map<string, Uint8Array>([['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })]]);
+  for (const [name, data] of files) out.set(name, typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  return out;
+}
+
+/** The weights (in storage layout and dtype) and the small files of a model directory, validated before writing. */
+async function modelDirParts(
+  options: SaveModelDirOptions,
+  where: string,
+): Promise<{ tensors: Map<string, HostTensor>; files: Map<string, string | Uint8Array> }> {
   const { config } = options;
   const source = options.stateDict ?? options.model?.stateDict();
-  if (!source) throw new Error(`saveModelDir ${dir}: give a model or a stateDict`);
+  if (!source) throw new Error(`${where}: give a model or a stateDict`);
   const dtype = options.dtype ?? 'float32';
   const layout = options.ropeLayout ?? config.rope_style ?? 'half';
   const host = await toHostTensors(source);
@@ -144,37 +172,30 @@ export async function saveModelDir(dir: string, options: SaveModelDirOptions): P
   }
   const tokenizerModel = options.tokenizerModel ?? options.tokenizer?.toModelProto?.();
   const tokenizerJson = options.tokenizer?.toTokenizerJson?.();
-  // Built (and the template name checked) before anything is written.
   const tokenizerConfig =
     tokenizerModel || tokenizerJson || options.chatTemplate
       ? tokenizerConfigJson(config.max_position_embeddings, options.tokenizer, options.chatTemplate)
       : undefined;
   const json = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
-  await writeDirectoryAtomic(dir, async (tmp) => {
-    await writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
-    await writeFileAtomic(join(tmp, 'config.json'), json(hfConfigJson(config, dtype)));
-    const generation = {
-      bos_token_id: config.bos_token_id,
-      eos_token_id: config.eos_token_id,
-      ...options.generationConfig,
-    };
-    await writeFileAtomic(join(tmp, 'generation_config.json'), json(generation));
-    if (tokenizerModel) await writeFileAtomic(join(tmp, 'tokenizer.model'), tokenizerModel);
-    if (tokenizerJson) await writeFileAtomic(join(tmp, 'tokenizer.json'), tokenizerJson);
-    if (tokenizerConfig) {
-      await writeFileAtomic(join(tmp, 'tokenizer_config.json'), json(tokenizerConfig));
-    }
-  });
+  const files = new Map<string, string | Uint8Array>();
+  files.set('config.json', json(hfConfigJson(config, dtype)));
+  files.set(
+    'generation_config.json',
+    json({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id, ...options.generationConfig }),
+  );
+  if (tokenizerModel) files.set('tokenizer.model', tokenizerModel);
+  if (tokenizerJson) files.set('tokenizer.json', tokenizerJson);
+  if (tokenizerConfig) files.set('tokenizer_config.json', json(tokenizerConfig));
+  return { tensors, files };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null)) !== null;
-}
-
-async function readJson(path: string): Promise<Record<string, unknown>> {
+async function readJson(files: ModelFileReader, file: string): Promise<Record<string, unknown>> {
+  const path = files.path(file);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const bytes = await files.read(file);
+    if (!bytes) throw new Error('no such file');
+    text = new TextDecoder().decode(bytes);
   } catch (e) {
     throw new Error(`loadModelDir: cannot read ${path} (${(e as Error).message})`);
   }
@@ -188,21 +209,23 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
 }
 
 /** The safetensors files of a directory: `model.safetensors`, or the shards listed by its index. */
-async function weightFiles(dir: string): Promise<string[]> {
-  if (await exists(join(dir, 'model.safetensors'))) return [join(dir, 'model.safetensors')];
-  const indexPath = join(dir, 'model.safetensors.index.json');
-  if (await exists(indexPath)) {
-    const index = await readJson(indexPath);
+async function weightFiles(files: ModelFileReader): Promise<string[]> {
+  if (await files.has('model.safetensors')) return ['model.safetensors'];
+  if (await files.has('model.safetensors.index.json')) {
+    const index = await readJson(files, 'model.safetensors.index.json');
     const map = index.weight_map;
-    if (typeof map !== 'object' || map === null) throw new Error(`loadModelDir: ${indexPath} has no weight_map`);
-    return [...new Set(Object.values(map as Record<string, string>))].sort().map((f) => join(dir, f));
+    if (typeof map !== 'object' || map === null) {
+      throw new Error(`loadModelDir: ${files.path('model.safetensors.index.json')} has no weight_map`);
+    }
+    return [...new Set(Object.values(map as Record<string, string>))].sort();
   }
-  throw new Error(`loadModelDir: ${dir} has neither model.safetensors nor model.safetensors.index.json`);
+  throw new Error(`loadModelDir: ${files.name} has neither model.safetensors nor model.safetensors.index.json`);
 }
 
 /**
  * Loads a Hugging Face LLaMA model directory (one `model.safetensors` or sharded with an index):
- * config, float32 weights (F16/BF16 decoded), tokenizer and generation config.
+ * config, float32 weights (F16/BF16 decoded), tokenizer and generation config. Node only (it reads a path); in a
+ * browser use {@link loadModelFiles} over the picked files.
  *
  * @example
  * const { config, tensors, tokenizer } = await loadModelDir('runs/default/model');
@@ -210,11 +233,42 @@ async function weightFiles(dir: string): Promise<string[]> {
  * model.loadStateDict(tensors);
  */
 export async function loadModelDir(dir: string, options: LoadModelDirOptions = {}): Promise<LoadedModelDir> {
-  const rawConfig = await readJson(join(dir, 'config.json'));
+  // Node's file system is loaded on first use, so the main entry stays importable in browsers.
+  const { directoryFiles } = await import('./model-files-node.js');
+  return loadModelFiles(directoryFiles(dir), options);
+}
+
+/** The tensors of one safetensors file of `files`: read part by part where the reader can, else decoded whole. */
+async function* shardTensors(files: ModelFileReader, name: string): AsyncIterable<[string, HostTensor]> {
+  if (files.tensors) {
+    if (!(await files.has(name))) {
+      throw new Error(`loadModelDir: ${files.path(name)} is missing (named by the shard index)`);
+    }
+    yield* files.tensors(name);
+    return;
+  }
+  const bytes = await files.read(name);
+  if (!bytes) throw new Error(`loadModelDir: ${files.path(name)} is missing (named by the shard index)`);
+  yield* decodeSafetensors(bytes, files.path(name)).tensors;
+}
+
+/**
+ * {@link loadModelDir} over any {@link ModelFileReader}: files picked or dropped in a browser
+ * ({@link modelFilesFromMap}), a zip's entries, or a folder on disk.
+ *
+ * @example
+ * const loaded = await loadModelFiles(modelFilesFromMap('model', new Map([['config.json', configBytes]])));
+ */
+export async function loadModelFiles(
+  files: ModelFileReader,
+  options: LoadModelDirOptions = {},
+): Promise<LoadedModelDir> {
+  const rawConfig = await readJson(files, 'config.json');
+  const configPath = files.path('config.json');
   const archs = rawConfig.architectures;
   if (rawConfig.model_type !== 'llama' && !(Array.isArray(archs) && archs.includes('LlamaForCausalLM'))) {
     throw new Error(
-      `loadModelDir: ${join(dir, 'config.json')} is not a LLaMA config (model_type ${JSON.stringify(rawConfig.model_type)})`,
+      `loadModelDir: ${configPath} is not a LLaMA config (model_type ${JSON.stringify(rawConfig.model_type)})`,
     );
   }
   // Fields of newer LLaMA variants this model does not implement: refuse rather than load wrong numbers.
@@ -226,9 +280,7 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
   ];
   for (const [field, bad] of unsupported) {
     if (bad) {
-      throw new Error(
-        `loadModelDir: ${join(dir, 'config.json')}: ${field} = ${JSON.stringify(rawConfig[field])} is not supported`,
-      );
+      throw new Error(`loadModelDir: ${configPath}: ${field} = ${JSON.stringify(rawConfig[field])} is not supported`);
     }
   }
   const layout = options.ropeLayout ?? 'half';
@@ -240,35 +292,40 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
       rope_style: layout,
     } as LlamaConfig);
   } catch (e) {
-    throw new Error(`loadModelDir: ${join(dir, 'config.json')}: ${(e as Error).message}`);
+    throw new Error(`loadModelDir: ${configPath}: ${(e as Error).message}`);
   }
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const file of await weightFiles(dir)) {
-    // One tensor at a time: its stored bytes and its float32 values, never a whole F16/BF16 file beside the model.
-    for (const { name } of (await readSafetensorsHeader(file)).entries) {
-      const t = (await readSafetensors(file, { names: [name] })).tensors.get(name)!;
-      if (tensors.has(name)) throw new Error(`loadModelDir: tensor ${name} appears in two shards (${file})`);
+  for (const name of await weightFiles(files)) {
+    const file = files.path(name);
+    for await (const [tensorName, t] of shardTensors(files, name)) {
+      if (tensors.has(tensorName))
+        throw new Error(`loadModelDir: tensor ${tensorName} appears in two shards (${file})`);
       let values: { shape: readonly number[]; data: Float32Array } = {
         shape: t.shape,
-        data: hostTensorToFloat32(t, `${file}: ${name}`),
+        data: hostTensorToFloat32(t, `${file}: ${tensorName}`),
       };
-      if (layout === 'interleaved' && qkWeight.test(name))
-        values = permuteForInterleavedRope(values, headsFor(name, config));
-      tensors.set(name, { shape: [...values.shape], data: values.data });
+      if (layout === 'interleaved' && qkWeight.test(tensorName)) {
+        values = permuteForInterleavedRope(values, headsFor(tensorName, config));
+      }
+      tensors.set(tensorName, { shape: [...values.shape], data: values.data });
     }
   }
   const result: LoadedModelDir = { config, tensors, rawConfig };
-  if (await exists(join(dir, 'generation_config.json'))) {
-    result.generationConfig = (await readJson(join(dir, 'generation_config.json'))) as Record<string, JsonValue>;
+  if (await files.has('generation_config.json')) {
+    result.generationConfig = (await readJson(files, 'generation_config.json')) as Record<string, JsonValue>;
   }
-  if (await exists(join(dir, 'tokenizer_config.json'))) {
-    const template = chatTemplateName(await readJson(join(dir, 'tokenizer_config.json')));
+  if (await files.has('tokenizer_config.json')) {
+    const template = chatTemplateName(await readJson(files, 'tokenizer_config.json'));
     if (template) result.chatTemplate = template;
   }
   if (!options.skipTokenizer) {
-    const file = ['tokenizer.model', 'tokenizer.json'].map((f) => join(dir, f));
-    const path = (await exists(file[0]!)) ? file[0] : (await exists(file[1]!)) ? file[1] : undefined;
-    if (path) result.tokenizer = await loadTokenizer(path);
+    for (const name of ['tokenizer.model', 'tokenizer.json']) {
+      const bytes = await files.read(name);
+      if (bytes) {
+        result.tokenizer = tokenizerFromBytes(bytes, files.path(name));
+        break;
+      }
+    }
   }
   return result;
 }

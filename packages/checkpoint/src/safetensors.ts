@@ -1,5 +1,3 @@
-import { open } from 'node:fs/promises';
-import { writeFileAtomicWith } from '@andes/tensor/node';
 import { dtypeSize, type HostTensor, shapeSize, tensorBytes, typedView } from './dtypes.js';
 import {
   headerLength,
@@ -115,6 +113,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
  * e.g. to list the tensors of a multi-gigabyte checkpoint.
  */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  // Loaded on first use, so the package's main entry stays importable in browsers (only paths need Node).
+  const { open } = await import('node:fs/promises');
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
@@ -154,6 +154,7 @@ export async function readSafetensors(
       return e;
     });
   }
+  const { open } = await import('node:fs/promises');
   const handle = await open(path, 'r');
   try {
     const tensors = new Map<string, HostTensor>();
@@ -185,6 +186,7 @@ export async function writeSafetensors(
   metadata?: Record<string, string>,
 ): Promise<void> {
   const { header, order } = layout(tensors, metadata, path);
+  const { writeFileAtomicWith } = await import('@andes/tensor/node');
   await writeFileAtomicWith(path, async (write) => {
     await write(lengthPrefix(header.length));
     await write(header);

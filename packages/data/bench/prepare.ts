@@ -11,14 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createLoader,
-  type MixtureConfig,
-  mixtureFromManifest,
-  openRecordReader,
-  prepareShards,
-  syntheticStory,
-} from '@andes/data';
+import { createLoader, type MixtureConfig, syntheticStory } from '@andes/data';
+import { mixtureFromManifest, openRecordReader, prepareShards } from '@andes/data/node';
 import { writeFileAtomic } from '@andes/tensor/node';
 import { loadTokenizer, trainBpe } from '@andes/tokenizer';
 

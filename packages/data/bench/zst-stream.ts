@@ -8,7 +8,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openRecordReader, SeededRandom } from '@andes/data';
+import { SeededRandom } from '@andes/data';
+import { openRecordReader } from '@andes/data/node';
 
 if (process.argv[2] === 'read') {
   const t0 = performance.now();

@@ -56,7 +56,8 @@ export class DocumentStream {
     if (options.split === 'validation' && options.valFraction === 0) {
       throw new Error('DocumentStream: the validation split is empty when valFraction is 0');
     }
-    const baseDir = options.baseDir ?? process.cwd();
+    // Browsers have no process (nor relative paths to resolve: only synthetic sources open there).
+    const baseDir = options.baseDir ?? (typeof process === 'undefined' ? '.' : process.cwd());
     const sources = await Promise.all(mixture.sources.map((s) => openSource(s, baseDir)));
     const stream = new DocumentStream(
       sources,

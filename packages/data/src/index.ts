@@ -1,6 +1,9 @@
 /**
  * @andes/data — sources, mixtures, packing, shuffling and resumable loaders for language-model training.
  *
+ * The main entry is browser-safe: file sources load Node's file system when first opened; the file readers
+ * themselves (globs, line reader, compressed and Parquet records), shards and `prepare` are in `@andes/data/node`.
+ *
  * @packageDocumentation
  */
 
@@ -14,10 +17,10 @@ export {
   planSourcesFromManifest,
   type SourceEpochPlan,
 } from './data-plan.js';
-export { decompressedLines, type LineCodec } from './decompressed-lines.js';
+export type { LineCodec } from './decompressed-lines.js';
 export { DocumentStream, type DocumentStreamOptions, type DocumentStreamState, type Split } from './document-stream.js';
+export { fieldOf } from './field-of.js';
 export * from './filters/index.js';
-export { expandGlob, globToRegExp, isGlobPattern, listFilesRecursive } from './glob.js';
 export {
   ALPACA_INPUT_PREAMBLE,
   INSTRUCTION_FORMATS,
@@ -35,7 +38,6 @@ export {
   renderInstructionExample,
   splitInstructionExamples,
 } from './instruction-rendering.js';
-export { type FileLine, LineReader } from './line-reader.js';
 export { type Batch, createLoader, type Loader, type LoaderOptions, type LoaderState } from './loader.js';
 export { parseLoaderState } from './loader-state.js';
 export {
@@ -49,15 +51,18 @@ export {
   syntheticMixture,
 } from './mixture-config.js';
 export { type DataTokenizer, type PackerPosition, type PackingOptions, SequencePacker } from './packing.js';
-export * from './prepare/index.js';
+export type { CorpusRecord, RecordReader, RecordReaderOptions } from './record-reader.js';
 export {
-  type CorpusRecord,
-  fieldOf,
-  openRecordReader,
-  type RecordReader,
-  type RecordReaderOptions,
-} from './record-reader.js';
-export * from './shards.js';
+  decodeShardHeader,
+  dtypeBytes,
+  encodeShardHeader,
+  SHARD_HEADER_BYTES,
+  SHARD_MAGIC,
+  SHARD_VERSION,
+  type ShardDtype,
+  type ShardHeader,
+  shardDtypeFor,
+} from './shard-format.js';
 export {
   type DocumentSource,
   FileSource,

@@ -12,7 +12,6 @@
  * @module
  */
 
-import { readFile } from 'node:fs/promises';
 import type { ChatMessage } from '@andes/tokenizer';
 
 /** The instruction formats {@link parseInstructionData} reads. */
@@ -253,6 +252,8 @@ export function parseInstructionData(text: string, format: InstructionFormat, fi
 export async function readInstructionData(path: string, format: InstructionFormat): Promise<InstructionExample[]> {
   let text: string;
   try {
+    // Node's file system on first use: parseInstructionData (bytes already read) runs in browsers.
+    const { readFile } = await import('node:fs/promises');
     text = await readFile(path, 'utf8');
   } catch (e) {
     throw new Error(`cannot read instruction data ${path}: ${(e as Error).message}`);

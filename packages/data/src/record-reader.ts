@@ -1,7 +1,11 @@
-import { asyncBufferFromFile, type FileMetaData, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { type CorpusFormat, corpusFormatOf } from './corpus-format.js';
 import { decompressedLines } from './decompressed-lines.js';
+import { fieldOf } from './field-of.js';
+import { parquetFileBuffer } from './parquet-file-buffer.js';
+
+export { fieldOf };
 
 /** One document of a corpus with the record it came from (JSONL object, Parquet row) for filters that need metadata. */
 export interface CorpusRecord {
@@ -29,15 +33,6 @@ export interface RecordReaderOptions {
   skip?: number;
   /** Name used in errors (e.g. the source name). */
   source?: string;
-}
-
-/** Reads `field` (a dotted path) of a parsed record. */
-export function fieldOf(record: unknown, field: string): unknown {
-  let value = record;
-  for (const key of field.split('.')) {
-    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-  }
-  return value;
 }
 
 function recordText(record: unknown, field: string, where: string): CorpusRecord {
@@ -102,7 +97,7 @@ class ParquetRecordReader implements RecordReader {
 
   constructor(
     private readonly path: string,
-    private readonly file: Awaited<ReturnType<typeof asyncBufferFromFile>>,
+    private readonly file: AsyncBuffer,
     private readonly metadata: FileMetaData,
     private readonly options: RecordReaderOptions,
   ) {
@@ -147,7 +142,7 @@ class ParquetRecordReader implements RecordReader {
 }
 
 async function openParquet(path: string, options: RecordReaderOptions): Promise<RecordReader> {
-  const file = await asyncBufferFromFile(path);
+  const file = await parquetFileBuffer(path);
   let metadata: FileMetaData;
   try {
     metadata = await parquetMetadataAsync(file);

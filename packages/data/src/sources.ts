@@ -1,13 +1,34 @@
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { corpusFormatOf, isRecordIndexed } from './corpus-format.js';
 import type { DocumentSource, SourceState } from './document-source.js';
-import { expandGlob, isGlobPattern, listFilesRecursive } from './glob.js';
-import { LineReader } from './line-reader.js';
+import { fieldOf } from './field-of.js';
+import type { LineReader } from './line-reader.js';
 import type { DocumentSplit, SourceConfig } from './mixture-config.js';
-import { type CorpusRecord, fieldOf, openRecordReader, type RecordReader } from './record-reader.js';
-import { ShardSource } from './shard-source.js';
+import type { CorpusRecord, RecordReader } from './record-reader.js';
 import { syntheticStory } from './synthetic-stories.js';
+
+/**
+ * Node's file system and the readers built on it, loaded when a file source is first opened: synthetic sources and
+ * the rest of the main entry then run in browsers without `node:` modules.
+ */
+async function nodeIo() {
+  const [fs, path, glob, lines, records, shards] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('./glob.js'),
+    import('./line-reader.js'),
+    import('./record-reader.js'),
+    import('./shard-source.js'),
+  ]);
+  return {
+    readFile: fs.readFile,
+    stat: fs.stat,
+    resolve: path.resolve,
+    ...glob,
+    LineReader: lines.LineReader,
+    openRecordReader: records.openRecordReader,
+    ShardSource: shards.ShardSource,
+  };
+}
 
 // The source interface lives in document-source.ts, below both this file and shard-source.ts (which this file opens);
 // re-exported so users of sources keep one import.
@@ -82,6 +103,7 @@ export class FileSource implements DocumentSource {
   /** Opens a source over `options.files` (sizes are read once, for fractional epochs). */
   static async open(options: FileSourceOptions): Promise<FileSource> {
     if (options.files.length === 0) throw new Error(`source ${options.name}: no files`);
+    const { stat } = await nodeIo();
     const sizes = await Promise.all(options.files.map(async (f) => (await stat(f)).size));
     return new FileSource(options, sizes);
   }
@@ -145,7 +167,7 @@ export class FileSource implements DocumentSource {
     const { format } = this.options;
     this.lastMeta = {};
     if ((format === 'jsonl' || format === 'parquet') && isRecordIndexed(corpusFormatOf(path))) {
-      this.records ??= await openRecordReader(path, {
+      this.records ??= await (await nodeIo()).openRecordReader(path, {
         field: this.options.field,
         skip: this.pos.offset,
         source: this.name,
@@ -159,12 +181,12 @@ export class FileSource implements DocumentSource {
     if (format === 'parquet') throw new Error(`source ${this.name}: ${path} is not a .parquet file`);
     if (format === 'file') {
       if (this.pos.offset > 0) return null;
-      const bytes = await readFile(path);
+      const bytes = await (await nodeIo()).readFile(path);
       this.pos.offset = Math.max(bytes.length, 1);
       const text = bytes.toString('utf8');
       return text.trim() === '' ? null : text;
     }
-    this.reader ??= await LineReader.open(path, this.pos.offset);
+    this.reader ??= await (await nodeIo()).LineReader.open(path, this.pos.offset);
     const reader = this.reader;
     if (format === 'paragraph') {
       const lines: string[] = [];
@@ -224,6 +246,7 @@ export class FileSource implements DocumentSource {
 
 /** Resolves a source path (file, directory or glob, relative to `baseDir`) to a sorted list of files. */
 export async function resolveSourceFiles(name: string, path: string, baseDir: string): Promise<string[]> {
+  const { expandGlob, isGlobPattern, listFilesRecursive, resolve, stat } = await nodeIo();
   let files: string[];
   if (isGlobPattern(path)) {
     files = await expandGlob(path, baseDir);
@@ -252,7 +275,7 @@ export async function openSource(config: SourceConfig, baseDir: string): Promise
   if (config.type === 'shards') {
     const shards = files.filter((f) => corpusFormatOf(f) === 'shard');
     if (shards.length === 0) throw new Error(`source ${config.name}: no .tok shard files in ${config.path}`);
-    return ShardSource.open({ name: config.name, files: shards, epochs: config.epochs });
+    return (await nodeIo()).ShardSource.open({ name: config.name, files: shards, epochs: config.epochs });
   }
   const format =
     config.type === 'jsonl' || config.type === 'parquet'

@@ -45,6 +45,7 @@ export {
   zeros,
   zerosLike,
 } from './creation.js';
+export type { WebGpuDeviceOptions } from './webgpu/device.js';
 
 import './tensor-methods.js';
 

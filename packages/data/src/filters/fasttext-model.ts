@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { LanguageIdentifier } from './language-id.js';
 
 /**
@@ -386,5 +385,7 @@ export class FastTextModel {
 
 /** Loads a fastText supervised model file (`.bin` or quantized `.ftz`, e.g. `lid.176.bin`). */
 export async function loadFastTextModel(path: string): Promise<FastTextModel> {
+  // Node's file system on first use: the rest of the model (fromBytes) runs in browsers.
+  const { readFile } = await import('node:fs/promises');
   return FastTextModel.fromBytes(await readFile(path), path);
 }

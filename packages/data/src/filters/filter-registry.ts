@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { arxivFilter } from './arxiv.js';
 import { c4Filter } from './c4.js';
 import { exactDedupFilter, lineDedupFilter } from './dedup.js';
@@ -10,6 +8,21 @@ import { languageFilter } from './language-id.js';
 import { nearDedupFilter } from './near-dedup.js';
 import { stackExchangeFilter } from './stackexchange.js';
 import { wikipediaFilter } from './wikipedia.js';
+
+/**
+ * Node's `fs` and `path`, fetched synchronously only when a filter names a file (a fastText model, a word list):
+ * `createFilter` is synchronous, and a static `node:` import would keep the main entry out of browsers.
+ */
+function nodeFiles(where: string): {
+  readFileSync: typeof import('node:fs').readFileSync;
+  resolve: typeof import('node:path').resolve;
+} {
+  const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  if (!get) throw new Error(`${where}: reading filter files needs Node (>= 20.16); pass bytes or inline lists instead`);
+  const fs = get('node:fs') as typeof import('node:fs');
+  const path = get('node:path') as typeof import('node:path');
+  return { readFileSync: fs.readFileSync, resolve: path.resolve };
+}
 
 /** A filter as written in a mixture: its name, or `{ "name": ..., ...options }`. */
 export type FilterSpec = string | { name: string; [option: string]: unknown };
@@ -106,6 +119,7 @@ export function createFilter(spec: FilterSpec, where = 'filter', baseDir = proce
     case 'language': {
       const { model, ...rest } = options as { model?: string; keep?: string[]; minScore?: number };
       if (model === undefined) return languageFilter(rest);
+      const { readFileSync, resolve } = nodeFiles(where);
       const path = resolve(baseDir, model);
       let bytes: Uint8Array;
       try {
@@ -119,6 +133,7 @@ export function createFilter(spec: FilterSpec, where = 'filter', baseDir = proce
       const { badWordsFile, ...rest } = options as { badWordsFile?: string; badWords?: string[] };
       let badWords = rest.badWords ?? [];
       if (badWordsFile !== undefined) {
+        const { readFileSync, resolve } = nodeFiles(where);
         const path = resolve(baseDir, badWordsFile);
         let text: string;
         try {

@@ -1,4 +1,4 @@
-import { fieldOf } from '../record-reader.js';
+import { fieldOf } from '../field-of.js';
 import { type DocumentFilter, textFilter } from './document-filter.js';
 
 /** Options of {@link cleanGitHubFile} (defaults follow LLaMA §2 and RedPajama's GitHub recipe). */

@@ -1,4 +1,4 @@
-import { fieldOf } from '../record-reader.js';
+import { fieldOf } from '../field-of.js';
 import { type DocumentFilter, textFilter } from './document-filter.js';
 import { stripHtml } from './html.js';
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { createCpuBackend } from '../cpu/index.js';
+import type { WebGpuDeviceOptions } from '../webgpu/device.js';
 import type { Backend, BackendName } from './backend.js';
 
 let current: Backend | null = null;
@@ -18,25 +19,25 @@ function env(name: string): string | undefined {
 const pending = new Map<BackendName, Promise<Backend>>();
 
 /** One backend per name: concurrent first calls share one creation (one device); a failed creation can be retried. */
-function create(name: BackendName): Promise<Backend> {
+function create(name: BackendName, options: WebGpuDeviceOptions): Promise<Backend> {
   const existing = created.get(name);
   if (existing) return Promise.resolve(existing);
   let p = pending.get(name);
   if (!p) {
-    p = createNew(name).finally(() => pending.delete(name));
+    p = createNew(name, options).finally(() => pending.delete(name));
     pending.set(name, p);
   }
   return p;
 }
 
-async function createNew(name: BackendName): Promise<Backend> {
+async function createNew(name: BackendName, options: WebGpuDeviceOptions): Promise<Backend> {
   let backend: Backend;
   if (name === 'cpu') {
     backend = createCpuBackend();
   } else if (name === 'webgpu') {
     // A literal dynamic import: bundlers split the WebGPU code into its own chunk, and CPU-only programs never load
     // it (nor Dawn).
-    let mod: { createWebGpuBackend?: () => Promise<Backend> };
+    let mod: { createWebGpuBackend?: (options: WebGpuDeviceOptions) => Promise<Backend> };
     try {
       mod = await import('../webgpu/index.js');
     } catch (e) {
@@ -46,7 +47,7 @@ async function createNew(name: BackendName): Promise<Backend> {
       throw new Error(`setBackend('webgpu'): webgpu/index.js does not export createWebGpuBackend()`);
     }
     try {
-      backend = await mod.createWebGpuBackend();
+      backend = await mod.createWebGpuBackend(options);
     } catch (e) {
       throw new Error(`setBackend('webgpu'): WebGPU is unavailable: ${(e as Error).message}`);
     }
@@ -60,10 +61,11 @@ async function createNew(name: BackendName): Promise<Backend> {
 /**
  * Makes `name` the backend for new tensors. Rejects with an Error naming the reason when it is unavailable
  * (for 'webgpu': no adapter, or the backend module missing). Existing tensors stay on their backend; mixing
- * tensors of two backends in one op throws.
+ * tensors of two backends in one op throws. `options` (e.g. `{ featureLevel: 'compatibility' }`) apply when the
+ * WebGPU backend is first created; later calls reuse it.
  */
-export async function setBackend(name: BackendName): Promise<Backend> {
-  current = await create(name);
+export async function setBackend(name: BackendName, options: WebGpuDeviceOptions = {}): Promise<Backend> {
+  current = await create(name, options);
   return current;
 }
 

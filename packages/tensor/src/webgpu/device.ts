@@ -7,12 +7,17 @@
  * @module
  */
 
-/** Options for {@link acquireDevice}. */
+/** Options for acquiring a WebGPU device (`setBackend('webgpu', options)`). */
 export interface WebGpuDeviceOptions {
   /** Adapter power preference hint. */
   powerPreference?: GPUPowerPreference;
   /** Use this GPU object instead of `navigator.gpu` / Dawn (tests, embedding). */
   gpu?: GPU;
+  /**
+   * Which adapter to ask for: `'core'` only, `'compatibility'` only (Chromium on lavapipe, older GPUs), or
+   * by default core first, then compatibility.
+   */
+  featureLevel?: 'core' | 'compatibility';
 }
 
 /** A device together with the objects that must stay alive as long as it does. */
@@ -71,12 +76,14 @@ export async function acquireDevice(options: WebGpuDeviceOptions = {}): Promise<
   if (!gpu) throw new Error('webgpu: no WebGPU implementation (navigator.gpu is undefined and Node has no webgpu)');
   const base: GPURequestAdapterOptions = options.powerPreference ? { powerPreference: options.powerPreference } : {};
   let adapter: GPUAdapter | null = null;
-  try {
-    adapter = await gpu.requestAdapter(base);
-  } catch {
-    adapter = null;
+  if (options.featureLevel !== 'compatibility') {
+    try {
+      adapter = await gpu.requestAdapter(base);
+    } catch {
+      adapter = null;
+    }
   }
-  if (!adapter) {
+  if (!adapter && options.featureLevel !== 'core') {
     try {
       adapter = await gpu.requestAdapter({ ...base, featureLevel: 'compatibility' } as GPURequestAdapterOptions);
     } catch {

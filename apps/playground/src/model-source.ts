@@ -1,0 +1,84 @@
+/**
+ * Opening a model from files a person picked or dropped: a model directory's files (as `andes-train` writes them), or
+ * a `.zip` of one (as the Train tab downloads it). Single-file formats (`.gguf`, llama2.c `.bin`) are routed to
+ * {@link singleFileModel}, the extension point for `@andes/checkpoint`'s readers of those formats.
+ *
+ * @module
+ */
+import { encodeModelDir, type LoadedModelDir, loadModelFiles, modelFilesFromMap } from '@andes/checkpoint';
+import { LlamaForCausalLM } from '@andes/nn';
+import type { ChatTemplateName, Tokenizer } from '@andes/tokenizer';
+import { unzipSync, zipSync } from 'fflate';
+
+/** A model ready to generate with, and where it came from. */
+export interface OpenModel {
+  /** Shown on the page: "built-in", a folder name, a file name. */
+  name: string;
+  model: LlamaForCausalLM;
+  tokenizer: Tokenizer;
+  /** The chat template the model directory names (`tokenizer_config.json`), if any. */
+  chatTemplate?: ChatTemplateName;
+}
+
+/** A picked file: its name (with the folder for a directory pick) and its bytes on demand. */
+export interface PickedFile {
+  name: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/**
+ * Reads a `.gguf` or llama2.c `.bin` checkpoint. `@andes/checkpoint`'s readers of these formats (`loadGgufModel`,
+ * `loadLlama2cModel`) take a path and read tensor by tensor through a Node file handle, so they cannot read a picked
+ * `File`; once they accept a byte source (a `Blob` read by ranges), this is the one function to fill in.
+ */
+export async function singleFileModel(file: PickedFile): Promise<LoadedModelDir> {
+  throw new Error(
+    `${file.name}: GGUF and llama2.c .bin checkpoints are not readable in the browser yet ` +
+      '(their readers in @andes/checkpoint read files through Node); open a model directory or a .zip of one, ' +
+      'or convert with andes-convert FILE DIR',
+  );
+}
+
+/** Turns the picked files into a loaded model directory (config, float32 weights, tokenizer). */
+export async function loadPickedFiles(files: readonly PickedFile[]): Promise<{ name: string; loaded: LoadedModelDir }> {
+  if (files.length === 0) throw new Error('no files picked');
+  const first = files[0]!;
+  if (files.length === 1 && /\.(gguf|bin)$/i.test(first.name)) {
+    return { name: first.name, loaded: await singleFileModel(first) };
+  }
+  if (files.length === 1 && /\.zip$/i.test(first.name)) {
+    const entries = unzipSync(new Uint8Array(await first.arrayBuffer()));
+    const map = new Map(Object.entries(entries).filter(([path]) => !path.endsWith('/')));
+    return { name: first.name, loaded: await loadModelFiles(modelFilesFromMap(first.name, map)) };
+  }
+  const folder = first.name.includes('/') ? first.name.slice(0, first.name.indexOf('/')) : 'model';
+  const map = new Map(files.map((f) => [f.name, f] as const));
+  if (![...map.keys()].some((n) => n.endsWith('config.json'))) {
+    throw new Error(`${folder}: no config.json among ${files.length} picked file(s); pick the whole model directory`);
+  }
+  return { name: folder, loaded: await loadModelFiles(modelFilesFromMap(folder, map)) };
+}
+
+/** Builds the model of a loaded directory; it must carry a tokenizer, since the page generates text. */
+export function modelFromLoaded(name: string, loaded: LoadedModelDir): OpenModel {
+  if (!loaded.tokenizer) throw new Error(`${name}: the model directory has no tokenizer.model or tokenizer.json`);
+  const model = new LlamaForCausalLM(loaded.config);
+  model.loadStateDict(loaded.tensors);
+  model.eval();
+  const open: OpenModel = { name, model, tokenizer: loaded.tokenizer };
+  if (loaded.chatTemplate) open.chatTemplate = loaded.chatTemplate;
+  return open;
+}
+
+/** A model directory as a zip (entries under `folder/`), as `andes-serve --model <unzipped folder>` loads it. */
+export async function zipModel(open: OpenModel, folder = 'model'): Promise<Uint8Array> {
+  const files = await encodeModelDir({
+    config: open.model.config,
+    model: open.model,
+    tokenizer: open.tokenizer as Parameters<typeof encodeModelDir>[0]['tokenizer'],
+    ...(open.chatTemplate ? { chatTemplate: open.chatTemplate } : {}),
+  });
+  const entries: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of files) entries[`${folder}/${name}`] = bytes;
+  return zipSync(entries, { level: 6 });
+}
