@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModelDir } from '@andes/checkpoint';
+import { loadModel, loadModelDir, saveModel } from '@andes/checkpoint';
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { loadServedModel } from '@andes/serve';
 import { setBackend } from '@andes/tensor';
@@ -219,6 +219,31 @@ describe.skipIf(!ready).each(['compatibility', 'core'] as const)('playground at 
       await page.waitForSelector('#tok-name:has-text("llama2-tokenizer.model")');
       const llama2 = await loadTokenizer(llama2Tokenizer);
       expect(JSON.parse((await page.textContent('#tok-ids')) ?? '[]')).toEqual(llama2.encode(text, { bos: true }));
+    }
+  });
+
+  it('opens a .gguf, and a llama2.c .bin picked with its tokenizer.bin, generating as Node does from the same file', async () => {
+    await page.click('#tab-generate');
+    const source = await loadModelDir(trainedDir);
+    const gguf = join(tmp, `${level}.q8_0.gguf`);
+    const bin = join(tmp, level, 'model.bin');
+    mkdirSync(dirname(bin), { recursive: true });
+    const options = { config: source.config, stateDict: source.tensors, tokenizer: source.tokenizer };
+    await saveModel(gguf, { ...options, dtype: 'q8_0' });
+    await saveModel(bin, options); // writes tokenizer.bin beside it
+    for (const [files, name] of [
+      [[gguf], `${level}.q8_0.gguf`],
+      [[bin, join(dirname(bin), 'tokenizer.bin')], 'model.bin'],
+    ] as const) {
+      await page.setInputFiles('#model-files', [...files]);
+      await page.waitForFunction((n) => document.querySelector('#model-name')?.textContent === n, name, {
+        timeout: 30_000,
+      });
+      const loaded = await loadModel(files[0]);
+      const model = model2({ ...loaded, rawConfig: {} });
+      const expected = await nodeGreedy(model, loaded.tokenizer!);
+      model.dispose();
+      expect(await pageGreedy(page)).toEqual(expected);
     }
   });
 });

@@ -1,11 +1,19 @@
 /**
  * Opening a model from files a person picked or dropped: a model directory's files (as `andes-train` writes them), or
- * a `.zip` of one (as the Train tab downloads it). Single-file formats (`.gguf`, llama2.c `.bin`) are routed to
- * {@link singleFileModel}, the extension point for `@andes/checkpoint`'s readers of those formats.
+ * a `.zip` of one (as the Train tab downloads it), a llama.cpp `.gguf`, or a llama2.c `.bin` (with its `tokenizer.bin`
+ * picked beside it) — the last two through {@link singleFileModel}.
  *
  * @module
  */
-import { encodeModelDir, type LoadedModelDir, loadModelFiles, modelFilesFromMap } from '@andes/checkpoint';
+import {
+  encodeModelDir,
+  type LoadedModel,
+  type LoadedModelDir,
+  loadGgufModelBytes,
+  loadLlama2cModelBytes,
+  loadModelFiles,
+  modelFilesFromMap,
+} from '@andes/checkpoint';
 import { LlamaForCausalLM } from '@andes/nn';
 import type { ChatTemplateName, Tokenizer } from '@andes/tokenizer';
 import { unzipSync, zipSync } from 'fflate';
@@ -27,24 +35,48 @@ export interface PickedFile {
 }
 
 /**
- * Reads a `.gguf` or llama2.c `.bin` checkpoint. `@andes/checkpoint`'s readers of these formats (`loadGgufModel`,
- * `loadLlama2cModel`) take a path and read tensor by tensor through a Node file handle, so they cannot read a picked
- * `File`; once they accept a byte source (a `Blob` read by ranges), this is the one function to fill in.
+ * Reads a `.gguf` (weights and embedded tokenizer) or a llama2.c `.bin` checkpoint from picked bytes, dequantized to
+ * float32 as Node's `loadModel` does. A `.bin` carries no tokenizer: pick its `tokenizer.bin` with it.
  */
-export async function singleFileModel(file: PickedFile): Promise<LoadedModelDir> {
-  throw new Error(
-    `${file.name}: GGUF and llama2.c .bin checkpoints are not readable in the browser yet ` +
-      '(their readers in @andes/checkpoint read files through Node); open a model directory or a .zip of one, ' +
-      'or convert with andes-convert FILE DIR',
-  );
+export async function singleFileModel(file: PickedFile, tokenizerBin?: PickedFile): Promise<LoadedModelDir> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let loaded: LoadedModel;
+  if (/\.gguf$/i.test(file.name)) loaded = await loadGgufModelBytes(file.name, bytes);
+  else {
+    if (!tokenizerBin) {
+      throw new Error(
+        `${file.name}: a llama2.c model has no tokenizer inside; pick its tokenizer.bin together with it`,
+      );
+    }
+    loaded = await loadLlama2cModelBytes(file.name, bytes, {
+      tokenizerBin: new Uint8Array(await tokenizerBin.arrayBuffer()),
+    });
+  }
+  const dir: LoadedModelDir = {
+    config: loaded.config,
+    tensors: loaded.tensors,
+    rawConfig: { ...loaded.config },
+  };
+  if (loaded.tokenizer) dir.tokenizer = loaded.tokenizer;
+  if (loaded.chatTemplate) dir.chatTemplate = loaded.chatTemplate;
+  return dir;
 }
 
 /** Turns the picked files into a loaded model directory (config, float32 weights, tokenizer). */
 export async function loadPickedFiles(files: readonly PickedFile[]): Promise<{ name: string; loaded: LoadedModelDir }> {
   if (files.length === 0) throw new Error('no files picked');
   const first = files[0]!;
-  if (files.length === 1 && /\.(gguf|bin)$/i.test(first.name)) {
-    return { name: first.name, loaded: await singleFileModel(first) };
+  const baseName = (f: PickedFile) => f.name.slice(f.name.lastIndexOf('/') + 1);
+  if (files.length === 1 && /\.gguf$/i.test(first.name)) {
+    return { name: baseName(first), loaded: await singleFileModel(first) };
+  }
+  const bins = files.filter((f) => /\.bin$/i.test(f.name));
+  if (files.length <= 2 && bins.length === files.length) {
+    const model = bins.find((f) => baseName(f) !== 'tokenizer.bin');
+    if (model) {
+      const tokenizer = bins.find((f) => baseName(f) === 'tokenizer.bin');
+      return { name: baseName(model), loaded: await singleFileModel(model, tokenizer) };
+    }
   }
   if (files.length === 1 && /\.zip$/i.test(first.name)) {
     const entries = unzipSync(new Uint8Array(await first.arrayBuffer()));

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { FileHandle } from 'node:fs/promises';
 import { type GgmlTypeName, ggmlBlockInfo, ggmlByteSize, ggmlTypeLabel, ggmlTypeName } from './ggml-types.js';
 import { ByteCursor, type GgufValue, OutOfBytesError } from './gguf-metadata.js';
 
@@ -120,15 +119,41 @@ export function parseGgufHeader(bytes: Uint8Array, label = 'GGUF'): GgufHeader {
   return { version, metadata, tensors, alignment, dataOffset };
 }
 
+/**
+ * Random access to a GGUF file's bytes: a Node file handle ({@link GgufFile.open}) or bytes already in memory, such as
+ * a file picked in a browser ({@link GgufFile.fromBytes}).
+ */
+export interface GgufByteSource {
+  /** Total bytes. */
+  readonly size: number;
+  /** Reads up to `length` bytes at file `position` into `out` at `offset`; resolves to the bytes read (0 at the end). */
+  read(out: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Releases the source. */
+  close(): Promise<void>;
+}
+
+/** A source over bytes in memory. */
+function bytesSource(bytes: Uint8Array): GgufByteSource {
+  return {
+    size: bytes.byteLength,
+    read: async (out, offset, length, position) => {
+      const n = Math.max(0, Math.min(length, bytes.byteLength - position));
+      out.set(bytes.subarray(position, position + n), offset);
+      return n;
+    },
+    close: async () => {},
+  };
+}
+
 async function readAt(
-  handle: FileHandle,
+  source: GgufByteSource,
   position: number,
   length: number,
   out = new Uint8Array(length),
 ): Promise<Uint8Array> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(out, done, length - done, position + done);
+    const bytesRead = await source.read(out, done, length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
   }
@@ -142,7 +167,7 @@ export class GgufFile {
     readonly path: string,
     /** The parsed header. */
     readonly header: GgufHeader,
-    private readonly handle: FileHandle,
+    private readonly source: GgufByteSource,
   ) {}
 
   /**
@@ -151,11 +176,33 @@ export class GgufFile {
    */
   static async open(path: string): Promise<GgufFile> {
     const handle = await (await nodeFs()).open(path, 'r');
+    let size: number;
     try {
-      const size = (await handle.stat()).size;
+      size = (await handle.stat()).size;
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+    const source: GgufByteSource = {
+      size,
+      read: async (out, offset, length, position) => (await handle.read(out, offset, length, position)).bytesRead,
+      close: () => handle.close(),
+    };
+    return GgufFile.fromSource(path, source);
+  }
+
+  /** A GGUF file held in memory (e.g. picked in a browser), named `name` in errors; works without Node. */
+  static fromBytes(name: string, bytes: Uint8Array): Promise<GgufFile> {
+    return GgufFile.fromSource(name, bytesSource(bytes));
+  }
+
+  /** Parses the header from `source` (see {@link GgufFile.open}); the file owns the source and closes it. */
+  static async fromSource(path: string, source: GgufByteSource): Promise<GgufFile> {
+    try {
+      const size = source.size;
       let chunk = Math.min(size, 1 << 20);
       for (;;) {
-        const bytes = await readAt(handle, 0, chunk);
+        const bytes = await readAt(source, 0, chunk);
         try {
           const header = parseGgufHeader(bytes, path);
           for (const t of header.tensors) {
@@ -165,7 +212,7 @@ export class GgufFile {
               );
             }
           }
-          return new GgufFile(path, header, handle);
+          return new GgufFile(path, header, source);
         } catch (e) {
           if (!(e instanceof OutOfBytesError)) throw e;
           if (chunk >= size) throw new Error(`${path}: the file ends inside the GGUF header (${size} bytes)`);
@@ -173,7 +220,7 @@ export class GgufFile {
         }
       }
     } catch (e) {
-      await handle.close();
+      await source.close();
       throw e;
     }
   }
@@ -200,13 +247,13 @@ export class GgufFile {
       );
     }
     const into = scratch?.subarray(0, t.byteLength) as Uint8Array<ArrayBuffer> | undefined;
-    const bytes = await readAt(this.handle, this.header.dataOffset + t.offset, t.byteLength, into);
+    const bytes = await readAt(this.source, this.header.dataOffset + t.offset, t.byteLength, into);
     if (bytes.byteLength !== t.byteLength) throw new Error(`${this.path}: tensor ${t.name} is truncated`);
     return bytes;
   }
 
   /** Closes the file. */
   close(): Promise<void> {
-    return this.handle.close();
+    return this.source.close();
   }
 }

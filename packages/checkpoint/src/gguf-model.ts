@@ -54,7 +54,26 @@ export async function readGgufConfig(path: string): Promise<LlamaConfig> {
  * model.loadStateDict(tensors);
  */
 export async function loadGgufModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const file = await GgufFile.open(path);
+  return loadGgufFile(await GgufFile.open(path), options);
+}
+
+/**
+ * {@link loadGgufModel} over a GGUF file held in memory — a file picked in a browser, named `name` in errors.
+ *
+ * @example
+ * const loaded = await loadGgufModelBytes(file.name, new Uint8Array(await file.arrayBuffer()));
+ */
+export async function loadGgufModelBytes(
+  name: string,
+  bytes: Uint8Array,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
+  return loadGgufFile(await GgufFile.fromBytes(name, bytes), options);
+}
+
+/** Reads every tensor of an open GGUF file (see {@link loadGgufModel}) and closes it. */
+async function loadGgufFile(file: GgufFile, options: LoadModelOptions): Promise<LoadedModel> {
+  const path = file.path;
   try {
     const { metadata, tensors: infos } = file.header;
     const embedding = file.info('token_embd.weight');

@@ -31,6 +31,7 @@ export {
 } from './ggml-types.js';
 export {
   GGUF_DEFAULT_ALIGNMENT,
+  type GgufByteSource,
   GgufFile,
   type GgufHeader,
   type GgufTensorInfo,
@@ -48,7 +49,7 @@ export {
   type GgufValueTypeName,
   OutOfBytesError,
 } from './gguf-metadata.js';
-export { loadGgufModel, readGgufConfig, saveGgufModel } from './gguf-model.js';
+export { loadGgufModel, loadGgufModelBytes, readGgufConfig, saveGgufModel } from './gguf-model.js';
 export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
 export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
 export {
@@ -80,6 +81,7 @@ export {
   LLAMA2C_RMS_EPS,
   type LoadLlama2cOptions,
   loadLlama2cModel,
+  loadLlama2cModelBytes,
   readLlama2cConfig,
   type SaveLlama2cOptions,
   saveLlama2cModel,

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type { FileHandle } from 'node:fs/promises';
 import { type LlamaConfig, llamaConfig } from '@andes/nn';
 import { hostTensorToFloat32, toHostTensors } from './host-tensors.js';
 import {
@@ -14,7 +13,7 @@ import {
   llama2cOffsets,
   llama2cSlots,
 } from './llama2c-layout.js';
-import { readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
+import { decodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
 import { type ExportModelOptions, exportSource, type LoadedModel, type LoadModelOptions } from './loaded-model.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
 import { roundTripDtype } from './weight-dtype.js';
@@ -32,7 +31,23 @@ const qkWeight = /\.self_attn\.(q|k)_proj\.weight$/;
 export const LLAMA2C_RMS_EPS = 1e-5;
 const LLAMA2C_ROPE_THETA = 10000;
 
-async function readAt(handle: FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
+/** What the loader reads bytes through: a Node file handle, or bytes in memory (a file picked in a browser). */
+interface ByteReader {
+  read(out: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/** A reader over bytes in memory. */
+function bytesReader(bytes: Uint8Array): ByteReader {
+  return {
+    read: async (out, offset, length, position) => {
+      const n = Math.max(0, Math.min(length, bytes.byteLength - position));
+      out.set(bytes.subarray(position, position + n), offset);
+      return { bytesRead: n };
+    },
+  };
+}
+
+async function readAt(handle: ByteReader, position: number, length: number, path: string): Promise<Uint8Array> {
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
@@ -119,32 +134,7 @@ export interface LoadLlama2cOptions extends LoadModelOptions {
 export async function loadLlama2cModel(path: string, options: LoadLlama2cOptions = {}): Promise<LoadedModel> {
   const handle = await (await nodeFs()).open(path, 'r');
   try {
-    const size = (await handle.stat()).size;
-    const { version, config, groupSize } = parseHeader(await readAt(handle, 0, Math.min(size, 64), path), path);
-    const layout = options.ropeLayout ?? 'half';
-    config.rope_style = layout;
-    const slots = llama2cSlots(config, version);
-    const offsets = llama2cOffsets(slots, version, groupSize);
-    if (size !== offsets.size) {
-      throw new Error(
-        `${path}: a llama2.c v${version} file of this config has ${offsets.size} bytes, the file ${size} (${size < offsets.size ? 'truncated' : 'trailing data or a different config'})`,
-      );
-    }
-    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-    const storedTypes = new Map<string, string>();
-    for (const [i, slot] of slots.entries()) {
-      if (slot.name === undefined) continue;
-      let data = await readSlot(handle, slot, offsets.data[i]!, offsets.scales[i]!, groupSize, path);
-      const qk = qkWeight.exec(slot.name);
-      if (qk && layout === 'half') {
-        const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
-        data = permuteForHalfRope({ shape: slot.shape, data }, heads).data;
-      }
-      if (options.dtype && options.dtype !== 'keep') data = roundTripDtype(slot.shape, data, options.dtype);
-      tensors.set(slot.name, { shape: slot.shape, data });
-      storedTypes.set(slot.name, slot.quantized ? `int8/${groupSize}` : 'F32');
-    }
-    const result: LoadedModel = { format: 'llama2c', config, tensors, storedTypes };
+    const result = await loadWeights(handle, (await handle.stat()).size, path, options);
     const tokenizerPath =
       options.tokenizerPath ?? (await nodePath()).join((await nodePath()).dirname(path), 'tokenizer.bin');
     if (!options.skipTokenizer) {
@@ -152,7 +142,7 @@ export async function loadLlama2cModel(path: string, options: LoadLlama2cOptions
         (h) => h.close().then(() => true),
         () => false,
       );
-      if (exists) result.tokenizer = await readTokenizerBin(tokenizerPath, config.vocab_size);
+      if (exists) result.tokenizer = await readTokenizerBin(tokenizerPath, result.config.vocab_size);
       else if (options.tokenizerPath) throw new Error(`${tokenizerPath}: no such tokenizer.bin`);
     }
     return result;
@@ -161,8 +151,60 @@ export async function loadLlama2cModel(path: string, options: LoadLlama2cOptions
   }
 }
 
+/**
+ * {@link loadLlama2cModel} over files held in memory — picked in a browser: the model's bytes (named `name` in
+ * errors) and, optionally, its `tokenizer.bin`.
+ *
+ * @example const loaded = await loadLlama2cModelBytes('stories15M.bin', modelBytes, { tokenizerBin });
+ */
+export async function loadLlama2cModelBytes(
+  name: string,
+  bytes: Uint8Array,
+  options: LoadModelOptions & { tokenizerBin?: Uint8Array } = {},
+): Promise<LoadedModel> {
+  const result = await loadWeights(bytesReader(bytes), bytes.byteLength, name, options);
+  if (options.tokenizerBin && !options.skipTokenizer) {
+    result.tokenizer = decodeTokenizerBin(options.tokenizerBin, 'tokenizer.bin', result.config.vocab_size);
+  }
+  return result;
+}
+
+/** Reads the header and every weight of a llama2.c file of `size` bytes through `handle`. */
+async function loadWeights(
+  handle: ByteReader,
+  size: number,
+  path: string,
+  options: LoadModelOptions,
+): Promise<LoadedModel> {
+  const { version, config, groupSize } = parseHeader(await readAt(handle, 0, Math.min(size, 64), path), path);
+  const layout = options.ropeLayout ?? 'half';
+  config.rope_style = layout;
+  const slots = llama2cSlots(config, version);
+  const offsets = llama2cOffsets(slots, version, groupSize);
+  if (size !== offsets.size) {
+    throw new Error(
+      `${path}: a llama2.c v${version} file of this config has ${offsets.size} bytes, the file ${size} (${size < offsets.size ? 'truncated' : 'trailing data or a different config'})`,
+    );
+  }
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  const storedTypes = new Map<string, string>();
+  for (const [i, slot] of slots.entries()) {
+    if (slot.name === undefined) continue;
+    let data = await readSlot(handle, slot, offsets.data[i]!, offsets.scales[i]!, groupSize, path);
+    const qk = qkWeight.exec(slot.name);
+    if (qk && layout === 'half') {
+      const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
+      data = permuteForHalfRope({ shape: slot.shape, data }, heads).data;
+    }
+    if (options.dtype && options.dtype !== 'keep') data = roundTripDtype(slot.shape, data, options.dtype);
+    tensors.set(slot.name, { shape: slot.shape, data });
+    storedTypes.set(slot.name, slot.quantized ? `int8/${groupSize}` : 'F32');
+  }
+  return { format: 'llama2c', config, tensors, storedTypes };
+}
+
 async function readSlot(
-  handle: FileHandle,
+  handle: ByteReader,
   slot: Llama2cSlot,
   at: number,
   scalesAt: number,
