@@ -7,14 +7,8 @@
  *
  * @module
  */
-import {
-  type ModelProto,
-  ModelType,
-  PieceType,
-  type PieceTypeValue,
-  SentencePieceTokenizer,
-  type Tokenizer,
-} from '@andes/tokenizer';
+import { PieceType, type PieceTypeValue, SentencePieceTokenizer, type Tokenizer } from '@andes/tokenizer';
+import { bpeTokenizerFromPieces } from './bpe-tokenizer-from-pieces.js';
 import { metaNumber, metaString } from './gguf-llama.js';
 import type { GgufArray, GgufValue } from './gguf-metadata.js';
 
@@ -58,34 +52,18 @@ export function tokenizerFromGguf(meta: ReadonlyMap<string, GgufValue>, file: st
   });
   const id = (key: string, fallback: number) => metaNumber(meta, `tokenizer.ggml.${key}`, file, fallback);
   const unknown = pieces.findIndex((p) => p.type === PieceType.unknown);
-  const proto: ModelProto = {
-    pieces,
-    trainerSpec: {
-      modelType: ModelType.bpe,
-      vocabSize: n,
-      byteFallback: pieces.some((p) => p.type === PieceType.byte),
-      splitDigits: false,
-      treatWhitespaceAsSuffix: false,
+  return bpeTokenizerFromPieces(
+    {
+      pieces,
       unkId: id('unknown_token_id', Math.max(unknown, 0)),
       bosId: id('bos_token_id', 1),
       eosId: id('eos_token_id', 2),
       padId: id('padding_token_id', -1),
-      unkSurface: ' \u2047 ',
-    },
-    normalizerSpec: {
-      name: 'identity',
-      precompiledCharsmap: new Uint8Array(0),
+      byteFallback: pieces.some((p) => p.type === PieceType.byte),
       addDummyPrefix: meta.get('tokenizer.ggml.add_space_prefix')?.value !== false,
-      removeExtraWhitespaces: false,
-      escapeWhitespaces: true,
     },
-    raw: {},
-  };
-  try {
-    return new SentencePieceTokenizer(proto);
-  } catch (e) {
-    throw new Error(`${file}: embedded tokenizer: ${(e as Error).message}`);
-  }
+    `${file}: embedded tokenizer`,
+  );
 }
 
 /**

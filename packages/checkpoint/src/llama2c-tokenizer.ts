@@ -6,14 +6,8 @@
  *
  * @module
  */
-import {
-  type ModelProto,
-  ModelType,
-  PieceType,
-  type PieceTypeValue,
-  SentencePieceTokenizer,
-  type Tokenizer,
-} from '@andes/tokenizer';
+import { PieceType, type PieceTypeValue, SentencePieceTokenizer, type Tokenizer } from '@andes/tokenizer';
+import { bpeTokenizerFromPieces } from './bpe-tokenizer-from-pieces.js';
 
 /** Node's file system, loaded on first use: the main entry stays importable in browsers. */
 const nodeFs = () => import('node:fs/promises');
@@ -101,34 +95,18 @@ export function decodeTokenizerBin(bytes: Uint8Array, name = 'tokenizer.bin', vo
   }
   const unk = pieces.findIndex((p) => p.type === PieceType.unknown);
   if (unk < 0) throw new Error(`${name}: no <unk> piece (SentencePiece needs one)`);
-  const proto: ModelProto = {
-    pieces,
-    trainerSpec: {
-      modelType: ModelType.bpe,
-      vocabSize: pieces.length,
-      byteFallback: pieces.filter((p) => p.type === PieceType.byte).length === 256,
-      splitDigits: false,
-      treatWhitespaceAsSuffix: false,
+  return bpeTokenizerFromPieces(
+    {
+      pieces,
       unkId: unk,
       bosId: bos,
       eosId: eos,
       padId: -1,
-      unkSurface: ' \u2047 ',
-    },
-    normalizerSpec: {
-      name: 'identity',
-      precompiledCharsmap: new Uint8Array(0),
+      byteFallback: pieces.filter((p) => p.type === PieceType.byte).length === 256,
       addDummyPrefix: true,
-      removeExtraWhitespaces: false,
-      escapeWhitespaces: true,
     },
-    raw: {},
-  };
-  try {
-    return new SentencePieceTokenizer(proto);
-  } catch (e) {
-    throw new Error(`${name}: ${(e as Error).message}`);
-  }
+    name,
+  );
 }
 
 /** Reads `tokenizer.bin` from a file. */
