@@ -1,5 +1,6 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { CHROMIUM, chromiumWebGpuArgs } from './test/chromium.js';
 
 // Runs the *.browser.test.ts suites in headless Chromium on navigator.gpu (lavapipe through ANGLE).
 export default defineConfig({
@@ -13,20 +14,9 @@ export default defineConfig({
       instances: [{ browser: 'chromium' }],
       provider: playwright({
         launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          executablePath: CHROMIUM,
           ignoreDefaultArgs: ['--headless'],
-          args: [
-            '--headless=new',
-            '--use-angle=vulkan',
-            '--use-webgpu-adapter=opengles',
-            '--enable-unsafe-webgpu',
-            '--no-sandbox',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-            '--disable-quic',
-          ],
+          args: chromiumWebGpuArgs,
         },
       }),
     },

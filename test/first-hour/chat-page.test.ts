@@ -14,9 +14,9 @@ import { setBackend } from '@andes/tensor';
 import { trainBpe } from '@andes/tokenizer';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumHeadlessArgs } from '../chromium.js';
 import { trainingText } from '../serve/tiny-model.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`first-hour chat-page test skipped: no Chromium at ${CHROMIUM}`);
 
@@ -56,15 +56,7 @@ beforeAll(async () => {
   if (haveChromium)
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: chromiumHeadlessArgs,
     });
 });
 afterAll(async () => {

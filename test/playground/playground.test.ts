@@ -18,13 +18,13 @@ import { unzipSync } from 'fflate';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinTokenizer, nanoModel } from '../../apps/playground/src/builtin-model.js';
+import { CHROMIUM } from '../chromium.js';
 import { runCli } from '../train/helpers.js';
 import { chromiumArgs, type StaticServer, serveStatic } from './static-server.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(root, 'apps/playground/dist');
 const shots = join(root, 'apps/playground/test-results');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ready = existsSync(CHROMIUM) && existsSync(join(dist, 'index.html'));
 if (!ready) console.warn(`playground tests skipped: need ${CHROMIUM} and a built ${dist} (npm run build)`);
 

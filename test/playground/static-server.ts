@@ -47,16 +47,5 @@ export async function serveStatic(root: string): Promise<StaticServer> {
   };
 }
 
-/** Chromium's flags for WebGPU on lavapipe (see TOOLCHAIN.md and vitest.browser.config.ts). */
-export const chromiumArgs = [
-  '--headless=new',
-  '--use-angle=vulkan',
-  '--use-webgpu-adapter=opengles',
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+/** Chromium's flags for WebGPU on lavapipe (the one list, in test/chromium.ts). */
+export { chromiumWebGpuArgs as chromiumArgs } from '../chromium.js';

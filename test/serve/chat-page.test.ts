@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumHeadlessArgs } from '../chromium.js';
 import { type RunningServer, startServer } from './tiny-model.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`chat-page test skipped: no Chromium at ${CHROMIUM}`);
 
@@ -20,15 +20,7 @@ describe.skipIf(!haveChromium)('chat page', () => {
   it('streams a reply equal to the API’s own answer', async () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: chromiumHeadlessArgs,
     });
     try {
       const page = await browser.newPage();
