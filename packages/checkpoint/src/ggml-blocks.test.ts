@@ -1,10 +1,14 @@
-import { seededUniform } from '@andes/tensor';
+import {
+  dequantize,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  ggmlByteSize,
+  kQuantScaleMin,
+  quantize,
+  seededUniform,
+} from '@andes/tensor';
 import { describe, expect, it } from 'vitest';
 import { ggmlPeer, type PeerBlockType } from '../test/ggml-peer.js';
-import { dequantize, kQuantScaleMin } from './ggml-dequantize.js';
-import { quantize } from './ggml-quantize.js';
-import { ggmlByteSize } from './ggml-types.js';
-import { float16BitsToFloat32, float32ToFloat16Bits } from './half-precision.js';
 
 const rng = seededUniform(12);
 const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());

@@ -1,11 +1,9 @@
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seededUniform } from '@andes/tensor';
+import { dequantize, quantize, seededUniform } from '@andes/tensor';
 import { GGUFValueType, gguf, serializeGgufMetadata } from '@huggingface/gguf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dequantize } from './ggml-dequantize.js';
-import { quantize } from './ggml-quantize.js';
 import { GgufFile, parseGgufHeader } from './gguf-file.js';
 import type { GgufValue } from './gguf-metadata.js';
 import { writeGguf } from './gguf-writer.js';

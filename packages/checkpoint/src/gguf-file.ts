@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type GgmlTypeName, ggmlBlockInfo, ggmlByteSize, ggmlTypeLabel, ggmlTypeName } from './ggml-types.js';
+import { type GgmlTypeName, ggmlBlockInfo, ggmlByteSize, ggmlTypeLabel, ggmlTypeName } from '@andes/tensor';
 import { ByteCursor, type GgufValue, OutOfBytesError } from './gguf-metadata.js';
 
 /** Node's file system, loaded on first use: the main entry stays importable in browsers. */

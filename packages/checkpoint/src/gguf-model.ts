@@ -7,9 +7,7 @@
  * @module
  */
 import type { LlamaConfig } from '@andes/nn';
-import { type BlockType, BlockWeight } from '@andes/tensor';
-import { dequantize } from './ggml-dequantize.js';
-import { quantize } from './ggml-quantize.js';
+import { type BlockType, BlockWeight, dequantize, quantize } from '@andes/tensor';
 import { GgufFile } from './gguf-file.js';
 import { ggufTensorName, hfTensorName, llamaConfigFromGguf, llamaMetadata } from './gguf-llama.js';
 import type { GgufValue } from './gguf-metadata.js';

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { GgmlType, type GgmlTypeName, ggmlBlockInfo, ggmlByteSize } from './ggml-types.js';
+import { GgmlType, type GgmlTypeName, ggmlBlockInfo, ggmlByteSize } from '@andes/tensor';
 import { GGUF_DEFAULT_ALIGNMENT } from './gguf-file.js';
 import { ByteWriter, type GgufValue, GgufValueType } from './gguf-metadata.js';
 

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
 import {
   bfloat16ArrayToFloat32,
   bfloat16BitsToFloat32,
@@ -9,7 +8,8 @@ import {
   float32ArrayToFloat16,
   float32ToBfloat16Bits,
   float32ToFloat16Bits,
-} from './half-precision.js';
+} from '@andes/tensor';
+import { describe, expect, it } from 'vitest';
 
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
 if (!hasNumpy) console.warn('[skip] python3 + numpy not available: numpy float16 cross-check skipped');

@@ -1,3 +1,4 @@
+import { bfloat16ArrayToFloat32, float16ArrayToFloat32 } from '@andes/tensor';
 import {
   type HostTensor,
   type HostTypedArray,
@@ -6,7 +7,6 @@ import {
   tensorBytes,
   typedView,
 } from './dtypes.js';
-import { bfloat16ArrayToFloat32, float16ArrayToFloat32 } from './half-precision.js';
 
 /** The part of an `@andes/tensor` `Tensor` needed to save it: shape, dtype and an async read-back. */
 export interface TensorLike {

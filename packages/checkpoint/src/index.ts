@@ -7,6 +7,28 @@
  *
  * @packageDocumentation
  */
+
+export {
+  bfloat16ArrayToFloat32,
+  bfloat16BitsToFloat32,
+  dequantize,
+  float16ArrayToFloat32,
+  float16BitsToFloat32,
+  float32ArrayToBfloat16,
+  float32ArrayToFloat16,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+  type GgmlBlockInfo,
+  GgmlType,
+  type GgmlTypeName,
+  type GgmlWritableType,
+  ggmlBlockInfo,
+  ggmlByteSize,
+  ggmlTypeLabel,
+  ggmlTypeName,
+  kQuantScaleMin,
+  quantize,
+} from '@andes/tensor';
 export { type ConvertOptions, type ConvertReport, convertModel, verifyConversion } from './convert-model.js';
 export {
   dtypeSize,
@@ -18,17 +40,6 @@ export {
   tensorBytes,
   typedView,
 } from './dtypes.js';
-export { dequantize, kQuantScaleMin } from './ggml-dequantize.js';
-export { type GgmlWritableType, quantize } from './ggml-quantize.js';
-export {
-  type GgmlBlockInfo,
-  GgmlType,
-  type GgmlTypeName,
-  ggmlBlockInfo,
-  ggmlByteSize,
-  ggmlTypeLabel,
-  ggmlTypeName,
-} from './ggml-types.js';
 export {
   GGUF_DEFAULT_ALIGNMENT,
   type GgufByteSource,
@@ -52,16 +63,6 @@ export {
 export { loadGgufModel, loadGgufModelBytes, readGgufConfig, saveGgufModel } from './gguf-model.js';
 export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
 export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
-export {
-  bfloat16ArrayToFloat32,
-  bfloat16BitsToFloat32,
-  float16ArrayToFloat32,
-  float16BitsToFloat32,
-  float32ArrayToBfloat16,
-  float32ArrayToFloat16,
-  float32ToBfloat16Bits,
-  float32ToFloat16Bits,
-} from './half-precision.js';
 export {
   hostTensorToFloat32,
   type NamedTensors,

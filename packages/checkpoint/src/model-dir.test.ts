@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type LlamaConfig, llamaConfig } from '@andes/nn';
+import { float16ArrayToFloat32, float32ArrayToFloat16 } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { float16ArrayToFloat32, float32ArrayToFloat16 } from './half-precision.js';
 import { loadModelDir, saveModelDir } from './model-dir.js';
 import { permuteForHalfRope } from './rope-permutation.js';
 import { readSafetensors } from './safetensors.js';

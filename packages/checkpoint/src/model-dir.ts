@@ -1,7 +1,7 @@
 import { type LlamaConfig, llamaConfig, type RopeLayout } from '@andes/nn';
+import { float32ArrayToBfloat16, float32ArrayToFloat16 } from '@andes/tensor';
 import { type ChatTemplateName, type Tokenizer, tokenizerFromBytes } from '@andes/tokenizer';
 import type { HostTensor } from './dtypes.js';
-import { float32ArrayToBfloat16, float32ArrayToFloat16 } from './half-precision.js';
 import { hostTensorToFloat32, type NamedTensors, toHostTensors } from './host-tensors.js';
 import { chatTemplateName, tokenizerConfigJson } from './model-dir-tokenizer-config.js';
 import type { ModelFileReader } from './model-files.js';

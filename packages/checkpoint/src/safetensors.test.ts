@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { float16ArrayToFloat32 } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostTensor } from './dtypes.js';
-import { float16ArrayToFloat32 } from './half-precision.js';
 import {
   decodeSafetensors,
   encodeSafetensors,

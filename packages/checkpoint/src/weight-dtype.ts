@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { dequantize } from './ggml-dequantize.js';
-import { type GgmlWritableType, quantize } from './ggml-quantize.js';
+import { dequantize, type GgmlWritableType, quantize } from '@andes/tensor';
 
 /** Weight storage types a model can be written in or rounded to at load. */
 export type WeightDtype = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
