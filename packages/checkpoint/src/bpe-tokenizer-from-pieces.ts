@@ -11,10 +11,13 @@ import { type ModelProto, ModelType, SentencePieceTokenizer } from '@andes/token
 export interface BpeVocabulary {
   /** Pieces with their merge scores and types, in id order. */
   pieces: ModelProto['pieces'];
+  /** Id of the unknown piece. */
   unkId: number;
+  /** Id of the beginning-of-sequence piece. */
   bosId: number;
+  /** Id of the end-of-sequence piece. */
   eosId: number;
-  /** -1 when there is none. */
+  /** Id of the padding piece; -1 when there is none. */
   padId: number;
   /** Whether unknown characters fall back to the `<0xNN>` byte pieces. */
   byteFallback: boolean;
