@@ -20,6 +20,7 @@ export type {
   BinaryOp,
   DType,
   HostArray,
+  PagedIndexLayout,
   ReduceOp,
   RopeStyle,
   Storage,
@@ -104,6 +105,13 @@ export { min } from './ops/min.js';
 export { minimum } from './ops/minimum.js';
 export { mul } from './ops/mul.js';
 export { neg } from './ops/neg.js';
+export {
+  type PagedKvIndex,
+  type PagedKvIndexSpec,
+  pagedAttention,
+  pagedKvIndex,
+  writePagedKv,
+} from './ops/paged-attention.js';
 export { permute } from './ops/permute.js';
 export { pow } from './ops/pow.js';
 export { reciprocal } from './ops/reciprocal.js';

@@ -99,6 +99,22 @@ export interface AdamWHyper {
   step: number;
 }
 
+/**
+ * Where a paged-KV index keeps its parts in one contiguous int32 storage: per query row its sequence `[rows]`, the
+ * number of positions it attends `[rows]` and the pool row its own key/value goes to `[rows]`, then the block table
+ * `[seqs, maxBlocks]` (pool block ids). See `ops/paged-attention.ts`.
+ */
+export interface PagedIndexLayout {
+  /** Query rows. */
+  rows: number;
+  /** Sequences (block-table rows). */
+  seqs: number;
+  /** Block-table columns. */
+  maxBlocks: number;
+  /** Positions per block. */
+  blockSize: number;
+}
+
 /** Statistics of a backend's memory, in elements of storages it currently holds. */
 export interface BackendMemory {
   /** Bytes held by live storages. */
@@ -232,6 +248,18 @@ export interface Backend {
     scale: number,
     causal: boolean,
   ): { dq: Storage; dk: Storage; dv: Storage };
+
+  /**
+   * Paged attention (inference): q [N, Hq, D] contiguous; kPool, vPool [numBlocks, blockSize, Hkv, D] contiguous; row
+   * n attends positions [0, rowKeys[n]) of sequence rowSeq[n], position p at pool row
+   * blockTable[seq, ⌊p / blockSize⌋]·blockSize + p mod blockSize. Returns o [N, Hq, D] (zeros for a row with no key).
+   */
+  pagedAttention(q: View, kPool: View, vPool: View, index: View, layout: PagedIndexLayout, scale: number): Storage;
+  /**
+   * In place: row rowSlot[n] of `pool` (contiguous, rows of W = src.shape[1] elements) = src[n] for src [N, W]
+   * (contiguous). The index's rowSlot entries are distinct.
+   */
+  writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void;
 
   // ---- optimiser ------------------------------------------------------------------------
   /**

@@ -16,6 +16,7 @@ import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, copy, copyInto, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
 import { matmul } from './matmul.js';
+import { pagedAttention, writePagedRows } from './paged-attention.js';
 import { reduce } from './reduce.js';
 import { rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
@@ -93,6 +94,8 @@ export function createCpuBackend(): Backend {
     attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
     attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>
       t2(attentionBackward(q, k, v, o, dO, lse, scale, causal)),
+    pagedAttention: (q, k, v, index, layout, scale) => track(pagedAttention(q, k, v, index, layout, scale)),
+    writePagedRows,
     adamw,
   };
 }

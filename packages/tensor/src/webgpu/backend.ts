@@ -11,6 +11,7 @@ import type {
   BinaryOp,
   BlockType,
   DType,
+  PagedIndexLayout,
   ReduceOp,
   RopeStyle,
   Storage,
@@ -25,6 +26,7 @@ import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import * as ew from './kernels/elementwise.js';
 import { gather, scatterAdd } from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
+import { pagedAttention, writePagedRows } from './kernels/paged-attention.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
 import { addRmsNorm, rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
@@ -154,6 +156,12 @@ export class WebGpuBackend implements Backend {
     causal: boolean,
   ): { dq: Storage; dk: Storage; dv: Storage } {
     return attentionBackward(this.rt, q, k, v, o, dO, lse, scale, causal);
+  }
+  pagedAttention(q: View, kPool: View, vPool: View, index: View, layout: PagedIndexLayout, scale: number): Storage {
+    return pagedAttention(this.rt, q, kPool, vPool, index, layout, scale);
+  }
+  writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void {
+    writePagedRows(this.rt, own(pool, 'writePagedRows'), src, index, layout);
   }
   adamw(param: Storage, grad: Storage, m: Storage, v: Storage, hyper: AdamWHyper, gradScale?: Storage): void {
     adamw(
