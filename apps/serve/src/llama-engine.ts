@@ -1,36 +1,52 @@
 /**
- * The real engine: a `LlamaForCausalLM` from @andes/nn with one preallocated `KvCache` of `maxSlots` slots.
- * Prefill is one forward over the whole prompt, or over the chunks of several prompts at once (`prefillMany`);
- * decode is one `forwardBatch` over every running slot, so the number of kernel dispatches per step does not grow
- * with the batch.
+ * The real engine: a `LlamaForCausalLM` from @andes/nn over one `PagedKvCache` allocated at startup. Each step is
+ * one `forwardPaged`: decodes and prefill chunks of every scheduled sequence in one forward, their keys/values
+ * written straight into their blocks, so the number of kernel dispatches per step does not grow with the batch and
+ * nothing is copied per step.
  *
  * @module
  */
-import { KvCache, type LlamaForCausalLM, prefillPacked } from '@andes/nn';
+import { forwardPaged, type LlamaForCausalLM, PagedKvCache } from '@andes/nn';
 import type { Tensor } from '@andes/tensor';
-import type { DecodeRow, Engine, PrefillRequest } from './engine.js';
+import type { Engine, KvBlocks, StepChunk } from './engine.js';
 
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
-  /** Slots wanted (the largest decode batch). */
+  /** The most sequences in one step (the largest batch). */
   maxSlots: number;
-  /** Positions per slot (default: the model's `max_position_embeddings`). */
+  /** Positions per sequence (default: the model's `max_position_embeddings`). */
   maxContext?: number;
-  /** Bytes the KV cache may take; slots are reduced to fit (default: no limit). */
+  /** Positions per KV block (default 16). */
+  blockSize?: number;
+  /**
+   * Bytes the KV cache may take; the pool gets as many blocks as fit (default: enough for `maxSlots` sequences of
+   * `maxContext` positions each).
+   */
   kvBudgetBytes?: number;
 }
 
-/** Slots that fit `budget` bytes at `context` positions each, capped at `wanted`; throws if not even one fits. */
-export function slotsWithinBudget(model: LlamaForCausalLM, wanted: number, context: number, budget?: number): number {
-  if (budget === undefined) return wanted;
-  const perSlot = KvCache.bytesFor(model.config, { maxBatch: 1, maxSeq: context });
-  const fit = Math.floor(budget / perSlot);
-  if (fit < 1) {
+/**
+ * Blocks of the pool: those that fit `budget` bytes, else enough for `slots` full contexts; throws if the budget
+ * does not hold one full context (a single request could never finish).
+ */
+export function blocksWithinBudget(
+  model: LlamaForCausalLM,
+  slots: number,
+  context: number,
+  blockSize: number,
+  budget?: number,
+): number {
+  const perContext = Math.ceil(context / blockSize);
+  if (budget === undefined) return slots * perContext;
+  const perBlock = PagedKvCache.bytesPerBlock(model.config, blockSize);
+  const fit = Math.floor(budget / perBlock);
+  if (fit < perContext) {
     throw new Error(
-      `LlamaEngine: one KV-cache slot of ${context} positions needs ${perSlot} bytes, more than the budget of ${budget}; lower --context`,
+      `LlamaEngine: one context of ${context} positions needs ${perContext} KV blocks of ${perBlock} bytes, more than ` +
+        `the budget of ${budget} bytes; lower --context`,
     );
   }
-  return Math.min(wanted, fit);
+  return fit;
 }
 
 async function readAndDispose(t: Tensor): Promise<Float32Array> {
@@ -41,71 +57,61 @@ async function readAndDispose(t: Tensor): Promise<Float32Array> {
   }
 }
 
-/** An `Engine` over a `LlamaForCausalLM`. */
+/** An `Engine` over a `LlamaForCausalLM` with a paged KV cache. */
 export class LlamaEngine implements Engine {
   readonly vocabSize: number;
   readonly maxSlots: number;
   readonly maxContext: number;
-  /** The preallocated cache: `maxSlots` × `maxContext` positions of every layer. */
-  readonly cache: KvCache;
+  /** The preallocated paged cache. */
+  readonly cache: PagedKvCache;
 
-  /** Allocates the KV cache at once, so memory use is known at startup. */
+  /** Allocates the KV pool at once, so memory use is known at startup. */
   constructor(
     readonly model: LlamaForCausalLM,
     options: LlamaEngineOptions,
   ) {
     this.vocabSize = model.config.vocab_size;
     this.maxContext = Math.min(options.maxContext ?? Infinity, model.config.max_position_embeddings);
-    this.maxSlots = slotsWithinBudget(model, options.maxSlots, this.maxContext, options.kvBudgetBytes);
-    this.cache = new KvCache(model.config, { maxBatch: this.maxSlots, maxSeq: this.maxContext });
+    this.maxSlots = options.maxSlots;
+    const blockSize = options.blockSize ?? 16;
+    const numBlocks = blocksWithinBudget(model, this.maxSlots, this.maxContext, blockSize, options.kvBudgetBytes);
+    this.cache = new PagedKvCache(model.config, { numBlocks, blockSize });
   }
 
-  async prefill(
-    slot: number,
-    ids: readonly number[],
-    opts: { start?: number; allLogits?: boolean } = {},
-  ): Promise<Float32Array> {
-    const start = opts.start ?? 0;
-    if (start === 0) this.cache.release(slot);
-    return readAndDispose(this.model.prefill(ids, { cache: this.cache, slot, start, allLogits: !!opts.allLogits }));
+  get blocks(): KvBlocks {
+    return this.cache.pool;
   }
 
-  async prefillMany(requests: readonly PrefillRequest[]): Promise<Float32Array[]> {
-    for (const r of requests) if (r.start === 0) this.cache.release(r.slot);
-    const all = await readAndDispose(prefillPacked(this.model, requests, this.cache));
+  async step(chunks: readonly StepChunk[]): Promise<Float32Array[]> {
+    const pool = this.cache.pool;
+    for (const c of chunks) {
+      if (!pool.has(c.seq)) pool.open(c.seq);
+      const end = c.start + c.ids.length;
+      if (end > this.maxContext) {
+        throw new Error(
+          `LlamaEngine.step: sequence ${c.seq} would reach ${end} positions, context is ${this.maxContext}`,
+        );
+      }
+      if (!pool.grow(c.seq, end)) {
+        throw new Error(
+          `LlamaEngine.step: no free KV blocks for sequence ${c.seq} (${pool.freeBlocks} free of ${pool.numBlocks})`,
+        );
+      }
+    }
+    const all = await readAndDispose(forwardPaged(this.model, chunks, this.cache));
     const v = this.vocabSize;
     const out: Float32Array[] = [];
     let row = 0;
-    for (const r of requests) {
-      const n = r.allLogits ? r.ids.length : 1;
+    for (const c of chunks) {
+      const n = c.allLogits ? c.ids.length : 1;
       out.push(all.subarray(row * v, (row + n) * v));
       row += n;
     }
     return out;
   }
 
-  copyPrefix(from: number, to: number, length: number): void {
-    if (from === to || length === 0) return;
-    this.cache.checkRange(from, 0, length);
-    for (let layer = 0; layer < this.cache.numLayers; layer++) {
-      const { k, v } = this.cache.read(layer, [from], length);
-      this.cache.write(layer, to, 0, k, v);
-      k.dispose();
-      v.dispose();
-    }
-  }
-
-  async decode(rows: readonly DecodeRow[]): Promise<Float32Array> {
-    return readAndDispose(
-      this.model.forwardBatch(
-        rows.map((r) => r.token),
-        { cache: this.cache, slots: rows.map((r) => r.slot), positions: rows.map((r) => r.position) },
-      ),
-    );
-  }
-
-  release(slot: number): void {
-    this.cache.release(slot);
+  release(seq: number): void {
+    if (this.cache.pool.has(seq)) this.cache.pool.close(seq);
   }
 
   dispose(): void {
