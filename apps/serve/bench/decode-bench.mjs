@@ -17,9 +17,9 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
-import { argmax, LlamaEngine } from '../dist/index.js';
+import { LlamaEngine } from '../dist/index.js';
 
 const PRESETS = (process.env.DECODE_PRESETS ?? 'stories-15m,stories-110m').split(',');
 const STEPS = Number(process.env.DECODE_STEPS ?? 256);
@@ -42,12 +42,13 @@ async function andesDecode(engine, steps) {
   const best = { wall: 0, cpu: 0 };
   for (let r = 0; r < REPEATS; r++) {
     const prompt = [1, 403, 2501, 263];
-    let token = argmax(await engine.prefill(0, prompt));
+    const [first] = await engine.step([{ seq: 0, ids: prompt, start: 0 }]);
+    let token = argmax(first);
     let pos = prompt.length;
     const n = Math.min(steps, engine.maxContext - pos);
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) token = argmax(await engine.decode([{ slot: 0, token, position: pos++ }]));
+    for (let i = 0; i < n; i++) token = argmax((await engine.step([{ seq: 0, ids: [token], start: pos++ }]))[0]);
     best.cpu = Math.max(best.cpu, n / cpuSeconds(process.cpuUsage(c0)));
     best.wall = Math.max(best.wall, n / ((performance.now() - t0) / 1000));
     engine.release(0);
