@@ -33,6 +33,8 @@ export interface KvBlocks {
   readonly cachedBlocks: number;
   /** Blocks needed for `positions` positions. */
   blocksFor(positions: number): number;
+  /** The cached full prefix blocks a sequence starting with `tokens` would share (≤ `maxTokens` positions). */
+  lookupPrefix(tokens: readonly number[], maxTokens?: number): { tokens: number };
   /** New blocks a sequence starting with `tokens` needs for `positions` positions, after sharing cached prefix blocks. */
   blocksToAdmit(tokens: readonly number[], positions: number, maxReuse?: number): number;
   /** Opens a sequence, sharing cached full prefix blocks of `tokens` (≤ `maxReuse` positions); returns positions reused. */

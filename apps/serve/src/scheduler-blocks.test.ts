@@ -103,6 +103,23 @@ describe('Scheduler KV blocks', () => {
     engine.dispose();
   });
 
+  it('prefix sharing stays off below the threshold and for prompt log-probabilities', async () => {
+    const { engine, log } = engineWith(2, 20);
+    const s = new Scheduler(engine, { maxQueue: 8, prefixCacheMinTokens: 8 });
+    const run = async (prompt: number[], extra: Partial<SequenceRequest> = {}) => {
+      const r = greedy(prompt, 1);
+      s.submit({ ...r.req, ...extra });
+      await r.reason;
+    };
+    await run([1, 2, 3, 4, 5, 6, 7]);
+    await run([1, 2, 3, 4, 5, 6, 9]); // one shared full block (4 tokens) < 8: prefilled from 0
+    await run([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await run([1, 2, 3, 4, 5, 6, 7, 8, 9, 11]); // two shared blocks (8 tokens): reused
+    await run([1, 2, 3, 4, 5, 6, 7, 8, 9, 11], { promptLogprobs: true, topLogprobs: 0, onPromptLogprobs: () => {} });
+    expect(log.map((l) => l.split('×')[0])).toEqual(['0@0', '1@0', '2@0', '3@8', '4@0']);
+    engine.dispose();
+  });
+
   it('queues while free blocks are short, though the batch has room, and admits when blocks free up', async () => {
     // 10 blocks of 4: each request below needs ⌈(9 + 1) / 4⌉ = 3 blocks to be admitted, so three run at once.
     const { engine, log } = engineWith(8, 10, 24);

@@ -258,15 +258,13 @@ export class Scheduler {
       const seq = this.waiting[0]!;
       const min = this.options.prefixCacheMinTokens ?? 1;
       // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
-      const maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
+      let maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
+      if (maxReuse > 0 && blocks.lookupPrefix(seq.tokens, maxReuse).tokens < min) maxReuse = 0;
       // Admission by free blocks: the prompt (and its first new token) must fit beside what is running.
       if (blocks.blocksToAdmit(seq.tokens, seq.tokens.length + 1, maxReuse) > blocks.freeBlocks) break;
       this.waiting.shift();
       const reused = blocks.open(seq.id, seq.tokens, maxReuse);
-      if (reused > 0 && reused < min) {
-        blocks.close(seq.id);
-        blocks.open(seq.id);
-      } else if (reused > 0) {
+      if (reused > 0) {
         this.options.metrics?.prefixCacheHits.inc();
         this.options.metrics?.prefixCacheTokens.inc({}, reused);
       }
