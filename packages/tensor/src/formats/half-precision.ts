@@ -91,3 +91,18 @@ export function bfloat16ArrayToFloat32(bits: ArrayLike<number>): Float32Array {
   for (let i = 0; i < bits.length; i++) outBits[i] = (bits[i]! & 0xffff) << 16;
   return out;
 }
+
+/** Bits of `values` rounded to `dtype` (nearest even), element-wise: the one host encoder of half tensors. */
+export function encodeHalf(dtype: 'float16' | 'bfloat16', values: ArrayLike<number>): Uint16Array {
+  return dtype === 'float16' ? float32ArrayToFloat16(values) : float32ArrayToBfloat16(values);
+}
+
+/** Values of half bits of `dtype`, element-wise (exact): the one host decoder of half tensors. */
+export function decodeHalf(dtype: 'float16' | 'bfloat16', bits: ArrayLike<number>): Float32Array {
+  return dtype === 'float16' ? float16ArrayToFloat32(bits) : bfloat16ArrayToFloat32(bits);
+}
+
+/** Bits of the `dtype` half nearest to `value` (round to nearest even). */
+export function halfBits(dtype: 'float16' | 'bfloat16', value: number): number {
+  return dtype === 'float16' ? float32ToFloat16Bits(value) : float32ToBfloat16Bits(value);
+}
