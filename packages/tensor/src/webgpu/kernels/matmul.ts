@@ -77,7 +77,7 @@ const CPU_DECODE_KC: DecodeVariant = { kind: 'strip', strip: { wg: 16, rm: 1, rn
 const HALF_STRIPS = {
   decodeK: { wg: 16, rm: 1, rn: 8 },
   decode: { wg: 32, rm: 1, rn: 2 },
-  rows: { wg: 16, rm: 8, rn: 8, rowsFirst: true },
+  rows: { wg: 16, rm: 4, rn: 4, rowsFirst: true },
 } satisfies Record<string, StripConfig>;
 /** One-row products: the split-K GEMV, its subgroup form (K-contiguous B only), or a strip kernel with one row. */
 export type DecodeVariant = { kind: 'gemv' } | { kind: 'gemv-subgroup' } | { kind: 'strip'; strip: StripConfig };
@@ -153,7 +153,9 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
   if (isHalf(a.storage.dtype) || isHalf(b.storage.dtype)) {
     const strip = M > 1 ? HALF_STRIPS.rows : lb === 'k' ? HALF_STRIPS.decodeK : HALF_STRIPS.decode;
     const ops = halfOperands(rt, a.storage.dtype, b.storage.dtype);
-    dispatchStrip(rt, strip, la, lb, br, storages, params, M, N, batch, ops);
+    // General-stride indexing ('g' layouts): the decode dominates the address arithmetic, and one pipeline per
+    // (shape class, dtypes) instead of one per layout pair keeps shader compiles (seconds each on lavapipe) few.
+    dispatchStrip(rt, strip, 'g', 'g', br, storages, params, M, N, batch, ops);
     return out;
   }
   if (M === 1) {
