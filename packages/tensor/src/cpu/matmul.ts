@@ -1,6 +1,7 @@
 import { isHalf, type Storage, type View } from '../backend/backend.js';
 import { sizeOf, stridesOf } from '../shape.js';
 import { readFloat32 } from './half.js';
+import { HALF_DOT_MAX_ROWS, halfRowsMatmul } from './half-matmul.js';
 import { dotForm, rowForm } from './matmul-kernels.js';
 import { wasmMatmul } from './matmul-wasm.js';
 import { allocCpu, CpuStorage, cpuData, forEachRow, readView } from './storage.js';
@@ -33,6 +34,9 @@ export function setCpuMatmulKernels(kernels: CpuMatmulKernels): CpuMatmulKernels
  * (O(size) against O(M·K·N) work).
  */
 export function matmul(a: View, b: View, batchShape: readonly number[]): Storage {
+  if (isHalf(b.storage.dtype) && a.shape[a.shape.length - 2]! <= HALF_DOT_MAX_ROWS) {
+    return halfRowsMatmul(a, b, batchShape);
+  }
   if (isHalf(a.storage.dtype) || isHalf(b.storage.dtype)) return matmul(decoded(a), decoded(b), batchShape);
   const rank = a.shape.length;
   const M = a.shape[rank - 2]!;

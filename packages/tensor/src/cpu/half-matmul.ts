@@ -1,0 +1,67 @@
+/**
+ * Few-row products against a float16 / bfloat16 b on the CPU (decode steps: a projection's weight, a half KV cache):
+ * b's bits are read in place and decoded by table lookup inside the dot product, so a step never makes a float32 copy
+ * of the weight (for many rows, matmul.ts decodes b once and runs the SIMD kernels instead).
+ *
+ * @module
+ */
+import type { HalfDType, View } from '../backend/backend.js';
+import { halfValueTable } from '../formats/half-precision.js';
+import { sizeOf } from '../shape.js';
+import { readFloat32 } from './half.js';
+import { allocCpu, type CpuStorage, cpuStorage, forEachRow } from './storage.js';
+
+/** Largest M that takes the in-place path. */
+export const HALF_DOT_MAX_ROWS = 4;
+
+/**
+ * out[z, m, n] = Σ_k a[z, m, k] · b[z, k, n] with b half (any strides) and a float32 or half; sums in float64 over
+ * exactly decoded values (at least as accurate as float32 accumulation). Batch dims already broadcast.
+ */
+export function halfRowsMatmul(a: View, b: View, batchShape: readonly number[]): CpuStorage {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = a.shape[ra - 2]!;
+  const K = a.shape[ra - 1]!;
+  const N = b.shape[rb - 1]!;
+  const batch = sizeOf(batchShape);
+  const out = allocCpu('float32', batch * M * N);
+  const o = out.data as Float32Array;
+  const A = readFloat32(a); // [batch, M, K] row-major (small: M ≤ 4 rows per batch entry)
+  const bs = cpuStorage(b.storage);
+  const W = bs.data as Uint16Array;
+  const table = halfValueTable(bs.dtype as HalfDType);
+  const sBk = b.strides[rb - 2]!;
+  const sBn = b.strides[rb - 1]!;
+  const bases: number[] = [];
+  if (batchShape.length === 0) bases.push(b.offset);
+  else {
+    forEachRow(batchShape, b.strides.slice(0, -2), b.offset, (base, count, stride) => {
+      for (let j = 0; j < count; j++) bases.push(base + j * stride);
+    });
+  }
+  const K4 = K - (K % 4);
+  for (let z = 0; z < batch; z++) {
+    for (let m = 0; m < M; m++) {
+      const aRow = (z * M + m) * K;
+      const oRow = (z * M + m) * N;
+      for (let n = 0; n < N; n++) {
+        let w = bases[z]! + n * sBn;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let k = 0;
+        for (; k < K4; k += 4, w += 4 * sBk) {
+          s0 += A[aRow + k]! * table[W[w]!]!;
+          s1 += A[aRow + k + 1]! * table[W[w + sBk]!]!;
+          s2 += A[aRow + k + 2]! * table[W[w + 2 * sBk]!]!;
+          s3 += A[aRow + k + 3]! * table[W[w + 3 * sBk]!]!;
+        }
+        for (; k < K; k++, w += sBk) s0 += A[aRow + k]! * table[W[w]!]!;
+        o[oRow + n] = s0 + s1 + s2 + s3;
+      }
+    }
+  }
+  return out;
+}
