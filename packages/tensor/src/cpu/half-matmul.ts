@@ -1,7 +1,8 @@
 /**
  * Few-row products against a float16 / bfloat16 b on the CPU (decode steps: a projection's weight, a half KV cache):
- * b's bits are read in place and decoded by table lookup inside the dot product, so a step never makes a float32 copy
- * of the weight (for many rows, matmul.ts decodes b once and runs the SIMD kernels instead).
+ * b's bits are decoded inside the dot product — by the WebAssembly SIMD kernel (half-dot-wasm.ts) when b is
+ * K-contiguous (a Linear weight), else by table lookup — so a step never makes a float32 copy of the weight (for many
+ * rows, matmul.ts decodes b once and runs the float32 SIMD kernels instead).
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { HalfDType, View } from '../backend/backend.js';
 import { halfValueTable } from '../formats/half-precision.js';
 import { sizeOf } from '../shape.js';
 import { readFloat32 } from './half.js';
+import { halfDotRows } from './half-dot-wasm.js';
 import { allocCpu, type CpuStorage, cpuStorage, forEachRow } from './storage.js';
 
 /** Largest M that takes the in-place path. */
@@ -16,9 +18,10 @@ export const HALF_DOT_MAX_ROWS = 4;
 
 /**
  * out[z, m, n] = Σ_k a[z, m, k] · b[z, k, n] with b half (any strides) and a float32 or half; sums in float64 over
- * exactly decoded values (at least as accurate as float32 accumulation). Batch dims already broadcast.
+ * exactly decoded values in the scalar kernel, in float32 lanes in the SIMD one. Batch dims already broadcast. `simd`
+ * allows the WebAssembly kernel (matmul's `setCpuMatmulKernels('js')` turns it off).
  */
-export function halfRowsMatmul(a: View, b: View, batchShape: readonly number[]): CpuStorage {
+export function halfRowsMatmul(a: View, b: View, batchShape: readonly number[], simd: boolean): CpuStorage {
   const ra = a.shape.length;
   const rb = b.shape.length;
   const M = a.shape[ra - 2]!;
@@ -31,6 +34,7 @@ export function halfRowsMatmul(a: View, b: View, batchShape: readonly number[]):
   const bs = cpuStorage(b.storage);
   const W = bs.data as Uint16Array;
   const table = halfValueTable(bs.dtype as HalfDType);
+  if (N === 0 || M === 0) return out;
   const sBk = b.strides[rb - 2]!;
   const sBn = b.strides[rb - 1]!;
   const bases: number[] = [];
@@ -41,7 +45,17 @@ export function halfRowsMatmul(a: View, b: View, batchShape: readonly number[]):
     });
   }
   const K4 = K - (K % 4);
+  const dtype = bs.dtype as HalfDType;
   for (let z = 0; z < batch; z++) {
+    // A K-contiguous b (a Linear weight [N, K], or a key cache read transposed) takes the SIMD kernel.
+    if (
+      simd &&
+      K > 0 &&
+      (sBk === 1 || K === 1) &&
+      halfDotRows(dtype, A, z * M * K, M, W, bases[z]!, sBn, N, K, o, z * M * N)
+    ) {
+      continue;
+    }
     for (let m = 0; m < M; m++) {
       const aRow = (z * M + m) * K;
       const oRow = (z * M + m) * N;

@@ -35,7 +35,7 @@ export function setCpuMatmulKernels(kernels: CpuMatmulKernels): CpuMatmulKernels
  */
 export function matmul(a: View, b: View, batchShape: readonly number[]): Storage {
   if (isHalf(b.storage.dtype) && a.shape[a.shape.length - 2]! <= HALF_DOT_MAX_ROWS) {
-    return halfRowsMatmul(a, b, batchShape);
+    return halfRowsMatmul(a, b, batchShape, preferred === 'wasm');
   }
   if (isHalf(a.storage.dtype) || isHalf(b.storage.dtype)) return matmul(decoded(a), decoded(b), batchShape);
   const rank = a.shape.length;

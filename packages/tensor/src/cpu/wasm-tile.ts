@@ -65,7 +65,8 @@ const f32x4Add = [op.simd, 0xe4, 0x01];
 const f32x4Mul = [op.simd, 0xe6, 0x01];
 const extractLane = (lane: number) => [op.simd, 0x1f, lane];
 
-function uleb(n: number): number[] {
+/** Unsigned LEB128 (indices, sizes, memarg offsets). */
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
@@ -76,7 +77,7 @@ function uleb(n: number): number[] {
   return out;
 }
 /** Signed LEB128 (i32.const immediates). */
-function sleb(n: number): number[] {
+export function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
     const b = n & 0x7f;
