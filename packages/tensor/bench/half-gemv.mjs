@@ -20,19 +20,31 @@ const cases = [
   ['bfloat16 tensor', (xx) => linear(xx, wbf)],
   ['F16 BlockWeight', (xx) => blockLinear(xx, block)],
 ];
-console.log(`${backend}: x [1, ${K}] · W [${N}, ${K}]ᵀ, median of 3 batches of ${reps}`);
-const rows = [];
-for (const [name, run] of cases) {
-  await run(x).data(); // warm-up (pipeline compile, weight placement)
-  const batches = [];
-  for (let b = 0; b < 3; b++) {
+console.log(`${backend}: x [1, ${K}] · W [${N}, ${K}]ᵀ, median of 7 interleaved rounds of ${reps} calls per case`);
+for (const [, run] of cases) await run(x).data(); // warm-up (pipeline compile, weight placement)
+// Rounds interleave the cases so that a change of machine load hits all of them alike.
+// CPU time of the whole process (lavapipe's threads included) is far less sensitive to other jobs than wall time.
+const times = cases.map(() => []);
+const cpuTimes = cases.map(() => []);
+for (let round = 0; round < 7; round++) {
+  for (const [i, [, run]] of cases.entries()) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (let r = 0; r < reps; r++) run(x).dispose();
     await sync();
-    batches.push((performance.now() - t0) / reps);
+    const c = process.cpuUsage(c0);
+    times[i].push((performance.now() - t0) / reps);
+    cpuTimes[i].push((c.user + c.system) / 1000 / reps);
   }
-  rows.push([name, batches.sort((a, b) => a - b)[1]]);
 }
-const base = rows[0][1];
-for (const [name, ms] of rows)
-  console.log(`${name}: ${ms.toFixed(3)} ms per GEMV (${(base / ms).toFixed(2)}× float32's speed)`);
+const median = (a) => a.sort((p, q) => p - q)[a.length >> 1];
+const base = median([...times[0]]);
+const cpuBase = median([...cpuTimes[0]]);
+for (const [i, [name]] of cases.entries()) {
+  const ms = median(times[i]);
+  const cpu = median(cpuTimes[i]);
+  console.log(
+    `${name}: ${ms.toFixed(3)} ms wall (${(base / ms).toFixed(2)}× float32), ` +
+      `${cpu.toFixed(3)} CPU-ms (${(cpuBase / cpu).toFixed(2)}× float32) per GEMV`,
+  );
+}
