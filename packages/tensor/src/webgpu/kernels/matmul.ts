@@ -72,11 +72,11 @@ const CPU_DECODE: DecodeVariant = { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2
 const CPU_DECODE_KC: DecodeVariant = { kind: 'strip', strip: { wg: 16, rm: 1, rn: 8 } };
 /**
  * Strip shapes of products with a float16 / bfloat16 operand (decoded on load, f32 accumulation; no workgroup
- * memory): the CPU-adapter decode strips for one row, the CPU-adapter strip otherwise.
+ * memory): the CPU-adapter K-contiguous decode strip for one row (either layout of B: it indexes by strides), the
+ * CPU-adapter strip with 4 × 4 per invocation otherwise (fewer, smaller shaders to compile).
  */
 const HALF_STRIPS = {
-  decodeK: { wg: 16, rm: 1, rn: 8 },
-  decode: { wg: 32, rm: 1, rn: 2 },
+  decode: { wg: 16, rm: 1, rn: 8 },
   rows: { wg: 16, rm: 4, rn: 4, rowsFirst: true },
 } satisfies Record<string, StripConfig>;
 /** One-row products: the split-K GEMV, its subgroup form (K-contiguous B only), or a strip kernel with one row. */
@@ -151,7 +151,7 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
   const storages = [out, a.storage as GpuStorage, b.storage as GpuStorage];
   const problem: MatmulProblem = { M, N, K, batch, la, lb };
   if (isHalf(a.storage.dtype) || isHalf(b.storage.dtype)) {
-    const strip = M > 1 ? HALF_STRIPS.rows : lb === 'k' ? HALF_STRIPS.decodeK : HALF_STRIPS.decode;
+    const strip = M > 1 ? HALF_STRIPS.rows : HALF_STRIPS.decode;
     const ops = halfOperands(rt, a.storage.dtype, b.storage.dtype);
     // General-stride indexing ('g' layouts): the decode dominates the address arithmetic, and one pipeline per
     // (shape class, dtypes) instead of one per layout pair keeps shader compiles (seconds each on lavapipe) few.
