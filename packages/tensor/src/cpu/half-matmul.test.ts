@@ -4,6 +4,8 @@ import * as T from '../index.js';
 import { refRoundHalf } from '../ops/half-test-support.js';
 import { makeRng } from '../testing/reference.js';
 import { setCpuMatmulKernels } from './matmul.js';
+import type { CpuStorage } from './storage.js';
+import { heapBlock } from './wasm-heap.js';
 
 /** Every finite float16 value, from its bit fields in float64 (65 536 patterns less the 2·1023 NaNs and 2 Infs). */
 function everyFiniteFloat16(): number[] {
@@ -84,4 +86,37 @@ describe('CPU few-row products with a half weight (SIMD and scalar kernels)', ()
       }
     });
   }
+
+  it('wasm: a half weight moves into wasm memory on its second use and is read there in place', async () => {
+    const rng = makeRng(12);
+    for (const dtype of ['float16', 'bfloat16'] as HalfDType[]) {
+      const [N, K] = [300, 256]; // 76 800 halves: large enough to move, K a multiple of 8
+      const wv = Array.from({ length: N * K }, () => rng() * 2 - 1);
+      const xv = Array.from({ length: K }, () => rng() * 2 - 1);
+      const w = T.tensor(wv, [N, K], { dtype });
+      const x = T.tensor(xv, [1, K]);
+      const check = async (values: number[]) => {
+        const want = refLinear(
+          xv.map(Math.fround),
+          values.map((v) => refRoundHalf(dtype, Math.fround(v))),
+          1,
+          N,
+          K,
+        );
+        const got = await T.linear(x, w).data();
+        for (let i = 0; i < N; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(4 * K * 2 ** -24);
+      };
+      await check(wv);
+      expect(heapBlock(w.storage as CpuStorage)).toBeUndefined();
+      await check(wv);
+      expect(heapBlock(w.storage as CpuStorage)).toBeDefined();
+      await check(wv);
+      // Writes land in wasm memory: the next product sees them.
+      const wv2 = wv.map((v) => -v / 2);
+      w.assign(T.tensor(wv2, [N, K]));
+      await check(wv2);
+      w.dispose();
+      x.dispose();
+    }
+  });
 });

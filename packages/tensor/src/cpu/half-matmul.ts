@@ -12,6 +12,7 @@ import { sizeOf } from '../shape.js';
 import { readFloat32 } from './half.js';
 import { halfDotRows } from './half-dot-wasm.js';
 import { allocCpu, type CpuStorage, cpuStorage, forEachRow } from './storage.js';
+import { noteMatmulOperand } from './wasm-heap.js';
 
 /** Largest M that takes the in-place path. */
 export const HALF_DOT_MAX_ROWS = 4;
@@ -32,11 +33,13 @@ export function halfRowsMatmul(a: View, b: View, batchShape: readonly number[], 
   const o = out.data as Float32Array;
   const A = readFloat32(a); // [batch, M, K] row-major (small: M ≤ 4 rows per batch entry)
   const bs = cpuStorage(b.storage);
-  const W = bs.data as Uint16Array;
-  const table = halfValueTable(bs.dtype as HalfDType);
   if (N === 0 || M === 0) return out;
   const sBk = b.strides[rb - 2]!;
   const sBn = b.strides[rb - 1]!;
+  // A weight (read again at the same version) moves into wasm memory, where the SIMD kernel reads it in place.
+  if (simd && sBk === 1) noteMatmulOperand(bs, K);
+  const W = bs.data as Uint16Array;
+  const table = halfValueTable(bs.dtype as HalfDType);
   const bases: number[] = [];
   if (batchShape.length === 0) bases.push(b.offset);
   else {
@@ -45,14 +48,13 @@ export function halfRowsMatmul(a: View, b: View, batchShape: readonly number[], 
     });
   }
   const K4 = K - (K % 4);
-  const dtype = bs.dtype as HalfDType;
   for (let z = 0; z < batch; z++) {
     // A K-contiguous b (a Linear weight [N, K], or a key cache read transposed) takes the SIMD kernel.
     if (
       simd &&
       K > 0 &&
       (sBk === 1 || K === 1) &&
-      halfDotRows(dtype, A, z * M * K, M, W, bases[z]!, sBn, N, K, o, z * M * N)
+      halfDotRows(bs, A, z * M * K, M, bases[z]!, sBn, N, K, o, z * M * N)
     ) {
       continue;
     }
