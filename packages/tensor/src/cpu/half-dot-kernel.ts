@@ -6,8 +6,8 @@
  *
  * Decoding, 8 halves per 16-byte load, per i32 lane h (a half zero-extended): bfloat16 is `h << 16`. float16 is
  * `((h & 0x7fff) << 13)` read as a float32 times 2¹¹² (exact for normals and subnormals alike: it moves the exponent
- * bias from 15 to 127); where the exponent field is 31 it is `((h & 0x7fff) << 13) | 0x7f800000` instead (±Infinity,
- * NaN); then the sign `(h & 0x8000) << 16` is or-ed in. Sums: two f32x4 accumulators (lanes k mod 8), added up at
+ * bias from 15 to 127), with the exponent bits then forced to all ones where the half's exponent field is 31
+ * (±Infinity, NaN, mantissa kept); then the sign `(h & 0x8000) << 16` is or-ed in. Sums: two f32x4 accumulators (lanes k mod 8), added up at
  * the end.
  *
  * @module
@@ -38,7 +38,6 @@ const i32x4Splat = (n: number) => [...i32(n), ...simd(0x11)];
 const f32x4Splat = (x: number) => [0x43, ...new Uint8Array(Float32Array.of(x).buffer), ...simd(0x13)];
 const AND = simd(0x4e);
 const OR = simd(0x50);
-const BITSELECT = simd(0x52);
 const EXTEND_LOW = simd(0xa9); // i32x4.extend_low_i16x8_u
 const EXTEND_HIGH = simd(0xaa); // i32x4.extend_high_i16x8_u
 const SHL = simd(0xab); // i32x4.shl
@@ -52,36 +51,39 @@ const [BLOCK, LOOP, BR_IF, END, VOID] = [0x02, 0x03, 0x0d, 0x0b, 0x40];
 // Params: x, w, kBytes (bytes of x per dot: 4·K, K a multiple of 8), n, o. Locals: k, col, acc0, acc1, h, halves,
 // and the decoder's constants (splatted once, outside the loops).
 const [X, W, K_BYTES, N, O, K, COL, ACC0, ACC1, H, HALVES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-const [C_MAG, C_INF, C_SCALE, C_MAXFIN, C_SIGN] = [11, 12, 13, 14, 15];
+const [C_MAG, C_INF, C_SCALE, C_MAXFIN, C_SIGN, T] = [11, 12, 13, 14, 15, 16];
 
-/** The i32x4 of zero-extended halves on the stack → their f32x4 values (uses local H). */
+/**
+ * The i32x4 of zero-extended halves on the stack → their f32x4 values (uses locals H, T). float16: the magnitude
+ * m = h & 0x7fff, T = m << 13, value = T·2¹¹² with the exponent bits forced to all ones where m > 0x7bff (±Infinity
+ * and NaN keep their mantissa), then the sign (h & 0x8000) << 16 or-ed in.
+ */
 function decode(dtype: HalfDType): number[] {
   if (dtype === 'bfloat16') return [...i32(16), ...SHL];
   return [
+    ...tee(H), // h
     ...get(C_MAG),
     ...AND,
-    ...set(H), // h & 0x7fff
-    ...get(H),
-    ...i32(13),
-    ...SHL,
+    ...tee(T), // m
+    ...get(C_MAXFIN),
+    ...GT_S,
     ...get(C_INF),
-    ...OR, // Inf / NaN bits
-    ...get(H),
+    ...AND, // exponent bits to force
+    ...get(T),
     ...i32(13),
     ...SHL,
     ...get(C_SCALE),
-    ...F_MUL, // normal / subnormal value
+    ...F_MUL,
+    ...OR,
     ...get(H),
-    ...get(C_MAXFIN),
-    ...GT_S,
-    ...BITSELECT,
+    ...get(C_SIGN),
+    ...AND,
+    ...i32(16),
+    ...SHL,
+    ...OR,
   ];
 }
 
-/** The sign bits of the halves: (halves & 0x8000) << 16, for the lanes extended by `extend`. */
-const signOf = (extend: number[]) => [...get(HALVES), ...extend, ...get(C_SIGN), ...AND, ...i32(16), ...SHL];
-
-/** The body (locals + code) of the dot kernel for `dtype` weights. */
 function kernel(dtype: HalfDType): number[] {
   const body: number[] = [];
   body.push(...i32x4Splat(0x7fff), ...set(C_MAG), ...i32x4Splat(0x7f800000), ...set(C_INF));
@@ -91,11 +93,10 @@ function kernel(dtype: HalfDType): number[] {
   body.push(...f32x4Splat(0), ...set(ACC0), ...f32x4Splat(0), ...set(ACC1), ...i32(0), ...set(K), LOOP, VOID);
   // 8 halves at w + k/2; x[k..k+4) and x[k+4..k+8)
   body.push(...get(W), ...get(K), ...i32(1), SHR_U, ADD, ...v128Load(0), ...set(HALVES));
-  const sign = (extend: number[]) => (dtype === 'float16' ? [...signOf(extend), ...OR] : []);
   body.push(...get(ACC0), ...get(X), ...get(K), ADD, ...v128Load(0), ...get(HALVES), ...EXTEND_LOW);
-  body.push(...decode(dtype), ...sign(EXTEND_LOW), ...F_MUL, ...F_ADD, ...set(ACC0));
+  body.push(...decode(dtype), ...F_MUL, ...F_ADD, ...set(ACC0));
   body.push(...get(ACC1), ...get(X), ...get(K), ADD, ...v128Load(16), ...get(HALVES), ...EXTEND_HIGH);
-  body.push(...decode(dtype), ...sign(EXTEND_HIGH), ...F_MUL, ...F_ADD, ...set(ACC1));
+  body.push(...decode(dtype), ...F_MUL, ...F_ADD, ...set(ACC1));
   body.push(...get(K), ...i32(32), ADD, ...tee(K), ...get(K_BYTES), LT_U, BR_IF, 0, END);
   // o[col] = (l0 + l1) + (l2 + l3) of acc0 + acc1; the weight advances one row (kBytes / 2), o one float.
   body.push(...get(ACC0), ...get(ACC1), ...F_ADD, ...set(ACC0), ...get(O));
@@ -104,7 +105,7 @@ function kernel(dtype: HalfDType): number[] {
   body.push(...get(W), ...get(K_BYTES), ...i32(1), SHR_U, ADD, ...set(W));
   body.push(...get(O), ...i32(4), ADD, ...set(O));
   body.push(...get(COL), ...i32(1), ADD, ...tee(COL), ...get(N), LT_U, BR_IF, 0, END, END, END);
-  const locals = [2, ...uleb(2), I32, ...uleb(9), V128];
+  const locals = [2, ...uleb(2), I32, ...uleb(10), V128];
   return [...locals, ...body];
 }
 
