@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type DType, isHalf, type Storage } from '../backend/backend.js';
+import { type DType, type HalfDType, isHalf, type Storage } from '../backend/backend.js';
 import { decodeHalf, encodeHalf } from '../formats/half-precision.js';
 import { BufferPool } from './pool.js';
 
@@ -192,7 +192,7 @@ export class Runtime {
     staging.destroy();
     this.check('read');
     await this.runIdleHook();
-    if (out instanceof Uint16Array) return decodeHalf(s.dtype as 'float16', out.subarray(0, s.size));
+    if (out instanceof Uint16Array) return decodeHalf(s.dtype as HalfDType, out.subarray(0, s.size));
     return out;
   }
 

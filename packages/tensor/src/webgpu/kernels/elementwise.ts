@@ -137,7 +137,7 @@ export function fill(rt: Runtime, dtype: DType, size: number, value: number): Gp
 
 /** out[i] = start + i·step. */
 export function arange(rt: Runtime, dtype: DType, size: number, start: number, step: number): GpuStorage {
-  if (isHalf(dtype)) throw new Error(`arange: dtype ${dtype} is not supported; make float32 and cast with .to()`);
+  if (isHalf(dtype)) throw new Error(`arange: dtype ${dtype} is not supported; create float32 and cast with .to()`);
   const out = rt.alloc(dtype, size);
   if (size === 0) return out;
   const int = dtype === 'int32';
