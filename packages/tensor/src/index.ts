@@ -27,7 +27,7 @@ export type {
   UnaryOp,
   View,
 } from './backend/backend.js';
-export { DTYPE_BYTES } from './backend/backend.js';
+export { DTYPE_BYTES, type HalfDType, isHalf } from './backend/backend.js';
 export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend, sync } from './backend/registry.js';
 export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';

@@ -1,5 +1,6 @@
-import type { BinaryOp, DType, Storage, UnaryOp, View } from '../backend/backend.js';
+import { type BinaryOp, type DType, isHalf, type Storage, type UnaryOp, type View } from '../backend/backend.js';
 import { isContiguous, sizeOf } from '../shape.js';
+import { copyHalf, copyIntoHalf } from './half.js';
 import { allocCpu, cpuData, forEachRow, markWritten, readView } from './storage.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -128,8 +129,9 @@ export function where(cond: View, a: View, b: View, outShape: readonly number[])
 
 /** A contiguous copy of x, optionally converted (float → int truncates toward zero). */
 export function copy(x: View, dtype?: DType): Storage {
-  const src = readView(x);
   const target = dtype ?? x.storage.dtype;
+  if (isHalf(target) || isHalf(x.storage.dtype)) return copyHalf(x, target);
+  const src = readView(x);
   const out = allocCpu(target, src.length);
   if (target === 'int32' && x.storage.dtype === 'float32') {
     for (let i = 0; i < src.length; i++) out.data[i] = Math.trunc(src[i]!);
@@ -141,6 +143,10 @@ export function copy(x: View, dtype?: DType): Storage {
 
 /** Writes src's elements into the strided window dst (same shape). */
 export function copyInto(dst: View, src: View): void {
+  if (isHalf(dst.storage.dtype)) {
+    copyIntoHalf(dst, src);
+    return;
+  }
   // Read the source first so overlapping src/dst storages behave like a copy of the old values (readView copies
   // non-contiguous views already; a contiguous one is a window on the storage itself).
   const read = readView(src);

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Backend, DType, Storage } from '../backend/backend.js';
-import { DTYPE_BYTES } from '../backend/backend.js';
+import { DTYPE_BYTES, isHalf } from '../backend/backend.js';
+import { decodeHalf, encodeHalf, halfBits } from '../formats/half-precision.js';
 import { philoxFill } from '../random/philox.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
@@ -21,7 +22,7 @@ import { reduce } from './reduce.js';
 import { rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { softmax } from './softmax.js';
-import { allocCpu, CpuStorage, cpuData, markWritten } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten } from './storage.js';
 import { releaseFromHeap } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
@@ -48,24 +49,28 @@ export function createCpuBackend(): Backend {
       if (storage instanceof CpuStorage) releaseFromHeap(storage);
     },
     write(storage, data) {
-      const dst = cpuData(storage);
-      if (data.length !== dst.length) {
-        throw new Error(`cpu backend: write of ${data.length} elements into a storage of ${dst.length}`);
+      const s = cpuStorage(storage);
+      if (data.length !== s.size) {
+        throw new Error(`cpu backend: write of ${data.length} elements into a storage of ${s.size}`);
       }
-      dst.set(data);
+      s.data.set(isHalf(s.dtype) ? encodeHalf(s.dtype, data) : data);
       markWritten(storage);
     },
-    read: async (storage) => cpuData(storage).slice(),
+    async read(storage) {
+      const s = cpuStorage(storage);
+      return isHalf(s.dtype) ? decodeHalf(s.dtype, s.data) : cpuData(s).slice();
+    },
     flush() {},
     sync: async () => {},
     memory: () => ({ bytesInUse, bytesPooled: 0 }),
     destroy() {},
     fill(dtype, size, value) {
       const s = allocCpu(dtype, size);
-      s.data.fill(value);
+      s.data.fill(isHalf(dtype) ? halfBits(dtype, value) : value);
       return track(s);
     },
     arange(dtype, size, start, step) {
+      if (isHalf(dtype)) throw new Error(`arange: dtype ${dtype} is not supported; create float32 and cast with .to()`);
       const s = allocCpu(dtype, size);
       for (let i = 0; i < size; i++) s.data[i] = start + i * step;
       return track(s);

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { isHalf } from '../backend/backend.js';
 import type { CpuStorage } from './storage.js';
 import { wasmTile } from './wasm-tile.js';
 
@@ -69,12 +70,13 @@ export function heapBlock(storage: CpuStorage): HeapBlock | undefined {
 }
 
 /**
- * Called by matmul for its b operand before reading it: the second use of a large float32 storage at the same
- * write version moves it into wasm memory (`k` is the product's K, which sizes the padding). Returns its block.
+ * Called by matmul for its b operand before reading it: the second use of a large float32 (or float16 / bfloat16)
+ * storage at the same write version moves it into wasm memory (`k` is the product's K, which sizes the padding).
+ * Returns its block.
  */
 export function noteMatmulOperand(storage: CpuStorage, k: number): HeapBlock | undefined {
   const block = blocks.get(storage);
-  if (block || storage.dtype !== 'float32' || storage.size < HEAP_MIN_FLOATS) return block;
+  if (block || storage.dtype === 'int32' || storage.size < HEAP_MIN_FLOATS) return block;
   if (seen.get(storage) !== storage.version) {
     seen.set(storage, storage.version);
     return undefined;
@@ -82,19 +84,26 @@ export function noteMatmulOperand(storage: CpuStorage, k: number): HeapBlock | u
   return moveToHeap(storage, k);
 }
 
-/** Moves a float32 storage's contents into wasm memory and points its `data` there; undefined if impossible. */
+/**
+ * Moves a float32 (or half: its bits, two per float slot) storage's contents into wasm memory and points its `data`
+ * there; undefined if impossible.
+ */
 export function moveToHeap(storage: CpuStorage, k: number): HeapBlock | undefined {
   const wasm = wasmTile();
-  if (!wasm?.shared || storage.dtype !== 'float32') return blocks.get(storage);
+  if (!wasm?.shared || storage.dtype === 'int32') return blocks.get(storage);
   const existing = blocks.get(storage);
   if (existing) return existing;
-  const floats = storage.size + PAD_ROWS * (k + 1);
+  const half = isHalf(storage.dtype);
+  const slots = half ? Math.ceil(storage.size / 2) : storage.size;
+  const floats = slots + PAD_ROWS * (k + 1);
   const start = allocate(wasm.memory, floats);
   if (start === undefined) return undefined;
-  const view = new Float32Array(wasm.memory.buffer, 4 * start, storage.size);
+  const view = half
+    ? new Uint16Array(wasm.memory.buffer, 4 * start, storage.size)
+    : new Float32Array(wasm.memory.buffer, 4 * start, storage.size);
   view.set(storage.data);
   // Padding is read only into discarded outputs, but keep it finite and deterministic.
-  new Float32Array(wasm.memory.buffer, 4 * (start + storage.size), floats - storage.size).fill(0);
+  new Float32Array(wasm.memory.buffer, 4 * (start + slots), floats - slots).fill(0);
   storage.data = view;
   const block = { start, floats };
   blocks.set(storage, block);

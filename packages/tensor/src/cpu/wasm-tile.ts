@@ -19,6 +19,9 @@
  * @module
  */
 
+import { HALF_DOT_KERNELS, type HalfDotKernel } from './half-dot-kernel.js';
+import { sleb, uleb } from './wasm-encoding.js';
+
 /** Rows of a and of w per dot tile: 2 × 4 keeps its 8 accumulators and 6 operands in the 16 SIMD registers of x86-64. */
 export const TILE_ROWS = 2;
 /** Rows of w (output columns) per dot tile. */
@@ -65,29 +68,6 @@ const f32x4Add = [op.simd, 0xe4, 0x01];
 const f32x4Mul = [op.simd, 0xe6, 0x01];
 const extractLane = (lane: number) => [op.simd, 0x1f, lane];
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-/** Signed LEB128 (i32.const immediates). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
 const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
@@ -179,7 +159,7 @@ function axpyKernel(R: number): number[] {
   return [...locals, ...body];
 }
 
-/** Exported kernels in function-index order. */
+/** Exported kernels in function-index order (then the half-weight dots, half-dot-kernel.ts). */
 const KERNELS = ['tile', 'gemv', 'rows', 'gemvRows'] as const;
 
 /**
@@ -189,20 +169,23 @@ const KERNELS = ['tile', 'gemv', 'rows', 'gemvRows'] as const;
 export function tileModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const i32s = (n: number) => vec(Array.from({ length: n }, () => [I32]));
   const bodies = [dotKernel(TILE_ROWS, TILE_COLS), dotKernel(1, GEMV_COLS), axpyKernel(AXPY_ROWS), axpyKernel(1)];
+  const halfNames = Object.keys(HALF_DOT_KERNELS) as (keyof typeof HALF_DOT_KERNELS)[];
+  bodies.push(...halfNames.map((k) => HALF_DOT_KERNELS[k]()));
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
-    // types: 0 = (6 × i32) → () (dot form), 1 = (7 × i32) → () (axpy form)
+    // types: 0 = (6 × i32) → () (dot form), 1 = (7 × i32) → () (axpy form), 2 = (5 × i32) → () (half dots)
     ...section(
       1,
       vec([
         [0x60, ...i32s(6), 0],
         [0x60, ...i32s(7), 0],
+        [0x60, ...i32s(5), 0],
       ]),
     ),
-    ...section(3, vec([[0], [0], [1], [1]])),
+    ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2])])),
     // memory 0: min 1 page; shared memories must declare a maximum (flags 3: shared, has max)
     ...section(5, vec([shared ? [0x03, 1, ...uleb(MAX_PAGES)] : [0x00, 1]])),
-    ...section(7, vec([[...name('mem'), 0x02, 0], ...KERNELS.map((k, i) => [...name(k), 0x00, i])])),
+    ...section(7, vec([[...name('mem'), 0x02, 0], ...[...KERNELS, ...halfNames].map((k, i) => [...name(k), 0x00, i])])),
     ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
@@ -234,6 +217,10 @@ export interface WasmTile {
   readonly rows: AxpyKernel;
   /** Axpy form, 1 row × 8 columns. */
   readonly gemvRows: AxpyKernel;
+  /** One row against float16 weight rows (half-dot-kernel.ts). */
+  readonly float16: HalfDotKernel;
+  /** One row against bfloat16 weight rows. */
+  readonly bfloat16: HalfDotKernel;
 }
 
 let instance: WasmTile | null | undefined;
@@ -249,6 +236,8 @@ function instantiate(shared: boolean): WasmTile | null {
     gemv: e.gemv as DotKernel,
     rows: e.rows as AxpyKernel,
     gemvRows: e.gemvRows as AxpyKernel,
+    float16: e.float16 as HalfDotKernel,
+    bfloat16: e.bfloat16 as HalfDotKernel,
   };
 }
 
