@@ -17,10 +17,11 @@ import { binary, copy, copyInto, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
 import { matmul } from './matmul.js';
 import { reduce } from './reduce.js';
-import { rmsNorm, rmsNormBackward } from './rms-norm.js';
+import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { softmax } from './softmax.js';
 import { allocCpu, CpuStorage, cpuData, markWritten } from './storage.js';
+import { swiglu, swigluBackward } from './swiglu.js';
 import { releaseFromHeap } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
@@ -89,6 +90,9 @@ export function createCpuBackend(): Backend {
       track(crossEntropyBackward(logits, targets, lse, g, ignoreIndex)),
     rmsNorm: (x, w, eps) => t2(rmsNorm(x, w, eps)),
     rmsNormBackward: (dy, x, w, rstd) => t2(rmsNormBackward(dy, x, w, rstd)),
+    addRmsNorm: (x, residual, w, eps) => t2(addRmsNorm(x, residual, w, eps)),
+    swiglu: (gate, up) => track(swiglu(gate, up)),
+    swigluBackward: (dy, gate, up) => t2(swigluBackward(dy, gate, up)),
     rope: (x, pos, theta, style, inverse) => track(rope(x, pos, theta, style, inverse)),
     attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
     attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>
