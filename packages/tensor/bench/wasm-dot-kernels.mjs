@@ -19,6 +19,10 @@ const VARIANTS = {
   v4: { tile: [2, 2], gemv: [1, 4], unroll: 4, layout: 'far' },
   v5: { tile: [4, 2], gemv: [1, 2], unroll: 2, layout: 'far' },
   v6: { tile: [1, 4], gemv: [1, 1], unroll: 2, layout: 'far' },
+  v7: { tile: [2, 2], gemv: [1, 4], unroll: 1, layout: 'far' },
+  v8: { tile: [3, 3], gemv: [1, 3], unroll: 1, layout: 'far' },
+  v9: { tile: [3, 3], gemv: [1, 3], unroll: 2, layout: 'far' },
+  v10: { tile: [2, 3], gemv: [1, 6], unroll: 2, layout: 'far' },
 };
 const SHAPES = JSON.parse(
   process.env.SHAPES ?? '[[1,288,32000],[1,768,2048],[1,2048,768],[16,288,32000],[16,768,2048]]',
