@@ -96,6 +96,7 @@ export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number
   const A = cpuData(a.storage);
   const B = cpuData(b.storage);
   const f = BINARY_FNS[op];
+  if (!isInt && flatBinary(op, a, b, A, B, o)) return out;
   let i = 0;
   forEachRowMulti(outShape, [a, b], (bases, count, strides) => {
     const sa = strides[0]!;
@@ -106,6 +107,38 @@ export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number
   });
   // Int32Array assignment truncates toward zero, which gives C-like int division.
   return out;
+}
+
+/**
+ * The common float cases of {@link binary} as flat loops, one per op so each stays monomorphic (the generic path
+ * calls a closure per element and walks rows): both operands contiguous over the whole output, or b one value
+ * broadcast (a scale or an offset). Same float64 arithmetic on the same float32 inputs, so the same results. Returns
+ * false, having written nothing, for any other case.
+ */
+function flatBinary(
+  op: BinaryOp,
+  a: View,
+  b: View,
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  o: Float32Array | Int32Array | Uint16Array,
+) {
+  if (!(op === 'add' || op === 'sub' || op === 'mul') || !isContiguous(a)) return false;
+  const n = o.length;
+  const pa = a.offset;
+  const pb = b.offset;
+  if (isContiguous(b)) {
+    if (op === 'add') for (let i = 0; i < n; i++) o[i] = A[pa + i]! + B[pb + i]!;
+    else if (op === 'sub') for (let i = 0; i < n; i++) o[i] = A[pa + i]! - B[pb + i]!;
+    else for (let i = 0; i < n; i++) o[i] = A[pa + i]! * B[pb + i]!;
+    return true;
+  }
+  if (!b.strides.every((s) => s === 0)) return false;
+  const c = B[pb]!;
+  if (op === 'add') for (let i = 0; i < n; i++) o[i] = A[pa + i]! + c;
+  else if (op === 'sub') for (let i = 0; i < n; i++) o[i] = A[pa + i]! - c;
+  else for (let i = 0; i < n; i++) o[i] = A[pa + i]! * c;
+  return true;
 }
 
 /** out = cond ≠ 0 ? a : b over views already expanded to outShape. */

@@ -19,10 +19,11 @@ import { gather, scatterAdd } from './indexing.js';
 import { matmul } from './matmul.js';
 import { pagedAttention, writePagedRows } from './paged-attention.js';
 import { reduce } from './reduce.js';
-import { rmsNorm, rmsNormBackward } from './rms-norm.js';
+import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { softmax } from './softmax.js';
 import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten } from './storage.js';
+import { swiglu, swigluBackward } from './swiglu.js';
 import { releaseFromHeap } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
@@ -95,6 +96,9 @@ export function createCpuBackend(): Backend {
       track(crossEntropyBackward(logits, targets, lse, g, ignoreIndex)),
     rmsNorm: (x, w, eps) => t2(rmsNorm(x, w, eps)),
     rmsNormBackward: (dy, x, w, rstd) => t2(rmsNormBackward(dy, x, w, rstd)),
+    addRmsNorm: (x, residual, w, eps) => t2(addRmsNorm(x, residual, w, eps)),
+    swiglu: (gate, up) => track(swiglu(gate, up)),
+    swigluBackward: (dy, gate, up) => t2(swigluBackward(dy, gate, up)),
     rope: (x, pos, theta, style, inverse) => track(rope(x, pos, theta, style, inverse)),
     attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
     attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>
