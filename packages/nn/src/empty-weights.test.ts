@@ -40,7 +40,7 @@ async function logits(model: LlamaForCausalLM, ids: number[][]): Promise<Float32
 async function hostEntries(model: LlamaForCausalLM): Promise<Map<string, StateDictEntry>> {
   const out = new Map<string, StateDictEntry>();
   for (const [name, data] of await hostWeights(model)) {
-    out.set(name, { shape: [...(model.stateDict().get(name) as Tensor).shape], data });
+    out.set(name, { shape: [...(model.stateDict().get(name) as Tensor).shape], data: Float32Array.from(data) });
   }
   return out;
 }
