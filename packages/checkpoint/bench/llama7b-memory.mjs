@@ -9,7 +9,7 @@
 // are deleted at the end unless `--keep`.
 //
 // usage: node packages/checkpoint/bench/llama7b-memory.mjs [--dtypes q4_0,f16] [--tokens 8] [--dir /tmp/andes-7b]
-//          [--peer] [--threads 2] [--keep] [--layers 32]
+//          [--peer] [--threads 2] [--keep] [--layers 32] [--write-only (write the files and stop)]
 //        (npm run bench:llama7b-memory -w @andes/checkpoint -- --peer)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -47,6 +47,8 @@ async function andesChild(path, tokens) {
   const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
   const loadSeconds = (performance.now() - t0) / 1000;
   const afterLoad = residentBytes();
+  // Progress on stderr: a run can take many minutes on a loaded machine.
+  console.error(`andes: loaded in ${loadSeconds.toFixed(1)} s, peak RSS so far ${gb(afterLoad.peak)} GB`);
   const ids = Array.from(loaded.tokenizer.encode(prompt, { bos: true }));
   const times = [];
   const out = [];
@@ -57,6 +59,9 @@ async function andesChild(path, tokens) {
     times.push((now - last) / 1000);
     last = now;
     out.push(id);
+    console.error(
+      `andes: token ${out.length} (${id}) after ${times.at(-1).toFixed(1)} s, peak RSS ${gb(residentBytes().peak)} GB`,
+    );
   }
   const cpu = process.cpuUsage(cpu0);
   const end = residentBytes();
@@ -183,6 +188,7 @@ async function main() {
         `wrote ${path}: ${gb((await stat(path)).size)} GB in ${s} s (writer peak RSS ${gb(residentBytes().peak)} GB)`,
       );
     }
+    if (flag('write-only')) continue;
     const fileBytes = (await stat(path)).size;
     const engines = flag('peer') ? ['andes', 'peer'] : ['andes'];
     for (const engine of engines) {
@@ -206,7 +212,7 @@ async function main() {
       `| ${r.dtype} | ${r.engine === 'andes' ? 'Andes CPU (keep)' : 'llama.cpp'} | ${gb(r.fileBytes)} | ${gb(r.peakRss)} | ${r.loadSeconds.toFixed(1)} | ${r.firstTokenSeconds.toFixed(1)} | ${r.decodeSecondsPerToken.toFixed(1)} | ${r.cpuSeconds.toFixed(0)} | ${r.generated.length} ${same} | ${r.loadAverage.map((x) => x.toFixed(1)).join('→')} |`,
     );
   }
-  if (!flag('keep')) await rm(dir, { recursive: true, force: true });
+  if (!flag('keep') && !flag('write-only')) await rm(dir, { recursive: true, force: true });
 }
 
 if (args[0] === '--child-andes') await andesChild(args[1], Number(args[2]));
