@@ -51,9 +51,8 @@ export async function readGgufConfig(path: string): Promise<LlamaConfig> {
  * float32 weights by Hugging Face name, with its config and embedded SentencePiece tokenizer.
  *
  * @example
- * const { config, tensors, tokenizer } = await loadGgufModel('model.Q4_K_M.gguf');
- * const model = new LlamaForCausalLM(config);
- * model.loadStateDict(tensors);
+ * const loaded = await loadGgufModel('model.Q4_K_M.gguf');
+ * const model = LlamaForCausalLM.fromWeights(loaded.config, loaded); // built empty, filled tensor by tensor
  */
 export async function loadGgufModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   return loadGgufFile(await GgufFile.open(path), options);

@@ -16,7 +16,7 @@ import type { Module } from './module.js';
  *
  * @example
  * const { config, tensors, blockWeights } = await loadModel('model.q4_0.gguf', { dtype: 'keep' });
- * const model = new LlamaForCausalLM(config);
+ * const model = new LlamaForCausalLM(config, { empty: true }); // or LlamaForCausalLM.fromWeights(config, loaded)
  * useBlockWeights(model, blockWeights!);
  * model.loadStateDict(tensors);
  * @throws Error naming a weight that is not the weight of a Linear or Embedding layer of `model`.
