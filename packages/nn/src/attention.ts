@@ -84,7 +84,11 @@ export class LlamaAttention extends Module {
     this.numKvHeads = config.num_key_value_heads;
     this.headDim = headDim(config);
     const std = init.std ?? config.initializer_range;
-    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}.self_attn` };
+    const scope: ModuleInit = {
+      seed: init.seed,
+      name: init.name ?? `model.layers.${layerIndex}.self_attn`,
+      empty: init.empty,
+    };
     const kv = this.numKvHeads * this.headDim;
     const q = this.numHeads * this.headDim;
     this.qProj = this.registerModule('q_proj', new Linear(d, q, { std, ...childInit(scope, 'q_proj') }));

@@ -48,7 +48,7 @@ export class LlamaDecoderLayer extends Module {
     super();
     const std = init.std ?? config.initializer_range;
     const residualStd = init.residualStd ?? std / Math.sqrt(2 * config.num_hidden_layers);
-    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}` };
+    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}`, empty: init.empty };
     const d = config.hidden_size;
     this.selfAttn = this.registerModule(
       'self_attn',

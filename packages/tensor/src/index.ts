@@ -80,6 +80,7 @@ export { add } from './ops/add.js';
 export { addRmsNorm } from './ops/add-rms-norm.js';
 export { argmax } from './ops/argmax.js';
 export { type AttentionOptions, scaledDotProductAttention } from './ops/attention.js';
+export { blockEmbedding } from './ops/block-embedding.js';
 export { blockLinear } from './ops/block-linear.js';
 export { clone } from './ops/clone.js';
 export { eq, ge, gt, le, lt, ne } from './ops/compare.js';
