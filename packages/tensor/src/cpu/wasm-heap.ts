@@ -44,6 +44,9 @@ const spans: { start: number; floats: number }[] = [];
 let top = WORK_BYTES / 4;
 /** Version of each storage at its last use as b: a second use at the same version marks it a weight. */
 const seen = new WeakMap<CpuStorage, number>();
+/** Block weights the heap could not take: they stay on the JS heap (see {@link moveWordsToHeap}). */
+const refused = new WeakSet<CpuStorage>();
+let byteLimit: number | undefined;
 const collected = new FinalizationRegistry<HeapBlock>((block) => release(block));
 
 /** Grows wasm memory to at least `bytes`, in steps of 16 MiB or more (a grow may move the buffer); false if refused. */
@@ -102,6 +105,42 @@ export function moveToHeap(storage: CpuStorage, k: number): HeapBlock | undefine
   return block;
 }
 
+/**
+ * Moves a block weight's words (an int32 storage of ggml bytes, see BlockWeight) into wasm memory for good, where
+ * the block kernels read them in place; the JS array is dropped, so the bytes are never held twice. No padding: those
+ * kernels read whole blocks only. Undefined, and the words stay on the JS heap for the JS kernels, when there is no
+ * shared memory or the memory cannot take them (the 4 GiB wasm32 limit, a refused grow, {@link setHeapByteLimit});
+ * a refused storage is not tried again.
+ */
+export function moveWordsToHeap(storage: CpuStorage): HeapBlock | undefined {
+  const existing = blocks.get(storage);
+  if (existing) return existing;
+  const wasm = wasmTile();
+  if (!wasm?.shared || storage.dtype !== 'int32' || refused.has(storage)) return undefined;
+  const start = allocate(wasm.memory, Math.max(storage.size, 1));
+  if (start === undefined) {
+    refused.add(storage);
+    return undefined;
+  }
+  const view = new Int32Array(wasm.memory.buffer, 4 * start, storage.size);
+  view.set(storage.data);
+  storage.data = view;
+  const block = { start, floats: Math.max(storage.size, 1) };
+  blocks.set(storage, block);
+  collected.register(storage, block, storage);
+  return block;
+}
+
+/**
+ * Caps the bytes of wasm memory that the heap may reach (undefined: the 4 GiB of wasm32), for tests of what
+ * happens when wasm memory cannot take a weight. Returns the previous cap.
+ */
+export function setHeapByteLimit(bytes: number | undefined): number | undefined {
+  const previous = byteLimit;
+  byteLimit = bytes;
+  return previous;
+}
+
 /** Returns a storage's block to the heap (the backend's `free`); its data must not be used afterwards. */
 export function releaseFromHeap(storage: CpuStorage): void {
   const block = blocks.get(storage);
@@ -127,6 +166,7 @@ function allocate(memory: WebAssembly.Memory, floats: number): number | undefine
     else spans[i] = { start: start + floats, floats: span.floats - floats };
     return start;
   }
+  if (byteLimit !== undefined && 4 * (top + floats) > byteLimit) return undefined;
   if (!ensureMemory(memory, 4 * (top + floats))) return undefined;
   const start = top;
   top += floats;
