@@ -3,6 +3,7 @@ import type { BlockType, View } from '../backend/backend.js';
 import { dequantize } from '../formats/ggml-dequantize.js';
 import { ggmlBlockInfo, ggmlByteSize } from '../formats/ggml-types.js';
 import { float32ToFloat16Bits } from '../formats/half-precision.js';
+import { BlockWeight } from '../quant/block-weight.js';
 import { makeRng } from '../testing/reference.js';
 import { blockMatmul } from './block-matmul.js';
 import { activationRoundingBound } from './block-matmul-wasm.js';
@@ -169,6 +170,45 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     expect(new Uint8Array(weight.data.buffer, weight.data.byteOffset, bytes.length)).toEqual(bytes);
     cpu.free(weight);
     expect(heapBytesInUse()).toBe(before);
+  });
+
+  it('places a BlockWeight in wasm memory as it is created (load time), one copy only', () => {
+    const bytes = randomBlocks('Q4_0', 33, 96, rng);
+    const before = heapBytesInUse();
+    const w = BlockWeight.fromBytes('Q4_0', [33, 96], bytes, cpu);
+    const storage = w.storage as CpuStorage;
+    expect(heapBlock(storage)).toBeDefined();
+    expect(storage.data.buffer).toBe(wasmBlockKernels()!.memory.buffer);
+    expect(heapBytesInUse() - before).toBe(4 * storage.size);
+    const x = Float32Array.from({ length: 96 }, () => rng() * 2 - 1);
+    expectMatches('Q4_0', bytes, x, run('Q4_0', storage, x, 1, 33), 1, 33);
+    w.dispose();
+    expect(heapBytesInUse()).toBe(before);
+  });
+
+  it('keeps a BlockWeight that wasm memory cannot take on the JS heap from creation on', () => {
+    setHeapByteLimit(WORK_BYTES);
+    const bytes = randomBlocks('Q6_K', 5, 256, rng);
+    const w = BlockWeight.fromBytes('Q6_K', [5, 256], bytes, cpu);
+    const storage = w.storage as CpuStorage;
+    expect(heapBlock(storage)).toBeUndefined();
+    setHeapByteLimit(undefined);
+    // Refused once, it stays with the JS kernels even when room appears later (no move in the middle of a run).
+    const x = Float32Array.from({ length: 256 }, () => rng() * 2 - 1);
+    const got = run('Q6_K', storage, x, 1, 5);
+    expect(heapBlock(storage)).toBeUndefined();
+    // The JS kernels: float64 sums of float32-exact products, so a float32-only bound holds.
+    const deq = dequantize('Q6_K', bytes, 5 * 256);
+    for (let r = 0; r < 5; r++) {
+      let want = 0;
+      let mag = 0;
+      for (let j = 0; j < 256; j++) {
+        want += x[j]! * deq[r * 256 + j]!;
+        mag += Math.abs(x[j]! * deq[r * 256 + j]!);
+      }
+      expect(Math.abs(got[r]! - want)).toBeLessThanOrEqual(4 * EPS * mag + 1e-37);
+    }
+    w.dispose();
   });
 
   it('keeps a weight that wasm memory cannot take on the JS heap and uses the JS kernels for it', () => {

@@ -60,6 +60,7 @@ export class BlockWeight {
     new Uint8Array(words.buffer).set(bytes);
     const storage = backend.alloc('int32', words.length);
     backend.write(storage, words);
+    backend.placeBlockWeight?.(storage);
     return new BlockWeight(type, [out, inFeatures], backend, storage, need);
   }
 
