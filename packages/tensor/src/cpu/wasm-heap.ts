@@ -7,7 +7,8 @@
  * token re-copied every weight (60 % of a decode step). Here a storage used a second time as matmul's b at the same
  * write version (a weight; an activation is used once) moves into the memory for good: its `data` becomes a view
  * of wasm memory, so writes through the backend (write, copyInto, adamw) land there and nothing can go stale, and
- * no weight is held twice. This needs a shared memory, whose growth never detaches existing views; where only an
+ * no weight is held twice. Block weights (int32 words of ggml bytes) move in as they are created instead
+ * ({@link moveWordsToHeap}), for the block kernels (block-matmul-wasm.ts). This needs a shared memory, whose growth never detaches existing views; where only an
  * unshared memory exists (a browser page without cross-origin isolation), nothing moves and operands are copied.
  *
  * Layout: bytes [0, WORK_BYTES) are the per-call work area (matmul-wasm.ts); storages are placed above it by a
@@ -47,6 +48,11 @@ const seen = new WeakMap<CpuStorage, number>();
 /** Block weights the heap could not take: they stay on the JS heap (see {@link moveWordsToHeap}). */
 const refused = new WeakSet<CpuStorage>();
 let byteLimit: number | undefined;
+/**
+ * The heap ends a page short of wasm32's 4 GiB: kernels compute a row's end address in 32 bits, and one ending at
+ * exactly 2^32 would wrap to 0.
+ */
+const MAX_HEAP_BYTES = 2 ** 32 - PAGE;
 const collected = new FinalizationRegistry<HeapBlock>((block) => release(block));
 
 /** Grows wasm memory to at least `bytes`, in steps of 16 MiB or more (a grow may move the buffer); false if refused. */
@@ -166,7 +172,7 @@ function allocate(memory: WebAssembly.Memory, floats: number): number | undefine
     else spans[i] = { start: start + floats, floats: span.floats - floats };
     return start;
   }
-  if (byteLimit !== undefined && 4 * (top + floats) > byteLimit) return undefined;
+  if (4 * (top + floats) > (byteLimit ?? MAX_HEAP_BYTES)) return undefined;
   if (!ensureMemory(memory, 4 * (top + floats))) return undefined;
   const start = top;
   top += floats;
