@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlamaForCausalLM, useBlockWeights } from '@andes/nn';
-import { setBackend } from '@andes/tensor';
+import { setBackend, setCpuMatmulKernels } from '@andes/tensor';
 import type { SentencePieceTokenizer } from '@andes/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logitsOf, maxAbsDiff, tinyModel, tinyTokenizer } from '../test/tiny-model.js';
@@ -48,10 +48,19 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
       expect(copy.stateDict().has('model.layers.0.self_attn.q_proj.weight')).toBe(false);
 
       const want = await logitsOf(reference, prompt);
-      const got = await logitsOf(copy, prompt);
       const scale = Math.max(...Array.from(want, Math.abs));
-      // Same weights; only the order of float32 sums differs (blocks decoded inside the kernel).
-      expect(maxAbsDiff(got, want)).toBeLessThan(1e-4 * scale);
+      // Same weights: with the float64 JS kernels only the order of float32 sums differs.
+      const previous = setCpuMatmulKernels('js');
+      try {
+        expect(maxAbsDiff(await logitsOf(copy, prompt), want)).toBeLessThan(1e-4 * scale);
+      } finally {
+        setCpuMatmulKernels(previous);
+      }
+      // The SIMD kernels round activations to int8 per 32-block for Q8_0 / Q4_0 as llama.cpp does (at most
+      // max|x_block| / 254 per element; measured 0.9–1.2 % of the largest logit through this model's two layers);
+      // f16 keeps float32 activations.
+      const got = await logitsOf(copy, prompt);
+      expect(maxAbsDiff(got, want)).toBeLessThan((dtype === 'f16' ? 1e-4 : 3e-2) * scale);
       reference.dispose();
       copy.dispose();
     });

@@ -32,6 +32,7 @@ export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend,
 export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';
 export { createCpuBackend } from './cpu/index.js';
+export { type CpuMatmulKernels, setCpuMatmulKernels } from './cpu/matmul.js';
 export {
   arange,
   type CreateOptions,

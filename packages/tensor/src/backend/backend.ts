@@ -208,6 +208,13 @@ export interface Backend {
    */
   blockMatmul(x: View, weight: Storage, type: BlockType, n: number, k: number): Storage;
 
+  /**
+   * Optional: told that `weight` (the int32 storage of a block weight, just written) will be read by `blockMatmul`
+   * for the rest of its life, so a backend can place it where its kernels read it now, during the load, rather than
+   * on first use (CPU: into the SIMD kernels' wasm memory, releasing the JS copy tensor by tensor).
+   */
+  placeBlockWeight?(weight: Storage): void;
+
   // ---- indexing -------------------------------------------------------------------------
   /** Rows of a table: table [V, D], ids int32 [N] (contiguous) → [N, D]. Ids are pre-validated in range. */
   gather(table: View, ids: View): Storage;

@@ -2,7 +2,8 @@
  * The CPU kernel of x · Wᵀ for block-format weights (f16, bf16, Q8_0, Q4_0, Q4_K, Q6_K): each weight row is decoded
  * once per call into a reused float32 buffer with ggml's own definitions (the shared `formats/` decoders), then dotted
  * with every row of x in float64. Decoding per row keeps memory at one row however large the weight. For one or two
- * rows of x (decode), F16, Q8_0 and Q4_0 are dotted straight from their bytes instead.
+ * rows of x (decode), F16, Q8_0 and Q4_0 are dotted straight from their bytes instead. These JS kernels are the
+ * fallback: the WebAssembly SIMD kernels (block-matmul-wasm.ts) go first where they can.
  *
  * @module
  */
@@ -10,7 +11,9 @@ import type { BlockType, Storage, View } from '../backend/backend.js';
 import { dequantizeBlocksInto } from '../formats/ggml-dequantize.js';
 import { ggmlByteSize } from '../formats/ggml-types.js';
 import { float16ArrayToFloat32 } from '../formats/half-precision.js';
-import { cpuData } from './storage.js';
+import { wasmBlockMatmul } from './block-matmul-wasm.js';
+import { cpuMatmulKernels } from './matmul.js';
+import { CpuStorage, cpuData } from './storage.js';
 
 let f16Table: Float32Array | undefined;
 
@@ -98,14 +101,22 @@ function fusedRows(
 /** Rows of x up to which {@link fusedRows} beats decoding each weight row once and reusing it. */
 const FUSED_MAX_ROWS = 2;
 
-/** out [m, n] = x [m, k] · Wᵀ with W [n, k] in `type`'s bytes held by the int32 storage `weight`. */
+/**
+ * out [m, n] = x [m, k] · Wᵀ with W [n, k] in `type`'s bytes held by the int32 storage `weight`: on the WebAssembly
+ * SIMD kernels (block-matmul-wasm.ts) where they and wasm memory for the weight are available and the `wasm`
+ * kernels are chosen (`setCpuMatmulKernels`), else by the JS kernels below.
+ */
 export function blockMatmul(x: View, weight: Storage, type: BlockType, n: number, k: number): Float32Array {
   const xs = cpuData(x.storage) as Float32Array;
+  const m = k === 0 ? 0 : (x.shape.reduce((a, b) => a * b, 1) as number) / k;
+  const out = new Float32Array(m * n);
+  if (cpuMatmulKernels() === 'wasm' && weight instanceof CpuStorage) {
+    if (wasmBlockMatmul(type, weight, xs, x.offset, m, n, k, out)) return out;
+  }
+  // Read the words only now: the SIMD path may have moved them into wasm memory.
   const words = cpuData(weight);
   const bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
-  const m = k === 0 ? 0 : (x.shape.reduce((a, b) => a * b, 1) as number) / k;
   const rowBytes = ggmlByteSize(type, k);
-  const out = new Float32Array(m * n);
   if (m <= FUSED_MAX_ROWS && fusedRows(type, bytes, xs, x.offset, m, n, k, out)) return out;
   const w = new Float32Array(k);
   for (let row = 0; row < n; row++) {

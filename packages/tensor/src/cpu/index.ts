@@ -16,7 +16,7 @@ import { blockMatmul } from './block-matmul.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, copy, copyInto, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
-import { matmul } from './matmul.js';
+import { cpuMatmulKernels, matmul } from './matmul.js';
 import { pagedAttention, writePagedRows } from './paged-attention.js';
 import { reduce } from './reduce.js';
 import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
@@ -24,7 +24,7 @@ import { rope } from './rope.js';
 import { softmax } from './softmax.js';
 import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten } from './storage.js';
 import { swiglu, swigluBackward } from './swiglu.js';
-import { releaseFromHeap } from './wasm-heap.js';
+import { moveWordsToHeap, releaseFromHeap } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
 export function createCpuBackend(): Backend {
@@ -88,6 +88,9 @@ export function createCpuBackend(): Backend {
     reduce: (op, x, axes) => track(reduce(op, x, axes)),
     matmul: (a, b, batchShape) => track(matmul(a, b, batchShape)),
     blockMatmul: (x, w, type, n, k) => track(new CpuStorage('float32', blockMatmul(x, w, type, n, k))),
+    placeBlockWeight(weight) {
+      if (weight instanceof CpuStorage && cpuMatmulKernels() === 'wasm') moveWordsToHeap(weight);
+    },
     gather: (table, ids) => track(gather(table, ids)),
     scatterAdd: (src, ids, rows) => track(scatterAdd(src, ids, rows)),
     softmax: (x, rows, cols, log) => track(softmax(x, rows, cols, log)),

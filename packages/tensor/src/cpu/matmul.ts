@@ -22,6 +22,11 @@ export function setCpuMatmulKernels(kernels: CpuMatmulKernels): CpuMatmulKernels
   return previous;
 }
 
+/** The kernels chosen by {@link setCpuMatmulKernels} (the block-weight matmul follows the same choice). */
+export function cpuMatmulKernels(): CpuMatmulKernels {
+  return preferred;
+}
+
 /**
  * Batched matmul, tiled so that batching rows costs far less than one pass over b per row. Two implementations:
  * - `wasm` (default): WebAssembly SIMD kernels (matmul-wasm.ts) over a copy of a and b read in place when it is a

@@ -8,7 +8,8 @@
  * or a persistent buffer such as a KV cache, rewritten in place between uses; an activation is a fresh storage used
  * once) moves into the memory for good: its `data` becomes a view
  * of wasm memory, so writes through the backend (write, copyInto, adamw) land there and nothing can go stale, and
- * no weight is held twice. This needs a shared memory, whose growth never detaches existing views; where only an
+ * no weight is held twice. Block weights (int32 words of ggml bytes) move in as they are created instead
+ * ({@link moveWordsToHeap}), for the block kernels (block-matmul-wasm.ts). This needs a shared memory, whose growth never detaches existing views; where only an
  * unshared memory exists (a browser page without cross-origin isolation), nothing moves and operands are copied.
  *
  * Layout: bytes [0, WORK_BYTES) are the per-call work area (matmul-wasm.ts); storages are placed above it by a
@@ -46,6 +47,14 @@ const spans: { start: number; floats: number }[] = [];
 let top = WORK_BYTES / 4;
 /** Storages used once as b: a second use marks a weight or a persistent buffer (a KV cache rewritten each step). */
 const seen = new WeakSet<CpuStorage>();
+/** Block weights the heap could not take: they stay on the JS heap (see {@link moveWordsToHeap}). */
+const refused = new WeakSet<CpuStorage>();
+let byteLimit: number | undefined;
+/**
+ * The heap ends a page short of wasm32's 4 GiB: kernels compute a row's end address in 32 bits, and one ending at
+ * exactly 2^32 would wrap to 0.
+ */
+const MAX_HEAP_BYTES = 2 ** 32 - PAGE;
 const collected = new FinalizationRegistry<HeapBlock>((block) => release(block));
 
 /** Grows wasm memory to at least `bytes`, in steps of 16 MiB or more (a grow may move the buffer); false if refused. */
@@ -112,6 +121,42 @@ export function moveToHeap(storage: CpuStorage, k: number): HeapBlock | undefine
   return block;
 }
 
+/**
+ * Moves a block weight's words (an int32 storage of ggml bytes, see BlockWeight) into wasm memory for good, where
+ * the block kernels read them in place; the JS array is dropped, so the bytes are never held twice. No padding: those
+ * kernels read whole blocks only. Undefined, and the words stay on the JS heap for the JS kernels, when there is no
+ * shared memory or the memory cannot take them (the 4 GiB wasm32 limit, a refused grow, {@link setHeapByteLimit});
+ * a refused storage is not tried again.
+ */
+export function moveWordsToHeap(storage: CpuStorage): HeapBlock | undefined {
+  const existing = blocks.get(storage);
+  if (existing) return existing;
+  const wasm = wasmTile();
+  if (!wasm?.shared || storage.dtype !== 'int32' || refused.has(storage)) return undefined;
+  const start = allocate(wasm.memory, Math.max(storage.size, 1));
+  if (start === undefined) {
+    refused.add(storage);
+    return undefined;
+  }
+  const view = new Int32Array(wasm.memory.buffer, 4 * start, storage.size);
+  view.set(storage.data);
+  storage.data = view;
+  const block = { start, floats: Math.max(storage.size, 1) };
+  blocks.set(storage, block);
+  collected.register(storage, block, storage);
+  return block;
+}
+
+/**
+ * Caps the bytes of wasm memory that the heap may reach (undefined: the 4 GiB of wasm32), for tests of what
+ * happens when wasm memory cannot take a weight. Returns the previous cap.
+ */
+export function setHeapByteLimit(bytes: number | undefined): number | undefined {
+  const previous = byteLimit;
+  byteLimit = bytes;
+  return previous;
+}
+
 /** Returns a storage's block to the heap (the backend's `free`); its data must not be used afterwards. */
 export function releaseFromHeap(storage: CpuStorage): void {
   const block = blocks.get(storage);
@@ -137,6 +182,7 @@ function allocate(memory: WebAssembly.Memory, floats: number): number | undefine
     else spans[i] = { start: start + floats, floats: span.floats - floats };
     return start;
   }
+  if (4 * (top + floats) > (byteLimit ?? MAX_HEAP_BYTES)) return undefined;
   if (!ensureMemory(memory, 4 * (top + floats))) return undefined;
   const start = top;
   top += floats;

@@ -321,3 +321,6 @@ export function wasmTile(): WasmTile | null {
   }
   return instance;
 }
+
+/** The opcode and encoding helpers, shared with the block-format kernels (wasm-block-kernels.ts). */
+export const wasmAsm = { I32, V128, op, uleb, sleb, name, vec, section, get, set };

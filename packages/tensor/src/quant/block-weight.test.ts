@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BlockType } from '../backend/backend.js';
+import { activationRoundingBound } from '../cpu/block-matmul-wasm.js';
+import { setCpuMatmulKernels } from '../cpu/matmul.js';
 import { dequantize } from '../formats/ggml-dequantize.js';
+import { quantize } from '../formats/ggml-quantize.js';
 import { ggmlByteSize } from '../formats/ggml-types.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../formats/half-precision.js';
 import * as T from '../index.js';
@@ -81,13 +84,21 @@ const cases: { type: BlockType; k: number }[] = [
 const leads: number[][] = [[1], [3], [2, 3]];
 
 describeBackends('blockLinear', (backend) => {
-  const variants = backend === 'webgpu' ? (['workgroup', 'invocation'] as const) : ([undefined] as const);
-  afterAll(() => setBlockMatmulVariant(undefined));
+  const variants = backend === 'webgpu' ? (['workgroup', 'invocation'] as const) : (['js', 'wasm'] as const);
+  afterAll(() => {
+    setBlockMatmulVariant(undefined);
+    setCpuMatmulKernels('wasm');
+  });
+  /** Selects a kernel variant: the WebGPU kernel, or the CPU's float64 JS or WebAssembly SIMD kernels. */
+  const choose = (variant: (typeof variants)[number]) => {
+    if (variant === 'js' || variant === 'wasm') setCpuMatmulKernels(variant);
+    else setBlockMatmulVariant(variant);
+  };
   for (const { type, k } of cases) {
     for (const lead of leads) {
       for (const variant of variants) {
-        it(`${type}: x [${lead}, ${k}] · W [7, ${k}]ᵀ matches float64 on the dequantized weight${variant ? ` (${variant} kernel)` : ''}`, async () => {
-          setBlockMatmulVariant(variant);
+        it(`${type}: x [${lead}, ${k}] · W [7, ${k}]ᵀ matches float64 on the dequantized weight (${variant} kernel)`, async () => {
+          choose(variant);
           const rand = rng(k * 31 + lead.length * 7 + type.length);
           const n = 7;
           const m = lead.reduce((a, b) => a * b, 1);
@@ -99,8 +110,11 @@ describeBackends('blockLinear', (backend) => {
           expect(y.shape).toEqual([...lead, n]);
           const got = (await y.data()) as Float32Array;
           const { y: want, mag } = reference(xs, dequantize(type, bytes, n * k), m, n, k);
+          // The SIMD kernels' int8 activations add their rounding bound (tested tightly in block-matmul-wasm.test).
+          const rounding =
+            variant === 'wasm' ? activationRoundingBound(type, bytes, xs, m, n, k) : new Float64Array(m * n);
           for (let i = 0; i < m * n; i++) {
-            expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * mag[i]! + 1e-6);
+            expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * mag[i]! + 1.0001 * rounding[i]! + 1e-6);
           }
           expect(await w.dequantize()).toEqual(dequantize(type, bytes, n * k));
           x.dispose();
@@ -111,58 +125,77 @@ describeBackends('blockLinear', (backend) => {
     }
   }
 
-  it('edge values: f16 ±65504, subnormals, ±0; Q8_0/Q4_0 with subnormal and maximal scales, all-zero blocks', async () => {
-    const rand = rng(11);
-    const halves = [0x7bff, 0xfbff, 0x0001, 0x8001, 0x03ff, 0x0400, 0x0000, 0x8000, 0x3c00, 0xbc00, 0x3555];
-    const f16 = new Uint8Array(2 * 2 * halves.length);
-    halves.concat(halves.slice().reverse()).forEach((h, i) => {
-      f16[2 * i] = h & 255;
-      f16[2 * i + 1] = h >> 8;
+  // On the CPU, both kernels; the SIMD ones' int8 activations add their rounding bound.
+  const cpuKernels = backend === 'cpu' ? (['js', 'wasm'] as const) : ([null] as const);
+  const roundingOf = (
+    kernels: string | null,
+    type: BlockType,
+    b: Uint8Array,
+    xs: Float32Array,
+    m: number,
+    n: number,
+  ) => (kernels === 'wasm' ? activationRoundingBound(type, b, xs, m, n, xs.length / m) : new Float64Array(m * n));
+
+  for (const kernels of cpuKernels)
+    it(`edge values: f16 ±65504, subnormals, ±0; Q8_0/Q4_0 with subnormal and maximal scales, all-zero blocks${kernels ? ` (${kernels} kernels)` : ''}`, async () => {
+      if (kernels) setCpuMatmulKernels(kernels);
+      const rand = rng(11);
+      const halves = [0x7bff, 0xfbff, 0x0001, 0x8001, 0x03ff, 0x0400, 0x0000, 0x8000, 0x3c00, 0xbc00, 0x3555];
+      const f16 = new Uint8Array(2 * 2 * halves.length);
+      halves.concat(halves.slice().reverse()).forEach((h, i) => {
+        f16[2 * i] = h & 255;
+        f16[2 * i + 1] = h >> 8;
+      });
+      const q8 = new Uint8Array(3 * 34);
+      const q4 = new Uint8Array(3 * 18);
+      const scales = [0x0001, 0x7bff, 0x0000]; // smallest subnormal d, largest d, all-zero block
+      scales.forEach((h, b) => {
+        q8.set([h & 255, h >> 8], 34 * b);
+        q4.set([h & 255, h >> 8], 18 * b);
+        for (let j = 0; j < 32; j++) q8[34 * b + 2 + j] = b === 2 ? 0 : [0x80, 0x7f, 0x01, 0xff][j % 4]!;
+        for (let j = 0; j < 16; j++) q4[18 * b + 2 + j] = b === 2 ? 0 : [0x0f, 0xf0, 0x80, 0x08][j % 4]!;
+      });
+      for (const [type, bytes, n, k] of [
+        ['F16', f16, 2, halves.length],
+        ['Q8_0', q8, 3, 32],
+        ['Q4_0', q4, 3, 32],
+      ] as [BlockType, Uint8Array, number, number][]) {
+        const w = BlockWeight.fromBytes(type, [n, k], bytes);
+        const xs = Float32Array.from({ length: 2 * k }, () => rand() * 2 - 1);
+        const got = (await T.blockLinear(T.tensor(xs, [2, k]), w).data()) as Float32Array;
+        const { y, mag } = reference(xs, dequantize(type, bytes, n * k), 2, n, k);
+        const rounding = roundingOf(kernels, type, bytes, xs, 2, n);
+        for (let i = 0; i < 2 * n; i++) {
+          const bound = 1e-5 * mag[i]! + 1.0001 * rounding[i]! + 1e-30;
+          expect(Math.abs(got[i]! - y[i]!), `${type} output ${i}`).toBeLessThanOrEqual(bound);
+        }
+        w.dispose();
+      }
     });
-    const q8 = new Uint8Array(3 * 34);
-    const q4 = new Uint8Array(3 * 18);
-    const scales = [0x0001, 0x7bff, 0x0000]; // smallest subnormal d, largest d, all-zero block
-    scales.forEach((h, b) => {
-      q8.set([h & 255, h >> 8], 34 * b);
-      q4.set([h & 255, h >> 8], 18 * b);
-      for (let j = 0; j < 32; j++) q8[34 * b + 2 + j] = b === 2 ? 0 : [0x80, 0x7f, 0x01, 0xff][j % 4]!;
-      for (let j = 0; j < 16; j++) q4[18 * b + 2 + j] = b === 2 ? 0 : [0x0f, 0xf0, 0x80, 0x08][j % 4]!;
-    });
-    for (const [type, bytes, n, k] of [
-      ['F16', f16, 2, halves.length],
-      ['Q8_0', q8, 3, 32],
-      ['Q4_0', q4, 3, 32],
-    ] as [BlockType, Uint8Array, number, number][]) {
-      const w = BlockWeight.fromBytes(type, [n, k], bytes);
-      const xs = Float32Array.from({ length: 2 * k }, () => rand() * 2 - 1);
-      const got = (await T.blockLinear(T.tensor(xs, [2, k]), w).data()) as Float32Array;
-      const { y, mag } = reference(xs, dequantize(type, bytes, n * k), 2, n, k);
-      for (let i = 0; i < 2 * n; i++) {
-        expect(Math.abs(got[i]! - y[i]!), `${type} output ${i}`).toBeLessThanOrEqual(1e-5 * mag[i]! + 1e-30);
+
+  for (const kernels of cpuKernels)
+    it(`Q8_0 from quantize() and a bias, on a strided (transposed) input${kernels ? ` (${kernels} kernels)` : ''}`, async () => {
+      if (kernels) setCpuMatmulKernels(kernels);
+      const rand = rng(5);
+      const [n, k] = [5, 64];
+      const values = Float32Array.from({ length: n * k }, () => rand() * 2 - 1);
+      const w = BlockWeight.quantize('Q8_0', [n, k], values);
+      const xt = T.tensor(
+        Array.from({ length: k * 3 }, () => rand() - 0.5),
+        [k, 3],
+      );
+      const b = T.tensor([0.5, -1, 2, 0.25, 3]);
+      const x = xt.transpose(0, 1);
+      const got = (await T.blockLinear(x, w, b).data()) as Float32Array;
+      const xs = (await T.contiguous(x).data()) as Float32Array;
+      const { y, mag } = reference(xs, await w.dequantize(), 3, n, k);
+      const rounding = roundingOf(kernels, 'Q8_0', quantize('Q8_0', values), xs, 3, n);
+      for (let i = 0; i < 3 * n; i++) {
+        const bound = 1e-5 * mag[i]! + 1.0001 * rounding[i]! + 1e-5;
+        expect(Math.abs(got[i]! - (y[i]! + [0.5, -1, 2, 0.25, 3][i % n]!))).toBeLessThanOrEqual(bound);
       }
       w.dispose();
-    }
-  });
-
-  it('Q8_0 from quantize() and a bias, on a strided (transposed) input', async () => {
-    const rand = rng(5);
-    const [n, k] = [5, 64];
-    const values = Float32Array.from({ length: n * k }, () => rand() * 2 - 1);
-    const w = BlockWeight.quantize('Q8_0', [n, k], values);
-    const xt = T.tensor(
-      Array.from({ length: k * 3 }, () => rand() - 0.5),
-      [k, 3],
-    );
-    const b = T.tensor([0.5, -1, 2, 0.25, 3]);
-    const x = xt.transpose(0, 1);
-    const got = (await T.blockLinear(x, w, b).data()) as Float32Array;
-    const xs = (await T.contiguous(x).data()) as Float32Array;
-    const { y, mag } = reference(xs, await w.dequantize(), 3, n, k);
-    for (let i = 0; i < 3 * n; i++) {
-      expect(Math.abs(got[i]! - (y[i]! + [0.5, -1, 2, 0.25, 3][i % n]!))).toBeLessThanOrEqual(1e-5 * mag[i]! + 1e-5);
-    }
-    w.dispose();
-  });
+    });
 });
 
 describe('BlockWeight errors', () => {

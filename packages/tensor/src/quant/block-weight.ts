@@ -66,6 +66,7 @@ export class BlockWeight {
     }
     const storage = backend.alloc('int32', words.length);
     backend.write(storage, words);
+    backend.placeBlockWeight?.(storage);
     return new BlockWeight(type, [out, inFeatures], backend, storage, need);
   }
 

@@ -1,0 +1,257 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BlockType, View } from '../backend/backend.js';
+import { dequantize } from '../formats/ggml-dequantize.js';
+import { ggmlBlockInfo, ggmlByteSize } from '../formats/ggml-types.js';
+import { float32ToFloat16Bits } from '../formats/half-precision.js';
+import { BlockWeight } from '../quant/block-weight.js';
+import { makeRng } from '../testing/reference.js';
+import { blockMatmul } from './block-matmul.js';
+import { activationRoundingBound } from './block-matmul-wasm.js';
+import { createCpuBackend } from './index.js';
+import { setCpuMatmulKernels } from './matmul.js';
+import { CpuStorage } from './storage.js';
+import { blockModuleBytes, wasmBlockKernels } from './wasm-block-kernels.js';
+import { heapBlock, heapBytesInUse, setHeapByteLimit, WORK_BYTES } from './wasm-heap.js';
+
+const cpu = createCpuBackend();
+const EPS = 2 ** -24;
+
+/** An f16 scale drawn from the awkward ones: tiny subnormals, the largest finite, zero, or a moderate random one. */
+function scaleBits(rng: () => number, positive: boolean): number {
+  const pick = rng();
+  if (pick < 0.1) return 0x0001 | (positive || rng() < 0.5 ? 0 : 0x8000); // smallest subnormal
+  if (pick < 0.15) return 0x7bff; // 65504
+  if (pick < 0.2) return 0;
+  return float32ToFloat16Bits((positive ? rng() : rng() * 2 - 1) * 0.05);
+}
+
+/** Random valid blocks of `type` for [n, k]: random payload bits, scales from {@link scaleBits}. */
+function randomBlocks(type: BlockType, n: number, k: number, rng: () => number): Uint8Array {
+  const bytes = new Uint8Array(ggmlByteSize(type, n * k));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rng() * 256);
+  const put = (at: number, h: number) => {
+    bytes[at] = h & 255;
+    bytes[at + 1] = h >> 8;
+  };
+  if (type === 'F16' || type === 'BF16') {
+    // Any bits but f16 inf/NaN (exponent 31): normals, subnormals, ±0; bf16 keeps its exponent moderate.
+    for (let at = 0; at < bytes.length; at += 2) {
+      if (type === 'F16' && (bytes[at + 1]! & 0x7c) === 0x7c) bytes[at + 1]! ^= 0x40;
+      if (type === 'BF16') bytes[at + 1] = (bytes[at + 1]! & 0x80) | (0x3c + Math.floor(rng() * 8));
+    }
+    return bytes;
+  }
+  const { typeSize } = ggmlBlockInfo(type);
+  for (let at = 0; at < bytes.length; at += typeSize) {
+    if (type === 'Q8_0' || type === 'Q4_0') put(at, scaleBits(rng, false));
+    if (type === 'Q4_K') {
+      put(at, scaleBits(rng, true));
+      put(at + 2, scaleBits(rng, true));
+    }
+    if (type === 'Q6_K') put(at + 208, scaleBits(rng, false));
+  }
+  return bytes;
+}
+
+/** A block weight on the CPU backend: the ggml bytes in an int32 storage, as BlockWeight.fromBytes stores them. */
+function weightStorage(bytes: Uint8Array): CpuStorage {
+  const words = new Int32Array(Math.ceil(bytes.length / 4));
+  new Uint8Array(words.buffer).set(bytes);
+  const s = cpu.alloc('int32', words.length) as CpuStorage;
+  cpu.write(s, words);
+  return s;
+}
+
+/**
+ * Checks out [m, n] against float64 x · Wᵀ of the dequantized weight. Half weights: float32 rounding of sums of
+ * products in 8 float32 lanes of k/8 terms plus 4 combining adds, bound γ(k/8 + 6)·Σ|x·w|. Int8 paths: on top,
+ * the activation rounding ({@link activationRoundingBound}), and the float error is relative to Σ|x|·(|w| + |dmin·m|)
+ * for Q4_K, whose kernel sums the two terms of d·sc·q − dmin·m apart.
+ */
+function expectMatches(type: BlockType, bytes: Uint8Array, x: Float32Array, got: Float32Array, m: number, n: number) {
+  const k = x.length / m;
+  const w = dequantize(type, bytes, n * k);
+  const rounding = activationRoundingBound(type, bytes, x, m, n, k);
+  const mins = type === 'Q4_K' ? activationRoundingBound(type, bytes, new Float32Array(k).fill(254), 1, n, k) : null;
+  for (let i = 0; i < m; i++) {
+    for (let r = 0; r < n; r++) {
+      let want = 0;
+      let mag = 0;
+      for (let j = 0; j < k; j++) {
+        want += x[i * k + j]! * w[r * k + j]!;
+        mag += Math.abs(x[i * k + j]! * w[r * k + j]!);
+      }
+      // For Q4_K, Σ_j (|w| + |dmin·m|)·max|x| over the row stands in for Σ|x|·(|w| + |dmin·m|) (a larger bound).
+      const xmax = Math.max(...Array.from(x.subarray(i * k, i * k + k), Math.abs));
+      if (mins) mag = Math.max(mag, mins[r]! * xmax);
+      const bound = (k / 8 + 6) * EPS * (mag + rounding[i * n + r]!) * 1.01 + 1.0001 * rounding[i * n + r]! + 1e-37;
+      const err = Math.abs(got[i * n + r]! - want);
+      if (!(err <= bound)) {
+        expect.fail(
+          `${type} [${m}, ${k}]·[${n}, ${k}]ᵀ out[${i}, ${r}] = ${got[i * n + r]} vs ${want} (bound ${bound})`,
+        );
+      }
+    }
+  }
+}
+
+function run(type: BlockType, weight: CpuStorage, x: Float32Array, m: number, n: number): Float32Array {
+  const k = x.length / m;
+  const view: View = { storage: new CpuStorage('float32', x), shape: [m, k], strides: [k, 1], offset: 0 };
+  return blockMatmul(view, weight, type, n, k);
+}
+
+/** K of each type: whole blocks (32·odd, 256·odd), and for halves also k not a multiple of the 16-wide unit. */
+const SHAPES: Record<BlockType, number[]> = {
+  Q8_0: [96, 800],
+  Q4_0: [32, 480],
+  Q4_K: [256, 768],
+  Q6_K: [256, 768],
+  F16: [37, 208, 301],
+  BF16: [37, 213],
+};
+
+describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD kernels', () => {
+  const rng = makeRng(12);
+  afterEach(() => {
+    setHeapByteLimit(undefined);
+    setCpuMatmulKernels('wasm');
+  });
+
+  it('assembles a valid module', () => {
+    expect(WebAssembly.validate(blockModuleBytes())).toBe(true);
+  });
+
+  for (const type of Object.keys(SHAPES) as BlockType[]) {
+    it(`${type}: every K × N ∈ {7, 33} × M ∈ {1, 2, 3, 5} matches float64 within the stated bound`, () => {
+      for (const k of SHAPES[type]!) {
+        for (const n of [7, 33]) {
+          const bytes = randomBlocks(type, n, k, rng);
+          const weight = weightStorage(bytes);
+          for (const m of [1, 2, 3, 5]) {
+            // Activations of mixed magnitudes, with a zero block row now and then.
+            const x = Float32Array.from({ length: m * k }, (_, i) =>
+              (i >> 5) % 7 === 3 ? 0 : (rng() * 2 - 1) * 10 ** Math.floor(rng() * 4 - 2),
+            );
+            expectMatches(type, bytes, x, run(type, weight, x, m, n), m, n);
+          }
+          // Read in place: the words now live in wasm memory (moved once, not copied per call).
+          expect(heapBlock(weight)).toBeDefined();
+          expect(weight.data.buffer).toBe(wasmBlockKernels()!.memory.buffer);
+          cpu.free(weight);
+        }
+      }
+    });
+  }
+
+  it('the same result for a row whatever the number of rows beside it (M = 1 vs M = 5, > 4 rows in tiles)', () => {
+    const [n, k] = [65, 96];
+    const bytes = randomBlocks('Q4_0', n, k, rng);
+    const weight = weightStorage(bytes);
+    const x = Float32Array.from({ length: 9 * k }, () => rng() * 2 - 1);
+    const all = run('Q4_0', weight, x, 9, n);
+    for (const i of [0, 4, 8])
+      expect(run('Q4_0', weight, x.slice(i * k, i * k + k), 1, n)).toEqual(all.slice(i * n, i * n + n));
+    cpu.free(weight);
+  });
+
+  it('moves a weight into wasm memory on first use and returns it on free', () => {
+    const bytes = randomBlocks('Q8_0', 301, 64, rng);
+    const weight = weightStorage(bytes);
+    const before = heapBytesInUse();
+    run(
+      'Q8_0',
+      weight,
+      Float32Array.from({ length: 64 }, () => rng()),
+      1,
+      301,
+    );
+    expect(heapBytesInUse() - before).toBe(4 * weight.size);
+    expect(new Uint8Array(weight.data.buffer, weight.data.byteOffset, bytes.length)).toEqual(bytes);
+    cpu.free(weight);
+    expect(heapBytesInUse()).toBe(before);
+  });
+
+  it('places a BlockWeight in wasm memory as it is created (load time), one copy only', () => {
+    const bytes = randomBlocks('Q4_0', 33, 96, rng);
+    const before = heapBytesInUse();
+    const w = BlockWeight.fromBytes('Q4_0', [33, 96], bytes, cpu);
+    const storage = w.storage as CpuStorage;
+    expect(heapBlock(storage)).toBeDefined();
+    expect(storage.data.buffer).toBe(wasmBlockKernels()!.memory.buffer);
+    expect(heapBytesInUse() - before).toBe(4 * storage.size);
+    const x = Float32Array.from({ length: 96 }, () => rng() * 2 - 1);
+    expectMatches('Q4_0', bytes, x, run('Q4_0', storage, x, 1, 33), 1, 33);
+    w.dispose();
+    expect(heapBytesInUse()).toBe(before);
+  });
+
+  it('keeps a BlockWeight that wasm memory cannot take on the JS heap from creation on', () => {
+    setHeapByteLimit(WORK_BYTES);
+    const bytes = randomBlocks('Q6_K', 5, 256, rng);
+    const w = BlockWeight.fromBytes('Q6_K', [5, 256], bytes, cpu);
+    const storage = w.storage as CpuStorage;
+    expect(heapBlock(storage)).toBeUndefined();
+    setHeapByteLimit(undefined);
+    // Refused once, it stays with the JS kernels even when room appears later (no move in the middle of a run).
+    const x = Float32Array.from({ length: 256 }, () => rng() * 2 - 1);
+    const got = run('Q6_K', storage, x, 1, 5);
+    expect(heapBlock(storage)).toBeUndefined();
+    // The JS kernels: float64 sums of float32-exact products, so a float32-only bound holds.
+    const deq = dequantize('Q6_K', bytes, 5 * 256);
+    for (let r = 0; r < 5; r++) {
+      let want = 0;
+      let mag = 0;
+      for (let j = 0; j < 256; j++) {
+        want += x[j]! * deq[r * 256 + j]!;
+        mag += Math.abs(x[j]! * deq[r * 256 + j]!);
+      }
+      expect(Math.abs(got[r]! - want)).toBeLessThanOrEqual(4 * EPS * mag + 1e-37);
+    }
+    w.dispose();
+  });
+
+  it('keeps a weight that wasm memory cannot take on the JS heap and uses the JS kernels for it', () => {
+    // A cap at the work area: no weight fits above it (as when a model passes 4 GiB or a grow is refused).
+    setHeapByteLimit(WORK_BYTES);
+    const [n, k] = [9, 256];
+    const bytes = randomBlocks('Q4_K', n, k, rng);
+    const weight = weightStorage(bytes);
+    const own = weight.data;
+    const x = Float32Array.from({ length: 2 * k }, () => rng() * 2 - 1);
+    const got = run('Q4_K', weight, x, 2, n);
+    expect(heapBlock(weight)).toBeUndefined();
+    expect(weight.data).toBe(own);
+    // The JS kernels dot in float64 with the exact activations: no int8 rounding, so a float32-only bound holds.
+    const w = dequantize('Q4_K', bytes, n * k);
+    for (let i = 0; i < 2; i++) {
+      for (let r = 0; r < n; r++) {
+        let want = 0;
+        let mag = 0;
+        for (let j = 0; j < k; j++) {
+          want += x[i * k + j]! * w[r * k + j]!;
+          mag += Math.abs(x[i * k + j]! * w[r * k + j]!);
+        }
+        expect(Math.abs(got[i * n + r]! - want)).toBeLessThanOrEqual(4 * EPS * mag + 1e-37);
+      }
+    }
+    cpu.free(weight);
+  });
+
+  it("follows setCpuMatmulKernels('js'): the weight stays on the JS heap and the float64 JS kernels run", () => {
+    setCpuMatmulKernels('js');
+    const [n, k] = [5, 64];
+    const bytes = randomBlocks('Q8_0', n, k, rng);
+    const weight = weightStorage(bytes);
+    const x = Float32Array.from({ length: k }, () => rng() * 2 - 1);
+    const js = run('Q8_0', weight, x, 1, n);
+    expect(heapBlock(weight)).toBeUndefined();
+    setCpuMatmulKernels('wasm');
+    const simd = run('Q8_0', weight, x, 1, n);
+    expect(heapBlock(weight)).toBeDefined();
+    // The int8 activations make the SIMD result differ slightly, within the bound (checked above): not identical.
+    expectMatches('Q8_0', bytes, x, simd, 1, n);
+    expectMatches('Q8_0', bytes, x, js, 1, n);
+    cpu.free(weight);
+  });
+});

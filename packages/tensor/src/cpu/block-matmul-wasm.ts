@@ -1,0 +1,211 @@
+/**
+ * x · Wᵀ for block-format weights on the WebAssembly SIMD kernels (wasm-block-kernels.ts). The weight's bytes move
+ * into wasm memory on first use (wasm-heap.ts) and are read there in place; per call, only the activations are
+ * written into the work area at the bottom of wasm memory: for the integer kernels quantized to int8 per 32-element
+ * block as llama.cpp's Q8_0 does (scale dx = max|x| / 127, q = round(x / dx)) with the block's float sum Σx beside
+ * dx, for half weights as float32. Rows of x go MAX_ROWS at a time through the kernels, so a weight unit is decoded
+ * once for up to four rows; with more rows, weight rows go in chunks that stay in cache while every row tile passes.
+ *
+ * @module
+ */
+import type { BlockType } from '../backend/backend.js';
+import { dequantize } from '../formats/ggml-dequantize.js';
+import { ggmlByteSize } from '../formats/ggml-types.js';
+import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../formats/half-precision.js';
+import type { CpuStorage } from './storage.js';
+import { BLOCK_UNITS, MAX_ROWS, wasmBlockKernels } from './wasm-block-kernels.js';
+import { ensureMemory, moveWordsToHeap, WORK_BYTES } from './wasm-heap.js';
+
+/** Weight rows per chunk when x has more than MAX_ROWS rows: a Q8_0 chunk of 768-wide rows is ~26 KiB. */
+const WEIGHT_ROW_CHUNK = 32;
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/**
+ * out [m, n] = x [m, k] (float32 at `xOffset` of xs, row-major) · Wᵀ with W [n, k] the `type` bytes in `weight`.
+ * Half weights whose k is not a multiple of 16 (the kernels take 16 at a time) get their last columns added here in
+ * float64. Returns false, having written nothing, when the kernels or wasm
+ * memory are unavailable for this weight (the caller then runs the JS kernels).
+ */
+export function wasmBlockMatmul(
+  type: BlockType,
+  weight: CpuStorage,
+  xs: Float32Array,
+  xOffset: number,
+  m: number,
+  n: number,
+  k: number,
+  out: Float32Array,
+): boolean {
+  const kernels = wasmBlockKernels();
+  if (!kernels) return false;
+  const block = moveWordsToHeap(weight);
+  if (!block) return false;
+  const unit = BLOCK_UNITS[type];
+  const units = Math.floor(k / unit.elements);
+  const kUnits = units * unit.elements;
+  const wStride = ggmlByteSize(type, k);
+  const rowBytes = units * unit.bytes;
+  // Per row of x: its activations (16-byte aligned), its [dx, Σx] pairs, its outputs.
+  const xStride = roundUp(unit.int8 ? kUnits : 4 * kUnits, 16);
+  const xsStride = unit.int8 ? 8 * (kUnits / 32) : 0;
+  const oStride = roundUp(4 * n, 16);
+  const rowsPerChunk = Math.min(m, Math.floor(WORK_BYTES / (xStride + xsStride + oStride)));
+  if (rowsPerChunk === 0 && m > 0) return false;
+  const xBase = 0;
+  const sBase = xBase + rowsPerChunk * xStride;
+  const oBase = sBase + rowsPerChunk * xsStride;
+  if (!ensureMemory(kernels.memory, oBase + rowsPerChunk * oStride)) return false;
+  const buffer = kernels.memory.buffer;
+  const w = 4 * block.start;
+  for (let i0 = 0; i0 < m; i0 += rowsPerChunk) {
+    const rows = Math.min(rowsPerChunk, m - i0);
+    if (unit.int8) quantizeRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, sBase, xsStride);
+    else copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride);
+    const call = (r0: number, r: number, j0: number, count: number) =>
+      kernels.kernel(type, r)(
+        xBase + r0 * xStride,
+        xStride,
+        sBase + r0 * xsStride,
+        xsStride,
+        w + j0 * wStride,
+        wStride,
+        rowBytes,
+        count,
+        oBase + r0 * oStride + 4 * j0,
+        oStride,
+      );
+    if (rows <= MAX_ROWS) call(0, rows, 0, n);
+    else {
+      for (let j0 = 0; j0 < n; j0 += WEIGHT_ROW_CHUNK) {
+        const count = Math.min(WEIGHT_ROW_CHUNK, n - j0);
+        for (let r0 = 0; r0 < rows; r0 += MAX_ROWS) call(r0, Math.min(MAX_ROWS, rows - r0), j0, count);
+      }
+    }
+    const o = new Float32Array(buffer, oBase, (rows * oStride) / 4);
+    for (let i = 0; i < rows; i++) out.set(o.subarray((i * oStride) / 4, (i * oStride) / 4 + n), (i0 + i) * n);
+  }
+  if (kUnits < k) addHalfTail(type === 'BF16', buffer, w, wStride, kUnits, xs, xOffset, m, n, k, out);
+  return true;
+}
+
+/** out[i, j] += Σ_{c ≥ from} x[i, c]·W[j, c] for half weights (the columns past the kernels' last 16). */
+function addHalfTail(
+  bf16: boolean,
+  buffer: ArrayBufferLike,
+  w: number,
+  wStride: number,
+  from: number,
+  xs: Float32Array,
+  xOffset: number,
+  m: number,
+  n: number,
+  k: number,
+  out: Float32Array,
+): void {
+  const tail = new Float64Array(k - from);
+  for (let j = 0; j < n; j++) {
+    const halves = new Uint16Array(buffer, w + j * wStride + 2 * from, k - from);
+    for (let c = 0; c < tail.length; c++) {
+      tail[c] = bf16 ? bfloat16BitsToFloat32(halves[c]!) : float16BitsToFloat32(halves[c]!);
+    }
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let c = 0; c < tail.length; c++) s += tail[c]! * xs[xOffset + i * k + from + c]!;
+      out[i * n + j] = out[i * n + j]! + s;
+    }
+  }
+}
+
+/**
+ * Writes `rows` rows of x (k floats apart from `base`) quantized to int8 per 32-block (first `kUnits` columns) at
+ * x0 + i·xStride, and each block's [dx, Σx] as float32 at s0 + i·sStride.
+ */
+function quantizeRows(
+  xs: Float32Array,
+  base: number,
+  k: number,
+  kUnits: number,
+  rows: number,
+  buffer: ArrayBufferLike,
+  x0: number,
+  xStride: number,
+  s0: number,
+  sStride: number,
+): void {
+  const q = new Int8Array(buffer, x0, rows * xStride);
+  const s = new Float32Array(buffer, s0, (rows * sStride) / 4);
+  for (let i = 0; i < rows; i++) {
+    for (let b = 0; b < kUnits; b += 32) {
+      const at = base + i * k + b;
+      let amax = 0;
+      let sum = 0;
+      for (let j = 0; j < 32; j++) {
+        const v = xs[at + j]!;
+        sum += v;
+        amax = Math.max(amax, Math.abs(v));
+      }
+      // dx as float32 (what the kernel multiplies by); q = round(x / dx) then has |q| ≤ 127.
+      const d = Math.fround(amax / 127);
+      const id = d === 0 ? 0 : 1 / d;
+      const qAt = i * xStride + b;
+      for (let j = 0; j < 32; j++) q[qAt + j] = Math.round(xs[at + j]! * id);
+      const sAt = (i * sStride) / 4 + b / 16;
+      s[sAt] = d;
+      s[sAt + 1] = sum;
+    }
+  }
+}
+
+/** Writes the first `kUnits` columns of `rows` rows of x as float32 at x0 + i·xStride. */
+function copyRows(
+  xs: Float32Array,
+  base: number,
+  k: number,
+  kUnits: number,
+  rows: number,
+  buffer: ArrayBufferLike,
+  x0: number,
+  xStride: number,
+): void {
+  const f = new Float32Array(buffer, x0, (rows * xStride) / 4);
+  for (let i = 0; i < rows; i++) f.set(xs.subarray(base + i * k, base + i * k + kUnits), (i * xStride) / 4);
+}
+
+/**
+ * The most the int8 activations of the integer kernels can move each output [m, n] of x [m, k] · Wᵀ (W the `type`
+ * bytes [n, k]), for tests and tolerances: each activation moves by at most dx/2 = max|x_block| / 254, times the
+ * weight's magnitude: |w| (Q4_K: |d·sc·q| ≤ |w| + |dmin·m|, since Σx of the min term is exact). Zeros for half
+ * weights, whose activations stay float32.
+ */
+export function activationRoundingBound(
+  type: BlockType,
+  bytes: Uint8Array,
+  x: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+): Float64Array {
+  const bound = new Float64Array(m * n);
+  if (!BLOCK_UNITS[type].int8) return bound;
+  const w = dequantize(type, bytes, n * k);
+  let mins: Float32Array | null = null;
+  if (type === 'Q4_K') {
+    // The block's d zeroed leaves −dmin·m per element.
+    const copy = bytes.slice();
+    for (let at = 0; at < copy.length; at += 144) copy[at] = copy[at + 1] = 0;
+    mins = dequantize(type, copy, n * k);
+  }
+  const half = new Float64Array(k / 32);
+  for (let i = 0; i < m; i++) {
+    half.fill(0);
+    for (let j = 0; j < k; j++) half[j >> 5] = Math.max(half[j >> 5]!, Math.abs(x[i * k + j]!) / 254);
+    for (let r = 0; r < n; r++) {
+      let s = 0;
+      for (let j = 0; j < k; j++)
+        s += (Math.abs(w[r * k + j]!) + (mins ? Math.abs(mins[r * k + j]!) : 0)) * half[j >> 5]!;
+      bound[i * n + r] = s;
+    }
+  }
+  return bound;
+}

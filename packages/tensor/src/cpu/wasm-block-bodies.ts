@@ -1,0 +1,248 @@
+/**
+ * The unit bodies of the block-format kernels (wasm-block-kernels.ts): the code that dots one unit of a weight row
+ * (a ggml block, or 16 halves) against every activation row of a call, per type, and the opcode helpers they share.
+ * See wasm-block-kernels.ts for the layout of their operands and why the integer sums cannot overflow.
+ *
+ * @module
+ */
+import { wasmAsm } from './wasm-tile.js';
+
+const { I32, V128, op, uleb, sleb, vec, get, set } = wasmAsm;
+const F32 = 0x7d;
+
+const simd = (code: number) => [op.simd, ...uleb(code)];
+/** SIMD opcodes after the 0xfd prefix (LEB128 u32), as numbered by the WebAssembly SIMD specification. */
+export const S = {
+  load: (offset: number) => [...simd(0x00), 0, ...uleb(offset)],
+  i8Splat: simd(0x0f),
+  i32Splat: simd(0x11),
+  f32Splat: simd(0x13),
+  f32Lane: (lane: number) => [...simd(0x1f), lane],
+  and: simd(0x4e),
+  or: simd(0x50),
+  i8Shl: simd(0x6b),
+  i8ShrU: simd(0x6d),
+  i8Sub: simd(0x71),
+  i32AddPairs16: simd(0x7e),
+  i16Add: simd(0x8e),
+  mulLow8: simd(0x9c),
+  mulHigh8: simd(0x9d),
+  i32ExtLowS: simd(0xa7),
+  i32ExtHighS: simd(0xa8),
+  i32ExtLowU: simd(0xa9),
+  i32ExtHighU: simd(0xaa),
+  i32Shl: simd(0xab),
+  i32Add: simd(0xae),
+  i32Mul: simd(0xb5),
+  f32Add: simd(0xe4),
+  f32Mul: simd(0xe6),
+  f32FromI32: simd(0xfa),
+};
+// Scalar opcodes not in wasm-tile's table.
+const i32Load8S = (offset: number) => [0x2c, 0, ...uleb(offset)];
+const i32Load8U = (offset: number) => [0x2d, 0, ...uleb(offset)];
+const i32Load16U = (offset: number) => [0x2f, 0, ...uleb(offset)];
+const f32Load = (offset: number) => [0x2a, 0, ...uleb(offset)];
+/** f32.store at (address on the stack) + offset. */
+export const f32Store = (offset: number) => [0x38, 0, ...uleb(offset)];
+/** i32.const v. */
+export const i32c = (v: number) => [op.i32Const, ...sleb(v | 0)];
+/** Scalar i32 opcodes. */
+export const I = { and: 0x71, or: 0x72, shl: 0x74, shrS: 0x75, shrU: 0x76, sub: 0x6b } as const;
+/** Scalar f32 opcodes (and the i32 ↔ f32 conversions). */
+export const F = { add: 0x92, sub: 0x93, mul: 0x94, fromI32: 0xb2, fromBits: 0xbe } as const;
+/** f32.const v. */
+export const f32c = (v: number) => {
+  const b = new Uint8Array(new Float32Array([v]).buffer);
+  return [0x43, ...b];
+};
+/** local.tee i. */
+export const tee = (i: number) => [0x22, ...uleb(i)];
+/** f16 mask after `sign-extend, << 13`: the sign (bit 31) and the 15 value bits (27..13). */
+export const F16_MASK = 0x8fffe000 | 0;
+
+/** Locals of one function: each request appends one local of that type after the 10 i32 params. */
+export class Locals {
+  private readonly types: number[] = [];
+  i32 = () => this.add(I32);
+  v128 = () => this.add(V128);
+  f32 = () => this.add(F32);
+  private add(t: number): number {
+    this.types.push(t);
+    return 10 + this.types.length - 1;
+  }
+  encode(): number[] {
+    return vec(this.types.map((t) => [1, t]));
+  }
+}
+
+/** What a unit body may use: per-row addresses and accumulators, the weight pointer, constants. */
+export interface Ctx {
+  readonly R: number;
+  readonly L: Locals;
+  readonly code: number[];
+  /** Local holding the address of the current unit's weight bytes. */
+  readonly wp: number;
+  /** Per row r: local holding that row's activation address for the current unit. */
+  readonly xp: number[];
+  /** Per row r: local holding that row's [dx, Σx] pairs address for the current unit. */
+  readonly sp: number[];
+  /** Per row r: the float32 ×4 accumulators (two for half weights). */
+  readonly acc: number[];
+  readonly acc2: number[];
+  /** Per row r: a scalar float32 subtracted at the end (Q4_K's minimums). */
+  readonly minAcc: number[];
+  readonly c: Record<'low4' | 'eight' | 'm30' | 'm32' | 'f16Mask' | 'pow112', number>;
+}
+
+/** Pushes an f16 scalar at wp + offset as float32 (same bit trick as the SIMD widening). */
+function f16Scalar(ctx: Ctx, offset: number): number[] {
+  return [
+    ...get(ctx.wp),
+    ...i32Load16U(offset),
+    ...i32c(16),
+    I.shl,
+    ...i32c(3),
+    I.shrS,
+    ...i32c(F16_MASK),
+    I.and,
+    F.fromBits,
+    ...f32c(2 ** 112),
+    F.mul,
+  ];
+}
+
+/** Pushes the i32x4 partial sums of 16 int8 products, w (a local) against the 16 bytes at x + offset. */
+function dot16(wv: number, xv: number): number[] {
+  return [...get(wv), ...get(xv), ...S.mulLow8, ...get(wv), ...get(xv), ...S.mulHigh8, ...S.i16Add];
+}
+
+/** acc[r] += f32(isum on the stack) · (scale on the stack after it): emits `scale` code after the isum. */
+function addScaled(ctx: Ctx, r: number, isum: number[], scale: number[]): void {
+  ctx.code.push(...get(ctx.acc[r]!), ...isum, ...S.f32FromI32, ...scale, ...S.f32Splat, ...S.f32Mul, ...S.f32Add);
+  ctx.code.push(...set(ctx.acc[r]!));
+}
+
+/** Q8_0 / Q4_0: one 32-element block against one activation block per row. */
+export function q32Body(ctx: Ctx, four: boolean): void {
+  const { L, code } = ctx;
+  const dw = L.f32();
+  const [wa, wb, xa, xb] = [L.v128(), L.v128(), L.v128(), L.v128()];
+  code.push(...f16Scalar(ctx, 0), ...set(dw));
+  if (four) {
+    // Low nibbles are elements 0..15, high nibbles 16..31; value q − 8.
+    code.push(...get(ctx.wp), ...S.load(2), ...tee(wb));
+    code.push(...get(ctx.c.low4), ...S.and, ...get(ctx.c.eight), ...S.i8Sub, ...set(wa));
+    code.push(...get(wb), ...i32c(4), ...S.i8ShrU, ...get(ctx.c.eight), ...S.i8Sub, ...set(wb));
+  } else {
+    code.push(...get(ctx.wp), ...S.load(2), ...set(wa), ...get(ctx.wp), ...S.load(18), ...set(wb));
+  }
+  for (let r = 0; r < ctx.R; r++) {
+    code.push(...get(ctx.xp[r]!), ...S.load(0), ...set(xa), ...get(ctx.xp[r]!), ...S.load(16), ...set(xb));
+    // Q4_0: four products ≤ 8·127 per i16 lane fit; Q8_0: two ≤ 128·127 do, so widen each half first.
+    const isum = four
+      ? [...dot16(wa, xa), ...dot16(wb, xb), ...S.i16Add, ...S.i32AddPairs16]
+      : [...dot16(wa, xa), ...S.i32AddPairs16, ...dot16(wb, xb), ...S.i32AddPairs16, ...S.i32Add];
+    addScaled(ctx, r, isum, [...get(dw), ...get(ctx.sp[r]!), ...f32Load(0), F.mul]);
+  }
+}
+
+/** The 6-bit scale (or min) of Q4_K sub-block j, pushed as i32; scale bytes start at wp + 4. */
+function kScale(ctx: Ctx, j: number, min: boolean): number[] {
+  const byte = (i: number) => [...get(ctx.wp), ...i32Load8U(4 + i)];
+  if (j < 4) return [...byte(j + (min ? 4 : 0)), ...i32c(63), I.and];
+  const low = min ? [...byte(j + 4), ...i32c(4), I.shrU] : [...byte(j + 4), ...i32c(15), I.and];
+  return [...low, ...byte(min ? j : j - 4), ...i32c(6), I.shrU, ...i32c(4), I.shl, I.or];
+}
+
+/** Q4_K: a 256-element super-block; nibble run p holds sub-block 2p (low nibbles) and 2p + 1 (high nibbles). */
+export function q4kBody(ctx: Ctx): void {
+  const { L, code } = ctx;
+  const [d, dmin, dsc, dm] = [L.f32(), L.f32(), L.f32(), L.f32()];
+  const [qa, qb, va, vb, xa, xb] = [L.v128(), L.v128(), L.v128(), L.v128(), L.v128(), L.v128()];
+  code.push(...f16Scalar(ctx, 0), ...set(d), ...f16Scalar(ctx, 2), ...set(dmin));
+  for (let p = 0; p < 4; p++) {
+    code.push(...get(ctx.wp), ...S.load(16 + 32 * p), ...set(qa), ...get(ctx.wp), ...S.load(32 + 32 * p), ...set(qb));
+    for (let half = 0; half < 2; half++) {
+      const j = 2 * p + half;
+      for (const [q, v] of [
+        [qa, va],
+        [qb, vb],
+      ] as const) {
+        if (half === 0) code.push(...get(q), ...get(ctx.c.low4), ...S.and, ...set(v));
+        else code.push(...get(q), ...i32c(4), ...S.i8ShrU, ...set(v));
+      }
+      code.push(...get(d), ...kScale(ctx, j, false), F.fromI32, F.mul, ...set(dsc));
+      code.push(...get(dmin), ...kScale(ctx, j, true), F.fromI32, F.mul, ...set(dm));
+      for (let r = 0; r < ctx.R; r++) {
+        code.push(...get(ctx.xp[r]!), ...S.load(32 * j), ...set(xa));
+        code.push(...get(ctx.xp[r]!), ...S.load(32 * j + 16), ...set(xb));
+        const isum = [...dot16(va, xa), ...dot16(vb, xb), ...S.i16Add, ...S.i32AddPairs16];
+        addScaled(ctx, r, isum, [...get(dsc), ...get(ctx.sp[r]!), ...f32Load(8 * j), F.mul]);
+        // Σ (d·sc·q − dmin·m)·x = d·sc·Σ q·x − dmin·m·Σx, with Σx of the float activations.
+        code.push(...get(ctx.minAcc[r]!), ...get(dm), ...get(ctx.sp[r]!), ...f32Load(8 * j + 4), F.mul, F.add);
+        code.push(...set(ctx.minAcc[r]!));
+      }
+    }
+  }
+}
+
+/**
+ * Q6_K: two halves n of 128; element 128n + 32k + l (l < 32) has low bits from ql[64n + l + 32·(k & 1)] (low
+ * nibble for k < 2), high bits 2k..2k+1 of qh[32n + l], value (q − 32) times int8 scale[8n + l/16 + 2k] times d.
+ */
+export function q6kBody(ctx: Ctx): void {
+  const { L, code } = ctx;
+  const d = L.f32();
+  const [qv, xv] = [L.v128(), L.v128()];
+  const isum = Array.from({ length: ctx.R }, () => L.v128());
+  code.push(...f16Scalar(ctx, 208), ...set(d));
+  for (let n = 0; n < 2; n++) {
+    for (let k = 0; k < 4; k++) {
+      for (let h = 0; h < 2; h++) {
+        code.push(...get(ctx.wp), ...S.load(64 * n + 32 * (k & 1) + 16 * h));
+        code.push(...(k < 2 ? [...get(ctx.c.low4), ...S.and] : [...i32c(4), ...S.i8ShrU]));
+        // High bits 2k..2k+1 of qh moved to bits 4..5.
+        code.push(...get(ctx.wp), ...S.load(128 + 32 * n + 16 * h));
+        const shift = [[...i32c(4), ...S.i8Shl], [...i32c(2), ...S.i8Shl], [], [...i32c(2), ...S.i8ShrU]][k]!;
+        code.push(...shift, ...get(ctx.c.m30), ...S.and, ...S.or, ...get(ctx.c.m32), ...S.i8Sub, ...set(qv));
+        const scale = [...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k), ...S.i32Splat];
+        for (let r = 0; r < ctx.R; r++) {
+          code.push(...get(ctx.xp[r]!), ...S.load(32 * (4 * n + k) + 16 * h), ...set(xv));
+          const part = [...dot16(qv, xv), ...S.i32AddPairs16, ...scale, ...S.i32Mul];
+          if (h === 0) code.push(...part, ...set(isum[r]!));
+          else code.push(...get(isum[r]!), ...part, ...S.i32Add, ...set(isum[r]!));
+        }
+      }
+      for (let r = 0; r < ctx.R; r++) {
+        addScaled(ctx, r, get(isum[r]!), [...get(d), ...get(ctx.sp[r]!), ...f32Load(8 * (4 * n + k)), F.mul]);
+      }
+    }
+  }
+}
+
+/** F16 / BF16: 16 halves widened to four float32 vectors, multiplied with float32 activations. */
+export function halfBody(ctx: Ctx, bf16: boolean): void {
+  const { L, code } = ctx;
+  const wv = [L.v128(), L.v128(), L.v128(), L.v128()];
+  const v = L.v128();
+  for (let part = 0; part < 2; part++) {
+    code.push(...get(ctx.wp), ...S.load(16 * part), ...set(v));
+    for (let hi = 0; hi < 2; hi++) {
+      const out = wv[2 * part + hi]!;
+      if (bf16) {
+        code.push(...get(v), ...(hi ? S.i32ExtHighU : S.i32ExtLowU), ...i32c(16), ...S.i32Shl, ...set(out));
+      } else {
+        code.push(...get(v), ...(hi ? S.i32ExtHighS : S.i32ExtLowS), ...i32c(13), ...S.i32Shl);
+        code.push(...get(ctx.c.f16Mask), ...S.and, ...get(ctx.c.pow112), ...S.f32Mul, ...set(out));
+      }
+    }
+  }
+  for (let r = 0; r < ctx.R; r++) {
+    for (let q = 0; q < 4; q++) {
+      const acc = q % 2 === 0 ? ctx.acc[r]! : ctx.acc2[r]!;
+      code.push(...get(acc), ...get(wv[q]!), ...get(ctx.xp[r]!), ...S.load(16 * q), ...S.f32Mul, ...S.f32Add);
+      code.push(...set(acc));
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * WebAssembly SIMD kernels of x · Wᵀ for weights in ggml block formats (Q8_0, Q4_0, Q4_K, Q6_K) and half floats
+ * (F16, BF16), assembled from opcodes like the float32 tiles (wasm-tile.ts, whose encoding helpers they share) and
+ * reading the weight's bytes in place in the same shared wasm memory (wasm-heap.ts).
+ *
+ * Why integer dots: scalar JS decodes and multiplies one weight at a time. As llama.cpp does, the block kernels take
+ * the activation row quantized to int8 per 32-element block (scale dx, |q| ≤ 127, done once per call by the
+ * driver, block-matmul-wasm.ts) and multiply int8 weights × int8 activations 16 at a time (`i16x8.extmul_*_i8x16_s`,
+ * pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`), one float multiply per block by dw·dx. The i16
+ * sums cannot overflow: Q8_0 sums 2 products ≤ 128·127; Q4_0 4 products ≤ 8·127; Q4_K 4 products ≤ 15·127; Q6_K
+ * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (bf16: shift left 16; f16: sign-extend, shift left 13,
+ * keep sign and the 15 value bits, times 2^112, exact for normals, subnormals and zeros; ±inf/NaN are not expected
+ * in weights and come out as large finite values) against float32 activations.
+ *
+ * Every kernel has the signature `(x, xStride, xs, xsStride, w, wStride, rowBytes, n, o, oStride)` (byte
+ * addresses and strides): for R rows of activations at x + r·xStride (int8, or float32 for half weights) with their
+ * per-32-block pairs [dx, Σx] (float32) at xs + r·xsStride, and n weight rows at w + i·wStride of which the first
+ * rowBytes (whole units, see {@link BLOCK_UNITS}) are dotted, it stores o[r·oStride + 4i] = row r · weight row i.
+ * A weight unit is read and decoded once for all R rows (batched decode, prefill); the int8 dots stay per row, so
+ * four rows measured 3–4× one row (BENCHMARKS.md), against 4× for separate calls plus four reads of the weight.
+ *
+ * @module
+ */
+import type { BlockType } from '../backend/backend.js';
+import {
+  type Ctx,
+  F,
+  F16_MASK,
+  f32c,
+  f32Store,
+  halfBody,
+  I,
+  i32c,
+  Locals,
+  q4kBody,
+  q6kBody,
+  q32Body,
+  S,
+  tee,
+} from './wasm-block-bodies.js';
+import { wasmAsm, wasmTile } from './wasm-tile.js';
+
+const { I32, op, uleb, name, vec, section, get, set } = wasmAsm;
+
+/** Geometry of one unit a kernel loop step consumes: weight bytes, elements, and activation bytes. */
+export interface BlockUnit {
+  /** Bytes of weight per unit (one ggml block, or 16 halves). */
+  readonly bytes: number;
+  /** Elements per unit. */
+  readonly elements: number;
+  /** Whether the activations are int8 with per-32 scales (else float32). */
+  readonly int8: boolean;
+}
+
+/** The unit of each type; half floats go 16 at a time (a tail of fewer is added by the driver). */
+export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
+  Q8_0: { bytes: 34, elements: 32, int8: true },
+  Q4_0: { bytes: 18, elements: 32, int8: true },
+  Q4_K: { bytes: 144, elements: 256, int8: true },
+  Q6_K: { bytes: 210, elements: 256, int8: true },
+  F16: { bytes: 32, elements: 16, int8: false },
+  BF16: { bytes: 32, elements: 16, int8: false },
+};
+
+/** Rows of activations one kernel call takes at most; kernels exist for 1..MAX_ROWS rows. */
+export const MAX_ROWS = 4;
+
+/** Parameter indices of every kernel. */
+const P = { x: 0, xStride: 1, xs: 2, xsStride: 3, w: 4, wStride: 5, rowBytes: 6, n: 7, o: 8, oStride: 9 } as const;
+
+/** The whole function (locals + code) of `type`'s kernel for R rows. */
+function kernel(type: BlockType, R: number): number[] {
+  const L = new Locals();
+  const unit = BLOCK_UNITS[type];
+  const code: number[] = [];
+  const row = (param: number, stride: number) =>
+    Array.from({ length: R }, (_, r) => {
+      if (r === 0) return param;
+      const l = L.i32();
+      code.push(...get(param), ...get(stride), ...i32c(r), 0x6c, 0x6a, ...set(l)); // param + r·stride
+      return l;
+    });
+  const xRow = row(P.x, P.xStride);
+  const sRow = row(P.xs, P.xsStride);
+  const oRow = row(P.o, P.oStride);
+  const [wp, wEnd, xo, so, ro] = [L.i32(), L.i32(), L.i32(), L.i32(), L.i32()];
+  const xp = Array.from({ length: R }, () => L.i32());
+  const sp = Array.from({ length: R }, () => L.i32());
+  const acc = Array.from({ length: R }, () => L.v128());
+  const acc2 = unit.int8 ? acc : Array.from({ length: R }, () => L.v128());
+  const minAcc = Array.from({ length: R }, () => L.f32());
+  const splat8 = (v: number) => {
+    const l = L.v128();
+    code.push(...i32c(v), ...S.i8Splat, ...set(l));
+    return l;
+  };
+  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16Mask: 0, pow112: 0 };
+  c.f16Mask = L.v128();
+  code.push(...i32c(F16_MASK), ...S.i32Splat, ...set(c.f16Mask));
+  c.pow112 = L.v128();
+  code.push(...f32c(2 ** 112), ...S.f32Splat, ...set(c.pow112));
+  const ctx: Ctx = { R, L, code, wp, xp, sp, acc, acc2, minAcc, c };
+  const zero = [...i32c(0), ...S.i32Splat];
+  // block $exit { loop $rows { if n == 0 break; one weight row; n -= 1 } }
+  code.push(op.block, 0x40, op.loop, 0x40, ...get(P.n), op.i32Eqz, op.brIf, 1);
+  code.push(...get(P.w), ...set(wp), ...get(P.w), ...get(P.rowBytes), op.i32Add, ...set(wEnd));
+  code.push(...i32c(0), ...set(xo), ...i32c(0), ...set(so));
+  for (let r = 0; r < R; r++) {
+    code.push(...zero, ...set(acc[r]!), ...f32c(0), ...set(minAcc[r]!));
+    if (!unit.int8) code.push(...zero, ...set(acc2[r]!));
+  }
+  // block $empty { if wp >= wEnd break; loop $units { addresses; body; advance; if wp < wEnd continue } }
+  code.push(op.block, 0x40, ...get(wp), ...get(wEnd), op.i32GeU, op.brIf, 0, op.loop, 0x40);
+  for (let r = 0; r < R; r++) {
+    code.push(...get(xRow[r]!), ...get(xo), op.i32Add, ...set(xp[r]!));
+    if (unit.int8) code.push(...get(sRow[r]!), ...get(so), op.i32Add, ...set(sp[r]!));
+  }
+  if (type === 'Q8_0' || type === 'Q4_0') q32Body(ctx, type === 'Q4_0');
+  else if (type === 'Q4_K') q4kBody(ctx);
+  else if (type === 'Q6_K') q6kBody(ctx);
+  else halfBody(ctx, type === 'BF16');
+  const xBytes = unit.int8 ? unit.elements : 4 * unit.elements;
+  code.push(...get(wp), ...i32c(unit.bytes), op.i32Add, ...tee(wp));
+  code.push(...get(xo), ...i32c(xBytes), op.i32Add, ...set(xo));
+  if (unit.int8) code.push(...get(so), ...i32c(8 * (unit.elements / 32)), op.i32Add, ...set(so));
+  code.push(...get(wEnd), op.i32LtU, op.brIf, 0, op.end, op.end);
+  // o_r[ro] = (lane0 + lane1) + (lane2 + lane3) of acc (+ acc2) − minAcc.
+  for (let r = 0; r < R; r++) {
+    const s = acc[r]!;
+    if (!unit.int8) code.push(...get(s), ...get(acc2[r]!), ...S.f32Add, ...set(s));
+    code.push(...get(oRow[r]!), ...get(ro), op.i32Add);
+    code.push(...get(s), ...S.f32Lane(0), ...get(s), ...S.f32Lane(1), op.f32Add);
+    code.push(...get(s), ...S.f32Lane(2), ...get(s), ...S.f32Lane(3), op.f32Add, op.f32Add);
+    if (type === 'Q4_K') code.push(...get(minAcc[r]!), F.sub);
+    code.push(...f32Store(0));
+  }
+  code.push(...get(ro), ...i32c(4), op.i32Add, ...set(ro));
+  code.push(...get(P.w), ...get(P.wStride), op.i32Add, ...set(P.w));
+  code.push(...get(P.n), ...i32c(1), I.sub, ...set(P.n), op.br, 0, op.end, op.end, op.end);
+  return [...L.encode(), ...code];
+}
+
+const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
+const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
+
+/** The module's bytes: the shared memory imported as `env.mem` and one kernel per type and row count 1..MAX_ROWS. */
+export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
+  const fns = TYPES.flatMap((type) => Array.from({ length: MAX_ROWS }, (_, i) => ({ type, rows: i + 1 })));
+  const bodies = fns.map(({ type, rows }) => kernel(type, rows));
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
+    // import env.mem: a shared memory of at least 1 page, at most 4 GiB (the tile module's).
+    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
+    ...section(3, vec(fns.map(() => [0]))),
+    ...section(7, vec(fns.map(({ type, rows }, i) => [...name(exportName(type, rows)), 0x00, ...uleb(i)]))),
+    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
+  ]);
+}
+
+/** One kernel (see the module comment); all arguments are byte addresses or byte strides. */
+export type BlockKernel = (
+  x: number,
+  xStride: number,
+  xs: number,
+  xsStride: number,
+  w: number,
+  wStride: number,
+  rowBytes: number,
+  n: number,
+  o: number,
+  oStride: number,
+) => void;
+
+/** The instantiated kernels over the shared memory of {@link wasmTile}. */
+export interface WasmBlockKernels {
+  readonly memory: WebAssembly.Memory;
+  /** The kernel of `type` for `rows` (1..MAX_ROWS) activation rows. */
+  kernel(type: BlockType, rows: number): BlockKernel;
+}
+
+let instance: WasmBlockKernels | null | undefined;
+
+/**
+ * The block kernels, instantiated on first use over the tile module's shared memory; null where WebAssembly SIMD
+ * or a shared memory is unavailable (weights cannot then live in wasm memory, and copying them for every call would
+ * cost more than the JS kernels), in which case callers use the JS kernels.
+ */
+export function wasmBlockKernels(): WasmBlockKernels | null {
+  if (instance !== undefined) return instance;
+  instance = null;
+  const tile = wasmTile();
+  if (!tile?.shared) return instance;
+  try {
+    const bytes = blockModuleBytes();
+    if (!WebAssembly.validate(bytes)) return instance;
+    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
+    instance = {
+      memory: tile.memory,
+      kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
+    };
+  } catch {
+    // An engine that validates SIMD but refuses the import: stay on the JS kernels.
+  }
+  return instance;
+}
