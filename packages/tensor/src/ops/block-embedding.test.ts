@@ -30,7 +30,10 @@ describe('blockEmbedding (CPU)', () => {
       // Independent path: I · Wᵀ through blockLinear's kernel gives Wᵀ [dim, vocab]; column id is row id of W.
       const eye = new Float32Array(dim * dim);
       for (let i = 0; i < dim; i++) eye[i * dim + i] = 1;
+      // The float64 JS kernels: the SIMD ones round activations to int8 per block (llama.cpp's Q8_0 activations).
+      const previous = T.setCpuMatmulKernels('js');
       const wt = (await T.blockLinear(T.tensor(eye, [dim, dim]), table).data()) as Float32Array;
+      T.setCpuMatmulKernels(previous);
       let maxErr = 0;
       for (let r = 0; r < idList.length; r++) {
         const id = idList[r] as number;
