@@ -1,13 +1,14 @@
 /**
  * `npm run bench -w @andes/tensor`: Andes WebGPU kernels vs tfjs-webgpu on the same Dawn adapter.
- * Usage: node bench/out/bench/run.js [matmul|attention|train|variants]… (default: all but variants).
+ * Usage: node bench/out/bench/run.js [matmul|attention|train|variants|attention-variants]… (default: all but variants).
  *
  * @module
  */
 
 import os from 'node:os';
-import { setAttentionDirect } from '../src/webgpu/kernels/attention.js';
-import { attentionRows } from './attention.bench.js';
+import { setAttentionVariant } from '../src/webgpu/kernels/attention.js';
+import { ATTENTION_VARIANTS } from '../src/webgpu/tuning/families.js';
+import { attentionRows, attentionVariantRows } from './attention.bench.js';
 import { type Row, setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
 import { trainRow } from './train.bench.js';
@@ -37,10 +38,13 @@ if (all || which.has('matmul')) {
   const { printTable } = await import('./harness.js');
   printTable('matmul', 'GFLOP/s', rows);
 }
-// ATTN_TILES=1 benchmarks the workgroup-tiled attention kernels instead of the per-adapter default.
-if (process.env.ATTN_TILES === '1') setAttentionDirect(false);
+// ATTN_VARIANT=<id> (families.ts: direct, tiled, w8, g8, …) pins the attention variant instead of the default.
+if (process.env.ATTN_VARIANT) setAttentionVariant(ATTENTION_VARIANTS[process.env.ATTN_VARIANT]);
 if (all || which.has('attention')) await attentionRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
 if (all || which.has('train')) await trainRow(b);
+if (which.has('attention-variants')) {
+  await attentionVariantRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
+}
 if (which.has('variants')) {
   await runVariants(b, process.env.VARIANTS?.split(','), (process.env.SIZES ?? '512').split(',').map(Number));
 }
