@@ -1,6 +1,6 @@
 /**
  * `npm run bench -w @andes/tensor`: Andes WebGPU kernels vs tfjs-webgpu on the same Dawn adapter.
- * Usage: node bench/out/bench/run.js [matmul|attention|train|variants|attention-variants]… (default: all but variants).
+ * Usage: node bench/out/bench/run.js [matmul|attention|train|variants|attention-variants|rows]… (default: all but variants).
  *
  * @module
  */
@@ -11,6 +11,7 @@ import { ATTENTION_VARIANTS } from '../src/webgpu/tuning/families.js';
 import { attentionRows, attentionVariantRows } from './attention.bench.js';
 import { type Row, setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
+import { rowVariantRows } from './rows.bench.js';
 import { trainRow } from './train.bench.js';
 import { runDecodeVariants, runVariants } from './variants.bench.js';
 
@@ -42,6 +43,7 @@ if (all || which.has('matmul')) {
 if (process.env.ATTN_VARIANT) setAttentionVariant(ATTENTION_VARIANTS[process.env.ATTN_VARIANT]);
 if (all || which.has('attention')) await attentionRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
 if (all || which.has('train')) await trainRow(b);
+if (which.has('rows')) await rowVariantRows(b);
 if (which.has('attention-variants')) {
   await attentionVariantRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
 }

@@ -7,8 +7,8 @@ import { ROW_VARIANTS, rowsFamily, rowVariantFits } from './tuning/families.js';
 import { switchboardOf } from './tuning/switchboard.js';
 
 // Every row-kernel variant (rows per workgroup × workgroup-memory or subgroup folds) on RMSNorm forward, its dx
-// (against central finite differences of a float64 forward), the residual-add form and softmax / log-softmax (against
-// float64), on the default and a compatibility-level device, with row counts and widths that fit no lane count.
+// (against central finite differences of a float64 forward), the residual-add form, softmax / log-softmax and the
+// cross-entropy forward (against float64), on the default and a compatibility-level device, with row counts and widths that fit no lane count.
 const { backend } = await tryWebGpu();
 if (!backend) console.warn('[webgpu row-variant tests skipped] no WebGPU adapter');
 
@@ -103,6 +103,16 @@ async function checkShape(g: Backend, rows: number, D: number) {
   for (let r = 0; r < rows; r++) wantAdd.push(...rmsRow(sum.subarray(r * D, (r + 1) * D), w));
   expect(closeness(await readNumbers(g, a.sum), Array.from(sum)), `add sum ${label}`).toBeLessThanOrEqual(1);
   expect(closeness(await readNumbers(g, a.y), wantAdd, 1e-5, 1e-4), `add y ${label}`).toBeLessThanOrEqual(1);
+  // Cross-entropy forward: per-row loss (0 where the target is the ignore index) and log-sum-exp.
+  const targets = Int32Array.from({ length: rows }, (_, r) => (r % 3 === 2 ? -100 : (r * 7919) % D));
+  const tv = upload(g, targets, [rows]);
+  const ce = g.crossEntropy(xv, tv, -100);
+  const logp = softmaxRows(x, rows, D, true);
+  const wantLse = Array.from({ length: rows }, (_, r) => x[r * D]! - logp[r * D]!);
+  const wantLoss = Array.from(targets, (t, r) => (t === -100 ? 0 : -logp[r * D + t]!));
+  expect(closeness(await readNumbers(g, ce.lse), wantLse, 1e-5, 1e-5), `ce lse ${label}`).toBeLessThanOrEqual(1);
+  expect(closeness(await readNumbers(g, ce.loss), wantLoss, 1e-5, 1e-4), `ce loss ${label}`).toBeLessThanOrEqual(1);
+  for (const s of [ce.loss, ce.lse, tv.storage]) g.free(s);
   for (const log of [false, true]) {
     const s = g.softmax(xv, rows, D, log);
     const wantS = softmaxRows(x, rows, D, log);
@@ -125,7 +135,7 @@ for (const [device, get] of devices) {
     if (g && !runs) console.warn(`[row variant ${id} skipped on the ${device}] no subgroups that hold its lanes`);
     (runs ? describe : describe.skip)(`webgpu row variant ${id} on the ${device}`, () => {
       afterAll(() => setRowVariant(undefined));
-      it('RMSNorm (forward, dx, residual-add) and softmax on awkward rows', async () => {
+      it('RMSNorm (forward, dx, residual-add), softmax and cross-entropy on awkward rows', async () => {
         setRowVariant(variant);
         for (const [rows, D] of [
           [1, 1],
@@ -141,14 +151,20 @@ for (const [device, get] of devices) {
 }
 
 (backend ? describe : describe.skip)('the rows family', () => {
-  it('defaults to one row per 128 invocations and only offers variants the adapter can run', () => {
+  it('defaults to 8 lanes per row on CPU adapters, one row per workgroup on GPUs, and offers only what runs', () => {
     const profile = switchboardOf((backend as WebGpuBackend).rt)!.profile;
     const p = { op: 'rmsnorm' as const, rows: 64, cols: 288 };
-    expect(rowsFamily.fallback(profile, p)).toBe('w128');
-    expect(rowsFamily.candidates(profile, p)[0]).toBe('w128');
+    const gpu = { ...profile, cpu: false };
+    expect(rowsFamily.fallback(gpu, p)).toBe('w128');
+    expect(rowsFamily.candidates(gpu, p)[0]).toBe('w128');
+    const cpu = { ...profile, cpu: true };
+    expect(rowsFamily.fallback({ ...cpu, subgroups: true, subgroupMinSize: 8 }, p)).toBe('g128x16');
+    expect(rowsFamily.fallback({ ...cpu, subgroups: false }, p)).toBe('w128x16');
+    expect(rowsFamily.candidates(profile, p)[0]).toBe(rowsFamily.fallback(profile, p));
     const none = { ...profile, subgroups: false };
     expect(rowsFamily.candidates(none, p).some((id) => ROW_VARIANTS[id]!.subgroups)).toBe(false);
     const four = { ...profile, subgroups: true, subgroupMinSize: 4 };
-    expect(rowsFamily.candidates(four, p).filter((id) => ROW_VARIANTS[id]!.subgroups)).toEqual(['g128', 'g128x32']);
+    const fourGpu = { ...four, cpu: false };
+    expect(rowsFamily.candidates(fourGpu, p).filter((id) => ROW_VARIANTS[id]!.subgroups)).toEqual(['g128', 'g128x32']);
   });
 });

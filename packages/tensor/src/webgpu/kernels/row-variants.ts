@@ -1,9 +1,12 @@
 /**
  * The variant space of the row kernels (RMSNorm forward / dx, residual-add + RMSNorm, softmax): how many rows a
  * workgroup owns and how the lanes of a row fold their partial sums and maxima. One row per 128 invocations with a
- * workgroup-memory tree is today's kernel (the default); short rows (a 64-wide head, a 288-wide model) leave most of
- * those lanes idle, so variants give a row 4…32 lanes, and where the adapter has `subgroups` the lanes fold through
- * shuffles (rows within a subgroup) or `subgroupAdd` (one row per workgroup) instead of barriers.
+ * workgroup-memory tree was the only kernel (still the GPU default); short rows (a 288-wide model) leave most of
+ * those lanes idle and pay a seven-level barrier tree per row, so variants give a row 4…32 lanes, and where the
+ * adapter has `subgroups` the lanes fold through shuffles (rows within a subgroup) or `subgroupAdd` (one row per
+ * workgroup) instead of barriers. CPU adapters default to 8 lanes per row (`families.ts`).
+ *
+ * Cross-entropy's forward is one more such row kernel.
  *
  * Kernels written against {@link rowKernel} see `row` (the row this lane works on, clamped so every invocation
  * reaches the reductions), `live` (whether that row exists: guard writes with it), `lane` and `LANES` (stride
@@ -25,13 +28,13 @@ export interface RowVariant {
 
 /** The problem the switchboard classifies for the row family. */
 export interface RowProblem {
-  /** Which kernel: 'rmsnorm' (forward, dx and the residual-add form) or 'softmax' (and log-softmax). */
-  op: 'rmsnorm' | 'softmax';
+  /** Which kernel: 'rmsnorm' (forward, dx, residual-add form), 'softmax' (and log-), 'cross-entropy' (forward). */
+  op: 'rmsnorm' | 'softmax' | 'cross-entropy';
   rows: number;
   cols: number;
 }
 
-/** Today's kernel: one row per 128-invocation workgroup, folded through workgroup memory. */
+/** One row per 128-invocation workgroup, folded through workgroup memory (the GPU default; no switchboard: all). */
 export const DEFAULT_ROW_VARIANT: RowVariant = { wg: 128, rows: 1, subgroups: false };
 
 let rowOverride: RowVariant | undefined;

@@ -42,10 +42,10 @@ export interface AttentionShape {
   backward?: boolean;
 }
 
-/** A row kernel over `[rows, cols]`: RMSNorm (forward, dx, residual-add form) or softmax. */
+/** A row kernel over `[rows, cols]`: RMSNorm (forward, dx, residual-add form), softmax, or cross-entropy. */
 export interface RowShape {
   kind: 'rows';
-  op: 'rmsnorm' | 'softmax';
+  op: 'rmsnorm' | 'softmax' | 'cross-entropy';
   rows: number;
   cols: number;
 }
