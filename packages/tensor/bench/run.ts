@@ -7,7 +7,8 @@
 
 import os from 'node:os';
 import { setAttentionVariant } from '../src/webgpu/kernels/attention.js';
-import { ATTENTION_VARIANTS } from '../src/webgpu/tuning/families.js';
+import { setRowVariant } from '../src/webgpu/kernels/row-variants.js';
+import { ATTENTION_VARIANTS, ROW_VARIANTS } from '../src/webgpu/tuning/families.js';
 import { attentionRows, attentionVariantRows } from './attention.bench.js';
 import { type Row, setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
@@ -41,6 +42,8 @@ if (all || which.has('matmul')) {
 }
 // ATTN_VARIANT=<id> (families.ts: direct, tiled, w8, g8, …) pins the attention variant instead of the default.
 if (process.env.ATTN_VARIANT) setAttentionVariant(ATTENTION_VARIANTS[process.env.ATTN_VARIANT]);
+// ROW_VARIANT=<id> (w128, g128x16, …) pins the RMSNorm / softmax / cross-entropy row kernels (w128: before issue 11).
+if (process.env.ROW_VARIANT) setRowVariant(ROW_VARIANTS[process.env.ROW_VARIANT]);
 if (all || which.has('attention')) await attentionRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
 if (all || which.has('train')) await trainRow(b);
 if (which.has('rows')) await rowVariantRows(b);
