@@ -1,6 +1,6 @@
 /**
- * Row-kernel variants side by side (`rows` section): milliseconds per RMSNorm forward and per softmax over
- * `[rows, cols]`, one column per variant the adapter can run, all timed in one process.
+ * Row-kernel variants side by side (`rows` section): milliseconds per RMSNorm forward, softmax and last-axis sum
+ * over `[rows, cols]`, one column per variant the adapter can run, all timed in one process.
  *
  * @module
  */
@@ -29,13 +29,14 @@ export async function rowVariantRows(
   for (const [rows, cols] of shapes) {
     const x = { storage: b.random('normal', rows * cols, 8, 0), shape: [rows, cols], strides: [cols, 1], offset: 0 };
     const w = { storage: b.random('uniform', cols, 9, 0), shape: [cols], strides: [1], offset: 0 };
-    for (const op of ['rmsnorm', 'softmax'] as const) {
+    for (const op of ['rmsnorm', 'softmax', 'sum'] as const) {
       const cells: string[] = [];
       for (const id of ids) {
         setRowVariant(ROW_VARIANTS[id]);
         const ms = await timeIt(
           () => {
             if (op === 'softmax') b.free(b.softmax(x, rows, cols, false));
+            else if (op === 'sum') b.free(b.reduce('sum', x, [1]));
             else {
               const r = b.rmsNorm(x, w, 1e-5);
               b.free(r.y);

@@ -8,7 +8,7 @@ import { switchboardOf } from './tuning/switchboard.js';
 
 // Every row-kernel variant (rows per workgroup × workgroup-memory or subgroup folds) on RMSNorm forward, its dx
 // (against central finite differences of a float64 forward), the residual-add form, softmax / log-softmax and the
-// cross-entropy forward (against float64), on the default and a compatibility-level device, with row counts and widths that fit no lane count.
+// cross-entropy forward and sum / max / min over the last axis (against float64), on the default and a compatibility-level device, with row counts and widths that fit no lane count.
 const { backend } = await tryWebGpu();
 if (!backend) console.warn('[webgpu row-variant tests skipped] no WebGPU adapter');
 
@@ -113,6 +113,22 @@ async function checkShape(g: Backend, rows: number, D: number) {
   expect(closeness(await readNumbers(g, ce.lse), wantLse, 1e-5, 1e-5), `ce lse ${label}`).toBeLessThanOrEqual(1);
   expect(closeness(await readNumbers(g, ce.loss), wantLoss, 1e-5, 1e-4), `ce loss ${label}`).toBeLessThanOrEqual(1);
   for (const s of [ce.loss, ce.lse, tv.storage]) g.free(s);
+  // Sum / max / min over the last axis (rows of ≥ 128 go to the row kernel), and over everything (one row).
+  for (const op of ['sum', 'max', 'min'] as const) {
+    const fold = (a: number[]) => (op === 'sum' ? a.reduce((p, q) => p + q, 0) : Math[op](...a));
+    const rowsOut = g.reduce(op, xv, [1]);
+    const wantRows = Array.from({ length: rows }, (_, r) => fold(Array.from(x.subarray(r * D, (r + 1) * D))));
+    expect(closeness(await readNumbers(g, rowsOut), wantRows, 1e-3, 1e-4), `${op} rows ${label}`).toBeLessThanOrEqual(
+      1,
+    );
+    const all = g.reduce(op, xv, [0, 1]);
+    expect(
+      closeness(await readNumbers(g, all), [fold(Array.from(x))], 1e-3, 1e-4),
+      `${op} all ${label}`,
+    ).toBeLessThanOrEqual(1);
+    g.free(rowsOut);
+    g.free(all);
+  }
   for (const log of [false, true]) {
     const s = g.softmax(xv, rows, D, log);
     const wantS = softmaxRows(x, rows, D, log);
@@ -135,7 +151,7 @@ for (const [device, get] of devices) {
     if (g && !runs) console.warn(`[row variant ${id} skipped on the ${device}] no subgroups that hold its lanes`);
     (runs ? describe : describe.skip)(`webgpu row variant ${id} on the ${device}`, () => {
       afterAll(() => setRowVariant(undefined));
-      it('RMSNorm (forward, dx, residual-add), softmax and cross-entropy on awkward rows', async () => {
+      it('RMSNorm (forward, dx, residual-add), softmax, cross-entropy and last-axis reductions on awkward rows', async () => {
         setRowVariant(variant);
         for (const [rows, D] of [
           [1, 1],

@@ -6,7 +6,7 @@
  * adapter has `subgroups` the lanes fold through shuffles (rows within a subgroup) or `subgroupAdd` (one row per
  * workgroup) instead of barriers. CPU adapters default to 8 lanes per row (`families.ts`).
  *
- * Cross-entropy's forward is one more such row kernel.
+ * Cross-entropy's forward and long float sums / maxima / minima over a contiguous last axis are more such kernels.
  *
  * Kernels written against {@link rowKernel} see `row` (the row this lane works on, clamped so every invocation
  * reaches the reductions), `live` (whether that row exists: guard writes with it), `lane` and `LANES` (stride
@@ -28,8 +28,11 @@ export interface RowVariant {
 
 /** The problem the switchboard classifies for the row family. */
 export interface RowProblem {
-  /** Which kernel: 'rmsnorm' (forward, dx, residual-add form), 'softmax' (and log-), 'cross-entropy' (forward). */
-  op: 'rmsnorm' | 'softmax' | 'cross-entropy';
+  /**
+   * Which kernel: 'rmsnorm' (forward, dx, residual-add form), 'softmax' (and log-), 'cross-entropy' (forward), or a
+   * reduction over a contiguous last axis ('sum', 'max', 'min').
+   */
+  op: 'rmsnorm' | 'softmax' | 'cross-entropy' | 'sum' | 'max' | 'min';
   rows: number;
   cols: number;
 }

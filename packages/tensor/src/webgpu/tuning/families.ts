@@ -20,6 +20,7 @@ import {
   matmul,
 } from '../kernels/matmul.js';
 import { random } from '../kernels/random.js';
+import { reduce } from '../kernels/reduce.js';
 import { rmsNorm } from '../kernels/rms-norm.js';
 import { DEFAULT_ROW_VARIANT, type RowProblem, type RowVariant } from '../kernels/row-variants.js';
 import { softmax } from '../kernels/softmax.js';
@@ -239,7 +240,7 @@ export function rowVariantFits(a: AdapterProfile, v: RowVariant): boolean {
   return !v.subgroups || (a.subgroups && (v.rows === 1 || v.wg / v.rows <= (a.subgroupMinSize ?? 4)));
 }
 
-/** Row kernels (RMSNorm, softmax, cross-entropy) over [rows, cols]. */
+/** Row kernels (RMSNorm, softmax, cross-entropy, last-axis sum / max / min) over [rows, cols]. */
 export const rowsFamily: KernelFamily<RowProblem> = {
   name: 'rows',
   variants: ROW_VARIANTS,
@@ -265,6 +266,7 @@ export const rowsFamily: KernelFamily<RowProblem> = {
     return {
       run: () => {
         if (p.op === 'softmax') rt.free(softmax(rt, xv, p.rows, p.cols, false));
+        else if (p.op === 'sum' || p.op === 'max' || p.op === 'min') rt.free(reduce(rt, p.op, xv, [1]));
         else if (p.op === 'cross-entropy') {
           const r = crossEntropy(rt, xv, tv, -1);
           rt.free(r.loss);

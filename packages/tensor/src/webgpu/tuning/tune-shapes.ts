@@ -42,10 +42,10 @@ export interface AttentionShape {
   backward?: boolean;
 }
 
-/** A row kernel over `[rows, cols]`: RMSNorm (forward, dx, residual-add form), softmax, or cross-entropy. */
+/** A row kernel over `[rows, cols]`: RMSNorm (forward, dx, residual-add), softmax, cross-entropy, last-axis sum/max/min. */
 export interface RowShape {
   kind: 'rows';
-  op: 'rmsnorm' | 'softmax' | 'cross-entropy';
+  op: RowProblem['op'];
   rows: number;
   cols: number;
 }
