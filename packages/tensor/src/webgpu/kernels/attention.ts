@@ -4,6 +4,8 @@
  * head. Grouped-query heads index their shared k/v head; causal rows t see keys s ≤ t + (S − T).
  *
  * The kernel is specialised on the head dim D (private arrays need a constant size; models use one or two D).
+ * This file holds the one-row-per-invocation kernels (`direct`, `tiled`) and the variant choice; the kernels with a
+ * lane group per row (`w…`, `g…`) are in `attention-lanes.ts`.
  *
  * @module
  */
