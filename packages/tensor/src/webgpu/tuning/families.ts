@@ -249,8 +249,8 @@ export const rowsFamily: KernelFamily<RowProblem> = {
     const def = this.fallback(a, p);
     return [def, ...Object.keys(ROW_VARIANTS).filter((id) => id !== def && rowVariantFits(a, ROW_VARIANTS[id]!))];
   },
-  // CPU adapters: 8 lanes per row, no barrier tree (BENCHMARKS.md, lavapipe: 5–30× faster than one row per 128
-  // invocations on 288-wide rows, 2–3× on 4096-wide ones). GPUs keep one row per workgroup until tuned.
+  // CPU adapters: 8 lanes per row, no barrier tree (BENCHMARKS.md, lavapipe: 18–75× faster than one row per 128
+  // invocations on 288-wide rows, 3–6× on 4096-wide ones). GPUs keep one row per workgroup until tuned.
   fallback: (a) => (!a.cpu ? 'w128' : rowVariantFits(a, ROW_VARIANTS.g128x16!) ? 'g128x16' : 'w128x16'),
   prepare(rt, p) {
     const x = random(rt, 'normal', p.rows * p.cols, 6, 0);
