@@ -1,7 +1,7 @@
 /**
  * The kernel shapes a LLaMA model runs, as plain descriptors for `tune()` of `@andes/tensor`: every linear layer
- * (`x · Wᵀ`, W stored `[out, in]`) with its backward products when training, the causal attention, and the one-row
- * decode products.
+ * (`x · Wᵀ`, W stored `[out, in]`) with its backward products when training, the causal attention, the RMSNorm rows,
+ * and the one-row decode products.
  *
  * @module
  */
@@ -21,7 +21,7 @@ export interface LlamaTuneOptions {
   decode?: boolean;
 }
 
-/** The matmul and attention shapes of one forward (and backward) step of `config` at `batchSize × seqLen`. */
+/** The matmul, attention and RMSNorm shapes of one forward (and backward) step of `config` at `batchSize × seqLen`. */
 export function llamaTuneShapes(config: LlamaConfig, options: LlamaTuneOptions): TuneShape[] {
   const { batchSize, seqLen } = options;
   if (!(Number.isInteger(batchSize) && batchSize > 0) || !(Number.isInteger(seqLen) && seqLen > 0)) {
@@ -55,5 +55,8 @@ export function llamaTuneShapes(config: LlamaConfig, options: LlamaTuneOptions):
     causal: true,
     backward: training,
   });
+  // The RMSNorms (forward, dx and the fused residual-add form share the rows family's classes).
+  shapes.push({ kind: 'rows', op: 'rmsnorm', rows, cols: d });
+  if (options.decode ?? true) shapes.push({ kind: 'rows', op: 'rmsnorm', rows: 1, cols: d });
   return shapes;
 }

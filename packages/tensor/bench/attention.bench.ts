@@ -7,6 +7,10 @@
  */
 
 import type { Backend, Storage, View } from '../src/backend/backend.js';
+import type { WebGpuBackend } from '../src/webgpu/backend.js';
+import { setAttentionVariant } from '../src/webgpu/kernels/attention.js';
+import { ATTENTION_VARIANTS, attentionVariantFits } from '../src/webgpu/tuning/families.js';
+import { switchboardOf } from '../src/webgpu/tuning/switchboard.js';
 import { type Bench, timeIt } from './harness.js';
 
 const cview = (storage: Storage, shape: number[]): View => ({
@@ -178,5 +182,46 @@ export async function attentionRows(bench: Bench, lengths = [256, 1024], H = 8, 
     b.free(maskS);
     b.free(scalar);
     for (const t of [tq, tk, tv, tdy, tmask]) t.dispose();
+  }
+}
+
+/**
+ * Prints the fused attention kernels side by side, one column per variant the adapter can run (VARIANTS=id,… picks
+ * some): milliseconds per causal forward and forward+backward, all timed in one process.
+ */
+export async function attentionVariantRows(bench: Bench, lengths = [256, 1024], H = 8, D = 64): Promise<void> {
+  const b = bench.andes;
+  const profile = switchboardOf((b as WebGpuBackend).rt)!.profile;
+  const wanted = process.env.VARIANTS?.split(',');
+  const ids = Object.keys(ATTENTION_VARIANTS).filter(
+    (id) => attentionVariantFits(profile, ATTENTION_VARIANTS[id]!) && (!wanted || wanted.includes(id)),
+  );
+  console.log(`\n### attention variants, causal, [1, ${H}, T, ${D}] (ms per call)\n`);
+  console.log(`| T | pass | ${ids.join(' | ')} |`);
+  console.log(`|---:|---|${ids.map(() => '---:').join('|')}|`);
+  for (const T of lengths) {
+    const n = H * T * D;
+    const x = {
+      q: cview(b.random('normal', n, 1, 0), [1, H, T, D]),
+      k: cview(b.random('normal', n, 2, 0), [1, H, T, D]),
+      v: cview(b.random('normal', n, 3, 0), [1, H, T, D]),
+      dO: cview(b.random('normal', n, 4, 0), [1, H, T, D]),
+    } as Inputs;
+    Object.assign(x, { H, T, D });
+    for (const backward of [false, true]) {
+      const cells: string[] = [];
+      for (const id of ids) {
+        setAttentionVariant(ATTENTION_VARIANTS[id]);
+        const ms = await timeIt(
+          () => fused(b, x, backward),
+          () => b.sync(),
+          { minMs: 300, trials: 3, maxReps: 64 },
+        );
+        cells.push(ms.toFixed(1));
+      }
+      console.log(`| ${T} | ${backward ? 'fwd+bwd' : 'fwd'} | ${cells.join(' | ')} |`);
+    }
+    setAttentionVariant(undefined);
+    for (const s of [x.q, x.k, x.v, x.dO]) b.free(s.storage);
   }
 }

@@ -1,15 +1,18 @@
 /**
  * `npm run bench -w @andes/tensor`: Andes WebGPU kernels vs tfjs-webgpu on the same Dawn adapter.
- * Usage: node bench/out/bench/run.js [matmul|attention|train|variants]… (default: all but variants).
+ * Usage: node bench/out/bench/run.js [matmul|attention|train|variants|attention-variants|rows]… (default: all but variants).
  *
  * @module
  */
 
 import os from 'node:os';
-import { setAttentionDirect } from '../src/webgpu/kernels/attention.js';
-import { attentionRows } from './attention.bench.js';
+import { setAttentionVariant } from '../src/webgpu/kernels/attention.js';
+import { setRowVariant } from '../src/webgpu/kernels/row-variants.js';
+import { ATTENTION_VARIANTS, ROW_VARIANTS } from '../src/webgpu/tuning/families.js';
+import { attentionRows, attentionVariantRows } from './attention.bench.js';
 import { type Row, setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
+import { rowVariantRows } from './rows.bench.js';
 import { trainRow } from './train.bench.js';
 import { runDecodeVariants, runVariants } from './variants.bench.js';
 
@@ -37,10 +40,16 @@ if (all || which.has('matmul')) {
   const { printTable } = await import('./harness.js');
   printTable('matmul', 'GFLOP/s', rows);
 }
-// ATTN_TILES=1 benchmarks the workgroup-tiled attention kernels instead of the per-adapter default.
-if (process.env.ATTN_TILES === '1') setAttentionDirect(false);
+// ATTN_VARIANT=<id> (families.ts: direct, tiled, w8, g8, …) pins the attention variant instead of the default.
+if (process.env.ATTN_VARIANT) setAttentionVariant(ATTENTION_VARIANTS[process.env.ATTN_VARIANT]);
+// ROW_VARIANT=<id> (w128, g128x16, …) pins the RMSNorm / softmax / cross-entropy row kernels (w128: before issue 11).
+if (process.env.ROW_VARIANT) setRowVariant(ROW_VARIANTS[process.env.ROW_VARIANT]);
 if (all || which.has('attention')) await attentionRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
 if (all || which.has('train')) await trainRow(b);
+if (which.has('rows')) await rowVariantRows(b);
+if (which.has('attention-variants')) {
+  await attentionVariantRows(b, (process.env.LENGTHS ?? '256,1024').split(',').map(Number));
+}
 if (which.has('variants')) {
   await runVariants(b, process.env.VARIANTS?.split(','), (process.env.SIZES ?? '512').split(',').map(Number));
 }

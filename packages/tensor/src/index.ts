@@ -157,6 +157,7 @@ export { keep, type TrackedTensor, tidy } from './tidy.js';
 export {
   type AttentionShape,
   type MatmulShape,
+  type RowShape,
   type TuneOptions,
   type TuneReport,
   type TuneShape,

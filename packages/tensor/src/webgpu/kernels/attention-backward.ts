@@ -10,7 +10,9 @@
 
 import type { View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
-import { ATTN_ROWS, attentionDirect, attnShapes, attnTile, headDimLoop } from './attention.js';
+import { ATTN_ROWS, attentionVariant, attentionVariantKey, attnShapes, attnTile, headDimLoop } from './attention.js';
+import { LANE_WG, laneDkvCode, laneDqCode, laneTile } from './attention-lanes.js';
+import { checkLanes } from './lane-reduce.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
 const DELTA = `
@@ -229,8 +231,7 @@ export function attentionBackward(
     [rows, D, ov!.offset, gv!.offset],
     Math.ceil(rows / 128),
   );
-  const BC = attnTile(D);
-  const direct = attentionDirect(rt, 'attention-backward', { B, Hq, Hkv, T, S, D, causal });
+  const variant = attentionVariant(rt, 'attention-backward', { B, Hq, Hkv, T, S, D, causal });
   const params = [
     T,
     S,
@@ -247,18 +248,31 @@ export function attentionBackward(
     D,
   ];
   const s = (x: View) => x.storage as GpuStorage;
-  rt.dispatch(
-    rt.pipeline(`attn:dq:${D}:${direct}`, () => DQ(D, BC, direct)),
-    [dq, s(qv!), s(kv!), s(vv!), s(gv!), s(lv!), delta],
-    params,
-    [Math.ceil(T / ATTN_ROWS), B * Hq, 1],
-  );
-  rt.dispatch(
-    rt.pipeline(`attn:dkv:${D}:${direct}`, () => DKV(D, BC, direct)),
-    [dk, dv, s(qv!), s(kv!), s(vv!), s(gv!), s(lv!), delta],
-    params,
-    [Math.ceil(S / ATTN_ROWS), B * Hkv, 1],
-  );
+  const key = `${D}:${attentionVariantKey(variant)}`;
+  let dqKernel: GPUComputePipeline;
+  let dkvKernel: GPUComputePipeline;
+  let perGroup = ATTN_ROWS;
+  if (variant.kind === 'lanes') {
+    checkLanes('attentionBackward', variant, LANE_WG);
+    const BC = laneTile(D, variant);
+    dqKernel = rt.pipeline(`attn:dq:${key}`, () => laneDqCode(D, BC, variant));
+    dkvKernel = rt.pipeline(`attn:dkv:${key}`, () => laneDkvCode(D, BC, variant));
+    perGroup = LANE_WG / variant.lanes;
+  } else {
+    const direct = variant.kind === 'direct';
+    dqKernel = rt.pipeline(`attn:dq:${key}`, () => DQ(D, attnTile(D), direct));
+    dkvKernel = rt.pipeline(`attn:dkv:${key}`, () => DKV(D, attnTile(D), direct));
+  }
+  rt.dispatch(dqKernel, [dq, s(qv!), s(kv!), s(vv!), s(gv!), s(lv!), delta], params, [
+    Math.ceil(T / perGroup),
+    B * Hq,
+    1,
+  ]);
+  rt.dispatch(dkvKernel, [dk, dv, s(qv!), s(kv!), s(vv!), s(gv!), s(lv!), delta], params, [
+    Math.ceil(S / perGroup),
+    B * Hkv,
+    1,
+  ]);
   rt.free(delta);
   freeAll(rt, temps);
   return { dq, dk, dv };

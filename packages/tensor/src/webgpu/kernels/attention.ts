@@ -4,6 +4,8 @@
  * head. Grouped-query heads index their shared k/v head; causal rows t see keys s ≤ t + (S − T).
  *
  * The kernel is specialised on the head dim D (private arrays need a constant size; models use one or two D).
+ * This file holds the one-row-per-invocation kernels (`direct`, `tiled`) and the variant choice; the kernels with a
+ * lane group per row (`w…`, `g…`) are in `attention-lanes.ts`.
  *
  * @module
  */
@@ -11,6 +13,8 @@
 import type { View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
 import { chooseVariant } from '../tuning/switchboard.js';
+import { LANE_WG, laneForwardCode, laneTile } from './attention-lanes.js';
+import { checkLanes, type LaneReduce } from './lane-reduce.js';
 import { contiguousInput, freeAll } from './row.js';
 
 /** Query (or key) rows per workgroup: one invocation each. */
@@ -140,11 +144,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 };
 
-let directOverride: boolean | undefined;
-/** Forces the direct (true) or workgroup-tiled (false) attention kernels; `undefined` picks by adapter. */
-export function setAttentionDirect(direct: boolean | undefined): void {
-  directOverride = direct;
-}
 /** The problem the switchboard classifies for the attention families. */
 export interface AttentionProblem {
   B: number;
@@ -156,19 +155,31 @@ export interface AttentionProblem {
   causal: boolean;
 }
 
-/** An attention variant: direct reads (CPU adapters) or K/V (Q/dO) tiles staged in workgroup memory (GPUs). */
-export interface AttentionVariant {
-  direct: boolean;
+/**
+ * An attention variant: `direct` (one invocation per row reading K/V straight from storage: CPU adapters),
+ * `tiled` (one invocation per row, K/V or Q/dO tiles staged in workgroup memory) or `lanes` (tiles in workgroup
+ * memory, `lanes` invocations per row folded by subgroup shuffles or a workgroup-memory tree: `attention-lanes.ts`).
+ */
+export type AttentionVariant = { kind: 'direct' } | { kind: 'tiled' } | ({ kind: 'lanes' } & LaneReduce);
+
+let variantOverride: AttentionVariant | undefined;
+/** Forces one attention variant for forward and backward (tests, benchmarks); `undefined` releases it. */
+export function setAttentionVariant(v: AttentionVariant | undefined): void {
+  variantOverride = v;
 }
 
 /**
- * Whether the attention kernels of `family` ('attention' or 'attention-backward') read K/V (or Q/dO) directly
- * instead of through workgroup tiles: the override, else the switchboard, else direct exactly on CPU adapters.
+ * The attention variant `family` ('attention' or 'attention-backward') runs for `problem`: the override, else the
+ * switchboard, else direct on CPU adapters and tiled elsewhere.
  */
-export function attentionDirect(rt: Runtime, family?: string, problem?: AttentionProblem): boolean {
-  if (directOverride !== undefined) return directOverride;
-  const chosen = family && problem ? chooseVariant<AttentionVariant>(rt, family, problem) : undefined;
-  return chosen?.direct ?? rt.cpuAdapter;
+export function attentionVariant(rt: Runtime, family: string, problem: AttentionProblem): AttentionVariant {
+  if (variantOverride) return variantOverride;
+  return chooseVariant<AttentionVariant>(rt, family, problem) ?? { kind: rt.cpuAdapter ? 'direct' : 'tiled' };
+}
+
+/** Pipeline-cache key part of a variant. */
+export function attentionVariantKey(v: AttentionVariant): string {
+  return v.kind === 'lanes' ? `lanes${v.lanes}${v.subgroups ? 'sg' : 'wg'}` : v.kind;
 }
 
 /** Fused attention forward: o [B, Hq, T, D] and lse [B, Hq, T] (−inf, with o = 0, for rows that see no key). */
@@ -186,12 +197,19 @@ export function attention(
   if (B * Hq * T === 0) return { o, lse };
   const temps: GpuStorage[] = [];
   const [qv, kv, vv] = [q, k, v].map((x) => contiguousInput(rt, x, temps)) as [View, View, View];
-  const BC = attnTile(D);
-  const direct = attentionDirect(rt, 'attention', { B, Hq, Hkv, T, S, D, causal });
-  const p = rt.pipeline(`attn:fwd:${D}:${direct}`, () => FORWARD(D, BC, direct));
+  const variant = attentionVariant(rt, 'attention', { B, Hq, Hkv, T, S, D, causal });
   const params = [T, S, Hq, Hq / Hkv, f32bits(scale), causal ? 1 : 0, qv.offset, kv.offset, vv.offset, 0, 0, 0, D];
   const storages = [o, lse, qv.storage, kv.storage, vv.storage] as GpuStorage[];
-  rt.dispatch(p, storages, params, [Math.ceil(T / ATTN_ROWS), B * Hq, 1]);
+  if (variant.kind === 'lanes') {
+    checkLanes('attention', variant, LANE_WG);
+    const BC = laneTile(D, variant);
+    const p = rt.pipeline(`attn:fwd:${D}:${attentionVariantKey(variant)}`, () => laneForwardCode(D, BC, variant));
+    rt.dispatch(p, storages, params, [Math.ceil((T * variant.lanes) / LANE_WG), B * Hq, 1]);
+  } else {
+    const direct = variant.kind === 'direct';
+    const p = rt.pipeline(`attn:fwd:${D}:${direct}`, () => FORWARD(D, attnTile(D), direct));
+    rt.dispatch(p, storages, params, [Math.ceil(T / ATTN_ROWS), B * Hq, 1]);
+  }
   freeAll(rt, temps);
   return { o, lse };
 }

@@ -1,5 +1,6 @@
 /**
- * Fused cross-entropy: the forward reduces each row once for its log-sum-exp and picks the target; the backward is
+ * Fused cross-entropy: the forward reduces each row once for its log-sum-exp and picks the target (a row kernel of
+ * the tunable `rows` family, `row-variants.ts`); the backward is
  * one elementwise pass (softmax − onehot) · gradLoss that never materialises the softmax.
  *
  * @module
@@ -7,31 +8,33 @@
 
 import type { View } from '../../backend/backend.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
-import { contiguousInput, ELEMENT_MAIN, freeAll, ROW_MAIN, ROW_REDUCE } from './row.js';
+import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
+import { type RowVariant, rowGroups, rowKernel, rowVariant, rowVariantKey } from './row-variants.js';
 
-const FORWARD = `
+const FORWARD = (v: RowVariant) => {
+  const k = rowKernel(v, 'pu(0u)');
+  return `${k.decls}
 @group(0) @binding(1) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> targets: array<i32>;
-${ROW_REDUCE}
-${ROW_MAIN}
-  if (row >= pu(0u)) { return; }
+${k.main}
   let V = pu(1u);
   let base = pu(2u) + row * V;
   var m = -inf_();
-  for (var j = li; j < V; j += 128u) { m = max(m, x[base + j]); }
+  for (var j = lane; j < V; j += LANES) { m = max(m, x[base + j]); }
   m = rowMax(m, li);
   var s = 0.0;
-  for (var j = li; j < V; j += 128u) { s += exp(x[base + j] - m); }
+  for (var j = lane; j < V; j += LANES) { s += exp(x[base + j] - m); }
   s = rowSum(s, li);
-  if (li == 0u) {
+  if (live && lane == 0u) {
     let l = m + log(s);
     lse[row] = l;
     let t = targets[pu(3u) + row];
     loss[row] = select(l - x[base + u32(t)], 0.0, t == pi(4u));
   }
 }`;
+};
 
 const BACKWARD = `
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;
@@ -65,9 +68,10 @@ export function crossEntropy(
   const temps: GpuStorage[] = [];
   const x = contiguousInput(rt, logits, temps);
   const t = contiguousInput(rt, targets, temps);
-  const p = rt.pipeline('ce:fwd', () => FORWARD);
+  const v = rowVariant(rt, { op: 'cross-entropy', rows: N, cols: V });
+  const p = rt.pipeline(`ce:fwd:${rowVariantKey(v)}`, () => FORWARD(v));
   const params = [N, V, x.offset, t.offset, ignoreIndex >>> 0];
-  rt.dispatch(p, [loss, lse, x.storage as GpuStorage, t.storage as GpuStorage], params, N);
+  rt.dispatch(p, [loss, lse, x.storage as GpuStorage, t.storage as GpuStorage], params, rowGroups(v, N));
   freeAll(rt, temps);
   return { loss, lse };
 }

@@ -1,7 +1,8 @@
 /**
  * Reductions (sum, max, min, argmax) over arbitrary axes. Kept and reduced axes are collapsed separately, so the
  * kernel sees "outputs × reduction length" with strided indexing on both; a workgroup tree-reduces one output when
- * the reduction is long, a thread loops over one output when it is short.
+ * the reduction is long, a thread loops over one output when it is short. A long float sum / max / min over one
+ * unit-stride axis goes to the tunable row kernel instead (`row-reduce.ts`).
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { sizeOf } from '../../shape.js';
 import { checkRank, collapse } from '../layout.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import { wgslType } from './map.js';
+import { rowReduce } from './row-reduce.js';
 
 function identity(op: ReduceOp, int: boolean): string {
   if (op === 'sum') return int ? '0' : '0.0';
@@ -48,6 +50,12 @@ export function reduce(rt: Runtime, op: ReduceOp, x: View, axes: readonly number
   checkRank('reduce', k.shape);
   checkRank('reduce', r.shape);
   const wide = length >= 128 && outputs < 32768;
+  // A float reduction over one unit-stride axis of back-to-back rows is a row kernel of the tunable rows family.
+  const rowsOfX = outputs === 1 || (k.shape.length === 1 && k.strides[0]![0] === length);
+  if (wide && !int && op !== 'argmax' && r.shape.length === 1 && r.strides[0]![0] === 1 && rowsOfX) {
+    rowReduce(rt, op, x.storage as GpuStorage, x.offset, outputs, length, out);
+    return out;
+  }
   const key = `reduce:${op}:${x.storage.dtype}:${k.shape.length}:${r.shape.length}:${wide}`;
   const pipeline = rt.pipeline(key, () => reduceCode(op, int, k.shape.length, r.shape.length, wide));
   const params = [outputs, length, x.offset];

@@ -1,5 +1,6 @@
 /**
- * RMSNorm forward and backward. The forward and dx are one workgroup per row; dweight (a sum over rows) is reduced
+ * RMSNorm forward and backward. The forward and dx give each row a lane group of a row variant (`row-variants.ts`,
+ * tuned as the `rows` family); dweight (a sum over rows) is reduced
  * in two passes — per-chunk partial sums, then the generic column reduction — so no float atomics are needed.
  *
  * @module
@@ -9,70 +10,81 @@ import type { View } from '../../backend/backend.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import { f32bits } from '../runtime.js';
 import { reduce } from './reduce.js';
-import { contiguousInput, freeAll, ROW_MAIN, ROW_REDUCE } from './row.js';
+import { contiguousInput, freeAll } from './row.js';
+import { type RowVariant, rowGroups, rowKernel, rowVariant, rowVariantKey } from './row-variants.js';
 
-const FORWARD = `
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+/** The row kernel of variant `v` (decls first: a subgroup variant's `enable` must open the shader). */
+const rowCode = (v: RowVariant, bindings: string, body: string) => {
+  const k = rowKernel(v, 'pu(0u)');
+  return `${k.decls}\n${bindings}\n${k.main}\n${body}\n}`;
+};
+
+const FORWARD = (v: RowVariant) =>
+  rowCode(
+    v,
+    `@group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
-@group(0) @binding(4) var<storage, read> w: array<f32>;
-${ROW_REDUCE}
-${ROW_MAIN}
-  if (row >= pu(0u)) { return; }
-  let D = pu(1u);
+@group(0) @binding(4) var<storage, read> w: array<f32>;`,
+    `  let D = pu(1u);
   let base = pu(2u) + row * D;
   let wb = pu(3u);
   var ss = 0.0;
-  for (var j = li; j < D; j += 128u) { let v = x[base + j]; ss += v * v; }
+  for (var j = lane; j < D; j += LANES) { let v = x[base + j]; ss += v * v; }
   ss = rowSum(ss, li);
   let r = inverseSqrt(ss / f32(D) + pf(4u));
-  if (li == 0u) { rstd[row] = r; }
-  for (var j = li; j < D; j += 128u) { y[row * D + j] = x[base + j] * r * w[wb + j]; }
-}`;
+  if (!live) { return; }
+  if (lane == 0u) { rstd[row] = r; }
+  for (var j = lane; j < D; j += LANES) { y[row * D + j] = x[base + j] * r * w[wb + j]; }`,
+  );
 
 // Residual add fused in: sum = x + r is written once and normalised from registers of the same pass.
-const ADD_FORWARD = `
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+const ADD_FORWARD = (v: RowVariant) =>
+  rowCode(
+    v,
+    `@group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(3) var<storage, read_write> sum: array<f32>;
 @group(0) @binding(4) var<storage, read> x: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;
-@group(0) @binding(6) var<storage, read> w: array<f32>;
-${ROW_REDUCE}
-${ROW_MAIN}
-  if (row >= pu(0u)) { return; }
-  let D = pu(1u);
+@group(0) @binding(6) var<storage, read> w: array<f32>;`,
+    `  let D = pu(1u);
   let base = pu(2u) + row * D;
   let rb = pu(5u) + row * D;
   let wb = pu(3u);
   var ss = 0.0;
-  for (var j = li; j < D; j += 128u) { let v = x[base + j] + res[rb + j]; sum[row * D + j] = v; ss += v * v; }
+  for (var j = lane; j < D; j += LANES) {
+    let v = x[base + j] + res[rb + j];
+    if (live) { sum[row * D + j] = v; }
+    ss += v * v;
+  }
   ss = rowSum(ss, li);
   let r = inverseSqrt(ss / f32(D) + pf(4u));
-  if (li == 0u) { rstd[row] = r; }
-  for (var j = li; j < D; j += 128u) { y[row * D + j] = sum[row * D + j] * r * w[wb + j]; }
-}`;
+  if (!live) { return; }
+  if (lane == 0u) { rstd[row] = r; }
+  for (var j = lane; j < D; j += LANES) { y[row * D + j] = sum[row * D + j] * r * w[wb + j]; }`,
+  );
 
-const BACKWARD_DX = `
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+const BACKWARD_DX = (v: RowVariant) =>
+  rowCode(
+    v,
+    `@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> w: array<f32>;
-@group(0) @binding(5) var<storage, read> rstd: array<f32>;
-${ROW_REDUCE}
-${ROW_MAIN}
-  if (row >= pu(0u)) { return; }
-  let D = pu(1u);
+@group(0) @binding(5) var<storage, read> rstd: array<f32>;`,
+    `  let D = pu(1u);
   let xb = pu(2u) + row * D;
   let gb = pu(3u) + row * D;
   let wb = pu(4u);
   let r = rstd[pu(5u) + row];
   var dot = 0.0;
-  for (var j = li; j < D; j += 128u) { dot += dy[gb + j] * w[wb + j] * x[xb + j]; }
+  for (var j = lane; j < D; j += LANES) { dot += dy[gb + j] * w[wb + j] * x[xb + j]; }
   dot = rowSum(dot, li);
   let c = r * r * r * dot / f32(D);
-  for (var j = li; j < D; j += 128u) { dx[row * D + j] = r * dy[gb + j] * w[wb + j] - x[xb + j] * c; }
-}`;
+  if (!live) { return; }
+  for (var j = lane; j < D; j += LANES) { dx[row * D + j] = r * dy[gb + j] * w[wb + j] - x[xb + j] * c; }`,
+  );
 
 // Pass 1 of dweight: partial[chunk, j] = Σ over the chunk's rows of dy·x·rstd.
 const BACKWARD_DW = `
@@ -107,12 +119,13 @@ export function rmsNorm(rt: Runtime, x: View, weight: View, eps: number): { y: G
   const temps: GpuStorage[] = [];
   const xv = contiguousInput(rt, x, temps);
   const wv = contiguousInput(rt, weight, temps);
-  const p = rt.pipeline('rmsnorm:fwd', () => FORWARD);
+  const v = rowVariant(rt, { op: 'rmsnorm', rows, cols: D });
+  const p = rt.pipeline(`rmsnorm:fwd:${rowVariantKey(v)}`, () => FORWARD(v));
   rt.dispatch(
     p,
     [y, rstd, xv.storage, wv.storage] as GpuStorage[],
     [rows, D, xv.offset, wv.offset, f32bits(eps)],
-    rows,
+    rowGroups(v, rows),
   );
   freeAll(rt, temps);
   return { y, rstd };
@@ -136,9 +149,11 @@ export function rmsNormBackward(
   const xv = contiguousInput(rt, x, temps);
   const wv = contiguousInput(rt, weight, temps);
   const rv = contiguousInput(rt, rstd, temps);
-  const pdx = rt.pipeline('rmsnorm:dx', () => BACKWARD_DX);
+  const v = rowVariant(rt, { op: 'rmsnorm', rows, cols: D });
+  const pdx = rt.pipeline(`rmsnorm:dx:${rowVariantKey(v)}`, () => BACKWARD_DX(v));
   const params = [rows, D, xv.offset, g.offset, wv.offset, rv.offset];
-  rt.dispatch(pdx, [dx, g.storage, xv.storage, wv.storage, rv.storage] as GpuStorage[], params, rows);
+  const storages = [dx, g.storage, xv.storage, wv.storage, rv.storage] as GpuStorage[];
+  rt.dispatch(pdx, storages, params, rowGroups(v, rows));
   const chunk = Math.max(16, Math.ceil(rows / 64));
   const chunks = Math.ceil(rows / chunk);
   const partial = rt.alloc('float32', chunks * D);
@@ -172,11 +187,12 @@ export function addRmsNorm(
   const [xv, rv, wv] = [x, residual, weight].map((v) => contiguousInput(rt, v, temps)) as [View, View, View];
   const storages = [y, rstd, sum, xv.storage, rv.storage, wv.storage] as GpuStorage[];
   const params = [rows, D, xv.offset, wv.offset, f32bits(eps), rv.offset];
+  const v = rowVariant(rt, { op: 'rmsnorm', rows, cols: D });
   rt.dispatch(
-    rt.pipeline('rmsnorm:add-fwd', () => ADD_FORWARD),
+    rt.pipeline(`rmsnorm:add-fwd:${rowVariantKey(v)}`, () => ADD_FORWARD(v)),
     storages,
     params,
-    rows,
+    rowGroups(v, rows),
   );
   freeAll(rt, temps);
   return { sum, y, rstd };

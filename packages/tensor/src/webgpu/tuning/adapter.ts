@@ -16,6 +16,8 @@ export interface AdapterProfile {
   cpu: boolean;
   /** The device was created with the `subgroups` feature. */
   subgroups: boolean;
+  /** The adapter's smallest subgroup size (`GPUAdapterInfo.subgroupMinSize`; absent: 4, WebGPU's floor). */
+  subgroupMinSize?: number;
   /** The device was created with the `timestamp-query` feature. */
   timestampQuery: boolean;
 }
@@ -37,6 +39,7 @@ export function adapterProfile(
     description,
     cpu: /llvmpipe|lavapipe|swiftshader|software/i.test(text),
     subgroups: features.has('subgroups'),
+    subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 4,
     timestampQuery: features.has('timestamp-query'),
   };
 }

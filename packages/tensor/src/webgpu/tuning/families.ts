@@ -2,7 +2,8 @@
  * The variant spaces the tuner searches: matmul (all operand layouts, batched; the lavapipe strip family, the
  * shared-memory tiled kernel, the double-buffered vec4 kernel, split-K for skinny products), one-row decode
  * (split-K GEMV, subgroup GEMV, one-row strips) and attention forward / backward (direct reads for CPU adapters,
- * workgroup-memory tiles for GPUs). Ids are stable: cache files and BENCHMARKS.md refer to them.
+ * workgroup-memory tiles for GPUs, lane groups folded by subgroups or workgroup memory) and the row kernels
+ * (RMSNorm, softmax: rows per workgroup, subgroup folds). Ids are stable: cache files and BENCHMARKS.md refer to them.
  *
  * @module
  */
@@ -10,6 +11,7 @@
 import type { View } from '../../backend/backend.js';
 import { type AttentionProblem, type AttentionVariant, attention } from '../kernels/attention.js';
 import { attentionBackward } from '../kernels/attention-backward.js';
+import { crossEntropy } from '../kernels/cross-entropy.js';
 import {
   type DecodeVariant,
   defaultDecodeVariant,
@@ -18,6 +20,10 @@ import {
   matmul,
 } from '../kernels/matmul.js';
 import { random } from '../kernels/random.js';
+import { reduce } from '../kernels/reduce.js';
+import { rmsNorm } from '../kernels/rms-norm.js';
+import { DEFAULT_ROW_VARIANT, type RowProblem, type RowVariant } from '../kernels/row-variants.js';
+import { softmax } from '../kernels/softmax.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import type { AdapterProfile } from './adapter.js';
 import type { KernelFamily, PreparedProblem } from './family.js';
@@ -56,9 +62,33 @@ export const DECODE_VARIANTS: Record<string, DecodeVariant> = {
 
 /** Attention variants (the same ids for forward and backward). */
 export const ATTENTION_VARIANTS: Record<string, AttentionVariant> = {
-  direct: { direct: true },
-  tiled: { direct: false },
+  // One invocation per row: K/V read straight from storage (CPU adapters' default) or staged in workgroup tiles.
+  direct: { kind: 'direct' },
+  tiled: { kind: 'tiled' },
+  // Several invocations per row splitting each tile's keys, folded through a workgroup-memory tree…
+  w4: { kind: 'lanes', lanes: 4, subgroups: false },
+  w8: { kind: 'lanes', lanes: 8, subgroups: false },
+  w16: { kind: 'lanes', lanes: 16, subgroups: false },
+  // …or through subgroup shuffles (adapters with `subgroups` whose smallest subgroup holds the lanes).
+  g4: { kind: 'lanes', lanes: 4, subgroups: true },
+  g8: { kind: 'lanes', lanes: 8, subgroups: true },
+  g16: { kind: 'lanes', lanes: 16, subgroups: true },
 };
+
+/** Whether the adapter can run an attention variant: subgroup lanes need `subgroups` and a subgroup that holds them. */
+export function attentionVariantFits(a: AdapterProfile, v: AttentionVariant): boolean {
+  return v.kind !== 'lanes' || !v.subgroups || (a.subgroups && v.lanes <= (a.subgroupMinSize ?? 4));
+}
+
+/** The attention variants timed on an adapter (default first). */
+function attentionCandidates(a: AdapterProfile): string[] {
+  const sg = Object.entries(ATTENTION_VARIANTS)
+    .filter(([, v]) => v.kind === 'lanes' && v.subgroups && attentionVariantFits(a, v))
+    .map(([id]) => id);
+  // CPU adapters time the direct and tiled kernels only: lane groups there split one core's work across barriers.
+  if (a.cpu) return ['direct', 'tiled'];
+  return ['tiled', 'w4', 'w8', 'w16', ...sg, 'direct'];
+}
 
 /** Whether a product has so few output tiles that splitting K is worth trying. */
 function skinny(p: MatmulProblem): boolean {
@@ -147,7 +177,7 @@ export const attentionFamily: KernelFamily<AttentionProblem> = {
   name: 'attention',
   variants: ATTENTION_VARIANTS,
   shapeClass: attentionShapeClass,
-  candidates: (a) => (a.cpu ? ['direct', 'tiled'] : ['tiled', 'direct']),
+  candidates: attentionCandidates,
   fallback: (a) => (a.cpu ? 'direct' : 'tiled'),
   prepare(rt, p) {
     const { q, k, v, held } = attentionInputs(rt, p);
@@ -170,7 +200,7 @@ export const attentionBackwardFamily: KernelFamily<AttentionProblem> = {
   name: 'attention-backward',
   variants: ATTENTION_VARIANTS,
   shapeClass: attentionShapeClass,
-  candidates: (a) => (a.cpu ? ['direct', 'tiled'] : ['tiled', 'direct']),
+  candidates: attentionCandidates,
   fallback: (a) => (a.cpu ? 'direct' : 'tiled'),
   prepare(rt, p) {
     const { q, k, v, held } = attentionInputs(rt, p);
@@ -192,10 +222,73 @@ export const attentionBackwardFamily: KernelFamily<AttentionProblem> = {
   },
 };
 
+/** Row-kernel variants (RMSNorm forward / dx / residual-add, softmax, cross-entropy): rows per workgroup and how lanes fold. */
+export const ROW_VARIANTS: Record<string, RowVariant> = {
+  // Workgroup-memory trees: today's one row per 128 invocations, a narrower workgroup, and 32 or 8 lanes per row.
+  w128: DEFAULT_ROW_VARIANT,
+  w64: { wg: 64, rows: 1, subgroups: false },
+  w128x4: { wg: 128, rows: 4, subgroups: false },
+  w128x16: { wg: 128, rows: 16, subgroups: false },
+  // Subgroups: subgroupAdd over one row per workgroup, or shuffles over 8 / 4 lanes per row.
+  g128: { wg: 128, rows: 1, subgroups: true },
+  g128x16: { wg: 128, rows: 16, subgroups: true },
+  g128x32: { wg: 128, rows: 32, subgroups: true },
+};
+
+/** Whether the adapter can run a row variant: shuffles need `subgroups` and a subgroup that holds a row's lanes. */
+export function rowVariantFits(a: AdapterProfile, v: RowVariant): boolean {
+  return !v.subgroups || (a.subgroups && (v.rows === 1 || v.wg / v.rows <= (a.subgroupMinSize ?? 4)));
+}
+
+/** Row kernels (RMSNorm, softmax, cross-entropy, last-axis sum / max / min) over [rows, cols]. */
+export const rowsFamily: KernelFamily<RowProblem> = {
+  name: 'rows',
+  variants: ROW_VARIANTS,
+  shapeClass: (p) => `${p.op}:r${bucket(p.rows)}:c${bucket(p.cols)}`,
+  candidates(a, p) {
+    const def = this.fallback(a, p);
+    return [def, ...Object.keys(ROW_VARIANTS).filter((id) => id !== def && rowVariantFits(a, ROW_VARIANTS[id]!))];
+  },
+  // CPU adapters: 8 lanes per row, no barrier tree (BENCHMARKS.md, lavapipe: 18–75× faster than one row per 128
+  // invocations on 288-wide rows, 3–6× on 4096-wide ones). GPUs keep one row per workgroup until tuned.
+  fallback: (a) => (!a.cpu ? 'w128' : rowVariantFits(a, ROW_VARIANTS.g128x16!) ? 'g128x16' : 'w128x16'),
+  prepare(rt, p) {
+    const x = random(rt, 'normal', p.rows * p.cols, 6, 0);
+    const w = random(rt, 'uniform', p.cols, 7, 0);
+    const xv: View = { storage: x, shape: [p.rows, p.cols], strides: [p.cols, 1], offset: 0 };
+    const wv: View = { storage: w, shape: [p.cols], strides: [1], offset: 0 };
+    const t = rt.alloc('int32', p.rows);
+    rt.write(
+      t,
+      Int32Array.from({ length: p.rows }, (_, i) => (i * 7919) % p.cols),
+    );
+    const tv: View = { storage: t, shape: [p.rows], strides: [1], offset: 0 };
+    return {
+      run: () => {
+        if (p.op === 'softmax') rt.free(softmax(rt, xv, p.rows, p.cols, false));
+        else if (p.op === 'sum' || p.op === 'max' || p.op === 'min') rt.free(reduce(rt, p.op, xv, [1]));
+        else if (p.op === 'cross-entropy') {
+          const r = crossEntropy(rt, xv, tv, -1);
+          rt.free(r.loss);
+          rt.free(r.lse);
+        } else {
+          const r = rmsNorm(rt, xv, wv, 1e-5);
+          rt.free(r.y);
+          rt.free(r.rstd);
+        }
+      },
+      dispose: () => {
+        for (const s of [x, w, t]) rt.free(s);
+      },
+    };
+  },
+};
+
 /** Every tunable family. */
 export const KERNEL_FAMILIES: readonly KernelFamily[] = [
   matmulFamily,
   decodeFamily,
   attentionFamily,
   attentionBackwardFamily,
+  rowsFamily,
 ] as KernelFamily[];

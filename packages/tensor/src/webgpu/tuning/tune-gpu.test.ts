@@ -138,5 +138,8 @@ suite('autotuner on the WebGPU adapter', () => {
     expect(() =>
       familyProblems([{ kind: 'attention', batch: 1, heads: 3, kvHeads: 2, seqLen: 1, headDim: 8 }]),
     ).toThrow(/heads 3 is not a multiple of kvHeads 2/);
+    const rows = familyProblems([{ kind: 'rows', op: 'rmsnorm', rows: 37, cols: 288 }]);
+    expect(rows).toEqual([{ family: 'rows', problem: { op: 'rmsnorm', rows: 37, cols: 288 } }]);
+    expect(() => familyProblems([{ kind: 'rows', op: 'rmsnorm', rows: 0, cols: 8 }])).toThrow(/rows rows must be/);
   });
 });

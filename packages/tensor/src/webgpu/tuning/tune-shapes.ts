@@ -7,6 +7,7 @@
 
 import type { AttentionProblem } from '../kernels/attention.js';
 import type { MatmulProblem } from '../kernels/matmul.js';
+import type { RowProblem } from '../kernels/row-variants.js';
 import type { FamilyProblem } from './switchboard.js';
 
 /**
@@ -41,8 +42,16 @@ export interface AttentionShape {
   backward?: boolean;
 }
 
+/** A row kernel over `[rows, cols]`: RMSNorm (forward, dx, residual-add), softmax, cross-entropy, last-axis sum/max/min. */
+export interface RowShape {
+  kind: 'rows';
+  op: RowProblem['op'];
+  rows: number;
+  cols: number;
+}
+
 /** A shape a model will run, as passed to `tune()`. */
-export type TuneShape = MatmulShape | AttentionShape;
+export type TuneShape = MatmulShape | AttentionShape | RowShape;
 
 function positive(what: string, n: number | undefined): void {
   if (n !== undefined && !(Number.isInteger(n) && n > 0))
@@ -91,8 +100,17 @@ export function familyProblems(shapes: readonly TuneShape[]): FamilyProblem[] {
       };
       out.push({ family: 'attention', problem: p });
       if (s.backward) out.push({ family: 'attention-backward', problem: p });
+    } else if (s.kind === 'rows') {
+      positive('rows rows', s.rows);
+      positive('rows cols', s.cols);
+      if (s.op !== 'rmsnorm' && s.op !== 'softmax')
+        throw new Error(`tune: rows op '${s.op}' is not rmsnorm or softmax`);
+      const p: RowProblem = { op: s.op, rows: s.rows, cols: s.cols };
+      out.push({ family: 'rows', problem: p });
     } else {
-      throw new Error(`tune: unknown shape kind '${(s as { kind?: string }).kind}' (expected 'matmul' or 'attention')`);
+      throw new Error(
+        `tune: unknown shape kind '${(s as { kind?: string }).kind}' (expected 'matmul', 'attention' or 'rows')`,
+      );
     }
   }
   return out;
