@@ -19,6 +19,7 @@ import { matmul } from './matmul.js';
 import { reduce } from './reduce.js';
 import { rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
+import { sampleTokens } from './sample-tokens.js';
 import { softmax } from './softmax.js';
 import { allocCpu, CpuStorage, cpuData, markWritten } from './storage.js';
 import { releaseFromHeap } from './wasm-heap.js';
@@ -93,6 +94,11 @@ export function createCpuBackend(): Backend {
     attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
     attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>
       t2(attentionBackward(q, k, v, o, dO, lse, scale, causal)),
+    sampleTokens(logits, rows, topLogprobs) {
+      const out = sampleTokens(logits, rows, topLogprobs);
+      for (const s of [out.ids, out.logprob, out.topIds, out.topLogprobs]) if (s) track(s);
+      return out;
+    },
     adamw,
   };
 }

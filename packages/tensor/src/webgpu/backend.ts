@@ -13,6 +13,8 @@ import type {
   DType,
   ReduceOp,
   RopeStyle,
+  SampledStorages,
+  SamplingRows,
   Storage,
   UnaryOp,
   View,
@@ -29,6 +31,7 @@ import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
 import { addRmsNorm, rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
 import { rope } from './kernels/rope.js';
+import { sampleTokens } from './kernels/sample-tokens.js';
 import { softmax } from './kernels/softmax.js';
 import { swiglu, swigluBackward } from './kernels/swiglu.js';
 import { GpuStorage, type Runtime } from './runtime.js';
@@ -154,6 +157,9 @@ export class WebGpuBackend implements Backend {
     causal: boolean,
   ): { dq: Storage; dk: Storage; dv: Storage } {
     return attentionBackward(this.rt, q, k, v, o, dO, lse, scale, causal);
+  }
+  sampleTokens(logits: View, rows: SamplingRows, topLogprobs: number): SampledStorages {
+    return sampleTokens(this.rt, logits, rows, topLogprobs);
   }
   adamw(param: Storage, grad: Storage, m: Storage, v: Storage, hyper: AdamWHyper, gradScale?: Storage): void {
     adamw(
