@@ -121,6 +121,9 @@ function nucleus(a: Float32Array, w: Float64Array, ids: Int32Array | null, targe
   return Int32Array.from(ranked.slice(0, keep)).sort();
 }
 
+/** Weights of the row being sampled, reused across calls (a vocabulary of float64s per token would churn the GC). */
+let scratch = new Float64Array(0);
+
 /** The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. */
 export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): number {
   const a = adjusted(x, rows, r);
@@ -129,7 +132,8 @@ export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): numbe
   const ids = candidates(a, rows.topK[r]!);
   const inv = 1 / temperature;
   const m = a[firstMax(a, a.length)]!;
-  const w = new Float64Array(a.length);
+  if (scratch.length < a.length) scratch = new Float64Array(a.length);
+  const w = scratch; // only the candidates' entries are written and read
   let total = 0;
   if (ids) for (const i of ids) total += w[i] = weightOf((a[i]! - m) * inv);
   else for (let i = 0; i < a.length; i++) total += w[i] = weightOf((a[i]! - m) * inv);
