@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { TokenSampling } from '@andes/tensor';
 
 /** One row of a batched decode step: feed `token` at `position` of the sequence in `slot`. */
 export interface DecodeRow {
@@ -11,6 +12,15 @@ export interface DecodeRow {
   token: number;
   /** 0-based position of `token` in its sequence (= number of tokens already in the slot's cache). */
   position: number;
+}
+
+/** A token chosen on the device, with its log-probabilities when they were asked for. */
+export interface SampledRow {
+  id: number;
+  /** Log-probability of `id` under the raw logits. */
+  logprob?: number;
+  /** The most likely tokens, best first (as many as the batch's largest request). */
+  top?: { id: number; logprob: number }[];
 }
 
 /** One sequence's chunk of a batched prefill: `ids` at positions `start…` of `slot`. */
@@ -52,6 +62,15 @@ export interface Engine {
   copyPrefix?(from: number, to: number, length: number): void;
   /** One batched decode step over `rows` (distinct slots). Returns logits [rows.length, vocab] row-major. */
   decode(rows: readonly DecodeRow[]): Promise<Float32Array>;
+  /**
+   * Optional: one batched decode step that also chooses each row's token on the device (`draws[i]`: row i's sampler
+   * settings and uniform draw), so only ids (and log-probabilities when `topLogprobs` ≥ 0) come back.
+   */
+  decodeSampled?(
+    rows: readonly DecodeRow[],
+    draws: readonly TokenSampling[],
+    topLogprobs: number,
+  ): Promise<SampledRow[]>;
   /** Frees what the engine holds for `slot` (the slot itself is reused by the scheduler). */
   release(slot: number): void;
   /** Frees the model and cache. */

@@ -2,13 +2,13 @@
  * The real engine: a `LlamaForCausalLM` from @andes/nn with one preallocated `KvCache` of `maxSlots` slots.
  * Prefill is one forward over the whole prompt, or over the chunks of several prompts at once (`prefillMany`);
  * decode is one `forwardBatch` over every running slot, so the number of kernel dispatches per step does not grow
- * with the batch.
+ * with the batch; `decodeSampled` also picks the tokens on the device and reads back only ids.
  *
  * @module
  */
 import { KvCache, type LlamaForCausalLM, prefillPacked } from '@andes/nn';
-import type { Tensor } from '@andes/tensor';
-import type { DecodeRow, Engine, PrefillRequest } from './engine.js';
+import { type SampledTokens, sampleTokens, type Tensor, type TokenSampling } from '@andes/tensor';
+import type { DecodeRow, Engine, PrefillRequest, SampledRow } from './engine.js';
 
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
@@ -102,6 +102,45 @@ export class LlamaEngine implements Engine {
         { cache: this.cache, slots: rows.map((r) => r.slot), positions: rows.map((r) => r.position) },
       ),
     );
+  }
+
+  async decodeSampled(
+    rows: readonly DecodeRow[],
+    draws: readonly TokenSampling[],
+    topLogprobs: number,
+  ): Promise<SampledRow[]> {
+    const logits = this.model.forwardBatch(
+      rows.map((r) => r.token),
+      { cache: this.cache, slots: rows.map((r) => r.slot), positions: rows.map((r) => r.position) },
+    );
+    let out: SampledTokens;
+    try {
+      const flat = logits.reshape([rows.length, this.vocabSize]);
+      try {
+        out = sampleTokens(flat, draws, { topLogprobs });
+      } finally {
+        flat.dispose();
+      }
+    } finally {
+      logits.dispose();
+    }
+    try {
+      const ids = await out.ids.data();
+      const lp = out.logprob ? await out.logprob.data() : undefined;
+      const topIds = out.topIds ? await out.topIds.data() : undefined;
+      const topLp = out.topLogprobs ? await out.topLogprobs.data() : undefined;
+      const n = Math.max(0, topLogprobs);
+      return rows.map((_, i) => ({
+        id: ids[i]!,
+        logprob: lp?.[i],
+        top: Array.from({ length: topIds ? n : 0 }, (_, j) => ({
+          id: topIds![i * n + j]!,
+          logprob: topLp![i * n + j]!,
+        })),
+      }));
+    } finally {
+      for (const t of [out.ids, out.logprob, out.topIds, out.topLogprobs]) t?.dispose();
+    }
   }
 
   release(slot: number): void {

@@ -34,6 +34,11 @@ function recordingEngine(maxSlots: number, maxContext = 40) {
     log.push(`decode ${rows.map((r) => r.slot).join(',')}`);
     return decode(rows);
   };
+  const decodeSampled = engine.decodeSampled.bind(engine);
+  engine.decodeSampled = (rows, draws, topLogprobs) => {
+    log.push(`decode ${rows.map((r) => r.slot).join(',')}`);
+    return decodeSampled(rows, draws, topLogprobs);
+  };
   engine.prefill = (slot, ids, opts) => {
     log.push(opts?.start ? `prefill ${slot}@${opts.start}` : `prefill ${slot}`);
     return prefill(slot, ids, opts);

@@ -10,7 +10,7 @@
  */
 
 import { Sampler, type SamplingParams, type TokenLogprob, tokenLogprobs } from '@andes/nn';
-import type { Engine } from './engine.js';
+import type { Engine, SampledRow } from './engine.js';
 import type { ServeMetrics } from './metrics.js';
 
 /** Why a sequence ended: `stop` (EOS or a stop string), `length` (max tokens or context), `cancelled`, `error`. */
@@ -370,9 +370,18 @@ export class Scheduler {
     const batch = [...this.running.values()].filter((s) => !s.done && !s.cancelled && s.next >= 0);
     if (batch.length === 0) return;
     const rows = batch.map((s) => ({ slot: s.slot, token: s.next, position: s.position }));
-    let logits: Float32Array;
+    let logits: Float32Array | undefined;
+    let picks: SampledRow[] | undefined;
     try {
-      logits = await this.engine.decode(rows);
+      if (this.engine.decodeSampled) {
+        // Sampling on the device: only ids (and logprobs when a request asks) come back.
+        const topLogprobs = Math.max(-1, ...batch.map((s) => s.req.topLogprobs));
+        picks = await this.engine.decodeSampled(
+          rows,
+          batch.map((s) => s.sampler.draw()),
+          topLogprobs,
+        );
+      } else logits = await this.engine.decode(rows);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       for (const s of batch) this.finish(s, 'error', err);
@@ -384,13 +393,20 @@ export class Scheduler {
       s.position++;
       if (s.done) return;
       if (s.cancelled) this.finish(s, 'cancelled');
-      else this.emit(s, logits.subarray(i * v, (i + 1) * v));
+      else if (picks) this.deliver(s, picks[i]!);
+      else this.emit(s, logits!.subarray(i * v, (i + 1) * v));
     });
   }
 
-  /** Samples from one logits row, delivers the token and decides whether the sequence goes on. */
+  /** Samples from one logits row on the host and delivers the token. */
   private emit(seq: Sequence, row: Float32Array): void {
     const id = seq.sampler.sample(row);
+    this.deliver(seq, seq.req.topLogprobs >= 0 ? { id, ...tokenLogprobs(row, id, seq.req.topLogprobs) } : { id });
+  }
+
+  /** Delivers a chosen token and decides whether the sequence goes on. */
+  private deliver(seq: Sequence, pick: SampledRow): void {
+    const id = pick.id;
     seq.sampler.observe(id);
     seq.generated++;
     const now = performance.now();
@@ -403,7 +419,10 @@ export class Scheduler {
     seq.lastTokenAt = now;
     const eos = seq.req.eosIds.includes(id);
     const ev: TokenEvent = { id, eos };
-    if (seq.req.topLogprobs >= 0) Object.assign(ev, tokenLogprobs(row, id, seq.req.topLogprobs));
+    if (seq.req.topLogprobs >= 0) {
+      ev.logprob = pick.logprob;
+      ev.top = (pick.top ?? []).slice(0, seq.req.topLogprobs);
+    }
     let stop = false;
     try {
       stop = seq.req.onToken(ev) === true;
