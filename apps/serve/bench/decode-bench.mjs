@@ -17,9 +17,9 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
-import { argmax, LlamaEngine } from '../dist/index.js';
+import { LlamaEngine } from '../dist/index.js';
 
 const PRESETS = (process.env.DECODE_PRESETS ?? 'stories-15m,stories-110m').split(',');
 const STEPS = Number(process.env.DECODE_STEPS ?? 256);

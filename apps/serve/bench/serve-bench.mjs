@@ -1,19 +1,27 @@
-// Load generator for andes-serve (loopback only, bounded): single-stream decode tokens/s on the `stories-15m` shape,
-// then, at 1, 4, 16 and 64 concurrent streaming clients (official `openai` client, same process): aggregate
-// generated tokens/s, time to first token and inter-token latency percentiles (p50 / p95 / p99), and failed
-// requests. Random weights: speed does not depend on them. Run with `npm run bench -w @andes/serve` after
-// `npm run build`.
+// Load generator for andes-serve (loopback only, bounded), with llama.cpp's server beside it on the same model file.
+// The random-weight `stories-15m`-shaped model is written as an f32 GGUF with @andes/checkpoint; `andes-serve --model
+// file.gguf` and llama.cpp (bench/llama-cpp-server.mjs: node-llama-cpp 3.21.1, CPU, BENCH_SLOTS parallel sequences,
+// BENCH_LLAMA_THREADS threads, default 1 like Andes's CPU backend) serve that file as child processes, and the same
+// streaming `openai` clients in this process drive each in turn at 1, 4, 16 and 64 concurrent clients: aggregate
+// generated tokens/s, time to first token and inter-token latency percentiles (p50 / p95 / p99), failed requests,
+// and the Andes / llama.cpp ratios. First, single-stream decode tokens/s of the Andes engine in this process. Run
+// with `npm run bench -w @andes/serve` after `npm run build`.
 //
 // Environment: ANDES_BACKEND (cpu | webgpu; default: WebGPU if an adapter exists), BENCH_TOKENS (tokens per
-// request, default 16), BENCH_SECONDS (time budget per concurrency level, default 30; requests in flight finish),
-// BENCH_PRESET (default stories-15m), BENCH_LEVELS (default 1,4,16,64), BENCH_SLOTS (KV-cache slots, the largest
-// decode batch; default 16: more clients queue), BENCH_JSON (write the results there as JSON).
-import { cpus } from 'node:os';
+// request, default 16), BENCH_SECONDS (time budget per concurrency level and server, default 30; requests in flight
+// finish), BENCH_PRESET (default stories-15m), BENCH_LEVELS (default 1,4,16,64), BENCH_SLOTS (KV-cache slots /
+// llama.cpp sequences, the largest decode batch; default 16: more clients queue), BENCH_SERVERS (default
+// andes,llama.cpp), BENCH_LLAMA_THREADS (default 1), BENCH_JSON (write the results there as JSON).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { saveGgufModel } from '@andes/checkpoint';
+import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
 import OpenAI from 'openai';
-import { argmax, createServedModel, createServer } from '../dist/index.js';
+import { createServedModel } from '../dist/index.js';
 import { benchTokenizer } from './bench-tokenizer.mjs';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 16);
@@ -21,6 +29,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const PRESET = process.env.BENCH_PRESET ?? 'stories-15m';
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,16,64').split(',').map(Number);
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 16);
+const SERVERS = (process.env.BENCH_SERVERS ?? 'andes,llama.cpp').split(',');
+const LLAMA_THREADS = Number(process.env.BENCH_LLAMA_THREADS ?? 1);
+const CONTEXT = 256;
 
 function quantile(xs, q) {
   if (xs.length === 0) return Number.NaN;
@@ -38,11 +49,13 @@ const served = createServedModel({
   tokenizer,
   template: 'llama-2',
   maxSlots: SLOTS,
-  maxContext: Math.min(config.max_position_embeddings, 256),
+  maxContext: Math.min(config.max_position_embeddings, CONTEXT),
 });
 const engine = served.engine;
 console.log(`# andes-serve benchmark — ${PRESET} (random weights), backend ${getBackend().name}`);
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, load ${loadavg()[0].toFixed(2)}`,
+);
 console.log(
   `model: dim ${config.hidden_size}, ${config.num_hidden_layers} layers, ${config.num_attention_heads} heads, vocab ${config.vocab_size}; ${SLOTS} slots; ${TOKENS} tokens per request`,
 );
@@ -67,14 +80,65 @@ const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}` : '—');
   );
 }
 
-// 2. Server throughput with concurrent streaming clients.
-const server = createServer({ load: async () => served, maxQueue: 1024 });
-const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-await server.loaded;
-const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'bench', maxRetries: 0 });
+// 2. Both servers on one f32 GGUF file of these weights, as child processes.
+const dir = mkdtempSync(join(tmpdir(), 'andes-serve-bench-'));
+const gguf = join(dir, `${PRESET}.f32.gguf`);
+await saveGgufModel(gguf, { config, model, tokenizer, dtype: 'f32' });
+const children = [];
+/** Starts `node args…` and resolves with its base URL once `ready` matches its output (group 1: the URL). */
+function start(label, args, ready) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    children.push(child);
+    let out = '';
+    let url = null;
+    const onData = (d) => {
+      out += d;
+      url ??= /(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
+      if (url && ready.test(out)) resolvePromise(url);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${label} exited (${code}) before it was ready:\n${out.slice(-800)}`)));
+  });
+}
+const bases = {};
+if (SERVERS.includes('andes')) {
+  const backend = process.env.ANDES_BACKEND ? ['--backend', process.env.ANDES_BACKEND] : [];
+  const cli = resolve(import.meta.dirname, '../bin/andes-serve.js');
+  const args = [cli, '--model', gguf, '--model-name', PRESET, '--port', '0', '--max-batch', String(SLOTS)];
+  bases.andes = await start(
+    'andes-serve',
+    [...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend],
+    /model ready/,
+  );
+}
+if (SERVERS.includes('llama.cpp')) {
+  const script = resolve(import.meta.dirname, 'llama-cpp-server.mjs');
+  const args = [
+    '--model',
+    gguf,
+    '--parallel',
+    String(SLOTS),
+    '--threads',
+    String(LLAMA_THREADS),
+    '--context',
+    String(CONTEXT),
+  ];
+  bases['llama.cpp'] = await start('llama.cpp server', [script, ...args, '--port', '0'], /listening/);
+}
+console.log(
+  `servers on ${gguf}: ${Object.entries(bases)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
+console.log(`llama.cpp: node-llama-cpp 3.21.1, CPU, ${LLAMA_THREADS} thread(s), ${SLOTS} parallel sequences`);
+
 const eos = String(tokenizer.eosId);
 const results = [];
-for (const clients of LEVELS) {
+/** One concurrency level against one server: clients send requests back to back for SECONDS. */
+async function runLevel(server, clients) {
+  const client = new OpenAI({ baseURL: `${bases[server]}/v1`, apiKey: 'bench', maxRetries: 0 });
   const ttft = [];
   const itl = [];
   let generated = 0;
@@ -112,18 +176,20 @@ for (const clients of LEVELS) {
         requests++;
       } catch (e) {
         failed++;
-        if (failed <= 3) console.log(`request failed: ${e instanceof Error ? e.message : String(e)}`);
+        if (failed <= 3) console.log(`${server}: request failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
   const wall = (performance.now() - t0) / 1000;
-  const row = {
+  return {
+    server,
     clients,
     requests,
     failed,
     generated,
     seconds: wall,
+    load: loadavg()[0],
     tokensPerSecond: generated / wall,
     ttftP50: quantile(ttft, 0.5),
     ttftP95: quantile(ttft, 0.95),
@@ -132,26 +198,57 @@ for (const clients of LEVELS) {
     itlP95: quantile(itl, 0.95),
     itlP99: quantile(itl, 0.99),
   };
-  results.push(row);
+}
+
+// Levels interleaved (Andes, then llama.cpp, at each level), so drifts in the machine's load hit both.
+try {
+  for (const clients of LEVELS) {
+    for (const server of Object.keys(bases)) {
+      const row = await runLevel(server, clients);
+      results.push(row);
+      console.log(
+        `${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s, load ${row.load.toFixed(1)})`,
+      );
+    }
+  }
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+}
+
+console.log('\n| clients | server | tokens/s | TTFT p50 / p95 / p99 ms | inter-token p50 / p95 / p99 ms | failed |');
+console.log('| ---: | --- | ---: | --- | --- | ---: |');
+for (const r of results) {
   console.log(
-    `clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (${requests} requests, ${failed} failed, ${generated} tokens, ${wall.toFixed(1)} s)`,
+    `| ${r.clients} | ${r.server} | ${r.tokensPerSecond.toFixed(1)} | ${fmtMs(r.ttftP50)} / ${fmtMs(r.ttftP95)} / ${fmtMs(r.ttftP99)} | ${fmtMs(r.itlP50)} / ${fmtMs(r.itlP95)} / ${fmtMs(r.itlP99)} | ${r.failed} |`,
   );
 }
-const one = results.find((r) => r.clients === 1);
-const sixteen = results.find((r) => r.clients === 16);
+const at = (server, clients) => results.find((r) => r.server === server && r.clients === clients);
+for (const clients of LEVELS) {
+  const a = at('andes', clients);
+  const l = at('llama.cpp', clients);
+  if (a && l) {
+    console.log(
+      `${clients} clients, Andes / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
+    );
+  }
+}
+const one = at('andes', 1);
+const sixteen = at('andes', 16);
 if (one && sixteen) {
   console.log(
-    `aggregate throughput 16 vs 1 clients: ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×)`,
+    `Andes aggregate throughput 16 vs 1 clients: ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×)`,
   );
-  console.log(`TTFT p95 at 16 clients vs TTFT p50 at 1: ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}× (target ≤ 2×)`);
+  console.log(
+    `Andes TTFT p95 at 16 clients vs TTFT p50 at 1: ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}× (target ≤ 2×)`,
+  );
 }
-console.log(`failed requests: ${results.reduce((n, r) => n + r.failed, 0)}`);
+console.log(`failed requests: ${results.reduce((n, r) => n + r.failed, 0)}; load after: ${loadavg()[0].toFixed(2)}`);
 if (process.env.BENCH_JSON) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(
     process.env.BENCH_JSON,
-    `${JSON.stringify({ preset: PRESET, backend: getBackend().name, results }, null, 2)}\n`,
+    `${JSON.stringify({ preset: PRESET, backend: getBackend().name, llamaThreads: LLAMA_THREADS, results }, null, 2)}\n`,
   );
 }
-await server.shutdown(1000);
+rmSync(dir, { recursive: true, force: true });
 process.exit(0);
