@@ -94,31 +94,50 @@ function candidates(a: Float32Array, k: number): Int32Array | null {
 /**
  * The nucleus: the shortest prefix of `ids` ranked by (a desc, id asc) whose weight reaches `target`, in id order.
  * Only tokens at or above a weight cutoff are ranked: the cutoff is lowered until they hold the target, and since
- * every token below it weighs less than every one above, the ranked prefix is the same as over all of `ids`.
+ * every token below it weighs less than every one above, the ranked prefix is the same as over all of `ids`. The
+ * ranking is a native sort of their logits (ties weigh the same, so they need no order until the last step).
  */
-function nucleus(a: Float32Array, w: Float64Array, ids: Int32Array | null, target: number): Int32Array {
+function nucleus(a: Float32Array, w: Float64Array, ids: Int32Array | null, target: number, m: number, inv: number) {
   const n = ids ? ids.length : a.length;
   const at = (j: number) => (ids ? ids[j]! : j);
   let cutoff = ids ? 0 : 1e-3;
+  let count = 0;
   for (;;) {
     let mass = 0;
-    for (let j = 0; j < n; j++) if (w[at(j)]! >= cutoff) mass += w[at(j)]!;
+    count = 0;
+    for (let j = 0; j < n; j++) {
+      if (w[at(j)]! >= cutoff) {
+        mass += w[at(j)]!;
+        count++;
+      }
+    }
     if (mass >= target || cutoff === 0) break;
     cutoff = cutoff < 1e-300 ? 0 : cutoff * 1e-3;
   }
-  const ranked: number[] = [];
-  for (let j = 0; j < n; j++) if (w[at(j)]! >= cutoff) ranked.push(at(j));
-  ranked.sort((p, q) => a[q]! - a[p]! || p - q);
+  const values = new Float64Array(count);
+  for (let j = 0, k = 0; j < n; j++) if (w[at(j)]! >= cutoff) values[k++] = a[at(j)]!;
+  values.sort();
+  // Walk down from the largest logit until the mass reaches the target: `threshold` is the smallest kept logit and
+  // `ties` how many tokens of exactly that logit are kept (lowest ids first).
   let acc = 0;
-  let keep = ranked.length;
-  for (let j = 0; j < ranked.length; j++) {
-    acc += w[ranked[j]!]!;
-    if (acc >= target) {
-      keep = j + 1;
-      break;
+  let threshold = values[count - 1]!;
+  let ties = 0;
+  for (let j = count - 1; j >= 0; j--) {
+    const v = values[j]!;
+    if (v !== threshold) {
+      threshold = v;
+      ties = 0;
     }
+    ties++;
+    acc += weightOf((v - m) * inv);
+    if (acc >= target) break;
   }
-  return Int32Array.from(ranked.slice(0, keep)).sort();
+  const kept: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const v = a[at(j)]!;
+    if (v > threshold || (v === threshold && ties-- > 0)) kept.push(at(j));
+  }
+  return Int32Array.from(kept);
 }
 
 /** Weights of the row being sampled, reused across calls (a vocabulary of float64s per token would churn the GC). */
@@ -138,7 +157,7 @@ export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): numbe
   if (ids) for (const i of ids) total += w[i] = weightOf((a[i]! - m) * inv);
   else for (let i = 0; i < a.length; i++) total += w[i] = weightOf((a[i]! - m) * inv);
   const topP = rows.topP[r]!;
-  const kept = topP < 1 ? nucleus(a, w, ids, topP * total) : ids;
+  const kept = topP < 1 ? nucleus(a, w, ids, topP * total, m, inv) : ids;
   const n = kept ? kept.length : a.length;
   let mass = total;
   if (kept !== ids) {
