@@ -34,17 +34,18 @@ describe.skipIf(!haveChromium)('chat page', () => {
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
       const engine = s.served.engine;
-      const decode = engine.decode.bind(engine);
-      engine.decode = async (rows) => {
-        await gate;
-        return decode(rows);
+      // Decode steps (one token per sequence, after its prompt) wait at the gate; prefills go through.
+      const step = engine.step.bind(engine);
+      engine.step = async (chunks) => {
+        if (chunks.every((c) => c.ids.length === 1 && c.start > 0)) await gate;
+        return step(chunks);
       };
       await page.click('#send');
       await page.waitForSelector('.assistant[data-state="streaming"]');
       await expect.poll(async () => ((await page.textContent('.assistant')) ?? '').length).toBeGreaterThan(0);
       const partial = await page.textContent('.assistant');
       open();
-      engine.decode = decode;
+      engine.step = step;
       await page.waitForSelector('.assistant[data-state="done"]', { timeout: 60_000 });
       const reply = await page.textContent('.assistant');
       const api = await s.client.chat.completions.create({

@@ -169,10 +169,11 @@ describe('auth and queue limits', () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const engine = q.served.engine;
-    const decode = engine.decode.bind(engine);
-    engine.decode = async (rows) => {
-      await gate;
-      return decode(rows);
+    // Decode steps (one token per sequence, after its prompt) wait at the gate; prefills go through.
+    const step = engine.step.bind(engine);
+    engine.step = async (chunks) => {
+      if (chunks.every((c) => c.ids.length === 1 && c.start > 0)) await gate;
+      return step(chunks);
     };
     try {
       const long = { model: 'tiny', prompt: 'Lily', max_tokens: 40, temperature: 0 };
@@ -215,10 +216,11 @@ describe('disconnects', () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const engine = q.served.engine;
-    const decode = engine.decode.bind(engine);
-    engine.decode = async (rows) => {
-      await gate;
-      return decode(rows);
+    // Decode steps (one token per sequence, after its prompt) wait at the gate; prefills go through.
+    const step = engine.step.bind(engine);
+    engine.step = async (chunks) => {
+      if (chunks.every((c) => c.ids.length === 1 && c.start > 0)) await gate;
+      return step(chunks);
     };
     try {
       const abort = new AbortController();

@@ -18,14 +18,10 @@ describe('readiness', () => {
     const gate = new Promise<void>((r) => (finish = r));
     const m = await served();
     const calls: string[] = [];
-    const { prefill, decode } = m.engine;
-    m.engine.prefill = (...a) => {
-      calls.push('prefill');
-      return prefill.apply(m.engine, a);
-    };
-    m.engine.decode = (...a) => {
-      calls.push('decode');
-      return decode.apply(m.engine, a);
+    const step = m.engine.step.bind(m.engine);
+    m.engine.step = (chunks) => {
+      calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}`).join(' '));
+      return step(chunks);
     };
     const server = createServer({
       load: async () => {
@@ -42,9 +38,10 @@ describe('readiness', () => {
       expect(calls).toEqual([]);
       finish();
       await server.loaded;
-      // The warm-up ran through the engine before readiness, and left no slot in use.
-      expect(calls.slice(0, 3)).toEqual(['prefill', 'decode', 'decode']);
+      // The warm-up ran through the engine before readiness (a prefill, two decodes), and left no block in use.
+      expect(calls.slice(0, 3)).toEqual(['-1@0×3', '-1@3×1', '-1@4×1']);
       expect(server.scheduler()!.runningCount).toBe(0);
+      expect(m.engine.blocks.usedBlocks).toBe(0);
       expect((await fetch(`${base}/ready`)).status).toBe(200);
       expect((await fetch(`${base}/health`)).status).toBe(200);
       // Drain with a stream in flight: readiness drops at once, the stream still completes.
@@ -129,7 +126,12 @@ describe('request ids, logs, rate limits and metrics', () => {
       expect(text).toMatch(/^andes_rate_limited_total 1$/m);
       expect(text).toMatch(/^andes_queue_depth 0$/m);
       expect(text).toMatch(/^andes_kv_positions_in_use 0$/m);
-      expect(text).toMatch(new RegExp(`^andes_kv_positions_total ${m.engine.maxSlots * m.engine.maxContext}$`, 'm'));
+      const { numBlocks, blockSize } = m.engine.blocks;
+      expect(text).toMatch(new RegExp(`^andes_kv_positions_total ${numBlocks * blockSize}$`, 'm'));
+      // Every block is free again after the requests: none leaked.
+      expect(text).toMatch(/^andes_kv_blocks_used 0$/m);
+      expect(text).toMatch(new RegExp(`^andes_kv_blocks_free ${numBlocks}$`, 'm'));
+      expect(text).toMatch(new RegExp(`^andes_kv_blocks_total ${numBlocks}$`, 'm'));
       expect(text).toContain('andes_time_to_first_token_seconds_bucket');
       expect(text).toContain('andes_inter_token_latency_seconds_bucket');
       expect(text).toContain('andes_decode_batch_size_bucket');

@@ -93,8 +93,7 @@ export class LocalModel implements LogLikelihoodModel {
       throw new Error(`${dir}: context ${options.maxLength} exceeds the model's max_position_embeddings ${limit}`);
     }
     if (!loaded.tokenizer) throw new Error(`${dir}: the model directory has no tokenizer; evaluation needs one`);
-    const model = new LlamaForCausalLM(loaded.config);
-    model.loadStateDict(loaded.tensors);
+    const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
     if (options.lora !== undefined) await applyLoraAdapterDir(model, options.lora);
     model.eval(); // no adapter dropout while scoring
     // The [rows, seq, vocab] logits dominate a batch's memory: keep them near 256 MiB of float32 by default.

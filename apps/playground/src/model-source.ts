@@ -94,8 +94,7 @@ export async function loadPickedFiles(files: readonly PickedFile[]): Promise<{ n
 /** Builds the model of a loaded directory; it must carry a tokenizer, since the page generates text. */
 export function modelFromLoaded(name: string, loaded: LoadedModelDir): OpenModel {
   if (!loaded.tokenizer) throw new Error(`${name}: the model directory has no tokenizer.model or tokenizer.json`);
-  const model = new LlamaForCausalLM(loaded.config);
-  model.loadStateDict(loaded.tensors);
+  const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
   model.eval();
   const open: OpenModel = { name, model, tokenizer: loaded.tokenizer };
   if (loaded.chatTemplate) open.chatTemplate = loaded.chatTemplate;

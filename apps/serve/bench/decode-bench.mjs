@@ -1,5 +1,5 @@
-// Greedy single-stream decode on the engine (what the server runs per token: one batched decode step that samples on
-// the device, `decodeSampled`, and reads back one id), random weights, llama2.c's TinyStories shapes. Beside it, in the same run, llama.cpp
+// Greedy single-stream decode on the engine (what the server runs per token: one paged engine step that samples on
+// the device, `StepChunk.sample`, and reads back one id), random weights, llama2.c's TinyStories shapes. Beside it, in the same run, llama.cpp
 // (node-llama-cpp 3.21.1, CPU, DECODE_LLAMA_THREADS threads, default 1 like Andes) decodes greedily from the same
 // weights written as an f32 GGUF by @andes/checkpoint (DECODE_LLAMA=0 skips it); and when RUNC is set to a built
 // llama2.c `run` binary (and RUNC_TOKENIZER to its tokenizer.bin), the same weights are written in llama2.c's legacy
@@ -50,14 +50,19 @@ async function andesDecode(engine, steps) {
   const best = { wall: 0, cpu: 0, tokens: [] };
   for (let r = 0; r < REPEATS; r++) {
     const prompt = PROMPT;
-    let token = argmax(await engine.prefill(0, prompt));
+    const [first] = await engine.step([{ seq: 0, ids: prompt, start: 0 }]);
+    let token = argmax(first.logits);
     let pos = prompt.length;
     const n = Math.min(steps, engine.maxContext - pos);
     best.tokens = [token];
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     for (let i = 0; i < n; i++) {
-      [{ id: token }] = await engine.decodeSampled([{ slot: 0, token, position: pos++ }], [GREEDY], -1);
+      [
+        {
+          token: { id: token },
+        },
+      ] = await engine.step([{ seq: 0, ids: [token], start: pos++, sample: GREEDY }]);
       best.tokens.push(token);
     }
     best.cpu = Math.max(best.cpu, n / cpuSeconds(process.cpuUsage(c0)));

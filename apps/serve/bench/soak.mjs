@@ -94,8 +94,13 @@ clearInterval(progress);
 const wall = (performance.now() - t0) / 1000;
 // Give aborted sequences the one token boundary they need to be reaped.
 const s = server.scheduler();
-for (let i = 0; i < 100 && (s.busy || s.kvPositionsInUse > 0); i++) await new Promise((r) => setTimeout(r, 50));
-const leftover = { running: s.runningCount, queued: s.queueDepth, kvPositions: s.kvPositionsInUse };
+for (let i = 0; i < 100 && (s.busy || s.engine.blocks.usedBlocks > 0); i++) await new Promise((r) => setTimeout(r, 50));
+const leftover = {
+  running: s.runningCount,
+  queued: s.queueDepth,
+  kvPositions: s.kvPositionsInUse,
+  kvBlocksUsed: s.engine.blocks.usedBlocks,
+};
 console.log(
   `done in ${wall.toFixed(0)} s: ${counts.completed} completed, ${counts.cancelled} cancelled by their clients, ` +
     `${counts.failed} failed, ${counts.tokens} tokens (${(counts.tokens / wall).toFixed(1)} tokens/s); ` +
@@ -103,6 +108,11 @@ console.log(
 );
 for (const f of failures) console.log(`failure: ${f}`);
 await server.shutdown(1000);
-const ok = counts.failed === 0 && leftover.running === 0 && leftover.queued === 0 && leftover.kvPositions === 0;
+const ok =
+  counts.failed === 0 &&
+  leftover.running === 0 &&
+  leftover.queued === 0 &&
+  leftover.kvPositions === 0 &&
+  leftover.kvBlocksUsed === 0;
 console.log(ok ? 'PASS' : 'FAIL');
 process.exit(ok ? 0 : 1);

@@ -74,8 +74,8 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', port, 8080)
     .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1 routes')
-    .option('--max-batch <n>', 'KV-cache slots: sequences decoded together', positiveInt, 16)
-    .option('--max-queue <n>', 'requests waiting for a slot before 429', positiveInt, 256)
+    .option('--max-batch <n>', 'sequences decoded together (the largest batch)', positiveInt, 16)
+    .option('--max-queue <n>', 'requests waiting for admission before 429', positiveInt, 256)
     .option('--context <n>', 'positions per sequence (default: the model’s max_position_embeddings)', positiveInt)
     .option(
       '--chat-template <name>',
@@ -83,7 +83,11 @@ export function buildProgram(): Command {
     )
     .option('--lora <dir>', 'PEFT LoRA adapter directory, applied (merged) at load')
     .option('--model-name <id>', 'model id clients use (default: the directory name)')
-    .option('--kv-memory <MiB>', 'KV-cache memory budget; fewer slots are allocated if needed', positiveInt)
+    .option(
+      '--kv-memory <MiB>',
+      'KV-cache memory budget: the paged pool gets as many blocks as fit (default: max-batch full contexts)',
+      positiveInt,
+    )
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
@@ -150,7 +154,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     () => {
       const s = server.scheduler();
       process.stdout.write(
-        `andes-serve: model ready (${s?.engine.maxSlots} slots × ${s?.engine.maxContext} positions)\n`,
+        `andes-serve: model ready (batch ${s?.engine.maxSlots}, context ${s?.engine.maxContext}, ` +
+          `${s?.engine.blocks.numBlocks} KV blocks of ${s?.engine.blocks.blockSize} positions)\n`,
       );
     },
     (e: Error) => {

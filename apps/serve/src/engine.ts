@@ -1,78 +1,102 @@
 /**
- * The contract between the scheduler and a model: one model on one device with a KV cache of `maxSlots`
- * preallocated slots × `maxContext` positions. The scheduler owns slot assignment; the engine owns the math.
+ * The contract between the scheduler and a model: one model on one device with a paged KV cache (a pool of
+ * fixed-size blocks shared by all sequences, see @andes/nn's `KvBlockPool`). The scheduler decides which sequences
+ * run and reserves their blocks; the engine owns the math: one `step` runs every chunk of a token boundary —
+ * decodes and prefill chunks of many sequences — in one forward — and draws the next token of every chunk that asks
+ * on the device, so a step reads back only ids (and log-probabilities when asked) instead of logits rows.
  *
  * @module
  */
 import type { TokenSampling } from '@andes/tensor';
 
-/** One row of a batched decode step: feed `token` at `position` of the sequence in `slot`. */
-export interface DecodeRow {
-  slot: number;
-  token: number;
-  /** 0-based position of `token` in its sequence (= number of tokens already in the slot's cache). */
-  position: number;
+/** One sequence's part of a step: `ids` at positions `start…` of sequence `seq`. */
+export interface StepChunk {
+  /** Sequence id (distinct within one step). */
+  seq: number;
+  /** Token ids (≥ 1): one for a decode, several for a prefill chunk. */
+  ids: readonly number[];
+  /** Position of the first id: the number of positions the sequence already holds. */
+  start: number;
+  /** Logits of every position of the chunk instead of only the last. */
+  allLogits?: boolean;
+  /**
+   * Draw the token after the chunk's last position on the device with these settings (the sampler's `draw()`):
+   * the result then carries `token` and, unless `allLogits`, no logits.
+   */
+  sample?: TokenSampling;
+  /** With `sample`: -1 no log-probabilities; k ≥ 0 the token's log-probability and its k best alternatives. */
+  topLogprobs?: number;
 }
 
 /** A token chosen on the device, with its log-probabilities when they were asked for. */
 export interface SampledRow {
   id: number;
-  /** Log-probability of `id` under the raw logits. */
+  /** Log-probability of `id` under the raw logits (when the chunk's `topLogprobs` ≥ 0). */
   logprob?: number;
-  /** The most likely tokens, best first (as many as the batch's largest request). */
+  /** The chunk's `topLogprobs` most likely tokens, best first. */
   top?: { id: number; logprob: number }[];
 }
 
-/** One sequence's chunk of a batched prefill: `ids` at positions `start…` of `slot`. */
-export interface PrefillRequest {
-  /** KV-cache slot of the sequence (distinct within one call). */
-  slot: number;
-  /** Token ids of the chunk (≥ 1). */
-  ids: readonly number[];
-  /** Position of the first id; 0 begins a new sequence in the slot. */
-  start: number;
-  /** Logits of every position of the chunk instead of only the last. */
-  allLogits?: boolean;
+/** What a step returns for one chunk. */
+export interface StepResult {
+  /**
+   * Logits of the chunk's last position ([vocab]) when it has no `sample`, or of every position
+   * ([ids.length, vocab] row-major) with `allLogits`; absent for a sampled chunk without `allLogits`.
+   */
+  logits?: Float32Array;
+  /** The token drawn on the device (chunks with `sample`). */
+  token?: SampledRow;
 }
 
-/** A model that can prefill prompts into KV-cache slots and decode many slots in one batched step. */
+/** The block bookkeeping the scheduler reads and drives (implemented by @andes/nn's `KvBlockPool`). */
+export interface KvBlocks {
+  /** Blocks in the pool. */
+  readonly numBlocks: number;
+  /** Positions per block. */
+  readonly blockSize: number;
+  /** Blocks no sequence holds (empty, or holding an evictable cached prefix). */
+  readonly freeBlocks: number;
+  /** Blocks held by running sequences. */
+  readonly usedBlocks: number;
+  /** Free blocks still holding a cached prefix. */
+  readonly cachedBlocks: number;
+  /** Blocks needed for `positions` positions. */
+  blocksFor(positions: number): number;
+  /** The cached full prefix blocks a sequence starting with `tokens` would share (≤ `maxTokens` positions). */
+  lookupPrefix(tokens: readonly number[], maxTokens?: number): { tokens: number };
+  /** New blocks a sequence starting with `tokens` needs for `positions` positions, after sharing cached prefix blocks. */
+  blocksToAdmit(tokens: readonly number[], positions: number, maxReuse?: number): number;
+  /** Opens a sequence, sharing cached full prefix blocks of `tokens` (≤ `maxReuse` positions); returns positions reused. */
+  open(id: number, tokens?: readonly number[], maxReuse?: number): number;
+  /** Whether sequence `id` is open. */
+  has(id: number): boolean;
+  /** Reserves blocks so sequence `id` holds `positions` positions; false (nothing taken) when blocks are short. */
+  grow(id: number, positions: number): boolean;
+  /** Positions of sequence `id` already computed. */
+  length(id: number): number;
+  /** Closes sequence `id`, freeing its blocks (shared ones when their last user leaves). */
+  close(id: number): void;
+}
+
+/** A model that runs chunks of many sequences over a paged KV cache, one forward per step. */
 export interface Engine {
   /** Logits per position. */
   readonly vocabSize: number;
-  /** KV-cache slots, the largest decode batch. */
+  /** The most sequences in one step (the largest batch). */
   readonly maxSlots: number;
-  /** Positions per slot: prompt plus generated tokens never exceed this. */
+  /** Positions per sequence: prompt plus generated tokens never exceed this. */
   readonly maxContext: number;
+  /** The KV cache's blocks: at least enough for one sequence of `maxContext` positions. */
+  readonly blocks: KvBlocks;
   /**
-   * Runs `ids` through the model at positions `start…start+ids.length-1` of `slot` as one batched forward
-   * (`start` 0, the default, begins a new sequence and overwrites whatever the slot held; a later `start` extends
-   * it, for chunked prefill). Returns the logits of the last position ([vocab]) or, with `allLogits`, of every
-   * position ([ids.length, vocab] row-major).
+   * Runs every chunk (distinct sequences) in one forward, writing their keys/values into their blocks. A sequence
+   * not yet open is opened; blocks a chunk lacks are reserved (throws, naming the sequence, when the pool is short:
+   * the scheduler reserves first). Returns, per chunk in order, its drawn token (chunks with `sample`) and/or logits
+   * (see {@link StepResult}): only those come back from the device.
    */
-  prefill(slot: number, ids: readonly number[], opts?: { start?: number; allLogits?: boolean }): Promise<Float32Array>;
-  /**
-   * Optional: several sequences' chunks (distinct slots) in one forward, so arrivals at one token boundary share a
-   * pass over the weights. Returns, per request in order, what `prefill` of that chunk alone returns.
-   */
-  prefillMany?(requests: readonly PrefillRequest[]): Promise<Float32Array[]>;
-  /**
-   * Optional (prefix caching): copies positions `[0, length)` of every layer's keys and values from slot `from` to
-   * slot `to`, so a sequence sharing that prefix starts its prefill at `length`.
-   */
-  copyPrefix?(from: number, to: number, length: number): void;
-  /** One batched decode step over `rows` (distinct slots). Returns logits [rows.length, vocab] row-major. */
-  decode(rows: readonly DecodeRow[]): Promise<Float32Array>;
-  /**
-   * Optional: one batched decode step that also chooses each row's token on the device (`draws[i]`: row i's sampler
-   * settings and uniform draw), so only ids (and log-probabilities when `topLogprobs` ≥ 0) come back.
-   */
-  decodeSampled?(
-    rows: readonly DecodeRow[],
-    draws: readonly TokenSampling[],
-    topLogprobs: number,
-  ): Promise<SampledRow[]>;
-  /** Frees what the engine holds for `slot` (the slot itself is reused by the scheduler). */
-  release(slot: number): void;
-  /** Frees the model and cache. */
+  step(chunks: readonly StepChunk[]): Promise<StepResult[]>;
+  /** Closes a sequence and frees its blocks (no-op when it is not open). */
+  release(seq: number): void;
+  /** Frees the model's cache. */
   dispose(): void;
 }

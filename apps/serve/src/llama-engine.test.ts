@@ -1,4 +1,4 @@
-import { KvCache, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LlamaEngine } from './llama-engine.js';
@@ -21,38 +21,51 @@ beforeAll(async () => {
   );
 });
 
-describe('LlamaEngine KV-cache sizing', () => {
-  it('allocates max-batch slots × context positions, fewer when the memory budget is smaller', () => {
-    // Per slot: 2 (k, v) × 4 bytes × 3 layers × 1 kv head × 40 positions × 8 head dims.
-    const perSlot = 2 * 4 * 3 * 1 * 40 * 8;
-    expect(KvCache.bytesFor(model.config, { maxBatch: 1, maxSeq: 40 })).toBe(perSlot);
+describe('LlamaEngine paged KV cache', () => {
+  it('allocates blocks for max-batch full contexts, or as many as the memory budget holds', () => {
+    // Per block of 16 positions: 2 (k, v) × 4 bytes × 3 layers × 16 positions × 1 kv head × 8 head dims.
+    const perBlock = 2 * 4 * 3 * 16 * 1 * 8;
+    expect(PagedKvCache.bytesPerBlock(model.config)).toBe(perBlock);
     const full = new LlamaEngine(model, { maxSlots: 4, maxContext: 40 });
-    expect([full.maxSlots, full.maxContext, full.cache.bytes]).toEqual([4, 40, 4 * perSlot]);
+    // ⌈40 / 16⌉ = 3 blocks per context.
+    expect([full.maxSlots, full.maxContext, full.blocks.numBlocks, full.cache.bytes]).toEqual([
+      4,
+      40,
+      12,
+      12 * perBlock,
+    ]);
     full.dispose();
-    const limited = new LlamaEngine(model, { maxSlots: 4, maxContext: 40, kvBudgetBytes: 2.5 * perSlot });
-    expect(limited.maxSlots).toBe(2);
+    const limited = new LlamaEngine(model, { maxSlots: 4, maxContext: 40, kvBudgetBytes: 7.5 * perBlock });
+    expect([limited.maxSlots, limited.blocks.numBlocks]).toEqual([4, 7]);
     limited.dispose();
     const capped = new LlamaEngine(model, { maxSlots: 2, maxContext: 1000 });
     expect(capped.maxContext).toBe(64); // never more than the model's positions
     capped.dispose();
-    expect(() => new LlamaEngine(model, { maxSlots: 4, maxContext: 40, kvBudgetBytes: perSlot - 1 })).toThrow(
-      /lower --context/,
+    expect(() => new LlamaEngine(model, { maxSlots: 4, maxContext: 40, kvBudgetBytes: 3 * perBlock - 1 })).toThrow(
+      /needs 3 KV blocks .* lower --context/,
     );
   });
 
-  it('prefill from position 0 overwrites a reused slot: same logits as a fresh slot', async () => {
-    const engine = new LlamaEngine(model, { maxSlots: 2, maxContext: 32 });
-    const fresh = await engine.prefill(1, [1, 7, 9]);
-    await engine.prefill(0, [1, 30, 31, 32, 33, 34]);
-    await engine.decode([{ slot: 0, token: 5, position: 6 }]);
+  it('a sequence reusing freed blocks computes what a fresh one does; a decode batch mixes with a prefill', async () => {
+    const engine = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4 });
+    const [fresh] = await engine.step([{ seq: 1, ids: [1, 7, 9], start: 0 }]);
+    await engine.step([{ seq: 0, ids: [1, 30, 31, 32, 33, 34], start: 0 }]);
+    await engine.step([{ seq: 0, ids: [5], start: 6 }]);
     engine.release(0);
-    const reused = await engine.prefill(0, [1, 7, 9]);
-    expect(Array.from(reused)).toEqual(Array.from(fresh));
-    const a = await engine.decode([
-      { slot: 0, token: 4, position: 3 },
-      { slot: 1, token: 4, position: 3 },
+    const [reused] = await engine.step([{ seq: 2, ids: [1, 7, 9], start: 0 }]);
+    expect(Array.from(reused!.logits!)).toEqual(Array.from(fresh!.logits!));
+    // Two equal sequences decoding the same token, beside a third sequence's prefill, give equal rows.
+    const [a, b] = await engine.step([
+      { seq: 1, ids: [4], start: 3 },
+      { seq: 2, ids: [4], start: 3 },
+      { seq: 5, ids: [1, 2, 3, 4, 5], start: 0 },
     ]);
-    expect(Array.from(a.subarray(0, 50))).toEqual(Array.from(a.subarray(50, 100)));
+    expect(Array.from(a!.logits!)).toEqual(Array.from(b!.logits!));
+    for (const s of [1, 2, 5]) engine.release(s);
+    expect(engine.blocks.usedBlocks).toBe(0);
+    await expect(engine.step([{ seq: 7, ids: new Array(33).fill(1), start: 0 }])).rejects.toThrow(
+      /sequence 7 would reach 33 positions, context is 32/,
+    );
     engine.dispose();
   });
 });

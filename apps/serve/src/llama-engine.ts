@@ -1,150 +1,188 @@
 /**
- * The real engine: a `LlamaForCausalLM` from @andes/nn with one preallocated `KvCache` of `maxSlots` slots.
- * Prefill is one forward over the whole prompt, or over the chunks of several prompts at once (`prefillMany`);
- * decode is one `forwardBatch` over every running slot, so the number of kernel dispatches per step does not grow
- * with the batch; `decodeSampled` also picks the tokens on the device and reads back only ids.
+ * The real engine: a `LlamaForCausalLM` from @andes/nn over one `PagedKvCache` allocated at startup. Each step is
+ * one `forwardPaged`: decodes and prefill chunks of every scheduled sequence in one forward, their keys/values
+ * written straight into their blocks, so the number of kernel dispatches per step does not grow with the batch and
+ * nothing is copied per step. Chunks that ask for a token are sampled on the device (`sampleTokens` over their logits
+ * rows), so a decode step reads back only ids, and log-probabilities only for chunks that asked.
  *
  * @module
  */
-import { KvCache, type LlamaForCausalLM, prefillPacked } from '@andes/nn';
-import { type SampledTokens, sampleTokens, type Tensor, type TokenSampling } from '@andes/tensor';
-import type { DecodeRow, Engine, PrefillRequest, SampledRow } from './engine.js';
+import { forwardPaged, type LlamaForCausalLM, PagedKvCache } from '@andes/nn';
+import { embedding, sampleTokens, type Tensor, tensor } from '@andes/tensor';
+import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
 
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
-  /** Slots wanted (the largest decode batch). */
+  /** The most sequences in one step (the largest batch). */
   maxSlots: number;
-  /** Positions per slot (default: the model's `max_position_embeddings`). */
+  /** Positions per sequence (default: the model's `max_position_embeddings`). */
   maxContext?: number;
-  /** Bytes the KV cache may take; slots are reduced to fit (default: no limit). */
+  /** Positions per KV block (default 16). */
+  blockSize?: number;
+  /**
+   * Bytes the KV cache may take; the pool gets as many blocks as fit (default: enough for `maxSlots` sequences of
+   * `maxContext` positions each).
+   */
   kvBudgetBytes?: number;
 }
 
-/** Slots that fit `budget` bytes at `context` positions each, capped at `wanted`; throws if not even one fits. */
-export function slotsWithinBudget(model: LlamaForCausalLM, wanted: number, context: number, budget?: number): number {
-  if (budget === undefined) return wanted;
-  const perSlot = KvCache.bytesFor(model.config, { maxBatch: 1, maxSeq: context });
-  const fit = Math.floor(budget / perSlot);
-  if (fit < 1) {
+/**
+ * Blocks of the pool: those that fit `budget` bytes, else enough for `slots` full contexts; throws if the budget
+ * does not hold one full context (a single request could never finish).
+ */
+export function blocksWithinBudget(
+  model: LlamaForCausalLM,
+  slots: number,
+  context: number,
+  blockSize: number,
+  budget?: number,
+): number {
+  const perContext = Math.ceil(context / blockSize);
+  if (budget === undefined) return slots * perContext;
+  const perBlock = PagedKvCache.bytesPerBlock(model.config, blockSize);
+  const fit = Math.floor(budget / perBlock);
+  if (fit < perContext) {
     throw new Error(
-      `LlamaEngine: one KV-cache slot of ${context} positions needs ${perSlot} bytes, more than the budget of ${budget}; lower --context`,
+      `LlamaEngine: one context of ${context} positions needs ${perContext} KV blocks of ${perBlock} bytes, more than ` +
+        `the budget of ${budget} bytes; lower --context`,
     );
   }
-  return Math.min(wanted, fit);
+  return fit;
 }
 
-async function readAndDispose(t: Tensor): Promise<Float32Array> {
+/** Rows `rows` of `all` [R, V] (all of it, not copied, when `rows` is 0…R-1 in order). */
+function pickRows(all: Tensor, rows: readonly number[]): Tensor {
+  if (rows.length === all.shape[0] && rows.every((r, i) => r === i)) return all;
+  const ids = tensor(Int32Array.from(rows), [rows.length], { dtype: 'int32' });
+  try {
+    return embedding(all, ids);
+  } finally {
+    ids.dispose();
+  }
+}
+
+/** Reads `t` back and frees it unless it is `keep`. */
+async function readRows(t: Tensor, keep: Tensor): Promise<Float32Array> {
   try {
     return (await t.data()) as Float32Array;
   } finally {
-    t.dispose();
+    if (t !== keep) t.dispose();
   }
 }
 
-/** An `Engine` over a `LlamaForCausalLM`. */
+/** Draws one token per row of `logits` [rows, V] on the device; reads back ids and only the asked log-probabilities. */
+async function drawTokens(logits: Tensor, chunks: readonly StepChunk[]): Promise<SampledRow[]> {
+  const n = Math.max(-1, ...chunks.map((c) => c.topLogprobs ?? -1));
+  const out = sampleTokens(
+    logits,
+    chunks.map((c) => c.sample!),
+    { topLogprobs: n },
+  );
+  try {
+    const ids = await out.ids.data();
+    const lp = out.logprob ? await out.logprob.data() : undefined;
+    const topIds = out.topIds ? await out.topIds.data() : undefined;
+    const topLp = out.topLogprobs ? await out.topLogprobs.data() : undefined;
+    return chunks.map((c, i) => {
+      const k = c.topLogprobs ?? -1;
+      if (k < 0) return { id: ids[i]! };
+      const top = Array.from({ length: k }, (_, j) => ({ id: topIds![i * n + j]!, logprob: topLp![i * n + j]! }));
+      return { id: ids[i]!, logprob: lp![i]!, top };
+    });
+  } finally {
+    for (const t of [out.ids, out.logprob, out.topIds, out.topLogprobs]) t?.dispose();
+  }
+}
+
+/** An `Engine` over a `LlamaForCausalLM` with a paged KV cache. */
 export class LlamaEngine implements Engine {
   readonly vocabSize: number;
   readonly maxSlots: number;
   readonly maxContext: number;
-  /** The preallocated cache: `maxSlots` × `maxContext` positions of every layer. */
-  readonly cache: KvCache;
+  /** The preallocated paged cache. */
+  readonly cache: PagedKvCache;
 
-  /** Allocates the KV cache at once, so memory use is known at startup. */
+  /** Allocates the KV pool at once, so memory use is known at startup. */
   constructor(
     readonly model: LlamaForCausalLM,
     options: LlamaEngineOptions,
   ) {
     this.vocabSize = model.config.vocab_size;
     this.maxContext = Math.min(options.maxContext ?? Infinity, model.config.max_position_embeddings);
-    this.maxSlots = slotsWithinBudget(model, options.maxSlots, this.maxContext, options.kvBudgetBytes);
-    this.cache = new KvCache(model.config, { maxBatch: this.maxSlots, maxSeq: this.maxContext });
+    this.maxSlots = options.maxSlots;
+    const blockSize = options.blockSize ?? 16;
+    const numBlocks = blocksWithinBudget(model, this.maxSlots, this.maxContext, blockSize, options.kvBudgetBytes);
+    this.cache = new PagedKvCache(model.config, { numBlocks, blockSize });
   }
 
-  async prefill(
-    slot: number,
-    ids: readonly number[],
-    opts: { start?: number; allLogits?: boolean } = {},
-  ): Promise<Float32Array> {
-    const start = opts.start ?? 0;
-    if (start === 0) this.cache.release(slot);
-    return readAndDispose(this.model.prefill(ids, { cache: this.cache, slot, start, allLogits: !!opts.allLogits }));
+  get blocks(): KvBlocks {
+    return this.cache.pool;
   }
 
-  async prefillMany(requests: readonly PrefillRequest[]): Promise<Float32Array[]> {
-    for (const r of requests) if (r.start === 0) this.cache.release(r.slot);
-    const all = await readAndDispose(prefillPacked(this.model, requests, this.cache));
-    const v = this.vocabSize;
-    const out: Float32Array[] = [];
-    let row = 0;
-    for (const r of requests) {
-      const n = r.allLogits ? r.ids.length : 1;
-      out.push(all.subarray(row * v, (row + n) * v));
-      row += n;
-    }
-    return out;
-  }
-
-  copyPrefix(from: number, to: number, length: number): void {
-    if (from === to || length === 0) return;
-    this.cache.checkRange(from, 0, length);
-    for (let layer = 0; layer < this.cache.numLayers; layer++) {
-      const { k, v } = this.cache.read(layer, [from], length);
-      this.cache.write(layer, to, 0, k, v);
-      k.dispose();
-      v.dispose();
-    }
-  }
-
-  async decode(rows: readonly DecodeRow[]): Promise<Float32Array> {
-    return readAndDispose(
-      this.model.forwardBatch(
-        rows.map((r) => r.token),
-        { cache: this.cache, slots: rows.map((r) => r.slot), positions: rows.map((r) => r.position) },
-      ),
-    );
-  }
-
-  async decodeSampled(
-    rows: readonly DecodeRow[],
-    draws: readonly TokenSampling[],
-    topLogprobs: number,
-  ): Promise<SampledRow[]> {
-    const logits = this.model.forwardBatch(
-      rows.map((r) => r.token),
-      { cache: this.cache, slots: rows.map((r) => r.slot), positions: rows.map((r) => r.position) },
-    );
-    let out: SampledTokens;
-    try {
-      const flat = logits.reshape([rows.length, this.vocabSize]);
-      try {
-        out = sampleTokens(flat, draws, { topLogprobs });
-      } finally {
-        flat.dispose();
+  async step(chunks: readonly StepChunk[]): Promise<StepResult[]> {
+    const pool = this.cache.pool;
+    for (const c of chunks) {
+      if (!pool.has(c.seq)) pool.open(c.seq);
+      const end = c.start + c.ids.length;
+      if (end > this.maxContext) {
+        throw new Error(
+          `LlamaEngine.step: sequence ${c.seq} would reach ${end} positions, context is ${this.maxContext}`,
+        );
       }
-    } finally {
-      logits.dispose();
+      if (!pool.grow(c.seq, end)) {
+        throw new Error(
+          `LlamaEngine.step: no free KV blocks for sequence ${c.seq} (${pool.freeBlocks} free of ${pool.numBlocks})`,
+        );
+      }
     }
+    const all = forwardPaged(this.model, chunks, this.cache);
     try {
-      const ids = await out.ids.data();
-      const lp = out.logprob ? await out.logprob.data() : undefined;
-      const topIds = out.topIds ? await out.topIds.data() : undefined;
-      const topLp = out.topLogprobs ? await out.topLogprobs.data() : undefined;
-      const n = Math.max(0, topLogprobs);
-      return rows.map((_, i) => ({
-        id: ids[i]!,
-        logprob: lp?.[i],
-        top: Array.from({ length: topIds ? n : 0 }, (_, j) => ({
-          id: topIds![i * n + j]!,
-          logprob: topLp![i * n + j]!,
-        })),
-      }));
+      // Row layout of `all`: per chunk its last position, or every position with allLogits.
+      const sampled: number[] = [];
+      const logitRows: number[] = [];
+      let row = 0;
+      for (const c of chunks) {
+        const n = c.allLogits ? c.ids.length : 1;
+        if (c.sample) sampled.push(row + n - 1);
+        if (c.allLogits || !c.sample) for (let r = 0; r < n; r++) logitRows.push(row + r);
+        row += n;
+      }
+      const out: StepResult[] = chunks.map(() => ({}));
+      if (sampled.length > 0) {
+        const rows = pickRows(all, sampled);
+        let tokens: SampledRow[];
+        try {
+          tokens = await drawTokens(
+            rows,
+            chunks.filter((c) => c.sample),
+          );
+        } finally {
+          if (rows !== all) rows.dispose();
+        }
+        let t = 0;
+        chunks.forEach((c, i) => {
+          if (c.sample) out[i]!.token = tokens[t++]!;
+        });
+      }
+      if (logitRows.length > 0) {
+        const v = this.vocabSize;
+        const flat = await readRows(pickRows(all, logitRows), all);
+        let at = 0;
+        chunks.forEach((c, i) => {
+          if (c.sample && !c.allLogits) return;
+          const n = c.allLogits ? c.ids.length : 1;
+          out[i]!.logits = flat.subarray(at * v, (at + n) * v);
+          at += n;
+        });
+      }
+      return out;
     } finally {
-      for (const t of [out.ids, out.logprob, out.topIds, out.topLogprobs]) t?.dispose();
+      all.dispose();
     }
   }
 
-  release(slot: number): void {
-    this.cache.release(slot);
+  release(seq: number): void {
+    if (this.cache.pool.has(seq)) this.cache.pool.close(seq);
   }
 
   dispose(): void {

@@ -162,19 +162,25 @@ export class ServeMetrics {
     'andes_prefix_cache_tokens_total',
     'Prompt tokens reused from the KV cache instead of prefilled.',
   );
+  /** Running sequences preempted because the KV pool ran out of blocks (recomputed later). */
+  readonly preemptions = new Counter(
+    'andes_preemptions_total',
+    'Running sequences preempted for lack of free KV blocks (requeued, recomputed).',
+  );
   /** Requests refused by the per-key rate limit. */
   readonly rateLimited = new Counter('andes_rate_limited_total', 'Requests refused by the per-key rate limit (429).');
   private readonly gauges: Gauge[] = [];
 
   /**
    * All are read at scrape time: waiting requests, running sequences, KV-cache slots, and (optional) KV-cache
-   * positions in use and in all (the memory admission is measured in).
+   * positions in use and in all, and (optional) paged KV blocks used, free and in all (admission is by free blocks).
    */
   constructor(
     queueDepth: () => number,
     running: () => number,
     slots: () => number,
     kvPositions?: { used: () => number; total: () => number },
+    kvBlocks?: { used: () => number; free: () => number; total: () => number },
   ) {
     this.gauges.push(
       new Gauge('andes_queue_depth', 'Requests waiting for a KV-cache slot.', queueDepth),
@@ -185,6 +191,13 @@ export class ServeMetrics {
       this.gauges.push(
         new Gauge('andes_kv_positions_in_use', 'KV-cache positions held by running sequences.', kvPositions.used),
         new Gauge('andes_kv_positions_total', 'KV-cache positions in all (slots × context).', kvPositions.total),
+      );
+    }
+    if (kvBlocks) {
+      this.gauges.push(
+        new Gauge('andes_kv_blocks_used', 'Paged KV-cache blocks held by running sequences.', kvBlocks.used),
+        new Gauge('andes_kv_blocks_free', 'Paged KV-cache blocks free (some holding cached prefixes).', kvBlocks.free),
+        new Gauge('andes_kv_blocks_total', 'Paged KV-cache blocks in the pool.', kvBlocks.total),
       );
     }
   }
@@ -199,6 +212,7 @@ export class ServeMetrics {
       this.rateLimited,
       this.prefixCacheHits,
       this.prefixCacheTokens,
+      this.preemptions,
       ...this.gauges,
       this.timeToFirstToken,
       this.interTokenLatency,

@@ -122,8 +122,7 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
   const loaded = await loadModel(dir, { dtype: options.dtype });
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
-  const model = new LlamaForCausalLM(loaded.config);
-  model.loadStateDict(loaded.tensors);
+  const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
   if (options.lora !== undefined) {
     await applyLoraAdapterDir(model, options.lora);
     mergeLora(model);

@@ -78,14 +78,18 @@ export function registerOperations(app: FastifyInstance, options: OperationsOpti
 }
 
 /**
- * Runs one short prefill and two decode steps through slot 0 and frees it, so that first requests do not pay for
- * compiling kernels or (CPU) moving weights into the kernels' memory, which happens on a weight's second use.
+ * Runs one short prefill and two decode steps of a throw-away sequence and frees it, so that first requests do not
+ * pay for compiling kernels or (CPU) moving weights into the kernels' memory, which happens on a weight's second use.
  */
 export async function warmUp(engine: Engine): Promise<void> {
+  const seq = -1; // the scheduler numbers its sequences from 0
   const ids = [0, 1, 2].slice(0, Math.max(1, engine.maxContext - 2)).map((i) => i % engine.vocabSize);
-  await engine.prefill(0, ids);
-  for (let step = 0; step < 2 && ids.length + step < engine.maxContext; step++) {
-    await engine.decode([{ slot: 0, token: ids[0]!, position: ids.length + step }]);
+  try {
+    await engine.step([{ seq, ids, start: 0 }]);
+    for (let step = 0; step < 2 && ids.length + step < engine.maxContext; step++) {
+      await engine.step([{ seq, ids: [ids[0]!], start: ids.length + step }]);
+    }
+  } finally {
+    engine.release(seq);
   }
-  engine.release(0);
 }

@@ -1,7 +1,6 @@
 import { DEFAULT_SAMPLING, generateIds, LlamaForCausalLM, llamaConfig, tokenLogprobs } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DecodeRow } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
 import { type FinishReason, QueueFullError, Scheduler, type SequenceRequest } from './scheduler.js';
 
@@ -24,34 +23,24 @@ beforeAll(async () => {
   model = new LlamaForCausalLM(config, { seed: 11 });
 });
 
-/** A real engine whose decode calls are recorded (which slots ran together). */
-function recordingEngine(maxSlots: number, maxContext = 40) {
-  const engine = new LlamaEngine(model, { maxSlots, maxContext });
+/**
+ * A real engine whose steps are recorded: one entry per forward, its chunks as `seq` (prefill from 0), `seq@start`,
+ * with `×n` for chunks of more than one token, e.g. `0@5 1×3`.
+ */
+function recordingEngine(
+  maxSlots: number,
+  options: { maxContext?: number; blockSize?: number; kvBudgetBytes?: number } = {},
+) {
+  const engine = new LlamaEngine(model, { maxSlots, maxContext: options.maxContext ?? 40, ...options });
   const log: string[] = [];
-  const decode = engine.decode.bind(engine);
-  const prefill = engine.prefill.bind(engine);
-  engine.decode = (rows: readonly DecodeRow[]) => {
-    log.push(`decode ${rows.map((r) => r.slot).join(',')}`);
-    return decode(rows);
-  };
-  const decodeSampled = engine.decodeSampled.bind(engine);
-  engine.decodeSampled = (rows, draws, topLogprobs) => {
-    log.push(`decode ${rows.map((r) => r.slot).join(',')}`);
-    return decodeSampled(rows, draws, topLogprobs);
-  };
-  engine.prefill = (slot, ids, opts) => {
-    log.push(opts?.start ? `prefill ${slot}@${opts.start}` : `prefill ${slot}`);
-    return prefill(slot, ids, opts);
-  };
-  const copyPrefix = engine.copyPrefix.bind(engine);
-  engine.copyPrefix = (from, to, length) => {
-    log.push(`copy ${from}->${to} ${length}`);
-    copyPrefix(from, to, length);
-  };
-  const prefillMany = engine.prefillMany.bind(engine);
-  engine.prefillMany = (requests) => {
-    log.push(`prefillMany ${requests.map((r) => (r.start ? `${r.slot}@${r.start}` : r.slot)).join(',')}`);
-    return prefillMany(requests);
+  const step = engine.step.bind(engine);
+  engine.step = (chunks) => {
+    log.push(
+      chunks
+        .map((c) => `${c.seq}${c.start ? `@${c.start}` : ''}${c.ids.length > 1 ? `×${c.ids.length}` : ''}`)
+        .join(' '),
+    );
+    return step(chunks);
   };
   return { engine, log };
 }
@@ -89,36 +78,42 @@ function greedy(
   };
 }
 
-describe('Scheduler over a real LlamaEngine', () => {
-  it('admits a new sequence into the running batch at a token boundary; outputs equal each run alone', async () => {
+const solo = (prompt: readonly number[], n: number) =>
+  generateIds(model, [...prompt], { maxNewTokens: n, temperature: 0, stop: [] });
+
+/** Runs `fn` once `run` has received `n` tokens. */
+function after(run: ReturnType<typeof greedy>, n: number, fn: () => void): void {
+  const wrapped = run.onToken;
+  run.onToken = (ev) => {
+    wrapped(ev);
+    if (run.run.ids.length === n) fn();
+    return undefined;
+  };
+}
+
+describe('Scheduler over a real LlamaEngine (paged KV cache)', () => {
+  it('an arrival’s prefill joins the running decodes in one forward; outputs equal each run alone', async () => {
     const { engine, log } = recordingEngine(2);
     const s = new Scheduler(engine, { maxQueue: 8 });
     const pa = [1, 5, 9, 14, 3];
     const pb = [1, 22, 7];
     const a = greedy(pa, 12);
     let b: ReturnType<typeof greedy> | null = null;
-    const wrapped = a.onToken;
-    a.onToken = (ev) => {
-      wrapped(ev);
-      if (a.run.ids.length === 3) {
-        b = greedy(pb, 6);
-        s.submit(b);
-      }
-      return undefined;
-    };
+    after(a, 3, () => s.submit((b = greedy(pb, 6))));
     s.submit(a);
     expect(await a.run.reason).toBe('length');
     expect(await b!.run.reason).toBe('length');
-    expect(a.run.ids).toEqual(await generateIds(model, pa, { maxNewTokens: 12, temperature: 0, stop: [] }));
-    expect(b!.run.ids).toEqual(await generateIds(model, pb, { maxNewTokens: 6, temperature: 0, stop: [] }));
-    // A ran alone, then B's prefill joined, then both decoded in one batch.
-    const prefillB = log.indexOf('prefill 1');
-    expect(log.slice(0, prefillB)).toEqual(['prefill 0', 'decode 0', 'decode 0']);
-    expect(log[prefillB + 1]).toBe('decode 0,1');
+    expect(a.run.ids).toEqual(await solo(pa, 12));
+    expect(b!.run.ids).toEqual(await solo(pb, 6));
+    // A ran alone, then one forward held A's decode and B's whole prompt, then both decoded together.
+    const mixed = log.indexOf('0@7 1×3');
+    expect(log.slice(0, mixed)).toEqual(['0×5', '0@5', '0@6']);
+    expect(log[mixed + 1]).toBe('0@8 1@3');
+    expect(engine.blocks.usedBlocks).toBe(0);
     engine.dispose();
   });
 
-  it('prefills a long prompt in chunks between decode steps of the running batch, with identical results', async () => {
+  it('prefills a long prompt in chunks under the token budget, each beside the running decode, with identical results', async () => {
     const { engine, log } = recordingEngine(2);
     const s = new Scheduler(engine, { maxQueue: 8, prefillChunk: 4 });
     const pa = [1, 5, 9];
@@ -126,32 +121,22 @@ describe('Scheduler over a real LlamaEngine', () => {
     const a = greedy(pa, 10);
     let entries: { logprob: number; top: { id: number }[] }[] = [];
     const b = greedy(pb, 3, { promptLogprobs: true, topLogprobs: 2, onPromptLogprobs: (e) => (entries = e) });
-    const wrapped = a.onToken;
-    a.onToken = (ev) => {
-      wrapped(ev);
-      if (a.run.ids.length === 2) s.submit(b);
-      return undefined;
-    };
+    after(a, 2, () => s.submit(b));
     s.submit(a);
     await Promise.all([a.run.reason, b.run.reason]);
-    // B's 11 prompt tokens went in as 4 + 4 + 3, each chunk followed by a decode step of A.
-    const i = log.indexOf('prefill 1');
-    expect(log.slice(i, i + 6)).toEqual([
-      'prefill 1',
-      'decode 0',
-      'prefill 1@4',
-      'decode 0',
-      'prefill 1@8',
-      'decode 0,1',
-    ]);
-    expect(a.run.ids).toEqual(await generateIds(model, pa, { maxNewTokens: 10, temperature: 0, stop: [] }));
-    expect(b.run.ids).toEqual(await generateIds(model, pb, { maxNewTokens: 3, temperature: 0, stop: [] }));
+    // B's 11 prompt tokens went in as 4 + 4 + 3, each chunk in the same forward as a decode step of A.
+    const i = log.findIndex((l) => l.includes(' 1×4'));
+    expect(log.slice(i, i + 4)).toEqual(['0@4 1×4', '0@5 1@4×4', '0@6 1@8×3', '0@7 1@11']);
+    expect(a.run.ids).toEqual(await solo(pa, 10));
+    expect(b.run.ids).toEqual(await solo(pb, 3));
     // Prompt log-probabilities equal those of one unchunked prefill.
     const whole = new LlamaEngine(model, { maxSlots: 1, maxContext: 40 });
-    const logits = await whole.prefill(0, pb, { allLogits: true });
+    const [{ logits }] = (await whole.step([{ seq: 0, ids: pb, start: 0, allLogits: true }])) as [
+      { logits: Float32Array },
+    ];
     expect(entries).toHaveLength(pb.length - 1);
     entries.forEach((e, t) => {
-      const ref = tokenLogprobs(logits.subarray(t * V, (t + 1) * V), pb[t + 1]!, 2);
+      const ref = tokenLogprobs(logits!.subarray(t * V, (t + 1) * V), pb[t + 1]!, 2);
       expect(e.logprob).toBeCloseTo(ref.logprob, 5);
       expect(e.top.map((x) => x.id)).toEqual(ref.top.map((x) => x.id));
     });
@@ -159,7 +144,7 @@ describe('Scheduler over a real LlamaEngine', () => {
     engine.dispose();
   });
 
-  it('a cancelled sequence frees its slot at the next boundary and the waiting one takes it', async () => {
+  it('a cancelled sequence frees its blocks at the next step and the waiting one starts', async () => {
     const { engine, log } = recordingEngine(1);
     const s = new Scheduler(engine, { maxQueue: 8 });
     const a = greedy([1, 2, 3], 30);
@@ -167,23 +152,18 @@ describe('Scheduler over a real LlamaEngine', () => {
     const handleA = s.submit(a);
     s.submit(b);
     expect(s.queueDepth).toBe(1);
-    const wrapped = a.onToken;
-    a.onToken = (ev) => {
-      wrapped(ev);
-      if (a.run.ids.length === 2) handleA.cancel();
-      return undefined;
-    };
+    after(a, 2, () => handleA.cancel());
     expect(await a.run.reason).toBe('cancelled');
     expect(await b.run.reason).toBe('length');
     expect(a.run.ids.length).toBe(2);
-    // After A's cancel, the very next engine call is B's prefill.
-    expect(log.filter((l) => l.startsWith('prefill'))).toEqual(['prefill 0', 'prefill 0']);
-    expect(log.indexOf('prefill 0', 1)).toBe(2);
+    // After A's cancel, the very next forward is B's prefill.
+    expect(log.slice(0, 3)).toEqual(['0×3', '0@3', '1×2']);
+    expect(engine.blocks.usedBlocks).toBe(0);
     engine.dispose();
   });
 
   it('rejects when the queue is full, and stops at the context limit with reason length', async () => {
-    const { engine } = recordingEngine(1, 10);
+    const { engine } = recordingEngine(1, { maxContext: 10 });
     const s = new Scheduler(engine, { maxQueue: 1 });
     const a = greedy([1, 2, 3, 4, 5, 6, 7, 8, 9], 5); // one position left: exactly one token
     s.submit(a);
@@ -209,11 +189,11 @@ describe('Scheduler over a real LlamaEngine', () => {
     expect(await a.run.reason).toBe('length');
     expect(a.run.ids).toEqual([]);
     expect(entries).toHaveLength(3);
-    expect(log).toEqual(['prefill 0']);
+    expect(log).toEqual(['0×4']);
     engine.dispose();
   });
 
-  it('prefills arrivals of one boundary in one forward; 16 concurrent streams equal their solo runs', async () => {
+  it('16 concurrent streams equal their solo runs; arrivals of one boundary share one forward', async () => {
     const { engine, log } = recordingEngine(16);
     const s = new Scheduler(engine, { maxQueue: 32 });
     // Prompts of awkward, different lengths (1 to 9 tokens) and different output lengths.
@@ -223,48 +203,21 @@ describe('Scheduler over a real LlamaEngine', () => {
     });
     for (const r of runs) s.submit(r);
     await Promise.all(runs.map((r) => r.run.reason));
-    for (const r of runs) {
-      const solo = await generateIds(model, r.prompt as number[], {
-        maxNewTokens: r.maxTokens,
-        temperature: 0,
-        stop: [],
-      });
-      expect(r.run.ids).toEqual(solo);
-    }
-    // The first request started the loop alone; the other 15 arrived meanwhile and went in one prefill forward,
-    // then all 16 decoded together.
-    expect(log[0]).toBe('prefill 0');
-    const batched = log.find((l) => l.startsWith('prefillMany'))!;
-    expect(batched.split(' ')[1]!.split(',')).toHaveLength(15);
-    expect(log.some((l) => l.startsWith('decode') && l.split(' ')[1]!.split(',').length === 16)).toBe(true);
+    for (const r of runs) expect(r.run.ids).toEqual(await solo(r.prompt, r.maxTokens));
+    // The first request started the loop alone; the other 15 arrived meanwhile and were prefilled in the next
+    // forward beside its decode; then all 16 decoded together.
+    expect(log[0]).toBe('0');
+    expect(log[1]!.split(' ')).toHaveLength(16);
+    expect(log[2]!.split(' ')).toHaveLength(16);
+    expect(engine.blocks.usedBlocks).toBe(0);
     engine.dispose();
   });
 
-  it('a batched prefill mixes a long prompt’s next chunk with new arrivals, within the token budget', async () => {
-    const { engine, log } = recordingEngine(3);
-    const s = new Scheduler(engine, { maxQueue: 8, prefillChunk: 6 });
-    const long = greedy([1, 30, 31, 32, 33, 34, 35, 36, 37, 38], 2);
-    const a = greedy([1, 5], 2);
-    const b = greedy([1, 6, 7], 2);
-    s.submit(long);
-    s.submit(a);
-    s.submit(b);
-    await Promise.all([long, a, b].map((r) => r.run.reason));
-    // Boundary 1: the long prompt alone (6 tokens, the whole budget); boundary 2: its last 4 tokens + A (2).
-    expect(log[0]).toBe('prefill 0');
-    expect(log).toContain('prefillMany 0@6,1');
-    for (const r of [long, a, b]) {
-      const solo = await generateIds(model, r.prompt as number[], { maxNewTokens: 2, temperature: 0, stop: [] });
-      expect(r.run.ids).toEqual(solo);
-    }
-    engine.dispose();
-  });
-
-  it('a failing batched prefill ends every sequence in it with an error and frees their slots', async () => {
+  it('a failing forward ends every sequence in it with an error and frees their blocks', async () => {
     const { engine } = recordingEngine(4);
-    engine.prefillMany = async () => {
-      throw new Error('device lost');
-    };
+    const step = engine.step.bind(engine);
+    let calls = 0;
+    engine.step = (chunks) => (++calls === 2 ? Promise.reject(new Error('device lost')) : step(chunks));
     const s = new Scheduler(engine, { maxQueue: 8 });
     const errors: string[] = [];
     const runs = [1, 2, 3].map((i) => greedy([1, i + 2], 2, {}));
@@ -277,76 +230,10 @@ describe('Scheduler over a real LlamaEngine', () => {
       s.submit(r);
     }
     const reasons = await Promise.all(runs.map((r) => r.run.reason));
-    // The first ran alone (its single prefill works); the two that arrived meanwhile shared the failing call.
-    expect(reasons).toEqual(['length', 'error', 'error']);
-    expect(errors).toEqual(['device lost', 'device lost']);
+    expect(reasons).toEqual(['error', 'error', 'error']);
+    expect(errors).toEqual(['device lost', 'device lost', 'device lost']);
     await s.idle();
-    expect(s.runningCount).toBe(0);
-    expect(s.kvPositionsInUse).toBe(0);
-    engine.dispose();
-  });
-
-  it('prefix caching: a shared system prompt is reused in place from a freed slot, or copied from a running one', async () => {
-    const { engine, log } = recordingEngine(2);
-    const s = new Scheduler(engine, { maxQueue: 8, prefixCacheMinTokens: 4 });
-    const system = [1, 40, 41, 42, 43, 44, 45];
-    const solo = (prompt: number[], n: number) =>
-      generateIds(model, prompt, { maxNewTokens: n, temperature: 0, stop: [] });
-    // A finishes; B shares A's 7-token system prompt: it takes A's freed slot and prefills only its own 2 tokens.
-    const a = greedy([...system, 9, 10], 3);
-    s.submit(a);
-    await a.run.reason;
-    const b = greedy([...system, 11, 12], 3);
-    s.submit(b);
-    await b.run.reason;
-    expect(log).toContain('prefill 0@7');
-    expect(a.run.ids).toEqual(await solo([...system, 9, 10], 3));
-    expect(b.run.ids).toEqual(await solo([...system, 11, 12], 3));
-    // C runs long in slot 0; D arrives with the same system prompt: slot 1 gets a copy of C's prefix.
-    const c = greedy([...system, 13], 12);
-    let d: ReturnType<typeof greedy> | null = null;
-    const wrapped = c.onToken;
-    c.onToken = (ev) => {
-      wrapped(ev);
-      if (c.run.ids.length === 2) {
-        d = greedy([...system, 20, 21, 22], 4);
-        s.submit(d);
-      }
-      return undefined;
-    };
-    s.submit(c);
-    await c.run.reason;
-    await d!.run.reason;
-    expect(log).toContain('copy 0->1 7');
-    expect(log).toContain('prefill 1@7');
-    expect(c.run.ids).toEqual(await solo([...system, 13], 12));
-    expect(d!.run.ids).toEqual(await solo([...system, 20, 21, 22], 4));
-    // A prompt that is wholly cached still prefills its last token (its logits start the output).
-    const e = greedy([...system], 2);
-    s.submit(e);
-    await e.run.reason;
-    expect(log.at(-2)).toMatch(/^prefill \d@6$/);
-    expect(e.run.ids).toEqual(await solo([...system], 2));
-    engine.dispose();
-  });
-
-  it('prefix caching stays off below the threshold and for prompt log-probabilities', async () => {
-    const { engine, log } = recordingEngine(1);
-    const s = new Scheduler(engine, { maxQueue: 8, prefixCacheMinTokens: 8 });
-    const a = greedy([1, 2, 3, 4, 5, 6], 1);
-    s.submit(a);
-    await a.run.reason;
-    const b = greedy([1, 2, 3, 4, 5, 7], 1); // 5 shared tokens < 8
-    s.submit(b);
-    await b.run.reason;
-    const long = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-    const c = greedy(long, 1);
-    s.submit(c);
-    await c.run.reason;
-    const d = greedy(long, 0, { promptLogprobs: true, topLogprobs: 0, onPromptLogprobs: () => {} });
-    s.submit(d);
-    await d.run.reason;
-    expect(log.filter((l) => l.startsWith('prefill'))).toEqual(['prefill 0', 'prefill 0', 'prefill 0', 'prefill 0']);
+    expect([s.runningCount, s.kvPositionsInUse, engine.blocks.usedBlocks]).toEqual([0, 0, 0]);
     engine.dispose();
   });
 });

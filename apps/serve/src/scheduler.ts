@@ -1,16 +1,21 @@
 /**
- * Continuous batching. Requests wait in a bounded queue; at every token boundary the scheduler admits waiting
- * sequences into free KV-cache slots (admission is by free slots: a slot holds a whole context, so an admitted
- * sequence never runs out of KV memory) and prefills the boundary's prompt chunks, arrivals and continuations of
- * long prompts alike, in one batched forward; then it runs one batched decode step over every running sequence.
- * A sequence that finishes, is cancelled or whose client disconnects frees its slot at the next boundary, and a
- * waiting one takes it.
+ * Continuous batching over a paged KV cache. Requests wait in a bounded queue; every step is one engine forward
+ * that mixes the running sequences' decodes with chunks of prompts being prefilled (chunked prefill under a token
+ * budget per step, so a long prompt never stalls the running decodes). Admission is by free KV blocks: the oldest
+ * waiting request starts once the pool can hold its prompt (after sharing cached prefix blocks) and the batch has
+ * room; until then it queues. When a running sequence needs a new block and none is free, the youngest running
+ * sequence is preempted (vLLM's recompute policy): its blocks are freed and it goes back to the head of the queue
+ * with its prompt and the tokens generated so far, which are prefilled again when blocks allow (mostly from the
+ * prefix cache) before it continues; its client sees no difference but latency. A sequence that finishes, is
+ * cancelled or whose client disconnects frees its blocks at the next step. The token after a sequence's last pending
+ * position is drawn on the device in the same step (its sampler's settings and uniform travel with the chunk), so
+ * only ids, and log-probabilities for requests that ask, come back; full logits rows only for prompt log-probabilities.
  *
  * @module
  */
 
 import { Sampler, type SamplingParams, type TokenLogprob, tokenLogprobs } from '@andes/nn';
-import type { Engine, SampledRow } from './engine.js';
+import type { Engine, SampledRow, StepChunk, StepResult } from './engine.js';
 import type { ServeMetrics } from './metrics.js';
 
 /** Why a sequence ended: `stop` (EOS or a stop string), `length` (max tokens or context), `cancelled`, `error`. */
@@ -56,11 +61,11 @@ export interface SequenceRequest {
 
 /** The submitter's handle on a queued or running sequence. */
 export interface SequenceHandle {
-  /** Ends the sequence (reason `cancelled`) and frees its slot at the next token boundary. Idempotent. */
+  /** Ends the sequence (reason `cancelled`) and frees its blocks at the next step. Idempotent. */
   cancel(): void;
 }
 
-/** Thrown by `submit` when the waiting queue is full (the server answers 429). */
+/** Thrown by `submit` when the waiting queue is full (the server answers 429 with `Retry-After`). */
 export class QueueFullError extends Error {
   constructor(limit: number) {
     super(`scheduler: queue full (${limit} requests waiting)`);
@@ -69,18 +74,19 @@ export class QueueFullError extends Error {
 }
 
 interface Sequence {
+  id: number;
   req: SequenceRequest;
   sampler: Sampler;
-  slot: number;
-  /** Prompt tokens already in the KV cache. */
-  prefilled: number;
+  /** The prompt, then every generated token that is fed back (the sequence's positions in order). */
+  tokens: number[];
+  /** Positions whose keys/values are in the cache. */
+  computed: number;
   /** Prompt log-probabilities gathered chunk by chunk (when requested). */
   promptEntries: PromptLogprob[];
-  /** Tokens generated so far. */
+  /** Tokens generated (delivered) so far. */
   generated: number;
-  /** Next token to feed, and its position. */
-  next: number;
-  position: number;
+  /** Holding blocks (admitted and not preempted since). */
+  running: boolean;
   cancelled: boolean;
   done: boolean;
   arrived: number;
@@ -89,91 +95,82 @@ interface Sequence {
 
 /** Scheduler options. */
 export interface SchedulerOptions {
-  /** Most requests waiting for a slot before `submit` throws `QueueFullError`. */
+  /** Most requests waiting for admission before `submit` throws `QueueFullError`. */
   maxQueue: number;
   /**
-   * Most prompt tokens prefilled per token boundary (default 512); longer prompts are prefilled in chunks of this
-   * size, between decode steps of the running batch.
+   * Most prompt tokens prefilled per step (default 512), on top of one decode token per running sequence; longer
+   * prompts are prefilled in chunks over several steps, each mixed with the running decodes.
    */
   prefillChunk?: number;
   metrics?: ServeMetrics;
   /**
-   * Prefix caching: a new sequence whose prompt starts with at least this many tokens that a slot's cache already
-   * holds (a finished or running sequence with the same system prompt) starts its prefill after them: in that slot
-   * when it is free, else after copying them into a free slot (default 16; 0 turns it off).
+   * Prefix caching: a new sequence shares the cached full KV blocks of its prompt's prefix (a system prompt that a
+   * running or finished sequence computed) when they cover at least this many tokens (default 1: any full block;
+   * 0 turns sharing off).
    */
   prefixCacheMinTokens?: number;
 }
 
-/** Length of the common prefix of two token lists. */
-function commonPrefix(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}
-
 /** Continuous-batching scheduler over one `Engine`. */
 export class Scheduler {
+  /** Oldest first; preempted sequences go back to the front. */
   private readonly waiting: Sequence[] = [];
-  private readonly running = new Map<number, Sequence>();
-  private readonly freeSlots: number[];
-  /** Per slot, the prompt tokens whose keys/values its cache holds at positions 0… (kept after the slot is freed). */
-  private readonly held: number[][];
+  /** Admission order (oldest first): decodes are scheduled in this order, the youngest is preempted first. */
+  private readonly running: Sequence[] = [];
+  private nextId = 0;
   private loop: Promise<void> | null = null;
   private closed = false;
 
-  /** The engine's `maxSlots` bounds the running batch. */
+  /** The engine's `maxSlots` bounds the running batch, its block pool the KV memory. */
   constructor(
     readonly engine: Engine,
     readonly options: SchedulerOptions,
-  ) {
-    this.freeSlots = Array.from({ length: engine.maxSlots }, (_, i) => engine.maxSlots - 1 - i);
-    this.held = Array.from({ length: engine.maxSlots }, () => []);
-  }
+  ) {}
 
-  /** Requests waiting for a slot. */
+  /** Requests waiting for admission. */
   get queueDepth(): number {
     return this.waiting.length;
   }
 
-  /** Sequences holding a slot. */
+  /** Sequences holding KV blocks. */
   get runningCount(): number {
-    return this.running.size;
+    return this.running.length;
   }
 
-  /** KV-cache positions held by running sequences (prompt prefilled so far plus generated tokens). */
+  /** KV-cache positions held by running sequences (computed so far). */
   get kvPositionsInUse(): number {
-    let n = 0;
-    for (const s of this.running.values()) n += Math.max(s.prefilled, s.position);
-    return n;
+    return this.running.reduce((n, s) => n + s.computed, 0);
   }
 
   /** True while any sequence is queued or running. */
   get busy(): boolean {
-    return this.waiting.length > 0 || this.running.size > 0;
+    return this.waiting.length > 0 || this.running.length > 0;
   }
 
-  /** Queues a sequence. Throws `QueueFullError` when the queue is full, or an Error after `close()`. */
+  /**
+   * Queues a sequence. Throws `QueueFullError` when the queue is full; an Error after `close()` or when the prompt
+   * does not fit the context. (Any sequence fits the pool alone: the engine holds at least one full context.)
+   */
   submit(req: SequenceRequest): SequenceHandle {
     if (this.closed) throw new Error('scheduler: closed, not accepting requests');
     if (this.waiting.length >= this.options.maxQueue) throw new QueueFullError(this.options.maxQueue);
-    const room = req.maxTokens > 0 ? this.engine.maxContext - 1 : this.engine.maxContext;
+    const { maxContext } = this.engine;
+    const room = req.maxTokens > 0 ? maxContext - 1 : maxContext;
     if (req.prompt.length < 1 || req.prompt.length > room) {
       throw new Error(
-        `scheduler: prompt of ${req.prompt.length} tokens must be in [1, ${room}] (context ${this.engine.maxContext})`,
+        `scheduler: prompt of ${req.prompt.length} tokens must be in [1, ${room}] (context ${maxContext})`,
       );
     }
     const now = performance.now();
     const seq: Sequence = {
+      id: this.nextId++,
       req,
       sampler: new Sampler(req.sampling),
-      slot: -1,
-      prefilled: 0,
+      tokens: [...req.prompt],
+      computed: 0,
       promptEntries: [],
       generated: 0,
-      next: -1,
-      position: 0,
+      running: false,
       cancelled: false,
       done: false,
       arrived: now,
@@ -211,7 +208,7 @@ export class Scheduler {
       this.waiting.splice(this.waiting.indexOf(s), 1);
       this.finish(s, 'cancelled');
     }
-    for (const s of this.running.values()) s.cancelled = true;
+    for (const s of this.running) s.cancelled = true;
   }
 
   private kick(): void {
@@ -224,187 +221,125 @@ export class Scheduler {
 
   private async run(): Promise<void> {
     while (this.busy) {
-      this.reap();
-      await this.admit();
-      this.reap();
-      await this.decodeStep();
+      for (const s of [...this.running]) if (s.cancelled) this.finish(s, 'cancelled');
+      const chunks = this.schedule();
+      if (chunks.length > 0) await this.step(chunks);
       // Let sockets flush and new requests arrive between steps.
       await new Promise<void>((r) => setImmediate(r));
     }
   }
 
-  /** Frees the slots of cancelled or finished sequences. */
-  private reap(): void {
-    for (const s of [...this.running.values()]) {
-      if (s.cancelled && !s.done) this.finish(s, 'cancelled');
-    }
-  }
-
   /**
-   * Prefill work for this boundary, at most `prefillChunk` prompt tokens in all: first the sequences whose
-   * prompt is partly in the cache (oldest first), then waiting sequences as slots are free. A long prompt is
-   * prefilled in chunks across boundaries so the running batch keeps decoding between them. All chunks of one
-   * boundary go to the engine as one batched forward when it has `prefillMany` (one pass over the weights).
+   * This step's work: one token for every running sequence that decodes, prompt chunks (oldest first) within the
+   * prefill budget, then waiting sequences admitted while blocks and batch room allow. Blocks for every chunk are
+   * reserved here; a decode that finds none preempts the youngest running sequence.
    */
-  private async admit(): Promise<void> {
+  private schedule(): { seq: Sequence; chunk: StepChunk }[] {
+    const { blocks } = this.engine;
     let budget = Math.max(1, this.options.prefillChunk ?? 512);
-    const work: { seq: Sequence; start: number; n: number }[] = [];
-    const take = (seq: Sequence) => {
-      const n = Math.min(seq.req.prompt.length - seq.prefilled, budget);
-      work.push({ seq, start: seq.prefilled, n });
-      budget -= n;
+    const work: { seq: Sequence; chunk: StepChunk }[] = [];
+    const plan = (seq: Sequence): boolean => {
+      const pending = seq.tokens.length - seq.computed;
+      const prefilling = seq.computed < seq.req.prompt.length || pending > 1;
+      const n = prefilling ? Math.min(pending, budget) : 1;
+      if (n <= 0) return true;
+      while (!blocks.grow(seq.id, seq.computed + n)) {
+        const victim = this.running.at(-1)!;
+        this.preempt(victim);
+        if (victim === seq) return false;
+      }
+      if (prefilling) budget -= n;
+      const allLogits = !!seq.req.promptLogprobs && seq.computed < seq.req.prompt.length;
+      const ids = seq.tokens.slice(seq.computed, seq.computed + n);
+      const chunk: StepChunk = { seq: seq.id, ids, start: seq.computed, allLogits };
+      // The chunk that completes every pending position also draws the next token (one uniform per token).
+      if (seq.computed + n === seq.tokens.length && seq.req.maxTokens > 0) {
+        chunk.sample = seq.sampler.draw();
+        chunk.topLogprobs = seq.req.topLogprobs;
+      }
+      work.push({ seq, chunk });
+      return true;
     };
-    for (const seq of this.running.values()) {
-      if (budget <= 0) break;
-      if (!seq.done && !seq.cancelled && seq.prefilled < seq.req.prompt.length) take(seq);
-    }
-    while (budget > 0 && this.waiting.length > 0 && this.freeSlots.length > 0) {
-      const seq = this.waiting.shift()!;
-      this.placeInSlot(seq);
-      this.running.set(seq.slot, seq);
-      take(seq);
-    }
-    if (work.length === 0) return;
-    const requests = work.map(({ seq, start, n }) => ({
-      slot: seq.slot,
-      ids: seq.req.prompt.slice(start, start + n),
-      start,
-      allLogits: !!seq.req.promptLogprobs,
-    }));
-    let results: Array<Float32Array | Error>;
-    if (requests.length > 1 && this.engine.prefillMany) {
-      try {
-        results = await this.engine.prefillMany(requests);
-      } catch (e) {
-        const err = e instanceof Error ? e : new Error(String(e));
-        results = requests.map(() => err);
+    // Oldest first, so preemption (from the young end) never removes a sequence already planned in this step.
+    for (const seq of [...this.running]) if (seq.running) plan(seq);
+    while (budget > 0 && this.waiting.length > 0 && this.running.length < this.engine.maxSlots) {
+      const seq = this.waiting[0]!;
+      const min = this.options.prefixCacheMinTokens ?? 1;
+      // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
+      let maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
+      if (maxReuse > 0 && blocks.lookupPrefix(seq.tokens, maxReuse).tokens < min) maxReuse = 0;
+      // Admission by free blocks: the prompt (and its first new token) must fit beside what is running.
+      if (blocks.blocksToAdmit(seq.tokens, seq.tokens.length + 1, maxReuse) > blocks.freeBlocks) break;
+      this.waiting.shift();
+      const reused = blocks.open(seq.id, seq.tokens, maxReuse);
+      if (reused > 0) {
+        this.options.metrics?.prefixCacheHits.inc();
+        this.options.metrics?.prefixCacheTokens.inc({}, reused);
       }
-    } else {
-      results = [];
-      for (const r of requests) {
-        try {
-          results.push(await this.engine.prefill(r.slot, r.ids, { start: r.start, allLogits: r.allLogits }));
-        } catch (e) {
-          results.push(e instanceof Error ? e : new Error(String(e)));
-        }
-      }
+      seq.computed = blocks.length(seq.id);
+      seq.running = true;
+      this.running.push(seq);
+      if (!plan(seq)) break;
     }
-    this.options.metrics?.prefillBatchSize.observe(requests.length);
-    for (let i = 0; i < work.length; i++) this.afterPrefill(work[i]!.seq, work[i]!.start, work[i]!.n, results[i]!);
+    return work;
   }
 
-  /**
-   * Gives `seq` a free slot, reusing cached prompt tokens when it can (see `prefixCacheMinTokens`): the free slot
-   * holding the longest common prefix, or a copy of a longer one from a running sequence's slot.
-   */
-  private placeInSlot(seq: Sequence): void {
-    const prompt = seq.req.prompt;
-    const min = this.options.prefixCacheMinTokens ?? 16;
-    // Prompt log-probabilities need every prompt position's logits, and one prompt token must remain to prefill.
-    const cap = seq.req.promptLogprobs || min <= 0 ? 0 : prompt.length - 1;
-    const matchOf = (slot: number) => Math.min(cap, commonPrefix(this.held[slot]!, prompt));
-    let bestFree = -1;
-    let freeLength = 0;
-    for (const s of this.freeSlots) {
-      const n = matchOf(s);
-      if (n > freeLength) [bestFree, freeLength] = [s, n];
-    }
-    let donor = -1;
-    let donorLength = 0;
-    if (this.engine.copyPrefix) {
-      for (const s of this.running.keys()) {
-        const n = matchOf(s);
-        if (n > donorLength) [donor, donorLength] = [s, n];
-      }
-    }
-    let reuse = 0;
-    if (freeLength >= min && freeLength >= donorLength) {
-      seq.slot = bestFree;
-      this.freeSlots.splice(this.freeSlots.indexOf(bestFree), 1);
-      reuse = freeLength;
-    } else {
-      // The top of the stack, unless that slot holds a useful prefix that another free slot does not.
-      seq.slot = this.freeSlots.pop()!;
-      if (donorLength >= min) {
-        this.engine.copyPrefix!(donor, seq.slot, donorLength);
-        reuse = donorLength;
-      }
-    }
-    this.held[seq.slot] = prompt.slice(0, reuse);
-    seq.prefilled = reuse;
-    if (reuse > 0) {
-      this.options.metrics?.prefixCacheHits.inc();
-      this.options.metrics?.prefixCacheTokens.inc({}, reuse);
-    }
+  /** Frees `seq`'s blocks and puts it back at the head of the queue, to be recomputed from its tokens. */
+  private preempt(seq: Sequence): void {
+    this.engine.release(seq.id);
+    this.running.splice(this.running.indexOf(seq), 1);
+    seq.running = false;
+    seq.computed = 0;
+    this.waiting.unshift(seq);
+    this.options.metrics?.preemptions.inc();
   }
 
-  /** Records a prefilled chunk of `seq` (or its failure); samples the first token once the prompt is complete. */
-  private afterPrefill(seq: Sequence, start: number, n: number, logits: Float32Array | Error): void {
-    if (logits instanceof Error) {
-      // What the failed forward left in the slot is unknown: it holds no reusable prefix.
-      if (seq.slot >= 0) this.held[seq.slot] = [];
-      this.finish(seq, 'error', logits);
-      return;
-    }
-    const prompt = seq.req.prompt;
-    const wantAll = !!seq.req.promptLogprobs;
-    seq.prefilled += n;
-    if (seq.slot >= 0) this.held[seq.slot] = prompt.slice(0, seq.prefilled);
-    this.options.metrics?.promptTokens.inc({}, n);
-    const v = this.engine.vocabSize;
-    if (wantAll) {
-      // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
-      for (let r = 0; r < n && start + r + 1 < prompt.length; r++) {
-        const row = logits.subarray(r * v, (r + 1) * v);
-        seq.promptEntries.push(tokenLogprobs(row, prompt[start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
-      }
-    }
-    if (seq.prefilled < prompt.length || seq.cancelled || seq.done) return;
-    if (wantAll) seq.req.onPromptLogprobs?.(seq.promptEntries);
-    seq.position = prompt.length;
-    if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
-    else this.emit(seq, logits.subarray((wantAll ? n - 1 : 0) * v, (wantAll ? n : 1) * v));
-  }
-
-  private async decodeStep(): Promise<void> {
-    const batch = [...this.running.values()].filter((s) => !s.done && !s.cancelled && s.next >= 0);
-    if (batch.length === 0) return;
-    const rows = batch.map((s) => ({ slot: s.slot, token: s.next, position: s.position }));
-    let logits: Float32Array | undefined;
-    let picks: SampledRow[] | undefined;
+  private async step(work: { seq: Sequence; chunk: StepChunk }[]): Promise<void> {
+    let results: Array<StepResult | Error>;
     try {
-      if (this.engine.decodeSampled) {
-        // Sampling on the device: only ids (and logprobs when a request asks) come back.
-        const topLogprobs = Math.max(-1, ...batch.map((s) => s.req.topLogprobs));
-        picks = await this.engine.decodeSampled(
-          rows,
-          batch.map((s) => s.sampler.draw()),
-          topLogprobs,
-        );
-      } else logits = await this.engine.decode(rows);
+      results = await this.engine.step(work.map((w) => w.chunk));
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
-      for (const s of batch) this.finish(s, 'error', err);
+      results = work.map(() => err);
+    }
+    const m = this.options.metrics;
+    const decodes = work.filter((w) => w.chunk.ids.length === 1 && w.chunk.start >= w.seq.req.prompt.length).length;
+    if (decodes > 0) m?.batchSize.observe(decodes);
+    if (work.length > decodes) m?.prefillBatchSize.observe(work.length - decodes);
+    for (let i = 0; i < work.length; i++) this.afterStep(work[i]!.seq, work[i]!.chunk, results[i]!);
+  }
+
+  /** Records a computed chunk of `seq` (or its failure); delivers the drawn token once every position is computed. */
+  private afterStep(seq: Sequence, chunk: StepChunk, result: StepResult | Error): void {
+    if (seq.done) return;
+    if (result instanceof Error) {
+      this.finish(seq, 'error', result);
       return;
     }
-    this.options.metrics?.batchSize.observe(batch.length);
+    const n = chunk.ids.length;
+    const prompt = seq.req.prompt;
+    const promptPart = Math.max(0, Math.min(chunk.start + n, prompt.length) - chunk.start);
+    if (promptPart > 0) this.options.metrics?.promptTokens.inc({}, promptPart);
+    seq.computed = chunk.start + n;
     const v = this.engine.vocabSize;
-    batch.forEach((s, i) => {
-      s.position++;
-      if (s.done) return;
-      if (s.cancelled) this.finish(s, 'cancelled');
-      else if (picks) this.deliver(s, picks[i]!);
-      else this.emit(s, logits!.subarray(i * v, (i + 1) * v));
-    });
+    const { logits } = result;
+    if (chunk.allLogits && logits) {
+      // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
+      for (let r = 0; r < n && chunk.start + r + 1 < prompt.length; r++) {
+        if (seq.promptEntries.length > chunk.start + r) continue;
+        const row = logits.subarray(r * v, (r + 1) * v);
+        seq.promptEntries.push(tokenLogprobs(row, prompt[chunk.start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
+      }
+    }
+    if (seq.computed < seq.tokens.length || seq.cancelled) return;
+    if (seq.generated === 0 && seq.req.promptLogprobs) seq.req.onPromptLogprobs?.(seq.promptEntries);
+    if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
+    else if (!result.token) {
+      this.finish(seq, 'error', new Error(`scheduler: the engine drew no token for sequence ${seq.id}`));
+    } else this.deliver(seq, result.token);
   }
 
-  /** Samples from one logits row on the host and delivers the token. */
-  private emit(seq: Sequence, row: Float32Array): void {
-    const id = seq.sampler.sample(row);
-    this.deliver(seq, seq.req.topLogprobs >= 0 ? { id, ...tokenLogprobs(row, id, seq.req.topLogprobs) } : { id });
-  }
-
-  /** Delivers a chosen token and decides whether the sequence goes on. */
+  /** Delivers a token drawn on the device and decides whether the sequence goes on. */
   private deliver(seq: Sequence, pick: SampledRow): void {
     const id = pick.id;
     seq.sampler.observe(id);
@@ -421,7 +356,7 @@ export class Scheduler {
     const ev: TokenEvent = { id, eos };
     if (seq.req.topLogprobs >= 0) {
       ev.logprob = pick.logprob;
-      ev.top = (pick.top ?? []).slice(0, seq.req.topLogprobs);
+      ev.top = pick.top ?? [];
     }
     let stop = false;
     try {
@@ -431,21 +366,20 @@ export class Scheduler {
       return;
     }
     if (eos || stop) this.finish(seq, 'stop');
-    // Prompt plus output never exceeds the context (OpenAI's rule): the new token sits at `position`.
-    else if (seq.generated >= seq.req.maxTokens || seq.position + 1 >= this.engine.maxContext) {
+    // Prompt plus output never exceeds the context (OpenAI's rule): the new token would sit at tokens.length.
+    else if (seq.generated >= seq.req.maxTokens || seq.tokens.length + 1 >= this.engine.maxContext) {
       this.finish(seq, 'length');
-    } else seq.next = id;
+    } else seq.tokens.push(id);
   }
 
   private finish(seq: Sequence, reason: FinishReason, error?: Error): void {
     if (seq.done) return;
     seq.done = true;
-    if (seq.slot >= 0) {
-      this.running.delete(seq.slot);
-      this.engine.release(seq.slot);
-      this.freeSlots.push(seq.slot);
-      seq.slot = -1;
+    if (seq.running) {
+      this.running.splice(this.running.indexOf(seq), 1);
+      seq.running = false;
     }
+    this.engine.release(seq.id);
     this.options.metrics?.finished.inc({ reason });
     try {
       seq.req.onFinish(reason, error);

@@ -68,7 +68,12 @@ export function createServer(options: ServerOptions): AndesServer {
     () => model?.engine.maxSlots ?? 0,
     {
       used: () => scheduler?.kvPositionsInUse ?? 0,
-      total: () => (model ? model.engine.maxSlots * model.engine.maxContext : 0),
+      total: () => (model ? model.engine.blocks.numBlocks * model.engine.blocks.blockSize : 0),
+    },
+    {
+      used: () => model?.engine.blocks.usedBlocks ?? 0,
+      free: () => model?.engine.blocks.freeBlocks ?? 0,
+      total: () => model?.engine.blocks.numBlocks ?? 0,
     },
   );
   const app = Fastify({

@@ -126,9 +126,7 @@ export async function runFinetune(config: FinetuneConfig, resume = false): Promi
     writeFileAtomicSync(join(out, 'finetune.json'), `${JSON.stringify(config, null, 2)}\n`);
   }
   setSeed(config.seed);
-  const model = new LlamaForCausalLM(loaded.config);
-  model.loadStateDict(loaded.tensors);
-  loaded.tensors.clear();
+  const model = LlamaForCausalLM.fromWeights(loaded.config, loaded).train();
   const lora = config.loraR > 0;
   if (lora) {
     applyLora(model, {

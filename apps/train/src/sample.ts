@@ -60,8 +60,7 @@ export async function runSample(dir: string, options: SampleOptions): Promise<st
   }
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new ConfigError(`sample: ${modelDir} has no tokenizer (tokenizer.model or tokenizer.json)`);
-  const model = new LlamaForCausalLM(loaded.config);
-  model.loadStateDict(loaded.tensors);
+  const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
   model.eval();
   const prompt = tokenizer.encode(options.prompt ?? '', { bos: true });
   const ids = [...prompt];

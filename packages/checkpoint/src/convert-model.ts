@@ -79,7 +79,8 @@ export async function convertModel(
 
 /** Float32 logits `[T, V]` of `ids` through a freshly built model. */
 async function logitsOf(loaded: LoadedModel, ids: number[]): Promise<Float32Array> {
-  const model = new LlamaForCausalLM(loaded.config);
+  // Built empty (each weight allocated once, as loaded); not fromWeights, which would consume `loaded`.
+  const model = new LlamaForCausalLM(loaded.config, { empty: true });
   model.loadStateDict(loaded.tensors);
   try {
     return await noGrad(async () => {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { LlamaConfig } from '@andes/nn';
-import { type BlockType, BlockWeight, dequantize, quantize } from '@andes/tensor';
+import { type BlockType, BlockWeight, dequantize, getBackend, quantize } from '@andes/tensor';
 import { GgufFile } from './gguf-file.js';
 import { ggufTensorName, hfTensorName, llamaConfigFromGguf, llamaMetadata } from './gguf-llama.js';
 import type { GgufValue } from './gguf-metadata.js';
@@ -21,13 +21,17 @@ import { ggmlTypeFor, roundTripDtype, type WeightDtype } from './weight-dtype.js
 const qkWeight = /\.self_attn\.(q|k)_proj\.weight$/;
 
 /** llama.cpp's `general.file_type` (`enum llama_ftype`) of each storage type. */
-const fileType: Record<WeightDtype, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+export const ggufFileType: Readonly<Record<WeightDtype, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
 
 const blockTypes: ReadonlySet<string> = new Set<BlockType>(['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K']);
 
-/** Whether `dtype: 'keep'` keeps a tensor in its file type: linear-layer matrices (not the embedding) in a block type. */
+/**
+ * Whether `dtype: 'keep'` keeps a tensor in its file type: matrices in a block type — linear layers always, the
+ * embedding table on the CPU backend only (its lookup decodes rows on the host, see `blockEmbedding`).
+ */
 function keepsBlocks(name: string, type: string, shape: readonly number[]): boolean {
-  return shape.length === 2 && name !== 'model.embed_tokens.weight' && blockTypes.has(type);
+  if (name === 'model.embed_tokens.weight' && getBackend().name !== 'cpu') return false;
+  return shape.length === 2 && blockTypes.has(type);
 }
 
 /** The config of a LLaMA GGUF file, from its header alone. */
@@ -47,9 +51,8 @@ export async function readGgufConfig(path: string): Promise<LlamaConfig> {
  * float32 weights by Hugging Face name, with its config and embedded SentencePiece tokenizer.
  *
  * @example
- * const { config, tensors, tokenizer } = await loadGgufModel('model.Q4_K_M.gguf');
- * const model = new LlamaForCausalLM(config);
- * model.loadStateDict(tensors);
+ * const loaded = await loadGgufModel('model.Q4_K_M.gguf');
+ * const model = LlamaForCausalLM.fromWeights(loaded.config, loaded); // built empty, filled tensor by tensor
  */
 export async function loadGgufModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   return loadGgufFile(await GgufFile.open(path), options);
@@ -146,7 +149,7 @@ export async function saveGgufModel(path: string, options: ExportModelOptions): 
   const layout = options.ropeLayout ?? config.rope_style ?? 'half';
   const host = await toHostTensors(exportSource(options, `saveGgufModel ${path}`));
   const metadata = llamaMetadata(config, options.name ?? (path.split(/[/]/).pop() ?? path).replace(/\.gguf$/i, ''));
-  metadata.set('general.file_type', { type: 'u32', value: fileType[dtype] });
+  metadata.set('general.file_type', { type: 'u32', value: ggufFileType[dtype] });
   if (options.tokenizer) for (const [k, v] of ggufTokenizerMetadata(options.tokenizer)) metadata.set(k, v);
   const tensors: GgufTensorSource[] = [];
   for (const [name, t] of host) {

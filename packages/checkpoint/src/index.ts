@@ -60,7 +60,7 @@ export {
   type GgufValueTypeName,
   OutOfBytesError,
 } from './gguf-metadata.js';
-export { loadGgufModel, loadGgufModelBytes, readGgufConfig, saveGgufModel } from './gguf-model.js';
+export { ggufFileType, loadGgufModel, loadGgufModelBytes, readGgufConfig, saveGgufModel } from './gguf-model.js';
 export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
 export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
 export {
@@ -129,6 +129,7 @@ export {
   modelMemoryTable,
   weightBytes,
 } from './model-memory.js';
+export { type RandomGgufOptions, saveRandomGgufModel } from './random-llama-gguf.js';
 export { permuteForHalfRope, permuteForInterleavedRope, type RowMatrix } from './rope-permutation.js';
 export {
   decodeSafetensors,

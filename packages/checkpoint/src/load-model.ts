@@ -46,9 +46,8 @@ export async function readModelConfig(path: string): Promise<LlamaConfig> {
  * stored as `dtype` computes with).
  *
  * @example
- * const { config, tensors, tokenizer } = await loadModel('stories15M.q8_0.gguf');
- * const model = new LlamaForCausalLM(config);
- * model.loadStateDict(tensors);
+ * const loaded = await loadModel('stories15M.q8_0.gguf');
+ * const model = LlamaForCausalLM.fromWeights(loaded.config, loaded); // built empty, filled tensor by tensor
  */
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const format = modelFormatOf(path);

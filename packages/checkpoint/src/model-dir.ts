@@ -228,9 +228,8 @@ async function weightFiles(files: ModelFileReader): Promise<string[]> {
  * browser use {@link loadModelFiles} over the picked files.
  *
  * @example
- * const { config, tensors, tokenizer } = await loadModelDir('runs/default/model');
- * const model = new LlamaForCausalLM(config);
- * model.loadStateDict(tensors);
+ * const loaded = await loadModelDir('runs/default/model');
+ * const model = LlamaForCausalLM.fromWeights(loaded.config, loaded); // built empty, filled tensor by tensor
  */
 export async function loadModelDir(dir: string, options: LoadModelDirOptions = {}): Promise<LoadedModelDir> {
   // Node's file system is loaded on first use, so the main entry stays importable in browsers.

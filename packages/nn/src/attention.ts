@@ -11,12 +11,22 @@
  * @module
  */
 
-import { concat, matmul, scaledDotProductAttention, type Tensor, tensor } from '@andes/tensor';
+import {
+  concat,
+  matmul,
+  type PagedKvIndex,
+  pagedAttention,
+  scaledDotProductAttention,
+  type Tensor,
+  tensor,
+  writePagedKv,
+} from '@andes/tensor';
 import { headDim, type LlamaConfig } from './config.js';
 import { childInit, type ModuleInit } from './init.js';
 import type { KvCache } from './kv-cache.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
+import type { PagedKvCache } from './paged-kv-cache.js';
 import { RotaryEmbedding } from './rotary-embedding.js';
 
 /** Where `LlamaAttention.forward` reads and writes cached keys/values: one slot, from position `start`. */
@@ -74,7 +84,11 @@ export class LlamaAttention extends Module {
     this.numKvHeads = config.num_key_value_heads;
     this.headDim = headDim(config);
     const std = init.std ?? config.initializer_range;
-    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}.self_attn` };
+    const scope: ModuleInit = {
+      seed: init.seed,
+      name: init.name ?? `model.layers.${layerIndex}.self_attn`,
+      empty: init.empty,
+    };
     const kv = this.numKvHeads * this.headDim;
     const q = this.numHeads * this.headDim;
     this.qProj = this.registerModule('q_proj', new Linear(d, q, { std, ...childInit(scope, 'q_proj') }));
@@ -168,6 +182,29 @@ export class LlamaAttention extends Module {
     const o = matmul(scores.softmax(-1), values); // [n, Hkv, group, Dh]
     return this.oProj.forward(o.reshape([n, 1, d]));
   }
+  /**
+   * Rows of several sequences (decodes and prefill chunks mixed) packed as `x [1, T, d]` at int32 `positions [T]`,
+   * over a paged cache (see `forwardPaged`): the rows' keys/values go straight into their blocks, then every row
+   * attends its own sequence's positions `[0, position]` through the block table, in one op for all rows.
+   */
+  forwardPaged(x: Tensor, positions: Tensor, step: PagedStep): Tensor {
+    const [, t, d] = x.shape as [number, number, number];
+    const { q, k, v } = this.#project(x, positions);
+    const keys = step.cache.keys[this.layerIndex]!;
+    const values = step.cache.values[this.layerIndex]!;
+    writePagedKv(keys, k.reshape([t, this.numKvHeads, this.headDim]), step.index);
+    writePagedKv(values, v.reshape([t, this.numKvHeads, this.headDim]), step.index);
+    const o = pagedAttention(q.reshape([t, this.numHeads, this.headDim]), keys, values, step.index);
+    return this.oProj.forward(o.reshape([1, t, d]));
+  }
+}
+
+/** What every layer of one `forwardPaged` step shares: the paged cache and the step's row/block index. */
+export interface PagedStep {
+  /** The cache whose pools the rows write and read. */
+  cache: PagedKvCache;
+  /** Each row's sequence, position and pool slot, and the block tables. */
+  index: PagedKvIndex;
 }
 
 /** One sequence's chunk in a packed batch: `length` tokens at positions `[start, start + length)` of `slot`. */

@@ -5,7 +5,13 @@
  */
 
 import { addRmsNorm, type Tensor } from '@andes/tensor';
-import { type AttentionCacheSlot, type DecodeStep, LlamaAttention, type PackedChunk } from './attention.js';
+import {
+  type AttentionCacheSlot,
+  type DecodeStep,
+  LlamaAttention,
+  type PackedChunk,
+  type PagedStep,
+} from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './feed-forward.js';
 import { childInit, type ModuleInit } from './init.js';
@@ -42,7 +48,7 @@ export class LlamaDecoderLayer extends Module {
     super();
     const std = init.std ?? config.initializer_range;
     const residualStd = init.residualStd ?? std / Math.sqrt(2 * config.num_hidden_layers);
-    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}` };
+    const scope: ModuleInit = { seed: init.seed, name: init.name ?? `model.layers.${layerIndex}`, empty: init.empty };
     const d = config.hidden_size;
     this.selfAttn = this.registerModule(
       'self_attn',
@@ -80,5 +86,10 @@ export class LlamaDecoderLayer extends Module {
   /** One token per slot of `step`: `x [n, 1, d]` → `[n, 1, d]` (see `LlamaAttention.decode`). */
   decode(x: Tensor, step: DecodeStep): Tensor {
     return this.feedForward(x, this.selfAttn.decode(this.inputLayernorm.forward(x), step));
+  }
+
+  /** Rows of several sequences packed as `x [1, T, d]` over a paged cache (see `LlamaAttention.forwardPaged`). */
+  forwardPaged(x: Tensor, positions: Tensor, step: PagedStep): Tensor {
+    return this.feedForward(x, this.selfAttn.forwardPaged(this.inputLayernorm.forward(x), positions, step));
   }
 }

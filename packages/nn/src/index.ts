@@ -12,6 +12,7 @@ export {
   LlamaAttention,
   type LlamaAttentionInit,
   type PackedChunk,
+  type PagedStep,
 } from './attention.js';
 export { useBlockWeights } from './block-weights.js';
 export {
@@ -29,6 +30,7 @@ export { Embedding } from './embedding.js';
 export { LlamaMLP, type LlamaMLPOptions } from './feed-forward.js';
 export { type GenerateOptions, generate, generateIds } from './generate.js';
 export { childInit, initSeed, type ModuleInit, normalInit, parameterSeed } from './init.js';
+export { KvBlockPool } from './kv-block-pool.js';
 export { KvCache, type KvCacheOptions } from './kv-cache.js';
 export { Linear, type LinearAdapter, type LinearOptions } from './linear.js';
 export {
@@ -61,6 +63,8 @@ export {
   type StateDictEntry,
 } from './module.js';
 export { type PrefillItem, prefillPacked } from './packed-prefill.js';
+export { forwardPaged, type PagedChunk } from './paged-forward.js';
+export { PagedKvCache, type PagedKvCacheOptions } from './paged-kv-cache.js';
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
 export { RMSNorm } from './rms-norm.js';
 export { positionRange, RotaryEmbedding } from './rotary-embedding.js';

@@ -32,7 +32,15 @@ export interface ModuleInit {
   seed?: number;
   /** This module's name in the model, e.g. `model.layers.0.self_attn` (default `''`: a module on its own). */
   name?: string;
+  /**
+   * Leave large weights (linear and embedding matrices) unallocated, as PyTorch's `device='meta'` does: a model about
+   * to load its weights from a file then never holds a second, random float32 copy of them (default false).
+   */
+  empty?: boolean;
 }
+
+/** What {@link childInit} hands a child: seed and name always set, `empty` passed down. */
+export type ChildInit = Required<Pick<ModuleInit, 'seed' | 'name'>> & Pick<ModuleInit, 'empty'>;
 
 /** The seed of parameter `param` (e.g. `'weight'`) of the module described by `init`. */
 export function initSeed(init: ModuleInit, param: string): number {
@@ -41,9 +49,11 @@ export function initSeed(init: ModuleInit, param: string): number {
 }
 
 /** The {@link ModuleInit} of the child registered as `child` under the module described by `init`. */
-export function childInit(init: ModuleInit, child: string): Required<ModuleInit> {
+export function childInit(init: ModuleInit, child: string): ChildInit {
   const name = init.name ?? '';
-  return { seed: init.seed ?? 0, name: name === '' ? child : `${name}.${child}` };
+  const out: ChildInit = { seed: init.seed ?? 0, name: name === '' ? child : `${name}.${child}` };
+  if (init.empty) out.empty = true;
+  return out;
 }
 
 /** A float32 tensor of the given shape drawn from normal(0, std²), seeded. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { concat, keep, type Tensor, zeros } from '@andes/tensor';
+import { concat, DTYPE_BYTES, type HalfDType, keep, type Tensor, zeros } from '@andes/tensor';
 import { headDim, type LlamaConfig } from './config.js';
 
 /** Options of {@link KvCache}. */
@@ -14,10 +14,15 @@ export interface KvCacheOptions {
   maxBatch?: number;
   /** Positions per slot, in tokens (default `max_position_embeddings`). */
   maxSeq?: number;
+  /**
+   * Element type of the stored keys and values (default float32). `float16` halves the cache's memory: keys and
+   * values are rounded to nearest even as they are written, and attention decodes them as it reads.
+   */
+  dtype?: 'float32' | HalfDType;
 }
 
 /**
- * Per layer, keys and values `[maxBatch, numKvHeads, maxSeq, headDim]` (float32), plus the host-side number of valid
+ * Per layer, keys and values `[maxBatch, numKvHeads, maxSeq, headDim]` (float32, or `options.dtype`), plus the host-side number of valid
  * positions of each slot. Positions past a slot's length may hold stale values of an earlier sequence; attention
  * masks them out. Writes go through slice views and `Tensor.assign` (the backend's in-place `copyInto`).
  */
@@ -38,6 +43,8 @@ export class KvCache {
   readonly values: Tensor[];
   /** Valid positions of each slot (the next position to write), in tokens. Updated by the model's forward calls. */
   readonly lengths: Int32Array;
+  /** Element type of the stored keys and values. */
+  readonly dtype: 'float32' | HalfDType;
 
   /** Allocates (zero-filled) caches for `config`'s layers. */
   constructor(config: LlamaConfig, options: KvCacheOptions = {}) {
@@ -50,25 +57,28 @@ export class KvCache {
     this.numKvHeads = config.num_key_value_heads;
     this.headDim = headDim(config);
     const shape = [this.maxBatch, this.numKvHeads, this.maxSeq, this.headDim];
+    this.dtype = options.dtype ?? 'float32';
     this.keys = [];
     this.values = [];
     for (let l = 0; l < this.numLayers; l++) {
-      this.keys.push(keep(zeros(shape)));
-      this.values.push(keep(zeros(shape)));
+      this.keys.push(keep(zeros(shape, { dtype: this.dtype })));
+      this.values.push(keep(zeros(shape, { dtype: this.dtype })));
     }
     this.lengths = new Int32Array(this.maxBatch);
   }
 
-  /** Bytes a cache of these dimensions holds on the device (keys and values of all layers, float32). */
+  /** Bytes a cache of these dimensions holds on the device (keys and values of all layers). */
   static bytesFor(config: LlamaConfig, options: KvCacheOptions = {}): number {
     const slots = options.maxBatch ?? 1;
     const seq = options.maxSeq ?? config.max_position_embeddings;
-    return 2 * 4 * config.num_hidden_layers * slots * config.num_key_value_heads * seq * headDim(config);
+    const elementBytes = DTYPE_BYTES[options.dtype ?? 'float32'];
+    return 2 * elementBytes * config.num_hidden_layers * slots * config.num_key_value_heads * seq * headDim(config);
   }
 
   /** Bytes this cache holds on the device. */
   get bytes(): number {
-    return 2 * 4 * this.numLayers * this.maxBatch * this.numKvHeads * this.maxSeq * this.headDim;
+    const elementBytes = DTYPE_BYTES[this.dtype];
+    return 2 * elementBytes * this.numLayers * this.maxBatch * this.numKvHeads * this.maxSeq * this.headDim;
   }
 
   /** Throws unless `slot` is a valid slot and `[start, start+length)` fits in it. */

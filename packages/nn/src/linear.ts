@@ -6,7 +6,7 @@
 
 import { type BlockWeight, blockLinear, linear, type Tensor, zeros } from '@andes/tensor';
 import { initSeed, type ModuleInit, normalInit } from './init.js';
-import { Module, type Parameter } from './module.js';
+import { Module, type Parameter, qualified } from './module.js';
 
 /** Options of {@link Linear}: bias, std, and where its weight's seed comes from (model seed and this module's name). */
 export interface LinearOptions extends ModuleInit {
@@ -30,8 +30,6 @@ export interface LinearAdapter {
 
 /** A fully connected layer: `[..., in] → [..., out]`, weight `[out, in]` as in PyTorch and Hugging Face. */
 export class Linear extends Module {
-  /** `[outFeatures, inFeatures]`. */
-  readonly weight: Parameter;
   /** `[outFeatures]`, or null without bias. */
   readonly bias: Parameter | null;
   /** The attached adapter (see {@link Linear.attachAdapter}), or null. */
@@ -47,11 +45,29 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
-    this.weight = this.registerParameter(
-      'weight',
-      normalInit([outFeatures, inFeatures], options.std ?? 0.02, initSeed(options, 'weight')),
-    );
+    if (options.empty) {
+      this.registerUnloadedParameter('weight', [outFeatures, inFeatures], qualified(options.name, 'weight'));
+    } else {
+      this.registerParameter(
+        'weight',
+        normalInit([outFeatures, inFeatures], options.std ?? 0.02, initSeed(options, 'weight')),
+      );
+    }
     this.bias = options.bias ? this.registerParameter('bias', zeros([outFeatures])) : null;
+  }
+
+  /**
+   * `[outFeatures, inFeatures]`.
+   *
+   * @throws Error naming it while unloaded (built `empty`), or once {@link Linear.useBlockWeight} replaced it.
+   */
+  get weight(): Parameter {
+    if (this.#block !== null) {
+      throw new Error(
+        `Linear.weight: the float32 weight was replaced by a ${this.#block.type} block weight (see blockWeight)`,
+      );
+    }
+    return this.parameter('weight');
   }
 
   /**

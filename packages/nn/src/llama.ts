@@ -5,8 +5,19 @@
  * @module
  */
 
-import { checkpoint, isGradEnabled, linear, noGrad, type Tensor, tensor, tidy } from '@andes/tensor';
+import {
+  type BlockWeight,
+  blockLinear,
+  checkpoint,
+  isGradEnabled,
+  linear,
+  noGrad,
+  type Tensor,
+  tensor,
+  tidy,
+} from '@andes/tensor';
 import { decodeStep } from './attention.js';
+import { useBlockWeights } from './block-weights.js';
 import { type LlamaConfig, validateLlamaConfig } from './config.js';
 import { LlamaDecoderLayer } from './decoder-layer.js';
 import { Embedding } from './embedding.js';
@@ -14,13 +25,7 @@ import { childInit } from './init.js';
 import type { KvCache } from './kv-cache.js';
 import { Linear } from './linear.js';
 import { crossEntropyLoss } from './loss.js';
-import {
-  type LoadStateDictOptions,
-  type LoadStateDictResult,
-  Module,
-  ModuleList,
-  type StateDictEntry,
-} from './module.js';
+import { Module, ModuleList, type StateDictEntry } from './module.js';
 import { RMSNorm } from './rms-norm.js';
 import { positionRange } from './rotary-embedding.js';
 
@@ -28,6 +33,12 @@ import { positionRange } from './rotary-embedding.js';
 export interface LlamaInitOptions {
   /** Seed of the weight initialisation (default 0). Same seed → same weights on every backend. */
   seed?: number;
+  /**
+   * Build without allocating the linear and embedding matrices (PyTorch's `device='meta'`): they come from
+   * `loadStateDict` (allocated one at a time) or `useBlockWeights`, and using one before throws naming it. Use it
+   * to load a model from a file (see {@link LlamaForCausalLM.fromWeights}). Default false.
+   */
+  empty?: boolean;
 }
 
 /**
@@ -61,7 +72,7 @@ export class LlamaModel extends Module {
     const std = config.initializer_range;
     const residualStd = std / Math.sqrt(2 * config.num_hidden_layers);
     // Every weight's seed comes from (seed, its Hugging Face name): adding a module never reseeds the others.
-    const scope = { seed, name: prefix };
+    const scope = { seed, name: prefix, empty: options.empty };
     this.embedTokens = this.registerModule(
       'embed_tokens',
       new Embedding(config.vocab_size, config.hidden_size, { std, ...childInit(scope, 'embed_tokens') }),
@@ -157,7 +168,10 @@ export class LlamaForCausalLM extends Module {
     options: LlamaInitOptions = {},
   ) {
     super();
-    this.model = this.registerModule('model', new LlamaModel(config, { seed: options.seed, prefix: 'model' }));
+    this.model = this.registerModule(
+      'model',
+      new LlamaModel(config, { seed: options.seed, prefix: 'model', empty: options.empty }),
+    );
     this.lmHead = config.tie_word_embeddings
       ? null
       : this.registerModule(
@@ -166,6 +180,7 @@ export class LlamaForCausalLM extends Module {
             std: config.initializer_range,
             seed: options.seed ?? 0,
             name: 'lm_head',
+            empty: options.empty,
           }),
         );
   }
@@ -182,8 +197,9 @@ export class LlamaForCausalLM extends Module {
   /** Output projection of hidden states `[..., d] → [..., V]`. */
   logits(hidden: Tensor): Tensor {
     if (this.lmHead !== null) return this.lmHead.forward(hidden);
-    // Tied: the embedding table [V, d] is the weight, read through a transposed view as in Linear.
-    return linear(hidden, this.model.embedTokens.weight);
+    // Tied: the embedding table [V, d] is the weight, read through a transposed view as in Linear (or its blocks).
+    const table = this.model.embedTokens.blockWeight;
+    return table ? blockLinear(hidden, table) : linear(hidden, this.model.embedTokens.weight);
   }
 
   /** int32 `ids [B, T]` → logits `[B, T, V]` (or `[B, 1, V]` with `lastOnly`). */
@@ -267,22 +283,37 @@ export class LlamaForCausalLM extends Module {
   }
 
   /**
-   * Loads a state dict (see {@link Module.loadStateDict}), ignoring entries Hugging Face checkpoints may carry that
-   * are not parameters here: `*.rotary_emb.inv_freq` buffers, and `lm_head.weight` when embeddings are tied.
+   * `loadStateDict` ignores entries Hugging Face checkpoints may carry that are not parameters here:
+   * `*.rotary_emb.inv_freq` buffers, and `lm_head.weight` when embeddings are tied.
    */
-  override loadStateDict(
-    entries: ReadonlyMap<string, StateDictEntry> | Record<string, StateDictEntry>,
-    options: LoadStateDictOptions = {},
-  ): LoadStateDictResult {
-    const source: ReadonlyMap<string, StateDictEntry> =
-      entries instanceof Map ? entries : new Map(Object.entries(entries as Record<string, StateDictEntry>));
-    const kept = new Map<string, StateDictEntry>();
-    for (const [name, value] of source) {
-      if (name.endsWith('.rotary_emb.inv_freq')) continue;
-      if (name === 'lm_head.weight' && this.lmHead === null) continue;
-      kept.set(name, value);
+  protected override ignoresStateDictEntry(name: string): boolean {
+    return name.endsWith('.rotary_emb.inv_freq') || (name === 'lm_head.weight' && this.lmHead === null);
+  }
+
+  /**
+   * Builds a model from loaded weights without allocating any other copy of them (see `LlamaInitOptions.empty`):
+   * `blockWeights` (half-float or quantized matrices, e.g. from `loadModel(path, { dtype: 'keep' })`) go to their
+   * layers, then `tensors` are uploaded one at a time and removed from the map as they are, so the host copy is
+   * freed as the model fills. Takes ownership of both. Returns the model in eval mode.
+   *
+   * @example
+   * const loaded = await loadModel('llama-7b.q4_0.gguf', { dtype: 'keep' });
+   * const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
+   * @throws Error naming missing or unexpected weights (every parameter must be supplied), or a shape mismatch.
+   */
+  static fromWeights(
+    config: LlamaConfig,
+    weights: { tensors: Map<string, StateDictEntry>; blockWeights?: ReadonlyMap<string, BlockWeight> },
+  ): LlamaForCausalLM {
+    const model = new LlamaForCausalLM(config, { empty: true });
+    try {
+      if (weights.blockWeights !== undefined) useBlockWeights(model, weights.blockWeights);
+      model.loadStateDict(weights.tensors, { release: true });
+    } catch (e) {
+      model.dispose();
+      throw e;
     }
-    return super.loadStateDict(kept, options);
+    return model.eval();
   }
 }
 

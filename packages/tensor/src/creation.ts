@@ -16,9 +16,12 @@ import { tidy } from './tidy.js';
 
 /** Options shared by the creation functions. */
 export interface CreateOptions {
-  /** Element type; default float32 (int32 for Int32Array data and integer aranges). */
+  /**
+   * Element type; default float32 (int32 for Int32Array data and integer aranges). `tensor`, `full`, `zeros` and
+   * `ones` also make float16 / bfloat16 tensors (values rounded to nearest even).
+   */
   dtype?: DType;
-  /** Make the result a leaf that accumulates gradients (float32 only). */
+  /** Make the result a leaf that accumulates gradients (float32 only; `.to()` of such a leaf passes them back). */
   requiresGrad?: boolean;
   /** Explicit Philox seed for random creators (the global generator is left untouched). */
   seed?: number;
@@ -83,6 +86,7 @@ export function tensor(data: TensorData, shape?: readonly number[], opts: Create
     throw new Error(`tensor: ${flat.length} elements do not fit shape ${fmt(target)}`);
   }
   const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
+  // Half dtypes: the values become float32 on the host, then the backend rounds them to nearest even.
   const host = dtype === 'int32' ? Int32Array.from(flat) : Float32Array.from(flat);
   return finish(fromHost(getBackend(), host, dtype, target), opts);
 }

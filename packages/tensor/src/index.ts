@@ -20,6 +20,7 @@ export type {
   BinaryOp,
   DType,
   HostArray,
+  PagedIndexLayout,
   ReduceOp,
   RopeStyle,
   SampledStorages,
@@ -28,7 +29,7 @@ export type {
   UnaryOp,
   View,
 } from './backend/backend.js';
-export { DTYPE_BYTES } from './backend/backend.js';
+export { DTYPE_BYTES, type HalfDType, isHalf } from './backend/backend.js';
 export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend, sync } from './backend/registry.js';
 export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';
@@ -82,6 +83,7 @@ export { add } from './ops/add.js';
 export { addRmsNorm } from './ops/add-rms-norm.js';
 export { argmax } from './ops/argmax.js';
 export { type AttentionOptions, scaledDotProductAttention } from './ops/attention.js';
+export { blockEmbedding } from './ops/block-embedding.js';
 export { blockLinear } from './ops/block-linear.js';
 export { clone } from './ops/clone.js';
 export { eq, ge, gt, le, lt, ne } from './ops/compare.js';
@@ -107,6 +109,13 @@ export { min } from './ops/min.js';
 export { minimum } from './ops/minimum.js';
 export { mul } from './ops/mul.js';
 export { neg } from './ops/neg.js';
+export {
+  type PagedKvIndex,
+  type PagedKvIndexSpec,
+  pagedAttention,
+  pagedKvIndex,
+  writePagedKv,
+} from './ops/paged-attention.js';
 export { permute } from './ops/permute.js';
 export { pow } from './ops/pow.js';
 export { reciprocal } from './ops/reciprocal.js';

@@ -148,8 +148,14 @@ declare module './tensor.js' {
     softmax(axis?: number): Tensor;
     /** Log-softmax along an axis. */
     logSoftmax(axis?: number): Tensor;
-    /** Converts to another dtype (float→int truncates toward zero). */
+    /** Converts to another dtype (float→int truncates toward zero; to a half type rounds to nearest even). */
     toType(dtype: DType): Tensor;
+    /** PyTorch's name for {@link Tensor.toType}: `x.to('float16')`. */
+    to(dtype: DType): Tensor;
+    /** toType('float16'). */
+    half(): Tensor;
+    /** toType('bfloat16'). */
+    bfloat16(): Tensor;
     /** toType('float32'). */
     float(): Tensor;
     /** toType('int32'). */
@@ -306,6 +312,15 @@ const methods = {
   },
   toType(this: Tensor, dtype: DType): Tensor {
     return toType(this, dtype);
+  },
+  to(this: Tensor, dtype: DType): Tensor {
+    return toType(this, dtype);
+  },
+  half(this: Tensor): Tensor {
+    return toType(this, 'float16');
+  },
+  bfloat16(this: Tensor): Tensor {
+    return toType(this, 'bfloat16');
   },
   float(this: Tensor): Tensor {
     return toType(this, 'float32');

@@ -267,7 +267,8 @@ export class Tensor implements View, TapeTensor<Tensor>, TrackedTensor {
   }
 
   /**
-   * Copies `src`'s values into this tensor in place (broadcasting `src` to this shape); no gradient is recorded.
+   * Copies `src`'s values into this tensor in place (broadcasting `src` to this shape); no gradient is recorded. The
+   * dtypes must match, except that a float32 `src` may fill a float16 / bfloat16 tensor (rounded to nearest even).
    * Every view sharing the storage sees the new values.
    */
   assign(src: Tensor): this {
@@ -275,7 +276,9 @@ export class Tensor implements View, TapeTensor<Tensor>, TrackedTensor {
     src.assertLive('assign');
     if (src.backend !== this.backend)
       throw new Error(`assign: source is on '${src.backend.name}', target on '${this.backend.name}'`);
-    if (src.dtype !== this.dtype)
+    // A float32 source may fill a half target (rounded to nearest even): how a float16 KV cache is written.
+    const rounds = src.dtype === 'float32' && (this.dtype === 'float16' || this.dtype === 'bfloat16');
+    if (src.dtype !== this.dtype && !rounds)
       throw new Error(
         `assign: dtype mismatch, target ${this.dtype} ${fmt(this.shape)}, source ${src.dtype} ${fmt(src.shape)}`,
       );

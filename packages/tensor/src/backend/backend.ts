@@ -13,14 +13,25 @@
  * @module
  */
 
-/** Element types a storage can hold. float16, bfloat16 and block-quantized types will join this union. */
-export type DType = 'float32' | 'int32';
+/**
+ * Element types a storage can hold. The half types (IEEE binary16 and bfloat16, 2 bytes each) are storage formats:
+ * matmul reads them (accumulating in float32), copies and casts convert them, every other op asks for float32.
+ */
+export type DType = 'float32' | 'int32' | 'float16' | 'bfloat16';
 
-/** The typed array that holds a dtype's elements on the host. */
+/** The 2-byte floating-point dtypes. */
+export type HalfDType = 'float16' | 'bfloat16';
+
+/** The typed array that holds a dtype's elements on the host (half types are decoded to float32 on the host). */
 export type HostArray<D extends DType = DType> = D extends 'int32' ? Int32Array : Float32Array;
 
 /** Bytes per element of each dtype. */
-export const DTYPE_BYTES: Record<DType, number> = { float32: 4, int32: 4 };
+export const DTYPE_BYTES: Record<DType, number> = { float32: 4, int32: 4, float16: 2, bfloat16: 2 };
+
+/** True for float16 and bfloat16. */
+export function isHalf(dtype: DType): dtype is HalfDType {
+  return dtype === 'float16' || dtype === 'bfloat16';
+}
 
 /**
  * Weight formats a block weight may hold (ggml's names): half floats and GGUF's block-quantized layouts. The raw file
@@ -140,6 +151,22 @@ export interface SampledStorages {
   topLogprobs?: Storage;
 }
 
+/**
+ * Where a paged-KV index keeps its parts in one contiguous int32 storage: per query row its sequence `[rows]`, the
+ * number of positions it attends `[rows]` and the pool row its own key/value goes to `[rows]`, then the block table
+ * `[seqs, maxBlocks]` (pool block ids). See `ops/paged-attention.ts`.
+ */
+export interface PagedIndexLayout {
+  /** Query rows. */
+  rows: number;
+  /** Sequences (block-table rows). */
+  seqs: number;
+  /** Block-table columns. */
+  maxBlocks: number;
+  /** Positions per block. */
+  blockSize: number;
+}
+
 /** Statistics of a backend's memory, in elements of storages it currently holds. */
 export interface BackendMemory {
   /** Bytes held by live storages. */
@@ -160,9 +187,9 @@ export interface Backend {
   alloc(dtype: DType, size: number): Storage;
   /** Returns a storage to the backend. Safe while queued kernels still read it. */
   free(storage: Storage): void;
-  /** Copies host data into a storage (whole storage). */
+  /** Copies host data into a storage (whole storage); float32 data for a half storage is rounded to nearest even. */
   write(storage: Storage, data: Float32Array | Int32Array): void;
-  /** Reads a whole storage back to the host. The only GPU→CPU transfer. */
+  /** Reads a whole storage back to the host (half storages decoded to float32). The only GPU→CPU transfer. */
   read(storage: Storage): Promise<Float32Array | Int32Array>;
   /** Submits all queued work now. */
   flush(): void;
@@ -192,11 +219,14 @@ export interface Backend {
   binary(op: BinaryOp, a: View, b: View, outShape: readonly number[]): Storage;
   /** out = cond != 0 ? a : b, all three expanded to outShape. */
   where(cond: View, a: View, b: View, outShape: readonly number[]): Storage;
-  /** A contiguous copy of a view, optionally converted to another dtype (float→int truncates toward zero). */
+  /**
+   * A contiguous copy of a view, optionally converted to another dtype (float→int truncates toward zero; to a half
+   * type rounds to nearest even, overflow to ±Infinity, NaN stays NaN).
+   */
   copy(x: View, dtype?: DType): Storage;
   /**
-   * Writes src into the strided window dst in place (same shape, same dtype). Used for concat, slice assignment and
-   * KV-cache appends. dst's elements must not alias each other.
+   * Writes src into the strided window dst in place (same shape; same dtype, or a float32 src into a half dst, rounded
+   * to nearest even). Used for concat, slice assignment and KV-cache appends. dst's elements must not alias each other.
    */
   copyInto(dst: View, src: View): void;
 
@@ -207,7 +237,8 @@ export interface Backend {
   // ---- linear algebra -------------------------------------------------------------------
   /**
    * Batched matrix product. a: [...batchA, M, K], b: [...batchB, K, N], both views (a transposed operand is a view
-   * with swapped strides), batch dims already broadcast to `batchShape` (stride 0 where broadcast).
+   * with swapped strides), batch dims already broadcast to `batchShape` (stride 0 where broadcast). Either operand may
+   * be float16 or bfloat16: elements are decoded to float32, multiplied and accumulated in float32 (or wider).
    * Output contiguous [...batchShape, M, N], float32.
    */
   matmul(a: View, b: View, batchShape: readonly number[]): Storage;
@@ -281,6 +312,19 @@ export interface Backend {
    * log-probability and, for n > 0, the n most likely tokens' (of the raw logits).
    */
   sampleTokens(logits: View, rows: SamplingRows, topLogprobs: number): SampledStorages;
+
+  // ---- paged attention ------------------------------------------------------------------
+  /**
+   * Paged attention (inference): q [N, Hq, D] contiguous; kPool, vPool [numBlocks, blockSize, Hkv, D] contiguous; row
+   * n attends positions [0, rowKeys[n]) of sequence rowSeq[n], position p at pool row
+   * blockTable[seq, ⌊p / blockSize⌋]·blockSize + p mod blockSize. Returns o [N, Hq, D] (zeros for a row with no key).
+   */
+  pagedAttention(q: View, kPool: View, vPool: View, index: View, layout: PagedIndexLayout, scale: number): Storage;
+  /**
+   * In place: row rowSlot[n] of `pool` (contiguous, rows of W = src.shape[1] elements) = src[n] for src [N, W]
+   * (contiguous). The index's rowSlot entries are distinct.
+   */
+  writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void;
 
   // ---- optimiser ------------------------------------------------------------------------
   /**

@@ -1,5 +1,6 @@
-import type { BinaryOp, DType, Storage, UnaryOp, View } from '../backend/backend.js';
+import { type BinaryOp, type DType, isHalf, type Storage, type UnaryOp, type View } from '../backend/backend.js';
 import { isContiguous, sizeOf } from '../shape.js';
+import { copyHalf, copyIntoHalf } from './half.js';
 import { allocCpu, cpuData, forEachRow, markWritten, readView } from './storage.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -95,6 +96,7 @@ export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number
   const A = cpuData(a.storage);
   const B = cpuData(b.storage);
   const f = BINARY_FNS[op];
+  if (!isInt && flatBinary(op, a, b, A, B, o)) return out;
   let i = 0;
   forEachRowMulti(outShape, [a, b], (bases, count, strides) => {
     const sa = strides[0]!;
@@ -105,6 +107,38 @@ export function binary(op: BinaryOp, a: View, b: View, outShape: readonly number
   });
   // Int32Array assignment truncates toward zero, which gives C-like int division.
   return out;
+}
+
+/**
+ * The common float cases of {@link binary} as flat loops, one per op so each stays monomorphic (the generic path
+ * calls a closure per element and walks rows): both operands contiguous over the whole output, or b one value
+ * broadcast (a scale or an offset). Same float64 arithmetic on the same float32 inputs, so the same results. Returns
+ * false, having written nothing, for any other case.
+ */
+function flatBinary(
+  op: BinaryOp,
+  a: View,
+  b: View,
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  o: Float32Array | Int32Array | Uint16Array,
+) {
+  if (!(op === 'add' || op === 'sub' || op === 'mul') || !isContiguous(a)) return false;
+  const n = o.length;
+  const pa = a.offset;
+  const pb = b.offset;
+  if (isContiguous(b)) {
+    if (op === 'add') for (let i = 0; i < n; i++) o[i] = A[pa + i]! + B[pb + i]!;
+    else if (op === 'sub') for (let i = 0; i < n; i++) o[i] = A[pa + i]! - B[pb + i]!;
+    else for (let i = 0; i < n; i++) o[i] = A[pa + i]! * B[pb + i]!;
+    return true;
+  }
+  if (!b.strides.every((s) => s === 0)) return false;
+  const c = B[pb]!;
+  if (op === 'add') for (let i = 0; i < n; i++) o[i] = A[pa + i]! + c;
+  else if (op === 'sub') for (let i = 0; i < n; i++) o[i] = A[pa + i]! - c;
+  else for (let i = 0; i < n; i++) o[i] = A[pa + i]! * c;
+  return true;
 }
 
 /** out = cond ≠ 0 ? a : b over views already expanded to outShape. */
@@ -128,8 +162,9 @@ export function where(cond: View, a: View, b: View, outShape: readonly number[])
 
 /** A contiguous copy of x, optionally converted (float → int truncates toward zero). */
 export function copy(x: View, dtype?: DType): Storage {
-  const src = readView(x);
   const target = dtype ?? x.storage.dtype;
+  if (isHalf(target) || isHalf(x.storage.dtype)) return copyHalf(x, target);
+  const src = readView(x);
   const out = allocCpu(target, src.length);
   if (target === 'int32' && x.storage.dtype === 'float32') {
     for (let i = 0; i < src.length; i++) out.data[i] = Math.trunc(src[i]!);
@@ -141,6 +176,10 @@ export function copy(x: View, dtype?: DType): Storage {
 
 /** Writes src's elements into the strided window dst (same shape). */
 export function copyInto(dst: View, src: View): void {
+  if (isHalf(dst.storage.dtype)) {
+    copyIntoHalf(dst, src);
+    return;
+  }
   // Read the source first so overlapping src/dst storages behave like a copy of the old values (readView copies
   // non-contiguous views already; a contiguous one is a window on the storage itself).
   const read = readView(src);

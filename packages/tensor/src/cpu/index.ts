@@ -7,7 +7,8 @@
  * @module
  */
 import type { Backend, DType, Storage } from '../backend/backend.js';
-import { DTYPE_BYTES } from '../backend/backend.js';
+import { DTYPE_BYTES, isHalf } from '../backend/backend.js';
+import { decodeHalf, encodeHalf, halfBits } from '../formats/half-precision.js';
 import { philoxFill } from '../random/philox.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
@@ -16,12 +17,14 @@ import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, copy, copyInto, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
 import { matmul } from './matmul.js';
+import { pagedAttention, writePagedRows } from './paged-attention.js';
 import { reduce } from './reduce.js';
-import { rmsNorm, rmsNormBackward } from './rms-norm.js';
+import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { sampleTokens } from './sample-tokens.js';
 import { softmax } from './softmax.js';
-import { allocCpu, CpuStorage, cpuData, markWritten } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten } from './storage.js';
+import { swiglu, swigluBackward } from './swiglu.js';
 import { releaseFromHeap } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
@@ -48,24 +51,28 @@ export function createCpuBackend(): Backend {
       if (storage instanceof CpuStorage) releaseFromHeap(storage);
     },
     write(storage, data) {
-      const dst = cpuData(storage);
-      if (data.length !== dst.length) {
-        throw new Error(`cpu backend: write of ${data.length} elements into a storage of ${dst.length}`);
+      const s = cpuStorage(storage);
+      if (data.length !== s.size) {
+        throw new Error(`cpu backend: write of ${data.length} elements into a storage of ${s.size}`);
       }
-      dst.set(data);
+      s.data.set(isHalf(s.dtype) ? encodeHalf(s.dtype, data) : data);
       markWritten(storage);
     },
-    read: async (storage) => cpuData(storage).slice(),
+    async read(storage) {
+      const s = cpuStorage(storage);
+      return isHalf(s.dtype) ? decodeHalf(s.dtype, s.data) : cpuData(s).slice();
+    },
     flush() {},
     sync: async () => {},
     memory: () => ({ bytesInUse, bytesPooled: 0 }),
     destroy() {},
     fill(dtype, size, value) {
       const s = allocCpu(dtype, size);
-      s.data.fill(value);
+      s.data.fill(isHalf(dtype) ? halfBits(dtype, value) : value);
       return track(s);
     },
     arange(dtype, size, start, step) {
+      if (isHalf(dtype)) throw new Error(`arange: dtype ${dtype} is not supported; create float32 and cast with .to()`);
       const s = allocCpu(dtype, size);
       for (let i = 0; i < size; i++) s.data[i] = start + i * step;
       return track(s);
@@ -90,6 +97,9 @@ export function createCpuBackend(): Backend {
       track(crossEntropyBackward(logits, targets, lse, g, ignoreIndex)),
     rmsNorm: (x, w, eps) => t2(rmsNorm(x, w, eps)),
     rmsNormBackward: (dy, x, w, rstd) => t2(rmsNormBackward(dy, x, w, rstd)),
+    addRmsNorm: (x, residual, w, eps) => t2(addRmsNorm(x, residual, w, eps)),
+    swiglu: (gate, up) => track(swiglu(gate, up)),
+    swigluBackward: (dy, gate, up) => t2(swigluBackward(dy, gate, up)),
     rope: (x, pos, theta, style, inverse) => track(rope(x, pos, theta, style, inverse)),
     attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
     attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>
@@ -99,6 +109,8 @@ export function createCpuBackend(): Backend {
       for (const s of [out.ids, out.logprob, out.topIds, out.topLogprobs]) if (s) track(s);
       return out;
     },
+    pagedAttention: (q, k, v, index, layout, scale) => track(pagedAttention(q, k, v, index, layout, scale)),
+    writePagedRows,
     adamw,
   };
 }

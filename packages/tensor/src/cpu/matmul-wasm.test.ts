@@ -89,15 +89,33 @@ describe.skipIf(!wasmTile()?.shared)('cpu matmul: weights living in wasm memory'
     }
   });
 
-  it('an activation (one use per version) stays on the JS heap', () => {
+  it('a storage used once as b stays on the JS heap', () => {
     const [K, N] = [64, 1100];
-    const w = new CpuStorage('float32', randomData(rng, N * K));
     const x = randomView(rng, 3, K);
     for (let step = 0; step < 3; step++) {
+      const w = new CpuStorage('float32', randomData(rng, N * K));
       linear(x, w, K, N);
-      createCpuBackend().write(w, randomData(rng, N * K));
+      expect(heapBlock(w)).toBeUndefined();
     }
-    expect(heapBlock(w)).toBeUndefined();
+  });
+
+  it('a buffer rewritten in place between uses (a KV cache) moves on its second use and reads its latest contents', () => {
+    // One product per write, as in a decode step: keys [S, Dh] as column-major b (q · kᵀ), or values [S, Dh] as
+    // row-major b (p · v), at odd span lengths. (The float64 JS kernels do not count as a use.)
+    const [maxSeq, Dh] = [1031, 68];
+    const backend = createCpuBackend();
+    const cache = new CpuStorage('float32', randomData(rng, maxSeq * Dh));
+    for (const [i, span] of [5, 13, 1031, 7].entries()) {
+      backend.write(cache, randomData(rng, maxSeq * Dh));
+      const [a, b]: [View, View] =
+        i % 2 === 0
+          ? [randomView(rng, 1, Dh), { storage: cache, shape: [Dh, span], strides: [1, Dh], offset: 0 }]
+          : [randomView(rng, 3, span), { storage: cache, shape: [span, Dh], strides: [Dh, 1], offset: 0 }];
+      const want = withJs(() => cpuData(matmul(a, b, [])) as Float32Array);
+      expectClose(cpuData(matmul(a, b, [])) as Float32Array, want);
+      if (i >= 1) expect(heapBlock(cache)).toBeDefined();
+    }
+    expect(heapBlock(cache)).toBeDefined();
   });
 
   it('sees writes through backend.write, copyInto and adamw', () => {

@@ -110,7 +110,11 @@ export function bSource(
   return ok ? { kind: 'axpy', start: block.start } : { kind: 'copy' };
 }
 
-/** Dot form: o[0..Mp, 0..np) = a · (rows of bᵀ at float offset w, stride Kp); a at aOff with stride Kp. */
+/**
+ * Dot form: o[0..Mp, 0..np) = a · (rows of bᵀ at float offset w, stride Kp); a at aOff with stride Kp. One kernel call
+ * per block of rows of a; column c of each group reads rows [c·q, (c+1)·q) of bᵀ (q = np / cols) in turn, so the
+ * kernel's read streams are long (see wasm-tile.ts).
+ */
 function dotBlock(
   wasm: WasmTile,
   aOff: number,
@@ -121,18 +125,14 @@ function dotBlock(
   np: number,
 ) {
   const kBytes = 4 * Kp;
-  if (Mp === 1) {
-    for (let j = 0; j < np; j += GEMV_COLS) wasm.gemv(4 * aOff, 4 * (w + j * Kp), kBytes, kBytes, 4 * (o.off + j), 0);
-    return;
-  }
+  const one = Mp === 1;
+  const q = np / (one ? GEMV_COLS : TILE_COLS);
+  const kernel = one ? wasm.gemv : wasm.tile;
   for (let i0 = 0; i0 < Mp; i0 += ROW_BLOCK) {
-    const i1 = Math.min(Mp, i0 + ROW_BLOCK);
-    for (let j = 0; j < np; j += TILE_COLS) {
-      const wj = 4 * (w + j * Kp);
-      for (let i = i0; i < i1; i += TILE_ROWS) {
-        wasm.tile(4 * (aOff + i * Kp), wj, kBytes, kBytes, 4 * (o.off + i * o.stride + j), 4 * o.stride);
-      }
-    }
+    const rows = Math.min(Mp, i0 + ROW_BLOCK) - i0;
+    const tiles = one ? 1 : rows / TILE_ROWS;
+    const out = 4 * (o.off + i0 * o.stride);
+    kernel(4 * (aOff + i0 * Kp), kBytes, tiles, 4 * w, q * kBytes, q, kBytes, out, 4 * o.stride, kBytes, 4 * q, 4);
   }
 }
 

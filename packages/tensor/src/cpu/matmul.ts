@@ -1,5 +1,7 @@
-import type { Storage, View } from '../backend/backend.js';
-import { sizeOf } from '../shape.js';
+import { isHalf, type Storage, type View } from '../backend/backend.js';
+import { sizeOf, stridesOf } from '../shape.js';
+import { readFloat32 } from './half.js';
+import { HALF_DOT_MAX_ROWS, halfRowsMatmul } from './half-matmul.js';
 import { dotForm, rowForm } from './matmul-kernels.js';
 import { wasmMatmul } from './matmul-wasm.js';
 import { allocCpu, CpuStorage, cpuData, forEachRow, readView } from './storage.js';
@@ -32,6 +34,10 @@ export function setCpuMatmulKernels(kernels: CpuMatmulKernels): CpuMatmulKernels
  * (O(size) against O(M·K·N) work).
  */
 export function matmul(a: View, b: View, batchShape: readonly number[]): Storage {
+  if (isHalf(b.storage.dtype) && a.shape[a.shape.length - 2]! <= HALF_DOT_MAX_ROWS) {
+    return halfRowsMatmul(a, b, batchShape, preferred === 'wasm');
+  }
+  if (isHalf(a.storage.dtype) || isHalf(b.storage.dtype)) return matmul(decoded(a), decoded(b), batchShape);
   const rank = a.shape.length;
   const M = a.shape[rank - 2]!;
   const K = a.shape[rank - 1]!;
@@ -64,6 +70,28 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
     else rowForm(A.data, aBases[bi]!, B.data, bBases[bi]!, o, oBase, M, K, N);
   }
   return out;
+}
+
+/**
+ * A half operand decoded to a float32 copy (exact), so the float32 kernels multiply and accumulate its values. A view
+ * that covers a compact range of its storage (a weight, or its transpose) keeps its strides over a decoded copy of
+ * that range, so the kernels see the layout they would for float32; any other view is decoded row-major.
+ */
+function decoded(v: View): View {
+  if (!isHalf(v.storage.dtype)) return v;
+  const s = v.storage as CpuStorage;
+  let span = 1;
+  for (let i = 0; i < v.shape.length; i++) span += (v.shape[i]! - 1) * v.strides[i]!;
+  if (v.strides.every((st) => st >= 0) && span <= sizeOf(v.shape) && sizeOf(v.shape) > 0) {
+    const values = readFloat32({ storage: s, shape: [span], strides: [1], offset: v.offset });
+    return { storage: new CpuStorage('float32', values), shape: v.shape, strides: v.strides, offset: 0 };
+  }
+  const r = v.shape.length;
+  const distinct = v.shape.map((d, i) => (i < r - 2 && v.strides[i] === 0 ? 1 : d));
+  const values = readFloat32({ ...v, shape: distinct });
+  const dense = stridesOf(distinct);
+  const strides = dense.map((st, i) => (i < r - 2 && v.strides[i] === 0 ? 0 : st));
+  return { storage: new CpuStorage('float32', values), shape: v.shape, strides, offset: 0 };
 }
 
 /** Batch-start element offsets for every batch index, in row-major batch order. */

@@ -21,6 +21,27 @@ export function rmsNorm(x: View, weight: View, eps: number): { y: Storage; rstd:
 }
 
 /**
+ * The residual add and rmsNorm of a pre-norm block in one call: sum = x + residual (float32), then {@link rmsNorm} of
+ * sum, the same floats as the composition with one allocation and pass fewer per call.
+ */
+export function addRmsNorm(
+  x: View,
+  residual: View,
+  weight: View,
+  eps: number,
+): { sum: Storage; y: Storage; rstd: Storage } {
+  const a = readView(x);
+  const r = readView(residual);
+  const sum = allocCpu('float32', a.length);
+  for (let i = 0; i < a.length; i++) sum.data[i] = a[i]! + r[i]!;
+  const D = x.shape[x.shape.length - 1]!;
+  return {
+    sum,
+    ...rmsNorm({ storage: sum, shape: [a.length / Math.max(D, 1), D], strides: [D, 1], offset: 0 }, weight, eps),
+  };
+}
+
+/**
  * With g = dy·w: dx = rstd·g − x·rstd³·mean(g·x) and dweight = Σ_rows dy·x·rstd.
  */
 export function rmsNormBackward(dy: View, x: View, weight: View, rstd: View): { dx: Storage; dweight: Storage } {

@@ -15,17 +15,25 @@ export function rope(x: View, positions: View, theta: number, style: RopeStyle, 
   const invFreq = new Float64Array(half);
   for (let i = 0; i < half; i++) invFreq[i] = theta ** ((-2 * i) / Dh);
   const sign = inverse ? -1 : 1;
+  // cos and sin of one position's angles, shared by its H heads (a decode row has H · Dh / 2 pairs, Dh / 2 angles).
+  const cos = new Float64Array(half);
+  const sin = new Float64Array(half);
+  const interleaved = style === 'interleaved';
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const p = pos[perBatch ? b * T + t : t]!;
+      for (let i = 0; i < half; i++) {
+        const angle = p * invFreq[i]!;
+        cos[i] = Math.cos(angle);
+        sin[i] = sign * Math.sin(angle);
+      }
       for (let h = 0; h < H; h++) {
         const base = ((b * T + t) * H + h) * Dh;
         for (let i = 0; i < half; i++) {
-          const angle = p * invFreq[i]!;
-          const c = Math.cos(angle);
-          const s = sign * Math.sin(angle);
-          const i0 = style === 'interleaved' ? base + 2 * i : base + i;
-          const i1 = style === 'interleaved' ? i0 + 1 : i0 + half;
+          const c = cos[i]!;
+          const s = sin[i]!;
+          const i0 = interleaved ? base + 2 * i : base + i;
+          const i1 = interleaved ? i0 + 1 : i0 + half;
           const x0 = src[i0]!;
           const x1 = src[i1]!;
           out.data[i0] = x0 * c - x1 * s;

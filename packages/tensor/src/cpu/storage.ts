@@ -1,4 +1,4 @@
-import type { DType, Storage, View } from '../backend/backend.js';
+import { type DType, isHalf, type Storage, type View } from '../backend/backend.js';
 import { isContiguous, sizeOf } from '../shape.js';
 
 /** A CPU storage: a plain typed array on the JS heap. */
@@ -10,10 +10,11 @@ export class CpuStorage implements Storage {
   constructor(
     readonly dtype: DType,
     /**
-     * The elements. Replaced (same contents, same length) when a weight moves into the SIMD kernels' wasm memory
-     * (wasm-heap.ts): read it at each use rather than keeping it across calls that may run a matmul.
+     * The elements (the raw bits for float16 / bfloat16). Replaced (same contents, same length) when a weight moves
+     * into the SIMD kernels' wasm memory (wasm-heap.ts): read it at each use rather than keeping it across calls that
+     * may run a matmul.
      */
-    public data: Float32Array | Int32Array,
+    public data: Float32Array | Int32Array | Uint16Array,
   ) {
     this.size = data.length;
   }
@@ -26,17 +27,29 @@ export function markWritten(storage: Storage): void {
 
 /** A fresh zeroed CPU storage. */
 export function allocCpu(dtype: DType, size: number): CpuStorage {
-  return new CpuStorage(dtype, dtype === 'int32' ? new Int32Array(size) : new Float32Array(size));
+  const data =
+    dtype === 'int32' ? new Int32Array(size) : isHalf(dtype) ? new Uint16Array(size) : new Float32Array(size);
+  return new CpuStorage(dtype, data);
 }
 
-/** The typed array behind a storage that must belong to the CPU backend. */
-export function cpuData(storage: Storage): Float32Array | Int32Array {
+/** The CPU storage behind `storage`, or a clear error when tensors of different backends were mixed. */
+export function cpuStorage(storage: Storage): CpuStorage {
   if (!(storage instanceof CpuStorage)) {
     throw new Error(
       `cpu backend: got a storage of backend '${storage.backend}'; tensors of different backends were mixed`,
     );
   }
-  return storage.data;
+  return storage;
+}
+
+/**
+ * The typed array behind a float32 or int32 storage of the CPU backend. Half storages hold bits, not values: kernels
+ * that take them decode through `cpu/half.ts`, and the ops keep halves away from every other kernel.
+ */
+export function cpuData(storage: Storage): Float32Array | Int32Array {
+  const s = cpuStorage(storage);
+  if (isHalf(s.dtype)) throw new Error(`cpu backend: internal: a ${s.dtype} storage reached a float32/int32 kernel`);
+  return s.data as Float32Array | Int32Array;
 }
 
 /**

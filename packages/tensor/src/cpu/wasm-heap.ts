@@ -4,8 +4,9 @@
  *
  * Why: the kernels can only read wasm memory. The first design kept padded copies of weights in a 256 MiB cache
  * there; a model whose weights exceed it (stories-110m: 440 MB) dropped and refilled the cache every step, so each
- * token re-copied every weight (60 % of a decode step). Here a storage used a second time as matmul's b at the same
- * write version (a weight; an activation is used once) moves into the memory for good: its `data` becomes a view
+ * token re-copied every weight (60 % of a decode step). Here a storage used a second time as matmul's b (a weight,
+ * or a persistent buffer such as a KV cache, rewritten in place between uses; an activation is a fresh storage used
+ * once) moves into the memory for good: its `data` becomes a view
  * of wasm memory, so writes through the backend (write, copyInto, adamw) land there and nothing can go stale, and
  * no weight is held twice. This needs a shared memory, whose growth never detaches existing views; where only an
  * unshared memory exists (a browser page without cross-origin isolation), nothing moves and operands are copied.
@@ -16,6 +17,7 @@
  *
  * @module
  */
+import { isHalf } from '../backend/backend.js';
 import type { CpuStorage } from './storage.js';
 import { wasmTile } from './wasm-tile.js';
 
@@ -42,8 +44,8 @@ const blocks = new WeakMap<CpuStorage, HeapBlock>();
 /** Free spans of the heap, sorted by start; the heap ends at `top` (all floats, from WORK_BYTES / 4). */
 const spans: { start: number; floats: number }[] = [];
 let top = WORK_BYTES / 4;
-/** Version of each storage at its last use as b: a second use at the same version marks it a weight. */
-const seen = new WeakMap<CpuStorage, number>();
+/** Storages used once as b: a second use marks a weight or a persistent buffer (a KV cache rewritten each step). */
+const seen = new WeakSet<CpuStorage>();
 const collected = new FinalizationRegistry<HeapBlock>((block) => release(block));
 
 /** Grows wasm memory to at least `bytes`, in steps of 16 MiB or more (a grow may move the buffer); false if refused. */
@@ -69,32 +71,40 @@ export function heapBlock(storage: CpuStorage): HeapBlock | undefined {
 }
 
 /**
- * Called by matmul for its b operand before reading it: the second use of a large float32 storage at the same
- * write version moves it into wasm memory (`k` is the product's K, which sizes the padding). Returns its block.
+ * Called by matmul for its b operand before reading it: the second use of a large float32 (or float16 / bfloat16)
+ * storage, whatever was written into it in between (a KV cache is rewritten each step), moves it into wasm memory
+ * (`k` is the product's K, which sizes the padding). Returns its block.
  */
 export function noteMatmulOperand(storage: CpuStorage, k: number): HeapBlock | undefined {
   const block = blocks.get(storage);
-  if (block || storage.dtype !== 'float32' || storage.size < HEAP_MIN_FLOATS) return block;
-  if (seen.get(storage) !== storage.version) {
-    seen.set(storage, storage.version);
+  if (block || storage.dtype === 'int32' || storage.size < HEAP_MIN_FLOATS) return block;
+  if (!seen.has(storage)) {
+    seen.add(storage);
     return undefined;
   }
   return moveToHeap(storage, k);
 }
 
-/** Moves a float32 storage's contents into wasm memory and points its `data` there; undefined if impossible. */
+/**
+ * Moves a float32 (or half: its bits, two per float slot) storage's contents into wasm memory and points its `data`
+ * there; undefined if impossible.
+ */
 export function moveToHeap(storage: CpuStorage, k: number): HeapBlock | undefined {
   const wasm = wasmTile();
-  if (!wasm?.shared || storage.dtype !== 'float32') return blocks.get(storage);
+  if (!wasm?.shared || storage.dtype === 'int32') return blocks.get(storage);
   const existing = blocks.get(storage);
   if (existing) return existing;
-  const floats = storage.size + PAD_ROWS * (k + 1);
+  const half = isHalf(storage.dtype);
+  const slots = half ? Math.ceil(storage.size / 2) : storage.size;
+  const floats = slots + PAD_ROWS * (k + 1);
   const start = allocate(wasm.memory, floats);
   if (start === undefined) return undefined;
-  const view = new Float32Array(wasm.memory.buffer, 4 * start, storage.size);
+  const view = half
+    ? new Uint16Array(wasm.memory.buffer, 4 * start, storage.size)
+    : new Float32Array(wasm.memory.buffer, 4 * start, storage.size);
   view.set(storage.data);
   // Padding is read only into discarded outputs, but keep it finite and deterministic.
-  new Float32Array(wasm.memory.buffer, 4 * (start + storage.size), floats - storage.size).fill(0);
+  new Float32Array(wasm.memory.buffer, 4 * (start + slots), floats - slots).fill(0);
   storage.data = view;
   const block = { start, floats };
   blocks.set(storage, block);

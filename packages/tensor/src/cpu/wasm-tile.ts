@@ -5,11 +5,16 @@
  * which is what lets 16 decode rows cost about two single-row steps. Two families, one per layout of the weight,
  * so neither needs a transposed copy (all addresses are bytes into the module's memory):
  *
- * - dot form, b column-major (rows of bᵀ, i.e. a Linear weight `[out, in]` read in place):
- *   `tile(a, w, stride, kBytes, o, oStride)` computes the [R, C] block o[r, c] = Σ_k a_r[k]·w_c[k] of R rows a_r (at
- *   a + r·stride) against C rows w_c (at w + c·stride), each kBytes long (a multiple of 16), and stores it at o with
- *   row stride oStride. Each output keeps four float32 partial sums (lanes k mod 4), added up as
- *   (s0 + s1) + (s2 + s3) at the end. `tile` is 2 × 4 (batches), `gemv` is 1 × 8 (a single decode row).
+ * - dot form, b column-major (rows of bᵀ, i.e. a Linear weight `[out, in]` read in place): one call computes a
+ *   whole block, looping in wasm over groups of C rows of bᵀ and, per group, over tiles of R rows of a:
+ *   o[r, c] = Σ_k a_r[k]·w_c[k] (see {@link DotKernel} for the addresses). Each output keeps four float32 partial sums
+ *   (lanes k mod 4), added up as (s0 + s1) + (s2 + s3) at the end. The C rows of a group are far apart: column c of
+ *   a block of n columns reads rows [c·n/C, (c+1)·n/C) of bᵀ in turn, so each of the C read streams runs through
+ *   memory in order for the whole block. Why: with C adjacent rows per group, LLaMA's short rows (K = 288 is 18 cache
+ *   lines) end C streams every group before the hardware prefetcher has caught up (measured: the 32000 × 288 LM head
+ *   of stories-15m ran at 1.3–1.6 G multiply-adds per CPU-second, slower than run.c's plain C loop at 2.3, and at
+ *   3.4–3.9 with far streams). `tile` is 2 × 2 (batches), `gemv` 1 × 4 (a single decode row); larger tiles measured
+ *   slower, V8 spilling their operands.
  * - axpy form, b row-major `[K, N]` read in place: `rows(a, aStride, b, bStride, kBytes, o, oStride)` computes
  *   o[r, 0..8) = Σ_k a_r[k]·b[k, 0..8) for R rows, one f32x4 lane per output column (sums in k order), and stores
  *   whole vectors. `rows` is 4 × 8, `gemvRows` 1 × 8.
@@ -19,18 +24,30 @@
  * @module
  */
 
-/** Rows of a and of w per dot tile: 2 × 4 keeps its 8 accumulators and 6 operands in the 16 SIMD registers of x86-64. */
+import { HALF_DOT_KERNELS, type HalfDotKernel } from './half-dot-kernel.js';
+import { sleb, uleb } from './wasm-encoding.js';
+
+/** Rows of a per dot tile (`tile`; numbered variants in bench/wasm-dot-kernels.mjs: 2 × 2 measured fastest for 4–16 rows). */
 export const TILE_ROWS = 2;
-/** Rows of w (output columns) per dot tile. */
-export const TILE_COLS = 4;
-/** Output columns of the one-row dot kernel (`gemv`): 8 independent sums hide the add latency of one row. */
-export const GEMV_COLS = 8;
+/** Rows of w (output columns, far apart) per dot tile. */
+export const TILE_COLS = 2;
+/** Output columns of the one-row dot kernel (`gemv`): 4 independent sums and read streams. */
+export const GEMV_COLS = 4;
 /** Rows of a per axpy tile (`rows`). */
 export const AXPY_ROWS = 4;
 /** Output columns per axpy tile (both `rows` and `gemvRows`): two f32x4 vectors of one row of b. */
 export const AXPY_COLS = 8;
-/** Steps of 16 bytes of k per loop iteration of the dot kernels. */
-const UNROLL = 4;
+/** Shapes of the two dot kernels (rows of a × rows of bᵀ) and steps of 16 bytes of k per loop iteration. */
+export interface DotShapes {
+  /** The batched kernel, [R, C]. */
+  readonly tile: readonly [number, number];
+  /** The one-row kernel, [1, C]. */
+  readonly gemv: readonly [1, number];
+  /** Unrolled steps (2 measured faster than 1, 3 or 4). */
+  readonly unroll: number;
+}
+/** The shapes the backend runs (constants above); a bench builds other variants with {@link tileModuleBytes}. */
+export const DOT_SHAPES: DotShapes = { tile: [TILE_ROWS, TILE_COLS], gemv: [1, GEMV_COLS], unroll: 2 };
 /** Pages of the shared memory's maximum: the whole 32-bit address space (4 GiB), reserved, committed on growth. */
 export const MAX_PAGES = 65536;
 
@@ -65,54 +82,49 @@ const f32x4Add = [op.simd, 0xe4, 0x01];
 const f32x4Mul = [op.simd, 0xe6, 0x01];
 const extractLane = (lane: number) => [op.simd, 0x1f, lane];
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-/** Signed LEB128 (i32.const immediates). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
 const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 const get = (i: number) => [op.localGet, ...uleb(i)];
 const set = (i: number) => [op.localSet, ...uleb(i)];
 
-/** Body (locals + code) of the R × C dot-form kernel; params 0..5: a, w, stride, kBytes, o, oStride. */
-function dotKernel(R: number, C: number): number[] {
-  // Locals: k, row addresses of a_1.. and w_1.., accumulators, operands.
-  const k = 6;
-  const aRow = (r: number) => (r === 0 ? 0 : k + r);
-  const wRow = (c: number) => (c === 0 ? 1 : k + R - 1 + c);
-  const acc = (r: number, c: number) => k + R + C - 1 + r * C + c;
-  const x = (r: number) => acc(R - 1, C - 1) + 1 + r;
-  const y = (c: number) => x(R) + c;
+/**
+ * Body (locals + code) of the R × C dot-form kernel; params 0..11: a, aStride, rowTiles, w, wStride, groups, kBytes,
+ * o, oStride, groupStep, oColStride, oGroupStep (all bytes except the two counts). For each of `groups` groups
+ * (w += groupStep, o += oGroupStep after each) and each of `rowTiles` tiles of R rows of a (a += R·aStride,
+ * o += R·oStride): o[r, c] (at o + r·oStride + c·oColStride) = Σ_k a_r[k]·w_c[k], with w_c at w + c·wStride.
+ */
+function dotKernel(R: number, C: number, unroll: number): number[] {
+  const tee = (i: number) => [op.localTee, ...uleb(i)];
+  // Locals after the 12 params: i32 counters and addresses, then v128 accumulators, operands and a zero (never set).
+  let next = 12;
+  const [k, g, t, aT, oT, oc] = [next++, next++, next++, next++, next++, next++];
+  const aRow = Array.from({ length: R }, () => next++);
+  const wRow = Array.from({ length: C }, () => next++);
+  const i32Count = next - 12;
+  const acc = Array.from({ length: R }, () => Array.from({ length: C }, () => next++));
+  const x = Array.from({ length: R }, () => next++);
+  const [y, zero] = [next++, next++];
+  const v128Count = next - 12 - i32Count;
   const body: number[] = [];
-  for (let r = 1; r < R; r++) body.push(...get(aRow(r - 1)), ...get(2), op.i32Add, ...set(aRow(r)));
-  for (let c = 1; c < C; c++) body.push(...get(wRow(c - 1)), ...get(2), op.i32Add, ...set(wRow(c)));
-  // One step of 16 bytes of k at byte offset `off` past each row's address + k: loads, then multiply-adds.
+  // block $none { if groups == 0 break; loop $group { g = groups ...; loop $tile { ... } } }
+  body.push(...get(5), ...set(g), op.block, 0x40, ...get(5), op.i32Eqz, op.brIf, 0, op.loop, 0x40);
+  body.push(...get(3), ...set(wRow[0]!));
+  for (let c = 1; c < C; c++) body.push(...get(wRow[c - 1]!), ...get(4), op.i32Add, ...set(wRow[c]!));
+  body.push(...get(0), ...set(aT), ...get(7), ...set(oT), ...get(2), ...set(t), op.loop, 0x40);
+  body.push(...get(aT), ...set(aRow[0]!));
+  for (let r = 1; r < R; r++) body.push(...get(aRow[r - 1]!), ...get(1), op.i32Add, ...set(aRow[r]!));
+  for (const row of acc) for (const s of row) body.push(...get(zero), ...set(s));
+  body.push(op.i32Const, 0, ...set(k));
+  // One step of 16 bytes of k at byte offset `off` past each row's address + k: a's vectors, then each w vector
+  // with its R multiply-adds (one w operand live at a time keeps everything in the 16 SIMD registers).
   const step = (off: number) => {
-    for (let r = 0; r < R; r++) body.push(...get(aRow(r)), ...get(k), op.i32Add, ...v128Load(off), ...set(x(r)));
-    for (let c = 0; c < C; c++) body.push(...get(wRow(c)), ...get(k), op.i32Add, ...v128Load(off), ...set(y(c)));
-    for (let r = 0; r < R; r++) {
-      for (let c = 0; c < C; c++)
-        body.push(...get(acc(r, c)), ...get(x(r)), ...get(y(c)), ...f32x4Mul, ...f32x4Add, ...set(acc(r, c)));
+    for (let r = 0; r < R; r++) body.push(...get(aRow[r]!), ...get(k), op.i32Add, ...v128Load(off), ...set(x[r]!));
+    for (let c = 0; c < C; c++) {
+      body.push(...get(wRow[c]!), ...get(k), op.i32Add, ...v128Load(off), ...set(y));
+      for (let r = 0; r < R; r++) {
+        body.push(...get(acc[r]![c]!), ...get(x[r]!), ...get(y), ...f32x4Mul, ...f32x4Add, ...set(acc[r]![c]!));
+      }
     }
   };
   const advance = (bytes: number) => body.push(...get(k), op.i32Const, ...sleb(bytes), op.i32Add, ...set(k));
@@ -120,28 +132,33 @@ function dotKernel(R: number, C: number): number[] {
   //               loop { if k >= kBytes break $done; one step; k += 16 } }
   // Unrolling puts U steps behind each address computation (memarg offsets); sums keep their k order.
   body.push(op.block, 0x40, op.block, 0x40, op.loop, 0x40);
-  body.push(...get(k), op.i32Const, ...sleb(16 * UNROLL), op.i32Add, ...get(3), op.i32GtU, op.brIf, 1);
-  for (let u = 0; u < UNROLL; u++) step(16 * u);
-  advance(16 * UNROLL);
+  body.push(...get(k), op.i32Const, ...sleb(16 * unroll), op.i32Add, ...get(6), op.i32GtU, op.brIf, 1);
+  for (let u = 0; u < unroll; u++) step(16 * u);
+  advance(16 * unroll);
   body.push(op.br, 0, op.end, op.end, op.loop, 0x40);
-  body.push(...get(k), ...get(3), op.i32GeU, op.brIf, 1);
+  body.push(...get(k), ...get(6), op.i32GeU, op.brIf, 1);
   step(0);
   advance(16);
   body.push(op.br, 0, op.end, op.end);
-  // Stores, param 4 (o) advancing by oStride per row: o[c] = (lane0 + lane1) + (lane2 + lane3).
+  // Stores: o[r, c] = (lane0 + lane1) + (lane2 + lane3), row r at oT + r·oStride, column c at + c·oColStride.
   for (let r = 0; r < R; r++) {
     for (let c = 0; c < C; c++) {
-      const s = acc(r, c);
-      body.push(...get(4), ...get(s), ...extractLane(0), ...get(s), ...extractLane(1), op.f32Add);
-      body.push(...get(s), ...extractLane(2), ...get(s), ...extractLane(3), op.f32Add, op.f32Add);
-      body.push(op.f32Store, 2, ...uleb(4 * c));
+      const s = acc[r]![c]!;
+      if (c === 0) body.push(...get(oT), ...set(oc));
+      else body.push(...get(oc), ...get(10), op.i32Add, ...set(oc));
+      body.push(...get(oc), ...get(s), ...extractLane(0), ...get(s), ...extractLane(1), op.f32Add);
+      body.push(...get(s), ...extractLane(2), ...get(s), ...extractLane(3), op.f32Add, op.f32Add, op.f32Store, 2, 0);
     }
-    if (r + 1 < R) body.push(...get(4), ...get(5), op.i32Add, ...set(4));
+    body.push(...get(oT), ...get(8), op.i32Add, ...set(oT));
   }
-  body.push(op.end);
+  // Next row tile (aT = last row + aStride), then the next group.
+  body.push(...get(aRow[R - 1]!), ...get(1), op.i32Add, ...set(aT));
+  body.push(...get(t), op.i32Const, ...sleb(-1), op.i32Add, ...tee(t), op.brIf, 0, op.end);
+  body.push(...get(3), ...get(9), op.i32Add, ...set(3), ...get(7), ...get(11), op.i32Add, ...set(7));
+  body.push(...get(g), op.i32Const, ...sleb(-1), op.i32Add, ...tee(g), op.brIf, 0, op.end, op.end, op.end);
   const locals = vec([
-    [...uleb(1 + (R - 1) + (C - 1)), I32],
-    [...uleb(R * C + R + C), V128],
+    [...uleb(i32Count), I32],
+    [...uleb(v128Count), V128],
   ]);
   return [...locals, ...body];
 }
@@ -179,35 +196,62 @@ function axpyKernel(R: number): number[] {
   return [...locals, ...body];
 }
 
-/** Exported kernels in function-index order. */
+/** Exported kernels in function-index order (then the half-weight dots, half-dot-kernel.ts). */
 const KERNELS = ['tile', 'gemv', 'rows', 'gemvRows'] as const;
 
 /**
  * The module's bytes: one memory exported as `mem` (shared, with a 4 GiB maximum, when `shared`: growing it then
- * never detaches views of it, so typed arrays over it can live as long as their storage) and the four kernels.
+ * never detaches views of it, so typed arrays over it can live as long as their storage) and the four kernels
+ * (`dot` picks the dot kernels' shapes, for benches of variants).
  */
-export function tileModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
+export function tileModuleBytes(shared = false, dot: DotShapes = DOT_SHAPES): Uint8Array<ArrayBuffer> {
   const i32s = (n: number) => vec(Array.from({ length: n }, () => [I32]));
-  const bodies = [dotKernel(TILE_ROWS, TILE_COLS), dotKernel(1, GEMV_COLS), axpyKernel(AXPY_ROWS), axpyKernel(1)];
+  const bodies = [
+    dotKernel(dot.tile[0], dot.tile[1], dot.unroll),
+    dotKernel(1, dot.gemv[1], dot.unroll),
+    axpyKernel(AXPY_ROWS),
+    axpyKernel(1),
+  ];
+  const halfNames = Object.keys(HALF_DOT_KERNELS) as (keyof typeof HALF_DOT_KERNELS)[];
+  bodies.push(...halfNames.map((k) => HALF_DOT_KERNELS[k]()));
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
-    // types: 0 = (6 × i32) → () (dot form), 1 = (7 × i32) → () (axpy form)
+    // types: 0 = (12 × i32) → () (dot form), 1 = (7 × i32) → () (axpy form), 2 = (5 × i32) → () (half dots)
     ...section(
       1,
       vec([
-        [0x60, ...i32s(6), 0],
+        [0x60, ...i32s(12), 0],
         [0x60, ...i32s(7), 0],
+        [0x60, ...i32s(5), 0],
       ]),
     ),
-    ...section(3, vec([[0], [0], [1], [1]])),
+    ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2])])),
     // memory 0: min 1 page; shared memories must declare a maximum (flags 3: shared, has max)
     ...section(5, vec([shared ? [0x03, 1, ...uleb(MAX_PAGES)] : [0x00, 1]])),
-    ...section(7, vec([[...name('mem'), 0x02, 0], ...KERNELS.map((k, i) => [...name(k), 0x00, i])])),
+    ...section(7, vec([[...name('mem'), 0x02, 0], ...[...KERNELS, ...halfNames].map((k, i) => [...name(k), 0x00, i])])),
     ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
 
-type DotKernel = (a: number, w: number, stride: number, kBytes: number, o: number, oStride: number) => void;
+/**
+ * A dot-form kernel: for each of `groups` groups of C rows of bᵀ (w_c at w + c·wStride; then w += groupStep) and
+ * each of `rowTiles` tiles of R rows of a (a_r at a + r·aStride, then a += R·aStride), stores o[r, c] at
+ * o + r·oStride + c·oColStride (o += oGroupStep per group). Addresses and strides in bytes; kBytes a multiple of 16.
+ */
+export type DotKernel = (
+  a: number,
+  aStride: number,
+  rowTiles: number,
+  w: number,
+  wStride: number,
+  groups: number,
+  kBytes: number,
+  o: number,
+  oStride: number,
+  groupStep: number,
+  oColStride: number,
+  oGroupStep: number,
+) => void;
 type AxpyKernel = (
   a: number,
   aStride: number,
@@ -226,14 +270,18 @@ export interface WasmTile {
    * otherwise (a browser page without cross-origin isolation) operands are copied in for every call.
    */
   readonly shared: boolean;
-  /** Dot form, 2 rows × 4 columns. */
+  /** Dot form, 2 rows × 2 columns per tile. */
   readonly tile: DotKernel;
-  /** Dot form, 1 row × 8 columns. */
+  /** Dot form, 1 row × 4 columns per tile. */
   readonly gemv: DotKernel;
   /** Axpy form, 4 rows × 8 columns. */
   readonly rows: AxpyKernel;
   /** Axpy form, 1 row × 8 columns. */
   readonly gemvRows: AxpyKernel;
+  /** One row against float16 weight rows (half-dot-kernel.ts). */
+  readonly float16: HalfDotKernel;
+  /** One row against bfloat16 weight rows. */
+  readonly bfloat16: HalfDotKernel;
 }
 
 let instance: WasmTile | null | undefined;
@@ -249,6 +297,8 @@ function instantiate(shared: boolean): WasmTile | null {
     gemv: e.gemv as DotKernel,
     rows: e.rows as AxpyKernel,
     gemvRows: e.gemvRows as AxpyKernel,
+    float16: e.float16 as HalfDotKernel,
+    bfloat16: e.bfloat16 as HalfDotKernel,
   };
 }
 

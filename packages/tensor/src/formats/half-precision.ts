@@ -64,14 +64,25 @@ export function float32ArrayToFloat16(values: ArrayLike<number>): Uint16Array {
 }
 
 let float16Table: Float32Array | undefined;
+let bfloat16Table: Float32Array | undefined;
+
+/** The value of every half bit pattern of `dtype` (65 536 entries, built once): decoding a half is one lookup. */
+export function halfValueTable(dtype: 'float16' | 'bfloat16'): Float32Array {
+  if (dtype === 'float16') {
+    if (float16Table === undefined) {
+      float16Table = new Float32Array(0x10000);
+      for (let h = 0; h < 0x10000; h++) float16Table[h] = float16BitsToFloat32(h);
+    }
+    return float16Table;
+  }
+  if (bfloat16Table === undefined)
+    bfloat16Table = bfloat16ArrayToFloat32(Uint16Array.from({ length: 0x10000 }, (_, b) => b));
+  return bfloat16Table;
+}
 
 /** Converts float16 bits to float32 values, element-wise (through a 65 536-entry table: loading F16 weights is a lookup). */
 export function float16ArrayToFloat32(bits: ArrayLike<number>): Float32Array {
-  if (float16Table === undefined) {
-    float16Table = new Float32Array(0x10000);
-    for (let h = 0; h < 0x10000; h++) float16Table[h] = float16BitsToFloat32(h);
-  }
-  const table = float16Table;
+  const table = halfValueTable('float16');
   const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]! & 0xffff]!;
   return out;
@@ -90,4 +101,19 @@ export function bfloat16ArrayToFloat32(bits: ArrayLike<number>): Float32Array {
   const outBits = new Uint32Array(out.buffer);
   for (let i = 0; i < bits.length; i++) outBits[i] = (bits[i]! & 0xffff) << 16;
   return out;
+}
+
+/** Bits of `values` rounded to `dtype` (nearest even), element-wise: the one host encoder of half tensors. */
+export function encodeHalf(dtype: 'float16' | 'bfloat16', values: ArrayLike<number>): Uint16Array {
+  return dtype === 'float16' ? float32ArrayToFloat16(values) : float32ArrayToBfloat16(values);
+}
+
+/** Values of half bits of `dtype`, element-wise (exact): the one host decoder of half tensors. */
+export function decodeHalf(dtype: 'float16' | 'bfloat16', bits: ArrayLike<number>): Float32Array {
+  return dtype === 'float16' ? float16ArrayToFloat32(bits) : bfloat16ArrayToFloat32(bits);
+}
+
+/** Bits of the `dtype` half nearest to `value` (round to nearest even). */
+export function halfBits(dtype: 'float16' | 'bfloat16', value: number): number {
+  return dtype === 'float16' ? float32ToFloat16Bits(value) : float32ToBfloat16Bits(value);
 }

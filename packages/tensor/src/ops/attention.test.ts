@@ -3,6 +3,7 @@ import * as T from '../index.js';
 import { expectBackward, expectForward } from '../testing/check-op.js';
 import { describeBackends } from '../testing/describe-backends.js';
 import { type Ref, worstMismatch } from '../testing/reference.js';
+import { refRoundHalf } from './half-test-support.js';
 
 /** Float64 attention: per query row, softmax over visible keys (s ≤ t + S − T when causal), GQA head sharing. */
 function refAttention(q: Ref, k: Ref, v: Ref, causal: boolean): Ref {
@@ -84,6 +85,22 @@ describeBackends('scaledDotProductAttention', () => {
         inputs: [{ shape: [1, 4, Tq, 16] }, { shape: [1, 2, S, 16] }, { shape: [1, 2, S, 16] }],
         run: (q, k, v) => T.scaledDotProductAttention(q, k, v),
         reference: (q, k, v) => refAttention(q, k, v, true),
+      });
+    }
+  });
+
+  it('reads float16 / bfloat16 keys and values (a half KV cache window) as their decoded values', async () => {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const round = (r: Ref): Ref => ({ shape: r.shape, data: r.data.map((x) => refRoundHalf(dtype, x)) });
+      await expectForward({
+        name: `attention with ${dtype} k/v`,
+        inputs: [{ shape: [1, 4, 3, 16] }, { shape: [1, 2, 11, 16] }, { shape: [1, 2, 11, 16] }],
+        // A window of a longer half cache: [1, 2, 22, 16] sliced to the first 11 positions (not contiguous).
+        run: (q, k, v) => {
+          const cache = (t: T.Tensor) => T.concat([t.to(dtype), t.to(dtype)], 2).slice(2, 0, 11);
+          return T.scaledDotProductAttention(q, cache(k), cache(v));
+        },
+        reference: (q, k, v) => refAttention(q, round(k), round(v), true),
       });
     }
   });

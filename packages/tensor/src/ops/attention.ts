@@ -1,8 +1,10 @@
+import { isHalf } from '../backend/backend.js';
 import { fmt } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { contiguous } from './contiguous.js';
-import { backendOf, requireDtype } from './inputs.js';
+import { backendOfAnyDtype, requireDtype, requireFloat } from './inputs.js';
+import { toType } from './to-type.js';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface AttentionOptions {
@@ -16,17 +18,14 @@ export interface AttentionOptions {
  * softmax(q·kᵀ·scale [+ causal mask])·v, fused and tiled (no [T, S] score matrix is stored).
  * q [B, Hq, T, D], k and v [B, Hkv, S, D] with Hq a multiple of Hkv (grouped-query attention: query head h reads
  * k/v head ⌊h / (Hq/Hkv)⌋). Causal masking aligns the last query with the last key, so decoding with a KV cache
- * (T < S) works. Returns [B, Hq, T, D].
+ * (T < S) works. k and v may be float16 / bfloat16 (a half KV cache): they are decoded to float32 on the way in.
+ * Returns [B, Hq, T, D].
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
-  const backend = backendOf('scaledDotProductAttention', q, k, v);
-  for (const [name, t] of [
-    ['q', q],
-    ['k', k],
-    ['v', v],
-  ] as const) {
-    requireDtype('scaledDotProductAttention', t, 'float32', name);
-  }
+  const backend = backendOfAnyDtype('scaledDotProductAttention', q, k, v);
+  requireDtype('scaledDotProductAttention', q, 'float32', 'q');
+  requireFloat('scaledDotProductAttention', k, 'k');
+  requireFloat('scaledDotProductAttention', v, 'v');
   const [B, Hq, T, D] = q.shape;
   const [Bk, Hkv, , Dk] = k.shape;
   const ok =
@@ -46,8 +45,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   }
   const { causal = true, scale = 1 / Math.sqrt(D!) } = options;
   const qc = contiguous(q);
-  const kc = contiguous(k);
-  const vc = contiguous(v);
+  // Half keys/values (a float16 KV cache) are decoded in the contiguous copy the kernel needs anyway.
+  const kc = isHalf(k.dtype) ? toType(k, 'float32') : contiguous(k);
+  const vc = isHalf(v.dtype) ? toType(v, 'float32') : contiguous(v);
   const { o, lse } = backend.attention(qc, kc, vc, scale, causal);
   const y = Tensor.fromStorage(o, backend, [B!, Hq!, T!, D!]);
   const lseT = Tensor.fromStorage(lse, backend, [B!, Hq!, T!]);

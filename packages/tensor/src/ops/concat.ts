@@ -1,13 +1,13 @@
 import { fmt, normAxis, sizeOf, stridesOf } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 import { slice } from './slice.js';
 
 /** Joins tensors along an existing axis; all other axes must match. Written with the backend's copyInto. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new Error('concat: needs at least one tensor');
-  const backend = backendOf('concat', ...tensors);
+  const backend = backendOfAnyDtype('concat', ...tensors);
   const first = tensors[0]!;
   const a = normAxis('concat', axis, first.shape.length, first.shape);
   for (const t of tensors) {

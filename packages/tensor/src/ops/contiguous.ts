@@ -1,10 +1,10 @@
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 
 /** x with a row-major layout: a view when already contiguous, otherwise a copy. */
 export function contiguous(x: Tensor): Tensor {
-  const backend = backendOf('contiguous', x);
+  const backend = backendOfAnyDtype('contiguous', x);
   const y = x.isContiguous()
     ? x.view_(x.shape, x.strides, x.offset)
     : Tensor.fromStorage(backend.copy(x), backend, x.shape);

@@ -1,11 +1,11 @@
 import { expandStrides, fmt } from '../shape.js';
 import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 
 /** Broadcasts x to `shape` (new leading axes allowed; −1 keeps a size) as a view with stride 0 on repeated axes. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  backendOf('expand', x);
+  backendOfAnyDtype('expand', x);
   const lead = shape.length - x.shape.length;
   if (lead < 0) throw new Error(`expand: cannot expand ${fmt(x.shape)} to the lower-rank ${fmt(shape)}`);
   const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));

@@ -3,13 +3,31 @@
  *
  * @module
  */
-import type { Backend, DType } from '../backend/backend.js';
+import { type Backend, type DType, isHalf } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { fmt, sizeOf } from '../shape.js';
 import { type Operand, Tensor } from '../tensor.js';
 
-/** Checks every tensor is live and on one backend; returns that backend. Errors name `op` and the shapes. */
+/**
+ * Checks every tensor is live, on one backend and not float16 / bfloat16; returns that backend. Errors name `op` and
+ * the shapes. Half tensors are storage formats: only matmul, linear, casts, views and copies take them (those ops
+ * call {@link backendOfAnyDtype}).
+ */
 export function backendOf(op: string, ...tensors: Tensor[]): Backend {
+  const backend = backendOfAnyDtype(op, ...tensors);
+  for (const t of tensors) {
+    if (isHalf(t.dtype)) {
+      throw new Error(
+        `${op}: got a ${t.dtype} tensor ${fmt(t.shape)}, but ${op} computes in float32; cast it first with ` +
+          `.float() (only matmul, linear, casts, views and copies take ${t.dtype} tensors)`,
+      );
+    }
+  }
+  return backend;
+}
+
+/** {@link backendOf} for the ops that also take float16 / bfloat16 tensors (matmul, casts, views, copies). */
+export function backendOfAnyDtype(op: string, ...tensors: Tensor[]): Backend {
   for (const t of tensors) t.assertLive(op);
   const backend = tensors[0]!.backend;
   for (const t of tensors) {
@@ -26,6 +44,13 @@ export function backendOf(op: string, ...tensors: Tensor[]): Backend {
 /** Throws unless `t` has dtype `dtype`. */
 export function requireDtype(op: string, t: Tensor, dtype: DType, what = 'input'): void {
   if (t.dtype !== dtype) throw new Error(`${op}: ${what} must be ${dtype}, got ${t.dtype} ${fmt(t.shape)}`);
+}
+
+/** Throws unless `t` is floating point: float32, or a half type (float16 / bfloat16) for ops that decode halves. */
+export function requireFloat(op: string, t: Tensor, what = 'input'): void {
+  if (t.dtype !== 'float32' && !isHalf(t.dtype)) {
+    throw new Error(`${op}: ${what} must be float32, float16 or bfloat16, got ${t.dtype} ${fmt(t.shape)}`);
+  }
 }
 
 /** A new tensor of `shape` filled with `value` on `backend`. */

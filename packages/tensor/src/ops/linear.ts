@@ -8,7 +8,7 @@ import { fmt, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
 import { add } from './add.js';
-import { backendOf, requireDtype } from './inputs.js';
+import { backendOfAnyDtype, requireDtype, requireFloat } from './inputs.js';
 import { matmulNd } from './matmul-nd.js';
 import { reshape } from './reshape.js';
 import { transpose } from './transpose.js';
@@ -34,16 +34,17 @@ export function matmulRows(op: string, x: Tensor, w: Tensor, bias: Tensor | null
 
 /**
  * A fully connected layer's product: `x [..., in] · weightᵀ (+ bias)` → `[..., out]`, with `weight [out, in]` in
- * PyTorch's layout (read through a transposed view, no copy) and an optional `bias [out]`. float32 only.
+ * PyTorch's layout (read through a transposed view, no copy) and an optional `bias [out]` (float32). x and weight may be float16 or bfloat16 (a half weight is read
+ * as stored, products and sums in float32); the result is float32.
  *
  * ```ts
  * const y = linear(x, weight); // x [batch, seq, 64], weight [256, 64] → y [batch, seq, 256]
  * ```
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  backendOf('linear', x, weight, ...(bias ? [bias] : []));
-  requireDtype('linear', x, 'float32', 'x');
-  requireDtype('linear', weight, 'float32', 'weight');
+  backendOfAnyDtype('linear', x, weight, ...(bias ? [bias] : []));
+  requireFloat('linear', x, 'x');
+  requireFloat('linear', weight, 'weight');
   if (x.shape.length === 0 || weight.shape.length !== 2 || x.shape[x.shape.length - 1] !== weight.shape[1]) {
     throw new Error(`linear: input ${fmt(x.shape)} does not end in the in-features of weight ${fmt(weight.shape)}`);
   }

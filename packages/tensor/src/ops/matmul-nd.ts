@@ -8,7 +8,7 @@ import type { View } from '../backend/backend.js';
 import { broadcastShapes, expandStrides, fmt } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 import { transpose } from './transpose.js';
 
 /** a [..., M, K] viewed with its batch axes broadcast to `batch` (stride 0, no copy). */
@@ -35,7 +35,7 @@ function isTransposed2d(t: Tensor): boolean {
  * them); backward returns each operand's gradient in the broadcast batch shape, and the backward pass sums it down.
  */
 export function matmulNd(a: Tensor, b: Tensor): Tensor {
-  const backend = backendOf('matmul', a, b);
+  const backend = backendOfAnyDtype('matmul', a, b);
   const K = a.shape[a.shape.length - 1]!;
   if (b.shape[b.shape.length - 2] !== K) {
     throw new Error(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${K} vs ${b.shape.at(-2)})`);

@@ -1,7 +1,7 @@
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tidy } from '../tidy.js';
-import { backendOf, requireDtype } from './inputs.js';
+import { backendOfAnyDtype, requireFloat } from './inputs.js';
 import { matmulRows } from './linear.js';
 import { matmulNd } from './matmul-nd.js';
 import { squeeze } from './squeeze.js';
@@ -9,13 +9,14 @@ import { unsqueeze } from './unsqueeze.js';
 
 /**
  * Matrix product with torch.matmul semantics: a [..., M, K] @ b [..., K, N] → [..., M, N] with broadcast batch axes;
- * a 1-D a is a row vector [K] and a 1-D b a column vector [K] (their axis is removed from the result). float32 only.
- * Transposed views are read in place.
+ * a 1-D a is a row vector [K] and a 1-D b a column vector [K] (their axis is removed from the result). Either operand may be
+ * float16 or bfloat16 (decoded in the kernel; products and sums in float32); the result is float32. Transposed views
+ * are read in place.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  backendOf('matmul', a, b);
-  requireDtype('matmul', a, 'float32', 'a');
-  requireDtype('matmul', b, 'float32', 'b');
+  backendOfAnyDtype('matmul', a, b);
+  requireFloat('matmul', a, 'a');
+  requireFloat('matmul', b, 'b');
   if (a.shape.length === 0 || b.shape.length === 0) {
     throw new Error(`matmul: operands must be at least 1-D, got ${fmt(a.shape)} @ ${fmt(b.shape)}`);
   }

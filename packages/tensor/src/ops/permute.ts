@@ -1,11 +1,11 @@
 import { fmt, normAxis } from '../shape.js';
 import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 
 /** Reorders dimensions: output axis i is input axis dims[i]. A zero-copy view. */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
-  backendOf('permute', x);
+  backendOfAnyDtype('permute', x);
   const rank = x.shape.length;
   const d = dims.map((a) => normAxis('permute', a, rank, x.shape));
   if (d.length !== rank || new Set(d).size !== rank) {

@@ -1,11 +1,11 @@
 import { resolveShape, stridesOf } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 
 /** Same elements in a new shape (one −1 is inferred). A zero-copy view when x is contiguous, else a copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  const backend = backendOf('reshape', x);
+  const backend = backendOfAnyDtype('reshape', x);
   const target = resolveShape('reshape', shape, x.size, x.shape);
   let y: Tensor;
   if (x.isContiguous()) {

@@ -1,14 +1,14 @@
 import { fmt, normAxis } from '../shape.js';
 import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, filled } from './inputs.js';
+import { backendOfAnyDtype, filled } from './inputs.js';
 
 /**
  * Elements [start, end) along `axis` as a zero-copy view. Negative start/end count from the end; both are clamped to
  * the axis like Python slices. `end` defaults to the axis length.
  */
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
-  const backend = backendOf('slice', x);
+  const backend = backendOfAnyDtype('slice', x);
   const a = normAxis('slice', axis, x.shape.length, x.shape);
   const n = x.shape[a]!;
   const clamp = (i: number) => Math.min(n, Math.max(0, i < 0 ? i + n : i));

@@ -1,12 +1,12 @@
 import { normAxis } from '../shape.js';
 import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 import { reshape } from './reshape.js';
 
 /** Drops size-1 axes: the given axis (unchanged if its size is not 1, like torch) or all of them. A view. */
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  backendOf('squeeze', x);
+  backendOfAnyDtype('squeeze', x);
   const drop =
     axis === undefined
       ? (i: number) => x.shape[i] === 1

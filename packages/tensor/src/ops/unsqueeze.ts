@@ -1,12 +1,12 @@
 import { normAxis } from '../shape.js';
 import { record } from '../tape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf } from './inputs.js';
+import { backendOfAnyDtype } from './inputs.js';
 import { reshape } from './reshape.js';
 
 /** Inserts a size-1 axis at `axis` (in −(rank+1) … rank). A view. */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
-  backendOf('unsqueeze', x);
+  backendOfAnyDtype('unsqueeze', x);
   const a = normAxis('unsqueeze', axis, x.shape.length + 1, x.shape);
   const shape = [...x.shape];
   const strides = [...x.strides];

@@ -55,9 +55,15 @@ export class BlockWeight {
     if (bytes.byteLength !== need) {
       throw new Error(`BlockWeight ${type} ${fmt(shape)}: needs ${need} bytes, got ${bytes.byteLength}`);
     }
-    // Words padded to a multiple of 4 bytes; the kernels read bytes by shift and mask.
-    const words = new Int32Array(Math.ceil(need / 4));
-    new Uint8Array(words.buffer).set(bytes);
+    // Words padded to a multiple of 4 bytes; the kernels read bytes by shift and mask. Word-aligned bytes are written
+    // as they are: no host copy of a tensor that may be hundreds of MB (a 7B model's).
+    let words: Int32Array;
+    if (bytes.byteOffset % 4 === 0 && need % 4 === 0) {
+      words = new Int32Array(bytes.buffer, bytes.byteOffset, need / 4);
+    } else {
+      words = new Int32Array(Math.ceil(need / 4));
+      new Uint8Array(words.buffer).set(bytes);
+    }
     const storage = backend.alloc('int32', words.length);
     backend.write(storage, words);
     return new BlockWeight(type, [out, inFeatures], backend, storage, need);

@@ -11,6 +11,7 @@ import type {
   BinaryOp,
   BlockType,
   DType,
+  PagedIndexLayout,
   ReduceOp,
   RopeStyle,
   SampledStorages,
@@ -27,6 +28,7 @@ import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import * as ew from './kernels/elementwise.js';
 import { gather, scatterAdd } from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
+import { pagedAttention, writePagedRows } from './kernels/paged-attention.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
 import { addRmsNorm, rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
@@ -160,6 +162,12 @@ export class WebGpuBackend implements Backend {
   }
   sampleTokens(logits: View, rows: SamplingRows, topLogprobs: number): SampledStorages {
     return sampleTokens(this.rt, logits, rows, topLogprobs);
+  }
+  pagedAttention(q: View, kPool: View, vPool: View, index: View, layout: PagedIndexLayout, scale: number): Storage {
+    return pagedAttention(this.rt, q, kPool, vPool, index, layout, scale);
+  }
+  writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void {
+    writePagedRows(this.rt, own(pool, 'writePagedRows'), src, index, layout);
   }
   adamw(param: Storage, grad: Storage, m: Storage, v: Storage, hyper: AdamWHyper, gradScale?: Storage): void {
     adamw(

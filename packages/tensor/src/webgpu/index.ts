@@ -27,6 +27,11 @@ export interface WebGpuBackendOptions extends WebGpuDeviceOptions {
   persistTuning?: boolean;
   /** Andes version used as the cache key (default: this package's version). */
   andesVersion?: string;
+  /**
+   * How float16 storages bind in shaders: `auto` (native `f16` where the device has `shader-f16`, packed u32 words
+   * elsewhere) or `packed` always (default: `ANDES_WEBGPU_HALF`, else auto). bfloat16 is always packed.
+   */
+  halfStorage?: 'auto' | 'packed';
 }
 
 /**
@@ -39,6 +44,9 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   const profile = adapterProfile(acquired.adapter.info as GPUAdapterInfo | undefined, acquired.features);
   rt.cpuAdapter = profile.cpu;
   rt.features = acquired.features;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const halfStorage = options.halfStorage ?? (env?.ANDES_WEBGPU_HALF === 'packed' ? 'packed' : 'auto');
+  rt.halfNative = acquired.f16 && halfStorage !== 'packed';
   const board = new Switchboard(rt, profile, KERNEL_FAMILIES, {
     andes: options.andesVersion ?? (await andesVersion()),
     ...(options.tune ? { mode: options.tune } : {}),

@@ -10,7 +10,8 @@
  * @module
  */
 
-import type { DType, Storage } from '../backend/backend.js';
+import { type DType, type HalfDType, isHalf, type Storage } from '../backend/backend.js';
+import { decodeHalf, encodeHalf } from '../formats/half-precision.js';
 import { BufferPool } from './pool.js';
 
 /** Words (u32) of uniform data each dispatch may use: 256 bytes, the default uniform offset alignment. */
@@ -37,6 +38,11 @@ const u32 = new Uint32Array(f32.buffer);
 export function f32bits(x: number): number {
   f32[0] = x;
   return u32[0]!;
+}
+
+/** Bytes of the GPU buffer behind `size` elements of `dtype`: halves two per u32 word, rounded up to whole words. */
+export function storageBytes(dtype: DType, size: number): number {
+  return isHalf(dtype) ? Math.ceil(size / 2) * 4 : size * 4;
 }
 
 /** A WebGPU storage: one pooled GPU buffer. */
@@ -73,6 +79,11 @@ export class Runtime {
   cpuAdapter = false;
   /** Optional features enabled on the device (`subgroups`, `timestamp-query`, `shader-f16`). */
   features: ReadonlySet<string> = new Set();
+  /**
+   * Whether float16 storages bind as native `array<f16>` (needs `shader-f16`); otherwise, and for bfloat16 always,
+   * as packed u32 words. Same bytes either way, so it may change between dispatches (tests run both paths).
+   */
+  halfNative = false;
   /** Dispatches recorded since the runtime was created (benchmarks print dispatches per step from differences). */
   dispatchCount = 0;
   /** Run once at the next sync or read after it is set (the autotuner's deferred work); cleared before it runs. */
@@ -134,7 +145,7 @@ export class Runtime {
   // ---- storages -----------------------------------------------------------------------------
   alloc(dtype: DType, size: number): GpuStorage {
     this.check('alloc');
-    return new GpuStorage(dtype, size, this.pool.acquire(Math.max(4, size * 4)));
+    return new GpuStorage(dtype, size, this.pool.acquire(Math.max(4, storageBytes(dtype, size))));
   }
 
   free(s: GpuStorage): void {
@@ -149,14 +160,21 @@ export class Runtime {
     this.check('write');
     if (data.length !== s.size) throw new Error(`webgpu.write: data has ${data.length} elements, storage ${s.size}`);
     if (s.batch === this.batchId && this.encoder) this.submit();
-    if (data.length > 0) this.queue.writeBuffer(s.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    let bytes: Float32Array | Int32Array | Uint16Array = data;
+    if (isHalf(s.dtype)) {
+      // Rounded on the host; an odd count gets a zero pad half so the upload is whole words.
+      bytes = new Uint16Array(storageBytes(s.dtype, s.size) / 2);
+      bytes.set(encodeHalf(s.dtype, data));
+    }
+    if (data.length > 0) this.queue.writeBuffer(s.buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   async read(s: GpuStorage): Promise<Float32Array | Int32Array> {
     this.check('read');
-    const bytes = s.size * 4;
-    const out = s.dtype === 'int32' ? new Int32Array(s.size) : new Float32Array(s.size);
-    if (bytes === 0) return out;
+    const bytes = storageBytes(s.dtype, s.size);
+    const raw = s.dtype === 'int32' ? new Int32Array(s.size) : isHalf(s.dtype) ? new Uint16Array(bytes / 2) : null;
+    const out = raw ?? new Float32Array(s.size);
+    if (bytes === 0) return out instanceof Uint16Array ? new Float32Array(0) : out;
     const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.endPass();
     this.openEncoder().copyBufferToBuffer(s.buffer, 0, staging, 0, bytes);
@@ -174,6 +192,7 @@ export class Runtime {
     staging.destroy();
     this.check('read');
     await this.runIdleHook();
+    if (out instanceof Uint16Array) return decodeHalf(s.dtype as HalfDType, out.subarray(0, s.size));
     return out;
   }
 

@@ -4,9 +4,10 @@
  * @module
  */
 
-import type { BinaryOp, DType, UnaryOp, View } from '../../backend/backend.js';
+import { type BinaryOp, type DType, isHalf, type UnaryOp, type View } from '../../backend/backend.js';
+import { halfBits } from '../../formats/half-precision.js';
 import { sizeOf, stridesOf } from '../../shape.js';
-import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
+import { f32bits, type GpuStorage, type Runtime, storageBytes } from '../runtime.js';
 import { type MapSpec, runMap, wgslType } from './map.js';
 
 const UNARY_F32: Record<UnaryOp, string> = {
@@ -123,17 +124,31 @@ export function copyInto(rt: Runtime, dst: View, src: View): void {
   if (temp) rt.free(temp);
 }
 
-/** Every element = value. */
+/** Every element = value (a half value rounded to nearest even on the host, then written as whole words). */
 export function fill(rt: Runtime, dtype: DType, size: number, value: number): GpuStorage {
-  return arange(rt, dtype, size, value, 0);
+  if (!isHalf(dtype)) return arange(rt, dtype, size, value, 0);
+  const out = rt.alloc(dtype, size);
+  const bits = halfBits(dtype, value);
+  const words = storageBytes(dtype, size) / 4;
+  if (words > 0)
+    rt.dispatch(arangePipeline(rt, 'int32'), [out], [words, (bits | (bits << 16)) >>> 0, 0], Math.ceil(words / 128));
+  return out;
 }
 
 /** out[i] = start + i·step. */
 export function arange(rt: Runtime, dtype: DType, size: number, start: number, step: number): GpuStorage {
+  if (isHalf(dtype)) throw new Error(`arange: dtype ${dtype} is not supported; create float32 and cast with .to()`);
   const out = rt.alloc(dtype, size);
   if (size === 0) return out;
   const int = dtype === 'int32';
-  const pipeline = rt.pipeline(`arange:${dtype}`, () =>
+  const enc = (x: number) => (int ? x | 0 : f32bits(x)) >>> 0;
+  rt.dispatch(arangePipeline(rt, dtype), [out], [size, enc(start), enc(step)], Math.ceil(size / 128));
+  return out;
+}
+
+function arangePipeline(rt: Runtime, dtype: DType): GPUComputePipeline {
+  const int = dtype === 'int32';
+  return rt.pipeline(`arange:${dtype}`, () =>
     int
       ? `@group(0) @binding(1) var<storage, read_write> out: array<i32>;
 @compute @workgroup_size(128)
@@ -150,7 +165,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   out[i] = pf(1u) + f32(i) * pf(2u);
 }`,
   );
-  const enc = (x: number) => (int ? x | 0 : f32bits(x)) >>> 0;
-  rt.dispatch(pipeline, [out], [size, enc(start), enc(step)], Math.ceil(size / 128));
-  return out;
 }

@@ -5,12 +5,13 @@
  * @module
  */
 
-import type { DType, View } from '../../backend/backend.js';
+import { type DType, isHalf, type View } from '../../backend/backend.js';
 import { sizeOf, stridesOf } from '../../shape.js';
 import { checkRank, collapse } from '../layout.js';
 import { type GpuStorage, type Runtime, UNIFORM_WORDS } from '../runtime.js';
+import { HALF_CODEC, halfArray, halfEnable, halfLoad, halfStoreFn, halfTag } from './half-code.js';
 
-/** WGSL scalar type of a dtype. */
+/** WGSL scalar type a dtype computes in (half types compute in f32; their storage is in half-code.ts). */
 export function wgslType(d: DType): string {
   return d === 'int32' ? 'i32' : 'f32';
 }
@@ -67,8 +68,9 @@ export function runMap(
   checkRank(spec.name, c.shape);
   const rank = c.shape.length;
   const storageTypes = inputs.map((v) => v.storage.dtype);
-  const key = `map:${spec.name}:${spec.inputs.join(',')}:${storageTypes.join(',')}:${spec.out}:${rank}`;
-  const pipeline = rt.pipeline(key, () => mapCode(spec, storageTypes, rank));
+  const tags = [out.dtype, ...storageTypes].map((d) => halfTag(rt, d)).join('');
+  const key = `map:${spec.name}:${spec.inputs.join(',')}:${storageTypes.join(',')}:${spec.out}:${rank}:${tags}`;
+  const pipeline = rt.pipeline(key, () => mapCode(rt, spec, storageTypes, rank));
   const params: number[] = [n];
   for (let d = 0; d < 6; d++) params.push(c.shape[d] ?? 1);
   const offsets = [strided ? outView.offset : 0, ...inputs.map((v) => v.offset)];
@@ -80,12 +82,16 @@ export function runMap(
   rt.dispatch(pipeline, [out, ...inputs.map((v) => v.storage as GpuStorage)], params, Math.ceil(n / 128));
 }
 
-function mapCode(spec: MapSpec, storageTypes: readonly DType[], rank: number): string {
+function mapCode(rt: Runtime, spec: MapSpec, storageTypes: readonly DType[], rank: number): string {
   const operands = spec.inputs.length + 1;
-  const lines: string[] = [MATH_HELPERS];
-  lines.push(`@group(0) @binding(1) var<storage, read_write> out: array<${wgslType(spec.out)}>;`);
+  const halves = [spec.out, ...storageTypes].some(isHalf);
+  const lines: string[] = [halfEnable(rt, [spec.out, ...storageTypes]), MATH_HELPERS, halves ? HALF_CODEC : ''];
+  const outArray = isHalf(spec.out) ? halfArray(rt, spec.out, true) : `array<${wgslType(spec.out)}>`;
+  lines.push(`@group(0) @binding(1) var<storage, read_write> out: ${outArray};`);
+  if (isHalf(spec.out)) lines.push(halfStoreFn(rt, spec.out, 'out', 'store_out'));
   storageTypes.forEach((d, j) => {
-    lines.push(`@group(0) @binding(${j + 2}) var<storage, read> in${j}: array<${wgslType(d)}>;`);
+    const array = isHalf(d) ? halfArray(rt, d, false) : `array<${wgslType(d)}>`;
+    lines.push(`@group(0) @binding(${j + 2}) var<storage, read> in${j}: ${array};`);
   });
   lines.push(`@compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -100,9 +106,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (let j = 0; j < operands; j++) lines.push(`  o${j} += c${d} * pu(${8 + j * 7 + d}u);`);
   }
   spec.inputs.forEach((t, j) => {
-    const load = `in${j}[o${j + 1}]`;
-    lines.push(`  let x${j} = ${t === storageTypes[j] ? load : `${wgslType(t)}(${load})`};`);
+    const d = storageTypes[j]!;
+    const load = isHalf(d) ? halfLoad(rt, d, `in${j}`, `o${j + 1}`) : `in${j}[o${j + 1}]`;
+    lines.push(`  let x${j} = ${wgslType(t) === wgslType(d) ? load : `${wgslType(t)}(${load})`};`);
   });
-  lines.push(`  out[o0] = ${spec.expr};\n}`);
+  if (isHalf(spec.out)) lines.push(`  store_out(o0, f32(${spec.expr}));\n}`);
+  else lines.push(`  out[o0] = ${spec.expr};\n}`);
   return lines.join('\n');
 }

@@ -20,6 +20,26 @@ export const MATMUL_BINDINGS = `@group(0) @binding(1) var<storage, read_write> o
 @group(0) @binding(2) var<storage, read> A: array<f32>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;`;
 
+/**
+ * How a kernel binds and loads its operands: `header` declares bindings 1–3 (and any helper functions), `a(i)` and
+ * `b(i)` are f32 expressions of element i of A and B. float32 operands are plain arrays; half operands decode
+ * (matmul-half.ts). `key` tells pipelines with different operand code apart.
+ */
+export interface OperandCode {
+  key: string;
+  header: string;
+  a(index: string): string;
+  b(index: string): string;
+}
+
+/** float32 operands: {@link MATMUL_BINDINGS}, direct loads. */
+export const F32_OPERANDS: OperandCode = {
+  key: '',
+  header: MATMUL_BINDINGS,
+  a: (i) => `A[${i}]`,
+  b: (i) => `B[${i}]`,
+};
+
 /** WGSL setting aBase, bBase for batch index z (batch dims at words 12 + 4d: shape, a stride, b stride). */
 export function batchCode(rank: number): string {
   const lines = ['  var aBase = pu(3u);', '  var bBase = pu(4u);', '  var zr = z;'];

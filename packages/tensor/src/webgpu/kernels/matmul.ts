@@ -6,13 +6,21 @@
  * @module
  */
 
-import type { View } from '../../backend/backend.js';
+import { isHalf, type View } from '../../backend/backend.js';
 import { sizeOf } from '../../shape.js';
 import { collapse } from '../layout.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import { chooseVariant } from '../tuning/switchboard.js';
-import { MATMUL_BINDINGS as BINDINGS, batchCode, type Layout, layoutOf } from './matmul-code.js';
+import {
+  MATMUL_BINDINGS as BINDINGS,
+  batchCode,
+  F32_OPERANDS,
+  type Layout,
+  layoutOf,
+  type OperandCode,
+} from './matmul-code.js';
 import { dispatchGemvSubgroup } from './matmul-gemv-subgroup.js';
+import { halfOperands } from './matmul-half.js';
 import { dispatchTiledV4, type TileV4Config, vec4Ok } from './matmul-tiled-v4.js';
 
 /** Register-tiling shape of the big-product kernel. */
@@ -62,6 +70,15 @@ const CPU_DECODE: DecodeVariant = { kind: 'strip', strip: { wg: 32, rm: 1, rn: 2
  * own contiguous weight rows; 8 columns per invocation amortise the A loads (LM head 75 → 12 ms, BENCHMARKS.md).
  */
 const CPU_DECODE_KC: DecodeVariant = { kind: 'strip', strip: { wg: 16, rm: 1, rn: 8 } };
+/**
+ * Strip shapes of products with a float16 / bfloat16 operand (decoded on load, f32 accumulation; no workgroup
+ * memory): the CPU-adapter K-contiguous decode strip for one row (either layout of B: it indexes by strides), the
+ * CPU-adapter strip with 4 × 4 per invocation otherwise (fewer, smaller shaders to compile).
+ */
+const HALF_STRIPS = {
+  decode: { wg: 16, rm: 1, rn: 8 },
+  rows: { wg: 16, rm: 4, rn: 4, rowsFirst: true },
+} satisfies Record<string, StripConfig>;
 /** One-row products: the split-K GEMV, its subgroup form (K-contiguous B only), or a strip kernel with one row. */
 export type DecodeVariant = { kind: 'gemv' } | { kind: 'gemv-subgroup' } | { kind: 'strip'; strip: StripConfig };
 
@@ -133,6 +150,14 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
   const br = c.shape.length;
   const storages = [out, a.storage as GpuStorage, b.storage as GpuStorage];
   const problem: MatmulProblem = { M, N, K, batch, la, lb };
+  if (isHalf(a.storage.dtype) || isHalf(b.storage.dtype)) {
+    const strip = M > 1 ? HALF_STRIPS.rows : HALF_STRIPS.decode;
+    const ops = halfOperands(rt, a.storage.dtype, b.storage.dtype);
+    // General-stride indexing ('g' layouts): the decode dominates the address arithmetic, and one pipeline per
+    // (shape class, dtypes) instead of one per layout pair keeps shader compiles (seconds each on lavapipe) few.
+    dispatchStrip(rt, strip, 'g', 'g', br, storages, params, M, N, batch, ops);
+    return out;
+  }
   if (M === 1) {
     let decode =
       decodeOverride ??
@@ -186,9 +211,10 @@ function dispatchStrip(
   M: number,
   N: number,
   batch: number,
+  ops: OperandCode = F32_OPERANDS,
 ): void {
-  const key = `mms:${la}:${lb}:${br}:${c.wg}/${c.rm}x${c.rn}/${c.ku ?? 1}/${!!c.rowsFirst}`;
-  const p = rt.pipeline(key, () => stripCode(c, la, lb, br));
+  const key = `mms:${la}:${lb}:${br}:${c.wg}/${c.rm}x${c.rn}/${c.ku ?? 1}/${!!c.rowsFirst}${ops.key}`;
+  const p = rt.pipeline(key, () => stripCode(c, la, lb, br, ops));
   const cols = Math.ceil(N / (c.wg * c.rn));
   const rows = Math.ceil(M / c.rm);
   rt.dispatch(p, storages, params, c.rowsFirst ? [rows, cols, batch] : [cols, rows, batch]);
@@ -319,7 +345,7 @@ ${batchCode(batchRank)}
 }`;
 }
 
-function stripCode(c: StripConfig, la: Layout, lb: Layout, batchRank: number): string {
+function stripCode(c: StripConfig, la: Layout, lb: Layout, batchRank: number, ops: OperandCode): string {
   const { wg, rm, rn } = c;
   const lines: string[] = [];
   const aIdx = (r: number) => (la === 'k' ? `ar${r} + k` : la === 'mn' ? `ar${r} + k * sAk` : `ar${r} + k * sAk`);
@@ -335,8 +361,8 @@ function stripCode(c: StripConfig, la: Layout, lb: Layout, batchRank: number): s
   for (let r = 0; r < rm; r++) for (let j = 0; j < rn; j++) lines.push(`  var c${r}_${j} = 0.0;`);
   const step = (indent: string, kExpr: string) => {
     const ls: string[] = [`${indent}{ let k = ${kExpr};`];
-    for (let r = 0; r < rm; r++) ls.push(`${indent}  let a${r} = A[${aIdx(r)}];`);
-    for (let j = 0; j < rn; j++) ls.push(`${indent}  let b${j} = B[${bIdx(j)}];`);
+    for (let r = 0; r < rm; r++) ls.push(`${indent}  let a${r} = ${ops.a(aIdx(r))};`);
+    for (let j = 0; j < rn; j++) ls.push(`${indent}  let b${j} = ${ops.b(bIdx(j))};`);
     for (let r = 0; r < rm; r++)
       for (let j = 0; j < rn; j++) ls.push(`${indent}  c${r}_${j} = fma(a${r}, b${j}, c${r}_${j});`);
     ls.push(`${indent}}`);
@@ -358,7 +384,7 @@ function stripCode(c: StripConfig, la: Layout, lb: Layout, batchRank: number): s
       );
     }
   }
-  return `${BINDINGS}
+  return `${ops.header}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let M = pu(0u); let N = pu(1u); let K = pu(2u);

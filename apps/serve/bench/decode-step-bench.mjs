@@ -1,0 +1,62 @@
+// CPU milliseconds per engine decode step at several batch sizes (what the server pays per token boundary), random
+// weights, llama2.c's TinyStories shapes. CPU time (user + system of this process) rather than wall time, so the
+// figure holds on a machine shared with other work; the ratio batch-16 / batch-1 is the engine's cap on the server's
+// 16-vs-1 clients throughput ratio.
+//
+//   ANDES_BACKEND=cpu node bench/decode-step-bench.mjs      # after npm run build
+//
+// Environment: STEP_PRESETS (default stories-15m), STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per
+// pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4). Two passes; the second is
+// reported (the first compiles kernels and moves weights into wasm memory).
+import { cpus, loadavg } from 'node:os';
+import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { getBackend, initBackend } from '@andes/tensor';
+import { LlamaEngine } from '../dist/index.js';
+
+const PRESETS = (process.env.STEP_PRESETS ?? 'stories-15m').split(',');
+const BATCHES = (process.env.STEP_BATCHES ?? '1,4,16').split(',').map(Number);
+const STEPS = Number(process.env.STEP_COUNT ?? 24);
+const PROMPT = Number(process.env.STEP_PROMPT ?? 4);
+
+await initBackend();
+console.log(`# engine decode step, backend ${getBackend().name}, ${STEPS} steps after a ${PROMPT}-token prompt`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load ${loadavg()[0].toFixed(2)}`,
+);
+
+/** CPU milliseconds per decode step of `batch` slots decoding greedily in lockstep. */
+async function stepCpuMs(engine, batch) {
+  const tokens = [];
+  for (let s = 0; s < batch; s++) {
+    const prompt = Array.from({ length: PROMPT }, (_, i) => 1 + ((s * 7919 + i * 104729) % (engine.vocabSize - 1)));
+    tokens.push(argmax(await engine.prefill(s, prompt)));
+  }
+  const c0 = process.cpuUsage();
+  for (let step = 0; step < STEPS; step++) {
+    const rows = tokens.map((token, slot) => ({ slot, token, position: PROMPT + step }));
+    const logits = await engine.decode(rows);
+    for (let s = 0; s < batch; s++) {
+      tokens[s] = argmax(logits.subarray(s * engine.vocabSize, (s + 1) * engine.vocabSize));
+    }
+  }
+  const u = process.cpuUsage(c0);
+  for (let s = 0; s < batch; s++) engine.release(s);
+  return (u.user + u.system) / 1000 / STEPS;
+}
+
+for (const preset of PRESETS) {
+  const config = llamaPreset(preset, { vocab_size: 32000 });
+  const model = new LlamaForCausalLM(config, { seed: 1 });
+  const engine = new LlamaEngine(model, { maxSlots: Math.max(...BATCHES), maxContext: 256 });
+  const ms = new Map();
+  for (let pass = 0; pass < 2; pass++) for (const b of BATCHES) ms.set(b, await stepCpuMs(engine, b));
+  const one = ms.get(BATCHES[0]);
+  for (const b of BATCHES) {
+    console.log(
+      `${preset} batch ${b}: ${ms.get(b).toFixed(1)} CPU-ms per step (${(ms.get(b) / one).toFixed(2)}× batch ${BATCHES[0]})`,
+    );
+  }
+  engine.dispose();
+  model.dispose();
+}
+console.log(`load after: ${loadavg()[0].toFixed(2)}`);

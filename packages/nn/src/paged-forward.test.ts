@@ -1,0 +1,124 @@
+import { describeBackends } from '@andes/tensor/testing';
+import { expect, it } from 'vitest';
+import { hostWeights, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { referenceLogits } from '../test/reference-llama.js';
+import { llamaConfig } from './config.js';
+import { LlamaForCausalLM } from './llama.js';
+import { forwardPaged } from './paged-forward.js';
+import { PagedKvCache } from './paged-kv-cache.js';
+
+const config = llamaConfig({
+  vocab_size: 41,
+  hidden_size: 24,
+  intermediate_size: 40,
+  num_hidden_layers: 2,
+  num_attention_heads: 6,
+  num_key_value_heads: 2,
+  max_position_embeddings: 40,
+  rope_theta: 500,
+  tie_word_embeddings: false,
+});
+const V = config.vocab_size;
+
+async function rows(t: { data(): Promise<ArrayLike<number>>; dispose(): void }): Promise<Float32Array> {
+  const d = Float32Array.from(await t.data());
+  t.dispose();
+  return d;
+}
+
+/** Relative distance of logits rows to float64 reference rows. */
+function relative(mine: ArrayLike<number>, ref: Float64Array): number {
+  const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return maxAbsDiff(mine, ref) / scale;
+}
+
+describeBackends('forwardPaged', () => {
+  it('steps mixing prefill chunks and decodes of ragged sequences match a float64 forward of each sequence', async () => {
+    const model = new LlamaForCausalLM(config, { seed: 9 });
+    const seqs = randomIds(4, 23, V, 5);
+    const want = referenceLogits(config, await hostWeights(model), seqs);
+    // Blocks of 5 positions, so chunks and decodes straddle block ends; one block spare.
+    const cache = new PagedKvCache(config, { numBlocks: 4 * 5 + 1, blockSize: 5 });
+    const done = [0, 0, 0, 0];
+    // Per step, tokens to feed for each sequence (0: not in this step). Sequence 3 arrives late, sequence 1 decodes
+    // from its second step on, sequence 2 prefills in three chunks while the others decode.
+    const plan = [
+      [7, 1, 4, 0],
+      [1, 1, 6, 0],
+      [1, 1, 9, 11],
+      [1, 1, 1, 1],
+      [1, 1, 1, 1],
+    ];
+    for (let s = 0; s < 4; s++) cache.pool.open(s);
+    for (const [step, counts] of plan.entries()) {
+      const chunks = counts.flatMap((n, s) => {
+        if (n === 0) return [];
+        expect(cache.pool.grow(s, done[s]! + n)).toBe(true);
+        return [{ seq: s, ids: seqs[s]!.slice(done[s], done[s]! + n), start: done[s]!, allLogits: s === 2 }];
+      });
+      const logits = await rows(forwardPaged(model, chunks, cache));
+      let r = 0;
+      for (const c of chunks) {
+        const positions = c.allLogits ? c.ids.map((_, j) => c.start + j) : [c.start + c.ids.length - 1];
+        const mine = logits.subarray(r * V, (r + positions.length) * V);
+        const ref = Float64Array.from(positions.flatMap((p) => [...want[c.seq]![p]!]));
+        expect(relative(mine, ref), `step ${step}, sequence ${c.seq}`).toBeLessThan(2e-4);
+        r += positions.length;
+        done[c.seq] = c.start + c.ids.length;
+      }
+      expect(r * V).toBe(logits.length);
+    }
+    expect(done).toEqual([11, 5, 21, 13]);
+    for (let s = 0; s < 4; s++) cache.pool.close(s);
+    expect(cache.pool.freeBlocks).toBe(cache.pool.numBlocks);
+    cache.dispose();
+    model.dispose();
+  });
+
+  it('a second sequence with the same system prompt shares its full blocks and computes the same logits', async () => {
+    const model = new LlamaForCausalLM(config, { seed: 3 });
+    const [system, tailA, tailB] = randomIds(3, 11, V, 8) as [number[], number[], number[]];
+    const a = [...system, ...tailA.slice(0, 3)];
+    const b = [...system, ...tailB.slice(0, 6)];
+    const want = referenceLogits(config, await hostWeights(model), [a, b]);
+    const cache = new PagedKvCache(config, { numBlocks: 8, blockSize: 4 });
+    const { pool } = cache;
+    pool.open(0);
+    pool.grow(0, a.length);
+    const la = await rows(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache));
+    expect(relative(la, Float64Array.from(want[0]![a.length - 1]!))).toBeLessThan(2e-4);
+    const usedByA = pool.usedBlocks; // ⌈14 / 4⌉ = 4
+    // B reuses the two full blocks of the 11-token system prompt (8 positions) and prefills only the rest.
+    expect(pool.blocksToAdmit(b, b.length)).toBe(pool.blocksFor(b.length) - 2);
+    expect(pool.open(1, b)).toBe(8);
+    expect(pool.table(1).slice(0, 2)).toEqual(pool.table(0).slice(0, 2));
+    pool.grow(1, b.length);
+    expect(pool.usedBlocks).toBe(usedByA + pool.blocksFor(b.length) - 2);
+    const lb = await rows(forwardPaged(model, [{ seq: 1, ids: b.slice(8), start: 8 }], cache));
+    expect(relative(lb, Float64Array.from(want[1]![b.length - 1]!))).toBeLessThan(2e-4);
+    // A leaves: the shared blocks stay with B; when B leaves too, every block is free again (cached for reuse).
+    pool.close(0);
+    expect(pool.usedBlocks).toBe(pool.blocksFor(b.length));
+    pool.close(1);
+    expect([pool.usedBlocks, pool.freeBlocks]).toEqual([0, 8]);
+    expect(pool.cachedBlocks).toBeGreaterThan(0);
+    cache.dispose();
+    model.dispose();
+  });
+
+  it('rejects chunks that do not extend their sequence or lack blocks, naming the sequence', () => {
+    const model = new LlamaForCausalLM(config, { seed: 1 });
+    const cache = new PagedKvCache(config, { numBlocks: 2, blockSize: 4 });
+    cache.pool.open(7);
+    cache.pool.grow(7, 4);
+    expect(() => forwardPaged(model, [{ seq: 7, ids: [1, 2], start: 1 }], cache)).toThrow(
+      /sequence 7 holds 0 positions, chunk starts at 1/,
+    );
+    expect(() => forwardPaged(model, [{ seq: 7, ids: [1, 2, 3, 4, 5], start: 0 }], cache)).toThrow(
+      /sequence 7 has blocks for 4 positions/,
+    );
+    expect(cache.pool.grow(7, 12)).toBe(false);
+    cache.dispose();
+    model.dispose();
+  });
+});

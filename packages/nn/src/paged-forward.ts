@@ -1,0 +1,104 @@
+/**
+ * One forward over a paged KV cache for any mix of sequences: decodes (one token) and prefill chunks (many) of
+ * different sequences, packed back to back into one `[1, T, d]` batch. Every weight is read once for all T rows;
+ * each layer writes the rows' keys/values straight into their blocks and runs one paged attention over all rows
+ * (each row sees its own sequence up to its position). This is the step a continuous-batching server runs.
+ *
+ * @module
+ */
+
+import { concat, noGrad, pagedKvIndex, type Tensor, tensor, tidy } from '@andes/tensor';
+import type { LlamaForCausalLM } from './llama.js';
+import type { PagedKvCache } from './paged-kv-cache.js';
+
+/** One sequence's part of a {@link forwardPaged} step. */
+export interface PagedChunk {
+  /** The sequence (open in `cache.pool`, with blocks for positions up to `start + ids.length`). */
+  seq: number;
+  /** Token ids (≥ 1): one for a decode step, several for a prefill chunk. */
+  ids: readonly number[];
+  /** Position of the first id; must equal the sequence's committed length (chunks extend their sequence). */
+  start: number;
+  /** Return logits of every position of the chunk instead of only its last. */
+  allLogits?: boolean;
+}
+
+/**
+ * Runs the chunks through `model` in one forward, writing their keys/values into `cache` and committing their ids to
+ * the pool (which registers completed blocks for prefix sharing). Returns logits `[R, V]`: per chunk in order, its
+ * last position's row (all rows with `allLogits`). Each row equals what a contiguous-cache prefill/decode of that
+ * sequence alone computes (up to float rounding of the attention sum order). No gradients; intermediates are freed.
+ */
+export function forwardPaged(model: LlamaForCausalLM, chunks: readonly PagedChunk[], cache: PagedKvCache): Tensor {
+  const { pool } = cache;
+  if (chunks.length === 0) throw new Error('forwardPaged: no chunks');
+  if (new Set(chunks.map((c) => c.seq)).size !== chunks.length) {
+    throw new Error(`forwardPaged: sequences [${chunks.map((c) => c.seq).join(', ')}] repeat`);
+  }
+  const rowSeq: number[] = [];
+  const rowPositions: number[] = [];
+  const ids: number[] = [];
+  chunks.forEach((c, i) => {
+    const n = c.ids.length;
+    if (n < 1) throw new Error(`forwardPaged: chunk ${i} (sequence ${c.seq}) has no ids`);
+    if (c.start !== pool.length(c.seq)) {
+      throw new Error(
+        `forwardPaged: sequence ${c.seq} holds ${pool.length(c.seq)} positions, chunk starts at ${c.start}`,
+      );
+    }
+    if (c.start + n > pool.capacity(c.seq) || c.start + n > model.config.max_position_embeddings) {
+      throw new Error(
+        `forwardPaged: sequence ${c.seq} has blocks for ${pool.capacity(c.seq)} positions (context ` +
+          `${model.config.max_position_embeddings}), chunk ends at ${c.start + n}; grow it first`,
+      );
+    }
+    for (let j = 0; j < n; j++) {
+      rowSeq.push(i);
+      rowPositions.push(c.start + j);
+      ids.push(c.ids[j]!);
+    }
+  });
+  const total = ids.length;
+  const vocab = model.config.vocab_size;
+  const logits = noGrad(() =>
+    tidy(() => {
+      const index = pagedKvIndex({
+        blockSize: pool.blockSize,
+        numBlocks: pool.numBlocks,
+        blockTables: chunks.map((c) => pool.table(c.seq)),
+        rowSeq,
+        rowPositions,
+      });
+      const step = { cache, index };
+      const pos = tensor(Int32Array.from(rowPositions), [total], { dtype: 'int32' });
+      let x = model.model.embedTokens.forward(tensor(Int32Array.from(ids), [1, total], { dtype: 'int32' }));
+      for (const layer of model.model.layers) x = layer.forwardPaged(x, pos, step);
+      const hidden = model.model.norm.forward(x); // [1, T, d]
+      // Only the rows whose logits are wanted go through the output projection (the largest matmul).
+      const d = model.config.hidden_size;
+      const picked: Tensor[] = [];
+      let r0 = 0;
+      let run: [number, number] | null = null;
+      const flush = () => {
+        if (run) picked.push(hidden.slice(1, run[0], run[1]).reshape([run[1] - run[0], d]));
+        run = null;
+      };
+      for (const c of chunks) {
+        const n = c.ids.length;
+        const [a, b] = c.allLogits ? [r0, r0 + n] : [r0 + n - 1, r0 + n];
+        // Adjacent wanted rows (decodes are one row each) are one slice.
+        if (run && run[1] === a) run[1] = b;
+        else {
+          flush();
+          run = [a, b];
+        }
+        r0 += n;
+      }
+      flush();
+      const h = picked.length === 1 ? picked[0]! : concat(picked, 0);
+      return model.logits(h).reshape([-1, vocab]);
+    }),
+  );
+  for (const c of chunks) pool.commit(c.seq, c.start, c.ids);
+  return logits;
+}

@@ -1,0 +1,65 @@
+/**
+ * `PagedKvCache`: keys and values of every layer in one pool of fixed-size blocks per layer
+ * (`[numBlocks, blockSize, numKvHeads, headDim]`), shared by all sequences through a {@link KvBlockPool} (block
+ * tables, reference counts, prefix cache). Memory is taken per block as sequences grow rather than per slot of
+ * `maxSeq` positions, and a step writes new keys/values straight into their blocks (no copies of the cache). The
+ * contiguous {@link KvCache} stays for `generate`, scoring and tests.
+ *
+ * @module
+ */
+
+import { keep, type Tensor, zeros } from '@andes/tensor';
+import { headDim, type LlamaConfig } from './config.js';
+import { KvBlockPool } from './kv-block-pool.js';
+
+/** Options of {@link PagedKvCache}. */
+export interface PagedKvCacheOptions {
+  /** Blocks in the pool (every layer has this many). */
+  numBlocks: number;
+  /** Positions per block (default 16). */
+  blockSize?: number;
+}
+
+/** Per layer, a key pool and a value pool `[numBlocks, blockSize, numKvHeads, headDim]` (float32), and the pool's bookkeeping. */
+export class PagedKvCache {
+  /** Block tables, reference counts and the prefix cache. */
+  readonly pool: KvBlockPool;
+  /** Number of decoder layers. */
+  readonly numLayers: number;
+  /** Key/value heads per layer. */
+  readonly numKvHeads: number;
+  /** Head size. */
+  readonly headDim: number;
+  /** Keys of each layer, `[numBlocks, blockSize, numKvHeads, headDim]`. */
+  readonly keys: Tensor[] = [];
+  /** Values of each layer, `[numBlocks, blockSize, numKvHeads, headDim]`. */
+  readonly values: Tensor[] = [];
+
+  /** Allocates (zero-filled) pools for `config`'s layers. */
+  constructor(config: LlamaConfig, options: PagedKvCacheOptions) {
+    this.pool = new KvBlockPool(options.numBlocks, options.blockSize ?? 16);
+    this.numLayers = config.num_hidden_layers;
+    this.numKvHeads = config.num_key_value_heads;
+    this.headDim = headDim(config);
+    const shape = [this.pool.numBlocks, this.pool.blockSize, this.numKvHeads, this.headDim];
+    for (let l = 0; l < this.numLayers; l++) {
+      this.keys.push(keep(zeros(shape)));
+      this.values.push(keep(zeros(shape)));
+    }
+  }
+
+  /** Bytes one block takes on the device (keys and values of all layers, float32). */
+  static bytesPerBlock(config: LlamaConfig, blockSize = 16): number {
+    return 2 * 4 * config.num_hidden_layers * blockSize * config.num_key_value_heads * headDim(config);
+  }
+
+  /** Bytes this cache holds on the device. */
+  get bytes(): number {
+    return this.pool.numBlocks * 2 * 4 * this.numLayers * this.pool.blockSize * this.numKvHeads * this.headDim;
+  }
+
+  /** Frees the device memory. */
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) if (!t.isDisposed) t.dispose();
+  }
+}

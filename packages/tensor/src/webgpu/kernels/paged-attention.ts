@@ -1,0 +1,145 @@
+/**
+ * WebGPU kernels of the paged KV cache (see `ops/paged-attention.ts`): one dispatch writes every new key (or value)
+ * row into its pool row, and one dispatch runs attention for every query row through the block table, so a step
+ * mixing decodes and prefill chunks of many sequences costs two writes and one attention dispatch per layer.
+ *
+ * Attention runs one invocation per (query row, query head), reading keys/values straight from the pool (a row's
+ * keys are scattered over blocks, so there is no contiguous tile to stage) with an online softmax, four keys per
+ * step as in the contiguous kernel. The kernel is specialised on the head dim D (private arrays need a constant size).
+ *
+ * @module
+ */
+
+import type { PagedIndexLayout, View } from '../../backend/backend.js';
+import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
+import { ATTN_MAX_D, headDimLoop } from './attention.js';
+import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
+
+const WRITE_ROWS = `
+@group(0) @binding(1) var<storage, read_write> pool: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;
+${ELEMENT_MAIN}
+  if (i >= pu(0u)) { return; }
+  let W = pu(1u);
+  let n = i / W;
+  pool[pu(2u) + u32(idx[pu(3u) + n]) * W + i % W] = src[pu(4u) + i];
+}`;
+
+const ROWS_PER_GROUP = 64;
+
+const ATTENTION = (D: number) => `
+const D: u32 = ${D}u;
+@group(0) @binding(1) var<storage, read_write> o: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> k: array<f32>;
+@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(5) var<storage, read> idx: array<i32>;
+@compute @workgroup_size(${ROWS_PER_GROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = (wid.x + wid.y * nwg.x) * ${ROWS_PER_GROUP}u + li;
+  if (i >= pu(0u)) { return; }
+  let dim = min(pu(12u), D);
+  let Hq = pu(1u); let group = pu(2u); let Hkv = pu(3u); let bs = pu(4u); let maxBlocks = pu(5u);
+  let scale = pf(6u);
+  let n = i / Hq;
+  let h = i % Hq;
+  let N = pu(13u);
+  let ib = pu(10u);
+  let seq = u32(idx[ib + n]);
+  let keys = u32(idx[ib + N + n]);
+  let tb = ib + 3u * N + seq * maxBlocks;
+  let kvOff = (h / group) * D;
+  let qBase = pu(7u) + i * D;
+  var qr: array<f32, D>;
+  var ar: array<f32, D>;
+  ${headDimLoop('qr[d] = q[qBase + d] * scale; ar[d] = 0.0;')}
+  var m = -inf_();
+  var l = 0.0;
+  for (var p = 0u; p < keys; p += 4u) {
+    ${[0, 1, 2, 3]
+      .map(
+        (u) => `let p${u} = min(p + ${u}u, keys - 1u);
+    let r${u} = ((u32(idx[tb + p${u} / bs]) * bs + p${u} % bs) * Hkv) * D + kvOff;`,
+      )
+      .join('\n    ')}
+    let kb = pu(8u); let vb = pu(9u);
+    var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+    ${headDimLoop('let qd = qr[d]; s0 = fma(qd, k[kb + r0 + d], s0); s1 = fma(qd, k[kb + r1 + d], s1); s2 = fma(qd, k[kb + r2 + d], s2); s3 = fma(qd, k[kb + r3 + d], s3);')}
+    s1 = select(-inf_(), s1, p + 1u < keys);
+    s2 = select(-inf_(), s2, p + 2u < keys);
+    s3 = select(-inf_(), s3, p + 3u < keys);
+    let mx = max(max(s0, s1), max(s2, s3));
+    if (mx > m) {
+      let corr = exp(m - mx);
+      l = l * corr;
+      ${headDimLoop('ar[d] = ar[d] * corr;')}
+      m = mx;
+    }
+    let w0 = exp(s0 - m); let w1 = exp(s1 - m); let w2 = exp(s2 - m); let w3 = exp(s3 - m);
+    l += (w0 + w1) + (w2 + w3);
+    ${headDimLoop('ar[d] = fma(w0, v[vb + r0 + d], fma(w1, v[vb + r1 + d], fma(w2, v[vb + r2 + d], fma(w3, v[vb + r3 + d], ar[d]))));')}
+  }
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  let ob = i * D;
+  ${headDimLoop('o[ob + d] = ar[d] * inv;')}
+}`;
+
+/** Row rowSlot[n] of `pool` (rows of W floats) = src[n] for src [N, W]; one dispatch, in place. */
+export function writePagedRows(rt: Runtime, pool: GpuStorage, src: View, index: View, layout: PagedIndexLayout): void {
+  const W = src.shape[1]!;
+  const total = layout.rows * W;
+  if (total === 0) return;
+  const temps: GpuStorage[] = [];
+  const sv = contiguousInput(rt, src, temps);
+  const iv = contiguousInput(rt, index, temps);
+  const p = rt.pipeline('paged:write', () => WRITE_ROWS);
+  const params = [total, W, 0, iv.offset + 2 * layout.rows, sv.offset];
+  rt.dispatch(p, [pool, sv.storage, iv.storage] as GpuStorage[], params, Math.ceil(total / 128));
+  freeAll(rt, temps);
+}
+
+/** Paged attention: o [N, Hq, D] for q [N, Hq, D] over kPool/vPool [numBlocks, blockSize, Hkv, D]. */
+export function pagedAttention(
+  rt: Runtime,
+  q: View,
+  kPool: View,
+  vPool: View,
+  index: View,
+  layout: PagedIndexLayout,
+  scale: number,
+): GpuStorage {
+  const [N, Hq, D] = q.shape as [number, number, number];
+  const Hkv = kPool.shape[2]!;
+  if (D > ATTN_MAX_D) throw new Error(`webgpu.pagedAttention: head dim ${D} > ${ATTN_MAX_D}`);
+  const o = rt.alloc('float32', N * Hq * D);
+  if (N * Hq === 0) return o;
+  const temps: GpuStorage[] = [];
+  const [qv, kv, vv, iv] = [q, kPool, vPool, index].map((x) => contiguousInput(rt, x, temps)) as [
+    View,
+    View,
+    View,
+    View,
+  ];
+  const p = rt.pipeline(`paged:attn:${D}`, () => ATTENTION(D));
+  const params = [
+    N * Hq,
+    Hq,
+    Hq / Hkv,
+    Hkv,
+    layout.blockSize,
+    layout.maxBlocks,
+    f32bits(scale),
+    qv.offset,
+    kv.offset,
+    vv.offset,
+    iv.offset,
+    0,
+    D,
+    N,
+  ];
+  const storages = [o, qv.storage, kv.storage, vv.storage, iv.storage] as GpuStorage[];
+  rt.dispatch(p, storages, params, Math.ceil((N * Hq) / ROWS_PER_GROUP));
+  freeAll(rt, temps);
+  return o;
+}
