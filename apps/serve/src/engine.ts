@@ -26,6 +26,8 @@ export interface StepChunk {
   sample?: TokenSampling;
   /** With `sample`: -1 no log-probabilities; k ≥ 0 the token's log-probability and its k best alternatives. */
   topLogprobs?: number;
+  /** Nothing comes back for this chunk (a prompt chunk before the last): its logits are not read back. */
+  skipLogits?: boolean;
 }
 
 /** A token chosen on the device, with its log-probabilities when they were asked for. */
@@ -40,8 +42,8 @@ export interface SampledRow {
 /** What a step returns for one chunk. */
 export interface StepResult {
   /**
-   * Logits of the chunk's last position ([vocab]) when it has no `sample`, or of every position
-   * ([ids.length, vocab] row-major) with `allLogits`; absent for a sampled chunk without `allLogits`.
+   * Logits of the chunk's last position ([vocab]) when it has no `sample` (nor `skipLogits`), or of every position
+   * ([ids.length, vocab] row-major) with `allLogits`; absent for a sampled or skipped chunk without `allLogits`.
    */
   logits?: Float32Array;
   /** The token drawn on the device (chunks with `sample`). */

@@ -1,4 +1,4 @@
-import { LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
+import { argmax, LlamaForCausalLM, llamaConfig, PagedKvCache, tokenLogprobs } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LlamaEngine } from './llama-engine.js';
@@ -66,6 +66,30 @@ describe('LlamaEngine paged KV cache', () => {
     await expect(engine.step([{ seq: 7, ids: new Array(33).fill(1), start: 0 }])).rejects.toThrow(
       /sequence 7 would reach 33 positions, context is 32/,
     );
+    engine.dispose();
+  });
+
+  it('returns per chunk only what it asks for: a token drawn on the device, logits, or nothing', async () => {
+    const engine = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4 });
+    const greedy = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
+    const prompt = [1, 7, 9, 23, 4];
+    const [plain] = await engine.step([{ seq: 0, ids: prompt, start: 0 }]);
+    // The same prompt sampled beside a skipped chunk and an all-logits chunk: the sampled row is gathered on the device.
+    const [drawn, skipped, all] = await engine
+      .step([
+        { seq: 2, ids: [1, 7, 9], start: 0, skipLogits: true },
+        { seq: 1, ids: prompt, start: 0, sample: greedy, topLogprobs: 3 },
+        { seq: 4, ids: [1, 30, 31], start: 0, allLogits: true },
+      ])
+      .then(([a, b, c]) => [b!, a!, c!]);
+    const ref = tokenLogprobs(plain!.logits!, argmax(plain!.logits!), 3);
+    expect(drawn.logits).toBeUndefined();
+    expect(drawn.token!.id).toBe(argmax(plain!.logits!));
+    expect(drawn.token!.logprob).toBeCloseTo(ref.logprob, 5);
+    expect(drawn.token!.top!.map((t) => t.id)).toEqual(ref.top.map((t) => t.id));
+    expect(skipped).toEqual({});
+    expect(all.token).toBeUndefined();
+    expect(all.logits).toHaveLength(3 * 50);
     engine.dispose();
   });
 });

@@ -50,6 +50,11 @@ export function blocksWithinBudget(
   return fit;
 }
 
+/** Whether a chunk's logits come back: always with `allLogits`, else when it is neither sampled nor skipped. */
+function wantsLogits(c: StepChunk): boolean {
+  return !!c.allLogits || (!c.sample && !c.skipLogits);
+}
+
 /** Rows `rows` of `all` [R, V] (all of it, not copied, when `rows` is 0…R-1 in order). */
 function pickRows(all: Tensor, rows: readonly number[]): Tensor {
   if (rows.length === all.shape[0] && rows.every((r, i) => r === i)) return all;
@@ -144,7 +149,7 @@ export class LlamaEngine implements Engine {
       for (const c of chunks) {
         const n = c.allLogits ? c.ids.length : 1;
         if (c.sample) sampled.push(row + n - 1);
-        if (c.allLogits || !c.sample) for (let r = 0; r < n; r++) logitRows.push(row + r);
+        if (wantsLogits(c)) for (let r = 0; r < n; r++) logitRows.push(row + r);
         row += n;
       }
       const out: StepResult[] = chunks.map(() => ({}));
@@ -169,7 +174,7 @@ export class LlamaEngine implements Engine {
         const flat = await readRows(pickRows(all, logitRows), all);
         let at = 0;
         chunks.forEach((c, i) => {
-          if (c.sample && !c.allLogits) return;
+          if (!wantsLogits(c)) return;
           const n = c.allLogits ? c.ids.length : 1;
           out[i]!.logits = flat.subarray(at * v, (at + n) * v);
           at += n;

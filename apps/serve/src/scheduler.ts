@@ -256,7 +256,7 @@ export class Scheduler {
       if (seq.computed + n === seq.tokens.length && seq.req.maxTokens > 0) {
         chunk.sample = seq.sampler.draw();
         chunk.topLogprobs = seq.req.topLogprobs;
-      }
+      } else if (seq.computed + n < seq.tokens.length) chunk.skipLogits = true;
       work.push({ seq, chunk });
       return true;
     };
