@@ -45,9 +45,9 @@ describe('andes-serve --lora', () => {
     const wantLast = ((await want.data()) as Float32Array).slice(-loaded.config.vocab_size);
 
     const served = await loadServedModel(dir, { id: 'x', maxSlots: 1, lora: adapterDir });
-    const [got] = (await served.engine.step([{ seq: 0, ids, start: 0 }])) as [Float32Array];
+    const [{ logits: got }] = (await served.engine.step([{ seq: 0, ids, start: 0 }])) as [{ logits: Float32Array }];
     const plain = await loadServedModel(dir, { id: 'y', maxSlots: 1 });
-    const [base] = (await plain.engine.step([{ seq: 0, ids, start: 0 }])) as [Float32Array];
+    const [{ logits: base }] = (await plain.engine.step([{ seq: 0, ids, start: 0 }])) as [{ logits: Float32Array }];
     const diff = (a: Float32Array, b: Float32Array) => Math.max(...a.map((v, i) => Math.abs(v - (b[i] as number))));
     expect(got.length).toBe(loaded.config.vocab_size);
     expect(diff(got, wantLast)).toBeLessThan(1e-4);

@@ -1,5 +1,7 @@
-// Greedy single-stream decode on the engine (what the server runs per token: one batched decode step, logits read
-// back, argmax on the host), random weights, llama2.c's TinyStories shapes. Beside it, when RUNC is set to a built
+// Greedy single-stream decode on the engine (what the server runs per token: one paged engine step that samples on
+// the device, `StepChunk.sample`, and reads back one id), random weights, llama2.c's TinyStories shapes. Beside it, in the same run, llama.cpp
+// (node-llama-cpp 3.21.1, CPU, DECODE_LLAMA_THREADS threads, default 1 like Andes) decodes greedily from the same
+// weights written as an f32 GGUF by @andes/checkpoint (DECODE_LLAMA=0 skips it); and when RUNC is set to a built
 // llama2.c `run` binary (and RUNC_TOKENIZER to its tokenizer.bin), the same weights are written in llama2.c's legacy
 // checkpoint format and run.c decodes the same number of tokens in the same run, so both share the machine's load.
 //
@@ -17,14 +19,20 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { saveGgufModel } from '@andes/checkpoint';
 import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
 import { LlamaEngine } from '../dist/index.js';
+import { benchTokenizer } from './bench-tokenizer.mjs';
 
 const PRESETS = (process.env.DECODE_PRESETS ?? 'stories-15m,stories-110m').split(',');
 const STEPS = Number(process.env.DECODE_STEPS ?? 256);
 const REPEATS = Number(process.env.DECODE_REPEATS ?? 3);
 const RUNC = process.env.RUNC;
+const LLAMA = process.env.DECODE_LLAMA !== '0';
+const LLAMA_THREADS = Number(process.env.DECODE_LLAMA_THREADS ?? 1);
+const PROMPT = [1, 403, 2501, 263];
+const GREEDY = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
 // run.c's published figures on this machine type (fp32, one thread), for when it is not built here.
 const RUNC_PUBLISHED = { 'stories-15m': 115, 'stories-110m': 49 };
 
@@ -39,16 +47,24 @@ const cpuSeconds = (u) => (u.user + u.system) / 1e6;
 
 /** Wall and CPU tokens/s of `steps` greedy decode steps after a 4-token prompt, best of REPEATS each. */
 async function andesDecode(engine, steps) {
-  const best = { wall: 0, cpu: 0 };
+  const best = { wall: 0, cpu: 0, tokens: [] };
   for (let r = 0; r < REPEATS; r++) {
-    const prompt = [1, 403, 2501, 263];
+    const prompt = PROMPT;
     const [first] = await engine.step([{ seq: 0, ids: prompt, start: 0 }]);
-    let token = argmax(first);
+    let token = argmax(first.logits);
     let pos = prompt.length;
     const n = Math.min(steps, engine.maxContext - pos);
+    best.tokens = [token];
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) token = argmax((await engine.step([{ seq: 0, ids: [token], start: pos++ }]))[0]);
+    for (let i = 0; i < n; i++) {
+      [
+        {
+          token: { id: token },
+        },
+      ] = await engine.step([{ seq: 0, ids: [token], start: pos++, sample: GREEDY }]);
+      best.tokens.push(token);
+    }
     best.cpu = Math.max(best.cpu, n / cpuSeconds(process.cpuUsage(c0)));
     best.wall = Math.max(best.wall, n / ((performance.now() - t0) / 1000));
     engine.release(0);
@@ -120,6 +136,50 @@ function runCDecode(checkpoint, steps) {
   return best;
 }
 
+/**
+ * llama.cpp's greedy decode of `steps` tokens after PROMPT from a GGUF file, in this process (node-llama-cpp runs
+ * its threads inside it, so process.cpuUsage counts them): wall and CPU tokens/s, best of REPEATS, and its tokens.
+ * EOS is banned so every run decodes `steps` tokens (Andes's loop ignores EOS too).
+ */
+async function llamaCppDecode(path, steps) {
+  const { getLlama, LlamaLogLevel, TokenBias } = await import('node-llama-cpp');
+  const llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
+  const best = { wall: 0, cpu: 0, tokens: [] };
+  try {
+    const lm = await llama.loadModel({ modelPath: path });
+    const ctx = await lm.createContext({ contextSize: PROMPT.length + steps + 16, threads: LLAMA_THREADS });
+    const seq = ctx.getSequence();
+    const bias = new TokenBias(lm.tokenizer);
+    if (lm.tokens.eos != null) bias.set(lm.tokens.eos, 'never');
+    for (let r = 0; r < REPEATS; r++) {
+      await seq.clearHistory();
+      const tokens = [];
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      for await (const t of seq.evaluate(PROMPT, { temperature: 0, tokenBias: bias })) {
+        tokens.push(t);
+        if (tokens.length > steps) break;
+      }
+      // The first token comes from the prompt's prefill; the other `steps` are decode steps, as on the Andes side.
+      best.cpu = Math.max(best.cpu, steps / cpuSeconds(process.cpuUsage(c0)));
+      best.wall = Math.max(best.wall, steps / ((performance.now() - t0) / 1000));
+      best.tokens = tokens;
+    }
+    await ctx.dispose();
+    await lm.dispose();
+  } finally {
+    await llama.dispose();
+  }
+  return best;
+}
+
+/** How many leading tokens two greedy runs share. */
+const agreeing = (a, b) => {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+};
+
 const rows = [];
 for (const preset of PRESETS) {
   const config = llamaPreset(preset, { vocab_size: 32000 });
@@ -129,6 +189,17 @@ for (const preset of PRESETS) {
   const steps = Math.min(STEPS, engine.maxContext - 8);
   // Interleave Andes and run.c so drifts in the machine's load hit both.
   const andes = await andesDecode(engine, steps);
+  let llamacpp = null;
+  if (LLAMA) {
+    const dir = mkdtempSync(join(tmpdir(), 'andes-llamacpp-'));
+    try {
+      const gguf = join(dir, `${preset}.f32.gguf`);
+      await saveGgufModel(gguf, { config, model, tokenizer: await benchTokenizer(), dtype: 'f32' });
+      llamacpp = await llamaCppDecode(gguf, steps);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   let runc = null;
   if (RUNC) {
     const dir = mkdtempSync(join(tmpdir(), 'andes-runc-'));
@@ -142,7 +213,12 @@ for (const preset of PRESETS) {
   }
   engine.dispose();
   model.dispose();
-  rows.push({ preset, andes, runc });
+  rows.push({ preset, andes, llamacpp, runc });
+  if (llamacpp) {
+    console.log(
+      `${preset}: llama.cpp ${llamacpp.wall.toFixed(1)} tokens/s wall, ${llamacpp.cpu.toFixed(1)} per CPU-second (${LLAMA_THREADS} thread(s), f32 GGUF); Andes/llama.cpp: ${(andes.wall / llamacpp.wall).toFixed(2)}× wall, ${(andes.cpu / llamacpp.cpu).toFixed(2)}× per CPU-second; greedy tokens agree for the first ${agreeing(andes.tokens, llamacpp.tokens)} of ${steps + 1}`,
+    );
+  }
   const beside =
     runc === null
       ? `run.c published ${RUNC_PUBLISHED[preset] ?? '?'} tokens/s`

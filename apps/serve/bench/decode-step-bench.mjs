@@ -24,20 +24,24 @@ console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load ${loadavg()[0].toFixed(2)}`,
 );
 
-/** CPU milliseconds per decode step of `batch` slots decoding greedily in lockstep. */
+const GREEDY = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
+
+/**
+ * CPU milliseconds per decode step of `batch` sequences decoding greedily in lockstep (one paged engine step each,
+ * the tokens drawn on the device as the server does).
+ */
 async function stepCpuMs(engine, batch) {
   const tokens = [];
   for (let s = 0; s < batch; s++) {
     const prompt = Array.from({ length: PROMPT }, (_, i) => 1 + ((s * 7919 + i * 104729) % (engine.vocabSize - 1)));
-    tokens.push(argmax(await engine.prefill(s, prompt)));
+    const [first] = await engine.step([{ seq: s, ids: prompt, start: 0 }]);
+    tokens.push(argmax(first.logits));
   }
   const c0 = process.cpuUsage();
   for (let step = 0; step < STEPS; step++) {
-    const rows = tokens.map((token, slot) => ({ slot, token, position: PROMPT + step }));
-    const logits = await engine.decode(rows);
-    for (let s = 0; s < batch; s++) {
-      tokens[s] = argmax(logits.subarray(s * engine.vocabSize, (s + 1) * engine.vocabSize));
-    }
+    const chunks = tokens.map((token, seq) => ({ seq, ids: [token], start: PROMPT + step, sample: GREEDY }));
+    const out = await engine.step(chunks);
+    for (let s = 0; s < batch; s++) tokens[s] = out[s].token.id;
   }
   const u = process.cpuUsage(c0);
   for (let s = 0; s < batch; s++) engine.release(s);

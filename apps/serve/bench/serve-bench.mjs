@@ -1,25 +1,31 @@
-// Load generator for andes-serve (loopback only, bounded): single-stream decode tokens/s on the `stories-15m` shape,
-// then, at 1, 4, 16 and 64 concurrent streaming clients (official `openai` client, same process): aggregate
-// generated tokens/s, time to first token and inter-token latency percentiles (p50 / p95 / p99), and failed
-// requests. Random weights: speed does not depend on them. Run with `npm run bench -w @andes/serve` after
-// `npm run build`.
+// Load generator for andes-serve (loopback only, bounded), with llama.cpp's server beside it on the same model file.
+// The random-weight `stories-15m`-shaped model is written as an f32 GGUF with @andes/checkpoint; `andes-serve --model
+// file.gguf` and llama.cpp (bench/llama-cpp-server.mjs: node-llama-cpp 3.21.1, CPU, BENCH_SLOTS parallel sequences,
+// BENCH_LLAMA_THREADS threads, default 1 like Andes's CPU backend) serve that file as child processes, and the same
+// streaming `openai` clients in this process drive each in turn at 1, 4, 16 and 64 concurrent clients: aggregate
+// generated tokens/s, time to first token and inter-token latency percentiles (p50 / p95 / p99), failed requests,
+// and the Andes / llama.cpp ratios. First, single-stream decode tokens/s of the Andes engine in this process. Run
+// with `npm run bench -w @andes/serve` after `npm run build`.
 //
 // Environment: ANDES_BACKEND (cpu | webgpu; default: WebGPU if an adapter exists), BENCH_TOKENS (tokens per
-// request, default 16), BENCH_SECONDS (time budget per concurrency level, default 30; requests in flight finish),
-// BENCH_PRESET (default stories-15m), BENCH_LEVELS (default 1,4,16,64), BENCH_SLOTS (KV-cache slots, the largest
-// decode batch; default 16: more clients queue), BENCH_JSON (write the results there as JSON), BENCH_CLIENTS
-// (inline, the default: the clients run in the server's process; process: in a child process, so the server's
-// process only serves — on a 2-core machine the clients otherwise compete with the server's event loop). Each level
-// also reports the server process's CPU seconds, and generated tokens per server CPU-second (with BENCH_CLIENTS=
-// process, a figure that does not depend on what else the machine runs).
-import { fork } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+// request, default 16), BENCH_SECONDS (time budget per concurrency level and server, default 30; requests in flight
+// finish), BENCH_PRESET (default stories-15m), BENCH_LEVELS (default 1,4,16,64), BENCH_SLOTS (KV-cache sequences /
+// llama.cpp sequences, the largest decode batch; default 16: more clients queue), BENCH_SERVERS (default
+// andes,llama.cpp), BENCH_LLAMA_THREADS (default 1), BENCH_JSON (write the results there as JSON), BENCH_CLIENTS
+// (inline, the default: the clients run in this process; process: in a child process per level, so this process
+// only waits). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
+// tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s.
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
+import { saveGgufModel } from '@andes/checkpoint';
+import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
 import OpenAI from 'openai';
-import { createServedModel, createServer } from '../dist/index.js';
+import { createServedModel } from '../dist/index.js';
 import { benchTokenizer } from './bench-tokenizer.mjs';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 16);
@@ -27,6 +33,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const PRESET = process.env.BENCH_PRESET ?? 'stories-15m';
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,4,16,64').split(',').map(Number);
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 16);
+const SERVERS = (process.env.BENCH_SERVERS ?? 'andes,llama.cpp').split(',');
+const LLAMA_THREADS = Number(process.env.BENCH_LLAMA_THREADS ?? 1);
+const CONTEXT = 256;
 const CLIENTS_IN = process.env.BENCH_CLIENTS ?? 'inline';
 
 function quantile(xs, q) {
@@ -77,7 +86,7 @@ async function runClients(base, clients, eos) {
         requests++;
       } catch (e) {
         failed++;
-        if (failed <= 3) console.error(`request failed: ${e instanceof Error ? e.message : String(e)}`);
+        if (failed <= 3) console.error(`${base}: request failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
   };
@@ -102,28 +111,24 @@ const served = createServedModel({
   tokenizer,
   template: 'llama-2',
   maxSlots: SLOTS,
-  maxContext: Math.min(config.max_position_embeddings, 256),
+  maxContext: Math.min(config.max_position_embeddings, CONTEXT),
 });
 const engine = served.engine;
 console.log(`# andes-serve benchmark — ${PRESET} (random weights), backend ${getBackend().name}`);
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, load ${loadavg()[0].toFixed(2)}`,
+);
 console.log(
   `model: dim ${config.hidden_size}, ${config.num_hidden_layers} layers, ${config.num_attention_heads} heads, vocab ${config.vocab_size}; ${SLOTS} slots; ${TOKENS} tokens per request`,
 );
 const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}` : '—');
 
-// 1. Single-stream decode: one sequence, the server's step path, logits read back each step (what the server does).
+// 1. Single-stream decode: one sequence, the server's step path, the token drawn on the device (what the server does).
 {
   const prompt = tokenizer.encode('Once upon a time, there was a little', { bos: true });
-  // The slot engine of commits before the paged cache (prefill/decode) too, so one script measures before and after.
-  const next = engine.step
-    ? async (ids, start) => argmax((await engine.step([{ seq: 0, ids, start }]))[0])
-    : async (ids, start) =>
-        argmax(
-          start === 0
-            ? await engine.prefill(0, ids)
-            : await engine.decode([{ slot: 0, token: ids[0], position: start }]),
-        );
+  // Greedy, drawn on the device like the server's steps: one id comes back per step.
+  const greedy = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
+  const next = async (ids, start) => (await engine.step([{ seq: 0, ids, start, sample: greedy }]))[0].token.id;
   let pos = prompt.length;
   let token = await next(prompt, 0);
   for (let i = 0; i < 3; i++) token = await next([token], pos++); // warm-up
@@ -140,30 +145,107 @@ const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}` : '—');
   );
 }
 
-// 2. Server throughput with concurrent streaming clients.
-const server = createServer({ load: async () => served, maxQueue: 1024 });
-const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-await server.loaded;
+// 2. Both servers on one f32 GGUF file of these weights, as child processes.
+const dir = mkdtempSync(join(tmpdir(), 'andes-serve-bench-'));
+const gguf = join(dir, `${PRESET}.f32.gguf`);
+await saveGgufModel(gguf, { config, model, tokenizer, dtype: 'f32' });
+const children = [];
+/** Server label → its process id, for its CPU seconds. */
+const pids = {};
+/** Starts `node args…` and resolves with its base URL once `ready` matches its output (group 1: the URL). */
+function start(label, args, ready) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    children.push(child);
+    pids[label] = child.pid;
+    let out = '';
+    let url = null;
+    const onData = (d) => {
+      out += d;
+      url ??= /(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
+      if (url && ready.test(out)) resolvePromise(url);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${label} exited (${code}) before it was ready:\n${out.slice(-800)}`)));
+  });
+}
+const bases = {};
+if (SERVERS.includes('andes')) {
+  const backend = process.env.ANDES_BACKEND ? ['--backend', process.env.ANDES_BACKEND] : [];
+  const cli = resolve(import.meta.dirname, '../bin/andes-serve.js');
+  const args = [cli, '--model', gguf, '--model-name', PRESET, '--port', '0', '--max-batch', String(SLOTS)];
+  bases.andes = await start(
+    'andes',
+    [...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend],
+    /model ready/,
+  );
+}
+if (SERVERS.includes('llama.cpp')) {
+  const script = resolve(import.meta.dirname, 'llama-cpp-server.mjs');
+  const args = [
+    '--model',
+    gguf,
+    '--parallel',
+    String(SLOTS),
+    '--threads',
+    String(LLAMA_THREADS),
+    '--context',
+    String(CONTEXT),
+  ];
+  bases['llama.cpp'] = await start('llama.cpp', [script, ...args, '--port', '0'], /listening/);
+}
+console.log(
+  `servers on ${gguf}: ${Object.entries(bases)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
+console.log(`llama.cpp: node-llama-cpp 3.21.1, CPU, ${LLAMA_THREADS} thread(s), ${SLOTS} parallel sequences`);
+
 const eos = String(tokenizer.eosId);
 const results = [];
-for (const clients of LEVELS) {
-  const c0 = process.cpuUsage();
-  const load = loadavg()[0];
+/**
+ * User + system CPU seconds so far of process `pid` and its descendants (andes-serve's bin re-runs itself as a child
+ * to filter Dawn's warnings). Linux: /proc/<pid>/stat fields 14 and 15, in 1/100 s ticks.
+ */
+function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(fields[11]) + Number(fields[12])) / 100;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) {
+        if (child.trim()) total += cpuSecondsOf(Number(child));
+      }
+    }
+    return total;
+  } catch {
+    return 0; // the process ended between the listing and the read
+  }
+}
+/** One concurrency level against one server: clients send requests back to back for SECONDS. */
+async function runLevel(server, clients) {
+  const c0 = cpuSecondsOf(pids[server]);
   let out;
   if (CLIENTS_IN === 'process') {
     const child = fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, BENCH_ROLE: 'clients', BENCH_BASE: base, BENCH_LEVEL: String(clients), BENCH_EOS: eos },
+      env: {
+        ...process.env,
+        BENCH_ROLE: 'clients',
+        BENCH_BASE: bases[server],
+        BENCH_LEVEL: String(clients),
+        BENCH_EOS: eos,
+      },
     });
-    out = await new Promise((resolve, reject) => {
-      child.once('message', resolve);
+    out = await new Promise((resolvePromise, reject) => {
+      child.once('message', resolvePromise);
       child.once('exit', (code) => reject(new Error(`client process exited with ${code}`)));
     });
-  } else out = await runClients(base, clients, eos);
-  const cpu = process.cpuUsage(c0);
-  const serverCpu = (cpu.user + cpu.system) / 1e6;
-  const { ttft, itl, generated, requests, failed } = out;
-  const wall = out.wall;
-  const row = {
+  } else out = await runClients(bases[server], clients, eos);
+  const serverCpu = cpuSecondsOf(pids[server]) - c0;
+  const { ttft, itl, generated, requests, failed, wall } = out;
+  return {
+    server,
     clients,
     requests,
     failed,
@@ -178,32 +260,65 @@ for (const clients of LEVELS) {
     itlP99: quantile(itl, 0.99),
     serverCpuSeconds: serverCpu,
     tokensPerServerCpuSecond: generated / serverCpu,
-    loadAverage: load,
+    load: loadavg()[0],
   };
-  results.push(row);
+}
+
+// Levels interleaved (Andes, then llama.cpp, at each level), so drifts in the machine's load hit both.
+try {
+  for (const clients of LEVELS) {
+    for (const server of Object.keys(bases)) {
+      const row = await runLevel(server, clients);
+      results.push(row);
+      console.log(
+        `${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; load ${row.load.toFixed(1)})`,
+      );
+    }
+  }
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+}
+
+console.log(
+  '\n| clients | server | tokens/s | tokens/server CPU-s | TTFT p50 / p95 / p99 ms | inter-token p50 / p95 / p99 ms | failed |',
+);
+console.log('| ---: | --- | ---: | ---: | --- | --- | ---: |');
+for (const r of results) {
   console.log(
-    `clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (${requests} requests, ${failed} failed, ${generated} tokens, ${wall.toFixed(1)} s; server ${serverCpu.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; load ${load.toFixed(1)})`,
+    `| ${r.clients} | ${r.server} | ${r.tokensPerSecond.toFixed(1)} | ${r.tokensPerServerCpuSecond.toFixed(1)} | ${fmtMs(r.ttftP50)} / ${fmtMs(r.ttftP95)} / ${fmtMs(r.ttftP99)} | ${fmtMs(r.itlP50)} / ${fmtMs(r.itlP95)} / ${fmtMs(r.itlP99)} | ${r.failed} |`,
   );
 }
-const one = results.find((r) => r.clients === 1);
-const sixteen = results.find((r) => r.clients === 16);
+const at = (server, clients) => results.find((r) => r.server === server && r.clients === clients);
+for (const clients of LEVELS) {
+  const a = at('andes', clients);
+  const l = at('llama.cpp', clients);
+  if (a && l) {
+    console.log(
+      `${clients} clients, Andes / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, tokens/server CPU-s ${(a.tokensPerServerCpuSecond / l.tokensPerServerCpuSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
+    );
+  }
+}
+const one = at('andes', 1);
+const sixteen = at('andes', 16);
 if (one && sixteen) {
   console.log(
-    `aggregate throughput 16 vs 1 clients: ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×)`,
+    `Andes aggregate throughput 16 vs 1 clients: ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×)`,
   );
-  console.log(`TTFT p95 at 16 clients vs TTFT p95 at 1: ${(sixteen.ttftP95 / one.ttftP95).toFixed(2)}× (target ≤ 2×)`);
-  console.log(`TTFT p95 at 16 clients vs TTFT p50 at 1: ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}×`);
+  console.log(`Andes TTFT p95 at 16 clients vs TTFT p50 at 1: ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}×`);
   console.log(
-    `tokens per server CPU-second 16 vs 1 clients: ${(sixteen.tokensPerServerCpuSecond / one.tokensPerServerCpuSecond).toFixed(2)}× (clients ${CLIENTS_IN})`,
+    `Andes TTFT p95 at 16 clients vs TTFT p95 at 1: ${(sixteen.ttftP95 / one.ttftP95).toFixed(2)}× (target ≤ 2×)`,
+  );
+  console.log(
+    `Andes tokens per server CPU-second 16 vs 1 clients: ${(sixteen.tokensPerServerCpuSecond / one.tokensPerServerCpuSecond).toFixed(2)}× (clients ${CLIENTS_IN})`,
   );
 }
-console.log(`failed requests: ${results.reduce((n, r) => n + r.failed, 0)}`);
+console.log(`failed requests: ${results.reduce((n, r) => n + r.failed, 0)}; load after: ${loadavg()[0].toFixed(2)}`);
 if (process.env.BENCH_JSON) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(
     process.env.BENCH_JSON,
-    `${JSON.stringify({ preset: PRESET, backend: getBackend().name, results }, null, 2)}\n`,
+    `${JSON.stringify({ preset: PRESET, backend: getBackend().name, llamaThreads: LLAMA_THREADS, results }, null, 2)}\n`,
   );
 }
-await server.shutdown(1000);
+rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -2,10 +2,12 @@
  * The contract between the scheduler and a model: one model on one device with a paged KV cache (a pool of
  * fixed-size blocks shared by all sequences, see @andes/nn's `KvBlockPool`). The scheduler decides which sequences
  * run and reserves their blocks; the engine owns the math: one `step` runs every chunk of a token boundary —
- * decodes and prefill chunks of many sequences — in one forward.
+ * decodes and prefill chunks of many sequences — in one forward — and draws the next token of every chunk that asks
+ * on the device, so a step reads back only ids (and log-probabilities when asked) instead of logits rows.
  *
  * @module
  */
+import type { TokenSampling } from '@andes/tensor';
 
 /** One sequence's part of a step: `ids` at positions `start…` of sequence `seq`. */
 export interface StepChunk {
@@ -17,6 +19,35 @@ export interface StepChunk {
   start: number;
   /** Logits of every position of the chunk instead of only the last. */
   allLogits?: boolean;
+  /**
+   * Draw the token after the chunk's last position on the device with these settings (the sampler's `draw()`):
+   * the result then carries `token` and, unless `allLogits`, no logits.
+   */
+  sample?: TokenSampling;
+  /** With `sample`: -1 no log-probabilities; k ≥ 0 the token's log-probability and its k best alternatives. */
+  topLogprobs?: number;
+  /** Nothing comes back for this chunk (a prompt chunk before the last): its logits are not read back. */
+  skipLogits?: boolean;
+}
+
+/** A token chosen on the device, with its log-probabilities when they were asked for. */
+export interface SampledRow {
+  id: number;
+  /** Log-probability of `id` under the raw logits (when the chunk's `topLogprobs` ≥ 0). */
+  logprob?: number;
+  /** The chunk's `topLogprobs` most likely tokens, best first. */
+  top?: { id: number; logprob: number }[];
+}
+
+/** What a step returns for one chunk. */
+export interface StepResult {
+  /**
+   * Logits of the chunk's last position ([vocab]) when it has no `sample` (nor `skipLogits`), or of every position
+   * ([ids.length, vocab] row-major) with `allLogits`; absent for a sampled or skipped chunk without `allLogits`.
+   */
+  logits?: Float32Array;
+  /** The token drawn on the device (chunks with `sample`). */
+  token?: SampledRow;
 }
 
 /** The block bookkeeping the scheduler reads and drives (implemented by @andes/nn's `KvBlockPool`). */
@@ -62,10 +93,10 @@ export interface Engine {
   /**
    * Runs every chunk (distinct sequences) in one forward, writing their keys/values into their blocks. A sequence
    * not yet open is opened; blocks a chunk lacks are reserved (throws, naming the sequence, when the pool is short:
-   * the scheduler reserves first). Returns, per chunk in order, the logits of its last position ([vocab]) or, with
-   * `allLogits`, of every position ([ids.length, vocab] row-major).
+   * the scheduler reserves first). Returns, per chunk in order, its drawn token (chunks with `sample`) and/or logits
+   * (see {@link StepResult}): only those come back from the device.
    */
-  step(chunks: readonly StepChunk[]): Promise<Float32Array[]>;
+  step(chunks: readonly StepChunk[]): Promise<StepResult[]>;
   /** Closes a sequence and frees its blocks (no-op when it is not open). */
   release(seq: number): void;
   /** Frees the model's cache. */

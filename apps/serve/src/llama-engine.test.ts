@@ -1,4 +1,4 @@
-import { LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
+import { argmax, LlamaForCausalLM, llamaConfig, PagedKvCache, tokenLogprobs } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LlamaEngine } from './llama-engine.js';
@@ -53,19 +53,43 @@ describe('LlamaEngine paged KV cache', () => {
     await engine.step([{ seq: 0, ids: [5], start: 6 }]);
     engine.release(0);
     const [reused] = await engine.step([{ seq: 2, ids: [1, 7, 9], start: 0 }]);
-    expect(Array.from(reused!)).toEqual(Array.from(fresh!));
+    expect(Array.from(reused!.logits!)).toEqual(Array.from(fresh!.logits!));
     // Two equal sequences decoding the same token, beside a third sequence's prefill, give equal rows.
     const [a, b] = await engine.step([
       { seq: 1, ids: [4], start: 3 },
       { seq: 2, ids: [4], start: 3 },
       { seq: 5, ids: [1, 2, 3, 4, 5], start: 0 },
     ]);
-    expect(Array.from(a!)).toEqual(Array.from(b!));
+    expect(Array.from(a!.logits!)).toEqual(Array.from(b!.logits!));
     for (const s of [1, 2, 5]) engine.release(s);
     expect(engine.blocks.usedBlocks).toBe(0);
     await expect(engine.step([{ seq: 7, ids: new Array(33).fill(1), start: 0 }])).rejects.toThrow(
       /sequence 7 would reach 33 positions, context is 32/,
     );
+    engine.dispose();
+  });
+
+  it('returns per chunk only what it asks for: a token drawn on the device, logits, or nothing', async () => {
+    const engine = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4 });
+    const greedy = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
+    const prompt = [1, 7, 9, 23, 4];
+    const [plain] = await engine.step([{ seq: 0, ids: prompt, start: 0 }]);
+    // The same prompt sampled beside a skipped chunk and an all-logits chunk: the sampled row is gathered on the device.
+    const [drawn, skipped, all] = await engine
+      .step([
+        { seq: 2, ids: [1, 7, 9], start: 0, skipLogits: true },
+        { seq: 1, ids: prompt, start: 0, sample: greedy, topLogprobs: 3 },
+        { seq: 4, ids: [1, 30, 31], start: 0, allLogits: true },
+      ])
+      .then(([a, b, c]) => [b!, a!, c!]);
+    const ref = tokenLogprobs(plain!.logits!, argmax(plain!.logits!), 3);
+    expect(drawn.logits).toBeUndefined();
+    expect(drawn.token!.id).toBe(argmax(plain!.logits!));
+    expect(drawn.token!.logprob).toBeCloseTo(ref.logprob, 5);
+    expect(drawn.token!.top!.map((t) => t.id)).toEqual(ref.top.map((t) => t.id));
+    expect(skipped).toEqual({});
+    expect(all.token).toBeUndefined();
+    expect(all.logits).toHaveLength(3 * 50);
     engine.dispose();
   });
 });

@@ -2,13 +2,14 @@
  * The real engine: a `LlamaForCausalLM` from @andes/nn over one `PagedKvCache` allocated at startup. Each step is
  * one `forwardPaged`: decodes and prefill chunks of every scheduled sequence in one forward, their keys/values
  * written straight into their blocks, so the number of kernel dispatches per step does not grow with the batch and
- * nothing is copied per step.
+ * nothing is copied per step. Chunks that ask for a token are sampled on the device (`sampleTokens` over their logits
+ * rows), so a decode step reads back only ids, and log-probabilities only for chunks that asked.
  *
  * @module
  */
 import { forwardPaged, type LlamaForCausalLM, PagedKvCache } from '@andes/nn';
-import type { Tensor } from '@andes/tensor';
-import type { Engine, KvBlocks, StepChunk } from './engine.js';
+import { embedding, sampleTokens, type Tensor, tensor } from '@andes/tensor';
+import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
 
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
@@ -49,11 +50,52 @@ export function blocksWithinBudget(
   return fit;
 }
 
-async function readAndDispose(t: Tensor): Promise<Float32Array> {
+/** Whether a chunk's logits come back: always with `allLogits`, else when it is neither sampled nor skipped. */
+function wantsLogits(c: StepChunk): boolean {
+  return !!c.allLogits || (!c.sample && !c.skipLogits);
+}
+
+/** Rows `rows` of `all` [R, V] (all of it, not copied, when `rows` is 0…R-1 in order). */
+function pickRows(all: Tensor, rows: readonly number[]): Tensor {
+  if (rows.length === all.shape[0] && rows.every((r, i) => r === i)) return all;
+  const ids = tensor(Int32Array.from(rows), [rows.length], { dtype: 'int32' });
+  try {
+    return embedding(all, ids);
+  } finally {
+    ids.dispose();
+  }
+}
+
+/** Reads `t` back and frees it unless it is `keep`. */
+async function readRows(t: Tensor, keep: Tensor): Promise<Float32Array> {
   try {
     return (await t.data()) as Float32Array;
   } finally {
-    t.dispose();
+    if (t !== keep) t.dispose();
+  }
+}
+
+/** Draws one token per row of `logits` [rows, V] on the device; reads back ids and only the asked log-probabilities. */
+async function drawTokens(logits: Tensor, chunks: readonly StepChunk[]): Promise<SampledRow[]> {
+  const n = Math.max(-1, ...chunks.map((c) => c.topLogprobs ?? -1));
+  const out = sampleTokens(
+    logits,
+    chunks.map((c) => c.sample!),
+    { topLogprobs: n },
+  );
+  try {
+    const ids = await out.ids.data();
+    const lp = out.logprob ? await out.logprob.data() : undefined;
+    const topIds = out.topIds ? await out.topIds.data() : undefined;
+    const topLp = out.topLogprobs ? await out.topLogprobs.data() : undefined;
+    return chunks.map((c, i) => {
+      const k = c.topLogprobs ?? -1;
+      if (k < 0) return { id: ids[i]! };
+      const top = Array.from({ length: k }, (_, j) => ({ id: topIds![i * n + j]!, logprob: topLp![i * n + j]! }));
+      return { id: ids[i]!, logprob: lp![i]!, top };
+    });
+  } finally {
+    for (const t of [out.ids, out.logprob, out.topIds, out.topLogprobs]) t?.dispose();
   }
 }
 
@@ -82,7 +124,7 @@ export class LlamaEngine implements Engine {
     return this.cache.pool;
   }
 
-  async step(chunks: readonly StepChunk[]): Promise<Float32Array[]> {
+  async step(chunks: readonly StepChunk[]): Promise<StepResult[]> {
     const pool = this.cache.pool;
     for (const c of chunks) {
       if (!pool.has(c.seq)) pool.open(c.seq);
@@ -98,16 +140,50 @@ export class LlamaEngine implements Engine {
         );
       }
     }
-    const all = await readAndDispose(forwardPaged(this.model, chunks, this.cache));
-    const v = this.vocabSize;
-    const out: Float32Array[] = [];
-    let row = 0;
-    for (const c of chunks) {
-      const n = c.allLogits ? c.ids.length : 1;
-      out.push(all.subarray(row * v, (row + n) * v));
-      row += n;
+    const all = forwardPaged(this.model, chunks, this.cache);
+    try {
+      // Row layout of `all`: per chunk its last position, or every position with allLogits.
+      const sampled: number[] = [];
+      const logitRows: number[] = [];
+      let row = 0;
+      for (const c of chunks) {
+        const n = c.allLogits ? c.ids.length : 1;
+        if (c.sample) sampled.push(row + n - 1);
+        if (wantsLogits(c)) for (let r = 0; r < n; r++) logitRows.push(row + r);
+        row += n;
+      }
+      const out: StepResult[] = chunks.map(() => ({}));
+      if (sampled.length > 0) {
+        const rows = pickRows(all, sampled);
+        let tokens: SampledRow[];
+        try {
+          tokens = await drawTokens(
+            rows,
+            chunks.filter((c) => c.sample),
+          );
+        } finally {
+          if (rows !== all) rows.dispose();
+        }
+        let t = 0;
+        chunks.forEach((c, i) => {
+          if (c.sample) out[i]!.token = tokens[t++]!;
+        });
+      }
+      if (logitRows.length > 0) {
+        const v = this.vocabSize;
+        const flat = await readRows(pickRows(all, logitRows), all);
+        let at = 0;
+        chunks.forEach((c, i) => {
+          if (!wantsLogits(c)) return;
+          const n = c.allLogits ? c.ids.length : 1;
+          out[i]!.logits = flat.subarray(at * v, (at + n) * v);
+          at += n;
+        });
+      }
+      return out;
+    } finally {
+      all.dispose();
     }
-    return out;
   }
 
   release(seq: number): void {

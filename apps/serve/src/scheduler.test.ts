@@ -131,7 +131,9 @@ describe('Scheduler over a real LlamaEngine (paged KV cache)', () => {
     expect(b.run.ids).toEqual(await solo(pb, 3));
     // Prompt log-probabilities equal those of one unchunked prefill.
     const whole = new LlamaEngine(model, { maxSlots: 1, maxContext: 40 });
-    const [logits] = await whole.step([{ seq: 0, ids: pb, start: 0, allLogits: true }]);
+    const [{ logits }] = (await whole.step([{ seq: 0, ids: pb, start: 0, allLogits: true }])) as [
+      { logits: Float32Array },
+    ];
     expect(entries).toHaveLength(pb.length - 1);
     entries.forEach((e, t) => {
       const ref = tokenLogprobs(logits!.subarray(t * V, (t + 1) * V), pb[t + 1]!, 2);

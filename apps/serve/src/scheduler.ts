@@ -7,13 +7,15 @@
  * sequence is preempted (vLLM's recompute policy): its blocks are freed and it goes back to the head of the queue
  * with its prompt and the tokens generated so far, which are prefilled again when blocks allow (mostly from the
  * prefix cache) before it continues; its client sees no difference but latency. A sequence that finishes, is
- * cancelled or whose client disconnects frees its blocks at the next step.
+ * cancelled or whose client disconnects frees its blocks at the next step. The token after a sequence's last pending
+ * position is drawn on the device in the same step (its sampler's settings and uniform travel with the chunk), so
+ * only ids, and log-probabilities for requests that ask, come back; full logits rows only for prompt log-probabilities.
  *
  * @module
  */
 
 import { Sampler, type SamplingParams, type TokenLogprob, tokenLogprobs } from '@andes/nn';
-import type { Engine, StepChunk } from './engine.js';
+import type { Engine, SampledRow, StepChunk, StepResult } from './engine.js';
 import type { ServeMetrics } from './metrics.js';
 
 /** Why a sequence ended: `stop` (EOS or a stop string), `length` (max tokens or context), `cancelled`, `error`. */
@@ -249,7 +251,13 @@ export class Scheduler {
       if (prefilling) budget -= n;
       const allLogits = !!seq.req.promptLogprobs && seq.computed < seq.req.prompt.length;
       const ids = seq.tokens.slice(seq.computed, seq.computed + n);
-      work.push({ seq, chunk: { seq: seq.id, ids, start: seq.computed, allLogits } });
+      const chunk: StepChunk = { seq: seq.id, ids, start: seq.computed, allLogits };
+      // The chunk that completes every pending position also draws the next token (one uniform per token).
+      if (seq.computed + n === seq.tokens.length && seq.req.maxTokens > 0) {
+        chunk.sample = seq.sampler.draw();
+        chunk.topLogprobs = seq.req.topLogprobs;
+      } else if (seq.computed + n < seq.tokens.length) chunk.skipLogits = true;
+      work.push({ seq, chunk });
       return true;
     };
     // Oldest first, so preemption (from the young end) never removes a sequence already planned in this step.
@@ -287,7 +295,7 @@ export class Scheduler {
   }
 
   private async step(work: { seq: Sequence; chunk: StepChunk }[]): Promise<void> {
-    let results: Array<Float32Array | Error>;
+    let results: Array<StepResult | Error>;
     try {
       results = await this.engine.step(work.map((w) => w.chunk));
     } catch (e) {
@@ -301,11 +309,11 @@ export class Scheduler {
     for (let i = 0; i < work.length; i++) this.afterStep(work[i]!.seq, work[i]!.chunk, results[i]!);
   }
 
-  /** Records a computed chunk of `seq` (or its failure); samples the next token once every position is computed. */
-  private afterStep(seq: Sequence, chunk: StepChunk, logits: Float32Array | Error): void {
+  /** Records a computed chunk of `seq` (or its failure); delivers the drawn token once every position is computed. */
+  private afterStep(seq: Sequence, chunk: StepChunk, result: StepResult | Error): void {
     if (seq.done) return;
-    if (logits instanceof Error) {
-      this.finish(seq, 'error', logits);
+    if (result instanceof Error) {
+      this.finish(seq, 'error', result);
       return;
     }
     const n = chunk.ids.length;
@@ -314,7 +322,8 @@ export class Scheduler {
     if (promptPart > 0) this.options.metrics?.promptTokens.inc({}, promptPart);
     seq.computed = chunk.start + n;
     const v = this.engine.vocabSize;
-    if (chunk.allLogits) {
+    const { logits } = result;
+    if (chunk.allLogits && logits) {
       // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
       for (let r = 0; r < n && chunk.start + r + 1 < prompt.length; r++) {
         if (seq.promptEntries.length > chunk.start + r) continue;
@@ -323,15 +332,16 @@ export class Scheduler {
       }
     }
     if (seq.computed < seq.tokens.length || seq.cancelled) return;
-    const last = logits.subarray((chunk.allLogits ? n - 1 : 0) * v, (chunk.allLogits ? n : 1) * v);
     if (seq.generated === 0 && seq.req.promptLogprobs) seq.req.onPromptLogprobs?.(seq.promptEntries);
     if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
-    else this.emit(seq, last);
+    else if (!result.token) {
+      this.finish(seq, 'error', new Error(`scheduler: the engine drew no token for sequence ${seq.id}`));
+    } else this.deliver(seq, result.token);
   }
 
-  /** Samples from one logits row, delivers the token and decides whether the sequence goes on. */
-  private emit(seq: Sequence, row: Float32Array): void {
-    const id = seq.sampler.sample(row);
+  /** Delivers a token drawn on the device and decides whether the sequence goes on. */
+  private deliver(seq: Sequence, pick: SampledRow): void {
+    const id = pick.id;
     seq.sampler.observe(id);
     seq.generated++;
     const now = performance.now();
@@ -344,7 +354,10 @@ export class Scheduler {
     seq.lastTokenAt = now;
     const eos = seq.req.eosIds.includes(id);
     const ev: TokenEvent = { id, eos };
-    if (seq.req.topLogprobs >= 0) Object.assign(ev, tokenLogprobs(row, id, seq.req.topLogprobs));
+    if (seq.req.topLogprobs >= 0) {
+      ev.logprob = pick.logprob;
+      ev.top = pick.top ?? [];
+    }
     let stop = false;
     try {
       stop = seq.req.onToken(ev) === true;

@@ -1,11 +1,12 @@
 /**
  * Autoregressive generation with a `KvCache`: prefill the prompt once, then one cached decoding step per token.
- * Each step reads back only the last position's logits (or, greedy, one argmax id) — the one readback sampling needs.
+ * Each step samples on the device (`sampleTokens` with the sequence's `Sampler` settings and draw) and reads back
+ * one token id.
  *
  * @module
  */
 
-import type { Tensor } from '@andes/tensor';
+import { sampleTokens, type Tensor } from '@andes/tensor';
 import { KvCache } from './kv-cache.js';
 import type { LlamaForCausalLM } from './llama.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
@@ -23,19 +24,19 @@ export interface GenerateOptions extends SamplingOptions {
   cache?: KvCache;
 }
 
+/** The next token from the last position's logits ([V] or [1, V], disposed here): chosen on the device. */
 async function pick(logits: Tensor, sampler: Sampler): Promise<number> {
+  const V = logits.shape[logits.shape.length - 1]!;
+  const row = logits.reshape([1, V]);
   try {
-    if (sampler.isPlainGreedy()) {
-      // Greedy: argmax on the device, read back one id instead of V logits.
-      const id = logits.argmax(-1);
-      try {
-        return (await id.data())[0] as number;
-      } finally {
-        id.dispose();
-      }
+    const { ids } = sampleTokens(row, [sampler.draw()]);
+    try {
+      return (await ids.data())[0] as number;
+    } finally {
+      ids.dispose();
     }
-    return sampler.sample((await logits.data()) as Float32Array);
   } finally {
+    row.dispose();
     logits.dispose();
   }
 }

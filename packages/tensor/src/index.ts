@@ -23,6 +23,8 @@ export type {
   PagedIndexLayout,
   ReduceOp,
   RopeStyle,
+  SampledStorages,
+  SamplingRows,
   Storage,
   UnaryOp,
   View,
@@ -52,6 +54,7 @@ export type { WebGpuDeviceOptions } from './webgpu/device.js';
 import './tensor-methods.js';
 
 export type { BlockType } from './backend/backend.js';
+export { logSumExp, topKIndices } from './cpu/sample-tokens.js';
 export { dequantize, dequantizeBlocksInto, kQuantScaleMin } from './formats/ggml-dequantize.js';
 export { type GgmlWritableType, quantize } from './formats/ggml-quantize.js';
 export {
@@ -122,6 +125,13 @@ export { reshape } from './ops/reshape.js';
 export { rmsNorm } from './ops/rms-norm.js';
 export { type RopeOptions, rope } from './ops/rope.js';
 export { rsqrt } from './ops/rsqrt.js';
+export {
+  packSamplingRows,
+  type SampledTokens,
+  sampleTokenRow,
+  sampleTokens,
+  type TokenSampling,
+} from './ops/sample-tokens.js';
 export { sigmoid } from './ops/sigmoid.js';
 export { sign } from './ops/sign.js';
 export { silu } from './ops/silu.js';

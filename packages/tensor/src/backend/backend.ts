@@ -111,6 +111,47 @@ export interface AdamWHyper {
 }
 
 /**
+ * Per-row settings of a batched token draw ({@link Backend.sampleTokens}), packed by the `sampleTokens` op. Row r's
+ * sparse logit adjustments are entries `entryStart[r] … entryStart[r + 1] - 1` (ids unique within a row): the
+ * adjusted logit is `((x + bias) · scale) − penalty` in float32 steps, `scale` being `scalePositive` when
+ * `x + bias > 0`, else `scaleNegative` (a repetition penalty r gives 1/r and r).
+ */
+export interface SamplingRows {
+  /** [rows]: 0 means greedy (first maximum of the adjusted logits). */
+  temperature: Float64Array;
+  /** [rows]: keep the k best adjusted logits (ties: lowest ids); 0 keeps all. */
+  topK: Int32Array;
+  /** [rows]: nucleus mass in (0, 1]. */
+  topP: Float64Array;
+  /** [rows]: the row's uniform draw in [0, 1). */
+  uniform: Float64Array;
+  /** [rows + 1]: CSR offsets into the entry arrays. */
+  entryStart: Int32Array;
+  /** [entries]: token ids. */
+  entryIds: Int32Array;
+  /** [entries]: logit bias. */
+  bias: Float32Array;
+  /** [entries]: factor for a positive biased logit. */
+  scalePositive: Float32Array;
+  /** [entries]: factor for a non-positive biased logit. */
+  scaleNegative: Float32Array;
+  /** [entries]: frequency + presence penalty, subtracted last. */
+  penalty: Float32Array;
+}
+
+/** What {@link Backend.sampleTokens} returns; the log-probability storages only when asked for. */
+export interface SampledStorages {
+  /** int32 [rows]: the chosen token ids. */
+  ids: Storage;
+  /** float32 [rows]: the chosen tokens' log-softmax of the raw logits (topLogprobs ≥ 0). */
+  logprob?: Storage;
+  /** int32 [rows, n]: the n most likely raw-logit ids per row, best first, ties by lowest id (n > 0). */
+  topIds?: Storage;
+  /** float32 [rows, n]: their log-probabilities (n > 0). */
+  topLogprobs?: Storage;
+}
+
+/**
  * Where a paged-KV index keeps its parts in one contiguous int32 storage: per query row its sequence `[rows]`, the
  * number of positions it attends `[rows]` and the pool row its own key/value goes to `[rows]`, then the block table
  * `[seqs, maxBlocks]` (pool block ids). See `ops/paged-attention.ts`.
@@ -271,6 +312,15 @@ export interface Backend {
     causal: boolean,
   ): { dq: Storage; dk: Storage; dv: Storage };
 
+  // ---- sampling -------------------------------------------------------------------------
+  /**
+   * One token per row of contiguous float32 logits [rows, vocab] under `rows`' settings (see the `sampleTokens` op
+   * for the exact definition every backend follows); with `topLogprobs` = n ≥ 0 also the chosen token's
+   * log-probability and, for n > 0, the n most likely tokens' (of the raw logits).
+   */
+  sampleTokens(logits: View, rows: SamplingRows, topLogprobs: number): SampledStorages;
+
+  // ---- paged attention ------------------------------------------------------------------
   /**
    * Paged attention (inference): q [N, Hq, D] contiguous; kPool, vPool [numBlocks, blockSize, Hkv, D] contiguous; row
    * n attends positions [0, rowKeys[n]) of sequence rowSeq[n], position p at pool row

@@ -21,6 +21,7 @@ import { pagedAttention, writePagedRows } from './paged-attention.js';
 import { reduce } from './reduce.js';
 import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
+import { sampleTokens } from './sample-tokens.js';
 import { softmax } from './softmax.js';
 import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten } from './storage.js';
 import { swiglu, swigluBackward } from './swiglu.js';
@@ -106,6 +107,11 @@ export function createCpuBackend(): Backend {
     attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
     attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>
       t2(attentionBackward(q, k, v, o, dO, lse, scale, causal)),
+    sampleTokens(logits, rows, topLogprobs) {
+      const out = sampleTokens(logits, rows, topLogprobs);
+      for (const s of [out.ids, out.logprob, out.topIds, out.topLogprobs]) if (s) track(s);
+      return out;
+    },
     pagedAttention: (q, k, v, index, layout, scale) => track(pagedAttention(q, k, v, index, layout, scale)),
     writePagedRows,
     adamw,

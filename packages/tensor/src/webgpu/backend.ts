@@ -14,6 +14,8 @@ import type {
   PagedIndexLayout,
   ReduceOp,
   RopeStyle,
+  SampledStorages,
+  SamplingRows,
   Storage,
   UnaryOp,
   View,
@@ -31,6 +33,7 @@ import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
 import { addRmsNorm, rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
 import { rope } from './kernels/rope.js';
+import { sampleTokens } from './kernels/sample-tokens.js';
 import { softmax } from './kernels/softmax.js';
 import { swiglu, swigluBackward } from './kernels/swiglu.js';
 import { GpuStorage, type Runtime } from './runtime.js';
@@ -156,6 +159,9 @@ export class WebGpuBackend implements Backend {
     causal: boolean,
   ): { dq: Storage; dk: Storage; dv: Storage } {
     return attentionBackward(this.rt, q, k, v, o, dO, lse, scale, causal);
+  }
+  sampleTokens(logits: View, rows: SamplingRows, topLogprobs: number): SampledStorages {
+    return sampleTokens(this.rt, logits, rows, topLogprobs);
   }
   pagedAttention(q: View, kPool: View, vPool: View, index: View, layout: PagedIndexLayout, scale: number): Storage {
     return pagedAttention(this.rt, q, kPool, vPool, index, layout, scale);
