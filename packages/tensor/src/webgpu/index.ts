@@ -9,6 +9,7 @@ import { WebGpuBackend } from './backend.js';
 import { acquireDevice, type WebGpuDeviceOptions } from './device.js';
 import { Runtime } from './runtime.js';
 import { adapterProfile } from './tuning/adapter.js';
+import { blockMatmulFamily } from './tuning/block-family.js';
 import { KERNEL_FAMILIES } from './tuning/families.js';
 import { attachSwitchboard, Switchboard, type TuneMode } from './tuning/switchboard.js';
 import type { KernelTimer } from './tuning/timer.js';
@@ -39,7 +40,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   const profile = adapterProfile(acquired.adapter.info as GPUAdapterInfo | undefined, acquired.features);
   rt.cpuAdapter = profile.cpu;
   rt.features = acquired.features;
-  const board = new Switchboard(rt, profile, KERNEL_FAMILIES, {
+  const board = new Switchboard(rt, profile, [...KERNEL_FAMILIES, blockMatmulFamily], {
     andes: options.andesVersion ?? (await andesVersion()),
     ...(options.tune ? { mode: options.tune } : {}),
     ...(options.timer ? { timer: options.timer } : {}),
