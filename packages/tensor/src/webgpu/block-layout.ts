@@ -52,6 +52,11 @@ export interface BlockLayout {
   words: number;
 }
 
+/** Payload words of one block (F16/BF16: one word, two elements). */
+export function payloadWordsPerBlock(type: BlockType): number {
+  return type === 'F16' || type === 'BF16' ? 1 : PARTS[type].payload[1] / 4;
+}
+
 /** The section layout of a weight `[n, k]` of `type` (k a whole number of blocks). */
 export function blockLayout(type: BlockType, n: number, k: number): BlockLayout {
   if (type === 'F16' || type === 'BF16') {
@@ -69,7 +74,7 @@ export function blockLayout(type: BlockType, n: number, k: number): BlockLayout 
   }
   const parts = PARTS[type];
   const blocks = k / ggmlBlockInfo(type).blockSize;
-  const payloadWords = parts.payload[1] / 4;
+  const payloadWords = payloadWordsPerBlock(type);
   const auxWords = parts.aux ? parts.aux[1] / 4 : 0;
   const auxOffset = n * blocks * payloadWords;
   const halfOffset = auxOffset + n * blocks * auxWords;

@@ -13,7 +13,7 @@
 
 import type { BlockType } from '../../backend/backend.js';
 
-/** Parameter words every block-matmul kernel receives (see `packParams` in block-matmul.ts). */
+/** Parameter words every block-matmul kernel receives: sizes, x's offset and the word layout of the weight. */
 export const BLOCK_PARAMS = { n: 0, k: 1, m: 2, xOffset: 3, blocks: 4, rowWords: 5, auxOffset: 6, halfOffset: 7 };
 
 /** One decoded value of a unit. */

@@ -14,7 +14,7 @@
  * @module
  */
 import type { BlockType, View } from '../../backend/backend.js';
-import { blockLayout } from '../block-layout.js';
+import { blockLayout, payloadWordsPerBlock } from '../block-layout.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import { chooseVariant } from '../tuning/switchboard.js';
 import { BLOCK_PARAMS, decodeHelpers, formatGeometry, groupCode } from './block-decode.js';
@@ -53,7 +53,7 @@ export function setBlockMatmulVariant(v: BlockMatmulVariant | undefined): void {
 
 function stripCode(type: BlockType, v: { wg: number; rows: number; xrows: number }): string {
   const { units, span, elems } = formatGeometry(type);
-  const { payloadWords } = blockLayout(type, 1, type === 'F16' || type === 'BF16' ? 2 : elems);
+  const payloadWords = payloadWordsPerBlock(type);
   const P = BLOCK_PARAMS;
   const L: string[] = [];
   for (let j = 0; j < v.rows; j++) L.push(`  let r${j} = min(rowBase + ${j * v.wg}u, n - 1u);`);
@@ -102,7 +102,7 @@ function halfTail(type: BlockType, rows: number, xrows: number, row: (j: number)
 
 function gemvCode(type: BlockType, subgroups: boolean): string {
   const { units, span, elems } = formatGeometry(type);
-  const { payloadWords } = blockLayout(type, 1, type === 'F16' || type === 'BF16' ? 2 : elems);
+  const payloadWords = payloadWordsPerBlock(type);
   const P = BLOCK_PARAMS;
   const wg = subgroups ? 64 : 128;
   const reduce = subgroups
