@@ -3,7 +3,7 @@ import type { Backend, BlockType } from '../../backend/backend.js';
 import { dequantize } from '../../formats/ggml-dequantize.js';
 import { randomBlockBytes } from '../../quant/random-block-bytes.js';
 import { randomFloats, rng, tryWebGpu, upload } from '../test-support.js';
-import { BLOCK_MATMUL_VARIANTS } from '../tuning/block-family.js';
+import { BLOCK_MATMUL_VARIANTS, blockMatmulFamily } from '../tuning/block-family.js';
 import { setBlockMatmulVariant } from './block-matmul.js';
 
 // Every variant of the block-matmul family, every format, against float64 on the weight as the byte-exact ggml
@@ -85,5 +85,29 @@ const TYPES = Object.keys(SHAPES) as BlockType[];
   it('per-adapter defaults: every format, awkward N and K, M = 1, 2, 7, 65', async () => {
     setBlockMatmulVariant(undefined);
     for (const [t, type] of TYPES.entries()) await check(compat!, type, 100 * t + 7);
+  });
+});
+
+describe('block-matmul family choices', () => {
+  const adapter = (cpu: boolean, subgroups: boolean) => ({
+    vendor: 'v',
+    architecture: 'a',
+    device: 'd',
+    description: 'x',
+    cpu,
+    subgroups,
+    timestampQuery: false,
+  });
+  it('the fixed default of every adapter kind is a registered variant and the first candidate', () => {
+    for (const cpu of [true, false])
+      for (const subgroups of [true, false])
+        for (const M of [1, 2, 65]) {
+          const a = adapter(cpu, subgroups);
+          const p = { type: 'Q4_0' as const, M, N: 37, K: 96 };
+          const id = blockMatmulFamily.fallback(a, p);
+          expect(BLOCK_MATMUL_VARIANTS[id], `cpu=${cpu} sg=${subgroups} M=${M}`).toBeDefined();
+          expect(blockMatmulFamily.candidates(a, p)[0]).toBe(id);
+          expect(blockMatmulFamily.candidates(a, p).includes('g1')).toBe(!cpu && subgroups && M === 1);
+        }
   });
 });

@@ -35,11 +35,9 @@ export interface BlockMatmulProblem {
 
 /** Per-adapter default (`ANDES_TUNE=off`, or before a shape class is tuned). */
 export function defaultBlockMatmulVariant(cpuAdapter: boolean, subgroups: boolean, M: number): BlockMatmulVariant {
-  // lavapipe: eight rows per invocation amortise each x load over eight weight rows (BENCHMARKS.md "Block-weight
-  // GEMV": s8 used 0.4–0.6× the CPU time of the f32 strip for Q4_0, s4 ~0.7×).
-  if (cpuAdapter) {
-    return M === 1 ? { kind: 'strip', wg: 16, rows: 8, xrows: 1 } : { kind: 'strip', wg: 16, rows: 2, xrows: 4 };
-  }
+  // lavapipe: eight weight rows per invocation amortise each x load over eight rows; prefill adds a second x row per
+  // decoded word (BENCHMARKS.md "Block-weight GEMV": s8 ~0.4× the CPU time of the f32 strip for Q4_0 decode).
+  if (cpuAdapter) return { kind: 'strip', wg: 16, rows: 8, xrows: M === 1 ? 1 : 2 };
   if (M === 1) return { kind: 'gemv', subgroups };
   return { kind: 'strip', wg: 64, rows: 1, xrows: 8 };
 }

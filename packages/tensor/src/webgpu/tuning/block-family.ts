@@ -19,14 +19,18 @@ import type { AdapterProfile } from './adapter.js';
 import { bucket } from './families.js';
 import type { KernelFamily } from './family.js';
 
-/** Variants: `s…` one x row per invocation (decode), `m…` several (prefill), `w1` / `g1` the GPU GEMVs. */
+/**
+ * Variants: `s…` / `t8` one x row per invocation (decode), `m8` / `p…` several x rows sharing each decoded word
+ * (prefill), `w1` / `g1` the GPU GEMVs (workgroup tree / subgroup reduction).
+ */
 export const BLOCK_MATMUL_VARIANTS: Record<string, BlockMatmulVariant> = {
   s2: { kind: 'strip', wg: 32, rows: 2, xrows: 1 },
   s4: { kind: 'strip', wg: 16, rows: 4, xrows: 1 },
   s8: { kind: 'strip', wg: 16, rows: 8, xrows: 1 },
   t8: { kind: 'strip', wg: 8, rows: 8, xrows: 1 },
-  m4: { kind: 'strip', wg: 16, rows: 2, xrows: 4 },
   m8: { kind: 'strip', wg: 64, rows: 1, xrows: 8 },
+  p8: { kind: 'strip', wg: 8, rows: 8, xrows: 2 },
+  p2: { kind: 'strip', wg: 16, rows: 8, xrows: 2 },
   w1: { kind: 'gemv', subgroups: false },
   g1: { kind: 'gemv', subgroups: true },
 };
@@ -58,10 +62,10 @@ export const blockMatmulFamily: KernelFamily<BlockMatmulProblem> = {
     const rest = a.cpu
       ? p.M === 1
         ? ['s8', 't8', 's4', 's2']
-        : ['m4', 'm8', 's4']
+        : ['p2', 'p8', 't8', 's8']
       : p.M === 1
         ? [...(a.subgroups ? ['g1'] : []), 'w1', 's2']
-        : ['m8', 'm4', 'w1'];
+        : ['m8', 'p2', 'w1'];
     return [def, ...rest.filter((id) => id !== def)];
   },
   fallback: (a, p) => idOf(defaultBlockMatmulVariant(a.cpu, a.subgroups, p.M)),
