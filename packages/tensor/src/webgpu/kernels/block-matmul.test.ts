@@ -108,6 +108,7 @@ describe('block-matmul family choices', () => {
           expect(BLOCK_MATMUL_VARIANTS[id], `cpu=${cpu} sg=${subgroups} M=${M}`).toBeDefined();
           expect(blockMatmulFamily.candidates(a, p)[0]).toBe(id);
           expect(blockMatmulFamily.candidates(a, p).includes('g1')).toBe(!cpu && subgroups && M === 1);
+          expect(blockMatmulFamily.candidates(a, p).includes('g8')).toBe(!cpu && subgroups && M > 1);
         }
   });
 });

@@ -6,8 +6,9 @@
  *   the workgroup size, so adjacent lanes take adjacent rows) and `xrows` rows of x; no workgroup memory, no
  *   barriers. x indices depend only on the workgroup and loop counters, so a SIMD-across-lanes compiler loads each x
  *   once per workgroup; every weight word is decoded once and used for `xrows` rows of x (the prefill GEMM).
- * - **gemv** (GPUs): one workgroup per output, lanes along K taking one unit (one word) at a time, so a warp reads
- *   adjacent words of a row; partial sums meet in a tree reduction or, with the `subgroups` feature, `subgroupAdd`.
+ * - **gemv** (GPUs): one workgroup per weight row and `xrows` rows of x (1 for decode, 8 for prefill), lanes along K
+ *   taking one unit (one word) at a time, so a warp reads adjacent words of a row; partial sums meet in a tree
+ *   reduction or, with the `subgroups` feature, `subgroupAdd`.
  *
  * Half floats come through `unpack2x16float`, so no `shader-f16` feature is needed.
  *
@@ -23,7 +24,7 @@ import { contiguousInput, freeAll, ROW_REDUCE } from './row.js';
 /** A block-matmul kernel variant. */
 export type BlockMatmulVariant =
   | { kind: 'strip'; wg: number; rows: number; xrows: number }
-  | { kind: 'gemv'; subgroups: boolean };
+  | { kind: 'gemv'; subgroups: boolean; xrows?: number };
 
 /** The problem the switchboard classifies. */
 export interface BlockMatmulProblem {
@@ -38,8 +39,10 @@ export function defaultBlockMatmulVariant(cpuAdapter: boolean, subgroups: boolea
   // lavapipe: eight weight rows per invocation amortise each x load over eight rows; prefill adds a second x row per
   // decoded word (BENCHMARKS.md "Block-weight GEMV": s8 ~0.4× the CPU time of the f32 strip for Q4_0 decode).
   if (cpuAdapter) return { kind: 'strip', wg: 16, rows: 8, xrows: M === 1 ? 1 : 2 };
+  // GPUs: lanes along K read adjacent words of one weight row; for prefill each decoded word serves 8 rows of x
+  // (without subgroups the eight tree reductions cost too many barriers: the m8 strip instead).
   if (M === 1) return { kind: 'gemv', subgroups };
-  return { kind: 'strip', wg: 64, rows: 1, xrows: 8 };
+  return subgroups ? { kind: 'gemv', subgroups, xrows: 8 } : { kind: 'strip', wg: 64, rows: 1, xrows: 8 };
 }
 
 let override: BlockMatmulVariant | undefined;
@@ -98,45 +101,56 @@ function halfTail(type: BlockType, rows: number, xrows: number, row: (j: number)
   return L.join('\n');
 }
 
-function gemvCode(type: BlockType, subgroups: boolean): string {
+function gemvCode(type: BlockType, subgroups: boolean, xrows: number): string {
   const { units, span, elems } = formatGeometry(type);
   const payloadWords = payloadWordsPerBlock(type);
   const P = BLOCK_PARAMS;
   const wg = subgroups ? 64 : 128;
-  const reduce = subgroups
-    ? `  let s = subgroupAdd(acc0_0);
-  part[li] = select(0.0, s, sl == 0u);
-  workgroupBarrier();
-  if (li == 0u) {
+  const X = xrows;
+  const L: string[] = [];
+  for (let i = 0; i < X; i++) L.push(`  let xr${i} = pu(${P.xOffset}u) + min(m0 + ${i}u, m - 1u) * k;`);
+  for (let i = 0; i < X; i++) L.push(`  var acc0_${i} = 0.0;`);
+  const xbs = Array.from({ length: X }, (_, i) => `    let xb${i} = xr${i} + b * ${elems}u;`).join('\n');
+  const reduce: string[] = [];
+  if (subgroups) {
+    // WGSL fixes no lane → subgroup mapping: subgroup leaders write their sums, invocation i < X adds them up.
+    for (let i = 0; i < X; i++) {
+      reduce.push(`  part[${i * wg}u + li] = select(0.0, subgroupAdd(acc0_${i}), sl == 0u);`);
+    }
+    reduce.push('  workgroupBarrier();');
+    reduce.push(`  if (li < ${X}u && m0 + li < m) {
     var t = 0.0;
-    for (var i = 0u; i < ${wg}u; i++) { t += part[i]; }
-    out[o] = t;
-  }`
-    : `  let s = rowSum(acc0_0, li);
-  if (li == 0u) { out[o] = s; }`;
+    for (var j = 0u; j < ${wg}u; j++) { t += part[li * ${wg}u + j]; }
+    out[(m0 + li) * n + r0] = t;
+  }`);
+  } else {
+    for (let i = 0; i < X; i++) {
+      reduce.push(`  let s${i} = rowSum(acc0_${i}, li);`);
+      reduce.push(`  if (li == 0u && m0 + ${i}u < m) { out[(m0 + ${i}u) * n + r0] = s${i}; }`);
+    }
+  }
   return `${subgroups ? 'enable subgroups;\n' : ''}${decodeHelpers()}
-${subgroups ? `var<workgroup> part: array<f32, ${wg}>;` : ROW_REDUCE}
+${subgroups ? `var<workgroup> part: array<f32, ${wg * X}>;` : ROW_REDUCE}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
   let n = pu(${P.n}u); let k = pu(${P.k}u); let m = pu(${P.m}u); let nb = pu(${P.blocks}u); let rw = pu(${P.rowWords}u);
   let o = wid.x + wid.y * nwg.x;
-  if (o >= n * m) { return; }
-  let i = o / n;
-  let r0 = o - i * n;
-  let xr0 = pu(${P.xOffset}u) + i * k;
-  var acc0_0 = 0.0;
+  if (o >= n * ((m + ${X - 1}u) / ${X}u)) { return; }
+  let m0 = (o / n) * ${X}u;
+  let r0 = o % n;
+${L.join('\n')}
   for (var g = li; g < nb * ${units}u; g += ${wg}u) {
     let b = g / ${units}u;
     let u = g - b * ${units}u;
     let rb0 = r0 * nb + b; let pb0 = r0 * rw + b * ${payloadWords}u;
-    let xb0 = xr0 + b * ${elems}u;
-${groupCode(type, ['u'], `u / ${span}u`, 1, 1)}
+${xbs}
+${groupCode(type, ['u'], `u / ${span}u`, 1, X)}
   }
   if (li == 0u) {
-${halfTail(type, 1, 1, () => 'r0')}
+${halfTail(type, 1, X, () => 'r0')}
   }
-${reduce}
+${reduce.join('\n')}
 }`;
 }
 
@@ -160,7 +174,7 @@ export function blockMatmul(
     override ??
     chooseVariant<BlockMatmulVariant>(rt, 'block-matmul', problem) ??
     defaultBlockMatmulVariant(rt.cpuAdapter, subgroups, m);
-  if (v.kind === 'gemv' && v.subgroups && !subgroups) v = { kind: 'gemv', subgroups: false };
+  if (v.kind === 'gemv' && v.subgroups && !subgroups) v = { ...v, subgroups: false };
   const layout = blockLayout(type, n, k);
   const params = [n, k, m, xv.offset, layout.blocks, layout.rowWords, layout.auxOffset, layout.halfOffset];
   const bindings = [out, xv.storage as GpuStorage, weight];
@@ -170,8 +184,9 @@ export function blockMatmul(
     rt.dispatch(p, bindings, params, [Math.ceil(n / (s.wg * s.rows)), Math.ceil(m / s.xrows), 1]);
   } else {
     const sg = v.subgroups;
-    const p = rt.pipeline(`blockMatmul:${type}:gemv:${sg}`, () => gemvCode(type, sg));
-    rt.dispatch(p, bindings, params, m * n);
+    const xrows = v.xrows ?? 1;
+    const p = rt.pipeline(`blockMatmul:${type}:gemv:${sg}:${xrows}`, () => gemvCode(type, sg, xrows));
+    rt.dispatch(p, bindings, params, n * Math.ceil(m / xrows));
   }
   freeAll(rt, temps);
   return out;

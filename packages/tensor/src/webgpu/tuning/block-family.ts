@@ -21,7 +21,7 @@ import type { KernelFamily } from './family.js';
 
 /**
  * Variants: `s…` / `t8` one x row per invocation (decode), `m8` / `p…` several x rows sharing each decoded word
- * (prefill), `w1` / `g1` the GPU GEMVs (workgroup tree / subgroup reduction).
+ * (prefill), `w1` / `g1` the GPU GEMVs (workgroup tree / subgroup reduction), `g8` the subgroup one with eight x rows.
  */
 export const BLOCK_MATMUL_VARIANTS: Record<string, BlockMatmulVariant> = {
   s2: { kind: 'strip', wg: 32, rows: 2, xrows: 1 },
@@ -33,6 +33,7 @@ export const BLOCK_MATMUL_VARIANTS: Record<string, BlockMatmulVariant> = {
   p2: { kind: 'strip', wg: 16, rows: 8, xrows: 2 },
   w1: { kind: 'gemv', subgroups: false },
   g1: { kind: 'gemv', subgroups: true },
+  g8: { kind: 'gemv', subgroups: true, xrows: 8 },
 };
 
 function idOf(v: BlockMatmulVariant): string {
@@ -65,7 +66,7 @@ export const blockMatmulFamily: KernelFamily<BlockMatmulProblem> = {
         : ['p2', 'p8', 't8', 's8']
       : p.M === 1
         ? [...(a.subgroups ? ['g1'] : []), 'w1', 's2']
-        : ['m8', 'p2', 'w1'];
+        : [...(a.subgroups ? ['g8'] : []), 'm8', 'p2'];
     return [def, ...rest.filter((id) => id !== def)];
   },
   fallback: (a, p) => idOf(defaultBlockMatmulVariant(a.cpu, a.subgroups, p.M)),
