@@ -5,7 +5,8 @@
 // Besides wall-clock tokens/s it prints tokens per CPU-second of this process (llama.cpp runs its thread in-process),
 // which a shared, loaded machine disturbs far less than wall time.
 // usage: node packages/checkpoint/bench/decode-vs-llamacpp.mjs [threads=2] [tokens=32] [dtypes=f32,f16,q8_0,q4_0]
-//          [backend=cpu] [skip-llama]
+//          [backend=cpu] [skip-llama] [rounds=1]
+// Andes rows give the median of `rounds` alternating runs, wall tokens/s and tokens per CPU-second of the process.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, saveGgufModel } from '@andes/checkpoint';
@@ -19,6 +20,7 @@ const tokens = Number(process.argv[3] ?? 32);
 const dtypes = (process.argv[4] ?? 'f32,f16,q8_0,q4_0').split(',');
 const backend = process.argv[5] ?? 'cpu';
 const skipLlama = process.argv[6] === 'skip-llama';
+const rounds = Number(process.argv[7] ?? 1);
 const out = '/tmp/andes-bench-decode';
 
 /** <unk>, <s>, </s>, the 256 byte pieces, then filler pieces up to the vocabulary size. */
@@ -76,6 +78,7 @@ console.log('|---|---|---|---|---|---|---|---|');
   model.dispose();
 }
 await setBackend(backend);
+const models = [];
 for (const dtype of dtypes) {
   const path = join(out, `m.${dtype}.gguf`);
   let cpp = { wall: Number.NaN, cpu: Number.NaN };
@@ -84,25 +87,42 @@ for (const dtype of dtypes) {
   const andesModel = new LlamaForCausalLM(loaded.config);
   useBlockWeights(andesModel, loaded.blockWeights);
   andesModel.loadStateDict(loaded.tensors);
-  // One untimed run first: a weight moves into wasm memory on its first or second use, once per process.
+  models.push({ dtype, cpp, andesModel, runs: [] });
+}
+// One untimed run per model first: a CPU weight moves into wasm memory on its first or second use, once per process.
+for (const { andesModel } of models) {
   for await (const _ of generate(andesModel, prompt, { maxNewTokens: 2, temperature: 0, stop })) {
   }
-  let m = 0;
-  let t1 = 0;
-  let c1 = process.cpuUsage();
-  for await (const _ of generate(andesModel, prompt, { maxNewTokens: tokens + 1, temperature: 0, stop })) {
-    if (m === 0) {
-      t1 = performance.now();
-      c1 = process.cpuUsage();
+}
+// Rounds alternate the dtypes, so a change in machine load hits each about equally; the median round counts.
+for (let round = 0; round < rounds; round++) {
+  for (const entry of models) {
+    let m = 0;
+    let t1 = 0;
+    let c1 = null;
+    for await (const _ of generate(entry.andesModel, prompt, { maxNewTokens: tokens + 1, temperature: 0, stop })) {
+      if (m === 0) {
+        t1 = performance.now();
+        c1 = process.cpuUsage();
+      }
+      m++;
     }
-    m++;
+    // Tokens per CPU-second of this process (lavapipe's threads included): steadier than wall time under load.
+    const cpu = process.cpuUsage(c1);
+    entry.runs.push({
+      wall: (tokens / (performance.now() - t1)) * 1000,
+      perCpu: tokens / ((cpu.user + cpu.system) / 1e6),
+    });
   }
-  const andes = (tokens / (performance.now() - t1)) * 1000;
-  const andesCpu = tokens / cpuSeconds(c1);
+}
+const median = (a) => a.sort((p, q) => p - q)[Math.floor(a.length / 2)];
+for (const { dtype, cpp, andesModel, runs } of models) {
   andesModel.dispose();
+  const andes = median(runs.map((r) => r.wall));
+  const perCpu = median(runs.map((r) => r.perCpu));
   console.log(
     `| ${dtype} | m.${dtype}.gguf | ${cpp.wall.toFixed(1)} | ${andes.toFixed(1)} | ${(andes / cpp.wall).toFixed(2)}× | ` +
-      `${cpp.cpu.toFixed(1)} | ${andesCpu.toFixed(1)} | ${(andesCpu / cpp.cpu).toFixed(2)}× |`,
+      `${cpp.cpu.toFixed(1)} | ${perCpu.toFixed(1)} | ${(perCpu / cpp.cpu).toFixed(2)}× |`,
   );
 }
 await llama.dispose();

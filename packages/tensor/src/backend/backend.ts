@@ -244,10 +244,18 @@ export interface Backend {
   matmul(a: View, b: View, batchShape: readonly number[]): Storage;
 
   /**
-   * x [M, K] (float32, contiguous) · Wᵀ for a weight W [N, K] stored as the raw bytes of `type` (rows of whole blocks
-   * along K, row n at byte n·rowBytes) in the int32 storage `weight` → [M, N] float32, accumulated in float32 or wider.
+   * x [M, K] (float32, contiguous) · Wᵀ for a weight W [N, K] of `type` in the int32 storage `weight`, as
+   * {@link Backend.packBlockWeight} laid it out (without that method: the raw bytes, rows of whole blocks along K,
+   * row n at byte n·rowBytes) → [M, N] float32, accumulated in float32 or wider.
    */
   blockMatmul(x: View, weight: Storage, type: BlockType, n: number, k: number): Storage;
+  /**
+   * Optional: uploads the GGUF bytes of a weight [N, K] of `type` in a backend-specific layout (same bits per weight)
+   * that its `blockMatmul` reads. Backends without it keep the raw bytes (as int32 words).
+   */
+  packBlockWeight?(type: BlockType, n: number, k: number, bytes: Uint8Array): Storage;
+  /** The exact GGUF bytes back from a storage written by {@link Backend.packBlockWeight} (reads the device). */
+  unpackBlockWeight?(weight: Storage, type: BlockType, n: number, k: number): Promise<Uint8Array>;
 
   /**
    * Optional: told that `weight` (the int32 storage of a block weight, just written) will be read by `blockMatmul`

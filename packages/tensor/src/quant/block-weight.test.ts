@@ -4,12 +4,12 @@ import { activationRoundingBound } from '../cpu/block-matmul-wasm.js';
 import { setCpuMatmulKernels } from '../cpu/matmul.js';
 import { dequantize } from '../formats/ggml-dequantize.js';
 import { quantize } from '../formats/ggml-quantize.js';
-import { ggmlByteSize } from '../formats/ggml-types.js';
-import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../formats/half-precision.js';
 import * as T from '../index.js';
 import { describeBackends } from '../testing/describe-backends.js';
 import { setBlockMatmulVariant } from '../webgpu/kernels/block-matmul.js';
+import { BLOCK_MATMUL_VARIANTS } from '../webgpu/tuning/block-family.js';
 import { BlockWeight } from './block-weight.js';
+import { randomBlockBytes as randomBytes } from './random-block-bytes.js';
 
 /** A small seeded generator (mulberry32) so every run checks the same random blocks. */
 function rng(seed: number): () => number {
@@ -21,37 +21,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Random valid bytes of `count` elements of `type`: random payload bytes, finite moderate f16 scales. */
-function randomBytes(type: BlockType, count: number, rand: () => number): Uint8Array {
-  const bytes = new Uint8Array(ggmlByteSize(type, count));
-  const putHalf = (at: number, v: number) => {
-    const h = float32ToFloat16Bits(v);
-    bytes[at] = h & 255;
-    bytes[at + 1] = h >> 8;
-  };
-  if (type === 'F16' || type === 'BF16') {
-    for (let i = 0; i < count; i++) {
-      const v = (rand() * 2 - 1) * 3;
-      const h = type === 'F16' ? float32ToFloat16Bits(v) : float32ToBfloat16Bits(v);
-      bytes[2 * i] = h & 255;
-      bytes[2 * i + 1] = h >> 8;
-    }
-    return bytes;
-  }
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rand() * 256);
-  const scale = () => (rand() * 2 - 1) * 0.05;
-  if (type === 'Q8_0') for (let at = 0; at < bytes.length; at += 34) putHalf(at, scale());
-  if (type === 'Q4_0') for (let at = 0; at < bytes.length; at += 18) putHalf(at, scale());
-  if (type === 'Q4_K') {
-    for (let at = 0; at < bytes.length; at += 144) {
-      putHalf(at, Math.abs(scale()));
-      putHalf(at + 2, Math.abs(scale()));
-    }
-  }
-  if (type === 'Q6_K') for (let at = 0; at < bytes.length; at += 210) putHalf(at + 208, scale());
-  return bytes;
 }
 
 /** float64 reference of x [m, k] · Wᵀ from the weight as ggml dequantizes it; also Σ|x||w| per output for a bound. */
@@ -84,15 +53,15 @@ const cases: { type: BlockType; k: number }[] = [
 const leads: number[][] = [[1], [3], [2, 3]];
 
 describeBackends('blockLinear', (backend) => {
-  const variants = backend === 'webgpu' ? (['workgroup', 'invocation'] as const) : (['js', 'wasm'] as const);
+  const variants = backend === 'webgpu' ? (['w1', 's4'] as const) : (['js', 'wasm'] as const);
   afterAll(() => {
     setBlockMatmulVariant(undefined);
     setCpuMatmulKernels('wasm');
   });
-  /** Selects a kernel variant: the WebGPU kernel, or the CPU's float64 JS or WebAssembly SIMD kernels. */
+  /** Selects a kernel variant: a WebGPU block-matmul variant, or the CPU's float64 JS or WebAssembly SIMD kernels. */
   const choose = (variant: (typeof variants)[number]) => {
     if (variant === 'js' || variant === 'wasm') setCpuMatmulKernels(variant);
-    else setBlockMatmulVariant(variant);
+    else setBlockMatmulVariant(BLOCK_MATMUL_VARIANTS[variant]);
   };
   for (const { type, k } of cases) {
     for (const lead of leads) {

@@ -55,6 +55,16 @@ export class BlockWeight {
     if (bytes.byteLength !== need) {
       throw new Error(`BlockWeight ${type} ${fmt(shape)}: needs ${need} bytes, got ${bytes.byteLength}`);
     }
+    if (backend.packBlockWeight) {
+      // WebGPU regroups the blocks into word-aligned sections (same bits per weight); bytes() undoes it exactly.
+      return new BlockWeight(
+        type,
+        [out, inFeatures],
+        backend,
+        backend.packBlockWeight(type, out, inFeatures, bytes),
+        need,
+      );
+    }
     // Words padded to a multiple of 4 bytes; the kernels read bytes by shift and mask. Word-aligned bytes are written
     // as they are: no host copy of a tensor that may be hundreds of MB (a 7B model's).
     let words: Int32Array;
@@ -94,11 +104,17 @@ export class BlockWeight {
     return this.words === null;
   }
 
+  /** The weight's GGUF bytes, as {@link BlockWeight.fromBytes} took them (reads the device), e.g. for saving. */
+  async bytes(): Promise<Uint8Array> {
+    const [out, inFeatures] = this.shape;
+    if (this.backend.unpackBlockWeight) return this.backend.unpackBlockWeight(this.storage, this.type, out, inFeatures);
+    const words = (await this.backend.read(this.storage)) as Int32Array;
+    return new Uint8Array(words.buffer, words.byteOffset, this.byteLength);
+  }
+
   /** The weight decoded to float32 `[out, in]` with ggml's definitions (reads the device). */
   async dequantize(): Promise<Float32Array> {
-    const words = (await this.backend.read(this.storage)) as Int32Array;
-    const bytes = new Uint8Array(words.buffer, words.byteOffset, this.byteLength);
-    return dequantize(this.type, bytes, this.shape[0] * this.shape[1]);
+    return dequantize(this.type, await this.bytes(), this.shape[0] * this.shape[1]);
   }
 
   /** Frees the device memory. Idempotent. */

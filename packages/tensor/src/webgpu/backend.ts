@@ -20,6 +20,7 @@ import type {
   UnaryOp,
   View,
 } from '../backend/backend.js';
+import { packBlockWords, unpackBlockWords } from './block-layout.js';
 import { adamw } from './kernels/adamw.js';
 import { attention } from './kernels/attention.js';
 import { attentionBackward } from './kernels/attention-backward.js';
@@ -111,6 +112,15 @@ export class WebGpuBackend implements Backend {
   }
   blockMatmul(x: View, weight: Storage, type: BlockType, n: number, k: number): Storage {
     return blockMatmul(this.rt, x, weight as GpuStorage, type, n, k);
+  }
+  packBlockWeight(type: BlockType, n: number, k: number, bytes: Uint8Array): Storage {
+    const words = packBlockWords(type, n, k, bytes);
+    const s = this.rt.alloc('int32', words.length);
+    this.rt.write(s, words);
+    return s;
+  }
+  async unpackBlockWeight(weight: Storage, type: BlockType, n: number, k: number): Promise<Uint8Array> {
+    return unpackBlockWords(type, n, k, (await this.rt.read(own(weight, 'unpackBlockWeight'))) as Int32Array);
   }
   gather(table: View, ids: View): Storage {
     return gather(this.rt, table, ids);

@@ -9,6 +9,7 @@ import { WebGpuBackend } from './backend.js';
 import { acquireDevice, type WebGpuDeviceOptions } from './device.js';
 import { Runtime } from './runtime.js';
 import { adapterProfile } from './tuning/adapter.js';
+import { blockMatmulFamily } from './tuning/block-family.js';
 import { KERNEL_FAMILIES } from './tuning/families.js';
 import { attachSwitchboard, Switchboard, type TuneMode } from './tuning/switchboard.js';
 import type { KernelTimer } from './tuning/timer.js';
@@ -47,7 +48,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const halfStorage = options.halfStorage ?? (env?.ANDES_WEBGPU_HALF === 'packed' ? 'packed' : 'auto');
   rt.halfNative = acquired.f16 && halfStorage !== 'packed';
-  const board = new Switchboard(rt, profile, KERNEL_FAMILIES, {
+  const board = new Switchboard(rt, profile, [...KERNEL_FAMILIES, blockMatmulFamily], {
     andes: options.andesVersion ?? (await andesVersion()),
     ...(options.tune ? { mode: options.tune } : {}),
     ...(options.timer ? { timer: options.timer } : {}),

@@ -1,151 +1,160 @@
 /**
- * x · Wᵀ with W in a block format (f16, bf16, Q8_0, Q4_0, Q4_K, Q6_K) decoded inside the kernel: the weight stays in
- * its GGUF bytes on the device (bound as u32 words; blocks are not word-aligned, so bytes are read by shift and mask).
- * On GPUs one 128-invocation workgroup per output element (row of x, row of W): the invocations split the row's blocks
- * and meet in a tree reduction. On CPU adapters one invocation per output (their lanes are SIMD, barriers cost).
- * Both are decode (GEMV) shapes; prefill runs the same kernels once per output element (no tiled kernel yet).
+ * x · Wᵀ with W in a block format (f16, bf16, Q8_0, Q4_0, Q4_K, Q6_K) decoded inside the kernel, from the word
+ * layout of `../block-layout.ts` (repacked at upload, still at the file's bits per weight). A family of variants:
+ *
+ * - **strip** (CPU adapters such as lavapipe, and prefill): one invocation per `rows` weight rows (`rows` apart by
+ *   the workgroup size, so adjacent lanes take adjacent rows) and `xrows` rows of x; no workgroup memory, no
+ *   barriers. x indices depend only on the workgroup and loop counters, so a SIMD-across-lanes compiler loads each x
+ *   once per workgroup; every weight word is decoded once and used for `xrows` rows of x (the prefill GEMM).
+ * - **gemv** (GPUs): one workgroup per weight row and `xrows` rows of x (1 for decode, 8 for prefill), lanes along K
+ *   taking one unit (one word) at a time, so a warp reads adjacent words of a row; partial sums meet in a tree
+ *   reduction or, with the `subgroups` feature, `subgroupAdd`.
+ *
  * Half floats come through `unpack2x16float`, so no `shader-f16` feature is needed.
  *
  * @module
  */
 import type { BlockType, View } from '../../backend/backend.js';
-import { ggmlBlockInfo } from '../../formats/ggml-types.js';
+import { blockLayout, payloadWordsPerBlock } from '../block-layout.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
-import { contiguousInput, ELEMENT_MAIN, freeAll, ROW_MAIN, ROW_REDUCE } from './row.js';
+import { chooseVariant } from '../tuning/switchboard.js';
+import { BLOCK_PARAMS, decodeHelpers, formatGeometry, groupCode } from './block-decode.js';
+import { contiguousInput, freeAll, ROW_REDUCE } from './row.js';
 
-// Σ over one block of W[row] · x: `o` is the block's first byte, `xb` the index in x of its first element.
-const BLOCK_DOT: Record<BlockType, string> = {
-  F16: `fn blockDot(o: u32, xb: u32) -> f32 { return halfAt(o) * x[xb]; }`,
-  BF16: `fn blockDot(o: u32, xb: u32) -> f32 {
-  return bitcast<f32>((byteAt(o) | (byteAt(o + 1u) << 8u)) << 16u) * x[xb];
-}`,
-  // Q8_0 and Q4_0 blocks start at even bytes (34 and 18 bytes, rows of whole blocks): read their payload four bytes
-  // at a time with word2 instead of one load per byte.
-  Q8_0: `fn blockDot(o: u32, xb: u32) -> f32 {
-  var s = 0.0;
-  for (var j = 0u; j < 32u; j += 4u) {
-    let w = word2(o + 2u + j);
-    s += f32(i32(w << 24u) >> 24u) * x[xb + j] + f32(i32(w << 16u) >> 24u) * x[xb + j + 1u]
-      + f32(i32(w << 8u) >> 24u) * x[xb + j + 2u] + f32(i32(w) >> 24u) * x[xb + j + 3u];
-  }
-  return halfAt(o) * s;
-}`,
-  Q4_0: `fn blockDot(o: u32, xb: u32) -> f32 {
-  var s = 0.0;
-  for (var j = 0u; j < 16u; j += 4u) {
-    let w = word2(o + 2u + j);
-    for (var t = 0u; t < 4u; t++) {
-      let q = (w >> (8u * t)) & 255u;
-      s += (f32(q & 15u) - 8.0) * x[xb + j + t] + (f32(q >> 4u) - 8.0) * x[xb + j + t + 16u];
-    }
-  }
-  return halfAt(o) * s;
-}`,
-  // d·scale·q − dmin·min per 32-element sub-block; scales/mins are 6-bit, packed in 12 bytes (see ggml-dequantize.ts).
-  Q4_K: `fn scaleMin(o: u32, j: u32) -> vec2<f32> {
-  if (j < 4u) { return vec2<f32>(f32(byteAt(o + j) & 63u), f32(byteAt(o + j + 4u) & 63u)); }
-  let lo = byteAt(o + j + 4u);
-  return vec2<f32>(f32((lo & 15u) | ((byteAt(o + j - 4u) >> 6u) << 4u)), f32((lo >> 4u) | ((byteAt(o + j) >> 6u) << 4u)));
-}
-fn blockDot(o: u32, xb: u32) -> f32 {
-  let d = halfAt(o);
-  let dmin = halfAt(o + 2u);
-  var total = 0.0;
-  for (var pair = 0u; pair < 4u; pair++) {
-    let a = scaleMin(o + 4u, 2u * pair);
-    let b = scaleMin(o + 4u, 2u * pair + 1u);
-    var s1 = 0.0; var x1 = 0.0; var s2 = 0.0; var x2 = 0.0;
-    for (var l = 0u; l < 32u; l++) {
-      let q = byteAt(o + 16u + 32u * pair + l);
-      let xa = x[xb + 64u * pair + l];
-      let xc = x[xb + 64u * pair + 32u + l];
-      s1 += f32(q & 15u) * xa; x1 += xa;
-      s2 += f32(q >> 4u) * xc; x2 += xc;
-    }
-    total += d * a.x * s1 - dmin * a.y * x1 + d * b.x * s2 - dmin * b.y * x2;
-  }
-  return total;
-}`,
-  // Two halves of 128: low 4 bits in ql, high 2 bits in qh, one int8 scale per 16 elements, f16 d last.
-  Q6_K: `fn blockDot(o: u32, xb: u32) -> f32 {
-  let d = halfAt(o + 208u);
-  var total = 0.0;
-  for (var h = 0u; h < 2u; h++) {
-    let ql = o + 64u * h;
-    let qh = o + 128u + 32u * h;
-    let sc = o + 192u + 8u * h;
-    let y = xb + 128u * h;
-    for (var l = 0u; l < 32u; l++) {
-      let is = l >> 4u;
-      let hb = byteAt(qh + l);
-      let lo0 = byteAt(ql + l);
-      let lo1 = byteAt(ql + l + 32u);
-      let q1 = f32(i32((lo0 & 15u) | ((hb & 3u) << 4u)) - 32);
-      let q2 = f32(i32((lo1 & 15u) | (((hb >> 2u) & 3u) << 4u)) - 32);
-      let q3 = f32(i32((lo0 >> 4u) | (((hb >> 4u) & 3u) << 4u)) - 32);
-      let q4 = f32(i32((lo1 >> 4u) | (((hb >> 6u) & 3u) << 4u)) - 32);
-      total += d * (f32(i8At(sc + is)) * q1 * x[y + l] + f32(i8At(sc + is + 2u)) * q2 * x[y + l + 32u]
-        + f32(i8At(sc + is + 4u)) * q3 * x[y + l + 64u] + f32(i8At(sc + is + 6u)) * q4 * x[y + l + 96u]);
-    }
-  }
-  return total;
-}`,
-};
+/** A block-matmul kernel variant. */
+export type BlockMatmulVariant =
+  | { kind: 'strip'; wg: number; rows: number; xrows: number }
+  | { kind: 'gemv'; subgroups: boolean; xrows?: number };
 
-const CODE = (type: BlockType, perInvocation: boolean) => {
-  const { blockSize, typeSize } = ggmlBlockInfo(type);
-  const header = `
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> W: array<u32>;
-fn byteAt(o: u32) -> u32 { return (W[o >> 2u] >> ((o & 3u) * 8u)) & 255u; }
-fn i8At(o: u32) -> i32 { return i32(byteAt(o) << 24u) >> 24u; }
-fn word2(o: u32) -> u32 { // four bytes from an even offset
-  let w = W[o >> 2u];
-  if ((o & 2u) == 0u) { return w; }
-  return (w >> 16u) | (W[(o >> 2u) + 1u] << 16u);
+/** The problem the switchboard classifies. */
+export interface BlockMatmulProblem {
+  type: BlockType;
+  M: number;
+  N: number;
+  K: number;
 }
-fn halfAt(o: u32) -> f32 { return unpack2x16float(byteAt(o) | (byteAt(o + 1u) << 8u)).x; }
-${BLOCK_DOT[type]}`;
-  if (perInvocation) {
-    // CPU adapters (lavapipe) run a workgroup's invocations as SIMD lanes: one output per invocation, no barriers.
-    return `${header}
-${ELEMENT_MAIN}
-  let n = pu(0u);
-  let k = pu(1u);
-  if (i >= n * pu(2u)) { return; }
-  let xb = pu(3u) + (i / n) * k;
-  let rb = (i % n) * pu(4u);
-  var s = 0.0;
-  for (var b = 0u; b < k / ${blockSize}u; b++) { s += blockDot(rb + b * ${typeSize}u, xb + b * ${blockSize}u); }
-  out[i] = s;
+
+/** Per-adapter default (`ANDES_TUNE=off`, or before a shape class is tuned). */
+export function defaultBlockMatmulVariant(cpuAdapter: boolean, subgroups: boolean, M: number): BlockMatmulVariant {
+  // lavapipe: eight weight rows per invocation amortise each x load over eight rows; prefill adds a second x row per
+  // decoded word (BENCHMARKS.md "Block-weight GEMV": s8 ~0.4× the CPU time of the f32 strip for Q4_0 decode).
+  if (cpuAdapter) return { kind: 'strip', wg: 16, rows: 8, xrows: M === 1 ? 1 : 2 };
+  // GPUs: lanes along K read adjacent words of one weight row; for prefill each decoded word serves 8 rows of x
+  // (without subgroups the eight tree reductions cost too many barriers: the m8 strip instead).
+  if (M === 1) return { kind: 'gemv', subgroups };
+  return subgroups ? { kind: 'gemv', subgroups, xrows: 8 } : { kind: 'strip', wg: 64, rows: 1, xrows: 8 };
+}
+
+let override: BlockMatmulVariant | undefined;
+
+/** Forces one variant (tests and benchmarks); `undefined` restores the switchboard / per-adapter choice. */
+export function setBlockMatmulVariant(v: BlockMatmulVariant | undefined): void {
+  override = v;
+}
+
+function stripCode(type: BlockType, v: { wg: number; rows: number; xrows: number }): string {
+  const { units, span, elems } = formatGeometry(type);
+  const payloadWords = payloadWordsPerBlock(type);
+  const P = BLOCK_PARAMS;
+  const L: string[] = [];
+  for (let j = 0; j < v.rows; j++) L.push(`  let r${j} = min(rowBase + ${j * v.wg}u, n - 1u);`);
+  for (let i = 0; i < v.xrows; i++) L.push(`  let xr${i} = pu(${P.xOffset}u) + min(m0 + ${i}u, m - 1u) * k;`);
+  for (let j = 0; j < v.rows; j++) for (let i = 0; i < v.xrows; i++) L.push(`  var acc${j}_${i} = 0.0;`);
+  L.push('  for (var b = 0u; b < nb; b++) {');
+  for (let j = 0; j < v.rows; j++)
+    L.push(`    let rb${j} = r${j} * nb + b; let pb${j} = r${j} * rw + b * ${payloadWords}u;`);
+  for (let i = 0; i < v.xrows; i++) L.push(`    let xb${i} = xr${i} + b * ${elems}u;`);
+  const spanUnits = (sp: string) => (span === 1 ? ['0u'] : { first: `${sp} * ${span}u`, count: span });
+  if (units === span) L.push(groupCode(type, spanUnits('0u'), '0u', v.rows, v.xrows));
+  else {
+    L.push(`    for (var sp = 0u; sp < ${units / span}u; sp++) {`);
+    L.push(groupCode(type, spanUnits('sp'), 'sp', v.rows, v.xrows));
+    L.push('    }');
+  }
+  L.push('  }');
+  L.push(halfTail(type, v.rows, v.xrows, (j) => `r${j}`));
+  for (let j = 0; j < v.rows; j++)
+    for (let i = 0; i < v.xrows; i++)
+      L.push(
+        `  if (rowBase + ${j * v.wg}u < n && m0 + ${i}u < m) { out[(m0 + ${i}u) * n + rowBase + ${j * v.wg}u] = acc${j}_${i}; }`,
+      );
+  return `${decodeHelpers()}
+@compute @workgroup_size(${v.wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let n = pu(${P.n}u); let k = pu(${P.k}u); let m = pu(${P.m}u); let nb = pu(${P.blocks}u); let rw = pu(${P.rowWords}u);
+  let m0 = wid.y * ${v.xrows}u;
+  let rowBase = wid.x * ${v.wg * v.rows}u + li;
+${L.join('\n')}
 }`;
-  }
-  return `${header}
-${ROW_REDUCE}
-${ROW_MAIN}
-  let n = pu(0u);
-  let k = pu(1u);
-  if (row >= n * pu(2u)) { return; }
-  let i = row / n;
-  let r = row - i * n;
-  let xb = pu(3u) + i * k;
-  let rb = r * pu(4u);
-  var s = 0.0;
-  for (var b = li; b < k / ${blockSize}u; b += 128u) { s += blockDot(rb + b * ${typeSize}u, xb + b * ${blockSize}u); }
-  s = rowSum(s, li);
-  if (li == 0u) { out[row] = s; }
-}`;
-};
-
-let variantOverride: 'workgroup' | 'invocation' | undefined;
-
-/** Forces one kernel variant (tests run both on any adapter); undefined restores the choice by adapter kind. */
-export function setBlockMatmulVariant(v: 'workgroup' | 'invocation' | undefined): void {
-  variantOverride = v;
 }
 
-/** out [m, n] = x [m, k] · Wᵀ with W [n, k] in `type`'s bytes held by `weight` (see Backend.blockMatmul). */
+/** F16/BF16 rows of odd length: the last element is the low half of the row's last (padded) word. */
+function halfTail(type: BlockType, rows: number, xrows: number, row: (j: number) => string): string {
+  if (type !== 'F16' && type !== 'BF16') return '';
+  const L = ['  if ((k & 1u) == 1u) {'];
+  for (let j = 0; j < rows; j++) {
+    const w = `W[${row(j)} * rw + nb]`;
+    L.push(`    let t${j} = ${type === 'F16' ? `unpack2x16float(${w}).x` : `bitcast<f32>(${w} << 16u)`};`);
+    for (let i = 0; i < xrows; i++) L.push(`    acc${j}_${i} = fma(t${j}, x[xr${i} + k - 1u], acc${j}_${i});`);
+  }
+  L.push('  }');
+  return L.join('\n');
+}
+
+function gemvCode(type: BlockType, subgroups: boolean, xrows: number): string {
+  const { units, span, elems } = formatGeometry(type);
+  const payloadWords = payloadWordsPerBlock(type);
+  const P = BLOCK_PARAMS;
+  const wg = subgroups ? 64 : 128;
+  const X = xrows;
+  const L: string[] = [];
+  for (let i = 0; i < X; i++) L.push(`  let xr${i} = pu(${P.xOffset}u) + min(m0 + ${i}u, m - 1u) * k;`);
+  for (let i = 0; i < X; i++) L.push(`  var acc0_${i} = 0.0;`);
+  const xbs = Array.from({ length: X }, (_, i) => `    let xb${i} = xr${i} + b * ${elems}u;`).join('\n');
+  const reduce: string[] = [];
+  if (subgroups) {
+    // WGSL fixes no lane → subgroup mapping: subgroup leaders write their sums, invocation i < X adds them up.
+    for (let i = 0; i < X; i++) {
+      reduce.push(`  part[${i * wg}u + li] = select(0.0, subgroupAdd(acc0_${i}), sl == 0u);`);
+    }
+    reduce.push('  workgroupBarrier();');
+    reduce.push(`  if (li < ${X}u && m0 + li < m) {
+    var t = 0.0;
+    for (var j = 0u; j < ${wg}u; j++) { t += part[li * ${wg}u + j]; }
+    out[(m0 + li) * n + r0] = t;
+  }`);
+  } else {
+    for (let i = 0; i < X; i++) {
+      reduce.push(`  let s${i} = rowSum(acc0_${i}, li);`);
+      reduce.push(`  if (li == 0u && m0 + ${i}u < m) { out[(m0 + ${i}u) * n + r0] = s${i}; }`);
+    }
+  }
+  return `${subgroups ? 'enable subgroups;\n' : ''}${decodeHelpers()}
+${subgroups ? `var<workgroup> part: array<f32, ${wg * X}>;` : ROW_REDUCE}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
+  let n = pu(${P.n}u); let k = pu(${P.k}u); let m = pu(${P.m}u); let nb = pu(${P.blocks}u); let rw = pu(${P.rowWords}u);
+  let o = wid.x + wid.y * nwg.x;
+  if (o >= n * ((m + ${X - 1}u) / ${X}u)) { return; }
+  let m0 = (o / n) * ${X}u;
+  let r0 = o % n;
+${L.join('\n')}
+  for (var g = li; g < nb * ${units}u; g += ${wg}u) {
+    let b = g / ${units}u;
+    let u = g - b * ${units}u;
+    let rb0 = r0 * nb + b; let pb0 = r0 * rw + b * ${payloadWords}u;
+${xbs}
+${groupCode(type, ['u'], `u / ${span}u`, 1, X)}
+  }
+  if (li == 0u) {
+${halfTail(type, 1, X, () => 'r0')}
+  }
+${reduce.join('\n')}
+}`;
+}
+
+/** out [m, n] = x [m, k] · Wᵀ with W [n, k] of `type` in the word layout of block-layout.ts (see Backend.blockMatmul). */
 export function blockMatmul(
   rt: Runtime,
   x: View,
@@ -157,13 +166,28 @@ export function blockMatmul(
   const m = k === 0 ? 0 : x.shape.reduce((a, b) => a * b, 1) / k;
   const out = rt.alloc('float32', m * n);
   if (m * n === 0) return out;
-  const { blockSize, typeSize } = ggmlBlockInfo(type);
   const temps: GpuStorage[] = [];
   const xv = contiguousInput(rt, x, temps);
-  const perInvocation = variantOverride ? variantOverride === 'invocation' : rt.cpuAdapter;
-  const p = rt.pipeline(`blockMatmul:${type}:${perInvocation}`, () => CODE(type, perInvocation));
-  const groups = perInvocation ? Math.ceil((m * n) / 128) : m * n;
-  rt.dispatch(p, [out, xv.storage as GpuStorage, weight], [n, k, m, xv.offset, (k / blockSize) * typeSize], groups);
+  const subgroups = rt.features.has('subgroups');
+  const problem: BlockMatmulProblem = { type, M: m, N: n, K: k };
+  let v =
+    override ??
+    chooseVariant<BlockMatmulVariant>(rt, 'block-matmul', problem) ??
+    defaultBlockMatmulVariant(rt.cpuAdapter, subgroups, m);
+  if (v.kind === 'gemv' && v.subgroups && !subgroups) v = { ...v, subgroups: false };
+  const layout = blockLayout(type, n, k);
+  const params = [n, k, m, xv.offset, layout.blocks, layout.rowWords, layout.auxOffset, layout.halfOffset];
+  const bindings = [out, xv.storage as GpuStorage, weight];
+  if (v.kind === 'strip') {
+    const s = v;
+    const p = rt.pipeline(`blockMatmul:${type}:strip:${s.wg}/${s.rows}x${s.xrows}`, () => stripCode(type, s));
+    rt.dispatch(p, bindings, params, [Math.ceil(n / (s.wg * s.rows)), Math.ceil(m / s.xrows), 1]);
+  } else {
+    const sg = v.subgroups;
+    const xrows = v.xrows ?? 1;
+    const p = rt.pipeline(`blockMatmul:${type}:gemv:${sg}:${xrows}`, () => gemvCode(type, sg, xrows));
+    rt.dispatch(p, bindings, params, n * Math.ceil(m / xrows));
+  }
   freeAll(rt, temps);
   return out;
 }
