@@ -61,7 +61,8 @@ export function wasmBlockMatmul(
   for (let i0 = 0; i0 < m; i0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, m - i0);
     if (unit.int8) quantizeRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, sBase, xsStride);
-    else copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride);
+    const exponent = type === 'F16' ? f16ActivationExponent(xs, xOffset + i0 * k, rows * k) : 0;
+    if (!unit.int8) copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, 2 ** exponent);
     const call = (r0: number, r: number, j0: number, count: number) =>
       kernels.kernel(type, r)(
         xBase + r0 * xStride,
@@ -84,6 +85,10 @@ export function wasmBlockMatmul(
     }
     const o = new Float32Array(buffer, oBase, (rows * oStride) / 4);
     for (let i = 0; i < rows; i++) out.set(o.subarray((i * oStride) / 4, (i * oStride) / 4 + n), (i0 + i) * n);
+    const undo = type === 'F16' ? 2 ** (F16_ACTIVATION_EXPONENT - exponent) : 1;
+    if (undo !== 1) {
+      for (let at = i0 * n; at < (i0 + rows) * n; at++) out[at] = out[at]! * undo;
+    }
   }
   if (kUnits < k) addHalfTail(type === 'BF16', buffer, w, wStride, kUnits, xs, xOffset, m, n, k, out);
   return true;
@@ -157,7 +162,25 @@ function quantizeRows(
   }
 }
 
-/** Writes the first `kUnits` columns of `rows` rows of x as float32 at x0 + i·xStride. */
+/**
+ * The F16 kernel widens a weight to its value times 2^-112 (wasm-block-bodies.ts) and expects the activations times
+ * 2^112, which is exact in float32 and keeps every product's value.
+ */
+export const F16_ACTIVATION_EXPONENT = 112;
+
+/**
+ * The exponent s of the power of two the F16 kernel's activations are multiplied by: F16_ACTIVATION_EXPONENT, unless
+ * max|x| · 2^112 could overflow float32 (|x| ≥ 2^12), then the largest s keeping max|x| · 2^s ≤ 2^124, and the
+ * outputs are multiplied back by 2^(112 − s). Products of weights ≤ 65504 with such activations stay ≤ 2^28.
+ */
+function f16ActivationExponent(xs: Float32Array, base: number, count: number): number {
+  let amax = 0;
+  for (let i = base; i < base + count; i++) amax = Math.max(amax, Math.abs(xs[i]!));
+  if (amax < 2 ** 12 || !Number.isFinite(amax)) return F16_ACTIVATION_EXPONENT; // NaN/inf propagate either way
+  return Math.min(F16_ACTIVATION_EXPONENT, 124 - Math.ceil(Math.log2(amax)));
+}
+
+/** Writes the first `kUnits` columns of `rows` rows of x times `scale` (a power of two) as float32 at x0 + i·xStride. */
 function copyRows(
   xs: Float32Array,
   base: number,
@@ -167,9 +190,15 @@ function copyRows(
   buffer: ArrayBufferLike,
   x0: number,
   xStride: number,
+  scale: number,
 ): void {
   const f = new Float32Array(buffer, x0, (rows * xStride) / 4);
-  for (let i = 0; i < rows; i++) f.set(xs.subarray(base + i * k, base + i * k + kUnits), (i * xStride) / 4);
+  for (let i = 0; i < rows; i++) {
+    const to = (i * xStride) / 4;
+    const from = base + i * k;
+    if (scale === 1) f.set(xs.subarray(from, from + kUnits), to);
+    else for (let c = 0; c < kUnits; c++) f[to + c] = xs[from + c]! * scale;
+  }
 }
 
 /**

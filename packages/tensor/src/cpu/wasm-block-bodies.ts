@@ -92,7 +92,7 @@ export interface Ctx {
   readonly acc2: number[];
   /** Per row r: a scalar float32 subtracted at the end (Q4_K's minimums). */
   readonly minAcc: number[];
-  readonly c: Record<'low4' | 'eight' | 'm30' | 'm32' | 'f16Mask' | 'pow112', number>;
+  readonly c: Record<'low4' | 'eight' | 'm30' | 'm32' | 'f16Mask', number>;
 }
 
 /** Pushes an f16 scalar at wp + offset as float32 (same bit trick as the SIMD widening). */
@@ -221,7 +221,11 @@ export function q6kBody(ctx: Ctx): void {
   }
 }
 
-/** F16 / BF16: 16 halves widened to four float32 vectors, multiplied with float32 activations. */
+/**
+ * F16 / BF16: 16 halves widened to four float32 vectors, multiplied with float32 activations. An f16's widened bits
+ * are its value times 2^-112; the driver multiplies the activations by 2^112 instead (F16_ACTIVATION_EXPONENT in
+ * block-matmul-wasm.ts), which saves one multiply per four weights and leaves every product's value unchanged.
+ */
 export function halfBody(ctx: Ctx, bf16: boolean): void {
   const { L, code } = ctx;
   const wv = [L.v128(), L.v128(), L.v128(), L.v128()];
@@ -234,7 +238,7 @@ export function halfBody(ctx: Ctx, bf16: boolean): void {
         code.push(...get(v), ...(hi ? S.i32ExtHighU : S.i32ExtLowU), ...i32c(16), ...S.i32Shl, ...set(out));
       } else {
         code.push(...get(v), ...(hi ? S.i32ExtHighS : S.i32ExtLowS), ...i32c(13), ...S.i32Shl);
-        code.push(...get(ctx.c.f16Mask), ...S.and, ...get(ctx.c.pow112), ...S.f32Mul, ...set(out));
+        code.push(...get(ctx.c.f16Mask), ...S.and, ...set(out));
       }
     }
   }

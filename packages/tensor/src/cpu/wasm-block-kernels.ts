@@ -9,7 +9,8 @@
  * pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`), one float multiply per block by dw·dx. The i16
  * sums cannot overflow: Q8_0 sums 2 products ≤ 128·127; Q4_0 4 products ≤ 8·127; Q4_K 4 products ≤ 15·127; Q6_K
  * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (bf16: shift left 16; f16: sign-extend, shift left 13,
- * keep sign and the 15 value bits, times 2^112, exact for normals, subnormals and zeros; ±inf/NaN are not expected
+ * keep sign and the 15 value bits: the value times 2^-112, exact for normals, subnormals and zeros, with the 2^112
+ * moved onto the activations by the driver; ±inf/NaN are not expected
  * in weights and come out as large finite values) against float32 activations.
  *
  * Every kernel has the signature `(x, xStride, xs, xsStride, w, wStride, rowBytes, n, o, oStride)` (byte
@@ -94,11 +95,9 @@ function kernel(type: BlockType, R: number): number[] {
     code.push(...i32c(v), ...S.i8Splat, ...set(l));
     return l;
   };
-  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16Mask: 0, pow112: 0 };
+  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16Mask: 0 };
   c.f16Mask = L.v128();
   code.push(...i32c(F16_MASK), ...S.i32Splat, ...set(c.f16Mask));
-  c.pow112 = L.v128();
-  code.push(...f32c(2 ** 112), ...S.f32Splat, ...set(c.pow112));
   const ctx: Ctx = { R, L, code, wp, xp, sp, acc, acc2, minAcc, c };
   const zero = [...i32c(0), ...S.i32Splat];
   // block $exit { loop $rows { if n == 0 break; one weight row; n -= 1 } }
