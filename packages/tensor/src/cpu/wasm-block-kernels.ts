@@ -23,10 +23,12 @@
  * @module
  */
 import type { BlockType } from '../backend/backend.js';
+import { float16BitsToFloat32 } from '../formats/half-precision.js';
 import {
   type Ctx,
   F,
   F16_MASK,
+  F16_TABLE,
   f32c,
   f32Store,
   halfBody,
@@ -39,6 +41,7 @@ import {
   S,
   tee,
 } from './wasm-block-bodies.js';
+import { ensureMemory, F16_TABLE_BYTES } from './wasm-heap.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, op, uleb, name, vec, section, get, set } = wasmAsm;
@@ -193,6 +196,9 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
   try {
     const bytes = blockModuleBytes();
     if (!WebAssembly.validate(bytes)) return instance;
+    if (!ensureMemory(tile.memory, F16_TABLE + F16_TABLE_BYTES)) return instance;
+    const table = new Float32Array(tile.memory.buffer, F16_TABLE, F16_TABLE_BYTES / 4);
+    for (let h = 0; h < table.length; h++) table[h] = float16BitsToFloat32(h);
     const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
     instance = {
       memory: tile.memory,
