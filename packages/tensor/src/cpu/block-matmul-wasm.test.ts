@@ -161,16 +161,23 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     }
   });
 
-  it('the same result for a row whatever the number of rows beside it (M = 1 vs M = 5, > 4 rows in tiles)', () => {
-    const [n, k] = [65, 96];
-    const bytes = randomBlocks('Q4_0', n, k, rng);
-    const weight = weightStorage(bytes);
-    const x = Float32Array.from({ length: 9 * k }, () => rng() * 2 - 1);
-    const all = run('Q4_0', weight, x, 9, n);
-    for (const i of [0, 4, 8])
-      expect(run('Q4_0', weight, x.slice(i * k, i * k + k), 1, n)).toEqual(all.slice(i * n, i * n + n));
-    cpu.free(weight);
-  });
+  // Halves: M = 1 runs the two-weight-rows-per-pass kernel (wasm-half-pair.ts), odd N its one-row tail.
+  for (const type of ['Q4_0', 'F16', 'BF16'] as const) {
+    it(`${type}: the same result for a row whatever the rows beside it (M = 1 vs M = 9, odd N)`, () => {
+      for (const [n, k] of [
+        [65, 96],
+        [2, 160],
+      ] as const) {
+        const bytes = randomBlocks(type, n, k, rng);
+        const weight = weightStorage(bytes);
+        const x = Float32Array.from({ length: 9 * k }, () => rng() * 2 - 1);
+        const all = run(type, weight, x, 9, n);
+        for (const i of [0, 4, 8])
+          expect(run(type, weight, x.slice(i * k, i * k + k), 1, n)).toEqual(all.slice(i * n, i * n + n));
+        cpu.free(weight);
+      }
+    });
+  }
 
   it('moves a weight into wasm memory on first use and returns it on free', () => {
     const bytes = randomBlocks('Q8_0', 301, 64, rng);

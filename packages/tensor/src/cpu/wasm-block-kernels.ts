@@ -27,7 +27,7 @@ import { float16BitsToFloat32 } from '../formats/half-precision.js';
 import {
   type Ctx,
   F,
-  F16_MASK,
+  F16_HIGH_MASK,
   F16_TABLE,
   f32c,
   f32Store,
@@ -41,6 +41,7 @@ import {
   S,
   tee,
 } from './wasm-block-bodies.js';
+import { halfPairKernel } from './wasm-half-pair.js';
 import { ensureMemory, F16_TABLE_BYTES } from './wasm-heap.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
@@ -98,9 +99,10 @@ function kernel(type: BlockType, R: number): number[] {
     code.push(...i32c(v), ...S.i8Splat, ...set(l));
     return l;
   };
-  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16Mask: 0 };
-  c.f16Mask = L.v128();
-  code.push(...i32c(F16_MASK), ...S.i32Splat, ...set(c.f16Mask));
+  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16HighMask: 0, zero: 0 };
+  c.f16HighMask = L.v128();
+  code.push(...i32c(F16_HIGH_MASK), ...S.i32Splat, ...set(c.f16HighMask));
+  c.zero = L.v128(); // locals start zeroed
   const ctx: Ctx = { R, L, code, wp, xp, sp, acc, acc2, minAcc, c };
   const zero = [...i32c(0), ...S.i32Splat];
   // block $exit { loop $rows { if n == 0 break; one weight row; n -= 1 } }
@@ -145,18 +147,29 @@ function kernel(type: BlockType, R: number): number[] {
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
 
-/** The module's bytes: the shared memory imported as `env.mem` and one kernel per type and row count 1..MAX_ROWS. */
+/** Half types, whose one-row kernels also come in a two-weight-rows-per-pass form (wasm-half-pair.ts). */
+const HALF_TYPES = ['F16', 'BF16'] as const;
+const pairExportName = (type: BlockType) => `${type}_pair`;
+
+/**
+ * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
+ * the two-weight-row one-row kernel of each half type.
+ */
 export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) => Array.from({ length: MAX_ROWS }, (_, i) => ({ type, rows: i + 1 })));
-  const bodies = fns.map(({ type, rows }) => kernel(type, rows));
+  const fns = [
+    ...TYPES.flatMap((type) =>
+      Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1) })),
+    ),
+    ...HALF_TYPES.map((type) => ({ name: pairExportName(type), body: halfPairKernel(type === 'BF16') })),
+  ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
     // import env.mem: a shared memory of at least 1 page, at most 4 GiB (the tile module's).
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
     ...section(3, vec(fns.map(() => [0]))),
-    ...section(7, vec(fns.map(({ type, rows }, i) => [...name(exportName(type, rows)), 0x00, ...uleb(i)]))),
-    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
+    ...section(7, vec(fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(fns.map(({ body }) => [...uleb(body.length), ...body]))),
   ]);
 }
 
@@ -179,6 +192,8 @@ export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
   /** The kernel of `type` for `rows` (1..MAX_ROWS) activation rows. */
   kernel(type: BlockType, rows: number): BlockKernel;
+  /** The one-row kernel of half weights that takes weight rows two at a time (`n` even), or null for other types. */
+  pair(type: BlockType): BlockKernel | null;
 }
 
 let instance: WasmBlockKernels | null | undefined;
@@ -203,6 +218,7 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
     instance = {
       memory: tile.memory,
       kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
+      pair: (type) => (type === 'F16' || type === 'BF16' ? (e[pairExportName(type)] as BlockKernel) : null),
     };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS kernels.
