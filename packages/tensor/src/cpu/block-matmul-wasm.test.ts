@@ -161,7 +161,6 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     }
   });
 
-  // Halves: M = 1 runs the two-weight-rows-per-pass kernel (wasm-half-pair.ts), odd N its one-row tail.
   for (const type of ['Q4_0', 'F16', 'BF16'] as const) {
     it(`${type}: the same result for a row whatever the rows beside it (M = 1 vs M = 9, odd N)`, () => {
       for (const [n, k] of [

@@ -76,13 +76,7 @@ export function wasmBlockMatmul(
         oBase + r0 * oStride + 4 * j0,
         oStride,
       );
-    const pair = rows === 1 ? kernels.pair(type) : null;
-    if (pair && n >= 2) {
-      // One activation row of half weights: weight rows two at a time, an odd last one on the one-row kernel.
-      const even = n - (n % 2);
-      pair(xBase, xStride, sBase, xsStride, w, wStride, rowBytes, even, oBase, oStride);
-      if (even < n) call(0, 1, even, 1);
-    } else if (rows <= MAX_ROWS) call(0, rows, 0, n);
+    if (rows <= MAX_ROWS) call(0, rows, 0, n);
     else {
       for (let j0 = 0; j0 < n; j0 += WEIGHT_ROW_CHUNK) {
         const count = Math.min(WEIGHT_ROW_CHUNK, n - j0);

@@ -8,10 +8,10 @@
  * driver, block-matmul-wasm.ts) and multiply int8 weights × int8 activations 16 at a time (`i16x8.extmul_*_i8x16_s`,
  * pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`), one float multiply per block by dw·dx. The i16
  * sums cannot overflow: Q8_0 sums 2 products ≤ 128·127; Q4_0 4 products ≤ 8·127; Q4_K 4 products ≤ 15·127; Q6_K
- * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (bf16: shift left 16; f16: sign-extend, shift left 13,
- * keep sign and the 15 value bits: the value times 2^-112, exact for normals, subnormals and zeros, with the 2^112
- * moved onto the activations by the driver; ±inf/NaN are not expected
- * in weights and come out as large finite values) against float32 activations.
+ * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (`widenHalves`: bf16 becomes the top 16 bits; f16 the
+ * value times 2^-112, exact for normals, subnormals and zeros, the 2^112 moved onto the activations by the driver;
+ * ±inf/NaN are not expected in weights and come out as large finite values) against float32 activations. Block
+ * scales (f16) are read from an f16 → float32 table in wasm memory (F16_TABLE).
  *
  * Every kernel has the signature `(x, xStride, xs, xsStride, w, wStride, rowBytes, n, o, oStride)` (byte
  * addresses and strides): for R rows of activations at x + r·xStride (int8, or float32 for half weights) with their
@@ -41,7 +41,6 @@ import {
   S,
   tee,
 } from './wasm-block-bodies.js';
-import { halfPairKernel } from './wasm-half-pair.js';
 import { ensureMemory, F16_TABLE_BYTES } from './wasm-heap.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
@@ -147,29 +146,18 @@ function kernel(type: BlockType, R: number): number[] {
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
 
-/** Half types, whose one-row kernels also come in a two-weight-rows-per-pass form (wasm-half-pair.ts). */
-const HALF_TYPES = ['F16', 'BF16'] as const;
-const pairExportName = (type: BlockType) => `${type}_pair`;
-
-/**
- * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
- * the two-weight-row one-row kernel of each half type.
- */
+/** The module's bytes: the shared memory imported as `env.mem` and one kernel per type and row count 1..MAX_ROWS. */
 export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = [
-    ...TYPES.flatMap((type) =>
-      Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1) })),
-    ),
-    ...HALF_TYPES.map((type) => ({ name: pairExportName(type), body: halfPairKernel(type === 'BF16') })),
-  ];
+  const fns = TYPES.flatMap((type) => Array.from({ length: MAX_ROWS }, (_, i) => ({ type, rows: i + 1 })));
+  const bodies = fns.map(({ type, rows }) => kernel(type, rows));
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
     // import env.mem: a shared memory of at least 1 page, at most 4 GiB (the tile module's).
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
     ...section(3, vec(fns.map(() => [0]))),
-    ...section(7, vec(fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
-    ...section(10, vec(fns.map(({ body }) => [...uleb(body.length), ...body]))),
+    ...section(7, vec(fns.map(({ type, rows }, i) => [...name(exportName(type, rows)), 0x00, ...uleb(i)]))),
+    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
 
@@ -192,8 +180,6 @@ export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
   /** The kernel of `type` for `rows` (1..MAX_ROWS) activation rows. */
   kernel(type: BlockType, rows: number): BlockKernel;
-  /** The one-row kernel of half weights that takes weight rows two at a time (`n` even), or null for other types. */
-  pair(type: BlockType): BlockKernel | null;
 }
 
 let instance: WasmBlockKernels | null | undefined;
@@ -218,7 +204,6 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
     instance = {
       memory: tile.memory,
       kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
-      pair: (type) => (type === 'F16' || type === 'BF16' ? (e[pairExportName(type)] as BlockKernel) : null),
     };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS kernels.
