@@ -50,17 +50,25 @@ export function wasmBlockMatmul(
   const xStride = roundUp(unit.int8 ? kUnits : 4 * kUnits, 16);
   const xsStride = unit.int8 ? 8 * (kUnits / 32) : 0;
   const oStride = roundUp(4 * n, 16);
-  const rowsPerChunk = Math.min(m, Math.floor(WORK_BYTES / (xStride + xsStride + oStride)));
+  // The integer kernels' float32 activations are copied in (fStride per row) to be quantized there.
+  const fStride = unit.int8 ? 4 * kUnits : 0;
+  const rowsPerChunk = Math.min(m, Math.floor(WORK_BYTES / (xStride + xsStride + oStride + fStride)));
   if (rowsPerChunk === 0 && m > 0) return false;
   const xBase = 0;
   const sBase = xBase + rowsPerChunk * xStride;
   const oBase = sBase + rowsPerChunk * xsStride;
-  if (!ensureMemory(kernels.memory, oBase + rowsPerChunk * oStride)) return false;
+  const fBase = oBase + rowsPerChunk * oStride;
+  if (!ensureMemory(kernels.memory, fBase + rowsPerChunk * fStride)) return false;
   const buffer = kernels.memory.buffer;
   const w = 4 * block.start;
   for (let i0 = 0; i0 < m; i0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, m - i0);
-    if (unit.int8) quantizeRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, sBase, xsStride);
+    if (unit.int8) {
+      copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, fBase, fStride, 1);
+      for (let i = 0; i < rows; i++) {
+        kernels.quantize(fBase + i * fStride, kUnits / 32, xBase + i * xStride, sBase + i * xsStride);
+      }
+    }
     const exponent = type === 'F16' ? f16ActivationExponent(xs, xOffset + i0 * k, rows * k) : 0;
     if (!unit.int8) copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, 2 ** exponent);
     const call = (r0: number, r: number, j0: number, count: number) =>
@@ -118,46 +126,6 @@ function addHalfTail(
       let s = 0;
       for (let c = 0; c < tail.length; c++) s += tail[c]! * xs[xOffset + i * k + from + c]!;
       out[i * n + j] = out[i * n + j]! + s;
-    }
-  }
-}
-
-/**
- * Writes `rows` rows of x (k floats apart from `base`) quantized to int8 per 32-block (first `kUnits` columns) at
- * x0 + i·xStride, and each block's [dx, Σx] as float32 at s0 + i·sStride.
- */
-function quantizeRows(
-  xs: Float32Array,
-  base: number,
-  k: number,
-  kUnits: number,
-  rows: number,
-  buffer: ArrayBufferLike,
-  x0: number,
-  xStride: number,
-  s0: number,
-  sStride: number,
-): void {
-  const q = new Int8Array(buffer, x0, rows * xStride);
-  const s = new Float32Array(buffer, s0, (rows * sStride) / 4);
-  for (let i = 0; i < rows; i++) {
-    for (let b = 0; b < kUnits; b += 32) {
-      const at = base + i * k + b;
-      let amax = 0;
-      let sum = 0;
-      for (let j = 0; j < 32; j++) {
-        const v = xs[at + j]!;
-        sum += v;
-        amax = Math.max(amax, Math.abs(v));
-      }
-      // dx as float32 (what the kernel multiplies by); q = round(x / dx) then has |q| ≤ 127.
-      const d = Math.fround(amax / 127);
-      const id = d === 0 ? 0 : 1 / d;
-      const qAt = i * xStride + b;
-      for (let j = 0; j < 32; j++) q[qAt + j] = Math.round(xs[at + j]! * id);
-      const sAt = (i * sStride) / 4 + b / 16;
-      s[sAt] = d;
-      s[sAt + 1] = sum;
     }
   }
 }

@@ -42,6 +42,7 @@ import {
   tee,
 } from './wasm-block-bodies.js';
 import { ensureMemory, F16_TABLE_BYTES } from './wasm-heap.js';
+import { quantizeRowsKernel } from './wasm-quantize-rows.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, op, uleb, name, vec, section, get, set } = wasmAsm;
@@ -146,18 +147,25 @@ function kernel(type: BlockType, R: number): number[] {
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
 
-/** The module's bytes: the shared memory imported as `env.mem` and one kernel per type and row count 1..MAX_ROWS. */
+const QUANTIZE_EXPORT = 'quantize_rows';
+
+/**
+ * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
+ * the activation quantizer (wasm-quantize-rows.ts).
+ */
 export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) => Array.from({ length: MAX_ROWS }, (_, i) => ({ type, rows: i + 1 })));
-  const bodies = fns.map(({ type, rows }) => kernel(type, rows));
+  const fns = TYPES.flatMap((type) =>
+    Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1) })),
+  );
+  fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel() });
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
     // import env.mem: a shared memory of at least 1 page, at most 4 GiB (the tile module's).
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
     ...section(3, vec(fns.map(() => [0]))),
-    ...section(7, vec(fns.map(({ type, rows }, i) => [...name(exportName(type, rows)), 0x00, ...uleb(i)]))),
-    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
+    ...section(7, vec(fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(fns.map(({ body }) => [...uleb(body.length), ...body]))),
   ]);
 }
 
@@ -180,6 +188,11 @@ export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
   /** The kernel of `type` for `rows` (1..MAX_ROWS) activation rows. */
   kernel(type: BlockType, rows: number): BlockKernel;
+  /**
+   * Quantizes `blocks` blocks of 32 float32 at byte address src to int8 at q, with each block's [dx, Σx] as float32
+   * at pairs (wasm-quantize-rows.ts).
+   */
+  quantize(src: number, blocks: number, q: number, pairs: number): void;
 }
 
 let instance: WasmBlockKernels | null | undefined;
@@ -204,6 +217,7 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
     instance = {
       memory: tile.memory,
       kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
+      quantize: e[QUANTIZE_EXPORT] as WasmBlockKernels['quantize'],
     };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS kernels.
