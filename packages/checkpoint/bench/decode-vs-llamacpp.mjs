@@ -7,7 +7,8 @@
 // usage: node packages/checkpoint/bench/decode-vs-llamacpp.mjs [threads=2] [tokens=32] [dtypes=f32,f16,q8_0,q4_0]
 //          [backend=cpu] [skip-llama] [rounds=1]
 // Andes rows give the median of `rounds` alternating runs, wall tokens/s and tokens per CPU-second of the process.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, saveGgufModel } from '@andes/checkpoint';
 import { generate, LlamaForCausalLM, llamaPreset, useBlockWeights } from '@andes/nn';
@@ -21,7 +22,6 @@ const dtypes = (process.argv[4] ?? 'f32,f16,q8_0,q4_0').split(',');
 const backend = process.argv[5] ?? 'cpu';
 const skipLlama = process.argv[6] === 'skip-llama';
 const rounds = Number(process.argv[7] ?? 1);
-const out = '/tmp/andes-bench-decode';
 
 /** <unk>, <s>, </s>, the 256 byte pieces, then filler pieces up to the vocabulary size. */
 function syntheticTokenizer(vocab) {
@@ -60,8 +60,8 @@ function syntheticTokenizer(vocab) {
 }
 
 await setBackend('cpu'); // the files are written from a CPU model
-await rm(out, { recursive: true, force: true });
-await mkdir(out, { recursive: true });
+// A folder of this run's own: engineers sharing the machine run this bench at the same time.
+const out = await mkdtemp(join(tmpdir(), 'andes-bench-decode-'));
 const config = llamaPreset('stories-110m');
 const tokenizer = syntheticTokenizer(config.vocab_size);
 const prompt = [1, 400, 500, 600, 700, 800, 900, 1000];

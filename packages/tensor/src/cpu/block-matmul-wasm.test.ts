@@ -144,16 +144,39 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     });
   }
 
-  it('the same result for a row whatever the number of rows beside it (M = 1 vs M = 5, > 4 rows in tiles)', () => {
-    const [n, k] = [65, 96];
-    const bytes = randomBlocks('Q4_0', n, k, rng);
-    const weight = weightStorage(bytes);
-    const x = Float32Array.from({ length: 9 * k }, () => rng() * 2 - 1);
-    const all = run('Q4_0', weight, x, 9, n);
-    for (const i of [0, 4, 8])
-      expect(run('Q4_0', weight, x.slice(i * k, i * k + k), 1, n)).toEqual(all.slice(i * n, i * n + n));
-    cpu.free(weight);
+  it('F16: activations large enough that x · 2^112 would overflow float32 (1e4 … 1e30) still match float64', () => {
+    // The kernel takes the activations times 2^112 (the widened f16 is its value times 2^-112); past |x| ≥ 2^12 the
+    // driver scales them by less and the outputs back, so no activation or product overflows.
+    for (const magnitude of [1e4, 3e20, 1e30]) {
+      const [n, k] = [19, 83];
+      const bytes = randomBlocks('F16', n, k, rng);
+      const weight = weightStorage(bytes);
+      for (const m of [1, 3, 6]) {
+        const x = Float32Array.from({ length: m * k }, (_, i) => (rng() * 2 - 1) * (i % 5 === 0 ? magnitude : 1));
+        const got = run('F16', weight, x, m, n);
+        expect(got.every(Number.isFinite)).toBe(true);
+        expectMatches('F16', bytes, x, got, m, n);
+      }
+      cpu.free(weight);
+    }
   });
+
+  for (const type of ['Q4_0', 'F16', 'BF16'] as const) {
+    it(`${type}: the same result for a row whatever the rows beside it (M = 1 vs M = 9, odd N)`, () => {
+      for (const [n, k] of [
+        [65, 96],
+        [2, 160],
+      ] as const) {
+        const bytes = randomBlocks(type, n, k, rng);
+        const weight = weightStorage(bytes);
+        const x = Float32Array.from({ length: 9 * k }, () => rng() * 2 - 1);
+        const all = run(type, weight, x, 9, n);
+        for (const i of [0, 4, 8])
+          expect(run(type, weight, x.slice(i * k, i * k + k), 1, n)).toEqual(all.slice(i * n, i * n + n));
+        cpu.free(weight);
+      }
+    });
+  }
 
   it('moves a weight into wasm memory on first use and returns it on free', () => {
     const bytes = randomBlocks('Q8_0', 301, 64, rng);

@@ -50,18 +50,27 @@ export function wasmBlockMatmul(
   const xStride = roundUp(unit.int8 ? kUnits : 4 * kUnits, 16);
   const xsStride = unit.int8 ? 8 * (kUnits / 32) : 0;
   const oStride = roundUp(4 * n, 16);
-  const rowsPerChunk = Math.min(m, Math.floor(WORK_BYTES / (xStride + xsStride + oStride)));
+  // The integer kernels' float32 activations are copied in (fStride per row) to be quantized there.
+  const fStride = unit.int8 ? 4 * kUnits : 0;
+  const rowsPerChunk = Math.min(m, Math.floor(WORK_BYTES / (xStride + xsStride + oStride + fStride)));
   if (rowsPerChunk === 0 && m > 0) return false;
   const xBase = 0;
   const sBase = xBase + rowsPerChunk * xStride;
   const oBase = sBase + rowsPerChunk * xsStride;
-  if (!ensureMemory(kernels.memory, oBase + rowsPerChunk * oStride)) return false;
+  const fBase = oBase + rowsPerChunk * oStride;
+  if (!ensureMemory(kernels.memory, fBase + rowsPerChunk * fStride)) return false;
   const buffer = kernels.memory.buffer;
   const w = 4 * block.start;
   for (let i0 = 0; i0 < m; i0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, m - i0);
-    if (unit.int8) quantizeRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, sBase, xsStride);
-    else copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride);
+    if (unit.int8) {
+      copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, fBase, fStride, 1);
+      for (let i = 0; i < rows; i++) {
+        kernels.quantize(fBase + i * fStride, kUnits / 32, xBase + i * xStride, sBase + i * xsStride);
+      }
+    }
+    const exponent = type === 'F16' ? f16ActivationExponent(xs, xOffset + i0 * k, rows * k) : 0;
+    if (!unit.int8) copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, 2 ** exponent);
     const call = (r0: number, r: number, j0: number, count: number) =>
       kernels.kernel(type, r)(
         xBase + r0 * xStride,
@@ -84,6 +93,10 @@ export function wasmBlockMatmul(
     }
     const o = new Float32Array(buffer, oBase, (rows * oStride) / 4);
     for (let i = 0; i < rows; i++) out.set(o.subarray((i * oStride) / 4, (i * oStride) / 4 + n), (i0 + i) * n);
+    const undo = type === 'F16' ? 2 ** (F16_ACTIVATION_EXPONENT - exponent) : 1;
+    if (undo !== 1) {
+      for (let at = i0 * n; at < (i0 + rows) * n; at++) out[at] = out[at]! * undo;
+    }
   }
   if (kUnits < k) addHalfTail(type === 'BF16', buffer, w, wStride, kUnits, xs, xOffset, m, n, k, out);
   return true;
@@ -118,46 +131,24 @@ function addHalfTail(
 }
 
 /**
- * Writes `rows` rows of x (k floats apart from `base`) quantized to int8 per 32-block (first `kUnits` columns) at
- * x0 + i·xStride, and each block's [dx, Σx] as float32 at s0 + i·sStride.
+ * The F16 kernel widens a weight to its value times 2^-112 (wasm-block-bodies.ts) and expects the activations times
+ * 2^112, which is exact in float32 and keeps every product's value.
  */
-function quantizeRows(
-  xs: Float32Array,
-  base: number,
-  k: number,
-  kUnits: number,
-  rows: number,
-  buffer: ArrayBufferLike,
-  x0: number,
-  xStride: number,
-  s0: number,
-  sStride: number,
-): void {
-  const q = new Int8Array(buffer, x0, rows * xStride);
-  const s = new Float32Array(buffer, s0, (rows * sStride) / 4);
-  for (let i = 0; i < rows; i++) {
-    for (let b = 0; b < kUnits; b += 32) {
-      const at = base + i * k + b;
-      let amax = 0;
-      let sum = 0;
-      for (let j = 0; j < 32; j++) {
-        const v = xs[at + j]!;
-        sum += v;
-        amax = Math.max(amax, Math.abs(v));
-      }
-      // dx as float32 (what the kernel multiplies by); q = round(x / dx) then has |q| ≤ 127.
-      const d = Math.fround(amax / 127);
-      const id = d === 0 ? 0 : 1 / d;
-      const qAt = i * xStride + b;
-      for (let j = 0; j < 32; j++) q[qAt + j] = Math.round(xs[at + j]! * id);
-      const sAt = (i * sStride) / 4 + b / 16;
-      s[sAt] = d;
-      s[sAt + 1] = sum;
-    }
-  }
+export const F16_ACTIVATION_EXPONENT = 112;
+
+/**
+ * The exponent s of the power of two the F16 kernel's activations are multiplied by: F16_ACTIVATION_EXPONENT, unless
+ * max|x| · 2^112 could overflow float32 (|x| ≥ 2^12), then the largest s keeping max|x| · 2^s ≤ 2^124, and the
+ * outputs are multiplied back by 2^(112 − s). Products of weights ≤ 65504 with such activations stay ≤ 2^28.
+ */
+function f16ActivationExponent(xs: Float32Array, base: number, count: number): number {
+  let amax = 0;
+  for (let i = base; i < base + count; i++) amax = Math.max(amax, Math.abs(xs[i]!));
+  if (amax < 2 ** 12 || !Number.isFinite(amax)) return F16_ACTIVATION_EXPONENT; // NaN/inf propagate either way
+  return Math.min(F16_ACTIVATION_EXPONENT, 124 - Math.ceil(Math.log2(amax)));
 }
 
-/** Writes the first `kUnits` columns of `rows` rows of x as float32 at x0 + i·xStride. */
+/** Writes the first `kUnits` columns of `rows` rows of x times `scale` (a power of two) as float32 at x0 + i·xStride. */
 function copyRows(
   xs: Float32Array,
   base: number,
@@ -167,9 +158,15 @@ function copyRows(
   buffer: ArrayBufferLike,
   x0: number,
   xStride: number,
+  scale: number,
 ): void {
   const f = new Float32Array(buffer, x0, (rows * xStride) / 4);
-  for (let i = 0; i < rows; i++) f.set(xs.subarray(base + i * k, base + i * k + kUnits), (i * xStride) / 4);
+  for (let i = 0; i < rows; i++) {
+    const to = (i * xStride) / 4;
+    const from = base + i * k;
+    if (scale === 1) f.set(xs.subarray(from, from + kUnits), to);
+    else for (let c = 0; c < kUnits; c++) f[to + c] = xs[from + c]! * scale;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { WORK_BYTES } from './wasm-heap.js';
 import { wasmAsm } from './wasm-tile.js';
 
 const { I32, V128, op, uleb, sleb, vec, get, set } = wasmAsm;
@@ -15,6 +16,8 @@ const simd = (code: number) => [op.simd, ...uleb(code)];
 export const S = {
   load: (offset: number) => [...simd(0x00), 0, ...uleb(offset)],
   i8Splat: simd(0x0f),
+  /** i8x16.shuffle of the two vectors on the stack: byte i of the result is byte lanes[i] of a ++ b. */
+  shuffle: (lanes: readonly number[]) => [...simd(0x0d), ...lanes],
   i32Splat: simd(0x11),
   f32Splat: simd(0x13),
   f32Lane: (lane: number) => [...simd(0x1f), lane],
@@ -24,6 +27,8 @@ export const S = {
   i8ShrU: simd(0x6d),
   i8Sub: simd(0x71),
   i32AddPairs16: simd(0x7e),
+  i16Shl: simd(0x8b),
+  i16ShrS: simd(0x8c),
   i16Add: simd(0x8e),
   mulLow8: simd(0x9c),
   mulHigh8: simd(0x9d),
@@ -58,8 +63,42 @@ export const f32c = (v: number) => {
 };
 /** local.tee i. */
 export const tee = (i: number) => [0x22, ...uleb(i)];
-/** f16 mask after `sign-extend, << 13`: the sign (bit 31) and the 15 value bits (27..13). */
-export const F16_MASK = 0x8fffe000 | 0;
+/** Byte address of the f16 → float32 table (F16_TABLE_BYTES, right above the work area; see wasm-heap.ts). */
+export const F16_TABLE = WORK_BYTES;
+/** F16 widening mask in i16 lanes after `>> 3` (arithmetic): the sign (bit 15) and the 12 value bits 11..0. */
+export const F16_HIGH_MASK = 0x8fff8fff | 0;
+
+/** i8x16.shuffle lanes interleaving the i16 lanes 4h..4h+3 of a (low halves) with those of b (high halves). */
+const interleave16 = (h: number) =>
+  Array.from({ length: 16 }, (_, i) => (i % 4 < 2 ? 0 : 16) + 8 * h + 2 * (i >> 2) + (i % 2));
+
+/**
+ * Widens the 8 halves in local v to float32 lanes 0–3 in local lo and 4–7 in local hi (v is overwritten). BF16:
+ * the half becomes the i32's top 16 bits (one interleave with zeros per 4). F16: the i32 sign·2^31 | (h & 0x7fff)
+ * << 13, the value times 2^-112 (exact for normals, subnormals and zeros), built in i16 lanes — top 16 bits
+ * (h >>ₛ 3) & 0x8fff, low 16 bits h << 13 — then interleaved: 5 vector steps per 8 halves instead of 7 for
+ * sign-extending (two steps for the high half), shifting and masking each i32 lane.
+ */
+export function widenHalves(bf16: boolean, v: number, lo: number, hi: number, tmp: number, c: HalfConstants): number[] {
+  if (bf16) {
+    return [
+      ...[...get(c.zero), ...get(v), ...S.shuffle(interleave16(0)), ...set(lo)],
+      ...[...get(c.zero), ...get(v), ...S.shuffle(interleave16(1)), ...set(hi)],
+    ];
+  }
+  return [
+    ...[...get(v), ...i32c(3), ...S.i16ShrS, ...get(c.f16HighMask), ...S.and, ...set(tmp)],
+    ...[...get(v), ...i32c(13), ...S.i16Shl, ...set(v)],
+    ...[...get(v), ...get(tmp), ...S.shuffle(interleave16(0)), ...set(lo)],
+    ...[...get(v), ...get(tmp), ...S.shuffle(interleave16(1)), ...set(hi)],
+  ];
+}
+
+/** Locals holding the constants {@link widenHalves} needs: a zero vector and F16_HIGH_MASK splatted. */
+export interface HalfConstants {
+  readonly zero: number;
+  readonly f16HighMask: number;
+}
 
 /** Locals of one function: each request appends one local of that type after the 10 i32 params. */
 export class Locals {
@@ -92,24 +131,15 @@ export interface Ctx {
   readonly acc2: number[];
   /** Per row r: a scalar float32 subtracted at the end (Q4_K's minimums). */
   readonly minAcc: number[];
-  readonly c: Record<'low4' | 'eight' | 'm30' | 'm32' | 'f16Mask' | 'pow112', number>;
+  readonly c: Record<'low4' | 'eight' | 'm30' | 'm32' | 'f16HighMask' | 'zero', number>;
 }
 
-/** Pushes an f16 scalar at wp + offset as float32 (same bit trick as the SIMD widening). */
+/**
+ * Pushes the f16 scalar at wp + offset as float32, read from the f16 → float32 table at F16_TABLE (wasm-heap.ts,
+ * filled by wasmBlockKernels): 4 steps per block scale instead of decoding the bits in ~10.
+ */
 function f16Scalar(ctx: Ctx, offset: number): number[] {
-  return [
-    ...get(ctx.wp),
-    ...i32Load16U(offset),
-    ...i32c(16),
-    I.shl,
-    ...i32c(3),
-    I.shrS,
-    ...i32c(F16_MASK),
-    I.and,
-    F.fromBits,
-    ...f32c(2 ** 112),
-    F.mul,
-  ];
+  return [...get(ctx.wp), ...i32Load16U(offset), ...i32c(2), I.shl, ...f32Load(F16_TABLE)];
 }
 
 /** Pushes the i32x4 partial sums of 16 int8 products, w (a local) against the 16 bytes at x + offset. */
@@ -221,22 +251,18 @@ export function q6kBody(ctx: Ctx): void {
   }
 }
 
-/** F16 / BF16: 16 halves widened to four float32 vectors, multiplied with float32 activations. */
+/**
+ * F16 / BF16: 16 halves widened to four float32 vectors, multiplied with float32 activations. An f16's widened bits
+ * are its value times 2^-112; the driver multiplies the activations by 2^112 instead (F16_ACTIVATION_EXPONENT in
+ * block-matmul-wasm.ts), which saves one multiply per four weights and leaves every product's value unchanged.
+ */
 export function halfBody(ctx: Ctx, bf16: boolean): void {
   const { L, code } = ctx;
   const wv = [L.v128(), L.v128(), L.v128(), L.v128()];
-  const v = L.v128();
+  const [v, tmp] = [L.v128(), L.v128()];
   for (let part = 0; part < 2; part++) {
     code.push(...get(ctx.wp), ...S.load(16 * part), ...set(v));
-    for (let hi = 0; hi < 2; hi++) {
-      const out = wv[2 * part + hi]!;
-      if (bf16) {
-        code.push(...get(v), ...(hi ? S.i32ExtHighU : S.i32ExtLowU), ...i32c(16), ...S.i32Shl, ...set(out));
-      } else {
-        code.push(...get(v), ...(hi ? S.i32ExtHighS : S.i32ExtLowS), ...i32c(13), ...S.i32Shl);
-        code.push(...get(ctx.c.f16Mask), ...S.and, ...get(ctx.c.pow112), ...S.f32Mul, ...set(out));
-      }
-    }
+    code.push(...widenHalves(bf16, v, wv[2 * part]!, wv[2 * part + 1]!, tmp, ctx.c));
   }
   for (let r = 0; r < ctx.R; r++) {
     for (let q = 0; q < 4; q++) {

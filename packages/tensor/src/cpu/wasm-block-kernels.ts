@@ -8,9 +8,10 @@
  * driver, block-matmul-wasm.ts) and multiply int8 weights × int8 activations 16 at a time (`i16x8.extmul_*_i8x16_s`,
  * pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`), one float multiply per block by dw·dx. The i16
  * sums cannot overflow: Q8_0 sums 2 products ≤ 128·127; Q4_0 4 products ≤ 8·127; Q4_K 4 products ≤ 15·127; Q6_K
- * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (bf16: shift left 16; f16: sign-extend, shift left 13,
- * keep sign and the 15 value bits, times 2^112, exact for normals, subnormals and zeros; ±inf/NaN are not expected
- * in weights and come out as large finite values) against float32 activations.
+ * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (`widenHalves`: bf16 becomes the top 16 bits; f16 the
+ * value times 2^-112, exact for normals, subnormals and zeros, the 2^112 moved onto the activations by the driver;
+ * ±inf/NaN are not expected in weights and come out as large finite values) against float32 activations. Block
+ * scales (f16) are read from an f16 → float32 table in wasm memory (F16_TABLE).
  *
  * Every kernel has the signature `(x, xStride, xs, xsStride, w, wStride, rowBytes, n, o, oStride)` (byte
  * addresses and strides): for R rows of activations at x + r·xStride (int8, or float32 for half weights) with their
@@ -22,10 +23,12 @@
  * @module
  */
 import type { BlockType } from '../backend/backend.js';
+import { float16BitsToFloat32 } from '../formats/half-precision.js';
 import {
   type Ctx,
   F,
-  F16_MASK,
+  F16_HIGH_MASK,
+  F16_TABLE,
   f32c,
   f32Store,
   halfBody,
@@ -38,6 +41,8 @@ import {
   S,
   tee,
 } from './wasm-block-bodies.js';
+import { ensureMemory, F16_TABLE_BYTES } from './wasm-heap.js';
+import { quantizeRowsKernel } from './wasm-quantize-rows.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, op, uleb, name, vec, section, get, set } = wasmAsm;
@@ -94,11 +99,10 @@ function kernel(type: BlockType, R: number): number[] {
     code.push(...i32c(v), ...S.i8Splat, ...set(l));
     return l;
   };
-  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16Mask: 0, pow112: 0 };
-  c.f16Mask = L.v128();
-  code.push(...i32c(F16_MASK), ...S.i32Splat, ...set(c.f16Mask));
-  c.pow112 = L.v128();
-  code.push(...f32c(2 ** 112), ...S.f32Splat, ...set(c.pow112));
+  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16HighMask: 0, zero: 0 };
+  c.f16HighMask = L.v128();
+  code.push(...i32c(F16_HIGH_MASK), ...S.i32Splat, ...set(c.f16HighMask));
+  c.zero = L.v128(); // locals start zeroed
   const ctx: Ctx = { R, L, code, wp, xp, sp, acc, acc2, minAcc, c };
   const zero = [...i32c(0), ...S.i32Splat];
   // block $exit { loop $rows { if n == 0 break; one weight row; n -= 1 } }
@@ -143,18 +147,25 @@ function kernel(type: BlockType, R: number): number[] {
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
 
-/** The module's bytes: the shared memory imported as `env.mem` and one kernel per type and row count 1..MAX_ROWS. */
+const QUANTIZE_EXPORT = 'quantize_rows';
+
+/**
+ * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
+ * the activation quantizer (wasm-quantize-rows.ts).
+ */
 export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) => Array.from({ length: MAX_ROWS }, (_, i) => ({ type, rows: i + 1 })));
-  const bodies = fns.map(({ type, rows }) => kernel(type, rows));
+  const fns = TYPES.flatMap((type) =>
+    Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1) })),
+  );
+  fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel() });
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
     // import env.mem: a shared memory of at least 1 page, at most 4 GiB (the tile module's).
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
     ...section(3, vec(fns.map(() => [0]))),
-    ...section(7, vec(fns.map(({ type, rows }, i) => [...name(exportName(type, rows)), 0x00, ...uleb(i)]))),
-    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
+    ...section(7, vec(fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(fns.map(({ body }) => [...uleb(body.length), ...body]))),
   ]);
 }
 
@@ -177,6 +188,11 @@ export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
   /** The kernel of `type` for `rows` (1..MAX_ROWS) activation rows. */
   kernel(type: BlockType, rows: number): BlockKernel;
+  /**
+   * Quantizes `blocks` blocks of 32 float32 at byte address src to int8 at q, with each block's [dx, Σx] as float32
+   * at pairs (wasm-quantize-rows.ts).
+   */
+  quantize(src: number, blocks: number, q: number, pairs: number): void;
 }
 
 let instance: WasmBlockKernels | null | undefined;
@@ -194,10 +210,14 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
   try {
     const bytes = blockModuleBytes();
     if (!WebAssembly.validate(bytes)) return instance;
+    if (!ensureMemory(tile.memory, F16_TABLE + F16_TABLE_BYTES)) return instance;
+    const table = new Float32Array(tile.memory.buffer, F16_TABLE, F16_TABLE_BYTES / 4);
+    for (let h = 0; h < table.length; h++) table[h] = float16BitsToFloat32(h);
     const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
     instance = {
       memory: tile.memory,
       kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
+      quantize: e[QUANTIZE_EXPORT] as WasmBlockKernels['quantize'],
     };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS kernels.

@@ -12,7 +12,8 @@
  * ({@link moveWordsToHeap}), for the block kernels (block-matmul-wasm.ts). This needs a shared memory, whose growth never detaches existing views; where only an
  * unshared memory exists (a browser page without cross-origin isolation), nothing moves and operands are copied.
  *
- * Layout: bytes [0, WORK_BYTES) are the per-call work area (matmul-wasm.ts); storages are placed above it by a
+ * Layout: bytes [0, WORK_BYTES) are the per-call work area (matmul-wasm.ts), then the block kernels' f16 → f32
+ * table (F16_TABLE_BYTES at WORK_BYTES, wasm-block-kernels.ts); storages are placed above them by a
  * first-fit allocator and returned by the backend's `free` or, for storages never freed explicitly, by a
  * FinalizationRegistry when their storage is collected.
  *
@@ -24,6 +25,13 @@ import { wasmTile } from './wasm-tile.js';
 
 /** Bytes at the bottom of wasm memory for one product's working set (padded a, b chunks, the output chunk). */
 export const WORK_BYTES = 64 * 1024 * 1024;
+/**
+ * Bytes of the f16 → float32 table (one float per f16 bit pattern) at WORK_BYTES, which the block kernels read a
+ * block's scale from (as ggml's GGML_FP16_TO_FP32 table does) instead of decoding it in ~10 scalar steps.
+ */
+export const F16_TABLE_BYTES = 4 * 65536;
+/** First float of the heap, after the work area and the f16 table. */
+const HEAP_START = (WORK_BYTES + F16_TABLE_BYTES) / 4;
 /** Smaller storages are copied each call: moving them saves little. */
 export const HEAP_MIN_FLOATS = 1 << 16;
 /**
@@ -42,9 +50,9 @@ export interface HeapBlock {
 }
 
 const blocks = new WeakMap<CpuStorage, HeapBlock>();
-/** Free spans of the heap, sorted by start; the heap ends at `top` (all floats, from WORK_BYTES / 4). */
+/** Free spans of the heap, sorted by start; the heap ends at `top` (all floats, from HEAP_START). */
 const spans: { start: number; floats: number }[] = [];
-let top = WORK_BYTES / 4;
+let top = HEAP_START;
 /** Storages used once as b: a second use marks a weight or a persistent buffer (a KV cache rewritten each step). */
 const seen = new WeakSet<CpuStorage>();
 /** Block weights the heap could not take: they stay on the JS heap (see {@link moveWordsToHeap}). */
@@ -170,7 +178,7 @@ export function releaseFromHeap(storage: CpuStorage): void {
 export function heapBytesInUse(): number {
   let free = 0;
   for (const s of spans) free += s.floats;
-  return 4 * (top - WORK_BYTES / 4 - free);
+  return 4 * (top - HEAP_START - free);
 }
 
 function allocate(memory: WebAssembly.Memory, floats: number): number | undefined {
