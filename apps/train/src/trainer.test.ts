@@ -69,7 +69,10 @@ describe('trainStep', () => {
     const [pw, ps] = [await parameters(whole), await parameters(split)];
     pw.forEach((w, i) => {
       const s = ps[i]!;
-      for (let j = 0; j < w.length; j++) expect(Math.abs(s[j]! - w[j]!)).toBeLessThan(1e-5);
+      // The two runs sum each gradient in different float32 orders (one 42-row product against two 21-row ones
+      // accumulated). Adam divides by √v, so where a gradient is near zero a rounding-level difference moves the
+      // update by a small fraction of lr: 3e-5 is 0.1 % of the three steps' largest possible travel (3 · lr).
+      for (let j = 0; j < w.length; j++) expect(Math.abs(s[j]! - w[j]!)).toBeLessThan(3e-5);
     });
   });
 

@@ -117,25 +117,25 @@ export interface AdamWHyper {
  * `x + bias > 0`, else `scaleNegative` (a repetition penalty r gives 1/r and r).
  */
 export interface SamplingRows {
-  /** [rows]: 0 means greedy (first maximum of the adjusted logits). */
+  /** `[rows]`: 0 means greedy (first maximum of the adjusted logits). */
   temperature: Float64Array;
-  /** [rows]: keep the k best adjusted logits (ties: lowest ids); 0 keeps all. */
+  /** `[rows]`: keep the k best adjusted logits (ties: lowest ids); 0 keeps all. */
   topK: Int32Array;
-  /** [rows]: nucleus mass in (0, 1]. */
+  /** `[rows]`: nucleus mass in (0, 1]. */
   topP: Float64Array;
-  /** [rows]: the row's uniform draw in [0, 1). */
+  /** `[rows]`: the row's uniform draw in [0, 1). */
   uniform: Float64Array;
-  /** [rows + 1]: CSR offsets into the entry arrays. */
+  /** `[rows + 1]`: CSR offsets into the entry arrays. */
   entryStart: Int32Array;
-  /** [entries]: token ids. */
+  /** `[entries]`: token ids. */
   entryIds: Int32Array;
-  /** [entries]: logit bias. */
+  /** `[entries]`: logit bias. */
   bias: Float32Array;
-  /** [entries]: factor for a positive biased logit. */
+  /** `[entries]`: factor for a positive biased logit. */
   scalePositive: Float32Array;
-  /** [entries]: factor for a non-positive biased logit. */
+  /** `[entries]`: factor for a non-positive biased logit. */
   scaleNegative: Float32Array;
-  /** [entries]: frequency + presence penalty, subtracted last. */
+  /** `[entries]`: frequency + presence penalty, subtracted last. */
   penalty: Float32Array;
 }
 

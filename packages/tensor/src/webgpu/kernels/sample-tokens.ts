@@ -325,7 +325,11 @@ export function sampleTokens(rt: Runtime, logits: View, rows: SamplingRows, topL
   const out: SampledStorages = { ids };
   const temps: GpuStorage[] = [];
   // A CPU adapter runs a workgroup's invocations as coroutines, so every barrier costs per invocation: fewer there.
-  const wg = rt.cpuAdapter ? 64 : 256;
+  // The reductions halve WG, so it stays a power of two within the device's limits (128 at the compatibility level).
+  const limits = rt.device.limits;
+  const cap = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  let wg = rt.cpuAdapter ? 64 : 256;
+  while (wg > cap) wg >>= 1;
   const rowf = new Float32Array(B * 4);
   const rowi = new Int32Array(B * 4);
   for (let r = 0; r < B; r++) {
