@@ -3,7 +3,7 @@ import type { Backend, View } from '../backend/backend.js';
 import { createCpuBackend } from '../cpu/index.js';
 import type { WebGpuBackend } from './backend.js';
 import { setAttentionVariant } from './kernels/attention.js';
-import { compareStorages, randomFloats, tryWebGpu, twin } from './test-support.js';
+import { compareStorages, compatibilityWebGpu, randomFloats, tryWebGpu, twin } from './test-support.js';
 import { ATTENTION_VARIANTS, attentionFamily, attentionVariantFits } from './tuning/families.js';
 import { switchboardOf } from './tuning/switchboard.js';
 
@@ -41,17 +41,7 @@ async function check(g: Backend, B: number, Hq: number, Hkv: number, T: number, 
   for (const s of [fg.o, fg.lse, bg.dq, bg.dk, bg.dv, qg.storage, kg.storage, vg.storage, dg.storage]) g.free(s);
 }
 
-async function compatBackend(): Promise<Backend> {
-  const { findGpu } = await import('./device.js');
-  const { createWebGpuBackend } = await import('./index.js');
-  const gpu = (await findGpu())!;
-  const compat = {
-    requestAdapter: (o?: GPURequestAdapterOptions) =>
-      gpu.requestAdapter({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions),
-  } as GPU;
-  return createWebGpuBackend({ gpu: compat, tune: 'off' });
-}
-const compat = backend ? await compatBackend() : undefined;
+const compat = backend ? await compatibilityWebGpu() : undefined;
 afterAll(() => compat?.destroy());
 
 /** Head dims per variant: each variant compiles once per dim (minutes cold on lavapipe), the suite spans 8…128. */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, View } from '../backend/backend.js';
 import type { WebGpuBackend } from './backend.js';
 import { setRowVariant } from './kernels/row-variants.js';
-import { closeness, randomFloats, readNumbers, tryWebGpu, upload } from './test-support.js';
+import { closeness, compatibilityWebGpu, randomFloats, readNumbers, tryWebGpu, upload } from './test-support.js';
 import { ROW_VARIANTS, rowsFamily, rowVariantFits } from './tuning/families.js';
 import { switchboardOf } from './tuning/switchboard.js';
 
@@ -12,17 +12,7 @@ import { switchboardOf } from './tuning/switchboard.js';
 const { backend } = await tryWebGpu();
 if (!backend) console.warn('[webgpu row-variant tests skipped] no WebGPU adapter');
 
-async function compatBackend(): Promise<Backend> {
-  const { findGpu } = await import('./device.js');
-  const { createWebGpuBackend } = await import('./index.js');
-  const gpu = (await findGpu())!;
-  const compat = {
-    requestAdapter: (o?: GPURequestAdapterOptions) =>
-      gpu.requestAdapter({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions),
-  } as GPU;
-  return createWebGpuBackend({ gpu: compat, tune: 'off' });
-}
-const compat = backend ? await compatBackend() : undefined;
+const compat = backend ? await compatibilityWebGpu() : undefined;
 afterAll(() => {
   backend?.destroy();
   compat?.destroy();

@@ -24,6 +24,21 @@ export async function tryWebGpu(): Promise<{ backend?: Backend; reason?: string 
   return { backend: await createWebGpuBackend({ tune: env?.ANDES_TUNE === 'on' ? 'on' : 'off' }) };
 }
 
+/**
+ * A second WebGPU backend on the same GPU at the `compatibility` feature level (its lower limits: 4 storage buffers
+ * per stage, 128 invocations per workgroup), autotuning off. Call only after {@link tryWebGpu} found an adapter.
+ */
+export async function compatibilityWebGpu(): Promise<Backend> {
+  const { findGpu } = await import('./device.js');
+  const { createWebGpuBackend } = await import('./index.js');
+  const gpu = (await findGpu())!;
+  const compat = {
+    requestAdapter: (o?: GPURequestAdapterOptions) =>
+      gpu.requestAdapter({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions),
+  } as GPU;
+  return createWebGpuBackend({ gpu: compat, tune: 'off' });
+}
+
 /** A deterministic generator for test data (the repo's one host generator, `SeededRandom`). */
 export const rng: (seed: number) => () => number = seededUniform;
 

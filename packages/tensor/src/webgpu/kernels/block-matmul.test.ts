@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, BlockType } from '../../backend/backend.js';
 import { dequantize } from '../../formats/ggml-dequantize.js';
 import { randomBlockBytes } from '../../quant/random-block-bytes.js';
-import { randomFloats, rng, tryWebGpu, upload } from '../test-support.js';
+import { compatibilityWebGpu, randomFloats, rng, tryWebGpu, upload } from '../test-support.js';
 import { BLOCK_MATMUL_VARIANTS, blockMatmulFamily } from '../tuning/block-family.js';
 import { setBlockMatmulVariant } from './block-matmul.js';
 
@@ -12,17 +12,7 @@ import { setBlockMatmulVariant } from './block-matmul.js';
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);
 
-async function compatBackend(): Promise<Backend> {
-  const { findGpu } = await import('../device.js');
-  const { createWebGpuBackend } = await import('../index.js');
-  const gpu = (await findGpu())!;
-  const compat = {
-    requestAdapter: (o?: GPURequestAdapterOptions) =>
-      gpu.requestAdapter({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions),
-  } as GPU;
-  return createWebGpuBackend({ gpu: compat, tune: 'off' });
-}
-const compat = backend ? await compatBackend() : undefined;
+const compat = backend ? await compatibilityWebGpu() : undefined;
 afterAll(() => {
   setBlockMatmulVariant(undefined);
   backend?.destroy();

@@ -2,7 +2,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, View } from '../../backend/backend.js';
 import { sizeOf } from '../../shape.js';
 import { setMatmulVariant } from '../kernels/matmul.js';
-import { closeness, gatherView, randomFloats, readNumbers, transposed, tryWebGpu, upload } from '../test-support.js';
+import {
+  closeness,
+  compatibilityWebGpu,
+  gatherView,
+  randomFloats,
+  readNumbers,
+  transposed,
+  tryWebGpu,
+  upload,
+} from '../test-support.js';
 import { DECODE_VARIANTS, MATMUL_VARIANTS } from './families.js';
 
 // Every variant of the matmul families, forward and backward (dA = dC·Bᵀ, dB = Aᵀ·dC, read through transposed
@@ -10,17 +19,7 @@ import { DECODE_VARIANTS, MATMUL_VARIANTS } from './families.js';
 const { backend, reason } = await tryWebGpu();
 if (!backend) console.warn(`[webgpu tests skipped] ${reason}`);
 
-async function compatBackend(): Promise<Backend> {
-  const { findGpu } = await import('../device.js');
-  const { createWebGpuBackend } = await import('../index.js');
-  const gpu = (await findGpu())!;
-  const compat = {
-    requestAdapter: (o?: GPURequestAdapterOptions) =>
-      gpu.requestAdapter({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions),
-  } as GPU;
-  return createWebGpuBackend({ gpu: compat, tune: 'off' });
-}
-const compat = backend ? await compatBackend() : undefined;
+const compat = backend ? await compatibilityWebGpu() : undefined;
 afterAll(() => {
   backend?.destroy();
   compat?.destroy();
