@@ -73,82 +73,79 @@ function nibbles(w: string, lo: string, hi: string): UnitValue[] {
   return out;
 }
 
+/**
+ * A format whose unit is one payload word (all but Q6_K): the word is loaded (and `load` applied to it) into `v`,
+ * and `values` decodes it.
+ */
+function wordFormat(
+  shape: Omit<FormatCode, 'unit'>,
+  values: (v: string, u: string) => UnitValue[],
+  load: (word: string) => string = (word) => word,
+): FormatCode {
+  return {
+    ...shape,
+    unit: (u, pb, v) => ({ lets: [`let ${v} = ${load(`W[${pb} + ${u}]`)};`], values: values(v, u) }),
+  };
+}
+
+/** The two elements of a half-float word (F16, BF16): `lo` and `hi` decode its low and high half. */
+function halfWordFormat(lo: (v: string) => string, hi: (v: string) => string, load?: (w: string) => string) {
+  return wordFormat(
+    { units: 1, span: 1, elems: 2, slots: 1, sums: 0, apply: (_rb, _sp, p) => p[0]! },
+    (v) => [
+      { expr: lo(v), elem: '0u', xs: 1, slot: 0, sum: null },
+      { expr: hi(v), elem: '1u', xs: 1, slot: 0, sum: null },
+    ],
+    load,
+  );
+}
+
 const FORMATS: Record<BlockType, FormatCode> = {
-  F16: {
-    units: 1,
-    span: 1,
-    elems: 2,
-    slots: 1,
-    sums: 0,
-    unit: (u, pb, v) => ({
-      lets: [`let ${v} = unpack2x16float(W[${pb} + ${u}]);`],
-      values: [
-        { expr: `${v}.x`, elem: '0u', xs: 1, slot: 0, sum: null },
-        { expr: `${v}.y`, elem: '1u', xs: 1, slot: 0, sum: null },
-      ],
-    }),
-    apply: (_rb, _sp, p) => p[0]!,
-  },
-  BF16: {
-    units: 1,
-    span: 1,
-    elems: 2,
-    slots: 1,
-    sums: 0,
-    unit: (u, pb, v) => ({
-      lets: [`let ${v} = W[${pb} + ${u}];`],
-      values: [
-        { expr: `bitcast<f32>(${v} << 16u)`, elem: '0u', xs: 1, slot: 0, sum: null },
-        { expr: `bitcast<f32>(${v} & 0xffff0000u)`, elem: '1u', xs: 1, slot: 0, sum: null },
-      ],
-    }),
-    apply: (_rb, _sp, p) => p[0]!,
-  },
+  F16: halfWordFormat(
+    (v) => `${v}.x`,
+    (v) => `${v}.y`,
+    (w) => `unpack2x16float(${w})`,
+  ),
+  BF16: halfWordFormat(
+    (v) => `bitcast<f32>(${v} << 16u)`,
+    (v) => `bitcast<f32>(${v} & 0xffff0000u)`,
+  ),
   // int8 lanes by shift pairs (sign-extending), no x scaling.
-  Q8_0: {
-    units: 8,
-    span: 8,
-    elems: 32,
-    slots: 1,
-    sums: 0,
-    unit: (u, pb, v) => ({
-      lets: [`let ${v} = W[${pb} + ${u}];`],
-      values: [0, 1, 2, 3].map((t) => ({
+  Q8_0: wordFormat(
+    { units: 8, span: 8, elems: 32, slots: 1, sums: 0, apply: (rb, _sp, p) => `halfAt(${rb}) * ${p[0]}` },
+    (v, u) =>
+      [0, 1, 2, 3].map((t) => ({
         expr: t < 3 ? `f32(i32(${v} << ${24 - 8 * t}u) >> 24u)` : `f32(i32(${v}) >> 24u)`,
         elem: `${u} * 4u + ${t}u`,
         xs: 1,
         slot: 0,
         sum: null,
       })),
-    }),
-    apply: (rb, _sp, p) => `halfAt(${rb}) * ${p[0]}`,
-  },
+  ),
   // Word u: bytes 4u..4u+3 → elements 4u + t (low nibbles) and 16 + 4u + t (high). w = d·(q − 8).
-  Q4_0: {
-    units: 4,
-    span: 4,
-    elems: 32,
-    slots: 2,
-    sums: 1,
-    unit: (u, pb, v) => ({
-      lets: [`let ${v} = W[${pb} + ${u}];`],
-      values: nibbles(v, `${u} * 4u`, `16u + ${u} * 4u`).map((q) => ({ ...q, sum: 0 })),
-    }),
-    apply: (rb, _sp, p, sx) => `halfAt(${rb}) * (${p[0]} + ${p[1]} - 8.0 * ${sx[0]})`,
-  },
+  Q4_0: wordFormat(
+    {
+      units: 4,
+      span: 4,
+      elems: 32,
+      slots: 2,
+      sums: 1,
+      apply: (rb, _sp, p, sx) => `halfAt(${rb}) * (${p[0]} + ${p[1]} - 8.0 * ${sx[0]})`,
+    },
+    (v, u) => nibbles(v, `${u} * 4u`, `16u + ${u} * 4u`).map((q) => ({ ...q, sum: 0 })),
+  ),
   // Span s (8 words): low nibbles are sub-block 2s, high nibbles 2s + 1. w = d·sc·q − dmin·m.
-  Q4_K: {
-    units: 32,
-    span: 8,
-    elems: 256,
-    slots: 2,
-    sums: 2,
-    unit: (u, pb, v) => ({
-      lets: [`let ${v} = W[${pb} + ${u}];`],
-      values: nibbles(v, `(${u} >> 3u) * 64u + (${u} & 7u) * 4u`, `(${u} >> 3u) * 64u + 32u + (${u} & 7u) * 4u`),
-    }),
-    apply: (rb, sp, p, sx) => `q4kApply(${rb}, ${sp}, ${p[0]}, ${p[1]}, ${sx[0]}, ${sx[1]})`,
-  },
+  Q4_K: wordFormat(
+    {
+      units: 32,
+      span: 8,
+      elems: 256,
+      slots: 2,
+      sums: 2,
+      apply: (rb, sp, p, sx) => `q4kApply(${rb}, ${sp}, ${p[0]}, ${p[1]}, ${sx[0]}, ${sx[1]})`,
+    },
+    (v, u) => nibbles(v, `(${u} >> 3u) * 64u + (${u} & 7u) * 4u`, `(${u} >> 3u) * 64u + 32u + (${u} & 7u) * 4u`),
+  ),
   // Unit u = (half h, column c): ql words a (bytes 64h + 4c) and b (+32), qh word (128 + 32h + 4c) give four 6-bit
   // values per byte position, elements 128h + 32j + 4c + t for j = 0..3, in sub-blocks 8h + c/4 + 2j. w = d·sc·(q − 32).
   Q6_K: {
