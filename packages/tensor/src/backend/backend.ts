@@ -267,6 +267,12 @@ export interface Backend {
   // ---- indexing -------------------------------------------------------------------------
   /** Rows of a table: table [V, D], ids int32 [N] (contiguous) → [N, D]. Ids are pre-validated in range. */
   gather(table: View, ids: View): Storage;
+  /**
+   * Rows of a block weight [rows, k] of `type` (stored as {@link Backend.blockMatmul} reads it): ids int32 [N]
+   * (contiguous) → [N, k] float32, decoded with ggml's definitions. Ids are pre-validated in range when the host
+   * knows them; a backend must not read outside the weight for others.
+   */
+  blockGather(weight: Storage, ids: View, type: BlockType, rows: number, k: number): Storage;
   /** Adds rows into a zero table: src [N, D], ids int32 [N] → [V, D] with out[ids[n]] += src[n]. */
   scatterAdd(src: View, ids: View, rows: number): Storage;
 

@@ -12,6 +12,7 @@ import { decodeHalf, encodeHalf, halfBits } from '../formats/half-precision.js';
 import { philoxFill } from '../random/philox.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
+import { blockGather } from './block-gather.js';
 import { blockMatmul } from './block-matmul.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, copy, copyInto, unary, where } from './elementwise.js';
@@ -93,6 +94,7 @@ export function createCpuBackend(): Backend {
       if (weight instanceof CpuStorage && cpuMatmulKernels() === 'wasm') moveWordsToHeap(weight);
     },
     gather: (table, ids) => track(gather(table, ids)),
+    blockGather: (weight, ids, type, _rows, k) => track(blockGather(weight, ids, type, k)),
     scatterAdd: (src, ids, rows) => track(scatterAdd(src, ids, rows)),
     softmax: (x, rows, cols, log) => track(softmax(x, rows, cols, log)),
     crossEntropy: (logits, targets, ignoreIndex) => t2(crossEntropy(logits, targets, ignoreIndex)),

@@ -24,6 +24,7 @@ import { packBlockWords, unpackBlockWords } from './block-layout.js';
 import { adamw } from './kernels/adamw.js';
 import { attention } from './kernels/attention.js';
 import { attentionBackward } from './kernels/attention-backward.js';
+import { blockGather } from './kernels/block-gather.js';
 import { blockMatmul } from './kernels/block-matmul.js';
 import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import * as ew from './kernels/elementwise.js';
@@ -124,6 +125,9 @@ export class WebGpuBackend implements Backend {
   }
   gather(table: View, ids: View): Storage {
     return gather(this.rt, table, ids);
+  }
+  blockGather(weight: Storage, ids: View, type: BlockType, rows: number, k: number): Storage {
+    return blockGather(this.rt, weight as GpuStorage, ids, type, rows, k);
   }
   scatterAdd(src: View, ids: View, rows: number): Storage {
     return scatterAdd(this.rt, src, ids, rows);

@@ -190,11 +190,14 @@ export function formatGeometry(type: BlockType): { units: number; span: number; 
   return { units: f.units, span: f.span, elems: f.elems };
 }
 
-/** WGSL helpers every block kernel includes: bindings, the f16 scale reader and the K-quant scale appliers. */
-export function decodeHelpers(): string {
+/**
+ * WGSL helpers every block kernel includes: bindings (`out`, the input `input` at binding 2, the weight `W`), the f16
+ * scale reader and the K-quant scale appliers.
+ */
+export function decodeHelpers(input = 'x: array<f32>'): string {
   const { auxOffset, halfOffset } = BLOCK_PARAMS;
   return `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> ${input};
 @group(0) @binding(3) var<storage, read> W: array<u32>;
 fn halfAt(i: u32) -> f32 { return unpack2x16float(W[pu(${halfOffset}u) + (i >> 1u)] >> ((i & 1u) * 16u)).x; }
 fn scaleByte(ab: u32, j: u32) -> u32 { return (W[ab + 1u + (j >> 2u)] >> ((j & 3u) * 8u)) & 255u; }
@@ -272,5 +275,31 @@ export function groupCode(type: BlockType, units: UnitRange, sp: string, rows: n
     }
   }
   L.push('}');
+  return L.join('\n');
+}
+
+/**
+ * WGSL statements that decode every weight of unit `u` (of span `sp`) of the block with row-block index `rb0` and
+ * first payload word `pb0`, calling `store(elem, value)` for each: `elem` is the element's offset in the block, `value`
+ * the weight as an f32 expression. The weight is the dot product's span formula with x one-hot at that element (the
+ * value's partial set to q, its x sum to 1, every other slot 0), so the decode of each format lives only in FORMATS;
+ * every step is exact but the format's own final rounding (as ggml's float32 dequantization rounds).
+ */
+export function unitWeightsCode(
+  type: BlockType,
+  u: string,
+  sp: string,
+  store: (elem: string, value: string) => string,
+) {
+  const f = FORMATS[type];
+  const { lets, values } = f.unit(`(${u})`, 'pb0', 'w');
+  const L = lets.map((l) => `  ${l}`);
+  for (const q of values) {
+    const p = Array.from({ length: f.slots }, (_, s) =>
+      s === q.slot ? (q.xs === 1 ? q.expr : `(${q.expr} * ${q.xs})`) : '0.0',
+    );
+    const sx = Array.from({ length: f.sums }, (_, s) => (s === q.sum ? '1.0' : '0.0'));
+    L.push(`  ${store(q.elem, f.apply('rb0', sp, p, sx))}`);
+  }
   return L.join('\n');
 }
