@@ -1,27 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlamaForCausalLM, useBlockWeights } from '@andes/nn';
-import { setBackend, setCpuMatmulKernels } from '@andes/tensor';
-import type { SentencePieceTokenizer } from '@andes/tokenizer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logitsOf, maxAbsDiff, tinyModel, tinyTokenizer } from '../test/tiny-model.js';
+import { setCpuMatmulKernels } from '@andes/tensor';
+import { describe, expect, it } from 'vitest';
+import { logitsOf, maxAbsDiff, tinyGgufSetup } from '../test/tiny-model.js';
 import { saveGgufModel } from './gguf-model.js';
 import { loadModel } from './load-model.js';
 import type { WeightDtype } from './weight-dtype.js';
 
-let dir: string;
-let tokenizer: SentencePieceTokenizer;
-let model: LlamaForCausalLM;
-let prompt: number[];
-beforeAll(async () => {
-  await setBackend('cpu');
-  dir = await mkdtemp(join(tmpdir(), 'andes-gguf-keep-'));
-  tokenizer = await tinyTokenizer();
-  model = tinyModel(tokenizer.vocabSize);
-  prompt = Array.from(tokenizer.encode('Once upon a time the robot', { bos: true }));
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
+const tiny = tinyGgufSetup('gguf-keep');
 
 describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks", () => {
   for (const [dtype, type] of [
@@ -30,6 +16,7 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
     ['q4_0', 'Q4_0'],
   ] as [WeightDtype, string][]) {
     it(`${dtype}: the same logits as the same file dequantized to float32 at load`, async () => {
+      const { dir, model, tokenizer, prompt } = tiny;
       const path = join(dir, `tiny.${dtype}.gguf`);
       await saveGgufModel(path, { config: model.config, model, tokenizer, dtype });
       const f32 = await loadModel(path);
@@ -67,6 +54,7 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
   }
 
   it('names a kept weight the model has no Linear for', async () => {
+    const { dir } = tiny;
     const kept = await loadModel(join(dir, 'tiny.q8_0.gguf'), { dtype: 'keep' });
     const w = kept.blockWeights!.get('model.layers.0.mlp.up_proj.weight')!;
     const copy = new LlamaForCausalLM(kept.config, { seed: 2 });

@@ -1,27 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlamaForCausalLM } from '@andes/nn';
-import { setBackend } from '@andes/tensor';
-import type { SentencePieceTokenizer } from '@andes/tokenizer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { greedyTokens, logitsOf, maxAbsDiff, tinyModel, tinyTokenizer } from '../test/tiny-model.js';
+import { describe, expect, it } from 'vitest';
+import { greedyTokens, logitsOf, maxAbsDiff, tinyGgufSetup } from '../test/tiny-model.js';
 import { GgufFile } from './gguf-file.js';
 import { loadGgufModel, saveGgufModel } from './gguf-model.js';
 import { roundTripDtype, type WeightDtype } from './weight-dtype.js';
 
-let dir: string;
-let tokenizer: SentencePieceTokenizer;
-let model: LlamaForCausalLM;
-let prompt: number[];
-beforeAll(async () => {
-  await setBackend('cpu');
-  dir = await mkdtemp(join(tmpdir(), 'andes-gguf-model-'));
-  tokenizer = await tinyTokenizer();
-  model = tinyModel(tokenizer.vocabSize);
-  prompt = Array.from(tokenizer.encode('Once upon a time the robot', { bos: true }));
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
+const tiny = tinyGgufSetup('gguf-model');
 
 async function reload(path: string) {
   const loaded = await loadGgufModel(path);
@@ -32,6 +17,7 @@ async function reload(path: string) {
 
 describe('LLaMA models as GGUF', () => {
   it('f32: export → read back gives the same config, tokenizer and logits exactly', async () => {
+    const { dir, model, tokenizer, prompt } = tiny;
     const path = join(dir, 'tiny.f32.gguf');
     await saveGgufModel(path, { config: model.config, model, tokenizer });
     const { loaded, copy } = await reload(path);
@@ -46,6 +32,7 @@ describe('LLaMA models as GGUF', () => {
   });
 
   it('stores q/k in Meta interleaved order and tensors under llama.cpp names, dims innermost first', async () => {
+    const { dir, model, tokenizer } = tiny;
     const path = join(dir, 'names.gguf');
     await saveGgufModel(path, { config: model.config, model, tokenizer });
     const file = await GgufFile.open(path);
@@ -68,6 +55,7 @@ describe('LLaMA models as GGUF', () => {
 
   for (const dtype of ['f16', 'bf16', 'q8_0', 'q4_0'] as WeightDtype[]) {
     it(`${dtype}: read back equals the ${dtype}-rounded weights; logits within a measured tolerance`, async () => {
+      const { dir, model, tokenizer, prompt } = tiny;
       const path = join(dir, `tiny.${dtype}.gguf`);
       await saveGgufModel(path, { config: model.config, model, tokenizer, dtype });
       const { loaded, copy } = await reload(path);
@@ -85,6 +73,7 @@ describe('LLaMA models as GGUF', () => {
   }
 
   it('refuses a non-LLaMA parameter and a tokenizer it cannot embed', async () => {
+    const { dir, model } = tiny;
     await expect(
       saveGgufModel(join(dir, 'x.gguf'), {
         config: model.config,
@@ -106,6 +95,7 @@ const withLlamaCpp = nodeLlamaCpp ? it : it.skip;
 describe('llama.cpp (node-llama-cpp 3.21.1, CPU) runs Andes GGUF files', () => {
   for (const dtype of ['f32', 'f16', 'q8_0', 'q4_0'] as WeightDtype[]) {
     withLlamaCpp(`${dtype}: same tokenization and the same 8 greedy tokens as Andes`, async () => {
+      const { dir, model, tokenizer, prompt } = tiny;
       const path = join(dir, `llamacpp.${dtype}.gguf`);
       await saveGgufModel(path, { config: model.config, model, tokenizer, dtype });
       const { copy } = await reload(path); // Andes on the same (quantized) weights

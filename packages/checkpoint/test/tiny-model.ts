@@ -1,10 +1,15 @@
 /**
  * Test helper: a tiny random LLaMA with a trained SentencePiece tokenizer (byte fallback, as llama.cpp expects),
- * shaped so every matrix row is whole Q8_0/Q4_0 blocks, plus float32 logits of a prompt on the CPU backend.
+ * shaped so every matrix row is whole Q8_0/Q4_0 blocks, plus float32 logits of a prompt on the CPU backend, and the
+ * setup the GGUF model tests share ({@link tinyGgufSetup}).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type LlamaConfig, type LlamaConfigInput, LlamaForCausalLM, llamaConfig } from '@andes/nn';
-import { noGrad, tensor } from '@andes/tensor';
+import { noGrad, setBackend, tensor } from '@andes/tensor';
 import { type SentencePieceTokenizer, trainBpe } from '@andes/tokenizer';
+import { afterAll, beforeAll } from 'vitest';
 
 const corpus = [
   'Once upon a time there was a little robot who liked to read books about the sea.',
@@ -70,4 +75,34 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** What the GGUF model tests share; the fields are set by the `beforeAll` hook of {@link tinyGgufSetup}. */
+export interface TinyGgufSetup {
+  /** A temporary directory for the test's files, removed after the file's tests. */
+  dir: string;
+  /** {@link tinyTokenizer}. */
+  tokenizer: SentencePieceTokenizer;
+  /** {@link tinyModel} over the tokenizer's vocabulary (seed 7). */
+  model: LlamaForCausalLM;
+  /** "Once upon a time the robot" encoded with BOS. */
+  prompt: number[];
+}
+
+/**
+ * Registers the hooks of a GGUF model test file: before its tests, the CPU backend, a temporary directory named
+ * `andes-<name>-…`, the tiny tokenizer, model and prompt; after them, the directory is removed. Read the fields inside
+ * tests (they are set in `beforeAll`).
+ */
+export function tinyGgufSetup(name: string): TinyGgufSetup {
+  const setup = {} as TinyGgufSetup;
+  beforeAll(async () => {
+    await setBackend('cpu');
+    setup.dir = await mkdtemp(join(tmpdir(), `andes-${name}-`));
+    setup.tokenizer = await tinyTokenizer();
+    setup.model = tinyModel(setup.tokenizer.vocabSize);
+    setup.prompt = Array.from(setup.tokenizer.encode('Once upon a time the robot', { bos: true }));
+  });
+  afterAll(() => rm(setup.dir, { recursive: true, force: true }));
+  return setup;
 }

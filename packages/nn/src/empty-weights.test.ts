@@ -2,15 +2,14 @@ import {
   BlockWeight,
   getBackend,
   memory,
-  noGrad,
   SeededRandom,
   setBackend,
   setCpuMatmulKernels,
   type Tensor,
 } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hostWeights, idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
-import { type LlamaConfig, llamaConfig } from './config.js';
+import { hostWeights, idsTensor, logitsOf, maxAbsDiff, randomIds, smallConfig } from '../test/helpers.js';
+import type { LlamaConfig } from './config.js';
 import { countParameters } from './count-parameters.js';
 import { LlamaForCausalLM } from './llama.js';
 import type { StateDictEntry } from './module.js';
@@ -19,31 +18,8 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-// Odd sizes (37 tokens, 2 kv heads of 6) except where blocks need whole 32-element rows.
-const small = (over: Partial<LlamaConfig> = {}): LlamaConfig =>
-  llamaConfig({
-    vocab_size: 37,
-    hidden_size: 24,
-    intermediate_size: 40,
-    num_hidden_layers: 2,
-    num_attention_heads: 6,
-    num_key_value_heads: 2,
-    max_position_embeddings: 32,
-    rope_theta: 500,
-    initializer_range: 0.2,
-    ...over,
-  });
-
-async function logits(model: LlamaForCausalLM, ids: number[][]): Promise<Float32Array> {
-  return noGrad(async () => {
-    const input = idsTensor(ids);
-    const out = model.forward(input);
-    const values = Float32Array.from((await out.data()) as Float32Array);
-    out.dispose();
-    input.dispose();
-    return values;
-  });
-}
+// Odd sizes (37 tokens, 2 kv heads of 6) except where blocks need whole 32-element rows; larger initial weights.
+const small = (over: Partial<LlamaConfig> = {}): LlamaConfig => smallConfig({ initializer_range: 0.2, ...over });
 
 /** The model's parameters as host entries (what a file loader returns). */
 async function hostEntries(model: LlamaForCausalLM): Promise<Map<string, StateDictEntry>> {
@@ -106,11 +82,11 @@ describe('LlamaForCausalLM built empty (no weights allocated)', () => {
     const reference = new LlamaForCausalLM(config, { seed: 0 });
     reference.loadStateDict(tensors);
     const ids = randomIds(1, 7, config.vocab_size, 8);
-    const want = await logits(reference, ids);
+    const want = await logitsOf(reference, ids);
     // The float64 JS kernels: the SIMD block kernels round activations to int8 per block as llama.cpp does, which
     // block-matmul-wasm.test.ts bounds; here only the loading is under test.
     const previous = setCpuMatmulKernels('js');
-    const got = await logits(model, ids).finally(() => setCpuMatmulKernels(previous));
+    const got = await logitsOf(model, ids).finally(() => setCpuMatmulKernels(previous));
     const scale = Math.max(...Array.from(want, Math.abs));
     expect(scale).toBeGreaterThan(0.1);
     expect(maxAbsDiff(got, want)).toBeLessThan(1e-5 * scale);
@@ -163,9 +139,9 @@ describe('LlamaForCausalLM built empty (no weights allocated)', () => {
     // Loading fills each slot in place: the parameter order is the seeded model's.
     expect(model.namedParameters().map(([n]) => n)).toEqual(existing.namedParameters().map(([n]) => n));
     const ids = randomIds(2, 5, config.vocab_size, 4);
-    const want = await logits(existing, ids);
-    expect(await logits(model, ids)).toEqual(want);
-    expect(maxAbsDiff(await logits(source, ids), want)).toBe(0);
+    const want = await logitsOf(existing, ids);
+    expect(await logitsOf(model, ids)).toEqual(want);
+    expect(maxAbsDiff(await logitsOf(source, ids), want)).toBe(0);
     for (const m of [source, existing, model]) m.dispose();
   });
 

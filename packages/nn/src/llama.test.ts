@@ -1,8 +1,8 @@
 import { memory, noGrad, setBackend, tensor, tidy } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hostWeights, idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { hostWeights, idsTensor, maxAbsDiff, randomIds, smallConfig } from '../test/helpers.js';
 import { referenceLogits } from '../test/reference-llama.js';
-import { type LlamaConfig, llamaConfig } from './config.js';
+import type { LlamaConfig } from './config.js';
 import { countParameters } from './count-parameters.js';
 import { LlamaForCausalLM } from './llama.js';
 
@@ -10,22 +10,9 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-const small = (over: Partial<LlamaConfig> = {}): LlamaConfig =>
-  llamaConfig({
-    vocab_size: 37,
-    hidden_size: 24,
-    intermediate_size: 40,
-    num_hidden_layers: 2,
-    num_attention_heads: 6,
-    num_key_value_heads: 2,
-    max_position_embeddings: 32,
-    rope_theta: 500,
-    ...over,
-  });
-
 describe('LlamaForCausalLM structure', () => {
   it("names parameters exactly as Hugging Face's LlamaForCausalLM", () => {
-    const model = new LlamaForCausalLM(small({ num_hidden_layers: 1 }));
+    const model = new LlamaForCausalLM(smallConfig({ num_hidden_layers: 1 }));
     const names = model.namedParameters().map(([n, p]) => `${n} [${p.shape.join(',')}]`);
     expect(names).toEqual([
       'model.embed_tokens.weight [37,24]',
@@ -47,7 +34,7 @@ describe('LlamaForCausalLM structure', () => {
 
   it('has no lm_head when embeddings are tied, and numParameters equals countParameters', () => {
     for (const tie of [true, false]) {
-      const config = small({ tie_word_embeddings: tie, num_hidden_layers: 3 });
+      const config = smallConfig({ tie_word_embeddings: tie, num_hidden_layers: 3 });
       const model = new LlamaForCausalLM(config);
       expect(model.stateDict().has('lm_head.weight')).toBe(!tie);
       expect(model.numParameters()).toBe(countParameters(config).total);
@@ -56,7 +43,7 @@ describe('LlamaForCausalLM structure', () => {
   });
 
   it('train()/eval() set the mode on every submodule', () => {
-    const model = new LlamaForCausalLM(small());
+    const model = new LlamaForCausalLM(smallConfig());
     model.eval();
     expect(model.namedModules().every(([, m]) => !m.training)).toBe(true);
     model.train();
@@ -66,7 +53,7 @@ describe('LlamaForCausalLM structure', () => {
 
   it('dispose() frees every parameter', () => {
     const before = memory().tensors;
-    const model = new LlamaForCausalLM(small());
+    const model = new LlamaForCausalLM(smallConfig());
     expect(memory().tensors).toBeGreaterThan(before);
     model.dispose();
     expect(memory().tensors).toBe(before);
@@ -75,7 +62,7 @@ describe('LlamaForCausalLM structure', () => {
 
 describe('initialisation', () => {
   it('is seeded, normal(0, 0.02), with residual projections scaled by 1/sqrt(2·layers)', async () => {
-    const config = small({
+    const config = smallConfig({
       hidden_size: 96,
       num_attention_heads: 6,
       num_key_value_heads: 6,
@@ -133,7 +120,7 @@ describe('forward vs an independent float64 reference', () => {
   ];
   for (const [label, over] of cases) {
     it(`matches the reference logits: ${label}`, async () => {
-      const config = small(over);
+      const config = smallConfig(over);
       const model = new LlamaForCausalLM(config, { seed: 3 });
       // Larger weights than the init so attention is far from uniform and errors would show.
       noGrad(() => {
@@ -157,7 +144,7 @@ describe('forward vs an independent float64 reference', () => {
   }
 
   it('loss is the mean next-token cross-entropy of the reference logits, skipping ignored targets', async () => {
-    const config = small();
+    const config = smallConfig();
     const model = new LlamaForCausalLM(config, { seed: 4 });
     const ids = randomIds(2, 9, config.vocab_size, 11);
     const targets = ids.map((seq, b) =>
@@ -187,7 +174,7 @@ describe('forward vs an independent float64 reference', () => {
 
 describe('stateDict / loadStateDict', () => {
   it('round-trips through host arrays into a differently seeded model', async () => {
-    const config = small();
+    const config = smallConfig();
     const a = new LlamaForCausalLM(config, { seed: 1 });
     const b = new LlamaForCausalLM(config, { seed: 2 });
     const host = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -208,7 +195,7 @@ describe('stateDict / loadStateDict', () => {
   });
 
   it('names the parameter and both shapes on a mismatch, and leaves the model untouched', async () => {
-    const model = new LlamaForCausalLM(small());
+    const model = new LlamaForCausalLM(smallConfig());
     const entries = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, p] of model.stateDict())
       entries.set(name, { shape: [...p.shape], data: new Float32Array(p.size) });
@@ -222,7 +209,7 @@ describe('stateDict / loadStateDict', () => {
   });
 
   it('strict mode lists missing and unexpected keys; non-strict loads the rest and reports them', () => {
-    const model = new LlamaForCausalLM(small({ tie_word_embeddings: true }));
+    const model = new LlamaForCausalLM(smallConfig({ tie_word_embeddings: true }));
     const partial = new Map([
       ['model.norm.weight', { shape: [24], data: new Float32Array(24).fill(2) }],
       ['model.extra.weight', { shape: [1], data: new Float32Array(1) }],

@@ -1,8 +1,39 @@
 /** Test helpers shared by the nn tests. */
 
-import { SeededRandom, type Tensor, tensor } from '@andes/tensor';
+import { noGrad, SeededRandom, type Tensor, tensor } from '@andes/tensor';
+import { type LlamaConfig, llamaConfig } from '../src/config.js';
 import type { LlamaForCausalLM } from '../src/llama.js';
 import type { HostWeights } from './reference-llama.js';
+
+/**
+ * The small LLaMA config of the model tests: odd sizes (vocabulary 37, hidden 24, FFN 40, 6 heads over 2 kv heads of
+ * 4), 2 layers, rope θ 500; `over` replaces any field.
+ */
+export function smallConfig(over: Partial<LlamaConfig> = {}): LlamaConfig {
+  return llamaConfig({
+    vocab_size: 37,
+    hidden_size: 24,
+    intermediate_size: 40,
+    num_hidden_layers: 2,
+    num_attention_heads: 6,
+    num_key_value_heads: 2,
+    max_position_embeddings: 32,
+    rope_theta: 500,
+    ...over,
+  });
+}
+
+/** Float32 logits `[B, T, V]` (flat) of `model` on ids `[B][T]`, without recording gradients. */
+export async function logitsOf(model: LlamaForCausalLM, ids: number[][]): Promise<Float32Array> {
+  return noGrad(async () => {
+    const input = idsTensor(ids);
+    const out = model.forward(input);
+    const values = Float32Array.from((await out.data()) as Float32Array);
+    out.dispose();
+    input.dispose();
+    return values;
+  });
+}
 
 /** Every parameter of `model` read back to the host, by name. */
 export async function hostWeights(model: LlamaForCausalLM): Promise<HostWeights> {
