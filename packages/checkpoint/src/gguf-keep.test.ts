@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { LlamaForCausalLM, useBlockWeights } from '@andes/nn';
-import { setCpuMatmulKernels } from '@andes/tensor';
+import { generate, LlamaForCausalLM, useBlockWeights } from '@andes/nn';
+import { getBackend, setBackend, setCpuMatmulKernels } from '@andes/tensor';
+import { describeWebGpu } from '@andes/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import { logitsOf, maxAbsDiff, tinyGgufSetup } from '../test/tiny-model.js';
 import { saveGgufModel } from './gguf-model.js';
@@ -27,7 +28,7 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
       const blocks = kept.blockWeights!;
       expect(blocks.get('model.layers.0.self_attn.q_proj.weight')?.type).toBe(type);
       expect(blocks.get('model.layers.1.mlp.down_proj.weight')?.type).toBe(type);
-      expect(blocks.get('model.embed_tokens.weight')?.type).toBe(type); // on the CPU backend, rows decoded on lookup
+      expect(blocks.get('model.embed_tokens.weight')?.type).toBe(type); // rows decoded on lookup
       for (const name of blocks.keys()) expect(kept.tensors.has(name)).toBe(false);
       const copy = new LlamaForCausalLM(kept.config, { seed: 2 });
       useBlockWeights(copy, blocks);
@@ -64,4 +65,49 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
     for (const b of kept.blockWeights!.values()) b.dispose();
     copy.dispose();
   });
+});
+
+// On WebGPU the embedding table stays in its blocks too (decoded by the blockGather kernel): the same file kept on the
+// GPU gives the CPU's logits (the CPU's float64 JS kernels, float32 activations like the GPU's) and greedy tokens.
+describeWebGpu("loadModel(…, { dtype: 'keep' }) on WebGPU", () => {
+  for (const [dtype, type] of [
+    ['f16', 'F16'],
+    ['bf16', 'BF16'],
+    ['q8_0', 'Q8_0'],
+    ['q4_0', 'Q4_0'],
+  ] as [WeightDtype, string][]) {
+    it(`${dtype}: token_embd stays ${type} on the GPU; logits and 6 greedy tokens equal the CPU's`, async () => {
+      const { dir, model, tokenizer, prompt } = tiny;
+      const path = join(dir, `webgpu.${dtype}.gguf`);
+      await setBackend('cpu');
+      await saveGgufModel(path, { config: model.config, model, tokenizer, dtype });
+      const run = async () => {
+        const kept = await loadModel(path, { dtype: 'keep' });
+        const copy = LlamaForCausalLM.fromWeights(kept.config, kept);
+        expect(copy.model.embedTokens.blockWeight?.type).toBe(type);
+        expect(copy.model.embedTokens.blockWeight?.backend).toBe(getBackend());
+        const logits = await logitsOf(copy, prompt);
+        const tokens: number[] = [];
+        for await (const id of generate(copy, prompt, { maxNewTokens: 6, temperature: 0, stop: () => false }))
+          tokens.push(id);
+        copy.dispose();
+        return { logits, tokens };
+      };
+      const previous = setCpuMatmulKernels('js');
+      const cpu = await run().finally(() => setCpuMatmulKernels(previous));
+      await setBackend('webgpu');
+      try {
+        const gpu = await run();
+        const scale = Math.max(...Array.from(cpu.logits, Math.abs));
+        const diff = maxAbsDiff(gpu.logits, cpu.logits);
+        console.log(
+          `[measure] kept ${dtype} GGUF, WebGPU vs CPU: max |Δlogit| ${diff.toExponential(2)} (scale ${scale.toFixed(2)})`,
+        );
+        expect(diff).toBeLessThan(1e-5 * scale); // measured 3e-7–8e-7 of the scale on lavapipe
+        expect(gpu.tokens).toEqual(cpu.tokens);
+      } finally {
+        await setBackend('cpu');
+      }
+    });
+  }
 });

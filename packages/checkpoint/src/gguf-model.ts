@@ -7,7 +7,7 @@
  * @module
  */
 import type { LlamaConfig } from '@andes/nn';
-import { type BlockType, BlockWeight, dequantize, getBackend, quantize } from '@andes/tensor';
+import { type BlockType, BlockWeight, dequantize, quantize } from '@andes/tensor';
 import { GgufFile } from './gguf-file.js';
 import { ggufTensorName, hfTensorName, llamaConfigFromGguf, llamaMetadata } from './gguf-llama.js';
 import type { GgufValue } from './gguf-metadata.js';
@@ -26,11 +26,10 @@ export const ggufFileType: Readonly<Record<WeightDtype, number>> = { f32: 0, f16
 const blockTypes: ReadonlySet<string> = new Set<BlockType>(['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K']);
 
 /**
- * Whether `dtype: 'keep'` keeps a tensor in its file type: matrices in a block type — linear layers always, the
- * embedding table on the CPU backend only (its lookup decodes rows on the host, see `blockEmbedding`).
+ * Whether `dtype: 'keep'` keeps a tensor in its file type: matrices in a block type — linear layers and the embedding
+ * table (its lookup decodes only the rows asked for, see `blockEmbedding`).
  */
-function keepsBlocks(name: string, type: string, shape: readonly number[]): boolean {
-  if (name === 'model.embed_tokens.weight' && getBackend().name !== 'cpu') return false;
+function keepsBlocks(type: string, shape: readonly number[]): boolean {
   return shape.length === 2 && blockTypes.has(type);
 }
 
@@ -95,7 +94,7 @@ async function loadGgufFile(file: GgufFile, options: LoadModelOptions): Promise<
         throw new Error(`${path}: tensor ${info.name} is not part of a LLaMA model Andes runs${hint}`);
       }
       const count = info.shape.reduce((a, b) => a * b, 1);
-      if (options.dtype === 'keep' && keepsBlocks(name, info.type!, info.shape)) {
+      if (options.dtype === 'keep' && keepsBlocks(info.type!, info.shape)) {
         const [rows, cols] = info.shape as [number, number];
         let bytes = {
           shape: [rows, info.byteLength / rows] as readonly number[],

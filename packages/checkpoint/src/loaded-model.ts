@@ -32,7 +32,7 @@ export interface LoadedModel {
   /** Storage type of each tensor in the file (`F32`, `Q4_K`, …), by Hugging Face name. */
   storedTypes: Map<string, string>;
   /**
-   * With `dtype: 'keep'`: the linear-layer matrices (and, on the CPU backend, the embedding table) still in their file
+   * With `dtype: 'keep'`: the linear-layer matrices and the embedding table still in their file
    * format (F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K) on the current backend, by Hugging Face name; they are absent from
    * `tensors`. Build the model with `LlamaForCausalLM.fromWeights(config, loaded)` (it owns them afterwards).
    */

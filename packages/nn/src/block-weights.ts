@@ -11,8 +11,8 @@ import type { Module } from './module.js';
 /**
  * Hands each `<layer>.weight` of `weights` to that {@link Linear} or {@link Embedding} layer of `model` (see their
  * `useBlockWeight`): the float32 weights are freed and the forward pass decodes the blocks in the matmul kernels (an
- * embedding table: the rows looked up, on the CPU backend). Load the remaining
- * float32 tensors with `loadStateDict` afterwards (the moved names are no longer parameters).
+ * embedding table: the rows looked up). Load the remaining float32 tensors with `loadStateDict` afterwards (the
+ * moved names are no longer parameters).
  *
  * @example
  * const { config, tensors, blockWeights } = await loadModel('model.q4_0.gguf', { dtype: 'keep' });

@@ -53,7 +53,7 @@ export class Embedding extends Module {
 
   /**
    * Replaces the float32 table by `table` (`[numEmbeddings, dim]`, e.g. a GGUF file's F16 or Q4_0 `token_embd`) for
-   * inference on the CPU backend: lookups decode only the rows asked for (`blockEmbedding`). Takes ownership.
+   * inference: lookups decode only the rows asked for (`blockEmbedding`, on any backend). Takes ownership.
    *
    * @throws Error when the shapes differ.
    */
