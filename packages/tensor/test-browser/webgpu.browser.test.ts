@@ -2,7 +2,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { createCpuBackend } from '../src/cpu/index.js';
-import { compareStorages, randomFloats, transposed, tryWebGpu, twin } from '../src/webgpu/test-support.js';
+import { randomBlockBytes } from '../src/quant/random-block-bytes.js';
+import { compareStorages, randomFloats, rng, transposed, tryWebGpu, twin, upload } from '../src/webgpu/test-support.js';
 
 const { backend } = await tryWebGpu(); // skipped (one warning line) or failing as the one probe decides
 const suite = backend ? describe : describe.skip;
@@ -64,6 +65,28 @@ suite('webgpu backend on navigator.gpu', () => {
     const bg = g.attentionBackward(qg, kg, vg, contiguous(fg.o, shape), dg, contiguous(fg.lse, [B, Hq, T]), 0.25, true);
     for (const k of ['dq', 'dk', 'dv'] as const) {
       expect(await compareStorages(c, g, bc[k], bg[k], 1e-4, 1e-3), k).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('blockGather (blockEmbedding) of every block format: bit-equal to the CPU backend', async () => {
+    const rows = 37;
+    for (const [type, k] of [
+      ['F16', 45],
+      ['BF16', 33],
+      ['Q8_0', 96],
+      ['Q4_0', 160],
+      ['Q4_K', 768],
+      ['Q6_K', 256],
+    ] as const) {
+      const bytes = randomBlockBytes(type, rows * k, rng(k));
+      const ids = Int32Array.from([36, 0, 5, 5, 17, 2, 29]);
+      const wc = c.alloc('int32', Math.ceil(bytes.length / 4));
+      c.write(wc, new Int32Array(Uint8Array.from({ length: 4 * wc.size }, (_, i) => bytes[i] ?? 0).buffer));
+      const wg = g.packBlockWeight!(type, rows, k, bytes);
+      const oc = c.blockGather(wc, upload(c, ids, [ids.length]), type, rows, k);
+      const og = g.blockGather(wg, upload(g, ids, [ids.length]), type, rows, k);
+      expect(await compareStorages(c, g, oc, og, 0, 0), type).toBeLessThanOrEqual(0);
+      g.free(wg);
     }
   });
 

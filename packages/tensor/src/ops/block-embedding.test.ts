@@ -1,17 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as T from '../index.js';
 import { BlockWeight, type QuantizableBlockType } from '../quant/block-weight.js';
-
-beforeAll(async () => {
-  await T.setBackend('cpu');
-});
+import { describeBackends } from '../testing/describe-backends.js';
 
 function randomValues(n: number, seed: number): Float32Array {
   const rng = new T.SeededRandom(seed);
   return Float32Array.from({ length: n }, () => 2 * rng.next() - 1);
 }
 
-describe('blockEmbedding (CPU)', () => {
+describeBackends('blockEmbedding', () => {
   // 37 rows (not a multiple of any tile); F16 rows of 33 (blocks of one element).
   for (const [type, dim] of [
     ['Q4_0', 64],
