@@ -3,7 +3,7 @@ import { generate, LlamaForCausalLM, useBlockWeights } from '@andes/nn';
 import { getBackend, setBackend, setCpuMatmulKernels } from '@andes/tensor';
 import { describeWebGpu } from '@andes/tensor/testing';
 import { describe, expect, it } from 'vitest';
-import { logitsOf, maxAbsDiff, tinyGgufSetup } from '../test/tiny-model.js';
+import { logitsOf, maxAbsDiff, tinyGgufSetup, tinyModel } from '../test/tiny-model.js';
 import { saveGgufModel } from './gguf-model.js';
 import { loadModel } from './load-model.js';
 import type { WeightDtype } from './weight-dtype.js';
@@ -70,20 +70,26 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
 // On WebGPU the embedding table stays in its blocks too (decoded by the blockGather kernel): the same file kept on the
 // GPU gives the CPU's logits (the CPU's float64 JS kernels, float32 activations like the GPU's) and greedy tokens.
 describeWebGpu("loadModel(…, { dtype: 'keep' }) on WebGPU", () => {
-  for (const [dtype, type] of [
-    ['f16', 'F16'],
-    ['bf16', 'BF16'],
-    ['q8_0', 'Q8_0'],
-    ['q4_0', 'Q4_0'],
-  ] as [WeightDtype, string][]) {
-    it(`${dtype}: token_embd stays ${type} on the GPU; logits and 6 greedy tokens equal the CPU's`, async () => {
-      const { dir, model, tokenizer, prompt } = tiny;
-      const path = join(dir, `webgpu.${dtype}.gguf`);
+  // The tied case reads the head through the same blocks as the lookup (blockLinear on the embedding table).
+  for (const [dtype, type, tied] of [
+    ['f16', 'F16', false],
+    ['bf16', 'BF16', false],
+    ['q8_0', 'Q8_0', false],
+    ['q4_0', 'Q4_0', false],
+    ['q4_0', 'Q4_0', true],
+  ] as [WeightDtype, string, boolean][]) {
+    const what = `${dtype}${tied ? ', tied head' : ''}`;
+    it(`${what}: token_embd stays ${type} on the GPU; logits and 6 greedy tokens equal the CPU's`, async () => {
+      const { dir, tokenizer, prompt } = tiny;
+      const model = tied ? tinyModel(tokenizer.vocabSize, { tie_word_embeddings: true }) : tiny.model;
+      const path = join(dir, `webgpu.${dtype}${tied ? '.tied' : ''}.gguf`);
       await setBackend('cpu');
       await saveGgufModel(path, { config: model.config, model, tokenizer, dtype });
+      if (tied) model.dispose();
       const run = async () => {
         const kept = await loadModel(path, { dtype: 'keep' });
         const copy = LlamaForCausalLM.fromWeights(kept.config, kept);
+        expect(copy.lmHead === null).toBe(tied);
         expect(copy.model.embedTokens.blockWeight?.type).toBe(type);
         expect(copy.model.embedTokens.blockWeight?.backend).toBe(getBackend());
         const logits = await logitsOf(copy, prompt);
@@ -101,7 +107,7 @@ describeWebGpu("loadModel(…, { dtype: 'keep' }) on WebGPU", () => {
         const scale = Math.max(...Array.from(cpu.logits, Math.abs));
         const diff = maxAbsDiff(gpu.logits, cpu.logits);
         console.log(
-          `[measure] kept ${dtype} GGUF, WebGPU vs CPU: max |Δlogit| ${diff.toExponential(2)} (scale ${scale.toFixed(2)})`,
+          `[measure] kept ${what} GGUF, WebGPU vs CPU: max |Δlogit| ${diff.toExponential(2)} (scale ${scale.toFixed(2)})`,
         );
         expect(diff).toBeLessThan(1e-5 * scale); // measured 3e-7–8e-7 of the scale on lavapipe
         expect(gpu.tokens).toEqual(cpu.tokens);
