@@ -290,7 +290,7 @@ export function unitWeightsCode(
   u: string,
   sp: string,
   store: (elem: string, value: string) => string,
-) {
+): string {
   const f = FORMATS[type];
   const { lets, values } = f.unit(`(${u})`, 'pb0', 'w');
   const L = lets.map((l) => `  ${l}`);
