@@ -46,7 +46,7 @@ const W = 1 << 20;
 const O = W + WEIGHT_FLOATS + (1 << 20);
 for (const k of kernels) {
   k.e = new WebAssembly.Instance(new WebAssembly.Module(k.bytes)).exports;
-  const needed = 4 * (O + 16 * 32768) - k.e.mem.buffer.byteLength;
+  const needed = 4 * (O + Math.max(...SHAPES.map(([M, , N]) => M * N))) - k.e.mem.buffer.byteLength;
   if (needed > 0) k.e.mem.grow(Math.ceil(needed / 65536));
   const f = new Float32Array(k.e.mem.buffer);
   let s = 12345;

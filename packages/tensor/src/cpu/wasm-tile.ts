@@ -80,6 +80,7 @@ const op = {
   i32GeU: 0x4f,
   br: 0x0c,
   i32Add: 0x6a,
+  i32Sub: 0x6b,
   i32Mul: 0x6c,
   f32Add: 0x92,
   simd: 0xfd,
@@ -112,7 +113,7 @@ const set = (i: number) => [op.localSet, ...uleb(i)];
 function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[] {
   const tee = (i: number) => [op.localTee, ...uleb(i)];
   let next = 13;
-  const [g, t, aT, oT, oc, pa, wEnd] = [next++, next++, next++, next++, next++, next++, next++];
+  const [g, t, aT, oT, oc, pa, wEnd, wLast] = [next++, next++, next++, next++, next++, next++, next++, next++];
   const pw = Array.from({ length: C }, () => next++);
   const i32Count = next - 13;
   const accumulators = (rows: number) => Array.from({ length: rows }, () => Array.from({ length: C }, () => next++));
@@ -127,6 +128,9 @@ function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[]
     body.push(...get(3), ...set(pw[0]!));
     for (let c = 1; c < C; c++) body.push(...get(pw[c - 1]!), ...get(4), op.i32Add, ...set(pw[c]!));
     body.push(...get(3), ...get(6), op.i32Add, ...set(wEnd), ...get(aT), ...set(pa));
+    // wLast: the last start of `steps` whole steps, one compare per iteration. It cannot wrap below 0: w ≥ 16 (a
+    // lies below it) and kBytes ≥ 16, so wEnd ≥ 32 ≥ 16·steps for the unrolls in use (1 and 2).
+    body.push(...get(wEnd), op.i32Const, ...sleb(16 * steps), op.i32Sub, ...set(wLast));
     for (const row of sums) for (const s of row) body.push(...get(zero), ...set(s));
     // One step of 16 bytes of k: the tile's a vectors, then each w vector with its multiply-adds (one w operand live
     // at a time keeps everything in the 16 SIMD registers).
@@ -146,7 +150,7 @@ function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[]
     // block $done { block $tail { loop { if w0 + 16·U > wEnd break $tail; U steps; bump } }
     //               loop { if w0 >= wEnd break $done; one step; bump } }
     body.push(op.block, 0x40, op.block, 0x40, op.loop, 0x40);
-    body.push(...get(pw[0]!), op.i32Const, ...sleb(16 * steps), op.i32Add, ...get(wEnd), op.i32GtU, op.brIf, 1);
+    body.push(...get(pw[0]!), ...get(wLast), op.i32GtU, op.brIf, 1);
     for (let u = 0; u < steps; u++) step(u);
     bump(steps);
     body.push(op.br, 0, op.end, op.end, op.loop, 0x40);
