@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { makeRng } from '../testing/reference.js';
 import { pagedAttention } from './paged-attention.js';
-import { CpuStorage } from './storage.js';
+import { CpuStorage, cpuData } from './storage.js';
 import { wasmAttention } from './wasm-attention.js';
 import { heapBlock, heapBytesInUse, setHeapByteLimit } from './wasm-heap.js';
 
@@ -44,7 +44,7 @@ function problem(rng: () => number, D: number) {
 /** Float64 attention of every row over its keys, read through the block table. */
 function reference(p: ReturnType<typeof problem>, scale: number): Float64Array {
   const { N, Hq, Hkv, D, bs, keys, maxBlocks } = p.dims;
-  const [Q, K, V, idx] = [p.q, p.k, p.v, p.index].map((x) => x.storage.data as Float32Array | Int32Array);
+  const [Q, K, V, idx] = [p.q, p.k, p.v, p.index].map((x) => cpuData(x.storage));
   const out = new Float64Array(N * Hq * D);
   for (let n = 0; n < N; n++) {
     for (let h = 0; h < Hq; h++) {
@@ -86,7 +86,7 @@ describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernels', () 
     for (const D of [4, 20, 36]) {
       const p = problem(rng, D);
       const scale = 1 / Math.sqrt(D);
-      const got = pagedAttention(p.q, p.k, p.v, p.index, p.layout, scale).data;
+      const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, scale));
       expect(heapBlock(p.k.storage as CpuStorage), `D ${D}`).toBeDefined();
       expect(heapBlock(p.v.storage as CpuStorage), `D ${D}`).toBeDefined();
       expect(worst(got, reference(p, scale)), `D ${D}`).toBeLessThanOrEqual(1);
@@ -97,7 +97,7 @@ describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernels', () 
     const p = problem(rng, 20);
     const previous = setHeapByteLimit(heapBytesInUse());
     try {
-      const got = pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.3).data;
+      const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.3));
       expect(heapBlock(p.k.storage as CpuStorage)).toBeUndefined();
       expect(worst(got, reference(p, 0.3))).toBeLessThanOrEqual(1);
     } finally {
