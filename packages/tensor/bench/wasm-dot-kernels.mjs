@@ -4,45 +4,51 @@
 // rows of one run. The winner is DOT_SHAPES in wasm-tile.ts and the far layout in matmul-wasm.ts.
 //
 //   node packages/tensor/bench/wasm-dot-kernels.mjs          # after npm run build
-//   SHAPES='[[1,288,32000],[16,288,32000]]' REPS=20 node packages/tensor/bench/wasm-dot-kernels.mjs
+//   SHAPES='[[1,288,32000],[16,288,32000]]' REPS=4 ROUNDS=5 VARIANTS=b1,b2 node packages/tensor/bench/wasm-dot-kernels.mjs
+//   BASE=/path/to/older/packages/tensor/dist node …          # adds that build's kernels as "base" (row-major a)
 //
-// All variants sum each output in the same order (lanes k mod 4, in k order), so they must agree bit for bit; the
-// bench checks that against v1 and reports any mismatch.
+// v1–v10 in BENCHMARKS.md are the kernels before 2026-12-05 (a row-major, one address add per load); since then a
+// is packed per tile and streams advance by pointer bumps (b1–b7 here). All variants sum each output in the same
+// order (lanes k mod 4, in k order), so they must agree bit for bit; the bench checks that and reports any mismatch.
 import { cpus, loadavg } from 'node:os';
-import { tileModuleBytes } from '../dist/cpu/wasm-tile.js';
+import { packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
 
-/** Keep the numbering stable: BENCHMARKS.md refers to it. near = a group's C rows adjacent; far = C long streams. */
+/** Keep the numbering stable: BENCHMARKS.md refers to it. Every variant uses the far layout (C long read streams). */
 const VARIANTS = {
-  v1: { tile: [2, 4], gemv: [1, 8], unroll: 4, layout: 'near' }, // the kernels before 2026-12-04 (in-wasm loops)
-  v2: { tile: [2, 4], gemv: [1, 8], unroll: 2, layout: 'far' },
-  v3: { tile: [2, 2], gemv: [1, 4], unroll: 2, layout: 'far' }, // chosen
-  v4: { tile: [2, 2], gemv: [1, 4], unroll: 4, layout: 'far' },
-  v5: { tile: [4, 2], gemv: [1, 2], unroll: 2, layout: 'far' },
-  v6: { tile: [1, 4], gemv: [1, 1], unroll: 2, layout: 'far' },
-  v7: { tile: [2, 2], gemv: [1, 4], unroll: 1, layout: 'far' },
-  v8: { tile: [3, 3], gemv: [1, 3], unroll: 1, layout: 'far' },
-  v9: { tile: [3, 3], gemv: [1, 3], unroll: 2, layout: 'far' },
-  v10: { tile: [2, 3], gemv: [1, 6], unroll: 2, layout: 'far' },
+  b1: { tile: [2, 2], gemv: [1, 4], unroll: 2, gemvUnroll: 2 }, // v3's shapes, packed a + pointer bumps
+  b2: { tile: [4, 2], gemv: [1, 4], unroll: 1, gemvUnroll: 2 }, // chosen (tail tile of 2 rows)
+  b3: { tile: [4, 2], gemv: [1, 4], unroll: 2, gemvUnroll: 1 },
+  b4: { tile: [2, 4], gemv: [1, 8], unroll: 2, gemvUnroll: 4 },
+  b5: { tile: [2, 2], gemv: [1, 2], unroll: 1, gemvUnroll: 1 },
+  b6: { tile: [8, 1], gemv: [1, 1], unroll: 1, gemvUnroll: 2 },
+  b7: { tile: [4, 4], gemv: [1, 4], unroll: 1, gemvUnroll: 4 },
 };
+const ONLY = process.env.VARIANTS?.split(',');
 const SHAPES = JSON.parse(
-  process.env.SHAPES ?? '[[1,288,32000],[1,768,2048],[1,2048,768],[16,288,32000],[16,768,2048]]',
+  process.env.SHAPES ?? '[[1,288,32000],[1,768,2048],[4,768,2048],[16,288,32000],[16,768,2048],[64,288,768]]',
 );
-const REPS = Number(process.env.REPS ?? 20);
+const REPS = Number(process.env.REPS ?? 4);
 const WEIGHT_FLOATS = 60e6; // the rotating copies of w: far more than the 16 MiB L3
 
 console.log(`# dot kernels, ${REPS} reps; ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg()[0].toFixed(2)}`);
-const kernels = Object.entries(VARIANTS).map(([name, v]) => {
-  const e = new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(true, v))).exports;
-  return { name, v, e };
-});
+const kernels = Object.entries(VARIANTS)
+  .filter(([name]) => !ONLY || ONLY.includes(name))
+  .map(([name, v]) => ({ name, v, packed: true, bytes: tileModuleBytes(true, v) }));
+if (process.env.BASE) {
+  // The older build's chosen kernels: 2 × 2 / 1 × 4, unroll 2, row-major a, 12 parameters.
+  const base = await import(`${process.env.BASE}/cpu/wasm-tile.js`);
+  kernels.unshift({ name: 'base', v: base.DOT_SHAPES, packed: false, bytes: base.tileModuleBytes(true) });
+}
 // One memory per variant; fill a and the weights identically (seeded LCG).
 const A = 0;
+const P = 1 << 19; // a packed per tile
 const W = 1 << 20;
 const O = W + WEIGHT_FLOATS + (1 << 20);
-for (const { e } of kernels) {
-  const needed = 4 * (O + 16 * 32768) - e.mem.buffer.byteLength;
-  if (needed > 0) e.mem.grow(Math.ceil(needed / 65536));
-  const f = new Float32Array(e.mem.buffer);
+for (const k of kernels) {
+  k.e = new WebAssembly.Instance(new WebAssembly.Module(k.bytes)).exports;
+  const needed = 4 * (O + Math.max(...SHAPES.map(([M, , N]) => M * N))) - k.e.mem.buffer.byteLength;
+  if (needed > 0) k.e.mem.grow(Math.ceil(needed / 65536));
+  const f = new Float32Array(k.e.mem.buffer);
   let s = 12345;
   for (let i = 0; i < W + WEIGHT_FLOATS; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) | 0;
@@ -50,33 +56,47 @@ for (const { e } of kernels) {
   }
 }
 
+// Variants take turns (ROUNDS rounds of REPS calls each) and each reports its median round, so a burst of load on
+// the shared machine does not land on one variant only.
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 for (const [M, K, N] of SHAPES) {
   const copies = Math.max(1, Math.floor(WEIGHT_FLOATS / (N * K)));
   const kB = 4 * K;
-  const cells = [];
-  let reference = null;
-  for (const { name, v, e } of kernels) {
+  const runs = [];
+  for (const { name, v, packed, e } of kernels) {
     const [R, C] = M === 1 ? v.gemv : v.tile;
     const kernel = M === 1 ? e.gemv : e.tile;
-    if (M % R !== 0 || N % C !== 0) continue;
+    const tail = packed && R === 4 && M % R === 2 ? 1 : 0;
+    if ((M % R !== 0 && !tail) || N % C !== 0) continue;
     const q = N / C;
-    const call = (w) =>
-      v.layout === 'far'
-        ? kernel(4 * A, kB, M / R, 4 * w, q * kB, q, kB, 4 * O, 4 * N, kB, 4 * q, 4)
-        : kernel(4 * A, kB, M / R, 4 * w, kB, q, kB, 4 * O, 4 * N, C * kB, 4, 4 * C);
+    const a = packed ? P : A;
+    if (packed) {
+      const f = new Float32Array(e.mem.buffer);
+      packTiles(f.slice(A, A + M * K), 0, M, K, M === 1 ? 1 : R, M, f, P, K);
+    }
+    const call = (w) => kernel(4 * a, kB, Math.floor(M / R), 4 * w, q * kB, q, kB, 4 * O, 4 * N, kB, 4 * q, 4, tail);
     call(W); // warm-up (tier-up)
-    const c0 = process.cpuUsage();
-    for (let r = 0; r < REPS; r++) call(W + (r % copies) * N * K);
-    const u = process.cpuUsage(c0);
-    const ms = (u.user + u.system) / 1000 / REPS;
+    runs.push({ name, e, call, ms: [] });
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const run of runs) {
+      const c0 = process.cpuUsage();
+      for (let r = 0; r < REPS; r++) run.call(W + (r % copies) * N * K);
+      const u = process.cpuUsage(c0);
+      run.ms.push((u.user + u.system) / 1000 / REPS);
+    }
+  }
+  let reference = null;
+  const cells = runs.map(({ name, e, call, ms }) => {
     call(W);
     const out = new Float32Array(e.mem.buffer, 4 * O, M * N).slice();
     let mismatches = 0;
     if (reference === null) reference = out;
     else for (let i = 0; i < out.length; i++) if (out[i] !== reference[i]) mismatches++;
-    const rate = (M * K * N) / ms / 1e6;
-    cells.push(`${name} ${ms.toFixed(2)} ms ${rate.toFixed(2)} G/s${mismatches ? ` MISMATCH ${mismatches}` : ''}`);
-  }
+    const median = ms.sort((x, y) => x - y)[Math.floor(ms.length / 2)];
+    const rate = (M * K * N) / median / 1e6;
+    return `${name} ${median.toFixed(2)} ms ${rate.toFixed(2)} G/s${mismatches ? ` MISMATCH ${mismatches}` : ''}`;
+  });
   console.log(`[${M}, ${K}] · [${N}, ${K}]ᵀ: ${cells.join(' | ')}`);
 }
 console.log(`load after: ${loadavg()[0].toFixed(2)}`);

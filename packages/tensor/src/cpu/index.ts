@@ -24,7 +24,7 @@ import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { sampleTokens } from './sample-tokens.js';
 import { softmax } from './softmax.js';
-import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten, recycleCpu, recycledBytes } from './storage.js';
 import { swiglu, swigluBackward } from './swiglu.js';
 import { moveWordsToHeap, releaseFromHeap } from './wasm-heap.js';
 
@@ -49,7 +49,10 @@ export function createCpuBackend(): Backend {
       if (!live.has(storage)) throw new Error(`cpu backend: free of a storage that is not live (double free?)`);
       live.delete(storage);
       bytesInUse -= storage.size * DTYPE_BYTES[storage.dtype];
-      if (storage instanceof CpuStorage) releaseFromHeap(storage);
+      if (storage instanceof CpuStorage) {
+        releaseFromHeap(storage);
+        recycleCpu(storage);
+      }
     },
     write(storage, data) {
       const s = cpuStorage(storage);
@@ -65,7 +68,7 @@ export function createCpuBackend(): Backend {
     },
     flush() {},
     sync: async () => {},
-    memory: () => ({ bytesInUse, bytesPooled: 0 }),
+    memory: () => ({ bytesInUse, bytesPooled: recycledBytes() }),
     destroy() {},
     fill(dtype, size, value) {
       const s = allocCpu(dtype, size);

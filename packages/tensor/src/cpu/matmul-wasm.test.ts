@@ -89,6 +89,44 @@ describe.skipIf(!wasmTile()?.shared)('cpu matmul: weights living in wasm memory'
     }
   });
 
+  it('row counts around the 4-row tile and its 2-row tail match float64 in place, each row as its 1-row product', () => {
+    // M = 4q + 2 ends in a tail tile, 4q + 1 in a tail tile with a padding row, 4q + 3 in a padded 4-row tile; 66 and
+    // 130 put the tail after one or two full 64-row blocks. K = 46 (not a multiple of 4) copies the weight's rows
+    // with k padded to 48, K = 64 reads it in place; N is odd.
+    for (const [K, N] of [
+      [46, 1427],
+      [64, 1031],
+    ] as const) {
+      const w = new CpuStorage('float32', randomData(rng, N * K));
+      for (const M of [2, 3, 5, 6, 7, 9, 66, 130]) {
+        const x = randomView(rng, M, K);
+        linear(x, w, K, N);
+        const got = linear(x, w, K, N);
+        expect(bSource(w, [0], true, K, N).kind).toBe(K % 4 === 0 ? 'dot' : 'copy');
+        const X = cpuData(x.storage);
+        let worst = 0;
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let want = 0;
+            let magnitude = 0;
+            for (let k = 0; k < K; k++) {
+              want += X[i * K + k]! * w.data[j * K + k]!;
+              magnitude += Math.abs(X[i * K + k]! * w.data[j * K + k]!);
+            }
+            worst = Math.max(worst, Math.abs(got[i * N + j]! - want) / (6e-8 * (K / 4 + 3) * magnitude));
+          }
+        }
+        expect(worst, `M ${M}, K ${K}, N ${N}`).toBeLessThanOrEqual(1);
+        for (const i of [0, M - 1]) {
+          const row: View = { ...x, shape: [1, K], offset: i * K };
+          expect(Array.from(linear(row, w, K, N)), `M ${M} row ${i}`).toEqual(
+            Array.from(got.subarray(i * N, (i + 1) * N)),
+          );
+        }
+      }
+    }
+  });
+
   it('a storage used once as b stays on the JS heap', () => {
     const [K, N] = [64, 1100];
     const x = randomView(rng, 3, K);

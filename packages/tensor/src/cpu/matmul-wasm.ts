@@ -1,7 +1,7 @@
 /**
  * Batched matmul on the WebAssembly SIMD kernels (wasm-tile.ts). a is copied into the work area at the bottom of
- * the module's memory with K padded to a multiple of 4 and rows padded to whole tiles (zeros and stale rows only
- * feed outputs that are not copied out). b is read in place when it lives in wasm memory (a weight, moved there on
+ * the module's memory with K padded to a multiple of 4 and rows padded to whole tiles with zeros (they only feed
+ * outputs that are not copied out), packed for the dot kernels (`packTiles`), row by row for the axpy kernels. b is read in place when it lives in wasm memory (a weight, moved there on
  * its second use, wasm-heap.ts), in either layout: column-major (rows of bᵀ, a Linear weight `[out, in]`) by the dot
  * kernels, row-major by the axpy kernels; a single row uses the one-row kernels (`gemv`, `gemvRows`). Any other b
  * is copied as rows of bᵀ into the work area for the call, in chunks of columns that fit.
@@ -10,7 +10,17 @@
  */
 import type { CpuStorage } from './storage.js';
 import { ensureMemory, heapBlock, WORK_BYTES } from './wasm-heap.js';
-import { AXPY_COLS, AXPY_ROWS, GEMV_COLS, TILE_COLS, TILE_ROWS, type WasmTile, wasmTile } from './wasm-tile.js';
+import {
+  AXPY_COLS,
+  AXPY_ROWS,
+  GEMV_COLS,
+  packTiles,
+  TILE_COLS,
+  TILE_ROWS,
+  TILE_TAIL_ROWS,
+  type WasmTile,
+  wasmTile,
+} from './wasm-tile.js';
 
 /** Rows of a per cache block: the block's rows stay cache-resident while rows of bᵀ stream past them. */
 const ROW_BLOCK = 64;
@@ -43,7 +53,7 @@ export function wasmMatmul(
   const source = bSource(bStorage, bBases, bColumnMajor, K, N);
   const Kp = roundUp(K, 4);
   // Rows of a as the kernels read them: whole tiles (a single row: exactly one).
-  const Mp = M === 1 ? 1 : roundUp(M, source.kind === 'axpy' ? AXPY_ROWS : TILE_ROWS);
+  const Mp = source.kind === 'axpy' ? (M === 1 ? 1 : roundUp(M, AXPY_ROWS)) : dotRows(M);
   // Output columns per tile, and the padded width of a chunk's output rows.
   const cols = source.kind === 'axpy' ? AXPY_COLS : M === 1 ? GEMV_COLS : TILE_COLS;
   const work = WORK_BYTES / 4;
@@ -63,7 +73,8 @@ export function wasmMatmul(
   if (Kp !== K) f.fill(0, aOff, source.kind === 'copy' ? oOff : wOff);
   let copiedB = -1;
   for (let bi = 0; bi < aBases.length; bi++) {
-    copyRows(A, aBases[bi]!, M, K, f, aOff, Kp);
+    if (source.kind === 'axpy') copyRows(A, aBases[bi]!, M, K, f, aOff, Kp);
+    else packTiles(A, aBases[bi]!, M, K, M === 1 ? 1 : TILE_ROWS, Mp, f, aOff, Kp);
     for (let j0 = 0; j0 < N; j0 += chunk) {
       const n = Math.min(chunk, N - j0);
       const np = roundUp(n, cols);
@@ -86,6 +97,14 @@ export function wasmMatmul(
     }
   }
   return true;
+}
+
+/** Rows the dot kernels compute for M rows of a: whole tiles of TILE_ROWS, the last possibly a tail tile. */
+function dotRows(M: number): number {
+  if (M === 1) return 1;
+  const rest = M % TILE_ROWS;
+  if (rest === 0) return M;
+  return rest <= TILE_TAIL_ROWS ? M - rest + TILE_TAIL_ROWS : roundUp(M, TILE_ROWS);
 }
 
 /**
@@ -111,8 +130,8 @@ export function bSource(
 }
 
 /**
- * Dot form: o[0..Mp, 0..np) = a · (rows of bᵀ at float offset w, stride Kp); a at aOff with stride Kp. One kernel call
- * per block of rows of a; column c of each group reads rows [c·q, (c+1)·q) of bᵀ (q = np / cols) in turn, so the
+ * Dot form: o[0..Mp, 0..np) = a · (rows of bᵀ at float offset w, stride Kp); a packed at aOff (row stride Kp). One
+ * kernel call per block of rows of a (the last block may end in a tail tile); column c of each group reads rows [c·q, (c+1)·q) of bᵀ (q = np / cols) in turn, so the
  * kernel's read streams are long (see wasm-tile.ts).
  */
 function dotBlock(
@@ -130,9 +149,11 @@ function dotBlock(
   const kernel = one ? wasm.gemv : wasm.tile;
   for (let i0 = 0; i0 < Mp; i0 += ROW_BLOCK) {
     const rows = Math.min(Mp, i0 + ROW_BLOCK) - i0;
-    const tiles = one ? 1 : rows / TILE_ROWS;
+    const tiles = one ? 1 : Math.floor(rows / TILE_ROWS);
+    const tail = !one && rows % TILE_ROWS !== 0 ? 1 : 0;
     const out = 4 * (o.off + i0 * o.stride);
-    kernel(4 * (aOff + i0 * Kp), kBytes, tiles, 4 * w, q * kBytes, q, kBytes, out, 4 * o.stride, kBytes, 4 * q, 4);
+    const a = 4 * (aOff + i0 * Kp);
+    kernel(a, kBytes, tiles, 4 * w, q * kBytes, q, kBytes, out, 4 * o.stride, kBytes, 4 * q, 4, tail);
   }
 }
 

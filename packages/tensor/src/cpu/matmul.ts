@@ -50,7 +50,8 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const batch = sizeOf(batchShape);
   const out = allocCpu('float32', batch * M * N);
   const o = out.data as Float32Array;
-  if (batch === 0 || M === 0 || N === 0) return out;
+  // An empty sum (K = 0) is 0: the zeros as allocated (the SIMD kernels' loop bounds assume K ≥ 4 after padding).
+  if (batch === 0 || M === 0 || N === 0 || K === 0) return out;
   const A = matrixIn(a, false);
   let B = matrixIn(b, true);
   // A weight (b read again at the same version) moves into wasm memory, where the kernels read it in place.

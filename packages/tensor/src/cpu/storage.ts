@@ -25,11 +25,57 @@ export function markWritten(storage: Storage): void {
   if (storage instanceof CpuStorage) storage.version++;
 }
 
-/** A fresh zeroed CPU storage. */
+/** A fresh zeroed CPU storage (a large float32 one may reuse the array of a freed storage, {@link recycleCpu}). */
 export function allocCpu(dtype: DType, size: number): CpuStorage {
+  if (dtype === 'float32' && size >= RECYCLE_MIN_FLOATS) {
+    const reused = recycled.get(size)?.pop();
+    if (reused) {
+      recycledFloats -= size;
+      return new CpuStorage(dtype, reused.fill(0));
+    }
+  }
   const data =
     dtype === 'int32' ? new Int32Array(size) : isHalf(dtype) ? new Uint16Array(size) : new Float32Array(size);
   return new CpuStorage(dtype, data);
+}
+
+/** Freed float32 arrays smaller than this are left to the garbage collector. */
+const RECYCLE_MIN_FLOATS = 1 << 12;
+/** At most this many floats (32 MiB) wait for reuse. */
+const RECYCLE_MAX_FLOATS = 1 << 23;
+/** Arrays of freed storages by length. */
+const recycled = new Map<number, Float32Array[]>();
+let recycledFloats = 0;
+
+/**
+ * Called by the backend's `free`: keeps a large float32 storage's own array (on the JS heap, not shared) for the
+ * next {@link allocCpu} of that length, and leaves the storage empty so that a use after free fails loudly. Why: a
+ * batch-16 decode step allocates a fresh 2 MB logits array (and prefill steps larger ones); as external memory they
+ * drove V8 into a full mark-compact every ~20 steps (~5 % of a stories-15m step), and fresh pages fault in on first
+ * touch.
+ */
+export function recycleCpu(storage: CpuStorage): void {
+  const data = storage.data;
+  if (
+    !(data instanceof Float32Array) ||
+    data.length < RECYCLE_MIN_FLOATS ||
+    recycledFloats + data.length > RECYCLE_MAX_FLOATS ||
+    !(data.buffer instanceof ArrayBuffer) ||
+    data.byteOffset !== 0 ||
+    data.buffer.byteLength !== data.byteLength
+  ) {
+    return;
+  }
+  let list = recycled.get(data.length);
+  if (!list) recycled.set(data.length, (list = []));
+  list.push(data);
+  recycledFloats += data.length;
+  storage.data = new Float32Array(0);
+}
+
+/** Bytes of freed arrays waiting for reuse (the CPU backend's `memory().bytesPooled`). */
+export function recycledBytes(): number {
+  return 4 * recycledFloats;
 }
 
 /** The CPU storage behind `storage`, or a clear error when tensors of different backends were mixed. */

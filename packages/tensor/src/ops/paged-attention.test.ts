@@ -43,11 +43,13 @@ function refRow(q: Float64Array, qBase: number, K: number[][], V: number[][], Hq
 }
 
 describeBackends('pagedAttention', () => {
-  // Awkward on purpose: blocks of 5, head dim 7, 6 query heads over 2 kv heads, ragged lengths that straddle blocks,
-  // one sequence with a 4-row prefill chunk (causal within the chunk) and others decoding one row each.
-  it('writes new keys/values into their blocks and matches float64 attention over each sequence', async () => {
+  // Awkward on purpose: blocks of 5, head dim 7 (the JS loops) or 20 (a multiple of 4: the SIMD kernels, with one
+  // 4-vector pass and one 1-vector pass over d), 6 query heads over 2 kv heads, ragged lengths that straddle blocks
+  // (odd and even key counts), one sequence with a 4-row prefill chunk (causal within the chunk) and others decoding
+  // one row each.
+  it.each([7, 20])('writes new keys/values into their blocks and matches float64 (head dim %i)', async (D) => {
     const rng = makeRng(15);
-    const [Hq, Hkv, D, bs] = [6, 2, 7, 5];
+    const [Hq, Hkv, bs] = [6, 2, 5];
     const lengths = [1, 13, 5, 9, 22];
     const { numBlocks, tables } = layout(rng, lengths, bs, 3);
     // Rows: the last position of sequences 0, 1, 2, 4 and the last four positions of sequence 3 (a chunk).
