@@ -65,7 +65,7 @@ export async function scrapeMetrics(base) {
 /**
  * Between two scrapes: how many steps prefilled how many sequences (`1`, `2`, `3–4`, … `9–16`, …), and the
  * steps' decode batch sizes the same way, as `"bucket:count"` strings (non-empty buckets only); the number of steps
- * and their wall seconds in all (the engine's share of the server's time).
+ * and their wall seconds in all (the engine's share of the server's time); the mean TTFT the scheduler saw.
  */
 export function stepHistogramsBetween(before, after) {
   if (!before || !after) return null;
@@ -93,5 +93,7 @@ export function stepHistogramsBetween(before, after) {
     decode: diff('andes_decode_batch_size'),
     steps: delta('andes_step_seconds_count'),
     stepSeconds: delta('andes_step_seconds_sum'),
+    /** Mean seconds from `submit` to the first token inside the server (the client's TTFT adds HTTP both ways). */
+    serverTtftMean: delta('andes_time_to_first_token_seconds_sum') / delta('andes_time_to_first_token_seconds_count'),
   };
 }

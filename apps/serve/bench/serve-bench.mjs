@@ -274,6 +274,7 @@ async function runLevel(server, clients, name) {
     ttftP95: quantile(ttft, 0.95),
     ttftP99: quantile(ttft, 0.99),
     ttftLaterP95: quantile(ttftLater, 0.95),
+    ttftMean: ttft.reduce((a, b) => a + b, 0) / ttft.length,
     itlP50: quantile(itl, 0.5),
     itlP95: quantile(itl, 0.95),
     itlP99: quantile(itl, 0.99),
@@ -294,9 +295,9 @@ try {
           `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; load ${row.load.toFixed(1)})`,
         );
         if (row.steps) {
-          const { prefill, decode, steps, stepSeconds } = row.steps;
+          const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;
           console.log(
-            `  ${steps} steps, ${stepSeconds.toFixed(1)} s in steps (${((100 * stepSeconds) / row.seconds).toFixed(0)} % of wall); steps by sequences prefilled ${prefill}; by decode batch ${decode}`,
+            `  ${steps} steps, ${stepSeconds.toFixed(1)} s in steps (${((100 * stepSeconds) / row.seconds).toFixed(0)} % of wall); mean TTFT in the scheduler ${fmtMs(serverTtftMean * 1000)} ms, at the client ${fmtMs(row.ttftMean)} ms; steps by sequences prefilled ${prefill}; by decode batch ${decode}`,
           );
         }
       }
