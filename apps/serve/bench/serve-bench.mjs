@@ -171,10 +171,17 @@ function start(label, args, ready) {
     pids[label] = child.pid;
     let out = '';
     let url = null;
+    let isReady = false;
     const onData = (d) => {
-      out += d;
+      // Once ready, keep only a tail for error messages: the server logs every request, and re-scanning the whole
+      // log per chunk made this process slower and slower to drain the pipe the server writes its logs to.
+      out = isReady ? (out + d).slice(-800) : out + d;
+      if (isReady) return;
       url ??= /(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
-      if (url && ready.test(out)) resolvePromise(url);
+      if (url && ready.test(out)) {
+        isReady = true;
+        resolvePromise(url);
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);

@@ -54,29 +54,42 @@ describe('StepCostModel', () => {
 });
 
 describe('sharePrefill', () => {
-  it('gives short prompts all they need first and the rest to the long ones', () => {
+  it('finishes the shortest prompts first, keeps a quarter for the oldest, and gives the rest in age order', () => {
+    // Oldest first: the 200-token prompt keeps 16 of 64, the short ones finish, the rest goes back to it.
     expect(sharePrefill([200, 3, 7], 64)).toEqual([54, 3, 7]);
-    expect(sharePrefill([40, 41, 5], 64)).toEqual([29, 30, 5]);
+    // A burst of equal prompts: they finish one after another instead of all at the end.
+    expect(sharePrefill([20, 20, 20, 20, 20], 64)).toEqual([20, 20, 20, 4, 0]);
+    expect(sharePrefill([40, 41, 5], 64)).toEqual([40, 19, 5]);
     expect(sharePrefill([9], 4)).toEqual([4]);
-    expect(sharePrefill([2, 2, 2], 2)).toEqual([1, 1, 0]);
+    expect(sharePrefill([30, 2, 2, 2], 8)).toEqual([2, 2, 2, 2]);
     expect(sharePrefill([], 10)).toEqual([]);
   });
 
-  it('is max-min fair on random inputs: every unfinished prompt is within one token of the largest share', () => {
+  it('on random inputs: all the budget used, the oldest never starved, no longer prompt served before a shorter one', () => {
     const rand = seededUniform(21);
     for (let trial = 0; trial < 300; trial++) {
       const count = 1 + Math.floor(rand() * 9);
       const pending = Array.from({ length: count }, () => 1 + Math.floor(rand() * 97));
-      const budget = count + Math.floor(rand() * 150);
+      const budget = Math.floor(rand() * 200);
       const out = sharePrefill(pending, budget);
       const total = pending.reduce((a, b) => a + b, 0);
       expect(out.reduce((a, b) => a + b, 0)).toBe(Math.min(budget, total));
-      const largest = Math.max(...out);
       out.forEach((n, i) => {
-        expect(n).toBeGreaterThanOrEqual(1);
+        expect(n).toBeGreaterThanOrEqual(0);
         expect(n).toBeLessThanOrEqual(pending[i]!);
-        if (n < pending[i]!) expect(n).toBeGreaterThanOrEqual(largest - 1);
       });
+      const reserve = Math.min(pending[0]!, Math.ceil(budget / 4));
+      expect(out[0]).toBeGreaterThanOrEqual(reserve);
+      // Beyond the oldest's reserve, a prompt j got tokens only if every prompt i with less left (or as much and
+      // older) was finished.
+      const beyond = out.map((n, j) => n - (j === 0 ? reserve : 0));
+      const left = pending.map((p, j) => p - (j === 0 ? reserve : 0));
+      for (let j = 0; j < count; j++) {
+        if (beyond[j]! <= 0) continue;
+        for (let i = 0; i < count; i++) {
+          if (i !== j && (left[i]! < left[j]! || (left[i] === left[j] && i < j))) expect(out[i]).toBe(pending[i]);
+        }
+      }
     }
   });
 });

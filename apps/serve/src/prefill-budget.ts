@@ -5,9 +5,10 @@
  * running decode behind it (inter-token latency) and every later arrival (time to first token). `StepCostModel`
  * learns `milliseconds ≈ fixed + perRow · rows` from the steps it is shown (least squares with exponential
  * forgetting, so it follows the machine's load); the scheduler gives prefill the rows that fit a step target beside
- * the decodes. `sharePrefill` then splits those rows between the prefilling prompts shortest-first (water-filling):
- * every prompt gets a chunk in this step, a short prompt finishes its prefill at once instead of waiting behind a
- * long one, and what the short ones leave goes to the long ones.
+ * the decodes. `sharePrefill` then splits those rows between the prefilling prompts shortest remaining first, so a
+ * short prompt finishes its prefill at once instead of waiting behind a long one, and a burst of similar prompts
+ * finishes one after another rather than all together at the end (which an equal share would do), while the
+ * oldest prompt keeps a quarter of the budget so that it is never starved.
  *
  * @module
  */
@@ -68,20 +69,23 @@ export class StepCostModel {
 }
 
 /**
- * Splits `budget` prompt tokens between prompts with `pending[i]` tokens left to prefill, shortest first: each
- * gets `min(pending, fair share of what is left)`, at least one token while the budget lasts. Returns the tokens
- * per prompt, in the order of `pending`; they sum to at most `budget` (exactly `min(budget, Σ pending)` when
- * `budget` ≥ the number of prompts).
+ * Splits `budget` prompt tokens between prompts with `pending[i]` tokens left to prefill, given oldest first:
+ * shortest remaining first (ties: the older first), which finishes the most prefills, and so draws the most first
+ * tokens, per step; except that the oldest prompt always gets at least a quarter of the budget, so a stream of
+ * short arrivals cannot starve a long prompt. Returns the tokens per prompt in the order of `pending`; they sum to
+ * `min(budget, Σ pending)`.
  */
 export function sharePrefill(pending: readonly number[], budget: number): number[] {
   const out = pending.map(() => 0);
-  const order = pending.map((_, i) => i).sort((a, b) => pending[a]! - pending[b]! || a - b);
   let left = Math.max(0, Math.floor(budget));
-  order.forEach((i, k) => {
-    const share = Math.max(1, Math.floor(left / (order.length - k)));
-    const n = Math.min(pending[i]!, share, left);
-    out[i] = n;
+  if (pending.length === 0) return out;
+  out[0] = Math.min(pending[0]!, Math.ceil(left / 4));
+  left -= out[0];
+  const order = pending.map((_, i) => i).sort((a, b) => pending[a]! - out[a]! - (pending[b]! - out[b]!) || a - b);
+  for (const i of order) {
+    const n = Math.min(pending[i]! - out[i]!, left);
+    out[i]! += n;
     left -= n;
-  });
+  }
   return out;
 }

@@ -146,9 +146,9 @@ describe('Scheduler latency policies', () => {
     scheduler.submit(a.req);
     scheduler.submit(b.req);
     await Promise.all([a.reason, b.reason]);
-    // Every step prefills 6 prompt tokens (the floor), shared max-min fairly: 3 + 3, then the rest of A's prompt
-    // and 5 of B's, then B alone in chunks of 6 beside A's decodes.
-    expect(log.slice(0, 4).map((l) => l.chunks)).toEqual(['0@0×3 1@0×3', '0@3×1 1@3×5', '0@4×1 1@8×6', '0@5×1 1@14×5']);
+    // Every step prefills 6 prompt tokens (the floor): A's 4 (shortest first) and 2 of B's, then B alone in
+    // chunks of 6 beside A's decodes.
+    expect(log.slice(0, 4).map((l) => l.chunks)).toEqual(['0@0×4 1@0×2', '0@4×1 1@2×6', '0@5×1 1@8×6', '0@6×1 1@14×5']);
     expect(a.ids).toEqual(await solo(a.req.prompt, 6));
     expect(b.ids).toEqual(await solo(b.req.prompt, 2));
     engine.dispose();

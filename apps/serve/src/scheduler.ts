@@ -202,7 +202,7 @@ export class Scheduler {
    * This step's work: one token for every running sequence that decodes (oldest first; a decode that finds no free
    * block preempts the youngest running sequence), then waiting sequences admitted while blocks and batch room
    * allow (their prompt's blocks reserved at once), then the prefill budget shared between every prompt being
-   * prefilled, shortest first.
+   * prefilled, shortest remaining first (see `sharePrefill`).
    */
   private schedule(): { seq: Sequence; chunk: StepChunk }[] {
     const { blocks } = this.engine;
