@@ -13,7 +13,8 @@
 // llama.cpp sequences, the largest decode batch; default 16: more clients queue), BENCH_SERVERS (default
 // andes,llama.cpp), BENCH_LLAMA_THREADS (default 1), BENCH_JSON (write the results there as JSON), BENCH_CLIENTS
 // (inline, the default: the clients run in this process; process: in a child process per level, so this process
-// only waits). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
+// only waits), BENCH_WORKLOADS (default lockstep,realistic: see bench-workload.mjs), BENCH_STAGGER_MS (realistic
+// clients' start delays are drawn from [0, this), default 1000). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
 // tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { getBackend, initBackend } from '@andes/tensor';
 import OpenAI from 'openai';
 import { createServedModel } from '../dist/index.js';
 import { benchTokenizer } from './bench-tokenizer.mjs';
+import { scrapeMetrics, stepHistogramsBetween, workload } from './bench-workload.mjs';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -37,6 +39,8 @@ const SERVERS = (process.env.BENCH_SERVERS ?? 'andes,llama.cpp').split(',');
 const LLAMA_THREADS = Number(process.env.BENCH_LLAMA_THREADS ?? 1);
 const CONTEXT = 256;
 const CLIENTS_IN = process.env.BENCH_CLIENTS ?? 'inline';
+const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'lockstep,realistic').split(',');
+const STAGGER_MS = Number(process.env.BENCH_STAGGER_MS ?? 1000);
 
 function quantile(xs, q) {
   if (xs.length === 0) return Number.NaN;
@@ -45,12 +49,14 @@ function quantile(xs, q) {
 }
 
 /**
- * `clients` streaming clients sending requests back to back to `base` for the time budget (at least one each):
- * generated tokens, request counts, TTFTs and inter-token gaps (ms).
+ * `clients` streaming clients sending the requests of workload `wl` back to back to `base` for the time budget (at
+ * least one each): generated tokens, request counts, TTFTs and inter-token gaps (ms).
  */
-async function runClients(base, clients, eos) {
+async function runClients(base, clients, eos, wl) {
   const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'bench', maxRetries: 0 });
   const ttft = [];
+  /** TTFTs of every request but each client's first (which also pays for its connection and a cold client). */
+  const ttftLater = [];
   const itl = [];
   let generated = 0;
   let requests = 0;
@@ -58,15 +64,18 @@ async function runClients(base, clients, eos) {
   const deadline = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
   const worker = async (w) => {
+    const delay = wl.startDelayMs(w);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     for (let r = 0; r === 0 || performance.now() < deadline; r++) {
+      const { prompt, maxTokens } = wl.request(w, r);
       const start = performance.now();
       let first = 0;
       let last = 0;
       try {
         const stream = await client.completions.create({
           model: PRESET,
-          prompt: `Story ${w}-${r}: Once upon a time`,
-          max_tokens: TOKENS,
+          prompt,
+          max_tokens: maxTokens,
           temperature: 0.8,
           seed: w * 1000 + r,
           logit_bias: { [eos]: -100 },
@@ -83,6 +92,7 @@ async function runClients(base, clients, eos) {
           if (chunk.usage) generated += chunk.usage.completion_tokens;
         }
         ttft.push((first || performance.now()) - start);
+        if (r > 0) ttftLater.push(ttft.at(-1));
         requests++;
       } catch (e) {
         failed++;
@@ -91,12 +101,13 @@ async function runClients(base, clients, eos) {
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
-  return { ttft, itl, generated, requests, failed, wall: (performance.now() - t0) / 1000 };
+  return { ttft, ttftLater, itl, generated, requests, failed, wall: (performance.now() - t0) / 1000 };
 }
 
 // The client side of BENCH_CLIENTS=process: run one level against the parent's server, report, exit.
 if (process.env.BENCH_ROLE === 'clients') {
-  const out = await runClients(process.env.BENCH_BASE, Number(process.env.BENCH_LEVEL), process.env.BENCH_EOS);
+  const wl = workload(process.env.BENCH_WORKLOAD, TOKENS, STAGGER_MS);
+  const out = await runClients(process.env.BENCH_BASE, Number(process.env.BENCH_LEVEL), process.env.BENCH_EOS, wl);
   process.send(out, () => process.exit(0));
   await new Promise(() => {});
 }
@@ -160,10 +171,17 @@ function start(label, args, ready) {
     pids[label] = child.pid;
     let out = '';
     let url = null;
+    let isReady = false;
     const onData = (d) => {
-      out += d;
+      // Once ready, keep only a tail for error messages: the server logs every request, and re-scanning the whole
+      // log per chunk made this process slower and slower to drain the pipe the server writes its logs to.
+      out = isReady ? (out + d).slice(-800) : out + d;
+      if (isReady) return;
       url ??= /(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
-      if (url && ready.test(out)) resolvePromise(url);
+      if (url && ready.test(out)) {
+        isReady = true;
+        resolvePromise(url);
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -175,9 +193,11 @@ if (SERVERS.includes('andes')) {
   const backend = process.env.ANDES_BACKEND ? ['--backend', process.env.ANDES_BACKEND] : [];
   const cli = resolve(import.meta.dirname, '../bin/andes-serve.js');
   const args = [cli, '--model', gguf, '--model-name', PRESET, '--port', '0', '--max-batch', String(SLOTS)];
+  // BENCH_ANDES_NODE_ARGS: extra node flags for the Andes server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_ANDES_NODE_ARGS ?? '').split(' ').filter(Boolean);
   bases.andes = await start(
     'andes',
-    [...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend],
+    [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend],
     /model ready/,
   );
 }
@@ -223,8 +243,9 @@ function cpuSecondsOf(pid) {
     return 0; // the process ended between the listing and the read
   }
 }
-/** One concurrency level against one server: clients send requests back to back for SECONDS. */
-async function runLevel(server, clients) {
+/** One concurrency level of workload `name` against one server: clients send requests back to back for SECONDS. */
+async function runLevel(server, clients, name) {
+  const metrics0 = await scrapeMetrics(bases[server]);
   const c0 = cpuSecondsOf(pids[server]);
   let out;
   if (CLIENTS_IN === 'process') {
@@ -235,18 +256,22 @@ async function runLevel(server, clients) {
         BENCH_BASE: bases[server],
         BENCH_LEVEL: String(clients),
         BENCH_EOS: eos,
+        BENCH_WORKLOAD: name,
       },
     });
     out = await new Promise((resolvePromise, reject) => {
       child.once('message', resolvePromise);
       child.once('exit', (code) => reject(new Error(`client process exited with ${code}`)));
     });
-  } else out = await runClients(bases[server], clients, eos);
+  } else out = await runClients(bases[server], clients, eos, workload(name, TOKENS, STAGGER_MS));
   const serverCpu = cpuSecondsOf(pids[server]) - c0;
-  const { ttft, itl, generated, requests, failed, wall } = out;
+  const steps = stepHistogramsBetween(metrics0, await scrapeMetrics(bases[server]));
+  const { ttft, ttftLater, itl, generated, requests, failed, wall } = out;
   return {
     server,
+    workload: name,
     clients,
+    steps,
     requests,
     failed,
     generated,
@@ -255,6 +280,8 @@ async function runLevel(server, clients) {
     ttftP50: quantile(ttft, 0.5),
     ttftP95: quantile(ttft, 0.95),
     ttftP99: quantile(ttft, 0.99),
+    ttftLaterP95: quantile(ttftLater, 0.95),
+    ttftMean: ttft.reduce((a, b) => a + b, 0) / ttft.length,
     itlP50: quantile(itl, 0.5),
     itlP95: quantile(itl, 0.95),
     itlP99: quantile(itl, 0.99),
@@ -266,51 +293,56 @@ async function runLevel(server, clients) {
 
 // Levels interleaved (Andes, then llama.cpp, at each level), so drifts in the machine's load hit both.
 try {
-  for (const clients of LEVELS) {
-    for (const server of Object.keys(bases)) {
-      const row = await runLevel(server, clients);
-      results.push(row);
-      console.log(
-        `${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; load ${row.load.toFixed(1)})`,
-      );
+  for (const name of WORKLOADS) {
+    for (const clients of LEVELS) {
+      for (const server of Object.keys(bases)) {
+        const row = await runLevel(server, clients, name);
+        results.push(row);
+        console.log(
+          `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; load ${row.load.toFixed(1)})`,
+        );
+        if (row.steps) {
+          const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;
+          console.log(
+            `  ${steps} steps, ${stepSeconds.toFixed(1)} s in steps (${((100 * stepSeconds) / row.seconds).toFixed(0)} % of wall); mean TTFT in the scheduler ${fmtMs(serverTtftMean * 1000)} ms, at the client ${fmtMs(row.ttftMean)} ms; steps by sequences prefilled ${prefill}; by decode batch ${decode}`,
+          );
+        }
+      }
     }
   }
 } finally {
   for (const c of children) c.kill('SIGTERM');
 }
 
-console.log(
-  '\n| clients | server | tokens/s | tokens/server CPU-s | TTFT p50 / p95 / p99 ms | inter-token p50 / p95 / p99 ms | failed |',
-);
-console.log('| ---: | --- | ---: | ---: | --- | --- | ---: |');
-for (const r of results) {
+for (const name of WORKLOADS) {
   console.log(
-    `| ${r.clients} | ${r.server} | ${r.tokensPerSecond.toFixed(1)} | ${r.tokensPerServerCpuSecond.toFixed(1)} | ${fmtMs(r.ttftP50)} / ${fmtMs(r.ttftP95)} / ${fmtMs(r.ttftP99)} | ${fmtMs(r.itlP50)} / ${fmtMs(r.itlP95)} / ${fmtMs(r.itlP99)} | ${r.failed} |`,
+    `\n${name}\n| clients | server | tokens/s | tokens/server CPU-s | TTFT p50 / p95 / p99 ms | inter-token p50 / p95 / p99 ms | failed |`,
   );
-}
-const at = (server, clients) => results.find((r) => r.server === server && r.clients === clients);
-for (const clients of LEVELS) {
-  const a = at('andes', clients);
-  const l = at('llama.cpp', clients);
-  if (a && l) {
+  console.log('| ---: | --- | ---: | ---: | --- | --- | ---: |');
+  for (const r of results.filter((x) => x.workload === name)) {
     console.log(
-      `${clients} clients, Andes / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, tokens/server CPU-s ${(a.tokensPerServerCpuSecond / l.tokensPerServerCpuSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
+      `| ${r.clients} | ${r.server} | ${r.tokensPerSecond.toFixed(1)} | ${r.tokensPerServerCpuSecond.toFixed(1)} | ${fmtMs(r.ttftP50)} / ${fmtMs(r.ttftP95)} / ${fmtMs(r.ttftP99)} | ${fmtMs(r.itlP50)} / ${fmtMs(r.itlP95)} / ${fmtMs(r.itlP99)} | ${r.failed} |`,
     );
   }
-}
-const one = at('andes', 1);
-const sixteen = at('andes', 16);
-if (one && sixteen) {
-  console.log(
-    `Andes aggregate throughput 16 vs 1 clients: ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×)`,
-  );
-  console.log(`Andes TTFT p95 at 16 clients vs TTFT p50 at 1: ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}×`);
-  console.log(
-    `Andes TTFT p95 at 16 clients vs TTFT p95 at 1: ${(sixteen.ttftP95 / one.ttftP95).toFixed(2)}× (target ≤ 2×)`,
-  );
-  console.log(
-    `Andes tokens per server CPU-second 16 vs 1 clients: ${(sixteen.tokensPerServerCpuSecond / one.tokensPerServerCpuSecond).toFixed(2)}× (clients ${CLIENTS_IN})`,
-  );
+  const at = (server, clients) =>
+    results.find((r) => r.workload === name && r.server === server && r.clients === clients);
+  for (const clients of LEVELS) {
+    const a = at('andes', clients);
+    const l = at('llama.cpp', clients);
+    if (a && l) {
+      console.log(
+        `${name}, ${clients} clients, Andes / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, tokens/server CPU-s ${(a.tokensPerServerCpuSecond / l.tokensPerServerCpuSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
+      );
+    }
+  }
+  for (const server of Object.keys(bases)) {
+    const one = at(server, 1);
+    const sixteen = at(server, 16);
+    if (!one || !sixteen) continue;
+    console.log(
+      `${name}, ${server}: throughput 16 vs 1 clients ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×); TTFT p95 at 16 vs p95 at 1 ${(sixteen.ttftP95 / one.ttftP95).toFixed(2)}× (target ≤ 2×), vs p50 at 1 ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}×, without each client's first request ${(sixteen.ttftLaterP95 / one.ttftLaterP95).toFixed(2)}×; tokens per server CPU-s 16 vs 1 ${(sixteen.tokensPerServerCpuSecond / one.tokensPerServerCpuSecond).toFixed(2)}× (clients ${CLIENTS_IN})`,
+    );
+  }
 }
 console.log(`failed requests: ${results.reduce((n, r) => n + r.failed, 0)}; load after: ${loadavg()[0].toFixed(2)}`);
 if (process.env.BENCH_JSON) {

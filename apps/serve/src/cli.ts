@@ -49,6 +49,7 @@ export interface CliOptions {
   lora?: string;
   kvMemory?: number;
   prefillChunk: number;
+  targetStepMs: number;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
   dtype?: WeightDtype;
@@ -89,6 +90,12 @@ export function buildProgram(): Command {
       positiveInt,
     )
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
+    .option(
+      '--target-step-ms <ms>',
+      'a step with prefill should take about this long: its prompt tokens are sized from measured step times (0: off)',
+      nonNegativeInt,
+      100,
+    )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
@@ -134,6 +141,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     maxQueue: o.maxQueue,
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
+    targetStepMs: o.targetStepMs,
     logger: { level: o.logLevel },
     prefixCacheMinTokens: o.prefixCache,
     rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },

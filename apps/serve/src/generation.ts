@@ -39,7 +39,7 @@ export function runChoiceGroup(
   specs: readonly ChoiceSpec[],
   cb: GroupCallbacks,
 ): ChoiceGroup {
-  if (scheduler.queueDepth + specs.length > scheduler.options.maxQueue) {
+  if (specs.length > scheduler.queueRoom) {
     throw new ApiError(429, `The server's queue is full (${scheduler.options.maxQueue} waiting); retry later.`, {
       type: 'rate_limit_error',
       code: 'queue_full',

@@ -152,6 +152,12 @@ export class ServeMetrics {
     'Sequences per prefill forward (batched prefill of arrivals).',
     [1, 2, 4, 8, 16, 32, 64, 128],
   );
+  /** Wall seconds of each scheduler step (one engine forward, decodes and prefill chunks together). */
+  readonly stepSeconds = new Histogram(
+    'andes_step_seconds',
+    'Wall seconds per scheduler step (one forward of decodes and prefill chunks).',
+    LATENCY_BUCKETS,
+  );
   /** New sequences that reused cached prompt tokens (prefix caching). */
   readonly prefixCacheHits = new Counter(
     'andes_prefix_cache_hits_total',
@@ -218,6 +224,7 @@ export class ServeMetrics {
       this.interTokenLatency,
       this.batchSize,
       this.prefillBatchSize,
+      this.stepSeconds,
     ];
     return `${all.map((m) => m.render()).join('\n')}\n`;
   }

@@ -1,9 +1,13 @@
 /**
  * Continuous batching over a paged KV cache. Requests wait in a bounded queue; every step is one engine forward
- * that mixes the running sequences' decodes with chunks of prompts being prefilled (chunked prefill under a token
- * budget per step, so a long prompt never stalls the running decodes). Admission is by free KV blocks: the oldest
- * waiting request starts once the pool can hold its prompt (after sharing cached prefix blocks) and the batch has
- * room; until then it queues. When a running sequence needs a new block and none is free, the youngest running
+ * that mixes the running sequences' decodes with chunks of prompts being prefilled: chunked prefill under a token
+ * budget per step, sized from the measured step cost so that a step with prefill stays near `targetStepMs` and a
+ * long prompt never stalls the running decodes, and shared between the prompts shortest-first so that no prompt
+ * waits behind another's long prefill (see prefill-budget.ts). The loop starts a step on the next turn of the event
+ * loop, so requests arriving together (a burst of clients) are admitted and prefilled in one forward. Admission is
+ * by free KV blocks: the oldest waiting request starts once the pool can hold its prompt (after sharing cached
+ * prefix blocks, which skip their prefill) and the batch has room; its blocks are reserved then; until then it
+ * queues. When a running sequence needs a new block and none is free, the youngest running
  * sequence is preempted (vLLM's recompute policy): its blocks are freed and it goes back to the head of the queue
  * with its prompt and the tokens generated so far, which are prefilled again when blocks allow (mostly from the
  * prefix cache) before it continues; its client sees no difference but latency. A sequence that finishes, is
@@ -14,56 +18,20 @@
  * @module
  */
 
-import { Sampler, type SamplingParams, type TokenLogprob, tokenLogprobs } from '@andes/nn';
+import { Sampler, tokenLogprobs } from '@andes/nn';
 import type { Engine, SampledRow, StepChunk, StepResult } from './engine.js';
-import type { ServeMetrics } from './metrics.js';
+import { StepCostModel, sharePrefill } from './prefill-budget.js';
+import type { SchedulerOptions } from './scheduler-options.js';
+import type { FinishReason, PromptLogprob, SequenceHandle, SequenceRequest, TokenEvent } from './sequence-request.js';
 
-/** Why a sequence ended: `stop` (EOS or a stop string), `length` (max tokens or context), `cancelled`, `error`. */
-export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';
-
-/** A generated token as delivered to the request handler. */
-export interface TokenEvent {
-  id: number;
-  /** True for an end-of-sequence token: it ends the sequence and carries no text. */
-  eos: boolean;
-  /** Log-probability under the model (present when `topLogprobs` ≥ 0). */
-  logprob?: number;
-  /** The `topLogprobs` most likely alternatives. */
-  top?: TokenLogprob[];
-}
-
-/** Log-probability of prompt token t+1 given tokens ≤ t (index 0 of the list is the first prompt token: null). */
-export interface PromptLogprob {
-  logprob: number;
-  top: TokenLogprob[];
-}
-
-/** What a request handler submits: the prompt, limits, sampling and callbacks. */
-export interface SequenceRequest {
-  /** Prompt token ids (1 ≤ length < engine.maxContext; ≤ when `maxTokens` is 0). */
-  prompt: readonly number[];
-  /** Most tokens to generate; 0 only runs the prompt (for prompt log-probabilities). */
-  maxTokens: number;
-  sampling: SamplingParams;
-  /** Token ids that end the sequence with reason `stop`. */
-  eosIds: readonly number[];
-  /** -1: no log-probabilities; k ≥ 0: each token's logprob plus its k best alternatives. */
-  topLogprobs: number;
-  /** Also compute the prompt tokens' log-probabilities (legacy `echo` + `logprobs`). */
-  promptLogprobs?: boolean;
-  /** Called once, before any token, when `promptLogprobs` is set: entries for prompt[1..]. */
-  onPromptLogprobs?(entries: PromptLogprob[]): void;
-  /** Called per generated token; return `true` to end the sequence with reason `stop` (a stop string matched). */
-  onToken(ev: TokenEvent): boolean | undefined;
-  /** Called exactly once at the end. */
-  onFinish(reason: FinishReason, error?: Error): void;
-}
-
-/** The submitter's handle on a queued or running sequence. */
-export interface SequenceHandle {
-  /** Ends the sequence (reason `cancelled`) and frees its blocks at the next step. Idempotent. */
-  cancel(): void;
-}
+export type { SchedulerOptions } from './scheduler-options.js';
+export type {
+  FinishReason,
+  PromptLogprob,
+  SequenceHandle,
+  SequenceRequest,
+  TokenEvent,
+} from './sequence-request.js';
 
 /** Thrown by `submit` when the waiting queue is full (the server answers 429 with `Retry-After`). */
 export class QueueFullError extends Error {
@@ -93,24 +61,6 @@ interface Sequence {
   lastTokenAt: number;
 }
 
-/** Scheduler options. */
-export interface SchedulerOptions {
-  /** Most requests waiting for admission before `submit` throws `QueueFullError`. */
-  maxQueue: number;
-  /**
-   * Most prompt tokens prefilled per step (default 512), on top of one decode token per running sequence; longer
-   * prompts are prefilled in chunks over several steps, each mixed with the running decodes.
-   */
-  prefillChunk?: number;
-  metrics?: ServeMetrics;
-  /**
-   * Prefix caching: a new sequence shares the cached full KV blocks of its prompt's prefix (a system prompt that a
-   * running or finished sequence computed) when they cover at least this many tokens (default 1: any full block;
-   * 0 turns sharing off).
-   */
-  prefixCacheMinTokens?: number;
-}
-
 /** Continuous-batching scheduler over one `Engine`. */
 export class Scheduler {
   /** Oldest first; preempted sequences go back to the front. */
@@ -120,6 +70,8 @@ export class Scheduler {
   private nextId = 0;
   private loop: Promise<void> | null = null;
   private closed = false;
+  /** Step wall time against rows, for the prefill budget. */
+  readonly stepCost = new StepCostModel();
 
   /** The engine's `maxSlots` bounds the running batch, its block pool the KV memory. */
   constructor(
@@ -130,6 +82,15 @@ export class Scheduler {
   /** Requests waiting for admission. */
   get queueDepth(): number {
     return this.waiting.length;
+  }
+
+  /**
+   * Requests `submit` still takes: `maxQueue` beyond those that free batch room will admit at the next step
+   * (arrivals wait for the next turn of the event loop before they are admitted, so a burst is briefly all queued).
+   */
+  get queueRoom(): number {
+    const free = Math.max(0, this.engine.maxSlots - this.running.length);
+    return this.options.maxQueue + free - this.waiting.length;
   }
 
   /** Sequences holding KV blocks. */
@@ -153,7 +114,7 @@ export class Scheduler {
    */
   submit(req: SequenceRequest): SequenceHandle {
     if (this.closed) throw new Error('scheduler: closed, not accepting requests');
-    if (this.waiting.length >= this.options.maxQueue) throw new QueueFullError(this.options.maxQueue);
+    if (this.queueRoom < 1) throw new QueueFullError(this.options.maxQueue);
     const { maxContext } = this.engine;
     const room = req.maxTokens > 0 ? maxContext - 1 : maxContext;
     if (req.prompt.length < 1 || req.prompt.length > room) {
@@ -161,7 +122,7 @@ export class Scheduler {
         `scheduler: prompt of ${req.prompt.length} tokens must be in [1, ${room}] (context ${maxContext})`,
       );
     }
-    const now = performance.now();
+    const now = this.now();
     const seq: Sequence = {
       id: this.nextId++,
       req,
@@ -211,12 +172,20 @@ export class Scheduler {
     for (const s of this.running) s.cancelled = true;
   }
 
+  private now(): number {
+    return this.options.clock ? this.options.clock() : performance.now();
+  }
+
   private kick(): void {
     if (this.loop) return;
-    this.loop = this.run().finally(() => {
-      this.loop = null;
-      if (this.busy) this.kick();
-    });
+    // Not now but on the next turn: requests arriving in the same turn (a burst) are admitted into one forward,
+    // instead of the first starting a step alone while the others wait for it.
+    this.loop = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.run())
+      .finally(() => {
+        this.loop = null;
+        if (this.busy) this.kick();
+      });
   }
 
   private async run(): Promise<void> {
@@ -230,58 +199,93 @@ export class Scheduler {
   }
 
   /**
-   * This step's work: one token for every running sequence that decodes, prompt chunks (oldest first) within the
-   * prefill budget, then waiting sequences admitted while blocks and batch room allow. Blocks for every chunk are
-   * reserved here; a decode that finds none preempts the youngest running sequence.
+   * This step's work: one token for every running sequence that decodes (oldest first; a decode that finds no free
+   * block preempts the youngest running sequence), then waiting sequences admitted while blocks and batch room
+   * allow (their prompt's blocks reserved at once), then the prefill budget shared between every prompt being
+   * prefilled, shortest remaining first (see `sharePrefill`).
    */
   private schedule(): { seq: Sequence; chunk: StepChunk }[] {
     const { blocks } = this.engine;
-    let budget = Math.max(1, this.options.prefillChunk ?? 512);
     const work: { seq: Sequence; chunk: StepChunk }[] = [];
-    const plan = (seq: Sequence): boolean => {
-      const pending = seq.tokens.length - seq.computed;
-      const prefilling = seq.computed < seq.req.prompt.length || pending > 1;
-      const n = prefilling ? Math.min(pending, budget) : 1;
-      if (n <= 0) return true;
-      while (!blocks.grow(seq.id, seq.computed + n)) {
+    const isPrefilling = (seq: Sequence) =>
+      seq.computed < seq.req.prompt.length || seq.tokens.length - seq.computed > 1;
+    // Oldest first, so preemption (from the young end) never removes a sequence already planned in this step.
+    for (const seq of [...this.running]) {
+      if (!seq.running || isPrefilling(seq) || seq.computed >= seq.tokens.length) continue;
+      let fits = true;
+      while (!blocks.grow(seq.id, seq.computed + 1)) {
         const victim = this.running.at(-1)!;
         this.preempt(victim);
-        if (victim === seq) return false;
+        if (victim === seq) {
+          fits = false;
+          break;
+        }
       }
-      if (prefilling) budget -= n;
-      const allLogits = !!seq.req.promptLogprobs && seq.computed < seq.req.prompt.length;
-      const ids = seq.tokens.slice(seq.computed, seq.computed + n);
-      const chunk: StepChunk = { seq: seq.id, ids, start: seq.computed, allLogits };
-      // The chunk that completes every pending position also draws the next token (one uniform per token).
-      if (seq.computed + n === seq.tokens.length && seq.req.maxTokens > 0) {
-        chunk.sample = seq.sampler.draw();
-        chunk.topLogprobs = seq.req.topLogprobs;
-      } else if (seq.computed + n < seq.tokens.length) chunk.skipLogits = true;
-      work.push({ seq, chunk });
-      return true;
-    };
-    // Oldest first, so preemption (from the young end) never removes a sequence already planned in this step.
-    for (const seq of [...this.running]) if (seq.running) plan(seq);
-    while (budget > 0 && this.waiting.length > 0 && this.running.length < this.engine.maxSlots) {
-      const seq = this.waiting[0]!;
-      const min = this.options.prefixCacheMinTokens ?? 1;
-      // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
-      let maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
-      if (maxReuse > 0 && blocks.lookupPrefix(seq.tokens, maxReuse).tokens < min) maxReuse = 0;
-      // Admission by free blocks: the prompt (and its first new token) must fit beside what is running.
-      if (blocks.blocksToAdmit(seq.tokens, seq.tokens.length + 1, maxReuse) > blocks.freeBlocks) break;
-      this.waiting.shift();
-      const reused = blocks.open(seq.id, seq.tokens, maxReuse);
-      if (reused > 0) {
-        this.options.metrics?.prefixCacheHits.inc();
-        this.options.metrics?.prefixCacheTokens.inc({}, reused);
-      }
-      seq.computed = blocks.length(seq.id);
-      seq.running = true;
-      this.running.push(seq);
-      if (!plan(seq)) break;
+      if (fits) work.push({ seq, chunk: this.chunk(seq, 1) });
     }
+    const budget = this.prefillBudget(work.length);
+    let prefilling = this.running.filter(isPrefilling).length;
+    while (prefilling < budget && this.waiting.length > 0 && this.running.length < this.engine.maxSlots) {
+      if (!this.admit(this.waiting[0]!)) break;
+      prefilling++;
+    }
+    const prompts = this.running.filter((seq) => isPrefilling(seq) && seq.computed < seq.tokens.length);
+    const shares = sharePrefill(
+      prompts.map((seq) => seq.tokens.length - seq.computed),
+      budget,
+    );
+    prompts.forEach((seq, i) => {
+      // Admission reserved the prompt's blocks, so this grows nothing but never preempts a planned sequence.
+      const n = shares[i]!;
+      if (n > 0 && blocks.grow(seq.id, seq.computed + n)) work.push({ seq, chunk: this.chunk(seq, n) });
+    });
     return work;
+  }
+
+  /** Prompt tokens this step may prefill beside `decodes` decode rows. */
+  private prefillBudget(decodes: number): number {
+    const cap = Math.max(1, this.options.prefillChunk ?? 512);
+    const target = this.options.targetStepMs ?? 100;
+    if (target <= 0) return cap;
+    const floor = Math.min(cap, Math.max(1, this.options.minPrefillChunk ?? 64));
+    return Math.min(cap, Math.max(floor, this.stepCost.rowsBeside(decodes, target)));
+  }
+
+  /**
+   * Admits the oldest waiting sequence when the pool can hold its prompt and first new token (after sharing cached
+   * prefix blocks, which it then skips) and reserves those blocks; false (it keeps waiting) when blocks are short.
+   */
+  private admit(seq: Sequence): boolean {
+    const { blocks } = this.engine;
+    const min = this.options.prefixCacheMinTokens ?? 1;
+    // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
+    let maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
+    if (maxReuse > 0 && blocks.lookupPrefix(seq.tokens, maxReuse).tokens < min) maxReuse = 0;
+    if (blocks.blocksToAdmit(seq.tokens, seq.tokens.length + 1, maxReuse) > blocks.freeBlocks) return false;
+    this.waiting.shift();
+    const reused = blocks.open(seq.id, seq.tokens, maxReuse);
+    if (reused > 0) {
+      this.options.metrics?.prefixCacheHits.inc();
+      this.options.metrics?.prefixCacheTokens.inc({}, reused);
+    }
+    if (!blocks.grow(seq.id, seq.tokens.length + 1)) throw new Error('scheduler: admitted without free blocks');
+    seq.computed = blocks.length(seq.id);
+    seq.running = true;
+    this.running.push(seq);
+    return true;
+  }
+
+  /** The next `n` pending positions of `seq` as a step chunk; the one completing them draws the next token. */
+  private chunk(seq: Sequence, n: number): StepChunk {
+    const allLogits = !!seq.req.promptLogprobs && seq.computed < seq.req.prompt.length;
+    const ids = seq.tokens.slice(seq.computed, seq.computed + n);
+    const chunk: StepChunk = { seq: seq.id, ids, start: seq.computed, allLogits };
+    // The chunk that completes every pending position also draws the next token (one uniform per token).
+    if (seq.computed + n === seq.tokens.length && seq.req.maxTokens > 0) {
+      chunk.sample = seq.sampler.draw();
+      chunk.topLogprobs = seq.req.topLogprobs;
+    } else if (seq.computed + n < seq.tokens.length) chunk.skipLogits = true;
+    return chunk;
   }
 
   /** Frees `seq`'s blocks and puts it back at the head of the queue, to be recomputed from its tokens. */
@@ -296,8 +300,15 @@ export class Scheduler {
 
   private async step(work: { seq: Sequence; chunk: StepChunk }[]): Promise<void> {
     let results: Array<StepResult | Error>;
+    const t0 = this.now();
     try {
       results = await this.engine.step(work.map((w) => w.chunk));
+      const seconds = (this.now() - t0) / 1000;
+      this.stepCost.observe(
+        work.reduce((n, w) => n + w.chunk.ids.length, 0),
+        seconds * 1000,
+      );
+      this.options.metrics?.stepSeconds.observe(seconds);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       results = work.map(() => err);
@@ -344,7 +355,7 @@ export class Scheduler {
     const id = pick.id;
     seq.sampler.observe(id);
     seq.generated++;
-    const now = performance.now();
+    const now = this.now();
     const m = this.options.metrics;
     if (m) {
       if (seq.generated === 1) m.timeToFirstToken.observe((now - seq.arrived) / 1000);

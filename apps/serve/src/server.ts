@@ -28,6 +28,8 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Most prompt tokens prefilled per token boundary; longer prompts go in chunks (default 512). */
   prefillChunk?: number;
+  /** Wall milliseconds a step with prefill should take; its prompt tokens are sized from measured steps (default 100; 0: off). */
+  targetStepMs?: number;
   /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
   prefixCacheMinTokens?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
@@ -172,6 +174,7 @@ export function createServer(options: ServerOptions): AndesServer {
       scheduler = new Scheduler(m.engine, {
         maxQueue: options.maxQueue ?? 256,
         prefillChunk: options.prefillChunk,
+        targetStepMs: options.targetStepMs,
         prefixCacheMinTokens: options.prefixCacheMinTokens,
         metrics,
       });

@@ -12,7 +12,6 @@
  */
 
 import {
-  concat,
   matmul,
   type PagedKvIndex,
   pagedAttention,
@@ -133,32 +132,6 @@ export class LlamaAttention extends Module {
   }
 
   /**
-   * Several sequences' chunks packed into one row batch (batched prefill): `x [1, T, d]` holds the chunks back to
-   * back, `positions [T]` each token's position in its own sequence. Projections run once over all T rows (each
-   * weight is read once for every chunk); attention runs per chunk, after storing its keys/values in its slot, over
-   * the slot's positions `[0, start + length)`. Each row's result equals what `forward` with that chunk's cache slot
-   * computes.
-   */
-  forwardPacked(x: Tensor, positions: Tensor, chunks: readonly PackedChunk[]): Tensor {
-    const [, t, d] = x.shape as [number, number, number];
-    const { q, k, v } = this.#project(x, positions);
-    const outs: Tensor[] = [];
-    let row = 0;
-    for (const { cache, slot, start, length } of chunks) {
-      const part = (a: Tensor) => a.slice(1, row, row + length).permute([0, 2, 1, 3]); // [1, H, L, Dh]
-      let kh = part(k);
-      let vh = part(v);
-      cache.write(this.layerIndex, slot, start, kh, vh);
-      if (start > 0) ({ k: kh, v: vh } = cache.read(this.layerIndex, [slot], start + length));
-      const o = scaledDotProductAttention(part(q), kh, vh, { causal: true });
-      outs.push(o.permute([0, 2, 1, 3]).contiguous().reshape([1, length, d]));
-      row += length;
-    }
-    if (row !== t) throw new Error(`LlamaAttention.forwardPacked: chunks cover ${row} rows of ${t}`);
-    return this.oProj.forward(outs.length === 1 ? outs[0]! : concat(outs, 1));
-  }
-
-  /**
    * One new token for each slot of `step`: `x [n, 1, d]` → `[n, 1, d]`. Stores each slot's key/value at its position,
    * then attends positions `[0, position]` of each slot.
    */
@@ -205,18 +178,6 @@ export interface PagedStep {
   cache: PagedKvCache;
   /** Each row's sequence, position and pool slot, and the block tables. */
   index: PagedKvIndex;
-}
-
-/** One sequence's chunk in a packed batch: `length` tokens at positions `[start, start + length)` of `slot`. */
-export interface PackedChunk {
-  /** The cache holding the slot. */
-  cache: KvCache;
-  /** Slot of the sequence. */
-  slot: number;
-  /** Position of the chunk's first token. */
-  start: number;
-  /** Tokens in the chunk (≥ 1). */
-  length: number;
 }
 
 /** What every layer of one batched decoding step shares (built once per step by `LlamaForCausalLM.forwardBatch`). */

@@ -5,13 +5,7 @@
  */
 
 import { addRmsNorm, type Tensor } from '@andes/tensor';
-import {
-  type AttentionCacheSlot,
-  type DecodeStep,
-  LlamaAttention,
-  type PackedChunk,
-  type PagedStep,
-} from './attention.js';
+import { type AttentionCacheSlot, type DecodeStep, LlamaAttention, type PagedStep } from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './feed-forward.js';
 import { childInit, type ModuleInit } from './init.js';
@@ -76,11 +70,6 @@ export class LlamaDecoderLayer extends Module {
   forward(x: Tensor, positions: Tensor, cacheSlot?: AttentionCacheSlot): Tensor {
     const a = this.selfAttn.forward(this.inputLayernorm.forward(x), positions, cacheSlot);
     return this.feedForward(x, a);
-  }
-
-  /** Chunks of several sequences packed as `x [1, T, d]` (see `LlamaAttention.forwardPacked`) → `[1, T, d]`. */
-  forwardPacked(x: Tensor, positions: Tensor, chunks: readonly PackedChunk[]): Tensor {
-    return this.feedForward(x, this.selfAttn.forwardPacked(this.inputLayernorm.forward(x), positions, chunks));
   }
 
   /** One token per slot of `step`: `x [n, 1, d]` → `[n, 1, d]` (see `LlamaAttention.decode`). */

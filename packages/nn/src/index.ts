@@ -11,7 +11,6 @@ export {
   decodeStep,
   LlamaAttention,
   type LlamaAttentionInit,
-  type PackedChunk,
   type PagedStep,
 } from './attention.js';
 export { useBlockWeights } from './block-weights.js';
@@ -62,7 +61,6 @@ export {
   type Parameter,
   type StateDictEntry,
 } from './module.js';
-export { type PrefillItem, prefillPacked } from './packed-prefill.js';
 export { forwardPaged, type PagedChunk } from './paged-forward.js';
 export { PagedKvCache, type PagedKvCacheOptions } from './paged-kv-cache.js';
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';

@@ -1,0 +1,34 @@
+/**
+ * The scheduler's settings: queue bound, prefill budget and its step-time target, prefix caching, metrics.
+ *
+ * @module
+ */
+import type { ServeMetrics } from './metrics.js';
+
+/** Scheduler options. */
+export interface SchedulerOptions {
+  /** Most requests waiting for admission before `submit` throws `QueueFullError`. */
+  maxQueue: number;
+  /**
+   * Most prompt tokens prefilled per step (default 512), on top of one decode token per running sequence; longer
+   * prompts are prefilled in chunks over several steps, each mixed with the running decodes.
+   */
+  prefillChunk?: number;
+  /**
+   * Wall milliseconds a step with prefill should take (default 100; 0 turns the bound off): once the scheduler has
+   * measured steps of different sizes, a step prefills only the prompt tokens whose predicted cost fits beside its
+   * decodes, and never fewer than `minPrefillChunk`.
+   */
+  targetStepMs?: number;
+  /** Prompt tokens a step may always prefill, whatever the cost model predicts (default 64). */
+  minPrefillChunk?: number;
+  /** The clock steps are timed with, in milliseconds (default `performance.now`; tests pass a fake one). */
+  clock?: () => number;
+  metrics?: ServeMetrics;
+  /**
+   * Prefix caching: a new sequence shares the cached full KV blocks of its prompt's prefix (a system prompt that a
+   * running or finished sequence computed) when they cover at least this many tokens (default 1: any full block;
+   * 0 turns sharing off).
+   */
+  prefixCacheMinTokens?: number;
+}

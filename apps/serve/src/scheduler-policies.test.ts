@@ -1,0 +1,156 @@
+/**
+ * The scheduler's latency policies over a real engine whose steps are timed with a fake clock: a burst of arrivals
+ * is prefilled in one forward, a short prompt does not wait behind a long one's prefill, and a step's prefill is
+ * sized from the measured step cost so that the step stays within its target. Tokens equal each request's solo run.
+ */
+import { DEFAULT_SAMPLING, generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { setBackend } from '@andes/tensor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LlamaEngine } from './llama-engine.js';
+import { type FinishReason, Scheduler, type SchedulerOptions, type SequenceRequest } from './scheduler.js';
+
+let model: LlamaForCausalLM;
+
+beforeAll(async () => {
+  await setBackend('cpu');
+  const config = llamaConfig({
+    vocab_size: 53,
+    hidden_size: 20,
+    intermediate_size: 36,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    max_position_embeddings: 64,
+  });
+  model = new LlamaForCausalLM(config, { seed: 23 });
+});
+
+/**
+ * A scheduler over a real engine on a fake clock: each forward "takes" `fixedMs + perRowMs · rows` of fake time.
+ * The log holds each forward's chunks as `seq@start×n` and its fake duration.
+ */
+function timedScheduler(options: Partial<SchedulerOptions>, cost = { fixedMs: 2, perRowMs: 1 }) {
+  const engine = new LlamaEngine(model, { maxSlots: 4, maxContext: 64, blockSize: 4 });
+  let now = 1000;
+  const log: { chunks: string; ms: number; onStep?: () => void }[] = [];
+  const hooks: (() => void)[] = [];
+  const step = engine.step.bind(engine);
+  engine.step = async (chunks) => {
+    const rows = chunks.reduce((n, c) => n + c.ids.length, 0);
+    const ms = cost.fixedMs + cost.perRowMs * rows;
+    log.push({ chunks: chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}`).join(' '), ms });
+    hooks.shift()?.();
+    const out = await step(chunks);
+    now += ms;
+    return out;
+  };
+  const scheduler = new Scheduler(engine, { maxQueue: 16, clock: () => now, ...options });
+  /** Runs `fn` while the next forward is in flight (a request arriving during that step). */
+  const duringNextStep = (fn: () => void) => hooks.push(fn);
+  return { engine, scheduler, log, duringNextStep };
+}
+
+function greedy(prompt: number[], maxTokens: number) {
+  const ids: number[] = [];
+  let done!: (r: FinishReason) => void;
+  const reason = new Promise<FinishReason>((r) => (done = r));
+  const req: SequenceRequest = {
+    prompt,
+    maxTokens,
+    sampling: { ...DEFAULT_SAMPLING, temperature: 0 },
+    eosIds: [-1],
+    topLogprobs: -1,
+    onToken: (ev) => {
+      ids.push(ev.id);
+      return undefined;
+    },
+    onFinish: (r) => done(r),
+  };
+  return { req, ids, reason };
+}
+
+const solo = (prompt: readonly number[], n: number) =>
+  generateIds(model, [...prompt], { maxNewTokens: n, temperature: 0, stop: [] });
+
+/** A prompt of `n` tokens starting with BOS, distinct per `salt`. */
+const promptOf = (n: number, salt: number) => [
+  1,
+  ...Array.from({ length: n - 1 }, (_, j) => 2 + ((salt * 11 + j * 7) % 50)),
+];
+
+describe('Scheduler latency policies', () => {
+  it('a short prompt arriving during a long prefill finishes its prefill in the very next step', async () => {
+    const { engine, scheduler, log, duringNextStep } = timedScheduler({ prefillChunk: 8, targetStepMs: 0 });
+    const long = greedy(promptOf(37, 1), 4);
+    const short = greedy(promptOf(3, 2), 5);
+    scheduler.submit(long.req);
+    duringNextStep(() => scheduler.submit(short.req));
+    await Promise.all([long.reason, short.reason]);
+    // Step 1: the long prompt's first 8 tokens. Step 2: the short prompt whole (its first token is drawn), the rest
+    // of the budget to the long one (decodes come on top of the budget); first-come-first-served would have made
+    // it wait four steps.
+    expect(log[0]!.chunks).toBe('0@0×8');
+    expect(log[1]!.chunks).toBe('0@8×5 1@0×3');
+    expect(log[2]!.chunks).toBe('1@3×1 0@13×8');
+    expect(long.ids).toEqual(await solo(long.req.prompt, 4));
+    expect(short.ids).toEqual(await solo(short.req.prompt, 5));
+    expect(engine.blocks.usedBlocks).toBe(0);
+    engine.dispose();
+  });
+
+  it('sizes a step’s prefill from the measured step cost, so a step with prefill stays within its target', async () => {
+    // Each forward costs 2 ms + 1 ms per row; target 20 ms. A decoding sequence teaches the model the line.
+    const { engine, scheduler, log } = timedScheduler({ targetStepMs: 20, minPrefillChunk: 4 });
+    const running = greedy(promptOf(5, 3), 12);
+    const long = greedy(promptOf(40, 4), 3);
+    scheduler.submit(running.req);
+    await new Promise<void>((resolve) => {
+      const onToken = running.req.onToken;
+      running.req.onToken = (ev) => {
+        onToken(ev);
+        if (running.ids.length === 3) {
+          scheduler.submit(long.req);
+          resolve();
+        }
+        return undefined;
+      };
+    });
+    await Promise.all([running.reason, long.reason]);
+    // Beside one decode: (20 − 2 − 1) / 1 = 17 prompt rows per step, so 40 tokens go as 17 + 17 + 6.
+    const chunks = log.map((l) => l.chunks).filter((c) => c.includes('1@'));
+    expect(chunks.slice(0, 3)).toEqual(['0@7×1 1@0×17', '0@8×1 1@17×17', '0@9×1 1@34×6']);
+    for (const l of log.slice(1)) expect(l.ms).toBeLessThanOrEqual(20);
+    expect(running.ids).toEqual(await solo(running.req.prompt, 12));
+    expect(long.ids).toEqual(await solo(long.req.prompt, 3));
+    // Without a target the whole prompt goes at once: one 43 ms step.
+    const unbounded = timedScheduler({ targetStepMs: 0 });
+    const again = greedy(promptOf(40, 4), 3);
+    unbounded.scheduler.submit(again.req);
+    await again.reason;
+    expect(unbounded.log[0]).toMatchObject({ chunks: '0@0×40', ms: 42 });
+    expect(again.ids).toEqual(long.ids);
+    engine.dispose();
+    unbounded.engine.dispose();
+  });
+
+  it('never prefills less than minPrefillChunk, however slow the steps are', async () => {
+    const { engine, scheduler, log } = timedScheduler(
+      { targetStepMs: 5, minPrefillChunk: 6 },
+      { fixedMs: 30, perRowMs: 3 },
+    );
+    const a = greedy(promptOf(4, 5), 6);
+    const b = greedy(promptOf(19, 6), 2);
+    // Steps measured before (the model has no fit, hence no bound, until it has seen two step sizes).
+    scheduler.stepCost.observe(1, 33);
+    scheduler.stepCost.observe(10, 60);
+    scheduler.submit(a.req);
+    scheduler.submit(b.req);
+    await Promise.all([a.reason, b.reason]);
+    // Every step prefills 6 prompt tokens (the floor): A's 4 (shortest first) and 2 of B's, then B alone in
+    // chunks of 6 beside A's decodes.
+    expect(log.slice(0, 4).map((l) => l.chunks)).toEqual(['0@0×4 1@0×2', '0@4×1 1@2×6', '0@5×1 1@8×6', '0@6×1 1@14×5']);
+    expect(a.ids).toEqual(await solo(a.req.prompt, 6));
+    expect(b.ids).toEqual(await solo(b.req.prompt, 2));
+    engine.dispose();
+  });
+});
