@@ -52,8 +52,8 @@ export function createCpuBackend(): Backend {
       }
       storage.liveIn = null;
       bytesInUse -= storage.size * DTYPE_BYTES[storage.dtype];
-      releaseFromHeap(storage);
-      recycleCpu(storage);
+      // An array that is a whole buffer of its own never moved into wasm memory (no heap lookup per free).
+      if (!recycleCpu(storage)) releaseFromHeap(storage);
     },
     write(storage, data) {
       const s = cpuStorage(storage);

@@ -22,15 +22,15 @@ describe('cpu storages: freed arrays are reused', () => {
 
   it('keeps neither tiny arrays nor views into a larger buffer (wasm memory)', () => {
     const pooled = cpuPooledBytes();
-    recycleCpu(allocCpu('float32', 5));
+    expect(recycleCpu(allocCpu('float32', 5))).toBe(true); // its own buffer, too small to keep
     const buffer = new Float32Array(1000);
-    recycleCpu(new CpuStorage('float32', buffer.subarray(100, 400)));
+    expect(recycleCpu(new CpuStorage('float32', buffer.subarray(100, 400)))).toBe(false);
     expect(cpuPooledBytes()).toBe(pooled);
     const w = allocCpu('float32', 4096);
     if (moveToHeap(w, 64)) {
-      // As the backend's free does: back to the heap, then offered to the pool; its data views wasm memory.
+      // As the backend's free does: refused by the pool (its data views wasm memory), then back to the heap.
+      expect(recycleCpu(w)).toBe(false);
       releaseFromHeap(w);
-      recycleCpu(w);
       expect(cpuPooledBytes()).toBe(pooled);
     }
   });

@@ -63,20 +63,21 @@ export function allocCpu(dtype: DType, size: number): CpuStorage {
 /**
  * Hands a freed storage's array to {@link allocCpu} (the backend's `free`). Only an array that is a whole JS buffer
  * of its own is kept (not a view into wasm memory), so a kernel must never return a storage whose array another live
- * storage also holds. The storage must not be read afterwards.
+ * storage also holds. The storage must not be read afterwards. Returns false when the array views a larger buffer
+ * (it may be a block of the kernels' wasm memory, which the caller then gives back), true otherwise.
  */
-export function recycleCpu(storage: CpuStorage): void {
+export function recycleCpu(storage: CpuStorage): boolean {
   const a = storage.data;
   const n = a.length;
-  if (n < POOL_MIN_ELEMENTS || n > POOL_MAX_ELEMENTS || a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) {
-    return;
-  }
-  if (pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+  // (A view detached by a memory grow has length 0: not its own buffer either.)
+  if (n !== storage.size || a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) return false;
+  if (n < POOL_MIN_ELEMENTS || n > POOL_MAX_ELEMENTS || pooledBytes + a.byteLength > POOL_MAX_BYTES) return true;
   const pool = pools[storage.dtype];
   const list = pool.get(n);
   if (list) list.push(a);
   else pool.set(n, [a]);
   pooledBytes += a.byteLength;
+  return true;
 }
 
 /** Bytes of freed arrays the CPU backend holds for reuse (`memory().bytesPooled`). */
