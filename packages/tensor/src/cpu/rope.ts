@@ -12,26 +12,19 @@ export function rope(x: View, positions: View, theta: number, style: RopeStyle, 
   const perBatch = positions.shape.length === 2;
   const half = Dh / 2;
   const out = allocCpu('float32', src.length);
-  const invFreq = new Float64Array(half);
-  for (let i = 0; i < half; i++) invFreq[i] = theta ** ((-2 * i) / Dh);
   const sign = inverse ? -1 : 1;
-  // cos and sin of one position's angles, shared by its H heads (a decode row has H · Dh / 2 pairs, Dh / 2 angles).
-  const cos = new Float64Array(half);
-  const sin = new Float64Array(half);
+  const table = angleTable(theta, Dh);
   const interleaved = style === 'interleaved';
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const p = pos[perBatch ? b * T + t : t]!;
-      for (let i = 0; i < half; i++) {
-        const angle = p * invFreq[i]!;
-        cos[i] = Math.cos(angle);
-        sin[i] = sign * Math.sin(angle);
-      }
+      // cos and sin of one position's angles, shared by its H heads (a decode row has H · Dh / 2 pairs, Dh / 2 angles).
+      const { cos, sin, at } = table.row(p);
       for (let h = 0; h < H; h++) {
         const base = ((b * T + t) * H + h) * Dh;
         for (let i = 0; i < half; i++) {
-          const c = cos[i]!;
-          const s = sin[i]!;
+          const c = cos[at + i]!;
+          const s = sign * sin[at + i]!;
           const i0 = interleaved ? base + 2 * i : base + i;
           const i1 = interleaved ? i0 + 1 : i0 + half;
           const x0 = src[i0]!;
@@ -43,4 +36,79 @@ export function rope(x: View, positions: View, theta: number, style: RopeStyle, 
     }
   }
   return out;
+}
+
+/** Positions whose cos/sin rows an {@link AngleTable} keeps; rows of later positions are computed per call. */
+const TABLE_POSITIONS = 4096;
+
+/**
+ * cos and sin of p · theta^(−2i/Dh) for i < Dh/2, by position p, computed once per (theta, Dh) and position: a decode
+ * step rotates q and k of every layer at the same position, so each row is reused 2 · layers times per step, and the
+ * values are the same Math.cos / Math.sin of the same float64 angle as computing them afresh.
+ */
+class AngleTable {
+  readonly half: number;
+  readonly invFreq: Float64Array;
+  cos = new Float64Array(0);
+  sin = new Float64Array(0);
+  known = new Uint8Array(0);
+  /** Scratch row for positions past the table (and negative ones), recomputed per call. */
+  readonly scratch: { cos: Float64Array; sin: Float64Array; at: number };
+
+  constructor(theta: number, Dh: number) {
+    this.half = Dh / 2;
+    this.invFreq = new Float64Array(this.half);
+    for (let i = 0; i < this.half; i++) this.invFreq[i] = theta ** ((-2 * i) / Dh);
+    this.scratch = { cos: new Float64Array(this.half), sin: new Float64Array(this.half), at: 0 };
+  }
+
+  /** Row p's cos and sin at offset `at` of the returned arrays. */
+  row(p: number): { cos: Float64Array; sin: Float64Array; at: number } {
+    const { half } = this;
+    if (!(p >= 0 && p < TABLE_POSITIONS && Number.isInteger(p))) {
+      this.fill(this.scratch.cos, this.scratch.sin, 0, p);
+      return this.scratch;
+    }
+    if (p >= this.known.length) this.grow(p + 1);
+    const at = p * half;
+    if (this.known[p] === 0) {
+      this.fill(this.cos, this.sin, at, p);
+      this.known[p] = 1;
+    }
+    return { cos: this.cos, sin: this.sin, at };
+  }
+
+  private fill(cos: Float64Array, sin: Float64Array, at: number, p: number): void {
+    for (let i = 0; i < this.half; i++) {
+      const angle = p * this.invFreq[i]!;
+      cos[at + i] = Math.cos(angle);
+      sin[at + i] = Math.sin(angle);
+    }
+  }
+
+  private grow(positions: number): void {
+    const n = Math.min(TABLE_POSITIONS, Math.max(positions, 2 * this.known.length, 64));
+    const cos = new Float64Array(n * this.half);
+    const sin = new Float64Array(n * this.half);
+    const known = new Uint8Array(n);
+    cos.set(this.cos);
+    sin.set(this.sin);
+    known.set(this.known);
+    this.cos = cos;
+    this.sin = sin;
+    this.known = known;
+  }
+}
+
+const tables = new Map<string, AngleTable>();
+
+/** The angle table of (theta, Dh), made on first use. */
+function angleTable(theta: number, Dh: number): AngleTable {
+  const key = `${theta}/${Dh}`;
+  let table = tables.get(key);
+  if (!table) {
+    table = new AngleTable(theta, Dh);
+    tables.set(key, table);
+  }
+  return table;
 }

@@ -7,6 +7,8 @@ export class CpuStorage implements Storage {
   readonly size: number;
   /** Bumped by every in-place write ({@link markWritten}): copies of the contents (matmul's wasm cache) check it. */
   version = 0;
+  /** The CPU backend that handed this storage out and has not freed it yet (null before and after). */
+  liveIn: object | null = null;
   constructor(
     readonly dtype: DType,
     /**
@@ -25,57 +27,66 @@ export function markWritten(storage: Storage): void {
   if (storage instanceof CpuStorage) storage.version++;
 }
 
-/** A fresh zeroed CPU storage (a large float32 one may reuse the array of a freed storage, {@link recycleCpu}). */
+type CpuArray = Float32Array | Int32Array | Uint16Array;
+
+/**
+ * Arrays of freed storages by dtype and length, reused by {@link allocCpu}. A decode step allocates and frees ~100
+ * small outputs; each fresh typed array is a malloc'd backing store that V8 counts as external memory, and their
+ * churn, not the arithmetic, made the garbage collector the largest cost of a small op (24 % of an rmsNorm of 288).
+ */
+const pools: Record<DType, Map<number, CpuArray[]>> = {
+  float32: new Map(),
+  int32: new Map(),
+  float16: new Map(),
+  bfloat16: new Map(),
+};
+/** Arrays of up to 16 elements live inside V8's heap and cost nothing to drop; huge ones are not worth holding. */
+const POOL_MIN_ELEMENTS = 17;
+const POOL_MAX_ELEMENTS = 1 << 22;
+/** Bytes held by the pools at most; beyond it freed arrays are left to the garbage collector. */
+const POOL_MAX_BYTES = 64 << 20;
+let pooledBytes = 0;
+
+/** A fresh zeroed CPU storage (its array may be one a freed storage held: see {@link recycleCpu}). */
 export function allocCpu(dtype: DType, size: number): CpuStorage {
-  if (dtype === 'float32' && size >= RECYCLE_MIN_FLOATS) {
-    const reused = recycled.get(size)?.pop();
-    if (reused) {
-      recycledFloats -= size;
-      return new CpuStorage(dtype, reused.fill(0));
-    }
+  const reused = pools[dtype].get(size)?.pop();
+  if (reused) {
+    pooledBytes -= reused.byteLength;
+    reused.fill(0);
+    return new CpuStorage(dtype, reused);
   }
   const data =
     dtype === 'int32' ? new Int32Array(size) : isHalf(dtype) ? new Uint16Array(size) : new Float32Array(size);
   return new CpuStorage(dtype, data);
 }
 
-/** Freed float32 arrays smaller than this are left to the garbage collector. */
-const RECYCLE_MIN_FLOATS = 1 << 12;
-/** At most this many floats (32 MiB) wait for reuse. */
-const RECYCLE_MAX_FLOATS = 1 << 23;
-/** Arrays of freed storages by length. */
-const recycled = new Map<number, Float32Array[]>();
-let recycledFloats = 0;
-
 /**
- * Called by the backend's `free`: keeps a large float32 storage's own array (on the JS heap, not shared) for the
- * next {@link allocCpu} of that length, and leaves the storage empty so that a use after free fails loudly. Why: a
- * batch-16 decode step allocates a fresh 2 MB logits array (and prefill steps larger ones); as external memory they
- * drove V8 into a full mark-compact every ~20 steps (~5 % of a stories-15m step), and fresh pages fault in on first
- * touch.
+ * Hands a freed storage's array to {@link allocCpu} (the backend's `free`). Only an array that is a whole JS buffer
+ * of its own is kept (not a view into wasm memory), so a kernel must never return a storage whose array another live
+ * storage also holds. The storage must not be read afterwards. Returns false when the array views a larger buffer
+ * (it may be a block of the kernels' wasm memory, which the caller then gives back), true otherwise.
  */
-export function recycleCpu(storage: CpuStorage): void {
-  const data = storage.data;
-  if (
-    !(data instanceof Float32Array) ||
-    data.length < RECYCLE_MIN_FLOATS ||
-    recycledFloats + data.length > RECYCLE_MAX_FLOATS ||
-    !(data.buffer instanceof ArrayBuffer) ||
-    data.byteOffset !== 0 ||
-    data.buffer.byteLength !== data.byteLength
-  ) {
-    return;
-  }
-  let list = recycled.get(data.length);
-  if (!list) recycled.set(data.length, (list = []));
-  list.push(data);
-  recycledFloats += data.length;
-  storage.data = new Float32Array(0);
+export function recycleCpu(storage: CpuStorage): boolean {
+  const a = storage.data;
+  const n = a.length;
+  // (A view detached by a memory grow has length 0: not its own buffer either.)
+  if (n !== storage.size || a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) return false;
+  // A shared buffer of exactly this size is not one we made (allocCpu's arrays own plain ArrayBuffers).
+  if (!(a.buffer instanceof ArrayBuffer)) return false;
+  if (n < POOL_MIN_ELEMENTS || n > POOL_MAX_ELEMENTS || pooledBytes + a.byteLength > POOL_MAX_BYTES) return true;
+  const pool = pools[storage.dtype];
+  const list = pool.get(n);
+  if (list) list.push(a);
+  else pool.set(n, [a]);
+  pooledBytes += a.byteLength;
+  // The freed storage keeps an empty view: a read after free then fails loudly instead of seeing another tensor.
+  storage.data = a.subarray(0, 0);
+  return true;
 }
 
-/** Bytes of freed arrays waiting for reuse (the CPU backend's `memory().bytesPooled`). */
-export function recycledBytes(): number {
-  return 4 * recycledFloats;
+/** Bytes of freed arrays the CPU backend holds for reuse (`memory().bytesPooled`). */
+export function cpuPooledBytes(): number {
+  return pooledBytes;
 }
 
 /** The CPU storage behind `storage`, or a clear error when tensors of different backends were mixed. */

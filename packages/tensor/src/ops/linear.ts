@@ -6,7 +6,6 @@
  */
 import { fmt, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { tidy } from '../tidy.js';
 import { add } from './add.js';
 import { backendOfAnyDtype, requireDtype, requireFloat } from './inputs.js';
 import { matmulNd } from './matmul-nd.js';
@@ -23,13 +22,24 @@ export function matmulRows(op: string, x: Tensor, w: Tensor, bias: Tensor | null
   if (w.shape.length !== 2 || w.shape[0] !== K) {
     throw new Error(`${op}: inner dimensions differ, ${fmt(x.shape)} @ ${fmt(w.shape)} (${K} vs ${w.shape[0]})`);
   }
+  if (x.shape.length === 2 && bias === null) return matmulNd(x, w);
+  // Intermediates are disposed by hand rather than by a tidy scope: this runs for every projection of a decode step.
   const lead = x.shape.slice(0, -1);
-  return tidy(() => {
-    const rows = x.shape.length === 2 ? x : reshape(x, [sizeOf(lead), K]);
-    let y = matmulNd(rows, w);
-    if (bias !== null) y = add(y, bias);
+  const rows = x.shape.length === 2 ? x : reshape(x, [sizeOf(lead), K]);
+  let product: Tensor;
+  try {
+    product = matmulNd(rows, w);
+  } finally {
+    if (rows !== x) rows.dispose();
+  }
+  let y = product;
+  try {
+    if (bias !== null) y = add(product, bias);
     return x.shape.length === 2 ? y : reshape(y, [...lead, w.shape[1]!]);
-  });
+  } finally {
+    if (y !== product) product.dispose();
+    if (x.shape.length !== 2) y.dispose();
+  }
 }
 
 /**
@@ -54,5 +64,10 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
       throw new Error(`linear: bias ${fmt(bias.shape)} does not match the out-features of weight ${fmt(weight.shape)}`);
     }
   }
-  return tidy(() => matmulRows('linear', x, transpose(weight, 0, 1), bias));
+  const weightT = transpose(weight, 0, 1);
+  try {
+    return matmulRows('linear', x, weightT, bias);
+  } finally {
+    weightT.dispose();
+  }
 }

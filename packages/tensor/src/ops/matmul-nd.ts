@@ -40,7 +40,10 @@ export function matmulNd(a: Tensor, b: Tensor): Tensor {
   if (b.shape[b.shape.length - 2] !== K) {
     throw new Error(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${K} vs ${b.shape.at(-2)})`);
   }
-  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch =
+    a.shape.length === 2 && b.shape.length === 2
+      ? []
+      : broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const M = a.shape[a.shape.length - 2]!;
   const N = b.shape[b.shape.length - 1]!;
   const y = Tensor.fromStorage(backend.matmul(batchView(a, batch), batchView(b, batch), batch), backend, [

@@ -7,18 +7,22 @@ import { backendOfAnyDtype } from './inputs.js';
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   backendOfAnyDtype('permute', x);
   const rank = x.shape.length;
-  const d = dims.map((a) => normAxis('permute', a, rank, x.shape));
-  if (d.length !== rank || new Set(d).size !== rank) {
+  if (dims.length !== rank) {
     throw new Error(`permute: ${JSON.stringify(dims)} is not a permutation of the axes of ${fmt(x.shape)}`);
   }
-  const y = x.view_(
-    d.map((a) => x.shape[a]!),
-    d.map((a) => x.strides[a]!),
-    x.offset,
-  );
-  const inverse = new Array<number>(rank);
-  d.forEach((a, i) => {
+  // Plain loops (no Set, no closures): linear layers transpose their weight on every call.
+  const shape = new Array<number>(rank);
+  const strides = new Array<number>(rank);
+  const inverse = new Array<number>(rank).fill(-1);
+  for (let i = 0; i < rank; i++) {
+    const a = normAxis('permute', dims[i]!, rank, x.shape);
+    if (inverse[a] !== -1) {
+      throw new Error(`permute: ${JSON.stringify(dims)} is not a permutation of the axes of ${fmt(x.shape)}`);
+    }
     inverse[a] = i;
-  });
+    shape[i] = x.shape[a]!;
+    strides[i] = x.strides[a]!;
+  }
+  const y = x.view_(shape, strides, x.offset);
   return record('permute', [x], y, (g) => [permute(g, inverse)]);
 }

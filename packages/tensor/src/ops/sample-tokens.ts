@@ -104,12 +104,16 @@ export function packSamplingRows(rows: readonly TokenSampling[], vocab: number):
     }
     for (const [id, e] of entries) {
       ids.push(id);
-      vals.push(...e);
+      vals.push(e[0], e[1], e[2], e[3]);
     }
     packed.entryStart[r + 1] = ids.length;
   });
   const E = ids.length;
-  const column = (k: number) => Float32Array.from({ length: E }, (_, e) => vals[e * 4 + k]!);
+  const column = (k: number) => {
+    const out = new Float32Array(E);
+    for (let e = 0; e < E; e++) out[e] = vals[e * 4 + k]!;
+    return out;
+  };
   return {
     ...packed,
     entryIds: Int32Array.from(ids),

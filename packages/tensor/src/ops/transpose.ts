@@ -5,7 +5,8 @@ import { permute } from './permute.js';
 /** Swaps axes a and b (negatives allowed). A zero-copy view; matmul reads it without copying. */
 export function transpose(x: Tensor, a: number, b: number): Tensor {
   const rank = x.shape.length;
-  const dims = [...Array(rank).keys()];
+  const dims = new Array<number>(rank);
+  for (let k = 0; k < rank; k++) dims[k] = k;
   const i = normAxis('transpose', a, rank, x.shape);
   const j = normAxis('transpose', b, rank, x.shape);
   dims[i] = j;
