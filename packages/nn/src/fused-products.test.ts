@@ -82,7 +82,8 @@ describeBackends('decoder layer grouped products (linearMany, linearResidual)', 
   it('training logits and every gradient equal the unfused path', async () => {
     const model = new LlamaForCausalLM(config, { seed: 4 });
     const ids = randomIds(2, 11, config.vocab_size, 6);
-    const grouped = vi.spyOn(getBackend(), 'linearParts' as never);
+    const backend = getBackend() as { linearParts: (...args: never[]) => unknown };
+    const grouped = vi.spyOn(backend, 'linearParts');
     const fused = await trainingPass(model, ids);
     expect(grouped).toHaveBeenCalled(); // the fused path ran (3 products per layer: q/k/v, gate/up, down_proj)
     const plain = await unfused(() => trainingPass(model, ids));

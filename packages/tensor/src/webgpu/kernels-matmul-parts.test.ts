@@ -66,7 +66,7 @@ suite('webgpu grouped linear kernels vs float64', () => {
         closeness(
           await readNumbers(
             g,
-            g.linearParts(
+            g.linearParts!(
               x.view,
               ws.map((w) => w.view),
               null,
@@ -103,6 +103,6 @@ suite('webgpu grouped linear kernels vs float64', () => {
     const w = operand(g, 29, 17, 4);
     const r = operand(g, 23, 29, 5);
     const want = product(x, t(w)).map((v, i) => v + r.host[i]!);
-    expect(closeness(await readNumbers(g, g.linearParts(x.view, [w.view], r.view)), want)).toBeLessThanOrEqual(1);
+    expect(closeness(await readNumbers(g, g.linearParts!(x.view, [w.view], r.view)), want)).toBeLessThanOrEqual(1);
   });
 });
