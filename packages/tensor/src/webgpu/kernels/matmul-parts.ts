@@ -7,10 +7,11 @@
  * - `linearPartsWeightGrad`: dy_pᵀ · x for every part, each into its own storage.
  *
  * Each is a column-strip kernel (the shape the lavapipe matmul family picked, matmul.ts): a workgroup owns `rm` rows
- * and `wg · rn` columns, no workgroup memory. Grouped products take their part from `workgroup_id.z`; the WGSL holds one
- * K loop per part inside a uniform branch (bindings cannot be indexed), so no load branches per element. A separate
+ * and `wg · rn` columns, no workgroup memory. Grouped products take their part from `workgroup_id.z`; one K loop
+ * serves every part, a uniform branch per K step picking the part's buffers (bindings cannot be indexed). A separate
  * generator rather than a hook in matmul.ts: those kernels bind one A and one B, these bind up to three of each (at
- * most 7 storage buffers, within the compatibility level's 8).
+ * most 7 storage buffers, within the compatibility level's 8). CPU adapters run them; GPUs compute the same products
+ * apart through the tuned family (matmul-parts-apart.ts).
  *
  * @module
  */
@@ -18,6 +19,12 @@
 import type { View } from '../../backend/backend.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 import { type Layout, layoutOf } from './matmul-code.js';
+import {
+  linearPartsApart,
+  linearPartsInputGradApart,
+  linearPartsWeightGradApart,
+  transposedView,
+} from './matmul-parts-apart.js';
 
 /** Invocations per workgroup and rows × columns per invocation of a parts kernel. */
 interface PartsStrip {
@@ -26,17 +33,11 @@ interface PartsStrip {
   rn: number;
 }
 
-// Row-blocked strips as the lavapipe family chose for M > 1 (8 × 8 per invocation) and one-row decode (1 × 8); GPUs
-// get 64 invocations (their speed there is unmeasured: no GPU was lent when these were written).
-const CPU_ROWS: PartsStrip = { wg: 16, rm: 8, rn: 8 };
-const CPU_ROW: PartsStrip = { wg: 16, rm: 1, rn: 8 };
-const GPU_ROWS: PartsStrip = { wg: 64, rm: 4, rn: 4 };
-const GPU_ROW: PartsStrip = { wg: 64, rm: 1, rn: 4 };
-
-function stripFor(rt: Runtime, M: number): PartsStrip {
-  if (rt.cpuAdapter) return M > 1 ? CPU_ROWS : CPU_ROW;
-  return M > 1 ? GPU_ROWS : GPU_ROW;
-}
+// Row-blocked strips as the lavapipe matmul family chose for M > 1 (8 × 8 per invocation) and one-row decode (1 × 8).
+// Only CPU adapters run these kernels: GPUs take the tuned family per part (matmul-parts-apart.ts) until the grouped
+// kernels are measured there.
+const ROWS: PartsStrip = { wg: 16, rm: 8, rn: 8 };
+const ONE_ROW: PartsStrip = { wg: 16, rm: 1, rn: 8 };
 
 /** One product `out_p [M, N] = A_p [M, K] · B_p [K, N]` of a dispatch; `out` is an element offset into its output. */
 interface Product {
@@ -57,9 +58,15 @@ interface PartsCode {
   lb: Layout;
 }
 
-/** Words 0–2: residual offset and strides; product p at words 4 + 10p. */
-const RESIDUAL_WORDS = 4;
+/**
+ * Words 0–2: residual offset and strides, 4: products; product p at words 8 + 10p. Every kernel binds three parts
+ * (unused ones repeat part 0's inputs) and reads the count from word 4: one pipeline per kind serves 1–3 parts, since
+ * each costs seconds of compile on lavapipe. The residual stays a variant of its own: reading it in every kernel
+ * doubled the forward's compile time.
+ */
+const HEADER_WORDS = 8;
 const PRODUCT_WORDS = 10;
+const PARTS = 3;
 
 function productParams(p: Product): number[] {
   const [sAm, sAk] = p.a.strides as [number, number];
@@ -160,11 +167,11 @@ function partsCode(s: PartsStrip, grouped: boolean, c: PartsCode, bindings: stri
   if (m0 >= M || n0 >= N) { return; }
 ${accumulators(s)}`;
   const body = grouped
-    ? `  let p = wid.z;\n  let w = ${RESIDUAL_WORDS}u + ${PRODUCT_WORDS}u * p;\n${head}\n  {\n${kLoop(s, c)}\n  }`
-    : `  let w = ${RESIDUAL_WORDS}u;\n  let p = 0u;\n${head}
-  for (var q = 0u; q < ${c.a.length}u; q++) {
+    ? `  let p = wid.z;\n  let w = ${HEADER_WORDS}u + ${PRODUCT_WORDS}u * p;\n${head}\n  {\n${kLoop(s, c)}\n  }`
+    : `  let w = ${HEADER_WORDS}u;\n  let p = 0u;\n${head}
+  for (var q = 0u; q < pu(4u); q++) {
     let p = q;
-    let w = ${RESIDUAL_WORDS}u + ${PRODUCT_WORDS}u * q;
+    let w = ${HEADER_WORDS}u + ${PRODUCT_WORDS}u * q;
 ${kLoop(s, c)}
   }`;
   return `${decl.join('\n')}
@@ -178,6 +185,11 @@ ${stores(s, residual)}
 }`;
 }
 
+/** Views padded to three parts by repeating the first (their products are never computed). */
+function padded(views: readonly View[]): View[] {
+  return Array.from({ length: PARTS }, (_, i) => views[i] ?? views[0]!);
+}
+
 function dispatchProducts(
   rt: Runtime,
   grouped: boolean,
@@ -189,12 +201,13 @@ function dispatchProducts(
   const M = Math.max(...products.map((p) => p.M));
   const N = Math.max(...products.map((p) => p.N));
   if (M === 0 || N === 0) return;
-  const s = stripFor(rt, M);
+  const s = M > 1 ? ROWS : ONE_ROW;
   const c = codeOf(products, names);
   const bindings = storages.map((b) => b.name);
   const key = `mmparts:${grouped}:${s.wg}/${s.rm}x${s.rn}:${residual !== null}:${c.la}${c.lb}:${c.a}|${c.b}|${c.out}`;
   const pipeline = rt.pipeline(key, () => partsCode(s, grouped, c, bindings, residual !== null));
-  const params = residual ? [residual.offset, residual.strides[0]!, residual.strides[1]!, 0] : [0, 0, 0, 0];
+  const r = residual ? [residual.offset, residual.strides[0]!, residual.strides[1]!, 1] : [0, 0, 0, 0];
+  const params = [...r, products.length, 0, 0, 0];
   for (const p of products) params.push(...productParams(p));
   const bound = storages.map((b) => b.storage);
   if (residual) bound.push(residual.storage as GpuStorage);
@@ -202,21 +215,12 @@ function dispatchProducts(
   rt.dispatch(pipeline, bound, params, grid);
 }
 
-/** A weight `[N, K]` read as the `[K, N]` operand B (its transpose, by strides). */
-function transposedView(w: View): View {
-  return {
-    storage: w.storage,
-    shape: [w.shape[1]!, w.shape[0]!],
-    strides: [w.strides[1]!, w.strides[0]!],
-    offset: w.offset,
-  };
-}
-
 /**
  * x `[M, K]` · W_pᵀ for each weight `[N_p, K]` → one storage of Σ M·N_p elements, part p a row-major `[M, N_p]` block
  * after the earlier parts; with `residual` `[M, N]` (one weight only) the block is `residual + x · Wᵀ`.
  */
 export function linearParts(rt: Runtime, x: View, weights: readonly View[], residual: View | null): GpuStorage {
+  if (!rt.cpuAdapter) return linearPartsApart(rt, x, weights, residual);
   const [M, K] = x.shape as [number, number];
   let total = 0;
   const products: Product[] = weights.map((w) => {
@@ -225,11 +229,11 @@ export function linearParts(rt: Runtime, x: View, weights: readonly View[], resi
     return p;
   });
   const out = rt.alloc('float32', total);
-  const names = { a: products.map(() => 'X'), b: products.map((_, i) => `W${i}`), out: products.map(() => 'Y') };
+  const names = { a: ['X', 'X', 'X'], b: ['W0', 'W1', 'W2'], out: ['Y', 'Y', 'Y'] };
   const storages = [
     { name: 'Y', storage: out },
     { name: 'X', storage: x.storage as GpuStorage },
-    ...weights.map((w, i) => ({ name: `W${i}`, storage: w.storage as GpuStorage })),
+    ...padded(weights).map((w, i) => ({ name: `W${i}`, storage: w.storage as GpuStorage })),
   ];
   dispatchProducts(rt, true, products, names, storages, residual);
   return out;
@@ -237,19 +241,16 @@ export function linearParts(rt: Runtime, x: View, weights: readonly View[], resi
 
 /** Σ_p dy_p `[M, N_p]` · W_p `[N_p, K]` → `[M, K]`: the input gradient of {@link linearParts}, one dispatch. */
 export function linearPartsInputGrad(rt: Runtime, dys: readonly View[], weights: readonly View[]): GpuStorage {
+  if (!rt.cpuAdapter) return linearPartsInputGradApart(rt, dys, weights);
   const M = dys[0]!.shape[0]!;
   const K = weights[0]!.shape[1]!;
   const out = rt.alloc('float32', M * K);
   const products: Product[] = dys.map((dy, i) => ({ a: dy, b: weights[i]!, M, N: K, K: dy.shape[1]!, out: 0 }));
-  const names = {
-    a: products.map((_, i) => `G${i}`),
-    b: products.map((_, i) => `W${i}`),
-    out: products.map(() => 'DX'),
-  };
+  const names = { a: ['G0', 'G1', 'G2'], b: ['W0', 'W1', 'W2'], out: ['DX', 'DX', 'DX'] };
   const storages = [
     { name: 'DX', storage: out },
-    ...dys.map((d, i) => ({ name: `G${i}`, storage: d.storage as GpuStorage })),
-    ...weights.map((w, i) => ({ name: `W${i}`, storage: w.storage as GpuStorage })),
+    ...padded(dys).map((d, i) => ({ name: `G${i}`, storage: d.storage as GpuStorage })),
+    ...padded(weights).map((w, i) => ({ name: `W${i}`, storage: w.storage as GpuStorage })),
   ];
   dispatchProducts(rt, false, products, names, storages, null);
   return out;
@@ -257,19 +258,19 @@ export function linearPartsInputGrad(rt: Runtime, dys: readonly View[], weights:
 
 /** dy_pᵀ · x for each dy_p `[M, N_p]` and x `[M, K]` → one `[N_p, K]` storage per part, in one dispatch. */
 export function linearPartsWeightGrad(rt: Runtime, dys: readonly View[], x: View): GpuStorage[] {
+  if (!rt.cpuAdapter) return linearPartsWeightGradApart(rt, dys, x);
   const [M, K] = x.shape as [number, number];
   const outs = dys.map((dy) => rt.alloc('float32', dy.shape[1]! * K));
   const products: Product[] = dys.map((dy) => ({ a: transposedView(dy), b: x, M: dy.shape[1]!, N: K, K: M, out: 0 }));
-  const names = {
-    a: products.map((_, i) => `G${i}`),
-    b: products.map(() => 'X'),
-    out: products.map((_, i) => `DW${i}`),
-  };
+  const names = { a: ['G0', 'G1', 'G2'], b: ['X', 'X', 'X'], out: ['DW0', 'DW1', 'DW2'] };
+  // Writable bindings may not alias: unused output slots get one-element placeholders.
+  const spare = Array.from({ length: PARTS - outs.length }, () => rt.alloc('float32', 1));
   const storages = [
-    ...outs.map((o, i) => ({ name: `DW${i}`, storage: o })),
-    ...dys.map((d, i) => ({ name: `G${i}`, storage: d.storage as GpuStorage })),
+    ...[...outs, ...spare].map((o, i) => ({ name: `DW${i}`, storage: o })),
+    ...padded(dys).map((d, i) => ({ name: `G${i}`, storage: d.storage as GpuStorage })),
     { name: 'X', storage: x.storage as GpuStorage },
   ];
   dispatchProducts(rt, true, products, names, storages, null);
+  for (const t of spare) rt.free(t);
   return outs;
 }
