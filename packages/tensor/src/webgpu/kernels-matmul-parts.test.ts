@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, View } from '../backend/backend.js';
+import type { WebGpuBackend } from './backend.js';
 import {
   closeness,
   compatibilityWebGpu,
@@ -55,54 +56,64 @@ function t(o: Operand): Operand {
   return { host: o.host, view: transposed(o.view, 0, 1) };
 }
 
-suite('webgpu grouped linear kernels vs float64', () => {
-  it('compatibility device: linearParts (with residual), its input and weight gradients', async () => {
-    const g = compat!;
-    for (const [M, K, outs] of [[37, 70, [21, 9, 9]]] as const) {
-      const x = operand(g, M, K, 1);
-      const ws = outs.map((n, i) => operand(g, n, K, 10 + i));
-      const want = ws.flatMap((w) => product(x, t(w)));
-      expect(
-        closeness(
-          await readNumbers(
-            g,
-            g.linearParts!(
-              x.view,
-              ws.map((w) => w.view),
-              null,
-            ),
-          ),
-          want,
-        ),
-      ).toBeLessThanOrEqual(1);
+/** Checks linearParts (with residual), its input and weight gradients on `g` against float64 products. */
+async function checkParts(g: Backend): Promise<void> {
+  // Three parts with GQA-like widths, then two (the kernels bind three parts; unused ones are padding).
+  for (const [M, K, outs] of [
+    [37, 70, [21, 9, 9]],
+    [5, 13, [19, 6]],
+  ] as const) {
+    const x = operand(g, M, K, 1);
+    const ws = outs.map((n, i) => operand(g, n, K, 10 + i));
+    const wViews = ws.map((w) => w.view);
+    const want = ws.flatMap((w) => product(x, t(w)));
+    expect(closeness(await readNumbers(g, g.linearParts!(x.view, wViews, null)), want)).toBeLessThanOrEqual(1);
 
-      const dys = outs.map((n, i) => operand(g, M, n, 20 + i));
-      const dx = new Array<number>(M * K).fill(0);
-      for (const [i, dy] of dys.entries()) {
-        for (const [j, v] of product(dy, ws[i]!).entries()) dx[j]! += v;
-      }
-      const got = await readNumbers(
-        g,
-        g.linearPartsInputGrad!(
-          dys.map((d) => d.view),
-          ws.map((w) => w.view),
-        ),
-      );
-      expect(closeness(got, dx)).toBeLessThanOrEqual(1);
-
-      const dws = g.linearPartsWeightGrad!(
-        dys.map((d) => d.view),
-        x.view,
-      );
-      for (const [i, dy] of dys.entries()) {
-        expect(closeness(await readNumbers(g, dws[i]!), product(t(dy), x))).toBeLessThanOrEqual(1);
-      }
+    const dys = outs.map((n, i) => operand(g, M, n, 20 + i));
+    const dx = new Array<number>(M * K).fill(0);
+    for (const [i, dy] of dys.entries()) {
+      for (const [j, v] of product(dy, ws[i]!).entries()) dx[j]! += v;
     }
-    // Residual epilogue, and an x read through a transposed view (strides, not a copy).
-    const x = operand(g, 23, 17, 3, true);
-    const w = operand(g, 29, 17, 4);
-    const r = operand(g, 23, 29, 5);
-    const want = product(x, t(w)).map((v, i) => v + r.host[i]!);
-    expect(closeness(await readNumbers(g, g.linearParts!(x.view, [w.view], r.view)), want)).toBeLessThanOrEqual(1);
-  });
+    const got = await readNumbers(
+      g,
+      g.linearPartsInputGrad!(
+        dys.map((d) => d.view),
+        wViews,
+      ),
+    );
+    expect(closeness(got, dx)).toBeLessThanOrEqual(1);
+
+    const dws = g.linearPartsWeightGrad!(
+      dys.map((d) => d.view),
+      x.view,
+    );
+    for (const [i, dy] of dys.entries()) {
+      expect(closeness(await readNumbers(g, dws[i]!), product(t(dy), x))).toBeLessThanOrEqual(1);
+    }
+  }
+  // Residual epilogue, and an x read through a transposed view (strides, not a copy).
+  const x = operand(g, 23, 17, 3, true);
+  const w = operand(g, 29, 17, 4);
+  const r = operand(g, 23, 29, 5);
+  const want = product(x, t(w)).map((v, i) => v + r.host[i]!);
+  expect(closeness(await readNumbers(g, g.linearParts!(x.view, [w.view], r.view)), want)).toBeLessThanOrEqual(1);
+}
+
+suite('webgpu grouped linear kernels vs float64', () => {
+  // CPU adapters run the grouped kernels, GPUs the tuned matmul family per part: both routes, whatever the adapter.
+  for (const [route, cpuAdapter] of [
+    ['grouped kernels', true],
+    ['tuned family apart', false],
+  ] as const) {
+    it(`compatibility device, ${route}: linearParts (with residual), input and weight gradients`, async () => {
+      const rt = (compat as WebGpuBackend).rt;
+      const detected = rt.cpuAdapter;
+      rt.cpuAdapter = cpuAdapter;
+      try {
+        await checkParts(compat!);
+      } finally {
+        rt.cpuAdapter = detected;
+      }
+    });
+  }
 });
