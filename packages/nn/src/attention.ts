@@ -23,7 +23,7 @@ import {
 import { headDim, type LlamaConfig } from './config.js';
 import { childInit, type ModuleInit } from './init.js';
 import type { KvCache } from './kv-cache.js';
-import { Linear } from './linear.js';
+import { forwardMany, Linear } from './linear.js';
 import { Module } from './module.js';
 import type { PagedKvCache } from './paged-kv-cache.js';
 import { RotaryEmbedding } from './rotary-embedding.js';
@@ -103,9 +103,11 @@ export class LlamaAttention extends Module {
   /** q, k, v of `x [B, T, d]` with rotary applied to q and k, each `[B, T, heads, Dh]`. */
   #project(x: Tensor, positions: Tensor): { q: Tensor; k: Tensor; v: Tensor } {
     const [b, t] = x.shape as [number, number, number];
-    const q = this.rotary.apply(this.qProj.forward(x).reshape([b, t, this.numHeads, this.headDim]), positions);
-    const k = this.rotary.apply(this.kProj.forward(x).reshape([b, t, this.numKvHeads, this.headDim]), positions);
-    const v = this.vProj.forward(x).reshape([b, t, this.numKvHeads, this.headDim]);
+    // One grouped product for all three (contiguous blocks of one storage: rope and reshape read them in place).
+    const [qx, kx, vx] = forwardMany([this.qProj, this.kProj, this.vProj], x) as [Tensor, Tensor, Tensor];
+    const q = this.rotary.apply(qx.reshape([b, t, this.numHeads, this.headDim]), positions);
+    const k = this.rotary.apply(kx.reshape([b, t, this.numKvHeads, this.headDim]), positions);
+    const v = vx.reshape([b, t, this.numKvHeads, this.headDim]);
     return { q, k, v };
   }
 

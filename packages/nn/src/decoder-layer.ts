@@ -57,13 +57,14 @@ export class LlamaDecoderLayer extends Module {
   }
 
   /**
-   * The block's second half from the attention output `a`: h = x + a, then h + mlp(rmsNorm(h)); the residual add
-   * and the norm run as one fused kernel.
+   * The block's second half from the attention output `a`: h = x + a, then h + mlp(rmsNorm(h)); the first residual
+   * add and the norm run as one fused kernel, the second as down_proj's epilogue. (o_proj keeps a plain product:
+   * its residual is already fused into addRmsNorm, so an epilogue there would save no dispatch.)
    */
   private feedForward(x: Tensor, a: Tensor): Tensor {
     const norm = this.postAttentionLayernorm;
     const { sum, y } = addRmsNorm(x, a, norm.weight, norm.eps);
-    return sum.add(this.mlp.forward(y));
+    return this.mlp.forwardResidual(y, sum);
   }
 
   /** `x [B, T, d]` at int32 `positions [T]` → `[B, T, d]`, optionally through a cache slot (see `LlamaAttention`). */

@@ -6,7 +6,7 @@
 
 import { swiglu, type Tensor } from '@andes/tensor';
 import { childInit, type ModuleInit } from './init.js';
-import { Linear } from './linear.js';
+import { forwardMany, Linear } from './linear.js';
 import { Module } from './module.js';
 
 /** Options of {@link LlamaMLP}: initialisation scales, and the model seed and this module's name (e.g. `model.layers.0.mlp`). */
@@ -46,7 +46,18 @@ export class LlamaMLP extends Module {
 
   /** `x [..., dim] → [..., dim]`. */
   forward(x: Tensor): Tensor {
-    // swiglu fuses silu and the product (one WebGPU dispatch forward and one backward instead of two and five).
-    return this.downProj.forward(swiglu(this.gateProj.forward(x), this.upProj.forward(x)));
+    return this.downProj.forward(this.#gated(x));
+  }
+
+  /** `residual + forward(x)`, with the add fused into down_proj's product (see `Linear.forwardResidual`). */
+  forwardResidual(x: Tensor, residual: Tensor): Tensor {
+    return this.downProj.forwardResidual(this.#gated(x), residual);
+  }
+
+  #gated(x: Tensor): Tensor {
+    // gate and up as one grouped product; swiglu fuses silu and the product (one WebGPU dispatch forward and one
+    // backward instead of two and five).
+    const [gate, up] = forwardMany([this.gateProj, this.upProj], x) as [Tensor, Tensor];
+    return swiglu(gate, up);
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type BlockWeight, blockLinear, linear, type Tensor, zeros } from '@andes/tensor';
+import { type BlockWeight, blockLinear, linear, linearMany, linearResidual, type Tensor, zeros } from '@andes/tensor';
 import { initSeed, type ModuleInit, normalInit } from './init.js';
 import { Module, type Parameter, qualified } from './module.js';
 
@@ -121,10 +121,36 @@ export class Linear extends Module {
     return y.add(x.shape.length > 2 ? delta.reshape([...x.shape.slice(0, -1), this.outFeatures]) : delta);
   }
 
+  /**
+   * The float32 weight when `forward` is exactly `x · Wᵀ` (no bias, adapter or block weight), else null: what the
+   * fused products (`linearMany`, `linearResidual`) may read. Half and block weights keep the separate path.
+   */
+  get plainWeight(): Tensor | null {
+    if (this.#block !== null || this.bias !== null || this.adapter !== null) return null;
+    const w = this.weight;
+    return w.dtype === 'float32' ? w : null;
+  }
+
+  /** `residual + forward(x)`, the residual add fused into the product when the weight is plain float32. */
+  forwardResidual(x: Tensor, residual: Tensor): Tensor {
+    const w = this.plainWeight;
+    return w === null ? residual.add(this.forward(x)) : linearResidual(x, w, residual);
+  }
+
   /** Frees the parameters and the block weight, if any. */
   override dispose(): void {
     super.dispose();
     this.#block?.dispose();
     this.#block = null;
   }
+}
+
+/**
+ * `layers.map((l) => l.forward(x))` for layers reading one input (q/k/v, gate/up): one grouped product (`linearMany`,
+ * one dispatch forward and one per gradient) when every weight is plain float32, else each layer's own forward.
+ */
+export function forwardMany(layers: readonly Linear[], x: Tensor): Tensor[] {
+  const weights = layers.map((l) => l.plainWeight);
+  if (weights.every((w) => w !== null)) return linearMany(x, weights as Tensor[]);
+  return layers.map((l) => l.forward(x));
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -w @andes/tensor`: Andes WebGPU kernels vs tfjs-webgpu on the same Dawn adapter.
- * Usage: node bench/out/bench/run.js [matmul|attention|train|variants|attention-variants|rows]… (default: all but variants).
+ * Usage: node bench/out/bench/run.js [matmul|attention|train|variants|attention-variants|rows|grouped]… (default: all
+ * but variants, rows, grouped).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { setAttentionVariant } from '../src/webgpu/kernels/attention.js';
 import { setRowVariant } from '../src/webgpu/kernels/row-variants.js';
 import { ATTENTION_VARIANTS, ROW_VARIANTS } from '../src/webgpu/tuning/families.js';
 import { attentionRows, attentionVariantRows } from './attention.bench.js';
+import { groupedLinearRows } from './grouped-linear.bench.js';
 import { type Row, setup } from './harness.js';
 import { matmulRow } from './matmul.bench.js';
 import { rowVariantRows } from './rows.bench.js';
@@ -54,5 +56,6 @@ if (which.has('variants')) {
   await runVariants(b, process.env.VARIANTS?.split(','), (process.env.SIZES ?? '512').split(',').map(Number));
 }
 if (which.has('decode-variants')) await runDecodeVariants(b);
+if (which.has('grouped')) await groupedLinearRows(b);
 b.andes.destroy();
 process.exit(0);

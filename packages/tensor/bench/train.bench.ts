@@ -26,8 +26,9 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
   const Tn = cfg.T;
   const Dh = d / H;
   T.setSeed(1);
-  const w = (rows: number, cols: number) =>
-    T.keep(T.tidy(() => T.randn([rows, cols]).mul(1 / Math.sqrt(rows)))).requiresGrad_();
+  // Projection weights [out, in] as in PyTorch (read by linear / linearMany through a transposed view).
+  const w = (out: number, inFeatures: number) =>
+    T.keep(T.tidy(() => T.randn([out, inFeatures]).mul(1 / Math.sqrt(inFeatures)))).requiresGrad_();
   const params: T.Tensor[] = [];
   const track = (t: T.Tensor) => {
     params.push(t);
@@ -41,38 +42,45 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
     wv: track(w(d, d)),
     wo: track(w(d, d)),
     n2: track(T.ones([d], { requiresGrad: true })),
-    w1: track(w(d, 4 * d)),
-    w3: track(w(d, 4 * d)),
-    w2: track(w(4 * d, d)),
+    w1: track(w(4 * d, d)),
+    w3: track(w(4 * d, d)),
+    w2: track(w(d, 4 * d)),
   }));
   const nf = track(T.ones([d], { requiresGrad: true }));
-  const head = track(w(d, V));
+  const head = track(w(V, d));
   const moments = params.map((p) => [T.zerosLike(p), T.zerosLike(p)] as const);
   const ids = T.randint(0, V, [B, Tn], { dtype: 'int32' });
   const targets = T.randint(0, V, [B, Tn], { dtype: 'int32' });
   const pos = T.arange(0, Tn, 1, { dtype: 'int32' });
   let stepNo = 0;
-  // BENCH_FUSED=0 composes the residual add + RMSNorm and silu·up from primitives (the dispatch count before fusion).
-  const fused = process.env.BENCH_FUSED !== '0';
+  // BENCH_FUSED=0 composes the residual add + RMSNorm and silu·up from primitives (the dispatch count before fusion);
+  // BENCH_FUSED=1 fuses those two but runs every projection as its own linear; the default also groups q/k/v and
+  // gate/up (linearMany) and fuses down_proj with the residual add (linearResidual).
+  const mode = process.env.BENCH_FUSED ?? '2';
+  const projections = (h: T.Tensor, ws: T.Tensor[]) =>
+    mode === '2' ? T.linearMany(h, ws) : ws.map((wi) => T.linear(h, wi));
   const logits = (tokens: T.Tensor, Bn: number, Tl: number, at: T.Tensor) => {
     let x = T.embedding(emb, tokens);
     for (const l of layers) {
       const h = T.rmsNorm(x, l.n1, 1e-5);
-      const heads = (wm: T.Tensor) => h.matmul(wm).reshape([Bn, Tl, H, Dh]);
-      const q = T.rope(heads(l.wq), at).permute([0, 2, 1, 3]);
-      const k = T.rope(heads(l.wk), at).permute([0, 2, 1, 3]);
-      const v = heads(l.wv).permute([0, 2, 1, 3]);
+      const heads = (t: T.Tensor) => t.reshape([Bn, Tl, H, Dh]);
+      const [qx, kx, vx] = projections(h, [l.wq, l.wk, l.wv]) as [T.Tensor, T.Tensor, T.Tensor];
+      const q = T.rope(heads(qx), at).permute([0, 2, 1, 3]);
+      const k = T.rope(heads(kx), at).permute([0, 2, 1, 3]);
+      const v = heads(vx).permute([0, 2, 1, 3]);
       const a = T.scaledDotProductAttention(q, k, v, { causal: true }).permute([0, 2, 1, 3]).reshape([Bn, Tl, d]);
-      if (fused) {
-        const { sum, y } = T.addRmsNorm(x, a.matmul(l.wo), l.n2, 1e-5);
-        x = sum.add(T.swiglu(y.matmul(l.w1), y.matmul(l.w3)).matmul(l.w2));
-      } else {
-        x = x.add(a.matmul(l.wo));
+      if (mode === '0') {
+        x = x.add(T.linear(a, l.wo));
         const h2 = T.rmsNorm(x, l.n2, 1e-5);
-        x = x.add(h2.matmul(l.w1).silu().mul(h2.matmul(l.w3)).matmul(l.w2));
+        x = x.add(T.linear(T.linear(h2, l.w1).silu().mul(T.linear(h2, l.w3)), l.w2));
+      } else {
+        const { sum, y } = T.addRmsNorm(x, T.linear(a, l.wo), l.n2, 1e-5);
+        const [gate, up] = projections(y, [l.w1, l.w3]) as [T.Tensor, T.Tensor];
+        const gated = T.swiglu(gate, up);
+        x = mode === '2' ? T.linearResidual(gated, l.w2, sum) : sum.add(T.linear(gated, l.w2));
       }
     }
-    return T.rmsNorm(x, nf, 1e-5).matmul(head);
+    return T.linear(T.rmsNorm(x, nf, 1e-5), head);
   };
   const step = async () => {
     const loss = T.tidy(() => T.crossEntropy(logits(ids, B, Tn, pos), targets));
@@ -96,11 +104,15 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
   const first = await step(); // warm-up: compiles every pipeline
   const times: number[] = [];
   let last = first;
+  // Process CPU time (lavapipe's threads included) is steadier than wall time on a shared, loaded machine.
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     last = await step();
     times.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / 5;
   times.sort((a, b) => a - b);
   const ms = times[2]!;
   const perStep = await countDispatches(step);
@@ -123,6 +135,7 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
   );
   console.log(
     `\ndispatches per training step: ${perStep}; per one-token forward (decode step): ${perToken}` +
-      ` (${fused ? 'fused addRmsNorm + swiglu' : 'composed, BENCH_FUSED=0'})`,
+      `; CPU ms/step ${cpuMs.toFixed(0)}, tokens per CPU-second ${((B * Tn * 1000) / cpuMs).toFixed(0)}` +
+      ` (${['composed, BENCH_FUSED=0', 'addRmsNorm + swiglu, BENCH_FUSED=1', 'addRmsNorm + swiglu + linearMany + linearResidual'][Number(mode)]})`,
   );
 }

@@ -99,6 +99,7 @@ export { expand } from './ops/expand.js';
 export { flatten } from './ops/flatten.js';
 export { gelu } from './ops/gelu.js';
 export { linear } from './ops/linear.js';
+export { linearMany, linearResidual, MAX_LINEAR_MANY } from './ops/linear-many.js';
 export { log } from './ops/log.js';
 export { logSoftmax } from './ops/log-softmax.js';
 export { logsumexp } from './ops/logsumexp.js';

@@ -303,6 +303,16 @@ export interface Backend {
   /** Gradients of {@link Backend.swiglu} for dy: dgate and dup in one pass. */
   swigluBackward?(dy: View, gate: View, up: View): { dgate: Storage; dup: Storage };
   /**
+   * Optional grouped linear (`linearMany`, `linearResidual`): rows x [M, K] times each weight W_p [N_p, K]ᵀ (1–3
+   * weights) into one storage, part p a row-major [M, N_p] block after the earlier parts; with `residual` [M, N] (one
+   * weight only) the block is residual + x · Wᵀ. One dispatch where the backend counts them.
+   */
+  linearParts?(x: View, weights: readonly View[], residual: View | null): Storage;
+  /** Input gradient of {@link Backend.linearParts}: Σ_p dy_p [M, N_p] · W_p [N_p, K] → [M, K] in one pass. */
+  linearPartsInputGrad?(dys: readonly View[], weights: readonly View[]): Storage;
+  /** Weight gradients of {@link Backend.linearParts}: dy_pᵀ · x → [N_p, K] for each part, in one pass. */
+  linearPartsWeightGrad?(dys: readonly View[], x: View): Storage[];
+  /**
    * Rotary position embedding on x [batch, seq, heads, headDim] (contiguous), positions int32 [seq] or [batch, seq].
    * Angle for pair i at position p: p · theta^(-2i/headDim). `inverse` rotates by the negative angle (the backward).
    */

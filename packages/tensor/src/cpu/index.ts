@@ -17,6 +17,7 @@ import { blockMatmul } from './block-matmul.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, copy, copyInto, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
+import { linearParts, linearPartsInputGrad, linearPartsWeightGrad } from './linear-parts.js';
 import { cpuMatmulKernels, matmul } from './matmul.js';
 import { pagedAttention, writePagedRows } from './paged-attention.js';
 import { reduce } from './reduce.js';
@@ -110,6 +111,9 @@ export function createCpuBackend(): Backend {
     addRmsNorm: (x, residual, w, eps) => t2(addRmsNorm(x, residual, w, eps)),
     swiglu: (gate, up) => track(swiglu(gate, up)),
     swigluBackward: (dy, gate, up) => t2(swigluBackward(dy, gate, up)),
+    linearParts: (x, weights, residual) => track(linearParts(x, weights, residual)),
+    linearPartsInputGrad: (dys, weights) => track(linearPartsInputGrad(dys, weights)),
+    linearPartsWeightGrad: (dys, x) => linearPartsWeightGrad(dys, x).map(track),
     rope: (x, pos, theta, style, inverse) => track(rope(x, pos, theta, style, inverse)),
     attention: (q, k, v, scale, causal) => t2(attention(q, k, v, scale, causal)),
     attentionBackward: (q, k, v, o, dO, lse, scale, causal) =>

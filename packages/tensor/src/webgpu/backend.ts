@@ -30,6 +30,7 @@ import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import * as ew from './kernels/elementwise.js';
 import { gather, scatterAdd } from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
+import { linearParts, linearPartsInputGrad, linearPartsWeightGrad } from './kernels/matmul-parts.js';
 import { pagedAttention, writePagedRows } from './kernels/paged-attention.js';
 import { random } from './kernels/random.js';
 import { reduce } from './kernels/reduce.js';
@@ -155,6 +156,15 @@ export class WebGpuBackend implements Backend {
   }
   swigluBackward(dy: View, gate: View, up: View): { dgate: Storage; dup: Storage } {
     return swigluBackward(this.rt, dy, gate, up);
+  }
+  linearParts(x: View, weights: readonly View[], residual: View | null): Storage {
+    return linearParts(this.rt, x, weights, residual);
+  }
+  linearPartsInputGrad(dys: readonly View[], weights: readonly View[]): Storage {
+    return linearPartsInputGrad(this.rt, dys, weights);
+  }
+  linearPartsWeightGrad(dys: readonly View[], x: View): Storage[] {
+    return linearPartsWeightGrad(this.rt, dys, x);
   }
   rope(x: View, positions: View, theta: number, style: RopeStyle, inverse: boolean): Storage {
     return rope(this.rt, x, positions, theta, style, inverse);
