@@ -5,16 +5,18 @@
  *
  * Why integer dots: scalar JS decodes and multiplies one weight at a time. As llama.cpp does, the block kernels take
  * the activation row quantized to int8 per 32-element block (scale dx, |q| ≤ 127, done once per call by the
- * driver, block-matmul-wasm.ts) and multiply int8 weights × int8 activations 16 at a time (`i16x8.extmul_*_i8x16_s`,
- * pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`), one float multiply per block by dw·dx. The i16
- * sums cannot overflow: Q8_0 sums 2 products ≤ 128·127; Q4_0 4 products ≤ 8·127; Q4_K 4 products ≤ 15·127; Q6_K
- * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (`widenHalves`: bf16 becomes the top 16 bits; f16 the
- * value times 2^-112, exact for normals, subnormals and zeros, the 2^112 moved onto the activations by the driver;
- * ±inf/NaN are not expected in weights and come out as large finite values) against float32 activations. Block
- * scales (f16) are read from an f16 → float32 table in wasm memory (F16_TABLE).
+ * driver, block-matmul-wasm.ts) and multiply integer weights × integer activations, one float multiply per block by
+ * dw·dx. Q8_0 and Q4_0 take the activations widened to i16 (even and odd elements apart) and sum pairs of products
+ * in i32 lanes with `i32x4.dot_i16x8_s` (q32Body). Q4_K and Q6_K multiply int8 × int8 16 at a time
+ * (`i16x8.extmul_*_i8x16_s`, pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`); their i16 sums
+ * cannot overflow: Q4_K sums 4 products ≤ 15·127, Q6_K 2 products ≤ 32·127. Half floats widen to float32 in SIMD
+ * (`widenHalves`: bf16 becomes the top 16 bits; f16 the value times 2^-112, exact for normals, subnormals and zeros,
+ * the 2^112 moved onto the activations by the driver; ±inf/NaN are not expected in weights and come out as large
+ * finite values) against float32 activations. Block scales (f16) are read from an f16 → float32 table in wasm
+ * memory (F16_TABLE).
  *
  * Every kernel has the signature `(x, xStride, xs, xsStride, w, wStride, rowBytes, n, o, oStride)` (byte
- * addresses and strides): for R rows of activations at x + r·xStride (int8, or float32 for half weights) with their
+ * addresses and strides): for R rows of activations at x + r·xStride (int8, i16 or float32, see BlockUnit) with their
  * per-32-block pairs [dx, Σx] (float32) at xs + r·xsStride, and n weight rows at w + i·wStride of which the first
  * rowBytes (whole units, see {@link BLOCK_UNITS}) are dotted, it stores o[r·oStride + 4i] = row r · weight row i.
  * A weight unit is read and decoded once for all R rows (batched decode, prefill); the int8 dots stay per row, so
@@ -55,16 +57,21 @@ export interface BlockUnit {
   readonly elements: number;
   /** Whether the activations are int8 with per-32 scales (else float32). */
   readonly int8: boolean;
+  /** Whether those int8 activations are stored widened to i16, even and odd elements apart (see q32Body). */
+  readonly wide: boolean;
 }
+
+/** Bytes of activations per unit, per row: float32, int8, or int8 widened to i16. */
+export const activationBytes = (unit: BlockUnit) => (unit.int8 ? (unit.wide ? 2 : 1) : 4) * unit.elements;
 
 /** The unit of each type; half floats go 16 at a time (a tail of fewer is added by the driver). */
 export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
-  Q8_0: { bytes: 34, elements: 32, int8: true },
-  Q4_0: { bytes: 18, elements: 32, int8: true },
-  Q4_K: { bytes: 144, elements: 256, int8: true },
-  Q6_K: { bytes: 210, elements: 256, int8: true },
-  F16: { bytes: 32, elements: 16, int8: false },
-  BF16: { bytes: 32, elements: 16, int8: false },
+  Q8_0: { bytes: 34, elements: 32, int8: true, wide: true },
+  Q4_0: { bytes: 18, elements: 32, int8: true, wide: true },
+  Q4_K: { bytes: 144, elements: 256, int8: true, wide: false },
+  Q6_K: { bytes: 210, elements: 256, int8: true, wide: false },
+  F16: { bytes: 32, elements: 16, int8: false, wide: false },
+  BF16: { bytes: 32, elements: 16, int8: false, wide: false },
 };
 
 /** Rows of activations one kernel call takes at most; kernels exist for 1..MAX_ROWS rows. */
@@ -99,9 +106,14 @@ function kernel(type: BlockType, R: number): number[] {
     code.push(...i32c(v), ...S.i8Splat, ...set(l));
     return l;
   };
-  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16HighMask: 0, zero: 0 };
-  c.f16HighMask = L.v128();
-  code.push(...i32c(F16_HIGH_MASK), ...S.i32Splat, ...set(c.f16HighMask));
+  const splat32 = (v: number) => {
+    const l = L.v128();
+    code.push(...i32c(v), ...S.i32Splat, ...set(l));
+    return l;
+  };
+  const c = { low4: splat8(15), m30: splat8(0x30), m32: splat8(32), f16HighMask: 0, x8888: 0, zero: 0 };
+  c.f16HighMask = splat32(F16_HIGH_MASK);
+  c.x8888 = splat32(0x88888888);
   c.zero = L.v128(); // locals start zeroed
   const ctx: Ctx = { R, L, code, wp, xp, sp, acc, acc2, minAcc, c };
   const zero = [...i32c(0), ...S.i32Splat];
@@ -123,9 +135,8 @@ function kernel(type: BlockType, R: number): number[] {
   else if (type === 'Q4_K') q4kBody(ctx);
   else if (type === 'Q6_K') q6kBody(ctx);
   else halfBody(ctx, type === 'BF16');
-  const xBytes = unit.int8 ? unit.elements : 4 * unit.elements;
   code.push(...get(wp), ...i32c(unit.bytes), op.i32Add, ...tee(wp));
-  code.push(...get(xo), ...i32c(xBytes), op.i32Add, ...set(xo));
+  code.push(...get(xo), ...i32c(activationBytes(unit)), op.i32Add, ...set(xo));
   if (unit.int8) code.push(...get(so), ...i32c(8 * (unit.elements / 32)), op.i32Add, ...set(so));
   code.push(...get(wEnd), op.i32LtU, op.brIf, 0, op.end, op.end);
   // o_r[ro] = (lane0 + lane1) + (lane2 + lane3) of acc (+ acc2) − minAcc.
@@ -148,6 +159,7 @@ const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
 
 const QUANTIZE_EXPORT = 'quantize_rows';
+const QUANTIZE_WIDE_EXPORT = 'quantize_rows_wide';
 
 /**
  * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
@@ -157,7 +169,8 @@ export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
   const fns = TYPES.flatMap((type) =>
     Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1) })),
   );
-  fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel() });
+  fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel(false) });
+  fns.push({ name: QUANTIZE_WIDE_EXPORT, body: quantizeRowsKernel(true) });
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
@@ -190,9 +203,9 @@ export interface WasmBlockKernels {
   kernel(type: BlockType, rows: number): BlockKernel;
   /**
    * Quantizes `blocks` blocks of 32 float32 at byte address src to int8 at q, with each block's [dx, Σx] as float32
-   * at pairs (wasm-quantize-rows.ts).
+   * at pairs (wasm-quantize-rows.ts); `wide` (the Q8_0 / Q4_0 kernels' input) writes i16 in the EVEN_ODD_16 layout.
    */
-  quantize(src: number, blocks: number, q: number, pairs: number): void;
+  quantize(src: number, blocks: number, q: number, pairs: number, wide: boolean): void;
 }
 
 let instance: WasmBlockKernels | null | undefined;
@@ -214,10 +227,12 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
     const table = new Float32Array(tile.memory.buffer, F16_TABLE, F16_TABLE_BYTES / 4);
     for (let h = 0; h < table.length; h++) table[h] = float16BitsToFloat32(h);
     const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
+    type Quantize = (src: number, blocks: number, q: number, pairs: number) => void;
+    const [quantizeNarrow, quantizeWide] = [e[QUANTIZE_EXPORT] as Quantize, e[QUANTIZE_WIDE_EXPORT] as Quantize];
     instance = {
       memory: tile.memory,
       kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
-      quantize: e[QUANTIZE_EXPORT] as WasmBlockKernels['quantize'],
+      quantize: (src, blocks, q, pairs, wide) => (wide ? quantizeWide : quantizeNarrow)(src, blocks, q, pairs),
     };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS kernels.
