@@ -80,8 +80,14 @@ export const MAX_ROWS = 4;
 /** Parameter indices of every kernel. */
 const P = { x: 0, xStride: 1, xs: 2, xsStride: 3, w: 4, wStride: 5, rowBytes: 6, n: 7, o: 8, oStride: 9 } as const;
 
-/** The whole function (locals + code) of `type`'s kernel for R rows. */
-function kernel(type: BlockType, R: number): number[] {
+/**
+ * The whole function (locals + code) of `type`'s kernel for R activation rows and C weight streams. With C > 1
+ * (one activation row, decode), the n weight rows (a multiple of C) split into C spans of n/C rows, and one pass
+ * dots the i-th row of every span: C streams far apart in memory. Decode reads every weight from DRAM once per
+ * token, and two far streams measured 1.2–1.3× one on a 32000-row F16 / Q8_0 product from DRAM (BENCHMARKS.md);
+ * two adjacent rows per pass (one stream) measured 0.6×, and weights in cache lose ~10 % either way.
+ */
+function kernel(type: BlockType, R: number, C: number): number[] {
   const L = new Locals();
   const unit = BLOCK_UNITS[type];
   const code: number[] = [];
@@ -95,59 +101,85 @@ function kernel(type: BlockType, R: number): number[] {
   const xRow = row(P.x, P.xStride);
   const sRow = row(P.xs, P.xsStride);
   const oRow = row(P.o, P.oStride);
-  const [wp, wEnd, xo, so, ro] = [L.i32(), L.i32(), L.i32(), L.i32(), L.i32()];
+  const [wEnd, xo, so, ro, wFar, oFar] = [L.i32(), L.i32(), L.i32(), L.i32(), L.i32(), L.i32()];
+  const wp = Array.from({ length: C }, () => L.i32());
   const xp = Array.from({ length: R }, () => L.i32());
   const sp = Array.from({ length: R }, () => L.i32());
-  const acc = Array.from({ length: R }, () => L.v128());
-  const acc2 = unit.int8 ? acc : Array.from({ length: R }, () => L.v128());
-  const minAcc = Array.from({ length: R }, () => L.f32());
-  const splat8 = (v: number) => {
+  const perRow = () => Array.from({ length: R }, () => L.v128());
+  const acc = Array.from({ length: C }, perRow);
+  const acc2 = unit.int8 ? acc : Array.from({ length: C }, perRow);
+  const minAcc = Array.from({ length: C }, () => Array.from({ length: R }, () => L.f32()));
+  const splat = (v: number, opcode: number[]) => {
     const l = L.v128();
-    code.push(...i32c(v), ...S.i8Splat, ...set(l));
+    code.push(...i32c(v), ...opcode, ...set(l));
     return l;
   };
-  const splat32 = (v: number) => {
-    const l = L.v128();
-    code.push(...i32c(v), ...S.i32Splat, ...set(l));
-    return l;
+  const c = {
+    low4: splat(15, S.i8Splat),
+    m30: splat(0x30, S.i8Splat),
+    m32: splat(32, S.i8Splat),
+    f16HighMask: splat(F16_HIGH_MASK, S.i32Splat),
+    x8888: splat(0x88888888, S.i32Splat),
+    zero: L.v128(), // locals start zeroed
   };
-  const c = { low4: splat8(15), m30: splat8(0x30), m32: splat8(32), f16HighMask: 0, x8888: 0, zero: 0 };
-  c.f16HighMask = splat32(F16_HIGH_MASK);
-  c.x8888 = splat32(0x88888888);
-  c.zero = L.v128(); // locals start zeroed
-  const ctx: Ctx = { R, L, code, wp, xp, sp, acc, acc2, minAcc, c };
-  const zero = [...i32c(0), ...S.i32Splat];
-  // block $exit { loop $rows { if n == 0 break; one weight row; n -= 1 } }
-  code.push(op.block, 0x40, op.loop, 0x40, ...get(P.n), op.i32Eqz, op.brIf, 1);
-  code.push(...get(P.w), ...set(wp), ...get(P.w), ...get(P.rowBytes), op.i32Add, ...set(wEnd));
-  code.push(...i32c(0), ...set(xo), ...i32c(0), ...set(so));
-  for (let r = 0; r < R; r++) {
-    code.push(...zero, ...set(acc[r]!), ...f32c(0), ...set(minAcc[r]!));
-    if (!unit.int8) code.push(...zero, ...set(acc2[r]!));
+  const stream = (j: number): Ctx => ({
+    R,
+    L,
+    code,
+    wp: wp[j]!,
+    xp,
+    sp,
+    acc: acc[j]!,
+    acc2: acc2[j]!,
+    minAcc: minAcc[j]!,
+    c,
+  });
+  if (C > 1) {
+    // n ← n / C passes; stream j starts j·n/C weight rows (wFar bytes each) and outputs (oFar bytes each) further.
+    code.push(...get(P.n), ...i32c(Math.log2(C)), I.shrU, ...set(P.n));
+    code.push(...get(P.n), ...get(P.wStride), 0x6c, ...set(wFar), ...get(P.n), ...i32c(4), 0x6c, ...set(oFar));
   }
-  // block $empty { if wp >= wEnd break; loop $units { addresses; body; advance; if wp < wEnd continue } }
-  code.push(op.block, 0x40, ...get(wp), ...get(wEnd), op.i32GeU, op.brIf, 0, op.loop, 0x40);
+  const zero = [...i32c(0), ...S.i32Splat];
+  // block $exit { loop $rows { if n == 0 break; one weight row per stream; n -= 1 } }
+  code.push(op.block, 0x40, op.loop, 0x40, ...get(P.n), op.i32Eqz, op.brIf, 1);
+  code.push(...get(P.w), ...set(wp[0]!), ...get(P.w), ...get(P.rowBytes), op.i32Add, ...set(wEnd));
+  for (let j = 1; j < C; j++) code.push(...get(wp[j - 1]!), ...get(wFar), op.i32Add, ...set(wp[j]!));
+  code.push(...i32c(0), ...set(xo), ...i32c(0), ...set(so));
+  for (let j = 0; j < C; j++) {
+    for (let r = 0; r < R; r++) {
+      code.push(...zero, ...set(acc[j]![r]!), ...f32c(0), ...set(minAcc[j]![r]!));
+      if (!unit.int8) code.push(...zero, ...set(acc2[j]![r]!));
+    }
+  }
+  // block $empty { if wp >= wEnd break; loop $units { addresses; body per stream; advance; if wp < wEnd continue } }
+  code.push(op.block, 0x40, ...get(wp[0]!), ...get(wEnd), op.i32GeU, op.brIf, 0, op.loop, 0x40);
   for (let r = 0; r < R; r++) {
     code.push(...get(xRow[r]!), ...get(xo), op.i32Add, ...set(xp[r]!));
     if (unit.int8) code.push(...get(sRow[r]!), ...get(so), op.i32Add, ...set(sp[r]!));
   }
-  if (type === 'Q8_0' || type === 'Q4_0') q32Body(ctx, type === 'Q4_0');
-  else if (type === 'Q4_K') q4kBody(ctx);
-  else if (type === 'Q6_K') q6kBody(ctx);
-  else halfBody(ctx, type === 'BF16');
-  code.push(...get(wp), ...i32c(unit.bytes), op.i32Add, ...tee(wp));
+  for (let j = 0; j < C; j++) {
+    if (type === 'Q8_0' || type === 'Q4_0') q32Body(stream(j), type === 'Q4_0');
+    else if (type === 'Q4_K') q4kBody(stream(j));
+    else if (type === 'Q6_K') q6kBody(stream(j));
+    else halfBody(stream(j), type === 'BF16');
+  }
+  for (let j = C - 1; j > 0; j--) code.push(...get(wp[j]!), ...i32c(unit.bytes), op.i32Add, ...set(wp[j]!));
+  code.push(...get(wp[0]!), ...i32c(unit.bytes), op.i32Add, ...tee(wp[0]!));
   code.push(...get(xo), ...i32c(activationBytes(unit)), op.i32Add, ...set(xo));
   if (unit.int8) code.push(...get(so), ...i32c(8 * (unit.elements / 32)), op.i32Add, ...set(so));
   code.push(...get(wEnd), op.i32LtU, op.brIf, 0, op.end, op.end);
-  // o_r[ro] = (lane0 + lane1) + (lane2 + lane3) of acc (+ acc2) − minAcc.
-  for (let r = 0; r < R; r++) {
-    const s = acc[r]!;
-    if (!unit.int8) code.push(...get(s), ...get(acc2[r]!), ...S.f32Add, ...set(s));
-    code.push(...get(oRow[r]!), ...get(ro), op.i32Add);
-    code.push(...get(s), ...S.f32Lane(0), ...get(s), ...S.f32Lane(1), op.f32Add);
-    code.push(...get(s), ...S.f32Lane(2), ...get(s), ...S.f32Lane(3), op.f32Add, op.f32Add);
-    if (type === 'Q4_K') code.push(...get(minAcc[r]!), F.sub);
-    code.push(...f32Store(0));
+  // o_r[ro] (+ j·oFar) = (lane0 + lane1) + (lane2 + lane3) of acc (+ acc2) − minAcc, for stream j.
+  for (let j = 0; j < C; j++) {
+    for (let r = 0; r < R; r++) {
+      const s = acc[j]![r]!;
+      if (!unit.int8) code.push(...get(s), ...get(acc2[j]![r]!), ...S.f32Add, ...set(s));
+      code.push(...get(oRow[r]!), ...get(ro), op.i32Add);
+      if (j > 0) code.push(...get(oFar), ...i32c(j), 0x6c, op.i32Add);
+      code.push(...get(s), ...S.f32Lane(0), ...get(s), ...S.f32Lane(1), op.f32Add);
+      code.push(...get(s), ...S.f32Lane(2), ...get(s), ...S.f32Lane(3), op.f32Add, op.f32Add);
+      if (type === 'Q4_K') code.push(...get(minAcc[j]![r]!), F.sub);
+      code.push(...f32Store(0));
+    }
   }
   code.push(...get(ro), ...i32c(4), op.i32Add, ...set(ro));
   code.push(...get(P.w), ...get(P.wStride), op.i32Add, ...set(P.w));
@@ -156,7 +188,15 @@ function kernel(type: BlockType, R: number): number[] {
 }
 
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
-const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
+const exportName = (type: BlockType, rows: number, streams = 1) => `${type}_${rows}x${streams}`;
+
+/**
+ * Weight streams of each type's one-row (decode) kernel (see kernel()); rows past the last multiple of it go through
+ * the one-stream kernel. Measured in stories-110m decode, same process, interleaved (BENCHMARKS.md): two streams
+ * 1.09× for F16 and Q8_0, 0.83× for Q4_0 (its compute, not its 0.56 bytes per weight, is the limit); 1 where
+ * unmeasured or slower.
+ */
+export const DECODE_STREAMS: Record<BlockType, number> = { Q8_0: 2, Q4_0: 1, Q4_K: 1, Q6_K: 1, F16: 2, BF16: 1 };
 
 const QUANTIZE_EXPORT = 'quantize_rows';
 const QUANTIZE_WIDE_EXPORT = 'quantize_rows_wide';
@@ -166,9 +206,12 @@ const QUANTIZE_WIDE_EXPORT = 'quantize_rows_wide';
  * the activation quantizer (wasm-quantize-rows.ts).
  */
 export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) =>
-    Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1) })),
-  );
+  const fns = TYPES.flatMap((type) => [
+    ...Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1, 1) })),
+    ...(DECODE_STREAMS[type] > 1
+      ? [{ name: exportName(type, 1, DECODE_STREAMS[type]), body: kernel(type, 1, DECODE_STREAMS[type]) }]
+      : []),
+  ]);
   fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel(false) });
   fns.push({ name: QUANTIZE_WIDE_EXPORT, body: quantizeRowsKernel(true) });
   return new Uint8Array([
@@ -199,8 +242,11 @@ export type BlockKernel = (
 /** The instantiated kernels over the shared memory of {@link wasmTile}. */
 export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
-  /** The kernel of `type` for `rows` (1..MAX_ROWS) activation rows. */
-  kernel(type: BlockType, rows: number): BlockKernel;
+  /**
+   * The kernel of `type` for `rows` (1..MAX_ROWS) activation rows over `streams` weight streams (1, or
+   * DECODE_STREAMS of the type for one activation row; n must then be a multiple of it).
+   */
+  kernel(type: BlockType, rows: number, streams?: number): BlockKernel;
   /**
    * Quantizes `blocks` blocks of 32 float32 at byte address src to int8 at q, with each block's [dx, Σx] as float32
    * at pairs (wasm-quantize-rows.ts); `wide` (the Q8_0 / Q4_0 kernels' input) writes i16 in the EVEN_ODD_16 layout.
@@ -231,7 +277,7 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
     const [quantizeNarrow, quantizeWide] = [e[QUANTIZE_EXPORT] as Quantize, e[QUANTIZE_WIDE_EXPORT] as Quantize];
     instance = {
       memory: tile.memory,
-      kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
+      kernel: (type, rows, streams) => e[exportName(type, rows, streams)] as BlockKernel,
       quantize: (src, blocks, q, pairs, wide) => (wide ? quantizeWide : quantizeNarrow)(src, blocks, q, pairs),
     };
   } catch {
