@@ -13,7 +13,7 @@ import { dequantize } from '../formats/ggml-dequantize.js';
 import { ggmlByteSize } from '../formats/ggml-types.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../formats/half-precision.js';
 import type { CpuStorage } from './storage.js';
-import { BLOCK_UNITS, MAX_ROWS, wasmBlockKernels } from './wasm-block-kernels.js';
+import { activationBytes, BLOCK_UNITS, DECODE_STREAMS, MAX_ROWS, wasmBlockKernels } from './wasm-block-kernels.js';
 import { ensureMemory, moveWordsToHeap, WORK_BYTES } from './wasm-heap.js';
 
 /** Weight rows per chunk when x has more than MAX_ROWS rows: a Q8_0 chunk of 768-wide rows is ~26 KiB. */
@@ -47,7 +47,7 @@ export function wasmBlockMatmul(
   const wStride = ggmlByteSize(type, k);
   const rowBytes = units * unit.bytes;
   // Per row of x: its activations (16-byte aligned), its [dx, Σx] pairs, its outputs.
-  const xStride = roundUp(unit.int8 ? kUnits : 4 * kUnits, 16);
+  const xStride = roundUp((activationBytes(unit) / unit.elements) * kUnits, 16);
   const xsStride = unit.int8 ? 8 * (kUnits / 32) : 0;
   const oStride = roundUp(4 * n, 16);
   // The integer kernels' float32 activations are copied in (fStride per row) to be quantized there.
@@ -66,13 +66,13 @@ export function wasmBlockMatmul(
     if (unit.int8) {
       copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, fBase, fStride, 1);
       for (let i = 0; i < rows; i++) {
-        kernels.quantize(fBase + i * fStride, kUnits / 32, xBase + i * xStride, sBase + i * xsStride);
+        kernels.quantize(fBase + i * fStride, kUnits / 32, xBase + i * xStride, sBase + i * xsStride, unit.wide);
       }
     }
     const exponent = type === 'F16' ? f16ActivationExponent(xs, xOffset + i0 * k, rows * k) : 0;
     if (!unit.int8) copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, 2 ** exponent);
-    const call = (r0: number, r: number, j0: number, count: number) =>
-      kernels.kernel(type, r)(
+    const call = (r0: number, r: number, j0: number, count: number, streams = 1) =>
+      kernels.kernel(type, r, streams)(
         xBase + r0 * xStride,
         xStride,
         sBase + r0 * xsStride,
@@ -84,7 +84,13 @@ export function wasmBlockMatmul(
         oBase + r0 * oStride + 4 * j0,
         oStride,
       );
-    if (rows <= MAX_ROWS) call(0, rows, 0, n);
+    if (rows === 1) {
+      // Decode: DECODE_STREAMS far-apart weight streams over the largest multiple of it, the rest in one stream.
+      const streams = DECODE_STREAMS[type];
+      const spanned = n - (n % streams);
+      if (spanned > 0) call(0, 1, 0, spanned, streams);
+      if (spanned < n) call(0, 1, spanned, n - spanned);
+    } else if (rows <= MAX_ROWS) call(0, rows, 0, n);
     else {
       for (let j0 = 0; j0 < n; j0 += WEIGHT_ROW_CHUNK) {
         const count = Math.min(WEIGHT_ROW_CHUNK, n - j0);

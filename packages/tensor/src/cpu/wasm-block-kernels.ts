@@ -5,16 +5,18 @@
  *
  * Why integer dots: scalar JS decodes and multiplies one weight at a time. As llama.cpp does, the block kernels take
  * the activation row quantized to int8 per 32-element block (scale dx, |q| ≤ 127, done once per call by the
- * driver, block-matmul-wasm.ts) and multiply int8 weights × int8 activations 16 at a time (`i16x8.extmul_*_i8x16_s`,
- * pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`), one float multiply per block by dw·dx. The i16
- * sums cannot overflow: Q8_0 sums 2 products ≤ 128·127; Q4_0 4 products ≤ 8·127; Q4_K 4 products ≤ 15·127; Q6_K
- * 2 products ≤ 32·127. Half floats widen to float32 in SIMD (`widenHalves`: bf16 becomes the top 16 bits; f16 the
- * value times 2^-112, exact for normals, subnormals and zeros, the 2^112 moved onto the activations by the driver;
- * ±inf/NaN are not expected in weights and come out as large finite values) against float32 activations. Block
- * scales (f16) are read from an f16 → float32 table in wasm memory (F16_TABLE).
+ * driver, block-matmul-wasm.ts) and multiply integer weights × integer activations, one float multiply per block by
+ * dw·dx. Q8_0 and Q4_0 take the activations widened to i16 (even and odd elements apart) and sum pairs of products
+ * in i32 lanes with `i32x4.dot_i16x8_s` (q32Body). Q4_K and Q6_K multiply int8 × int8 16 at a time
+ * (`i16x8.extmul_*_i8x16_s`, pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`); their i16 sums
+ * cannot overflow: Q4_K sums 4 products ≤ 15·127, Q6_K 2 products ≤ 32·127. Half floats widen to float32 in SIMD
+ * (`widenHalves`: bf16 becomes the top 16 bits; f16 the value times 2^-112, exact for normals, subnormals and zeros,
+ * the 2^112 moved onto the activations by the driver; ±inf/NaN are not expected in weights and come out as large
+ * finite values) against float32 activations. Block scales (f16) are read from an f16 → float32 table in wasm
+ * memory (F16_TABLE).
  *
  * Every kernel has the signature `(x, xStride, xs, xsStride, w, wStride, rowBytes, n, o, oStride)` (byte
- * addresses and strides): for R rows of activations at x + r·xStride (int8, or float32 for half weights) with their
+ * addresses and strides): for R rows of activations at x + r·xStride (int8, i16 or float32, see BlockUnit) with their
  * per-32-block pairs [dx, Σx] (float32) at xs + r·xsStride, and n weight rows at w + i·wStride of which the first
  * rowBytes (whole units, see {@link BLOCK_UNITS}) are dotted, it stores o[r·oStride + 4i] = row r · weight row i.
  * A weight unit is read and decoded once for all R rows (batched decode, prefill); the int8 dots stay per row, so
@@ -55,16 +57,21 @@ export interface BlockUnit {
   readonly elements: number;
   /** Whether the activations are int8 with per-32 scales (else float32). */
   readonly int8: boolean;
+  /** Whether those int8 activations are stored widened to i16, even and odd elements apart (see q32Body). */
+  readonly wide: boolean;
 }
+
+/** Bytes of activations per unit, per row: float32, int8, or int8 widened to i16. */
+export const activationBytes = (unit: BlockUnit) => (unit.int8 ? (unit.wide ? 2 : 1) : 4) * unit.elements;
 
 /** The unit of each type; half floats go 16 at a time (a tail of fewer is added by the driver). */
 export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
-  Q8_0: { bytes: 34, elements: 32, int8: true },
-  Q4_0: { bytes: 18, elements: 32, int8: true },
-  Q4_K: { bytes: 144, elements: 256, int8: true },
-  Q6_K: { bytes: 210, elements: 256, int8: true },
-  F16: { bytes: 32, elements: 16, int8: false },
-  BF16: { bytes: 32, elements: 16, int8: false },
+  Q8_0: { bytes: 34, elements: 32, int8: true, wide: true },
+  Q4_0: { bytes: 18, elements: 32, int8: true, wide: true },
+  Q4_K: { bytes: 144, elements: 256, int8: true, wide: false },
+  Q6_K: { bytes: 210, elements: 256, int8: true, wide: false },
+  F16: { bytes: 32, elements: 16, int8: false, wide: false },
+  BF16: { bytes: 32, elements: 16, int8: false, wide: false },
 };
 
 /** Rows of activations one kernel call takes at most; kernels exist for 1..MAX_ROWS rows. */
@@ -73,8 +80,14 @@ export const MAX_ROWS = 4;
 /** Parameter indices of every kernel. */
 const P = { x: 0, xStride: 1, xs: 2, xsStride: 3, w: 4, wStride: 5, rowBytes: 6, n: 7, o: 8, oStride: 9 } as const;
 
-/** The whole function (locals + code) of `type`'s kernel for R rows. */
-function kernel(type: BlockType, R: number): number[] {
+/**
+ * The whole function (locals + code) of `type`'s kernel for R activation rows and C weight streams. With C > 1
+ * (one activation row, decode), the n weight rows (a multiple of C) split into C spans of n/C rows, and one pass
+ * dots the i-th row of every span: C streams far apart in memory. Decode reads every weight from DRAM once per
+ * token, and two far streams measured 1.2–1.3× one on a 32000-row F16 / Q8_0 product from DRAM (BENCHMARKS.md);
+ * two adjacent rows per pass (one stream) measured 0.6×, and weights in cache lose ~10 % either way.
+ */
+function kernel(type: BlockType, R: number, C: number): number[] {
   const L = new Locals();
   const unit = BLOCK_UNITS[type];
   const code: number[] = [];
@@ -88,55 +101,89 @@ function kernel(type: BlockType, R: number): number[] {
   const xRow = row(P.x, P.xStride);
   const sRow = row(P.xs, P.xsStride);
   const oRow = row(P.o, P.oStride);
-  const [wp, wEnd, xo, so, ro] = [L.i32(), L.i32(), L.i32(), L.i32(), L.i32()];
+  const [wEnd, xo, so, ro, wFar, oFar] = [L.i32(), L.i32(), L.i32(), L.i32(), L.i32(), L.i32()];
+  const wp = Array.from({ length: C }, () => L.i32());
   const xp = Array.from({ length: R }, () => L.i32());
   const sp = Array.from({ length: R }, () => L.i32());
-  const acc = Array.from({ length: R }, () => L.v128());
-  const acc2 = unit.int8 ? acc : Array.from({ length: R }, () => L.v128());
-  const minAcc = Array.from({ length: R }, () => L.f32());
-  const splat8 = (v: number) => {
+  const perRow = () => Array.from({ length: R }, () => L.v128());
+  const acc = Array.from({ length: C }, perRow);
+  // F16 sums into one accumulator per row and stream: its decode kernel's two streams are two add chains, and a
+  // second pair of accumulators spilled to the stack in V8's code (0.9× the one-stream speed). Every F16 kernel sums
+  // in that one order, so a row's result does not depend on the rows or streams beside it. BF16 (one stream) keeps
+  // two chains per row.
+  const acc2 = unit.int8 || type === 'F16' ? acc : Array.from({ length: C }, perRow);
+  const minAcc = Array.from({ length: C }, () => Array.from({ length: R }, () => L.f32()));
+  const splat = (v: number, opcode: number[]) => {
     const l = L.v128();
-    code.push(...i32c(v), ...S.i8Splat, ...set(l));
+    code.push(...i32c(v), ...opcode, ...set(l));
     return l;
   };
-  const c = { low4: splat8(15), eight: splat8(8), m30: splat8(0x30), m32: splat8(32), f16HighMask: 0, zero: 0 };
-  c.f16HighMask = L.v128();
-  code.push(...i32c(F16_HIGH_MASK), ...S.i32Splat, ...set(c.f16HighMask));
-  c.zero = L.v128(); // locals start zeroed
-  const ctx: Ctx = { R, L, code, wp, xp, sp, acc, acc2, minAcc, c };
-  const zero = [...i32c(0), ...S.i32Splat];
-  // block $exit { loop $rows { if n == 0 break; one weight row; n -= 1 } }
-  code.push(op.block, 0x40, op.loop, 0x40, ...get(P.n), op.i32Eqz, op.brIf, 1);
-  code.push(...get(P.w), ...set(wp), ...get(P.w), ...get(P.rowBytes), op.i32Add, ...set(wEnd));
-  code.push(...i32c(0), ...set(xo), ...i32c(0), ...set(so));
-  for (let r = 0; r < R; r++) {
-    code.push(...zero, ...set(acc[r]!), ...f32c(0), ...set(minAcc[r]!));
-    if (!unit.int8) code.push(...zero, ...set(acc2[r]!));
+  const c = {
+    low4: splat(15, S.i8Splat),
+    m30: splat(0x30, S.i8Splat),
+    m32: splat(32, S.i8Splat),
+    f16HighMask: splat(F16_HIGH_MASK, S.i32Splat),
+    x8888: splat(0x88888888, S.i32Splat),
+    zero: L.v128(), // locals start zeroed
+  };
+  const stream = (j: number): Ctx => ({
+    R,
+    L,
+    code,
+    wp: wp[j]!,
+    xp,
+    sp,
+    acc: acc[j]!,
+    acc2: acc2[j]!,
+    minAcc: minAcc[j]!,
+    c,
+  });
+  if (C > 1) {
+    // n ← n / C passes; stream j starts j·n/C weight rows (wFar bytes each) and outputs (oFar bytes each) further.
+    code.push(...get(P.n), ...i32c(Math.log2(C)), I.shrU, ...set(P.n));
+    code.push(...get(P.n), ...get(P.wStride), 0x6c, ...set(wFar), ...get(P.n), ...i32c(4), 0x6c, ...set(oFar));
   }
-  // block $empty { if wp >= wEnd break; loop $units { addresses; body; advance; if wp < wEnd continue } }
-  code.push(op.block, 0x40, ...get(wp), ...get(wEnd), op.i32GeU, op.brIf, 0, op.loop, 0x40);
+  const zero = [...i32c(0), ...S.i32Splat];
+  // block $exit { loop $rows { if n == 0 break; one weight row per stream; n -= 1 } }
+  code.push(op.block, 0x40, op.loop, 0x40, ...get(P.n), op.i32Eqz, op.brIf, 1);
+  code.push(...get(P.w), ...set(wp[0]!), ...get(P.w), ...get(P.rowBytes), op.i32Add, ...set(wEnd));
+  for (let j = 1; j < C; j++) code.push(...get(wp[j - 1]!), ...get(wFar), op.i32Add, ...set(wp[j]!));
+  code.push(...i32c(0), ...set(xo), ...i32c(0), ...set(so));
+  for (let j = 0; j < C; j++) {
+    for (let r = 0; r < R; r++) {
+      code.push(...zero, ...set(acc[j]![r]!), ...f32c(0), ...set(minAcc[j]![r]!));
+      if (acc2 !== acc) code.push(...zero, ...set(acc2[j]![r]!));
+    }
+  }
+  // block $empty { if wp >= wEnd break; loop $units { addresses; body per stream; advance; if wp < wEnd continue } }
+  code.push(op.block, 0x40, ...get(wp[0]!), ...get(wEnd), op.i32GeU, op.brIf, 0, op.loop, 0x40);
   for (let r = 0; r < R; r++) {
     code.push(...get(xRow[r]!), ...get(xo), op.i32Add, ...set(xp[r]!));
     if (unit.int8) code.push(...get(sRow[r]!), ...get(so), op.i32Add, ...set(sp[r]!));
   }
-  if (type === 'Q8_0' || type === 'Q4_0') q32Body(ctx, type === 'Q4_0');
-  else if (type === 'Q4_K') q4kBody(ctx);
-  else if (type === 'Q6_K') q6kBody(ctx);
-  else halfBody(ctx, type === 'BF16');
-  const xBytes = unit.int8 ? unit.elements : 4 * unit.elements;
-  code.push(...get(wp), ...i32c(unit.bytes), op.i32Add, ...tee(wp));
-  code.push(...get(xo), ...i32c(xBytes), op.i32Add, ...set(xo));
+  for (let j = 0; j < C; j++) {
+    if (type === 'Q8_0' || type === 'Q4_0') q32Body(stream(j), type === 'Q4_0');
+    else if (type === 'Q4_K') q4kBody(stream(j));
+    else if (type === 'Q6_K') q6kBody(stream(j));
+    else halfBody(stream(j), type === 'BF16');
+  }
+  for (let j = C - 1; j > 0; j--) code.push(...get(wp[j]!), ...i32c(unit.bytes), op.i32Add, ...set(wp[j]!));
+  code.push(...get(wp[0]!), ...i32c(unit.bytes), op.i32Add, ...tee(wp[0]!));
+  code.push(...get(xo), ...i32c(activationBytes(unit)), op.i32Add, ...set(xo));
   if (unit.int8) code.push(...get(so), ...i32c(8 * (unit.elements / 32)), op.i32Add, ...set(so));
   code.push(...get(wEnd), op.i32LtU, op.brIf, 0, op.end, op.end);
-  // o_r[ro] = (lane0 + lane1) + (lane2 + lane3) of acc (+ acc2) − minAcc.
-  for (let r = 0; r < R; r++) {
-    const s = acc[r]!;
-    if (!unit.int8) code.push(...get(s), ...get(acc2[r]!), ...S.f32Add, ...set(s));
-    code.push(...get(oRow[r]!), ...get(ro), op.i32Add);
-    code.push(...get(s), ...S.f32Lane(0), ...get(s), ...S.f32Lane(1), op.f32Add);
-    code.push(...get(s), ...S.f32Lane(2), ...get(s), ...S.f32Lane(3), op.f32Add, op.f32Add);
-    if (type === 'Q4_K') code.push(...get(minAcc[r]!), F.sub);
-    code.push(...f32Store(0));
+  // o_r[ro] (+ j·oFar) = (lane0 + lane1) + (lane2 + lane3) of acc (+ acc2) − minAcc, for stream j.
+  for (let j = 0; j < C; j++) {
+    for (let r = 0; r < R; r++) {
+      const s = acc[j]![r]!;
+      if (acc2 !== acc) code.push(...get(s), ...get(acc2[j]![r]!), ...S.f32Add, ...set(s));
+      code.push(...get(oRow[r]!), ...get(ro), op.i32Add);
+      if (j > 0) code.push(...get(oFar), ...i32c(j), 0x6c, op.i32Add);
+      code.push(...get(s), ...S.f32Lane(0), ...get(s), ...S.f32Lane(1), op.f32Add);
+      code.push(...get(s), ...S.f32Lane(2), ...get(s), ...S.f32Lane(3), op.f32Add, op.f32Add);
+      if (type === 'Q4_K') code.push(...get(minAcc[j]![r]!), F.sub);
+      code.push(...f32Store(0));
+    }
   }
   code.push(...get(ro), ...i32c(4), op.i32Add, ...set(ro));
   code.push(...get(P.w), ...get(P.wStride), op.i32Add, ...set(P.w));
@@ -145,19 +192,32 @@ function kernel(type: BlockType, R: number): number[] {
 }
 
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
-const exportName = (type: BlockType, rows: number) => `${type}_${rows}`;
+const exportName = (type: BlockType, rows: number, streams = 1) => `${type}_${rows}x${streams}`;
+
+/**
+ * Weight streams of each type's one-row (decode) kernel (see kernel()); rows past the last multiple of it go through
+ * the one-stream kernel. Measured in stories-110m decode, same process, interleaved (BENCHMARKS.md): two streams
+ * 1.09× for F16 and Q8_0, 0.83× for Q4_0 (its compute, not its 0.56 bytes per weight, is the limit); 1 where
+ * unmeasured or slower.
+ */
+export const DECODE_STREAMS: Record<BlockType, number> = { Q8_0: 2, Q4_0: 1, Q4_K: 1, Q6_K: 1, F16: 2, BF16: 1 };
 
 const QUANTIZE_EXPORT = 'quantize_rows';
+const QUANTIZE_WIDE_EXPORT = 'quantize_rows_wide';
 
 /**
  * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
  * the activation quantizer (wasm-quantize-rows.ts).
  */
 export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) =>
-    Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1) })),
-  );
-  fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel() });
+  const fns = TYPES.flatMap((type) => [
+    ...Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1, 1) })),
+    ...(DECODE_STREAMS[type] > 1
+      ? [{ name: exportName(type, 1, DECODE_STREAMS[type]), body: kernel(type, 1, DECODE_STREAMS[type]) }]
+      : []),
+  ]);
+  fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel(false) });
+  fns.push({ name: QUANTIZE_WIDE_EXPORT, body: quantizeRowsKernel(true) });
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
@@ -186,13 +246,16 @@ export type BlockKernel = (
 /** The instantiated kernels over the shared memory of {@link wasmTile}. */
 export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
-  /** The kernel of `type` for `rows` (1..MAX_ROWS) activation rows. */
-  kernel(type: BlockType, rows: number): BlockKernel;
+  /**
+   * The kernel of `type` for `rows` (1..MAX_ROWS) activation rows over `streams` weight streams (1, or
+   * DECODE_STREAMS of the type for one activation row; n must then be a multiple of it).
+   */
+  kernel(type: BlockType, rows: number, streams?: number): BlockKernel;
   /**
    * Quantizes `blocks` blocks of 32 float32 at byte address src to int8 at q, with each block's [dx, Σx] as float32
-   * at pairs (wasm-quantize-rows.ts).
+   * at pairs (wasm-quantize-rows.ts); `wide` (the Q8_0 / Q4_0 kernels' input) writes i16 in the EVEN_ODD_16 layout.
    */
-  quantize(src: number, blocks: number, q: number, pairs: number): void;
+  quantize(src: number, blocks: number, q: number, pairs: number, wide: boolean): void;
 }
 
 let instance: WasmBlockKernels | null | undefined;
@@ -214,10 +277,12 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
     const table = new Float32Array(tile.memory.buffer, F16_TABLE, F16_TABLE_BYTES / 4);
     for (let h = 0; h < table.length; h++) table[h] = float16BitsToFloat32(h);
     const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
+    type Quantize = (src: number, blocks: number, q: number, pairs: number) => void;
+    const [quantizeNarrow, quantizeWide] = [e[QUANTIZE_EXPORT] as Quantize, e[QUANTIZE_WIDE_EXPORT] as Quantize];
     instance = {
       memory: tile.memory,
-      kernel: (type, rows) => e[exportName(type, rows)] as BlockKernel,
-      quantize: e[QUANTIZE_EXPORT] as WasmBlockKernels['quantize'],
+      kernel: (type, rows, streams) => e[exportName(type, rows, streams)] as BlockKernel,
+      quantize: (src, blocks, q, pairs, wide) => (wide ? quantizeWide : quantizeNarrow)(src, blocks, q, pairs),
     };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS kernels.

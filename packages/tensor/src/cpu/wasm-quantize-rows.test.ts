@@ -2,40 +2,51 @@ import { describe, expect, it } from 'vitest';
 import { makeRng } from '../testing/reference.js';
 import { wasmBlockKernels } from './wasm-block-kernels.js';
 import { ensureMemory } from './wasm-heap.js';
+import { EVEN_ODD_16 } from './wasm-quantize-rows.js';
 
 describe.skipIf(!wasmBlockKernels())('WebAssembly SIMD activation quantization (Q8_0 of a row)', () => {
-  it('matches float64 per 32-block: dx = max|x|/127, |q − x/dx| ≤ 1/2, |q| ≤ 127, Σx to float32 rounding', () => {
-    const kernels = wasmBlockKernels()!;
-    const rng = makeRng(41);
-    const blocks = 37;
-    const [src, q, pairs] = [4096, 4096 + 128 * blocks, 4096 + 160 * blocks];
-    expect(ensureMemory(kernels.memory, pairs + 8 * blocks)).toBe(true);
-    const x = Float32Array.from({ length: 32 * blocks }, (_, i) => {
-      const b = i >> 5;
-      if (b === 3) return 0; // an all-zero block: dx = 0, q = 0
-      if (b === 5 && i % 32 === 7) return -1e30; // one huge element
-      return (rng() * 2 - 1) * 10 ** Math.floor(rng() * 8 - 4) * (b === 9 ? 1e-36 : 1);
-    });
-    new Float32Array(kernels.memory.buffer, src, x.length).set(x);
-    kernels.quantize(src, blocks, q, pairs);
-    const qs = new Int8Array(kernels.memory.buffer, q, x.length);
-    const ps = new Float32Array(kernels.memory.buffer, pairs, 2 * blocks);
-    for (let b = 0; b < blocks; b++) {
-      const block = Array.from(x.subarray(32 * b, 32 * b + 32));
-      const amax = Math.max(...block.map(Math.abs));
-      const dx = Math.fround(amax / 127);
-      expect(ps[2 * b]).toBe(dx);
-      let sum = 0;
-      let mag = 0;
-      for (let j = 0; j < 32; j++) {
-        const got = qs[32 * b + j]!;
-        expect(Math.abs(got)).toBeLessThanOrEqual(127);
-        if (dx === 0) expect(got).toBe(0);
-        else expect(Math.abs(got - block[j]! / dx)).toBeLessThanOrEqual(0.5 + 1e-5);
-        sum += block[j]!;
-        mag += Math.abs(block[j]!);
+  it.each([
+    ['int8', false],
+    ['i16 even/odd (wide)', true],
+  ])(
+    '%s: matches float64 per 32-block: dx = max|x|/127, |q − x/dx| ≤ 1/2, |q| ≤ 127, Σx to float32 rounding',
+    (_, wide) => {
+      const kernels = wasmBlockKernels()!;
+      const rng = makeRng(41);
+      const blocks = 37;
+      const [src, q, pairs] = [4096, 4096 + 128 * blocks, 4096 + 192 * blocks];
+      expect(ensureMemory(kernels.memory, pairs + 8 * blocks)).toBe(true);
+      const x = Float32Array.from({ length: 32 * blocks }, (_, i) => {
+        const b = i >> 5;
+        if (b === 3) return 0; // an all-zero block: dx = 0, q = 0
+        if (b === 5 && i % 32 === 7) return -1e30; // one huge element
+        return (rng() * 2 - 1) * 10 ** Math.floor(rng() * 8 - 4) * (b === 9 ? 1e-36 : 1);
+      });
+      new Float32Array(kernels.memory.buffer, src, x.length).set(x);
+      kernels.quantize(src, blocks, q, pairs, wide);
+      // Element j of block b as the kernels read it: int8 in order, or i16 at its EVEN_ODD_16 lane.
+      const lane = EVEN_ODD_16.flat().reduce((at, j, i) => at.set(j, i), new Map<number, number>());
+      const wideQs = new Int16Array(kernels.memory.buffer, q, x.length);
+      const narrowQs = new Int8Array(kernels.memory.buffer, q, x.length);
+      const qAt = (b: number, j: number) => (wide ? wideQs[32 * b + lane.get(j)!]! : narrowQs[32 * b + j]!);
+      const ps = new Float32Array(kernels.memory.buffer, pairs, 2 * blocks);
+      for (let b = 0; b < blocks; b++) {
+        const block = Array.from(x.subarray(32 * b, 32 * b + 32));
+        const amax = Math.max(...block.map(Math.abs));
+        const dx = Math.fround(amax / 127);
+        expect(ps[2 * b]).toBe(dx);
+        let sum = 0;
+        let mag = 0;
+        for (let j = 0; j < 32; j++) {
+          const got = qAt(b, j);
+          expect(Math.abs(got)).toBeLessThanOrEqual(127);
+          if (dx === 0) expect(got).toBe(0);
+          else expect(Math.abs(got - block[j]! / dx)).toBeLessThanOrEqual(0.5 + 1e-5);
+          sum += block[j]!;
+          mag += Math.abs(block[j]!);
+        }
+        expect(Math.abs(ps[2 * b + 1]! - sum)).toBeLessThanOrEqual(32 * 2 ** -24 * mag + 1e-45);
       }
-      expect(Math.abs(ps[2 * b + 1]! - sum)).toBeLessThanOrEqual(32 * 2 ** -24 * mag + 1e-45);
-    }
-  });
+    },
+  );
 });

@@ -7,6 +7,9 @@
  * Rounding is to nearest, ties to even (`f32x4.nearest`), so |q − x/dx| ≤ 1/2 as the kernels' bound assumes; Σx is
  * summed in float32 lanes (a tree of 32 terms).
  *
+ * The wide form (for the Q8_0 / Q4_0 kernels, see q32Body in wasm-block-bodies.ts) stores each block's q as 32 i16,
+ * even and odd elements apart: EVEN_ODD_16, 64 bytes per block instead of 32.
+ *
  * It has the block kernels' 10-parameter signature so that it shares their module's one function type: (src,
  * blocks, q, pairs, ...unused) with src the float32 activations, q the int8 output and pairs the [dx, Σx] output.
  *
@@ -31,8 +34,20 @@ const P = { src: 0, blocks: 1, q: 2, pairs: 3 } as const;
 /** Lanes of `i8x16.shuffle` moving the upper `bytes` of a vector onto its lower ones. */
 const fold = (bytes: number) => Array.from({ length: 16 }, (_, i) => (i + bytes) % 16);
 
-/** The whole function (locals + code): quantizes `blocks` blocks of 32 floats (see the module comment). */
-export function quantizeRowsKernel(): number[] {
+/**
+ * The wide layout of one block's 32 int8 values q as i16 vectors: element indices of the lanes of each (x0, x2, …,
+ * x14 | x1, …, x15 | x16, …, x30 | x17, …, x31).
+ */
+export const EVEN_ODD_16 = [0, 1, 16, 17].map((first) => Array.from({ length: 8 }, (_, i) => first + 2 * i));
+
+/** i8x16.shuffle lanes picking the even (parity 0) or odd i16 lanes of a ++ b. */
+const pickI16 = (parity: number) => Array.from({ length: 16 }, (_, i) => 4 * (i >> 1) + 2 * parity + (i % 2));
+
+/**
+ * The whole function (locals + code): quantizes `blocks` blocks of 32 floats (see the module comment); `wide`
+ * stores them as i16 in the EVEN_ODD_16 layout.
+ */
+export function quantizeRowsKernel(wide: boolean): number[] {
   const L = new Locals();
   const code: number[] = [];
   const v = Array.from({ length: 8 }, () => L.v128());
@@ -63,9 +78,17 @@ export function quantizeRowsKernel(): number[] {
       }
       code.push(...V.narrow16, ...set(narrowed[pair]!));
     }
-    code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...V.store(16 * half));
+    if (wide) {
+      for (let parity = 0; parity < 2; parity++) {
+        code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...S.shuffle(pickI16(parity)));
+        code.push(...V.store(32 * half + 16 * parity));
+      }
+    } else {
+      code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...V.store(16 * half));
+    }
   }
-  code.push(...get(P.src), ...i32c(128), op.i32Add, ...set(P.src), ...get(P.q), ...i32c(32), op.i32Add, ...set(P.q));
+  code.push(...get(P.src), ...i32c(128), op.i32Add, ...set(P.src));
+  code.push(...get(P.q), ...i32c(wide ? 64 : 32), op.i32Add, ...set(P.q));
   code.push(...get(P.pairs), ...i32c(8), op.i32Add, ...set(P.pairs));
   code.push(...get(P.blocks), ...i32c(1), 0x6b, ...set(P.blocks), op.br, 0, op.end, op.end, op.end);
   return [...L.encode(), ...code];
