@@ -32,17 +32,13 @@ export function adapterProfile(
   const device = info?.device ?? '';
   const description = info?.description ?? '';
   const text = `${vendor} ${architecture} ${device} ${description}`;
-  // Subgroup kernel variants are offered only under Node's Dawn, where the conformance suite runs them: in headless
-  // Chromium on lavapipe the lane-reduction variants gave NaNs (test/playground), so browsers keep the workgroup-memory
-  // variants until a browser conformance run covers subgroups.
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
   return {
     vendor,
     architecture,
     device,
     description,
     cpu: /llvmpipe|lavapipe|swiftshader|software/i.test(text),
-    subgroups: node && features.has('subgroups'),
+    subgroups: features.has('subgroups'),
     subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 4,
     timestampQuery: features.has('timestamp-query'),
   };
