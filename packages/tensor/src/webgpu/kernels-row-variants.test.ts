@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../backend/backend.js';
 import type { WebGpuBackend } from './backend.js';
-import { setRowVariant } from './kernels/row-variants.js';
+import { type RowVariant, setRowVariant } from './kernels/row-variants.js';
 import { rowKernelErrors } from './row-kernel-checks.js';
 import { compatibilityWebGpu, tryWebGpu } from './test-support.js';
 import { ROW_VARIANTS, rowsFamily, rowVariantFits } from './tuning/families.js';
@@ -40,7 +40,11 @@ const devices: [string, () => Backend | undefined, [number, number][]][] = [
 for (const [device, get, shapes] of devices) {
   const g = get();
   const profile = g ? switchboardOf((g as WebGpuBackend).rt)!.profile : undefined;
-  for (const [id, variant] of Object.entries(ROW_VARIANTS)) {
+  // The shuffle variants also with ranked slots (what SwiftShader runs), so both slot schemes run here.
+  const ranked = Object.entries(ROW_VARIANTS)
+    .filter(([, v]) => v.subgroups && v.rows > 1)
+    .map(([id, v]): [string, RowVariant] => [`${id} (ranked slots)`, { ...v, rankSlots: true }]);
+  for (const [id, variant] of [...Object.entries(ROW_VARIANTS), ...ranked]) {
     const runs = profile !== undefined && rowVariantFits(profile, variant);
     if (g && !runs) console.warn(`[row variant ${id} skipped on the ${device}] no subgroups that hold its lanes`);
     (runs ? describe : describe.skip)(`webgpu row variant ${id} on the ${device}`, () => {

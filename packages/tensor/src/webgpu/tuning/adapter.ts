@@ -20,6 +20,12 @@ export interface AdapterProfile {
   subgroupMinSize?: number;
   /** The device was created with the `timestamp-query` feature. */
   timestampQuery: boolean;
+  /**
+   * Workgroup memory is shared between subgroups only in shaders that contain a barrier: SwiftShader runs a
+   * barrier-free compute shader as independent 4-lane SIMD groups, each with its own copy (BENCHMARKS.md "Known
+   * limits"), so kernels that share workgroup memory without a barrier must add one there.
+   */
+  sharedMemoryNeedsBarrier?: boolean;
 }
 
 /** Builds a profile from `GPUAdapterInfo` and the features enabled on the device. */
@@ -41,6 +47,7 @@ export function adapterProfile(
     subgroups: features.has('subgroups'),
     subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 4,
     timestampQuery: features.has('timestamp-query'),
+    sharedMemoryNeedsBarrier: /swiftshader/i.test(text),
   };
 }
 
