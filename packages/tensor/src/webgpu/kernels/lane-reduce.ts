@@ -6,7 +6,12 @@
  *
  * WGSL fixes no mapping from `local_invocation_index` to subgroup lanes, so the subgroup form does not assume one:
  * lanes are grouped by `subgroup_invocation_id`, and each group's leader draws the group's slot (which row it owns)
- * from a workgroup atomic and shuffles it to its lanes.
+ * from a workgroup atomic and shuffles it to its lanes. With `rankSlots` the leaders set their bits in a workgroup
+ * bitmask instead and, after a barrier, a group's slot is its leader's rank among the set bits: SwiftShader
+ * (Chromium's core-level adapter without a GPU) runs a compute shader that has no barrier as independent 4-lane SIMD
+ * groups, each with its own copy of workgroup memory, so in the shuffle-only kernels every group drew slot 0 and most
+ * rows went unwritten (the playground's NaNs; BENCHMARKS.md "Known limits"). The barrier costs lavapipe 1.15–1.65× CPU
+ * time on the row kernels, so only adapters that need it rank.
  *
  * @module
  */
@@ -17,6 +22,8 @@ export interface LaneReduce {
   lanes: number;
   /** Fold with `subgroupShuffleXor` instead of workgroup memory. */
   subgroups: boolean;
+  /** With subgroups: rank the lane-group leaders after a barrier instead of drawing slots from an atomic. */
+  rankSlots?: boolean;
 }
 
 /** Throws unless `lanes` is a power of two that divides the workgroup size `wg`. */
@@ -48,7 +55,10 @@ export function laneDecls(r: LaneReduce, wg: number): string {
     for (let m = L >> 1; m >= 1; m >>= 1) steps.push(m);
     const fold = (op: (a: string, b: string) => string) =>
       steps.map((m) => `s = ${op('s', `subgroupShuffleXor(s, ${m}u)`)};`).join(' ');
-    return `var<workgroup> laneSlots: atomic<u32>;
+    const slots = r.rankSlots
+      ? `var<workgroup> laneLeaders: array<atomic<u32>, ${Math.ceil(wg / 32)}>;`
+      : 'var<workgroup> laneSlots: atomic<u32>;';
+    return `${slots}
 fn laneSum(v: f32, li: u32) -> f32 { var s = v; ${fold((a, b) => `${a} + ${b}`)} return s; }
 fn laneMax(v: f32, li: u32) -> f32 { var s = v; ${fold((a, b) => `max(${a}, ${b})`)} return s; }`;
   }
@@ -70,19 +80,27 @@ fn laneMax(v: f32, li: u32) -> f32 {${tree((a, b) => `max(${a}, ${b})`)}
 }
 
 /**
- * Statements at the top of the entry point (uniform control flow) defining `lane` (0 ≤ lane < lanes) and `slot`
- * (0 ≤ slot < wg / lanes, the row of the workgroup's block that this lane group owns).
+ * Statements at the top of the entry point (uniform control flow: `rankSlots` holds a barrier) defining `lane`
+ * (0 ≤ lane < lanes) and `slot` (0 ≤ slot < wg / lanes, the row of the workgroup's block that this lane group owns).
  */
 export function laneSetup(r: LaneReduce): string {
   const L = r.lanes;
   if (!r.subgroups) return `let lane = li % ${L}u; let slot = li / ${L}u;`;
-  return `let lane = sl % ${L}u;
+  if (!r.rankSlots)
+    return `let lane = sl % ${L}u;
   var drawn = 0u;
   if (lane == 0u) { drawn = atomicAdd(&laneSlots, 1u); }
   let slot = subgroupShuffle(drawn, sl - lane);`;
+  return `let lane = sl % ${L}u;
+  if (lane == 0u) { atomicOr(&laneLeaders[li >> 5u], 1u << (li & 31u)); }
+  workgroupBarrier();
+  let laneLead = subgroupShuffle(li, sl - lane);
+  var slot = countOneBits(atomicLoad(&laneLeaders[laneLead >> 5u]) & ((1u << (laneLead & 31u)) - 1u));
+  for (var word = 0u; word < (laneLead >> 5u); word++) { slot += countOneBits(atomicLoad(&laneLeaders[word])); }`;
 }
 
 /** Bytes of workgroup memory {@link laneDecls} declares. */
 export function laneBytes(r: LaneReduce, wg: number): number {
-  return r.subgroups ? 4 : 4 * wg;
+  if (!r.subgroups) return 4 * wg;
+  return r.rankSlots ? 4 * Math.ceil(wg / 32) : 4;
 }

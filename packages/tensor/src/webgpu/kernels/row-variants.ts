@@ -16,7 +16,7 @@
  */
 
 import type { Runtime } from '../runtime.js';
-import { chooseVariant } from '../tuning/switchboard.js';
+import { chooseVariant, switchboardOf } from '../tuning/switchboard.js';
 import { type LaneReduce, laneBuiltins, laneDecls, laneEnable, laneSetup } from './lane-reduce.js';
 
 /** A row-kernel variant: `wg` invocations per workgroup, `rows` rows each; `subgroups` folds with subgroup ops. */
@@ -24,6 +24,8 @@ export interface RowVariant {
   wg: number;
   rows: number;
   subgroups: boolean;
+  /** Lane groups rank their slots after a barrier (set by {@link rowVariant} on adapters that need it). */
+  rankSlots?: boolean;
 }
 
 /** The problem the switchboard classifies for the row family. */
@@ -46,14 +48,19 @@ export function setRowVariant(v: RowVariant | undefined): void {
   rowOverride = v;
 }
 
-/** The row variant to run `problem` with: the override, else the switchboard, else the default. */
+/**
+ * The row variant to run `problem` with: the override, else the switchboard, else the default; shuffle-only lane
+ * groups rank their slots on adapters whose workgroup memory is shared only in shaders with a barrier (SwiftShader).
+ */
 export function rowVariant(rt: Runtime, problem: RowProblem): RowVariant {
-  return rowOverride ?? chooseVariant<RowVariant>(rt, 'rows', problem) ?? DEFAULT_ROW_VARIANT;
+  const v = rowOverride ?? chooseVariant<RowVariant>(rt, 'rows', problem) ?? DEFAULT_ROW_VARIANT;
+  const rank = v.subgroups && v.rows > 1 && switchboardOf(rt)?.profile.sharedMemoryNeedsBarrier === true;
+  return rank ? { ...v, rankSlots: true } : v;
 }
 
 /** Pipeline-cache key part of a variant. */
 export function rowVariantKey(v: RowVariant): string {
-  return `${v.wg}x${v.rows}${v.subgroups ? 'sg' : ''}`;
+  return `${v.wg}x${v.rows}${v.subgroups ? 'sg' : ''}${v.rankSlots ? 'r' : ''}`;
 }
 
 /** Workgroups to dispatch for `rows` rows (the runtime splits counts above 65535 over x and y). */
@@ -88,7 +95,7 @@ export function rowKernel(v: RowVariant, nrows: string): { decls: string; main: 
     throw new Error(`webgpu.rows: ${v.rows} rows per workgroup of ${v.wg} leave a non-power-of-two lane count`);
   }
   const whole = v.subgroups && v.rows === 1;
-  const lr: LaneReduce = { lanes, subgroups: v.subgroups };
+  const lr: LaneReduce = { lanes, subgroups: v.subgroups, rankSlots: v.rankSlots === true };
   const decls = whole
     ? `enable subgroups;\n${wholeGroupDecls(v.wg)}`
     : `${laneEnable(lr)}${laneDecls(lr, v.wg)}

@@ -20,6 +20,12 @@ export interface AdapterProfile {
   subgroupMinSize?: number;
   /** The device was created with the `timestamp-query` feature. */
   timestampQuery: boolean;
+  /**
+   * Workgroup memory is shared between subgroups only in shaders that contain a barrier: SwiftShader runs a
+   * barrier-free compute shader as independent 4-lane SIMD groups, each with its own copy (BENCHMARKS.md "Known
+   * limits"), so kernels that share workgroup memory without a barrier must add one there.
+   */
+  sharedMemoryNeedsBarrier?: boolean;
 }
 
 /** Builds a profile from `GPUAdapterInfo` and the features enabled on the device. */
@@ -32,19 +38,16 @@ export function adapterProfile(
   const device = info?.device ?? '';
   const description = info?.description ?? '';
   const text = `${vendor} ${architecture} ${device} ${description}`;
-  // Subgroup kernel variants are offered only under Node's Dawn, where the conformance suite runs them: in headless
-  // Chromium on lavapipe the lane-reduction variants gave NaNs (test/playground), so browsers keep the workgroup-memory
-  // variants until a browser conformance run covers subgroups.
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
   return {
     vendor,
     architecture,
     device,
     description,
     cpu: /llvmpipe|lavapipe|swiftshader|software/i.test(text),
-    subgroups: node && features.has('subgroups'),
+    subgroups: features.has('subgroups'),
     subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 4,
     timestampQuery: features.has('timestamp-query'),
+    sharedMemoryNeedsBarrier: /swiftshader/i.test(text),
   };
 }
 
