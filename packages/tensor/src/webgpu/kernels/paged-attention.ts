@@ -12,7 +12,8 @@
 
 import type { PagedIndexLayout, View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
-import { ATTN_MAX_D, headDimLoop } from './attention.js';
+import { ATTN_MAX_D } from './attention.js';
+import { headDimLoop } from './attention-wgsl.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
 const WRITE_ROWS = `
