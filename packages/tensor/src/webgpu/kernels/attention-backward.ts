@@ -10,7 +10,14 @@
 
 import type { View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
-import { ATTN_ROWS, attentionVariant, attentionVariantKey, attnShapes, oneRowShape } from './attention.js';
+import {
+  ATTN_ROWS,
+  attentionVariant,
+  attentionVariantKey,
+  attnShapes,
+  oneRowKeyLoop,
+  oneRowShape,
+} from './attention.js';
 import { LANE_WG, laneDkvCode, laneDqCode, laneTile } from './attention-lanes.js';
 import {
   ATTN_UNIFORMS,
@@ -48,11 +55,6 @@ const DQ = (D: number, direct: boolean) => {
   const { U, R, BC } = oneRowShape(D, direct, 'backward');
   const W = ATTN_ROWS / R;
   const n = (base: string, r: number) => rowName(base, r, R);
-  const [K, V] = direct ? ['k', 'v'] : ['Ks', 'Vs'];
-  const stage = direct
-    ? ''
-    : `${stageTiles('Ks', 'Vs', 'k[kBase + k0 * D + e]', 'v[vBase + k0 * D + e]', 'k0', 'S', W)}
-    workgroupBarrier();`;
   return `${attnConsts(D, BC)}
 ${KEY_LIMIT}
 ${DQ_BINDINGS}
@@ -77,30 +79,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let ${n('limit', r)} = select(0u, keyLimit(min(${n('t', r)}, T - 1u), T, S, causal), ${n('t', r)} < T);`,
   )}
   let kEnd = keyLimit(min(T, wid.x * ${ATTN_ROWS}u + ${ATTN_ROWS}u) - 1u, T, S, causal);
-  for (var k0 = 0u; k0 < kEnd; k0 += BC) {
-    ${stage}
-    let jEnd = min(BC, kEnd - k0);
-    for (var j = 0u; j < jEnd; j += ${U}u) {
-      ${range(U)
-        .map((u) => `let kb${u} = ${direct ? `kBase + min(k0 + j + ${u}u, S - 1u) * D` : `(j + ${u}u) * D`};`)
-        .join('\n      ')}
-      ${
-        direct
-          ? range(U)
-              .map((u) => `let vb${u} = vBase + min(k0 + j + ${u}u, S - 1u) * D;`)
-              .join('\n      ')
-          : ''
-      }
-      ${dqStep({
-        U,
-        R,
-        first: (u, d) => `${K}[kb${u} + ${d}]`,
-        second: (u, d) => `${V}[${direct ? 'vb' : 'kb'}${u} + ${d}]`,
-        ok: (u, r) => `k0 + j + ${u}u < ${n('limit', r)}`,
-      })}
-    }
-    ${direct ? '' : 'workgroupBarrier();'}
-  }
+  ${oneRowKeyLoop(direct, U, W, (access) =>
+    dqStep({ ...access, R, ok: (u, r) => `k0 + j + ${u}u < ${n('limit', r)}` }),
+  )}
   ${perRow(R, (r) => `if (${n('t', r)} < T) { ${headDimLoop(`dq[${n('row', r)} * D + d] = ${n('ar', r)}[d];`)} }`)}
 }`;
 };

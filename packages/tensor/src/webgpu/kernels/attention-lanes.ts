@@ -25,6 +25,7 @@ import {
   KEY_LIMIT,
   KV_HEAD,
   range,
+  type StepAccess,
   stageRowStats,
   stageTiles,
   tileDecls,
@@ -46,7 +47,7 @@ function unroll(BC: number, lanes: number): number {
 }
 
 /** Lane `lane` of a row takes tile rows j, j + L, …: the u-th of a step is row j + u·L, clamped into the tile. */
-function laneAccess(U: number, tile: [string, string], j: string, ok: (u: number) => string) {
+function laneAccess(U: number, tile: [string, string], j: string, ok: (u: number) => string): StepAccess {
   return {
     U,
     first: (u: number, d: string) => `${tile[0]}[${j}${u} * D + ${d}]`,
@@ -55,6 +56,26 @@ function laneAccess(U: number, tile: [string, string], j: string, ok: (u: number
     reverse: true,
     linearSum: true,
   };
+}
+
+/**
+ * The key loop of the lane forward and dq kernels: K/V tiles staged by the workgroup, lane `lane` of a row taking
+ * tile rows j, j + L, … (`U` per step, clamped into the tile; `ok_u` when the key is in the tile and visible).
+ */
+function laneKeyLoop(U: number, step: (a: StepAccess) => string): string {
+  const keys = range(U).map(
+    (u) => `let j${u} = min(j + ${u}u * L, BC - 1u); let ok${u} = j + ${u}u * L < jEnd && k0 + j + ${u}u * L < limit;`,
+  );
+  return `for (var k0 = 0u; k0 < kEnd; k0 += BC) {
+    ${stageTiles('Ks', 'Vs', 'k[kBase + k0 * D + e]', 'v[vBase + k0 * D + e]', 'k0', 'S', LANE_WG)}
+    workgroupBarrier();
+    let jEnd = min(BC, kEnd - k0);
+    for (var j = lane; j < jEnd; j += ${U}u * L) {
+      ${keys.join('\n      ')}
+      ${step(laneAccess(U, ['Ks', 'Vs'], 'j', (u) => `ok${u}`))}
+    }
+    workgroupBarrier();
+  }`;
 }
 
 const HEADER = (D: number, BC: number, r: LaneReduce) => `${laneEnable(r)}
@@ -96,16 +117,7 @@ ${ENTRY(r)}
   if (!live) { limit = 0u; }
   var m = -inf_();
   var l = 0.0;
-  for (var k0 = 0u; k0 < kEnd; k0 += BC) {
-    ${stageTiles('Ks', 'Vs', 'k[kBase + k0 * D + e]', 'v[vBase + k0 * D + e]', 'k0', 'S', LANE_WG)}
-    workgroupBarrier();
-    let jEnd = min(BC, kEnd - k0);
-    for (var j = lane; j < jEnd; j += ${U}u * L) {
-      ${LANE_KEYS(U)}
-      ${forwardStep(laneAccess(U, ['Ks', 'Vs'], 'j', (u) => `ok${u}`))}
-    }
-    workgroupBarrier();
-  }
+  ${laneKeyLoop(U, forwardStep)}
   // Fold the lanes: the row's max, each lane's rescale, then sums of l and of the accumulator.
   let M = laneMax(m, li);
   let c = select(0.0, exp(m - M), m > -inf_());
@@ -119,15 +131,6 @@ ${ENTRY(r)}
   if (live && lane == 0u) { lse[bh * T + t] = select(-inf_(), M + log(lt), lt > 0.0); }
 }`;
 }
-
-/** The step's keys of this lane: tile rows j_u (clamped), `ok_u` when the key is in the tile and visible. */
-const LANE_KEYS = (U: number) =>
-  range(U)
-    .map(
-      (u) =>
-        `let j${u} = min(j + ${u}u * L, BC - 1u); let ok${u} = j + ${u}u * L < jEnd && k0 + j + ${u}u * L < limit;`,
-    )
-    .join('\n      ');
 
 /** dq, bindings as in the one-row kernel (dq, q, k, v, dO, lse, delta). */
 export function laneDqCode(D: number, BC: number, r: LaneReduce): string {
@@ -154,16 +157,7 @@ ${ENTRY(r)}
   let dl = delta[row];
   let limit = select(0u, keyLimit(tc, T, S, causal), t < T);
   let kEnd = keyLimit(min(T, wid.x * RB + RB) - 1u, T, S, causal);
-  for (var k0 = 0u; k0 < kEnd; k0 += BC) {
-    ${stageTiles('Ks', 'Vs', 'k[kBase + k0 * D + e]', 'v[vBase + k0 * D + e]', 'k0', 'S', LANE_WG)}
-    workgroupBarrier();
-    let jEnd = min(BC, kEnd - k0);
-    for (var j = lane; j < jEnd; j += ${U}u * L) {
-      ${LANE_KEYS(U)}
-      ${dqStep(laneAccess(U, ['Ks', 'Vs'], 'j', (u) => `ok${u}`))}
-    }
-    workgroupBarrier();
-  }
+  ${laneKeyLoop(U, dqStep)}
   for (var d = 0u; d < dim; d++) {
     let s = laneSum(ar[d], li);
     if (t < T && lane == 0u) { dq[row * D + d] = s; }

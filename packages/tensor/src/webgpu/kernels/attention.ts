@@ -24,6 +24,7 @@ import {
   perRow,
   range,
   rowName,
+  type StepAccess,
   stageTiles,
   tileDecls,
 } from './attention-wgsl.js';
@@ -75,6 +76,39 @@ export function oneRowShape(
 }
 
 /**
+ * The key loop of the one-row forward and dq kernels up to kEnd (the workgroup's causal bound), `U` keys per step:
+ * `direct` reads the keys' K/V rows from storage (rows clamped to S − 1; the step's `ok` masks them), `tiled` stages
+ * [BC, D] tiles in workgroup memory first (`W` invocations). `step` gets where the step's key elements live.
+ */
+export function oneRowKeyLoop(
+  direct: boolean,
+  U: number,
+  W: number,
+  step: (access: Pick<StepAccess, 'U' | 'first' | 'second'>) => string,
+): string {
+  const stage = direct
+    ? ''
+    : `${stageTiles('Ks', 'Vs', 'k[kBase + k0 * D + e]', 'v[vBase + k0 * D + e]', 'k0', 'S', W)}
+    workgroupBarrier();`;
+  const rows = (base: string) =>
+    range(U).map((u) => `let ${base}${u} = ${base === 'kb' ? 'kBase' : 'vBase'} + min(k0 + j + ${u}u, S - 1u) * D;`);
+  const offsets = direct ? [...rows('kb'), ...rows('vb')] : range(U).map((u) => `let kb${u} = (j + ${u}u) * D;`);
+  return `for (var k0 = 0u; k0 < kEnd; k0 += BC) {
+    ${stage}
+    let jEnd = min(BC, kEnd - k0);
+    for (var j = 0u; j < jEnd; j += ${U}u) {
+      ${offsets.join('\n      ')}
+      ${step({
+        U,
+        first: (u, d) => (direct ? `k[kb${u} + ${d}]` : `Ks[kb${u} + ${d}]`),
+        second: (u, d) => (direct ? `v[vb${u} + ${d}]` : `Vs[kb${u} + ${d}]`),
+      })}
+    }
+    ${direct ? '' : 'workgroupBarrier();'}
+  }`;
+}
+
+/**
  * Forward kernel text. `direct` reads K/V rows straight from storage (every invocation reads the same key, a uniform
  * broadcast) instead of staging tiles in workgroup memory behind barriers — the faster form on CPU adapters.
  */
@@ -82,11 +116,6 @@ const FORWARD = (D: number, direct: boolean) => {
   const { U, R, BC } = oneRowShape(D, direct, 'forward');
   const W = ATTN_ROWS / R;
   const n = (base: string, r: number) => rowName(base, r, R);
-  const [K, V] = direct ? ['k', 'v'] : ['Ks', 'Vs'];
-  const stage = direct
-    ? ''
-    : `${stageTiles('Ks', 'Vs', 'k[kBase + k0 * D + e]', 'v[vBase + k0 * D + e]', 'k0', 'S', W)}
-    workgroupBarrier();`;
   return `${attnConsts(D, BC)}
 ${FORWARD_BINDINGS}
 ${direct ? '' : tileDecls(['Ks', 'Vs'], BC * D)}
@@ -114,30 +143,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var ${n('m', r)} = -inf_();
   var ${n('l', r)} = 0.0;`,
   )}
-  for (var k0 = 0u; k0 < kEnd; k0 += BC) {
-    ${stage}
-    let jEnd = min(BC, kEnd - k0);
-    for (var j = 0u; j < jEnd; j += ${U}u) {
-      ${range(U)
-        .map((u) => `let kb${u} = ${direct ? `kBase + min(k0 + j + ${u}u, S - 1u) * D` : `(j + ${u}u) * D`};`)
-        .join('\n      ')}
-      ${
-        direct
-          ? range(U)
-              .map((u) => `let vb${u} = vBase + min(k0 + j + ${u}u, S - 1u) * D;`)
-              .join('\n      ')
-          : ''
-      }
-      ${forwardStep({
-        U,
-        R,
-        first: (u, d) => `${K}[kb${u} + ${d}]`,
-        second: (u, d) => `${V}[${direct ? 'vb' : 'kb'}${u} + ${d}]`,
-        ok: (u, r) => `k0 + j + ${u}u < ${n('limit', r)}`,
-      })}
-    }
-    ${direct ? '' : 'workgroupBarrier();'}
-  }
+  ${oneRowKeyLoop(direct, U, W, (access) =>
+    forwardStep({ ...access, R, ok: (u, r) => `k0 + j + ${u}u < ${n('limit', r)}` }),
+  )}
   ${perRow(
     R,
     (r) => `if (${n('t', r)} < T) {
