@@ -1,9 +1,11 @@
 /**
  * Fused flash-attention backward, recomputing probabilities from the forward's lse (no [T, S] buffer):
  * 1. delta[row] = dO·O per query row;
- * 2. dq: one invocation per query row, K/V tiles in workgroup memory;
- * 3. dk, dv: one invocation per key row, Q/dO tiles in workgroup memory, looping over the query heads that share
+ * 2. dq: query rows per invocation (one, or eight in `direct`), K/V read from storage (`direct`) or from tiles in
+ *    workgroup memory (`tiled`);
+ * 3. dk, dv: key rows per invocation likewise, Q/dO from storage or tiles, looping over the query heads that share
  *    the key head (grouped-query attention) — each output element has a single writer, so no atomics are needed.
+ * The per-step math is shared with every attention kernel (`attention-wgsl.ts`).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * The WGSL pieces every attention kernel is built from — one-row (`direct`, `tiled`), lane groups (`w…`, `g…`) and
- * paged decode: the uniform decoding, the bindings of forward / dq / dk-dv, tile staging, the causal key limit, and
+ * The WGSL pieces every attention kernel is built from — without lanes (`direct`, `tiled`), with lane groups (`w…`,
+ * `g…`) and paged decode: the uniform decoding, the bindings of forward / dq / dk-dv, tile staging, the causal key limit, and
  * the per-step math (the online-softmax step of the forward, the dq step, the dk/dv step) over `U` keys or queries at
  * once. Kernels differ only in where a row's keys come from (storage, a workgroup tile, a lane's share of a tile,
  * block tables) and pass those addresses in as functions.
@@ -117,7 +117,7 @@ export interface StepAccess {
   second(u: number, d: string): string;
   /** WGSL bool: the u-th key (query) of the step is in range and visible to row r. */
   ok(u: number, r: number): string;
-  /** Accumulate in reverse key order, innermost first (the lane kernels' order; one-row kernels: false). */
+  /** Accumulate in reverse key order, innermost first (the lane kernels' order; `direct`, `tiled`: false). */
   reverse?: boolean;
   /** Sum the probabilities left to right instead of pairwise (the lane kernels' order). */
   linearSum?: boolean;

@@ -1,11 +1,11 @@
 /**
- * Fused flash-attention forward: one invocation per query row, key/value tiles staged in workgroup memory, an
- * online softmax per tile (scores of the tile, one rescale, then the weighted values), so memory stays O(T·D) per
- * head. Grouped-query heads index their shared k/v head; causal rows t see keys s ≤ t + (S − T).
+ * Fused flash-attention forward: query rows per invocation (one, or eight in `direct`), keys and values read from
+ * storage (`direct`) or staged tiles in workgroup memory (`tiled`), an online softmax over steps of several keys
+ * (scores of the step, one rescale, then the weighted values), so memory stays O(T·D) per head. Grouped-query heads index their shared k/v head; causal rows t see keys s ≤ t + (S − T).
  *
  * The kernel is specialised on the head dim D (private arrays need a constant size; models use one or two D).
- * This file holds the one-row-per-invocation kernels (`direct`, `tiled`) and the variant choice; the kernels with a
- * lane group per row (`w…`, `g…`) are in `attention-lanes.ts`.
+ * This file holds the kernels without lanes (`direct`, `tiled`) and the variant choice; the kernels with a lane group
+ * per row (`w…`, `g…`) are in `attention-lanes.ts`; the WGSL pieces all of them share are in `attention-wgsl.ts`.
  *
  * @module
  */
@@ -31,7 +31,7 @@ import {
 import { checkLanes, type LaneReduce } from './lane-reduce.js';
 import { contiguousInput, freeAll } from './row.js';
 
-/** Query (or key) rows per workgroup: one invocation each. */
+/** Query (or key) rows per workgroup of the `direct` and `tiled` kernels. */
 export const ATTN_ROWS = 64;
 /** Largest head dim the fused kernels accept. */
 export const ATTN_MAX_D = 256;
