@@ -1,11 +1,11 @@
 /**
- * Fused flash-attention forward: one invocation per query row, key/value tiles staged in workgroup memory, an
- * online softmax per tile (scores of the tile, one rescale, then the weighted values), so memory stays O(T·D) per
- * head. Grouped-query heads index their shared k/v head; causal rows t see keys s ≤ t + (S − T).
+ * Fused flash-attention forward: query rows per invocation (one, or eight in `direct`), keys and values read from
+ * storage (`direct`) or staged tiles in workgroup memory (`tiled`), an online softmax over steps of several keys
+ * (scores of the step, one rescale, then the weighted values), so memory stays O(T·D) per head. Grouped-query heads index their shared k/v head; causal rows t see keys s ≤ t + (S − T).
  *
  * The kernel is specialised on the head dim D (private arrays need a constant size; models use one or two D).
- * This file holds the one-row-per-invocation kernels (`direct`, `tiled`) and the variant choice; the kernels with a
- * lane group per row (`w…`, `g…`) are in `attention-lanes.ts`.
+ * This file holds the kernels without lanes (`direct`, `tiled`) and the variant choice; the kernels with a lane group
+ * per row (`w…`, `g…`) are in `attention-lanes.ts`; the WGSL pieces all of them share are in `attention-wgsl.ts`.
  *
  * @module
  */
@@ -14,10 +14,24 @@ import type { View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
 import { chooseVariant } from '../tuning/switchboard.js';
 import { LANE_WG, laneForwardCode, laneTile } from './attention-lanes.js';
+import {
+  ATTN_UNIFORMS,
+  attnConsts,
+  FORWARD_BINDINGS,
+  forwardStep,
+  headDimLoop,
+  KV_HEAD,
+  perRow,
+  range,
+  rowName,
+  type StepAccess,
+  stageTiles,
+  tileDecls,
+} from './attention-wgsl.js';
 import { checkLanes, type LaneReduce } from './lane-reduce.js';
 import { contiguousInput, freeAll } from './row.js';
 
-/** Query (or key) rows per workgroup: one invocation each. */
+/** Query (or key) rows per workgroup of the `direct` and `tiled` kernels. */
 export const ATTN_ROWS = 64;
 /** Largest head dim the fused kernels accept. */
 export const ATTN_MAX_D = 256;
@@ -45,102 +59,103 @@ export function attnShapes(
 }
 
 /**
- * WGSL for a loop of `body` over the head dim index `d` (0 ≤ d < D). The bound `dim` is the uniform word 12 (= D),
- * not a constant: with a constant bound LLVM unrolls everything and lavapipe compiles for minutes; named scalars were
- * no faster.
+ * Step shape of the one-row kernels: `U` keys (queries) per step, `R` rows per invocation (a workgroup of
+ * `ATTN_ROWS / R` invocations still owns {@link ATTN_ROWS} rows), `BC` rows per tile. On lavapipe every load indexed by
+ * a loop variable — a K/V element from storage, a private `qr[d]` — costs eight scalar loads (one per SIMD lane, even
+ * when all lanes read the same address), so `direct` lets each loaded key element serve eight rows (one SIMD-wide
+ * workgroup); the forward takes eight keys per step, the backward's two chains per key (scores and dO·Vᵀ) four.
+ * `tiled` (GPUs) keeps one row per invocation, four keys per step and the tile that fits workgroup memory.
  */
-export function headDimLoop(body: string): string {
-  return `for (var d = 0u; d < dim; d++) { ${body} }`;
+export function oneRowShape(
+  D: number,
+  direct: boolean,
+  pass: 'forward' | 'backward',
+): { U: number; R: number; BC: number } {
+  if (!direct) return { U: 4, R: 1, BC: attnTile(D) };
+  return { U: pass === 'forward' ? 8 : 4, R: 8, BC: 64 };
+}
+
+/**
+ * The key loop of the one-row forward and dq kernels up to kEnd (the workgroup's causal bound), `U` keys per step:
+ * `direct` reads the keys' K/V rows from storage (rows clamped to S − 1; the step's `ok` masks them), `tiled` stages
+ * [BC, D] tiles in workgroup memory first (`W` invocations). `step` gets where the step's key elements live.
+ */
+export function oneRowKeyLoop(
+  direct: boolean,
+  U: number,
+  W: number,
+  step: (access: Pick<StepAccess, 'U' | 'first' | 'second'>) => string,
+): string {
+  const stage = direct
+    ? ''
+    : `${stageTiles('Ks', 'Vs', 'k[kBase + k0 * D + e]', 'v[vBase + k0 * D + e]', 'k0', 'S', W)}
+    workgroupBarrier();`;
+  const rows = (base: string) =>
+    range(U).map((u) => `let ${base}${u} = ${base === 'kb' ? 'kBase' : 'vBase'} + min(k0 + j + ${u}u, S - 1u) * D;`);
+  const offsets = direct ? [...rows('kb'), ...rows('vb')] : range(U).map((u) => `let kb${u} = (j + ${u}u) * D;`);
+  return `for (var k0 = 0u; k0 < kEnd; k0 += BC) {
+    ${stage}
+    let jEnd = min(BC, kEnd - k0);
+    for (var j = 0u; j < jEnd; j += ${U}u) {
+      ${offsets.join('\n      ')}
+      ${step({
+        U,
+        first: (u, d) => (direct ? `k[kb${u} + ${d}]` : `Ks[kb${u} + ${d}]`),
+        second: (u, d) => (direct ? `v[vb${u} + ${d}]` : `Vs[kb${u} + ${d}]`),
+      })}
+    }
+    ${direct ? '' : 'workgroupBarrier();'}
+  }`;
 }
 
 /**
  * Forward kernel text. `direct` reads K/V rows straight from storage (every invocation reads the same key, a uniform
  * broadcast) instead of staging tiles in workgroup memory behind barriers — the faster form on CPU adapters.
  */
-const FORWARD = (D: number, BC: number, direct: boolean) => {
-  const kAt = (d: string, u: number) => (direct ? `k[kb${u} + ${d}]` : `Ks[kb${u} + ${d}]`);
-  const vAt = (d: string, u: number) => (direct ? `v[vb${u} + ${d}]` : `Vs[vb${u} + ${d}]`);
-  const stage = direct
-    ? ''
-    : `for (var e = li; e < BC * D; e += ${ATTN_ROWS}u) {
-      let ok = k0 + e / D < S;
-      Ks[e] = select(0.0, k[kBase + k0 * D + e], ok);
-      Vs[e] = select(0.0, v[vBase + k0 * D + e], ok);
-    }
-    workgroupBarrier();`;
-  const shared = direct ? '' : `var<workgroup> Ks: array<f32, ${BC * D}>;\nvar<workgroup> Vs: array<f32, ${BC * D}>;`;
-  return `
-const D: u32 = ${D}u;
-const BC: u32 = ${BC}u;
-@group(0) @binding(1) var<storage, read_write> o: array<f32>;
-@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(3) var<storage, read> q: array<f32>;
-@group(0) @binding(4) var<storage, read> k: array<f32>;
-@group(0) @binding(5) var<storage, read> v: array<f32>;
-${shared}
-@compute @workgroup_size(${ATTN_ROWS})
+const FORWARD = (D: number, direct: boolean) => {
+  const { U, R, BC } = oneRowShape(D, direct, 'forward');
+  const W = ATTN_ROWS / R;
+  const n = (base: string, r: number) => rowName(base, r, R);
+  return `${attnConsts(D, BC)}
+${FORWARD_BINDINGS}
+${direct ? '' : tileDecls(['Ks', 'Vs'], BC * D)}
+@compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let dim = min(pu(12u), D);
-  let T = pu(0u); let S = pu(1u); let Hq = pu(2u); let group = pu(3u);
-  let scale = pf(4u); let causal = pu(5u) != 0u;
+  ${ATTN_UNIFORMS}
   let bh = wid.y;                       // b·Hq + h
-  let kvh = (bh / Hq) * (Hq / group) + (bh % Hq) / group;
-  let t = wid.x * ${ATTN_ROWS}u + li;
-  let live = t < T;
-  let qBase = pu(6u) + (bh * T + min(t, T - 1u)) * D;
+  ${KV_HEAD}
   let kBase = pu(7u) + kvh * S * D;
   let vBase = pu(8u) + kvh * S * D;
-  var qr: array<f32, D>;
-  var ar: array<f32, D>;
-  ${headDimLoop(`qr[d] = q[qBase + d] * scale; ar[d] = 0.0;`)}
   // Causal rows see keys s < t + 1 + (S − T); kEnd is the bound of the workgroup's last row (uniform).
   let shift = i32(S) - i32(T);
   let lastRow = min(T, wid.x * ${ATTN_ROWS}u + ${ATTN_ROWS}u) - 1u;
   var kEnd = S;
-  var limit = S;
-  if (causal) {
-    kEnd = u32(clamp(i32(lastRow) + 1 + shift, 0, i32(S)));
-    limit = u32(clamp(i32(t) + 1 + shift, 0, i32(S)));
-  }
-  var m = -inf_();
-  var l = 0.0;
-  for (var k0 = 0u; k0 < kEnd; k0 += BC) {
-    ${stage}
-    let jEnd = min(BC, kEnd - k0);
-    // Four keys per step: four independent dot-product chains, one rescale, one pass over the accumulator.
-    for (var j = 0u; j < jEnd; j += 4u) {
-      ${[0, 1, 2, 3].map((u) => `let kb${u} = ${direct ? `kBase + min(k0 + j + ${u}u, S - 1u) * D` : `(j + ${u}u) * D`};`).join('\n      ')}
-      ${[0, 1, 2, 3].map((u) => `let vb${u} = ${direct ? `vBase + min(k0 + j + ${u}u, S - 1u) * D` : `kb${u}`};`).join('\n      ')}
-      var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
-      ${headDimLoop(`let qd = qr[d]; s0 = fma(qd, ${kAt('d', 0)}, s0); s1 = fma(qd, ${kAt('d', 1)}, s1); s2 = fma(qd, ${kAt('d', 2)}, s2); s3 = fma(qd, ${kAt('d', 3)}, s3);`)}
-      let key = k0 + j;
-      s0 = select(-inf_(), s0, key < limit);
-      s1 = select(-inf_(), s1, key + 1u < limit);
-      s2 = select(-inf_(), s2, key + 2u < limit);
-      s3 = select(-inf_(), s3, key + 3u < limit);
-      let mx = max(max(s0, s1), max(s2, s3));
-      if (mx > m) {
-        // Online softmax: rescale only when the running max grows.
-        let corr = exp(m - mx);
-        l = l * corr;
-        ${headDimLoop(`ar[d] = ar[d] * corr;`)}
-        m = mx;
-      }
-      if (mx > -inf_()) {
-        let p0 = exp(s0 - m); let p1 = exp(s1 - m); let p2 = exp(s2 - m); let p3 = exp(s3 - m);
-        l += (p0 + p1) + (p2 + p3);
-        ${headDimLoop(`ar[d] = fma(p0, ${vAt('d', 0)}, fma(p1, ${vAt('d', 1)}, fma(p2, ${vAt('d', 2)}, fma(p3, ${vAt('d', 3)}, ar[d]))));`)}
-      }
-    }
-    ${direct ? '' : 'workgroupBarrier();'}
-  }
-  if (live) {
-    let row = bh * T + t;
-    let inv = select(0.0, 1.0 / l, l > 0.0);
+  if (causal) { kEnd = u32(clamp(i32(lastRow) + 1 + shift, 0, i32(S))); }
+  ${perRow(
+    R,
+    (r) => `let ${n('t', r)} = wid.x * ${ATTN_ROWS}u + ${r * W}u + li;
+  let ${n('qBase', r)} = pu(6u) + (bh * T + min(${n('t', r)}, T - 1u)) * D;
+  var ${n('qr', r)}: array<f32, D>;
+  var ${n('ar', r)}: array<f32, D>;
+  ${headDimLoop(`${n('qr', r)}[d] = q[${n('qBase', r)} + d] * scale; ${n('ar', r)}[d] = 0.0;`)}
+  var ${n('limit', r)} = S;
+  if (causal) { ${n('limit', r)} = u32(clamp(i32(${n('t', r)}) + 1 + shift, 0, i32(S))); }
+  var ${n('m', r)} = -inf_();
+  var ${n('l', r)} = 0.0;`,
+  )}
+  ${oneRowKeyLoop(direct, U, W, (access) =>
+    forwardStep({ ...access, R, ok: (u, r) => `k0 + j + ${u}u < ${n('limit', r)}` }),
+  )}
+  ${perRow(
+    R,
+    (r) => `if (${n('t', r)} < T) {
+    let row = bh * T + ${n('t', r)};
+    let inv = select(0.0, 1.0 / ${n('l', r)}, ${n('l', r)} > 0.0);
     let ob = row * D;
-    ${headDimLoop(`o[ob + d] = ar[d] * inv;`)}
-    lse[row] = select(-inf_(), m + log(l), l > 0.0);
-  }
+    ${headDimLoop(`o[ob + d] = ${n('ar', r)}[d] * inv;`)}
+    lse[row] = select(-inf_(), ${n('m', r)} + log(${n('l', r)}), ${n('l', r)} > 0.0);
+  }`,
+  )}
 }`;
 };
 
@@ -207,7 +222,7 @@ export function attention(
     rt.dispatch(p, storages, params, [Math.ceil((T * variant.lanes) / LANE_WG), B * Hq, 1]);
   } else {
     const direct = variant.kind === 'direct';
-    const p = rt.pipeline(`attn:fwd:${D}:${direct}`, () => FORWARD(D, attnTile(D), direct));
+    const p = rt.pipeline(`attn:fwd:${D}:${direct}`, () => FORWARD(D, direct));
     rt.dispatch(p, storages, params, [Math.ceil(T / ATTN_ROWS), B * Hq, 1]);
   }
   freeAll(rt, temps);

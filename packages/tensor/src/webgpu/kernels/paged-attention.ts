@@ -12,7 +12,8 @@
 
 import type { PagedIndexLayout, View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
-import { ATTN_MAX_D, headDimLoop } from './attention.js';
+import { ATTN_MAX_D } from './attention.js';
+import { forwardStep, headDimLoop } from './attention-wgsl.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
 const WRITE_ROWS = `
@@ -64,21 +65,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       )
       .join('\n    ')}
     let kb = pu(8u); let vb = pu(9u);
-    var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
-    ${headDimLoop('let qd = qr[d]; s0 = fma(qd, k[kb + r0 + d], s0); s1 = fma(qd, k[kb + r1 + d], s1); s2 = fma(qd, k[kb + r2 + d], s2); s3 = fma(qd, k[kb + r3 + d], s3);')}
-    s1 = select(-inf_(), s1, p + 1u < keys);
-    s2 = select(-inf_(), s2, p + 2u < keys);
-    s3 = select(-inf_(), s3, p + 3u < keys);
-    let mx = max(max(s0, s1), max(s2, s3));
-    if (mx > m) {
-      let corr = exp(m - mx);
-      l = l * corr;
-      ${headDimLoop('ar[d] = ar[d] * corr;')}
-      m = mx;
-    }
-    let w0 = exp(s0 - m); let w1 = exp(s1 - m); let w2 = exp(s2 - m); let w3 = exp(s3 - m);
-    l += (w0 + w1) + (w2 + w3);
-    ${headDimLoop('ar[d] = fma(w0, v[vb + r0 + d], fma(w1, v[vb + r1 + d], fma(w2, v[vb + r2 + d], fma(w3, v[vb + r3 + d], ar[d]))));')}
+    ${forwardStep({
+      U: 4,
+      first: (u, d) => `k[kb + r${u} + ${d}]`,
+      second: (u, d) => `v[vb + r${u} + ${d}]`,
+      ok: (u) => `p + ${u}u < keys`,
+    })}
   }
   let inv = select(0.0, 1.0 / l, l > 0.0);
   let ob = i * D;
