@@ -91,6 +91,11 @@ for (const [device, get] of devices)
         await forwardBackward(g, [], 36, 44, 68, true, true);
         await forwardBackward(g, [2], 13, 300, 9, false, true);
         await forwardBackward(g, [], 2, 520, 12, true, false);
+        // Word counts divisible by 4 (the vec4 strips run; the others above take their scalar fallback), sizes off
+        // every block multiple.
+        await forwardBackward(g, [], 37, 44, 68, false, false);
+        await forwardBackward(g, [2], 12, 20, 36, false, true);
+        await forwardBackward(g, [], 20, 8, 4, true, false);
       });
     for (const [id, decode] of Object.entries(DECODE_VARIANTS))
       it(`decode variant ${id}: one row, both weight layouts`, async () => {
@@ -101,6 +106,7 @@ for (const [device, get] of devices)
             [5, 7],
             [300, 33],
             [65, 130],
+            [64, 36],
           ] as const) {
             const ad = randomFloats(K, seed++);
             const bd = randomFloats(K * N, seed++);
