@@ -58,6 +58,18 @@ export async function timeIt(
   sync: () => Promise<void>,
   opts: { minMs?: number; trials?: number; maxReps?: number } = {},
 ): Promise<number> {
+  return (await timeWithCpu(run, sync, opts)).ms;
+}
+
+/**
+ * {@link timeIt} plus the process's CPU milliseconds per call over the timed batches (user + system, every thread:
+ * lavapipe's workers run in this process). On a shared machine CPU time moves far less with the load than wall time.
+ */
+export async function timeWithCpu(
+  run: () => void,
+  sync: () => Promise<void>,
+  opts: { minMs?: number; trials?: number; maxReps?: number } = {},
+): Promise<{ ms: number; cpuMs: number }> {
   const minMs = opts.minMs ?? 400;
   const trials = opts.trials ?? 3;
   run();
@@ -72,14 +84,16 @@ export async function timeIt(
     reps *= 2;
   }
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let t = 0; t < trials; t++) {
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) run();
     await sync();
     times.push((performance.now() - t0) / reps);
   }
+  const cpu = process.cpuUsage(cpu0);
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return { ms: times[Math.floor(times.length / 2)]!, cpuMs: (cpu.user + cpu.system) / 1000 / (trials * reps) };
 }
 
 /** One row of the result table. */

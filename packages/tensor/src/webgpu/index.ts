@@ -45,6 +45,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   const profile = adapterProfile(acquired.adapter.info as GPUAdapterInfo | undefined, acquired.features);
   rt.cpuAdapter = profile.cpu;
   rt.features = acquired.features;
+  rt.subgroupMinSize = profile.subgroups ? (profile.subgroupMinSize ?? 4) : 0;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const halfStorage = options.halfStorage ?? (env?.ANDES_WEBGPU_HALF === 'packed' ? 'packed' : 'auto');
   rt.halfNative = acquired.f16 && halfStorage !== 'packed';

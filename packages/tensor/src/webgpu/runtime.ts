@@ -80,6 +80,11 @@ export class Runtime {
   /** Optional features enabled on the device (`subgroups`, `timestamp-query`, `shader-f16`). */
   features: ReadonlySet<string> = new Set();
   /**
+   * The adapter's smallest subgroup size where subgroup kernels are offered (`AdapterProfile.subgroups`; 0 where
+   * not): kernels that broadcast across lanes need that many.
+   */
+  subgroupMinSize = 0;
+  /**
    * Whether float16 storages bind as native `array<f16>` (needs `shader-f16`); otherwise, and for bfloat16 always,
    * as packed u32 words. Same bytes either way, so it may change between dispatches (tests run both paths).
    */

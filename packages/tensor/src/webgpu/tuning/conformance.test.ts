@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, View } from '../../backend/backend.js';
 import { sizeOf } from '../../shape.js';
+import type { WebGpuBackend } from '../backend.js';
 import { setMatmulVariant } from '../kernels/matmul.js';
 import {
   closeness,
@@ -91,6 +92,30 @@ for (const [device, get] of devices)
         await forwardBackward(g, [], 36, 44, 68, true, true);
         await forwardBackward(g, [2], 13, 300, 9, false, true);
         await forwardBackward(g, [], 2, 520, 12, true, false);
+        // Word counts divisible by 4 (the vec4 strips run; the others above take their scalar fallback), sizes off
+        // every block multiple.
+        await forwardBackward(g, [], 37, 44, 68, false, false);
+        await forwardBackward(g, [2], 12, 20, 36, false, true);
+        await forwardBackward(g, [], 20, 8, 4, true, false);
+      });
+    // One forward product per variant: the scalar strips (all layouts) are covered above, and these tall ones take
+    // tens of seconds to compile on lavapipe.
+    for (const [id, variant] of Object.entries(MATMUL_VARIANTS).filter(([, v]) => v.kind === 'strip-subgroup'))
+      it(`variant ${id} without subgroups of 8 lanes takes the scalar strip of its shape`, async () => {
+        setMatmulVariant(variant);
+        const g = get();
+        const rt = (g as WebGpuBackend).rt;
+        const lanes = rt.subgroupMinSize;
+        rt.subgroupMinSize = 4;
+        try {
+          const [ad, bd] = [randomFloats(37 * 45, seed++), randomFloats(45 * 71, seed++)];
+          const [a, b] = [upload(g, ad, [37, 45]), upload(g, bd, [45, 71])];
+          await product(g, a, ad, b, bd, `${id} scalar fallback`);
+          g.free(a.storage);
+          g.free(b.storage);
+        } finally {
+          rt.subgroupMinSize = lanes;
+        }
       });
     for (const [id, decode] of Object.entries(DECODE_VARIANTS))
       it(`decode variant ${id}: one row, both weight layouts`, async () => {
@@ -101,6 +126,7 @@ for (const [device, get] of devices)
             [5, 7],
             [300, 33],
             [65, 130],
+            [64, 36],
           ] as const) {
             const ad = randomFloats(K, seed++);
             const bd = randomFloats(K * N, seed++);

@@ -19,6 +19,7 @@ import {
   type MatmulVariant,
   matmul,
 } from '../kernels/matmul.js';
+import { BROADCAST_STEPS } from '../kernels/matmul-strip-subgroup.js';
 import { random } from '../kernels/random.js';
 import { reduce } from '../kernels/reduce.js';
 import { rmsNorm } from '../kernels/rms-norm.js';
@@ -39,6 +40,9 @@ export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
   s18: { kind: 'strip', strip: { wg: 16, rm: 8, rn: 8, rowsFirst: true } },
   s19: { kind: 'strip', strip: { wg: 8, rm: 8, rn: 8, rowsFirst: true } },
   s16: { kind: 'strip', strip: { wg: 32, rm: 8, rn: 8, rowsFirst: true } },
+  // Strips whose A rows reach the lanes by subgroup broadcast (taller: 32 or 24 rows × 4 columns per invocation).
+  b32: { kind: 'strip-subgroup', strip: { wg: 8, rm: 32, rn: 4 } },
+  b24: { kind: 'strip-subgroup', strip: { wg: 8, rm: 24, rn: 4 } },
   // The single-buffered shared-memory kernel (17.4 TFLOP/s at 2048² on an H200, GPU.md).
   t1: { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } },
   // Double-buffered, vec4 loads where the layout allows.
@@ -123,6 +127,11 @@ function matmulPrepared(rt: Runtime, p: MatmulProblem): PreparedProblem {
   };
 }
 
+/** Whether the adapter runs the broadcast strips (`b…`): subgroups of at least 8 lanes. */
+function broadcastFits(a: AdapterProfile): boolean {
+  return a.subgroups && (a.subgroupMinSize ?? 4) >= BROADCAST_STEPS;
+}
+
 /** Matmul with M > 1. */
 export const matmulFamily: KernelFamily<MatmulProblem> = {
   name: 'matmul',
@@ -131,11 +140,13 @@ export const matmulFamily: KernelFamily<MatmulProblem> = {
   candidates(a: AdapterProfile, p: MatmulProblem) {
     // CPU adapters time only the strips: the workgroup-memory kernels (d…, k…) lost every class there by 4–15×
     // (BENCHMARKS.md) and one run of them on a large product costs seconds of first-use time.
-    if (a.cpu) return ['s18', 's19', 's16'];
+    if (a.cpu) return [...(broadcastFits(a) ? ['b32', 'b24'] : []), 's18', 's19', 's16'];
     const split = skinny(p) ? ['k4', 'k16'] : [];
     return ['t1', 'd1', 'd2', 'd3', 'd4', 's18', ...split];
   },
-  fallback: (a) => (a.cpu ? 's18' : 't1'),
+  // CPU adapters: the broadcast strip where subgroups allow (1.4× less CPU time than s18 at 1024² NN, 2× NT on
+  // lavapipe, BENCHMARKS.md 2026-12-05), else s18. GPUs keep the tiled kernel measured on the H200.
+  fallback: (a) => (!a.cpu ? 't1' : broadcastFits(a) ? 'b32' : 's18'),
   prepare: matmulPrepared,
 };
 
