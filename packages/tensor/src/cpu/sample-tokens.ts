@@ -14,6 +14,7 @@
  * @module
  */
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
+import { FAST_EXP_ERROR, fastExp, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
 
 /**
@@ -70,12 +71,17 @@ export function logSumExp(x: ArrayLike<number>): number {
   return m + Math.log(s);
 }
 
+/** Adjusted logits of rows with sparse entries, reused across rows (a fresh copy per row would churn the GC). */
+let adjustedScratch = new Float32Array(0);
+
 /** Row `r`'s logits with its sparse entries applied (the row itself when it has none). */
 function adjusted(x: Float32Array, rows: SamplingRows, r: number): Float32Array {
   const from = rows.entryStart[r]!;
   const to = rows.entryStart[r + 1]!;
   if (from === to) return x;
-  const a = x.slice();
+  if (adjustedScratch.length !== x.length) adjustedScratch = new Float32Array(x.length);
+  const a = adjustedScratch;
+  a.set(x);
   for (let e = from; e < to; e++) {
     const id = rows.entryIds[e]!;
     const b = Math.fround(a[id]! + rows.bias[e]!);
@@ -85,10 +91,31 @@ function adjusted(x: Float32Array, rows: SamplingRows, r: number): Float32Array 
   return a;
 }
 
-/** The candidates' ids in id order: the top-k of `a`, or null for every token. */
-function candidates(a: Float32Array, k: number): Int32Array | null {
-  if (k <= 0 || k >= a.length) return null;
-  return topKIndices(a, k).sort();
+/** What a row's draw returns when the fast weights cannot prove which token `Math.exp` weights would pick. */
+const UNDECIDED = -1;
+
+/** Weight of exponent z: `Math.exp` (the definition) or {@link fastExp}, both flushed below {@link MIN_EXPONENT}. */
+function weight(z: number, fast: boolean): number {
+  return z < MIN_EXPONENT ? 0 : fast ? fastExp(z) : Math.exp(z);
+}
+
+/** w[i] = weight of token i for the candidates (all tokens when `ids` is null); returns their sum in id order. */
+function fillWeights(w: Float64Array, a: Float32Array, ids: Int32Array | null, m: number, inv: number, fast: boolean) {
+  let total = 0;
+  if (ids) {
+    for (let j = 0; j < ids.length; j++) {
+      const i = ids[j]!;
+      total += w[i] = weight((a[i]! - m) * inv, fast);
+    }
+  } else if (fast) {
+    for (let i = 0; i < a.length; i++) {
+      const z = (a[i]! - m) * inv;
+      total += w[i] = z < MIN_EXPONENT ? 0 : fastExp(z);
+    }
+  } else {
+    for (let i = 0; i < a.length; i++) total += w[i] = weightOf((a[i]! - m) * inv);
+  }
+  return total;
 }
 
 /**
@@ -96,32 +123,52 @@ function candidates(a: Float32Array, k: number): Int32Array | null {
  * Only tokens at or above a weight cutoff are ranked: the cutoff is lowered until they hold the target, and since
  * every token below it weighs less than every one above, the ranked prefix is the same as over all of `ids`. The
  * ranking is a native sort of their logits (ties weigh the same, so they need no order until the last step).
+ * With a margin d > 0 (fast weights) the walk's stop must clear the target by d, else the row is undecided (null).
  */
-function nucleus(a: Float32Array, w: Float64Array, ids: Int32Array | null, target: number, m: number, inv: number) {
+function nucleus(
+  a: Float32Array,
+  w: Float64Array,
+  ids: Int32Array | null,
+  target: number,
+  m: number,
+  inv: number,
+  d: number,
+) {
   const n = ids ? ids.length : a.length;
-  const at = (j: number) => (ids ? ids[j]! : j);
+  const fast = d > 0;
   let cutoff = ids ? 0 : 1e-3;
   let count = 0;
   for (;;) {
+    // Fast weights rank the same tokens as exact ones only if none lies within their error of the cutoff.
+    const near0 = cutoff * (1 - 4 * FAST_EXP_ERROR);
+    const near1 = fast ? cutoff * (1 + 4 * FAST_EXP_ERROR) : near0;
+    let near = false;
     let mass = 0;
     count = 0;
     for (let j = 0; j < n; j++) {
-      if (w[at(j)]! >= cutoff) {
-        mass += w[at(j)]!;
+      const v = w[ids ? ids[j]! : j]!;
+      if (v >= cutoff) {
+        mass += v;
         count++;
       }
+      if (v > near0 && v < near1) near = true;
     }
+    if (near || (fast && Math.abs(mass - target) <= d)) return null;
     if (mass >= target || cutoff === 0) break;
     cutoff = cutoff < 1e-300 ? 0 : cutoff * 1e-3;
   }
   const values = new Float64Array(count);
-  for (let j = 0, k = 0; j < n; j++) if (w[at(j)]! >= cutoff) values[k++] = a[at(j)]!;
+  for (let j = 0, k = 0; j < n; j++) {
+    const i = ids ? ids[j]! : j;
+    if (w[i]! >= cutoff) values[k++] = a[i]!;
+  }
   values.sort();
   // Walk down from the largest logit until the mass reaches the target: `threshold` is the smallest kept logit and
   // `ties` how many tokens of exactly that logit are kept (lowest ids first).
   let acc = 0;
   let threshold = values[count - 1]!;
   let ties = 0;
+  let reached = false;
   for (let j = count - 1; j >= 0; j--) {
     const v = values[j]!;
     if (v !== threshold) {
@@ -129,50 +176,129 @@ function nucleus(a: Float32Array, w: Float64Array, ids: Int32Array | null, targe
       ties = 0;
     }
     ties++;
-    acc += weightOf((v - m) * inv);
-    if (acc >= target) break;
+    acc += weight((v - m) * inv, fast);
+    if (acc >= target + d) {
+      reached = true;
+      break;
+    }
+    if (fast && acc > target - d) return null;
   }
-  const kept: number[] = [];
+  if (fast && !reached) return null;
+  const kept = new Int32Array(count);
+  let k = 0;
   for (let j = 0; j < n; j++) {
-    const v = a[at(j)]!;
-    if (v > threshold || (v === threshold && ties-- > 0)) kept.push(at(j));
+    const i = ids ? ids[j]! : j;
+    const v = a[i]!;
+    if (v > threshold || (v === threshold && ties-- > 0)) kept[k++] = i;
   }
-  return Int32Array.from(kept);
+  return kept.subarray(0, k);
+}
+
+/**
+ * The first of `kept` (every token when null, n of them) whose running weight exceeds t; with a margin d > 0 every
+ * running sum must clear t by d (else {@link UNDECIDED}).
+ */
+function draw(w: Float64Array, kept: Int32Array | null, n: number, t: number, d: number): number {
+  let acc = 0;
+  for (let j = 0; j < n; j++) {
+    const i = kept ? kept[j]! : j;
+    acc += w[i]!;
+    if (acc > t + d) return i;
+    if (d > 0 && acc >= t - d) return UNDECIDED;
+  }
+  // Unreachable in float64 with exact weights (the last running sum is the mass itself, and uniform < 1).
+  return d > 0 ? UNDECIDED : kept ? kept[n - 1]! : n - 1;
+}
+
+/**
+ * Every token a candidate, no nucleus, fast weights: one pass stores the running sums (the draw's own, in id order)
+ * and a binary search finds the first that exceeds `uniform · total`, all sums clearing it by a margin.
+ */
+function drawAll(a: Float32Array, m: number, inv: number, uniform: number): number {
+  const n = a.length;
+  const s = scratch;
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const z = (a[i]! - m) * inv;
+    s[i] = acc += z < MIN_EXPONENT ? 0 : fastExp(z);
+  }
+  if (!Number.isFinite(acc)) return UNDECIDED;
+  const t = uniform * acc;
+  const d = sumErrorBound(n) * acc;
+  // The first i with s[i] > t + d, and the first with s[i] >= t - d: the same index unless a sum is within d of t.
+  const first = (bound: number, strict: boolean) => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (strict ? s[mid]! > bound : s[mid]! >= bound) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const i = first(t + d, true);
+  return i < n && first(t - d, false) === i ? i : UNDECIDED;
 }
 
 /** Weights of the row being sampled, reused across calls (a vocabulary of float64s per token would churn the GC). */
 let scratch = new Float64Array(0);
 
-/** The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. */
-export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): number {
-  const a = adjusted(x, rows, r);
-  const temperature = rows.temperature[r]!;
-  if (!(temperature > 0)) return firstMax(a, a.length);
-  const ids = candidates(a, rows.topK[r]!);
-  const inv = 1 / temperature;
-  const m = a[firstMax(a, a.length)]!;
-  if (scratch.length < a.length) scratch = new Float64Array(a.length);
-  const w = scratch; // only the candidates' entries are written and read
-  let total = 0;
-  if (ids) for (const i of ids) total += w[i] = weightOf((a[i]! - m) * inv);
-  else for (let i = 0; i < a.length; i++) total += w[i] = weightOf((a[i]! - m) * inv);
+/** Row r's draw from adjusted logits `a` with the candidates `ids` (null: all) of maximum m, exact or fast. */
+function drawRow(a: Float32Array, ids: Int32Array | null, m: number, rows: SamplingRows, r: number, fast: boolean) {
+  const inv = 1 / rows.temperature[r]!;
   const topP = rows.topP[r]!;
-  const kept = topP < 1 ? nucleus(a, w, ids, topP * total, m, inv) : ids;
+  if (fast && !ids && topP === 1) return drawAll(a, m, inv, rows.uniform[r]!);
+  const w = scratch; // only the candidates' entries are written and read
+  const total = fillWeights(w, a, ids, m, inv, fast);
+  if (fast && !Number.isFinite(total)) return UNDECIDED;
+  const d = fast ? sumErrorBound(a.length) * total : 0;
+  const kept = topP < 1 ? nucleus(a, w, ids, topP * total, m, inv, d) : ids;
+  if (kept === null && topP < 1) return UNDECIDED;
   const n = kept ? kept.length : a.length;
   let mass = total;
   if (kept !== ids) {
     mass = 0;
     for (let j = 0; j < n; j++) mass += w[kept![j]!]!;
   }
-  const t = rows.uniform[r]! * mass;
-  let acc = 0;
-  for (let j = 0; j < n; j++) {
-    const i = kept ? kept[j]! : j;
-    acc += w[i]!;
-    if (acc > t) return i;
+  return draw(w, kept, n, rows.uniform[r]! * mass, d);
+}
+
+/** Row r's token, with fast weights first (see {@link sampleRow}) or with `Math.exp` only. */
+function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: boolean): number {
+  const a = adjusted(x, rows, r);
+  const temperature = rows.temperature[r]!;
+  if (!(temperature > 0)) return firstMax(a, a.length);
+  if (scratch.length < a.length) scratch = new Float64Array(a.length);
+  const k = rows.topK[r]!;
+  let ids: Int32Array | null = null;
+  let m: number;
+  if (k > 0 && k < a.length) {
+    const best = topKIndices(a, k);
+    m = a[best[0]!]!; // the row's maximum, unless a logit is NaN (then the fast weights come out NaN)
+    ids = best.sort();
+  } else {
+    m = a[firstMax(a, a.length)]!;
   }
-  // Unreachable in float64 (the last running sum is `mass` itself, and uniform < 1): the last kept token.
-  return kept ? kept[n - 1]! : n - 1;
+  if (tryFast && Number.isFinite(m) && Number.isFinite(1 / temperature)) {
+    const id = drawRow(a, ids, m, rows, r, true);
+    if (id !== UNDECIDED) return id;
+  }
+  if (ids) m = a[firstMax(a, a.length)]!;
+  return drawRow(a, ids, m, rows, r, false);
+}
+
+/**
+ * The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. Weights come from
+ * {@link fastExp} first; when its error bound cannot exclude a different token (a draw or nucleus mass within about
+ * 1e-11 of a token boundary, or non-finite logits or weights), the row is drawn again with `Math.exp`, the definition.
+ */
+export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): number {
+  return chooseToken(x, rows, r, true);
+}
+
+/** {@link sampleRow} with `Math.exp` weights only: the definition without the fast path (tests compare the two). */
+export function sampleRowExact(x: Float32Array, rows: SamplingRows, r: number): number {
+  return chooseToken(x, rows, r, false);
 }
 
 /** The CPU `sampleTokens` kernel: {@link sampleRow} per row, then the raw logits' log-probabilities if asked. */
