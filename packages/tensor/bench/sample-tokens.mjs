@@ -54,16 +54,20 @@ const rowsOf = (s) =>
 console.log(`CPU sampleTokens: ${B} rows × vocab ${V}, CPU-µs per row, median of ${rounds} interleaved rounds`);
 const results = settings.map(() => kernels.map(() => []));
 let mismatches = 0;
-for (let round = 0; round < rounds + 1; round++) {
+const warmup = 2; // rounds not timed: the JIT's background compiles would be billed to whichever kernel runs then
+for (let round = 0; round < rounds + warmup; round++) {
   for (const [si, [, s, top]] of settings.entries()) {
     const rows = rowsOf(s);
     const picked = [];
-    for (const [ki, [, sample]] of kernels.entries()) {
+    // Alternate which build goes first, so that neither always runs on a cache the other has warmed or evicted.
+    const order = round % 2 ? [...kernels.keys()].reverse() : [...kernels.keys()];
+    for (const ki of order) {
+      const sample = kernels[ki][1];
       const t0 = process.cpuUsage();
       const out = sample(rows, top);
       const t = process.cpuUsage(t0);
-      picked.push(Array.from(out.ids.data ?? []).join());
-      if (round > 0) results[si][ki].push((t.user + t.system) / B); // round 0 warms up
+      picked[ki] = Array.from(out.ids.data).join();
+      if (round >= warmup) results[si][ki].push((t.user + t.system) / B);
     }
     if (picked.some((p) => p !== picked[0])) mismatches++;
   }

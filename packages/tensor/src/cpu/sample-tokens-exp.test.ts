@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { packSamplingRows, type TokenSampling } from '../ops/sample-tokens.js';
 import { makeRng } from '../testing/reference.js';
-import { sampleRow, sampleRowExact } from './sample-tokens.js';
+import { logSumExp, sampleRow, sampleRowExact, sampleTokens } from './sample-tokens.js';
 import { FAST_EXP_ERROR, fastExp } from './sample-tokens-exp.js';
+import { CpuStorage } from './storage.js';
 
 function logitsOf(rng: () => number, v: number, spread: number): Float32Array {
   return Float32Array.from({ length: v }, () => (rng() * 2 - 1) * spread);
@@ -136,5 +137,36 @@ describe('sampleRow (fast weights) picks the definition token (Math.exp weights)
     expect(pick(x, { temperature: 1, topK: 0, topP: 1, uniform: 0.5 }, false)).toBe(
       pick(x, { temperature: 1, topK: 0, topP: 1, uniform: 0.5 }, true),
     );
+  });
+});
+
+describe('sampleTokens log-probabilities (fast log-sum-exp bounds)', () => {
+  it('equal float32(logit − logSumExp) exactly, for wide and narrow rows', () => {
+    const rng = makeRng(17);
+    const V = 1999;
+    const B = 40;
+    const data = new Float32Array(B * V);
+    for (let r = 0; r < B; r++) {
+      const spread = [0.01, 1, 8, 40][r % 4]!;
+      for (let i = 0; i < V; i++) data[r * V + i] = (rng() * 2 - 1) * spread + (r % 3) * 100;
+    }
+    data[5 * V + 3] = Number.NEGATIVE_INFINITY;
+    data[6 * V + 9] = Number.NaN; // no bounds: the exact sum (NaN log-probabilities, as the definition's)
+    const rows = packSamplingRows(
+      Array.from({ length: B }, () => ({ temperature: 0.7, topK: 0, topP: 1, uniform: rng() })),
+      V,
+    );
+    const view = { storage: new CpuStorage('float32', data), shape: [B, V], strides: [V, 1], offset: 0 };
+    const out = sampleTokens(view, rows, 3);
+    const ids = out.ids.data as Int32Array;
+    const lp = (out.logprob as CpuStorage).data as Float32Array;
+    const topIds = (out.topIds as CpuStorage).data as Int32Array;
+    const topLp = (out.topLogprobs as CpuStorage).data as Float32Array;
+    for (let r = 0; r < B; r++) {
+      const x = data.subarray(r * V, (r + 1) * V);
+      const lse = logSumExp(x);
+      expect(lp[r]).toStrictEqual(Math.fround(x[ids[r]!]! - lse));
+      for (let j = 0; j < 3; j++) expect(topLp[r * 3 + j]).toStrictEqual(Math.fround(x[topIds[r * 3 + j]!]! - lse));
+    }
   });
 });

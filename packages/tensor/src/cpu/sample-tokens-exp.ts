@@ -47,3 +47,23 @@ export function fastExp(z: number): number {
 export function sumErrorBound(n: number): number {
   return 2.5 * (FAST_EXP_ERROR + 2 * (n + 2) * 2 ** -53);
 }
+
+/**
+ * Bounds [lo, hi] on `logSumExp(x)` (float64 with `Math.exp`) from one pass of {@link fastExp}, or null when a logit
+ * is NaN or none is finite. Terms below e^-80 are left out (at most n · e^-80 of a sum that is at least 1); the sum's
+ * error bound is doubled before the log, which covers `Math.log`'s own rounding (its result moves by about the bound,
+ * far more than an ulp).
+ */
+export function logSumExpBounds(x: Float32Array): [number, number] | null {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < x.length; i++) if (x[i]! > m) m = x[i]!;
+  if (!Number.isFinite(m)) return null;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const z = x[i]! - m;
+    s += z < -80 ? 0 : fastExp(z);
+  }
+  if (!Number.isFinite(s)) return null;
+  const e = 2 * sumErrorBound(x.length) + 1e-30;
+  return [m + Math.log(s * (1 - e)), m + Math.log(s * (1 + e))];
+}

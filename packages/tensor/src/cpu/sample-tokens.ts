@@ -14,7 +14,7 @@
  * @module
  */
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
-import { FAST_EXP_ERROR, fastExp, sumErrorBound } from './sample-tokens-exp.js';
+import { FAST_EXP_ERROR, fastExp, logSumExpBounds, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
 
 /**
@@ -46,9 +46,10 @@ export function topKIndices(x: ArrayLike<number>, k: number): Int32Array {
   const ids = new Int32Array(k);
   const vals = new Float64Array(k).fill(-Infinity);
   let filled = 0;
+  let floor = Number.NaN; // vals[k - 1] once all k are filled (NaN before: no value is above it)
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (filled === k && !(v > vals[k - 1]!)) continue;
+    if (filled === k && !(v > floor)) continue;
     let j = filled < k ? filled++ : k - 1;
     while (j > 0 && vals[j - 1]! < v) {
       vals[j] = vals[j - 1]!;
@@ -57,6 +58,7 @@ export function topKIndices(x: ArrayLike<number>, k: number): Int32Array {
     }
     vals[j] = v;
     ids[j] = i;
+    if (filled === k) floor = vals[k - 1]!;
   }
   return ids;
 }
@@ -210,6 +212,18 @@ function draw(w: Float64Array, kept: Int32Array | null, n: number, t: number, d:
   return d > 0 ? UNDECIDED : kept ? kept[n - 1]! : n - 1;
 }
 
+/** The first index of nondecreasing `s[0…n)` whose value exceeds `bound` (or equals it, when not `strict`); n if none. */
+function firstAbove(s: Float64Array, n: number, bound: number, strict: boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (strict ? s[mid]! > bound : s[mid]! >= bound) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /**
  * Every token a candidate, no nucleus, fast weights: one pass stores the running sums (the draw's own, in id order)
  * and a binary search finds the first that exceeds `uniform · total`, all sums clearing it by a margin.
@@ -226,18 +240,8 @@ function drawAll(a: Float32Array, m: number, inv: number, uniform: number): numb
   const t = uniform * acc;
   const d = sumErrorBound(n) * acc;
   // The first i with s[i] > t + d, and the first with s[i] >= t - d: the same index unless a sum is within d of t.
-  const first = (bound: number, strict: boolean) => {
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (strict ? s[mid]! > bound : s[mid]! >= bound) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  };
-  const i = first(t + d, true);
-  return i < n && first(t - d, false) === i ? i : UNDECIDED;
+  const i = firstAbove(s, n, t + d, true);
+  return i < n && firstAbove(s, n, t - d, false) === i ? i : UNDECIDED;
 }
 
 /** Weights of the row being sampled, reused across calls (a vocabulary of float64s per token would churn the GC). */
@@ -316,9 +320,18 @@ export function sampleTokens(logits: View, rows: SamplingRows, topLogprobs: numb
   const topLp = new Float32Array(B * n);
   for (let r = 0; r < B; r++) {
     const x = row(r);
-    const lse = logSumExp(x);
-    lp[r] = x[ids[r]!]! - lse;
     const best = topKIndices(x, n);
+    // Log-probabilities from fast weights' bounds on the log-sum-exp when every float32 output rounds the same at
+    // both ends (then it is the exact one: rounding is monotone); else from the exact sum.
+    const bounds = logSumExpBounds(x);
+    let lse = bounds ? bounds[0] : logSumExp(x);
+    if (bounds) {
+      const hi = bounds[1];
+      let same = Math.fround(x[ids[r]!]! - lse) === Math.fround(x[ids[r]!]! - hi);
+      for (let j = 0; j < n && same; j++) same = Math.fround(x[best[j]!]! - lse) === Math.fround(x[best[j]!]! - hi);
+      if (!same) lse = logSumExp(x);
+    }
+    lp[r] = x[ids[r]!]! - lse;
     for (let j = 0; j < n; j++) {
       topIds[r * n + j] = best[j]!;
       topLp[r * n + j] = x[best[j]!]! - lse;
