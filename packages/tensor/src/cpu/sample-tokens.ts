@@ -293,8 +293,9 @@ function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: bo
 
 /**
  * The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. Weights come from
- * {@link fastExp} first; when its error bound cannot exclude a different token (a draw or nucleus mass within about
- * 1e-11 of a token boundary, or non-finite logits or weights), the row is drawn again with `Math.exp`, the definition.
+ * {@link fastExp} first; when its error bound cannot exclude a different token (a running sum within about 4e-11
+ * of the total from the draw or nucleus threshold at vocab 32 000, or non-finite logits or weights), the row is drawn
+ * again with `Math.exp`, the definition.
  */
 export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): number {
   return chooseToken(x, rows, r, true);
