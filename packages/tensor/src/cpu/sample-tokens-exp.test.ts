@@ -158,7 +158,7 @@ describe('sampleTokens log-probabilities (fast log-sum-exp bounds)', () => {
     );
     const view = { storage: new CpuStorage('float32', data), shape: [B, V], strides: [V, 1], offset: 0 };
     const out = sampleTokens(view, rows, 3);
-    const ids = out.ids.data as Int32Array;
+    const ids = (out.ids as CpuStorage).data as Int32Array;
     const lp = (out.logprob as CpuStorage).data as Float32Array;
     const topIds = (out.topIds as CpuStorage).data as Int32Array;
     const topLp = (out.topLogprobs as CpuStorage).data as Float32Array;
