@@ -93,6 +93,9 @@ function adjusted(x: Float32Array, rows: SamplingRows, r: number): Float32Array 
   return a;
 }
 
+/** Ids at or above the nucleus's weight cutoff (id order), reused across rows. */
+let ranked = new Int32Array(0);
+
 /** What a row's draw returns when the fast weights cannot prove which token `Math.exp` weights would pick. */
 const UNDECIDED = -1;
 
@@ -138,32 +141,32 @@ function nucleus(
 ) {
   const n = ids ? ids.length : a.length;
   const fast = d > 0;
+  if (ranked.length < n) ranked = new Int32Array(n);
   let cutoff = ids ? 0 : 1e-3;
   let count = 0;
+  let near = false;
   for (;;) {
     // Fast weights rank the same tokens as exact ones only if none lies within their error of the cutoff.
     const near0 = cutoff * (1 - 4 * FAST_EXP_ERROR);
-    const near1 = fast ? cutoff * (1 + 4 * FAST_EXP_ERROR) : near0;
-    let near = false;
+    const near1 = cutoff * (1 + 4 * FAST_EXP_ERROR);
     let mass = 0;
     count = 0;
+    near = false;
     for (let j = 0; j < n; j++) {
-      const v = w[ids ? ids[j]! : j]!;
+      const i = ids ? ids[j]! : j;
+      const v = w[i]!;
       if (v >= cutoff) {
         mass += v;
-        count++;
+        ranked[count++] = i;
       }
       if (v > near0 && v < near1) near = true;
     }
-    if (near || (fast && Math.abs(mass - target) <= d)) return null;
+    if (fast && (near || Math.abs(mass - target) <= d)) return null;
     if (mass >= target || cutoff === 0) break;
     cutoff = cutoff < 1e-300 ? 0 : cutoff * 1e-3;
   }
   const values = new Float64Array(count);
-  for (let j = 0, k = 0; j < n; j++) {
-    const i = ids ? ids[j]! : j;
-    if (w[i]! >= cutoff) values[k++] = a[i]!;
-  }
+  for (let k = 0; k < count; k++) values[k] = a[ranked[k]!]!;
   values.sort();
   // Walk down from the largest logit until the mass reaches the target: `threshold` is the smallest kept logit and
   // `ties` how many tokens of exactly that logit are kept (lowest ids first).
@@ -186,10 +189,13 @@ function nucleus(
     if (fast && acc > target - d) return null;
   }
   if (fast && !reached) return null;
-  const kept = new Int32Array(count);
+  // Kept tokens are among the ranked ones (ids in order) — unless exp is not monotone right at the cutoff (a weight
+  // within rounding of it), where the whole row is scanned as the definition does.
+  const scanned = near ? n : count;
+  const kept = new Int32Array(scanned);
   let k = 0;
-  for (let j = 0; j < n; j++) {
-    const i = ids ? ids[j]! : j;
+  for (let j = 0; j < scanned; j++) {
+    const i = near ? (ids ? ids[j]! : j) : ranked[j]!;
     const v = a[i]!;
     if (v > threshold || (v === threshold && ties-- > 0)) kept[k++] = i;
   }
