@@ -14,6 +14,7 @@
  * @module
  */
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
+import { FAST_EXP_ERROR, fastExp, logSumExpBounds, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
 
 /**
@@ -45,9 +46,10 @@ export function topKIndices(x: ArrayLike<number>, k: number): Int32Array {
   const ids = new Int32Array(k);
   const vals = new Float64Array(k).fill(-Infinity);
   let filled = 0;
+  let floor = Number.NaN; // vals[k - 1] once all k are filled (NaN before: no value is above it)
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (filled === k && !(v > vals[k - 1]!)) continue;
+    if (filled === k && !(v > floor)) continue;
     let j = filled < k ? filled++ : k - 1;
     while (j > 0 && vals[j - 1]! < v) {
       vals[j] = vals[j - 1]!;
@@ -56,6 +58,7 @@ export function topKIndices(x: ArrayLike<number>, k: number): Int32Array {
     }
     vals[j] = v;
     ids[j] = i;
+    if (filled === k) floor = vals[k - 1]!;
   }
   return ids;
 }
@@ -70,12 +73,17 @@ export function logSumExp(x: ArrayLike<number>): number {
   return m + Math.log(s);
 }
 
+/** Adjusted logits of rows with sparse entries, reused across rows (a fresh copy per row would churn the GC). */
+let adjustedScratch = new Float32Array(0);
+
 /** Row `r`'s logits with its sparse entries applied (the row itself when it has none). */
 function adjusted(x: Float32Array, rows: SamplingRows, r: number): Float32Array {
   const from = rows.entryStart[r]!;
   const to = rows.entryStart[r + 1]!;
   if (from === to) return x;
-  const a = x.slice();
+  if (adjustedScratch.length !== x.length) adjustedScratch = new Float32Array(x.length);
+  const a = adjustedScratch;
+  a.set(x);
   for (let e = from; e < to; e++) {
     const id = rows.entryIds[e]!;
     const b = Math.fround(a[id]! + rows.bias[e]!);
@@ -85,10 +93,34 @@ function adjusted(x: Float32Array, rows: SamplingRows, r: number): Float32Array 
   return a;
 }
 
-/** The candidates' ids in id order: the top-k of `a`, or null for every token. */
-function candidates(a: Float32Array, k: number): Int32Array | null {
-  if (k <= 0 || k >= a.length) return null;
-  return topKIndices(a, k).sort();
+/** Ids at or above the nucleus's weight cutoff (id order), reused across rows. */
+let ranked = new Int32Array(0);
+
+/** What a row's draw returns when the fast weights cannot prove which token `Math.exp` weights would pick. */
+const UNDECIDED = -1;
+
+/** Weight of exponent z: `Math.exp` (the definition) or {@link fastExp}, both flushed below {@link MIN_EXPONENT}. */
+function weight(z: number, fast: boolean): number {
+  return z < MIN_EXPONENT ? 0 : fast ? fastExp(z) : Math.exp(z);
+}
+
+/** w[i] = weight of token i for the candidates (all tokens when `ids` is null); returns their sum in id order. */
+function fillWeights(w: Float64Array, a: Float32Array, ids: Int32Array | null, m: number, inv: number, fast: boolean) {
+  let total = 0;
+  if (ids) {
+    for (let j = 0; j < ids.length; j++) {
+      const i = ids[j]!;
+      total += w[i] = weight((a[i]! - m) * inv, fast);
+    }
+  } else if (fast) {
+    for (let i = 0; i < a.length; i++) {
+      const z = (a[i]! - m) * inv;
+      total += w[i] = z < MIN_EXPONENT ? 0 : fastExp(z);
+    }
+  } else {
+    for (let i = 0; i < a.length; i++) total += w[i] = weightOf((a[i]! - m) * inv);
+  }
+  return total;
 }
 
 /**
@@ -96,32 +128,52 @@ function candidates(a: Float32Array, k: number): Int32Array | null {
  * Only tokens at or above a weight cutoff are ranked: the cutoff is lowered until they hold the target, and since
  * every token below it weighs less than every one above, the ranked prefix is the same as over all of `ids`. The
  * ranking is a native sort of their logits (ties weigh the same, so they need no order until the last step).
+ * With a margin d > 0 (fast weights) the walk's stop must clear the target by d, else the row is undecided (null).
  */
-function nucleus(a: Float32Array, w: Float64Array, ids: Int32Array | null, target: number, m: number, inv: number) {
+function nucleus(
+  a: Float32Array,
+  w: Float64Array,
+  ids: Int32Array | null,
+  target: number,
+  m: number,
+  inv: number,
+  d: number,
+) {
   const n = ids ? ids.length : a.length;
-  const at = (j: number) => (ids ? ids[j]! : j);
+  const fast = d > 0;
+  if (ranked.length < n) ranked = new Int32Array(n);
   let cutoff = ids ? 0 : 1e-3;
   let count = 0;
+  let near = false;
   for (;;) {
+    // Fast weights rank the same tokens as exact ones only if none lies within their error of the cutoff.
+    const near0 = cutoff * (1 - 4 * FAST_EXP_ERROR);
+    const near1 = cutoff * (1 + 4 * FAST_EXP_ERROR);
     let mass = 0;
     count = 0;
+    near = false;
     for (let j = 0; j < n; j++) {
-      if (w[at(j)]! >= cutoff) {
-        mass += w[at(j)]!;
-        count++;
+      const i = ids ? ids[j]! : j;
+      const v = w[i]!;
+      if (v >= cutoff) {
+        mass += v;
+        ranked[count++] = i;
       }
+      if (v > near0 && v < near1) near = true;
     }
+    if (fast && (near || Math.abs(mass - target) <= d)) return null;
     if (mass >= target || cutoff === 0) break;
     cutoff = cutoff < 1e-300 ? 0 : cutoff * 1e-3;
   }
   const values = new Float64Array(count);
-  for (let j = 0, k = 0; j < n; j++) if (w[at(j)]! >= cutoff) values[k++] = a[at(j)]!;
+  for (let k = 0; k < count; k++) values[k] = a[ranked[k]!]!;
   values.sort();
   // Walk down from the largest logit until the mass reaches the target: `threshold` is the smallest kept logit and
   // `ties` how many tokens of exactly that logit are kept (lowest ids first).
   let acc = 0;
   let threshold = values[count - 1]!;
   let ties = 0;
+  let reached = false;
   for (let j = count - 1; j >= 0; j--) {
     const v = values[j]!;
     if (v !== threshold) {
@@ -129,50 +181,135 @@ function nucleus(a: Float32Array, w: Float64Array, ids: Int32Array | null, targe
       ties = 0;
     }
     ties++;
-    acc += weightOf((v - m) * inv);
-    if (acc >= target) break;
+    acc += weight((v - m) * inv, fast);
+    if (acc >= target + d) {
+      reached = true;
+      break;
+    }
+    if (fast && acc > target - d) return null;
   }
-  const kept: number[] = [];
+  if (fast && !reached) return null;
+  // Kept tokens are among the ranked ones (ids in order) — unless exp is not monotone right at the cutoff (a weight
+  // within rounding of it), where the whole row is scanned as the definition does.
+  const scanned = near ? n : count;
+  const kept = new Int32Array(scanned);
+  let k = 0;
+  for (let j = 0; j < scanned; j++) {
+    const i = near ? (ids ? ids[j]! : j) : ranked[j]!;
+    const v = a[i]!;
+    if (v > threshold || (v === threshold && ties-- > 0)) kept[k++] = i;
+  }
+  return kept.subarray(0, k);
+}
+
+/**
+ * The first of `kept` (every token when null, n of them) whose running weight exceeds t; with a margin d > 0 every
+ * running sum must clear t by d (else {@link UNDECIDED}).
+ */
+function draw(w: Float64Array, kept: Int32Array | null, n: number, t: number, d: number): number {
+  let acc = 0;
   for (let j = 0; j < n; j++) {
-    const v = a[at(j)]!;
-    if (v > threshold || (v === threshold && ties-- > 0)) kept.push(at(j));
+    const i = kept ? kept[j]! : j;
+    acc += w[i]!;
+    if (acc > t + d) return i;
+    if (d > 0 && acc >= t - d) return UNDECIDED;
   }
-  return Int32Array.from(kept);
+  // Unreachable in float64 with exact weights (the last running sum is the mass itself, and uniform < 1).
+  return d > 0 ? UNDECIDED : kept ? kept[n - 1]! : n - 1;
+}
+
+/** The first index of nondecreasing `s[0…n)` whose value exceeds `bound` (or equals it, when not `strict`); n if none. */
+function firstAbove(s: Float64Array, n: number, bound: number, strict: boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (strict ? s[mid]! > bound : s[mid]! >= bound) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Every token a candidate, no nucleus, fast weights: one pass stores the running sums (the draw's own, in id order)
+ * and a binary search finds the first that exceeds `uniform · total`, all sums clearing it by a margin.
+ */
+function drawAll(a: Float32Array, m: number, inv: number, uniform: number): number {
+  const n = a.length;
+  const s = scratch;
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const z = (a[i]! - m) * inv;
+    s[i] = acc += z < MIN_EXPONENT ? 0 : fastExp(z);
+  }
+  if (!Number.isFinite(acc)) return UNDECIDED;
+  const t = uniform * acc;
+  const d = sumErrorBound(n) * acc;
+  // The first i with s[i] > t + d, and the first with s[i] >= t - d: the same index unless a sum is within d of t.
+  const i = firstAbove(s, n, t + d, true);
+  return i < n && firstAbove(s, n, t - d, false) === i ? i : UNDECIDED;
 }
 
 /** Weights of the row being sampled, reused across calls (a vocabulary of float64s per token would churn the GC). */
 let scratch = new Float64Array(0);
 
-/** The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. */
-export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): number {
-  const a = adjusted(x, rows, r);
-  const temperature = rows.temperature[r]!;
-  if (!(temperature > 0)) return firstMax(a, a.length);
-  const ids = candidates(a, rows.topK[r]!);
-  const inv = 1 / temperature;
-  const m = a[firstMax(a, a.length)]!;
-  if (scratch.length < a.length) scratch = new Float64Array(a.length);
-  const w = scratch; // only the candidates' entries are written and read
-  let total = 0;
-  if (ids) for (const i of ids) total += w[i] = weightOf((a[i]! - m) * inv);
-  else for (let i = 0; i < a.length; i++) total += w[i] = weightOf((a[i]! - m) * inv);
+/** Row r's draw from adjusted logits `a` with the candidates `ids` (null: all) of maximum m, exact or fast. */
+function drawRow(a: Float32Array, ids: Int32Array | null, m: number, rows: SamplingRows, r: number, fast: boolean) {
+  const inv = 1 / rows.temperature[r]!;
   const topP = rows.topP[r]!;
-  const kept = topP < 1 ? nucleus(a, w, ids, topP * total, m, inv) : ids;
+  if (fast && !ids && topP === 1) return drawAll(a, m, inv, rows.uniform[r]!);
+  const w = scratch; // only the candidates' entries are written and read
+  const total = fillWeights(w, a, ids, m, inv, fast);
+  if (fast && !Number.isFinite(total)) return UNDECIDED;
+  const d = fast ? sumErrorBound(a.length) * total : 0;
+  const kept = topP < 1 ? nucleus(a, w, ids, topP * total, m, inv, d) : ids;
+  if (kept === null && topP < 1) return UNDECIDED;
   const n = kept ? kept.length : a.length;
   let mass = total;
   if (kept !== ids) {
     mass = 0;
     for (let j = 0; j < n; j++) mass += w[kept![j]!]!;
   }
-  const t = rows.uniform[r]! * mass;
-  let acc = 0;
-  for (let j = 0; j < n; j++) {
-    const i = kept ? kept[j]! : j;
-    acc += w[i]!;
-    if (acc > t) return i;
+  return draw(w, kept, n, rows.uniform[r]! * mass, d);
+}
+
+/** Row r's token, with fast weights first (see {@link sampleRow}) or with `Math.exp` only. */
+function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: boolean): number {
+  const a = adjusted(x, rows, r);
+  const temperature = rows.temperature[r]!;
+  if (!(temperature > 0)) return firstMax(a, a.length);
+  if (scratch.length < a.length) scratch = new Float64Array(a.length);
+  const k = rows.topK[r]!;
+  let ids: Int32Array | null = null;
+  let m: number;
+  if (k > 0 && k < a.length) {
+    const best = topKIndices(a, k);
+    m = a[best[0]!]!; // the row's maximum, unless a logit is NaN (then the fast weights come out NaN)
+    ids = best.sort();
+  } else {
+    m = a[firstMax(a, a.length)]!;
   }
-  // Unreachable in float64 (the last running sum is `mass` itself, and uniform < 1): the last kept token.
-  return kept ? kept[n - 1]! : n - 1;
+  if (tryFast && Number.isFinite(m) && Number.isFinite(1 / temperature)) {
+    const id = drawRow(a, ids, m, rows, r, true);
+    if (id !== UNDECIDED) return id;
+  }
+  if (ids) m = a[firstMax(a, a.length)]!;
+  return drawRow(a, ids, m, rows, r, false);
+}
+
+/**
+ * The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. Weights come from
+ * {@link fastExp} first; when its error bound cannot exclude a different token (a running sum within about 4e-11
+ * of the total from the draw or nucleus threshold at vocab 32 000, or non-finite logits or weights), the row is drawn
+ * again with `Math.exp`, the definition.
+ */
+export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): number {
+  return chooseToken(x, rows, r, true);
+}
+
+/** {@link sampleRow} with `Math.exp` weights only: the definition without the fast path (tests compare the two). */
+export function sampleRowExact(x: Float32Array, rows: SamplingRows, r: number): number {
+  return chooseToken(x, rows, r, false);
 }
 
 /** The CPU `sampleTokens` kernel: {@link sampleRow} per row, then the raw logits' log-probabilities if asked. */
@@ -190,9 +327,18 @@ export function sampleTokens(logits: View, rows: SamplingRows, topLogprobs: numb
   const topLp = new Float32Array(B * n);
   for (let r = 0; r < B; r++) {
     const x = row(r);
-    const lse = logSumExp(x);
-    lp[r] = x[ids[r]!]! - lse;
     const best = topKIndices(x, n);
+    // Log-probabilities from fast weights' bounds on the log-sum-exp when every float32 output rounds the same at
+    // both ends (then it is the exact one: rounding is monotone); else from the exact sum.
+    const bounds = logSumExpBounds(x);
+    let lse = bounds ? bounds[0] : logSumExp(x);
+    if (bounds) {
+      const hi = bounds[1];
+      let same = Math.fround(x[ids[r]!]! - lse) === Math.fround(x[ids[r]!]! - hi);
+      for (let j = 0; j < n && same; j++) same = Math.fround(x[best[j]!]! - lse) === Math.fround(x[best[j]!]! - hi);
+      if (!same) lse = logSumExp(x);
+    }
+    lp[r] = x[ids[r]!]! - lse;
     for (let j = 0; j < n; j++) {
       topIds[r * n + j] = best[j]!;
       topLp[r * n + j] = x[best[j]!]! - lse;
