@@ -32,6 +32,7 @@ afterAll(() => compat?.destroy());
  */
 const HEAD_DIMS: Record<string, number[]> = {
   direct: [24],
+  direct1: [16],
   tiled: [8],
   w4: [128],
   w8: [64],

@@ -17,6 +17,8 @@ import {
   attentionVariant,
   attentionVariantKey,
   attnShapes,
+  type DirectRows,
+  directRows,
   oneRowKeyLoop,
   oneRowShape,
 } from './attention.js';
@@ -53,8 +55,8 @@ ${ELEMENT_MAIN}
   delta[i] = s;
 }`;
 
-const DQ = (D: number, direct: boolean) => {
-  const { U, R, BC } = oneRowShape(D, direct, 'backward');
+const DQ = (D: number, direct: boolean, rows: DirectRows) => {
+  const { U, R, BC } = oneRowShape(D, direct, 'backward', rows);
   const W = ATTN_ROWS / R;
   const n = (base: string, r: number) => rowName(base, r, R);
   return `${attnConsts(D, BC)}
@@ -88,8 +90,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 };
 
-const DKV = (D: number, direct: boolean) => {
-  const { U, R, BC } = oneRowShape(D, direct, 'backward');
+const DKV = (D: number, direct: boolean, rows: DirectRows) => {
+  const { U, R, BC } = oneRowShape(D, direct, 'backward', rows);
   const W = ATTN_ROWS / R;
   const n = (base: string, r: number) => rowName(base, r, R);
   const [Q, G] = direct ? ['q', 'g'] : ['Qs', 'Gs'];
@@ -226,8 +228,9 @@ export function attentionBackward(
     perGroup = LANE_WG / variant.lanes;
   } else {
     const direct = variant.kind === 'direct';
-    dqKernel = rt.pipeline(`attn:dq:${key}`, () => DQ(D, direct));
-    dkvKernel = rt.pipeline(`attn:dkv:${key}`, () => DKV(D, direct));
+    const rows = directRows(variant);
+    dqKernel = rt.pipeline(`attn:dq:${key}`, () => DQ(D, direct, rows));
+    dkvKernel = rt.pipeline(`attn:dkv:${key}`, () => DKV(D, direct, rows));
   }
   rt.dispatch(dqKernel, [dq, s(qv!), s(kv!), s(vv!), s(gv!), s(lv!), delta], params, [
     Math.ceil(T / perGroup),

@@ -70,9 +70,19 @@ export function oneRowShape(
   D: number,
   direct: boolean,
   pass: 'forward' | 'backward',
+  rows: DirectRows = 8,
 ): { U: number; R: number; BC: number } {
   if (!direct) return { U: 4, R: 1, BC: attnTile(D) };
+  if (rows === 1) return { U: 4, R: 1, BC: 64 };
   return { U: pass === 'forward' ? 8 : 4, R: 8, BC: 64 };
+}
+
+/** Query (key) rows per invocation of a `direct` kernel: eight (lavapipe) or one (`direct1`). */
+export type DirectRows = 1 | 8;
+
+/** The rows per invocation of a `direct` variant (eight unless it says one). */
+export function directRows(v: AttentionVariant): DirectRows {
+  return v.kind === 'direct' && v.rows === 1 ? 1 : 8;
 }
 
 /**
@@ -112,8 +122,8 @@ export function oneRowKeyLoop(
  * Forward kernel text. `direct` reads K/V rows straight from storage (every invocation reads the same key, a uniform
  * broadcast) instead of staging tiles in workgroup memory behind barriers — the faster form on CPU adapters.
  */
-const FORWARD = (D: number, direct: boolean) => {
-  const { U, R, BC } = oneRowShape(D, direct, 'forward');
+const FORWARD = (D: number, direct: boolean, rows: DirectRows) => {
+  const { U, R, BC } = oneRowShape(D, direct, 'forward', rows);
   const W = ATTN_ROWS / R;
   const n = (base: string, r: number) => rowName(base, r, R);
   return `${attnConsts(D, BC)}
@@ -175,7 +185,10 @@ export interface AttentionProblem {
  * `tiled` (one invocation per row, K/V or Q/dO tiles staged in workgroup memory) or `lanes` (tiles in workgroup
  * memory, `lanes` invocations per row folded by subgroup shuffles or a workgroup-memory tree: `attention-lanes.ts`).
  */
-export type AttentionVariant = { kind: 'direct' } | { kind: 'tiled' } | ({ kind: 'lanes' } & LaneReduce);
+export type AttentionVariant =
+  | { kind: 'direct'; rows?: DirectRows }
+  | { kind: 'tiled' }
+  | ({ kind: 'lanes' } & LaneReduce);
 
 let variantOverride: AttentionVariant | undefined;
 /** Forces one attention variant for forward and backward (tests, benchmarks); `undefined` releases it. */
@@ -194,6 +207,7 @@ export function attentionVariant(rt: Runtime, family: string, problem: Attention
 
 /** Pipeline-cache key part of a variant. */
 export function attentionVariantKey(v: AttentionVariant): string {
+  if (v.kind === 'direct') return `direct${directRows(v)}`;
   return v.kind === 'lanes' ? `lanes${v.lanes}${v.subgroups ? 'sg' : 'wg'}` : v.kind;
 }
 
@@ -222,7 +236,8 @@ export function attention(
     rt.dispatch(p, storages, params, [Math.ceil((T * variant.lanes) / LANE_WG), B * Hq, 1]);
   } else {
     const direct = variant.kind === 'direct';
-    const p = rt.pipeline(`attn:fwd:${D}:${direct}`, () => FORWARD(D, direct));
+    const rows = directRows(variant);
+    const p = rt.pipeline(`attn:fwd:${D}:${attentionVariantKey(variant)}`, () => FORWARD(D, direct, rows));
     rt.dispatch(p, storages, params, [Math.ceil(T / ATTN_ROWS), B * Hq, 1]);
   }
   freeAll(rt, temps);

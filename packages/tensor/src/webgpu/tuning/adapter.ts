@@ -26,6 +26,8 @@ export interface AdapterProfile {
    * limits"), so kernels that share workgroup memory without a barrier must add one there.
    */
   sharedMemoryNeedsBarrier?: boolean;
+  /** The adapter is SwiftShader (Chromium's fallback adapter): it gets kernels that compile quickly there. */
+  swiftShader?: boolean;
 }
 
 /** Builds a profile from `GPUAdapterInfo` and the features enabled on the device. */
@@ -48,6 +50,7 @@ export function adapterProfile(
     subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 4,
     timestampQuery: features.has('timestamp-query'),
     sharedMemoryNeedsBarrier: /swiftshader/i.test(text),
+    swiftShader: /swiftshader/i.test(text),
   };
 }
 

@@ -68,6 +68,9 @@ export const DECODE_VARIANTS: Record<string, DecodeVariant> = {
 export const ATTENTION_VARIANTS: Record<string, AttentionVariant> = {
   // One invocation per row: K/V read straight from storage (CPU adapters' default) or staged in workgroup tiles.
   direct: { kind: 'direct' },
+  // The same with one row per invocation: SwiftShader's default (the eight-row kernels outran the browser suite's
+  // 120 s budget there, compiling), and the lavapipe form before issue 11's second pass.
+  direct1: { kind: 'direct', rows: 1 },
   tiled: { kind: 'tiled' },
   // Several invocations per row splitting each tile's keys, folded through a workgroup-memory tree…
   w4: { kind: 'lanes', lanes: 4, subgroups: false },
@@ -84,13 +87,18 @@ export function attentionVariantFits(a: AdapterProfile, v: AttentionVariant): bo
   return v.kind !== 'lanes' || !v.subgroups || (a.subgroups && v.lanes <= (a.subgroupMinSize ?? 4));
 }
 
+/** The `direct` form a CPU adapter runs: eight rows per invocation, one on SwiftShader. */
+function cpuDirect(a: AdapterProfile): string {
+  return a.swiftShader ? 'direct1' : 'direct';
+}
+
 /** The attention variants timed on an adapter (default first). */
 function attentionCandidates(a: AdapterProfile): string[] {
   const sg = Object.entries(ATTENTION_VARIANTS)
     .filter(([, v]) => v.kind === 'lanes' && v.subgroups && attentionVariantFits(a, v))
     .map(([id]) => id);
   // CPU adapters time the direct and tiled kernels only: lane groups there split one core's work across barriers.
-  if (a.cpu) return ['direct', 'tiled'];
+  if (a.cpu) return [cpuDirect(a), 'tiled'];
   return ['tiled', 'w4', 'w8', 'w16', ...sg, 'direct'];
 }
 
@@ -189,7 +197,7 @@ export const attentionFamily: KernelFamily<AttentionProblem> = {
   variants: ATTENTION_VARIANTS,
   shapeClass: attentionShapeClass,
   candidates: attentionCandidates,
-  fallback: (a) => (a.cpu ? 'direct' : 'tiled'),
+  fallback: (a) => (a.cpu ? cpuDirect(a) : 'tiled'),
   prepare(rt, p) {
     const { q, k, v, held } = attentionInputs(rt, p);
     const scale = 1 / Math.sqrt(p.D);
@@ -212,7 +220,7 @@ export const attentionBackwardFamily: KernelFamily<AttentionProblem> = {
   variants: ATTENTION_VARIANTS,
   shapeClass: attentionShapeClass,
   candidates: attentionCandidates,
-  fallback: (a) => (a.cpu ? 'direct' : 'tiled'),
+  fallback: (a) => (a.cpu ? cpuDirect(a) : 'tiled'),
   prepare(rt, p) {
     const { q, k, v, held } = attentionInputs(rt, p);
     const scale = 1 / Math.sqrt(p.D);
