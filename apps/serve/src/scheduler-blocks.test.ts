@@ -2,9 +2,10 @@
  * The scheduler's KV-block policy over a real engine: prefix sharing by blocks, admission by free blocks,
  * preemption when blocks run out mid-generation, and block accounting under cancellations.
  */
-import { DEFAULT_SAMPLING, generateIds, LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
+import { generateIds, LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { greedy } from '../test/requests.js';
 import { LlamaEngine } from './llama-engine.js';
 import { ServeMetrics } from './metrics.js';
 import { type FinishReason, Scheduler, type SequenceRequest } from './scheduler.js';
@@ -36,25 +37,6 @@ function engineWith(maxSlots: number, numBlocks: number, maxContext = 40) {
     return step(chunks);
   };
   return { engine, log };
-}
-
-function greedy(prompt: number[], maxTokens: number) {
-  const ids: number[] = [];
-  let done!: (r: FinishReason) => void;
-  const reason = new Promise<FinishReason>((r) => (done = r));
-  const req: SequenceRequest = {
-    prompt,
-    maxTokens,
-    sampling: { ...DEFAULT_SAMPLING, temperature: 0 },
-    eosIds: [-1],
-    topLogprobs: -1,
-    onToken: (ev) => {
-      ids.push(ev.id);
-      return undefined;
-    },
-    onFinish: (r) => done(r),
-  };
-  return { req, ids, reason };
 }
 
 const solo = (prompt: readonly number[], n: number) =>

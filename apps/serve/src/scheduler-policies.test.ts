@@ -3,11 +3,12 @@
  * is prefilled in one forward, a short prompt does not wait behind a long one's prefill, and a step's prefill is
  * sized from the measured step cost so that the step stays within its target. Tokens equal each request's solo run.
  */
-import { DEFAULT_SAMPLING, generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { greedy } from '../test/requests.js';
 import { LlamaEngine } from './llama-engine.js';
-import { type FinishReason, Scheduler, type SchedulerOptions, type SequenceRequest } from './scheduler.js';
+import { Scheduler, type SchedulerOptions } from './scheduler.js';
 
 let model: LlamaForCausalLM;
 
@@ -48,25 +49,6 @@ function timedScheduler(options: Partial<SchedulerOptions>, cost = { fixedMs: 2,
   /** Runs `fn` while the next forward is in flight (a request arriving during that step). */
   const duringNextStep = (fn: () => void) => hooks.push(fn);
   return { engine, scheduler, log, duringNextStep };
-}
-
-function greedy(prompt: number[], maxTokens: number) {
-  const ids: number[] = [];
-  let done!: (r: FinishReason) => void;
-  const reason = new Promise<FinishReason>((r) => (done = r));
-  const req: SequenceRequest = {
-    prompt,
-    maxTokens,
-    sampling: { ...DEFAULT_SAMPLING, temperature: 0 },
-    eosIds: [-1],
-    topLogprobs: -1,
-    onToken: (ev) => {
-      ids.push(ev.id);
-      return undefined;
-    },
-    onFinish: (r) => done(r),
-  };
-  return { req, ids, reason };
 }
 
 const solo = (prompt: readonly number[], n: number) =>

@@ -6,18 +6,11 @@
  */
 
 import type { Backend, View } from '../backend/backend.js';
+import type { AttentionProblem } from './kernels/attention.js';
 import { compareStorages, randomFloats, twin } from './test-support.js';
 
-/** An attention problem: batch, query / key-value heads, query / key lengths, head dim, causal mask. */
-export interface AttentionCheckShape {
-  B: number;
-  Hq: number;
-  Hkv: number;
-  T: number;
-  S: number;
-  D: number;
-  causal: boolean;
-}
+/** An attention problem checked: the shape the attention families classify. */
+export type AttentionCheckShape = AttentionProblem;
 
 /**
  * Fused attention forward (o, lse) and backward (dq, dk, dv) on random `[B, H, T|S, D]` inputs on `g`, each output's
