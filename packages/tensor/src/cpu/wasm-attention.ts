@@ -9,7 +9,7 @@
  *   offsets), q and K_p of dBytes bytes (a multiple of 16), sums as (l0 + l1) + (l2 + l3) of lanes d mod 4. Keys go
  *   in pairs sharing q's loads.
  * - `values(w, rows, keys, dBytes, out, vOff)`: out[0..D) = Σ_p w[p]·V_p, V_p at vOff + rows[p], in p order per
- *   element; 4 vectors of d per pass over the keys (1 for the rest).
+ *   element; 4 vectors of d per pass over the keys, the 1–3 left in one last pass.
  *
  * @module
  */
@@ -25,6 +25,7 @@ const fAdd = simd(0xe4);
 const fMul = simd(0xe6);
 const lane = (l: number) => [...simd(0x1f), l];
 const i32Load = [0x28, 2, 0];
+const I32_NE = 0x47;
 const add = (i: number, bytes: number) => [...get(i), op.i32Const, ...sleb(bytes), op.i32Add, ...set(i)];
 
 /** Pushes (l0 + l1) + (l2 + l3) of v128 local v (an f32). */
@@ -109,13 +110,35 @@ function valuesBody(): number[] {
     b.push(...add(d, 16 * vectors));
   };
   b.push(...get(2), op.i32Const, 2, 0x74, ...set(end), op.i32Const, 0, ...set(d));
-  // block { loop { if d + 64 > dBytes break; pass(4) } } block { loop { if d >= dBytes break; pass(1) } }
-  b.push(op.block, 0x40, op.loop, 0x40, ...get(d), op.i32Const, 64, op.i32Add, ...get(3), op.i32GtU, op.brIf, 1);
+  // block { loop { if d + 64 > dBytes break; pass(4) } }, then the 1–3 vectors left in one more pass: a head of 48
+  // (stories-15m) is one pass over the keys, not 3.
+  // (64 as a signed LEB128 byte is −64: before 2026-12-05 this bound read d − 64 > dBytes, always true unsigned, so
+  // the 4-vector passes never ran and every head was summed one vector per pass.)
+  b.push(
+    op.block,
+    0x40,
+    op.loop,
+    0x40,
+    ...get(d),
+    op.i32Const,
+    ...sleb(64),
+    op.i32Add,
+    ...get(3),
+    op.i32GtU,
+    op.brIf,
+    1,
+  );
   pass(4);
   b.push(op.br, 0, op.end, op.end);
-  b.push(op.block, 0x40, op.loop, 0x40, ...get(d), ...get(3), op.i32GeU, op.brIf, 1);
+  // block $out { if d >= dBytes break; block { if dBytes − d ≠ 48 break; pass(3); br $out } (same for 32); pass(1) }
+  b.push(op.block, 0x40, ...get(d), ...get(3), op.i32GeU, op.brIf, 0);
+  for (const vectors of [3, 2]) {
+    b.push(op.block, 0x40, ...get(3), ...get(d), op.i32Sub, op.i32Const, ...sleb(16 * vectors), I32_NE, op.brIf, 0);
+    pass(vectors);
+    b.push(op.br, 1, op.end);
+  }
   pass(1);
-  b.push(op.br, 0, op.end, op.end, op.end);
+  b.push(op.end, op.end);
   return [
     ...vec([
       [4, I32],
