@@ -18,13 +18,13 @@ import { packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
 /** Keep the numbering stable: BENCHMARKS.md refers to it. Every variant uses the far layout (C long read streams). */
 const VARIANTS = {
   b1: { tile: [2, 2], gemv: [1, 4], unroll: 2, gemvUnroll: 2 }, // v3's shapes, packed a + pointer bumps
-  b2: { tile: [4, 2], gemv: [1, 4], unroll: 1, gemvUnroll: 2 }, // chosen (tail tile of 2 rows)
+  b2: { tile: [4, 2], gemv: [1, 4], unroll: 1, gemvUnroll: 2 }, // tile chosen (tail tile of 2 rows)
   b3: { tile: [4, 2], gemv: [1, 4], unroll: 2, gemvUnroll: 1 },
   b4: { tile: [2, 4], gemv: [1, 8], unroll: 2, gemvUnroll: 4 },
   b5: { tile: [2, 2], gemv: [1, 2], unroll: 1, gemvUnroll: 1 },
   b6: { tile: [8, 1], gemv: [1, 1], unroll: 1, gemvUnroll: 2 },
   b7: { tile: [4, 4], gemv: [1, 4], unroll: 1, gemvUnroll: 4 },
-  b8: { tile: [4, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2 }, // b2 with 8 far streams per row (gemv-streams.mjs)
+  b8: { tile: [4, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2 }, // chosen since 2026-12-05: b2 with 8 far streams per row
 };
 const ONLY = process.env.VARIANTS?.split(',');
 const SHAPES = JSON.parse(

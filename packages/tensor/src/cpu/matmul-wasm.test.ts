@@ -128,9 +128,9 @@ describe.skipIf(!wasmTile()?.shared)('cpu matmul: weights living in wasm memory'
   });
 
   it('one row against N around multiples of the far streams of the one-row kernel matches float64 in place', () => {
-    // Stream c of the one-row kernel reads rows [c·q, (c + 1)·q) of the weight, q = ⌈N / GEMV_COLS⌉ (4; 8 was
-    // measured too): N below, at and just past multiples of 8 end in padding rows read from the weight's block and
-    // discarded. K (a multiple of 4) makes each weight large enough to move into wasm memory.
+    // Stream c of the one-row kernel reads rows [c·q, (c + 1)·q) of the weight, q = ⌈N / 8⌉ (GEMV_COLS): N below, at
+    // and just past multiples of 8 end in padding rows read from the weight's block and discarded. K (a multiple of
+    // 4) makes each weight large enough to move into wasm memory.
     for (const N of [1, 3, 7, 8, 9, 15, 17, 63, 65, 290]) {
       const K = 4 * Math.ceil(HEAP_MIN_FLOATS / N / 4) + 4;
       const w = new CpuStorage('float32', randomData(rng, N * K));
