@@ -12,8 +12,8 @@ const view = (data: Float32Array | Int32Array, shape: number[]): View => {
 };
 
 /**
- * Rows with 1, 2, 3 and 17 keys (single keys, pairs and an odd tail in `scores`) over shuffled blocks of 3, 4 query
- * heads over 2 kv heads, head size D; each row's own sequence.
+ * Rows with 1, 2, 3 and 17 keys over shuffled blocks of 3 (the kernels walk each row's pool rows in position order,
+ * every head per row), 4 query heads over 2 kv heads, head size D; each row's own sequence.
  */
 function problem(rng: () => number, D: number) {
   const [Hq, Hkv, bs] = [4, 2, 3];
