@@ -7,6 +7,7 @@
 //
 //   ANDES_BACKEND=cpu node bench/decode-bench.mjs            # after npm run build
 //   RUNC=/tmp/llama2.c/run RUNC_TOKENIZER=/tmp/llama2.c/tokenizer.bin ANDES_BACKEND=cpu node bench/decode-bench.mjs
+//   RUNC_O3=/tmp/llama2.c/run-o3 …   # a second run.c build (llama2.c's `make run`: gcc -O3) beside the first
 //
 // Environment: DECODE_PRESETS (default stories-15m,stories-110m), DECODE_STEPS (default 256), DECODE_REPEATS
 // (default 3, the best run is reported: on a shared machine the best is the least disturbed).
@@ -29,6 +30,7 @@ const PRESETS = (process.env.DECODE_PRESETS ?? 'stories-15m,stories-110m').split
 const STEPS = Number(process.env.DECODE_STEPS ?? 256);
 const REPEATS = Number(process.env.DECODE_REPEATS ?? 3);
 const RUNC = process.env.RUNC;
+const RUNC_O3 = process.env.RUNC_O3;
 const LLAMA = process.env.DECODE_LLAMA !== '0';
 const LLAMA_THREADS = Number(process.env.DECODE_LLAMA_THREADS ?? 1);
 const PROMPT = [1, 403, 2501, 263];
@@ -109,10 +111,10 @@ async function writeRunCCheckpoint(model, path) {
 }
 
 /** run.c under bash's `time`: its printed tok/s and its CPU seconds (user + system). */
-function runC(checkpoint, steps) {
+function runC(binary, checkpoint, steps) {
   const args = [checkpoint, '-t', '0', '-n', String(steps), '-i', 'Once upon a time'];
   if (process.env.RUNC_TOKENIZER) args.push('-z', process.env.RUNC_TOKENIZER);
-  const quoted = [RUNC, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const quoted = [binary, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   // run.c prints the text on stdout and its timing on stderr; bash's time report follows on stderr.
   const { stderr, error } = spawnSync('bash', ['-c', `TIMEFORMAT='cpu %3U %3S'; time ${quoted} > /dev/null`], {
     encoding: 'utf8',
@@ -125,11 +127,11 @@ function runC(checkpoint, steps) {
 }
 
 /** run.c's wall tok/s (its own "achieved tok/s") and tokens per CPU-second for `steps` tokens, best of REPEATS. */
-function runCDecode(checkpoint, steps) {
+function runCDecode(binary, checkpoint, steps) {
   const best = { wall: 0, cpu: 0 };
   for (let r = 0; r < REPEATS; r++) {
-    const full = runC(checkpoint, steps);
-    const start = runC(checkpoint, 2);
+    const full = runC(binary, checkpoint, steps);
+    const start = runC(binary, checkpoint, 2);
     best.wall = Math.max(best.wall, full.rate);
     best.cpu = Math.max(best.cpu, (steps - 2) / Math.max(1e-3, full.cpu - start.cpu));
   }
@@ -201,19 +203,21 @@ for (const preset of PRESETS) {
     }
   }
   let runc = null;
+  let runcO3 = null;
   if (RUNC) {
     const dir = mkdtempSync(join(tmpdir(), 'andes-runc-'));
     try {
       const checkpoint = join(dir, `${preset}.bin`);
       await writeRunCCheckpoint(model, checkpoint);
-      runc = runCDecode(checkpoint, steps);
+      runc = runCDecode(RUNC, checkpoint, steps);
+      if (RUNC_O3) runcO3 = runCDecode(RUNC_O3, checkpoint, steps);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
   engine.dispose();
   model.dispose();
-  rows.push({ preset, andes, llamacpp, runc });
+  rows.push({ preset, andes, llamacpp, runc, runcO3 });
   if (llamacpp) {
     console.log(
       `${preset}: llama.cpp ${llamacpp.wall.toFixed(1)} tokens/s wall, ${llamacpp.cpu.toFixed(1)} per CPU-second (${LLAMA_THREADS} thread(s), f32 GGUF); Andes/llama.cpp: ${(andes.wall / llamacpp.wall).toFixed(2)}× wall, ${(andes.cpu / llamacpp.cpu).toFixed(2)}× per CPU-second; greedy tokens agree for the first ${agreeing(andes.tokens, llamacpp.tokens)} of ${steps + 1}`,
@@ -223,8 +227,12 @@ for (const preset of PRESETS) {
     runc === null
       ? `run.c published ${RUNC_PUBLISHED[preset] ?? '?'} tokens/s`
       : `run.c here ${runc.wall.toFixed(1)} tokens/s wall, ${runc.cpu.toFixed(1)} per CPU-second (Andes/run.c: ${(andes.cpu / runc.cpu).toFixed(2)}× per CPU-second)`;
+  const o3 =
+    runcO3 === null
+      ? ''
+      : `; run.c -O3 ${runcO3.wall.toFixed(1)} tokens/s wall, ${runcO3.cpu.toFixed(1)} per CPU-second (Andes/run.c -O3: ${(andes.cpu / runcO3.cpu).toFixed(2)}×)`;
   console.log(
-    `${preset}: Andes ${andes.wall.toFixed(1)} tokens/s wall (${(1000 / andes.wall).toFixed(1)} ms/token), ${andes.cpu.toFixed(1)} per CPU-second; ${beside}`,
+    `${preset}: Andes ${andes.wall.toFixed(1)} tokens/s wall (${(1000 / andes.wall).toFixed(1)} ms/token), ${andes.cpu.toFixed(1)} per CPU-second; ${beside}${o3}; load ${loadavg()[0].toFixed(2)}`,
   );
 }
 console.log(`load after: ${loadavg()[0].toFixed(2)}`);

@@ -1,7 +1,9 @@
 // Numbered variants of the CPU backend's dot-form WebAssembly SIMD kernels (src/cpu/wasm-tile.ts) on decode shapes:
 // o = a · wᵀ with w a [N, K] weight in wasm memory, read from DRAM (copies of w rotate so none stays in cache).
 // Rates are multiply-adds per CPU-second (user + system), robust to a machine shared with other work; compare only
-// rows of one run. The winner is DOT_SHAPES in wasm-tile.ts and the far layout in matmul-wasm.ts.
+// rows of one run. The winner is DOT_SHAPES in wasm-tile.ts and the far layout in matmul-wasm.ts. Caveat: each variant
+// reads its own memory, and on this VM one memory can stream 1.2–1.3× slower than another for the same kernel (the
+// first instantiated, in runs of 2026-12-05); one-row kernels are compared in one memory by gemv-streams.mjs.
 //
 //   node packages/tensor/bench/wasm-dot-kernels.mjs          # after npm run build
 //   SHAPES='[[1,288,32000],[16,288,32000]]' REPS=4 ROUNDS=5 VARIANTS=b1,b2 node packages/tensor/bench/wasm-dot-kernels.mjs
@@ -16,12 +18,13 @@ import { packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
 /** Keep the numbering stable: BENCHMARKS.md refers to it. Every variant uses the far layout (C long read streams). */
 const VARIANTS = {
   b1: { tile: [2, 2], gemv: [1, 4], unroll: 2, gemvUnroll: 2 }, // v3's shapes, packed a + pointer bumps
-  b2: { tile: [4, 2], gemv: [1, 4], unroll: 1, gemvUnroll: 2 }, // chosen (tail tile of 2 rows)
+  b2: { tile: [4, 2], gemv: [1, 4], unroll: 1, gemvUnroll: 2 }, // tile chosen (tail tile of 2 rows)
   b3: { tile: [4, 2], gemv: [1, 4], unroll: 2, gemvUnroll: 1 },
   b4: { tile: [2, 4], gemv: [1, 8], unroll: 2, gemvUnroll: 4 },
   b5: { tile: [2, 2], gemv: [1, 2], unroll: 1, gemvUnroll: 1 },
   b6: { tile: [8, 1], gemv: [1, 1], unroll: 1, gemvUnroll: 2 },
   b7: { tile: [4, 4], gemv: [1, 4], unroll: 1, gemvUnroll: 4 },
+  b8: { tile: [4, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2 }, // chosen since 2026-12-05: b2 with 8 far streams per row
 };
 const ONLY = process.env.VARIANTS?.split(',');
 const SHAPES = JSON.parse(

@@ -5,8 +5,9 @@
  * @module
  */
 import type { Storage, View } from '../backend/backend.js';
-import { matmul } from './matmul.js';
-import { allocCpu, type CpuStorage, readView } from './storage.js';
+import { cpuMatmulKernels, matmul } from './matmul.js';
+import { type RowPart, wasmRowParts } from './matmul-wasm.js';
+import { allocCpu, CpuStorage, cpuData, readView, recycleCpu } from './storage.js';
 
 /** A 2-D view's transpose (swapped strides, no copy). */
 function transposed(v: View): View {
@@ -18,9 +19,19 @@ function transposed(v: View): View {
   };
 }
 
-/** The float32 elements of a storage the CPU matmul returned, which this file then frees by dropping. */
-function values(s: Storage): Float32Array {
-  return (s as CpuStorage).data as Float32Array;
+/**
+ * A decode row against weights that live in wasm memory: all parts through {@link wasmRowParts} (x copied in once,
+ * outputs straight into `out`). False when the SIMD kernels are not chosen or a weight is not (yet) in place.
+ */
+function oneRowInPlace(x: View, weights: readonly View[], out: Float32Array): boolean {
+  const K = x.shape[1]!;
+  if (cpuMatmulKernels() !== 'wasm' || x.strides[1] !== 1) return false;
+  const parts: RowPart[] = [];
+  for (const w of weights) {
+    if (!(w.storage instanceof CpuStorage) || w.strides[0] !== K || w.strides[1] !== 1) return false;
+    parts.push({ storage: w.storage, offset: w.offset, n: w.shape[0]! });
+  }
+  return wasmRowParts(cpuData(x.storage) as Float32Array, x.offset, K, parts, out);
 }
 
 /** x `[M, K]` · W_pᵀ per weight `[N_p, K]`, part after part in one storage; plus `residual` `[M, N]` (one weight). */
@@ -28,11 +39,14 @@ export function linearParts(x: View, weights: readonly View[], residual: View | 
   const M = x.shape[0]!;
   const total = weights.reduce((n, w) => n + M * w.shape[0]!, 0);
   const out = allocCpu('float32', total);
-  let at = 0;
-  for (const w of weights) {
-    const part = values(matmul(x, transposed(w), []));
-    out.data.set(part, at);
-    at += part.length;
+  if (!(M === 1 && oneRowInPlace(x, weights, out.data as Float32Array))) {
+    let at = 0;
+    for (const w of weights) {
+      const product = matmul(x, transposed(w), []) as CpuStorage;
+      out.data.set(product.data, at);
+      at += product.size;
+      recycleCpu(product); // a kernel output no tensor holds: its array goes back to the pool
+    }
   }
   if (residual !== null) {
     const r = readView(residual);
@@ -45,7 +59,7 @@ export function linearParts(x: View, weights: readonly View[], residual: View | 
 export function linearPartsInputGrad(dys: readonly View[], weights: readonly View[]): Storage {
   const out = allocCpu('float32', dys[0]!.shape[0]! * weights[0]!.shape[1]!);
   dys.forEach((dy, i) => {
-    const part = values(matmul(dy, weights[i]!, []));
+    const part = (matmul(dy, weights[i]!, []) as CpuStorage).data;
     for (let j = 0; j < part.length; j++) out.data[j] = out.data[j]! + part[j]!;
   });
   return out;

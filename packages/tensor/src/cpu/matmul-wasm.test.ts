@@ -7,7 +7,7 @@ import { createCpuBackend } from './index.js';
 import { matmul, setCpuMatmulKernels } from './matmul.js';
 import { bSource } from './matmul-wasm.js';
 import { CpuStorage, cpuData } from './storage.js';
-import { heapBlock, heapBytesInUse } from './wasm-heap.js';
+import { HEAP_MIN_FLOATS, heapBlock, heapBytesInUse } from './wasm-heap.js';
 import { wasmTile } from './wasm-tile.js';
 
 function randomData(rng: () => number, size: number): Float32Array {
@@ -123,6 +123,30 @@ describe.skipIf(!wasmTile()?.shared)('cpu matmul: weights living in wasm memory'
             Array.from(got.subarray(i * N, (i + 1) * N)),
           );
         }
+      }
+    }
+  });
+
+  it('one row against N around multiples of the far streams of the one-row kernel matches float64 in place', () => {
+    // Stream c of the one-row kernel reads rows [c·q, (c + 1)·q) of the weight, q = ⌈N / 8⌉ (GEMV_COLS): N below, at
+    // and just past multiples of 8 end in padding rows read from the weight's block and discarded. K (a multiple of
+    // 4) makes each weight large enough to move into wasm memory.
+    for (const N of [1, 3, 7, 8, 9, 15, 17, 63, 65, 290]) {
+      const K = 4 * Math.ceil(HEAP_MIN_FLOATS / N / 4) + 4;
+      const w = new CpuStorage('float32', randomData(rng, N * K));
+      const x = randomView(rng, 1, K);
+      linear(x, w, K, N);
+      const got = linear(x, w, K, N);
+      expect(heapBlock(w), `N ${N}`).toBeDefined();
+      const X = cpuData(x.storage);
+      for (let j = 0; j < N; j++) {
+        let want = 0;
+        let magnitude = 0;
+        for (let k = 0; k < K; k++) {
+          want += X[k]! * w.data[j * K + k]!;
+          magnitude += Math.abs(X[k]! * w.data[j * K + k]!);
+        }
+        expect(Math.abs(got[j]! - want), `N ${N}, column ${j}`).toBeLessThanOrEqual(6e-8 * (K / 4 + 3) * magnitude);
       }
     }
   });

@@ -99,6 +99,51 @@ export function wasmMatmul(
   return true;
 }
 
+/** One weight of {@link wasmRowParts}: rows [offset / K, offset / K + n) of a `[*, K]` float32 storage. */
+export interface RowPart {
+  readonly storage: CpuStorage;
+  /** Element offset of the weight's first row in its storage. */
+  readonly offset: number;
+  /** Rows of the weight (output columns). */
+  readonly n: number;
+}
+
+/**
+ * One row x (K floats at `xOff` of X) against weights W_p that live in wasm memory, x · W_pᵀ for each part, written
+ * one after another into `out` from 0: the decode step's q/k/v and gate/up products. The same one-row kernel and
+ * far layout as {@link wasmMatmul} (so the same floats), but x is copied in once for all parts, the outputs go
+ * straight to `out`, and nothing is allocated: at one row the per-call work of a general matmul (operand layouts,
+ * batch offsets, an output array per part, a second copy into the packed result) cost ~10 µs per grouped product
+ * beside kernels of 7–18 µs. Returns false, having written nothing, unless every weight already lives in wasm memory
+ * and reads in place (dot form).
+ */
+export function wasmRowParts(X: Float32Array, xOff: number, K: number, parts: readonly RowPart[], out: Float32Array) {
+  const wasm = wasmTile();
+  if (!wasm || K % 4 !== 0) return false;
+  let padded = 0;
+  const starts: number[] = [];
+  for (const part of parts) {
+    // Only weights already moved (by matmul's second use of them, which the caller's fallback provides) read here.
+    const source = bSource(part.storage, [part.offset], true, K, part.n);
+    if (source.kind !== 'dot') return false;
+    starts.push(source.start + part.offset);
+    padded += roundUp(part.n, GEMV_COLS);
+  }
+  if (!ensureMemory(wasm.memory, 4 * (K + padded)) || 4 * (K + padded) > WORK_BYTES) return false;
+  const f = new Float32Array(wasm.memory.buffer, 0, K + padded);
+  f.set(X.subarray(xOff, xOff + K), 0);
+  let o = K;
+  let at = 0;
+  for (const [p, part] of parts.entries()) {
+    const np = roundUp(part.n, GEMV_COLS);
+    dotBlock(wasm, 0, K, starts[p]!, { off: o, stride: np }, 1, np);
+    out.set(f.subarray(o, o + part.n), at);
+    o += np;
+    at += part.n;
+  }
+  return true;
+}
+
 /** Rows the dot kernels compute for M rows of a: whole tiles of TILE_ROWS, the last possibly a tail tile. */
 function dotRows(M: number): number {
   if (M === 1) return 1;

@@ -95,8 +95,11 @@ export function pagedAttention(
 
 /**
  * The attention of {@link pagedAttention} on the SIMD kernels; false, having written nothing, where they are
- * unavailable, the head size is not a multiple of 4, or the pools cannot move into wasm memory. Work area (bytes
- * from 0): the row's pool offsets (i32), the scores then weights (f32), the row's query heads, one output head.
+ * unavailable, the head size is not a positive multiple of 4, or the pools cannot move into wasm memory. Per row,
+ * one `scores` call dots every head with every key and one `values` call sums every head's values, both walking the
+ * keys' pool rows in order (wasm-attention.ts); the softmax of each head runs in JS between them. Work area (bytes
+ * from 0): the row's pool offsets (i32), the heads' scores then weights ([Hq, most] f32), its query heads, the
+ * heads' outputs.
  */
 function wasmPaged(
   Q: Float32Array | Int32Array,
@@ -112,9 +115,9 @@ function wasmPaged(
   const wasm = wasmAttention();
   const rowsAt = 0;
   const weightsAt = 4 * most;
-  const qAt = 8 * most;
+  const qAt = weightsAt + 4 * Hq * most;
   const outAt = qAt + 4 * Hq * D;
-  if (!wasm || D % 4 !== 0 || outAt + 4 * D > WORK_BYTES) return false;
+  if (!wasm || D === 0 || D % 4 !== 0 || outAt + 4 * Hq * D > WORK_BYTES) return false;
   const kBlock = moveToHeap(cpuStorage(kPool.storage), 0);
   const vBlock = moveToHeap(cpuStorage(vPool.storage), 0);
   if (!kBlock || !vBlock) return false;
@@ -124,9 +127,10 @@ function wasmPaged(
   const table = 3 * N;
   const buffer = wasm.memory.buffer;
   const rows = new Int32Array(buffer, rowsAt, most);
-  const f = new Float32Array(buffer, 0, outAt / 4 + D);
+  const f = new Float32Array(buffer, 0, outAt / 4 + Hq * D);
   const kStart = 4 * (kBlock.start + kPool.offset);
   const vStart = 4 * (vBlock.start + vPool.offset);
+  const sums = new Float64Array(Hq);
   for (let n = 0; n < N; n++) {
     const seq = idx[n] as number;
     const keys = idx[N + n] as number;
@@ -140,20 +144,23 @@ function wasmPaged(
       rows[p] = 4 * (block * blockSize + (p % blockSize)) * Hkv * D;
     }
     f.set(Q.subarray(rowQ, rowQ + Hq * D), qAt / 4);
+    wasm.scores(qAt, rowsAt, keys, 4 * D, weightsAt, kStart, Hkv, group, 4 * most);
     for (let h = 0; h < Hq; h++) {
-      const head = 4 * Math.floor(h / group) * D;
-      wasm.scores(qAt + 4 * h * D, rowsAt, keys, 4 * D, weightsAt, kStart + head);
+      const s = weightsAt / 4 + h * most;
       let m = Number.NEGATIVE_INFINITY;
-      for (let p = 0; p < keys; p++) m = Math.max(m, (f[weightsAt / 4 + p] as number) * scale);
+      for (let p = 0; p < keys; p++) m = Math.max(m, (f[s + p] as number) * scale);
       let l = 0;
       for (let p = 0; p < keys; p++) {
-        const w = Math.fround(Math.exp((f[weightsAt / 4 + p] as number) * scale - m));
-        f[weightsAt / 4 + p] = w;
+        const w = Math.fround(Math.exp((f[s + p] as number) * scale - m));
+        f[s + p] = w;
         l += w;
       }
-      wasm.values(weightsAt, rowsAt, keys, 4 * D, outAt, vStart + head);
-      const qBase = rowQ + h * D;
-      for (let d = 0; d < D; d++) o[qBase + d] = (f[outAt / 4 + d] as number) / l;
+      sums[h] = l;
+    }
+    wasm.values(weightsAt, rowsAt, keys, 4 * D, outAt, vStart, Hkv, group, 4 * most);
+    for (let h = 0; h < Hq; h++) {
+      const l = sums[h] as number;
+      for (let d = 0; d < D; d++) o[rowQ + h * D + d] = (f[outAt / 4 + h * D + d] as number) / l;
     }
   }
   return true;

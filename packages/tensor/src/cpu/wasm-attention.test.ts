@@ -12,8 +12,8 @@ const view = (data: Float32Array | Int32Array, shape: number[]): View => {
 };
 
 /**
- * Rows with 1, 2, 3 and 17 keys (single keys, pairs and an odd tail in `scores`) over shuffled blocks of 3, 4 query
- * heads over 2 kv heads, head size D; each row's own sequence.
+ * Rows with 1, 2, 3 and 17 keys over shuffled blocks of 3 (the kernels walk each row's pool rows in position order,
+ * every head per row), 4 query heads over 2 kv heads, head size D; each row's own sequence.
  */
 function problem(rng: () => number, D: number) {
   const [Hq, Hkv, bs] = [4, 2, 3];
@@ -81,9 +81,11 @@ function worst(got: ArrayLike<number>, want: Float64Array): number {
 describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernels', () => {
   const rng = makeRng(31);
 
-  it('moves the pools into wasm memory and matches float64 for head sizes 4, 20 and 36', () => {
-    // D = 4: one vector; 20: a 4-vector pass and a 1-vector pass over d; 36: two 4-vector passes and a 1-vector one.
-    for (const D of [4, 20, 36]) {
+  it('moves the pools into wasm memory and matches float64 for head sizes 4 to 48', () => {
+    // `values` sums 4 vectors of d per pass over the keys, then the 1–3 left in one pass: D = 4 is one vector; 20 a
+    // 4-vector pass and a 1-vector one; 24 and 36 end in 2 and 1 vectors after one and two 4-vector passes; 12 and
+    // 48 (stories-15m's heads) are a 3-vector pass alone and after a 4-vector one.
+    for (const D of [4, 12, 20, 24, 36, 48]) {
       const p = problem(rng, D);
       const scale = 1 / Math.sqrt(D);
       const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, scale));

@@ -5,11 +5,11 @@
  * stories-15m step at 28 positions and ~30 % at 150. Float32 lanes, four partial sums per dot; the softmax stays in
  * float64 in JS between the two kernels.
  *
- * - `scores(q, rows, keys, dBytes, out, kOff)`: out[p] = q · K_p for p < keys, K_p at kOff + rows[p] (rows: i32 byte
- *   offsets), q and K_p of dBytes bytes (a multiple of 16), sums as (l0 + l1) + (l2 + l3) of lanes d mod 4. Keys go
- *   in pairs sharing q's loads.
- * - `values(w, rows, keys, dBytes, out, vOff)`: out[0..D) = Σ_p w[p]·V_p, V_p at vOff + rows[p], in p order per
- *   element; 4 vectors of d per pass over the keys (1 for the rest).
+ * - `scores(q, rows, keys, dBytes, out, kOff, kvHeads, group, outStride)`: out_h[p] = q_h · K_p for every query
+ *   head h and p < keys, K_p at kOff + rows[p] (rows: i32 byte offsets), heads of dBytes bytes (a multiple of 16),
+ *   sums as (l0 + l1) + (l2 + l3) of lanes d mod 4.
+ * - `values(w, rows, keys, dBytes, out, vOff, kvHeads, group, wStride)`: out_h = Σ_p w_h[p]·V_p for every head, V_p
+ *   at vOff + rows[p], in p order per element.
  *
  * @module
  */
@@ -42,95 +42,88 @@ const laneSum = (v: number) => [
   op.f32Add,
 ];
 
-/** `scores`: params q 0, rows 1, keys 2, dBytes 3, out 4, kOff 5. */
+// Both kernels walk the keys in position order and, per position, every head of its pool row (all kv heads are one
+// contiguous row): the row streams in order from memory. Per head and key (the kernels before 2026-12-05), each
+// head's pass read 3 of every 18 cache lines of a stories-15m row and missed to DRAM again for the next head: the
+// KV rows of a decode step are evicted by the weights streamed since the last step.
+
+/** Pushes the byte address `base + p·4` (p a byte counter of 4 per key). */
+const at4 = (base: number, p: number) => [...get(base), ...get(p), op.i32Add];
+
+/**
+ * `scores`: params q 0, rows 1, keys 2, dBytes 3, out 4, kOff 5, kvHeads 6, group 7, outStride 8. For each key p
+ * (pool row at kOff + rows[p]) and query head h = g·group + j (q_h at q + h·dBytes, kv head g at + g·dBytes of the
+ * row): out[h·outStride + 4p] = q_h · K_p,g as (l0 + l1) + (l2 + l3) of four float32 lane sums (d mod 4).
+ */
 function scoresBody(): number[] {
-  const [p, d, a0, a1] = [6, 7, 8, 9]; // i32: p (key index), d (bytes of d), key addresses
-  const [s0, s1, x, zero] = [10, 11, 12, 13]; // v128 (zero is never set)
+  const [p, qh, oh, g, j, kh, d] = [9, 10, 11, 12, 13, 14, 15]; // i32 (p counts bytes: 4 per key)
+  const [sum, zero] = [16, 17]; // v128 (zero is never set)
   const b: number[] = [];
-  const key = (slot: number, off: number) => [
-    ...get(1),
-    ...get(p),
-    op.i32Const,
-    2,
-    0x74, // i32.shl
-    op.i32Add,
-    0x28,
-    2,
-    off,
-    ...get(5),
-    op.i32Add,
-    ...set(slot),
-  ];
-  // Pairs: block { loop { if p + 2 > keys break; … } }
-  b.push(op.i32Const, 0, ...set(p), op.block, 0x40, op.loop, 0x40);
-  b.push(...get(p), op.i32Const, 2, op.i32Add, ...get(2), op.i32GtU, op.brIf, 1);
-  b.push(...key(a0, 0), ...key(a1, 4), ...get(zero), ...set(s0), ...get(zero), ...set(s1));
-  b.push(op.i32Const, 0, ...set(d), op.loop, 0x40);
-  b.push(...get(0), ...get(d), op.i32Add, ...load(), ...set(x));
-  b.push(...get(s0), ...get(x), ...get(a0), ...get(d), op.i32Add, ...load(), ...fMul, ...fAdd, ...set(s0));
-  b.push(...get(s1), ...get(x), ...get(a1), ...get(d), op.i32Add, ...load(), ...fMul, ...fAdd, ...set(s1));
-  b.push(...add(d, 16), ...get(d), ...get(3), op.i32LtU, op.brIf, 0, op.end);
-  b.push(...get(4), ...get(p), op.i32Const, 2, 0x74, op.i32Add, ...laneSum(s0), op.f32Store, 2, 0);
-  b.push(...get(4), ...get(p), op.i32Const, 2, 0x74, op.i32Add, ...laneSum(s1), op.f32Store, 2, 4);
-  b.push(...add(p, 2), op.br, 0, op.end, op.end);
-  // The last key of an odd count.
-  b.push(op.block, 0x40, ...get(p), ...get(2), op.i32GeU, op.brIf, 0);
-  b.push(...key(a0, 0), ...get(zero), ...set(s0), op.i32Const, 0, ...set(d), op.loop, 0x40);
-  b.push(...get(s0), ...get(0), ...get(d), op.i32Add, ...load(), ...get(a0), ...get(d), op.i32Add, ...load());
-  b.push(...fMul, ...fAdd, ...set(s0), ...add(d, 16), ...get(d), ...get(3), op.i32LtU, op.brIf, 0, op.end);
-  b.push(...get(4), ...get(p), op.i32Const, 2, 0x74, op.i32Add, ...laneSum(s0), op.f32Store, 2, 0, op.end);
-  b.push(op.end);
+  b.push(op.i32Const, 0, ...set(p), ...get(2), op.i32Const, 2, 0x74, ...set(2)); // keys → bytes of rows
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(p), ...get(2), op.i32GeU, op.brIf, 1);
+  b.push(...at4(1, p), ...i32Load, ...get(5), op.i32Add, ...set(kh));
+  b.push(...get(0), ...set(qh), ...at4(4, p), ...set(oh), ...get(6), ...set(g));
+  b.push(op.loop, 0x40, ...get(7), ...set(j), op.loop, 0x40);
+  b.push(...get(zero), ...set(sum), op.i32Const, 0, ...set(d), op.loop, 0x40);
+  b.push(...get(sum), ...get(qh), ...get(d), op.i32Add, ...load(), ...get(kh), ...get(d), op.i32Add, ...load());
+  b.push(...fMul, ...fAdd, ...set(sum), ...add(d, 16), ...get(d), ...get(3), op.i32LtU, op.brIf, 0, op.end);
+  b.push(...get(oh), ...laneSum(sum), op.f32Store, 2, 0);
+  b.push(...get(qh), ...get(3), op.i32Add, ...set(qh), ...get(oh), ...get(8), op.i32Add, ...set(oh));
+  b.push(...get(j), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(j), op.brIf, 0, op.end);
+  b.push(...get(kh), ...get(3), op.i32Add, ...set(kh));
+  b.push(...get(g), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(g), op.brIf, 0, op.end);
+  b.push(...add(p, 4), op.br, 0, op.end, op.end, op.end);
   return [
     ...vec([
-      [4, I32],
-      [4, V128],
+      [7, I32],
+      [2, V128],
     ]),
     ...b,
   ];
 }
 
-/** `values`: params w 0, rows 1, keys 2, dBytes 3, out 4, vOff 5. */
+/**
+ * `values`: params w 0, rows 1, keys 2, dBytes 3, out 4, vOff 5, kvHeads 6, group 7, wStride 8. Zeroes out[0, heads ·
+ * dBytes), then for each key p in order and query head h = g·group + j: out_h += w[h·wStride + 4p] · V_p,g (pool row
+ * at vOff + rows[p], kv head g at + g·dBytes): each element summed in key order from 0, as the per-head kernel did.
+ */
 function valuesBody(): number[] {
-  const [d, p, at, end] = [6, 7, 8, 9]; // i32
-  const [w, zero] = [10, 11]; // v128
-  const acc = [12, 13, 14, 15];
+  const [p, wh, oh, g, j, vh, d, end, a] = [9, 10, 11, 12, 13, 14, 15, 16, 17]; // i32
+  const [x, zero] = [18, 19]; // v128 (zero is never set)
   const b: number[] = [];
-  // One pass over the keys for `vectors` vectors of d at byte d: acc_j = Σ_p w[p]·V_p[d + 16j].
-  const pass = (vectors: number) => {
-    for (let j = 0; j < vectors; j++) b.push(...get(zero), ...set(acc[j]!));
-    b.push(op.i32Const, 0, ...set(p), op.block, 0x40, ...get(2), op.i32Eqz, op.brIf, 0, op.loop, 0x40);
-    b.push(...get(1), ...get(p), op.i32Add, ...i32Load, ...get(5), op.i32Add, ...get(d), op.i32Add, ...set(at));
-    b.push(...get(0), ...get(p), op.i32Add, ...splat32, ...set(w));
-    for (let j = 0; j < vectors; j++) {
-      b.push(...get(acc[j]!), ...get(w), ...get(at), ...load(16 * j), ...fMul, ...fAdd, ...set(acc[j]!));
-    }
-    b.push(...add(p, 4), ...get(p), ...get(end), op.i32LtU, op.brIf, 0, op.end, op.end);
-    for (let j = 0; j < vectors; j++) b.push(...get(4), ...get(d), op.i32Add, ...get(acc[j]!), ...store(16 * j));
-    b.push(...add(d, 16 * vectors));
-  };
-  b.push(...get(2), op.i32Const, 2, 0x74, ...set(end), op.i32Const, 0, ...set(d));
-  // block { loop { if d + 64 > dBytes break; pass(4) } } block { loop { if d >= dBytes break; pass(1) } }
-  b.push(op.block, 0x40, op.loop, 0x40, ...get(d), op.i32Const, 64, op.i32Add, ...get(3), op.i32GtU, op.brIf, 1);
-  pass(4);
-  b.push(op.br, 0, op.end, op.end);
-  b.push(op.block, 0x40, op.loop, 0x40, ...get(d), ...get(3), op.i32GeU, op.brIf, 1);
-  pass(1);
-  b.push(op.br, 0, op.end, op.end, op.end);
+  // end = kvHeads · group · dBytes; out[0, end) = 0
+  b.push(...get(6), ...get(7), op.i32Mul, ...get(3), op.i32Mul, ...set(end), op.i32Const, 0, ...set(d));
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(d), ...get(end), op.i32GeU, op.brIf, 1);
+  b.push(...get(4), ...get(d), op.i32Add, ...get(zero), ...store(), ...add(d, 16), op.br, 0, op.end, op.end);
+  b.push(op.i32Const, 0, ...set(p), ...get(2), op.i32Const, 2, 0x74, ...set(2)); // keys → bytes of rows
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(p), ...get(2), op.i32GeU, op.brIf, 1);
+  b.push(...at4(1, p), ...i32Load, ...get(5), op.i32Add, ...set(vh));
+  b.push(...at4(0, p), ...set(wh), ...get(4), ...set(oh), ...get(6), ...set(g));
+  b.push(op.loop, 0x40, ...get(7), ...set(j), op.loop, 0x40);
+  b.push(...get(wh), ...splat32, ...set(x), op.i32Const, 0, ...set(d), op.loop, 0x40);
+  b.push(...get(oh), ...get(d), op.i32Add, op.localTee, ...uleb(a), ...get(a), ...load(), ...get(x));
+  b.push(...get(vh), ...get(d), op.i32Add, ...load(), ...fMul, ...fAdd, ...store());
+  b.push(...add(d, 16), ...get(d), ...get(3), op.i32LtU, op.brIf, 0, op.end);
+  b.push(...get(wh), ...get(8), op.i32Add, ...set(wh), ...get(oh), ...get(3), op.i32Add, ...set(oh));
+  b.push(...get(j), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(j), op.brIf, 0, op.end);
+  b.push(...get(vh), ...get(3), op.i32Add, ...set(vh));
+  b.push(...get(g), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(g), op.brIf, 0, op.end);
+  b.push(...add(p, 4), op.br, 0, op.end, op.end, op.end);
   return [
     ...vec([
-      [4, I32],
-      [6, V128],
+      [9, I32],
+      [2, V128],
     ]),
     ...b,
   ];
 }
 
-/** The module: the tile module's memory imported as `env.mem`, then `scores` and `values` (6 × i32 → ()). */
+/** The module: the tile module's memory imported as `env.mem`, then `scores` and `values` (9 × i32 → ()). */
 export function attentionModuleBytes(): Uint8Array<ArrayBuffer> {
   const bodies = [scoresBody(), valuesBody()];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0]])),
+    ...section(1, vec([[0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0]])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
     ...section(3, vec([[0], [0]])),
     ...section(
@@ -144,15 +137,29 @@ export function attentionModuleBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-/** One kernel of this module (see the module comment); every argument is a byte address, offset or count. */
-export type AttentionKernel = (x: number, rows: number, keys: number, dBytes: number, out: number, off: number) => void;
+/**
+ * One kernel of this module (see `scores` and `values` above): x (q or weights), rows (i32 byte offsets of the keys'
+ * pool rows), keys, dBytes (bytes of one head, a multiple of 16), out, off (the pool's byte address), kvHeads, group
+ * (query heads per kv head) and stride (bytes between heads' rows of scores or weights); addresses in bytes.
+ */
+export type AttentionKernel = (
+  x: number,
+  rows: number,
+  keys: number,
+  dBytes: number,
+  out: number,
+  off: number,
+  kvHeads: number,
+  group: number,
+  stride: number,
+) => void;
 
 /** The instantiated kernels over the tile module's shared memory. */
 export interface WasmAttention {
   readonly memory: WebAssembly.Memory;
-  /** Dots of q with each key row. */
+  /** Dots of every query head with each key row. */
   readonly scores: AttentionKernel;
-  /** The weighted sum of value rows. */
+  /** The weighted sums of value rows, every head. */
   readonly values: AttentionKernel;
 }
 

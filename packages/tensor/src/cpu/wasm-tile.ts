@@ -14,7 +14,9 @@
  *   memory in order for the whole block. Why: with C adjacent rows per group, LLaMA's short rows (K = 288 is 18 cache
  *   lines) end C streams every group before the hardware prefetcher has caught up (measured: the 32000 × 288 LM head
  *   of stories-15m ran at 1.3–1.6 G multiply-adds per CPU-second, slower than run.c's plain C loop at 2.3, and at
- *   3.4–3.9 with far streams). `tile` is 4 × 2 with a 2 × 2 tail (batches), `gemv` 1 × 4 (a single decode row).
+ *   3.4–3.9 with far streams). `tile` is 4 × 2 with a 2 × 2 tail (batches), `gemv` 1 × 8 (a single decode row: 8 far streams
+ *   read 1.05–1.13× faster than 4 from one memory, bench/gemv-streams.mjs, and decoded stories-15m 1.07× faster in
+ *   alternating processes on 2026-12-05; 10, 12 and 16 streams were slower, their sums past the 16 vector registers).
  *   Every read stream advances by a pointer bump per loop iteration: with an address add per load, as before
  *   2026-12-05, 4 × 2 and larger tiles measured slower than 2 × 2 (V8 spent the registers and issue slots on
  *   addresses); with bumps 4 × 2 runs 1.15–1.2× faster than that 2 × 2 on 4–64 rows.
@@ -39,8 +41,8 @@ export const TILE_ROWS = 4;
 export const TILE_TAIL_ROWS = 2;
 /** Rows of w (output columns, far apart) per dot tile. */
 export const TILE_COLS = 2;
-/** Output columns of the one-row dot kernel (`gemv`): 4 independent sums and read streams. */
-export const GEMV_COLS = 4;
+/** Output columns of the one-row dot kernel (`gemv`): 8 independent sums and far read streams. */
+export const GEMV_COLS = 8;
 /** Rows of a per axpy tile (`rows`). */
 export const AXPY_ROWS = 4;
 /** Output columns per axpy tile (both `rows` and `gemvRows`): two f32x4 vectors of one row of b. */
@@ -302,7 +304,7 @@ export interface WasmTile {
   readonly shared: boolean;
   /** Dot form, 4 rows × 2 columns per tile, a tail tile of 2 rows. */
   readonly tile: DotKernel;
-  /** Dot form, 1 row × 4 columns per tile. */
+  /** Dot form, 1 row × 8 columns per tile. */
   readonly gemv: DotKernel;
   /** Axpy form, 4 rows × 8 columns. */
   readonly rows: AxpyKernel;
