@@ -63,6 +63,7 @@ async function runClients(base, clients, eos, wl) {
   let failed = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const worker = async (w) => {
     const delay = wl.startDelayMs(w);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -101,7 +102,9 @@ async function runClients(base, clients, eos, wl) {
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
-  return { ttft, ttftLater, itl, generated, requests, failed, wall: (performance.now() - t0) / 1000 };
+  const cpu = process.cpuUsage(cpu0);
+  const clientCpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { ttft, ttftLater, itl, generated, requests, failed, wall: (performance.now() - t0) / 1000, clientCpuSeconds };
 }
 
 // The client side of BENCH_CLIENTS=process: run one level against the parent's server, report, exit.
@@ -195,9 +198,11 @@ if (SERVERS.includes('andes')) {
   const args = [cli, '--model', gguf, '--model-name', PRESET, '--port', '0', '--max-batch', String(SLOTS)];
   // BENCH_ANDES_NODE_ARGS: extra node flags for the Andes server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = (process.env.BENCH_ANDES_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // BENCH_ENGINE_WORKERS: andes-serve's --engine-workers (the model in worker threads; unset: the server's default).
+  const engineWorkers = process.env.BENCH_ENGINE_WORKERS ? ['--engine-workers', process.env.BENCH_ENGINE_WORKERS] : [];
   bases.andes = await start(
     'andes',
-    [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend],
+    [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...engineWorkers],
     /model ready/,
   );
 }
@@ -266,7 +271,7 @@ async function runLevel(server, clients, name) {
   } else out = await runClients(bases[server], clients, eos, workload(name, TOKENS, STAGGER_MS));
   const serverCpu = cpuSecondsOf(pids[server]) - c0;
   const steps = stepHistogramsBetween(metrics0, await scrapeMetrics(bases[server]));
-  const { ttft, ttftLater, itl, generated, requests, failed, wall } = out;
+  const { ttft, ttftLater, itl, generated, requests, failed, wall, clientCpuSeconds } = out;
   return {
     server,
     workload: name,
@@ -287,6 +292,7 @@ async function runLevel(server, clients, name) {
     itlP99: quantile(itl, 0.99),
     serverCpuSeconds: serverCpu,
     tokensPerServerCpuSecond: generated / serverCpu,
+    clientCpuSeconds,
     load: loadavg()[0],
   };
 }
@@ -299,7 +305,7 @@ try {
         const row = await runLevel(server, clients, name);
         results.push(row);
         console.log(
-          `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; load ${row.load.toFixed(1)})`,
+          `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; clients ${row.clientCpuSeconds.toFixed(1)} CPU-s; load ${row.load.toFixed(1)})`,
         );
         if (row.steps) {
           const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;
