@@ -14,7 +14,8 @@
 // andes,llama.cpp), BENCH_LLAMA_THREADS (default 1), BENCH_JSON (write the results there as JSON), BENCH_CLIENTS
 // (inline, the default: the clients run in this process; process: in a child process per level, so this process
 // only waits), BENCH_WORKLOADS (default lockstep,realistic: see bench-workload.mjs), BENCH_STAGGER_MS (realistic
-// clients' start delays are drawn from [0, this), default 1000). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
+// clients' start delays are drawn from [0, this), default 1000), BENCH_ENGINE_WORKERS (andes-serve --engine-workers, or a
+// list such as 0,2 for one Andes server per value, side by side). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
 // tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -198,13 +199,18 @@ if (SERVERS.includes('andes')) {
   const args = [cli, '--model', gguf, '--model-name', PRESET, '--port', '0', '--max-batch', String(SLOTS)];
   // BENCH_ANDES_NODE_ARGS: extra node flags for the Andes server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = (process.env.BENCH_ANDES_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // BENCH_ENGINE_WORKERS: andes-serve's --engine-workers (the model in worker threads; unset: the server's default).
-  const engineWorkers = process.env.BENCH_ENGINE_WORKERS ? ['--engine-workers', process.env.BENCH_ENGINE_WORKERS] : [];
-  bases.andes = await start(
-    'andes',
-    [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...engineWorkers],
-    /model ready/,
-  );
+  // BENCH_ENGINE_WORKERS: andes-serve's --engine-workers, or a list (e.g. 0,2) to run one Andes server per value,
+  // labelled andes-w0, andes-w2, side by side at every level (unset: one server `andes` with the CLI's default).
+  const variants = process.env.BENCH_ENGINE_WORKERS ? process.env.BENCH_ENGINE_WORKERS.split(',') : [null];
+  for (const w of variants) {
+    const label = w === null || variants.length === 1 ? 'andes' : `andes-w${w}`;
+    const workers = w === null ? [] : ['--engine-workers', w];
+    bases[label] = await start(
+      label,
+      [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...workers],
+      /model ready/,
+    );
+  }
 }
 if (SERVERS.includes('llama.cpp')) {
   const script = resolve(import.meta.dirname, 'llama-cpp-server.mjs');
@@ -333,12 +339,14 @@ for (const name of WORKLOADS) {
   const at = (server, clients) =>
     results.find((r) => r.workload === name && r.server === server && r.clients === clients);
   for (const clients of LEVELS) {
-    const a = at('andes', clients);
-    const l = at('llama.cpp', clients);
-    if (a && l) {
-      console.log(
-        `${name}, ${clients} clients, Andes / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, tokens/server CPU-s ${(a.tokensPerServerCpuSecond / l.tokensPerServerCpuSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
-      );
+    for (const andes of Object.keys(bases).filter((k) => k.startsWith('andes'))) {
+      const a = at(andes, clients);
+      const l = at('llama.cpp', clients);
+      if (a && l) {
+        console.log(
+          `${name}, ${clients} clients, ${andes} / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, tokens/server CPU-s ${(a.tokensPerServerCpuSecond / l.tokensPerServerCpuSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
+        );
+      }
     }
   }
   for (const server of Object.keys(bases)) {
