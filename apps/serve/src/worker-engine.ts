@@ -135,18 +135,22 @@ export class WorkerEngine implements Engine {
     worker.unref();
     let onMessage!: (m: FromEngineWorker) => void;
     let onError!: (e: Error) => void;
+    let onExit!: (code: number) => void;
     const ready = await new Promise<EngineWorkerReady>((resolve, reject) => {
       onMessage = (m) => {
         if (m.type === 'ready') resolve(m);
         else reject(new Error(`WorkerEngine: ${m.type === 'load-error' ? m.message : `unexpected ${m.type}`}`));
       };
       onError = (e) => reject(new Error(`WorkerEngine: the engine worker failed to start: ${e.message}`));
+      onExit = (code) => reject(new Error(`WorkerEngine: the engine worker exited (code ${code}) before it was ready`));
       worker.once('message', onMessage);
       worker.once('error', onError);
+      worker.once('exit', onExit);
     }).finally(() => {
-      // Only these two: the Worker's own listeners (which start its message port) must stay.
+      // Only these: the Worker's own listeners (which start its message port) must stay.
       worker.off('message', onMessage);
       worker.off('error', onError);
+      worker.off('exit', onExit);
     });
     return new WorkerEngine(worker, ready);
   }
