@@ -57,68 +57,85 @@ describe('lifecycle', () => {
     expect(err).toContain('/nonexistent-andes-model/config.json');
   });
 
-  it('the CLI serves a model directory and, on SIGTERM, finishes in-flight streams and exits 0', async () => {
-    const tiny = await tinyModel();
-    const child = spawn(
-      process.execPath,
-      [BIN, '--model', tiny.dir, '--port', '0', '--backend', 'cpu', '--max-batch', '2', '--model-name', 'tiny'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } },
-    );
-    children.push(child);
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const base = await new Promise<string>((res, rej) => {
-      const t = setInterval(() => {
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) {
-          clearInterval(t);
-          res(m[1]!);
-        }
-        if (child.exitCode !== null) {
-          clearInterval(t);
-          rej(new Error(`andes-serve exited: ${out}`));
-        }
-      }, 20);
-    });
-    while ((await fetch(`${base}/health`)).status !== 200) await new Promise((r) => setTimeout(r, 50));
-    // 16 choices × 80 tokens on 2 slots: long enough that SIGTERM arrives mid-generation.
-    const res = await fetch(`${base}/v1/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: 'tiny',
-        prompt: 'Once upon a time',
-        max_tokens: 80,
-        n: 16,
-        temperature: 0,
-        logit_bias: { [String(tiny.tokenizer.eosId)]: -100 },
-        stream: true,
-        stream_options: { include_usage: true },
-      }),
-    });
-    expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let text = new TextDecoder().decode((await reader.read()).value);
-    child.kill('SIGTERM');
-    // While draining, new work is refused with 503 and the in-flight stream goes on.
-    await expect
-      .poll(async () => (await fetch(`${base}/v1/models`).catch(() => ({ status: -1 }))).status, { interval: 20 })
-      .toBe(503);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    const events = text
-      .split('\n\n')
-      .filter((e) => e.startsWith('data: '))
-      .map((e) => e.slice(6));
-    expect(events.at(-1)).toBe('[DONE]');
-    const usage = JSON.parse(events.at(-2)!).usage;
-    expect(usage.completion_tokens).toBe(16 * 80);
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
-    await expect(fetch(`${base}/health`)).rejects.toThrow();
-  });
+  // Also with the model in two engine workers (data-parallel shards): same streams, and the workers end with it.
+  it.each([[[]], [['--engine-workers', '2']]])(
+    'the CLI %j serves a model directory and, on SIGTERM, finishes in-flight streams and exits 0',
+    async (flags: string[]) => {
+      const tiny = await tinyModel();
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          '--model',
+          tiny.dir,
+          '--port',
+          '0',
+          '--backend',
+          'cpu',
+          '--max-batch',
+          '2',
+          '--model-name',
+          'tiny',
+          ...flags,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } },
+      );
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      const base = await new Promise<string>((res, rej) => {
+        const t = setInterval(() => {
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) {
+            clearInterval(t);
+            res(m[1]!);
+          }
+          if (child.exitCode !== null) {
+            clearInterval(t);
+            rej(new Error(`andes-serve exited: ${out}`));
+          }
+        }, 20);
+      });
+      while ((await fetch(`${base}/health`)).status !== 200) await new Promise((r) => setTimeout(r, 50));
+      // 16 choices × 80 tokens on 2 slots: long enough that SIGTERM arrives mid-generation.
+      const res = await fetch(`${base}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'tiny',
+          prompt: 'Once upon a time',
+          max_tokens: 80,
+          n: 16,
+          temperature: 0,
+          logit_bias: { [String(tiny.tokenizer.eosId)]: -100 },
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let text = new TextDecoder().decode((await reader.read()).value);
+      child.kill('SIGTERM');
+      // While draining, new work is refused with 503 and the in-flight stream goes on.
+      await expect
+        .poll(async () => (await fetch(`${base}/v1/models`).catch(() => ({ status: -1 }))).status, { interval: 20 })
+        .toBe(503);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      const events = text
+        .split('\n\n')
+        .filter((e) => e.startsWith('data: '))
+        .map((e) => e.slice(6));
+      expect(events.at(-1)).toBe('[DONE]');
+      const usage = JSON.parse(events.at(-2)!).usage;
+      expect(usage.completion_tokens).toBe(16 * 80);
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+      await expect(fetch(`${base}/health`)).rejects.toThrow();
+    },
+  );
 });

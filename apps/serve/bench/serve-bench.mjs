@@ -14,7 +14,8 @@
 // andes,llama.cpp), BENCH_LLAMA_THREADS (default 1), BENCH_JSON (write the results there as JSON), BENCH_CLIENTS
 // (inline, the default: the clients run in this process; process: in a child process per level, so this process
 // only waits), BENCH_WORKLOADS (default lockstep,realistic: see bench-workload.mjs), BENCH_STAGGER_MS (realistic
-// clients' start delays are drawn from [0, this), default 1000). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
+// clients' start delays are drawn from [0, this), default 1000), BENCH_ENGINE_WORKERS (andes-serve --engine-workers, or a
+// list such as 0,2 for one Andes server per value, side by side). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
 // tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -63,6 +64,7 @@ async function runClients(base, clients, eos, wl) {
   let failed = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const worker = async (w) => {
     const delay = wl.startDelayMs(w);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -101,7 +103,9 @@ async function runClients(base, clients, eos, wl) {
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
-  return { ttft, ttftLater, itl, generated, requests, failed, wall: (performance.now() - t0) / 1000 };
+  const cpu = process.cpuUsage(cpu0);
+  const clientCpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { ttft, ttftLater, itl, generated, requests, failed, wall: (performance.now() - t0) / 1000, clientCpuSeconds };
 }
 
 // The client side of BENCH_CLIENTS=process: run one level against the parent's server, report, exit.
@@ -195,11 +199,18 @@ if (SERVERS.includes('andes')) {
   const args = [cli, '--model', gguf, '--model-name', PRESET, '--port', '0', '--max-batch', String(SLOTS)];
   // BENCH_ANDES_NODE_ARGS: extra node flags for the Andes server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = (process.env.BENCH_ANDES_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  bases.andes = await start(
-    'andes',
-    [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend],
-    /model ready/,
-  );
+  // BENCH_ENGINE_WORKERS: andes-serve's --engine-workers, or a list (e.g. 0,2) to run one Andes server per value,
+  // labelled andes-w0, andes-w2, side by side at every level (unset: one server `andes` with the CLI's default).
+  const variants = process.env.BENCH_ENGINE_WORKERS ? process.env.BENCH_ENGINE_WORKERS.split(',') : [null];
+  for (const w of variants) {
+    const label = w === null || variants.length === 1 ? 'andes' : `andes-w${w}`;
+    const workers = w === null ? [] : ['--engine-workers', w];
+    bases[label] = await start(
+      label,
+      [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...workers],
+      /model ready/,
+    );
+  }
 }
 if (SERVERS.includes('llama.cpp')) {
   const script = resolve(import.meta.dirname, 'llama-cpp-server.mjs');
@@ -266,7 +277,7 @@ async function runLevel(server, clients, name) {
   } else out = await runClients(bases[server], clients, eos, workload(name, TOKENS, STAGGER_MS));
   const serverCpu = cpuSecondsOf(pids[server]) - c0;
   const steps = stepHistogramsBetween(metrics0, await scrapeMetrics(bases[server]));
-  const { ttft, ttftLater, itl, generated, requests, failed, wall } = out;
+  const { ttft, ttftLater, itl, generated, requests, failed, wall, clientCpuSeconds } = out;
   return {
     server,
     workload: name,
@@ -287,6 +298,7 @@ async function runLevel(server, clients, name) {
     itlP99: quantile(itl, 0.99),
     serverCpuSeconds: serverCpu,
     tokensPerServerCpuSecond: generated / serverCpu,
+    clientCpuSeconds,
     load: loadavg()[0],
   };
 }
@@ -299,7 +311,7 @@ try {
         const row = await runLevel(server, clients, name);
         results.push(row);
         console.log(
-          `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; load ${row.load.toFixed(1)})`,
+          `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; clients ${row.clientCpuSeconds.toFixed(1)} CPU-s; load ${row.load.toFixed(1)})`,
         );
         if (row.steps) {
           const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;
@@ -327,12 +339,14 @@ for (const name of WORKLOADS) {
   const at = (server, clients) =>
     results.find((r) => r.workload === name && r.server === server && r.clients === clients);
   for (const clients of LEVELS) {
-    const a = at('andes', clients);
-    const l = at('llama.cpp', clients);
-    if (a && l) {
-      console.log(
-        `${name}, ${clients} clients, Andes / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, tokens/server CPU-s ${(a.tokensPerServerCpuSecond / l.tokensPerServerCpuSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
-      );
+    for (const andes of Object.keys(bases).filter((k) => k.startsWith('andes'))) {
+      const a = at(andes, clients);
+      const l = at('llama.cpp', clients);
+      if (a && l) {
+        console.log(
+          `${name}, ${clients} clients, ${andes} / llama.cpp: tokens/s ${(a.tokensPerSecond / l.tokensPerSecond).toFixed(2)}×, tokens/server CPU-s ${(a.tokensPerServerCpuSecond / l.tokensPerServerCpuSecond).toFixed(2)}×, TTFT p50 ${(a.ttftP50 / l.ttftP50).toFixed(2)}×, inter-token p50 ${(a.itlP50 / l.itlP50).toFixed(2)}×`,
+        );
+      }
     }
   }
   for (const server of Object.keys(bases)) {

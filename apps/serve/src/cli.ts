@@ -59,6 +59,7 @@ export interface CliOptions {
   logLevel: string;
   drainSeconds: number;
   prefixCache: number;
+  engineWorkers: number;
 }
 
 /** The commander program (exported for `--help` tests). */
@@ -97,6 +98,12 @@ export function buildProgram(): Command {
       100,
     )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
+    .option(
+      '--engine-workers <n>',
+      'run the model in n worker threads (0: on the main thread; 2+: data-parallel replicas, each with its own KV cache)',
+      nonNegativeInt,
+      0,
+    )
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
     .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
@@ -151,6 +158,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         dtype: o.dtype,
         maxSlots: o.maxBatch,
         maxContext: o.context,
+        engineWorkers: o.engineWorkers,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
         lora: o.lora === undefined ? undefined : resolve(o.lora),

@@ -62,6 +62,11 @@ export interface KvBlocks {
   readonly usedBlocks: number;
   /** Free blocks still holding a cached prefix. */
   readonly cachedBlocks: number;
+  /**
+   * Free blocks a new sequence can take (default: `freeBlocks`); a sharded engine answers for the shard the next
+   * sequence opens on.
+   */
+  admissionFreeBlocks?(): number;
   /** Blocks needed for `positions` positions. */
   blocksFor(positions: number): number;
   /** The cached full prefix blocks a sequence starting with `tokens` would share (≤ `maxTokens` positions). */

@@ -17,6 +17,7 @@ export {
   type CreateServedModelOptions,
   chatTemplateOf,
   createServedModel,
+  createWorkerEngines,
   type LoadServedModelOptions,
   loadServedModel,
   renderChatIds,
@@ -37,4 +38,14 @@ export {
 } from './scheduler.js';
 export type { ChatMessage, ServedModel, ServeTokenizer } from './served-model.js';
 export { type AndesServer, createServer, type ServerOptions } from './server.js';
+export { ShardedEngine } from './sharded-engine.js';
 export { StopMatcher, type StopResult } from './stop-strings.js';
+export {
+  type EngineSource,
+  type EngineWorkerInit,
+  type EngineWorkerReady,
+  type FromEngineWorker,
+  type PoolOp,
+  type ToEngineWorker,
+  WorkerEngine,
+} from './worker-engine.js';

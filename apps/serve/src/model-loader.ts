@@ -7,11 +7,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyLoraAdapterDir, loadModel, type WeightDtype } from '@andes/checkpoint';
-import { LlamaForCausalLM, mergeLora } from '@andes/nn';
+import { loadModel, type WeightDtype } from '@andes/checkpoint';
+import type { LlamaConfig, LlamaForCausalLM } from '@andes/nn';
+import { getBackend } from '@andes/tensor';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
-import { LlamaEngine } from './llama-engine.js';
+import type { Engine } from './engine.js';
+import { LlamaEngine, type LlamaEngineOptions } from './llama-engine.js';
+import { modelFromLoaded } from './model-build.js';
+import { warmUp } from './operations.js';
 import type { ChatMessage, ServedModel } from './served-model.js';
+import { ShardedEngine } from './sharded-engine.js';
+import { type EngineSource, WorkerEngine } from './worker-engine.js';
 
 /** Chat templates the server knows by name. */
 export const CHAT_TEMPLATE_NAMES = ['llama-2', 'alpaca', 'vicuna', 'chatml'] as const;
@@ -35,6 +41,12 @@ export interface LoadServedModelOptions {
   lora?: string;
   /** Round weights through this storage type at load (default: as stored). */
   dtype?: WeightDtype;
+  /**
+   * Run the model in this many worker threads (default 0: on the main thread). 1 keeps the HTTP side responsive
+   * during steps; more are data-parallel replicas (`ShardedEngine`), each loading the weights and holding its own
+   * KV cache of `maxSlots` sequences, with the batch over all of them still at most `maxSlots`.
+   */
+  engineWorkers?: number;
 }
 
 /**
@@ -93,13 +105,22 @@ export interface CreateServedModelOptions {
 
 /** Wraps a model already in memory (tests, benchmarks, in-process serving). */
 export function createServedModel(options: CreateServedModelOptions): ServedModel {
-  const { model, tokenizer, template } = options;
-  const engine = new LlamaEngine(model, {
+  const engine = new LlamaEngine(options.model, {
     maxSlots: options.maxSlots,
     maxContext: options.maxContext,
     kvBudgetBytes: options.kvBudgetBytes,
   });
-  const eosIds = [...new Set([tokenizer.eosId, model.config.eos_token_id].filter((x) => x >= 0))];
+  return servedModelOf(options, options.model.config, engine);
+}
+
+/** The served model of `engine` (whose model has `config`) with `options`' name, tokenizer and template. */
+function servedModelOf(
+  options: Omit<CreateServedModelOptions, 'model'>,
+  config: LlamaConfig,
+  engine: Engine,
+): ServedModel {
+  const { tokenizer, template } = options;
+  const eosIds = [...new Set([tokenizer.eosId, config.eos_token_id].filter((x) => x >= 0))];
   // A ChatML turn ends with <|im_end|>: when the vocabulary has it as a special token, it ends generation too.
   if (template === 'chatml') {
     const imEnd = tokenizer.pieceToId('<|im_end|>');
@@ -117,25 +138,49 @@ export function createServedModel(options: CreateServedModelOptions): ServedMode
   };
 }
 
+/**
+ * `workers` engine workers on the current backend, each loading `source` (warmed up, so that the first requests do
+ * not pay for first use): one `WorkerEngine`, or a `ShardedEngine` over several.
+ */
+export async function createWorkerEngines(
+  workers: number,
+  source: EngineSource,
+  engine: LlamaEngineOptions,
+): Promise<Engine> {
+  const backend = getBackend().name;
+  const shards = await Promise.all(
+    Array.from({ length: workers }, () => WorkerEngine.create({ backend, source, engine })),
+  );
+  for (const s of shards) await warmUp(s);
+  return shards.length === 1 ? shards[0]! : new ShardedEngine(shards);
+}
+
 /** Loads `dir` (a Hugging Face directory, a GGUF file or a llama2.c `.bin`) and builds the served model. */
 export async function loadServedModel(dir: string, options: LoadServedModelOptions): Promise<ServedModel> {
   const loaded = await loadModel(dir, { dtype: options.dtype });
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
-  const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
-  if (options.lora !== undefined) {
-    await applyLoraAdapterDir(model, options.lora);
-    mergeLora(model);
-  }
-  model.eval();
-  return createServedModel({
-    id: options.id,
-    model,
-    tokenizer,
-    template: options.chatTemplate ?? loaded.chatTemplate ?? (await chatTemplateOf(dir)),
-    base: options.chatTemplate === undefined && loaded.chatTemplate === undefined && !(await declaresChatTemplate(dir)),
-    maxSlots: options.maxSlots,
-    maxContext: options.maxContext,
-    kvBudgetBytes: options.kvBudgetBytes,
-  });
+  const sizing = { maxSlots: options.maxSlots, maxContext: options.maxContext, kvBudgetBytes: options.kvBudgetBytes };
+  const workers = options.engineWorkers ?? 0;
+  // With engine workers, each loads the weights itself; this thread keeps only the tokenizer and the config.
+  const engine =
+    workers > 0
+      ? await createWorkerEngines(
+          workers,
+          { kind: 'path', path: dir, dtype: options.dtype, lora: options.lora },
+          sizing,
+        )
+      : new LlamaEngine(await modelFromLoaded(loaded, options.lora), sizing);
+  return servedModelOf(
+    {
+      id: options.id,
+      tokenizer,
+      template: options.chatTemplate ?? loaded.chatTemplate ?? (await chatTemplateOf(dir)),
+      base:
+        options.chatTemplate === undefined && loaded.chatTemplate === undefined && !(await declaresChatTemplate(dir)),
+      maxSlots: options.maxSlots,
+    },
+    loaded.config,
+    engine,
+  );
 }

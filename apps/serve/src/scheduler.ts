@@ -261,7 +261,8 @@ export class Scheduler {
     // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
     let maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
     if (maxReuse > 0 && blocks.lookupPrefix(seq.tokens, maxReuse).tokens < min) maxReuse = 0;
-    if (blocks.blocksToAdmit(seq.tokens, seq.tokens.length + 1, maxReuse) > blocks.freeBlocks) return false;
+    const free = blocks.admissionFreeBlocks?.() ?? blocks.freeBlocks;
+    if (blocks.blocksToAdmit(seq.tokens, seq.tokens.length + 1, maxReuse) > free) return false;
     this.waiting.shift();
     const reused = blocks.open(seq.id, seq.tokens, maxReuse);
     if (reused > 0) {

@@ -1,0 +1,133 @@
+import { DEFAULT_SAMPLING, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { setBackend } from '@andes/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { greedy, sampled } from '../test/requests.js';
+import type { Engine } from './engine.js';
+import { LlamaEngine } from './llama-engine.js';
+import { Scheduler } from './scheduler.js';
+import { ShardedEngine } from './sharded-engine.js';
+import { type EngineSource, WorkerEngine } from './worker-engine.js';
+
+// The reference is the same model on the main thread (LlamaEngine): a worker, or two sharing the sequences, must
+// give every request exactly its tokens, through prefix sharing, chunked prefill, preemption and releases.
+const config = llamaConfig({
+  vocab_size: 61,
+  hidden_size: 24,
+  intermediate_size: 40,
+  num_hidden_layers: 2,
+  num_attention_heads: 3,
+  num_key_value_heads: 1,
+  max_position_embeddings: 96,
+});
+// 26 blocks of 4 positions (512 bytes each): five running sequences outgrow them, so the scheduler preempts.
+const sizing = { maxSlots: 5, maxContext: 90, blockSize: 4, kvBudgetBytes: 26 * 512 };
+let model: LlamaForCausalLM;
+let source: EngineSource;
+const engines: Engine[] = [];
+
+beforeAll(async () => {
+  await setBackend('cpu');
+  model = new LlamaForCausalLM(config, { seed: 7 });
+  const tensors: [string, number[], Float32Array][] = [];
+  for (const [name, t] of model.stateDict()) tensors.push([name, [...t.shape], (await t.data()) as Float32Array]);
+  source = { kind: 'weights', config, tensors };
+});
+
+afterAll(() => {
+  for (const e of engines) e.dispose();
+});
+
+async function workers(n: number): Promise<Engine> {
+  const shards = await Promise.all(
+    Array.from({ length: n }, () => WorkerEngine.create({ backend: 'cpu', source, engine: sizing })),
+  );
+  engines.push(...shards);
+  return n === 1 ? shards[0]! : new ShardedEngine(shards);
+}
+
+/** Random prompts (odd lengths, a shared 9-token prefix on some) and a mix of greedy and seeded sampling. */
+function workload(seed: number) {
+  let s = seed;
+  const rand = (n: number) => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % n;
+  };
+  const prefix = Array.from({ length: 9 }, () => 1 + rand(60));
+  return Array.from({ length: 9 }, (_, i) => {
+    const own = Array.from({ length: 1 + rand(13) }, () => 1 + rand(60));
+    const prompt = i % 3 === 0 ? own : [...prefix, ...own];
+    const max = 3 + rand(11);
+    return i % 2 === 0
+      ? greedy(prompt, max)
+      : sampled(prompt, max, { ...DEFAULT_SAMPLING, temperature: 0.9, topK: 20, seed: 100 + i });
+  });
+}
+
+/**
+ * Runs the workload through a scheduler over `engine`, the requests arriving in two waves: the ids per request, and
+ * how many times a sequence was released before it finished (preempted).
+ */
+async function serve(engine: Engine, seed: number): Promise<{ ids: number[][]; preempted: number }> {
+  const scheduler = new Scheduler(engine, { maxQueue: 64, prefillChunk: 6, targetStepMs: 0 });
+  const reqs = workload(seed);
+  // The scheduler numbers sequences from 0 in submission order.
+  const finished = new Set<number>();
+  reqs.forEach((r, i) => {
+    r.reason.then(() => finished.add(i));
+  });
+  let preempted = 0;
+  const release = engine.release.bind(engine);
+  engine.release = (seq) => {
+    if (!finished.has(seq)) preempted++;
+    release(seq);
+  };
+  try {
+    for (const r of reqs.slice(0, 5)) scheduler.submit(r.req);
+    await new Promise((r) => setTimeout(r, 5));
+    for (const r of reqs.slice(5)) scheduler.submit(r.req);
+    await Promise.all(reqs.map((r) => r.reason));
+    await scheduler.idle();
+  } finally {
+    engine.release = release;
+  }
+  expect(engine.blocks.usedBlocks).toBe(0);
+  return { ids: reqs.map((r) => r.ids), preempted };
+}
+
+describe('WorkerEngine and ShardedEngine', () => {
+  it('give every request the tokens of the main-thread engine (one worker, and two sharing the sequences)', async () => {
+    const local = new LlamaEngine(model, sizing);
+    engines.push(local);
+    const [one, two] = await Promise.all([workers(1), workers(2)]);
+    for (const seed of [3, 11]) {
+      const expected = await serve(local, seed);
+      expect(expected.ids.every((ids) => ids.length >= 3)).toBe(true);
+      expect(expected.preempted).toBeGreaterThan(0);
+      expect((await serve(one, seed)).ids).toEqual(expected.ids);
+      expect((await serve(two, seed)).ids).toEqual(expected.ids);
+    }
+    // Both shards were used: a second sequence opens on the other shard.
+    const sharded = two as ShardedEngine;
+    sharded.blocks.open(1000);
+    sharded.blocks.open(1001);
+    expect(sharded.blocks.usedBlocks).toBe(0);
+    await sharded.step([
+      { seq: 1000, ids: [1, 2, 3], start: 0 },
+      { seq: 1001, ids: [4, 5], start: 0 },
+    ]);
+    expect(sharded.shards.map((s) => s.blocks.usedBlocks)).toEqual([1, 1]);
+    sharded.release(1000);
+    sharded.release(1001);
+  }, 60_000);
+
+  it('reports a step that does not fit, naming the sequence, and keeps working', async () => {
+    const engine = await workers(1);
+    await expect(engine.step([{ seq: 4, ids: Array.from({ length: 91 }, () => 1), start: 0 }])).rejects.toThrow(
+      /sequence 4 would reach 91 positions, context is 90/,
+    );
+    engine.release(4);
+    const [r] = await engine.step([{ seq: 5, ids: [1, 2], start: 0 }]);
+    expect(r?.logits?.length).toBe(config.vocab_size);
+    engine.release(5);
+  }, 30_000);
+});
