@@ -9,6 +9,8 @@
 //   node packages/tensor/bench/block-kernels-ab.mjs /tmp/before packages/tensor/dist 32000 768 5 7 F16,Q8_0,Q4_0
 //
 // STREAMS_A / STREAMS_B pick a build's decode kernel over that many weight streams (`<type>_1x<streams>`, 1 default).
+// RELAXED_A=1 / RELAXED_B=1 build that side's module on relaxed SIMD (builds from 2026-12-05 on, src/cpu/
+// wasm-relaxed-simd.ts; the flag Node 20 needs is set by the build's own detection).
 import { resolve } from 'node:path';
 
 const [distA = 'packages/tensor/dist', distB = 'packages/tensor/dist'] = process.argv.slice(2, 4);
@@ -34,10 +36,23 @@ const memory = new WebAssembly.Memory({
   shared: true,
 });
 const exports = {};
+/** Per build: the export that quantizes activations for a type's kernel (older builds: by the `wide` rule). */
+const quantizeExport = {};
 for (const [tag, dist] of Object.entries(builds)) {
-  const { blockModuleBytes } = await import(`${dist}/cpu/wasm-block-kernels.js`);
-  const module = new WebAssembly.Module(blockModuleBytes());
+  const kernels = await import(`${dist}/cpu/wasm-block-kernels.js`);
+  const relaxed = process.env[`RELAXED_${tag}`] === '1';
+  if (relaxed) {
+    const { relaxedSimdSupported } = await import(`${dist}/cpu/wasm-relaxed-simd.js`);
+    if (!relaxedSimdSupported()) throw new Error('relaxed SIMD is not available in this engine');
+  }
+  const module = new WebAssembly.Module(kernels.blockModuleBytes(relaxed));
   exports[tag] = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+  quantizeExport[tag] = (type) =>
+    kernels.blockUnits
+      ? kernels.QUANTIZE_EXPORTS[kernels.blockUnits(relaxed)[type].activations]
+      : exports[tag].quantize_rows_wide
+        ? 'quantize_rows_wide'
+        : 'quantize_rows';
 }
 const buffer = memory.buffer;
 const table = new Float32Array(buffer, WORK, 65536);
@@ -76,8 +91,7 @@ for (const type of types) {
     const prepare = () => {
       if (type === 'F16')
         new Float32Array(buffer, X, K).set(x.map((v) => v * 2 ** 112)); // the kernel's scaling
-      else if (e.quantize_rows_wide) e.quantize_rows_wide(F_X, K / 32, X, PAIRS, 0, 0, 0, 0, 0, 0);
-      else e.quantize_rows(F_X, K / 32, X, PAIRS, 0, 0, 0, 0, 0, 0);
+      else e[quantizeExport[tag](type)](F_X, K / 32, X, PAIRS, 0, 0, 0, 0, 0, 0);
     };
     run[tag] = () => {
       prepare();
