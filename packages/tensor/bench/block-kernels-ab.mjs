@@ -9,6 +9,7 @@
 //   node packages/tensor/bench/block-kernels-ab.mjs /tmp/before packages/tensor/dist 32000 768 5 7 F16,Q8_0,Q4_0
 //
 // STREAMS_A / STREAMS_B pick a build's decode kernel over that many weight streams (`<type>_1x<streams>`, 1 default).
+// CHUNK=768 calls the kernel on 768 weight rows at a time, as a decode step calls one layer's matrix after another.
 // RELAXED_A=1 / RELAXED_B=1 build that side's module on relaxed SIMD (builds from 2026-12-05 on, src/cpu/
 // wasm-relaxed-simd.ts; the flag Node 20 needs is set by the build's own detection).
 import { resolve } from 'node:path';
@@ -19,6 +20,7 @@ const K = Number(process.argv[5] ?? 768);
 const reps = Number(process.argv[6] ?? 50);
 const rounds = Number(process.argv[7] ?? 7);
 const types = (process.argv[8] ?? 'Q4_0,Q8_0,F16').split(',');
+const chunk = Number(process.env.CHUNK ?? N);
 const builds = { A: resolve(distA), B: resolve(distB) };
 /** Bytes and elements of one block (F16: 16 halves, the kernels' unit). */
 const UNIT = { Q4_0: [18, 32], Q8_0: [34, 32], F16: [32, 16] };
@@ -95,7 +97,11 @@ for (const type of types) {
     };
     run[tag] = () => {
       prepare();
-      kernel(X, 0, PAIRS, 0, WEIGHTS, wStride, wStride, N, OUT[tag], 0);
+      // CHUNK rows per call (default N): a decode step calls each layer's matrix in turn, the whole model once.
+      for (let j0 = 0; j0 < N; j0 += chunk) {
+        const n = Math.min(chunk, N - j0);
+        kernel(X, 0, PAIRS, 0, WEIGHTS + j0 * wStride, wStride, wStride, n, OUT[tag] + 4 * j0, 0);
+      }
     };
     run[tag]();
     outputs[tag] = new Float32Array(buffer, OUT[tag], N).slice();

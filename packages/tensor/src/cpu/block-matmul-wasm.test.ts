@@ -164,7 +164,7 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     }
   });
 
-  // M = 1 runs the decode kernels (DECODE_STREAMS far-apart weight streams, the odd last row alone), M = 9 the
+  // M = 1 runs the decode kernels (decodeStreams far-apart weight streams, the odd last row alone), M = 9 the
   // row-tiled ones: every output must sum in the same order either way.
   for (const type of ['Q8_0', 'Q4_0', 'F16', 'BF16'] as const) {
     it(`${type}: the same result for a row whatever the rows beside it (M = 1 vs M = 9, odd N)`, () => {

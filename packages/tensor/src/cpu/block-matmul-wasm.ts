@@ -13,14 +13,7 @@ import { dequantize } from '../formats/ggml-dequantize.js';
 import { ggmlByteSize } from '../formats/ggml-types.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../formats/half-precision.js';
 import type { CpuStorage } from './storage.js';
-import {
-  activationBytes,
-  BLOCK_UNITS,
-  DECODE_STREAMS,
-  isInt8,
-  MAX_ROWS,
-  wasmBlockKernels,
-} from './wasm-block-kernels.js';
+import { activationBytes, BLOCK_UNITS, isInt8, MAX_ROWS, wasmBlockKernels } from './wasm-block-kernels.js';
 import { ensureMemory, moveWordsToHeap, WORK_BYTES } from './wasm-heap.js';
 
 /** Weight rows per chunk when x has more than MAX_ROWS rows: a Q8_0 chunk of 768-wide rows is ~26 KiB. */
@@ -93,8 +86,8 @@ export function wasmBlockMatmul(
         oStride,
       );
     if (rows === 1) {
-      // Decode: DECODE_STREAMS far-apart weight streams over the largest multiple of it, the rest in one stream.
-      const streams = DECODE_STREAMS[type];
+      // Decode: decodeStreams far-apart weight streams over the largest multiple of it, the rest in one stream.
+      const streams = unit.decodeStreams;
       const spanned = n - (n % streams);
       if (spanned > 0) call(0, 1, 0, spanned, streams);
       if (spanned < n) call(0, 1, spanned, n - spanned);

@@ -59,6 +59,13 @@ export interface BlockUnit {
   readonly elements: number;
   /** How the activations are stored: float32, or quantized per 32-block in a {@link QuantizedLayout}. */
   readonly activations: 'float32' | QuantizedLayout;
+  /**
+   * Weight streams of the one-row (decode) kernel (see kernel()); rows past the last multiple of it go through the
+   * one-stream kernel. Measured in stories-110m decode, same process, interleaved (BENCHMARKS.md): two streams
+   * 1.09× for F16 and Q8_0; for Q4_0 0.95× on the plain kernel (compute-bound) and 1.0–1.12× on the relaxed one
+   * (1.3× on a 56 MB weight from DRAM); 1 where unmeasured or slower.
+   */
+  readonly decodeStreams: number;
 }
 
 /** Whether a unit's activations are int8 with per-32 scales (else float32). */
@@ -70,18 +77,18 @@ export const activationBytes = (unit: BlockUnit) =>
 
 /** The unit of each type; half floats go 16 at a time (a tail of fewer is added by the driver). */
 export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
-  Q8_0: { bytes: 34, elements: 32, activations: 'int16-even-odd' },
-  Q4_0: { bytes: 18, elements: 32, activations: 'int16-even-odd' },
-  Q4_K: { bytes: 144, elements: 256, activations: 'int8' },
-  Q6_K: { bytes: 210, elements: 256, activations: 'int8' },
-  F16: { bytes: 32, elements: 16, activations: 'float32' },
-  BF16: { bytes: 32, elements: 16, activations: 'float32' },
+  Q8_0: { bytes: 34, elements: 32, activations: 'int16-even-odd', decodeStreams: 2 },
+  Q4_0: { bytes: 18, elements: 32, activations: 'int16-even-odd', decodeStreams: 1 },
+  Q4_K: { bytes: 144, elements: 256, activations: 'int8', decodeStreams: 1 },
+  Q6_K: { bytes: 210, elements: 256, activations: 'int8', decodeStreams: 1 },
+  F16: { bytes: 32, elements: 16, activations: 'float32', decodeStreams: 2 },
+  BF16: { bytes: 32, elements: 16, activations: 'float32', decodeStreams: 1 },
 };
 
 /** The units of the kernels on relaxed SIMD (wasm-relaxed-simd.ts): Q4_0 takes int8 activations with pair sums. */
 export const RELAXED_BLOCK_UNITS: Record<BlockType, BlockUnit> = {
   ...BLOCK_UNITS,
-  Q4_0: { bytes: 18, elements: 32, activations: 'int8-with-sums' },
+  Q4_0: { bytes: 18, elements: 32, activations: 'int8-with-sums', decodeStreams: 2 },
 };
 
 /** The units of the kernels with or without relaxed SIMD. */
@@ -210,14 +217,6 @@ function kernel(type: BlockType, R: number, C: number, relaxed: boolean): number
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number, streams = 1) => `${type}_${rows}x${streams}`;
 
-/**
- * Weight streams of each type's one-row (decode) kernel (see kernel()); rows past the last multiple of it go through
- * the one-stream kernel. Measured in stories-110m decode, same process, interleaved (BENCHMARKS.md): two streams
- * 1.09× for F16 and Q8_0, 0.83× for Q4_0 (its compute, not its 0.56 bytes per weight, is the limit); 1 where
- * unmeasured or slower.
- */
-export const DECODE_STREAMS: Record<BlockType, number> = { Q8_0: 2, Q4_0: 1, Q4_K: 1, Q6_K: 1, F16: 2, BF16: 1 };
-
 /** The export of the activation quantizer writing each layout (wasm-quantize-rows.ts). */
 export const QUANTIZE_EXPORTS: Record<QuantizedLayout, string> = {
   int8: 'quantize_rows',
@@ -231,15 +230,16 @@ export const QUANTIZE_EXPORTS: Record<QuantizedLayout, string> = {
  * (wasm-relaxed-simd.ts; the module then validates only where the engine has it).
  */
 export function blockModuleBytes(relaxed = false): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) => [
-    ...Array.from({ length: MAX_ROWS }, (_, i) => ({
-      name: exportName(type, i + 1),
-      body: kernel(type, i + 1, 1, relaxed),
-    })),
-    ...(DECODE_STREAMS[type] > 1
-      ? [{ name: exportName(type, 1, DECODE_STREAMS[type]), body: kernel(type, 1, DECODE_STREAMS[type], relaxed) }]
-      : []),
-  ]);
+  const fns = TYPES.flatMap((type) => {
+    const streams = blockUnits(relaxed)[type].decodeStreams;
+    return [
+      ...Array.from({ length: MAX_ROWS }, (_, i) => ({
+        name: exportName(type, i + 1),
+        body: kernel(type, i + 1, 1, relaxed),
+      })),
+      ...(streams > 1 ? [{ name: exportName(type, 1, streams), body: kernel(type, 1, streams, relaxed) }] : []),
+    ];
+  });
   for (const [layout, exported] of Object.entries(QUANTIZE_EXPORTS)) {
     fns.push({ name: exported, body: quantizeRowsKernel(layout as QuantizedLayout) });
   }
@@ -277,7 +277,7 @@ export interface WasmBlockKernels {
   unit(type: BlockType): BlockUnit;
   /**
    * The kernel of `type` for `rows` (1..MAX_ROWS) activation rows over `streams` weight streams (1, or
-   * DECODE_STREAMS of the type for one activation row; n must then be a multiple of it).
+   * the unit's decodeStreams for one activation row; n must then be a multiple of it).
    */
   kernel(type: BlockType, rows: number, streams?: number): BlockKernel;
   /**
