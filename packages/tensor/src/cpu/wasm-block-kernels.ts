@@ -7,7 +7,9 @@
  * the activation row quantized to int8 per 32-element block (scale dx, |q| ≤ 127, done once per call by the
  * driver, block-matmul-wasm.ts) and multiply integer weights × integer activations, one float multiply per block by
  * dw·dx. Q8_0 and Q4_0 take the activations widened to i16 (even and odd elements apart) and sum pairs of products
- * in i32 lanes with `i32x4.dot_i16x8_s` (q32Body). Q4_K and Q6_K multiply int8 × int8 16 at a time
+ * in i32 lanes with `i32x4.dot_i16x8_s` (q32Body); where the engine has relaxed SIMD (wasm-relaxed-simd.ts), Q4_0
+ * instead takes them as int8 with per-lane sums and multiplies the nibbles with `pmaddubsw` (q4RelaxedBody, same
+ * outputs bit for bit). Q4_K and Q6_K multiply int8 × int8 16 at a time
  * (`i16x8.extmul_*_i8x16_s`, pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`); their i16 sums
  * cannot overflow: Q4_K sums 4 products ≤ 15·127, Q6_K 2 products ≤ 32·127. Half floats widen to float32 in SIMD
  * (`widenHalves`: bf16 becomes the top 16 bits; f16 the value times 2^-112, exact for normals, subnormals and zeros,
