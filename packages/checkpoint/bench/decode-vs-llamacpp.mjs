@@ -116,7 +116,8 @@ for (const { dtype, cpp, andesModel, runs, cppRuns, ids, cppIds } of models) {
   console.log(
     `| ${dtype} | ${cppWall.toFixed(1)} | ${andes.toFixed(1)} | ${(andes / cppWall).toFixed(2)}× | ` +
       `${cppCpu.toFixed(1)} | ${perCpu.toFixed(1)} | ${(perCpu / cppCpu).toFixed(2)}× | ` +
-      `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× | ${same < 0 ? ids.length : same}/${ids.length} |`,
+      `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× | ` +
+      `${skipLlama ? '—' : `${same < 0 ? ids.length : same}/${ids.length}`} |`,
   );
 }
 await llama.dispose();
