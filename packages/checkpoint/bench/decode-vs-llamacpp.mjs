@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { loadModel, saveGgufModel } from '@andes/checkpoint';
 import { generate, LlamaForCausalLM, llamaPreset, useBlockWeights } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
-import { ModelType, PieceType, SentencePieceTokenizer } from '@andes/tokenizer';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { syntheticTokenizer } from './synthetic-tokenizer.mjs';
 
 const threads = Number(process.argv[2] ?? 2);
 const tokens = Number(process.argv[3] ?? 32);
@@ -26,42 +26,6 @@ const dtypes = (process.argv[4] ?? 'f32,f16,q8_0,q4_0').split(',');
 const backend = process.argv[5] ?? 'cpu';
 const skipLlama = process.argv[6] === 'skip-llama';
 const rounds = Number(process.argv[7] ?? 1);
-
-/** <unk>, <s>, </s>, the 256 byte pieces, then filler pieces up to the vocabulary size. */
-function syntheticTokenizer(vocab) {
-  const pieces = [
-    { piece: '<unk>', score: 0, type: PieceType.unknown },
-    { piece: '<s>', score: 0, type: PieceType.control },
-    { piece: '</s>', score: 0, type: PieceType.control },
-  ];
-  for (let b = 0; b < 256; b++) {
-    pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.byte });
-  }
-  for (let i = pieces.length; i < vocab; i++) pieces.push({ piece: `▁t${i}`, score: -i, type: PieceType.normal });
-  return new SentencePieceTokenizer({
-    pieces,
-    trainerSpec: {
-      modelType: ModelType.bpe,
-      vocabSize: vocab,
-      byteFallback: true,
-      splitDigits: false,
-      treatWhitespaceAsSuffix: false,
-      unkId: 0,
-      bosId: 1,
-      eosId: 2,
-      padId: -1,
-      unkSurface: ' \u2047 ',
-    },
-    normalizerSpec: {
-      name: 'identity',
-      precompiledCharsmap: new Uint8Array(0),
-      addDummyPrefix: true,
-      removeExtraWhitespaces: false,
-      escapeWhitespaces: true,
-    },
-    raw: {},
-  });
-}
 
 await setBackend('cpu'); // the files are written from a CPU model
 // A folder of this run's own: engineers sharing the machine run this bench at the same time.
