@@ -6,15 +6,19 @@
 // which a shared, loaded machine disturbs far less than wall time.
 // usage: node packages/checkpoint/bench/decode-vs-llamacpp.mjs [threads=2] [tokens=32] [dtypes=f32,f16,q8_0,q4_0]
 //          [backend=cpu] [skip-llama] [rounds=1]
-// Andes rows give the median of `rounds` alternating runs, wall tokens/s and tokens per CPU-second of the process.
+// After one untimed round of every model (V8 tiers the hot JS and wasm up during the first tokens; llama.cpp pages
+// its weights in), each of `rounds` rounds runs every dtype once, llama.cpp then Andes back to back, the order of
+// the dtypes alternating between rounds; rows give medians over the rounds, and the last column the lowest and the
+// highest per-round ratio of tokens per CPU-second. `ids` counts how many of the greedy tokens (of the last round)
+// Andes and llama.cpp agree on before the first difference.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, saveGgufModel } from '@andes/checkpoint';
 import { generate, LlamaForCausalLM, llamaPreset, useBlockWeights } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
-import { ModelType, PieceType, SentencePieceTokenizer } from '@andes/tokenizer';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { syntheticTokenizer } from './synthetic-tokenizer.mjs';
 
 const threads = Number(process.argv[2] ?? 2);
 const tokens = Number(process.argv[3] ?? 32);
@@ -22,42 +26,6 @@ const dtypes = (process.argv[4] ?? 'f32,f16,q8_0,q4_0').split(',');
 const backend = process.argv[5] ?? 'cpu';
 const skipLlama = process.argv[6] === 'skip-llama';
 const rounds = Number(process.argv[7] ?? 1);
-
-/** <unk>, <s>, </s>, the 256 byte pieces, then filler pieces up to the vocabulary size. */
-function syntheticTokenizer(vocab) {
-  const pieces = [
-    { piece: '<unk>', score: 0, type: PieceType.unknown },
-    { piece: '<s>', score: 0, type: PieceType.control },
-    { piece: '</s>', score: 0, type: PieceType.control },
-  ];
-  for (let b = 0; b < 256; b++) {
-    pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.byte });
-  }
-  for (let i = pieces.length; i < vocab; i++) pieces.push({ piece: `▁t${i}`, score: -i, type: PieceType.normal });
-  return new SentencePieceTokenizer({
-    pieces,
-    trainerSpec: {
-      modelType: ModelType.bpe,
-      vocabSize: vocab,
-      byteFallback: true,
-      splitDigits: false,
-      treatWhitespaceAsSuffix: false,
-      unkId: 0,
-      bosId: 1,
-      eosId: 2,
-      padId: -1,
-      unkSurface: ' \u2047 ',
-    },
-    normalizerSpec: {
-      name: 'identity',
-      precompiledCharsmap: new Uint8Array(0),
-      addDummyPrefix: true,
-      removeExtraWhitespaces: false,
-      escapeWhitespaces: true,
-    },
-    raw: {},
-  });
-}
 
 await setBackend('cpu'); // the files are written from a CPU model
 // A folder of this run's own: engineers sharing the machine run this bench at the same time.
@@ -69,9 +37,10 @@ const stop = () => false; // never stop early: time exactly `tokens` decode step
 const llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
 console.log(`stories-110m shape, ${tokens} decode tokens after an 8-token prompt, ${threads} threads`);
 console.log(
-  `| dtype | file | llama.cpp tok/s | Andes ${backend} tok/s (weights kept) | Andes / llama.cpp | llama.cpp tok/CPU-s | Andes tok/CPU-s | Andes / llama.cpp (CPU) |`,
+  `| dtype | llama.cpp tok/s | Andes ${backend} tok/s (weights kept) | Andes / llama.cpp | llama.cpp tok/CPU-s | ` +
+    'Andes tok/CPU-s | Andes / llama.cpp (CPU) | per round (CPU) | ids |',
 );
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|');
 {
   const model = new LlamaForCausalLM(config, { seed: 1 });
   for (const dtype of dtypes) await saveGgufModel(join(out, `m.${dtype}.gguf`), { config, model, tokenizer, dtype });
@@ -81,48 +50,38 @@ await setBackend(backend);
 const models = [];
 for (const dtype of dtypes) {
   const path = join(out, `m.${dtype}.gguf`);
-  let cpp = { wall: Number.NaN, cpu: Number.NaN };
-  if (!skipLlama) cpp = await llamaCppDecode(path);
+  const cpp = skipLlama ? null : await llamaCppModel(path);
   const loaded = await loadModel(path, { dtype: 'keep' });
   const andesModel = new LlamaForCausalLM(loaded.config);
   useBlockWeights(andesModel, loaded.blockWeights);
   andesModel.loadStateDict(loaded.tensors);
-  models.push({ dtype, cpp, andesModel, runs: [] });
+  models.push({ dtype, cpp, andesModel, runs: [], cppRuns: [], ids: [], cppIds: [] });
 }
-// One untimed run per model first: a CPU weight moves into wasm memory on its first or second use, once per process.
-for (const { andesModel } of models) {
-  for await (const _ of generate(andesModel, prompt, { maxNewTokens: 2, temperature: 0, stop })) {
+const NO_RUN = { wall: Number.NaN, perCpu: Number.NaN, ids: [] };
+// Round -1 is untimed: a CPU weight moves into wasm memory on its first or second use, and the JIT tiers up.
+for (let round = -1; round < rounds; round++) {
+  for (const entry of round % 2 ? models : [...models].reverse()) {
+    const cpp = entry.cpp ? await entry.cpp.decode() : NO_RUN;
+    const andes = await andesDecode(entry.andesModel);
+    if (round < 0) continue;
+    entry.cppRuns.push(cpp);
+    entry.runs.push(andes);
+    [entry.ids, entry.cppIds] = [andes.ids, cpp.ids];
   }
 }
-// Rounds alternate the dtypes, so a change in machine load hits each about equally; the median round counts.
-for (let round = 0; round < rounds; round++) {
-  for (const entry of models) {
-    let m = 0;
-    let t1 = 0;
-    let c1 = null;
-    for await (const _ of generate(entry.andesModel, prompt, { maxNewTokens: tokens + 1, temperature: 0, stop })) {
-      if (m === 0) {
-        t1 = performance.now();
-        c1 = process.cpuUsage();
-      }
-      m++;
-    }
-    // Tokens per CPU-second of this process (lavapipe's threads included): steadier than wall time under load.
-    const cpu = process.cpuUsage(c1);
-    entry.runs.push({
-      wall: (tokens / (performance.now() - t1)) * 1000,
-      perCpu: tokens / ((cpu.user + cpu.system) / 1e6),
-    });
-  }
-}
-const median = (a) => a.sort((p, q) => p - q)[Math.floor(a.length / 2)];
-for (const { dtype, cpp, andesModel, runs } of models) {
+const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+for (const { dtype, cpp, andesModel, runs, cppRuns, ids, cppIds } of models) {
   andesModel.dispose();
-  const andes = median(runs.map((r) => r.wall));
-  const perCpu = median(runs.map((r) => r.perCpu));
+  await cpp?.dispose();
+  const [andes, cppWall] = [median(runs.map((r) => r.wall)), median(cppRuns.map((r) => r.wall))];
+  const [perCpu, cppCpu] = [median(runs.map((r) => r.perCpu)), median(cppRuns.map((r) => r.perCpu))];
+  const ratios = runs.map((r, i) => r.perCpu / cppRuns[i].perCpu);
+  const same = ids.findIndex((id, i) => id !== cppIds[i]);
   console.log(
-    `| ${dtype} | m.${dtype}.gguf | ${cpp.wall.toFixed(1)} | ${andes.toFixed(1)} | ${(andes / cpp.wall).toFixed(2)}× | ` +
-      `${cpp.cpu.toFixed(1)} | ${perCpu.toFixed(1)} | ${(perCpu / cpp.cpu).toFixed(2)}× |`,
+    `| ${dtype} | ${cppWall.toFixed(1)} | ${andes.toFixed(1)} | ${(andes / cppWall).toFixed(2)}× | ` +
+      `${cppCpu.toFixed(1)} | ${perCpu.toFixed(1)} | ${(perCpu / cppCpu).toFixed(2)}× | ` +
+      `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× | ` +
+      `${skipLlama ? '—' : `${same < 0 ? ids.length : same}/${ids.length}`} |`,
   );
 }
 await llama.dispose();
@@ -134,23 +93,49 @@ function cpuSeconds(since) {
   return (c.user + c.system) / 1e6;
 }
 
-/** llama.cpp's decode tokens/s on `path` (CPU, `threads` threads): per wall second and per CPU second. */
-async function llamaCppDecode(path) {
+/** Andes's decode of `tokens` greedy tokens after the prompt: tokens per wall and per CPU second, and the ids. */
+async function andesDecode(model) {
+  let t1 = 0;
+  let c1 = null;
+  const ids = [];
+  for await (const id of generate(model, prompt, { maxNewTokens: tokens + 1, temperature: 0, stop })) {
+    if (ids.length === 0) {
+      t1 = performance.now(); // the first token ends the prefill
+      c1 = process.cpuUsage();
+    }
+    ids.push(id);
+  }
+  // Tokens per CPU-second of this process (lavapipe's threads included): steadier than wall time under load.
+  return { wall: (tokens / (performance.now() - t1)) * 1000, perCpu: tokens / cpuSeconds(c1), ids };
+}
+
+/**
+ * llama.cpp on `path` (CPU, `threads` threads), loaded once: `decode()` evaluates the prompt on a cleared sequence
+ * and measures the next `tokens` tokens per wall and per CPU second, with the ids.
+ */
+async function llamaCppModel(path) {
   const lm = await llama.loadModel({ modelPath: path });
   const context = await lm.createContext({ contextSize: 256, threads, batchSize: 64 });
   const sequence = context.getSequence();
-  let n = 0;
-  let t0 = 0;
-  let c0 = process.cpuUsage();
-  for await (const _ of sequence.evaluate(prompt, { temperature: 0 })) {
-    if (n === 0) {
-      t0 = performance.now(); // the first token ends the prefill
-      c0 = process.cpuUsage();
-    }
-    if (++n > tokens) break;
-  }
-  const cpp = { wall: (tokens / (performance.now() - t0)) * 1000, cpu: tokens / cpuSeconds(c0) };
-  await context.dispose();
-  await lm.dispose();
-  return cpp;
+  return {
+    async decode() {
+      await sequence.clearHistory();
+      const ids = [];
+      let t0 = 0;
+      let c0 = process.cpuUsage();
+      for await (const id of sequence.evaluate(prompt, { temperature: 0 })) {
+        if (ids.length === 0) {
+          t0 = performance.now(); // the first token ends the prefill
+          c0 = process.cpuUsage();
+        }
+        ids.push(id);
+        if (ids.length > tokens) break;
+      }
+      return { wall: (tokens / (performance.now() - t0)) * 1000, perCpu: tokens / cpuSeconds(c0), ids };
+    },
+    async dispose() {
+      await context.dispose();
+      await lm.dispose();
+    },
+  };
 }

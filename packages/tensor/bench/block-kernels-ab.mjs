@@ -9,6 +9,9 @@
 //   node packages/tensor/bench/block-kernels-ab.mjs /tmp/before packages/tensor/dist 32000 768 5 7 F16,Q8_0,Q4_0
 //
 // STREAMS_A / STREAMS_B pick a build's decode kernel over that many weight streams (`<type>_1x<streams>`, 1 default).
+// CHUNK=768 calls the kernel on 768 weight rows at a time, as a decode step calls one layer's matrix after another.
+// RELAXED_A=1 / RELAXED_B=1 build that side's module on relaxed SIMD (builds from 2026-12-05 on, src/cpu/
+// wasm-relaxed-simd.ts; the flag Node 20 needs is set by the build's own detection).
 import { resolve } from 'node:path';
 
 const [distA = 'packages/tensor/dist', distB = 'packages/tensor/dist'] = process.argv.slice(2, 4);
@@ -17,6 +20,7 @@ const K = Number(process.argv[5] ?? 768);
 const reps = Number(process.argv[6] ?? 50);
 const rounds = Number(process.argv[7] ?? 7);
 const types = (process.argv[8] ?? 'Q4_0,Q8_0,F16').split(',');
+const chunk = Number(process.env.CHUNK ?? N);
 const builds = { A: resolve(distA), B: resolve(distB) };
 /** Bytes and elements of one block (F16: 16 halves, the kernels' unit). */
 const UNIT = { Q4_0: [18, 32], Q8_0: [34, 32], F16: [32, 16] };
@@ -34,10 +38,23 @@ const memory = new WebAssembly.Memory({
   shared: true,
 });
 const exports = {};
+/** Per build: the export that quantizes activations for a type's kernel (older builds: by the `wide` rule). */
+const quantizeExport = {};
 for (const [tag, dist] of Object.entries(builds)) {
-  const { blockModuleBytes } = await import(`${dist}/cpu/wasm-block-kernels.js`);
-  const module = new WebAssembly.Module(blockModuleBytes());
+  const kernels = await import(`${dist}/cpu/wasm-block-kernels.js`);
+  const relaxed = process.env[`RELAXED_${tag}`] === '1';
+  if (relaxed) {
+    const { relaxedSimdSupported } = await import(`${dist}/cpu/wasm-relaxed-simd.js`);
+    if (!relaxedSimdSupported()) throw new Error('relaxed SIMD is not available in this engine');
+  }
+  const module = new WebAssembly.Module(kernels.blockModuleBytes(relaxed));
   exports[tag] = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+  quantizeExport[tag] = (type) =>
+    kernels.blockUnits
+      ? kernels.QUANTIZE_EXPORTS[kernels.blockUnits(relaxed)[type].activations]
+      : exports[tag].quantize_rows_wide
+        ? 'quantize_rows_wide'
+        : 'quantize_rows';
 }
 const buffer = memory.buffer;
 const table = new Float32Array(buffer, WORK, 65536);
@@ -76,12 +93,15 @@ for (const type of types) {
     const prepare = () => {
       if (type === 'F16')
         new Float32Array(buffer, X, K).set(x.map((v) => v * 2 ** 112)); // the kernel's scaling
-      else if (e.quantize_rows_wide) e.quantize_rows_wide(F_X, K / 32, X, PAIRS, 0, 0, 0, 0, 0, 0);
-      else e.quantize_rows(F_X, K / 32, X, PAIRS, 0, 0, 0, 0, 0, 0);
+      else e[quantizeExport[tag](type)](F_X, K / 32, X, PAIRS, 0, 0, 0, 0, 0, 0);
     };
     run[tag] = () => {
       prepare();
-      kernel(X, 0, PAIRS, 0, WEIGHTS, wStride, wStride, N, OUT[tag], 0);
+      // CHUNK rows per call (default N): a decode step calls each layer's matrix in turn, the whole model once.
+      for (let j0 = 0; j0 < N; j0 += chunk) {
+        const n = Math.min(chunk, N - j0);
+        kernel(X, 0, PAIRS, 0, WEIGHTS + j0 * wStride, wStride, wStride, n, OUT[tag] + 4 * j0, 0);
+      }
     };
     run[tag]();
     outputs[tag] = new Float32Array(buffer, OUT[tag], N).slice();

@@ -35,6 +35,7 @@ export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';
 export { createCpuBackend } from './cpu/index.js';
 export { type CpuMatmulKernels, setCpuMatmulKernels } from './cpu/matmul.js';
+export { setWasmRelaxedSimd } from './cpu/wasm-relaxed-simd.js';
 export {
   arange,
   type CreateOptions,

@@ -12,6 +12,7 @@ import { setCpuMatmulKernels } from './matmul.js';
 import { CpuStorage } from './storage.js';
 import { blockModuleBytes, wasmBlockKernels } from './wasm-block-kernels.js';
 import { heapBlock, heapBytesInUse, setHeapByteLimit, WORK_BYTES } from './wasm-heap.js';
+import { relaxedSimdSupported, setWasmRelaxedSimd } from './wasm-relaxed-simd.js';
 
 const cpu = createCpuBackend();
 const EPS = 2 ** -24;
@@ -116,10 +117,12 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
   afterEach(() => {
     setHeapByteLimit(undefined);
     setCpuMatmulKernels('wasm');
+    setWasmRelaxedSimd(undefined);
   });
 
-  it('assembles a valid module', () => {
+  it('assembles a valid module, and one on relaxed SIMD where the engine has it', () => {
     expect(WebAssembly.validate(blockModuleBytes())).toBe(true);
+    expect(WebAssembly.validate(blockModuleBytes(true))).toBe(relaxedSimdSupported());
   });
 
   for (const type of Object.keys(SHAPES) as BlockType[]) {
@@ -161,7 +164,7 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     }
   });
 
-  // M = 1 runs the decode kernels (DECODE_STREAMS far-apart weight streams, the odd last row alone), M = 9 the
+  // M = 1 runs the decode kernels (decodeStreams far-apart weight streams, the odd last row alone), M = 9 the
   // row-tiled ones: every output must sum in the same order either way.
   for (const type of ['Q8_0', 'Q4_0', 'F16', 'BF16'] as const) {
     it(`${type}: the same result for a row whatever the rows beside it (M = 1 vs M = 9, odd N)`, () => {
@@ -180,6 +183,36 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
       }
     });
   }
+
+  // Q4_0 on relaxed SIMD (q4RelaxedBody: nibbles as the 7-bit operand, −8·Σx from the activations) sums the same
+  // integers in the same lanes as the plain kernel, so its outputs must equal the plain kernel's exactly.
+  it.runIf(relaxedSimdSupported())(
+    'Q4_0: relaxed SIMD kernels equal the plain SIMD kernels bit for bit and match float64 (M = 1..9, odd N, K)',
+    () => {
+      for (const [n, k] of [
+        [33, 480],
+        [7, 32],
+        [130, 96],
+      ] as const) {
+        const bytes = randomBlocks('Q4_0', n, k, rng);
+        // Nibbles 0 and 15 in every position somewhere: the extremes of the 7-bit operand and of q − 8.
+        for (let at = 2; at < bytes.length; at += 18) bytes.fill(at % 36 === 2 ? 0xf0 : 0x0f, at, at + 4);
+        const weight = weightStorage(bytes);
+        for (const m of [1, 2, 3, 4, 5, 9]) {
+          const x = Float32Array.from({ length: m * k }, (_, i) => ((i >> 5) % 5 === 2 ? 127 : (rng() * 2 - 1) * 3));
+          setWasmRelaxedSimd(false);
+          expect(wasmBlockKernels()!.relaxed).toBe(false);
+          const plain = run('Q4_0', weight, x, m, n);
+          setWasmRelaxedSimd(true);
+          expect(wasmBlockKernels()!.relaxed).toBe(true);
+          const relaxed = run('Q4_0', weight, x, m, n);
+          expect(relaxed).toEqual(plain);
+          expectMatches('Q4_0', bytes, x, relaxed, m, n);
+        }
+        cpu.free(weight);
+      }
+    },
+  );
 
   it('moves a weight into wasm memory on first use and returns it on free', () => {
     const bytes = randomBlocks('Q8_0', 301, 64, rng);

@@ -13,7 +13,7 @@ import { dequantize } from '../formats/ggml-dequantize.js';
 import { ggmlByteSize } from '../formats/ggml-types.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../formats/half-precision.js';
 import type { CpuStorage } from './storage.js';
-import { activationBytes, BLOCK_UNITS, DECODE_STREAMS, MAX_ROWS, wasmBlockKernels } from './wasm-block-kernels.js';
+import { activationBytes, BLOCK_UNITS, isInt8, MAX_ROWS, wasmBlockKernels } from './wasm-block-kernels.js';
 import { ensureMemory, moveWordsToHeap, WORK_BYTES } from './wasm-heap.js';
 
 /** Weight rows per chunk when x has more than MAX_ROWS rows: a Q8_0 chunk of 768-wide rows is ~26 KiB. */
@@ -41,17 +41,18 @@ export function wasmBlockMatmul(
   if (!kernels) return false;
   const block = moveWordsToHeap(weight);
   if (!block) return false;
-  const unit = BLOCK_UNITS[type];
+  const unit = kernels.unit(type);
+  const int8 = isInt8(unit);
   const units = Math.floor(k / unit.elements);
   const kUnits = units * unit.elements;
   const wStride = ggmlByteSize(type, k);
   const rowBytes = units * unit.bytes;
   // Per row of x: its activations (16-byte aligned), its [dx, Σx] pairs, its outputs.
   const xStride = roundUp((activationBytes(unit) / unit.elements) * kUnits, 16);
-  const xsStride = unit.int8 ? 8 * (kUnits / 32) : 0;
+  const xsStride = int8 ? 8 * (kUnits / 32) : 0;
   const oStride = roundUp(4 * n, 16);
   // The integer kernels' float32 activations are copied in (fStride per row) to be quantized there.
-  const fStride = unit.int8 ? 4 * kUnits : 0;
+  const fStride = int8 ? 4 * kUnits : 0;
   const rowsPerChunk = Math.min(m, Math.floor(WORK_BYTES / (xStride + xsStride + oStride + fStride)));
   if (rowsPerChunk === 0 && m > 0) return false;
   const xBase = 0;
@@ -63,14 +64,14 @@ export function wasmBlockMatmul(
   const w = 4 * block.start;
   for (let i0 = 0; i0 < m; i0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, m - i0);
-    if (unit.int8) {
+    if (unit.activations !== 'float32') {
       copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, fBase, fStride, 1);
       for (let i = 0; i < rows; i++) {
-        kernels.quantize(fBase + i * fStride, kUnits / 32, xBase + i * xStride, sBase + i * xsStride, unit.wide);
+        kernels.quantize(fBase + i * fStride, kUnits / 32, xBase + i * xStride, sBase + i * xsStride, unit.activations);
       }
     }
     const exponent = type === 'F16' ? f16ActivationExponent(xs, xOffset + i0 * k, rows * k) : 0;
-    if (!unit.int8) copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, 2 ** exponent);
+    if (!int8) copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, 2 ** exponent);
     const call = (r0: number, r: number, j0: number, count: number, streams = 1) =>
       kernels.kernel(type, r, streams)(
         xBase + r0 * xStride,
@@ -85,8 +86,8 @@ export function wasmBlockMatmul(
         oStride,
       );
     if (rows === 1) {
-      // Decode: DECODE_STREAMS far-apart weight streams over the largest multiple of it, the rest in one stream.
-      const streams = DECODE_STREAMS[type];
+      // Decode: decodeStreams far-apart weight streams over the largest multiple of it, the rest in one stream.
+      const streams = unit.decodeStreams;
       const spanned = n - (n % streams);
       if (spanned > 0) call(0, 1, 0, spanned, streams);
       if (spanned < n) call(0, 1, spanned, n - spanned);
@@ -190,7 +191,7 @@ export function activationRoundingBound(
   k: number,
 ): Float64Array {
   const bound = new Float64Array(m * n);
-  if (!BLOCK_UNITS[type].int8) return bound;
+  if (!isInt8(BLOCK_UNITS[type])) return bound;
   const w = dequantize(type, bytes, n * k);
   let mins: Float32Array | null = null;
   if (type === 'Q4_K') {

@@ -7,7 +7,9 @@
  * the activation row quantized to int8 per 32-element block (scale dx, |q| ≤ 127, done once per call by the
  * driver, block-matmul-wasm.ts) and multiply integer weights × integer activations, one float multiply per block by
  * dw·dx. Q8_0 and Q4_0 take the activations widened to i16 (even and odd elements apart) and sum pairs of products
- * in i32 lanes with `i32x4.dot_i16x8_s` (q32Body). Q4_K and Q6_K multiply int8 × int8 16 at a time
+ * in i32 lanes with `i32x4.dot_i16x8_s` (q32Body); where the engine has relaxed SIMD (wasm-relaxed-simd.ts), Q4_0
+ * instead takes them as int8 with per-lane sums and multiplies the nibbles with `pmaddubsw` (q4RelaxedBody, same
+ * outputs bit for bit). Q4_K and Q6_K multiply int8 × int8 16 at a time
  * (`i16x8.extmul_*_i8x16_s`, pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`); their i16 sums
  * cannot overflow: Q4_K sums 4 products ≤ 15·127, Q6_K 2 products ≤ 32·127. Half floats widen to float32 in SIMD
  * (`widenHalves`: bf16 becomes the top 16 bits; f16 the value times 2^-112, exact for normals, subnormals and zeros,
@@ -38,13 +40,15 @@ import {
   i32c,
   Locals,
   q4kBody,
+  q4RelaxedBody,
   q6kBody,
   q32Body,
   S,
   tee,
 } from './wasm-block-bodies.js';
 import { ensureMemory, F16_TABLE_BYTES } from './wasm-heap.js';
-import { quantizeRowsKernel } from './wasm-quantize-rows.js';
+import { QUANTIZED_BLOCK_BYTES, type QuantizedLayout, quantizeRowsKernel } from './wasm-quantize-rows.js';
+import { wasmRelaxedSimd } from './wasm-relaxed-simd.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, op, uleb, name, vec, section, get, set } = wasmAsm;
@@ -55,24 +59,42 @@ export interface BlockUnit {
   readonly bytes: number;
   /** Elements per unit. */
   readonly elements: number;
-  /** Whether the activations are int8 with per-32 scales (else float32). */
-  readonly int8: boolean;
-  /** Whether those int8 activations are stored widened to i16, even and odd elements apart (see q32Body). */
-  readonly wide: boolean;
+  /** How the activations are stored: float32, or quantized per 32-block in a {@link QuantizedLayout}. */
+  readonly activations: 'float32' | QuantizedLayout;
+  /**
+   * Weight streams of the one-row (decode) kernel (see kernel()); rows past the last multiple of it go through the
+   * one-stream kernel. Measured in stories-110m decode, same process, interleaved (BENCHMARKS.md): two streams
+   * 1.09× for F16 and Q8_0; for Q4_0 0.95× on the plain kernel (compute-bound) and 1.0–1.12× on the relaxed one
+   * (1.3× on a 56 MB weight from DRAM); 1 where unmeasured or slower.
+   */
+  readonly decodeStreams: number;
 }
 
-/** Bytes of activations per unit, per row: float32, int8, or int8 widened to i16. */
-export const activationBytes = (unit: BlockUnit) => (unit.int8 ? (unit.wide ? 2 : 1) : 4) * unit.elements;
+/** Whether a unit's activations are int8 with per-32 scales (else float32). */
+export const isInt8 = (unit: BlockUnit) => unit.activations !== 'float32';
+
+/** Bytes of activations per unit, per row. */
+export const activationBytes = (unit: BlockUnit) =>
+  unit.activations === 'float32' ? 4 * unit.elements : (QUANTIZED_BLOCK_BYTES[unit.activations] * unit.elements) / 32;
 
 /** The unit of each type; half floats go 16 at a time (a tail of fewer is added by the driver). */
 export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
-  Q8_0: { bytes: 34, elements: 32, int8: true, wide: true },
-  Q4_0: { bytes: 18, elements: 32, int8: true, wide: true },
-  Q4_K: { bytes: 144, elements: 256, int8: true, wide: false },
-  Q6_K: { bytes: 210, elements: 256, int8: true, wide: false },
-  F16: { bytes: 32, elements: 16, int8: false, wide: false },
-  BF16: { bytes: 32, elements: 16, int8: false, wide: false },
+  Q8_0: { bytes: 34, elements: 32, activations: 'int16-even-odd', decodeStreams: 2 },
+  Q4_0: { bytes: 18, elements: 32, activations: 'int16-even-odd', decodeStreams: 1 },
+  Q4_K: { bytes: 144, elements: 256, activations: 'int8', decodeStreams: 1 },
+  Q6_K: { bytes: 210, elements: 256, activations: 'int8', decodeStreams: 1 },
+  F16: { bytes: 32, elements: 16, activations: 'float32', decodeStreams: 2 },
+  BF16: { bytes: 32, elements: 16, activations: 'float32', decodeStreams: 1 },
 };
+
+/** The units of the kernels on relaxed SIMD (wasm-relaxed-simd.ts): Q4_0 takes int8 activations with pair sums. */
+export const RELAXED_BLOCK_UNITS: Record<BlockType, BlockUnit> = {
+  ...BLOCK_UNITS,
+  Q4_0: { bytes: 18, elements: 32, activations: 'int8-with-sums', decodeStreams: 2 },
+};
+
+/** The units of the kernels with or without relaxed SIMD. */
+export const blockUnits = (relaxed: boolean) => (relaxed ? RELAXED_BLOCK_UNITS : BLOCK_UNITS);
 
 /** Rows of activations one kernel call takes at most; kernels exist for 1..MAX_ROWS rows. */
 export const MAX_ROWS = 4;
@@ -87,9 +109,10 @@ const P = { x: 0, xStride: 1, xs: 2, xsStride: 3, w: 4, wStride: 5, rowBytes: 6,
  * token, and two far streams measured 1.2–1.3× one on a 32000-row F16 / Q8_0 product from DRAM (BENCHMARKS.md);
  * two adjacent rows per pass (one stream) measured 0.6×, and weights in cache lose ~10 % either way.
  */
-function kernel(type: BlockType, R: number, C: number): number[] {
+function kernel(type: BlockType, R: number, C: number, relaxed: boolean): number[] {
   const L = new Locals();
-  const unit = BLOCK_UNITS[type];
+  const unit = blockUnits(relaxed)[type];
+  const int8 = isInt8(unit);
   const code: number[] = [];
   const row = (param: number, stride: number) =>
     Array.from({ length: R }, (_, r) => {
@@ -111,7 +134,7 @@ function kernel(type: BlockType, R: number, C: number): number[] {
   // second pair of accumulators spilled to the stack in V8's code (0.9× the one-stream speed). Every F16 kernel sums
   // in that one order, so a row's result does not depend on the rows or streams beside it. BF16 (one stream) keeps
   // two chains per row.
-  const acc2 = unit.int8 || type === 'F16' ? acc : Array.from({ length: C }, perRow);
+  const acc2 = int8 || type === 'F16' ? acc : Array.from({ length: C }, perRow);
   const minAcc = Array.from({ length: C }, () => Array.from({ length: R }, () => L.f32()));
   const splat = (v: number, opcode: number[]) => {
     const l = L.v128();
@@ -124,6 +147,7 @@ function kernel(type: BlockType, R: number, C: number): number[] {
     m32: splat(32, S.i8Splat),
     f16HighMask: splat(F16_HIGH_MASK, S.i32Splat),
     x8888: splat(0x88888888, S.i32Splat),
+    ones16: splat(0x00010001, S.i32Splat),
     zero: L.v128(), // locals start zeroed
   };
   const stream = (j: number): Ctx => ({
@@ -159,10 +183,11 @@ function kernel(type: BlockType, R: number, C: number): number[] {
   code.push(op.block, 0x40, ...get(wp[0]!), ...get(wEnd), op.i32GeU, op.brIf, 0, op.loop, 0x40);
   for (let r = 0; r < R; r++) {
     code.push(...get(xRow[r]!), ...get(xo), op.i32Add, ...set(xp[r]!));
-    if (unit.int8) code.push(...get(sRow[r]!), ...get(so), op.i32Add, ...set(sp[r]!));
+    if (int8) code.push(...get(sRow[r]!), ...get(so), op.i32Add, ...set(sp[r]!));
   }
   for (let j = 0; j < C; j++) {
-    if (type === 'Q8_0' || type === 'Q4_0') q32Body(stream(j), type === 'Q4_0');
+    if (type === 'Q4_0' && relaxed) q4RelaxedBody(stream(j));
+    else if (type === 'Q8_0' || type === 'Q4_0') q32Body(stream(j), type === 'Q4_0');
     else if (type === 'Q4_K') q4kBody(stream(j));
     else if (type === 'Q6_K') q6kBody(stream(j));
     else halfBody(stream(j), type === 'BF16');
@@ -170,7 +195,7 @@ function kernel(type: BlockType, R: number, C: number): number[] {
   for (let j = C - 1; j > 0; j--) code.push(...get(wp[j]!), ...i32c(unit.bytes), op.i32Add, ...set(wp[j]!));
   code.push(...get(wp[0]!), ...i32c(unit.bytes), op.i32Add, ...tee(wp[0]!));
   code.push(...get(xo), ...i32c(activationBytes(unit)), op.i32Add, ...set(xo));
-  if (unit.int8) code.push(...get(so), ...i32c(8 * (unit.elements / 32)), op.i32Add, ...set(so));
+  if (int8) code.push(...get(so), ...i32c(8 * (unit.elements / 32)), op.i32Add, ...set(so));
   code.push(...get(wEnd), op.i32LtU, op.brIf, 0, op.end, op.end);
   // o_r[ro] (+ j·oFar) = (lane0 + lane1) + (lane2 + lane3) of acc (+ acc2) − minAcc, for stream j.
   for (let j = 0; j < C; j++) {
@@ -194,30 +219,32 @@ function kernel(type: BlockType, R: number, C: number): number[] {
 const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number, streams = 1) => `${type}_${rows}x${streams}`;
 
-/**
- * Weight streams of each type's one-row (decode) kernel (see kernel()); rows past the last multiple of it go through
- * the one-stream kernel. Measured in stories-110m decode, same process, interleaved (BENCHMARKS.md): two streams
- * 1.09× for F16 and Q8_0, 0.83× for Q4_0 (its compute, not its 0.56 bytes per weight, is the limit); 1 where
- * unmeasured or slower.
- */
-export const DECODE_STREAMS: Record<BlockType, number> = { Q8_0: 2, Q4_0: 1, Q4_K: 1, Q6_K: 1, F16: 2, BF16: 1 };
-
-const QUANTIZE_EXPORT = 'quantize_rows';
-const QUANTIZE_WIDE_EXPORT = 'quantize_rows_wide';
+/** The export of the activation quantizer writing each layout (wasm-quantize-rows.ts). */
+export const QUANTIZE_EXPORTS: Record<QuantizedLayout, string> = {
+  int8: 'quantize_rows',
+  'int16-even-odd': 'quantize_rows_wide',
+  'int8-with-sums': 'quantize_rows_sums',
+};
 
 /**
  * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
- * the activation quantizer (wasm-quantize-rows.ts).
+ * the activation quantizers (wasm-quantize-rows.ts). With `relaxed`, Q4_0's kernels use relaxed SIMD
+ * (wasm-relaxed-simd.ts; the module then validates only where the engine has it).
  */
-export function blockModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) => [
-    ...Array.from({ length: MAX_ROWS }, (_, i) => ({ name: exportName(type, i + 1), body: kernel(type, i + 1, 1) })),
-    ...(DECODE_STREAMS[type] > 1
-      ? [{ name: exportName(type, 1, DECODE_STREAMS[type]), body: kernel(type, 1, DECODE_STREAMS[type]) }]
-      : []),
-  ]);
-  fns.push({ name: QUANTIZE_EXPORT, body: quantizeRowsKernel(false) });
-  fns.push({ name: QUANTIZE_WIDE_EXPORT, body: quantizeRowsKernel(true) });
+export function blockModuleBytes(relaxed = false): Uint8Array<ArrayBuffer> {
+  const fns = TYPES.flatMap((type) => {
+    const streams = blockUnits(relaxed)[type].decodeStreams;
+    return [
+      ...Array.from({ length: MAX_ROWS }, (_, i) => ({
+        name: exportName(type, i + 1),
+        body: kernel(type, i + 1, 1, relaxed),
+      })),
+      ...(streams > 1 ? [{ name: exportName(type, 1, streams), body: kernel(type, 1, streams, relaxed) }] : []),
+    ];
+  });
+  for (const [layout, exported] of Object.entries(QUANTIZE_EXPORTS)) {
+    fns.push({ name: exported, body: quantizeRowsKernel(layout as QuantizedLayout) });
+  }
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 10 }, () => [I32])), 0]])),
@@ -246,44 +273,60 @@ export type BlockKernel = (
 /** The instantiated kernels over the shared memory of {@link wasmTile}. */
 export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
+  /** Whether these kernels use relaxed SIMD (see {@link blockModuleBytes}). */
+  readonly relaxed: boolean;
+  /** The unit of `type` in these kernels: its activations' layout differs with relaxed SIMD. */
+  unit(type: BlockType): BlockUnit;
   /**
    * The kernel of `type` for `rows` (1..MAX_ROWS) activation rows over `streams` weight streams (1, or
-   * DECODE_STREAMS of the type for one activation row; n must then be a multiple of it).
+   * the unit's decodeStreams for one activation row; n must then be a multiple of it).
    */
   kernel(type: BlockType, rows: number, streams?: number): BlockKernel;
   /**
-   * Quantizes `blocks` blocks of 32 float32 at byte address src to int8 at q, with each block's [dx, Σx] as float32
-   * at pairs (wasm-quantize-rows.ts); `wide` (the Q8_0 / Q4_0 kernels' input) writes i16 in the EVEN_ODD_16 layout.
+   * Quantizes `blocks` blocks of 32 float32 at byte address src into `layout` at q, with each block's [dx, Σx] as
+   * float32 at pairs (wasm-quantize-rows.ts).
    */
-  quantize(src: number, blocks: number, q: number, pairs: number, wide: boolean): void;
+  quantize(src: number, blocks: number, q: number, pairs: number, layout: QuantizedLayout): void;
 }
 
-let instance: WasmBlockKernels | null | undefined;
+/** Per relaxed flag (see wasmRelaxedSimd): the instance, or null where unavailable. */
+const instances = new Map<boolean, WasmBlockKernels | null>();
+let tableFilled = false;
 
 /**
- * The block kernels, instantiated on first use over the tile module's shared memory; null where WebAssembly SIMD
- * or a shared memory is unavailable (weights cannot then live in wasm memory, and copying them for every call would
- * cost more than the JS kernels), in which case callers use the JS kernels.
+ * The block kernels, instantiated on first use over the tile module's shared memory, on relaxed SIMD when
+ * {@link wasmRelaxedSimd} says so; null where WebAssembly SIMD or a shared memory is unavailable (weights cannot
+ * then live in wasm memory, and copying them for every call would cost more than the JS kernels), in which case
+ * callers use the JS kernels.
  */
 export function wasmBlockKernels(): WasmBlockKernels | null {
+  const relaxed = wasmRelaxedSimd();
+  let instance = instances.get(relaxed);
   if (instance !== undefined) return instance;
   instance = null;
+  instances.set(relaxed, instance);
   const tile = wasmTile();
   if (!tile?.shared) return instance;
   try {
-    const bytes = blockModuleBytes();
+    const bytes = blockModuleBytes(relaxed);
     if (!WebAssembly.validate(bytes)) return instance;
     if (!ensureMemory(tile.memory, F16_TABLE + F16_TABLE_BYTES)) return instance;
-    const table = new Float32Array(tile.memory.buffer, F16_TABLE, F16_TABLE_BYTES / 4);
-    for (let h = 0; h < table.length; h++) table[h] = float16BitsToFloat32(h);
+    if (!tableFilled) {
+      const table = new Float32Array(tile.memory.buffer, F16_TABLE, F16_TABLE_BYTES / 4);
+      for (let h = 0; h < table.length; h++) table[h] = float16BitsToFloat32(h);
+      tableFilled = true;
+    }
     const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
     type Quantize = (src: number, blocks: number, q: number, pairs: number) => void;
-    const [quantizeNarrow, quantizeWide] = [e[QUANTIZE_EXPORT] as Quantize, e[QUANTIZE_WIDE_EXPORT] as Quantize];
+    const units = blockUnits(relaxed);
     instance = {
       memory: tile.memory,
+      relaxed,
+      unit: (type) => units[type],
       kernel: (type, rows, streams) => e[exportName(type, rows, streams)] as BlockKernel,
-      quantize: (src, blocks, q, pairs, wide) => (wide ? quantizeWide : quantizeNarrow)(src, blocks, q, pairs),
+      quantize: (src, blocks, q, pairs, layout) => (e[QUANTIZE_EXPORTS[layout]] as Quantize)(src, blocks, q, pairs),
     };
+    instances.set(relaxed, instance);
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS kernels.
   }

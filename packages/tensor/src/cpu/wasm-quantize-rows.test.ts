@@ -2,15 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { makeRng } from '../testing/reference.js';
 import { wasmBlockKernels } from './wasm-block-kernels.js';
 import { ensureMemory } from './wasm-heap.js';
-import { EVEN_ODD_16 } from './wasm-quantize-rows.js';
+import { EVEN_ODD_16, QUANTIZED_BLOCK_BYTES } from './wasm-quantize-rows.js';
 
 describe.skipIf(!wasmBlockKernels())('WebAssembly SIMD activation quantization (Q8_0 of a row)', () => {
-  it.each([
-    ['int8', false],
-    ['i16 even/odd (wide)', true],
-  ])(
+  it.each(['int8', 'int16-even-odd', 'int8-with-sums'] as const)(
     '%s: matches float64 per 32-block: dx = max|x|/127, |q − x/dx| ≤ 1/2, |q| ≤ 127, Σx to float32 rounding',
-    (_, wide) => {
+    (layout) => {
       const kernels = wasmBlockKernels()!;
       const rng = makeRng(41);
       const blocks = 37;
@@ -23,12 +20,14 @@ describe.skipIf(!wasmBlockKernels())('WebAssembly SIMD activation quantization (
         return (rng() * 2 - 1) * 10 ** Math.floor(rng() * 8 - 4) * (b === 9 ? 1e-36 : 1);
       });
       new Float32Array(kernels.memory.buffer, src, x.length).set(x);
-      kernels.quantize(src, blocks, q, pairs, wide);
+      kernels.quantize(src, blocks, q, pairs, layout);
       // Element j of block b as the kernels read it: int8 in order, or i16 at its EVEN_ODD_16 lane.
       const lane = EVEN_ODD_16.flat().reduce((at, j, i) => at.set(j, i), new Map<number, number>());
+      const wide = layout === 'int16-even-odd';
+      const stride = QUANTIZED_BLOCK_BYTES[layout];
       const wideQs = new Int16Array(kernels.memory.buffer, q, x.length);
-      const narrowQs = new Int8Array(kernels.memory.buffer, q, x.length);
-      const qAt = (b: number, j: number) => (wide ? wideQs[32 * b + lane.get(j)!]! : narrowQs[32 * b + j]!);
+      const bytes = new Int8Array(kernels.memory.buffer, q, stride * blocks);
+      const qAt = (b: number, j: number) => (wide ? wideQs[32 * b + lane.get(j)!]! : bytes[stride * b + j]!);
       const ps = new Float32Array(kernels.memory.buffer, pairs, 2 * blocks);
       for (let b = 0; b < blocks; b++) {
         const block = Array.from(x.subarray(32 * b, 32 * b + 32));
@@ -46,6 +45,14 @@ describe.skipIf(!wasmBlockKernels())('WebAssembly SIMD activation quantization (
           mag += Math.abs(block[j]!);
         }
         expect(Math.abs(ps[2 * b + 1]! - sum)).toBeLessThanOrEqual(32 * 2 ** -24 * mag + 1e-45);
+        if (layout === 'int8-with-sums') {
+          // After the 32 int8: i16 lane j = −8·(q[2j] + q[2j+1] + q[2j+16] + q[2j+17]), Q4_0's −8·Σx per lane.
+          const sums = new Int16Array(kernels.memory.buffer, q + stride * b + 32, 8);
+          const want = Array.from({ length: 8 }, (_, j) =>
+            [2 * j, 2 * j + 1, 2 * j + 16, 2 * j + 17].reduce((s, e) => s - 8 * qAt(b, e), 0),
+          );
+          expect(Array.from(sums)).toEqual(want);
+        }
       }
     },
   );

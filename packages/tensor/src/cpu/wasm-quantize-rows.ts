@@ -7,8 +7,10 @@
  * Rounding is to nearest, ties to even (`f32x4.nearest`), so |q − x/dx| ≤ 1/2 as the kernels' bound assumes; Σx is
  * summed in float32 lanes (a tree of 32 terms).
  *
- * The wide form (for the Q8_0 / Q4_0 kernels, see q32Body in wasm-block-bodies.ts) stores each block's q as 32 i16,
- * even and odd elements apart: EVEN_ODD_16, 64 bytes per block instead of 32.
+ * Three layouts of a block's q ({@link QuantizedLayout}): int8 in order (32 bytes, the Q4_K / Q6_K kernels); as 32
+ * i16, even and odd elements apart (EVEN_ODD_16, 64 bytes, the plain Q8_0 / Q4_0 kernels, see q32Body in
+ * wasm-block-bodies.ts); int8 in order followed by the i16x8 correction −8·(pair sums) of Q4_0's relaxed-SIMD
+ * kernel (48 bytes, q4RelaxedBody).
  *
  * It has the block kernels' 10-parameter signature so that it shares their module's one function type: (src,
  * blocks, q, pairs, ...unused) with src the float32 activations, q the int8 output and pairs the [dx, Σx] output.
@@ -28,8 +30,19 @@ const V = {
   truncSat: simd(0xf8),
   narrow16: simd(0x85),
   narrow8: simd(0x65),
+  i16Splat: simd(0x10),
 };
 const P = { src: 0, blocks: 1, q: 2, pairs: 3 } as const;
+
+/** How a block's quantized activations are stored (see the module comment), with the bytes of one block. */
+export type QuantizedLayout = 'int8' | 'int16-even-odd' | 'int8-with-sums';
+
+/** Bytes of one quantized block of 32 activations in each layout. */
+export const QUANTIZED_BLOCK_BYTES: Record<QuantizedLayout, number> = {
+  int8: 32,
+  'int16-even-odd': 64,
+  'int8-with-sums': 48,
+};
 
 /** Lanes of `i8x16.shuffle` moving the upper `bytes` of a vector onto its lower ones. */
 const fold = (bytes: number) => Array.from({ length: 16 }, (_, i) => (i + bytes) % 16);
@@ -44,16 +57,16 @@ export const EVEN_ODD_16 = [0, 1, 16, 17].map((first) => Array.from({ length: 8 
 const pickI16 = (parity: number) => Array.from({ length: 16 }, (_, i) => 4 * (i >> 1) + 2 * parity + (i % 2));
 
 /**
- * The whole function (locals + code): quantizes `blocks` blocks of 32 floats (see the module comment); `wide`
- * stores them as i16 in the EVEN_ODD_16 layout.
+ * The whole function (locals + code): quantizes `blocks` blocks of 32 floats into `layout` (see the module comment).
  */
-export function quantizeRowsKernel(wide: boolean): number[] {
+export function quantizeRowsKernel(layout: QuantizedLayout): number[] {
   const L = new Locals();
   const code: number[] = [];
   const v = Array.from({ length: 8 }, () => L.v128());
   const [m, s, ids] = [L.v128(), L.v128(), L.v128()];
   const d = L.f32();
   const narrowed = [L.v128(), L.v128()];
+  const q8 = [L.v128(), L.v128()];
   // Lanes of vector t summed (or maxed) into lane 0: t ⊕ t shifted by 8 bytes, then by 4.
   const horizontal = (t: number, combine: number[]) => [
     ...[...get(t), ...get(t), ...get(t), ...S.shuffle(fold(8)), ...combine, ...tee(t)],
@@ -78,17 +91,23 @@ export function quantizeRowsKernel(wide: boolean): number[] {
       }
       code.push(...V.narrow16, ...set(narrowed[pair]!));
     }
-    if (wide) {
+    if (layout === 'int16-even-odd') {
       for (let parity = 0; parity < 2; parity++) {
         code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...S.shuffle(pickI16(parity)));
         code.push(...V.store(32 * half + 16 * parity));
       }
     } else {
-      code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...V.store(16 * half));
+      code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...tee(q8[half]!));
+      code.push(...V.store(16 * half));
     }
   }
+  if (layout === 'int8-with-sums') {
+    // Lane j: −8·(q[2j] + q[2j+1] + q[2j+16] + q[2j+17]), |lane| ≤ 4064.
+    code.push(...get(P.q), ...get(q8[0]!), ...S.i16AddPairs8, ...get(q8[1]!), ...S.i16AddPairs8, ...S.i16Add);
+    code.push(...i32c(-8), ...V.i16Splat, ...S.i16Mul, ...V.store(32));
+  }
   code.push(...get(P.src), ...i32c(128), op.i32Add, ...set(P.src));
-  code.push(...get(P.q), ...i32c(wide ? 64 : 32), op.i32Add, ...set(P.q));
+  code.push(...get(P.q), ...i32c(QUANTIZED_BLOCK_BYTES[layout]), op.i32Add, ...set(P.q));
   code.push(...get(P.pairs), ...i32c(8), op.i32Add, ...set(P.pairs));
   code.push(...get(P.blocks), ...i32c(1), 0x6b, ...set(P.blocks), op.br, 0, op.end, op.end, op.end);
   return [...L.encode(), ...code];
