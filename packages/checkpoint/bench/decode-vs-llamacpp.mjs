@@ -77,10 +77,12 @@ for (const { dtype, cpp, andesModel, runs, cppRuns, ids, cppIds } of models) {
   const [perCpu, cppCpu] = [median(runs.map((r) => r.perCpu)), median(cppRuns.map((r) => r.perCpu))];
   const ratios = runs.map((r, i) => r.perCpu / cppRuns[i].perCpu);
   const same = ids.findIndex((id, i) => id !== cppIds[i]);
+  // Without llama.cpp (skip-llama) its columns and the ratios print as dashes, not NaN.
+  const num = (v, digits, unit = '') => (Number.isFinite(v) ? `${v.toFixed(digits)}${unit}` : '—');
+  const range = `${num(Math.min(...ratios), 2)}–${num(Math.max(...ratios), 2, '×')}`;
   console.log(
-    `| ${dtype} | ${cppWall.toFixed(1)} | ${andes.toFixed(1)} | ${(andes / cppWall).toFixed(2)}× | ` +
-      `${cppCpu.toFixed(1)} | ${perCpu.toFixed(1)} | ${(perCpu / cppCpu).toFixed(2)}× | ` +
-      `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× | ` +
+    `| ${dtype} | ${num(cppWall, 1)} | ${andes.toFixed(1)} | ${num(andes / cppWall, 2, '×')} | ` +
+      `${num(cppCpu, 1)} | ${perCpu.toFixed(1)} | ${num(perCpu / cppCpu, 2, '×')} | ${skipLlama ? '—' : range} | ` +
       `${skipLlama ? '—' : `${same < 0 ? ids.length : same}/${ids.length}`} |`,
   );
 }
