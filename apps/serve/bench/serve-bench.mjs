@@ -15,7 +15,8 @@
 // (inline, the default: the clients run in this process; process: in a child process per level, so this process
 // only waits), BENCH_WORKLOADS (default lockstep,realistic: see bench-workload.mjs), BENCH_STAGGER_MS (realistic
 // clients' start delays are drawn from [0, this), default 1000), BENCH_ENGINE_WORKERS (andes-serve --engine-workers, or a
-// list such as 0,2 for one Andes server per value, side by side). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
+// list such as 0,2 for one Andes server per value, side by side), BENCH_ANDES_VARIANTS (labelled sets of andes-serve
+// flags, one server each: see below). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
 // tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -201,13 +202,24 @@ if (SERVERS.includes('andes')) {
   const nodeArgs = (process.env.BENCH_ANDES_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // BENCH_ENGINE_WORKERS: andes-serve's --engine-workers, or a list (e.g. 0,2) to run one Andes server per value,
   // labelled andes-w0, andes-w2, side by side at every level (unset: one server `andes` with the CLI's default).
-  const variants = process.env.BENCH_ENGINE_WORKERS ? process.env.BENCH_ENGINE_WORKERS.split(',') : [null];
-  for (const w of variants) {
-    const label = w === null || variants.length === 1 ? 'andes' : `andes-w${w}`;
-    const workers = w === null ? [] : ['--engine-workers', w];
+  const workerList = process.env.BENCH_ENGINE_WORKERS ? process.env.BENCH_ENGINE_WORKERS.split(',') : [null];
+  const variants = workerList.map((w) => ({
+    label: w === null || workerList.length === 1 ? 'andes' : `andes-w${w}`,
+    extra: w === null ? [] : ['--engine-workers', w],
+  }));
+  // BENCH_ANDES_VARIANTS: `label:andes-serve flags;label:flags…` (e.g. `w1:--engine-workers 1;w1pf:--engine-workers
+  // 1 --prefill-first`), one Andes server per entry labelled andes-<label>, instead of BENCH_ENGINE_WORKERS's list.
+  if (process.env.BENCH_ANDES_VARIANTS) {
+    variants.length = 0;
+    for (const entry of process.env.BENCH_ANDES_VARIANTS.split(';').filter(Boolean)) {
+      const [name, flags = ''] = entry.split(':');
+      variants.push({ label: `andes-${name.trim()}`, extra: flags.split(' ').filter(Boolean) });
+    }
+  }
+  for (const { label, extra } of variants) {
     bases[label] = await start(
       label,
-      [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...workers],
+      [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...extra],
       /model ready/,
     );
   }

@@ -50,6 +50,7 @@ export interface CliOptions {
   kvMemory?: number;
   prefillChunk: number;
   targetStepMs: number;
+  prefillFirst?: boolean;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
   dtype?: WeightDtype;
@@ -96,6 +97,10 @@ export function buildProgram(): Command {
       'a step with prefill should take about this long: its prompt tokens are sized from measured step times (0: off)',
       nonNegativeInt,
       100,
+    )
+    .option(
+      '--prefill-first',
+      'run new prompts in a step of their own before the running decodes (lower TTFT, longer inter-token gaps)',
     )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option(
@@ -149,6 +154,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
     targetStepMs: o.targetStepMs,
+    prefillFirst: o.prefillFirst === true,
     logger: { level: o.logLevel },
     prefixCacheMinTokens: o.prefixCache,
     rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },

@@ -22,6 +22,13 @@ export interface SchedulerOptions {
   targetStepMs?: number;
   /** Prompt tokens a step may always prefill, whatever the cost model predicts (default 64). */
   minPrefillChunk?: number;
+  /**
+   * Prefill first (default false): a step that has prompt tokens to prefill runs them alone, ahead of the running
+   * decodes, so a new request's first token waits for its own prefill only and not for a whole batch's decode rows;
+   * never two such steps in a row, so a running sequence waits at most one extra step for its next token. This
+   * trades inter-token latency for time to first token, as vLLM's first scheduler did.
+   */
+  prefillFirst?: boolean;
   /** The clock steps are timed with, in milliseconds (default `performance.now`; tests pass a fake one). */
   clock?: () => number;
   metrics?: ServeMetrics;

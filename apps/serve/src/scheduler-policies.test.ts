@@ -135,4 +135,34 @@ describe('Scheduler latency policies', () => {
     expect(b.ids).toEqual(await solo(b.req.prompt, 2));
     engine.dispose();
   });
+
+  it('prefill first: a prompt arriving among decodes runs alone in the next step, and decodes never wait two steps', async () => {
+    const { engine, scheduler, log, duringNextStep } = timedScheduler({ prefillFirst: true, targetStepMs: 0 });
+    const a = greedy(promptOf(5, 7), 8);
+    const b = greedy(promptOf(6, 8), 6);
+    const c = greedy(promptOf(4, 9), 3);
+    const d = greedy(promptOf(3, 10), 2);
+    scheduler.submit(a.req);
+    scheduler.submit(b.req);
+    // A and B prefill together, then decode; C arrives during their first decode step, D during C's prefill.
+    duringNextStep(() => undefined);
+    duringNextStep(() => scheduler.submit(c.req));
+    duringNextStep(() => scheduler.submit(d.req));
+    await Promise.all([a.reason, b.reason, c.reason, d.reason]);
+    expect(log.slice(0, 5).map((l) => l.chunks)).toEqual([
+      '0@0×5 1@0×6',
+      '0@5×1 1@6×1',
+      // C's whole prompt in a step without the decodes (mixed, it would have waited for both rows beside it).
+      '2@0×4',
+      // D arrived during a prefill-only step, so this step decodes first and prefills D beside the decodes.
+      '0@6×1 1@7×1 2@4×1 3@0×3',
+      '0@7×1 1@8×1 2@5×1 3@3×1',
+    ]);
+    expect(a.ids).toEqual(await solo(a.req.prompt, 8));
+    expect(b.ids).toEqual(await solo(b.req.prompt, 6));
+    expect(c.ids).toEqual(await solo(c.req.prompt, 3));
+    expect(d.ids).toEqual(await solo(d.req.prompt, 2));
+    expect(engine.blocks.usedBlocks).toBe(0);
+    engine.dispose();
+  });
 });

@@ -3,7 +3,8 @@
  * that mixes the running sequences' decodes with chunks of prompts being prefilled: chunked prefill under a token
  * budget per step, sized from the measured step cost so that a step with prefill stays near `targetStepMs` and a
  * long prompt never stalls the running decodes, and shared between the prompts shortest-first so that no prompt
- * waits behind another's long prefill (see prefill-budget.ts). The loop starts a step on the next turn of the event
+ * waits behind another's long prefill (see prefill-budget.ts); with `prefillFirst`, prompts run in a step of their own
+ * ahead of the decodes instead (never two such steps in a row). The loop starts a step on the next turn of the event
  * loop, so requests arriving together (a burst of clients) are admitted and prefilled in one forward. Admission is
  * by free KV blocks: the oldest waiting request starts once the pool can hold its prompt (after sharing cached
  * prefix blocks, which skip their prefill) and the batch has room; its blocks are reserved then; until then it
@@ -70,6 +71,8 @@ export class Scheduler {
   private nextId = 0;
   private loop: Promise<void> | null = null;
   private closed = false;
+  /** The last step ran prompts alone (`prefillFirst`): the next one decodes. */
+  private lastStepPrefillOnly = false;
   /** Step wall time against rows, for the prefill budget. */
   readonly stepCost = new StepCostModel();
 
@@ -209,8 +212,13 @@ export class Scheduler {
     const work: { seq: Sequence; chunk: StepChunk }[] = [];
     const isPrefilling = (seq: Sequence) =>
       seq.computed < seq.req.prompt.length || seq.tokens.length - seq.computed > 1;
+    // Prefill first: prompts waiting or part-prefilled get a step of their own, unless the last step was one.
+    const prefillOnly =
+      this.options.prefillFirst === true &&
+      !this.lastStepPrefillOnly &&
+      (this.running.some(isPrefilling) || (this.waiting.length > 0 && this.running.length < this.engine.maxSlots));
     // Oldest first, so preemption (from the young end) never removes a sequence already planned in this step.
-    for (const seq of [...this.running]) {
+    for (const seq of prefillOnly ? [] : [...this.running]) {
       if (!seq.running || isPrefilling(seq) || seq.computed >= seq.tokens.length) continue;
       let fits = true;
       while (!blocks.grow(seq.id, seq.computed + 1)) {
@@ -239,6 +247,12 @@ export class Scheduler {
       const n = shares[i]!;
       if (n > 0 && blocks.grow(seq.id, seq.computed + n)) work.push({ seq, chunk: this.chunk(seq, n) });
     });
+    // A prefill-only step that found nothing to prefill (no blocks to admit) falls back to the decodes at once.
+    if (prefillOnly && work.length === 0) {
+      this.lastStepPrefillOnly = true;
+      return this.schedule();
+    }
+    this.lastStepPrefillOnly = prefillOnly;
     return work;
   }
 

@@ -30,6 +30,8 @@ export interface ServerOptions {
   prefillChunk?: number;
   /** Wall milliseconds a step with prefill should take; its prompt tokens are sized from measured steps (default 100; 0: off). */
   targetStepMs?: number;
+  /** Run prompts in steps of their own ahead of the running decodes (lower TTFT, longer inter-token gaps). */
+  prefillFirst?: boolean;
   /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
   prefixCacheMinTokens?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
@@ -175,6 +177,7 @@ export function createServer(options: ServerOptions): AndesServer {
         maxQueue: options.maxQueue ?? 256,
         prefillChunk: options.prefillChunk,
         targetStepMs: options.targetStepMs,
+        prefillFirst: options.prefillFirst,
         prefixCacheMinTokens: options.prefixCacheMinTokens,
         metrics,
       });
