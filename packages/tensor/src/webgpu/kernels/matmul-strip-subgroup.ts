@@ -67,7 +67,7 @@ export function stripSubgroupCode(c: StripSubgroupConfig, lb: Layout, batchRank:
   for (let kk = 0; kk < S; kk++) for (let j = 0; j < rn; j++) L.push(`    let b${kk}_${j} = ${bAt(j, `k0 + ${kk}u`)};`);
   // Each accumulator takes its 8 steps back to back: llvmpipe keeps rm · rn accumulators (one SIMD register each,
   // 128 for b32) on the stack, so this order loads and stores each once per 8 steps instead of once per step
-  // (15–20 % less CPU time at 1024², same compile time; BENCHMARKS.md 2026-12-05 04:30).
+  // (about 19 % less CPU time at 1024², same compile time; BENCHMARKS.md, "Lavapipe 1024²").
   for (let r = 0; r < rm; r++) {
     L.push('    {');
     for (let kk = 0; kk < S; kk++) L.push(`      let a${kk} = subgroupBroadcast(av${r}, ${kk}u);`);
