@@ -70,30 +70,57 @@ export async function timeWithCpu(
   sync: () => Promise<void>,
   opts: { minMs?: number; trials?: number; maxReps?: number } = {},
 ): Promise<{ ms: number; cpuMs: number }> {
+  return (await timeSideBySide([{ run, sync }], opts))[0]!;
+}
+
+/** One side of {@link timeSideBySide}: a call and the device sync that ends a batch of them. */
+export interface TimedSide {
+  run: () => void;
+  sync: () => Promise<void>;
+}
+
+/**
+ * {@link timeWithCpu} for several sides at once, their timed batches interleaved (trial 1 of each side, then trial 2
+ * of each, …), so that every side's median comes from the same minutes: on a shared machine whose load moves by 2–6×
+ * within a minute, timing one side after the other made wall-time ratios swing by ±40 % (BENCHMARKS.md).
+ */
+export async function timeSideBySide(
+  sides: TimedSide[],
+  opts: { minMs?: number; trials?: number; maxReps?: number } = {},
+): Promise<{ ms: number; cpuMs: number }[]> {
   const minMs = opts.minMs ?? 400;
   const trials = opts.trials ?? 3;
-  run();
-  await sync();
-  let reps = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < reps; i++) run();
+  const reps: number[] = [];
+  for (const { run, sync } of sides) {
+    run();
     await sync();
-    const dt = performance.now() - t0;
-    if (dt >= minMs || reps >= (opts.maxReps ?? 256)) break;
-    reps *= 2;
+    let n = 1;
+    for (;;) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) run();
+      await sync();
+      const dt = performance.now() - t0;
+      if (dt >= minMs || n >= (opts.maxReps ?? 256)) break;
+      n *= 2;
+    }
+    reps.push(n);
   }
-  const times: number[] = [];
-  const cpu0 = process.cpuUsage();
-  for (let t = 0; t < trials; t++) {
-    const t0 = performance.now();
-    for (let i = 0; i < reps; i++) run();
-    await sync();
-    times.push((performance.now() - t0) / reps);
-  }
-  const cpu = process.cpuUsage(cpu0);
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)]!, cpuMs: (cpu.user + cpu.system) / 1000 / (trials * reps) };
+  const times = sides.map((): number[] => []);
+  const cpuUs = sides.map(() => 0);
+  for (let t = 0; t < trials; t++)
+    for (const [s, { run, sync }] of sides.entries()) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < reps[s]!; i++) run();
+      await sync();
+      times[s]!.push((performance.now() - t0) / reps[s]!);
+      const cpu = process.cpuUsage(cpu0);
+      cpuUs[s]! += cpu.user + cpu.system;
+    }
+  return times.map((ts, s) => {
+    ts.sort((a, b) => a - b);
+    return { ms: ts[Math.floor(ts.length / 2)]!, cpuMs: cpuUs[s]! / 1000 / (trials * reps[s]!) };
+  });
 }
 
 /** One row of the result table. */

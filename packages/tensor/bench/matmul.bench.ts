@@ -6,7 +6,7 @@
  */
 
 import type { View } from '../src/backend/backend.js';
-import { type Bench, type Row, timeWithCpu } from './harness.js';
+import { type Bench, type Row, timeSideBySide } from './harness.js';
 
 function view(b: Bench, shape: number[], transposed = false): View {
   const [r, c] = shape as [number, number];
@@ -21,19 +21,19 @@ export async function matmulRow(b: Bench, M: number, K: number, N: number, name:
   const flop = 2 * M * N * K;
   const A = view(b, [M, K]);
   const B = view(b, [K, N], bT);
-  const andes = await timeWithCpu(
-    () => b.andes.free(b.andes.matmul(A, B, [])),
-    () => b.andes.sync(),
-  );
-  b.andes.free(A.storage);
-  b.andes.free(B.storage);
   const tf = b.tf;
   const ta = tf.randomUniform([M, K]);
   const tb = bT ? tf.randomUniform([N, K]) : tf.randomUniform([K, N]);
-  const tfjs = await timeWithCpu(
-    () => tf.matMul(ta, tb, false, bT).dispose(),
-    () => b.tfSync(),
-  );
+  // Five interleaved trials: both sides' medians come from the same minutes of a shared machine's load.
+  const [andes, tfjs] = (await timeSideBySide(
+    [
+      { run: () => b.andes.free(b.andes.matmul(A, B, [])), sync: () => b.andes.sync() },
+      { run: () => tf.matMul(ta, tb, false, bT).dispose(), sync: () => b.tfSync() },
+    ],
+    { trials: 5 },
+  )) as [{ ms: number; cpuMs: number }, { ms: number; cpuMs: number }];
+  b.andes.free(A.storage);
+  b.andes.free(B.storage);
   ta.dispose();
   tb.dispose();
   const g = (ms: number) => flop / ms / 1e6;
