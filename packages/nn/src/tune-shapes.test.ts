@@ -27,6 +27,13 @@ describe('llamaTuneShapes', () => {
       causal: true,
       backward: true,
     });
+    expect(shapes.filter((s) => s.kind === 'linear-parts' && s.m === 128)).toEqual([
+      { kind: 'linear-parts', m: 128, k: 288, n: [288, 288, 288], backward: true },
+      { kind: 'linear-parts', m: 128, k: 288, n: [768, 768], backward: true },
+      { kind: 'linear-parts', m: 128, k: 288, n: [288], residual: true, backward: true },
+      { kind: 'linear-parts', m: 128, k: 768, n: [288], residual: true, backward: true },
+    ]);
+    expect(shapes.filter((s) => s.kind === 'linear-parts' && s.m === 1)).toHaveLength(4);
     expect(shapes.filter((s) => s.kind === 'rows')).toEqual([
       { kind: 'rows', op: 'rmsnorm', rows: 128, cols: 288 },
       { kind: 'rows', op: 'rmsnorm', rows: 1, cols: 288 },

@@ -1,7 +1,7 @@
 /**
  * The kernel shapes a LLaMA model runs, as plain descriptors for `tune()` of `@andes/tensor`: every linear layer
- * (`x · Wᵀ`, W stored `[out, in]`) with its backward products when training, the causal attention, the RMSNorm rows,
- * and the one-row decode products.
+ * (`x · Wᵀ`, W stored `[out, in]`) with its backward products when training, the grouped q/k/v, gate/up and
+ * residual products, the causal attention, the RMSNorm rows, and the one-row decode products.
  *
  * @module
  */
@@ -44,6 +44,17 @@ export function llamaTuneShapes(config: LlamaConfig, options: LlamaTuneOptions):
   for (const [k, n] of layers) {
     shapes.push({ kind: 'matmul', m: rows, k, n, transposeB: true, backward: training });
     if (options.decode ?? true) shapes.push({ kind: 'matmul', m: 1, k, n, transposeB: true });
+  }
+  // The grouped products of each layer (q/k/v, gate/up, and o/down with the residual add as their epilogue).
+  const parts: { k: number; n: number[]; residual?: boolean }[] = [
+    { k: d, n: [d, kv, kv] },
+    { k: d, n: [config.intermediate_size, config.intermediate_size] },
+    { k: d, n: [d], residual: true },
+    { k: config.intermediate_size, n: [d], residual: true },
+  ];
+  for (const p of parts) {
+    shapes.push({ kind: 'linear-parts', m: rows, ...p, backward: training });
+    if (options.decode ?? true) shapes.push({ kind: 'linear-parts', m: 1, ...p });
   }
   shapes.push({
     kind: 'attention',

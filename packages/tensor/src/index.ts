@@ -168,6 +168,7 @@ export {
 export { keep, type TrackedTensor, tidy } from './tidy.js';
 export {
   type AttentionShape,
+  type LinearPartsShape,
   type MatmulShape,
   type RowShape,
   type TuneOptions,

@@ -9,7 +9,13 @@ import type { Backend } from './backend/backend.js';
 import { getBackend } from './backend/registry.js';
 import type { TuneShape } from './webgpu/tuning/tune-shapes.js';
 
-export type { AttentionShape, MatmulShape, RowShape, TuneShape } from './webgpu/tuning/tune-shapes.js';
+export type {
+  AttentionShape,
+  LinearPartsShape,
+  MatmulShape,
+  RowShape,
+  TuneShape,
+} from './webgpu/tuning/tune-shapes.js';
 
 /** What tuning found for one kernel family and shape class. */
 export interface TuneReport {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, View } from '../backend/backend.js';
 import type { WebGpuBackend } from './backend.js';
+import type { PartsProblem } from './kernels/matmul-parts.js';
 import {
   closeness,
   compatibilityWebGpu,
@@ -11,6 +12,8 @@ import {
   tryWebGpu,
   upload,
 } from './test-support.js';
+import { partsFamily } from './tuning/families.js';
+import { Switchboard, switchboardOf } from './tuning/switchboard.js';
 
 // The grouped linear kernels (kernels/matmul-parts.ts) against float64 host products on a compatibility-level device,
 // with sizes that fit no strip (rows, columns and K not multiples of 8 or 16). The default device runs them through
@@ -59,9 +62,11 @@ function t(o: Operand): Operand {
 /** Checks linearParts (with residual), its input and weight gradients on `g` against float64 products. */
 async function checkParts(g: Backend): Promise<void> {
   // Three parts with GQA-like widths, then two (the kernels bind three parts; unused ones are padding).
+  // 70 rows: above GROUPED_MAX_ROWS, where only the tuner sends products grouped.
   for (const [M, K, outs] of [
     [37, 70, [21, 9, 9]],
     [5, 13, [19, 6]],
+    [70, 30, [21, 9, 9]],
   ] as const) {
     const x = operand(g, M, K, 1);
     const ws = outs.map((n, i) => operand(g, n, K, 10 + i));
@@ -100,20 +105,54 @@ async function checkParts(g: Backend): Promise<void> {
 }
 
 suite('webgpu grouped linear kernels vs float64', () => {
-  // CPU adapters run the grouped kernels, GPUs the tuned matmul family per part: both routes, whatever the adapter.
-  for (const [route, cpuAdapter] of [
-    ['grouped kernels', true],
-    ['tuned family apart', false],
-  ] as const) {
+  // Both routes of the `linear-parts` family, whatever the adapter (CPU adapters default to grouped, GPUs to apart).
+  for (const route of ['grouped', 'apart'] as const) {
     it(`compatibility device, ${route}: linearParts (with residual), input and weight gradients`, async () => {
-      const rt = (compat as WebGpuBackend).rt;
-      const detected = rt.cpuAdapter;
-      rt.cpuAdapter = cpuAdapter;
+      const board = switchboardOf((compat as WebGpuBackend).rt)!;
+      board.pin('linear-parts', route);
       try {
         await checkParts(compat!);
       } finally {
-        rt.cpuAdapter = detected;
+        board.pin('linear-parts', undefined);
       }
     });
   }
+
+  it('the linear-parts family times both routes of each kind and keeps the faster', async () => {
+    const rt = (compat as WebGpuBackend).rt;
+    const profile = switchboardOf(rt)!.profile;
+    const board = new Switchboard(rt, profile, [partsFamily], { andes: 'test', mode: 'on', persist: false, runs: 1 });
+    const problems: PartsProblem[] = [
+      { kind: 'forward', M: 70, K: 30, Ns: [21, 9, 9], residual: false },
+      { kind: 'forward', M: 23, K: 17, Ns: [29], residual: true },
+      { kind: 'inputGrad', M: 5, K: 13, Ns: [19, 6], residual: false },
+      { kind: 'weightGrad', M: 37, K: 70, Ns: [21, 9, 9], residual: false },
+    ];
+    const results = await board.tune(problems.map((problem) => ({ family: 'linear-parts', problem })));
+    expect(results).toHaveLength(4);
+    for (const r of results) {
+      expect(Object.keys(r.times).sort()).toEqual(['apart', 'grouped']);
+      expect(r.times[r.winner]).toBe(Math.min(...Object.values(r.times)));
+    }
+    expect(board.resolve('linear-parts', problems[0])).toBe(results[0]!.winner);
+  });
+
+  it('defaults: grouped on CPU adapters (several parts up to 64 rows), apart on GPUs', () => {
+    const profile = switchboardOf((compat as WebGpuBackend).rt)!.profile;
+    const p = (M: number, parts: number): PartsProblem => ({
+      kind: 'forward',
+      M,
+      K: 64,
+      Ns: Array.from({ length: parts }, () => 32),
+      residual: parts === 1,
+    });
+    const cpu = { ...profile, cpu: true };
+    const gpu = { ...profile, cpu: false };
+    expect(partsFamily.fallback(cpu, p(64, 3))).toBe('grouped');
+    expect(partsFamily.fallback(cpu, p(65, 3))).toBe('apart');
+    expect(partsFamily.fallback(cpu, p(512, 1))).toBe('grouped');
+    expect(partsFamily.fallback(gpu, p(1, 3))).toBe('apart');
+    expect(partsFamily.candidates(gpu, p(1, 3))).toEqual(['apart', 'grouped']);
+    expect(partsFamily.shapeClass(p(1, 3))).not.toBe(partsFamily.shapeClass(p(1, 2)));
+  });
 });

@@ -18,6 +18,7 @@
 
 import type { View } from '../../backend/backend.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
+import { chooseVariant } from '../tuning/switchboard.js';
 import { type Layout, layoutOf } from './matmul-code.js';
 import {
   linearPartsApart,
@@ -34,8 +35,8 @@ interface PartsStrip {
 }
 
 // Row-blocked strips as the lavapipe matmul family chose for M > 1 (8 × 8 per invocation) and one-row decode (1 × 8).
-// Only CPU adapters run these kernels: GPUs take the tuned family per part (matmul-parts-apart.ts) until the grouped
-// kernels are measured there.
+// CPU adapters run these kernels by default; GPUs take the tuned family per part (matmul-parts-apart.ts) unless the
+// `linear-parts` tuning family times the grouped kernels faster for a shape class on the user's adapter.
 const ROWS: PartsStrip = { wg: 16, rm: 8, rn: 8 };
 const ONE_ROW: PartsStrip = { wg: 16, rm: 1, rn: 8 };
 
@@ -47,9 +48,33 @@ const ONE_ROW: PartsStrip = { wg: 16, rm: 1, rn: 8 };
  */
 export const GROUPED_MAX_ROWS = 64;
 
-/** Whether a CPU adapter runs `parts` products of `M` rows grouped (else apart, as on GPUs). */
-function grouped(rt: Runtime, parts: number, M: number): boolean {
-  return rt.cpuAdapter && (parts === 1 || M <= GROUPED_MAX_ROWS);
+/** How a grouped product runs: one dispatch for every part, or one tuned matmul per part (matmul-parts-apart.ts). */
+export type PartsRoute = 'grouped' | 'apart';
+
+/** A grouped product as the `linear-parts` tuning family sees it (its shape class decides grouped or apart). */
+export interface PartsProblem {
+  /** `forward` ({@link linearParts}), `inputGrad` or `weightGrad`. */
+  kind: 'forward' | 'inputGrad' | 'weightGrad';
+  /** Rows of x (and of every dy). */
+  M: number;
+  /** Columns of x (and of dx). */
+  K: number;
+  /** Output columns of each part (of each dy for the gradients). */
+  Ns: number[];
+  /** The forward adds a residual (one part only). */
+  residual: boolean;
+}
+
+/**
+ * The route without tuning: grouped on CPU adapters (more than one part only up to {@link GROUPED_MAX_ROWS} rows),
+ * apart on GPUs, where the tuner times both ways on first use of each shape class.
+ */
+export function defaultPartsRoute(cpuAdapter: boolean, p: PartsProblem): PartsRoute {
+  return cpuAdapter && (p.Ns.length === 1 || p.M <= GROUPED_MAX_ROWS) ? 'grouped' : 'apart';
+}
+
+function grouped(rt: Runtime, p: PartsProblem): boolean {
+  return (chooseVariant<PartsRoute>(rt, 'linear-parts', p) ?? defaultPartsRoute(rt.cpuAdapter, p)) === 'grouped';
 }
 
 /** One product `out_p [M, N] = A_p [M, K] · B_p [K, N]` of a dispatch; `out` is an element offset into its output. */
@@ -233,8 +258,11 @@ function dispatchProducts(
  * after the earlier parts; with `residual` `[M, N]` (one weight only) the block is `residual + x · Wᵀ`.
  */
 export function linearParts(rt: Runtime, x: View, weights: readonly View[], residual: View | null): GpuStorage {
-  if (!grouped(rt, weights.length, x.shape[0]!)) return linearPartsApart(rt, x, weights, residual);
   const [M, K] = x.shape as [number, number];
+  const Ns = weights.map((w) => w.shape[0]!);
+  if (!grouped(rt, { kind: 'forward', M, K, Ns, residual: residual !== null })) {
+    return linearPartsApart(rt, x, weights, residual);
+  }
   let total = 0;
   const products: Product[] = weights.map((w) => {
     const p = { a: x, b: transposedView(w), M, N: w.shape[0]!, K, out: total };
@@ -254,9 +282,12 @@ export function linearParts(rt: Runtime, x: View, weights: readonly View[], resi
 
 /** Σ_p dy_p `[M, N_p]` · W_p `[N_p, K]` → `[M, K]`: the input gradient of {@link linearParts}, one dispatch. */
 export function linearPartsInputGrad(rt: Runtime, dys: readonly View[], weights: readonly View[]): GpuStorage {
-  if (!grouped(rt, dys.length, dys[0]!.shape[0]!)) return linearPartsInputGradApart(rt, dys, weights);
   const M = dys[0]!.shape[0]!;
   const K = weights[0]!.shape[1]!;
+  const Ns = dys.map((dy) => dy.shape[1]!);
+  if (!grouped(rt, { kind: 'inputGrad', M, K, Ns, residual: false })) {
+    return linearPartsInputGradApart(rt, dys, weights);
+  }
   const out = rt.alloc('float32', M * K);
   const products: Product[] = dys.map((dy, i) => ({ a: dy, b: weights[i]!, M, N: K, K: dy.shape[1]!, out: 0 }));
   const names = { a: ['G0', 'G1', 'G2'], b: ['W0', 'W1', 'W2'], out: ['DX', 'DX', 'DX'] };
@@ -271,8 +302,9 @@ export function linearPartsInputGrad(rt: Runtime, dys: readonly View[], weights:
 
 /** dy_pᵀ · x for each dy_p `[M, N_p]` and x `[M, K]` → one `[N_p, K]` storage per part, in one dispatch. */
 export function linearPartsWeightGrad(rt: Runtime, dys: readonly View[], x: View): GpuStorage[] {
-  if (!grouped(rt, dys.length, x.shape[0]!)) return linearPartsWeightGradApart(rt, dys, x);
   const [M, K] = x.shape as [number, number];
+  const Ns = dys.map((dy) => dy.shape[1]!);
+  if (!grouped(rt, { kind: 'weightGrad', M, K, Ns, residual: false })) return linearPartsWeightGradApart(rt, dys, x);
   const outs = dys.map((dy) => rt.alloc('float32', dy.shape[1]! * K));
   const products: Product[] = dys.map((dy) => ({ a: transposedView(dy), b: x, M: dy.shape[1]!, N: K, K: M, out: 0 }));
   const names = { a: ['G0', 'G1', 'G2'], b: ['X', 'X', 'X'], out: ['DW0', 'DW1', 'DW2'] };

@@ -19,6 +19,14 @@ import {
   type MatmulVariant,
   matmul,
 } from '../kernels/matmul.js';
+import {
+  defaultPartsRoute,
+  linearParts,
+  linearPartsInputGrad,
+  linearPartsWeightGrad,
+  type PartsProblem,
+  type PartsRoute,
+} from '../kernels/matmul-parts.js';
 import { BROADCAST_STEPS } from '../kernels/matmul-strip-subgroup.js';
 import { random } from '../kernels/random.js';
 import { reduce } from '../kernels/reduce.js';
@@ -303,6 +311,43 @@ export const rowsFamily: KernelFamily<RowProblem> = {
   },
 };
 
+/** The two routes of a grouped linear product (matmul-parts.ts). */
+export const PARTS_VARIANTS: Record<string, PartsRoute> = { grouped: 'grouped', apart: 'apart' };
+
+/** Random float32 operand views of row-major `[rows, cols]`, seeded per operand. */
+function rowsOperand(rt: Runtime, rows: number, cols: number, seed: number): View {
+  return { storage: random(rt, 'uniform', rows * cols, seed, 0), shape: [rows, cols], strides: [cols, 1], offset: 0 };
+}
+
+/** Grouped linear products (q/k/v, gate/up, residual epilogue; forward and both gradients): grouped or apart. */
+export const partsFamily: KernelFamily<PartsProblem> = {
+  name: 'linear-parts',
+  variants: PARTS_VARIANTS,
+  shapeClass: (p) =>
+    `${p.kind}${p.residual ? '+r' : ''}:m${bucket(p.M)}:k${bucket(p.K)}:n${p.Ns.map(bucket).join(',')}`,
+  candidates(a, p) {
+    const def = this.fallback(a, p);
+    return [def, def === 'grouped' ? 'apart' : 'grouped'];
+  },
+  fallback: (a, p) => defaultPartsRoute(a.cpu, p),
+  prepare(rt, p) {
+    const x = rowsOperand(rt, p.M, p.K, 11);
+    const ws = p.Ns.map((n, i) => rowsOperand(rt, n, p.K, 12 + i));
+    const dys = p.Ns.map((n, i) => rowsOperand(rt, p.M, n, 16 + i));
+    const residual = p.residual ? rowsOperand(rt, p.M, p.Ns[0]!, 20) : null;
+    return {
+      run: () => {
+        if (p.kind === 'forward') rt.free(linearParts(rt, x, ws, residual));
+        else if (p.kind === 'inputGrad') rt.free(linearPartsInputGrad(rt, dys, ws));
+        else for (const g of linearPartsWeightGrad(rt, dys, x)) rt.free(g);
+      },
+      dispose: () => {
+        for (const v of [x, ...ws, ...dys, ...(residual ? [residual] : [])]) rt.free(v.storage as GpuStorage);
+      },
+    };
+  },
+};
+
 /** Every tunable family. */
 export const KERNEL_FAMILIES: readonly KernelFamily[] = [
   matmulFamily,
@@ -310,4 +355,5 @@ export const KERNEL_FAMILIES: readonly KernelFamily[] = [
   attentionFamily,
   attentionBackwardFamily,
   rowsFamily,
+  partsFamily,
 ] as KernelFamily[];

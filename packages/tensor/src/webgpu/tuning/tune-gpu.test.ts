@@ -141,5 +141,16 @@ suite('autotuner on the WebGPU adapter', () => {
     const rows = familyProblems([{ kind: 'rows', op: 'rmsnorm', rows: 37, cols: 288 }]);
     expect(rows).toEqual([{ family: 'rows', problem: { op: 'rmsnorm', rows: 37, cols: 288 } }]);
     expect(() => familyProblems([{ kind: 'rows', op: 'rmsnorm', rows: 0, cols: 8 }])).toThrow(/rows rows must be/);
+    const parts = familyProblems([{ kind: 'linear-parts', m: 5, k: 13, n: [19, 6], backward: true }]);
+    expect(parts.map((p) => [p.family, (p.problem as { kind: string }).kind])).toEqual([
+      ['linear-parts', 'forward'],
+      ['linear-parts', 'inputGrad'],
+      ['linear-parts', 'weightGrad'],
+    ]);
+    expect(parts[0]!.problem).toEqual({ kind: 'forward', M: 5, K: 13, Ns: [19, 6], residual: false });
+    expect(() => familyProblems([{ kind: 'linear-parts', m: 1, k: 8, n: [4, 4], residual: true }])).toThrow(
+      /residual takes exactly one weight/,
+    );
+    expect(() => familyProblems([{ kind: 'linear-parts', m: 1, k: 8, n: [] }])).toThrow(/takes 1–3 weights, got 0/);
   });
 });

@@ -7,6 +7,7 @@
 
 import type { AttentionProblem } from '../kernels/attention.js';
 import type { MatmulProblem } from '../kernels/matmul.js';
+import type { PartsProblem } from '../kernels/matmul-parts.js';
 import type { RowProblem } from '../kernels/row-variants.js';
 import type { FamilyProblem } from './switchboard.js';
 
@@ -50,8 +51,22 @@ export interface RowShape {
   cols: number;
 }
 
+/**
+ * Grouped linear products of one input (`linearMany`, `linearResidual`): x `[m, k]` times each weight `[n_p, k]`
+ * (stored `[out, in]`), with a residual epilogue when `residual` (one weight); `backward` adds the input and weight
+ * gradients. The tuner decides per shape class whether they run as one dispatch or as a tuned matmul each.
+ */
+export interface LinearPartsShape {
+  kind: 'linear-parts';
+  m: number;
+  k: number;
+  n: number[];
+  residual?: boolean;
+  backward?: boolean;
+}
+
 /** A shape a model will run, as passed to `tune()`. */
-export type TuneShape = MatmulShape | AttentionShape | RowShape;
+export type TuneShape = MatmulShape | AttentionShape | RowShape | LinearPartsShape;
 
 function positive(what: string, n: number | undefined): void {
   if (n !== undefined && !(Number.isInteger(n) && n > 0))
@@ -107,9 +122,22 @@ export function familyProblems(shapes: readonly TuneShape[]): FamilyProblem[] {
         throw new Error(`tune: rows op '${s.op}' is not rmsnorm or softmax`);
       const p: RowProblem = { op: s.op, rows: s.rows, cols: s.cols };
       out.push({ family: 'rows', problem: p });
+    } else if (s.kind === 'linear-parts') {
+      positive('linear-parts m', s.m);
+      positive('linear-parts k', s.k);
+      if (s.n.length < 1 || s.n.length > 3) throw new Error(`tune: linear-parts takes 1–3 weights, got ${s.n.length}`);
+      for (const n of s.n) positive('linear-parts n', n);
+      if (s.residual && s.n.length !== 1) throw new Error('tune: a linear-parts residual takes exactly one weight');
+      const base = { M: s.m, K: s.k, Ns: [...s.n] };
+      out.push({ family: 'linear-parts', problem: { kind: 'forward', ...base, residual: s.residual ?? false } });
+      if (s.backward) {
+        for (const kind of ['inputGrad', 'weightGrad'] as const) {
+          out.push({ family: 'linear-parts', problem: { kind, ...base, residual: false } satisfies PartsProblem });
+        }
+      }
     } else {
       throw new Error(
-        `tune: unknown shape kind '${(s as { kind?: string }).kind}' (expected 'matmul', 'attention' or 'rows')`,
+        `tune: unknown shape kind '${(s as { kind?: string }).kind}' (expected 'matmul', 'attention', 'rows' or 'linear-parts')`,
       );
     }
   }
