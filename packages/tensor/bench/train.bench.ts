@@ -124,7 +124,10 @@ export async function trainRow(_b: Bench, cfg = { V: 512, d: 256, H: 4, L: 2, B:
     await out.data();
     out.dispose();
   };
-  await forwardOne(); // compiles, and tunes the new one-row shape classes (their dispatches are not the model's)
+  // Compiles and tunes the new one-row shape classes (their dispatches are not the model's); the second call tunes
+  // the families a tuned route calls in turn (the per-part matmuls of an apart `linear-parts` route).
+  await forwardOne();
+  await forwardOne();
   const perToken = await countDispatches(forwardOne);
   const nParams = params.reduce((s, p) => s + p.size, 0);
   console.log(`\n### training step (Andes only)\n`);

@@ -120,8 +120,9 @@ suite('webgpu grouped linear kernels vs float64', () => {
 
   it('the linear-parts family times both routes of each kind and keeps the faster', async () => {
     const rt = (compat as WebGpuBackend).rt;
-    const profile = switchboardOf(rt)!.profile;
-    const board = new Switchboard(rt, profile, [partsFamily], { andes: 'test', mode: 'on', persist: false, runs: 1 });
+    // As a GPU sees them: both routes timed at every size (a CPU adapter times only products above 64 rows).
+    const gpu = { ...switchboardOf(rt)!.profile, cpu: false };
+    const board = new Switchboard(rt, gpu, [partsFamily], { andes: 'test', mode: 'on', persist: false, runs: 1 });
     const problems: PartsProblem[] = [
       { kind: 'forward', M: 70, K: 30, Ns: [21, 9, 9], residual: false },
       { kind: 'forward', M: 23, K: 17, Ns: [29], residual: true },
@@ -153,6 +154,8 @@ suite('webgpu grouped linear kernels vs float64', () => {
     expect(partsFamily.fallback(cpu, p(512, 1))).toBe('grouped');
     expect(partsFamily.fallback(gpu, p(1, 3))).toBe('apart');
     expect(partsFamily.candidates(gpu, p(1, 3))).toEqual(['apart', 'grouped']);
+    expect(partsFamily.candidates(cpu, p(1, 3))).toEqual(['grouped']);
+    expect(partsFamily.candidates(cpu, p(256, 3))).toEqual(['apart', 'grouped']);
     expect(partsFamily.shapeClass(p(1, 3))).not.toBe(partsFamily.shapeClass(p(1, 2)));
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../kernels/matmul.js';
 import {
   defaultPartsRoute,
+  GROUPED_MAX_ROWS,
   linearParts,
   linearPartsInputGrad,
   linearPartsWeightGrad,
@@ -327,6 +328,9 @@ export const partsFamily: KernelFamily<PartsProblem> = {
     `${p.kind}${p.residual ? '+r' : ''}:m${bucket(p.M)}:k${bucket(p.K)}:n${p.Ns.map(bucket).join(',')}`,
   candidates(a, p) {
     const def = this.fallback(a, p);
+    // CPU adapters keep short products grouped untimed: grouped one-row products took 0.34× the time of separate
+    // ones on lavapipe (BENCHMARKS.md), a gap its ~0.07 ms timer resolution cannot see at one row.
+    if (a.cpu && p.M <= GROUPED_MAX_ROWS) return [def];
     return [def, def === 'grouped' ? 'apart' : 'grouped'];
   },
   fallback: (a, p) => defaultPartsRoute(a.cpu, p),
