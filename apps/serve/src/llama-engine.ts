@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { forwardPaged, type LlamaForCausalLM, PagedKvCache } from '@andes/nn';
+import { forwardPaged, type KvBlockPool, type LlamaForCausalLM, PagedKvCache } from '@andes/nn';
 import { embedding, sampleTokens, type Tensor, tensor } from '@andes/tensor';
 import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
 
@@ -99,6 +99,30 @@ async function drawTokens(logits: Tensor, chunks: readonly StepChunk[]): Promise
   }
 }
 
+/**
+ * What every engine does before a step: opens each chunk's sequence in `pool` when it is new and grows it to the
+ * chunk's end; throws (naming `engine`, the sequence, and the context or the free blocks it lacks) otherwise.
+ */
+export function reserveChunks(
+  pool: KvBlockPool,
+  chunks: readonly StepChunk[],
+  maxContext: number,
+  engine: string,
+): void {
+  for (const c of chunks) {
+    if (!pool.has(c.seq)) pool.open(c.seq);
+    const end = c.start + c.ids.length;
+    if (end > maxContext) {
+      throw new Error(`${engine}.step: sequence ${c.seq} would reach ${end} positions, context is ${maxContext}`);
+    }
+    if (!pool.grow(c.seq, end)) {
+      throw new Error(
+        `${engine}.step: no free KV blocks for sequence ${c.seq} (${pool.freeBlocks} free of ${pool.numBlocks})`,
+      );
+    }
+  }
+}
+
 /** An `Engine` over a `LlamaForCausalLM` with a paged KV cache. */
 export class LlamaEngine implements Engine {
   readonly vocabSize: number;
@@ -125,21 +149,7 @@ export class LlamaEngine implements Engine {
   }
 
   async step(chunks: readonly StepChunk[]): Promise<StepResult[]> {
-    const pool = this.cache.pool;
-    for (const c of chunks) {
-      if (!pool.has(c.seq)) pool.open(c.seq);
-      const end = c.start + c.ids.length;
-      if (end > this.maxContext) {
-        throw new Error(
-          `LlamaEngine.step: sequence ${c.seq} would reach ${end} positions, context is ${this.maxContext}`,
-        );
-      }
-      if (!pool.grow(c.seq, end)) {
-        throw new Error(
-          `LlamaEngine.step: no free KV blocks for sequence ${c.seq} (${pool.freeBlocks} free of ${pool.numBlocks})`,
-        );
-      }
-    }
+    reserveChunks(this.cache.pool, chunks, this.maxContext, 'LlamaEngine');
     const all = forwardPaged(this.model, chunks, this.cache);
     try {
       // Row layout of `all`: per chunk its last position, or every position with allLogits.

@@ -17,7 +17,7 @@ import type { WeightDtype } from '@andes/checkpoint';
 import { KvBlockPool, type LlamaConfig } from '@andes/nn';
 import type { BackendName } from '@andes/tensor';
 import type { Engine, KvBlocks, StepChunk, StepResult } from './engine.js';
-import type { LlamaEngineOptions } from './llama-engine.js';
+import { type LlamaEngineOptions, reserveChunks } from './llama-engine.js';
 
 /** Where the worker gets its model: a model path (as `loadServedModel` takes), or weights already in memory. */
 export type EngineSource =
@@ -164,20 +164,7 @@ export class WorkerEngine implements Engine {
     if (this.pending) throw new Error('WorkerEngine.step: a step is already running (steps do not overlap)');
     const pool = this.pool;
     // The same checks and reservations as LlamaEngine.step, made here so that the worker replays them.
-    for (const c of chunks) {
-      if (!pool.has(c.seq)) pool.open(c.seq);
-      const end = c.start + c.ids.length;
-      if (end > this.maxContext) {
-        throw new Error(
-          `WorkerEngine.step: sequence ${c.seq} would reach ${end} positions, context is ${this.maxContext}`,
-        );
-      }
-      if (!pool.grow(c.seq, end)) {
-        throw new Error(
-          `WorkerEngine.step: no free KV blocks for sequence ${c.seq} (${pool.freeBlocks} free of ${pool.numBlocks})`,
-        );
-      }
-    }
+    reserveChunks(pool, chunks, this.maxContext, 'WorkerEngine');
     // Referenced while a step runs (a caller awaiting it keeps the process alive), unreferenced when idle.
     this.worker.ref();
     const reply = await new Promise<FromEngineWorker>((resolve, reject) => {
