@@ -59,8 +59,10 @@ export function linearParts(x: View, weights: readonly View[], residual: View | 
 export function linearPartsInputGrad(dys: readonly View[], weights: readonly View[]): Storage {
   const out = allocCpu('float32', dys[0]!.shape[0]! * weights[0]!.shape[1]!);
   dys.forEach((dy, i) => {
-    const part = (matmul(dy, weights[i]!, []) as CpuStorage).data;
+    const product = matmul(dy, weights[i]!, []) as CpuStorage;
+    const part = product.data;
     for (let j = 0; j < part.length; j++) out.data[j] = out.data[j]! + part[j]!;
+    recycleCpu(product); // as in linearParts: a kernel output no tensor holds
   });
   return out;
 }

@@ -90,7 +90,7 @@ export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
 /** The units of the kernels on relaxed SIMD (wasm-relaxed-simd.ts): Q4_0 takes int8 activations with pair sums. */
 export const RELAXED_BLOCK_UNITS: Record<BlockType, BlockUnit> = {
   ...BLOCK_UNITS,
-  Q4_0: { bytes: 18, elements: 32, activations: 'int8-with-sums', decodeStreams: 2 },
+  Q4_0: { ...BLOCK_UNITS.Q4_0, activations: 'int8-with-sums', decodeStreams: 2 },
 };
 
 /** The units of the kernels with or without relaxed SIMD. */
