@@ -6,16 +6,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, saveGgufModel } from '@andes/checkpoint';
-import { generate, LlamaForCausalLM, llamaPreset, useBlockWeights } from '@andes/nn';
+import { saveGgufModel } from '@andes/checkpoint';
+import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { setBackend, setWasmRelaxedSimd } from '@andes/tensor';
+import { andesDecode, keptModel } from './decode-models.mjs';
 import { syntheticTokenizer } from './synthetic-tokenizer.mjs';
 
 const rounds = Number(process.argv[2] ?? 11);
 const tokens = Number(process.argv[3] ?? 16);
 const dtype = process.argv[4] ?? 'q4_0';
 const prompt = [1, 400, 500, 600, 700, 800, 900, 1000];
-const stop = () => false;
 
 await setBackend('cpu');
 const out = await mkdtemp(join(tmpdir(), 'andes-bench-relaxed-'));
@@ -26,21 +26,12 @@ const path = join(out, `m.${dtype}.gguf`);
   await saveGgufModel(path, { config, model, tokenizer: syntheticTokenizer(config.vocab_size), dtype });
   model.dispose();
 }
-const loaded = await loadModel(path, { dtype: 'keep' });
-const model = new LlamaForCausalLM(loaded.config);
-useBlockWeights(model, loaded.blockWeights);
-model.loadStateDict(loaded.tensors);
+const model = await keptModel(path);
 
 /** Tokens per CPU-second of `tokens` greedy decode steps after the prompt, and the ids. */
 async function decode() {
-  const ids = [];
-  let c1 = null;
-  for await (const id of generate(model, prompt, { maxNewTokens: tokens + 1, temperature: 0, stop })) {
-    if (ids.length === 0) c1 = process.cpuUsage(); // the first token ends the prefill
-    ids.push(id);
-  }
-  const c = process.cpuUsage(c1);
-  return { perCpu: tokens / ((c.user + c.system) / 1e6), ids: ids.join(',') };
+  const run = await andesDecode(model, prompt, tokens);
+  return { perCpu: run.perCpu, ids: run.ids.join(',') };
 }
 
 const variants = { relaxed: [], plain: [] };

@@ -14,10 +14,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, saveGgufModel } from '@andes/checkpoint';
-import { generate, LlamaForCausalLM, llamaPreset, useBlockWeights } from '@andes/nn';
+import { saveGgufModel } from '@andes/checkpoint';
+import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { andesDecode, cpuSeconds, keptModel } from './decode-models.mjs';
 import { syntheticTokenizer } from './synthetic-tokenizer.mjs';
 
 const threads = Number(process.argv[2] ?? 2);
@@ -33,7 +34,6 @@ const out = await mkdtemp(join(tmpdir(), 'andes-bench-decode-'));
 const config = llamaPreset('stories-110m');
 const tokenizer = syntheticTokenizer(config.vocab_size);
 const prompt = [1, 400, 500, 600, 700, 800, 900, 1000];
-const stop = () => false; // never stop early: time exactly `tokens` decode steps
 const llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
 console.log(`stories-110m shape, ${tokens} decode tokens after an 8-token prompt, ${threads} threads`);
 console.log(
@@ -51,10 +51,7 @@ const models = [];
 for (const dtype of dtypes) {
   const path = join(out, `m.${dtype}.gguf`);
   const cpp = skipLlama ? null : await llamaCppModel(path);
-  const loaded = await loadModel(path, { dtype: 'keep' });
-  const andesModel = new LlamaForCausalLM(loaded.config);
-  useBlockWeights(andesModel, loaded.blockWeights);
-  andesModel.loadStateDict(loaded.tensors);
+  const andesModel = await keptModel(path);
   models.push({ dtype, cpp, andesModel, runs: [], cppRuns: [], ids: [], cppIds: [] });
 }
 const NO_RUN = { wall: Number.NaN, perCpu: Number.NaN, ids: [] };
@@ -62,7 +59,7 @@ const NO_RUN = { wall: Number.NaN, perCpu: Number.NaN, ids: [] };
 for (let round = -1; round < rounds; round++) {
   for (const entry of round % 2 ? models : [...models].reverse()) {
     const cpp = entry.cpp ? await entry.cpp.decode() : NO_RUN;
-    const andes = await andesDecode(entry.andesModel);
+    const andes = await andesDecode(entry.andesModel, prompt, tokens);
     if (round < 0) continue;
     entry.cppRuns.push(cpp);
     entry.runs.push(andes);
@@ -88,28 +85,6 @@ for (const { dtype, cpp, andesModel, runs, cppRuns, ids, cppIds } of models) {
 }
 await llama.dispose();
 await rm(out, { recursive: true, force: true });
-
-/** CPU seconds this process has used since `since` (a `process.cpuUsage()` reading). */
-function cpuSeconds(since) {
-  const c = process.cpuUsage(since);
-  return (c.user + c.system) / 1e6;
-}
-
-/** Andes's decode of `tokens` greedy tokens after the prompt: tokens per wall and per CPU second, and the ids. */
-async function andesDecode(model) {
-  let t1 = 0;
-  let c1 = null;
-  const ids = [];
-  for await (const id of generate(model, prompt, { maxNewTokens: tokens + 1, temperature: 0, stop })) {
-    if (ids.length === 0) {
-      t1 = performance.now(); // the first token ends the prefill
-      c1 = process.cpuUsage();
-    }
-    ids.push(id);
-  }
-  // Tokens per CPU-second of this process (lavapipe's threads included): steadier than wall time under load.
-  return { wall: (tokens / (performance.now() - t1)) * 1000, perCpu: tokens / cpuSeconds(c1), ids };
-}
 
 /**
  * llama.cpp on `path` (CPU, `threads` threads), loaded once: `decode()` evaluates the prompt on a cleared sequence
