@@ -1,13 +1,14 @@
 // andes-serve, andes-eval and andes-train sample load GGUF files and llama2.c .bin files through
 // @andes/checkpoint's loadModel, and andes-serve --dry-run prints the memory per dtype.
 import { spawnSync } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel, saveGgufModel, saveLlama2cModel } from '@andes/checkpoint';
+import { GgufFile, loadModel, saveGgufModel, saveLlama2cModel } from '@andes/checkpoint';
 import { LocalModel } from '@andes/eval';
 import { LlamaForCausalLM, llamaConfig } from '@andes/nn';
 import { loadServedModel } from '@andes/serve';
 import { noGrad, tensor } from '@andes/tensor';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { tinyModel } from './tiny-model.js';
 
 async function logits(model: LlamaForCausalLM, ids: number[]): Promise<Float32Array> {
@@ -57,6 +58,44 @@ describe('apps load every model format', () => {
     expect(await logits(model(fromGguf), ids)).toEqual(await logits(model(rounded), ids));
     expect(fromGguf.renderChat([{ role: 'user', content: 'hi' }]).length).toBeGreaterThan(2);
   });
+
+  it('andes-serve with an engine worker: the main thread reads no weights; logits equal the in-process model', async () => {
+    const tiny = await tinyModel();
+    const ids = [tiny.tokenizer.bosId, ...tiny.tokenizer.encode('Tom had a small boat')];
+    const probe = await open(gguf, 'r');
+    const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const header = await GgufFile.open(gguf);
+    await header.close();
+    // Where each format's weights start: a read at or past it on this thread would be a weight read.
+    const dataStart = { [gguf]: header.header.dataOffset, [bin]: 28, [dir]: 0 };
+    for (const path of [gguf, bin, dir]) {
+      const inProcess = await loadServedModel(path, { id: 'm', maxSlots: 1 });
+      const positions: number[] = [];
+      const read = proto.read;
+      const spy = vi.spyOn(proto, 'read').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+        positions.push(Number(args[3] ?? -1));
+        return read.apply(this, args);
+      });
+      const inWorker = await loadServedModel(path, { id: 'm', maxSlots: 1, engineWorkers: 1 }).finally(() =>
+        spy.mockRestore(),
+      );
+      try {
+        expect(positions.filter((at) => at >= dataStart[path]! && !(path === gguf && at === 0))).toEqual([]);
+        expect(inWorker.eosIds).toEqual(inProcess.eosIds);
+        expect(inWorker.chatTemplate).toBe(inProcess.chatTemplate);
+        expect(inWorker.renderChat([{ role: 'user', content: 'hi' }])).toEqual(
+          inProcess.renderChat([{ role: 'user', content: 'hi' }]),
+        );
+        const [a] = await inWorker.engine.step([{ seq: 0, ids, start: 0 }]);
+        const [b] = await inProcess.engine.step([{ seq: 0, ids, start: 0 }]);
+        expect(a!.logits).toEqual(b!.logits);
+      } finally {
+        inWorker.engine.dispose();
+        inProcess.engine.dispose();
+      }
+    }
+  }, 60_000);
 
   it('andes-eval: LocalModel.load reads a GGUF file', async () => {
     const lm = await LocalModel.load(gguf);

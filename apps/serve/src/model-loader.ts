@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel, type WeightDtype } from '@andes/checkpoint';
+import { loadModel, loadModelInfo, type WeightDtype } from '@andes/checkpoint';
 import type { LlamaConfig, LlamaForCausalLM } from '@andes/nn';
 import { getBackend } from '@andes/tensor';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
@@ -157,20 +157,17 @@ export async function createWorkerEngines(
 
 /** Loads `dir` (a Hugging Face directory, a GGUF file or a llama2.c `.bin`) and builds the served model. */
 export async function loadServedModel(dir: string, options: LoadServedModelOptions): Promise<ServedModel> {
-  const loaded = await loadModel(dir, { dtype: options.dtype });
+  const workers = options.engineWorkers ?? 0;
+  // With engine workers, each loads the weights itself: this thread reads only the config and the tokenizer, so
+  // the weights are in memory once per worker, never also here.
+  const full = workers > 0 ? undefined : await loadModel(dir, { dtype: options.dtype });
+  const loaded = full ?? (await loadModelInfo(dir));
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const sizing = { maxSlots: options.maxSlots, maxContext: options.maxContext, kvBudgetBytes: options.kvBudgetBytes };
-  const workers = options.engineWorkers ?? 0;
-  // With engine workers, each loads the weights itself; this thread keeps only the tokenizer and the config.
-  const engine =
-    workers > 0
-      ? await createWorkerEngines(
-          workers,
-          { kind: 'path', path: dir, dtype: options.dtype, lora: options.lora },
-          sizing,
-        )
-      : new LlamaEngine(await modelFromLoaded(loaded, options.lora), sizing);
+  const engine = full
+    ? new LlamaEngine(await modelFromLoaded(full, options.lora), sizing)
+    : await createWorkerEngines(workers, { kind: 'path', path: dir, dtype: options.dtype, lora: options.lora }, sizing);
   return servedModelOf(
     {
       id: options.id,

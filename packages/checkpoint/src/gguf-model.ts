@@ -14,7 +14,14 @@ import type { GgufValue } from './gguf-metadata.js';
 import { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
 import { type GgufTensorSource, writeGguf } from './gguf-writer.js';
 import { hostTensorToFloat32, toHostTensors } from './host-tensors.js';
-import { type ExportModelOptions, exportSource, type LoadedModel, type LoadModelOptions } from './loaded-model.js';
+import {
+  type ExportModelOptions,
+  exportSource,
+  type LoadedModel,
+  type LoadModelInfoOptions,
+  type LoadModelOptions,
+  type ModelInfo,
+} from './loaded-model.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
 import { ggmlTypeFor, roundTripDtype, type WeightDtype } from './weight-dtype.js';
 
@@ -43,6 +50,34 @@ export async function readGgufConfig(path: string): Promise<LlamaConfig> {
   } finally {
     await file.close();
   }
+}
+
+/**
+ * A LLaMA GGUF file's config (its `rope_style` the layout asked for) and embedded tokenizer, from the header alone:
+ * no tensor data is read (the header is read in chunks of 1 MiB, which for a small file may span the data too).
+ *
+ * @example const { config, tokenizer } = await loadGgufModelInfo('stories15M.q8_0.gguf');
+ */
+export async function loadGgufModelInfo(path: string, options: LoadModelInfoOptions = {}): Promise<ModelInfo> {
+  const file = await GgufFile.open(path);
+  try {
+    return ggufInfo(file, options);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Config and tokenizer from an open GGUF file's header (what the full load and the info load share). */
+function ggufInfo(file: GgufFile, options: LoadModelInfoOptions): ModelInfo {
+  const { path } = file;
+  const metadata = file.header.metadata;
+  const embedding = file.info('token_embd.weight');
+  if (!embedding) throw new Error(`${path}: no token_embd.weight tensor; not a LLaMA model file`);
+  const config = llamaConfigFromGguf(metadata, path, embedding.shape[0]!, !file.info('output.weight'));
+  config.rope_style = options.ropeLayout ?? 'half';
+  const info: ModelInfo = { format: 'gguf', config };
+  if (!options.skipTokenizer) info.tokenizer = tokenizerFromGguf(metadata, path);
+  return info;
 }
 
 /**
@@ -75,13 +110,9 @@ export async function loadGgufModelBytes(
 async function loadGgufFile(file: GgufFile, options: LoadModelOptions): Promise<LoadedModel> {
   const path = file.path;
   try {
-    const { metadata, tensors: infos } = file.header;
-    const embedding = file.info('token_embd.weight');
-    if (!embedding) throw new Error(`${path}: no token_embd.weight tensor; not a LLaMA model file`);
-    const tokenizer = options.skipTokenizer ? undefined : tokenizerFromGguf(metadata, path);
-    const config = llamaConfigFromGguf(metadata, path, embedding.shape[0]!, !file.info('output.weight'));
-    const layout = options.ropeLayout ?? 'half';
-    config.rope_style = layout;
+    const infos = file.header.tensors;
+    const { config, tokenizer } = ggufInfo(file, options);
+    const layout = config.rope_style;
     const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
     const storedTypes = new Map<string, string>();
     const blockWeights = new Map<string, BlockWeight>();

@@ -60,7 +60,14 @@ export {
   type GgufValueTypeName,
   OutOfBytesError,
 } from './gguf-metadata.js';
-export { ggufFileType, loadGgufModel, loadGgufModelBytes, readGgufConfig, saveGgufModel } from './gguf-model.js';
+export {
+  ggufFileType,
+  loadGgufModel,
+  loadGgufModelBytes,
+  loadGgufModelInfo,
+  readGgufConfig,
+  saveGgufModel,
+} from './gguf-model.js';
 export { ggufTokenizerMetadata, tokenizerFromGguf } from './gguf-tokenizer.js';
 export { type GgufTensorSource, type WriteGgufOptions, writeGguf } from './gguf-writer.js';
 export {
@@ -83,18 +90,28 @@ export {
   type LoadLlama2cOptions,
   loadLlama2cModel,
   loadLlama2cModelBytes,
+  loadLlama2cModelInfo,
   readLlama2cConfig,
   type SaveLlama2cOptions,
   saveLlama2cModel,
 } from './llama2c-model.js';
 export { decodeTokenizerBin, encodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
-export { loadModel, modelFormatOf, readModelConfig, type SaveModelOptions, saveModel } from './load-model.js';
+export {
+  loadModel,
+  loadModelInfo,
+  modelFormatOf,
+  readModelConfig,
+  type SaveModelOptions,
+  saveModel,
+} from './load-model.js';
 export {
   type ExportModelOptions,
   exportSource,
   type LoadedModel,
+  type LoadModelInfoOptions,
   type LoadModelOptions,
   type ModelFormat,
+  type ModelInfo,
 } from './loaded-model.js';
 export {
   ADAPTER_CONFIG_FILE,
@@ -114,7 +131,10 @@ export {
   type LoadedModelDir,
   type LoadModelDirOptions,
   loadModelDir,
+  loadModelDirInfo,
   loadModelFiles,
+  loadModelFilesInfo,
+  type ModelDirInfo,
   type SavableTokenizer,
   type SaveModelDirOptions,
   type StorageDtype,

@@ -14,7 +14,14 @@ import {
   llama2cSlots,
 } from './llama2c-layout.js';
 import { decodeTokenizerBin, readTokenizerBin, writeTokenizerBin } from './llama2c-tokenizer.js';
-import { type ExportModelOptions, exportSource, type LoadedModel, type LoadModelOptions } from './loaded-model.js';
+import {
+  type ExportModelOptions,
+  exportSource,
+  type LoadedModel,
+  type LoadModelInfoOptions,
+  type LoadModelOptions,
+  type ModelInfo,
+} from './loaded-model.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
 import { roundTripDtype } from './weight-dtype.js';
 
@@ -135,20 +142,41 @@ export async function loadLlama2cModel(path: string, options: LoadLlama2cOptions
   const handle = await (await nodeFs()).open(path, 'r');
   try {
     const result = await loadWeights(handle, (await handle.stat()).size, path, options);
-    const tokenizerPath =
-      options.tokenizerPath ?? (await nodePath()).join((await nodePath()).dirname(path), 'tokenizer.bin');
-    if (!options.skipTokenizer) {
-      const exists = await (await nodeFs()).open(tokenizerPath, 'r').then(
-        (h) => h.close().then(() => true),
-        () => false,
-      );
-      if (exists) result.tokenizer = await readTokenizerBin(tokenizerPath, result.config.vocab_size);
-      else if (options.tokenizerPath) throw new Error(`${tokenizerPath}: no such tokenizer.bin`);
-    }
+    await addTokenizerBin(result, path, options);
     return result;
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A llama2.c `.bin`'s config (from its 64-byte header, `rope_style` the layout asked for) and `tokenizer.bin` from
+ * beside it when present, reading no weights (nor checking that the file holds them all: the full load does).
+ *
+ * @example const { config, tokenizer } = await loadLlama2cModelInfo('stories15M.bin');
+ */
+export async function loadLlama2cModelInfo(
+  path: string,
+  options: LoadModelInfoOptions & Pick<LoadLlama2cOptions, 'tokenizerPath'> = {},
+): Promise<ModelInfo> {
+  const config = await readLlama2cConfig(path);
+  config.rope_style = options.ropeLayout ?? 'half';
+  const info: ModelInfo = { format: 'llama2c', config };
+  await addTokenizerBin(info, path, options);
+  return info;
+}
+
+/** Reads `tokenizer.bin` (`options.tokenizerPath`, else beside the model when present) into `into.tokenizer`. */
+async function addTokenizerBin(into: ModelInfo, path: string, options: LoadLlama2cOptions): Promise<void> {
+  if (options.skipTokenizer) return;
+  const tokenizerPath =
+    options.tokenizerPath ?? (await nodePath()).join((await nodePath()).dirname(path), 'tokenizer.bin');
+  const exists = await (await nodeFs()).open(tokenizerPath, 'r').then(
+    (h) => h.close().then(() => true),
+    () => false,
+  );
+  if (exists) into.tokenizer = await readTokenizerBin(tokenizerPath, into.config.vocab_size);
+  else if (options.tokenizerPath) throw new Error(`${tokenizerPath}: no such tokenizer.bin`);
 }
 
 /**

@@ -7,10 +7,17 @@
  */
 import { type LlamaConfig, llamaConfig } from '@andes/nn';
 import type { ChatTemplateName } from '@andes/tokenizer';
-import { loadGgufModel, readGgufConfig, saveGgufModel } from './gguf-model.js';
-import { loadLlama2cModel, readLlama2cConfig, saveLlama2cModel } from './llama2c-model.js';
-import type { ExportModelOptions, LoadedModel, LoadModelOptions, ModelFormat } from './loaded-model.js';
-import { loadModelDir, type StorageDtype, saveModelDir } from './model-dir.js';
+import { loadGgufModel, loadGgufModelInfo, readGgufConfig, saveGgufModel } from './gguf-model.js';
+import { loadLlama2cModel, loadLlama2cModelInfo, readLlama2cConfig, saveLlama2cModel } from './llama2c-model.js';
+import type {
+  ExportModelOptions,
+  LoadedModel,
+  LoadModelInfoOptions,
+  LoadModelOptions,
+  ModelFormat,
+  ModelInfo,
+} from './loaded-model.js';
+import { loadModelDir, loadModelDirInfo, type ModelDirInfo, type StorageDtype, saveModelDir } from './model-dir.js';
 import { roundTripDtype } from './weight-dtype.js';
 
 /** Node's file system, loaded on first use: the main entry stays importable in browsers. */
@@ -60,11 +67,31 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     if (options.dtype && options.dtype !== 'keep') t.data = roundTripDtype(t.shape, t.data, options.dtype);
     storedTypes.set(name, stored);
   }
-  const result: LoadedModel = { format, config: dir.config, tensors: dir.tensors, storedTypes };
-  if (dir.tokenizer) result.tokenizer = dir.tokenizer;
-  if (dir.chatTemplate) result.chatTemplate = dir.chatTemplate;
-  if (dir.generationConfig) result.generationConfig = dir.generationConfig;
-  return result;
+  return { ...infoOfDir(dir), tensors: dir.tensors, storedTypes };
+}
+
+/** The {@link ModelInfo} of a Hugging Face directory as read (only the fields it has). */
+function infoOfDir(dir: ModelDirInfo): ModelInfo {
+  const info: ModelInfo = { format: 'hf', config: dir.config };
+  if (dir.tokenizer) info.tokenizer = dir.tokenizer;
+  if (dir.chatTemplate) info.chatTemplate = dir.chatTemplate;
+  if (dir.generationConfig) info.generationConfig = dir.generationConfig;
+  return info;
+}
+
+/**
+ * What {@link loadModel} returns but the weights — config, tokenizer, chat template, generation config — read from
+ * the headers and small files only, no tensor data: for a process that needs to know the model while others load
+ * its weights (andes-serve's main thread beside its engine workers).
+ *
+ * @example
+ * const { config, tokenizer } = await loadModelInfo('stories15M.q8_0.gguf');
+ */
+export async function loadModelInfo(path: string, options: LoadModelInfoOptions = {}): Promise<ModelInfo> {
+  const format = modelFormatOf(path);
+  if (format === 'gguf') return loadGgufModelInfo(path, options);
+  if (format === 'llama2c') return loadLlama2cModelInfo(path, options);
+  return infoOfDir(await loadModelDirInfo(path, options));
 }
 
 /** Options of {@link saveModel}. */

@@ -53,6 +53,15 @@ export interface LoadModelOptions {
   skipTokenizer?: boolean;
 }
 
+/** Options of `loadModelInfo`: what it shares with {@link LoadModelOptions} (it converts no weights). */
+export type LoadModelInfoOptions = Pick<LoadModelOptions, 'ropeLayout' | 'skipTokenizer'>;
+
+/**
+ * A model's description without its weights (what `loadModelInfo` returns): the same config, tokenizer, chat
+ * template and generation config as a full {@link LoadedModel} of the same files.
+ */
+export type ModelInfo = Pick<LoadedModel, 'format' | 'config' | 'tokenizer' | 'chatTemplate' | 'generationConfig'>;
+
 /** What a model writer takes (GGUF, llama2.c; Hugging Face directories take `saveModelDir`'s options). */
 export interface ExportModelOptions {
   /** The model's configuration. */

@@ -73,6 +73,9 @@ export interface LoadedModelDir {
   rawConfig: Record<string, unknown>;
 }
 
+/** A model directory as {@link loadModelDirInfo} reads it: everything {@link LoadedModelDir} holds but the weights. */
+export type ModelDirInfo = Omit<LoadedModelDir, 'tensors'>;
+
 /** Options of {@link loadModelDir}. */
 export interface LoadModelDirOptions {
   /** Rotary layout the model computes in; `interleaved` un-permutes q/k. Default `half` (as stored). */
@@ -237,6 +240,17 @@ export async function loadModelDir(dir: string, options: LoadModelDirOptions = {
   return loadModelFiles(directoryFiles(dir), options);
 }
 
+/**
+ * A Hugging Face LLaMA model directory's config (validated as {@link loadModelDir} does, `rope_style` the layout
+ * asked for), tokenizer, chat template and generation config, without reading its weights. Node only.
+ *
+ * @example const { config, tokenizer } = await loadModelDirInfo('runs/default/model');
+ */
+export async function loadModelDirInfo(dir: string, options: LoadModelDirOptions = {}): Promise<ModelDirInfo> {
+  const { directoryFiles } = await import('./model-files-node.js');
+  return loadModelFilesInfo(directoryFiles(dir), options);
+}
+
 /** The tensors of one safetensors file of `files`: read part by part where the reader can, else decoded whole. */
 async function* shardTensors(files: ModelFileReader, name: string): AsyncIterable<[string, HostTensor]> {
   if (files.tensors) {
@@ -262,6 +276,36 @@ export async function loadModelFiles(
   files: ModelFileReader,
   options: LoadModelDirOptions = {},
 ): Promise<LoadedModelDir> {
+  const info = await loadModelFilesInfo(files, options);
+  const { config } = info;
+  const layout = config.rope_style;
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const name of await weightFiles(files)) {
+    const file = files.path(name);
+    for await (const [tensorName, t] of shardTensors(files, name)) {
+      if (tensors.has(tensorName))
+        throw new Error(`loadModelDir: tensor ${tensorName} appears in two shards (${file})`);
+      let values: { shape: readonly number[]; data: Float32Array } = {
+        shape: t.shape,
+        data: hostTensorToFloat32(t, `${file}: ${tensorName}`),
+      };
+      if (layout === 'interleaved' && qkWeight.test(tensorName)) {
+        values = permuteForInterleavedRope(values, headsFor(tensorName, config));
+      }
+      tensors.set(tensorName, { shape: [...values.shape], data: values.data });
+    }
+  }
+  return { ...info, tensors };
+}
+
+/**
+ * {@link loadModelDirInfo} over any {@link ModelFileReader}: reads `config.json`, `generation_config.json`,
+ * `tokenizer_config.json` and the tokenizer, never a safetensors file.
+ */
+export async function loadModelFilesInfo(
+  files: ModelFileReader,
+  options: LoadModelDirOptions = {},
+): Promise<ModelDirInfo> {
   const rawConfig = await readJson(files, 'config.json');
   const configPath = files.path('config.json');
   const archs = rawConfig.architectures;
@@ -293,23 +337,7 @@ export async function loadModelFiles(
   } catch (e) {
     throw new Error(`loadModelDir: ${configPath}: ${(e as Error).message}`);
   }
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const name of await weightFiles(files)) {
-    const file = files.path(name);
-    for await (const [tensorName, t] of shardTensors(files, name)) {
-      if (tensors.has(tensorName))
-        throw new Error(`loadModelDir: tensor ${tensorName} appears in two shards (${file})`);
-      let values: { shape: readonly number[]; data: Float32Array } = {
-        shape: t.shape,
-        data: hostTensorToFloat32(t, `${file}: ${tensorName}`),
-      };
-      if (layout === 'interleaved' && qkWeight.test(tensorName)) {
-        values = permuteForInterleavedRope(values, headsFor(tensorName, config));
-      }
-      tensors.set(tensorName, { shape: [...values.shape], data: values.data });
-    }
-  }
-  const result: LoadedModelDir = { config, tensors, rawConfig };
+  const result: ModelDirInfo = { config, rawConfig };
   if (await files.has('generation_config.json')) {
     result.generationConfig = (await readJson(files, 'generation_config.json')) as Record<string, JsonValue>;
   }
