@@ -209,17 +209,21 @@ if (SERVERS.includes('andes')) {
   }));
   // BENCH_ANDES_VARIANTS: `label:andes-serve flags;label:flags…` (e.g. `w1:--engine-workers 1;w1pf:--engine-workers
   // 1 --prefill-first`), one Andes server per entry labelled andes-<label>, instead of BENCH_ENGINE_WORKERS's list.
+  // `label@/path/to/andes-serve.js:flags` runs another build's CLI (e.g. a copy of main's) for before/after rows.
   if (process.env.BENCH_ANDES_VARIANTS) {
     variants.length = 0;
     for (const entry of process.env.BENCH_ANDES_VARIANTS.split(';').filter(Boolean)) {
-      const [name, flags = ''] = entry.split(':');
-      variants.push({ label: `andes-${name.trim()}`, extra: flags.split(' ').filter(Boolean) });
+      const colon = entry.indexOf(':');
+      const [name, otherCli] = (colon < 0 ? entry : entry.slice(0, colon)).split('@');
+      const flags = colon < 0 ? '' : entry.slice(colon + 1);
+      variants.push({ label: `andes-${name.trim()}`, extra: flags.split(' ').filter(Boolean), cli: otherCli });
     }
   }
-  for (const { label, extra } of variants) {
+  for (const { label, extra, cli: otherCli } of variants) {
+    const serverArgs = otherCli ? [resolve(otherCli), ...args.slice(1)] : args;
     bases[label] = await start(
       label,
-      [...nodeArgs, ...args, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...extra],
+      [...nodeArgs, ...serverArgs, '--context', String(CONTEXT), '--max-queue', '1024', ...backend, ...extra],
       /model ready/,
     );
   }

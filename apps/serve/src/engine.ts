@@ -96,6 +96,12 @@ export interface Engine {
   /** The KV cache's blocks: at least enough for one sequence of `maxContext` positions. */
   readonly blocks: KvBlocks;
   /**
+   * Steps run off this thread (an engine worker): the scheduler then starts the next step before it delivers the
+   * tokens of the last one, so the model does not wait while this thread writes them to clients. Absent or false:
+   * a step occupies this thread, and tokens are delivered first.
+   */
+  readonly stepsOffThread?: boolean;
+  /**
    * Runs every chunk (distinct sequences) in one forward, writing their keys/values into their blocks. A sequence
    * not yet open is opened; blocks a chunk lacks are reserved (throws, naming the sequence, when the pool is short:
    * the scheduler reserves first). Returns, per chunk in order, its drawn token (chunks with `sample`) and/or logits

@@ -20,10 +20,11 @@
  */
 
 import { Sampler, tokenLogprobs } from '@andes/nn';
-import type { Engine, SampledRow, StepChunk, StepResult } from './engine.js';
+import type { Engine, StepChunk, StepResult } from './engine.js';
 import { StepCostModel, sharePrefill } from './prefill-budget.js';
+import { acceptToken, type Delivery, deliverToken, type ScheduledSequence, stepChunk } from './scheduled-sequence.js';
 import type { SchedulerOptions } from './scheduler-options.js';
-import type { FinishReason, PromptLogprob, SequenceHandle, SequenceRequest, TokenEvent } from './sequence-request.js';
+import type { FinishReason, SequenceHandle, SequenceRequest } from './sequence-request.js';
 
 export type { SchedulerOptions } from './scheduler-options.js';
 export type {
@@ -42,37 +43,21 @@ export class QueueFullError extends Error {
   }
 }
 
-interface Sequence {
-  id: number;
-  req: SequenceRequest;
-  sampler: Sampler;
-  /** The prompt, then every generated token that is fed back (the sequence's positions in order). */
-  tokens: number[];
-  /** Positions whose keys/values are in the cache. */
-  computed: number;
-  /** Prompt log-probabilities gathered chunk by chunk (when requested). */
-  promptEntries: PromptLogprob[];
-  /** Tokens generated (delivered) so far. */
-  generated: number;
-  /** Holding blocks (admitted and not preempted since). */
-  running: boolean;
-  cancelled: boolean;
-  done: boolean;
-  arrived: number;
-  lastTokenAt: number;
-}
-
 /** Continuous-batching scheduler over one `Engine`. */
 export class Scheduler {
   /** Oldest first; preempted sequences go back to the front. */
-  private readonly waiting: Sequence[] = [];
+  private readonly waiting: ScheduledSequence[] = [];
   /** Admission order (oldest first): decodes are scheduled in this order, the youngest is preempted first. */
-  private readonly running: Sequence[] = [];
+  private readonly running: ScheduledSequence[] = [];
   private nextId = 0;
   private loop: Promise<void> | null = null;
   private closed = false;
   /** The last step ran prompts alone (`prefillFirst`): the next one decodes. */
   private lastStepPrefillOnly = false;
+  /** A step is running: sequences that end meanwhile keep their blocks until it returns (they may be in it). */
+  private stepping = false;
+  /** Sequences to release when the running step returns. */
+  private releaseAfterStep: number[] = [];
   /** Step wall time against rows, for the prefill budget. */
   readonly stepCost = new StepCostModel();
 
@@ -126,7 +111,7 @@ export class Scheduler {
       );
     }
     const now = this.now();
-    const seq: Sequence = {
+    const seq: ScheduledSequence = {
       id: this.nextId++,
       req,
       sampler: new Sampler(req.sampling),
@@ -191,13 +176,32 @@ export class Scheduler {
       });
   }
 
+  /**
+   * Steps until idle. When steps run off this thread, step N+1 starts before step N's tokens are delivered (written
+   * to clients), so the engine never waits for this thread; a sequence that a delivered token stops (a stop string,
+   * a failed write) may then have one position computed in vain.
+   */
   private async run(): Promise<void> {
-    while (this.busy) {
+    const overlap = this.engine.stepsOffThread === true;
+    let inFlight: Promise<Delivery[]> | null = null;
+    while (this.busy || inFlight) {
+      let drawn: Delivery[] = [];
+      if (inFlight) {
+        drawn = await inFlight;
+        inFlight = null;
+        if (!overlap) {
+          this.deliverAll(drawn);
+          drawn = [];
+          // The step held this thread: let sockets flush and new requests arrive before the next.
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      }
       for (const s of [...this.running]) if (s.cancelled) this.finish(s, 'cancelled');
-      const chunks = this.schedule();
-      if (chunks.length > 0) await this.step(chunks);
-      // Let sockets flush and new requests arrive between steps.
-      await new Promise<void>((r) => setImmediate(r));
+      const chunks = this.busy ? this.schedule() : [];
+      if (chunks.length > 0) inFlight = this.step(chunks);
+      this.deliverAll(drawn);
+      // Nothing running (nothing fits yet): let requests arrive and sockets flush before planning again.
+      if (!inFlight) await new Promise<void>((r) => setImmediate(r));
     }
   }
 
@@ -207,10 +211,10 @@ export class Scheduler {
    * allow (their prompt's blocks reserved at once), then the prefill budget shared between every prompt being
    * prefilled, shortest remaining first (see `sharePrefill`).
    */
-  private schedule(): { seq: Sequence; chunk: StepChunk }[] {
+  private schedule(): { seq: ScheduledSequence; chunk: StepChunk }[] {
     const { blocks } = this.engine;
-    const work: { seq: Sequence; chunk: StepChunk }[] = [];
-    const isPrefilling = (seq: Sequence) =>
+    const work: { seq: ScheduledSequence; chunk: StepChunk }[] = [];
+    const isPrefilling = (seq: ScheduledSequence) =>
       seq.computed < seq.req.prompt.length || seq.tokens.length - seq.computed > 1;
     // Prefill first: prompts waiting or part-prefilled get a step of their own, unless the last step was one.
     const prefillOnly =
@@ -229,7 +233,7 @@ export class Scheduler {
           break;
         }
       }
-      if (fits) work.push({ seq, chunk: this.chunk(seq, 1) });
+      if (fits) work.push({ seq, chunk: stepChunk(seq, 1) });
     }
     const budget = this.prefillBudget(work.length);
     let prefilling = this.running.filter(isPrefilling).length;
@@ -245,7 +249,7 @@ export class Scheduler {
     prompts.forEach((seq, i) => {
       // Admission reserved the prompt's blocks, so this grows nothing but never preempts a planned sequence.
       const n = shares[i]!;
-      if (n > 0 && blocks.grow(seq.id, seq.computed + n)) work.push({ seq, chunk: this.chunk(seq, n) });
+      if (n > 0 && blocks.grow(seq.id, seq.computed + n)) work.push({ seq, chunk: stepChunk(seq, n) });
     });
     // A prefill-only step that found nothing to prefill (no blocks to admit) falls back to the decodes at once.
     if (prefillOnly && work.length === 0) {
@@ -269,7 +273,7 @@ export class Scheduler {
    * Admits the oldest waiting sequence when the pool can hold its prompt and first new token (after sharing cached
    * prefix blocks, which it then skips) and reserves those blocks; false (it keeps waiting) when blocks are short.
    */
-  private admit(seq: Sequence): boolean {
+  private admit(seq: ScheduledSequence): boolean {
     const { blocks } = this.engine;
     const min = this.options.prefixCacheMinTokens ?? 1;
     // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
@@ -290,21 +294,8 @@ export class Scheduler {
     return true;
   }
 
-  /** The next `n` pending positions of `seq` as a step chunk; the one completing them draws the next token. */
-  private chunk(seq: Sequence, n: number): StepChunk {
-    const allLogits = !!seq.req.promptLogprobs && seq.computed < seq.req.prompt.length;
-    const ids = seq.tokens.slice(seq.computed, seq.computed + n);
-    const chunk: StepChunk = { seq: seq.id, ids, start: seq.computed, allLogits };
-    // The chunk that completes every pending position also draws the next token (one uniform per token).
-    if (seq.computed + n === seq.tokens.length && seq.req.maxTokens > 0) {
-      chunk.sample = seq.sampler.draw();
-      chunk.topLogprobs = seq.req.topLogprobs;
-    } else if (seq.computed + n < seq.tokens.length) chunk.skipLogits = true;
-    return chunk;
-  }
-
   /** Frees `seq`'s blocks and puts it back at the head of the queue, to be recomputed from its tokens. */
-  private preempt(seq: Sequence): void {
+  private preempt(seq: ScheduledSequence): void {
     this.engine.release(seq.id);
     this.running.splice(this.running.indexOf(seq), 1);
     seq.running = false;
@@ -313,9 +304,11 @@ export class Scheduler {
     this.options.metrics?.preemptions.inc();
   }
 
-  private async step(work: { seq: Sequence; chunk: StepChunk }[]): Promise<void> {
+  /** Runs one step and applies its results; resolves to the drawn tokens, to deliver. */
+  private async step(work: { seq: ScheduledSequence; chunk: StepChunk }[]): Promise<Delivery[]> {
     let results: Array<StepResult | Error>;
     const t0 = this.now();
+    this.stepping = true;
     try {
       results = await this.engine.step(work.map((w) => w.chunk));
       const seconds = (this.now() - t0) / 1000;
@@ -327,16 +320,24 @@ export class Scheduler {
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       results = work.map(() => err);
+    } finally {
+      this.stepping = false;
+      for (const id of this.releaseAfterStep.splice(0)) this.engine.release(id);
     }
     const m = this.options.metrics;
     const decodes = work.filter((w) => w.chunk.ids.length === 1 && w.chunk.start >= w.seq.req.prompt.length).length;
     if (decodes > 0) m?.batchSize.observe(decodes);
     if (work.length > decodes) m?.prefillBatchSize.observe(work.length - decodes);
-    for (let i = 0; i < work.length; i++) this.afterStep(work[i]!.seq, work[i]!.chunk, results[i]!);
+    const drawn: Delivery[] = [];
+    for (let i = 0; i < work.length; i++) {
+      const d = this.afterStep(work[i]!.seq, work[i]!.chunk, results[i]!);
+      if (d) drawn.push(d);
+    }
+    return drawn;
   }
 
-  /** Records a computed chunk of `seq` (or its failure); delivers the drawn token once every position is computed. */
-  private afterStep(seq: Sequence, chunk: StepChunk, result: StepResult | Error): void {
+  /** Records a computed chunk of `seq` (or its failure); once every position is computed, accepts the drawn token. */
+  private afterStep(seq: ScheduledSequence, chunk: StepChunk, result: StepResult | Error): Delivery | undefined {
     if (seq.done) return;
     if (result instanceof Error) {
       this.finish(seq, 'error', result);
@@ -358,54 +359,47 @@ export class Scheduler {
       }
     }
     if (seq.computed < seq.tokens.length || seq.cancelled) return;
-    if (seq.generated === 0 && seq.req.promptLogprobs) seq.req.onPromptLogprobs?.(seq.promptEntries);
-    if (seq.req.maxTokens <= 0) this.finish(seq, 'length');
-    else if (!result.token) {
-      this.finish(seq, 'error', new Error(`scheduler: the engine drew no token for sequence ${seq.id}`));
-    } else this.deliver(seq, result.token);
-  }
-
-  /** Delivers a token drawn on the device and decides whether the sequence goes on. */
-  private deliver(seq: Sequence, pick: SampledRow): void {
-    const id = pick.id;
-    seq.sampler.observe(id);
-    seq.generated++;
-    const now = this.now();
-    const m = this.options.metrics;
-    if (m) {
-      if (seq.generated === 1) m.timeToFirstToken.observe((now - seq.arrived) / 1000);
-      else m.interTokenLatency.observe((now - seq.lastTokenAt) / 1000);
-      m.generatedTokens.inc();
-    }
-    seq.lastTokenAt = now;
-    const eos = seq.req.eosIds.includes(id);
-    const ev: TokenEvent = { id, eos };
-    if (seq.req.topLogprobs >= 0) {
-      ev.logprob = pick.logprob;
-      ev.top = pick.top ?? [];
-    }
-    let stop = false;
-    try {
-      stop = seq.req.onToken(ev) === true;
-    } catch (e) {
-      this.finish(seq, 'error', e instanceof Error ? e : new Error(String(e)));
+    if (seq.req.maxTokens <= 0) {
+      if (seq.req.promptLogprobs) seq.req.onPromptLogprobs?.(seq.promptEntries);
+      this.finish(seq, 'length');
       return;
     }
-    if (eos || stop) this.finish(seq, 'stop');
-    // Prompt plus output never exceeds the context (OpenAI's rule): the new token would sit at tokens.length.
-    else if (seq.generated >= seq.req.maxTokens || seq.tokens.length + 1 >= this.engine.maxContext) {
-      this.finish(seq, 'length');
-    } else seq.tokens.push(id);
+    if (!result.token) {
+      this.finish(seq, 'error', new Error(`scheduler: the engine drew no token for sequence ${seq.id}`));
+      return;
+    }
+    const d = acceptToken(seq, result.token, this.engine.maxContext);
+    // A sequence that ends leaves the batch now, its blocks free for the next step; it finishes once delivered.
+    if (d.ending) this.retire(seq);
+    return d;
   }
 
-  private finish(seq: Sequence, reason: FinishReason, error?: Error): void {
-    if (seq.done) return;
-    seq.done = true;
+  /** Delivers accepted tokens in order, finishing the sequences that end there. */
+  private deliverAll(drawn: readonly Delivery[]): void {
+    for (const d of drawn) {
+      if (d.seq.done) continue;
+      const end = deliverToken(d, this.now(), this.options.metrics);
+      if (end instanceof Error) this.finish(d.seq, 'error', end);
+      else if (end) this.finish(d.seq, end);
+    }
+  }
+
+  /** Takes `seq` out of the batch and the queue and frees its blocks (after the running step, which may hold it). */
+  private retire(seq: ScheduledSequence): void {
     if (seq.running) {
       this.running.splice(this.running.indexOf(seq), 1);
       seq.running = false;
     }
-    this.engine.release(seq.id);
+    const waiting = this.waiting.indexOf(seq);
+    if (waiting >= 0) this.waiting.splice(waiting, 1);
+    if (this.stepping) this.releaseAfterStep.push(seq.id);
+    else this.engine.release(seq.id);
+  }
+
+  private finish(seq: ScheduledSequence, reason: FinishReason, error?: Error): void {
+    if (seq.done) return;
+    seq.done = true;
+    this.retire(seq);
     this.options.metrics?.finished.inc({ reason });
     try {
       seq.req.onFinish(reason, error);

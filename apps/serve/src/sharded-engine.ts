@@ -103,6 +103,8 @@ class ShardedBlocks implements KvBlocks {
 export class ShardedEngine implements Engine {
   readonly vocabSize: number;
   readonly maxContext: number;
+  /** Every shard steps off this thread. */
+  readonly stepsOffThread: boolean;
   private readonly sharded: ShardedBlocks;
 
   /** `maxSlots` bounds the batch over all shards (default: the first shard's). */
@@ -121,6 +123,7 @@ export class ShardedEngine implements Engine {
     }
     this.vocabSize = first.vocabSize;
     this.maxContext = first.maxContext;
+    this.stepsOffThread = shards.every((s) => s.stepsOffThread === true);
     this.sharded = new ShardedBlocks(shards.map((s) => s.blocks));
   }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greedy, sampled } from '../test/requests.js';
 import type { Engine } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
-import { Scheduler } from './scheduler.js';
+import { type FinishReason, Scheduler, type SequenceHandle } from './scheduler.js';
 import { ShardedEngine } from './sharded-engine.js';
 import { type EngineSource, WorkerEngine } from './worker-engine.js';
 
@@ -63,13 +63,48 @@ function workload(seed: number) {
   });
 }
 
+type Request = ReturnType<typeof workload>[number] & { handle?: SequenceHandle; finish?: FinishReason };
+
+/**
+ * The workload's requests ending in every way a delivered token can end one, while (with a worker) the next step,
+ * which holds the sequence, is already running: EOS, the handler saying stop (a stop string), the handler failing (a
+ * client gone), a cancel from the handler; the rest run to their length.
+ */
+function endings(seed: number): Request[] {
+  return workload(seed).map((r: Request, i) => {
+    const kind = i % 5;
+    const onToken = r.req.onToken;
+    let seen = 0;
+    // A quarter of the vocabulary ends kind 0: most such requests meet one within their few tokens.
+    r.req.eosIds = kind === 0 ? Array.from({ length: 15 }, (_, j) => 1 + ((seed + i + 4 * j) % 60)) : [-1];
+    r.req.onToken = (ev) => {
+      onToken(ev);
+      seen++;
+      if (kind === 1 && seen === 2) return true;
+      if (kind === 2 && seen === 3) throw new Error('client went away');
+      if (kind === 3 && seen === 2) r.handle!.cancel();
+      return undefined;
+    };
+    const onFinish = r.req.onFinish;
+    r.req.onFinish = (reason, error) => {
+      r.finish = reason;
+      onFinish(reason, error);
+    };
+    return r;
+  });
+}
+
 /**
  * Runs the workload through a scheduler over `engine`, the requests arriving in two waves: the ids per request, and
  * how many times a sequence was released before it finished (preempted).
  */
-async function serve(engine: Engine, seed: number): Promise<{ ids: number[][]; preempted: number }> {
+async function serve(
+  engine: Engine,
+  seed: number,
+  requests: (seed: number) => Request[] = workload,
+): Promise<{ ids: number[][]; preempted: number; reasons: (FinishReason | undefined)[] }> {
   const scheduler = new Scheduler(engine, { maxQueue: 64, prefillChunk: 6, targetStepMs: 0 });
-  const reqs = workload(seed);
+  const reqs = requests(seed);
   // The scheduler numbers sequences from 0 in submission order.
   const finished = new Set<number>();
   reqs.forEach((r, i) => {
@@ -82,16 +117,16 @@ async function serve(engine: Engine, seed: number): Promise<{ ids: number[][]; p
     release(seq);
   };
   try {
-    for (const r of reqs.slice(0, 5)) scheduler.submit(r.req);
+    for (const r of reqs.slice(0, 5)) r.handle = scheduler.submit(r.req);
     await new Promise((r) => setTimeout(r, 5));
-    for (const r of reqs.slice(5)) scheduler.submit(r.req);
+    for (const r of reqs.slice(5)) r.handle = scheduler.submit(r.req);
     await Promise.all(reqs.map((r) => r.reason));
     await scheduler.idle();
   } finally {
     engine.release = release;
   }
   expect(engine.blocks.usedBlocks).toBe(0);
-  return { ids: reqs.map((r) => r.ids), preempted };
+  return { ids: reqs.map((r) => r.ids), preempted, reasons: reqs.map((r) => r.finish) };
 }
 
 describe('WorkerEngine and ShardedEngine', () => {
@@ -118,6 +153,27 @@ describe('WorkerEngine and ShardedEngine', () => {
     expect(sharded.shards.map((s) => s.blocks.usedBlocks)).toEqual([1, 1]);
     sharded.release(1000);
     sharded.release(1001);
+  }, 60_000);
+
+  it('give the main-thread tokens when handlers end sequences that the next step already holds', async () => {
+    const local = new LlamaEngine(model, sizing);
+    engines.push(local);
+    const [one, two] = await Promise.all([workers(1), workers(2)]);
+    expect([(local as Engine).stepsOffThread, one.stepsOffThread, two.stepsOffThread]).toEqual([undefined, true, true]);
+    const reasons = new Set<string>();
+    for (const seed of [5, 8]) {
+      const expected = await serve(local, seed, endings);
+      // EOS (kind 0) told apart from the handler's stop.
+      for (const [i, r] of expected.reasons.entries()) reasons.add(i % 5 === 0 && r === 'stop' ? 'eos' : String(r));
+      for (const engine of [one, two]) {
+        const got = await serve(engine, seed, endings);
+        expect(got.ids).toEqual(expected.ids);
+        expect(got.reasons).toEqual(expected.reasons);
+      }
+      // The worker's pool stayed in step with this thread's: a plain workload after the endings still matches.
+      expect((await serve(one, seed + 1)).ids).toEqual((await serve(local, seed + 1)).ids);
+    }
+    expect([...reasons].sort()).toEqual(['cancelled', 'eos', 'error', 'length', 'stop']);
   }, 60_000);
 
   it('reports a step that does not fit, naming the sequence, and keeps working', async () => {

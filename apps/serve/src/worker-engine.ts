@@ -127,6 +127,7 @@ export class WorkerEngine implements Engine {
   readonly vocabSize: number;
   readonly maxSlots: number;
   readonly maxContext: number;
+  readonly stepsOffThread = true;
 
   /** Starts a worker, loads the model there and allocates its KV cache; resolves once it is ready. */
   static async create(init: EngineWorkerInit): Promise<WorkerEngine> {
