@@ -57,8 +57,9 @@ describe('lifecycle', () => {
     expect(err).toContain('/nonexistent-andes-model/config.json');
   });
 
-  // Also with the model in two engine workers (data-parallel shards): same streams, and the workers end with it.
-  it.each([[[]], [['--engine-workers', '2']]])(
+  // The CPU default (one engine worker), the model on the main thread, and two engine workers (data-parallel
+  // shards): same streams, and the workers end with the server.
+  it.each([[[]], [['--engine-workers', '0']], [['--engine-workers', '2']]])(
     'the CLI %j serves a model directory and, on SIGTERM, finishes in-flight streams and exits 0',
     async (flags: string[]) => {
       const tiny = await tinyModel();
@@ -98,6 +99,8 @@ describe('lifecycle', () => {
         }, 20);
       });
       while ((await fetch(`${base}/health`)).status !== 200) await new Promise((r) => setTimeout(r, 50));
+      const workers = flags.length === 0 ? '1 engine worker' : `${flags[1]} engine workers`;
+      await expect.poll(() => out, { interval: 20 }).toContain(`${workers})`);
       // 16 choices × 80 tokens on 2 slots: long enough that SIGTERM arrives mid-generation.
       const res = await fetch(`${base}/v1/completions`, {
         method: 'POST',

@@ -7,7 +7,7 @@
 import { basename, resolve } from 'node:path';
 import { isWeightDtype, type WeightDtype } from '@andes/checkpoint';
 import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
-import { selectBackend } from '@andes/tensor';
+import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
@@ -60,7 +60,17 @@ export interface CliOptions {
   logLevel: string;
   drainSeconds: number;
   prefixCache: number;
-  engineWorkers: number;
+  /** Absent: {@link defaultEngineWorkers} of the backend. */
+  engineWorkers?: number;
+}
+
+/**
+ * Engine workers when `--engine-workers` is not given: 1 on the CPU backend, whose steps are synchronous WebAssembly
+ * that would otherwise hold the event loop (measured: more tokens per CPU-second and a lower TTFT p95 at 16 clients,
+ * the same at 1 client; see apps/serve/BENCHMARKS.md); 0 on WebGPU, whose steps already wait off the event loop.
+ */
+export function defaultEngineWorkers(backend: string): number {
+  return backend === 'cpu' ? 1 : 0;
 }
 
 /** The commander program (exported for `--help` tests). */
@@ -105,9 +115,9 @@ export function buildProgram(): Command {
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option(
       '--engine-workers <n>',
-      'run the model in n worker threads (0: on the main thread; 2+: data-parallel replicas, each with its own KV cache)',
+      'run the model in n worker threads (0: on the main thread; 2+: data-parallel replicas, each with its own KV ' +
+        'cache; default: 1 on the CPU backend, 0 on WebGPU)',
       nonNegativeInt,
-      0,
     )
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
@@ -148,6 +158,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     return;
   }
   await selectBackend(o.backend);
+  const engineWorkers = o.engineWorkers ?? defaultEngineWorkers(getBackend().name);
   const server = createServer({
     apiKey: o.apiKey,
     maxQueue: o.maxQueue,
@@ -164,7 +175,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         dtype: o.dtype,
         maxSlots: o.maxBatch,
         maxContext: o.context,
-        engineWorkers: o.engineWorkers,
+        engineWorkers,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
         lora: o.lora === undefined ? undefined : resolve(o.lora),
@@ -177,7 +188,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
       const s = server.scheduler();
       process.stdout.write(
         `andes-serve: model ready (batch ${s?.engine.maxSlots}, context ${s?.engine.maxContext}, ` +
-          `${s?.engine.blocks.numBlocks} KV blocks of ${s?.engine.blocks.blockSize} positions)\n`,
+          `${s?.engine.blocks.numBlocks} KV blocks of ${s?.engine.blocks.blockSize} positions, ` +
+          `${engineWorkers} engine worker${engineWorkers === 1 ? '' : 's'})\n`,
       );
     },
     (e: Error) => {

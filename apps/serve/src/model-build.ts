@@ -1,6 +1,6 @@
 /**
  * Builds a `LlamaForCausalLM` from a model path (Hugging Face directory, GGUF file or llama2.c `.bin`), with an
- * optional LoRA adapter merged in: the one place both the server's main thread and an engine worker load weights.
+ * optional LoRA adapter merged in: the one place both the server's main thread and an engine worker build a model.
  *
  * @module
  */
@@ -25,7 +25,7 @@ export async function modelFromLoaded(loaded: LoadedModel, lora?: string): Promi
   return model.eval();
 }
 
-/** Loads `path` and builds its model. */
+/** Loads `path` and builds its model (the tokenizer is not read: whoever needs it loads it apart). */
 export async function buildModel(path: string, options: BuildModelOptions = {}): Promise<LlamaForCausalLM> {
-  return modelFromLoaded(await loadModel(path, { dtype: options.dtype }), options.lora);
+  return modelFromLoaded(await loadModel(path, { dtype: options.dtype, skipTokenizer: true }), options.lora);
 }
