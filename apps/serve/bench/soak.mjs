@@ -7,12 +7,17 @@
 //   ANDES_BACKEND=cpu SOAK_SECONDS=600 node bench/soak.mjs     # after npm run build
 //
 // Environment also: SOAK_PRESET (default stories-15m), SOAK_TOKENS (max tokens per request, default 24),
-// SOAK_SLOTS (KV-cache slots, default 16).
+// SOAK_SLOTS (KV-cache slots, default 16), SOAK_ENGINE_WORKERS (default: andes-serve's for the backend, 1 on the CPU;
+// with workers the model is written to a temporary GGUF file and served through loadServedModel, as the CLI does).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { saveGgufModel } from '@andes/checkpoint';
 import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
 import OpenAI from 'openai';
-import { createServedModel, createServer } from '../dist/index.js';
+import { createServedModel, createServer, defaultEngineWorkers, loadServedModel } from '../dist/index.js';
 import { benchTokenizer } from './bench-tokenizer.mjs';
 
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 64);
@@ -35,20 +40,31 @@ const random = () => {
 await initBackend();
 const tokenizer = await benchTokenizer();
 const config = llamaPreset(PRESET, { vocab_size: tokenizer.vocabSize });
-const served = createServedModel({
-  id: PRESET,
-  model: new LlamaForCausalLM(config, { seed: 1 }),
-  tokenizer,
-  template: 'llama-2',
-  maxSlots: SLOTS,
-  maxContext: Math.min(config.max_position_embeddings, 256),
-});
+const model = new LlamaForCausalLM(config, { seed: 1 });
+const maxContext = Math.min(config.max_position_embeddings, 256);
+const WORKERS = Number(process.env.SOAK_ENGINE_WORKERS ?? defaultEngineWorkers(getBackend().name));
+const dir = WORKERS > 0 ? mkdtempSync(join(tmpdir(), 'andes-soak-')) : null;
+let served;
+if (dir) {
+  const gguf = join(dir, `${PRESET}.f32.gguf`);
+  await saveGgufModel(gguf, { config, model, tokenizer, dtype: 'f32' });
+  model.dispose();
+  served = await loadServedModel(gguf, {
+    id: PRESET,
+    maxSlots: SLOTS,
+    maxContext,
+    engineWorkers: WORKERS,
+    chatTemplate: 'llama-2',
+  });
+} else {
+  served = createServedModel({ id: PRESET, model, tokenizer, template: 'llama-2', maxSlots: SLOTS, maxContext });
+}
 const server = createServer({ load: async () => served, maxQueue: 4 * CLIENTS });
 const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
 await server.loaded;
 const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'soak', maxRetries: 0 });
 console.log(
-  `# soak: ${CLIENTS} clients, ${SECONDS} s, ${(CANCEL * 100).toFixed(0)} % cancelled, ${PRESET}, backend ${getBackend().name}`,
+  `# soak: ${CLIENTS} clients, ${SECONDS} s, ${(CANCEL * 100).toFixed(0)} % cancelled, ${PRESET}, backend ${getBackend().name}, ${WORKERS} engine worker(s)`,
 );
 
 const counts = { completed: 0, cancelled: 0, failed: 0, tokens: 0 };
@@ -108,6 +124,7 @@ console.log(
 );
 for (const f of failures) console.log(`failure: ${f}`);
 await server.shutdown(1000);
+if (dir) rmSync(dir, { recursive: true, force: true });
 const ok =
   counts.failed === 0 &&
   leftover.running === 0 &&

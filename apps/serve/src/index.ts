@@ -6,7 +6,7 @@
 export { CHAT_PAGE_HTML } from './chat-page.js';
 export type { ChoiceDelta, ChoiceSink } from './choice.js';
 export { startChoice } from './choice.js';
-export { buildProgram, type CliOptions, main } from './cli.js';
+export { buildProgram, type CliOptions, defaultEngineWorkers, main } from './cli.js';
 export type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
 export { ApiError, badRequest, type ErrorBody, errorBody } from './errors.js';
 export { blocksWithinBudget, LlamaEngine, type LlamaEngineOptions } from './llama-engine.js';

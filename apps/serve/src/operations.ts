@@ -78,8 +78,11 @@ export function registerOperations(app: FastifyInstance, options: OperationsOpti
 }
 
 /**
- * Runs one short prefill and two decode steps of a throw-away sequence and frees it, so that first requests do not
- * pay for compiling kernels or (CPU) moving weights into the kernels' memory, which happens on a weight's second use.
+ * Runs one short prefill and two decode steps of a throw-away sequence, then a prefill and a decode step of as many
+ * throw-away sequences as the batch and the free blocks allow, drawing their tokens on the device as requests do,
+ * and frees them all, so that first requests do not pay for compiling kernels — those of a full batch and of
+ * sampling too (on lavapipe the first 16-row step took ~5 s) — or (CPU) moving weights into the kernels' memory,
+ * which happens on a weight's second use.
  */
 export async function warmUp(engine: Engine): Promise<void> {
   const seq = -1; // the scheduler numbers its sequences from 0
@@ -91,5 +94,24 @@ export async function warmUp(engine: Engine): Promise<void> {
     }
   } finally {
     engine.release(seq);
+  }
+  await warmUpBatch(engine);
+}
+
+/** {@link warmUp}'s batch: a 2-token prompt per sequence, then one decode each, every token drawn (temperature 1). */
+async function warmUpBatch(engine: Engine): Promise<void> {
+  const { blocks } = engine;
+  if (engine.maxContext < 3) return;
+  const fit = Math.floor((blocks.admissionFreeBlocks?.() ?? blocks.freeBlocks) / blocks.blocksFor(3));
+  const seqs = Array.from({ length: Math.min(engine.maxSlots, fit) }, (_, i) => -2 - i);
+  if (seqs.length < 2) return;
+  const sample = (i: number) => ({ temperature: 1, topK: 0, topP: 1, uniform: (i + 0.5) / seqs.length });
+  try {
+    await engine.step(
+      seqs.map((seq, i) => ({ seq, ids: [1, 2].map((t) => t % engine.vocabSize), start: 0, sample: sample(i) })),
+    );
+    await engine.step(seqs.map((seq, i) => ({ seq, ids: [0], start: 2, sample: sample(i) })));
+  } finally {
+    for (const seq of seqs) engine.release(seq);
   }
 }
