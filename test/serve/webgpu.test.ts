@@ -61,4 +61,43 @@ describeWebGpu('andes-serve', () => {
       await setBackend('cpu');
     }
   });
+
+  it('the model in an engine worker on WebGPU gives the main-thread tokens, greedy and seeded', async () => {
+    const tiny = await tinyModel();
+    await setBackend('webgpu');
+    const servers = await Promise.all(
+      [0, 1].map(async (engineWorkers) => {
+        const served = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots: 4, engineWorkers });
+        const server = createServer({ load: async () => served });
+        const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+        await server.loaded;
+        return { server, client: new OpenAI({ baseURL: `${base}/v1`, apiKey: 'none', maxRetries: 0 }) };
+      }),
+    );
+    try {
+      // Four requests at once through each server: two greedy, two seeded at temperature 0.9.
+      const texts = await Promise.all(
+        servers.map(({ client }) =>
+          Promise.all(
+            ['Lily', 'Tom had', 'The dog', 'The sun was'].map(async (prompt, i) => {
+              const r = await client.completions.create({
+                model: 'tiny',
+                prompt,
+                max_tokens: 7,
+                temperature: i < 2 ? 0 : 0.9,
+                seed: 40 + i,
+                logit_bias: { [String(tiny.tokenizer.eosId)]: -100 },
+              });
+              return r.choices[0]!.text;
+            }),
+          ),
+        ),
+      );
+      expect(texts[0]!.every((t) => t.length > 0)).toBe(true);
+      expect(texts[1]).toEqual(texts[0]);
+    } finally {
+      for (const { server } of servers) await server.shutdown(100);
+      await setBackend('cpu');
+    }
+  });
 });
