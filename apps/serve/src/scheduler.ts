@@ -15,6 +15,8 @@
  * cancelled or whose client disconnects frees its blocks at the next step. The token after a sequence's last pending
  * position is drawn on the device in the same step (its sampler's settings and uniform travel with the chunk), so
  * only ids, and log-probabilities for requests that ask, come back; full logits rows only for prompt log-probabilities.
+ * When the engine steps off this thread (engine workers), the next step is planned and started as soon as a step
+ * returns, and its tokens are delivered to their clients while the next one runs (see scheduled-sequence.ts).
  *
  * @module
  */
