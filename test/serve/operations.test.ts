@@ -2,7 +2,8 @@
  * Operations around the API on a real server (tiny real model): readiness separate from liveness, request ids in
  * responses and in every log line, per-key rate limits, Retry-After, and the metrics a deployment scales on.
  */
-import { createServer, loadServedModel, type ServedModel } from '@andes/serve';
+import { PagedKvCache } from '@andes/nn';
+import { createServer, loadServedModel, type ServedModel, warmUp } from '@andes/serve';
 import { describe, expect, it } from 'vitest';
 import { readSse } from './reference.js';
 import { tinyModel } from './tiny-model.js';
@@ -38,9 +39,9 @@ describe('readiness', () => {
       expect(calls).toEqual([]);
       finish();
       await server.loaded;
-      // The warm-up ran through the engine before readiness (a prefill, two decodes, then a batch of two sequences:
-      // prefill and decode, as many as the batch holds), and left no block in use.
-      expect(calls.slice(0, 5)).toEqual(['-1@0×3', '-1@3×1', '-1@4×1', '-2@0×2 -3@0×2', '-2@2×1 -3@2×1']);
+      // The warm-up ran through the engine before readiness (a prefill, two decodes; on the CPU no batch), and left
+      // no block in use.
+      expect(calls).toEqual(['-1@0×3', '-1@3×1', '-1@4×1']);
       expect(server.scheduler()!.runningCount).toBe(0);
       expect(m.engine.blocks.usedBlocks).toBe(0);
       expect((await fetch(`${base}/ready`)).status).toBe(200);
@@ -63,6 +64,36 @@ describe('readiness', () => {
       expect(events.at(-1)).toBe('[DONE]');
     } finally {
       await (shutdown ?? server.shutdown(100));
+    }
+  });
+  it('a batch warm-up runs as many sequences as the batch and the free blocks hold, draws their tokens, frees all', async () => {
+    const tiny = await tinyModel();
+    const perContext = Math.ceil(tiny.model.config.max_position_embeddings / 16);
+    // A pool of exactly one context's blocks under a batch of 8: it holds perContext 3-position sequences (< 8).
+    const kvBudgetBytes = perContext * PagedKvCache.bytesPerBlock(tiny.model.config, 16);
+    for (const [maxSlots, budget, expected] of [
+      [3, undefined, 3],
+      [8, kvBudgetBytes, perContext],
+    ] as const) {
+      const m = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots, kvBudgetBytes: budget });
+      const calls: string[] = [];
+      const step = m.engine.step.bind(m.engine);
+      m.engine.step = (chunks) => {
+        calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}${c.sample ? 's' : ''}`).join(' '));
+        return step(chunks);
+      };
+      await warmUp(m.engine, { batch: true });
+      const seqs = Array.from({ length: expected }, (_, i) => -2 - i);
+      expect(expected).toBeLessThan(8);
+      expect(calls).toEqual([
+        '-1@0×3',
+        '-1@3×1',
+        '-1@4×1',
+        seqs.map((s) => `${s}@0×2s`).join(' '),
+        seqs.map((s) => `${s}@2×1s`).join(' '),
+      ]);
+      expect(m.engine.blocks.usedBlocks).toBe(0);
+      m.engine.dispose();
     }
   });
 });

@@ -22,7 +22,7 @@ export {
   loadServedModel,
   renderChatIds,
 } from './model-loader.js';
-export { type ReadinessState, requestIdOf, warmUp } from './operations.js';
+export { type ReadinessState, requestIdOf, type WarmUpOptions, warmUp } from './operations.js';
 export { StepCostModel, sharePrefill } from './prefill-budget.js';
 export { type RateDecision, type RateLimitOptions, rateLimitKey, TokenBucketLimiter } from './rate-limit.js';
 export { randomSeed } from './request-params.js';

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { getBackend } from '@andes/tensor';
 import { type FastifyInstance, LogController } from 'fastify';
 import type { Engine } from './engine.js';
 import { errorBody } from './errors.js';
@@ -77,14 +78,22 @@ export function registerOperations(app: FastifyInstance, options: OperationsOpti
   });
 }
 
+/** Options of {@link warmUp}. */
+export interface WarmUpOptions {
+  /**
+   * Also run a full batch (default: on WebGPU, where a 16-row step compiles its own kernels on first use — ~5 s on
+   * lavapipe; not on the CPU, where it would only cost time: a batch of a large model's rows takes seconds there).
+   */
+  batch?: boolean;
+}
+
 /**
- * Runs one short prefill and two decode steps of a throw-away sequence, then a prefill and a decode step of as many
- * throw-away sequences as the batch and the free blocks allow, drawing their tokens on the device as requests do,
- * and frees them all, so that first requests do not pay for compiling kernels — those of a full batch and of
- * sampling too (on lavapipe the first 16-row step took ~5 s) — or (CPU) moving weights into the kernels' memory,
- * which happens on a weight's second use.
+ * Runs one short prefill and two decode steps of a throw-away sequence and frees it, so that first requests do not
+ * pay for compiling kernels or (CPU) moving weights into the kernels' memory, which happens on a weight's second use;
+ * with `batch`, then a prefill and a decode step of as many throw-away sequences as the batch and the free blocks
+ * allow, drawing their tokens on the device as requests do.
  */
-export async function warmUp(engine: Engine): Promise<void> {
+export async function warmUp(engine: Engine, options: WarmUpOptions = {}): Promise<void> {
   const seq = -1; // the scheduler numbers its sequences from 0
   const ids = [0, 1, 2].slice(0, Math.max(1, engine.maxContext - 2)).map((i) => i % engine.vocabSize);
   try {
@@ -95,7 +104,7 @@ export async function warmUp(engine: Engine): Promise<void> {
   } finally {
     engine.release(seq);
   }
-  await warmUpBatch(engine);
+  if (options.batch ?? getBackend().name !== 'cpu') await warmUpBatch(engine);
 }
 
 /** {@link warmUp}'s batch: a 2-token prompt per sequence, then one decode each, every token drawn (temperature 1). */
