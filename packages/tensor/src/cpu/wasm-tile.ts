@@ -31,6 +31,7 @@
 
 import { HALF_DOT_KERNELS, type HalfDotKernel } from './half-dot-kernel.js';
 import { sleb, uleb } from './wasm-encoding.js';
+import { relaxedSimdSupported, wasmRelaxedSimd } from './wasm-relaxed-simd.js';
 
 /** Rows of a per dot tile (`tile`; numbered variants in bench/wasm-dot-kernels.mjs: 4 × 2 measured fastest for 4–64 rows). */
 export const TILE_ROWS = 4;
@@ -57,9 +58,26 @@ export interface DotShapes {
   readonly unroll: number;
   /** Unrolled steps of the one-row kernel (2 measured faster than 1 or 4). */
   readonly gemvUnroll: number;
+  /**
+   * Fused multiply-adds (relaxed SIMD `f32x4.relaxed_madd`) in every float32 kernel of the module, dot and axpy
+   * forms alike, so a row of a batch still equals its one-row product; the module then needs relaxed SIMD.
+   */
+  readonly fma?: boolean;
+  /**
+   * Order of a dot step: the C w vectors first, then per row its a vector and C multiply-adds (C + 1 + R·C live
+   * vectors), instead of the R a vectors first and one w vector at a time (R + 1 + R·C; the default).
+   */
+  readonly wFirst?: boolean;
 }
 /** The shapes the backend runs (constants above); a bench builds other variants with {@link tileModuleBytes}. */
 export const DOT_SHAPES: DotShapes = { tile: [TILE_ROWS, TILE_COLS], gemv: [1, GEMV_COLS], unroll: 1, gemvUnroll: 2 };
+/**
+ * The fused kernels the backend runs where relaxed SIMD is on: the same shapes (so matmul-wasm.ts pads and chunks
+ * alike). Why 4 × 2 still: V8 hoists a step's loads above its multiply-adds, so a tile needs R + C + R·C of the 15
+ * vector registers it allocates; 4 × 2 (14) fused ran 1.18–1.2× the plain one on 16 rows, 3 × 3 (15, nine sums) only
+ * gained past ~64 rows and lost at 16 (rows padded to 17), and larger tiles spilled (bench/wasm-dot-kernels.mjs f1–f13).
+ */
+export const FUSED_DOT_SHAPES: DotShapes = { ...DOT_SHAPES, fma: true };
 /** Pages of the shared memory's maximum: the whole 32-bit address space (4 GiB), reserved, committed on growth. */
 export const MAX_PAGES = 65536;
 
@@ -94,6 +112,9 @@ const v128Store = (offset = 0) => [op.simd, 0x0b, 2, ...uleb(offset)];
 const f32x4Splat = [op.simd, 0x13];
 const f32x4Add = [op.simd, 0xe4, 0x01];
 const f32x4Mul = [op.simd, 0xe6, 0x01];
+// f32x4.relaxed_madd (relaxed SIMD, 0x105): a·b + c, one `vfmadd` on x86 with FMA3 (fused: one rounding), or a
+// multiply and an add elsewhere (engines may pick either, so its outputs are compared within a tolerance).
+const f32x4RelaxedMadd = [op.simd, 0x85, 0x02];
 const extractLane = (lane: number) => [op.simd, 0x1f, lane];
 
 const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
@@ -112,7 +133,7 @@ const set = (i: number) => [op.localSet, ...uleb(i)];
  * every read stream advances by one pointer bump per unrolled iteration (no address add per load: measured 1.15–1.2×
  * on 16 rows, bench/wasm-dot-kernels.mjs).
  */
-function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[] {
+function dotKernel(R: number, C: number, unroll: number, tailRows = 0, fma = false, wFirst = false): number[] {
   const tee = (i: number) => [op.localTee, ...uleb(i)];
   let next = 13;
   const [g, t, aT, oT, oc, pa, wEnd, wLast] = [next++, next++, next++, next++, next++, next++, next++, next++];
@@ -122,7 +143,8 @@ function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[]
   const acc = accumulators(R);
   const tailAcc = accumulators(tailRows);
   const x = Array.from({ length: R }, () => next++);
-  const [y, zero] = [next++, next++];
+  const y = Array.from({ length: C }, () => next++);
+  const zero = next++;
   const v128Count = next - 13 - i32Count;
   const body: number[] = [];
   // One tile of `rows` rows at aT: o at oT; afterwards aT and oT point at the next tile.
@@ -134,15 +156,27 @@ function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[]
     // lies below it) and kBytes ≥ 16, so wEnd ≥ 32 ≥ 16·steps for the unrolls in use (1 and 2).
     body.push(...get(wEnd), op.i32Const, ...sleb(16 * steps), op.i32Sub, ...set(wLast));
     for (const row of sums) for (const s of row) body.push(...get(zero), ...set(s));
+    const madd = (s: number, xv: number, yv: number) =>
+      fma
+        ? body.push(...get(xv), ...get(yv), ...get(s), ...f32x4RelaxedMadd, ...set(s))
+        : body.push(...get(s), ...get(xv), ...get(yv), ...f32x4Mul, ...f32x4Add, ...set(s));
+    const loadA = (u: number, r: number, into: number) =>
+      body.push(...get(pa), ...v128Load(16 * (u * rows + r)), ...set(into));
     // One step of 16 bytes of k: the tile's a vectors, then each w vector with its multiply-adds (one w operand live
-    // at a time keeps everything in the 16 SIMD registers).
+    // at a time keeps everything in the 16 SIMD registers); or (wFirst) the C w vectors, then one a vector at a time.
     const step = (u: number) => {
-      for (let r = 0; r < rows; r++) body.push(...get(pa), ...v128Load(16 * (u * rows + r)), ...set(x[r]!));
-      for (let c = 0; c < C; c++) {
-        body.push(...get(pw[c]!), ...v128Load(16 * u), ...set(y));
+      if (wFirst) {
+        for (let c = 0; c < C; c++) body.push(...get(pw[c]!), ...v128Load(16 * u), ...set(y[c]!));
         for (let r = 0; r < rows; r++) {
-          body.push(...get(sums[r]![c]!), ...get(x[r]!), ...get(y), ...f32x4Mul, ...f32x4Add, ...set(sums[r]![c]!));
+          loadA(u, r, x[0]!);
+          for (let c = 0; c < C; c++) madd(sums[r]![c]!, x[0]!, y[c]!);
         }
+        return;
+      }
+      for (let r = 0; r < rows; r++) loadA(u, r, x[r]!);
+      for (let c = 0; c < C; c++) {
+        body.push(...get(pw[c]!), ...v128Load(16 * u), ...set(y[0]!));
+        for (let r = 0; r < rows; r++) madd(sums[r]![c]!, x[r]!, y[0]!);
       }
     };
     const bump = (n: number) => {
@@ -193,7 +227,7 @@ function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[]
 }
 
 /** Body of the R-row axpy-form kernel; params 0..6: a, aStride, b, bStride, kBytes, o, oStride. */
-function axpyKernel(R: number): number[] {
+function axpyKernel(R: number, fma = false): number[] {
   const V = AXPY_COLS / 4;
   // Locals: k (byte offset into each row of a), row addresses of a_1.., accumulators, b's vectors, the splat.
   const k = 7;
@@ -208,8 +242,10 @@ function axpyKernel(R: number): number[] {
   for (let v = 0; v < V; v++) body.push(...get(2), ...v128Load(16 * v), ...set(y(v)));
   for (let r = 0; r < R; r++) {
     body.push(...get(aRow(r)), ...get(k), op.i32Add, op.f32Load, 2, 0, ...f32x4Splat, ...set(x));
-    for (let v = 0; v < V; v++)
-      body.push(...get(acc(r, v)), ...get(x), ...get(y(v)), ...f32x4Mul, ...f32x4Add, ...set(acc(r, v)));
+    for (let v = 0; v < V; v++) {
+      if (fma) body.push(...get(x), ...get(y(v)), ...get(acc(r, v)), ...f32x4RelaxedMadd, ...set(acc(r, v)));
+      else body.push(...get(acc(r, v)), ...get(x), ...get(y(v)), ...f32x4Mul, ...f32x4Add, ...set(acc(r, v)));
+    }
   }
   body.push(...get(2), ...get(3), op.i32Add, ...set(2));
   body.push(...get(k), op.i32Const, 4, op.i32Add, op.localTee, k, ...get(4), op.i32LtU, op.brIf, 0, op.end, op.end);
@@ -225,24 +261,40 @@ function axpyKernel(R: number): number[] {
   return [...locals, ...body];
 }
 
-/** Exported kernels in function-index order (then the half-weight dots, half-dot-kernel.ts). */
+/** Exported float32 kernels in function-index order (then the half-weight dots, half-dot-kernel.ts, then `fused`'s). */
 const KERNELS = ['tile', 'gemv', 'rows', 'gemvRows'] as const;
+/** Suffix of the fused kernels' export names (`tileFused`, …), present when the module is built with `fused`. */
+export const FUSED_SUFFIX = 'Fused';
+
+/** The four float32 kernels of `dot`'s shapes, in {@link KERNELS} order. */
+function float32Kernels(dot: DotShapes): number[][] {
+  const fma = dot.fma ?? false;
+  const tailRows = dot.tile[0] > TILE_TAIL_ROWS ? TILE_TAIL_ROWS : 0;
+  return [
+    dotKernel(dot.tile[0], dot.tile[1], dot.unroll, tailRows, fma, dot.wFirst),
+    dotKernel(1, dot.gemv[1], dot.gemvUnroll, 0, fma),
+    axpyKernel(AXPY_ROWS, fma),
+    axpyKernel(1, fma),
+  ];
+}
 
 /**
  * The module's bytes: one memory exported as `mem` (shared, with a 4 GiB maximum, when `shared`: growing it then
  * never detaches views of it, so typed arrays over it can live as long as their storage) and the four kernels
- * (`dot` picks the dot kernels' shapes, for benches of variants).
+ * (`dot` picks the dot kernels' shapes, for benches of variants); with `fused` (which needs relaxed SIMD), four more
+ * of those shapes on fused multiply-adds, exported as `tileFused`, `gemvFused`, `rowsFused`, `gemvRowsFused`.
  */
-export function tileModuleBytes(shared = false, dot: DotShapes = DOT_SHAPES): Uint8Array<ArrayBuffer> {
+export function tileModuleBytes(
+  shared = false,
+  dot: DotShapes = DOT_SHAPES,
+  fused: DotShapes | null = null,
+): Uint8Array<ArrayBuffer> {
   const i32s = (n: number) => vec(Array.from({ length: n }, () => [I32]));
-  const bodies = [
-    dotKernel(dot.tile[0], dot.tile[1], dot.unroll, dot.tile[0] > TILE_TAIL_ROWS ? TILE_TAIL_ROWS : 0),
-    dotKernel(1, dot.gemv[1], dot.gemvUnroll),
-    axpyKernel(AXPY_ROWS),
-    axpyKernel(1),
-  ];
+  const bodies = float32Kernels(dot);
   const halfNames = Object.keys(HALF_DOT_KERNELS) as (keyof typeof HALF_DOT_KERNELS)[];
   bodies.push(...halfNames.map((k) => HALF_DOT_KERNELS[k]()));
+  const fusedNames = fused ? KERNELS.map((k) => `${k}${FUSED_SUFFIX}`) : [];
+  if (fused) bodies.push(...float32Kernels({ ...fused, fma: true }));
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
     // types: 0 = (13 × i32) → () (dot form), 1 = (7 × i32) → () (axpy form), 2 = (5 × i32) → () (half dots)
@@ -254,10 +306,16 @@ export function tileModuleBytes(shared = false, dot: DotShapes = DOT_SHAPES): Ui
         [0x60, ...i32s(5), 0],
       ]),
     ),
-    ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2])])),
+    ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2]), ...(fused ? [[0], [0], [1], [1]] : [])])),
     // memory 0: min 1 page; shared memories must declare a maximum (flags 3: shared, has max)
     ...section(5, vec([shared ? [0x03, 1, ...uleb(MAX_PAGES)] : [0x00, 1]])),
-    ...section(7, vec([[...name('mem'), 0x02, 0], ...[...KERNELS, ...halfNames].map((k, i) => [...name(k), 0x00, i])])),
+    ...section(
+      7,
+      vec([
+        [...name('mem'), 0x02, 0],
+        ...[...KERNELS, ...halfNames, ...fusedNames].map((k, i) => [...name(k), 0x00, i]),
+      ]),
+    ),
     ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
@@ -294,7 +352,11 @@ type AxpyKernel = (
   oStride: number,
 ) => void;
 
-/** The instantiated kernels (see the module comment) and their memory. */
+/**
+ * The instantiated kernels (see the module comment) and their memory. `tile`, `gemv`, `rows` and `gemvRows` are read
+ * at each use: the fused ones ({@link FUSED_DOT_SHAPES}) while {@link wasmRelaxedSimd} says so, else the plain ones
+ * (same shapes and sum order; the fused round once per multiply-add instead of twice).
+ */
 export interface WasmTile {
   readonly memory: WebAssembly.Memory;
   /**
@@ -302,6 +364,8 @@ export interface WasmTile {
    * otherwise (a browser page without cross-origin isolation) operands are copied in for every call.
    */
   readonly shared: boolean;
+  /** Whether the float32 kernels below are the fused ones now. */
+  readonly fused: boolean;
   /** Dot form, 4 rows × 2 columns per tile, a tail tile of 2 rows. */
   readonly tile: DotKernel;
   /** Dot form, 1 row × 8 columns per tile. */
@@ -359,19 +423,37 @@ export function packTiles(
 let instance: WasmTile | null | undefined;
 
 function instantiate(shared: boolean): WasmTile | null {
-  const bytes = tileModuleBytes(shared);
-  if (!WebAssembly.validate(bytes)) return null;
-  const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
-  return {
-    memory: e.mem as WebAssembly.Memory,
-    shared,
-    tile: e.tile as DotKernel,
-    gemv: e.gemv as DotKernel,
-    rows: e.rows as AxpyKernel,
-    gemvRows: e.gemvRows as AxpyKernel,
-    float16: e.float16 as HalfDotKernel,
-    bfloat16: e.bfloat16 as HalfDotKernel,
-  };
+  // With the fused kernels where the engine has relaxed SIMD (one module, so both kinds read the same memory and
+  // tests can switch between them), else (or should such a module not validate) the plain ones alone.
+  for (const fused of relaxedSimdSupported() ? [FUSED_DOT_SHAPES, null] : [null]) {
+    const bytes = tileModuleBytes(shared, DOT_SHAPES, fused);
+    if (!WebAssembly.validate(bytes)) continue;
+    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+    const fusedNow = () => fused !== null && wasmRelaxedSimd();
+    const kernel = <T>(k: (typeof KERNELS)[number]) => (fusedNow() ? e[`${k}${FUSED_SUFFIX}`] : e[k]) as T;
+    return {
+      memory: e.mem as WebAssembly.Memory,
+      shared,
+      get fused() {
+        return fusedNow();
+      },
+      get tile() {
+        return kernel<DotKernel>('tile');
+      },
+      get gemv() {
+        return kernel<DotKernel>('gemv');
+      },
+      get rows() {
+        return kernel<AxpyKernel>('rows');
+      },
+      get gemvRows() {
+        return kernel<AxpyKernel>('gemvRows');
+      },
+      float16: e.float16 as HalfDotKernel,
+      bfloat16: e.bfloat16 as HalfDotKernel,
+    };
+  }
+  return null;
 }
 
 /**
