@@ -84,15 +84,16 @@ describe.skipIf(!wasmTile()?.shared || !relaxedSimdSupported())('cpu matmul on f
   });
 
   it('matches float64 within a bound that grows with K, for row counts around the tile, odd N and K', () => {
-    // K = 46 (not a multiple of 4): the weight's rows are copied with k padded to 48; K = 292: read in place. M = 2
-    // is one tail tile, 3 a padded tile, 5 and 17 end in a tail tile with a padding row, 70 crosses a 64-row block.
+    // K = 46 (not a multiple of 4): the weight's rows are copied with k padded to 48; K = 292: read in place. M = 1
+    // takes the one-row kernels, 2 is one tail tile, 3 a padded tile, 5 and 17 end in a tail tile with a padding
+    // row, 70 crosses a 64-row block.
     for (const [K, N] of [
       [46, 1427],
       [292, 1031],
     ] as const) {
       const wData = random(rng, N * K);
       const w = new CpuStorage('float32', wData);
-      for (const M of [2, 3, 5, 16, 17, 70]) {
+      for (const M of [1, 2, 3, 5, 16, 17, 70]) {
         const xData = random(rng, M * K);
         const x = matrix(xData, M, K);
         for (const layout of ['dot', 'axpy'] as const) {

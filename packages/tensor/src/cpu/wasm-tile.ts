@@ -227,21 +227,21 @@ function dotKernel(R: number, C: number, unroll: number, tailRows = 0, fma = fal
 }
 
 /** Body of the R-row axpy-form kernel; params 0..6: a, aStride, b, bStride, kBytes, o, oStride. */
-function axpyKernel(R: number, fma = false): number[] {
+function axpyKernel(R: number, fma = false, oneRow = false): number[] {
   const V = AXPY_COLS / 4;
   // Locals: k (byte offset into each row of a), row addresses of a_1.., accumulators, b's vectors, the splat.
   const k = 7;
-  const aRow = (r: number) => (r === 0 ? 0 : k + r);
+  const aRow = (r: number) => (r === 0 || oneRow ? 0 : k + r);
   const acc = (r: number, v: number) => k + R + r * V + v;
   const y = (v: number) => acc(R - 1, V - 1) + 1 + v;
   const x = y(V);
   const body: number[] = [];
-  for (let r = 1; r < R; r++) body.push(...get(aRow(r - 1)), ...get(1), op.i32Add, ...set(aRow(r)));
+  if (!oneRow) for (let r = 1; r < R; r++) body.push(...get(aRow(r - 1)), ...get(1), op.i32Add, ...set(aRow(r)));
   // block { if kBytes == 0 break; loop { load b[k, 0..8); acc[r] += a_r[k]·b[k]; b += bStride; k += 4 } }
   body.push(op.block, 0x40, ...get(4), op.i32Eqz, op.brIf, 0, op.loop, 0x40);
   for (let v = 0; v < V; v++) body.push(...get(2), ...v128Load(16 * v), ...set(y(v)));
   for (let r = 0; r < R; r++) {
-    body.push(...get(aRow(r)), ...get(k), op.i32Add, op.f32Load, 2, 0, ...f32x4Splat, ...set(x));
+    if (r === 0 || !oneRow) body.push(...get(aRow(r)), ...get(k), op.i32Add, op.f32Load, 2, 0, ...f32x4Splat, ...set(x));
     for (let v = 0; v < V; v++) {
       if (fma) body.push(...get(x), ...get(y(v)), ...get(acc(r, v)), ...f32x4RelaxedMadd, ...set(acc(r, v)));
       else body.push(...get(acc(r, v)), ...get(x), ...get(y(v)), ...f32x4Mul, ...f32x4Add, ...set(acc(r, v)));
@@ -249,7 +249,7 @@ function axpyKernel(R: number, fma = false): number[] {
   }
   body.push(...get(2), ...get(3), op.i32Add, ...set(2));
   body.push(...get(k), op.i32Const, 4, op.i32Add, op.localTee, k, ...get(4), op.i32LtU, op.brIf, 0, op.end, op.end);
-  for (let r = 0; r < R; r++) {
+  for (let r = 0; r < (oneRow ? 1 : R); r++) {
     for (let v = 0; v < V; v++) body.push(...get(5), ...get(acc(r, v)), ...v128Store(16 * v));
     if (r + 1 < R) body.push(...get(5), ...get(6), op.i32Add, ...set(5));
   }
@@ -274,7 +274,7 @@ function float32Kernels(dot: DotShapes): number[][] {
     dotKernel(dot.tile[0], dot.tile[1], dot.unroll, tailRows, fma, dot.wFirst),
     dotKernel(1, dot.gemv[1], dot.gemvUnroll, 0, fma),
     axpyKernel(AXPY_ROWS, fma),
-    axpyKernel(1, fma),
+    fma ? axpyKernel(AXPY_ROWS, true, true) : axpyKernel(1),
   ];
 }
 
