@@ -8,6 +8,7 @@
 //
 //   node packages/tensor/bench/fused-kernels.mjs          # after npm run build
 //   DOT='[[16,288,32000]]' AXPY='[[64,768,2048]]' ROUNDS=9 node packages/tensor/bench/fused-kernels.mjs
+//   PLAIN='{"fma":true}' FUSED='{"wFirst":true}' node …   # override either side's shapes (merged into the backend's)
 import { cpus, loadavg } from 'node:os';
 import { relaxedSimdSupported } from '../dist/cpu/wasm-relaxed-simd.js';
 import { DOT_SHAPES, FUSED_DOT_SHAPES, FUSED_SUFFIX, packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
@@ -19,15 +20,20 @@ const DOT = JSON.parse(
 );
 const AXPY = JSON.parse(process.env.AXPY ?? '[[1,288,768],[16,288,768],[16,768,288],[64,768,2048],[192,288,768]]');
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const [R, C] = DOT_SHAPES.tile;
-const G = DOT_SHAPES.gemv[1];
+const PLAIN = { ...DOT_SHAPES, ...JSON.parse(process.env.PLAIN ?? '{}') };
+const FUSED = { ...FUSED_DOT_SHAPES, ...JSON.parse(process.env.FUSED ?? '{}') };
+const [R, C] = PLAIN.tile;
+const G = PLAIN.gemv[1];
+if (FUSED.tile.join() !== PLAIN.tile.join() || FUSED.gemv.join() !== PLAIN.gemv.join()) {
+  throw new Error('fused-kernels: both sides must have the same tile shapes (they share the packed a and the outputs)');
+}
 const A = 0; // a, row-major (axpy form) then packed (dot form) at P
 const P = 1 << 19;
 const W = 1 << 20;
 const WEIGHT_FLOATS = 60e6;
 const O = W + WEIGHT_FLOATS + (1 << 20);
 
-const e = new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(true, DOT_SHAPES, FUSED_DOT_SHAPES))).exports;
+const e = new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(true, PLAIN, FUSED))).exports;
 e.mem.grow(Math.ceil((4 * (O + 2 * 200 * 32008)) / 65536));
 const f = new Float32Array(e.mem.buffer);
 let s = 12345;
@@ -36,7 +42,7 @@ for (let i = 0; i < W + WEIGHT_FLOATS; i++) {
   f[i] = (s >>> 8) / 2 ** 24 - 0.5;
 }
 console.log(
-  `# plain vs fused (${JSON.stringify(FUSED_DOT_SHAPES)}), one memory; ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg()[0].toFixed(2)}`,
+  `# plain ${JSON.stringify(PLAIN)} vs fused ${JSON.stringify(FUSED)}, one memory; ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg()[0].toFixed(2)}`,
 );
 
 /** Calls of one kernel over the rotating weight copies: { call(w, out) } per kind, plus the output's size. */
