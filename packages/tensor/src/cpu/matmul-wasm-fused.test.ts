@@ -5,7 +5,7 @@ import { matmul } from './matmul.js';
 import { CpuStorage, cpuData } from './storage.js';
 import { heapBlock } from './wasm-heap.js';
 import { relaxedSimdSupported, setWasmRelaxedSimd } from './wasm-relaxed-simd.js';
-import { wasmTile } from './wasm-tile.js';
+import { DOT_SHAPES, FUSED_DOT_SHAPES, tileKernels, tileModuleBytes, wasmTile } from './wasm-tile.js';
 
 // The float32 kernels on fused multiply-adds (relaxed SIMD, wasm-tile.ts FUSED_DOT_SHAPES). They round once per
 // multiply-add instead of twice, so their outputs differ from the plain kernels' (matmul-wasm.test.ts keeps those
@@ -103,6 +103,21 @@ describe.skipIf(!wasmTile()?.shared || !relaxedSimdSupported())('cpu matmul on f
         }
       }
     }
+  });
+
+  it('another instance of the module picks the same kernels; one built without fused kernels keeps the plain ones', () => {
+    const instance = (fused: typeof FUSED_DOT_SHAPES | null) =>
+      tileKernels(
+        new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(false, DOT_SHAPES, fused))).exports,
+        false,
+      );
+    const withFused = instance(FUSED_DOT_SHAPES);
+    const plainOnly = instance(null);
+    expect([withFused.fused, withFused.tile.name]).toEqual([true, wasmTile()!.tile.name]);
+    expect(plainOnly.fused).toBe(false);
+    setWasmRelaxedSimd(false);
+    expect([withFused.fused, withFused.tile.name]).toEqual([false, plainOnly.tile.name]);
+    setWasmRelaxedSimd(true);
   });
 
   it('a row of an M-row product equals the 1-row product of that row, bit for bit, in both forms', () => {

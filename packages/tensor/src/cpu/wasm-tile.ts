@@ -250,36 +250,45 @@ export function packTiles(
 
 let instance: WasmTile | null | undefined;
 
+/**
+ * The kernels of an instance of {@link tileModuleBytes} (on any thread that instantiates it, e.g. over the same
+ * shared memory): {@link WasmTile}'s getters pick the fused kernels, when the instance has them, while
+ * {@link wasmRelaxedSimd} says so, so every thread rounds alike.
+ */
+export function tileKernels(e: WebAssembly.Exports, shared: boolean): WasmTile {
+  const hasFused = typeof e[`tile${FUSED_SUFFIX}`] === 'function';
+  const fusedNow = () => hasFused && wasmRelaxedSimd();
+  const kernel = <T>(k: (typeof KERNELS)[number]) => (fusedNow() ? e[`${k}${FUSED_SUFFIX}`] : e[k]) as T;
+  return {
+    memory: e.mem as WebAssembly.Memory,
+    shared,
+    get fused() {
+      return fusedNow();
+    },
+    get tile() {
+      return kernel<DotKernel>('tile');
+    },
+    get gemv() {
+      return kernel<DotKernel>('gemv');
+    },
+    get rows() {
+      return kernel<AxpyKernel>('rows');
+    },
+    get gemvRows() {
+      return kernel<AxpyKernel>('gemvRows');
+    },
+    float16: e.float16 as HalfDotKernel,
+    bfloat16: e.bfloat16 as HalfDotKernel,
+  };
+}
+
 function instantiate(shared: boolean): WasmTile | null {
   // With the fused kernels where the engine has relaxed SIMD (one module, so both kinds read the same memory and
   // tests can switch between them), else (or should such a module not validate) the plain ones alone.
   for (const fused of relaxedSimdSupported() ? [FUSED_DOT_SHAPES, null] : [null]) {
     const bytes = tileModuleBytes(shared, DOT_SHAPES, fused);
     if (!WebAssembly.validate(bytes)) continue;
-    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
-    const fusedNow = () => fused !== null && wasmRelaxedSimd();
-    const kernel = <T>(k: (typeof KERNELS)[number]) => (fusedNow() ? e[`${k}${FUSED_SUFFIX}`] : e[k]) as T;
-    return {
-      memory: e.mem as WebAssembly.Memory,
-      shared,
-      get fused() {
-        return fusedNow();
-      },
-      get tile() {
-        return kernel<DotKernel>('tile');
-      },
-      get gemv() {
-        return kernel<DotKernel>('gemv');
-      },
-      get rows() {
-        return kernel<AxpyKernel>('rows');
-      },
-      get gemvRows() {
-        return kernel<AxpyKernel>('gemvRows');
-      },
-      float16: e.float16 as HalfDotKernel,
-      bfloat16: e.bfloat16 as HalfDotKernel,
-    };
+    return tileKernels(new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports, shared);
   }
   return null;
 }
