@@ -62,8 +62,9 @@ export function dotKernel(R: number, C: number, unroll: number, tailRows = 0, fm
         : body.push(...get(s), ...get(xv), ...get(yv), ...f32x4Mul, ...f32x4Add, ...set(s));
     const loadA = (u: number, r: number, into: number) =>
       body.push(...get(pa), ...v128Load(16 * (u * rows + r)), ...set(into));
-    // One step of 16 bytes of k: the tile's a vectors, then each w vector with its multiply-adds (one w operand live
-    // at a time keeps everything in the 16 SIMD registers); or (wFirst) the C w vectors, then one a vector at a time.
+    // One step of 16 bytes of k: the tile's a vectors, then each w vector with its multiply-adds; or (wFirst) the C w
+    // vectors, then one a vector at a time. V8 (TurboFan) places all R + C loads first either way, so a tile needs
+    // R + C + R·C of its 15 allocatable vector registers (4 × 2: 14, 3 × 3: 15; larger tiles spill sums).
     const step = (u: number) => {
       if (wFirst) {
         for (let c = 0; c < C; c++) body.push(...get(pw[c]!), ...v128Load(16 * u), ...set(y[c]!));
