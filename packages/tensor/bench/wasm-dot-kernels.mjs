@@ -13,6 +13,7 @@
 // is packed per tile and streams advance by pointer bumps (b1–b7 here). All variants sum each output in the same
 // order (lanes k mod 4, in k order), so they must agree bit for bit; the bench checks that and reports any mismatch.
 import { cpus, loadavg } from 'node:os';
+import { relaxedSimdSupported } from '../dist/cpu/wasm-relaxed-simd.js';
 import { packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
 
 /** Keep the numbering stable: BENCHMARKS.md refers to it. Every variant uses the far layout (C long read streams). */
@@ -25,17 +26,33 @@ const VARIANTS = {
   b6: { tile: [8, 1], gemv: [1, 1], unroll: 1, gemvUnroll: 2 },
   b7: { tile: [4, 4], gemv: [1, 4], unroll: 1, gemvUnroll: 4 },
   b8: { tile: [4, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2 }, // chosen since 2026-12-05: b2 with 8 far streams per row
+  // Fused multiply-adds (relaxed SIMD). wFirst: the C w vectors first, then one a vector per row (C + 1 + R·C vectors).
+  f1: { tile: [4, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true }, // b8 fused
+  f2: { tile: [4, 2], gemv: [1, 8], unroll: 2, gemvUnroll: 2, fma: true },
+  f3: { tile: [4, 3], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f4: { tile: [3, 4], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f5: { tile: [6, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f6: { tile: [5, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f7: { tile: [4, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f8: { tile: [3, 3], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f9: { tile: [4, 3], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true },
+  f10: { tile: [2, 4], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true },
+  f11: { tile: [7, 2], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f12: { tile: [4, 4], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true, wFirst: true },
+  f13: { tile: [3, 3], gemv: [1, 8], unroll: 1, gemvUnroll: 2, fma: true },
 };
 const ONLY = process.env.VARIANTS?.split(',');
 const SHAPES = JSON.parse(
-  process.env.SHAPES ?? '[[1,288,32000],[1,768,2048],[4,768,2048],[16,288,32000],[16,768,2048],[64,288,768]]',
+  process.env.SHAPES ??
+    '[[16,288,32000],[16,768,288],[16,288,768],[192,288,768],[64,768,2048],[4,288,32000],[1,288,32000]]',
 );
 const REPS = Number(process.env.REPS ?? 4);
 const WEIGHT_FLOATS = 60e6; // the rotating copies of w: far more than the 16 MiB L3
 
 console.log(`# dot kernels, ${REPS} reps; ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg()[0].toFixed(2)}`);
+if (!relaxedSimdSupported()) console.log('# no relaxed SIMD here: the fused variants are left out');
 const kernels = Object.entries(VARIANTS)
-  .filter(([name]) => !ONLY || ONLY.includes(name))
+  .filter(([name, v]) => (!ONLY || ONLY.includes(name)) && (!v.fma || relaxedSimdSupported()))
   .map(([name, v]) => ({ name, v, packed: true, bytes: tileModuleBytes(true, v) }));
 if (process.env.BASE) {
   // The older build's chosen kernels: 2 × 2 / 1 × 4, unroll 2, row-major a, 12 parameters.
@@ -49,7 +66,7 @@ const W = 1 << 20;
 const O = W + WEIGHT_FLOATS + (1 << 20);
 for (const k of kernels) {
   k.e = new WebAssembly.Instance(new WebAssembly.Module(k.bytes)).exports;
-  const needed = 4 * (O + Math.max(...SHAPES.map(([M, , N]) => M * N))) - k.e.mem.buffer.byteLength;
+  const needed = 4 * (O + Math.max(...SHAPES.map(([M, , N]) => (M + 8) * (N + 8)))) - k.e.mem.buffer.byteLength;
   if (needed > 0) k.e.mem.grow(Math.ceil(needed / 65536));
   const f = new Float32Array(k.e.mem.buffer);
   let s = 12345;
@@ -69,17 +86,23 @@ for (const [M, K, N] of SHAPES) {
   for (const { name, v, packed, e } of kernels) {
     const [R, C] = M === 1 ? v.gemv : v.tile;
     const kernel = M === 1 ? e.gemv : e.tile;
-    const tail = packed && R === 4 && M % R === 2 ? 1 : 0;
-    if ((M % R !== 0 && !tail) || N % C !== 0) continue;
-    const q = N / C;
+    // Rows padded to whole tiles as matmul-wasm.ts pads them (a 2-row tail tile after tiles of more than 2 rows);
+    // columns padded to whole groups (the padding rows of w are read and their outputs dropped). Rates count M · N.
+    const rest = M % R;
+    const tail = packed && R > 2 && rest > 0 && rest <= 2 ? 1 : 0;
+    if (!packed && (rest !== 0 || N % C !== 0)) continue;
+    const tiles = Math.floor(M / R) + (rest > 0 && !tail ? 1 : 0);
+    const Mp = tiles * R + (tail ? 2 : 0);
+    const q = Math.ceil(N / C);
     const a = packed ? P : A;
     if (packed) {
       const f = new Float32Array(e.mem.buffer);
-      packTiles(f.slice(A, A + M * K), 0, M, K, M === 1 ? 1 : R, M, f, P, K);
+      packTiles(f.slice(A, A + M * K), 0, M, K, M === 1 ? 1 : R, Mp, f, P, K);
     }
-    const call = (w) => kernel(4 * a, kB, Math.floor(M / R), 4 * w, q * kB, q, kB, 4 * O, 4 * N, kB, 4 * q, 4, tail);
+    const oStride = 4 * q * C;
+    const call = (w) => kernel(4 * a, kB, tiles, 4 * w, q * kB, q, kB, 4 * O, oStride, kB, 4 * q, 4, tail);
     call(W); // warm-up (tier-up)
-    runs.push({ name, e, call, ms: [] });
+    runs.push({ name, fma: !!v.fma, e, call, oStride, ms: [] });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const run of runs) {
@@ -89,16 +112,30 @@ for (const [M, K, N] of SHAPES) {
       run.ms.push((u.user + u.system) / 1000 / REPS);
     }
   }
-  let reference = null;
-  const cells = runs.map(({ name, e, call, ms }) => {
+  // Plain variants must agree bit for bit, fused ones among themselves (same order of sums, one rounding fewer per
+  // multiply-add); the fused ones' largest difference from the plain reference is printed relative to |o|'s max.
+  const reference = {};
+  const cells = runs.map(({ name, fma, e, call, oStride, ms }) => {
     call(W);
-    const out = new Float32Array(e.mem.buffer, 4 * O, M * N).slice();
+    const all = new Float32Array(e.mem.buffer, 4 * O, (M * oStride) / 4);
+    const out = new Float32Array(M * N);
+    for (let i = 0; i < M; i++) out.set(all.subarray((i * oStride) / 4, (i * oStride) / 4 + N), i * N);
     let mismatches = 0;
-    if (reference === null) reference = out;
-    else for (let i = 0; i < out.length; i++) if (out[i] !== reference[i]) mismatches++;
+    reference[fma] ??= out;
+    for (let i = 0; i < out.length; i++) if (out[i] !== reference[fma][i]) mismatches++;
+    let note = mismatches ? ` MISMATCH ${mismatches}` : '';
+    if (fma && reference.false) {
+      let diff = 0;
+      let top = 0;
+      for (let i = 0; i < out.length; i++) {
+        diff = Math.max(diff, Math.abs(out[i] - reference.false[i]));
+        top = Math.max(top, Math.abs(reference.false[i]));
+      }
+      note += ` (Δ ${(diff / top).toExponential(1)})`;
+    }
     const median = ms.sort((x, y) => x - y)[Math.floor(ms.length / 2)];
     const rate = (M * K * N) / median / 1e6;
-    return `${name} ${median.toFixed(2)} ms ${rate.toFixed(2)} G/s${mismatches ? ` MISMATCH ${mismatches}` : ''}`;
+    return `${name} ${median.toFixed(2)} ms ${rate.toFixed(2)} G/s${note}`;
   });
   console.log(`[${M}, ${K}] · [${N}, ${K}]ᵀ: ${cells.join(' | ')}`);
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { makeRng } from '../testing/reference.js';
 import { adamw } from './adamw.js';
@@ -8,6 +8,7 @@ import { matmul, setCpuMatmulKernels } from './matmul.js';
 import { bSource } from './matmul-wasm.js';
 import { CpuStorage, cpuData } from './storage.js';
 import { HEAP_MIN_FLOATS, heapBlock, heapBytesInUse } from './wasm-heap.js';
+import { setWasmRelaxedSimd } from './wasm-relaxed-simd.js';
 import { wasmTile } from './wasm-tile.js';
 
 function randomData(rng: () => number, size: number): Float32Array {
@@ -51,6 +52,9 @@ function withJs<T>(fn: () => T): T {
 // in place in both layouts; every in-place writer of the CPU backend then writes there.
 describe.skipIf(!wasmTile()?.shared)('cpu matmul: weights living in wasm memory', () => {
   const rng = makeRng(21);
+  // The plain SIMD kernels, whose sums these tests bound exactly; the fused ones: matmul-wasm-fused.test.ts.
+  beforeAll(() => setWasmRelaxedSimd(false));
+  afterAll(() => setWasmRelaxedSimd(undefined));
 
   it('moves a weight on its second use, keeps its contents, and reads it in place in both layouts', () => {
     for (const [K, N] of [

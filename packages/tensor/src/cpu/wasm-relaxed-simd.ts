@@ -1,5 +1,6 @@
 /**
- * Whether the CPU block kernels may use WebAssembly relaxed SIMD, and the switch tests use to run both paths.
+ * Whether the CPU block kernels and float32 kernels may use WebAssembly relaxed SIMD, and the switch tests use to run
+ * both paths (the float32 kernels' fused multiply-adds: wasm-tile.ts).
  *
  * Why: `i16x8.relaxed_dot_i8x16_i7x16_s` is one `pmaddubsw` on x86: 16 int8 × 7-bit products summed in pairs, where
  * plain SIMD needs two shifts per i16 lane and a `pmaddwd` (wasm-block-bodies.ts, q4RelaxedBody). Its result is
@@ -54,8 +55,9 @@ let chosen: boolean | undefined;
 let fromEnv: boolean | undefined;
 
 /**
- * Whether the block kernels use relaxed SIMD now: {@link setWasmRelaxedSimd}'s choice, else on unless
- * `ANDES_WASM_RELAXED_SIMD=off` (read once); never where the engine lacks it.
+ * Whether the block kernels and the float32 kernels (fused multiply-adds, wasm-tile.ts) use relaxed SIMD now:
+ * {@link setWasmRelaxedSimd}'s choice, else on unless `ANDES_WASM_RELAXED_SIMD=off` (read once); never where the
+ * engine lacks it.
  */
 export function wasmRelaxedSimd(): boolean {
   fromEnv ??= nodeProcess()?.env?.ANDES_WASM_RELAXED_SIMD?.toLowerCase() !== 'off';
@@ -64,7 +66,7 @@ export function wasmRelaxedSimd(): boolean {
 
 /**
  * Chooses relaxed SIMD (true), the plain SIMD kernels (false) or the default (undefined: the environment) for the
- * block kernels from the next call on; tests run both paths. Returns the previous choice.
+ * block and float32 kernels from the next call on; tests run both paths. Returns the previous choice.
  */
 export function setWasmRelaxedSimd(use: boolean | undefined): boolean | undefined {
   const previous = chosen;

@@ -26,11 +26,20 @@
  *
  * In both families an element's value does not depend on which tile computed it or on M.
  *
+ * Fused multiply-adds: where the engine has relaxed SIMD, the module also holds the four kernels on
+ * `f32x4.relaxed_madd` (one `vfmadd231ps` each on x86 with FMA3, checked in V8's `--print-wasm-code`), same shapes
+ * and sum order, which the backend runs unless `ANDES_WASM_RELAXED_SIMD=off` ({@link WasmTile}). Why: the plain tile
+ * spends a multiply and an add per multiply-add; fused, 16-row products ran 1.18–1.2× faster on one core
+ * (bench/fused-kernels.mjs, one memory), and a one-row product, which streams its weight from memory, ~1.02×. They are
+ * held to float64 within a K-scaled bound (matmul-wasm-fused.test.ts), not to the plain kernels' bits.
+ *
  * @module
  */
 
 import { HALF_DOT_KERNELS, type HalfDotKernel } from './half-dot-kernel.js';
-import { sleb, uleb } from './wasm-encoding.js';
+import { get, I32, name, op, section, set, sleb, uleb, V128, vec } from './wasm-encoding.js';
+import { axpyKernel, dotKernel } from './wasm-float32-kernels.js';
+import { relaxedSimdSupported, wasmRelaxedSimd } from './wasm-relaxed-simd.js';
 
 /** Rows of a per dot tile (`tile`; numbered variants in bench/wasm-dot-kernels.mjs: 4 × 2 measured fastest for 4–64 rows). */
 export const TILE_ROWS = 4;
@@ -57,192 +66,64 @@ export interface DotShapes {
   readonly unroll: number;
   /** Unrolled steps of the one-row kernel (2 measured faster than 1 or 4). */
   readonly gemvUnroll: number;
+  /**
+   * Fused multiply-adds (relaxed SIMD `f32x4.relaxed_madd`) in every float32 kernel of the module, dot and axpy
+   * forms alike, so a row of a batch still equals its one-row product; the module then needs relaxed SIMD.
+   */
+  readonly fma?: boolean;
+  /**
+   * Order of a dot step: the C w vectors first, then per row its a vector and C multiply-adds, instead of the R a
+   * vectors first and one w vector at a time (the default). Only the order of the multiply-adds changes in the
+   * machine code: V8 hoists all R + C loads of a step either way (measured equal; kept for the numbered variants).
+   */
+  readonly wFirst?: boolean;
 }
 /** The shapes the backend runs (constants above); a bench builds other variants with {@link tileModuleBytes}. */
 export const DOT_SHAPES: DotShapes = { tile: [TILE_ROWS, TILE_COLS], gemv: [1, GEMV_COLS], unroll: 1, gemvUnroll: 2 };
+/**
+ * The fused kernels the backend runs where relaxed SIMD is on: the same shapes (so matmul-wasm.ts pads and chunks
+ * alike). Why 4 × 2 still: V8 hoists a step's loads above its multiply-adds, so a tile needs R + C + R·C of the 15
+ * vector registers it allocates; 4 × 2 (14) fused ran 1.18–1.2× the plain one on 16 rows, 3 × 3 (15, nine sums) only
+ * gained past ~64 rows and lost at 16 (rows padded to 17), and larger tiles spilled (bench/wasm-dot-kernels.mjs f1–f13).
+ */
+export const FUSED_DOT_SHAPES: DotShapes = { ...DOT_SHAPES, fma: true };
 /** Pages of the shared memory's maximum: the whole 32-bit address space (4 GiB), reserved, committed on growth. */
 export const MAX_PAGES = 65536;
 
-const I32 = 0x7f;
-const V128 = 0x7b;
-const op = {
-  block: 0x02,
-  loop: 0x03,
-  end: 0x0b,
-  brIf: 0x0d,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  f32Load: 0x2a,
-  f32Store: 0x38,
-  i32Const: 0x41,
-  i32Eqz: 0x45,
-  i32LtU: 0x49,
-  i32GtU: 0x4b,
-  i32GeU: 0x4f,
-  br: 0x0c,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32Mul: 0x6c,
-  f32Add: 0x92,
-  simd: 0xfd,
-} as const;
-// SIMD opcodes after the 0xfd prefix (LEB128-encoded): v128.load 0, v128.store 11, f32x4.splat 19,
-// f32x4.extract_lane 31, f32x4.add 228, f32x4.mul 230. Memargs: align 2^2 (our floats are 4-byte aligned), offset.
-const v128Load = (offset = 0) => [op.simd, 0x00, 2, ...uleb(offset)];
-const v128Store = (offset = 0) => [op.simd, 0x0b, 2, ...uleb(offset)];
-const f32x4Splat = [op.simd, 0x13];
-const f32x4Add = [op.simd, 0xe4, 0x01];
-const f32x4Mul = [op.simd, 0xe6, 0x01];
-const extractLane = (lane: number) => [op.simd, 0x1f, lane];
-
-const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const get = (i: number) => [op.localGet, ...uleb(i)];
-const set = (i: number) => [op.localSet, ...uleb(i)];
-
-/**
- * Body (locals + code) of the R × C dot-form kernel; params 0..12: a, aStride, rowTiles, w, wStride, groups, kBytes,
- * o, oStride, groupStep, oColStride, oGroupStep, tail (all bytes except the counts and the flag). For each of `groups`
- * groups (w += groupStep, o += oGroupStep after each), each of `rowTiles` tiles of R rows of a and, when `tail` ≠ 0,
- * one more tile of `tailRows` rows: o[r, c] (at o + r·oStride + c·oColStride) = Σ_k a_r[k]·w_c[k], with w_c at
- * w + c·wStride. a is packed: a tile's rows are interleaved per 16 bytes of k (row r's k-step j at
- * tile + (j·rows + r)·16; the next tile rows·aStride bytes on), so one pointer reads them all through memarg offsets;
- * every read stream advances by one pointer bump per unrolled iteration (no address add per load: measured 1.15–1.2×
- * on 16 rows, bench/wasm-dot-kernels.mjs).
- */
-function dotKernel(R: number, C: number, unroll: number, tailRows = 0): number[] {
-  const tee = (i: number) => [op.localTee, ...uleb(i)];
-  let next = 13;
-  const [g, t, aT, oT, oc, pa, wEnd, wLast] = [next++, next++, next++, next++, next++, next++, next++, next++];
-  const pw = Array.from({ length: C }, () => next++);
-  const i32Count = next - 13;
-  const accumulators = (rows: number) => Array.from({ length: rows }, () => Array.from({ length: C }, () => next++));
-  const acc = accumulators(R);
-  const tailAcc = accumulators(tailRows);
-  const x = Array.from({ length: R }, () => next++);
-  const [y, zero] = [next++, next++];
-  const v128Count = next - 13 - i32Count;
-  const body: number[] = [];
-  // One tile of `rows` rows at aT: o at oT; afterwards aT and oT point at the next tile.
-  const tile = (rows: number, sums: number[][], steps: number) => {
-    body.push(...get(3), ...set(pw[0]!));
-    for (let c = 1; c < C; c++) body.push(...get(pw[c - 1]!), ...get(4), op.i32Add, ...set(pw[c]!));
-    body.push(...get(3), ...get(6), op.i32Add, ...set(wEnd), ...get(aT), ...set(pa));
-    // wLast: the last start of `steps` whole steps, one compare per iteration. It cannot wrap below 0: w ≥ 16 (a
-    // lies below it) and kBytes ≥ 16, so wEnd ≥ 32 ≥ 16·steps for the unrolls in use (1 and 2).
-    body.push(...get(wEnd), op.i32Const, ...sleb(16 * steps), op.i32Sub, ...set(wLast));
-    for (const row of sums) for (const s of row) body.push(...get(zero), ...set(s));
-    // One step of 16 bytes of k: the tile's a vectors, then each w vector with its multiply-adds (one w operand live
-    // at a time keeps everything in the 16 SIMD registers).
-    const step = (u: number) => {
-      for (let r = 0; r < rows; r++) body.push(...get(pa), ...v128Load(16 * (u * rows + r)), ...set(x[r]!));
-      for (let c = 0; c < C; c++) {
-        body.push(...get(pw[c]!), ...v128Load(16 * u), ...set(y));
-        for (let r = 0; r < rows; r++) {
-          body.push(...get(sums[r]![c]!), ...get(x[r]!), ...get(y), ...f32x4Mul, ...f32x4Add, ...set(sums[r]![c]!));
-        }
-      }
-    };
-    const bump = (n: number) => {
-      body.push(...get(pa), op.i32Const, ...sleb(16 * rows * n), op.i32Add, ...set(pa));
-      for (const p of pw) body.push(...get(p), op.i32Const, ...sleb(16 * n), op.i32Add, ...set(p));
-    };
-    // block $done { block $tail { loop { if w0 + 16·U > wEnd break $tail; U steps; bump } }
-    //               loop { if w0 >= wEnd break $done; one step; bump } }
-    body.push(op.block, 0x40, op.block, 0x40, op.loop, 0x40);
-    body.push(...get(pw[0]!), ...get(wLast), op.i32GtU, op.brIf, 1);
-    for (let u = 0; u < steps; u++) step(u);
-    bump(steps);
-    body.push(op.br, 0, op.end, op.end, op.loop, 0x40);
-    body.push(...get(pw[0]!), ...get(wEnd), op.i32GeU, op.brIf, 1);
-    step(0);
-    bump(1);
-    body.push(op.br, 0, op.end, op.end);
-    // Stores: o[r, c] = (lane0 + lane1) + (lane2 + lane3), row r at oT + r·oStride, column c at + c·oColStride.
-    for (const row of sums) {
-      for (const [c, s] of row.entries()) {
-        if (c === 0) body.push(...get(oT), ...set(oc));
-        else body.push(...get(oc), ...get(10), op.i32Add, ...set(oc));
-        body.push(...get(oc), ...get(s), ...extractLane(0), ...get(s), ...extractLane(1), op.f32Add);
-        body.push(...get(s), ...extractLane(2), ...get(s), ...extractLane(3), op.f32Add, op.f32Add, op.f32Store, 2, 0);
-      }
-      body.push(...get(oT), ...get(8), op.i32Add, ...set(oT));
-    }
-    body.push(...get(aT), op.i32Const, ...sleb(rows), ...get(1), op.i32Mul, op.i32Add, ...set(aT));
-  };
-  // block $none { if groups == 0 break; loop $group { block { if rowTiles == 0 break; loop $tile { … } } tail … } }
-  body.push(...get(5), ...set(g), op.block, 0x40, ...get(5), op.i32Eqz, op.brIf, 0, op.loop, 0x40);
-  body.push(...get(0), ...set(aT), ...get(7), ...set(oT), ...get(2), ...set(t));
-  body.push(op.block, 0x40, ...get(2), op.i32Eqz, op.brIf, 0, op.loop, 0x40);
-  tile(R, acc, unroll);
-  body.push(...get(t), op.i32Const, ...sleb(-1), op.i32Add, ...tee(t), op.brIf, 0, op.end, op.end);
-  if (tailRows > 0) {
-    body.push(op.block, 0x40, ...get(12), op.i32Eqz, op.brIf, 0);
-    tile(tailRows, tailAcc, unroll);
-    body.push(op.end);
-  }
-  body.push(...get(3), ...get(9), op.i32Add, ...set(3), ...get(7), ...get(11), op.i32Add, ...set(7));
-  body.push(...get(g), op.i32Const, ...sleb(-1), op.i32Add, ...tee(g), op.brIf, 0, op.end, op.end, op.end);
-  const locals = vec([
-    [...uleb(i32Count), I32],
-    [...uleb(v128Count), V128],
-  ]);
-  return [...locals, ...body];
-}
-
-/** Body of the R-row axpy-form kernel; params 0..6: a, aStride, b, bStride, kBytes, o, oStride. */
-function axpyKernel(R: number): number[] {
-  const V = AXPY_COLS / 4;
-  // Locals: k (byte offset into each row of a), row addresses of a_1.., accumulators, b's vectors, the splat.
-  const k = 7;
-  const aRow = (r: number) => (r === 0 ? 0 : k + r);
-  const acc = (r: number, v: number) => k + R + r * V + v;
-  const y = (v: number) => acc(R - 1, V - 1) + 1 + v;
-  const x = y(V);
-  const body: number[] = [];
-  for (let r = 1; r < R; r++) body.push(...get(aRow(r - 1)), ...get(1), op.i32Add, ...set(aRow(r)));
-  // block { if kBytes == 0 break; loop { load b[k, 0..8); acc[r] += a_r[k]·b[k]; b += bStride; k += 4 } }
-  body.push(op.block, 0x40, ...get(4), op.i32Eqz, op.brIf, 0, op.loop, 0x40);
-  for (let v = 0; v < V; v++) body.push(...get(2), ...v128Load(16 * v), ...set(y(v)));
-  for (let r = 0; r < R; r++) {
-    body.push(...get(aRow(r)), ...get(k), op.i32Add, op.f32Load, 2, 0, ...f32x4Splat, ...set(x));
-    for (let v = 0; v < V; v++)
-      body.push(...get(acc(r, v)), ...get(x), ...get(y(v)), ...f32x4Mul, ...f32x4Add, ...set(acc(r, v)));
-  }
-  body.push(...get(2), ...get(3), op.i32Add, ...set(2));
-  body.push(...get(k), op.i32Const, 4, op.i32Add, op.localTee, k, ...get(4), op.i32LtU, op.brIf, 0, op.end, op.end);
-  for (let r = 0; r < R; r++) {
-    for (let v = 0; v < V; v++) body.push(...get(5), ...get(acc(r, v)), ...v128Store(16 * v));
-    if (r + 1 < R) body.push(...get(5), ...get(6), op.i32Add, ...set(5));
-  }
-  body.push(op.end);
-  const locals = vec([
-    [...uleb(1 + (R - 1)), I32],
-    [...uleb(R * V + V + 1), V128],
-  ]);
-  return [...locals, ...body];
-}
-
-/** Exported kernels in function-index order (then the half-weight dots, half-dot-kernel.ts). */
+/** Exported float32 kernels in function-index order (then the half-weight dots, half-dot-kernel.ts, then `fused`'s). */
 const KERNELS = ['tile', 'gemv', 'rows', 'gemvRows'] as const;
+/** Suffix of the fused kernels' export names (`tileFused`, …), present when the module is built with `fused`. */
+export const FUSED_SUFFIX = 'Fused';
+
+/** The four float32 kernels of `dot`'s shapes, in {@link KERNELS} order. */
+function float32Kernels(dot: DotShapes): number[][] {
+  const fma = dot.fma ?? false;
+  const tailRows = dot.tile[0] > TILE_TAIL_ROWS ? TILE_TAIL_ROWS : 0;
+  return [
+    dotKernel(dot.tile[0], dot.tile[1], dot.unroll, tailRows, fma, dot.wFirst),
+    dotKernel(1, dot.gemv[1], dot.gemvUnroll, 0, fma),
+    axpyKernel(AXPY_ROWS, AXPY_COLS, fma),
+    fma ? axpyKernel(AXPY_ROWS, AXPY_COLS, true, true) : axpyKernel(1, AXPY_COLS),
+  ];
+}
 
 /**
  * The module's bytes: one memory exported as `mem` (shared, with a 4 GiB maximum, when `shared`: growing it then
  * never detaches views of it, so typed arrays over it can live as long as their storage) and the four kernels
- * (`dot` picks the dot kernels' shapes, for benches of variants).
+ * (`dot` picks the dot kernels' shapes, for benches of variants); with `fused` (which needs relaxed SIMD), four more
+ * of those shapes on fused multiply-adds, exported as `tileFused`, `gemvFused`, `rowsFused`, `gemvRowsFused`.
  */
-export function tileModuleBytes(shared = false, dot: DotShapes = DOT_SHAPES): Uint8Array<ArrayBuffer> {
+export function tileModuleBytes(
+  shared = false,
+  dot: DotShapes = DOT_SHAPES,
+  fused: DotShapes | null = null,
+): Uint8Array<ArrayBuffer> {
   const i32s = (n: number) => vec(Array.from({ length: n }, () => [I32]));
-  const bodies = [
-    dotKernel(dot.tile[0], dot.tile[1], dot.unroll, dot.tile[0] > TILE_TAIL_ROWS ? TILE_TAIL_ROWS : 0),
-    dotKernel(1, dot.gemv[1], dot.gemvUnroll),
-    axpyKernel(AXPY_ROWS),
-    axpyKernel(1),
-  ];
+  const bodies = float32Kernels(dot);
   const halfNames = Object.keys(HALF_DOT_KERNELS) as (keyof typeof HALF_DOT_KERNELS)[];
   bodies.push(...halfNames.map((k) => HALF_DOT_KERNELS[k]()));
+  const fusedNames = fused ? KERNELS.map((k) => `${k}${FUSED_SUFFIX}`) : [];
+  if (fused) bodies.push(...float32Kernels({ ...fused, fma: true }));
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
     // types: 0 = (13 × i32) → () (dot form), 1 = (7 × i32) → () (axpy form), 2 = (5 × i32) → () (half dots)
@@ -254,10 +135,16 @@ export function tileModuleBytes(shared = false, dot: DotShapes = DOT_SHAPES): Ui
         [0x60, ...i32s(5), 0],
       ]),
     ),
-    ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2])])),
+    ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2]), ...(fused ? [[0], [0], [1], [1]] : [])])),
     // memory 0: min 1 page; shared memories must declare a maximum (flags 3: shared, has max)
     ...section(5, vec([shared ? [0x03, 1, ...uleb(MAX_PAGES)] : [0x00, 1]])),
-    ...section(7, vec([[...name('mem'), 0x02, 0], ...[...KERNELS, ...halfNames].map((k, i) => [...name(k), 0x00, i])])),
+    ...section(
+      7,
+      vec([
+        [...name('mem'), 0x02, 0],
+        ...[...KERNELS, ...halfNames, ...fusedNames].map((k, i) => [...name(k), 0x00, i]),
+      ]),
+    ),
     ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
@@ -294,7 +181,11 @@ type AxpyKernel = (
   oStride: number,
 ) => void;
 
-/** The instantiated kernels (see the module comment) and their memory. */
+/**
+ * The instantiated kernels (see the module comment) and their memory. `tile`, `gemv`, `rows` and `gemvRows` are read
+ * at each use: the fused ones ({@link FUSED_DOT_SHAPES}) while {@link wasmRelaxedSimd} says so, else the plain ones
+ * (same shapes and sum order; the fused round once per multiply-add instead of twice).
+ */
 export interface WasmTile {
   readonly memory: WebAssembly.Memory;
   /**
@@ -302,6 +193,8 @@ export interface WasmTile {
    * otherwise (a browser page without cross-origin isolation) operands are copied in for every call.
    */
   readonly shared: boolean;
+  /** Whether the float32 kernels below are the fused ones now. */
+  readonly fused: boolean;
   /** Dot form, 4 rows × 2 columns per tile, a tail tile of 2 rows. */
   readonly tile: DotKernel;
   /** Dot form, 1 row × 8 columns per tile. */
@@ -358,20 +251,47 @@ export function packTiles(
 
 let instance: WasmTile | null | undefined;
 
-function instantiate(shared: boolean): WasmTile | null {
-  const bytes = tileModuleBytes(shared);
-  if (!WebAssembly.validate(bytes)) return null;
-  const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+/**
+ * The kernels of an instance of {@link tileModuleBytes} (on any thread that instantiates it, e.g. over the same
+ * shared memory): {@link WasmTile}'s getters pick the fused kernels, when the instance has them, while
+ * {@link wasmRelaxedSimd} says so, so every thread rounds alike.
+ */
+export function tileKernels(e: WebAssembly.Exports, shared: boolean): WasmTile {
+  const hasFused = typeof e[`tile${FUSED_SUFFIX}`] === 'function';
+  const fusedNow = () => hasFused && wasmRelaxedSimd();
+  const kernel = <T>(k: (typeof KERNELS)[number]) => (fusedNow() ? e[`${k}${FUSED_SUFFIX}`] : e[k]) as T;
   return {
     memory: e.mem as WebAssembly.Memory,
     shared,
-    tile: e.tile as DotKernel,
-    gemv: e.gemv as DotKernel,
-    rows: e.rows as AxpyKernel,
-    gemvRows: e.gemvRows as AxpyKernel,
+    get fused() {
+      return fusedNow();
+    },
+    get tile() {
+      return kernel<DotKernel>('tile');
+    },
+    get gemv() {
+      return kernel<DotKernel>('gemv');
+    },
+    get rows() {
+      return kernel<AxpyKernel>('rows');
+    },
+    get gemvRows() {
+      return kernel<AxpyKernel>('gemvRows');
+    },
     float16: e.float16 as HalfDotKernel,
     bfloat16: e.bfloat16 as HalfDotKernel,
   };
+}
+
+function instantiate(shared: boolean): WasmTile | null {
+  // With the fused kernels where the engine has relaxed SIMD (one module, so both kinds read the same memory and
+  // tests can switch between them), else (or should such a module not validate) the plain ones alone.
+  for (const fused of relaxedSimdSupported() ? [FUSED_DOT_SHAPES, null] : [null]) {
+    const bytes = tileModuleBytes(shared, DOT_SHAPES, fused);
+    if (!WebAssembly.validate(bytes)) continue;
+    return tileKernels(new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports, shared);
+  }
+  return null;
 }
 
 /**
