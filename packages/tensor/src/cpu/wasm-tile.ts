@@ -230,7 +230,8 @@ const KERNELS = ['tile', 'gemv', 'rows', 'gemvRows'] as const;
 
 /**
  * The module's bytes: one memory exported as `mem` (shared, with a 4 GiB maximum, when `shared`: growing it then
- * never detaches views of it, so typed arrays over it can live as long as their storage) and the four kernels
+ * never detaches views of it, so typed arrays over it can live as long as their storage; a shared memory is imported
+ * as `env.mem`, see {@link newSharedMemory}) and the four kernels
  * (`dot` picks the dot kernels' shapes, for benches of variants).
  */
 export function tileModuleBytes(shared = false, dot: DotShapes = DOT_SHAPES): Uint8Array<ArrayBuffer> {
@@ -254,9 +255,12 @@ export function tileModuleBytes(shared = false, dot: DotShapes = DOT_SHAPES): Ui
         [0x60, ...i32s(5), 0],
       ]),
     ),
+    // A shared memory (flags 3: shared, has max; it must declare a maximum) is imported as env.mem, so that helper
+    // threads can run this same compiled module on it (cpu-threads.ts).
+    ...(shared ? section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(MAX_PAGES)]])) : []),
     ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2])])),
-    // memory 0: min 1 page; shared memories must declare a maximum (flags 3: shared, has max)
-    ...section(5, vec([shared ? [0x03, 1, ...uleb(MAX_PAGES)] : [0x00, 1]])),
+    // memory 0: min 1 page, defined here (section 5 below) unless shared
+    ...(shared ? [] : section(5, vec([[0x00, 1]]))),
     ...section(7, vec([[...name('mem'), 0x02, 0], ...[...KERNELS, ...halfNames].map((k, i) => [...name(k), 0x00, i])])),
     ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
@@ -297,6 +301,8 @@ type AxpyKernel = (
 /** The instantiated kernels (see the module comment) and their memory. */
 export interface WasmTile {
   readonly memory: WebAssembly.Memory;
+  /** The compiled module, which helper threads instantiate on the same shared memory (cpu-threads.ts). */
+  readonly module: WebAssembly.Module;
   /**
    * Whether `memory` is shared: then it never detaches on growth and storages may live in it (wasm-heap.ts);
    * otherwise (a browser page without cross-origin isolation) operands are copied in for every call.
@@ -358,12 +364,19 @@ export function packTiles(
 
 let instance: WasmTile | null | undefined;
 
+/** A memory for a shared module (`tileModuleBytes(true)`): one page, growable to 4 GiB; throws without SharedArrayBuffer. */
+export function newSharedMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+}
+
 function instantiate(shared: boolean): WasmTile | null {
   const bytes = tileModuleBytes(shared);
   if (!WebAssembly.validate(bytes)) return null;
-  const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+  const module = new WebAssembly.Module(bytes);
+  const e = new WebAssembly.Instance(module, shared ? { env: { mem: newSharedMemory() } } : {}).exports;
   return {
     memory: e.mem as WebAssembly.Memory,
+    module,
     shared,
     tile: e.tile as DotKernel,
     gemv: e.gemv as DotKernel,
