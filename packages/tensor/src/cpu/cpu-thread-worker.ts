@@ -2,82 +2,114 @@
  * The helper thread's program (cpu-threads.ts starts it as an `eval` worker, so no file path has to resolve from
  * `dist/` or from the sources under vitest) and the layout of the control block it shares with the calling thread.
  *
- * Control block: an Int32Array over a SharedArrayBuffer, one slot of {@link SLOT_INTS} per helper. The caller writes a
- * job's kernel, group range and arguments, then bumps `SEQ` (Atomics.store + notify); the helper runs the kernel on
- * its range and stores the same number into `DONE` (+ notify). Why not postMessage: a decode step issues ~100
+ * Control block: an Int32Array over a SharedArrayBuffer holding one job at a time. The caller writes the kernel, its
+ * arguments and the number of chunks (runs of whole column groups), opens the job (`NEXT` = 0) and bumps `SEQ`
+ * (Atomics.store + notify). Every thread, the caller included, then takes chunks with Atomics.add on `NEXT` until
+ * none is left, and counts each finished chunk in `FINISHED`; the caller waits for the count. Why chunks taken, not
+ * shares handed out: a helper that sleeps (a futex wake-up measured ~200 µs on this VM) or is preempted by other
+ * processes only does less of the work, never delays the product. Why not postMessage: a decode step issues ~100
  * products, and a message costs a macrotask turn on each side where an atomic store costs nanoseconds.
  *
  * @module
  */
 
-/** Int32 fields of one helper's slot. */
-export const SLOT = {
-  /** Job number, bumped by the caller for each job; -1 asks the helper to return. */
+/** Int32 fields of the control block. */
+export const CONTROL = {
+  /** Job number, bumped by the caller for each job (helpers wait on it); STOP asks the helpers to return. */
   SEQ: 0,
-  /** The job number the helper finished last. */
-  DONE: 1,
-  /** 1 once the helper has instantiated the kernels; 0 before and after it stops. */
-  READY: 2,
-  /** 1 when the helper's last job threw (the caller raises the error). */
-  FAILED: 3,
+  /** The next chunk to take; CLOSED between jobs, so that a late helper's Atomics.add takes nothing. */
+  NEXT: 1,
+  /** Chunks finished (by any thread) in the current job. */
+  FINISHED: 2,
+  /** Chunks of the current job. */
+  CHUNKS: 3,
+  /** Column groups of the current job (argument 5 of the kernel). */
+  GROUPS: 4,
+  /** 1 when a chunk of the current job threw (the caller raises the error). */
+  FAILED: 5,
   /** Which kernel: an index into {@link HELPER_KERNELS}. */
-  KERNEL: 4,
-  /** First group of bᵀ rows (see DotKernel) of the helper's share. */
-  FIRST: 5,
-  /** End (exclusive) of the share's groups. */
-  END: 6,
-  /** The kernel's 13 arguments, for the whole product (the helper offsets them to its share). */
-  ARGS: 7,
+  KERNEL: 6,
+  /** Helpers that have instantiated the kernels and take chunks (a helper adds 1 when ready, −1 when it returns). */
+  READY: 7,
+  /** The kernel's 13 arguments, for the whole product (a chunk offsets them to its groups). */
+  ARGS: 16,
 } as const;
-/** Int32s per slot: the fields, rounded up to a 128-byte line pair so that helpers' slots never share a cache line. */
-export const SLOT_INTS = 32;
+/** Int32s of the control block. */
+export const CONTROL_INTS = 32;
+/** `NEXT` between jobs: above any chunk count. */
+export const CLOSED = 0x40000000;
+/** `SEQ` that stops the helpers (job numbers stay below it). */
+export const STOP = 0x7fffffff;
 /** The dot kernels a helper runs, by index (exports of the tile module, wasm-tile.ts). */
 export const HELPER_KERNELS = ['tile', 'gemv'] as const;
 /**
- * Atomics.load polls before a helper sleeps in Atomics.wait once a job is done (~20–40 µs): the products of a decode
- * step come tens of µs apart, and a futex wake-up costs more than that poll.
+ * Milliseconds a helper polls for the next job before it sleeps in Atomics.wait: the products of a decode step come
+ * tens of µs apart, and a sleeping helper wakes too late to help (~200 µs here). OpenMP runtimes spin similarly.
  */
-export const HELPER_SPINS = 20000;
+export const HELPER_SPIN_MS = 1;
 
 /**
- * The program: instantiate the module on the shared memory, report ready, then loop taking jobs. A share is groups
- * [FIRST, END) of the product's groups: w and o advance by whole groups (arguments 3 / 7 by 9 / 11), so each output
- * is computed by the same kernel code over the same k order as on one thread.
+ * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
+ * Chunk i of `chunks` is groups [⌊i·G/chunks⌋, ⌊(i+1)·G/chunks⌋): w and o advance by whole groups (arguments 3 / 7
+ * by 9 / 11), so each output is computed by the same kernel code over the same k order as on one thread.
  */
 export const HELPER_SOURCE = `
 // process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
 const { workerData } = process.getBuiltinModule('node:worker_threads');
-const { module, memory, control, slot } = workerData;
+const { module, memory, control } = workerData;
 const c = new Int32Array(control);
-const base = slot * ${SLOT_INTS};
 const e = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
 const kernels = ${JSON.stringify(HELPER_KERNELS)}.map((k) => e[k]);
-Atomics.store(c, base + ${SLOT.READY}, 1);
-// Job numbers start at 1; a stop (-1) posted before this point ends the loop at once.
-let seen = 0;
-for (;;) {
-  let s = Atomics.load(c, base + ${SLOT.SEQ});
-  for (let i = 0; s === seen && i < ${HELPER_SPINS}; i++) s = Atomics.load(c, base + ${SLOT.SEQ});
-  while (s === seen) {
-    Atomics.wait(c, base + ${SLOT.SEQ}, seen);
-    s = Atomics.load(c, base + ${SLOT.SEQ});
+${runChunksSource('c', 'kernels')}
+function serve() {
+  Atomics.add(c, ${CONTROL.READY}, 1);
+  let seen = Atomics.load(c, ${CONTROL.SEQ});
+  while (seen !== ${STOP}) {
+    let s = Atomics.load(c, ${CONTROL.SEQ});
+    if (s === seen) {
+      const until = performance.now() + ${HELPER_SPIN_MS};
+      for (let i = 0; s === seen; i++) {
+        if ((i & 1023) === 0 && performance.now() > until) break;
+        s = Atomics.load(c, ${CONTROL.SEQ});
+      }
+    }
+    while (s === seen) {
+      Atomics.wait(c, ${CONTROL.SEQ}, seen);
+      s = Atomics.load(c, ${CONTROL.SEQ});
+    }
+    seen = s;
+    if (s !== ${STOP}) runChunks();
   }
-  if (s < 0) break;
-  seen = s;
-  const a = base + ${SLOT.ARGS};
-  const g0 = c[base + ${SLOT.FIRST}];
-  const groups = c[base + ${SLOT.END}] - g0;
-  try {
-    kernels[c[base + ${SLOT.KERNEL}]](
-      c[a], c[a + 1], c[a + 2], c[a + 3] + g0 * c[a + 9], c[a + 4], groups, c[a + 6],
-      c[a + 7] + g0 * c[a + 11], c[a + 8], c[a + 9], c[a + 10], c[a + 11], c[a + 12],
-    );
-    c[base + ${SLOT.FAILED}] = 0;
-  } catch {
-    c[base + ${SLOT.FAILED}] = 1;
-  }
-  Atomics.store(c, base + ${SLOT.DONE}, s);
-  Atomics.notify(c, base + ${SLOT.DONE});
+  Atomics.sub(c, ${CONTROL.READY}, 1);
 }
-Atomics.store(c, base + ${SLOT.READY}, 0);
+serve();
 `;
+
+/**
+ * Source of `runChunks()`: take chunks of the open job until none is left, run each, count it finished (notifying
+ * the caller at the last). The one copy of the chunk loop: the caller compiles the same text (cpu-threads.ts).
+ */
+export function runChunksSource(control: string, kernels: string): string {
+  const c = control;
+  return `
+function runChunks() {
+  for (;;) {
+    const i = Atomics.add(${c}, ${CONTROL.NEXT}, 1);
+    const chunks = ${c}[${CONTROL.CHUNKS}];
+    if (i >= chunks) return;
+    const G = ${c}[${CONTROL.GROUPS}];
+    const g0 = Math.floor((i * G) / chunks);
+    const g1 = Math.floor(((i + 1) * G) / chunks);
+    const a = ${CONTROL.ARGS};
+    try {
+      ${kernels}[${c}[${CONTROL.KERNEL}]](
+        ${c}[a], ${c}[a + 1], ${c}[a + 2], ${c}[a + 3] + g0 * ${c}[a + 9], ${c}[a + 4], g1 - g0, ${c}[a + 6],
+        ${c}[a + 7] + g0 * ${c}[a + 11], ${c}[a + 8], ${c}[a + 9], ${c}[a + 10], ${c}[a + 11], ${c}[a + 12],
+      );
+    } catch {
+      Atomics.store(${c}, ${CONTROL.FAILED}, 1);
+    }
+    if (Atomics.add(${c}, ${CONTROL.FINISHED}, 1) + 1 === chunks) Atomics.notify(${c}, ${CONTROL.FINISHED});
+  }
+}`;
+}

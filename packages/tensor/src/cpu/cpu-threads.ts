@@ -3,51 +3,59 @@
  *
  * Why: a batched product is compute-bound (16 decode rows cost ~4× one row on one core) while the machine has more
  * cores. The kernels' memory is shared (wasm-tile.ts), so n − 1 helper threads (Node `worker_threads`, unref'd so they
- * never keep a process alive) instantiate the same compiled module on it. A product's groups of output columns are
- * split between the caller and the ready helpers; the caller runs its share, then waits for theirs (a short spin, then
- * Atomics.wait). Jobs go through a shared control block (cpu-thread-worker.ts), not messages. Each output is computed
- * by the same kernel over the same k order whichever thread runs it, so results are bit-identical to one thread.
+ * never keep a process alive) instantiate the same compiled module on it. A product's output columns, in chunks of
+ * whole column groups, are taken by the caller and the helpers alike (cpu-thread-worker.ts); the caller then waits
+ * for the chunks in flight (a spin, then Atomics.wait). Each output is computed by the same kernel over the same k
+ * order whichever thread runs it, so results are bit-identical to one thread.
  *
- * Helpers start lazily and asynchronously on the first product big enough to split (start-up ~30–50 ms); until a
- * helper reports ready, products run on the calling thread alone, and nothing ever waits for a start-up. Where
- * threads are impossible (an unshared memory, a browser: no `worker_threads`) everything runs on the calling thread.
+ * Helpers start lazily and asynchronously on the first product big enough to split (start-up ~30–50 ms); until one
+ * reports ready, products run on the calling thread alone, and nothing ever waits for a start-up. Where threads are
+ * impossible (an unshared memory, a browser: no `worker_threads`) everything runs on the calling thread.
  *
  * @module
  */
-import { HELPER_KERNELS, HELPER_SOURCE, SLOT, SLOT_INTS } from './cpu-thread-worker.js';
+import {
+  CLOSED,
+  CONTROL,
+  CONTROL_INTS,
+  HELPER_KERNELS,
+  HELPER_SOURCE,
+  runChunksSource,
+  STOP,
+} from './cpu-thread-worker.js';
 import { nodeProcess } from './wasm-relaxed-simd.js';
 import { type DotKernel, type WasmTile, wasmTile } from './wasm-tile.js';
 
 /**
- * Multiply-adds below which a product stays on one thread: a helper's wake-up and the caller's wait cost ~10–30 µs,
- * which must stay small against the work (at ~15 G multiply-adds/s, 1.5 M take ~100 µs). Measured, BENCHMARKS.md.
+ * Multiply-adds below which a product stays on one thread: posting a job and collecting the chunks cost a few µs,
+ * which must stay small against the work (at ~15 G multiply-adds/s, 1 M take ~70 µs). Measured, BENCHMARKS.md.
  */
 export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 20;
+/** Chunks per thread of a split product: a late or preempted helper leaves its chunks to the others. */
+const CHUNKS_PER_THREAD = 4;
 /** Default cap on threads (the caller included) when neither ANDES_CPU_THREADS nor setCpuThreads chooses. */
 const DEFAULT_MAX_THREADS = 4;
-/** Atomics.load polls of the caller for a helper's share before it sleeps in Atomics.wait. */
-const CALLER_SPINS = 200000;
+/** Atomics.load polls of the caller for chunks in flight before it sleeps in Atomics.wait. */
+const CALLER_SPINS = 100000;
 
 interface WorkerLike {
   unref(): void;
-  terminate(): Promise<number>;
   on(event: 'error' | 'exit', listener: () => void): void;
 }
-type WorkerConstructor = new (
-  source: string,
-  options: { eval: true; workerData: unknown; stdout?: boolean; stderr?: boolean },
-) => WorkerLike;
+type WorkerConstructor = new (source: string, options: { eval: true; workerData: unknown }) => WorkerLike;
 
-/** The running helpers: their control block and threads (slot i belongs to helpers[i]). */
+/** The running helpers: their control block, count, and the caller's copy of the chunk loop. */
 interface Pool {
   readonly control: Int32Array;
-  readonly helpers: (WorkerLike | null)[];
-  /** The job number last posted to each slot. */
-  readonly seq: number[];
+  readonly helpers: number;
+  readonly runChunks: (kernels: readonly DotKernel[]) => void;
+  seq: number;
 }
 
 let chosen: number | undefined;
+let fromEnv: number | undefined;
 let pool: Pool | null | undefined;
+let splitMin = SPLIT_MIN_MULTIPLY_ADDS;
 let splits = 0;
 
 /** Products split across threads so far in this thread (tests check that a split really happened). */
@@ -55,24 +63,34 @@ export function splitProducts(): number {
   return splits;
 }
 
-/** Threads a product may use, the caller included (1: no helpers). */
+/** Sets the split threshold in multiply-adds (undefined: the default), for the bench that measures it; returns the previous. */
+export function setSplitMinMultiplyAdds(multiplyAdds: number | undefined): number {
+  const previous = splitMin;
+  splitMin = multiplyAdds ?? SPLIT_MIN_MULTIPLY_ADDS;
+  return previous;
+}
+
+/** Threads a product may use, the caller included (1: no helpers); the environment is read once. */
 export function cpuThreads(): number {
   if (chosen !== undefined) return chosen;
+  if (fromEnv !== undefined) return fromEnv;
   const env = nodeProcess()?.env?.ANDES_CPU_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
     if (!Number.isInteger(n) || n < 1) throw new Error(`ANDES_CPU_THREADS must be a positive integer, got '${env}'`);
+    fromEnv = n;
     return n;
   }
   const os = nodeProcess()?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
-  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, os?.availableParallelism?.() ?? 1));
+  fromEnv = Math.max(1, Math.min(DEFAULT_MAX_THREADS, os?.availableParallelism?.() ?? 1));
+  return fromEnv;
 }
 
 /**
  * Sets how many threads one CPU-backend product may use, the calling thread included (1 turns the helpers off;
  * undefined restores the default: `ANDES_CPU_THREADS`, else the machine's available parallelism capped at 4).
- * Running helpers are stopped; new ones start lazily on the next product big enough to split. Results do not depend
- * on the count (bit for bit). Returns the previous setting.
+ * With 1, running helpers stay asleep (a bench can switch back and forth); another count replaces them lazily, on the
+ * next product big enough to split. Results do not depend on the count (bit for bit). Returns the previous setting.
  */
 export function setCpuThreads(threads: number | undefined): number | undefined {
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
@@ -80,16 +98,14 @@ export function setCpuThreads(threads: number | undefined): number | undefined {
   }
   const previous = chosen;
   chosen = threads;
-  stopHelpers();
+  const helpers = cpuThreads() - 1;
+  if (helpers > 0 && pool?.helpers !== helpers) stopHelpers();
   return previous;
 }
 
-/** Helpers that have reported ready (for tests and benches: products split only across these). */
+/** Helpers that have reported ready (products split only across these). */
 export function readyCpuHelpers(): number {
-  if (!pool) return 0;
-  let n = 0;
-  for (let i = 0; i < pool.helpers.length; i++) if (pool.helpers[i] && ready(pool, i)) n++;
-  return n;
+  return pool ? Atomics.load(pool.control, CONTROL.READY) : 0;
 }
 
 /**
@@ -97,16 +113,15 @@ export function readyCpuHelpers(): number {
  * `timeoutMs`; resolves to the number ready. For tests and benches that must measure with threads.
  */
 export async function startCpuHelpers(timeoutMs = 5000): Promise<number> {
-  const p = helperPool();
-  const want = p?.helpers.length ?? 0;
+  const want = helperPool()?.helpers ?? 0;
   const end = Date.now() + timeoutMs;
   while (readyCpuHelpers() < want && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
   return readyCpuHelpers();
 }
 
 /**
- * Runs a dot kernel (`tile` or `gemv` of wasm-tile.ts) on its `groups` groups (argument 5), split across the calling
- * thread and the ready helpers when `multiplyAdds` is large enough, else as one call.
+ * Runs a dot kernel (`tile` or `gemv` of wasm-tile.ts) over its `groups` column groups (argument 5), in chunks taken
+ * by the calling thread and the ready helpers when `multiplyAdds` is large enough, else as one call.
  */
 export function runDotKernel(
   wasm: WasmTile,
@@ -114,89 +129,64 @@ export function runDotKernel(
   args: Readonly<Parameters<DotKernel>>,
   multiplyAdds: number,
 ): void {
-  const kernel = wasm[which];
   const groups = args[5];
-  const p = multiplyAdds >= SPLIT_MIN_MULTIPLY_ADDS && groups > 1 ? helperPool() : null;
-  const helpers: number[] = [];
-  if (p) for (let i = 0; i < p.helpers.length; i++) if (p.helpers[i] && ready(p, i)) helpers.push(i);
-  if (helpers.length === 0) {
-    kernel(...args);
+  const threads = cpuThreads();
+  const p = threads > 1 && multiplyAdds >= splitMin && groups > 1 ? helperPool() : null;
+  const ready = p ? Math.min(Atomics.load(p.control, CONTROL.READY), threads - 1) : 0;
+  if (!p || ready === 0) {
+    wasm[which](...args);
     return;
   }
-  const parts = Math.min(helpers.length + 1, groups);
-  const c = p!.control;
-  const share = (t: number) => Math.round((t * groups) / parts);
-  for (let t = 1; t < parts; t++) {
-    const slot = helpers[t - 1]!;
-    const base = slot * SLOT_INTS;
-    c[base + SLOT.KERNEL] = HELPER_KERNELS.indexOf(which);
-    c[base + SLOT.FIRST] = share(t);
-    c[base + SLOT.END] = share(t + 1);
-    for (let i = 0; i < 13; i++) c[base + SLOT.ARGS + i] = args[i]!;
-    const seq = (p!.seq[slot]! + 1) & 0x3fffffff;
-    p!.seq[slot] = seq;
-    Atomics.store(c, base + SLOT.SEQ, seq);
-    Atomics.notify(c, base + SLOT.SEQ);
-  }
-  splits++;
-  // The caller's share: the first groups, same arguments. Wait for the helpers even if it throws, so that no helper
-  // still writes into the work area when the next product starts.
-  const mine = [...args] as Parameters<DotKernel>;
-  mine[5] = share(1);
-  try {
-    kernel(...mine);
-  } finally {
-    waitForHelpers(p!, helpers.slice(0, parts - 1), which, groups);
-  }
-}
-
-/** Waits (spin, then Atomics.wait) until each slot has finished its current job; throws if one of them failed. */
-function waitForHelpers(p: Pool, slots: readonly number[], which: string, groups: number): void {
   const c = p.control;
-  let failed = false;
-  for (const slot of slots) {
-    const base = slot * SLOT_INTS;
-    const seq = p.seq[slot]!;
-    let done = Atomics.load(c, base + SLOT.DONE);
-    for (let i = 0; done !== seq && i < CALLER_SPINS; i++) done = Atomics.load(c, base + SLOT.DONE);
-    while (done !== seq) {
-      Atomics.wait(c, base + SLOT.DONE, done);
-      done = Atomics.load(c, base + SLOT.DONE);
-    }
-    if (c[base + SLOT.FAILED]) failed = true;
+  const chunks = Math.min(groups, CHUNKS_PER_THREAD * (ready + 1));
+  c[CONTROL.KERNEL] = HELPER_KERNELS.indexOf(which);
+  c[CONTROL.GROUPS] = groups;
+  c[CONTROL.CHUNKS] = chunks;
+  c[CONTROL.FAILED] = 0;
+  for (let i = 0; i < 13; i++) c[CONTROL.ARGS + i] = args[i]!;
+  Atomics.store(c, CONTROL.FINISHED, 0);
+  // Opening the job after its fields are written: a chunk taken from NEXT sees them.
+  Atomics.store(c, CONTROL.NEXT, 0);
+  p.seq = p.seq >= CLOSED ? 1 : p.seq + 1;
+  Atomics.store(c, CONTROL.SEQ, p.seq);
+  Atomics.notify(c, CONTROL.SEQ);
+  splits++;
+  p.runChunks([wasm.tile, wasm.gemv]);
+  // Chunks that helpers took may still run: wait for them, then close the job so that a late helper takes nothing.
+  let finished = Atomics.load(c, CONTROL.FINISHED);
+  for (let i = 0; finished < chunks && i < CALLER_SPINS; i++) finished = Atomics.load(c, CONTROL.FINISHED);
+  while (finished < chunks) {
+    Atomics.wait(c, CONTROL.FINISHED, finished);
+    finished = Atomics.load(c, CONTROL.FINISHED);
   }
-  if (failed) throw new Error(`cpu threads: the ${which} kernel failed in a helper thread (groups ${groups})`);
+  Atomics.store(c, CONTROL.NEXT, CLOSED);
+  if (c[CONTROL.FAILED]) throw new Error(`cpu threads: the ${which} kernel failed in a chunk (groups ${groups})`);
 }
-
-const ready = (p: Pool, slot: number) => Atomics.load(p.control, slot * SLOT_INTS + SLOT.READY) === 1;
 
 /** The pool, started on first call where threads are possible and wanted; null where not. */
 function helperPool(): Pool | null {
   if (pool !== undefined) return pool;
   pool = null;
-  const count = cpuThreads() - 1;
+  const helpers = cpuThreads() - 1;
   const wasm = wasmTile();
   const Worker = (nodeProcess()?.getBuiltinModule?.('node:worker_threads') as { Worker?: WorkerConstructor })?.Worker;
-  if (count < 1 || !wasm?.shared || !Worker || typeof SharedArrayBuffer === 'undefined') return pool;
-  const control = new Int32Array(new SharedArrayBuffer(4 * SLOT_INTS * count));
-  const p: Pool = { control, helpers: [], seq: new Array<number>(count).fill(0) };
-  for (let slot = 0; slot < count; slot++) {
+  if (helpers < 1 || !wasm?.shared || !Worker || typeof SharedArrayBuffer === 'undefined') return pool;
+  const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
+  control[CONTROL.NEXT] = CLOSED;
+  // The helpers' chunk loop, compiled here from the same text (one copy of it; only where workers exist).
+  const runChunks = new Function('c', 'kernels', `${runChunksSource('c', 'kernels')}\nreturn runChunks();`);
+  const p: Pool = { control, helpers, seq: 0, runChunks: (kernels) => runChunks(control, kernels) };
+  for (let slot = 0; slot < helpers; slot++) {
     try {
       const worker = new Worker(HELPER_SOURCE, {
         eval: true,
-        workerData: { module: wasm.module, memory: wasm.memory, control: control.buffer, slot },
+        workerData: { module: wasm.module, memory: wasm.memory, control: control.buffer },
       });
+      // Never keep a process alive for helpers; a helper that fails to start is simply not counted as ready.
       worker.unref();
-      // A helper that fails to start or dies leaves its slot: products use the others (READY stays or goes to 0).
-      const drop = () => {
-        Atomics.store(control, slot * SLOT_INTS + SLOT.READY, 0);
-        p.helpers[slot] = null;
-      };
-      worker.on('error', drop);
-      worker.on('exit', drop);
-      p.helpers.push(worker);
+      worker.on('error', () => {});
     } catch {
-      p.helpers.push(null);
+      // No thread: products use the others, or the caller alone.
     }
   }
   pool = p;
@@ -208,10 +198,6 @@ function stopHelpers(): void {
   const p = pool;
   pool = undefined;
   if (!p) return;
-  for (let slot = 0; slot < p.helpers.length; slot++) {
-    const base = slot * SLOT_INTS;
-    Atomics.store(p.control, base + SLOT.READY, 0);
-    Atomics.store(p.control, base + SLOT.SEQ, -1);
-    Atomics.notify(p.control, base + SLOT.SEQ);
-  }
+  Atomics.store(p.control, CONTROL.SEQ, STOP);
+  Atomics.notify(p.control, CONTROL.SEQ);
 }
