@@ -1,7 +1,8 @@
 // CPU milliseconds per engine decode step at several batch sizes (what the server pays per token boundary), random
 // weights, llama2.c's TinyStories shapes. CPU time (user + system of this process) rather than wall time, so the
 // figure holds on a machine shared with other work; the ratio batch-16 / batch-1 is the engine's cap on the server's
-// 16-vs-1 clients throughput ratio.
+// 16-vs-1 clients throughput ratio on one thread. Wall milliseconds too: with CPU helper threads (ANDES_CPU_THREADS)
+// a step's CPU time counts every thread, and wall time is what the clients wait.
 //
 //   ANDES_BACKEND=cpu node bench/decode-step-bench.mjs      # after npm run build
 //
@@ -19,7 +20,10 @@ const STEPS = Number(process.env.STEP_COUNT ?? 24);
 const PROMPT = Number(process.env.STEP_PROMPT ?? 4);
 
 await initBackend();
-console.log(`# engine decode step, backend ${getBackend().name}, ${STEPS} steps after a ${PROMPT}-token prompt`);
+console.log(
+  `# engine decode step, backend ${getBackend().name}, ${STEPS} steps after a ${PROMPT}-token prompt, ` +
+    `ANDES_CPU_THREADS=${process.env.ANDES_CPU_THREADS ?? '(default)'}`,
+);
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load ${loadavg()[0].toFixed(2)}`,
 );
@@ -30,7 +34,7 @@ const GREEDY = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
  * CPU milliseconds per decode step of `batch` sequences decoding greedily in lockstep (one paged engine step each,
  * the tokens drawn on the device as the server does).
  */
-async function stepCpuMs(engine, batch) {
+async function stepMs(engine, batch) {
   const tokens = [];
   for (let s = 0; s < batch; s++) {
     const prompt = Array.from({ length: PROMPT }, (_, i) => 1 + ((s * 7919 + i * 104729) % (engine.vocabSize - 1)));
@@ -38,14 +42,16 @@ async function stepCpuMs(engine, batch) {
     tokens.push(argmax(first.logits));
   }
   const c0 = process.cpuUsage();
+  const t0 = performance.now();
   for (let step = 0; step < STEPS; step++) {
     const chunks = tokens.map((token, seq) => ({ seq, ids: [token], start: PROMPT + step, sample: GREEDY }));
     const out = await engine.step(chunks);
     for (let s = 0; s < batch; s++) tokens[s] = out[s].token.id;
   }
+  const wall = (performance.now() - t0) / STEPS;
   const u = process.cpuUsage(c0);
   for (let s = 0; s < batch; s++) engine.release(s);
-  return (u.user + u.system) / 1000 / STEPS;
+  return { cpu: (u.user + u.system) / 1000 / STEPS, wall };
 }
 
 for (const preset of PRESETS) {
@@ -53,11 +59,13 @@ for (const preset of PRESETS) {
   const model = new LlamaForCausalLM(config, { seed: 1 });
   const engine = new LlamaEngine(model, { maxSlots: Math.max(...BATCHES), maxContext: 256 });
   const ms = new Map();
-  for (let pass = 0; pass < 2; pass++) for (const b of BATCHES) ms.set(b, await stepCpuMs(engine, b));
+  for (let pass = 0; pass < 2; pass++) for (const b of BATCHES) ms.set(b, await stepMs(engine, b));
   const one = ms.get(BATCHES[0]);
   for (const b of BATCHES) {
+    const { cpu, wall } = ms.get(b);
     console.log(
-      `${preset} batch ${b}: ${ms.get(b).toFixed(1)} CPU-ms per step (${(ms.get(b) / one).toFixed(2)}× batch ${BATCHES[0]})`,
+      `${preset} batch ${b}: ${cpu.toFixed(1)} CPU-ms per step (${(cpu / one.cpu).toFixed(2)}× batch ${BATCHES[0]}), ` +
+        `${wall.toFixed(1)} wall-ms (${(wall / one.wall).toFixed(2)}×)`,
     );
   }
   engine.dispose();

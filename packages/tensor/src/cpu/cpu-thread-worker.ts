@@ -87,16 +87,17 @@ serve();
 
 /**
  * Source of `runChunks()`: take chunks of the open job until none is left, run each, count it finished (notifying
- * the caller at the last). The one copy of the chunk loop: the caller compiles the same text (cpu-threads.ts).
+ * the caller at the last); returns how many this thread ran. The one copy of the chunk loop: the caller compiles the
+ * same text (cpu-threads.ts).
  */
 export function runChunksSource(control: string, kernels: string): string {
   const c = control;
   return `
 function runChunks() {
-  for (;;) {
+  for (let ran = 0; ; ran++) {
     const i = Atomics.add(${c}, ${CONTROL.NEXT}, 1);
     const chunks = ${c}[${CONTROL.CHUNKS}];
-    if (i >= chunks) return;
+    if (i >= chunks) return ran;
     const G = ${c}[${CONTROL.GROUPS}];
     const g0 = Math.floor((i * G) / chunks);
     const g1 = Math.floor(((i + 1) * G) / chunks);

@@ -9,8 +9,10 @@
  * order whichever thread runs it, so results are bit-identical to one thread.
  *
  * Helpers start lazily and asynchronously on the first product big enough to split (start-up ~30–50 ms); until one
- * reports ready, products run on the calling thread alone, and nothing ever waits for a start-up. Where threads are
- * impossible (an unshared memory, a browser: no `worker_threads`) everything runs on the calling thread.
+ * reports ready, products run on the calling thread alone, and nothing ever waits for a start-up. When the helpers
+ * repeatedly fall short of their share (no free core: other work holds them off), products run alone for a while
+ * (STRIKES below). Where threads are impossible (an unshared memory, a browser: no `worker_threads`) everything runs
+ * on the calling thread.
  *
  * @module
  */
@@ -37,6 +39,14 @@ const CHUNKS_PER_THREAD = 4;
 const DEFAULT_MAX_THREADS = 4;
 /** Atomics.load polls of the caller for chunks in flight before it sleeps in Atomics.wait. */
 const CALLER_SPINS = 100000;
+/**
+ * Back-off when helpers do not keep up: after STRIKES split products in a row where the helpers ran less than half
+ * their fair share of chunks, the next SOLO products big enough to split run on the caller alone (the helpers fall
+ * asleep), then splitting is tried again. Why: on a machine whose other cores are busy (measured here with other
+ * work running: 0.5–0.9× of one thread), a helper only shares the caller's core, and its polling delays the caller.
+ */
+const STRIKES = 4;
+const SOLO = 256;
 
 interface WorkerLike {
   unref(): void;
@@ -48,8 +58,12 @@ type WorkerConstructor = new (source: string, options: { eval: true; workerData:
 interface Pool {
   readonly control: Int32Array;
   readonly helpers: number;
-  readonly runChunks: (kernels: readonly DotKernel[]) => void;
+  /** The caller's copy of the chunk loop; returns the chunks the caller ran. */
+  readonly runChunks: (kernels: readonly DotKernel[]) => number;
   seq: number;
+  /** Split products in a row where the helpers fell short, and products left to run alone (see STRIKES). */
+  strikes: number;
+  solo: number;
 }
 
 let chosen: number | undefined;
@@ -90,7 +104,8 @@ export function cpuThreads(): number {
  * Sets how many threads one CPU-backend product may use, the calling thread included (1 turns the helpers off;
  * undefined restores the default: `ANDES_CPU_THREADS`, else the machine's available parallelism capped at 4).
  * With 1, running helpers stay asleep (a bench can switch back and forth); another count replaces them lazily, on the
- * next product big enough to split. Results do not depend on the count (bit for bit). Returns the previous setting.
+ * next product big enough to split. Any call ends a back-off (products run alone while helpers do not keep up, see
+ * the module comment). Results do not depend on the count (bit for bit). Returns the previous setting.
  */
 export function setCpuThreads(threads: number | undefined): number | undefined {
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
@@ -100,6 +115,10 @@ export function setCpuThreads(threads: number | undefined): number | undefined {
   chosen = threads;
   const helpers = cpuThreads() - 1;
   if (helpers > 0 && pool?.helpers !== helpers) stopHelpers();
+  if (pool) {
+    pool.strikes = 0;
+    pool.solo = 0;
+  }
   return previous;
 }
 
@@ -133,7 +152,8 @@ export function runDotKernel(
   const threads = cpuThreads();
   const p = threads > 1 && multiplyAdds >= splitMin && groups > 1 ? helperPool() : null;
   const ready = p ? Math.min(Atomics.load(p.control, CONTROL.READY), threads - 1) : 0;
-  if (!p || ready === 0) {
+  if (!p || ready === 0 || p.solo > 0) {
+    if (p && p.solo > 0) p.solo--;
     wasm[which](...args);
     return;
   }
@@ -151,7 +171,7 @@ export function runDotKernel(
   Atomics.store(c, CONTROL.SEQ, p.seq);
   Atomics.notify(c, CONTROL.SEQ);
   splits++;
-  p.runChunks([wasm.tile, wasm.gemv]);
+  const mine = p.runChunks([wasm.tile, wasm.gemv]);
   // Chunks that helpers took may still run: wait for them, then close the job so that a late helper takes nothing.
   let finished = Atomics.load(c, CONTROL.FINISHED);
   for (let i = 0; finished < chunks && i < CALLER_SPINS; i++) finished = Atomics.load(c, CONTROL.FINISHED);
@@ -160,6 +180,13 @@ export function runDotKernel(
     finished = Atomics.load(c, CONTROL.FINISHED);
   }
   Atomics.store(c, CONTROL.NEXT, CLOSED);
+  // Fair share of the helpers: ready / (ready + 1) of the chunks; less than half of it counts a strike.
+  const theirs = chunks - mine;
+  p.strikes = 2 * theirs * (ready + 1) < chunks * ready ? p.strikes + 1 : 0;
+  if (p.strikes >= STRIKES) {
+    p.strikes = 0;
+    p.solo = SOLO;
+  }
   if (c[CONTROL.FAILED]) throw new Error(`cpu threads: the ${which} kernel failed in a chunk (groups ${groups})`);
 }
 
@@ -175,7 +202,14 @@ function helperPool(): Pool | null {
   control[CONTROL.NEXT] = CLOSED;
   // The helpers' chunk loop, compiled here from the same text (one copy of it; only where workers exist).
   const runChunks = new Function('c', 'kernels', `${runChunksSource('c', 'kernels')}\nreturn runChunks();`);
-  const p: Pool = { control, helpers, seq: 0, runChunks: (kernels) => runChunks(control, kernels) };
+  const p: Pool = {
+    control,
+    helpers,
+    seq: 0,
+    strikes: 0,
+    solo: 0,
+    runChunks: (kernels) => runChunks(control, kernels),
+  };
   for (let slot = 0; slot < helpers; slot++) {
     try {
       const worker = new Worker(HELPER_SOURCE, {
