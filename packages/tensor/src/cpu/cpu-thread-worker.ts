@@ -47,6 +47,13 @@ export const HELPER_KERNELS = ['tile', 'gemv'] as const;
  * tens of µs apart, and a sleeping helper wakes too late to help (~200 µs here). OpenMP runtimes spin similarly.
  */
 export const HELPER_SPIN_MS = 1;
+/**
+ * A gap between two of a helper's polls longer than this (ms) means it was preempted: it then sleeps between the next
+ * CALM_JOBS jobs instead of polling (pinned to one core with the caller, its polls cost split products 2×).
+ */
+export const PREEMPTED_MS = 0.05;
+/** Jobs a preempted helper waits for asleep before it polls again (see {@link PREEMPTED_MS}). */
+export const CALM_JOBS = 256;
 
 /**
  * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
@@ -64,12 +71,25 @@ ${runChunksSource('c', 'kernels')}
 function serve() {
   Atomics.add(c, ${CONTROL.READY}, 1);
   let seen = Atomics.load(c, ${CONTROL.SEQ});
+  let calm = 0;
   while (seen !== ${STOP}) {
     let s = Atomics.load(c, ${CONTROL.SEQ});
     if (s === seen) {
-      const until = performance.now() + ${HELPER_SPIN_MS};
-      for (let i = 0; s === seen; i++) {
-        if ((i & 1023) === 0 && performance.now() > until) break;
+      let now = performance.now();
+      const until = now + (calm > 0 ? 0 : ${HELPER_SPIN_MS});
+      if (calm > 0) calm--;
+      for (let i = 1; s === seen; i++) {
+        if ((i & 255) === 0) {
+          const last = now;
+          now = performance.now();
+          if (now > until) break;
+          // This thread lost its core for a while (polls are ~µs apart): the core is contended, and polling only
+          // takes time from the thread that shares it (until the scheduler's next tick). Sleep for the next jobs.
+          if (now - last > ${PREEMPTED_MS}) {
+            calm = ${CALM_JOBS};
+            break;
+          }
+        }
         s = Atomics.load(c, ${CONTROL.SEQ});
       }
     }

@@ -10,8 +10,7 @@
  *
  * Helpers start lazily and asynchronously on the first product big enough to split (start-up ~30–50 ms); until one
  * reports ready, products run on the calling thread alone, and nothing ever waits for a start-up. When the helpers
- * repeatedly fall short of their share (no free core: other work holds them off), products run alone for a while
- * (STRIKES below). Where threads are impossible (an unshared memory, a browser: no `worker_threads`) everything runs
+ * repeatedly come late (no free core: other work holds them off), products run alone for a while (STRIKES below). Where threads are impossible (an unshared memory, a browser: no `worker_threads`) everything runs
  * on the calling thread.
  *
  * @module
@@ -37,14 +36,15 @@ export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 20;
 const CHUNKS_PER_THREAD = 4;
 /** Default cap on threads (the caller included) when neither ANDES_CPU_THREADS nor setCpuThreads chooses. */
 const DEFAULT_MAX_THREADS = 4;
-/** Atomics.load polls of the caller for chunks in flight before it sleeps in Atomics.wait. */
-const CALLER_SPINS = 100000;
 /**
- * Back-off when helpers do not keep up: after STRIKES split products in a row where the helpers ran less than half
- * their fair share of chunks, the next SOLO products big enough to split run on the caller alone (the helpers fall
- * asleep), then splitting is tried again. Why: on a machine whose other cores are busy (measured here with other
- * work running: 0.5–0.9× of one thread), a helper only shares the caller's core, and its polling delays the caller.
+ * Back-off when helpers do not keep up. The caller's own chunks set the time scale: a helper on a free core finishes
+ * its last chunk within about one chunk time of the caller, so the caller polls for LATE chunk times and then sleeps
+ * (yielding its core, which a helper sharing it needs), and a product where it waited longer is a strike. After
+ * STRIKES in a row, the next SOLO products big enough to split run on the caller alone (the helpers fall asleep),
+ * then splitting is tried again. Why: pinned to one core (`taskset -c 0`), as when other work holds the other cores,
+ * split products measured 0.5–0.9× of one thread.
  */
+const LATE = 2;
 const STRIKES = 4;
 const SOLO = 256;
 
@@ -61,7 +61,7 @@ interface Pool {
   /** The caller's copy of the chunk loop; returns the chunks the caller ran. */
   readonly runChunks: (kernels: readonly DotKernel[]) => number;
   seq: number;
-  /** Split products in a row where the helpers fell short, and products left to run alone (see STRIKES). */
+  /** Split products in a row where the helpers came late, and products left to run alone (see STRIKES). */
   strikes: number;
   solo: number;
 }
@@ -171,18 +171,22 @@ export function runDotKernel(
   Atomics.store(c, CONTROL.SEQ, p.seq);
   Atomics.notify(c, CONTROL.SEQ);
   splits++;
+  const start = performance.now();
   const mine = p.runChunks([wasm.tile, wasm.gemv]);
+  const ran = performance.now();
   // Chunks that helpers took may still run: wait for them, then close the job so that a late helper takes nothing.
+  const late = ran + (LATE * (ran - start)) / Math.max(mine, 1);
   let finished = Atomics.load(c, CONTROL.FINISHED);
-  for (let i = 0; finished < chunks && i < CALLER_SPINS; i++) finished = Atomics.load(c, CONTROL.FINISHED);
+  for (let i = 1; finished < chunks; i++) {
+    if ((i & 255) === 0 && performance.now() > late) break;
+    finished = Atomics.load(c, CONTROL.FINISHED);
+  }
   while (finished < chunks) {
     Atomics.wait(c, CONTROL.FINISHED, finished);
     finished = Atomics.load(c, CONTROL.FINISHED);
   }
   Atomics.store(c, CONTROL.NEXT, CLOSED);
-  // Fair share of the helpers: ready / (ready + 1) of the chunks; less than half of it counts a strike.
-  const theirs = chunks - mine;
-  p.strikes = 2 * theirs * (ready + 1) < chunks * ready ? p.strikes + 1 : 0;
+  p.strikes = mine > 0 && performance.now() > late ? p.strikes + 1 : 0;
   if (p.strikes >= STRIKES) {
     p.strikes = 0;
     p.solo = SOLO;
