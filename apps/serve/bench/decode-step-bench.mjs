@@ -8,16 +8,21 @@
 //
 // Environment: STEP_PRESETS (default stories-15m), STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per
 // pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4). Two passes; the second is
-// reported (the first compiles kernels and moves weights into wasm memory).
+// reported (the first compiles kernels and moves weights into wasm memory). STEP_THREADS=1,2 instead compares CPU
+// thread counts in one process (setCpuThreads), STEP_ROUNDS (default 5) rounds in alternating order after the warm
+// pass, and reports each count's median round: on a machine shared with other work, back-to-back processes differ by
+// more than the threads do.
 import { cpus, loadavg } from 'node:os';
 import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
-import { getBackend, initBackend } from '@andes/tensor';
+import { getBackend, initBackend, setCpuThreads } from '@andes/tensor';
 import { LlamaEngine } from '../dist/index.js';
 
 const PRESETS = (process.env.STEP_PRESETS ?? 'stories-15m').split(',');
 const BATCHES = (process.env.STEP_BATCHES ?? '1,4,16').split(',').map(Number);
 const STEPS = Number(process.env.STEP_COUNT ?? 24);
 const PROMPT = Number(process.env.STEP_PROMPT ?? 4);
+const THREADS = process.env.STEP_THREADS?.split(',').map(Number);
+const ROUNDS = Number(process.env.STEP_ROUNDS ?? 5);
 
 await initBackend();
 console.log(
@@ -58,6 +63,12 @@ for (const preset of PRESETS) {
   const config = llamaPreset(preset, { vocab_size: 32000 });
   const model = new LlamaForCausalLM(config, { seed: 1 });
   const engine = new LlamaEngine(model, { maxSlots: Math.max(...BATCHES), maxContext: 256 });
+  if (THREADS) {
+    await compareThreads(preset, engine);
+    engine.dispose();
+    model.dispose();
+    continue;
+  }
   const ms = new Map();
   for (let pass = 0; pass < 2; pass++) for (const b of BATCHES) ms.set(b, await stepMs(engine, b));
   const one = ms.get(BATCHES[0]);
@@ -72,3 +83,33 @@ for (const preset of PRESETS) {
   model.dispose();
 }
 console.log(`load after: ${loadavg()[0].toFixed(2)}`);
+
+/** STEP_THREADS: every thread count and batch, rounds in alternating order; median wall and CPU ms per step. */
+async function compareThreads(preset, engine) {
+  for (const b of BATCHES) await stepMs(engine, b); // warm: kernels compiled, weights in wasm memory
+  const rounds = new Map(THREADS.flatMap((t) => BATCHES.map((b) => [`${t}/${b}`, []])));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const t of round % 2 ? [...THREADS].reverse() : THREADS) {
+      setCpuThreads(t);
+      for (const b of BATCHES) rounds.get(`${t}/${b}`).push(await stepMs(engine, b));
+    }
+  }
+  setCpuThreads(undefined);
+  const median = (xs) => xs.sort((p, q) => p - q)[xs.length >> 1];
+  for (const b of BATCHES) {
+    const cells = THREADS.map((t) => {
+      const r = rounds.get(`${t}/${b}`);
+      const wall = median(r.map((x) => x.wall));
+      const first = median(rounds.get(`${THREADS[0]}/${b}`).map((x) => x.wall));
+      return `${t} threads ${wall.toFixed(1)} wall-ms (${(first / wall).toFixed(2)}×), ${median(r.map((x) => x.cpu)).toFixed(1)} CPU-ms`;
+    });
+    console.log(`${preset} batch ${b}: ${cells.join('; ')}`);
+  }
+  for (const t of THREADS) {
+    const wall = (b) => median(rounds.get(`${t}/${b}`).map((x) => x.wall));
+    const last = BATCHES[BATCHES.length - 1];
+    console.log(
+      `${preset} ${t} threads: batch ${last} / batch ${BATCHES[0]} wall ${(wall(last) / wall(BATCHES[0])).toFixed(2)}×`,
+    );
+  }
+}
