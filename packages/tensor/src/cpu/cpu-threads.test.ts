@@ -137,16 +137,22 @@ describe.skipIf(!wasmTile()?.shared)('cpu threads: products split across helper 
       const o = matmul(x, b, []);
       console.log('splits', splitProducts(), 'value', o.data[N + 7]);
     `;
+    const run = (threads: string) =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+        encoding: 'utf8',
+        timeout: 15000,
+        env: { ...process.env, ANDES_CPU_THREADS: threads },
+      });
     const started = Date.now();
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
-      encoding: 'utf8',
-      timeout: 15000,
-      env: { ...process.env, ANDES_CPU_THREADS: '2' },
-    });
+    const r = run('2');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('ready 1');
     expect(r.stdout).toContain(`splits 1 value ${288 * 0.125}`);
     expect(Date.now() - started).toBeLessThan(10000);
+    // A malformed setting is an error that names it, not a silent default.
+    const bad = run('two');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("ANDES_CPU_THREADS must be a positive integer, got 'two'");
   });
 });
