@@ -29,9 +29,10 @@ import { type DotKernel, type WasmTile, wasmTile } from './wasm-tile.js';
 
 /**
  * Multiply-adds below which a product stays on one thread: posting a job and collecting the chunks cost a few µs,
- * which must stay small against the work (at ~15 G multiply-adds/s, 1 M take ~70 µs). Measured, BENCHMARKS.md.
+ * which must stay small against the work (at ~15 G multiply-adds/s, 0.5 M take ~35 µs). Measured, BENCHMARKS.md:
+ * splits paid 1.4× from ~0.9 M, 1.0–1.1× at 0.2–0.3 M.
  */
-export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 20;
+export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 19;
 /** Chunks per thread of a split product: a late or preempted helper leaves its chunks to the others. */
 const CHUNKS_PER_THREAD = 4;
 /** Default cap on threads (the caller included) when neither ANDES_CPU_THREADS nor setCpuThreads chooses. */
