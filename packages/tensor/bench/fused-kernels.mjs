@@ -11,7 +11,14 @@
 //   PLAIN='{"fma":true}' FUSED='{"wFirst":true}' node …   # override either side's shapes (merged into the backend's)
 import { cpus, loadavg } from 'node:os';
 import { relaxedSimdSupported } from '../dist/cpu/wasm-relaxed-simd.js';
-import { DOT_SHAPES, FUSED_DOT_SHAPES, FUSED_SUFFIX, packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
+import {
+  DOT_SHAPES,
+  FUSED_DOT_SHAPES,
+  FUSED_SUFFIX,
+  newSharedMemory,
+  packTiles,
+  tileModuleBytes,
+} from '../dist/cpu/wasm-tile.js';
 
 if (!relaxedSimdSupported()) throw new Error('fused-kernels: this engine has no relaxed SIMD');
 const DOT = JSON.parse(
@@ -33,7 +40,9 @@ const W = 1 << 20;
 const WEIGHT_FLOATS = 60e6;
 const O = W + WEIGHT_FLOATS + (1 << 20);
 
-const e = new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(true, PLAIN, FUSED))).exports;
+const e = new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(true, PLAIN, FUSED)), {
+  env: { mem: newSharedMemory() },
+}).exports;
 e.mem.grow(Math.ceil((4 * (O + 2 * 200 * 32008)) / 65536));
 const f = new Float32Array(e.mem.buffer);
 let s = 12345;

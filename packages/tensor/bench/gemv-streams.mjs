@@ -8,7 +8,7 @@
 //   node packages/tensor/bench/gemv-streams.mjs                     # after npm run build: A = 8 streams, B = 4
 //   AB=8,2,4,2 SHAPES='[[288,32000],[768,2048]]' node packages/tensor/bench/gemv-streams.mjs   # C_A,U_A,C_B,U_B
 import { cpus, loadavg } from 'node:os';
-import { tileModuleBytes } from '../dist/cpu/wasm-tile.js';
+import { newSharedMemory, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
 
 const [CA, UA, CB, UB] = (process.env.AB ?? '8,2,4,2').split(',').map(Number);
 const SHAPES = JSON.parse(process.env.SHAPES ?? '[[288,32000],[768,2048],[288,768],[768,288],[288,288]]');
@@ -18,7 +18,9 @@ const WEIGHT_FLOATS = 60e6;
 const O = W + WEIGHT_FLOATS + (1 << 20);
 
 const shapes = { tile: [1, CA], gemv: [1, CB], unroll: UA, gemvUnroll: UB };
-const e = new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(true, shapes))).exports;
+const e = new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(true, shapes)), {
+  env: { mem: newSharedMemory() },
+}).exports;
 e.mem.grow(Math.ceil((4 * (O + 2 * 64000)) / 65536));
 const f = new Float32Array(e.mem.buffer);
 let s = 12345;

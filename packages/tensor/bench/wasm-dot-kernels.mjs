@@ -14,7 +14,7 @@
 // order (lanes k mod 4, in k order), so they must agree bit for bit; the bench checks that and reports any mismatch.
 import { cpus, loadavg } from 'node:os';
 import { relaxedSimdSupported } from '../dist/cpu/wasm-relaxed-simd.js';
-import { packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
+import { newSharedMemory, packTiles, tileModuleBytes } from '../dist/cpu/wasm-tile.js';
 
 /** Keep the numbering stable: BENCHMARKS.md refers to it. Every variant uses the far layout (C long read streams). */
 const VARIANTS = {
@@ -65,7 +65,7 @@ const P = 1 << 19; // a packed per tile
 const W = 1 << 20;
 const O = W + WEIGHT_FLOATS + (1 << 20);
 for (const k of kernels) {
-  k.e = new WebAssembly.Instance(new WebAssembly.Module(k.bytes)).exports;
+  k.e = new WebAssembly.Instance(new WebAssembly.Module(k.bytes), { env: { mem: newSharedMemory() } }).exports;
   const needed = 4 * (O + Math.max(...SHAPES.map(([M, , N]) => (M + 8) * (N + 8)))) - k.e.mem.buffer.byteLength;
   if (needed > 0) k.e.mem.grow(Math.ceil(needed / 65536));
   const f = new Float32Array(k.e.mem.buffer);

@@ -106,11 +106,10 @@ describe.skipIf(!wasmTile()?.shared || !relaxedSimdSupported())('cpu matmul on f
   });
 
   it('another instance of the module picks the same kernels; one built without fused kernels keeps the plain ones', () => {
-    const instance = (fused: typeof FUSED_DOT_SHAPES | null) =>
-      tileKernels(
-        new WebAssembly.Instance(new WebAssembly.Module(tileModuleBytes(false, DOT_SHAPES, fused))).exports,
-        false,
-      );
+    const instance = (fused: typeof FUSED_DOT_SHAPES | null) => {
+      const module = new WebAssembly.Module(tileModuleBytes(false, DOT_SHAPES, fused));
+      return tileKernels(module, new WebAssembly.Instance(module).exports, false);
+    };
     const withFused = instance(FUSED_DOT_SHAPES);
     const plainOnly = instance(null);
     expect([withFused.fused, withFused.tile.name]).toEqual([true, wasmTile()!.tile.name]);

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { runDotKernel } from './cpu-threads.js';
 import type { CpuStorage } from './storage.js';
 import { ensureMemory, heapBlock, WORK_BYTES } from './wasm-heap.js';
 import {
@@ -177,7 +178,7 @@ export function bSource(
 /**
  * Dot form: o[0..Mp, 0..np) = a · (rows of bᵀ at float offset w, stride Kp); a packed at aOff (row stride Kp). One
  * kernel call per block of rows of a (the last block may end in a tail tile); column c of each group reads rows [c·q, (c+1)·q) of bᵀ (q = np / cols) in turn, so the
- * kernel's read streams are long (see wasm-tile.ts).
+ * kernel's read streams are long (see wasm-tile.ts). A large call's groups are split across threads (cpu-threads.ts).
  */
 function dotBlock(
   wasm: WasmTile,
@@ -191,14 +192,14 @@ function dotBlock(
   const kBytes = 4 * Kp;
   const one = Mp === 1;
   const q = np / (one ? GEMV_COLS : TILE_COLS);
-  const kernel = one ? wasm.gemv : wasm.tile;
   for (let i0 = 0; i0 < Mp; i0 += ROW_BLOCK) {
     const rows = Math.min(Mp, i0 + ROW_BLOCK) - i0;
     const tiles = one ? 1 : Math.floor(rows / TILE_ROWS);
     const tail = !one && rows % TILE_ROWS !== 0 ? 1 : 0;
     const out = 4 * (o.off + i0 * o.stride);
     const a = 4 * (aOff + i0 * Kp);
-    kernel(a, kBytes, tiles, 4 * w, q * kBytes, q, kBytes, out, 4 * o.stride, kBytes, 4 * q, 4, tail);
+    const args = [a, kBytes, tiles, 4 * w, q * kBytes, q, kBytes, out, 4 * o.stride, kBytes, 4 * q, 4, tail] as const;
+    runDotKernel(wasm, one ? 'gemv' : 'tile', args, rows * np * Kp);
   }
 }
 

@@ -27,11 +27,13 @@ const PROBE = (() => {
   ]);
 })();
 
-interface NodeProcess {
+/** The parts of Node's `process` that the CPU backend reads, where it exists. */
+export interface NodeProcess {
   env?: Record<string, string | undefined>;
   getBuiltinModule?: (id: string) => unknown;
 }
-const nodeProcess = () => (globalThis as { process?: NodeProcess }).process;
+/** Node's `process` without importing it (a browser bundle sees no import); undefined in browsers. */
+export const nodeProcess = () => (globalThis as { process?: NodeProcess }).process;
 
 let available: boolean | undefined;
 

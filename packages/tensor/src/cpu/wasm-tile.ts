@@ -109,7 +109,8 @@ function float32Kernels(dot: DotShapes): number[][] {
 
 /**
  * The module's bytes: one memory exported as `mem` (shared, with a 4 GiB maximum, when `shared`: growing it then
- * never detaches views of it, so typed arrays over it can live as long as their storage) and the four kernels
+ * never detaches views of it, so typed arrays over it can live as long as their storage; a shared memory is imported
+ * as `env.mem`, see {@link newSharedMemory}) and the four kernels
  * (`dot` picks the dot kernels' shapes, for benches of variants); with `fused` (which needs relaxed SIMD), four more
  * of those shapes on fused multiply-adds, exported as `tileFused`, `gemvFused`, `rowsFused`, `gemvRowsFused`.
  */
@@ -135,9 +136,12 @@ export function tileModuleBytes(
         [0x60, ...i32s(5), 0],
       ]),
     ),
+    // A shared memory (flags 3: shared, has max; it must declare a maximum) is imported as env.mem, so that helper
+    // threads can run this same compiled module on it (cpu-threads.ts).
+    ...(shared ? section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(MAX_PAGES)]])) : []),
     ...section(3, vec([[0], [0], [1], [1], ...halfNames.map(() => [2]), ...(fused ? [[0], [0], [1], [1]] : [])])),
-    // memory 0: min 1 page; shared memories must declare a maximum (flags 3: shared, has max)
-    ...section(5, vec([shared ? [0x03, 1, ...uleb(MAX_PAGES)] : [0x00, 1]])),
+    // memory 0: min 1 page, defined here unless shared
+    ...(shared ? [] : section(5, vec([[0x00, 1]]))),
     ...section(
       7,
       vec([
@@ -188,6 +192,8 @@ type AxpyKernel = (
  */
 export interface WasmTile {
   readonly memory: WebAssembly.Memory;
+  /** The compiled module, which helper threads instantiate on the same shared memory (cpu-threads.ts). */
+  readonly module: WebAssembly.Module;
   /**
    * Whether `memory` is shared: then it never detaches on growth and storages may live in it (wasm-heap.ts);
    * otherwise (a browser page without cross-origin isolation) operands are copied in for every call.
@@ -251,17 +257,23 @@ export function packTiles(
 
 let instance: WasmTile | null | undefined;
 
+/** A memory for a shared module (`tileModuleBytes(true)`): one page, growable to 4 GiB; throws without SharedArrayBuffer. */
+export function newSharedMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+}
+
 /**
  * The kernels of an instance of {@link tileModuleBytes} (on any thread that instantiates it, e.g. over the same
  * shared memory): {@link WasmTile}'s getters pick the fused kernels, when the instance has them, while
  * {@link wasmRelaxedSimd} says so, so every thread rounds alike.
  */
-export function tileKernels(e: WebAssembly.Exports, shared: boolean): WasmTile {
+export function tileKernels(module: WebAssembly.Module, e: WebAssembly.Exports, shared: boolean): WasmTile {
   const hasFused = typeof e[`tile${FUSED_SUFFIX}`] === 'function';
   const fusedNow = () => hasFused && wasmRelaxedSimd();
   const kernel = <T>(k: (typeof KERNELS)[number]) => (fusedNow() ? e[`${k}${FUSED_SUFFIX}`] : e[k]) as T;
   return {
     memory: e.mem as WebAssembly.Memory,
+    module,
     shared,
     get fused() {
       return fusedNow();
@@ -289,7 +301,9 @@ function instantiate(shared: boolean): WasmTile | null {
   for (const fused of relaxedSimdSupported() ? [FUSED_DOT_SHAPES, null] : [null]) {
     const bytes = tileModuleBytes(shared, DOT_SHAPES, fused);
     if (!WebAssembly.validate(bytes)) continue;
-    return tileKernels(new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports, shared);
+    const module = new WebAssembly.Module(bytes);
+    const imports: WebAssembly.Imports = shared ? { env: { mem: newSharedMemory() } } : {};
+    return tileKernels(module, new WebAssembly.Instance(module, imports).exports, shared);
   }
   return null;
 }

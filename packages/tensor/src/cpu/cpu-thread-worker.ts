@@ -1,0 +1,139 @@
+/**
+ * The helper thread's program (cpu-threads.ts starts it as an `eval` worker, so no file path has to resolve from
+ * `dist/` or from the sources under vitest) and the layout of the control block it shares with the calling thread.
+ *
+ * Control block: an Int32Array over a SharedArrayBuffer holding one job at a time. The caller writes the kernel, its
+ * arguments and the number of chunks (runs of whole column groups), opens the job (`NEXT` = 0) and bumps `SEQ`
+ * (Atomics.store + notify). Every thread, the caller included, then takes chunks with Atomics.add on `NEXT` until
+ * none is left, and counts each finished chunk in `FINISHED`; the caller waits for the count. Why chunks taken, not
+ * shares handed out: a helper that sleeps (a futex wake-up measured ~200 µs on this VM) or is preempted by other
+ * processes only does less of the work, never delays the product. Why not postMessage: a decode step issues ~100
+ * products, and a message costs a macrotask turn on each side where an atomic store costs nanoseconds.
+ *
+ * @module
+ */
+
+/** Int32 fields of the control block. */
+export const CONTROL = {
+  /** Job number, bumped by the caller for each job (helpers wait on it); STOP asks the helpers to return. */
+  SEQ: 0,
+  /** The next chunk to take; CLOSED between jobs, so that a late helper's Atomics.add takes nothing. */
+  NEXT: 1,
+  /** Chunks finished (by any thread) in the current job. */
+  FINISHED: 2,
+  /** Chunks of the current job. */
+  CHUNKS: 3,
+  /** Column groups of the current job (argument 5 of the kernel). */
+  GROUPS: 4,
+  /** 1 when a chunk of the current job threw (the caller raises the error). */
+  FAILED: 5,
+  /** Which kernel: an index into {@link HELPER_KERNELS}. */
+  KERNEL: 6,
+  /** Helpers that have instantiated the kernels and take chunks (a helper adds 1 when ready, −1 when it returns). */
+  READY: 7,
+  /** The kernel's 13 arguments, for the whole product (a chunk offsets them to its groups). */
+  ARGS: 16,
+} as const;
+/** Int32s of the control block. */
+export const CONTROL_INTS = 32;
+/** `NEXT` between jobs: above any chunk count. */
+export const CLOSED = 0x40000000;
+/** `SEQ` that stops the helpers (job numbers stay below it). */
+export const STOP = 0x7fffffff;
+/**
+ * The dot kernels a helper runs, by index (exports of the tile module, wasm-tile.ts; the fused ones exist only in a
+ * module built with them, and the caller names them only then).
+ */
+export const HELPER_KERNELS = ['tile', 'gemv', 'tileFused', 'gemvFused'] as const;
+/**
+ * Milliseconds a helper polls for the next job before it sleeps in Atomics.wait: the products of a decode step come
+ * tens of µs apart, and a sleeping helper wakes too late to help (~200 µs here). OpenMP runtimes spin similarly.
+ */
+export const HELPER_SPIN_MS = 1;
+/**
+ * A gap between two of a helper's polls longer than this (ms) means it was preempted: it then sleeps between the next
+ * CALM_JOBS jobs instead of polling (pinned to one core with the caller, its polls cost split products 2×).
+ */
+export const PREEMPTED_MS = 0.05;
+/** Jobs a preempted helper waits for asleep before it polls again (see {@link PREEMPTED_MS}). */
+export const CALM_JOBS = 256;
+
+/**
+ * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
+ * Chunk i of `chunks` is groups [⌊i·G/chunks⌋, ⌊(i+1)·G/chunks⌋): w and o advance by whole groups (arguments 3 / 7
+ * by 9 / 11), so each output is computed by the same kernel code over the same k order as on one thread.
+ */
+export const HELPER_SOURCE = `
+// process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
+const { workerData } = process.getBuiltinModule('node:worker_threads');
+const { module, memory, control } = workerData;
+const c = new Int32Array(control);
+const e = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+const kernels = ${JSON.stringify(HELPER_KERNELS)}.map((k) => e[k]);
+${runChunksSource('c', 'kernels')}
+function serve() {
+  Atomics.add(c, ${CONTROL.READY}, 1);
+  let seen = Atomics.load(c, ${CONTROL.SEQ});
+  let calm = 0;
+  while (seen !== ${STOP}) {
+    let s = Atomics.load(c, ${CONTROL.SEQ});
+    if (s === seen) {
+      let now = performance.now();
+      const until = now + (calm > 0 ? 0 : ${HELPER_SPIN_MS});
+      if (calm > 0) calm--;
+      for (let i = 1; s === seen; i++) {
+        if ((i & 255) === 0) {
+          const last = now;
+          now = performance.now();
+          if (now > until) break;
+          // This thread lost its core for a while (polls are ~µs apart): the core is contended, and polling only
+          // takes time from the thread that shares it (until the scheduler's next tick). Sleep for the next jobs.
+          if (now - last > ${PREEMPTED_MS}) {
+            calm = ${CALM_JOBS};
+            break;
+          }
+        }
+        s = Atomics.load(c, ${CONTROL.SEQ});
+      }
+    }
+    while (s === seen) {
+      Atomics.wait(c, ${CONTROL.SEQ}, seen);
+      s = Atomics.load(c, ${CONTROL.SEQ});
+    }
+    seen = s;
+    if (s !== ${STOP}) runChunks();
+  }
+  Atomics.sub(c, ${CONTROL.READY}, 1);
+}
+serve();
+`;
+
+/**
+ * Source of `runChunks()`: take chunks of the open job until none is left, run each, count it finished (notifying
+ * the caller at the last); returns how many this thread ran. The one copy of the chunk loop: the caller compiles the
+ * same text (cpu-threads.ts).
+ */
+export function runChunksSource(control: string, kernels: string): string {
+  const c = control;
+  return `
+function runChunks() {
+  for (let ran = 0; ; ran++) {
+    const i = Atomics.add(${c}, ${CONTROL.NEXT}, 1);
+    const chunks = ${c}[${CONTROL.CHUNKS}];
+    if (i >= chunks) return ran;
+    const G = ${c}[${CONTROL.GROUPS}];
+    const g0 = Math.floor((i * G) / chunks);
+    const g1 = Math.floor(((i + 1) * G) / chunks);
+    const a = ${CONTROL.ARGS};
+    try {
+      ${kernels}[${c}[${CONTROL.KERNEL}]](
+        ${c}[a], ${c}[a + 1], ${c}[a + 2], ${c}[a + 3] + g0 * ${c}[a + 9], ${c}[a + 4], g1 - g0, ${c}[a + 6],
+        ${c}[a + 7] + g0 * ${c}[a + 11], ${c}[a + 8], ${c}[a + 9], ${c}[a + 10], ${c}[a + 11], ${c}[a + 12],
+      );
+    } catch {
+      Atomics.store(${c}, ${CONTROL.FAILED}, 1);
+    }
+    if (Atomics.add(${c}, ${CONTROL.FINISHED}, 1) + 1 === chunks) Atomics.notify(${c}, ${CONTROL.FINISHED});
+  }
+}`;
+}

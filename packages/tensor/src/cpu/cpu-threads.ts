@@ -1,0 +1,248 @@
+/**
+ * Intra-op threads for the CPU backend's dot kernels: one product runs on several cores, synchronously as before.
+ *
+ * Why: a batched product is compute-bound (16 decode rows cost ~4× one row on one core) while the machine has more
+ * cores. The kernels' memory is shared (wasm-tile.ts), so n − 1 helper threads (Node `worker_threads`, unref'd so they
+ * never keep a process alive) instantiate the same compiled module on it. A product's output columns, in chunks of
+ * whole column groups, are taken by the caller and the helpers alike (cpu-thread-worker.ts); the caller then waits
+ * for the chunks in flight (a spin, then Atomics.wait). Each output is computed by the same kernel over the same k
+ * order whichever thread runs it, so results are bit-identical to one thread.
+ *
+ * Helpers start lazily and asynchronously on the first product big enough to split (start-up ~30–50 ms); until one
+ * reports ready, products run on the calling thread alone, and nothing ever waits for a start-up. When the helpers
+ * repeatedly come late (no free core: other work holds them off), products run alone for a while (STRIKES below). Where threads are impossible (an unshared memory, a browser: no `worker_threads`) everything runs
+ * on the calling thread.
+ *
+ * @module
+ */
+import {
+  CLOSED,
+  CONTROL,
+  CONTROL_INTS,
+  HELPER_KERNELS,
+  HELPER_SOURCE,
+  runChunksSource,
+  STOP,
+} from './cpu-thread-worker.js';
+import { nodeProcess } from './wasm-relaxed-simd.js';
+import { type DotKernel, FUSED_SUFFIX, type WasmTile, wasmTile } from './wasm-tile.js';
+
+/**
+ * Multiply-adds below which a product stays on one thread: posting a job and collecting the chunks cost a few µs,
+ * which must stay small against the work (at ~15 G multiply-adds/s, 0.5 M take ~35 µs). Measured, BENCHMARKS.md:
+ * splits paid 1.4× from ~0.9 M, 1.0–1.1× at 0.2–0.3 M.
+ */
+export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 19;
+/** Chunks per thread of a split product: a late or preempted helper leaves its chunks to the others. */
+const CHUNKS_PER_THREAD = 4;
+/** Default cap on threads (the caller included) when neither ANDES_CPU_THREADS nor setCpuThreads chooses. */
+const DEFAULT_MAX_THREADS = 4;
+/**
+ * Back-off when helpers do not keep up. The caller's own chunks set the time scale: a helper on a free core finishes
+ * its last chunk within about one chunk time of the caller, so the caller polls for LATE chunk times and then sleeps
+ * (yielding its core, which a helper sharing it needs), and a product where it waited longer is a strike. After
+ * STRIKES in a row, the next SOLO products big enough to split run on the caller alone (the helpers fall asleep),
+ * then splitting is tried again. Why: pinned to one core (`taskset -c 0`), as when other work holds the other cores,
+ * split products measured 0.5–0.9× of one thread.
+ */
+const LATE = 2;
+const STRIKES = 4;
+const SOLO = 256;
+
+interface WorkerLike {
+  unref(): void;
+  on(event: 'error' | 'exit', listener: () => void): void;
+}
+type WorkerConstructor = new (source: string, options: { eval: true; workerData: unknown }) => WorkerLike;
+
+/** The running helpers: their control block, count, and the caller's copy of the chunk loop. */
+interface Pool {
+  readonly control: Int32Array;
+  readonly helpers: number;
+  /** The caller's copy of the chunk loop; returns the chunks the caller ran. */
+  readonly runChunks: (kernels: readonly DotKernel[]) => number;
+  /** The caller's kernels by {@link HELPER_KERNELS} index (the current job's is set before each run). */
+  readonly kernels: DotKernel[];
+  seq: number;
+  /** Split products in a row where the helpers came late, and products left to run alone (see STRIKES). */
+  strikes: number;
+  solo: number;
+}
+
+let chosen: number | undefined;
+let fromEnv: number | undefined;
+let pool: Pool | null | undefined;
+let splitMin = SPLIT_MIN_MULTIPLY_ADDS;
+let splits = 0;
+
+/** Products split across threads so far in this thread (tests check that a split really happened). */
+export function splitProducts(): number {
+  return splits;
+}
+
+/** Sets the split threshold in multiply-adds (undefined: the default), for the bench that measures it; returns the previous. */
+export function setSplitMinMultiplyAdds(multiplyAdds: number | undefined): number {
+  const previous = splitMin;
+  splitMin = multiplyAdds ?? SPLIT_MIN_MULTIPLY_ADDS;
+  return previous;
+}
+
+/** Threads a product may use, the caller included (1: no helpers); the environment is read once. */
+export function cpuThreads(): number {
+  if (chosen !== undefined) return chosen;
+  if (fromEnv !== undefined) return fromEnv;
+  const env = nodeProcess()?.env?.ANDES_CPU_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`ANDES_CPU_THREADS must be a positive integer, got '${env}'`);
+    fromEnv = n;
+    return n;
+  }
+  const os = nodeProcess()?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+  fromEnv = Math.max(1, Math.min(DEFAULT_MAX_THREADS, os?.availableParallelism?.() ?? 1));
+  return fromEnv;
+}
+
+/**
+ * Sets how many threads one CPU-backend product may use, the calling thread included (1 turns the helpers off;
+ * undefined restores the default: `ANDES_CPU_THREADS`, else the machine's available parallelism capped at 4).
+ * With 1, running helpers stay asleep (a bench can switch back and forth); another count replaces them lazily, on the
+ * next product big enough to split. Any call ends a back-off (products run alone while helpers do not keep up, see
+ * the module comment). Results do not depend on the count (bit for bit). Returns the previous setting.
+ */
+export function setCpuThreads(threads: number | undefined): number | undefined {
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new Error(`setCpuThreads: threads must be a positive integer or undefined, got ${threads}`);
+  }
+  const previous = chosen;
+  chosen = threads;
+  const helpers = cpuThreads() - 1;
+  if (helpers > 0 && pool?.helpers !== helpers) stopHelpers();
+  if (pool) {
+    pool.strikes = 0;
+    pool.solo = 0;
+  }
+  return previous;
+}
+
+/** Helpers that have reported ready (products split only across these). */
+export function readyCpuHelpers(): number {
+  return pool ? Atomics.load(pool.control, CONTROL.READY) : 0;
+}
+
+/**
+ * Starts the helpers now (they still start asynchronously) and resolves once all have reported ready, or after
+ * `timeoutMs`; resolves to the number ready. For tests and benches that must measure with threads.
+ */
+export async function startCpuHelpers(timeoutMs = 5000): Promise<number> {
+  const want = helperPool()?.helpers ?? 0;
+  const end = Date.now() + timeoutMs;
+  while (readyCpuHelpers() < want && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  return readyCpuHelpers();
+}
+
+/**
+ * Runs a dot kernel (`tile` or `gemv` of wasm-tile.ts) over its `groups` column groups (argument 5), in chunks taken
+ * by the calling thread and the ready helpers when `multiplyAdds` is large enough, else as one call.
+ */
+export function runDotKernel(
+  wasm: WasmTile,
+  which: 'tile' | 'gemv',
+  args: Readonly<Parameters<DotKernel>>,
+  multiplyAdds: number,
+): void {
+  const groups = args[5];
+  const threads = cpuThreads();
+  const p = threads > 1 && multiplyAdds >= splitMin && groups > 1 ? helperPool() : null;
+  const ready = p ? Math.min(Atomics.load(p.control, CONTROL.READY), threads - 1) : 0;
+  if (!p || ready === 0 || p.solo > 0) {
+    if (p && p.solo > 0) p.solo--;
+    wasm[which](...args);
+    return;
+  }
+  const c = p.control;
+  const chunks = Math.min(groups, CHUNKS_PER_THREAD * (ready + 1));
+  // The helpers must run the kernels the caller runs (fused or plain, wasm-tile.ts), so that every column rounds alike.
+  const kernel = HELPER_KERNELS.indexOf(wasm.fused ? `${which}${FUSED_SUFFIX}` : which);
+  c[CONTROL.KERNEL] = kernel;
+  c[CONTROL.GROUPS] = groups;
+  c[CONTROL.CHUNKS] = chunks;
+  c[CONTROL.FAILED] = 0;
+  for (let i = 0; i < 13; i++) c[CONTROL.ARGS + i] = args[i]!;
+  Atomics.store(c, CONTROL.FINISHED, 0);
+  // Opening the job after its fields are written: a chunk taken from NEXT sees them.
+  Atomics.store(c, CONTROL.NEXT, 0);
+  p.seq = p.seq >= CLOSED ? 1 : p.seq + 1;
+  Atomics.store(c, CONTROL.SEQ, p.seq);
+  Atomics.notify(c, CONTROL.SEQ);
+  splits++;
+  const start = performance.now();
+  p.kernels[kernel] = wasm[which];
+  const mine = p.runChunks(p.kernels);
+  const ran = performance.now();
+  // Chunks that helpers took may still run: wait for them, then close the job so that a late helper takes nothing.
+  const late = ran + (LATE * (ran - start)) / Math.max(mine, 1);
+  let finished = Atomics.load(c, CONTROL.FINISHED);
+  for (let i = 1; finished < chunks; i++) {
+    if ((i & 255) === 0 && performance.now() > late) break;
+    finished = Atomics.load(c, CONTROL.FINISHED);
+  }
+  while (finished < chunks) {
+    Atomics.wait(c, CONTROL.FINISHED, finished);
+    finished = Atomics.load(c, CONTROL.FINISHED);
+  }
+  Atomics.store(c, CONTROL.NEXT, CLOSED);
+  p.strikes = mine > 0 && performance.now() > late ? p.strikes + 1 : 0;
+  if (p.strikes >= STRIKES) {
+    p.strikes = 0;
+    p.solo = SOLO;
+  }
+  if (c[CONTROL.FAILED]) throw new Error(`cpu threads: the ${which} kernel failed in a chunk (groups ${groups})`);
+}
+
+/** The pool, started on first call where threads are possible and wanted; null where not. */
+function helperPool(): Pool | null {
+  if (pool !== undefined) return pool;
+  pool = null;
+  const helpers = cpuThreads() - 1;
+  const wasm = wasmTile();
+  const Worker = (nodeProcess()?.getBuiltinModule?.('node:worker_threads') as { Worker?: WorkerConstructor })?.Worker;
+  if (helpers < 1 || !wasm?.shared || !Worker || typeof SharedArrayBuffer === 'undefined') return pool;
+  const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
+  control[CONTROL.NEXT] = CLOSED;
+  // The helpers' chunk loop, compiled here from the same text (one copy of it; only where workers exist).
+  const runChunks = new Function('c', 'kernels', `${runChunksSource('c', 'kernels')}\nreturn runChunks();`);
+  const p: Pool = {
+    control,
+    helpers,
+    seq: 0,
+    strikes: 0,
+    solo: 0,
+    runChunks: (kernels) => runChunks(control, kernels),
+    kernels: [],
+  };
+  for (let slot = 0; slot < helpers; slot++) {
+    try {
+      const worker = new Worker(HELPER_SOURCE, {
+        eval: true,
+        workerData: { module: wasm.module, memory: wasm.memory, control: control.buffer },
+      });
+      // Never keep a process alive for helpers; a helper that fails to start is simply not counted as ready.
+      worker.unref();
+      worker.on('error', () => {});
+    } catch {
+      // No thread: products use the others, or the caller alone.
+    }
+  }
+  pool = p;
+  return pool;
+}
+
+/** Asks every helper to return and forgets the pool (a later product starts a new one). */
+function stopHelpers(): void {
+  const p = pool;
+  pool = undefined;
+  if (!p) return;
+  Atomics.store(p.control, CONTROL.SEQ, STOP);
+  Atomics.notify(p.control, CONTROL.SEQ);
+}
