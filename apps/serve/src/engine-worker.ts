@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LlamaForCausalLM } from '@andes/nn';
-import { setBackend } from '@andes/tensor';
+import { setBackend, setCpuThreads } from '@andes/tensor';
 import { LlamaEngine } from './llama-engine.js';
 import { buildModel } from './model-build.js';
 import type { EngineWorkerInit, FromEngineWorker, PoolOp, ToEngineWorker } from './worker-engine.js';
@@ -19,6 +19,7 @@ const post = (m: FromEngineWorker) => port.postMessage(m);
 
 async function load(): Promise<LlamaEngine> {
   await setBackend(init.backend);
+  if (init.cpuThreads !== undefined) setCpuThreads(init.cpuThreads);
   const source = init.source;
   const model =
     source.kind === 'path'

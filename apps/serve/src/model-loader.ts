@@ -6,6 +6,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, loadModelInfo, type WeightDtype } from '@andes/checkpoint';
 import type { LlamaConfig, LlamaForCausalLM } from '@andes/nn';
@@ -148,8 +149,14 @@ export async function createWorkerEngines(
   engine: LlamaEngineOptions,
 ): Promise<Engine> {
   const backend = getBackend().name;
+  // Replicas share the cores: unless ANDES_CPU_THREADS says otherwise, each CPU replica's products use its share of
+  // them (a helper thread polling on a core another replica computes on only slows both).
+  const cpuThreads =
+    workers > 1 && !process.env.ANDES_CPU_THREADS
+      ? Math.max(1, Math.floor(availableParallelism() / workers))
+      : undefined;
   const shards = await Promise.all(
-    Array.from({ length: workers }, () => WorkerEngine.create({ backend, source, engine })),
+    Array.from({ length: workers }, () => WorkerEngine.create({ backend, source, engine, cpuThreads })),
   );
   for (const s of shards) await warmUp(s);
   return shards.length === 1 ? shards[0]! : new ShardedEngine(shards);

@@ -29,6 +29,8 @@ export interface EngineWorkerInit {
   backend: BackendName;
   source: EngineSource;
   engine: LlamaEngineOptions;
+  /** Threads per CPU product in this worker (`setCpuThreads`); undefined keeps the default (`ANDES_CPU_THREADS`). */
+  cpuThreads?: number;
 }
 
 /** A block-pool change the worker replays, in order. */
