@@ -5,9 +5,11 @@
 //
 //   ANDES_BACKEND=cpu node bench/decode-step-bench.mjs      # after npm run build
 //
+// Wall milliseconds per step are printed beside (on WebGPU, lavapipe's threads run while the process waits).
+//
 // Environment: STEP_PRESETS (default stories-15m), STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per
-// pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4). Two passes; the second is
-// reported (the first compiles kernels and moves weights into wasm memory).
+// pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4), STEP_TEMPERATURE (default 0).
+// Two passes; the second is reported (the first compiles kernels and moves weights into wasm memory).
 import { cpus, loadavg } from 'node:os';
 import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend } from '@andes/tensor';
@@ -17,14 +19,17 @@ const PRESETS = (process.env.STEP_PRESETS ?? 'stories-15m').split(',');
 const BATCHES = (process.env.STEP_BATCHES ?? '1,4,16').split(',').map(Number);
 const STEPS = Number(process.env.STEP_COUNT ?? 24);
 const PROMPT = Number(process.env.STEP_PROMPT ?? 4);
+const TEMPERATURE = Number(process.env.STEP_TEMPERATURE ?? 0);
+// Greedy by default; STEP_TEMPERATURE=0.8 draws as the serve bench's clients ask (a fixed uniform per row).
+const SAMPLE = { temperature: TEMPERATURE, topK: 0, topP: 1, uniform: TEMPERATURE > 0 ? 0.5 : 0 };
 
 await initBackend();
-console.log(`# engine decode step, backend ${getBackend().name}, ${STEPS} steps after a ${PROMPT}-token prompt`);
+console.log(
+  `# engine decode step, backend ${getBackend().name}, ${STEPS} steps after a ${PROMPT}-token prompt, temperature ${TEMPERATURE}`,
+);
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load ${loadavg()[0].toFixed(2)}`,
 );
-
-const GREEDY = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
 
 /**
  * CPU milliseconds per decode step of `batch` sequences decoding greedily in lockstep (one paged engine step each,
@@ -38,14 +43,16 @@ async function stepCpuMs(engine, batch) {
     tokens.push(argmax(first.logits));
   }
   const c0 = process.cpuUsage();
+  const t0 = performance.now();
   for (let step = 0; step < STEPS; step++) {
-    const chunks = tokens.map((token, seq) => ({ seq, ids: [token], start: PROMPT + step, sample: GREEDY }));
+    const chunks = tokens.map((token, seq) => ({ seq, ids: [token], start: PROMPT + step, sample: SAMPLE }));
     const out = await engine.step(chunks);
     for (let s = 0; s < batch; s++) tokens[s] = out[s].token.id;
   }
+  const wall = (performance.now() - t0) / STEPS;
   const u = process.cpuUsage(c0);
   for (let s = 0; s < batch; s++) engine.release(s);
-  return (u.user + u.system) / 1000 / STEPS;
+  return { cpu: (u.user + u.system) / 1000 / STEPS, wall };
 }
 
 for (const preset of PRESETS) {
@@ -56,8 +63,10 @@ for (const preset of PRESETS) {
   for (let pass = 0; pass < 2; pass++) for (const b of BATCHES) ms.set(b, await stepCpuMs(engine, b));
   const one = ms.get(BATCHES[0]);
   for (const b of BATCHES) {
+    const { cpu, wall } = ms.get(b);
     console.log(
-      `${preset} batch ${b}: ${ms.get(b).toFixed(1)} CPU-ms per step (${(ms.get(b) / one).toFixed(2)}× batch ${BATCHES[0]})`,
+      `${preset} batch ${b}: ${cpu.toFixed(1)} CPU-ms per step (${(cpu / one.cpu).toFixed(2)}× batch ${BATCHES[0]}), ` +
+        `${wall.toFixed(1)} wall ms (${(wall / one.wall).toFixed(2)}×)`,
     );
   }
   engine.dispose();
