@@ -165,6 +165,7 @@ suite('webgpu grouped linear kernels vs float64', () => {
     expect(partsFamily.fallback(broadcast, p(16, 1))).toBe('apart');
     expect(partsFamily.fallback(broadcast, p(64, 2))).toBe('apart');
     expect(partsFamily.fallback(broadcast, p(512, 1))).toBe('grouped');
+    expect(partsFamily.fallback(broadcast, { ...p(16, 3), kind: 'inputGrad', residual: false })).toBe('grouped');
     expect(partsFamily.shapeClass(p(1, 3))).not.toBe(partsFamily.shapeClass(p(1, 2)));
   });
 });

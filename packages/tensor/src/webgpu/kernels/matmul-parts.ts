@@ -67,7 +67,7 @@ export interface PartsProblem {
 }
 
 /**
- * Rows from which a CPU adapter with the broadcast strips (matmul-strip-subgroup.ts) computes the parts apart by
+ * Rows from which a CPU adapter with the broadcast strips (matmul-strip-subgroup.ts) computes forward parts apart by
  * default, up to {@link GROUPED_MAX_ROWS}: apart took 0.45–0.5× the grouped kernels' time at 16 rows on lavapipe and
  * 0.75–1.0× at 4 and 8 (BENCHMARKS.md, issue 15); the grouped strips load each A word once per lane there.
  */
@@ -75,11 +75,13 @@ export const APART_MIN_ROWS = 4;
 
 /**
  * The route without tuning: grouped on CPU adapters (more than one part only up to {@link GROUPED_MAX_ROWS} rows;
- * with `broadcastStrips`, only below {@link APART_MIN_ROWS} rows or above {@link GROUPED_MAX_ROWS} for one part),
+ * with `broadcastStrips`, forward products only below {@link APART_MIN_ROWS} rows or above {@link GROUPED_MAX_ROWS}
+ * for one part),
  * apart on GPUs, where the tuner times both ways on first use of each shape class.
  */
 export function defaultPartsRoute(cpuAdapter: boolean, p: PartsProblem, broadcastStrips = false): PartsRoute {
-  if (cpuAdapter && broadcastStrips && p.M >= APART_MIN_ROWS && p.M <= GROUPED_MAX_ROWS) return 'apart';
+  const measured = p.kind === 'forward'; // the gradients were not timed apart at these sizes: they keep the old rule
+  if (cpuAdapter && broadcastStrips && measured && p.M >= APART_MIN_ROWS && p.M <= GROUPED_MAX_ROWS) return 'apart';
   return cpuAdapter && (p.Ns.length === 1 || p.M <= GROUPED_MAX_ROWS) ? 'grouped' : 'apart';
 }
 
