@@ -2,16 +2,17 @@
 // weights, llama2.c's TinyStories shapes. CPU time (user + system of this process) rather than wall time, so the
 // figure holds on a machine shared with other work; the ratio batch-16 / batch-1 is the engine's cap on the server's
 // 16-vs-1 clients throughput ratio on one thread. Wall milliseconds too: with CPU helper threads (ANDES_CPU_THREADS)
-// a step's CPU time counts every thread, and wall time is what the clients wait.
+// a step's CPU time counts every thread, and wall time is what the clients wait (on WebGPU, lavapipe's threads run
+// while the process waits).
 //
 //   ANDES_BACKEND=cpu node bench/decode-step-bench.mjs      # after npm run build
 //
 // Environment: STEP_PRESETS (default stories-15m), STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per
-// pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4). Two passes; the second is
-// reported (the first compiles kernels and moves weights into wasm memory). STEP_THREADS=1,2 instead compares CPU
-// thread counts in one process (setCpuThreads), STEP_ROUNDS (default 5) rounds in alternating order after the warm
-// pass, and reports each count's median round: on a machine shared with other work, back-to-back processes differ by
-// more than the threads do.
+// pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4), STEP_TEMPERATURE (default 0).
+// Two passes; the second is reported (the first compiles kernels and moves weights into wasm memory). STEP_THREADS=1,2
+// instead compares CPU thread counts in one process (setCpuThreads), STEP_ROUNDS (default 5) rounds in alternating
+// order after the warm pass, and reports each count's median round: on a machine shared with other work,
+// back-to-back processes differ by more than the threads do.
 import { cpus, loadavg } from 'node:os';
 import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend, setCpuThreads } from '@andes/tensor';
@@ -23,17 +24,18 @@ const STEPS = Number(process.env.STEP_COUNT ?? 24);
 const PROMPT = Number(process.env.STEP_PROMPT ?? 4);
 const THREADS = process.env.STEP_THREADS?.split(',').map(Number);
 const ROUNDS = Number(process.env.STEP_ROUNDS ?? 5);
+const TEMPERATURE = Number(process.env.STEP_TEMPERATURE ?? 0);
+// Greedy by default; STEP_TEMPERATURE=0.8 draws as the serve bench's clients ask (a fixed uniform per row).
+const SAMPLE = { temperature: TEMPERATURE, topK: 0, topP: 1, uniform: TEMPERATURE > 0 ? 0.5 : 0 };
 
 await initBackend();
 console.log(
   `# engine decode step, backend ${getBackend().name}, ${STEPS} steps after a ${PROMPT}-token prompt, ` +
-    `ANDES_CPU_THREADS=${process.env.ANDES_CPU_THREADS ?? '(default)'}`,
+    `temperature ${TEMPERATURE}, ANDES_CPU_THREADS=${process.env.ANDES_CPU_THREADS ?? '(default)'}`,
 );
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load ${loadavg()[0].toFixed(2)}`,
 );
-
-const GREEDY = { temperature: 0, topK: 0, topP: 1, uniform: 0 };
 
 /**
  * CPU milliseconds per decode step of `batch` sequences decoding greedily in lockstep (one paged engine step each,
@@ -49,7 +51,7 @@ async function stepMs(engine, batch) {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let step = 0; step < STEPS; step++) {
-    const chunks = tokens.map((token, seq) => ({ seq, ids: [token], start: PROMPT + step, sample: GREEDY }));
+    const chunks = tokens.map((token, seq) => ({ seq, ids: [token], start: PROMPT + step, sample: SAMPLE }));
     const out = await engine.step(chunks);
     for (let s = 0; s < batch; s++) tokens[s] = out[s].token.id;
   }

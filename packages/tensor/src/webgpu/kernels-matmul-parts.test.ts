@@ -138,7 +138,7 @@ suite('webgpu grouped linear kernels vs float64', () => {
     expect(board.resolve('linear-parts', problems[0])).toBe(results[0]!.winner);
   });
 
-  it('defaults: grouped on CPU adapters (several parts up to 64 rows), apart on GPUs', () => {
+  it('defaults: grouped on CPU adapters (several parts up to 64 rows; apart from 4 with broadcast strips), apart on GPUs', () => {
     const profile = switchboardOf((compat as WebGpuBackend).rt)!.profile;
     const p = (M: number, parts: number): PartsProblem => ({
       kind: 'forward',
@@ -147,7 +147,7 @@ suite('webgpu grouped linear kernels vs float64', () => {
       Ns: Array.from({ length: parts }, () => 32),
       residual: parts === 1,
     });
-    const cpu = { ...profile, cpu: true };
+    const cpu = { ...profile, cpu: true, subgroups: false };
     const gpu = { ...profile, cpu: false };
     expect(partsFamily.fallback(cpu, p(64, 3))).toBe('grouped');
     expect(partsFamily.fallback(cpu, p(65, 3))).toBe('apart');
@@ -155,7 +155,17 @@ suite('webgpu grouped linear kernels vs float64', () => {
     expect(partsFamily.fallback(gpu, p(1, 3))).toBe('apart');
     expect(partsFamily.candidates(gpu, p(1, 3))).toEqual(['apart', 'grouped']);
     expect(partsFamily.candidates(cpu, p(1, 3))).toEqual(['grouped']);
+    expect(partsFamily.candidates(cpu, p(2, 3))).toEqual(['grouped', 'apart']);
     expect(partsFamily.candidates(cpu, p(256, 3))).toEqual(['apart', 'grouped']);
+    // With the broadcast strips (lavapipe): apart from 4 rows to 64, grouped below and for one part above.
+    const broadcast = { ...profile, cpu: true, subgroups: true, subgroupMinSize: 8 };
+    expect(partsFamily.fallback(broadcast, p(1, 3))).toBe('grouped');
+    expect(partsFamily.fallback(broadcast, p(3, 3))).toBe('grouped');
+    expect(partsFamily.fallback(broadcast, p(4, 3))).toBe('apart');
+    expect(partsFamily.fallback(broadcast, p(16, 1))).toBe('apart');
+    expect(partsFamily.fallback(broadcast, p(64, 2))).toBe('apart');
+    expect(partsFamily.fallback(broadcast, p(512, 1))).toBe('grouped');
+    expect(partsFamily.fallback(broadcast, { ...p(16, 3), kind: 'inputGrad', residual: false })).toBe('grouped');
     expect(partsFamily.shapeClass(p(1, 3))).not.toBe(partsFamily.shapeClass(p(1, 2)));
   });
 });

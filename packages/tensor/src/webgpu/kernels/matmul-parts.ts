@@ -26,6 +26,7 @@ import {
   linearPartsWeightGradApart,
   transposedView,
 } from './matmul-parts-apart.js';
+import { BROADCAST_STEPS } from './matmul-strip-subgroup.js';
 
 /** Invocations per workgroup and rows × columns per invocation of a parts kernel. */
 interface PartsStrip {
@@ -66,15 +67,28 @@ export interface PartsProblem {
 }
 
 /**
- * The route without tuning: grouped on CPU adapters (more than one part only up to {@link GROUPED_MAX_ROWS} rows),
+ * Rows from which a CPU adapter with the broadcast strips (matmul-strip-subgroup.ts) computes forward parts apart by
+ * default, up to {@link GROUPED_MAX_ROWS}: apart took 0.45–0.5× the grouped kernels' time at 16 rows on lavapipe and
+ * 0.75–1.0× at 4 and 8 (BENCHMARKS.md, issue 15); the grouped strips load each A word once per lane there.
+ */
+export const APART_MIN_ROWS = 4;
+
+/**
+ * The route without tuning: grouped on CPU adapters (more than one part only up to {@link GROUPED_MAX_ROWS} rows;
+ * with `broadcastStrips`, forward products only below {@link APART_MIN_ROWS} rows or above {@link GROUPED_MAX_ROWS}
+ * for one part),
  * apart on GPUs, where the tuner times both ways on first use of each shape class.
  */
-export function defaultPartsRoute(cpuAdapter: boolean, p: PartsProblem): PartsRoute {
+export function defaultPartsRoute(cpuAdapter: boolean, p: PartsProblem, broadcastStrips = false): PartsRoute {
+  const measured = p.kind === 'forward'; // the gradients were not timed apart at these sizes: they keep the old rule
+  if (cpuAdapter && broadcastStrips && measured && p.M >= APART_MIN_ROWS && p.M <= GROUPED_MAX_ROWS) return 'apart';
   return cpuAdapter && (p.Ns.length === 1 || p.M <= GROUPED_MAX_ROWS) ? 'grouped' : 'apart';
 }
 
 function grouped(rt: Runtime, p: PartsProblem): boolean {
-  return (chooseVariant<PartsRoute>(rt, 'linear-parts', p) ?? defaultPartsRoute(rt.cpuAdapter, p)) === 'grouped';
+  const broadcast = rt.cpuAdapter && rt.subgroupMinSize >= BROADCAST_STEPS;
+  const route = chooseVariant<PartsRoute>(rt, 'linear-parts', p) ?? defaultPartsRoute(rt.cpuAdapter, p, broadcast);
+  return route === 'grouped';
 }
 
 /** One product `out_p [M, N] = A_p [M, K] · B_p [K, N]` of a dispatch; `out` is an element offset into its output. */

@@ -196,16 +196,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     runK0 = scanU(eq, li);
   }
 
-  // 4. Top-p: tp is the largest key whose candidates at or above it hold topP of the candidates' weight.
-  var total = 0.0;
-  var run = runK0;
-  for (var j = j0; j < j1; j++) { if (keep(keyOf(a[base + j]), onK, tk, tiesK, &run)) { total += w[base + j]; } }
-  total = sumF(total, li);
+  // 4. Top-p: tp is the largest key whose candidates at or above it hold topP of the candidates' weight. The
+  // candidates' total is only summed here: rows without top-p (temperature alone) skip a pass over the vocabulary.
   let onP = rf.y < 1.0;
   var tp = 0u;
   var tiesP = 0u;
   var runP0 = 0u;
   if (onP) {
+    var total = 0.0;
+    var run = runK0;
+    for (var j = j0; j < j1; j++) { if (keep(keyOf(a[base + j]), onK, tk, tiesK, &run)) { total += w[base + j]; } }
+    total = sumF(total, li);
     let goal = rf.y * total;
     for (var bit = 0u; bit < 32u; bit++) {
       let c = tp | (0x80000000u >> bit);

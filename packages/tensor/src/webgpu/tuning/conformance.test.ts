@@ -13,7 +13,8 @@ import {
   tryWebGpu,
   upload,
 } from '../test-support.js';
-import { DECODE_VARIANTS, MATMUL_VARIANTS } from './families.js';
+import { DECODE_VARIANTS, MATMUL_VARIANTS, matmulFamily } from './families.js';
+import { switchboardOf } from './switchboard.js';
 
 // Every variant of the matmul families, forward and backward (dA = dC·Bᵀ, dB = Aᵀ·dC, read through transposed
 // views exactly as the autograd rule does), against float64, on the default device and on a compatibility-level one.
@@ -139,3 +140,17 @@ for (const [device, get] of devices)
         }
       });
   });
+
+(backend ? describe : describe.skip)('matmul family defaults', () => {
+  it('CPU adapters with broadcast strips take b16 up to 16 rows (a serving step fills it), b32 above', () => {
+    const profile = switchboardOf((backend as WebGpuBackend).rt)!.profile;
+    const p = (M: number) => ({ M, N: 32000, K: 288, batch: 1, la: 'k' as const, lb: 'k' as const });
+    const broadcast = { ...profile, cpu: true, subgroups: true, subgroupMinSize: 8 };
+    expect(matmulFamily.fallback(broadcast, p(2))).toBe('b16');
+    expect(matmulFamily.fallback(broadcast, p(16))).toBe('b16');
+    expect(matmulFamily.fallback(broadcast, p(17))).toBe('b32');
+    expect(matmulFamily.candidates(broadcast, p(16))).toContain('b16');
+    expect(matmulFamily.fallback({ ...profile, cpu: true, subgroups: false }, p(16))).toBe('s18');
+    expect(matmulFamily.fallback({ ...profile, cpu: false }, p(16))).toBe('t1');
+  });
+});

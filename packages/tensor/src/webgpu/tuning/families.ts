@@ -21,7 +21,6 @@ import {
 } from '../kernels/matmul.js';
 import {
   defaultPartsRoute,
-  GROUPED_MAX_ROWS,
   linearParts,
   linearPartsInputGrad,
   linearPartsWeightGrad,
@@ -52,6 +51,9 @@ export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
   // Strips whose A rows reach the lanes by subgroup broadcast (taller: 32 or 24 rows × 4 columns per invocation).
   b32: { kind: 'strip-subgroup', strip: { wg: 8, rm: 32, rn: 4 } },
   b24: { kind: 'strip-subgroup', strip: { wg: 8, rm: 24, rn: 4 } },
+  // 16 rows × 8 columns: a serving step's 9–16 rows fill it, where b24 / b32 compute 8–16 rows of clamped copies
+  // (lavapipe, [16, 288]·[288, 32000]ᵀ: 0.69× b24's time; BENCHMARKS.md, issue 15).
+  b16: { kind: 'strip-subgroup', strip: { wg: 8, rm: 16, rn: 8 } },
   // The single-buffered shared-memory kernel (17.4 TFLOP/s at 2048² on an H200, GPU.md).
   t1: { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } },
   // Double-buffered, vec4 loads where the layout allows.
@@ -145,7 +147,7 @@ function matmulPrepared(rt: Runtime, p: MatmulProblem): PreparedProblem {
 }
 
 /** Whether the adapter runs the broadcast strips (`b…`): subgroups of at least 8 lanes. */
-function broadcastFits(a: AdapterProfile): boolean {
+export function broadcastFits(a: AdapterProfile): boolean {
   return a.subgroups && (a.subgroupMinSize ?? 4) >= BROADCAST_STEPS;
 }
 
@@ -157,13 +159,14 @@ export const matmulFamily: KernelFamily<MatmulProblem> = {
   candidates(a: AdapterProfile, p: MatmulProblem) {
     // CPU adapters time only the strips: the workgroup-memory kernels (d…, k…) lost every class there by 4–15×
     // (BENCHMARKS.md) and one run of them on a large product costs seconds of first-use time.
-    if (a.cpu) return [...(broadcastFits(a) ? ['b32', 'b24'] : []), 's18', 's19', 's16'];
+    if (a.cpu) return [...(broadcastFits(a) ? ['b32', 'b24', 'b16'] : []), 's18', 's19', 's16'];
     const split = skinny(p) ? ['k4', 'k16'] : [];
     return ['t1', 'd1', 'd2', 'd3', 'd4', 's18', ...split];
   },
   // CPU adapters: the broadcast strip where subgroups allow (1.4× less CPU time than s18 at 1024² NN, 2× NT on
-  // lavapipe, BENCHMARKS.md 2026-12-05), else s18. GPUs keep the tiled kernel measured on the H200.
-  fallback: (a) => (!a.cpu ? 't1' : broadcastFits(a) ? 'b32' : 's18'),
+  // lavapipe, BENCHMARKS.md 2026-12-05; b16 up to 16 rows, which it fills), else s18. GPUs keep the tiled kernel
+  // measured on the H200.
+  fallback: (a, p) => (!a.cpu ? 't1' : !broadcastFits(a) ? 's18' : p.M <= 16 ? 'b16' : 'b32'),
   prepare: matmulPrepared,
 };
 
@@ -328,12 +331,13 @@ export const partsFamily: KernelFamily<PartsProblem> = {
     `${p.kind}${p.residual ? '+r' : ''}:m${bucket(p.M)}:k${bucket(p.K)}:n${p.Ns.map(bucket).join(',')}`,
   candidates(a, p) {
     const def = this.fallback(a, p);
-    // CPU adapters keep short products grouped untimed: grouped one-row products took 0.34× the time of separate
-    // ones on lavapipe (BENCHMARKS.md), a gap its ~0.07 ms timer resolution cannot see at one row.
-    if (a.cpu && p.M <= GROUPED_MAX_ROWS) return [def];
+    // CPU adapters keep one-row products grouped untimed: they took 0.34× the time of separate ones on lavapipe
+    // (BENCHMARKS.md), a gap its ~0.07 ms timer resolution cannot see at one row. From two rows both are timed:
+    // with the broadcast strips, apart took 0.45–0.5× grouped's time at 16 rows (issue 15).
+    if (a.cpu && p.M === 1) return [def];
     return [def, def === 'grouped' ? 'apart' : 'grouped'];
   },
-  fallback: (a, p) => defaultPartsRoute(a.cpu, p),
+  fallback: (a, p) => defaultPartsRoute(a.cpu, p, broadcastFits(a)),
   prepare(rt, p) {
     const x = rowsOperand(rt, p.M, p.K, 11);
     const ws = p.Ns.map((n, i) => rowsOperand(rt, n, p.K, 12 + i));

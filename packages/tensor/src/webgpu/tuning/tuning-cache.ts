@@ -13,7 +13,8 @@ import { adapterKey } from './adapter.js';
 
 /** Bumped when the meaning of variant ids changes, so old winners are not reused. */
 // 2: the broadcast strips (b…) got 15–20 % faster on lavapipe, so winners timed against the old ones are stale.
-export const TUNING_FORMAT = 2;
+// 3: new candidates (the b16 strip; both linear-parts routes timed from two rows on CPU adapters).
+export const TUNING_FORMAT = 3;
 
 /** Contents of one cache file. */
 export interface TuningFile {
