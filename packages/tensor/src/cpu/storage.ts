@@ -47,12 +47,16 @@ const POOL_MAX_ELEMENTS = 1 << 22;
 const POOL_MAX_BYTES = 64 << 20;
 let pooledBytes = 0;
 
-/** A fresh zeroed CPU storage (its array may be one a freed storage held: see {@link recycleCpu}). */
-export function allocCpu(dtype: DType, size: number): CpuStorage {
+/**
+ * A fresh zeroed CPU storage (its array may be one a freed storage held: see {@link recycleCpu}). A kernel that writes
+ * every element passes `zeroed` false: a reused array then keeps a freed tensor's values (the LM head's 32 000 logits
+ * were zeroed every decode step only to be overwritten).
+ */
+export function allocCpu(dtype: DType, size: number, zeroed = true): CpuStorage {
   const reused = pools[dtype].get(size)?.pop();
   if (reused) {
     pooledBytes -= reused.byteLength;
-    reused.fill(0);
+    if (zeroed) reused.fill(0);
     return new CpuStorage(dtype, reused);
   }
   const data =
