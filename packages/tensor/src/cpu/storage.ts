@@ -74,10 +74,13 @@ export function recycleCpu(storage: CpuStorage): boolean {
   const a = storage.data;
   const n = a.length;
   // (A view detached by a memory grow has length 0: not its own buffer either.)
-  if (n !== storage.size || a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) return false;
+  if (n !== storage.size || a.byteOffset !== 0) return false;
+  // Small arrays are not pooled; asked for `.buffer`, V8 would first move one off its heap (~0.25 µs).
+  if (n < POOL_MIN_ELEMENTS) return true;
+  if (a.buffer.byteLength !== a.byteLength) return false;
   // A shared buffer of exactly this size is not one we made (allocCpu's arrays own plain ArrayBuffers).
   if (!(a.buffer instanceof ArrayBuffer)) return false;
-  if (n < POOL_MIN_ELEMENTS || n > POOL_MAX_ELEMENTS || pooledBytes + a.byteLength > POOL_MAX_BYTES) return true;
+  if (n > POOL_MAX_ELEMENTS || pooledBytes + a.byteLength > POOL_MAX_BYTES) return true;
   const pool = pools[storage.dtype];
   const list = pool.get(n);
   if (list) list.push(a);
