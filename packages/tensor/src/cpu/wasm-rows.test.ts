@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { philoxFill } from '../random/philox.js';
-import { firstMaxOf, wasmRows } from './wasm-rows.js';
+import { firstMaxOf, rowsModuleBytes, wasmRows } from './wasm-rows.js';
 
 /** The definition: scan from best = x[0], replace on a strict `>`. */
 function firstMaxRef(x: Float32Array): number {
@@ -105,5 +105,19 @@ describe.runIf(wasmRows() !== null)('wasm row kernels', () => {
         else expect(ulps(got, ref), `row ${r} col ${p}`).toBeLessThanOrEqual(2);
       }
     }
+  });
+
+  it('also instantiates over an unshared memory (a page without cross-origin isolation)', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const e = new WebAssembly.Instance(new WebAssembly.Module(rowsModuleBytes(false)), { env: { mem: memory } })
+      .exports as unknown as { firstMax: (x: number, bytes: number, out: number) => void };
+    const x = normals(32, 7);
+    new Float32Array(memory.buffer, 0, 32).set(x);
+    e.firstMax(0, 128, 128);
+    const values = new Float32Array(memory.buffer, 128, 16);
+    const slots = new Int32Array(memory.buffer, 192, 16);
+    let best = 0;
+    for (let s = 1; s < 16; s++) if (values[s]! > values[best]!) best = s;
+    expect(slots[best]).toBe(firstMaxRef(x));
   });
 });

@@ -185,8 +185,12 @@ function softmaxWeightsBody(): number[] {
   ];
 }
 
-/** The module: the tile module's memory imported as `env.mem`, then `firstMax`, `swiglu` and `softmaxWeights`. */
-export function rowsModuleBytes(): Uint8Array<ArrayBuffer> {
+/**
+ * The module: the tile module's memory imported as `env.mem` (declared shared, or not, as that memory is), then
+ * `firstMax`, `swiglu` and `softmaxWeights`.
+ */
+export function rowsModuleBytes(shared = true): Uint8Array<ArrayBuffer> {
+  const memoryType = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     // types: 0 = (3 × i32) → (), 1 = (4 × i32) → (), 2 = (4 × i32, f32) → ()
@@ -198,7 +202,7 @@ export function rowsModuleBytes(): Uint8Array<ArrayBuffer> {
         [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0],
       ]),
     ),
-    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
+    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...memoryType]])),
     ...section(3, vec([[0], [1], [2]])),
     ...section(
       7,
@@ -238,7 +242,7 @@ export function wasmRows(): WasmRows | null {
   const tile = wasmTile();
   if (!tile) return instance;
   try {
-    const bytes = rowsModuleBytes();
+    const bytes = rowsModuleBytes(tile.shared);
     if (!WebAssembly.validate(bytes) || !ensureMemory(tile.memory, 1)) return instance;
     const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
     instance = {
@@ -248,7 +252,7 @@ export function wasmRows(): WasmRows | null {
       softmaxWeights: e.softmaxWeights as WasmRows['softmaxWeights'],
     };
   } catch {
-    // An engine that validates SIMD but refuses the import (an unshared memory declared shared): JS loops.
+    // An engine that validates SIMD but refuses the import: JS loops.
   }
   return instance;
 }
