@@ -4,7 +4,7 @@
  * @module
  */
 
-import { addRmsNorm, type Tensor } from '@andes/tensor';
+import { addRmsNorm, type Tensor, tidy } from '@andes/tensor';
 import { type AttentionCacheSlot, type DecodeStep, LlamaAttention, type PagedStep } from './attention.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './feed-forward.js';
@@ -82,4 +82,24 @@ export class LlamaDecoderLayer extends Module {
   forwardPaged(x: Tensor, positions: Tensor, step: PagedStep): Tensor {
     return this.feedForward(x, this.selfAttn.forwardPaged(this.inputLayernorm.forward(x), positions, step));
   }
+}
+
+/**
+ * `x` through `layers` in order (`call(layer, h)` runs one), for inference: each layer runs in its own tidy scope and
+ * its input is freed as it ends (`x` too), so the next layer's outputs reuse those arrays from the CPU pool while
+ * they are still in cache. Freed together at the end of a decode step instead, ~100 arrays a step came back cold from
+ * memory after the weights had streamed past (~2–3 % of a one-row stories-15m step).
+ */
+export function throughLayers(
+  layers: Iterable<LlamaDecoderLayer>,
+  x: Tensor,
+  call: (layer: LlamaDecoderLayer, h: Tensor) => Tensor,
+): Tensor {
+  let h = x;
+  for (const layer of layers) {
+    const input = h;
+    h = tidy(() => call(layer, input));
+    if (h !== input) input.dispose();
+  }
+  return h;
 }

@@ -19,7 +19,7 @@ import {
 import { decodeStep } from './attention.js';
 import { useBlockWeights } from './block-weights.js';
 import { type LlamaConfig, validateLlamaConfig } from './config.js';
-import { LlamaDecoderLayer } from './decoder-layer.js';
+import { LlamaDecoderLayer, throughLayers } from './decoder-layer.js';
 import { Embedding } from './embedding.js';
 import { childInit } from './init.js';
 import type { KvCache } from './kv-cache.js';
@@ -274,7 +274,7 @@ export class LlamaForCausalLM extends Module {
         const ids = tensor(Int32Array.from(tokens), [n, 1], { dtype: 'int32' });
         const step = decodeStep(cache, slots, hostPositions);
         let x = this.model.embedTokens.forward(ids); // [n, 1, d]
-        for (const layer of this.model.layers) x = layer.decode(x, step);
+        x = throughLayers(this.model.layers, x, (layer, h) => layer.decode(h, step));
         return this.logits(this.model.norm.forward(x)).reshape([n, this.config.vocab_size]);
       }),
     );

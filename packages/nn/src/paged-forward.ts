@@ -8,6 +8,7 @@
  */
 
 import { concat, noGrad, pagedKvIndex, type Tensor, tensor, tidy } from '@andes/tensor';
+import { throughLayers } from './decoder-layer.js';
 import type { LlamaForCausalLM } from './llama.js';
 import type { PagedKvCache } from './paged-kv-cache.js';
 
@@ -71,8 +72,8 @@ export function forwardPaged(model: LlamaForCausalLM, chunks: readonly PagedChun
       });
       const step = { cache, index };
       const pos = tensor(Int32Array.from(rowPositions), [total], { dtype: 'int32' });
-      let x = model.model.embedTokens.forward(tensor(Int32Array.from(ids), [1, total], { dtype: 'int32' }));
-      for (const layer of model.model.layers) x = layer.forwardPaged(x, pos, step);
+      const embedded = model.model.embedTokens.forward(tensor(Int32Array.from(ids), [1, total], { dtype: 'int32' }));
+      const x = throughLayers(model.model.layers, embedded, (layer, h) => layer.forwardPaged(h, pos, step));
       const hidden = model.model.norm.forward(x); // [1, T, d]
       // Only the rows whose logits are wanted go through the output projection (the largest matmul).
       const d = model.config.hidden_size;

@@ -8,9 +8,10 @@ export function gather(table: View, ids: View): Storage {
   const T = cpuData(table.storage);
   const out = allocCpu(table.storage.dtype, idx.length * D);
   const [s0, s1] = table.strides as [number, number];
+  const o = out.data; // a local, not `out.data` per element (see rms-norm.ts)
   for (let n = 0; n < idx.length; n++) {
     const base = table.offset + idx[n]! * s0;
-    for (let d = 0; d < D; d++) out.data[n * D + d] = T[base + d * s1]!;
+    for (let d = 0; d < D; d++) o[n * D + d] = T[base + d * s1]!;
   }
   return out;
 }

@@ -48,10 +48,14 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const K = a.shape[rank - 1]!;
   const N = b.shape[b.shape.length - 1]!;
   const batch = sizeOf(batchShape);
-  const out = allocCpu('float32', batch * M * N);
+  // Not zeroed: every kernel below writes each output (an empty sum, K = 0, is filled here).
+  const out = allocCpu('float32', batch * M * N, false);
   const o = out.data as Float32Array;
-  // An empty sum (K = 0) is 0: the zeros as allocated (the SIMD kernels' loop bounds assume K ≥ 4 after padding).
-  if (batch === 0 || M === 0 || N === 0 || K === 0) return out;
+  // An empty sum (K = 0) is 0 (the SIMD kernels' loop bounds assume K ≥ 4 after padding).
+  if (batch === 0 || M === 0 || N === 0 || K === 0) {
+    o.fill(0);
+    return out;
+  }
   const A = matrixIn(a, false);
   let B = matrixIn(b, true);
   // A weight (b read again at the same version) moves into wasm memory, where the kernels read it in place.

@@ -8,6 +8,7 @@ import type { PagedIndexLayout, Storage, View } from '../backend/backend.js';
 import { allocCpu, cpuData, cpuStorage, markWritten, readView } from './storage.js';
 import { wasmAttention } from './wasm-attention.js';
 import { moveToHeap, WORK_BYTES } from './wasm-heap.js';
+import { wasmRows } from './wasm-rows.js';
 
 /** Row rowSlot[n] of `pool` (rows of W) = src[n] for src [N, W]. In place. */
 export function writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void {
@@ -97,9 +98,10 @@ export function pagedAttention(
  * The attention of {@link pagedAttention} on the SIMD kernels; false, having written nothing, where they are
  * unavailable, the head size is not a positive multiple of 4, or the pools cannot move into wasm memory. Per row,
  * one `scores` call dots every head with every key and one `values` call sums every head's values, both walking the
- * keys' pool rows in order (wasm-attention.ts); the softmax of each head runs in JS between them. Work area (bytes
- * from 0): the row's pool offsets (i32), the heads' scores then weights ([Hq, most] f32), its query heads, the
- * heads' outputs.
+ * keys' pool rows in order (wasm-attention.ts); between them, each head's softmax weights come from one call of the
+ * row kernels (wasm-rows.ts, float32 exponentials: as `Math.exp` per key and head they were ~2 % of a stories-15m
+ * decode step) and are summed in float64 here. Work area (bytes from 0): the row's pool offsets (i32), the heads'
+ * scores then weights ([Hq, most rounded up to 4] f32), its query heads, the heads' outputs.
  */
 function wasmPaged(
   Q: Float32Array | Int32Array,
@@ -113,11 +115,14 @@ function wasmPaged(
   o: Float32Array | Int32Array | Uint16Array,
 ): boolean {
   const wasm = wasmAttention();
+  const rows4 = wasmRows();
+  // Each head's scores take whole vectors (the softmax kernel's; −∞ pads the tail).
+  const stride = 4 * Math.ceil(most / 4);
   const rowsAt = 0;
-  const weightsAt = 4 * most;
-  const qAt = weightsAt + 4 * Hq * most;
+  const weightsAt = 4 * stride;
+  const qAt = weightsAt + 4 * Hq * stride;
   const outAt = qAt + 4 * Hq * D;
-  if (!wasm || D === 0 || D % 4 !== 0 || outAt + 4 * Hq * D > WORK_BYTES) return false;
+  if (!wasm || !rows4 || D === 0 || D % 4 !== 0 || outAt + 4 * Hq * D > WORK_BYTES) return false;
   const kBlock = moveToHeap(cpuStorage(kPool.storage), 0);
   const vBlock = moveToHeap(cpuStorage(vPool.storage), 0);
   if (!kBlock || !vBlock) return false;
@@ -144,20 +149,19 @@ function wasmPaged(
       rows[p] = 4 * (block * blockSize + (p % blockSize)) * Hkv * D;
     }
     f.set(Q.subarray(rowQ, rowQ + Hq * D), qAt / 4);
-    wasm.scores(qAt, rowsAt, keys, 4 * D, weightsAt, kStart, Hkv, group, 4 * most);
+    wasm.scores(qAt, rowsAt, keys, 4 * D, weightsAt, kStart, Hkv, group, 4 * stride);
+    const padded = 4 * Math.ceil(keys / 4);
+    for (let h = 0; h < Hq; h++)
+      f.fill(Number.NEGATIVE_INFINITY, weightsAt / 4 + h * stride + keys, weightsAt / 4 + h * stride + padded);
+    // w = exp(score·scale − max) per head in float32 lanes (wasm-rows.ts), summed here in float64 in key order.
+    rows4.softmaxWeights(weightsAt, 4 * padded, Hq, 4 * stride, scale);
     for (let h = 0; h < Hq; h++) {
-      const s = weightsAt / 4 + h * most;
-      let m = Number.NEGATIVE_INFINITY;
-      for (let p = 0; p < keys; p++) m = Math.max(m, (f[s + p] as number) * scale);
+      const s = weightsAt / 4 + h * stride;
       let l = 0;
-      for (let p = 0; p < keys; p++) {
-        const w = Math.fround(Math.exp((f[s + p] as number) * scale - m));
-        f[s + p] = w;
-        l += w;
-      }
+      for (let p = 0; p < keys; p++) l += f[s + p] as number;
       sums[h] = l;
     }
-    wasm.values(weightsAt, rowsAt, keys, 4 * D, outAt, vStart, Hkv, group, 4 * most);
+    wasm.values(weightsAt, rowsAt, keys, 4 * D, outAt, vStart, Hkv, group, 4 * stride);
     for (let h = 0; h < Hq; h++) {
       const l = sums[h] as number;
       for (let d = 0; d < D; d++) o[rowQ + h * D + d] = (f[outAt / 4 + h * D + d] as number) / l;

@@ -9,13 +9,16 @@ export function rmsNorm(x: View, weight: View, eps: number): { y: Storage; rstd:
   const rows = D === 0 ? 0 : src.length / D;
   const y = allocCpu('float32', src.length);
   const rstd = allocCpu('float32', rows);
+  // Typed locals: `storage.data` is a union of array types, and indexing it in the loop stays polymorphic in V8.
+  const yd = y.data as Float32Array;
+  const rd = rstd.data as Float32Array;
   for (let r = 0; r < rows; r++) {
     const base = r * D;
     let ss = 0;
     for (let j = 0; j < D; j++) ss += src[base + j]! * src[base + j]!;
     const rs = 1 / Math.sqrt(ss / D + eps);
-    rstd.data[r] = rs;
-    for (let j = 0; j < D; j++) y.data[base + j] = src[base + j]! * rs * w[j]!;
+    rd[r] = rs;
+    for (let j = 0; j < D; j++) yd[base + j] = src[base + j]! * rs * w[j]!;
   }
   return { y, rstd };
 }
@@ -33,12 +36,12 @@ export function addRmsNorm(
   const a = readView(x);
   const r = readView(residual);
   const sum = allocCpu('float32', a.length);
-  for (let i = 0; i < a.length; i++) sum.data[i] = a[i]! + r[i]!;
+  const s = sum.data as Float32Array;
+  for (let i = 0; i < a.length; i++) s[i] = a[i]! + r[i]!;
   const D = x.shape[x.shape.length - 1]!;
-  return {
-    sum,
-    ...rmsNorm({ storage: sum, shape: [a.length / Math.max(D, 1), D], strides: [D, 1], offset: 0 }, weight, eps),
-  };
+  const view = { storage: sum, shape: [a.length / Math.max(D, 1), D], strides: [D, 1], offset: 0 };
+  const { y, rstd } = rmsNorm(view, weight, eps);
+  return { sum, y, rstd };
 }
 
 /**

@@ -12,6 +12,7 @@ export function rope(x: View, positions: View, theta: number, style: RopeStyle, 
   const perBatch = positions.shape.length === 2;
   const half = Dh / 2;
   const out = allocCpu('float32', src.length);
+  const o = out.data as Float32Array; // a typed local (see rms-norm.ts)
   const sign = inverse ? -1 : 1;
   const table = angleTable(theta, Dh);
   const interleaved = style === 'interleaved';
@@ -29,8 +30,8 @@ export function rope(x: View, positions: View, theta: number, style: RopeStyle, 
           const i1 = interleaved ? i0 + 1 : i0 + half;
           const x0 = src[i0]!;
           const x1 = src[i1]!;
-          out.data[i0] = x0 * c - x1 * s;
-          out.data[i1] = x0 * s + x1 * c;
+          o[i0] = x0 * c - x1 * s;
+          o[i1] = x0 * s + x1 * c;
         }
       }
     }

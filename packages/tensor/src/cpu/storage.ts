@@ -47,12 +47,16 @@ const POOL_MAX_ELEMENTS = 1 << 22;
 const POOL_MAX_BYTES = 64 << 20;
 let pooledBytes = 0;
 
-/** A fresh zeroed CPU storage (its array may be one a freed storage held: see {@link recycleCpu}). */
-export function allocCpu(dtype: DType, size: number): CpuStorage {
+/**
+ * A fresh zeroed CPU storage (its array may be one a freed storage held: see {@link recycleCpu}). A kernel that writes
+ * every element passes `zeroed` false: a reused array then keeps a freed tensor's values (the LM head's 32 000 logits
+ * were zeroed every decode step only to be overwritten).
+ */
+export function allocCpu(dtype: DType, size: number, zeroed = true): CpuStorage {
   const reused = pools[dtype].get(size)?.pop();
   if (reused) {
     pooledBytes -= reused.byteLength;
-    reused.fill(0);
+    if (zeroed) reused.fill(0);
     return new CpuStorage(dtype, reused);
   }
   const data =
@@ -70,10 +74,13 @@ export function recycleCpu(storage: CpuStorage): boolean {
   const a = storage.data;
   const n = a.length;
   // (A view detached by a memory grow has length 0: not its own buffer either.)
-  if (n !== storage.size || a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) return false;
+  if (n !== storage.size || a.byteOffset !== 0) return false;
+  // Small arrays are not pooled; asked for `.buffer`, V8 would first move one off its heap (~0.25 µs).
+  if (n < POOL_MIN_ELEMENTS) return true;
+  if (a.buffer.byteLength !== a.byteLength) return false;
   // A shared buffer of exactly this size is not one we made (allocCpu's arrays own plain ArrayBuffers).
   if (!(a.buffer instanceof ArrayBuffer)) return false;
-  if (n < POOL_MIN_ELEMENTS || n > POOL_MAX_ELEMENTS || pooledBytes + a.byteLength > POOL_MAX_BYTES) return true;
+  if (n > POOL_MAX_ELEMENTS || pooledBytes + a.byteLength > POOL_MAX_BYTES) return true;
   const pool = pools[storage.dtype];
   const list = pool.get(n);
   if (list) list.push(a);

@@ -2,7 +2,7 @@ import { fmt } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { add } from './add.js';
-import { contiguous } from './contiguous.js';
+import { contiguousInput, releaseContiguousInput } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';
 import { recordRmsNorm, rmsNorm } from './rms-norm.js';
 
@@ -29,15 +29,15 @@ export function addRmsNorm(x: Tensor, residual: Tensor, weight: Tensor, eps = 1e
     return { sum, y: rmsNorm(sum, weight, eps) };
   }
   const rows = D === 0 ? 0 : x.size / D;
-  const xc = contiguous(x);
-  const rc = contiguous(residual);
-  const wc = contiguous(weight);
+  const xc = contiguousInput(x);
+  const rc = contiguousInput(residual);
+  const wc = contiguousInput(weight);
   const view = (t: Tensor) => ({ storage: t.storage, shape: [rows, D], strides: [D, 1], offset: t.offset });
   const out = backend.addRmsNorm(view(xc), view(rc), wc, eps);
   const sum = record('add', [x, residual], Tensor.fromStorage(out.sum, backend, x.shape), (g) => [g, g]);
   const y = recordRmsNorm(backend, sum, weight, sum, wc, out.y, out.rstd);
-  xc.dispose();
-  rc.dispose();
-  wc.dispose();
+  releaseContiguousInput(xc, x);
+  releaseContiguousInput(rc, residual);
+  releaseContiguousInput(wc, weight);
   return { sum, y };
 }

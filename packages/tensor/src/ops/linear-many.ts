@@ -13,7 +13,7 @@ import { fmt, sizeOf, stridesOf } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 import { add } from './add.js';
-import { contiguous } from './contiguous.js';
+import { contiguous, contiguousInput, releaseContiguousInput } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';
 import { linear } from './linear.js';
 
@@ -91,7 +91,7 @@ export function linearMany(x: Tensor, weights: readonly Tensor[]): Tensor[] {
   }
   const lead = x.shape.slice(0, -1);
   const M = sizeOf(lead);
-  const xc = contiguous(x);
+  const xc = contiguousInput(x);
   const total = weights.reduce((n, w) => n + M * w.shape[0]!, 0);
   const packed = Tensor.fromStorage(backend.linearParts(rowsView(xc), weights, null), backend, [total]);
   // One node for the whole product; each output is a view of it whose rule only hands its gradient to that node's
@@ -126,7 +126,7 @@ export function linearMany(x: Tensor, weights: readonly Tensor[]): Tensor[] {
     });
   });
   node.dispose(); // record returned `packed` itself: the views and their nodes keep its storage and node alive
-  xc.dispose();
+  releaseContiguousInput(xc, x);
   return outputs;
 }
 
@@ -149,8 +149,8 @@ export function linearResidual(x: Tensor, weight: Tensor, residual: Tensor): Ten
   if (!backend.linearParts || !backend.linearPartsInputGrad || !backend.linearPartsWeightGrad) {
     return add(residual, linear(x, weight));
   }
-  const xc = contiguous(x);
-  const rc = contiguous(residual);
+  const xc = contiguousInput(x);
+  const rc = contiguousInput(residual);
   const out = Tensor.fromStorage(backend.linearParts(rowsView(xc), [weight], rowsView(rc)), backend, outShape);
   const y = record(
     'linearResidual',
@@ -162,7 +162,7 @@ export function linearResidual(x: Tensor, weight: Tensor, residual: Tensor): Ten
     },
     [xc, weight],
   );
-  xc.dispose();
-  rc.dispose();
+  releaseContiguousInput(xc, x);
+  releaseContiguousInput(rc, residual);
   return y;
 }

@@ -16,7 +16,7 @@ import { tensor } from '../creation.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { contiguous } from './contiguous.js';
+import { contiguousInput, releaseContiguousInput } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';
 
 /** Host description of one step's paged-KV index (see {@link pagedKvIndex}). */
@@ -125,14 +125,14 @@ export function writePagedKv(pool: Tensor, rows: Tensor, index: PagedKvIndex): v
       `${op}: rows must be [${index.layout.rows}, ${Hkv}, ${D}] for pool ${fmt(pool.shape)}, got ${fmt(rows.shape)}`,
     );
   }
-  const src = contiguous(rows);
+  const src = contiguousInput(rows);
   backend.writePagedRows(
     pool.storage,
     { storage: src.storage, offset: src.offset, shape: [index.layout.rows, Hkv * D], strides: [Hkv * D, 1] },
     index.data,
     index.layout,
   );
-  src.dispose();
+  releaseContiguousInput(src, rows);
   pool.storageRef.version++; // what autograd saved of the pool is stale now, as after assign
 }
 
@@ -169,8 +169,8 @@ export function pagedAttention(
     );
   }
   if (isGradEnabled() && q.requiresGrad) throw new Error(`${op}: inference only (no backward); run it under noGrad()`);
-  const qc = contiguous(q);
+  const qc = contiguousInput(q);
   const o = backend.pagedAttention(qc, kPool, vPool, index.data, index.layout, options.scale ?? 1 / Math.sqrt(D));
-  qc.dispose();
+  releaseContiguousInput(qc, q);
   return Tensor.fromStorage(o, backend, [N, Hq, D]);
 }

@@ -2,7 +2,7 @@ import type { Backend, Storage } from '../backend/backend.js';
 import { fmt } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { contiguous } from './contiguous.js';
+import { contiguous, contiguousInput, releaseContiguousInput } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';
 
 /**
@@ -18,13 +18,13 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
     throw new Error(`rmsNorm: weight ${fmt(weight.shape)} must be [D] for x ${fmt(x.shape)} [..., D]`);
   }
   const rows = D === 0 ? 0 : x.size / D;
-  const xc = contiguous(x);
-  const wc = contiguous(weight);
+  const xc = contiguousInput(x);
+  const wc = contiguousInput(weight);
   const x2 = { storage: xc.storage, shape: [rows, D], strides: [D, 1], offset: xc.offset };
   const { y, rstd } = backend.rmsNorm(x2, wc, eps);
   const result = recordRmsNorm(backend, x, weight, xc, wc, y, rstd);
-  xc.dispose();
-  wc.dispose();
+  releaseContiguousInput(xc, x);
+  releaseContiguousInput(wc, weight);
   return result;
 }
 

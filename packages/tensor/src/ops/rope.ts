@@ -2,7 +2,7 @@ import type { RopeStyle } from '../backend/backend.js';
 import { fmt } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { contiguous } from './contiguous.js';
+import { contiguous, contiguousInput, releaseContiguousInput } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';
 
 /** Options of {@link rope}. */
@@ -33,8 +33,8 @@ export function rope(x: Tensor, positions: Tensor, options: RopeOptions = {}): T
       `rope: x must be [B, T, H, Dh] with even Dh and positions [T] or [B, T]; got x ${fmt(x.shape)}, positions ${fmt(positions.shape)}`,
     );
   }
-  const xc = contiguous(x);
-  const pc = contiguous(positions);
+  const xc = contiguousInput(x);
+  const pc = contiguousInput(positions);
   const y = Tensor.fromStorage(backend.rope(xc, pc, theta, style, false), backend, x.shape);
   const out = record(
     'rope',
@@ -46,7 +46,7 @@ export function rope(x: Tensor, positions: Tensor, options: RopeOptions = {}): T
     },
     [pc],
   );
-  xc.dispose();
-  pc.dispose();
+  releaseContiguousInput(xc, x);
+  releaseContiguousInput(pc, positions);
   return out;
 }

@@ -84,15 +84,21 @@ export function packSamplingRows(rows: readonly TokenSampling[], vocab: number):
     packed.topK[r] = s.topK;
     packed.topP[r] = s.topP;
     packed.uniform[r] = s.uniform;
+    const rep = s.repetitionPenalty ?? 1;
+    const freq = s.frequencyPenalty ?? 0;
+    const presence = s.presencePenalty ?? 0;
+    const penalized = rep !== 1 || freq !== 0 || presence !== 0;
+    // A row without bias or penalties (every greedy decode step) has no entries: no map to build.
+    if (!penalized && !s.logitBias?.size) {
+      packed.entryStart[r + 1] = ids.length;
+      return;
+    }
     const entries = new Map<number, [number, number, number, number]>();
     for (const [id, bias] of s.logitBias ?? []) {
       if (!Number.isFinite(bias)) throw new Error(`sampleTokens: row ${r}: logitBias of token ${id} must be finite`);
       if (Number.isInteger(id) && id >= 0 && id < vocab) entries.set(id, [bias, 1, 1, 0]);
     }
-    const rep = s.repetitionPenalty ?? 1;
-    const freq = s.frequencyPenalty ?? 0;
-    const presence = s.presencePenalty ?? 0;
-    if (rep !== 1 || freq !== 0 || presence !== 0) {
+    if (penalized) {
       for (const [id, n] of s.counts ?? []) {
         if (!(n > 0) || !Number.isInteger(id) || id < 0 || id >= vocab) continue;
         const e = entries.get(id) ?? [0, 1, 1, 0];
@@ -114,8 +120,14 @@ export function packSamplingRows(rows: readonly TokenSampling[], vocab: number):
     for (let e = 0; e < E; e++) out[e] = vals[e * 4 + k]!;
     return out;
   };
+  // Named fields, not `...packed`: spreading an object of typed arrays took V8 ~6 µs, more than the rest together.
+  const { temperature, topK, topP, uniform, entryStart } = packed;
   return {
-    ...packed,
+    temperature,
+    topK,
+    topP,
+    uniform,
+    entryStart,
     entryIds: Int32Array.from(ids),
     bias: column(0),
     scalePositive: column(1),

@@ -1,7 +1,7 @@
 import { fmt } from '../shape.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
-import { contiguous } from './contiguous.js';
+import { contiguous, contiguousInput, releaseContiguousInput } from './contiguous.js';
 import { backendOf, requireDtype } from './inputs.js';
 import { mul } from './mul.js';
 import { silu } from './silu.js';
@@ -22,8 +22,8 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   if (!backend.swiglu || !backend.swigluBackward) return mul(silu(gate), up);
   const n = gate.size;
   const flat = (t: Tensor) => ({ storage: t.storage, shape: [n], strides: [1], offset: t.offset });
-  const gc = contiguous(gate);
-  const uc = contiguous(up);
+  const gc = contiguousInput(gate);
+  const uc = contiguousInput(up);
   const out = Tensor.fromStorage(backend.swiglu(flat(gc), flat(uc)), backend, gate.shape);
   const result = record(
     'swiglu',
@@ -37,7 +37,7 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
     },
     [gc, uc],
   );
-  gc.dispose();
-  uc.dispose();
+  releaseContiguousInput(gc, gate);
+  releaseContiguousInput(uc, up);
   return result;
 }
