@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
-import { makeRng } from '../testing/reference.js';
+import { makeRng, refProductWithMagnitude } from '../testing/reference.js';
 import { runDotKernel, SPLIT_MIN_MULTIPLY_ADDS, setCpuThreads, splitProducts, startCpuHelpers } from './cpu-threads.js';
 import { linearParts } from './linear-parts.js';
 import { matmul } from './matmul.js';
@@ -26,26 +26,6 @@ async function withThreads<T>(threads: number, fn: () => T): Promise<T> {
   setCpuThreads(threads);
   if (threads > 1) expect(await startCpuHelpers()).toBe(threads - 1);
   return fn();
-}
-
-/** Float64 x · wᵀ and, per output, Σ|x·w| (the scale of float32 rounding). */
-function reference(X: Float32Array, W: ArrayLike<number>, M: number, K: number, N: number) {
-  const want = new Float64Array(M * N);
-  const magnitude = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      let m = 0;
-      for (let k = 0; k < K; k++) {
-        const p = X[i * K + k]! * W[j * K + k]!;
-        s += p;
-        m += Math.abs(p);
-      }
-      want[i * N + j] = s;
-      magnitude[i * N + j] = m;
-    }
-  }
-  return { want, magnitude };
 }
 
 // Helpers run the same compiled kernels on the same shared memory over whole groups of output columns, so every
@@ -75,7 +55,7 @@ describe.skipIf(!wasmTile()?.shared)('cpu threads: products split across helper 
         expect(splitProducts() - before, `M ${M} K ${K} N ${N} split`).toBe(splitsPerCall);
         expect(Array.from(two), `M ${M} K ${K} N ${N}`).toEqual(Array.from(one[1]!));
         expect(Array.from(one[0]!)).toEqual(Array.from(one[1]!));
-        const { want, magnitude } = reference(X, cpuData(w) as Float32Array, M, K, N);
+        const { want, magnitude } = refProductWithMagnitude(X, cpuData(w) as Float32Array, M, K, N);
         for (let i = 0; i < M * N; i += 7) {
           expect(Math.abs(two[i]! - want[i]!)).toBeLessThanOrEqual(6e-8 * (K / 4 + 3) * magnitude[i]!);
         }

@@ -127,6 +127,36 @@ export function refMatmul(a: Ref, b: Ref): Ref {
   return { shape, data };
 }
 
+/**
+ * Float64 x · w for x [M, K] row-major and w either the rows of wᵀ ([N, K], a Linear weight: `wRows`) or a row-major
+ * [K, N] matrix, with, per output, Σ_k |x_k·w_k|: the scale that float32 rounding error of a sum grows with.
+ */
+export function refProductWithMagnitude(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  M: number,
+  K: number,
+  N: number,
+  wRows = true,
+): { want: Float64Array; magnitude: Float64Array } {
+  const want = new Float64Array(M * N);
+  const magnitude = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      let m = 0;
+      for (let k = 0; k < K; k++) {
+        const p = x[i * K + k]! * (wRows ? w[j * K + k]! : w[k * N + j]!);
+        s += p;
+        m += Math.abs(p);
+      }
+      want[i * N + j] = s;
+      magnitude[i * N + j] = m;
+    }
+  }
+  return { want, magnitude };
+}
+
 /** Largest violation of |actual − expected| ≤ atol + rtol·|expected|, with its index (−1 when within tolerance). */
 export function worstMismatch(
   actual: ArrayLike<number>,
