@@ -89,3 +89,5 @@ export const section = (id: number, body: number[]) => [id, ...uleb(body.length)
 export const get = (i: number) => [op.localGet, ...uleb(i)];
 /** local.set. */
 export const set = (i: number) => [op.localSet, ...uleb(i)];
+/** local.tee. */
+export const tee = (i: number) => [op.localTee, ...uleb(i)];

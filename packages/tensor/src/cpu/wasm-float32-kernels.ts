@@ -16,6 +16,7 @@ import {
   op,
   set,
   sleb,
+  tee,
   uleb,
   V128,
   v128Load,
@@ -34,7 +35,6 @@ import {
  * on 16 rows, bench/wasm-dot-kernels.mjs).
  */
 export function dotKernel(R: number, C: number, unroll: number, tailRows = 0, fma = false, wFirst = false): number[] {
-  const tee = (i: number) => [op.localTee, ...uleb(i)];
   let next = 13;
   const [g, t, aT, oT, oc, pa, wEnd, wLast] = [next++, next++, next++, next++, next++, next++, next++, next++];
   const pw = Array.from({ length: C }, () => next++);

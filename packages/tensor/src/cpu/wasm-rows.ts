@@ -17,16 +17,17 @@
  *
  * @module
  */
+
+import { extractLane, tee, v128Load, v128Store } from './wasm-encoding.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, V128, op, uleb, sleb, vec, section, name, get, set } = wasmAsm;
 const F32 = 0x7d;
 const simd = (code: number) => [op.simd, ...uleb(code)];
-const load = (offset = 0) => [...simd(0x00), 2, ...uleb(offset)];
-const store = (offset = 0) => [...simd(0x0b), 2, ...uleb(offset)];
-const tee = (i: number) => [op.localTee, ...uleb(i)];
-const lane = (l: number) => [...simd(0x1f), l];
+const load = v128Load;
+const store = v128Store;
+const lane = extractLane;
 const v = {
   f32Splat: simd(0x13),
   and: simd(0x4e),
