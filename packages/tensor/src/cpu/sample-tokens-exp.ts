@@ -6,6 +6,12 @@
  * @module
  */
 
+/**
+ * Weights exp(z) with z below this are 0: float32 on a GPU underflows near exp(-87) where float64 would not, and a
+ * token of relative weight e^-80 (~1e-35) is never drawn in practice; flushing on every backend keeps them equal.
+ */
+export const MIN_EXPONENT = -80;
+
 // z = k · ln2/64 + r, |r| ≤ ln2/128: exp(z) = 2^(k/64) · exp(r), 2^(k/64) from a table, exp(r) a short polynomial.
 const STEPS_PER_LN2 = 64 / Math.LN2;
 // Adding and subtracting 1.5 · 2^52 rounds a float64 below 2^51 to an integer (Math.round costs a runtime call).

@@ -14,15 +14,12 @@
  * @module
  */
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
-import { FAST_EXP_ERROR, fastExp, logSumExpBounds, sumErrorBound } from './sample-tokens-exp.js';
+import { FAST_EXP_ERROR, fastExp, logSumExpBounds, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
 import { firstMaxOf } from './wasm-rows.js';
+import { drawByBlocks, NOT_PROVEN } from './wasm-sampling.js';
 
-/**
- * Weights exp(z) with z below this are 0: float32 on a GPU underflows near exp(-87) where float64 would not, and a
- * token of relative weight e^-80 (~1e-35) is never drawn in practice; flushing on every backend keeps them equal.
- */
-export const MIN_EXPONENT = -80;
+export { MIN_EXPONENT } from './sample-tokens-exp.js';
 
 function weightOf(z: number): number {
   return z < MIN_EXPONENT ? 0 : Math.exp(z);
@@ -281,8 +278,13 @@ function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: bo
   const a = adjusted(x, rows, r);
   const temperature = rows.temperature[r]!;
   if (!(temperature > 0)) return firstMax(a, a.length);
-  if (scratch.length < a.length) scratch = new Float64Array(a.length);
   const k = rows.topK[r]!;
+  // Every token a candidate and no nucleus: the SIMD draw first (wasm-sampling.ts), when it can prove the token.
+  if (tryFast && !(k > 0 && k < a.length) && rows.topP[r] === 1) {
+    const id = drawByBlocks(a, temperature, rows.uniform[r]!);
+    if (id !== NOT_PROVEN) return id;
+  }
+  if (scratch.length < a.length) scratch = new Float64Array(a.length);
   let ids: Int32Array | null = null;
   let m: number;
   if (k > 0 && k < a.length) {

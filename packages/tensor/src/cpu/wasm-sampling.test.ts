@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import { packSamplingRows, type TokenSampling } from '../ops/sample-tokens.js';
+import { makeRng } from '../testing/reference.js';
+import { sampleRow } from './sample-tokens.js';
+import { ensureMemory } from './wasm-heap.js';
+import {
+  ARGUMENT_ERROR,
+  BLOCK,
+  drawByBlocks,
+  EXP2_COEFFICIENTS,
+  EXP2_ERROR,
+  NOT_PROVEN,
+  wasmSampling,
+} from './wasm-sampling.js';
+
+/** The definition in float64 with `Math.exp`, written out independently: weights, running sums, first above u·total. */
+function definitionWeights(a: ArrayLike<number>, temperature: number): Float64Array {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
+  return Float64Array.from(a, (x) => {
+    const z = (x - m) * (1 / temperature);
+    return z < -80 ? 0 : Math.exp(z);
+  });
+}
+
+function definitionToken(a: ArrayLike<number>, temperature: number, uniform: number): number {
+  const w = definitionWeights(a, temperature);
+  let total = 0;
+  for (const x of w) total += x;
+  let acc = 0;
+  for (let i = 0; i < w.length; i++) {
+    acc += w[i]!;
+    if (acc > uniform * total) return i;
+  }
+  return w.length - 1;
+}
+
+/** Rows as a small LM's (a bulk of width `spread`, a few tokens far above it) or near-flat (spikes 0). */
+function row(rng: () => number, n: number, spread: number, spikes: number): Float32Array {
+  const a = Float32Array.from({ length: n }, () => (rng() * 2 - 1) * spread);
+  for (let j = 0; j < spikes; j++) a[Math.floor(rng() * n)] = spread + 4 + 6 * rng();
+  return a;
+}
+
+/** float32 Horner of the kernel's coefficients, as the kernel evaluates 2^f. */
+function exp2Poly(f: number): number {
+  const c = EXP2_COEFFICIENTS;
+  let p = c[c.length - 1]!;
+  for (let k = c.length - 2; k >= 0; k--) p = Math.fround(Math.fround(p * f) + c[k]!);
+  return p;
+}
+
+describe.runIf(wasmSampling() !== null)('SIMD temperature draw (wasm-sampling)', () => {
+  it('2^f stays within EXP2_ERROR on [−1/2, 1/2] (the bound is not vacuous either)', () => {
+    const rng = makeRng(3);
+    const fs = [-0.5, 0.5, 0, -0, 2 ** -30, -(2 ** -30)];
+    for (let i = 0; i < 200000; i++) fs.push(Math.fround(rng() - 0.5));
+    let worst = 0;
+    for (const f of fs) worst = Math.max(worst, Math.abs(exp2Poly(f) / 2 ** f - 1));
+    expect(worst).toBeLessThanOrEqual(EXP2_ERROR);
+    expect(worst).toBeGreaterThan(EXP2_ERROR / 10);
+  });
+
+  it('block sums and Σ w·y agree with float64 Math.exp within the stated bounds', () => {
+    const wasm = wasmSampling()!;
+    const rng = makeRng(11);
+    for (const [n, temperature, spread] of [
+      [1001, 0.8, 3],
+      [4099, 0.1, 1],
+      [777, 2, 20],
+      [32000, 0.8, 0.3],
+    ] as const) {
+      const a = row(rng, n, spread, 3);
+      a[5] = Number.NEGATIVE_INFINITY;
+      const padded = Math.ceil(n / BLOCK) * BLOCK;
+      expect(ensureMemory(wasm.memory, 4 * padded + 8 * (padded / BLOCK + 1))).toBe(true);
+      const f = new Float32Array(wasm.memory.buffer, 0, padded);
+      f.set(a);
+      f.fill(Number.NEGATIVE_INFINITY, n);
+      const m = wasm.rowMax(0, 4 * padded);
+      expect(m).toBe(Math.max(...a));
+      const c = Math.fround(Math.LOG2E / temperature);
+      wasm.blockWeights(0, 4 * padded, m, c, 4 * padded);
+      const out = new Float64Array(wasm.memory.buffer, 4 * padded, padded / BLOCK + 1).slice();
+      const w = definitionWeights(a, temperature);
+      let wy = 0;
+      for (let b = 0; b < padded / BLOCK; b++) {
+        let sum = 0;
+        let argument = 0;
+        for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) {
+          sum += w[i]!;
+          const y = Math.max(((a[i]! - m) / temperature) * Math.LOG2E, -125);
+          argument += w[i]! * -y;
+          wy += 2 ** y * y;
+        }
+        const bound = (EXP2_ERROR + 2.5 * 2 ** -24) * sum + ARGUMENT_ERROR * argument + BLOCK * 2 ** -114;
+        expect(Math.abs(out[b]! - sum), `n ${n} block ${b}`).toBeLessThanOrEqual(bound);
+      }
+      expect(Math.abs(out[padded / BLOCK]! / wy - 1)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('picks the definition token on random rows: near-flat, peaked, odd vocabularies, temperatures 0.1–2', () => {
+    const rng = makeRng(7);
+    let proven = 0;
+    let rows = 0;
+    for (const n of [1001, 4099, 31999, 32000]) {
+      for (const [spread, spikes] of [
+        [0.2, 0], // near-flat, as random weights give
+        [3, 0],
+        [2.5, 8], // peaked
+      ] as const) {
+        for (let r = 0; r < 12; r++) {
+          const a = row(rng, n, spread, spikes);
+          if (r % 4 === 1) a[Math.floor(rng() * n)] = Number.NEGATIVE_INFINITY;
+          const temperature = 0.1 + 1.9 * rng();
+          const uniform = rng();
+          const id = drawByBlocks(a, temperature, uniform);
+          rows++;
+          if (id === NOT_PROVEN) continue;
+          proven++;
+          expect(id, `n ${n} spread ${spread} T ${temperature} u ${uniform}`).toBe(
+            definitionToken(a, temperature, uniform),
+          );
+        }
+      }
+    }
+    expect(proven).toBeGreaterThan(0.8 * rows); // the fast path decides most rows
+  });
+
+  it('falls back at uniforms within 1e-12 of a running sum, where a zero margin picks wrong tokens', () => {
+    const rng = makeRng(13);
+    let fallbacks = 0;
+    let wrongWithoutMargin = 0;
+    for (const n of [1001, 32000]) {
+      for (let r = 0; r < 6; r++) {
+        const a = row(rng, n, r % 2 ? 0.2 : 3, r % 3 === 2 ? 8 : 0);
+        const temperature = 0.8;
+        const w = definitionWeights(a, temperature);
+        let total = 0;
+        for (const x of w) total += x;
+        let acc = 0;
+        const sums = Array.from(w, (x) => (acc += x));
+        for (let k = 0; k < 8; k++) {
+          const s = sums[Math.floor(rng() * (n - 1))]! / total;
+          for (const uniform of [s - 1e-12, s, s + 1e-12]) {
+            const expected = definitionToken(a, temperature, uniform);
+            const id = drawByBlocks(a, temperature, uniform);
+            if (id === NOT_PROVEN) fallbacks++;
+            else expect(id).toBe(expected);
+            if (drawByBlocks(a, temperature, uniform, 0) !== expected) wrongWithoutMargin++;
+            // The whole kernel (SIMD draw, then its float64 fallbacks) still picks the definition token.
+            const spec: TokenSampling = { temperature, topK: 0, topP: 1, uniform };
+            expect(sampleRow(a, packSamplingRows([spec], n), 0)).toBe(expected);
+          }
+        }
+      }
+    }
+    expect(fallbacks).toBeGreaterThan(0);
+    expect(wrongWithoutMargin).toBeGreaterThan(0);
+  });
+
+  it('leaves NaN and +∞ rows to the float64 paths, and keeps bias and penalties exact', () => {
+    const rng = makeRng(17);
+    const a = row(rng, 2001, 2, 0);
+    a[100] = Number.NaN;
+    expect(drawByBlocks(a, 1, 0.5)).toBe(NOT_PROVEN);
+    a[100] = Number.POSITIVE_INFINITY;
+    expect(drawByBlocks(a, 1, 0.5)).toBe(NOT_PROVEN);
+    const b = row(rng, 2001, 2, 0);
+    for (let r = 0; r < 20; r++) {
+      const spec: TokenSampling = {
+        temperature: 0.7,
+        topK: 0,
+        topP: 1,
+        uniform: rng(),
+        logitBias: new Map([
+          [7, 5],
+          [9, -100],
+        ]),
+        counts: new Map([
+          [11, 2],
+          [12, 1],
+        ]),
+        presencePenalty: 0.4,
+        frequencyPenalty: 0.3,
+      };
+      const rows = packSamplingRows([spec], b.length);
+      // The adjusted logits, written out from the definition (sample-tokens.ts, step 1).
+      const adjusted = Float32Array.from(b);
+      for (let e = rows.entryStart[0]!; e < rows.entryStart[1]!; e++) {
+        const id = rows.entryIds[e]!;
+        const x = Math.fround(adjusted[id]! + rows.bias[e]!);
+        const scaled = Math.fround(x * (x > 0 ? rows.scalePositive[e]! : rows.scaleNegative[e]!));
+        adjusted[id] = Math.fround(scaled - rows.penalty[e]!);
+      }
+      expect(sampleRow(b, rows, 0)).toBe(definitionToken(adjusted, 0.7, spec.uniform));
+    }
+  });
+});

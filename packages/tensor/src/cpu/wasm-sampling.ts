@@ -1,0 +1,331 @@
+/**
+ * The temperature draw of the CPU `sampleTokens` kernel (every token a candidate, no nucleus) on WebAssembly SIMD:
+ * float32 weights, four lanes at a time, summed per block of 64 tokens; the block whose running sum crosses
+ * `uniform · total` is then resolved with float64 weights. The token is returned only when an error bound proves that
+ * the definition (float64 `Math.exp` weights, sample-tokens.ts) picks the same one; otherwise the caller falls back
+ * to its float64 paths. Why: the float64 JS pass cost ~0.2 ms per row of 32 000 logits (3.3 ms of a 16-row step).
+ *
+ * Kernels (byte addresses into the tile module's memory, rows padded with −∞ to a multiple of 64 floats):
+ * - `rowMax(x, bytes)`: the largest non-NaN float of [x, x + bytes) (−∞ if none).
+ * - `blockWeights(x, bytes, m, c, out)`: w = 2^y with y = max((x − m)·c, −125) in float32; at out the float64 sum of
+ *   each block of 64 weights, then (one more float64) Σ w·y over the row (≤ 0; it sizes the argument error below).
+ *
+ * 2^y: n = nearest(y), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f by a degree-6 polynomial in float32
+ * (Horner), times 2^n added to the exponent bits (exact: the result stays normal, n ≥ −125).
+ *
+ * Error analysis, per token with definition weight W = exp(z), z = (x − m)·(1/T) in float64, y* = z·log2 e:
+ * - the argument: c = fround(log2 e / T) and two float32 roundings give y = y*·(1 + θ), |θ| ≤ 3.001·2^-24, so
+ *   the weight's relative error from it is at most κ·|y|, κ = 3.01·2^-24·ln 2 < 1.25e-7 ({@link ARGUMENT_ERROR}): summed
+ *   over the row at most κ·|Σ w·y| (the kernel's last output; W·|y| ≤ w·|y|·(1 + 2e-5) and the float32 partial
+ *   sums of w·y lose under 1e-6), the same absolute bound for every
+ *   running sum;
+ * - 2^f: the Chebyshev interpolant's error (analytic), the float32 rounding of its coefficients and Horner's
+ *   rounding (a bound computed from the coefficients), relative: {@link EXP2_ERROR} (~2.3e-7);
+ * - flushed tokens (z < −80, weight 0 in the definition, y < −115.4) and the padding weigh < 2^-115 each here;
+ * - sums: each group of 4 vectors is added pairwise in float32 (≤ 2·2^-24 relative, all terms positive), then in
+ *   float64 (≤ (n + 2)·2^-53 of the total, as the definition's own running sums).
+ * So every running sum s' here and the definition's s obey |s' − s| ≤ ε·s + E (ε relative, E absolute, both per
+ * row), and with t' = uniform · total', the token is the first whose s' exceeds t' + d, all earlier ones below
+ * t' − d, for d = 2.02·(ε·t' + E)/(1 − ε): then the definition's sums cross t = uniform · total at the same token.
+ * A near-flat row of 32 000 (random weights) has sums ~1/32 000 of the total apart, so about 2·ε·32 000 ≈ 3–5 % of
+ * such rows are undecided here (and redrawn in float64); a peaked row almost never is.
+ *
+ * @module
+ */
+
+import { fastExp, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
+import {
+  extractLane,
+  get,
+  I32,
+  name,
+  op,
+  section,
+  set,
+  sleb,
+  tee,
+  uleb,
+  V128,
+  v128Load,
+  vec,
+} from './wasm-encoding.js';
+import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
+import { wasmTile } from './wasm-tile.js';
+
+const F32 = 0x7d;
+const simd = (code: number) => [op.simd, ...uleb(code)];
+const v = {
+  f32Splat: simd(0x13),
+  shuffle: simd(0x0d),
+  f32Sub: simd(0xe5),
+  f32Add: simd(0xe4),
+  f32Mul: simd(0xe6),
+  f32Pmax: simd(0xeb),
+  nearest: simd(0x6a),
+  truncSat: simd(0xf8),
+  iShl: simd(0xab),
+  iAdd: simd(0xae),
+  promoteLow: simd(0x5f),
+  f64Add: simd(0xf0),
+  f64Lane: (lane: number) => [...simd(0x21), lane],
+};
+const f32Max = 0x97;
+const f64Add = 0xa0;
+const f64Store = [0x39, 3];
+/** v128.const of four equal float32 lanes. */
+const f32x4 = (x: number) => [...simd(0x0c), ...new Uint8Array(new Float32Array([x, x, x, x]).buffer)];
+/** i8x16.shuffle bytes that move a vector's two high float32 lanes to the low half. */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** Floats per block sum: the draw resolves one block with float64 weights. */
+export const BLOCK = 64;
+/** Lower clamp of y: 2^-125 is normal, so 2^n can be added to the exponent bits. */
+const Y_MIN = -125;
+/** Degree of the 2^f polynomial. */
+const DEGREE = 6;
+const U32 = 2 ** -24;
+
+/**
+ * Monomial coefficients (constant first) of the polynomial interpolating 2^f at the DEGREE + 1 Chebyshev nodes of
+ * [−1/2, 1/2] (Newton's divided differences, expanded), in float64.
+ */
+function chebyshevExp2(): number[] {
+  const nodes = Array.from(
+    { length: DEGREE + 1 },
+    (_, k) => 0.5 * Math.cos(((2 * k + 1) * Math.PI) / (2 * DEGREE + 2)),
+  );
+  const dd = nodes.map((x) => 2 ** x);
+  for (let j = 1; j <= DEGREE; j++) {
+    for (let i = DEGREE; i >= j; i--) dd[i] = (dd[i]! - dd[i - 1]!) / (nodes[i]! - nodes[i - j]!);
+  }
+  let poly = [dd[DEGREE]!];
+  for (let i = DEGREE - 1; i >= 0; i--) {
+    const next = new Array<number>(poly.length + 1).fill(0);
+    for (let k = 0; k < poly.length; k++) {
+      next[k + 1]! += poly[k]!;
+      next[k]! -= poly[k]! * nodes[i]!;
+    }
+    next[0]! += dd[i]!;
+    poly = next;
+  }
+  return poly;
+}
+
+const EXACT_COEFFICIENTS = chebyshevExp2();
+/** The kernel's 2^f coefficients (float32), constant first. */
+export const EXP2_COEFFICIENTS = EXACT_COEFFICIENTS.map(Math.fround);
+
+/**
+ * Bound on |p(f)/2^f − 1| for the kernel's float32 Horner evaluation p of 2^f, f in [−1/2, 1/2]:
+ * - interpolation at Chebyshev nodes: |2^f − P(f)| ≤ max|d⁷/df⁷ 2^f| / (7!·2⁶) · (1/2)⁷ = ln2⁷·√2 / (7!·2⁶·2⁷);
+ * - rounding the coefficients to float32: Σ |fround(c_k) − c_k|·2^-k (plus 1e-12 for the float64 expansion);
+ * - Horner's rounding, s_k = fl(c_k + fl(f·s_{k+1})): its error e_k ≤ |f|·(e_{k+1} + u·S_{k+1})·(1 + u) + u·S_k,
+ *   S_k = Σ_{j ≥ k} |c_j|·2^(k−j) bounding |s_k|, u = 2^-24;
+ * all divided by min 2^f = 2^-1/2, with 1 % on top for the products of these small terms.
+ */
+function exp2ErrorBound(): number {
+  const h = 0.5;
+  let factorial = 1;
+  for (let k = 2; k <= DEGREE + 1; k++) factorial *= k;
+  const interpolation = (Math.LN2 ** (DEGREE + 1) * Math.SQRT2 * h ** (DEGREE + 1)) / (factorial * 2 ** DEGREE);
+  let rounding = 1e-12;
+  for (let k = 0; k <= DEGREE; k++) rounding += Math.abs(EXP2_COEFFICIENTS[k]! - EXACT_COEFFICIENTS[k]!) * h ** k;
+  const bound = (k: number) => EXP2_COEFFICIENTS.slice(k).reduce((s, c, j) => s + Math.abs(c) * h ** j, 0);
+  let e = 0;
+  for (let k = DEGREE - 1; k >= 0; k--) e = h * (e + U32 * bound(k + 1)) * (1 + U32) + U32 * bound(k);
+  return ((interpolation + rounding + e) / Math.SQRT1_2) * 1.01;
+}
+
+/** Relative error bound of a float32 kernel weight from its 2^f (see {@link exp2ErrorBound}). */
+export const EXP2_ERROR = exp2ErrorBound();
+/** κ: a weight's relative error from its float32 argument is at most κ·|y| (see the module comment). */
+export const ARGUMENT_ERROR = 1.25e-7;
+
+/** `rowMax`: params x 0, bytes 1 → f32. Four accumulators; pmax(acc, x) = acc < x ? x : acc skips NaN. */
+function rowMaxBody(): number[] {
+  const p = 2;
+  const acc = [3, 4, 5, 6];
+  const b: number[] = [];
+  for (const a of acc) b.push(...f32x4(Number.NEGATIVE_INFINITY), ...set(a));
+  b.push(op.i32Const, 0, ...set(p), op.block, 0x40, op.loop, 0x40, ...get(p), ...get(1), op.i32GeU, op.brIf, 1);
+  for (let q = 0; q < 4; q++) {
+    b.push(...get(acc[q]!), ...get(0), ...get(p), op.i32Add, ...v128Load(16 * q), ...v.f32Pmax, ...set(acc[q]!));
+  }
+  b.push(...get(p), op.i32Const, ...sleb(64), op.i32Add, ...set(p), op.br, 0, op.end, op.end);
+  b.push(...get(acc[0]!), ...get(acc[1]!), ...v.f32Pmax, ...get(acc[2]!), ...get(acc[3]!), ...v.f32Pmax);
+  b.push(...v.f32Pmax, ...tee(acc[0]!), ...extractLane(0), ...get(acc[0]!), ...extractLane(1), f32Max);
+  b.push(...get(acc[0]!), ...extractLane(2), ...get(acc[0]!), ...extractLane(3), f32Max, f32Max, op.end);
+  return [
+    ...vec([
+      [1, I32],
+      [4, V128],
+    ]),
+    ...b,
+  ];
+}
+
+/** `blockWeights`: params x 0, bytes 1, m 2 (f32), c 3 (f32), out 4; see the module comment. */
+function blockWeightsBody(): number[] {
+  const [M, C, LO, y, n, w, g, h, wy, acc, row] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const K = 16; // the coefficients, in locals (a v128.const inside the loop is rebuilt on every use)
+  const b: number[] = [];
+  b.push(...get(2), ...v.f32Splat, ...set(M), ...get(3), ...v.f32Splat, ...set(C), ...f32x4(Y_MIN), ...set(LO));
+  for (const [k, c] of EXP2_COEFFICIENTS.entries()) b.push(...f32x4(c), ...set(K + k));
+  b.push(...f32x4(0), ...set(row));
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(1), op.i32Eqz, op.brIf, 1);
+  for (const r of [acc, wy]) b.push(...f32x4(0), ...set(r));
+  for (let group = 0; group < 4; group++) {
+    for (let q = 0; q < 4; q++) {
+      // y = pmax((x − m)·c, −125) (pmax(y, lo) = y < lo ? lo : y keeps a NaN); n = nearest(y); f = y − n (in w)
+      b.push(...get(0), ...v128Load(64 * group + 16 * q), ...get(M), ...v.f32Sub, ...get(C), ...v.f32Mul);
+      b.push(
+        ...get(LO),
+        ...v.f32Pmax,
+        ...tee(y),
+        ...v.nearest,
+        ...tee(n),
+        ...get(y),
+        ...get(n),
+        ...v.f32Sub,
+        ...set(w),
+      );
+      // 2^f by Horner, then the bits of 2^n added: w = p(f) · 2^n
+      b.push(...get(K + DEGREE));
+      for (let k = DEGREE - 1; k >= 0; k--) b.push(...get(w), ...v.f32Mul, ...get(K + k), ...v.f32Add);
+      b.push(...get(n), ...v.truncSat, op.i32Const, 23, ...v.iShl, ...v.iAdd, ...tee(w));
+      b.push(...get(y), ...v.f32Mul, ...get(wy), ...v.f32Add, ...set(wy));
+      // pairwise within the group: g = w0 + w1, h = w2 + w3, then g + h
+      if (q === 0) b.push(...get(w), ...set(g));
+      else if (q === 1) b.push(...get(g), ...get(w), ...v.f32Add, ...set(g));
+      else if (q === 2) b.push(...get(w), ...set(h));
+      else b.push(...get(h), ...get(w), ...v.f32Add, ...get(g), ...v.f32Add, ...set(g));
+    }
+    // the group's four lanes into the block's float64 sums
+    b.push(...get(acc), ...get(g), ...v.promoteLow, ...v.f64Add, ...get(g), ...get(g), ...v.shuffle, ...HIGH_HALF);
+    b.push(...v.promoteLow, ...v.f64Add, ...set(acc));
+  }
+  b.push(...get(4), ...get(acc), ...v.f64Lane(0), ...get(acc), ...v.f64Lane(1), f64Add, ...f64Store, 0);
+  b.push(...get(row), ...get(wy), ...v.promoteLow, ...v.f64Add, ...get(wy), ...get(wy), ...v.shuffle, ...HIGH_HALF);
+  b.push(...v.promoteLow, ...v.f64Add, ...set(row));
+  b.push(...get(0), op.i32Const, ...sleb(4 * BLOCK), op.i32Add, ...set(0));
+  b.push(...get(4), op.i32Const, 8, op.i32Add, ...set(4));
+  b.push(...get(1), op.i32Const, ...sleb(4 * BLOCK), op.i32Sub, ...set(1), op.br, 0, op.end, op.end);
+  b.push(...get(4), ...get(row), ...v.f64Lane(0), ...get(row), ...v.f64Lane(1), f64Add, ...f64Store, 0, op.end);
+  return [...vec([[K + DEGREE + 1 - 5, V128]]), ...b];
+}
+
+/** The module: the tile module's memory imported as `env.mem` (shared or not, as that memory is), two kernels. */
+export function samplingModuleBytes(shared = true): Uint8Array<ArrayBuffer> {
+  const memoryType = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    // types: 0 = (i32, i32) → f32, 1 = (i32, i32, f32, f32, i32) → ()
+    ...section(
+      1,
+      vec([
+        [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
+        [0x60, ...vec([[I32], [I32], [F32], [F32], [I32]]), 0],
+      ]),
+    ),
+    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...memoryType]])),
+    ...section(3, vec([[0], [1]])),
+    ...section(
+      7,
+      vec([
+        [...name('rowMax'), 0x00, 0],
+        [...name('blockWeights'), 0x00, 1],
+      ]),
+    ),
+    ...section(10, vec([rowMaxBody(), blockWeightsBody()].map((body) => [...uleb(body.length), ...body]))),
+  ]);
+}
+
+/** The instantiated kernels (byte addresses into `memory`; see the module comment). */
+export interface WasmSampling {
+  readonly memory: WebAssembly.Memory;
+  /** The largest non-NaN float of [x, x + bytes), bytes a multiple of 64 (−∞ if none). */
+  readonly rowMax: (x: number, bytes: number) => number;
+  /** Block sums of 2^max((x − m)·c, −125) (float64, at out), then Σ w·y; bytes a multiple of 256. */
+  readonly blockWeights: (x: number, bytes: number, m: number, c: number, out: number) => void;
+}
+
+let instance: WasmSampling | null | undefined;
+
+/** The kernels, instantiated on first use; null where WebAssembly SIMD or the tile module is unavailable. */
+export function wasmSampling(): WasmSampling | null {
+  if (instance !== undefined) return instance;
+  instance = null;
+  const tile = wasmTile();
+  if (!tile) return instance;
+  try {
+    const bytes = samplingModuleBytes(tile.shared);
+    if (!WebAssembly.validate(bytes)) return instance;
+    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
+    instance = {
+      memory: tile.memory,
+      rowMax: e.rowMax as WasmSampling['rowMax'],
+      blockWeights: e.blockWeights as WasmSampling['blockWeights'],
+    };
+  } catch {
+    // An engine that validates SIMD but refuses the import: the float64 JS paths.
+  }
+  return instance;
+}
+
+/** What {@link drawByBlocks} returns when it cannot prove the definition's token (or cannot run). */
+export const NOT_PROVEN = -1;
+/** Relative error of the sums: float32 pairs (2u), float64 block and running sums ({@link sumErrorBound}). */
+const sumError = (n: number) => 2.0001 * U32 + sumErrorBound(n);
+
+/**
+ * Row `a`'s token at `temperature` for `uniform` when every token is a candidate (no top-k, no top-p): the first
+ * whose running weight exceeds `uniform` · total, as the definition (sample-tokens.ts) picks it, or
+ * {@link NOT_PROVEN} when the float32 weights' error bound cannot exclude another token, a logit is NaN or +∞, or
+ * the kernels are unavailable. `marginScale` scales the decision margin: tests pass 0 to show that it is needed.
+ */
+export function drawByBlocks(a: Float32Array, temperature: number, uniform: number, marginScale = 1): number {
+  const wasm = wasmSampling();
+  const n = a.length;
+  const padded = Math.ceil(n / BLOCK) * BLOCK;
+  const blocks = padded / BLOCK;
+  const bytes = 4 * padded;
+  const inv = 1 / temperature;
+  const c = Math.fround(inv * Math.LOG2E);
+  // c must be a normal float32 (its rounding is then relative) and every weight finite.
+  if (!wasm || !(c >= 2 ** -126 && c < Number.POSITIVE_INFINITY) || bytes + 8 * (blocks + 1) > WORK_BYTES) {
+    return NOT_PROVEN;
+  }
+  if (!ensureMemory(wasm.memory, bytes + 8 * (blocks + 1))) return NOT_PROVEN;
+  const f = new Float32Array(wasm.memory.buffer, 0, padded);
+  f.set(a);
+  f.fill(Number.NEGATIVE_INFINITY, n);
+  const m = wasm.rowMax(0, bytes);
+  if (!Number.isFinite(m)) return NOT_PROVEN;
+  wasm.blockWeights(0, bytes, m, c, bytes);
+  const sums = new Float64Array(wasm.memory.buffer, bytes, blocks + 1);
+  let total = 0;
+  for (let b = 0; b < blocks; b++) total += sums[b]!;
+  if (!Number.isFinite(total)) return NOT_PROVEN; // a NaN logit
+  const t = uniform * total;
+  const eps = EXP2_ERROR + sumError(padded);
+  const absolute = ARGUMENT_ERROR * -sums[blocks]! + padded * 2 ** -114;
+  const d = (marginScale * 2.02 * (eps * t + absolute)) / (1 - eps);
+  // The first block whose end sum clears t + d; every earlier block end (so every earlier running sum) below t − d.
+  let before = 0;
+  let b = 0;
+  for (; b < blocks; b++) {
+    const end = before + sums[b]!;
+    if (end > t + d) break;
+    before = end;
+  }
+  if (b === blocks || before >= t - d) return NOT_PROVEN;
+  // Inside the block, the definition's float64 weights (fastExp: within 5e-14, far inside the margin).
+  let acc = before;
+  for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) {
+    const z = (a[i]! - m) * inv;
+    acc += z < MIN_EXPONENT ? 0 : fastExp(z);
+    if (acc > t + d) return i;
+    if (acc >= t - d) return NOT_PROVEN;
+  }
+  return NOT_PROVEN;
+}
