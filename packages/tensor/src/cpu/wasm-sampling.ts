@@ -6,12 +6,13 @@
  * to its float64 paths. Why: the float64 JS pass cost ~0.2 ms per row of 32 000 logits (3.3 ms of a 16-row step).
  *
  * Kernels (byte addresses into the tile module's memory, rows padded with −∞ to a multiple of 64 floats):
- * - `rowMax(x, bytes)`: the largest non-NaN float of [x, x + bytes) (−∞ if none).
+ * - `rowMax(x, bytes)`: the largest float of [x, x + bytes) (−∞ if none), NaN if any is NaN.
  * - `blockWeights(x, bytes, m, c, out)`: w = 2^y with y = max((x − m)·c, −125) in float32; at out the float64 sum of
  *   each block of 64 weights, then (one more float64) Σ w·y over the row (≤ 0; it sizes the argument error below).
  *
- * 2^y: n = nearest(y), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f by a degree-6 polynomial in float32
- * (Horner), times 2^n added to the exponent bits (exact: the result stays normal, n ≥ −125).
+ * 2^y: n = nearest(y) (by adding and subtracting 1.5·2^23), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f
+ * by a polynomial in float32 (Horner), times 2^n added to the exponent bits (exact: the result stays normal, n ≥ −125;
+ * rowMax has excluded NaN, whose bits this would not keep).
  *
  * Error analysis, per token with definition weight W = exp(z), z = (x − m)·(1/T) in float64, y* = z·log2 e:
  * - the argument: c = fround(log2 e / T) and two float32 roundings give y = y*·(1 + θ), |θ| ≤ 3.001·2^-24, so
@@ -61,8 +62,9 @@ const v = {
   f32Add: simd(0xe4),
   f32Mul: simd(0xe6),
   f32Pmax: simd(0xeb),
-  nearest: simd(0x6a),
-  truncSat: simd(0xf8),
+  f32Ne: simd(0x42),
+  or: simd(0x50),
+  anyTrue: simd(0x53),
   iShl: simd(0xab),
   iAdd: simd(0xae),
   promoteLow: simd(0x5f),
@@ -70,6 +72,8 @@ const v = {
   f64Lane: (lane: number) => [...simd(0x21), lane],
 };
 const f32Max = 0x97;
+const f32Const = 0x43;
+const select = 0x1b;
 const f64Add = 0xa0;
 const f64Store = [0x39, 3];
 /** v128.const of four equal float32 lanes. */
@@ -141,24 +145,42 @@ export const EXP2_ERROR = exp2ErrorBound();
 /** κ: a weight's relative error from its float32 argument is at most κ·|y| (see the module comment). */
 export const ARGUMENT_ERROR = 1.25e-7;
 
-/** `rowMax`: params x 0, bytes 1 → f32. Four accumulators; pmax(acc, x) = acc < x ? x : acc skips NaN. */
+/**
+ * `rowMax`: params x 0, bytes 1 → f32. Four accumulators; pmax(acc, x) = acc < x ? x : acc skips NaN, and a fifth
+ * collects x ≠ x, so that a NaN anywhere returns NaN (blockWeights' exponent bits assume no NaN).
+ */
 function rowMaxBody(): number[] {
   const p = 2;
   const acc = [3, 4, 5, 6];
+  const [nan, x, m] = [7, 8, 9];
   const b: number[] = [];
+  b.push(...f32x4(0), ...set(nan));
   for (const a of acc) b.push(...f32x4(Number.NEGATIVE_INFINITY), ...set(a));
   b.push(op.i32Const, 0, ...set(p), op.block, 0x40, op.loop, 0x40, ...get(p), ...get(1), op.i32GeU, op.brIf, 1);
   for (let q = 0; q < 4; q++) {
-    b.push(...get(acc[q]!), ...get(0), ...get(p), op.i32Add, ...v128Load(16 * q), ...v.f32Pmax, ...set(acc[q]!));
+    b.push(
+      ...get(acc[q]!),
+      ...get(0),
+      ...get(p),
+      op.i32Add,
+      ...v128Load(16 * q),
+      ...tee(x),
+      ...v.f32Pmax,
+      ...set(acc[q]!),
+    );
+    b.push(...get(nan), ...get(x), ...get(x), ...v.f32Ne, ...v.or, ...set(nan));
   }
   b.push(...get(p), op.i32Const, ...sleb(64), op.i32Add, ...set(p), op.br, 0, op.end, op.end);
   b.push(...get(acc[0]!), ...get(acc[1]!), ...v.f32Pmax, ...get(acc[2]!), ...get(acc[3]!), ...v.f32Pmax);
   b.push(...v.f32Pmax, ...tee(acc[0]!), ...extractLane(0), ...get(acc[0]!), ...extractLane(1), f32Max);
-  b.push(...get(acc[0]!), ...extractLane(2), ...get(acc[0]!), ...extractLane(3), f32Max, f32Max, op.end);
+  b.push(...get(acc[0]!), ...extractLane(2), ...get(acc[0]!), ...extractLane(3), f32Max, f32Max, ...set(m));
+  b.push(f32Const, ...new Uint8Array(new Float32Array([Number.NaN]).buffer), ...get(m), ...get(nan), ...v.anyTrue);
+  b.push(select, op.end);
   return [
     ...vec([
       [1, I32],
-      [4, V128],
+      [6, V128],
+      [1, F32],
     ]),
     ...b,
   ];
@@ -167,32 +189,26 @@ function rowMaxBody(): number[] {
 /** `blockWeights`: params x 0, bytes 1, m 2 (f32), c 3 (f32), out 4; see the module comment. */
 function blockWeightsBody(): number[] {
   const [M, C, LO, y, n, w, g, h, wy, acc, row] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-  const K = 16; // the coefficients, in locals (a v128.const inside the loop is rebuilt on every use)
+  const MAGIC = 16;
+  const K = 17; // the coefficients, in locals (a v128.const inside the loop is rebuilt on every use)
   const b: number[] = [];
   b.push(...get(2), ...v.f32Splat, ...set(M), ...get(3), ...v.f32Splat, ...set(C), ...f32x4(Y_MIN), ...set(LO));
+  b.push(...f32x4(1.5 * 2 ** 23), ...set(MAGIC));
   for (const [k, c] of EXP2_COEFFICIENTS.entries()) b.push(...f32x4(c), ...set(K + k));
   b.push(...f32x4(0), ...set(row));
   b.push(op.block, 0x40, op.loop, 0x40, ...get(1), op.i32Eqz, op.brIf, 1);
   for (const r of [acc, wy]) b.push(...f32x4(0), ...set(r));
   for (let group = 0; group < 4; group++) {
     for (let q = 0; q < 4; q++) {
-      // y = pmax((x − m)·c, −125) (pmax(y, lo) = y < lo ? lo : y keeps a NaN); n = nearest(y); f = y − n (in w)
+      // y = pmax((x − m)·c, −125); t = y + 1.5·2^23 rounds y to an integer n in t's low bits (nearest, as the
+      // exponent bits below need); f = y − n (in w)
       b.push(...get(0), ...v128Load(64 * group + 16 * q), ...get(M), ...v.f32Sub, ...get(C), ...v.f32Mul);
-      b.push(
-        ...get(LO),
-        ...v.f32Pmax,
-        ...tee(y),
-        ...v.nearest,
-        ...tee(n),
-        ...get(y),
-        ...get(n),
-        ...v.f32Sub,
-        ...set(w),
-      );
-      // 2^f by Horner, then the bits of 2^n added: w = p(f) · 2^n
+      b.push(...get(LO), ...v.f32Pmax, ...tee(y), ...get(MAGIC), ...v.f32Add, ...tee(n), ...get(MAGIC), ...v.f32Sub);
+      b.push(...set(w), ...get(y), ...get(w), ...v.f32Sub, ...set(w));
+      // 2^f by Horner, then n << 23 (t's low bits shifted: n mod 2^9) added to its bits: w = p(f) · 2^n
       b.push(...get(K + DEGREE));
       for (let k = DEGREE - 1; k >= 0; k--) b.push(...get(w), ...v.f32Mul, ...get(K + k), ...v.f32Add);
-      b.push(...get(n), ...v.truncSat, op.i32Const, 23, ...v.iShl, ...v.iAdd, ...tee(w));
+      b.push(...get(n), op.i32Const, 23, ...v.iShl, ...v.iAdd, ...tee(w));
       b.push(...get(y), ...v.f32Mul, ...get(wy), ...v.f32Add, ...set(wy));
       // pairwise within the group: g = w0 + w1, h = w2 + w3, then g + h
       if (q === 0) b.push(...get(w), ...set(g));
@@ -243,7 +259,7 @@ export function samplingModuleBytes(shared = true): Uint8Array<ArrayBuffer> {
 /** The instantiated kernels (byte addresses into `memory`; see the module comment). */
 export interface WasmSampling {
   readonly memory: WebAssembly.Memory;
-  /** The largest non-NaN float of [x, x + bytes), bytes a multiple of 64 (−∞ if none). */
+  /** The largest float of [x, x + bytes), bytes a multiple of 64 (−∞ if none), NaN if any is NaN. */
   readonly rowMax: (x: number, bytes: number) => number;
   /** Block sums of 2^max((x − m)·c, −125) (float64, at out), then Σ w·y; bytes a multiple of 256. */
   readonly blockWeights: (x: number, bytes: number, m: number, c: number, out: number) => void;
