@@ -186,48 +186,57 @@ function rowMaxBody(): number[] {
   ];
 }
 
-/** `blockWeights`: params x 0, bytes 1, m 2 (f32), c 3 (f32), out 4; see the module comment. */
+/**
+ * `blockWeights`: params x 0, bytes 1, m 2 (f32), c 3 (f32), out 4; see the module comment. One group of 4 vectors per
+ * loop turn: with a whole block unrolled, TurboFan interleaved 16 vectors' chains and spilled most of them.
+ */
 function blockWeightsBody(): number[] {
-  const [M, C, LO, y, n, w, g, h, wy, acc, row] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-  const MAGIC = 16;
-  const K = 17; // the coefficients, in locals (a v128.const inside the loop is rebuilt on every use)
+  const groups = 5; // i32: groups left in the block
+  const [M, C, LO, MAGIC, y, n, w, g, h, wy, acc, row] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const K = 18; // the coefficients
   const b: number[] = [];
   b.push(...get(2), ...v.f32Splat, ...set(M), ...get(3), ...v.f32Splat, ...set(C), ...f32x4(Y_MIN), ...set(LO));
   b.push(...f32x4(1.5 * 2 ** 23), ...set(MAGIC));
   for (const [k, c] of EXP2_COEFFICIENTS.entries()) b.push(...f32x4(c), ...set(K + k));
   b.push(...f32x4(0), ...set(row));
   b.push(op.block, 0x40, op.loop, 0x40, ...get(1), op.i32Eqz, op.brIf, 1);
-  for (const r of [acc, wy]) b.push(...f32x4(0), ...set(r));
-  for (let group = 0; group < 4; group++) {
-    for (let q = 0; q < 4; q++) {
-      // y = pmax((x − m)·c, −125); t = y + 1.5·2^23 rounds y to an integer n in t's low bits (nearest, as the
-      // exponent bits below need); f = y − n (in w)
-      b.push(...get(0), ...v128Load(64 * group + 16 * q), ...get(M), ...v.f32Sub, ...get(C), ...v.f32Mul);
-      b.push(...get(LO), ...v.f32Pmax, ...tee(y), ...get(MAGIC), ...v.f32Add, ...tee(n), ...get(MAGIC), ...v.f32Sub);
-      b.push(...set(w), ...get(y), ...get(w), ...v.f32Sub, ...set(w));
-      // 2^f by Horner, then n << 23 (t's low bits shifted: n mod 2^9) added to its bits: w = p(f) · 2^n
-      b.push(...get(K + DEGREE));
-      for (let k = DEGREE - 1; k >= 0; k--) b.push(...get(w), ...v.f32Mul, ...get(K + k), ...v.f32Add);
-      b.push(...get(n), op.i32Const, 23, ...v.iShl, ...v.iAdd, ...tee(w));
-      b.push(...get(y), ...v.f32Mul, ...get(wy), ...v.f32Add, ...set(wy));
-      // pairwise within the group: g = w0 + w1, h = w2 + w3, then g + h
-      if (q === 0) b.push(...get(w), ...set(g));
-      else if (q === 1) b.push(...get(g), ...get(w), ...v.f32Add, ...set(g));
-      else if (q === 2) b.push(...get(w), ...set(h));
-      else b.push(...get(h), ...get(w), ...v.f32Add, ...get(g), ...v.f32Add, ...set(g));
-    }
-    // the group's four lanes into the block's float64 sums
-    b.push(...get(acc), ...get(g), ...v.promoteLow, ...v.f64Add, ...get(g), ...get(g), ...v.shuffle, ...HIGH_HALF);
-    b.push(...v.promoteLow, ...v.f64Add, ...set(acc));
+  b.push(...f32x4(0), ...set(acc), ...f32x4(0), ...set(wy), op.i32Const, BLOCK / 16, ...set(groups));
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(groups), op.i32Eqz, op.brIf, 1);
+  for (let q = 0; q < 4; q++) {
+    // y = pmax((x − m)·c, −125); t = y + 1.5·2^23 rounds y to an integer n in t's low bits (nearest, as the
+    // exponent bits below need); f = y − n (in w)
+    b.push(...get(0), ...v128Load(16 * q), ...get(M), ...v.f32Sub, ...get(C), ...v.f32Mul);
+    b.push(...get(LO), ...v.f32Pmax, ...tee(y), ...get(MAGIC), ...v.f32Add, ...tee(n), ...get(MAGIC), ...v.f32Sub);
+    b.push(...set(w), ...get(y), ...get(w), ...v.f32Sub, ...set(w));
+    // 2^f by Horner, then n << 23 (t's low bits shifted: n mod 2^9) added to its bits: w = p(f) · 2^n
+    b.push(...get(K + DEGREE));
+    for (let k = DEGREE - 1; k >= 0; k--) b.push(...get(w), ...v.f32Mul, ...get(K + k), ...v.f32Add);
+    b.push(...get(n), op.i32Const, 23, ...v.iShl, ...v.iAdd, ...tee(w));
+    b.push(...get(y), ...v.f32Mul, ...get(wy), ...v.f32Add, ...set(wy));
+    // pairwise within the group: g = w0 + w1, h = w2 + w3, then g + h
+    if (q === 0) b.push(...get(w), ...set(g));
+    else if (q === 1) b.push(...get(g), ...get(w), ...v.f32Add, ...set(g));
+    else if (q === 2) b.push(...get(w), ...set(h));
+    else b.push(...get(h), ...get(w), ...v.f32Add, ...get(g), ...v.f32Add, ...set(g));
   }
+  // the group's four lanes into the block's float64 sums
+  b.push(...get(acc), ...get(g), ...v.promoteLow, ...v.f64Add, ...get(g), ...get(g), ...v.shuffle, ...HIGH_HALF);
+  b.push(...v.promoteLow, ...v.f64Add, ...set(acc));
+  b.push(...get(0), op.i32Const, ...sleb(64), op.i32Add, ...set(0));
+  b.push(...get(groups), op.i32Const, 1, op.i32Sub, ...set(groups), op.br, 0, op.end, op.end);
   b.push(...get(4), ...get(acc), ...v.f64Lane(0), ...get(acc), ...v.f64Lane(1), f64Add, ...f64Store, 0);
   b.push(...get(row), ...get(wy), ...v.promoteLow, ...v.f64Add, ...get(wy), ...get(wy), ...v.shuffle, ...HIGH_HALF);
   b.push(...v.promoteLow, ...v.f64Add, ...set(row));
-  b.push(...get(0), op.i32Const, ...sleb(4 * BLOCK), op.i32Add, ...set(0));
   b.push(...get(4), op.i32Const, 8, op.i32Add, ...set(4));
   b.push(...get(1), op.i32Const, ...sleb(4 * BLOCK), op.i32Sub, ...set(1), op.br, 0, op.end, op.end);
   b.push(...get(4), ...get(row), ...v.f64Lane(0), ...get(row), ...v.f64Lane(1), f64Add, ...f64Store, 0, op.end);
-  return [...vec([[K + DEGREE + 1 - 5, V128]]), ...b];
+  return [
+    ...vec([
+      [1, I32],
+      [K + DEGREE + 1 - 6, V128],
+    ]),
+    ...b,
+  ];
 }
 
 /** The module: the tile module's memory imported as `env.mem` (shared or not, as that memory is), two kernels. */
