@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packSamplingRows, type TokenSampling } from '../ops/sample-tokens.js';
 import { makeRng } from '../testing/reference.js';
 import { sampleRow } from './sample-tokens.js';
 import { ensureMemory } from './wasm-heap.js';
+import { relaxedSimdSupported, setWasmRelaxedSimd } from './wasm-relaxed-simd.js';
 import {
   ARGUMENT_ERROR,
   BLOCK,
@@ -42,23 +43,38 @@ function row(rng: () => number, n: number, spread: number, spikes: number): Floa
   return a;
 }
 
-/** float32 Horner of the kernel's coefficients, as the kernel evaluates 2^f. */
-function exp2Poly(f: number): number {
+/**
+ * float32 Horner of the kernel's coefficients, as the kernel evaluates 2^f: a multiply and an add, or fused (one
+ * rounding: the float64 product of two float32s is exact, the float64 sum rounds 2^-53 before the float32 rounding).
+ */
+function exp2Poly(f: number, fused: boolean): number {
   const c = EXP2_COEFFICIENTS;
   let p = c[c.length - 1]!;
-  for (let k = c.length - 2; k >= 0; k--) p = Math.fround(Math.fround(p * f) + c[k]!);
+  for (let k = c.length - 2; k >= 0; k--) p = Math.fround((fused ? p * f : Math.fround(p * f)) + c[k]!);
   return p;
 }
 
-describe.runIf(wasmSampling() !== null)('SIMD temperature draw (wasm-sampling)', () => {
-  it('2^f stays within EXP2_ERROR on [−1/2, 1/2] (the bound is not vacuous either)', () => {
-    const rng = makeRng(3);
-    const fs = [-0.5, 0.5, 0, -0, 2 ** -30, -(2 ** -30)];
-    for (let i = 0; i < 200000; i++) fs.push(Math.fround(rng() - 0.5));
+it('2^f stays within EXP2_ERROR on [−1/2, 1/2], fused or not (the bound is not vacuous either)', () => {
+  const rng = makeRng(3);
+  const fs = [-0.5, 0.5, 0, -0, 2 ** -30, -(2 ** -30)];
+  for (let i = 0; i < 200000; i++) fs.push(Math.fround(rng() - 0.5));
+  for (const fused of [false, true]) {
     let worst = 0;
-    for (const f of fs) worst = Math.max(worst, Math.abs(exp2Poly(f) / 2 ** f - 1));
+    for (const f of fs) worst = Math.max(worst, Math.abs(exp2Poly(f, fused) / 2 ** f - 1));
     expect(worst).toBeLessThanOrEqual(EXP2_ERROR);
     expect(worst).toBeGreaterThan(EXP2_ERROR / 10);
+  }
+});
+
+// Both variants of the kernels: with relaxed SIMD's multiply-add (where the engine has it) and without.
+const variants = relaxedSimdSupported() ? [false, true] : [false];
+describe.runIf(wasmSampling() !== null).each(variants)('SIMD temperature draw (wasm-sampling), fused %s', (fused) => {
+  let previous: boolean | undefined;
+  beforeAll(() => {
+    previous = setWasmRelaxedSimd(fused);
+  });
+  afterAll(() => {
+    setWasmRelaxedSimd(previous);
   });
 
   it('block sums and Σ w·y agree with float64 Math.exp within the stated bounds', () => {
