@@ -16,10 +16,13 @@
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
 import { FAST_EXP_ERROR, fastExp, logSumExpBounds, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
+import { topKIndices } from './top-k.js';
+import { topKByBlocks } from './top-k-blocks.js';
 import { firstMaxOf } from './wasm-rows.js';
 import { drawByBlocks, NOT_PROVEN } from './wasm-sampling.js';
 
 export { MIN_EXPONENT } from './sample-tokens-exp.js';
+export { topKIndices } from './top-k.js';
 
 function weightOf(z: number): number {
   return z < MIN_EXPONENT ? 0 : Math.exp(z);
@@ -38,29 +41,6 @@ function firstMax(x: Float32Array, n: number): number {
     }
   }
   return best;
-}
-
-/** Indices of the k largest values of `x`, best first (ties: lowest index first). O(V·log k) insertion. */
-export function topKIndices(x: ArrayLike<number>, k: number): Int32Array {
-  k = Math.min(k, x.length);
-  const ids = new Int32Array(k);
-  const vals = new Float64Array(k).fill(-Infinity);
-  let filled = 0;
-  let floor = Number.NaN; // vals[k - 1] once all k are filled (NaN before: no value is above it)
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (filled === k && !(v > floor)) continue;
-    let j = filled < k ? filled++ : k - 1;
-    while (j > 0 && vals[j - 1]! < v) {
-      vals[j] = vals[j - 1]!;
-      ids[j] = ids[j - 1]!;
-      j--;
-    }
-    vals[j] = v;
-    ids[j] = i;
-    if (filled === k) floor = vals[k - 1]!;
-  }
-  return ids;
 }
 
 /** log(Σ exp(x)) in float64, stable. */
@@ -288,7 +268,7 @@ function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: bo
   let ids: Int32Array | null = null;
   let m: number;
   if (k > 0 && k < a.length) {
-    const best = topKIndices(a, k);
+    const best = topKByBlocks(a, k) ?? topKIndices(a, k);
     m = a[best[0]!]!; // the row's maximum, unless a logit is NaN (then the fast weights come out NaN)
     ids = best.sort();
   } else {
@@ -332,7 +312,7 @@ export function sampleTokens(logits: View, rows: SamplingRows, topLogprobs: numb
   const topLp = new Float32Array(B * n);
   for (let r = 0; r < B; r++) {
     const x = row(r);
-    const best = topKIndices(x, n);
+    const best = topKByBlocks(x, n) ?? topKIndices(x, n);
     // Log-probabilities from fast weights' bounds on the log-sum-exp when every float32 output rounds the same at
     // both ends (then it is the exact one: rounding is monotone); else from the exact sum.
     const bounds = logSumExpBounds(x);

@@ -9,6 +9,7 @@
  * - `rowMax(x, bytes)`: the largest float of [x, x + bytes) (−∞ if none), NaN if any is NaN.
  * - `blockWeights(x, bytes, m, c, out)`: w = 2^y with y = max((x − m)·c, −125) in float32; at out the float64 sum of
  *   each block of 64 weights, then (one more float64) Σ w·y over the row (≤ 0; it sizes the argument error below).
+ * - `blockMaxima(x, bytes, out)`: each block's largest non-NaN float, for top-k's candidates (top-k-blocks.ts).
  *
  * 2^y: n = nearest(y) (by adding and subtracting 1.5·2^23), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f
  * by a polynomial in float32 (Horner; relaxed multiply-adds where available), times 2^n added to the exponent bits (exact: the result stays normal, n ≥ −125;
@@ -74,6 +75,7 @@ const v = {
   f64Lane: (lane: number) => [...simd(0x21), lane],
 };
 const f32Max = 0x97;
+const f32Store = 0x38;
 const f32Const = 0x43;
 const select = 0x1b;
 const f64Add = 0xa0;
@@ -245,29 +247,57 @@ function blockWeightsBody(fused: boolean): number[] {
   ];
 }
 
-/** The module: the tile module's memory imported as `env.mem` (shared or not, as that memory is), two kernels. */
+/**
+ * `blockMaxima`: params x 0, bytes 1, out 2 → i32. Per block of 64 floats the largest non-NaN one (pmax, four
+ * accumulators) as a float32 at out; returns 1 if any float is NaN.
+ */
+function blockMaximaBody(): number[] {
+  const [acc, nan, x] = [[3, 4, 5, 6], 7, 8];
+  const b: number[] = [...f32x4(0), ...set(nan)];
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(1), op.i32Eqz, op.brIf, 1);
+  for (const a of acc) b.push(...f32x4(Number.NEGATIVE_INFINITY), ...set(a));
+  for (let q = 0; q < BLOCK / 4; q++) {
+    const a = acc[q % 4]!;
+    b.push(...get(a), ...get(0), ...v128Load(16 * q), ...tee(x), ...v.f32Pmax, ...set(a));
+    b.push(...get(nan), ...get(x), ...get(x), ...v.f32Ne, ...v.or, ...set(nan));
+  }
+  b.push(...get(2), ...get(acc[0]!), ...get(acc[1]!), ...v.f32Pmax, ...get(acc[2]!), ...get(acc[3]!), ...v.f32Pmax);
+  b.push(...v.f32Pmax, ...tee(x), ...extractLane(0), ...get(x), ...extractLane(1), f32Max, ...get(x));
+  b.push(...extractLane(2), ...get(x), ...extractLane(3), f32Max, f32Max, f32Store, 2, 0);
+  b.push(...get(0), op.i32Const, ...sleb(4 * BLOCK), op.i32Add, ...set(0), ...get(2), op.i32Const, 4, op.i32Add);
+  b.push(...set(2), ...get(1), op.i32Const, ...sleb(4 * BLOCK), op.i32Sub, ...set(1), op.br, 0, op.end, op.end);
+  b.push(...get(nan), ...v.anyTrue, op.end);
+  return [...vec([[6, V128]]), ...b];
+}
+
+/** The module: the tile module's memory imported as `env.mem` (shared or not, as that memory is), three kernels. */
 export function samplingModuleBytes(shared = true, fused = false): Uint8Array<ArrayBuffer> {
   const memoryType = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    // types: 0 = (i32, i32) → f32, 1 = (i32, i32, f32, f32, i32) → ()
+    // types: 0 = (i32, i32) → f32, 1 = (i32, i32, f32, f32, i32) → (), 2 = (i32, i32, i32) → i32
     ...section(
       1,
       vec([
         [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
         [0x60, ...vec([[I32], [I32], [F32], [F32], [I32]]), 0],
+        [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])],
       ]),
     ),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...memoryType]])),
-    ...section(3, vec([[0], [1]])),
+    ...section(3, vec([[0], [1], [2]])),
     ...section(
       7,
       vec([
         [...name('rowMax'), 0x00, 0],
         [...name('blockWeights'), 0x00, 1],
+        [...name('blockMaxima'), 0x00, 2],
       ]),
     ),
-    ...section(10, vec([rowMaxBody(), blockWeightsBody(fused)].map((body) => [...uleb(body.length), ...body]))),
+    ...section(
+      10,
+      vec([rowMaxBody(), blockWeightsBody(fused), blockMaximaBody()].map((body) => [...uleb(body.length), ...body])),
+    ),
   ]);
 }
 
@@ -278,6 +308,8 @@ export interface WasmSampling {
   readonly rowMax: (x: number, bytes: number) => number;
   /** Block sums of 2^max((x − m)·c, −125) (float64, at out), then Σ w·y; bytes a multiple of 256. */
   readonly blockWeights: (x: number, bytes: number, m: number, c: number, out: number) => void;
+  /** Each block of 64 floats' largest non-NaN float (float32, at out); 1 if any float is NaN, else 0. */
+  readonly blockMaxima: (x: number, bytes: number, out: number) => number;
 }
 
 /** The kernels by variant: with relaxed SIMD's multiply-add (true) or without. */
@@ -303,6 +335,7 @@ export function wasmSampling(): WasmSampling | null {
       memory: tile.memory,
       rowMax: e.rowMax as WasmSampling['rowMax'],
       blockWeights: e.blockWeights as WasmSampling['blockWeights'],
+      blockMaxima: e.blockMaxima as WasmSampling['blockMaxima'],
     };
     instances.set(fused, instance);
   } catch {
