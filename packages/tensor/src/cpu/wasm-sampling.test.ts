@@ -176,6 +176,22 @@ describe.runIf(wasmSampling() !== null).each(variants)('SIMD temperature draw (w
     expect(wrongWithoutMargin).toBeGreaterThan(0);
   });
 
+  it('draws at uniforms 0 and just below 1 as the definition does', () => {
+    const rng = makeRng(19);
+    for (const n of [999, 32000]) {
+      const a = row(rng, n, 2, 3);
+      a[0] = 30; // the maximum: the definition's token at uniform 0, decided here (no earlier sum to doubt)
+      expect(drawByBlocks(a, 0.9, 0)).toBe(0);
+      for (let i = 0; i < 70; i++) a[i] = Number.NEGATIVE_INFINITY; // the first tokens weigh 0
+      for (const uniform of [0, 1e-300, 0.5, 0.999999, 1 - 2 ** -53]) {
+        const id = drawByBlocks(a, 0.9, uniform);
+        if (id !== NOT_PROVEN) expect(id).toBe(definitionToken(a, 0.9, uniform));
+        const spec: TokenSampling = { temperature: 0.9, topK: 0, topP: 1, uniform };
+        expect(sampleRow(a, packSamplingRows([spec], n), 0)).toBe(definitionToken(a, 0.9, uniform));
+      }
+    }
+  });
+
   it('leaves NaN and +∞ rows to the float64 paths, and keeps bias and penalties exact', () => {
     const rng = makeRng(17);
     const a = row(rng, 2001, 2, 0);

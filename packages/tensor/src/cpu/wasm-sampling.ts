@@ -377,12 +377,13 @@ export function drawByBlocks(a: Float32Array, temperature: number, uniform: numb
   const sums = new Float64Array(wasm.memory.buffer, bytes, blocks + 1);
   let total = 0;
   for (let b = 0; b < blocks; b++) total += sums[b]!;
-  if (!Number.isFinite(total)) return NOT_PROVEN; // a NaN logit
+  if (!Number.isFinite(total)) return NOT_PROVEN; // a guard: rowMax excluded NaN, and each weight is below √2
   const t = uniform * total;
   const eps = EXP2_ERROR + sumError(padded);
   const absolute = ARGUMENT_ERROR * -sums[blocks]! + padded * 2 ** -114;
   const d = (marginScale * 2.02 * (eps * t + absolute)) / (1 - eps);
-  // The first block whose end sum clears t + d; every earlier block end (so every earlier running sum) below t − d.
+  // The first block whose end sum clears t + d; every earlier block end (so every earlier running sum) below t − d
+  // (before the first block there is none: its empty prefix is exactly 0).
   let before = 0;
   let b = 0;
   for (; b < blocks; b++) {
@@ -390,7 +391,7 @@ export function drawByBlocks(a: Float32Array, temperature: number, uniform: numb
     if (end > t + d) break;
     before = end;
   }
-  if (b === blocks || before >= t - d) return NOT_PROVEN;
+  if (b === blocks || (b > 0 && before >= t - d)) return NOT_PROVEN;
   // Inside the block, the definition's float64 weights (fastExp: within 5e-14, far inside the margin).
   let acc = before;
   for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) {
