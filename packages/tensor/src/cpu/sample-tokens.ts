@@ -14,12 +14,12 @@
  * @module
  */
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
+import { drawByBlocks, NOT_PROVEN } from './draw-by-blocks.js';
 import { FAST_EXP_ERROR, fastExp, logSumExpBounds, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
 import { topKIndices } from './top-k.js';
 import { topKByBlocks } from './top-k-blocks.js';
 import { firstMaxOf } from './wasm-rows.js';
-import { drawByBlocks, NOT_PROVEN } from './wasm-sampling.js';
 
 export { MIN_EXPONENT } from './sample-tokens-exp.js';
 export { topKIndices } from './top-k.js';

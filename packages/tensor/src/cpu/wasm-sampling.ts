@@ -1,41 +1,24 @@
 /**
- * The temperature draw of the CPU `sampleTokens` kernel (every token a candidate, no nucleus) on WebAssembly SIMD:
- * float32 weights, four lanes at a time, summed per block of 64 tokens; the block whose running sum crosses
- * `uniform · total` is then resolved with float64 weights. The token is returned only when an error bound proves that
- * the definition (float64 `Math.exp` weights, sample-tokens.ts) picks the same one; otherwise the caller falls back
- * to its float64 paths. Why: the float64 JS pass cost ~0.2 ms per row of 32 000 logits (3.3 ms of a 16-row step).
+ * WebAssembly SIMD kernels of the CPU `sampleTokens` kernel over the tile module's memory (wasm-tile.ts): float32
+ * weights summed per block of 64 tokens for the temperature draw (draw-by-blocks.ts, which holds the error analysis
+ * of the draw), and block maxima for top-k (top-k-blocks.ts). Why: the float64 JS passes cost ~0.2 ms per row of
+ * 32 000 logits (3.3 ms of a 16-row step).
  *
- * Kernels (byte addresses into the tile module's memory, rows padded with −∞ to a multiple of 64 floats):
+ * Kernels (byte addresses, rows padded with −∞ to a multiple of 64 floats):
  * - `rowMax(x, bytes)`: the largest float of [x, x + bytes) (−∞ if none), NaN if any is NaN.
  * - `blockWeights(x, bytes, m, c, out)`: w = 2^y with y = max((x − m)·c, −125) in float32; at out the float64 sum of
- *   each block of 64 weights, then (one more float64) Σ w·y over the row (≤ 0; it sizes the argument error below).
- * - `blockMaxima(x, bytes, out)`: each block's largest non-NaN float, for top-k's candidates (top-k-blocks.ts).
+ *   each block of 64 weights (each group of 4 vectors added pairwise in float32, then in float64), then (one more
+ *   float64) Σ w·y over the row (≤ 0; it sizes the draw's argument error).
+ * - `blockMaxima(x, bytes, out)`: each block's largest non-NaN float (float32); returns 1 if any float is NaN.
  *
- * 2^y: n = nearest(y) (by adding and subtracting 1.5·2^23), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f
- * by a polynomial in float32 (Horner; relaxed multiply-adds where available), times 2^n added to the exponent bits (exact: the result stays normal, n ≥ −125;
- * rowMax has excluded NaN, whose bits this would not keep).
- *
- * Error analysis, per token with definition weight W = exp(z), z = (x − m)·(1/T) in float64, y* = z·log2 e:
- * - the argument: c = fround(log2 e / T) and two float32 roundings give y = y*·(1 + θ), |θ| ≤ 3.001·2^-24, so
- *   the weight's relative error from it is at most κ·|y|, κ = 3.01·2^-24·ln 2 < 1.25e-7 ({@link ARGUMENT_ERROR}): summed
- *   over the row at most κ·|Σ w·y| (the kernel's last output; W·|y| ≤ w·|y|·(1 + 2e-5) and the float32 partial
- *   sums of w·y lose under 1e-6), the same absolute bound for every
- *   running sum;
- * - 2^f: the Chebyshev interpolant's error (analytic), the float32 rounding of its coefficients and Horner's
- *   rounding (a bound computed from the coefficients), relative: {@link EXP2_ERROR} (~2.3e-7);
- * - flushed tokens (z < −80, weight 0 in the definition, y < −115.4) and the padding weigh < 2^-115 each here;
- * - sums: each group of 4 vectors is added pairwise in float32 (≤ 2·2^-24 relative, all terms positive), then in
- *   float64 (≤ (n + 2)·2^-53 of the total, as the definition's own running sums).
- * So every running sum s' here and the definition's s obey |s' − s| ≤ ε·s + E (ε relative, E absolute, both per
- * row), and with t' = uniform · total', the token is the first whose s' exceeds t' + d, all earlier ones below
- * t' − d, for d = 2.02·(ε·t' + E)/(1 − ε): then the definition's sums cross t = uniform · total at the same token.
- * A near-flat row of 32 000 (random weights) has sums ~1/32 000 of the total apart, so about 2·ε·32 000 ≈ 3–5 % of
- * such rows are undecided here (and redrawn in float64); a peaked row almost never is.
+ * 2^y: n = nearest(y) (by adding and subtracting 1.5·2^23), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f by
+ * a polynomial in float32 (Horner; relaxed multiply-adds where available) within {@link EXP2_ERROR}, times 2^n added
+ * to the exponent bits (exact: the result stays normal, n ≥ −125; rowMax has excluded NaN, whose bits this would not
+ * keep).
  *
  * @module
  */
 
-import { fastExp, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
 import {
   extractLane,
   f32x4RelaxedMadd,
@@ -52,7 +35,6 @@ import {
   v128Load,
   vec,
 } from './wasm-encoding.js';
-import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
 import { wasmRelaxedSimd } from './wasm-relaxed-simd.js';
 import { wasmTile } from './wasm-tile.js';
 
@@ -85,13 +67,14 @@ const f32x4 = (x: number) => [...simd(0x0c), ...new Uint8Array(new Float32Array(
 /** i8x16.shuffle bytes that move a vector's two high float32 lanes to the low half. */
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
-/** Floats per block sum: the draw resolves one block with float64 weights. */
+/** Floats per block: of a weight sum (the draw resolves one block in float64), of a maximum (top-k). */
 export const BLOCK = 64;
 /** Lower clamp of y: 2^-125 is normal, so 2^n can be added to the exponent bits. */
 const Y_MIN = -125;
 /** Degree of the 2^f polynomial. */
 const DEGREE = 6;
-const U32 = 2 ** -24;
+/** The float32 unit roundoff. */
+export const U32 = 2 ** -24;
 
 /**
  * Monomial coefficients (constant first) of the polynomial interpolating 2^f at the DEGREE + 1 Chebyshev nodes of
@@ -146,8 +129,6 @@ function exp2ErrorBound(): number {
 
 /** Relative error bound of a float32 kernel weight from its 2^f (see {@link exp2ErrorBound}). */
 export const EXP2_ERROR = exp2ErrorBound();
-/** κ: a weight's relative error from its float32 argument is at most κ·|y| (see the module comment). */
-export const ARGUMENT_ERROR = 1.25e-7;
 
 /**
  * `rowMax`: params x 0, bytes 1 → f32. Four accumulators; pmax(acc, x) = acc < x ? x : acc skips NaN, and a fifth
@@ -342,63 +323,4 @@ export function wasmSampling(): WasmSampling | null {
     // An engine that validates SIMD but refuses the import: the float64 JS paths.
   }
   return instance;
-}
-
-/** What {@link drawByBlocks} returns when it cannot prove the definition's token (or cannot run). */
-export const NOT_PROVEN = -1;
-/** Relative error of the sums: float32 pairs (2u), float64 block and running sums ({@link sumErrorBound}). */
-const sumError = (n: number) => 2.0001 * U32 + sumErrorBound(n);
-
-/**
- * Row `a`'s token at `temperature` for `uniform` when every token is a candidate (no top-k, no top-p): the first
- * whose running weight exceeds `uniform` · total, as the definition (sample-tokens.ts) picks it, or
- * {@link NOT_PROVEN} when the float32 weights' error bound cannot exclude another token, a logit is NaN or +∞, or
- * the kernels are unavailable. `marginScale` scales the decision margin: tests pass 0 to show that it is needed.
- */
-export function drawByBlocks(a: Float32Array, temperature: number, uniform: number, marginScale = 1): number {
-  const wasm = wasmSampling();
-  const n = a.length;
-  const padded = Math.ceil(n / BLOCK) * BLOCK;
-  const blocks = padded / BLOCK;
-  const bytes = 4 * padded;
-  const inv = 1 / temperature;
-  const c = Math.fround(inv * Math.LOG2E);
-  // c must be a normal float32 (its rounding is then relative) and every weight finite.
-  if (!wasm || !(c >= 2 ** -126 && c < Number.POSITIVE_INFINITY) || bytes + 8 * (blocks + 1) > WORK_BYTES) {
-    return NOT_PROVEN;
-  }
-  if (!ensureMemory(wasm.memory, bytes + 8 * (blocks + 1))) return NOT_PROVEN;
-  const f = new Float32Array(wasm.memory.buffer, 0, padded);
-  f.set(a);
-  f.fill(Number.NEGATIVE_INFINITY, n);
-  const m = wasm.rowMax(0, bytes);
-  if (!Number.isFinite(m)) return NOT_PROVEN;
-  wasm.blockWeights(0, bytes, m, c, bytes);
-  const sums = new Float64Array(wasm.memory.buffer, bytes, blocks + 1);
-  let total = 0;
-  for (let b = 0; b < blocks; b++) total += sums[b]!;
-  if (!Number.isFinite(total)) return NOT_PROVEN; // a guard: rowMax excluded NaN, and each weight is below √2
-  const t = uniform * total;
-  const eps = EXP2_ERROR + sumError(padded);
-  const absolute = ARGUMENT_ERROR * -sums[blocks]! + padded * 2 ** -114;
-  const d = (marginScale * 2.02 * (eps * t + absolute)) / (1 - eps);
-  // The first block whose end sum clears t + d; every earlier block end (so every earlier running sum) below t − d
-  // (before the first block there is none: its empty prefix is exactly 0).
-  let before = 0;
-  let b = 0;
-  for (; b < blocks; b++) {
-    const end = before + sums[b]!;
-    if (end > t + d) break;
-    before = end;
-  }
-  if (b === blocks || (b > 0 && before >= t - d)) return NOT_PROVEN;
-  // Inside the block, the definition's float64 weights (fastExp: within 5e-14, far inside the margin).
-  let acc = before;
-  for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) {
-    const z = (a[i]! - m) * inv;
-    acc += z < MIN_EXPONENT ? 0 : fastExp(z);
-    if (acc > t + d) return i;
-    if (acc >= t - d) return NOT_PROVEN;
-  }
-  return NOT_PROVEN;
 }
