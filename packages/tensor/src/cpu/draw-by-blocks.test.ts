@@ -78,6 +78,29 @@ describe.runIf(wasmSampling() !== null).each(variants)('SIMD temperature draw, f
     expect(wrongWithoutMargin).toBeGreaterThan(0);
   });
 
+  it('decides in float64 where float32 cannot: uniforms 1e-8 of the total from a running sum', () => {
+    const rng = makeRng(29);
+    let decided = 0;
+    for (const n of [1001, 32000]) {
+      const a = logitRow(rng, n, 0.3, 0); // near-flat: float32 sums are ~1e-6 of the total off
+      const w = definitionWeights(a, 0.8);
+      let total = 0;
+      for (const x of w) total += x;
+      let acc = 0;
+      const sums = Array.from(w, (x) => (acc += x));
+      for (let k = 0; k < 10; k++) {
+        const s = sums[Math.floor(rng() * (n - 1))]! / total;
+        for (const uniform of [s - 1e-8, s + 1e-8]) {
+          const id = drawByBlocks(a, 0.8, uniform);
+          if (id === NOT_PROVEN) continue;
+          decided++;
+          expect(id).toBe(definitionToken(a, 0.8, uniform));
+        }
+      }
+    }
+    expect(decided).toBeGreaterThan(30); // of 40: the float64 try decides nearly all
+  });
+
   it('draws at uniforms 0 and just below 1 as the definition does', () => {
     const rng = makeRng(19);
     for (const n of [999, 32000]) {

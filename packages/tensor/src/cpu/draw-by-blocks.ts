@@ -18,27 +18,35 @@
  * row), and with t' = uniform · total', the token is the first whose s' exceeds t' + d, all earlier ones below
  * t' − d, for d = 2.02·(ε·t' + E)/(1 − ε): then the definition's sums cross t = uniform · total at the same token.
  * A near-flat row of 32 000 (random weights) has sums ~1/32 000 of the total apart, about d: 2–5 % of such rows are
- * undecided here (and redrawn in float64); a peaked row almost never is.
+ * undecided in float32 (a peaked row almost never is); those are drawn again from the float64 kernel's block sums
+ * (same rule, ε ≈ 8e-11 + the float64 sums, E = the flushed tokens), ~2.5× the float32 pass but still ~3× cheaper
+ * than the JS float64 draw, and undecided there about 2·ε·32 000 ≈ 1e-5 of the time.
  *
  * @module
  */
+
+import { EXP2_64_ERROR, EXP2_ERROR } from './exp2-polynomial.js';
 import { fastExp, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
-import { BLOCK, EXP2_ERROR, U32, wasmSampling } from './wasm-sampling.js';
+import { BLOCK, U32, wasmSampling } from './wasm-sampling.js';
 
 /** κ: a weight's relative error from its float32 argument is at most κ·|y| (see the module comment). */
 export const ARGUMENT_ERROR = 1.25e-7;
+/**
+ * The float64 kernel's per-weight relative error besides 2^f: its argument (x − m)·c in float64, c = log2 e / T,
+ * three roundings of 2^-53 times |y| ≤ 115.5, under 5e-14 (x − m of two float32s is exact or rounds once).
+ */
+const ARGUMENT_ERROR_64 = 5e-14;
 
 /** What {@link drawByBlocks} returns when it cannot prove the definition's token (or cannot run). */
 export const NOT_PROVEN = -1;
-/** Relative error of the sums: float32 pairs (2u), float64 block and running sums ({@link sumErrorBound}). */
-const sumError = (n: number) => 2.0001 * U32 + sumErrorBound(n);
 
 /**
  * Row `a`'s token at `temperature` for `uniform` when every token is a candidate (no top-k, no top-p): the first
  * whose running weight exceeds `uniform` · total, as the definition (sample-tokens.ts) picks it, or
- * {@link NOT_PROVEN} when the float32 weights' error bound cannot exclude another token, a logit is NaN or +∞, or
- * the kernels are unavailable. `marginScale` scales the decision margin: tests pass 0 to show that it is needed.
+ * {@link NOT_PROVEN} when neither the float32 weights' nor then the float64 weights' error bound can exclude another
+ * token, a logit is NaN or +∞, or the kernels are unavailable. `marginScale` scales the decision margins: tests pass
+ * 0 to show that they are needed.
  */
 export function drawByBlocks(a: Float32Array, temperature: number, uniform: number, marginScale = 1): number {
   const wasm = wasmSampling();
@@ -58,14 +66,56 @@ export function drawByBlocks(a: Float32Array, temperature: number, uniform: numb
   f.fill(Number.NEGATIVE_INFINITY, n);
   const m = wasm.rowMax(0, bytes);
   if (!Number.isFinite(m)) return NOT_PROVEN;
+  const flushed = padded * 2 ** -114; // tokens of weight 0 in the definition weigh < 2^-115 here
   wasm.blockWeights(0, bytes, m, c, bytes);
-  const sums = new Float64Array(wasm.memory.buffer, bytes, blocks + 1);
+  let sums = new Float64Array(wasm.memory.buffer, bytes, blocks + 1);
+  const argument = ARGUMENT_ERROR * -sums[blocks]!;
+  const first = decide(
+    a,
+    m,
+    inv,
+    sums,
+    uniform,
+    EXP2_ERROR + 2.0001 * U32 + sumErrorBound(padded),
+    argument + flushed,
+    marginScale,
+  );
+  if (first !== NOT_PROVEN) return first;
+  // Second try in float64 (the row is in place): undecided only within ~1e-10 of the total from a running sum.
+  wasm.blockWeights64(0, bytes, m, inv * Math.LOG2E, bytes);
+  sums = new Float64Array(wasm.memory.buffer, bytes, blocks);
+  return decide(
+    a,
+    m,
+    inv,
+    sums,
+    uniform,
+    EXP2_64_ERROR + ARGUMENT_ERROR_64 + sumErrorBound(padded),
+    flushed,
+    marginScale,
+  );
+}
+
+/**
+ * The draw from block sums `sums` ([blocks] and beyond) of weights whose every running sum s' and the definition's s
+ * obey |s' − s| ≤ eps·s + absolute (see the module comment), or {@link NOT_PROVEN}.
+ */
+function decide(
+  a: Float32Array,
+  m: number,
+  inv: number,
+  sums: Float64Array,
+  uniform: number,
+  eps: number,
+  absolute: number,
+  marginScale: number,
+): number {
+  const n = a.length;
+  const blocks = Math.ceil(n / BLOCK);
   let total = 0;
   for (let b = 0; b < blocks; b++) total += sums[b]!;
   if (!Number.isFinite(total)) return NOT_PROVEN; // a guard: rowMax excluded NaN, and each weight is below √2
   const t = uniform * total;
-  const eps = EXP2_ERROR + sumError(padded);
-  const absolute = ARGUMENT_ERROR * -sums[blocks]! + padded * 2 ** -114;
   const d = (marginScale * 2.02 * (eps * t + absolute)) / (1 - eps);
   // The first block whose end sum clears t + d; every earlier block end (so every earlier running sum) below t − d
   // (before the first block there is none: its empty prefix is exactly 0).
@@ -77,7 +127,7 @@ export function drawByBlocks(a: Float32Array, temperature: number, uniform: numb
     before = end;
   }
   if (b === blocks || (b > 0 && before >= t - d)) return NOT_PROVEN;
-  // Inside the block, the definition's float64 weights (fastExp: within 5e-14, far inside the margin).
+  // Inside the block, the definition's float64 weights (fastExp: within 5e-14, inside either margin).
   let acc = before;
   for (let i = b * BLOCK; i < Math.min(n, (b + 1) * BLOCK); i++) {
     const z = (a[i]! - m) * inv;

@@ -10,15 +10,18 @@
  *   each block of 64 weights (each group of 4 vectors added pairwise in float32, then in float64), then (one more
  *   float64) Σ w·y over the row (≤ 0; it sizes the draw's argument error).
  * - `blockMaxima(x, bytes, out)`: each block's largest non-NaN float (float32); returns 1 if any float is NaN.
+ * - `blockWeights64(x, bytes, m, c, out)`: blockWeights in float64 (2^f within `EXP2_64_ERROR`, ~8e-11), ~2.5×
+ *   its cost: the draw's second try where float32 cannot decide.
  *
  * 2^y: n = nearest(y) (by adding and subtracting 1.5·2^23), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f by
- * a polynomial in float32 (Horner; relaxed multiply-adds where available) within {@link EXP2_ERROR}, times 2^n added
+ * a polynomial in float32 (Horner; relaxed multiply-adds where available) within `EXP2_ERROR` (exp2-polynomial.ts), times 2^n added
  * to the exponent bits (exact: the result stays normal, n ≥ −125; rowMax has excluded NaN, whose bits this would not
  * keep).
  *
  * @module
  */
 
+import { EXP2_64_COEFFICIENTS, EXP2_COEFFICIENTS } from './exp2-polynomial.js';
 import {
   extractLane,
   f32x4RelaxedMadd,
@@ -39,6 +42,7 @@ import { wasmRelaxedSimd } from './wasm-relaxed-simd.js';
 import { wasmTile } from './wasm-tile.js';
 
 const F32 = 0x7d;
+const F64 = 0x7c;
 const simd = (code: number) => [op.simd, ...uleb(code)];
 const v = {
   f32Splat: simd(0x13),
@@ -54,6 +58,14 @@ const v = {
   iAdd: simd(0xae),
   promoteLow: simd(0x5f),
   f64Add: simd(0xf0),
+  f64Sub: simd(0xf1),
+  f64Mul: simd(0xf2),
+  f64Pmax: simd(0xf7),
+  f64Splat: simd(0x14),
+  f64Madd: simd(0x107),
+  load64Zero: (offset: number) => [...simd(0x5d), 3, ...uleb(offset)],
+  i64Shl: simd(0xcb),
+  i64Add: simd(0xce),
   f64Lane: (lane: number) => [...simd(0x21), lane],
 };
 const f32Max = 0x97;
@@ -64,6 +76,8 @@ const f64Add = 0xa0;
 const f64Store = [0x39, 3];
 /** v128.const of four equal float32 lanes. */
 const f32x4 = (x: number) => [...simd(0x0c), ...new Uint8Array(new Float32Array([x, x, x, x]).buffer)];
+/** v128.const of two equal float64 lanes. */
+const f64x2 = (x: number) => [...simd(0x0c), ...new Uint8Array(new Float64Array([x, x]).buffer)];
 /** i8x16.shuffle bytes that move a vector's two high float32 lanes to the low half. */
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
@@ -71,64 +85,8 @@ const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 export const BLOCK = 64;
 /** Lower clamp of y: 2^-125 is normal, so 2^n can be added to the exponent bits. */
 const Y_MIN = -125;
-/** Degree of the 2^f polynomial. */
-const DEGREE = 6;
 /** The float32 unit roundoff. */
 export const U32 = 2 ** -24;
-
-/**
- * Monomial coefficients (constant first) of the polynomial interpolating 2^f at the DEGREE + 1 Chebyshev nodes of
- * [−1/2, 1/2] (Newton's divided differences, expanded), in float64.
- */
-function chebyshevExp2(): number[] {
-  const nodes = Array.from(
-    { length: DEGREE + 1 },
-    (_, k) => 0.5 * Math.cos(((2 * k + 1) * Math.PI) / (2 * DEGREE + 2)),
-  );
-  const dd = nodes.map((x) => 2 ** x);
-  for (let j = 1; j <= DEGREE; j++) {
-    for (let i = DEGREE; i >= j; i--) dd[i] = (dd[i]! - dd[i - 1]!) / (nodes[i]! - nodes[i - j]!);
-  }
-  let poly = [dd[DEGREE]!];
-  for (let i = DEGREE - 1; i >= 0; i--) {
-    const next = new Array<number>(poly.length + 1).fill(0);
-    for (let k = 0; k < poly.length; k++) {
-      next[k + 1]! += poly[k]!;
-      next[k]! -= poly[k]! * nodes[i]!;
-    }
-    next[0]! += dd[i]!;
-    poly = next;
-  }
-  return poly;
-}
-
-const EXACT_COEFFICIENTS = chebyshevExp2();
-/** The kernel's 2^f coefficients (float32), constant first. */
-export const EXP2_COEFFICIENTS = EXACT_COEFFICIENTS.map(Math.fround);
-
-/**
- * Bound on |p(f)/2^f − 1| for the kernel's float32 Horner evaluation p of 2^f, f in [−1/2, 1/2]:
- * - interpolation at Chebyshev nodes: |2^f − P(f)| ≤ max|d⁷/df⁷ 2^f| / (7!·2⁶) · (1/2)⁷ = ln2⁷·√2 / (7!·2⁶·2⁷);
- * - rounding the coefficients to float32: Σ |fround(c_k) − c_k|·2^-k (plus 1e-12 for the float64 expansion);
- * - Horner's rounding, s_k = fl(c_k + fl(f·s_{k+1})): its error e_k ≤ |f|·(e_{k+1} + u·S_{k+1})·(1 + u) + u·S_k,
- *   S_k = Σ_{j ≥ k} |c_j|·2^(k−j) bounding |s_k|, u = 2^-24;
- * all divided by min 2^f = 2^-1/2, with 1 % on top for the products of these small terms.
- */
-function exp2ErrorBound(): number {
-  const h = 0.5;
-  let factorial = 1;
-  for (let k = 2; k <= DEGREE + 1; k++) factorial *= k;
-  const interpolation = (Math.LN2 ** (DEGREE + 1) * Math.SQRT2 * h ** (DEGREE + 1)) / (factorial * 2 ** DEGREE);
-  let rounding = 1e-12;
-  for (let k = 0; k <= DEGREE; k++) rounding += Math.abs(EXP2_COEFFICIENTS[k]! - EXACT_COEFFICIENTS[k]!) * h ** k;
-  const bound = (k: number) => EXP2_COEFFICIENTS.slice(k).reduce((s, c, j) => s + Math.abs(c) * h ** j, 0);
-  let e = 0;
-  for (let k = DEGREE - 1; k >= 0; k--) e = h * (e + U32 * bound(k + 1)) * (1 + U32) + U32 * bound(k);
-  return ((interpolation + rounding + e) / Math.SQRT1_2) * 1.01;
-}
-
-/** Relative error bound of a float32 kernel weight from its 2^f (see {@link exp2ErrorBound}). */
-export const EXP2_ERROR = exp2ErrorBound();
 
 /**
  * `rowMax`: params x 0, bytes 1 → f32. Four accumulators; pmax(acc, x) = acc < x ? x : acc skips NaN, and a fifth
@@ -198,8 +156,8 @@ function blockWeightsBody(fused: boolean): number[] {
     b.push(...get(LO), ...v.f32Pmax, ...tee(y), ...get(MAGIC), ...v.f32Add, ...tee(n), ...get(MAGIC), ...v.f32Sub);
     b.push(...set(w), ...get(y), ...get(w), ...v.f32Sub, ...set(w));
     // 2^f by Horner, then n << 23 (t's low bits shifted: n mod 2^9) added to its bits: w = p(f) · 2^n
-    b.push(...get(K + DEGREE));
-    for (let k = DEGREE - 1; k >= 0; k--) b.push(...madd(get(w), get(K + k)));
+    b.push(...get(K + EXP2_COEFFICIENTS.length - 1));
+    for (let k = EXP2_COEFFICIENTS.length - 2; k >= 0; k--) b.push(...madd(get(w), get(K + k)));
     b.push(...get(n), op.i32Const, 23, ...v.iShl, ...v.iAdd, ...tee(w));
     b.push(...madd(get(y), get(wy)), ...set(wy));
     // pairwise within the group: g = w0 + w1, h = w2 + w3, then g + h
@@ -222,7 +180,7 @@ function blockWeightsBody(fused: boolean): number[] {
   return [
     ...vec([
       [1, I32],
-      [K + DEGREE + 1 - 6, V128],
+      [K + EXP2_COEFFICIENTS.length - 6, V128],
     ]),
     ...b,
   ];
@@ -251,33 +209,80 @@ function blockMaximaBody(): number[] {
   return [...vec([[6, V128]]), ...b];
 }
 
+/**
+ * `blockWeights64`: params x 0, bytes 1, m 2 (f64), c 3 (f64), out 4: blockWeights in float64 (no Σ w·y): y =
+ * max((x − m)·c, −1020), n by adding and subtracting 1.5·2^52, 2^f by the degree-7 interpolant, 2^n into the
+ * exponent bits (n ≥ −1020 keeps the result normal). Eight floats per loop turn.
+ */
+function blockWeights64Body(fused: boolean): number[] {
+  const turns = 5; // i32: loop turns left in the block
+  const [M, C, LO, MAGIC, y, t, w, acc] = [6, 7, 8, 9, 10, 11, 12, 13];
+  const K = 14;
+  const coefficients = EXP2_64_COEFFICIENTS;
+  const madd = (a: number[], c: number[]) =>
+    fused ? [...a, ...c, ...v.f64Madd] : [...a, ...v.f64Mul, ...c, ...v.f64Add];
+  const b: number[] = [...get(2), ...v.f64Splat, ...set(M), ...get(3), ...v.f64Splat, ...set(C)];
+  b.push(...f64x2(-1020), ...set(LO), ...f64x2(1.5 * 2 ** 52), ...set(MAGIC));
+  for (const [k, c] of coefficients.entries()) b.push(...f64x2(c), ...set(K + k));
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(1), op.i32Eqz, op.brIf, 1);
+  b.push(...f64x2(0), ...set(acc), op.i32Const, BLOCK / 8, ...set(turns));
+  b.push(op.block, 0x40, op.loop, 0x40, ...get(turns), op.i32Eqz, op.brIf, 1);
+  for (let q = 0; q < 4; q++) {
+    b.push(...get(0), ...v.load64Zero(8 * q), ...v.promoteLow, ...get(M), ...v.f64Sub, ...get(C), ...v.f64Mul);
+    b.push(...get(LO), ...v.f64Pmax, ...tee(y), ...get(MAGIC), ...v.f64Add, ...tee(t), ...get(MAGIC), ...v.f64Sub);
+    b.push(...set(w), ...get(y), ...get(w), ...v.f64Sub, ...set(w), ...get(K + coefficients.length - 1));
+    for (let k = coefficients.length - 2; k >= 0; k--) b.push(...madd(get(w), get(K + k)));
+    b.push(...get(t), op.i32Const, 52, ...v.i64Shl, ...v.i64Add, ...get(acc), ...v.f64Add, ...set(acc));
+  }
+  b.push(...get(0), op.i32Const, 32, op.i32Add, ...set(0));
+  b.push(...get(turns), op.i32Const, 1, op.i32Sub, ...set(turns), op.br, 0, op.end, op.end);
+  b.push(...get(4), ...get(acc), ...v.f64Lane(0), ...get(acc), ...v.f64Lane(1), f64Add, ...f64Store, 0);
+  b.push(...get(4), op.i32Const, 8, op.i32Add, ...set(4));
+  b.push(...get(1), op.i32Const, ...sleb(4 * BLOCK), op.i32Sub, ...set(1), op.br, 0, op.end, op.end, op.end);
+  return [
+    ...vec([
+      [1, I32],
+      [K + coefficients.length - 6, V128],
+    ]),
+    ...b,
+  ];
+}
+
 /** The module: the tile module's memory imported as `env.mem` (shared or not, as that memory is), three kernels. */
 export function samplingModuleBytes(shared = true, fused = false): Uint8Array<ArrayBuffer> {
   const memoryType = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    // types: 0 = (i32, i32) → f32, 1 = (i32, i32, f32, f32, i32) → (), 2 = (i32, i32, i32) → i32
+    // types: 0 = (i32, i32) → f32, 1 = (i32, i32, f32, f32, i32) → (), 2 = (i32, i32, i32) → i32,
+    // 3 = (i32, i32, f64, f64, i32) → ()
     ...section(
       1,
       vec([
         [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
         [0x60, ...vec([[I32], [I32], [F32], [F32], [I32]]), 0],
         [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])],
+        [0x60, ...vec([[I32], [I32], [F64], [F64], [I32]]), 0],
       ]),
     ),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...memoryType]])),
-    ...section(3, vec([[0], [1], [2]])),
+    ...section(3, vec([[0], [1], [2], [3]])),
     ...section(
       7,
       vec([
         [...name('rowMax'), 0x00, 0],
         [...name('blockWeights'), 0x00, 1],
         [...name('blockMaxima'), 0x00, 2],
+        [...name('blockWeights64'), 0x00, 3],
       ]),
     ),
     ...section(
       10,
-      vec([rowMaxBody(), blockWeightsBody(fused), blockMaximaBody()].map((body) => [...uleb(body.length), ...body])),
+      vec(
+        [rowMaxBody(), blockWeightsBody(fused), blockMaximaBody(), blockWeights64Body(fused)].map((body) => [
+          ...uleb(body.length),
+          ...body,
+        ]),
+      ),
     ),
   ]);
 }
@@ -291,6 +296,8 @@ export interface WasmSampling {
   readonly blockWeights: (x: number, bytes: number, m: number, c: number, out: number) => void;
   /** Each block of 64 floats' largest non-NaN float (float32, at out); 1 if any float is NaN, else 0. */
   readonly blockMaxima: (x: number, bytes: number, out: number) => number;
+  /** Block sums of 2^max((x − m)·c, −1020) in float64 (at out); bytes a multiple of 256. */
+  readonly blockWeights64: (x: number, bytes: number, m: number, c: number, out: number) => void;
 }
 
 /** The kernels by variant: with relaxed SIMD's multiply-add (true) or without. */
@@ -317,6 +324,7 @@ export function wasmSampling(): WasmSampling | null {
       rowMax: e.rowMax as WasmSampling['rowMax'],
       blockWeights: e.blockWeights as WasmSampling['blockWeights'],
       blockMaxima: e.blockMaxima as WasmSampling['blockMaxima'],
+      blockWeights64: e.blockWeights64 as WasmSampling['blockWeights64'],
     };
     instances.set(fused, instance);
   } catch {
