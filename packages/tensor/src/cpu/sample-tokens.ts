@@ -259,7 +259,7 @@ function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: bo
   const temperature = rows.temperature[r]!;
   if (!(temperature > 0)) return firstMax(a, a.length);
   const k = rows.topK[r]!;
-  // Every token a candidate and no nucleus: the SIMD draw first (wasm-sampling.ts), when it can prove the token.
+  // Every token a candidate and no nucleus: the SIMD draw first (draw-by-blocks.ts), when it can prove the token.
   if (tryFast && !(k > 0 && k < a.length) && rows.topP[r] === 1) {
     const id = drawByBlocks(a, temperature, rows.uniform[r]!);
     if (id !== NOT_PROVEN) return id;
@@ -283,10 +283,11 @@ function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: bo
 }
 
 /**
- * The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. Weights come from
- * {@link fastExp} first; when its error bound cannot exclude a different token (a running sum within about 4e-11
- * of the total from the draw or nucleus threshold at vocab 32 000, or non-finite logits or weights), the row is drawn
- * again with `Math.exp`, the definition.
+ * The token chosen for row `r` of `rows` from its logits `x` ([vocab]); see the module comment. Rows without top-k
+ * or top-p try the SIMD draw first (draw-by-blocks.ts: float32, then float64 block sums). Then weights come from
+ * {@link fastExp}; when its error bound cannot exclude a different token (a running sum within about 4e-11 of the
+ * total from the draw or nucleus threshold at vocab 32 000, or non-finite logits or weights), the row is drawn again
+ * with `Math.exp`, the definition.
  */
 export function sampleRow(x: Float32Array, rows: SamplingRows, r: number): number {
   return chooseToken(x, rows, r, true);
