@@ -45,13 +45,14 @@ export function fastExp(z: number): number {
 }
 
 /**
- * How far apart two float64 sums of the same n weights, in the same order, may be when one uses `Math.exp` and the
- * other {@link fastExp}, as a fraction of the total weight: each term differs by at most FAST_EXP_ERROR relatively,
- * and each sum's rounding by at most (n + 1) · 2^-53 of the total. Comparisons between such a sum and a fraction of
- * the total are decided by the fast weights only when they clear twice this (both sides move).
+ * How far apart two float64 sums of the same n weights may be when one uses `Math.exp` and the other {@link fastExp}
+ * (or weights within `expError` of `Math.exp`'s), as a fraction of the total weight: each term differs by at most
+ * `expError` relatively, and each sum's rounding (in any order: the terms are positive) by at most (n + 1) · 2^-53 of
+ * the total. Comparisons between such a sum and a fraction of the total are decided by the fast weights only when
+ * they clear twice this (both sides move).
  */
-export function sumErrorBound(n: number): number {
-  return 2.5 * (FAST_EXP_ERROR + 2 * (n + 2) * 2 ** -53);
+export function sumErrorBound(n: number, expError = FAST_EXP_ERROR): number {
+  return 2.5 * (expError + 2 * (n + 2) * 2 ** -53);
 }
 
 /**

@@ -15,11 +15,14 @@
  */
 import type { SampledStorages, SamplingRows, View } from '../backend/backend.js';
 import { drawByBlocks, NOT_PROVEN } from './draw-by-blocks.js';
+import { EXP2_64_ERROR } from './exp2-polynomial.js';
 import { FAST_EXP_ERROR, fastExp, logSumExpBounds, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
 import { CpuStorage, cpuData } from './storage.js';
 import { topKIndices } from './top-k.js';
 import { topKByBlocks } from './top-k-blocks.js';
+import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
 import { firstMaxOf } from './wasm-rows.js';
+import { BLOCK, wasmSampling } from './wasm-sampling.js';
 
 export { MIN_EXPONENT } from './sample-tokens-exp.js';
 export { topKIndices } from './top-k.js';
@@ -108,7 +111,8 @@ function fillWeights(w: Float64Array, a: Float32Array, ids: Int32Array | null, m
  * Only tokens at or above a weight cutoff are ranked: the cutoff is lowered until they hold the target, and since
  * every token below it weighs less than every one above, the ranked prefix is the same as over all of `ids`. The
  * ranking is a native sort of their logits (ties weigh the same, so they need no order until the last step).
- * With a margin d > 0 (fast weights) the walk's stop must clear the target by d, else the row is undecided (null).
+ * With a margin d > 0 (fast weights, each within `expError` of `Math.exp`'s) the walk's stop must clear the target by
+ * d, else the row is undecided (null).
  */
 function nucleus(
   a: Float32Array,
@@ -118,6 +122,7 @@ function nucleus(
   m: number,
   inv: number,
   d: number,
+  expError: number,
 ) {
   const n = ids ? ids.length : a.length;
   const fast = d > 0;
@@ -127,8 +132,8 @@ function nucleus(
   let near = false;
   for (;;) {
     // Fast weights rank the same tokens as exact ones only if none lies within their error of the cutoff.
-    const near0 = cutoff * (1 - 4 * FAST_EXP_ERROR);
-    const near1 = cutoff * (1 + 4 * FAST_EXP_ERROR);
+    const near0 = cutoff * (1 - 4 * expError);
+    const near1 = cutoff * (1 + 4 * expError);
     let mass = 0;
     count = 0;
     near = false;
@@ -143,6 +148,8 @@ function nucleus(
     }
     if (fast && (near || Math.abs(mass - target) <= d)) return null;
     if (mass >= target || cutoff === 0) break;
+    // SIMD weights do not flush exp(z < −80) to 0 (they are ~1e-35 there): no cutoff near those.
+    if (fast && expError > FAST_EXP_ERROR && cutoff < 1e-30) return null;
     cutoff = cutoff < 1e-300 ? 0 : cutoff * 1e-3;
   }
   const values = new Float64Array(count);
@@ -233,16 +240,42 @@ function drawAll(a: Float32Array, m: number, inv: number, uniform: number): numb
 /** Weights of the row being sampled, reused across calls (a vocabulary of float64s per token would churn the GC). */
 let scratch = new Float64Array(0);
 
+/**
+ * A SIMD weight's relative error bound: 2^f (`EXP2_64_ERROR`), the float64 argument (5e-14, draw-by-blocks.ts), and
+ * the weights of tokens flushed to 0 by the definition (< 2^-115 each, under 1e-30 of a total of at least 1).
+ */
+const SIMD_WEIGHT_ERROR = EXP2_64_ERROR + 5e-14 + 1e-30;
+
+/**
+ * Every token's weight 2^((a − m)·inv·log2 e) from the float64 SIMD kernel (`weights64`), as a view of wasm memory
+ * (read before the next kernel call), and their total; null where the kernels are unavailable or `a` holds a NaN.
+ */
+function simdWeights(a: Float32Array, m: number, inv: number): { w: Float64Array; total: number } | null {
+  const wasm = wasmSampling();
+  const padded = Math.ceil(a.length / BLOCK) * BLOCK;
+  const need = 12 * padded;
+  if (!wasm || need > WORK_BYTES || !ensureMemory(wasm.memory, need)) return null;
+  const f = new Float32Array(wasm.memory.buffer, 0, padded);
+  f.set(a);
+  f.fill(Number.NEGATIVE_INFINITY, a.length);
+  if (Number.isNaN(wasm.rowMax(0, 4 * padded))) return null; // the exponent bits assume no NaN
+  const total = wasm.weights64(0, 4 * padded, m, inv * Math.LOG2E, 4 * padded);
+  return { w: new Float64Array(wasm.memory.buffer, 4 * padded, a.length), total };
+}
+
 /** Row r's draw from adjusted logits `a` with the candidates `ids` (null: all) of maximum m, exact or fast. */
 function drawRow(a: Float32Array, ids: Int32Array | null, m: number, rows: SamplingRows, r: number, fast: boolean) {
   const inv = 1 / rows.temperature[r]!;
   const topP = rows.topP[r]!;
   if (fast && !ids && topP === 1) return drawAll(a, m, inv, rows.uniform[r]!);
-  const w = scratch; // only the candidates' entries are written and read
-  const total = fillWeights(w, a, ids, m, inv, fast);
+  // Weights: only the candidates' entries are written and read; a nucleus over every token takes them from SIMD.
+  const simd = fast && !ids ? simdWeights(a, m, inv) : null;
+  const w = simd ? simd.w : scratch;
+  const expError = simd ? SIMD_WEIGHT_ERROR : FAST_EXP_ERROR;
+  const total = simd ? simd.total : fillWeights(w, a, ids, m, inv, fast);
   if (fast && !Number.isFinite(total)) return UNDECIDED;
-  const d = fast ? sumErrorBound(a.length) * total : 0;
-  const kept = topP < 1 ? nucleus(a, w, ids, topP * total, m, inv, d) : ids;
+  const d = fast ? sumErrorBound(a.length, expError) * total : 0;
+  const kept = topP < 1 ? nucleus(a, w, ids, topP * total, m, inv, d, expError) : ids;
   if (kept === null && topP < 1) return UNDECIDED;
   const n = kept ? kept.length : a.length;
   let mass = total;

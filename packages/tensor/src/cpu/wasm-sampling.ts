@@ -11,7 +11,7 @@
  *   float64) Σ w·y over the row (≤ 0; it sizes the draw's argument error).
  * - `blockMaxima(x, bytes, out)`: each block's largest non-NaN float (float32); returns 1 if any float is NaN.
  * - `blockWeights64(x, bytes, m, c, out)`: blockWeights in float64 (2^f within `EXP2_64_ERROR`, ~8e-11), ~2.5×
- *   its cost: the draw's second try where float32 cannot decide.
+ *   its cost: the draw's second try where float32 cannot decide; `weights64` stores each weight instead (top-p).
  *
  * 2^y: n = nearest(y) (by adding and subtracting 1.5·2^23), f = y − n (exact: |f| ≤ 1/2 and f is a float32), 2^f by
  * a polynomial in float32 (Horner; relaxed multiply-adds where available) within `EXP2_ERROR` (exp2-polynomial.ts), times 2^n added
@@ -36,6 +36,7 @@ import {
   uleb,
   V128,
   v128Load,
+  v128Store,
   vec,
 } from './wasm-encoding.js';
 import { wasmRelaxedSimd } from './wasm-relaxed-simd.js';
@@ -212,9 +213,10 @@ function blockMaximaBody(): number[] {
 /**
  * `blockWeights64`: params x 0, bytes 1, m 2 (f64), c 3 (f64), out 4: blockWeights in float64 (no Σ w·y): y =
  * max((x − m)·c, −1020), n by adding and subtracting 1.5·2^52, 2^f by the degree-7 interpolant, 2^n into the
- * exponent bits (n ≥ −1020 keeps the result normal). Eight floats per loop turn.
+ * exponent bits (n ≥ −1020 keeps the result normal). Eight floats per loop turn. `perToken` (`weights64`): each
+ * weight stored at out (float64), their sum returned instead of block sums.
  */
-function blockWeights64Body(fused: boolean): number[] {
+function blockWeights64Body(fused: boolean, perToken: boolean): number[] {
   const turns = 5; // i32: loop turns left in the block
   const [M, C, LO, MAGIC, y, t, w, acc] = [6, 7, 8, 9, 10, 11, 12, 13];
   const K = 14;
@@ -224,21 +226,29 @@ function blockWeights64Body(fused: boolean): number[] {
   const b: number[] = [...get(2), ...v.f64Splat, ...set(M), ...get(3), ...v.f64Splat, ...set(C)];
   b.push(...f64x2(-1020), ...set(LO), ...f64x2(1.5 * 2 ** 52), ...set(MAGIC));
   for (const [k, c] of coefficients.entries()) b.push(...f64x2(c), ...set(K + k));
+  if (perToken) b.push(...f64x2(0), ...set(acc));
   b.push(op.block, 0x40, op.loop, 0x40, ...get(1), op.i32Eqz, op.brIf, 1);
-  b.push(...f64x2(0), ...set(acc), op.i32Const, BLOCK / 8, ...set(turns));
+  if (!perToken) b.push(...f64x2(0), ...set(acc));
+  b.push(op.i32Const, BLOCK / 8, ...set(turns));
   b.push(op.block, 0x40, op.loop, 0x40, ...get(turns), op.i32Eqz, op.brIf, 1);
   for (let q = 0; q < 4; q++) {
     b.push(...get(0), ...v.load64Zero(8 * q), ...v.promoteLow, ...get(M), ...v.f64Sub, ...get(C), ...v.f64Mul);
     b.push(...get(LO), ...v.f64Pmax, ...tee(y), ...get(MAGIC), ...v.f64Add, ...tee(t), ...get(MAGIC), ...v.f64Sub);
     b.push(...set(w), ...get(y), ...get(w), ...v.f64Sub, ...set(w), ...get(K + coefficients.length - 1));
     for (let k = coefficients.length - 2; k >= 0; k--) b.push(...madd(get(w), get(K + k)));
-    b.push(...get(t), op.i32Const, 52, ...v.i64Shl, ...v.i64Add, ...get(acc), ...v.f64Add, ...set(acc));
+    b.push(...get(t), op.i32Const, 52, ...v.i64Shl, ...v.i64Add, ...tee(w), ...get(acc), ...v.f64Add, ...set(acc));
+    if (perToken) b.push(...get(4), ...get(w), ...v128Store(16 * q));
   }
   b.push(...get(0), op.i32Const, 32, op.i32Add, ...set(0));
+  if (perToken) b.push(...get(4), op.i32Const, ...sleb(64), op.i32Add, ...set(4));
   b.push(...get(turns), op.i32Const, 1, op.i32Sub, ...set(turns), op.br, 0, op.end, op.end);
-  b.push(...get(4), ...get(acc), ...v.f64Lane(0), ...get(acc), ...v.f64Lane(1), f64Add, ...f64Store, 0);
-  b.push(...get(4), op.i32Const, 8, op.i32Add, ...set(4));
-  b.push(...get(1), op.i32Const, ...sleb(4 * BLOCK), op.i32Sub, ...set(1), op.br, 0, op.end, op.end, op.end);
+  if (!perToken) {
+    b.push(...get(4), ...get(acc), ...v.f64Lane(0), ...get(acc), ...v.f64Lane(1), f64Add, ...f64Store, 0);
+    b.push(...get(4), op.i32Const, 8, op.i32Add, ...set(4));
+  }
+  b.push(...get(1), op.i32Const, ...sleb(4 * BLOCK), op.i32Sub, ...set(1), op.br, 0, op.end, op.end);
+  if (perToken) b.push(...get(acc), ...v.f64Lane(0), ...get(acc), ...v.f64Lane(1), f64Add);
+  b.push(op.end);
   return [
     ...vec([
       [1, I32],
@@ -254,7 +264,7 @@ export function samplingModuleBytes(shared = true, fused = false): Uint8Array<Ar
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     // types: 0 = (i32, i32) → f32, 1 = (i32, i32, f32, f32, i32) → (), 2 = (i32, i32, i32) → i32,
-    // 3 = (i32, i32, f64, f64, i32) → ()
+    // 3 = (i32, i32, f64, f64, i32) → (), 4 = (i32, i32, f64, f64, i32) → f64
     ...section(
       1,
       vec([
@@ -262,10 +272,11 @@ export function samplingModuleBytes(shared = true, fused = false): Uint8Array<Ar
         [0x60, ...vec([[I32], [I32], [F32], [F32], [I32]]), 0],
         [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])],
         [0x60, ...vec([[I32], [I32], [F64], [F64], [I32]]), 0],
+        [0x60, ...vec([[I32], [I32], [F64], [F64], [I32]]), ...vec([[F64]])],
       ]),
     ),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, ...memoryType]])),
-    ...section(3, vec([[0], [1], [2], [3]])),
+    ...section(3, vec([[0], [1], [2], [3], [4]])),
     ...section(
       7,
       vec([
@@ -273,15 +284,19 @@ export function samplingModuleBytes(shared = true, fused = false): Uint8Array<Ar
         [...name('blockWeights'), 0x00, 1],
         [...name('blockMaxima'), 0x00, 2],
         [...name('blockWeights64'), 0x00, 3],
+        [...name('weights64'), 0x00, 4],
       ]),
     ),
     ...section(
       10,
       vec(
-        [rowMaxBody(), blockWeightsBody(fused), blockMaximaBody(), blockWeights64Body(fused)].map((body) => [
-          ...uleb(body.length),
-          ...body,
-        ]),
+        [
+          rowMaxBody(),
+          blockWeightsBody(fused),
+          blockMaximaBody(),
+          blockWeights64Body(fused, false),
+          blockWeights64Body(fused, true),
+        ].map((body) => [...uleb(body.length), ...body]),
       ),
     ),
   ]);
@@ -298,6 +313,8 @@ export interface WasmSampling {
   readonly blockMaxima: (x: number, bytes: number, out: number) => number;
   /** Block sums of 2^max((x − m)·c, −1020) in float64 (at out); bytes a multiple of 256. */
   readonly blockWeights64: (x: number, bytes: number, m: number, c: number, out: number) => void;
+  /** Each weight of blockWeights64 stored at out (float64, bytes 16-aligned); returns their sum. */
+  readonly weights64: (x: number, bytes: number, m: number, c: number, out: number) => number;
 }
 
 /** The kernels by variant: with relaxed SIMD's multiply-add (true) or without. */
@@ -325,6 +342,7 @@ export function wasmSampling(): WasmSampling | null {
       blockWeights: e.blockWeights as WasmSampling['blockWeights'],
       blockMaxima: e.blockMaxima as WasmSampling['blockMaxima'],
       blockWeights64: e.blockWeights64 as WasmSampling['blockWeights64'],
+      weights64: e.weights64 as WasmSampling['weights64'],
     };
     instances.set(fused, instance);
   } catch {
