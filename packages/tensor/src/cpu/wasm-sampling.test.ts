@@ -87,4 +87,32 @@ describe.runIf(wasmSampling() !== null).each(variants)('wasm sampling kernels, f
       expect(worst).toBeGreaterThan(0); // the float64 kernel is an approximation too
     }
   });
+
+  it('weights64 stores every weight within EXP2_64_ERROR of float64 Math.exp and returns their sum', () => {
+    const wasm = wasmSampling()!;
+    const rng = makeRng(14);
+    for (const [n, temperature] of [
+      [1001, 0.7],
+      [4099, 0.05],
+    ] as const) {
+      const a = logitRow(rng, n, 4, 2);
+      a[3] = Number.NEGATIVE_INFINITY;
+      const padded = Math.ceil(n / BLOCK) * BLOCK;
+      expect(ensureMemory(wasm.memory, 12 * padded)).toBe(true);
+      const f = new Float32Array(wasm.memory.buffer, 0, padded);
+      f.set(a);
+      f.fill(Number.NEGATIVE_INFINITY, n);
+      const total = wasm.weights64(0, 4 * padded, Math.max(...a), Math.LOG2E / temperature, 4 * padded);
+      const out = new Float64Array(wasm.memory.buffer, 4 * padded, n).slice();
+      const w = definitionWeights(a, temperature);
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        expect(Math.abs(out[i]! - w[i]!), `n ${n} token ${i}`).toBeLessThanOrEqual(
+          (EXP2_64_ERROR + 1e-13) * w[i]! + 2 ** -114,
+        );
+        sum += w[i]!;
+      }
+      expect(Math.abs(total - sum)).toBeLessThanOrEqual((EXP2_64_ERROR + 1e-12) * sum);
+    }
+  });
 });
