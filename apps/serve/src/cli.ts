@@ -119,8 +119,8 @@ export function buildProgram(): Command {
     .option(
       '--prefill-first [policy]',
       'run new prompts in a step of their own before the running decodes (lower TTFT, longer inter-token gaps): ' +
-        'always (never two such steps in a row; the default policy) | adaptive (while the decodes wait at most one ' +
-        'decode step)',
+        'always (never two such steps in a row; the default policy) | adaptive (while the decodes wait at most three ' +
+        'decode steps)',
       prefillFirstPolicy,
     )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')

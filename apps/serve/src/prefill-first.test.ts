@@ -58,17 +58,18 @@ describe('adaptivePrefillRows', () => {
     expect(adaptivePrefillRows(fitted(2, 1, 0.5), 4, 0, [])).toBe(0);
   });
 
-  it('finishes whole prompts, shortest first, within one predicted decode step of wait (float64 reference)', () => {
+  it('finishes whole prompts, shortest first, within the decode steps of wait it is given (float64 reference)', () => {
     const rand = seededUniform(31);
     let alone = 0;
     for (let trial = 0; trial < 300; trial++) {
       const [fixed, perChunk, perRow] = [0.5 + 20 * rand(), 3 * rand(), 0.1 + 2 * rand()];
       const cost = fitted(fixed, perChunk, perRow);
       const decodes = 1 + Math.floor(rand() * 23);
-      const decodeMs = fixed + (perChunk + perRow) * decodes;
+      const waitSteps = [1, 2, 3][trial % 3]!;
+      const decodeMs = waitSteps * (fixed + (perChunk + perRow) * decodes);
       const waited = rand() * decodeMs;
       const pending = Array.from({ length: 1 + Math.floor(rand() * 5) }, () => 1 + Math.floor(rand() * 41));
-      const rows = adaptivePrefillRows(cost, decodes, waited, pending)!;
+      const rows = adaptivePrefillRows(cost, decodes, waited, pending, waitSteps)!;
       // Reference: the largest k whose k shortest prompts fit, among budgets where sharePrefill finishes one.
       const sorted = [...pending].sort((a, b) => a - b);
       let want = 0;
@@ -89,11 +90,14 @@ describe('adaptivePrefillRows', () => {
   it('gives a short prompt a step of its own and sends a dearer one beside the decodes (CPU-like costs)', () => {
     // 3 ms a step, 0.4 ms a chunk, 0.4 ms a row: 16 decodes 15.8 ms, a 20-row prompt alone 11.4 ms.
     const cost = fitted(3, 0.4, 0.4);
-    expect(adaptivePrefillRows(cost, 16, 0, [20])).toBe(20);
-    expect(adaptivePrefillRows(cost, 16, 0, [20, 20])).toBe(20);
-    expect(adaptivePrefillRows(cost, 16, 0, [20, 9])).toBe(29);
-    expect(adaptivePrefillRows(cost, 16, 0, [40])).toBe(0);
-    // After 5 ms of prefill-only steps the decodes are due: the 20-row prompt goes beside them.
-    expect(adaptivePrefillRows(cost, 16, 5, [20])).toBe(0);
+    expect(adaptivePrefillRows(cost, 16, 0, [20], 1)).toBe(20);
+    expect(adaptivePrefillRows(cost, 16, 0, [20, 20], 1)).toBe(20);
+    expect(adaptivePrefillRows(cost, 16, 0, [20, 9], 1)).toBe(29);
+    expect(adaptivePrefillRows(cost, 16, 0, [40], 1)).toBe(0);
+    // After 5 ms of prefill-only steps one decode step of wait is spent: the 20-row prompt goes beside the decodes.
+    expect(adaptivePrefillRows(cost, 16, 5, [20], 1)).toBe(0);
+    // The default allows three decode steps (47.4 ms): 40 rows (19.4 ms) after 25 ms of waiting, not 120 rows (51.4 ms).
+    expect(adaptivePrefillRows(cost, 16, 25, [40])).toBe(40);
+    expect(adaptivePrefillRows(cost, 16, 0, [120])).toBe(0);
   });
 });

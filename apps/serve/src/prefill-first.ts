@@ -9,12 +9,14 @@
  *
  * `always` (the `prefillFirst: true` policy) runs every step that has prompts to prefill alone, but never two in a
  * row. `adaptive` bounds what the decodes pay instead of counting steps: a prefill-only step runs when its predicted
- * cost, added to what the decodes have already waited since their last step, stays within one predicted decode
- * step, and only with the prompts it finishes (a prefill-only step that draws no first token only delays the
- * decodes); otherwise the prompts go beside the decodes as without prefill first. So a decode waits at most about
- * one extra decode step for its next token, short prompts arriving one after another each get a step of their own,
- * and a long prompt or a large burst, whose prefill would cost more than the decodes' step, is mixed with the
- * decodes instead of stalling them.
+ * cost, added to what the decodes have already waited since their last step, stays within `ADAPTIVE_WAIT_STEPS`
+ * predicted decode steps, and only with the prompts it finishes (a prefill-only step that draws no first token only
+ * delays the decodes); otherwise the prompts go beside the decodes as without prefill first. So prompts arriving one
+ * after another each get a step of their own while the decodes wait a bounded time, and a long prompt or a large
+ * burst, whose prefill would cost more than that, is mixed with the decodes instead of stalling them. The bound is
+ * 3 from the simulation in bench/sched-sim.mjs (apps/serve/BENCHMARKS.md): at 1 the policy is nearly never used
+ * (TTFT p95 as without prefill first), at 3 it is as good as prefill-only steps without any bound, beyond it
+ * changes nothing measurable.
  *
  * The prediction needs what a row costs by kind: a decode row goes through the output projection (the vocabulary,
  * the largest product of a small model) and the sampler, a prompt row only through the layers but for the last row
@@ -25,6 +27,9 @@
  * @module
  */
 import { sharePrefill } from './prefill-budget.js';
+
+/** The decodes' wait for their next token an adaptive prefill-only step may bring about, in predicted decode steps. */
+export const ADAPTIVE_WAIT_STEPS = 3;
 
 /** Which prefill-first policy a scheduler runs: off (`false`), `true` (always, never twice in a row), `'adaptive'`. */
 export type PrefillFirstPolicy = boolean | 'adaptive';
@@ -90,18 +95,20 @@ export class ChunkCostModel {
  * The prompt rows an adaptive prefill-only step may take, or 0 when the prompts should go beside the decodes: the
  * most rows that finish whole prompts (`pending`: rows left per prompt, oldest first, shared as `sharePrefill`
  * shares them) and whose predicted cost, added to the `waitedMs` that the `decodes` running decodes have already
- * waited since their last step, stays within one predicted step of those decodes; 0 when not even the shortest
- * prompt fits, and when no decodes are running (every step is prefill-only then). Null before `cost` has a fit.
+ * waited since their last step, stays within `waitSteps` predicted steps of those decodes; 0 when not even the
+ * shortest prompt fits, and when no decodes are running (every step is prefill-only then). Null before `cost` has a
+ * fit.
  */
 export function adaptivePrefillRows(
   cost: ChunkCostModel,
   decodes: number,
   waitedMs: number,
   pending: readonly number[],
+  waitSteps = ADAPTIVE_WAIT_STEPS,
 ): number | null {
   if (decodes <= 0 || pending.length === 0) return 0;
   if (!cost.fit()) return null;
-  const decodeMs = cost.predict(decodes, decodes);
+  const decodeMs = waitSteps * cost.predict(decodes, decodes);
   const shortest = [...pending].sort((a, b) => a - b);
   let best = 0;
   let rows = 0;

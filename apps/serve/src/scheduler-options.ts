@@ -29,7 +29,7 @@ export interface SchedulerOptions {
    * never two such steps in a row, so a running sequence waits at most one extra step for its next token. This
    * trades inter-token latency for time to first token, as vLLM's first scheduler did. `'adaptive'`: instead of
    * never two in a row, a prefill-only step runs while the decodes' wait for their next token, its predicted cost
-   * included, stays within one predicted decode step, and only when it finishes a prompt (see prefill-first.ts).
+   * included, stays within three predicted decode steps, and only when it finishes a prompt (see prefill-first.ts).
    */
   prefillFirst?: PrefillFirstPolicy;
   /** The clock steps are timed with, in milliseconds (default `performance.now`; tests pass a fake one). */

@@ -182,7 +182,7 @@ describe('Scheduler latency policies', () => {
     }
   };
 
-  it('adaptive prefill first: short prompts run alone while the decodes wait at most one decode step', async () => {
+  it('adaptive prefill first: prompts run alone while the decodes wait at most three decode steps', async () => {
     const { engine, scheduler, log, duringNextStep } = timedScheduler(
       { prefillFirst: 'adaptive', targetStepMs: 0 },
       adaptiveCost,
@@ -193,7 +193,7 @@ describe('Scheduler latency policies', () => {
     const d = greedy(promptOf(3, 14), 9);
     const x = greedy(promptOf(2, 15), 4);
     const y = greedy(promptOf(6, 16), 4);
-    const z = greedy(promptOf(3, 17), 3);
+    const z = greedy(promptOf(44, 17), 3);
     for (const r of [...first, d]) scheduler.submit(r.req);
     duringNextStep(() => undefined);
     duringNextStep(() => scheduler.submit(x.req));
@@ -204,12 +204,12 @@ describe('Scheduler latency policies', () => {
     expect(log.slice(0, 5).map((l) => l.chunks)).toEqual([
       '0@0×3 1@0×4 2@0×5 3@0×3',
       '0@3×1 1@4×1 2@5×1 3@3×1',
-      // X alone: 5 ms against the 13 ms of a 4-row decode step.
+      // X alone: 5 ms against three 4-row decode steps (39 ms).
       '4@0×2',
-      // Y alone too: the decodes have waited 5 ms, and 5 + 9 ms stays within a 5-row decode step (16 ms).
+      // Y alone too: the decodes have waited 5 ms, and 5 + 9 ms stays within three 5-row decode steps (48 ms).
       '5@0×6',
-      // Z would make them wait 14 + 6 ms, more than a 6-row decode step (19 ms): beside the decodes.
-      '0@4×1 1@5×1 2@6×1 3@4×1 4@2×1 5@6×1 6@0×3',
+      // Z would make them wait 14 + 47 ms, more than three 6-row decode steps (57 ms): beside the decodes.
+      '0@4×1 1@5×1 2@6×1 3@4×1 4@2×1 5@6×1 6@0×44',
     ]);
     expect(log.map((l) => l.ms).slice(1, 4)).toEqual([13, 5, 9]);
     for (const r of all) expect(r.ids).toEqual(await solo(r.req.prompt, r.req.maxTokens));
@@ -227,7 +227,7 @@ describe('Scheduler latency policies', () => {
       seedCost(scheduler);
       const a = greedy(promptOf(3, 18), 6);
       const b = greedy(promptOf(4, 19), 6);
-      const long = greedy(promptOf(6, 20), 3);
+      const long = greedy(promptOf(20, 20), 3);
       scheduler.submit(a.req);
       scheduler.submit(b.req);
       duringNextStep(() => undefined);
@@ -239,8 +239,8 @@ describe('Scheduler latency policies', () => {
       expect(engine.blocks.usedBlocks).toBe(0);
       engine.dispose();
     }
-    // Adaptive: the 6-row prompt (9 ms) against a 2-row decode step (7 ms): mixed. Always: alone, then the decodes.
-    expect(runs[0]!.slice(2, 4)).toEqual(['0@4×1 1@5×1 2@0×6', '0@5×1 1@6×1 2@6×1']);
-    expect(runs[1]!.slice(2, 4)).toEqual(['2@0×6', '0@4×1 1@5×1 2@6×1']);
+    // Adaptive: the 20-row prompt (23 ms) against three 2-row decode steps (21 ms): mixed. Always: alone first.
+    expect(runs[0]!.slice(2, 4)).toEqual(['0@4×1 1@5×1 2@0×20', '0@5×1 1@6×1 2@20×1']);
+    expect(runs[1]!.slice(2, 4)).toEqual(['2@0×20', '0@4×1 1@5×1 2@20×1']);
   });
 });

@@ -5,7 +5,7 @@
  * long prompt never stalls the running decodes, and shared between the prompts shortest-first so that no prompt
  * waits behind another's long prefill (see prefill-budget.ts); with `prefillFirst`, prompts run in a step of their own
  * ahead of the decodes instead (never two such steps in a row, or, `adaptive`, while the decodes' wait stays within
- * one decode step: see prefill-first.ts). The loop starts a step on the next turn of the event
+ * three decode steps: see prefill-first.ts). The loop starts a step on the next turn of the event
  * loop, so requests arriving together (a burst of clients) are admitted and prefilled in one forward. Admission is
  * by free KV blocks: the oldest waiting request starts once the pool can hold its prompt (after sharing cached
  * prefix blocks, which skip their prefill) and the batch has room; its blocks are reserved then; until then it

@@ -33,7 +33,7 @@ export interface ServerOptions {
   targetStepMs?: number;
   /**
    * Run prompts in steps of their own ahead of the running decodes (lower TTFT, longer inter-token gaps): `true`
-   * never twice in a row, `'adaptive'` while the decodes wait at most about one decode step (see `SchedulerOptions`).
+   * never twice in a row, `'adaptive'` while the decodes wait at most about three decode steps (see `SchedulerOptions`).
    */
   prefillFirst?: PrefillFirstPolicy;
   /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
