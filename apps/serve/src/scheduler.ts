@@ -22,11 +22,18 @@
  * @module
  */
 
-import { Sampler, tokenLogprobs } from '@andes/nn';
 import type { Engine, StepChunk, StepResult } from './engine.js';
 import { StepCostModel, sharePrefill } from './prefill-budget.js';
 import { adaptivePrefillRows, ChunkCostModel } from './prefill-first.js';
-import { acceptToken, type Delivery, deliverToken, type ScheduledSequence, stepChunk } from './scheduled-sequence.js';
+import {
+  acceptToken,
+  type Delivery,
+  deliverToken,
+  newSequence,
+  type ScheduledSequence,
+  scorePrompt,
+  stepChunk,
+} from './scheduled-sequence.js';
 import type { SchedulerOptions } from './scheduler-options.js';
 import type { FinishReason, SequenceHandle, SequenceRequest } from './sequence-request.js';
 
@@ -118,21 +125,7 @@ export class Scheduler {
         `scheduler: prompt of ${req.prompt.length} tokens must be in [1, ${room}] (context ${maxContext})`,
       );
     }
-    const now = this.now();
-    const seq: ScheduledSequence = {
-      id: this.nextId++,
-      req,
-      sampler: new Sampler(req.sampling),
-      tokens: [...req.prompt],
-      computed: 0,
-      promptEntries: [],
-      generated: 0,
-      running: false,
-      cancelled: false,
-      done: false,
-      arrived: now,
-      lastTokenAt: now,
-    };
+    const seq = newSequence(this.nextId++, req, this.now());
     this.waiting.push(seq);
     this.kick();
     return {
@@ -382,16 +375,7 @@ export class Scheduler {
     const promptPart = Math.max(0, Math.min(chunk.start + n, prompt.length) - chunk.start);
     if (promptPart > 0) this.options.metrics?.promptTokens.inc({}, promptPart);
     seq.computed = chunk.start + n;
-    const v = this.engine.vocabSize;
-    const { logits } = result;
-    if (chunk.allLogits && logits) {
-      // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
-      for (let r = 0; r < n && chunk.start + r + 1 < prompt.length; r++) {
-        if (seq.promptEntries.length > chunk.start + r) continue;
-        const row = logits.subarray(r * v, (r + 1) * v);
-        seq.promptEntries.push(tokenLogprobs(row, prompt[chunk.start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
-      }
-    }
+    if (chunk.allLogits && result.logits) scorePrompt(seq, chunk, result.logits, this.engine.vocabSize);
     if (seq.computed < seq.tokens.length || seq.cancelled) return;
     if (seq.req.maxTokens <= 0) {
       if (seq.req.promptLogprobs) seq.req.onPromptLogprobs?.(seq.promptEntries);
