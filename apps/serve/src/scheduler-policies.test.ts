@@ -4,7 +4,7 @@
  * sized from the measured step cost so that the step stays within its target. Tokens equal each request's solo run.
  */
 import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
-import { setBackend } from '@andes/tensor';
+import { seededUniform, setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { greedy } from '../test/requests.js';
 import { LlamaEngine } from './llama-engine.js';
@@ -242,5 +242,57 @@ describe('Scheduler latency policies', () => {
     // Adaptive: the 20-row prompt (23 ms) against three 2-row decode steps (21 ms): mixed. Always: alone first.
     expect(runs[0]!.slice(2, 4)).toEqual(['0@4×1 1@5×1 2@0×20', '0@5×1 1@6×1 2@20×1']);
     expect(runs[1]!.slice(2, 4)).toEqual(['2@0×20', '0@4×1 1@5×1 2@20×1']);
+  });
+
+  it('adaptive prefill first, random arrivals: every request ends with its solo tokens, decodes wait within the bound', async () => {
+    const { engine, scheduler, log, duringNextStep } = timedScheduler(
+      { prefillFirst: 'adaptive', targetStepMs: 0 },
+      adaptiveCost,
+    );
+    seedCost(scheduler);
+    const rand = seededUniform(57);
+    const reqs = Array.from({ length: 14 }, (_, i) =>
+      greedy(promptOf(1 + Math.floor(rand() * 23), 30 + i), 2 + Math.floor(rand() * 7)),
+    );
+    scheduler.submit(reqs[0]!.req);
+    scheduler.submit(reqs[1]!.req);
+    // The rest arrive during random steps, up to two per step.
+    let next = 2;
+    for (let step = 0; next < reqs.length; step++) {
+      const n = Math.min(reqs.length - next, Math.floor(rand() * 3));
+      const batch = reqs.slice(next, next + n);
+      next += n;
+      duringNextStep(() => {
+        for (const r of batch) scheduler.submit(r.req);
+      });
+    }
+    await Promise.all(reqs.map((r) => r.reason));
+    for (const r of reqs) expect(r.ids).toEqual(await solo(r.req.prompt, r.req.maxTokens));
+    expect(engine.blocks.usedBlocks).toBe(0);
+    // Replay the log: a sequence decodes from the step that completes its prompt until its last decode. A step without
+    // decode chunks while some sequence decodes is prefill-only; the decodes' wait through such steps, this one's cost
+    // included, stays within three predicted decode steps (the fit is exact: 1 + 3 ms per decode).
+    const promptLen = reqs.map((r) => r.req.prompt.length);
+    const lastPos = reqs.map((r) => r.req.prompt.length + r.req.maxTokens - 2);
+    const decoding = new Set<number>();
+    let waited = 0;
+    let prefillOnly = 0;
+    for (const { chunks, ms } of log) {
+      const parsed = chunks.split(' ').map((c) => c.split(/[@×]/).map(Number) as [number, number, number]);
+      const decodes = parsed.filter(([seq, start, n]) => n === 1 && start >= promptLen[seq]!);
+      if (decoding.size > 0 && decodes.length === 0) {
+        prefillOnly++;
+        waited += ms;
+        expect(waited).toBeLessThanOrEqual(3 * (1 + 3 * decoding.size) + 1e-9);
+      } else waited = 0;
+      for (const [seq, start, n] of parsed) {
+        if (start + n === promptLen[seq]) decoding.add(seq);
+        if (start === lastPos[seq] || (start + n === promptLen[seq] && reqs[seq]!.req.maxTokens === 1)) {
+          decoding.delete(seq);
+        }
+      }
+    }
+    expect(prefillOnly).toBeGreaterThan(0);
+    engine.dispose();
   });
 });
