@@ -258,7 +258,7 @@ describe('Scheduler latency policies', () => {
     scheduler.submit(reqs[1]!.req);
     // The rest arrive during random steps, up to two per step.
     let next = 2;
-    for (let step = 0; next < reqs.length; step++) {
+    while (next < reqs.length) {
       const n = Math.min(reqs.length - next, Math.floor(rand() * 3));
       const batch = reqs.slice(next, next + n);
       next += n;
