@@ -11,7 +11,7 @@
 // Environment: SIM_COSTS (`cpu` | `lavapipe` | `fixed,perChunk,perRow` in ms; default both named profiles, fitted to
 // the 2026-12-05 traces in BENCHMARKS.md), SIM_POLICIES (default off,always,adaptive), SIM_WORKLOADS (default
 // realistic,lockstep), SIM_SECONDS (simulated seconds per level, default 20), SIM_NOISE (± fraction, default 0.15),
-// SIM_HTTP_MS (default 3), SIM_SEED (the step-cost noise's seed, default 17), SIM_OVERLAP (1: the next step is planned before delivery, as with an engine worker; default:
+// SIM_HTTP_MS (default 3), SIM_TARGET_MS (the scheduler's targetStepMs; default its own, 100), SIM_SEED (the step-cost noise's seed, default 17), SIM_OVERLAP (1: the next step is planned before delivery, as with an engine worker; default:
 // 1 for cpu, 0 for lavapipe, as the CLI's defaults).
 import { KvBlockPool } from '@andes/nn';
 import { mixSeed, seededUniform } from '@andes/tensor';
@@ -40,6 +40,7 @@ const SECONDS = Number(process.env.SIM_SECONDS ?? 20);
 const NOISE = Number(process.env.SIM_NOISE ?? 0.15);
 const HTTP_MS = Number(process.env.SIM_HTTP_MS ?? 3);
 const SEED = Number(process.env.SIM_SEED ?? 17);
+const TARGET_MS = process.env.SIM_TARGET_MS === undefined ? undefined : Number(process.env.SIM_TARGET_MS);
 const policyOf = { off: false, always: true, adaptive: 'adaptive' };
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
@@ -92,7 +93,12 @@ async function simulate(cost, policy, workload, clients) {
       if (pool.has(seq)) pool.close(seq);
     },
   };
-  const scheduler = new Scheduler(engine, { maxQueue: 1024, prefillFirst: policyOf[policy], clock: () => now });
+  const scheduler = new Scheduler(engine, {
+    maxQueue: 1024,
+    prefillFirst: policyOf[policy],
+    targetStepMs: TARGET_MS,
+    clock: () => now,
+  });
   const system = Array.from({ length: 40 }, (_, i) => 100 + i);
   const ttft = [];
   const itl = [];
