@@ -14,9 +14,9 @@
  * delays the decodes); otherwise the prompts go beside the decodes as without prefill first. So prompts arriving one
  * after another each get a step of their own while the decodes wait a bounded time, and a long prompt or a large
  * burst, whose prefill would cost more than that, is mixed with the decodes instead of stalling them. The bound is
- * 3 from the simulation in bench/sched-sim.mjs (apps/serve/BENCHMARKS.md): at 1 the policy is nearly never used
- * (TTFT p95 as without prefill first), at 3 it is as good as prefill-only steps without any bound, beyond it
- * changes nothing measurable.
+ * 3 from the simulation in bench/sched-sim.mjs (apps/serve/BENCHMARKS.md): at 1 it gains nothing over no prefill
+ * first (TTFT p95 as without it), at 3 it is as good as prefill-only steps without any bound, beyond it changes
+ * nothing measurable.
  *
  * The prediction needs what a row costs by kind: a decode row goes through the output projection (the vocabulary,
  * the largest product of a small model) and the sampler, a prompt row only through the layers but for the last row
