@@ -59,6 +59,8 @@ export interface CliOptions {
   targetStepMs: number;
   /** `--prefill-first` alone: true (always); `--prefill-first adaptive`: adaptive. */
   prefillFirst?: PrefillFirstPolicy;
+  /** `--no-cut-in`: false. */
+  cutIn: boolean;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
   dtype?: WeightDtype;
@@ -123,6 +125,11 @@ export function buildProgram(): Command {
         'decode steps)',
       prefillFirstPolicy,
     )
+    .option(
+      '--no-cut-in',
+      'do not run prompts that arrive during a step between its layers (cut-ins: with one engine worker on the CPU ' +
+        'backend, a new prompt waits for one layer of the running batch instead of the rest of its step)',
+    )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option(
       '--engine-workers <n>',
@@ -177,6 +184,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     prefillChunk: o.prefillChunk,
     targetStepMs: o.targetStepMs,
     prefillFirst: o.prefillFirst ?? false,
+    cutIn: o.cutIn,
     logger: { level: o.logLevel },
     prefixCacheMinTokens: o.prefixCache,
     rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },

@@ -25,6 +25,8 @@ export interface ScheduledSequence {
   generated: number;
   /** Holding blocks (admitted and not preempted since). */
   running: boolean;
+  /** Its prompt runs in a cut-in (`Engine.cutIn`) now: no step plans it until that returns. */
+  inCutIn: boolean;
   cancelled: boolean;
   done: boolean;
   /** Submission time and the last token's delivery time (ms, the scheduler's clock). */
@@ -52,6 +54,7 @@ export function newSequence(id: number, req: SequenceRequest, now: number): Sche
     promptEntries: [],
     generated: 0,
     running: false,
+    inCutIn: false,
     cancelled: false,
     done: false,
     arrived: now,

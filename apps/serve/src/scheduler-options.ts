@@ -32,6 +32,15 @@ export interface SchedulerOptions {
    * included, stays within three predicted decode steps, and only when it finishes a prompt (see prefill-first.ts).
    */
   prefillFirst?: PrefillFirstPolicy;
+  /**
+   * Cut-ins (default true, where the engine offers `Engine.cutIn`: an engine worker on the CPU backend): requests
+   * that arrive while a step runs are admitted at once and their prompts run between two layers of that step, so a
+   * first token waits for one layer of the running batch instead of the rest of the step and the next step's decodes.
+   * The running decodes wait for those prompts instead (at most `cutInMaxRows` rows at a time).
+   */
+  cutIn?: boolean;
+  /** Most prompt rows one cut-in computes (default 64); a longer prompt waits for a step. */
+  cutInMaxRows?: number;
   /** The clock steps are timed with, in milliseconds (default `performance.now`; tests pass a fake one). */
   clock?: () => number;
   metrics?: ServeMetrics;

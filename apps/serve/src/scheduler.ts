@@ -69,8 +69,12 @@ export class Scheduler {
   private decodesServedAt = 0;
   /** A step is running: sequences that end meanwhile keep their blocks until it returns (they may be in it). */
   private stepping = false;
-  /** Sequences to release when the running step returns. */
+  /** Sequences to release when the running step (and cut-in) returns. */
   private releaseAfterStep: number[] = [];
+  /** A cut-in is running (see `SchedulerOptions.cutIn`). */
+  private cutInFlight = false;
+  /** A cut-in is planned for the next turn of the event loop. */
+  private cutInQueued = false;
   /** Step wall time against rows, for the prefill budget. */
   readonly stepCost = new StepCostModel();
   /** Step wall time against chunks and rows, for the adaptive prefill-first policy. */
@@ -128,6 +132,7 @@ export class Scheduler {
     const seq = newSequence(this.nextId++, req, this.now());
     this.waiting.push(seq);
     this.kick();
+    this.queueCutIn();
     return {
       cancel: () => {
         if (seq.done || seq.cancelled) return;
@@ -216,16 +221,17 @@ export class Scheduler {
     const { blocks } = this.engine;
     const work: { seq: ScheduledSequence; chunk: StepChunk }[] = [];
     const isPrefilling = (seq: ScheduledSequence) =>
-      seq.computed < seq.req.prompt.length || seq.tokens.length - seq.computed > 1;
+      !seq.inCutIn && (seq.computed < seq.req.prompt.length || seq.tokens.length - seq.computed > 1);
     // Prefill first: prompts waiting or part-prefilled get a step of their own (see prefill-first.ts).
     const prefillOnlyRows = this.prefillOnlyRows(isPrefilling);
     const prefillOnly = prefillOnlyRows > 0;
     // Oldest first, so preemption (from the young end) never removes a sequence already planned in this step.
     for (const seq of prefillOnly ? [] : [...this.running]) {
-      if (!seq.running || isPrefilling(seq) || seq.computed >= seq.tokens.length) continue;
+      if (!seq.running || seq.inCutIn || isPrefilling(seq) || seq.computed >= seq.tokens.length) continue;
       let fits = true;
       while (!blocks.grow(seq.id, seq.computed + 1)) {
-        const victim = this.running.at(-1)!;
+        // The youngest, but never one whose prompt a cut-in is computing (seq itself is not).
+        const victim = this.running.findLast((s) => !s.inCutIn)!;
         this.preempt(victim);
         if (victim === seq) {
           fits = false;
@@ -349,7 +355,7 @@ export class Scheduler {
       results = work.map(() => err);
     } finally {
       this.stepping = false;
-      for (const id of this.releaseAfterStep.splice(0)) this.engine.release(id);
+      this.releaseDeferred();
     }
     const m = this.options.metrics;
     const decodes = work.filter((w) => w.chunk.ids.length === 1 && w.chunk.start >= w.seq.req.prompt.length).length;
@@ -410,8 +416,68 @@ export class Scheduler {
     }
     const waiting = this.waiting.indexOf(seq);
     if (waiting >= 0) this.waiting.splice(waiting, 1);
-    if (this.stepping) this.releaseAfterStep.push(seq.id);
+    if (this.stepping || this.cutInFlight) this.releaseAfterStep.push(seq.id);
     else this.engine.release(seq.id);
+  }
+
+  /** Releases the sequences that ended while a step or cut-in (which may hold them) ran, once neither runs. */
+  private releaseDeferred(): void {
+    if (this.stepping || this.cutInFlight) return;
+    for (const id of this.releaseAfterStep.splice(0)) this.engine.release(id);
+  }
+
+  /** Plans a cut-in for the next turn of the event loop, so that the arrivals of one turn share it. */
+  private queueCutIn(): void {
+    if (!this.engine.cutIn || this.options.cutIn === false || this.cutInQueued) return;
+    this.cutInQueued = true;
+    setImmediate(() => {
+      this.cutInQueued = false;
+      this.startCutIn();
+    });
+  }
+
+  /**
+   * While a step runs and no cut-in does: admits the waiting sequences (oldest first, while batch room, blocks and
+   * `cutInMaxRows` allow) and runs their whole prompts as a cut-in; their first tokens are delivered as it returns.
+   */
+  private startCutIn(): void {
+    const cutIn = this.engine.cutIn;
+    if (!cutIn || !this.stepping || this.cutInFlight) return;
+    const maxRows = this.options.cutInMaxRows ?? 64;
+    const seqs: ScheduledSequence[] = [];
+    let rows = 0;
+    while (this.waiting.length > 0 && this.running.length < this.engine.maxSlots) {
+      const next = this.waiting[0]!;
+      // Preempted sequences (generated tokens to recompute) and prompt scoring go through the steps.
+      if (next.req.promptLogprobs || next.tokens.length > next.req.prompt.length) break;
+      const need = next.tokens.length - this.reuse(next);
+      if (rows + need > maxRows || !this.admit(next)) break;
+      next.inCutIn = true;
+      seqs.push(next);
+      rows += next.tokens.length - next.computed;
+    }
+    if (seqs.length === 0) return;
+    const chunks = seqs.map((seq) => stepChunk(seq, seq.tokens.length - seq.computed));
+    this.cutInFlight = true;
+    this.options.metrics?.prefillBatchSize.observe(seqs.length);
+    cutIn
+      .call(this.engine, chunks)
+      .then(
+        (results): Array<StepResult | Error> => results,
+        (e) => chunks.map(() => (e instanceof Error ? e : new Error(String(e)))),
+      )
+      .then((results) => {
+        this.cutInFlight = false;
+        const drawn: Delivery[] = [];
+        seqs.forEach((seq, i) => {
+          seq.inCutIn = false;
+          const d = this.afterStep(seq, chunks[i]!, results[i]!);
+          if (d) drawn.push(d);
+        });
+        this.releaseDeferred();
+        this.deliverAll(drawn);
+        if (this.waiting.length > 0) this.queueCutIn();
+      });
   }
 
   private finish(seq: ScheduledSequence, reason: FinishReason, error?: Error): void {

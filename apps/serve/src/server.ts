@@ -36,6 +36,11 @@ export interface ServerOptions {
    * never twice in a row, `'adaptive'` while the decodes wait at most about three decode steps (see `SchedulerOptions`).
    */
   prefillFirst?: PrefillFirstPolicy;
+  /**
+   * Cut-ins (default true where the engine offers them: one engine worker on the CPU backend): a prompt arriving
+   * during a step runs between two of its layers (see `SchedulerOptions.cutIn`).
+   */
+  cutIn?: boolean;
   /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
   prefixCacheMinTokens?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
@@ -182,6 +187,7 @@ export function createServer(options: ServerOptions): AndesServer {
         prefillChunk: options.prefillChunk,
         targetStepMs: options.targetStepMs,
         prefillFirst: options.prefillFirst,
+        cutIn: options.cutIn,
         prefixCacheMinTokens: options.prefixCacheMinTokens,
         metrics,
       });
