@@ -22,6 +22,7 @@
  * @module
  */
 
+import { cutInCandidates } from './cut-in.js';
 import type { Engine, StepChunk, StepResult } from './engine.js';
 import { StepCostModel, sharePrefill } from './prefill-budget.js';
 import { adaptivePrefillRows, ChunkCostModel } from './prefill-first.js';
@@ -437,24 +438,20 @@ export class Scheduler {
   }
 
   /**
-   * While a step runs and no cut-in does: admits the waiting sequences (oldest first, while batch room, blocks and
-   * `cutInMaxRows` allow) and runs their whole prompts as a cut-in; their first tokens are delivered as it returns.
+   * While a step runs and no cut-in does: admits the waiting sequences (oldest first, all that batch room allows,
+   * if their prompts' rows fit `cutInMaxRows`, while blocks allow) and runs their whole prompts as a cut-in; their
+   * first tokens are delivered as it returns.
    */
   private startCutIn(): void {
     const cutIn = this.engine.cutIn;
     if (!cutIn || !this.stepping || this.cutInFlight) return;
-    const maxRows = this.options.cutInMaxRows ?? 64;
+    const room = this.engine.maxSlots - this.running.length;
+    const next = cutInCandidates(this.waiting, room, this.options.cutInMaxRows ?? 64, (seq) => this.reuse(seq));
     const seqs: ScheduledSequence[] = [];
-    let rows = 0;
-    while (this.waiting.length > 0 && this.running.length < this.engine.maxSlots) {
-      const next = this.waiting[0]!;
-      // Preempted sequences (generated tokens to recompute) and prompt scoring go through the steps.
-      if (next.req.promptLogprobs || next.tokens.length > next.req.prompt.length) break;
-      const need = next.tokens.length - this.reuse(next);
-      if (rows + need > maxRows || !this.admit(next)) break;
-      next.inCutIn = true;
-      seqs.push(next);
-      rows += next.tokens.length - next.computed;
+    for (const seq of next) {
+      if (!this.admit(seq)) break;
+      seq.inCutIn = true;
+      seqs.push(seq);
     }
     if (seqs.length === 0) return;
     const chunks = seqs.map((seq) => stepChunk(seq, seq.tokens.length - seq.computed));
