@@ -11,6 +11,7 @@ import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
+import type { PrefillFirstPolicy } from './prefill-first.js';
 import { createServer } from './server.js';
 
 function positiveInt(value: string): number {
@@ -32,6 +33,12 @@ function port(value: string): number {
   return n;
 }
 
+function prefillFirstPolicy(value: string): PrefillFirstPolicy {
+  if (value === 'always') return true;
+  if (value === 'adaptive') return value;
+  throw new InvalidArgumentError(`expected always or adaptive, got '${value}'`);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Options after parsing. */
@@ -50,7 +57,10 @@ export interface CliOptions {
   kvMemory?: number;
   prefillChunk: number;
   targetStepMs: number;
-  prefillFirst?: boolean;
+  /** `--prefill-first` alone: true (always); `--prefill-first adaptive`: adaptive. */
+  prefillFirst?: PrefillFirstPolicy;
+  /** `--no-cut-in`: false. */
+  cutIn: boolean;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
   dtype?: WeightDtype;
@@ -109,8 +119,16 @@ export function buildProgram(): Command {
       100,
     )
     .option(
-      '--prefill-first',
-      'run new prompts in a step of their own before the running decodes (lower TTFT, longer inter-token gaps)',
+      '--prefill-first [policy]',
+      'run new prompts in a step of their own before the running decodes (lower TTFT, longer inter-token gaps): ' +
+        'always (never two such steps in a row; the default policy) | adaptive (while the decodes wait at most three ' +
+        'decode steps)',
+      prefillFirstPolicy,
+    )
+    .option(
+      '--no-cut-in',
+      'do not run prompts that arrive during a step between its layers (cut-ins: with one engine worker on the CPU ' +
+        'backend, a new prompt waits for one layer of the running batch instead of the rest of its step)',
     )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option(
@@ -165,7 +183,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
     targetStepMs: o.targetStepMs,
-    prefillFirst: o.prefillFirst === true,
+    prefillFirst: o.prefillFirst ?? false,
+    cutIn: o.cutIn,
     logger: { level: o.logLevel },
     prefixCacheMinTokens: o.prefixCache,
     rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },

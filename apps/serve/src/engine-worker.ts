@@ -1,16 +1,19 @@
 /**
  * The engine worker's entry (see worker-engine.ts): loads the model on the backend it is given, allocates a
  * `LlamaEngine`, then runs one step per message, replaying the block-pool changes the main thread made since the
- * last one first, and posts back the drawn tokens (and logits that were asked for).
+ * last one first, and posts back the drawn tokens (and logits that were asked for). Cut-ins (`Engine.cutIn`) arrive
+ * on their own port, which a running step reads between its layers (`receiveMessageOnPort`: the step never returns
+ * to the event loop) and runs there as a forward of their own; one posted too late for the step runs right after it.
  *
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { LlamaForCausalLM } from '@andes/nn';
 import { setBackend, setCpuThreads } from '@andes/tensor';
+import type { StepChunk } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
 import { buildModel } from './model-build.js';
-import type { EngineWorkerInit, FromEngineWorker, PoolOp, ToEngineWorker } from './worker-engine.js';
+import type { CutInMessage, EngineWorkerInit, FromEngineWorker, PoolOp, ToEngineWorker } from './worker-engine.js';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker: must run in a worker thread (see WorkerEngine)');
@@ -36,7 +39,8 @@ function replay(engine: LlamaEngine, ops: readonly PoolOp[]): void {
     if (o.op === 'open') pool.open(o.id, o.tokens, o.maxReuse);
     else if (o.op === 'grow') {
       if (!pool.grow(o.id, o.positions)) throw new Error(`engine-worker: replayed grow of sequence ${o.id} failed`);
-    } else pool.close(o.id);
+    } else if (o.op === 'commit') pool.commit(o.id, o.start, o.ids);
+    else pool.close(o.id);
   }
 }
 
@@ -57,18 +61,69 @@ post({
   blockSize: pool.blockSize,
 });
 
+const cutIns = init.cutInPort ?? null;
+/** A step or cut-in is running: a `drain` that arrives meanwhile leaves the port to it. */
+let running = false;
+/** Steps whose pool changes were replayed (see `CutInMessage.afterSteps`). */
+let stepsReplayed = 0;
+/** A cut-in read from its port before the step posted ahead of it was replayed: it runs after that step's changes. */
+let held: CutInMessage | null = null;
+
+/** Replays `ops`, runs `chunks` (between the layers of `between`'s caller, if any) and posts the reply as `kind`. */
+async function run(
+  kind: 'step' | 'cut-in',
+  ops: readonly PoolOp[],
+  chunks: readonly StepChunk[],
+  between?: () => Promise<void> | undefined,
+): Promise<void> {
+  let forwarded = false;
+  try {
+    replay(engine, ops);
+    if (kind === 'step') stepsReplayed++;
+    // The main thread commits the chunks when the reply comes, and this pool replays that (see replay).
+    const onForward = () => {
+      forwarded = true;
+    };
+    post({ type: kind, results: await engine.step(chunks, { betweenLayers: between, commit: false, onForward }) });
+  } catch (e) {
+    // A failure after the forward (drawing tokens) leaves the keys and values written: the chunks count as computed.
+    const committed = chunks.map(() => forwarded);
+    post({ type: `${kind}-error`, message: e instanceof Error ? e.message : String(e), committed });
+  }
+}
+
+/** The next cut-in waiting on its port (whose step changes were replayed), run to its reply; undefined if none. */
+function nextCutIn(): Promise<void> | undefined {
+  const next = held ?? (receiveMessageOnPort(cutIns!)?.message as CutInMessage | undefined);
+  held = null;
+  if (!next) return undefined;
+  if (next.afterSteps > stepsReplayed) {
+    held = next;
+    return undefined;
+  }
+  return run('cut-in', next.ops, next.chunks);
+}
+
+async function drainCutIns(): Promise<void> {
+  if (!cutIns) return;
+  for (let next = nextCutIn(); next; next = nextCutIn()) await next;
+}
+
 port.on('message', async (m: ToEngineWorker) => {
   if (m.type === 'dispose') {
     engine.dispose();
     port.close();
+    cutIns?.close();
     return;
   }
+  if (running) return; // a drain during a step: the step reads the port itself
+  running = true;
   try {
-    replay(engine, m.ops);
-    post({ type: 'step', results: await engine.step(m.chunks) });
-  } catch (e) {
-    // Which chunks the forward committed before failing (the main thread's pool commits the same).
-    const committed = m.chunks.map((c) => pool.has(c.seq) && pool.length(c.seq) === c.start + c.ids.length);
-    post({ type: 'step-error', message: e instanceof Error ? e.message : String(e), committed });
+    // A cut-in waiting now was posted after this step (one posted earlier ran when its `drain` came, which was
+    // posted before this step): its pool changes come after the step's, so it runs at the step's first boundary.
+    if (m.type === 'step') await run('step', m.ops, m.chunks, cutIns ? nextCutIn : undefined);
+    await drainCutIns();
+  } finally {
+    running = false;
   }
 });

@@ -24,6 +24,12 @@ export {
 } from './model-loader.js';
 export { type ReadinessState, requestIdOf, type WarmUpOptions, warmUp } from './operations.js';
 export { StepCostModel, sharePrefill } from './prefill-budget.js';
+export {
+  ADAPTIVE_WAIT_STEPS,
+  adaptivePrefillRows,
+  ChunkCostModel,
+  type PrefillFirstPolicy,
+} from './prefill-first.js';
 export { type RateDecision, type RateLimitOptions, rateLimitKey, TokenBucketLimiter } from './rate-limit.js';
 export { randomSeed } from './request-params.js';
 export {

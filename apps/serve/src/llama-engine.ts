@@ -7,9 +7,28 @@
  *
  * @module
  */
-import { forwardPaged, type KvBlockPool, type LlamaForCausalLM, PagedKvCache } from '@andes/nn';
+import {
+  forwardPaged,
+  forwardPagedBetweenLayers,
+  type KvBlockPool,
+  type LlamaForCausalLM,
+  PagedKvCache,
+} from '@andes/nn';
 import { embedding, sampleTokens, type Tensor, tensor } from '@andes/tensor';
 import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
+
+/** How an engine worker runs a step (see engine-worker.ts). */
+export interface WorkerStepOptions {
+  /**
+   * Called after each decoder layer but the last, awaited when it returns a promise (`forwardPagedBetweenLayers`):
+   * the worker runs cut-ins there.
+   */
+  betweenLayers?: () => Promise<void> | undefined;
+  /** Commit the chunks to the pool (default true); the worker replays the main thread's commits instead. */
+  commit?: boolean;
+  /** Called once the forward is done (before the tokens are drawn). */
+  onForward?: () => void;
+}
 
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
@@ -148,9 +167,14 @@ export class LlamaEngine implements Engine {
     return this.cache.pool;
   }
 
-  async step(chunks: readonly StepChunk[]): Promise<StepResult[]> {
+  /** {@link Engine.step}, with the engine worker's {@link WorkerStepOptions}. */
+  async step(chunks: readonly StepChunk[], options: WorkerStepOptions = {}): Promise<StepResult[]> {
     reserveChunks(this.cache.pool, chunks, this.maxContext, 'LlamaEngine');
-    const all = forwardPaged(this.model, chunks, this.cache);
+    const { betweenLayers, commit } = options;
+    const all = betweenLayers
+      ? await forwardPagedBetweenLayers(this.model, chunks, this.cache, betweenLayers, { commit })
+      : forwardPaged(this.model, chunks, this.cache, { commit });
+    options.onForward?.();
     try {
       // Row layout of `all`: per chunk its last position, or every position with allLogits.
       const sampled: number[] = [];

@@ -155,8 +155,11 @@ export async function createWorkerEngines(
     workers > 1 && !process.env.ANDES_CPU_THREADS
       ? Math.max(1, Math.floor(availableParallelism() / workers))
       : undefined;
+  // Cut-ins (a new prompt between the layers of the running step) where a step is synchronous WebAssembly that only
+  // the worker can interrupt: one CPU worker (replicas step apart, and the scheduler sees them as one engine).
+  const cutIns = backend === 'cpu' && workers === 1;
   const shards = await Promise.all(
-    Array.from({ length: workers }, () => WorkerEngine.create({ backend, source, engine, cpuThreads })),
+    Array.from({ length: workers }, () => WorkerEngine.create({ backend, source, engine, cpuThreads }, { cutIns })),
   );
   for (const s of shards) await warmUp(s);
   return shards.length === 1 ? shards[0]! : new ShardedEngine(shards);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Sampler } from '@andes/nn';
+import { Sampler, tokenLogprobs } from '@andes/nn';
 import type { SampledRow, StepChunk } from './engine.js';
 import type { ServeMetrics } from './metrics.js';
 import type { FinishReason, PromptLogprob, SequenceRequest, TokenEvent } from './sequence-request.js';
@@ -25,6 +25,8 @@ export interface ScheduledSequence {
   generated: number;
   /** Holding blocks (admitted and not preempted since). */
   running: boolean;
+  /** Its prompt runs in a cut-in (`Engine.cutIn`) now: no step plans it until that returns. */
+  inCutIn: boolean;
   cancelled: boolean;
   done: boolean;
   /** Submission time and the last token's delivery time (ms, the scheduler's clock). */
@@ -39,6 +41,36 @@ export interface Delivery {
   eos: boolean;
   /** The sequence ends with this token (the caller takes it out of the batch): EOS (`stop`) or its length limit. */
   ending?: FinishReason;
+}
+
+/** A sequence for `req` as submitted at `now`: waiting, nothing computed. */
+export function newSequence(id: number, req: SequenceRequest, now: number): ScheduledSequence {
+  return {
+    id,
+    req,
+    sampler: new Sampler(req.sampling),
+    tokens: [...req.prompt],
+    computed: 0,
+    promptEntries: [],
+    generated: 0,
+    running: false,
+    inCutIn: false,
+    cancelled: false,
+    done: false,
+    arrived: now,
+    lastTokenAt: now,
+  };
+}
+
+/** Adds the prompt log-probabilities of a computed `chunk` of `seq` from its `logits` rows ([rows, vocab]). */
+export function scorePrompt(seq: ScheduledSequence, chunk: StepChunk, logits: Float32Array, vocab: number): void {
+  const prompt = seq.req.prompt;
+  // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
+  for (let r = 0; r < chunk.ids.length && chunk.start + r + 1 < prompt.length; r++) {
+    if (seq.promptEntries.length > chunk.start + r) continue;
+    const row = logits.subarray(r * vocab, (r + 1) * vocab);
+    seq.promptEntries.push(tokenLogprobs(row, prompt[chunk.start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
+  }
 }
 
 /** The next `n` pending positions of `seq` as a step chunk; the one completing them draws the next token. */

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ServeMetrics } from './metrics.js';
+import type { PrefillFirstPolicy } from './prefill-first.js';
 
 /** Scheduler options. */
 export interface SchedulerOptions {
@@ -26,9 +27,20 @@ export interface SchedulerOptions {
    * Prefill first (default false): a step that has prompt tokens to prefill runs them alone, ahead of the running
    * decodes, so a new request's first token waits for its own prefill only and not for a whole batch's decode rows;
    * never two such steps in a row, so a running sequence waits at most one extra step for its next token. This
-   * trades inter-token latency for time to first token, as vLLM's first scheduler did.
+   * trades inter-token latency for time to first token, as vLLM's first scheduler did. `'adaptive'`: instead of
+   * never two in a row, a prefill-only step runs while the decodes' wait for their next token, its predicted cost
+   * included, stays within three predicted decode steps, and only when it finishes a prompt (see prefill-first.ts).
    */
-  prefillFirst?: boolean;
+  prefillFirst?: PrefillFirstPolicy;
+  /**
+   * Cut-ins (default true, where the engine offers `Engine.cutIn`: an engine worker on the CPU backend): requests
+   * that arrive while a step runs are admitted at once and their prompts run between two layers of that step, so a
+   * first token waits for one layer of the running batch instead of the rest of the step and the next step's decodes.
+   * The running decodes wait for those prompts instead (at most `cutInMaxRows` rows at a time).
+   */
+  cutIn?: boolean;
+  /** Most prompt rows one cut-in computes (default 64); a longer prompt waits for a step. */
+  cutInMaxRows?: number;
   /** The clock steps are timed with, in milliseconds (default `performance.now`; tests pass a fake one). */
   clock?: () => number;
   metrics?: ServeMetrics;

@@ -4,7 +4,7 @@
  * sized from the measured step cost so that the step stays within its target. Tokens equal each request's solo run.
  */
 import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
-import { setBackend } from '@andes/tensor';
+import { seededUniform, setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { greedy } from '../test/requests.js';
 import { LlamaEngine } from './llama-engine.js';
@@ -30,15 +30,19 @@ beforeAll(async () => {
  * A scheduler over a real engine on a fake clock: each forward "takes" `fixedMs + perRowMs · rows` of fake time.
  * The log holds each forward's chunks as `seq@start×n` and its fake duration.
  */
-function timedScheduler(options: Partial<SchedulerOptions>, cost = { fixedMs: 2, perRowMs: 1 }) {
-  const engine = new LlamaEngine(model, { maxSlots: 4, maxContext: 64, blockSize: 4 });
+function timedScheduler(
+  options: Partial<SchedulerOptions>,
+  cost: { fixedMs: number; perRowMs: number; perChunkMs?: number } = { fixedMs: 2, perRowMs: 1 },
+  maxSlots = 4,
+) {
+  const engine = new LlamaEngine(model, { maxSlots, maxContext: 64, blockSize: 4 });
   let now = 1000;
   const log: { chunks: string; ms: number; onStep?: () => void }[] = [];
   const hooks: (() => void)[] = [];
   const step = engine.step.bind(engine);
   engine.step = async (chunks) => {
     const rows = chunks.reduce((n, c) => n + c.ids.length, 0);
-    const ms = cost.fixedMs + cost.perRowMs * rows;
+    const ms = cost.fixedMs + cost.perRowMs * rows + (cost.perChunkMs ?? 0) * chunks.length;
     log.push({ chunks: chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}`).join(' '), ms });
     hooks.shift()?.();
     const out = await step(chunks);
@@ -163,6 +167,132 @@ describe('Scheduler latency policies', () => {
     expect(c.ids).toEqual(await solo(c.req.prompt, 3));
     expect(d.ids).toEqual(await solo(d.req.prompt, 2));
     expect(engine.blocks.usedBlocks).toBe(0);
+    engine.dispose();
+  });
+
+  /** The adaptive tests' engine: 1 ms a step, 2 ms a chunk (its row of logits), 1 ms a row; its fit seeded. */
+  const adaptiveCost = { fixedMs: 1, perChunkMs: 2, perRowMs: 1 };
+  const seedCost = (scheduler: Scheduler) => {
+    for (const [chunks, rows] of [
+      [1, 1],
+      [4, 4],
+      [1, 10],
+    ] as const) {
+      scheduler.chunkCost.observe(chunks, rows, 1 + 2 * chunks + rows);
+    }
+  };
+
+  it('adaptive prefill first: prompts run alone while the decodes wait at most three decode steps', async () => {
+    const { engine, scheduler, log, duringNextStep } = timedScheduler(
+      { prefillFirst: 'adaptive', targetStepMs: 0 },
+      adaptiveCost,
+      8,
+    );
+    seedCost(scheduler);
+    const first = [greedy(promptOf(3, 11), 9), greedy(promptOf(4, 12), 9), greedy(promptOf(5, 13), 9)];
+    const d = greedy(promptOf(3, 14), 9);
+    const x = greedy(promptOf(2, 15), 4);
+    const y = greedy(promptOf(6, 16), 4);
+    const z = greedy(promptOf(44, 17), 3);
+    for (const r of [...first, d]) scheduler.submit(r.req);
+    duringNextStep(() => undefined);
+    duringNextStep(() => scheduler.submit(x.req));
+    duringNextStep(() => scheduler.submit(y.req));
+    duringNextStep(() => scheduler.submit(z.req));
+    const all = [...first, d, x, y, z];
+    await Promise.all(all.map((r) => r.reason));
+    expect(log.slice(0, 5).map((l) => l.chunks)).toEqual([
+      '0@0×3 1@0×4 2@0×5 3@0×3',
+      '0@3×1 1@4×1 2@5×1 3@3×1',
+      // X alone: 5 ms against three 4-row decode steps (39 ms).
+      '4@0×2',
+      // Y alone too: the decodes have waited 5 ms, and 5 + 9 ms stays within three 5-row decode steps (48 ms).
+      '5@0×6',
+      // Z would make them wait 14 + 47 ms, more than three 6-row decode steps (57 ms): beside the decodes.
+      '0@4×1 1@5×1 2@6×1 3@4×1 4@2×1 5@6×1 6@0×44',
+    ]);
+    expect(log.map((l) => l.ms).slice(1, 4)).toEqual([13, 5, 9]);
+    for (const r of all) expect(r.ids).toEqual(await solo(r.req.prompt, r.req.maxTokens));
+    expect(engine.blocks.usedBlocks).toBe(0);
+    engine.dispose();
+  });
+
+  it('adaptive prefill first: a prompt dearer than the decodes’ step goes beside them (always would run it alone)', async () => {
+    const runs: string[][] = [];
+    for (const policy of ['adaptive', true] as const) {
+      const { engine, scheduler, log, duringNextStep } = timedScheduler(
+        { prefillFirst: policy, targetStepMs: 0 },
+        adaptiveCost,
+      );
+      seedCost(scheduler);
+      const a = greedy(promptOf(3, 18), 6);
+      const b = greedy(promptOf(4, 19), 6);
+      const long = greedy(promptOf(20, 20), 3);
+      scheduler.submit(a.req);
+      scheduler.submit(b.req);
+      duringNextStep(() => undefined);
+      duringNextStep(() => scheduler.submit(long.req));
+      await Promise.all([a.reason, b.reason, long.reason]);
+      runs.push(log.slice(0, 4).map((l) => l.chunks));
+      expect(long.ids).toEqual(await solo(long.req.prompt, 3));
+      expect(a.ids).toEqual(await solo(a.req.prompt, 6));
+      expect(engine.blocks.usedBlocks).toBe(0);
+      engine.dispose();
+    }
+    // Adaptive: the 20-row prompt (23 ms) against three 2-row decode steps (21 ms): mixed. Always: alone first.
+    expect(runs[0]!.slice(2, 4)).toEqual(['0@4×1 1@5×1 2@0×20', '0@5×1 1@6×1 2@20×1']);
+    expect(runs[1]!.slice(2, 4)).toEqual(['2@0×20', '0@4×1 1@5×1 2@20×1']);
+  });
+
+  it('adaptive prefill first, random arrivals: every request ends with its solo tokens, decodes wait within the bound', async () => {
+    const { engine, scheduler, log, duringNextStep } = timedScheduler(
+      { prefillFirst: 'adaptive', targetStepMs: 0 },
+      adaptiveCost,
+    );
+    seedCost(scheduler);
+    const rand = seededUniform(57);
+    const reqs = Array.from({ length: 14 }, (_, i) =>
+      greedy(promptOf(1 + Math.floor(rand() * 23), 30 + i), 2 + Math.floor(rand() * 7)),
+    );
+    scheduler.submit(reqs[0]!.req);
+    scheduler.submit(reqs[1]!.req);
+    // The rest arrive during random steps, up to two per step.
+    let next = 2;
+    while (next < reqs.length) {
+      const n = Math.min(reqs.length - next, Math.floor(rand() * 3));
+      const batch = reqs.slice(next, next + n);
+      next += n;
+      duringNextStep(() => {
+        for (const r of batch) scheduler.submit(r.req);
+      });
+    }
+    await Promise.all(reqs.map((r) => r.reason));
+    for (const r of reqs) expect(r.ids).toEqual(await solo(r.req.prompt, r.req.maxTokens));
+    expect(engine.blocks.usedBlocks).toBe(0);
+    // Replay the log: a sequence decodes from the step that completes its prompt until its last decode. A step without
+    // decode chunks while some sequence decodes is prefill-only; the decodes' wait through such steps, this one's cost
+    // included, stays within three predicted decode steps (the fit is exact: 1 + 3 ms per decode).
+    const promptLen = reqs.map((r) => r.req.prompt.length);
+    const lastPos = reqs.map((r) => r.req.prompt.length + r.req.maxTokens - 2);
+    const decoding = new Set<number>();
+    let waited = 0;
+    let prefillOnly = 0;
+    for (const { chunks, ms } of log) {
+      const parsed = chunks.split(' ').map((c) => c.split(/[@×]/).map(Number) as [number, number, number]);
+      const decodes = parsed.filter(([seq, start, n]) => n === 1 && start >= promptLen[seq]!);
+      if (decoding.size > 0 && decodes.length === 0) {
+        prefillOnly++;
+        waited += ms;
+        expect(waited).toBeLessThanOrEqual(3 * (1 + 3 * decoding.size) + 1e-9);
+      } else waited = 0;
+      for (const [seq, start, n] of parsed) {
+        if (start + n === promptLen[seq]) decoding.add(seq);
+        if (start === lastPos[seq] || (start + n === promptLen[seq] && reqs[seq]!.req.maxTokens === 1)) {
+          decoding.delete(seq);
+        }
+      }
+    }
+    expect(prefillOnly).toBeGreaterThan(0);
     engine.dispose();
   });
 });

@@ -4,7 +4,8 @@
  * budget per step, sized from the measured step cost so that a step with prefill stays near `targetStepMs` and a
  * long prompt never stalls the running decodes, and shared between the prompts shortest-first so that no prompt
  * waits behind another's long prefill (see prefill-budget.ts); with `prefillFirst`, prompts run in a step of their own
- * ahead of the decodes instead (never two such steps in a row). The loop starts a step on the next turn of the event
+ * ahead of the decodes instead (never two such steps in a row, or, `adaptive`, while the decodes' wait stays within
+ * three decode steps: see prefill-first.ts). The loop starts a step on the next turn of the event
  * loop, so requests arriving together (a burst of clients) are admitted and prefilled in one forward. Admission is
  * by free KV blocks: the oldest waiting request starts once the pool can hold its prompt (after sharing cached
  * prefix blocks, which skip their prefill) and the batch has room; its blocks are reserved then; until then it
@@ -21,10 +22,19 @@
  * @module
  */
 
-import { Sampler, tokenLogprobs } from '@andes/nn';
+import { cutInCandidates } from './cut-in.js';
 import type { Engine, StepChunk, StepResult } from './engine.js';
 import { StepCostModel, sharePrefill } from './prefill-budget.js';
-import { acceptToken, type Delivery, deliverToken, type ScheduledSequence, stepChunk } from './scheduled-sequence.js';
+import { adaptivePrefillRows, ChunkCostModel } from './prefill-first.js';
+import {
+  acceptToken,
+  type Delivery,
+  deliverToken,
+  newSequence,
+  type ScheduledSequence,
+  scorePrompt,
+  stepChunk,
+} from './scheduled-sequence.js';
 import type { SchedulerOptions } from './scheduler-options.js';
 import type { FinishReason, SequenceHandle, SequenceRequest } from './sequence-request.js';
 
@@ -56,12 +66,20 @@ export class Scheduler {
   private closed = false;
   /** The last step ran prompts alone (`prefillFirst`): the next one decodes. */
   private lastStepPrefillOnly = false;
+  /** When the last step that was not prefill-only returned (the running decodes' last token; scheduler clock). */
+  private decodesServedAt = 0;
   /** A step is running: sequences that end meanwhile keep their blocks until it returns (they may be in it). */
   private stepping = false;
-  /** Sequences to release when the running step returns. */
+  /** Sequences to release when the running step (and cut-in) returns. */
   private releaseAfterStep: number[] = [];
+  /** A cut-in is running (see `SchedulerOptions.cutIn`). */
+  private cutInFlight = false;
+  /** A cut-in is planned for the next turn of the event loop. */
+  private cutInQueued = false;
   /** Step wall time against rows, for the prefill budget. */
   readonly stepCost = new StepCostModel();
+  /** Step wall time against chunks and rows, for the adaptive prefill-first policy. */
+  readonly chunkCost = new ChunkCostModel();
 
   /** The engine's `maxSlots` bounds the running batch, its block pool the KV memory. */
   constructor(
@@ -112,23 +130,10 @@ export class Scheduler {
         `scheduler: prompt of ${req.prompt.length} tokens must be in [1, ${room}] (context ${maxContext})`,
       );
     }
-    const now = this.now();
-    const seq: ScheduledSequence = {
-      id: this.nextId++,
-      req,
-      sampler: new Sampler(req.sampling),
-      tokens: [...req.prompt],
-      computed: 0,
-      promptEntries: [],
-      generated: 0,
-      running: false,
-      cancelled: false,
-      done: false,
-      arrived: now,
-      lastTokenAt: now,
-    };
+    const seq = newSequence(this.nextId++, req, this.now());
     this.waiting.push(seq);
     this.kick();
+    this.queueCutIn();
     return {
       cancel: () => {
         if (seq.done || seq.cancelled) return;
@@ -217,18 +222,17 @@ export class Scheduler {
     const { blocks } = this.engine;
     const work: { seq: ScheduledSequence; chunk: StepChunk }[] = [];
     const isPrefilling = (seq: ScheduledSequence) =>
-      seq.computed < seq.req.prompt.length || seq.tokens.length - seq.computed > 1;
-    // Prefill first: prompts waiting or part-prefilled get a step of their own, unless the last step was one.
-    const prefillOnly =
-      this.options.prefillFirst === true &&
-      !this.lastStepPrefillOnly &&
-      (this.running.some(isPrefilling) || (this.waiting.length > 0 && this.running.length < this.engine.maxSlots));
+      !seq.inCutIn && (seq.computed < seq.req.prompt.length || seq.tokens.length - seq.computed > 1);
+    // Prefill first: prompts waiting or part-prefilled get a step of their own (see prefill-first.ts).
+    const prefillOnlyRows = this.prefillOnlyRows(isPrefilling);
+    const prefillOnly = prefillOnlyRows > 0;
     // Oldest first, so preemption (from the young end) never removes a sequence already planned in this step.
     for (const seq of prefillOnly ? [] : [...this.running]) {
-      if (!seq.running || isPrefilling(seq) || seq.computed >= seq.tokens.length) continue;
+      if (!seq.running || seq.inCutIn || isPrefilling(seq) || seq.computed >= seq.tokens.length) continue;
       let fits = true;
       while (!blocks.grow(seq.id, seq.computed + 1)) {
-        const victim = this.running.at(-1)!;
+        // The youngest, but never one whose prompt a cut-in is computing (seq itself is not).
+        const victim = this.running.findLast((s) => !s.inCutIn)!;
         this.preempt(victim);
         if (victim === seq) {
           fits = false;
@@ -237,7 +241,7 @@ export class Scheduler {
       }
       if (fits) work.push({ seq, chunk: stepChunk(seq, 1) });
     }
-    const budget = this.prefillBudget(work.length);
+    const budget = prefillOnly ? prefillOnlyRows : this.prefillBudget(work.length);
     let prefilling = this.running.filter(isPrefilling).length;
     while (prefilling < budget && this.waiting.length > 0 && this.running.length < this.engine.maxSlots) {
       if (!this.admit(this.waiting[0]!)) break;
@@ -262,6 +266,27 @@ export class Scheduler {
     return work;
   }
 
+  /**
+   * The prompt rows of a prefill-only step planned now, or 0 for a step that mixes prompts with the decodes: per
+   * `prefillFirst`, when prompts are waiting (with batch room) or part-prefilled; `true` unless the last step was
+   * prefill-only; `adaptive` as `adaptivePrefillRows` decides from the step cost model (as `true` until it has a fit).
+   */
+  private prefillOnlyRows(isPrefilling: (seq: ScheduledSequence) => boolean): number {
+    const policy = this.options.prefillFirst;
+    if (!policy) return 0;
+    const prompts = this.running.filter(isPrefilling).map((seq) => seq.tokens.length - seq.computed);
+    const room = this.engine.maxSlots - this.running.length;
+    if (policy === 'adaptive') {
+      for (const seq of this.waiting.slice(0, Math.max(0, room))) prompts.push(seq.tokens.length - this.reuse(seq));
+    } else if (room > 0 && this.waiting.length > 0) prompts.push(1);
+    if (prompts.length === 0) return 0;
+    const decodes = this.running.length - this.running.filter(isPrefilling).length;
+    const waited = this.now() - this.decodesServedAt;
+    const rows = policy === 'adaptive' ? adaptivePrefillRows(this.chunkCost, decodes, waited, prompts) : null;
+    if (rows !== null) return rows;
+    return this.lastStepPrefillOnly ? 0 : this.prefillBudget(0);
+  }
+
   /** Prompt tokens this step may prefill beside `decodes` decode rows. */
   private prefillBudget(decodes: number): number {
     const cap = Math.max(1, this.options.prefillChunk ?? 512);
@@ -277,10 +302,7 @@ export class Scheduler {
    */
   private admit(seq: ScheduledSequence): boolean {
     const { blocks } = this.engine;
-    const min = this.options.prefixCacheMinTokens ?? 1;
-    // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
-    let maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
-    if (maxReuse > 0 && blocks.lookupPrefix(seq.tokens, maxReuse).tokens < min) maxReuse = 0;
+    const maxReuse = this.reuse(seq);
     const free = blocks.admissionFreeBlocks?.() ?? blocks.freeBlocks;
     if (blocks.blocksToAdmit(seq.tokens, seq.tokens.length + 1, maxReuse) > free) return false;
     this.waiting.shift();
@@ -294,6 +316,15 @@ export class Scheduler {
     seq.running = true;
     this.running.push(seq);
     return true;
+  }
+
+  /** Prompt positions that admitting `seq` now would share from the prefix cache (and so not prefill). */
+  private reuse(seq: ScheduledSequence): number {
+    const min = this.options.prefixCacheMinTokens ?? 1;
+    // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
+    const maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
+    const reused = maxReuse > 0 ? this.engine.blocks.lookupPrefix(seq.tokens, maxReuse).tokens : 0;
+    return reused >= min ? reused : 0;
   }
 
   /** Frees `seq`'s blocks and puts it back at the head of the queue, to be recomputed from its tokens. */
@@ -313,18 +344,19 @@ export class Scheduler {
     this.stepping = true;
     try {
       results = await this.engine.step(work.map((w) => w.chunk));
-      const seconds = (this.now() - t0) / 1000;
-      this.stepCost.observe(
-        work.reduce((n, w) => n + w.chunk.ids.length, 0),
-        seconds * 1000,
-      );
+      const t1 = this.now();
+      if (!this.lastStepPrefillOnly) this.decodesServedAt = t1;
+      const seconds = (t1 - t0) / 1000;
+      const rows = work.reduce((n, w) => n + w.chunk.ids.length, 0);
+      this.stepCost.observe(rows, seconds * 1000);
+      this.chunkCost.observe(work.length, rows, seconds * 1000);
       this.options.metrics?.stepSeconds.observe(seconds);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       results = work.map(() => err);
     } finally {
       this.stepping = false;
-      for (const id of this.releaseAfterStep.splice(0)) this.engine.release(id);
+      this.releaseDeferred();
     }
     const m = this.options.metrics;
     const decodes = work.filter((w) => w.chunk.ids.length === 1 && w.chunk.start >= w.seq.req.prompt.length).length;
@@ -350,16 +382,7 @@ export class Scheduler {
     const promptPart = Math.max(0, Math.min(chunk.start + n, prompt.length) - chunk.start);
     if (promptPart > 0) this.options.metrics?.promptTokens.inc({}, promptPart);
     seq.computed = chunk.start + n;
-    const v = this.engine.vocabSize;
-    const { logits } = result;
-    if (chunk.allLogits && logits) {
-      // Row r scores prompt token start + r + 1 (the last prompt position has nothing to score).
-      for (let r = 0; r < n && chunk.start + r + 1 < prompt.length; r++) {
-        if (seq.promptEntries.length > chunk.start + r) continue;
-        const row = logits.subarray(r * v, (r + 1) * v);
-        seq.promptEntries.push(tokenLogprobs(row, prompt[chunk.start + r + 1]!, Math.max(0, seq.req.topLogprobs)));
-      }
-    }
+    if (chunk.allLogits && result.logits) scorePrompt(seq, chunk, result.logits, this.engine.vocabSize);
     if (seq.computed < seq.tokens.length || seq.cancelled) return;
     if (seq.req.maxTokens <= 0) {
       if (seq.req.promptLogprobs) seq.req.onPromptLogprobs?.(seq.promptEntries);
@@ -394,8 +417,64 @@ export class Scheduler {
     }
     const waiting = this.waiting.indexOf(seq);
     if (waiting >= 0) this.waiting.splice(waiting, 1);
-    if (this.stepping) this.releaseAfterStep.push(seq.id);
+    if (this.stepping || this.cutInFlight) this.releaseAfterStep.push(seq.id);
     else this.engine.release(seq.id);
+  }
+
+  /** Releases the sequences that ended while a step or cut-in (which may hold them) ran, once neither runs. */
+  private releaseDeferred(): void {
+    if (this.stepping || this.cutInFlight) return;
+    for (const id of this.releaseAfterStep.splice(0)) this.engine.release(id);
+  }
+
+  /** Plans a cut-in for the next turn of the event loop, so that the arrivals of one turn share it. */
+  private queueCutIn(): void {
+    if (!this.engine.cutIn || this.options.cutIn === false || this.cutInQueued) return;
+    this.cutInQueued = true;
+    setImmediate(() => {
+      this.cutInQueued = false;
+      this.startCutIn();
+    });
+  }
+
+  /**
+   * While a step runs and no cut-in does: admits the waiting sequences (oldest first, all that batch room allows,
+   * if their prompts' rows fit `cutInMaxRows`, while blocks allow) and runs their whole prompts as a cut-in; their
+   * first tokens are delivered as it returns.
+   */
+  private startCutIn(): void {
+    const cutIn = this.engine.cutIn;
+    if (!cutIn || !this.stepping || this.cutInFlight) return;
+    const room = this.engine.maxSlots - this.running.length;
+    const next = cutInCandidates(this.waiting, room, this.options.cutInMaxRows ?? 64, (seq) => this.reuse(seq));
+    const seqs: ScheduledSequence[] = [];
+    for (const seq of next) {
+      if (!this.admit(seq)) break;
+      seq.inCutIn = true;
+      seqs.push(seq);
+    }
+    if (seqs.length === 0) return;
+    const chunks = seqs.map((seq) => stepChunk(seq, seq.tokens.length - seq.computed));
+    this.cutInFlight = true;
+    this.options.metrics?.prefillBatchSize.observe(seqs.length);
+    cutIn
+      .call(this.engine, chunks)
+      .then(
+        (results): Array<StepResult | Error> => results,
+        (e) => chunks.map(() => (e instanceof Error ? e : new Error(String(e)))),
+      )
+      .then((results) => {
+        this.cutInFlight = false;
+        const drawn: Delivery[] = [];
+        seqs.forEach((seq, i) => {
+          seq.inCutIn = false;
+          const d = this.afterStep(seq, chunks[i]!, results[i]!);
+          if (d) drawn.push(d);
+        });
+        this.releaseDeferred();
+        this.deliverAll(drawn);
+        if (this.waiting.length > 0) this.queueCutIn();
+      });
   }
 
   private finish(seq: ScheduledSequence, reason: FinishReason, error?: Error): void {

@@ -13,6 +13,7 @@ import { ApiError, errorBody } from './errors.js';
 import { registerInfoRoutes } from './info-routes.js';
 import { ServeMetrics } from './metrics.js';
 import { registerOperations, requestIdOptions, warmUp } from './operations.js';
+import type { PrefillFirstPolicy } from './prefill-first.js';
 import { type RateLimitOptions, TokenBucketLimiter } from './rate-limit.js';
 import type { RouteContext } from './route-context.js';
 import { Scheduler } from './scheduler.js';
@@ -30,8 +31,16 @@ export interface ServerOptions {
   prefillChunk?: number;
   /** Wall milliseconds a step with prefill should take; its prompt tokens are sized from measured steps (default 100; 0: off). */
   targetStepMs?: number;
-  /** Run prompts in steps of their own ahead of the running decodes (lower TTFT, longer inter-token gaps). */
-  prefillFirst?: boolean;
+  /**
+   * Run prompts in steps of their own ahead of the running decodes (lower TTFT, longer inter-token gaps): `true`
+   * never twice in a row, `'adaptive'` while the decodes wait at most about three decode steps (see `SchedulerOptions`).
+   */
+  prefillFirst?: PrefillFirstPolicy;
+  /**
+   * Cut-ins (default true where the engine offers them: one engine worker on the CPU backend): a prompt arriving
+   * during a step runs between two of its layers (see `SchedulerOptions.cutIn`).
+   */
+  cutIn?: boolean;
   /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
   prefixCacheMinTokens?: number;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
@@ -178,6 +187,7 @@ export function createServer(options: ServerOptions): AndesServer {
         prefillChunk: options.prefillChunk,
         targetStepMs: options.targetStepMs,
         prefillFirst: options.prefillFirst,
+        cutIn: options.cutIn,
         prefixCacheMinTokens: options.prefixCacheMinTokens,
         metrics,
       });

@@ -37,9 +37,9 @@ afterAll(() => {
   for (const e of engines) e.dispose();
 });
 
-async function workers(n: number): Promise<Engine> {
+async function workers(n: number, cutIns = false): Promise<Engine> {
   const shards = await Promise.all(
-    Array.from({ length: n }, () => WorkerEngine.create({ backend: 'cpu', source, engine: sizing })),
+    Array.from({ length: n }, () => WorkerEngine.create({ backend: 'cpu', source, engine: sizing }, { cutIns })),
   );
   engines.push(...shards);
   return n === 1 ? shards[0]! : new ShardedEngine(shards);
@@ -102,6 +102,7 @@ async function serve(
   engine: Engine,
   seed: number,
   requests: (seed: number) => Request[] = workload,
+  arrivals: 'waves' | 'apart' = 'waves',
 ): Promise<{ ids: number[][]; preempted: number; reasons: (FinishReason | undefined)[] }> {
   const scheduler = new Scheduler(engine, { maxQueue: 64, prefillChunk: 6, targetStepMs: 0 });
   const reqs = requests(seed);
@@ -117,9 +118,17 @@ async function serve(
     release(seq);
   };
   try {
-    for (const r of reqs.slice(0, 5)) r.handle = scheduler.submit(r.req);
-    await new Promise((r) => setTimeout(r, 5));
-    for (const r of reqs.slice(5)) r.handle = scheduler.submit(r.req);
+    if (arrivals === 'waves') {
+      for (const r of reqs.slice(0, 5)) r.handle = scheduler.submit(r.req);
+      await new Promise((r) => setTimeout(r, 5));
+      for (const r of reqs.slice(5)) r.handle = scheduler.submit(r.req);
+    } else {
+      // One at a time while the others run: most arrive during a step.
+      for (const r of reqs) {
+        r.handle = scheduler.submit(r.req);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
     await Promise.all(reqs.map((r) => r.reason));
     await scheduler.idle();
   } finally {
@@ -174,6 +183,40 @@ describe('WorkerEngine and ShardedEngine', () => {
       expect((await serve(one, seed + 1)).ids).toEqual((await serve(local, seed + 1)).ids);
     }
     expect([...reasons].sort()).toEqual(['cancelled', 'eos', 'error', 'length', 'stop']);
+  }, 60_000);
+
+  it('run prompts arriving during a step between its layers (cut-ins), each request keeping its tokens', async () => {
+    const local = new LlamaEngine(model, sizing);
+    engines.push(local);
+    const engine = await workers(1, true);
+    const cutIn = engine.cutIn!;
+    // Each cut-in's reply against the running step: back before the step (between its layers) or after it.
+    let stepRunning = false;
+    const during: boolean[] = [];
+    const step = engine.step.bind(engine);
+    engine.step = async (chunks) => {
+      stepRunning = true;
+      try {
+        return await step(chunks);
+      } finally {
+        stepRunning = false;
+      }
+    };
+    engine.cutIn = async (chunks) => {
+      const out = await cutIn(chunks);
+      during.push(stepRunning);
+      return out;
+    };
+    for (const seed of [3, 11, 5]) {
+      for (const make of [workload, endings]) {
+        const expected = await serve(local, seed, make, 'apart');
+        const got = await serve(engine, seed, make, 'apart');
+        expect(got.ids).toEqual(expected.ids);
+        expect(got.reasons).toEqual(expected.reasons);
+      }
+    }
+    expect(during.filter((d) => d).length, `cut-ins back before their step: ${during}`).toBeGreaterThan(0);
+    await expect(engine.cutIn([{ seq: 9, ids: [1], start: 0 }])).rejects.toThrow(/no step is running/);
   }, 60_000);
 
   it('reports a step that does not fit, naming the sequence, and keeps working', async () => {

@@ -7,12 +7,12 @@
  * Only token ids cross the thread boundary. The block bookkeeping stays here, in a `KvBlockPool` that records every
  * change (open, grow, close); each step message carries the changes made since the last one, and the worker replays
  * them on its own pool before running the step, so both pools hold the same block tables and prefix cache (the pool
- * is deterministic). The worker commits a step's positions in its forward; this side commits the same chunks when
- * the step comes back.
+ * is deterministic). Commits are such changes too: this side commits a step's chunks when the step comes back, and
+ * the worker's forward leaves its pool to replay that commit in this side's order.
  *
  * @module
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { WeightDtype } from '@andes/checkpoint';
 import { KvBlockPool, type LlamaConfig } from '@andes/nn';
 import type { BackendName } from '@andes/tensor';
@@ -31,16 +31,39 @@ export interface EngineWorkerInit {
   engine: LlamaEngineOptions;
   /** Threads per CPU product in this worker (`setCpuThreads`); undefined keeps the default (`ANDES_CPU_THREADS`). */
   cpuThreads?: number;
+  /**
+   * Where cut-ins arrive (see `Engine.cutIn`): the worker reads this port between the layers of a step, without
+   * returning to its event loop (`receiveMessageOnPort`). Absent: no cut-ins.
+   */
+  cutInPort?: MessagePort;
+}
+
+/** A cut-in on its port: the pool changes since the last message, then the chunks. */
+export interface CutInMessage {
+  /**
+   * Steps posted before it. Its pool changes follow theirs, so the worker runs it only once it has replayed that
+   * many steps' changes (a cut-in can reach the worker before the step posted just ahead of it on the other port).
+   */
+  afterSteps: number;
+  ops: PoolOp[];
+  chunks: readonly StepChunk[];
 }
 
 /** A block-pool change the worker replays, in order. */
 export type PoolOp =
   | { op: 'open'; id: number; tokens: number[]; maxReuse: number }
   | { op: 'grow'; id: number; positions: number }
-  | { op: 'close'; id: number };
+  | { op: 'close'; id: number }
+  | { op: 'commit'; id: number; start: number; ids: readonly number[] };
 
-/** Messages to the worker. */
-export type ToEngineWorker = { type: 'step'; ops: PoolOp[]; chunks: readonly StepChunk[] } | { type: 'dispose' };
+/**
+ * Messages to the worker. `drain`: a cut-in was posted; run it now if no step is running (a running step reads it
+ * between its layers, or right after it ends).
+ */
+export type ToEngineWorker =
+  | { type: 'step'; ops: PoolOp[]; chunks: readonly StepChunk[] }
+  | { type: 'drain' }
+  | { type: 'dispose' };
 
 /** The engine's sizes, reported once the worker has loaded the model. */
 export interface EngineWorkerReady {
@@ -55,8 +78,8 @@ export interface EngineWorkerReady {
 /** Messages from the worker: ready, a step's results, or a step's failure (with the chunks it committed). */
 export type FromEngineWorker =
   | EngineWorkerReady
-  | { type: 'step'; results: StepResult[] }
-  | { type: 'step-error'; message: string; committed: boolean[] }
+  | { type: 'step' | 'cut-in'; results: StepResult[] }
+  | { type: 'step-error' | 'cut-in-error'; message: string; committed: boolean[] }
   | { type: 'load-error'; message: string };
 
 /** A `KvBlockPool` that records its changes for the worker's copy. */
@@ -80,6 +103,13 @@ class RecordingPool extends KvBlockPool {
     this.ops.push({ op: 'close', id });
   }
 
+  // Commits too: they register blocks for prefix sharing, and registrations do not commute with admissions, so the
+  // worker follows this pool's order of both (a cut-in's reply can come back after a step that it ran inside).
+  override commit(id: number, start: number, ids: readonly number[]): void {
+    super.commit(id, start, ids);
+    this.ops.push({ op: 'commit', id, start, ids: [...ids] });
+  }
+
   /** The changes since the last call. */
   takeOps(): PoolOp[] {
     const ops = this.ops;
@@ -97,30 +127,44 @@ function workerScript(): URL {
   return here.endsWith('.ts') ? new URL('../dist/engine-worker.js', here) : new URL('./engine-worker.js', here);
 }
 
+/** A reply the main thread awaits. */
+interface Pending {
+  resolve: (m: FromEngineWorker) => void;
+  reject: (e: Error) => void;
+}
+
 /** An `Engine` over a `LlamaEngine` in a worker thread (see the module comment). */
 export class WorkerEngine implements Engine {
-  private pending: { resolve: (m: FromEngineWorker) => void; reject: (e: Error) => void } | null = null;
+  private pending: Pending | null = null;
+  private pendingCutIn: Pending | null = null;
+  /** Step messages posted so far (see `CutInMessage.afterSteps`). */
+  private stepsPosted = 0;
   private failure: Error | null = null;
   private readonly pool: RecordingPool;
 
   private constructor(
     private readonly worker: Worker,
     ready: EngineWorkerReady,
+    private readonly cutInPort: MessagePort | null,
   ) {
     this.vocabSize = ready.vocabSize;
     this.maxSlots = ready.maxSlots;
     this.maxContext = ready.maxContext;
     this.pool = new RecordingPool(ready.numBlocks, ready.blockSize);
+    if (cutInPort) this.cutIn = (chunks) => this.runCutIn(chunks);
+    // Steps and cut-ins reply on this one port, in the order the worker committed them (this side commits alike).
     worker.on('message', (m: FromEngineWorker) => {
-      const p = this.pending;
-      this.pending = null;
+      const cutIn = m.type === 'cut-in' || m.type === 'cut-in-error';
+      const p = cutIn ? this.pendingCutIn : this.pending;
+      if (cutIn) this.pendingCutIn = null;
+      else this.pending = null;
       p?.resolve(m);
     });
     const fail = (e: Error) => {
       this.failure ??= e;
-      const p = this.pending;
+      for (const p of [this.pending, this.pendingCutIn]) p?.reject(e);
       this.pending = null;
-      p?.reject(e);
+      this.pendingCutIn = null;
     };
     worker.on('error', (e) => fail(new Error(`WorkerEngine: the engine worker failed: ${e.message}`)));
     worker.on('exit', (code) => fail(new Error(`WorkerEngine: the engine worker exited (code ${code})`)));
@@ -130,10 +174,16 @@ export class WorkerEngine implements Engine {
   readonly maxSlots: number;
   readonly maxContext: number;
   readonly stepsOffThread = true;
+  /** {@link Engine.cutIn}, when the worker was created with a cut-in port (`WorkerEngine.create`'s `cutIns`). */
+  readonly cutIn?: (chunks: readonly StepChunk[]) => Promise<StepResult[]>;
 
   /** Starts a worker, loads the model there and allocates its KV cache; resolves once it is ready. */
-  static async create(init: EngineWorkerInit): Promise<WorkerEngine> {
-    const worker = new Worker(workerScript(), { workerData: init });
+  static async create(init: EngineWorkerInit, options: { cutIns?: boolean } = {}): Promise<WorkerEngine> {
+    const channel = options.cutIns ? new MessageChannel() : null;
+    const worker = new Worker(workerScript(), {
+      workerData: channel ? { ...init, cutInPort: channel.port2 } : init,
+      transferList: channel ? [channel.port2] : [],
+    });
     // The server's lifetime is the HTTP listener's: an idle engine worker must not keep the process alive.
     worker.unref();
     let onMessage!: (m: FromEngineWorker) => void;
@@ -155,7 +205,8 @@ export class WorkerEngine implements Engine {
       worker.off('error', onError);
       worker.off('exit', onExit);
     });
-    return new WorkerEngine(worker, ready);
+    channel?.port1.unref();
+    return new WorkerEngine(worker, ready, channel?.port1 ?? null);
   }
 
   get blocks(): KvBlocks {
@@ -172,20 +223,48 @@ export class WorkerEngine implements Engine {
     this.worker.ref();
     const reply = await new Promise<FromEngineWorker>((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.worker.postMessage({ type: 'step', ops: pool.takeOps(), chunks } satisfies ToEngineWorker);
+      this.stepsPosted++;
+      const ops = pool.takeOps();
+      this.worker.postMessage({ type: 'step', ops, chunks } satisfies ToEngineWorker);
     }).finally(() => this.worker.unref());
-    if (reply.type === 'step') {
+    return this.settle('step', chunks, reply);
+  }
+
+  /**
+   * {@link Engine.cutIn}: the chunks go to the worker's cut-in port with the pool changes made since the running
+   * step was posted (admitting them), and the worker runs them at its next layer boundary.
+   */
+  private async runCutIn(chunks: readonly StepChunk[]): Promise<StepResult[]> {
+    if (this.failure) throw this.failure;
+    if (!this.pending) throw new Error('WorkerEngine.cutIn: no step is running to cut into');
+    if (this.pendingCutIn) throw new Error('WorkerEngine.cutIn: a cut-in is already running');
+    const pool = this.pool;
+    reserveChunks(pool, chunks, this.maxContext, 'WorkerEngine');
+    const reply = await new Promise<FromEngineWorker>((resolve, reject) => {
+      this.pendingCutIn = { resolve, reject };
+      const ops = pool.takeOps();
+      this.cutInPort!.postMessage({ afterSteps: this.stepsPosted, ops, chunks } satisfies CutInMessage);
+      // In case the running step has ended before it read the port: the worker then runs the cut-in on this.
+      this.worker.postMessage({ type: 'drain' } satisfies ToEngineWorker);
+    });
+    return this.settle('cut-in', chunks, reply);
+  }
+
+  /** A reply's results, committing its chunks here as the worker did (only those it committed, on an error). */
+  private settle(kind: 'step' | 'cut-in', chunks: readonly StepChunk[], reply: FromEngineWorker): StepResult[] {
+    const pool = this.pool;
+    if ((reply.type === 'step' || reply.type === 'cut-in') && reply.type === kind) {
       for (const c of chunks) pool.commit(c.seq, c.start, c.ids);
       return reply.results;
     }
-    if (reply.type === 'step-error') {
+    if ((reply.type === 'step-error' || reply.type === 'cut-in-error') && reply.type === `${kind}-error`) {
       // Commit exactly what the worker's pool committed, so the two stay equal.
       chunks.forEach((c, i) => {
         if (reply.committed[i]) pool.commit(c.seq, c.start, c.ids);
       });
       throw new Error(reply.message);
     }
-    throw new Error(`WorkerEngine.step: unexpected reply '${reply.type}' from the engine worker`);
+    throw new Error(`WorkerEngine.${kind}: unexpected reply '${reply.type}' from the engine worker`);
   }
 
   release(seq: number): void {

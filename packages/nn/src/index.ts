@@ -61,7 +61,7 @@ export {
   type Parameter,
   type StateDictEntry,
 } from './module.js';
-export { forwardPaged, type PagedChunk } from './paged-forward.js';
+export { forwardPaged, forwardPagedBetweenLayers, type PagedChunk, type PagedForwardOptions } from './paged-forward.js';
 export { PagedKvCache, type PagedKvCacheOptions } from './paged-kv-cache.js';
 export { LLAMA_PRESETS, type LlamaPresetName, llamaPreset } from './presets.js';
 export { RMSNorm } from './rms-norm.js';

@@ -1,10 +1,11 @@
+import { memory } from '@andes/tensor';
 import { describeBackends } from '@andes/tensor/testing';
 import { expect, it } from 'vitest';
 import { hostWeights, maxAbsDiff, randomIds } from '../test/helpers.js';
 import { referenceLogits } from '../test/reference-llama.js';
 import { llamaConfig } from './config.js';
 import { LlamaForCausalLM } from './llama.js';
-import { forwardPaged } from './paged-forward.js';
+import { forwardPaged, forwardPagedBetweenLayers } from './paged-forward.js';
 import { PagedKvCache } from './paged-kv-cache.js';
 
 const config = llamaConfig({
@@ -102,6 +103,51 @@ describeBackends('forwardPaged', () => {
     pool.close(1);
     expect([pool.usedBlocks, pool.freeBlocks]).toEqual([0, 8]);
     expect(pool.cachedBlocks).toBeGreaterThan(0);
+    cache.dispose();
+    model.dispose();
+  });
+
+  it('a whole prefill run between the layers of another step computes what both compute apart, and frees all', async () => {
+    // Three layers, so there are two boundaries: the nested prefill runs at the second.
+    const deep = llamaConfig({ ...config, num_hidden_layers: 3 });
+    const model = new LlamaForCausalLM(deep, { seed: 21 });
+    const seqs = randomIds(3, 17, V, 12); // 0 and 1 decode after a prefill, 2 arrives between layers
+    const want = referenceLogits(deep, await hostWeights(model), seqs);
+    const cache = new PagedKvCache(deep, { numBlocks: 16, blockSize: 4 });
+    const { pool } = cache;
+    for (const s of [0, 1]) {
+      pool.open(s);
+      pool.grow(s, 13);
+      (await rows(forwardPaged(model, [{ seq: s, ids: seqs[s]!.slice(0, 12), start: 0 }], cache))).fill(0);
+    }
+    const before = memory().tensors;
+    let boundaries = 0;
+    let nested: Float32Array | null = null;
+    const decodes = [0, 1].map((s) => ({ seq: s, ids: [seqs[s]![12]!], start: 12 }));
+    const outer = await forwardPagedBetweenLayers(model, decodes, cache, () => {
+      if (++boundaries !== 2) return undefined;
+      pool.open(2);
+      pool.grow(2, 17);
+      return rows(forwardPaged(model, [{ seq: 2, ids: seqs[2]!, start: 0 }], cache)).then((l) => {
+        nested = l;
+      });
+    });
+    const logits = await rows(outer);
+    expect(boundaries).toBe(2);
+    expect(relative(nested!, Float64Array.from(want[2]![16]!))).toBeLessThan(2e-4);
+    for (const s of [0, 1]) {
+      expect(relative(logits.subarray(s * V, (s + 1) * V), Float64Array.from(want[s]![12]!))).toBeLessThan(2e-4);
+    }
+    expect([pool.length(0), pool.length(1), pool.length(2)]).toEqual([13, 13, 17]);
+    expect(memory().tensors).toBe(before);
+    // A failing boundary frees the step's tensors too and commits nothing.
+    for (const s of [0, 1]) pool.grow(s, 14);
+    const next = [0, 1].map((s) => ({ seq: s, ids: [seqs[s]![13]!], start: 13 }));
+    await expect(
+      forwardPagedBetweenLayers(model, next, cache, () => Promise.reject(new Error('boundary failed'))),
+    ).rejects.toThrow(/boundary failed/);
+    expect([pool.length(0), pool.length(1)]).toEqual([13, 13]);
+    expect(memory().tensors).toBe(before);
     cache.dispose();
     model.dispose();
   });

@@ -12,6 +12,15 @@ import { throughLayers } from './decoder-layer.js';
 import type { LlamaForCausalLM } from './llama.js';
 import type { PagedKvCache } from './paged-kv-cache.js';
 
+/** Options of {@link forwardPaged}. */
+export interface PagedForwardOptions {
+  /**
+   * Commit the chunks' ids to the pool when the forward is done (default true). False: the caller commits them, or
+   * a copy of the pool replays the commits in its own order (an engine worker follows the main thread's pool).
+   */
+  commit?: boolean;
+}
+
 /** One sequence's part of a {@link forwardPaged} step. */
 export interface PagedChunk {
   /** The sequence (open in `cache.pool`, with blocks for positions up to `start + ids.length`). */
@@ -30,7 +39,68 @@ export interface PagedChunk {
  * last position's row (all rows with `allLogits`). Each row equals what a contiguous-cache prefill/decode of that
  * sequence alone computes (up to float rounding of the attention sum order). No gradients; intermediates are freed.
  */
-export function forwardPaged(model: LlamaForCausalLM, chunks: readonly PagedChunk[], cache: PagedKvCache): Tensor {
+export function forwardPaged(
+  model: LlamaForCausalLM,
+  chunks: readonly PagedChunk[],
+  cache: PagedKvCache,
+  options: PagedForwardOptions = {},
+): Tensor {
+  const rows = pagedRows(model, chunks, cache);
+  const logits = noGrad(() =>
+    tidy(() => {
+      const { index, pos, embedded } = pagedInputs(model, chunks, cache, rows);
+      const step = { cache, index };
+      const x = throughLayers(model.model.layers, embedded, (layer, h) => layer.forwardPaged(h, pos, step));
+      return pagedLogits(model, chunks, x);
+    }),
+  );
+  if (options.commit !== false) for (const c of chunks) cache.pool.commit(c.seq, c.start, c.ids);
+  return logits;
+}
+
+/**
+ * {@link forwardPaged}, calling `between()` after each decoder layer but the last and awaiting it when it returns a
+ * promise. Why: a server can run a newly arrived prompt's whole prefill there (another `forwardPaged` of other
+ * sequences, on the same cache) instead of making it wait for the rest of this step; its first token then waits
+ * for at most one layer of this step. Nothing of this step is in a tidy scope or a no-grad region while `between`
+ * runs, so whatever it computes is its own; it must not touch this step's sequences. Same results as
+ * {@link forwardPaged}.
+ */
+export async function forwardPagedBetweenLayers(
+  model: LlamaForCausalLM,
+  chunks: readonly PagedChunk[],
+  cache: PagedKvCache,
+  between: () => Promise<void> | undefined,
+  options: PagedForwardOptions = {},
+): Promise<Tensor> {
+  const rows = pagedRows(model, chunks, cache);
+  const { index, pos, embedded } = noGrad(() => tidy(() => pagedInputs(model, chunks, cache, rows)));
+  const step = { cache, index };
+  const layers = model.model.layers;
+  let h = embedded;
+  try {
+    for (let i = 0; i < layers.length; i++) {
+      const input = h;
+      h = noGrad(() => tidy(() => layers.at(i).forwardPaged(input, pos, step)));
+      if (h !== input) input.dispose();
+      if (i < layers.length - 1) {
+        const pending = between();
+        if (pending) await pending;
+      }
+    }
+    const x = h;
+    const logits = noGrad(() => tidy(() => pagedLogits(model, chunks, x)));
+    if (options.commit !== false) for (const c of chunks) cache.pool.commit(c.seq, c.start, c.ids);
+    return logits;
+  } finally {
+    if (!h.isDisposed) h.dispose();
+    index.data.dispose();
+    pos.dispose();
+  }
+}
+
+/** Checks the chunks against the pool and the context; each row's chunk, position and id, in step order. */
+function pagedRows(model: LlamaForCausalLM, chunks: readonly PagedChunk[], cache: PagedKvCache) {
   const { pool } = cache;
   if (chunks.length === 0) throw new Error('forwardPaged: no chunks');
   if (new Set(chunks.map((c) => c.seq)).size !== chunks.length) {
@@ -59,47 +129,54 @@ export function forwardPaged(model: LlamaForCausalLM, chunks: readonly PagedChun
       ids.push(c.ids[j]!);
     }
   });
-  const total = ids.length;
+  return { rowSeq, rowPositions, ids };
+}
+
+/** The step's paged index, row positions and embedded ids (the caller frees them, or a tidy scope does). */
+function pagedInputs(
+  model: LlamaForCausalLM,
+  chunks: readonly PagedChunk[],
+  cache: PagedKvCache,
+  { rowSeq, rowPositions, ids }: ReturnType<typeof pagedRows>,
+) {
+  const { pool } = cache;
+  const index = pagedKvIndex({
+    blockSize: pool.blockSize,
+    numBlocks: pool.numBlocks,
+    blockTables: chunks.map((c) => pool.table(c.seq)),
+    rowSeq,
+    rowPositions,
+  });
+  const pos = tensor(Int32Array.from(rowPositions), [ids.length], { dtype: 'int32' });
+  const embedded = model.model.embedTokens.forward(tensor(Int32Array.from(ids), [1, ids.length], { dtype: 'int32' }));
+  return { index, pos, embedded };
+}
+
+/** Logits `[R, V]` of the wanted rows of the last layer's output `x` (see {@link forwardPaged}). */
+function pagedLogits(model: LlamaForCausalLM, chunks: readonly PagedChunk[], x: Tensor): Tensor {
   const vocab = model.config.vocab_size;
-  const logits = noGrad(() =>
-    tidy(() => {
-      const index = pagedKvIndex({
-        blockSize: pool.blockSize,
-        numBlocks: pool.numBlocks,
-        blockTables: chunks.map((c) => pool.table(c.seq)),
-        rowSeq,
-        rowPositions,
-      });
-      const step = { cache, index };
-      const pos = tensor(Int32Array.from(rowPositions), [total], { dtype: 'int32' });
-      const embedded = model.model.embedTokens.forward(tensor(Int32Array.from(ids), [1, total], { dtype: 'int32' }));
-      const x = throughLayers(model.model.layers, embedded, (layer, h) => layer.forwardPaged(h, pos, step));
-      const hidden = model.model.norm.forward(x); // [1, T, d]
-      // Only the rows whose logits are wanted go through the output projection (the largest matmul).
-      const d = model.config.hidden_size;
-      const picked: Tensor[] = [];
-      let r0 = 0;
-      let run: [number, number] | null = null;
-      const flush = () => {
-        if (run) picked.push(hidden.slice(1, run[0], run[1]).reshape([run[1] - run[0], d]));
-        run = null;
-      };
-      for (const c of chunks) {
-        const n = c.ids.length;
-        const [a, b] = c.allLogits ? [r0, r0 + n] : [r0 + n - 1, r0 + n];
-        // Adjacent wanted rows (decodes are one row each) are one slice.
-        if (run && run[1] === a) run[1] = b;
-        else {
-          flush();
-          run = [a, b];
-        }
-        r0 += n;
-      }
+  const hidden = model.model.norm.forward(x); // [1, T, d]
+  // Only the rows whose logits are wanted go through the output projection (the largest matmul).
+  const d = model.config.hidden_size;
+  const picked: Tensor[] = [];
+  let r0 = 0;
+  let run: [number, number] | null = null;
+  const flush = () => {
+    if (run) picked.push(hidden.slice(1, run[0], run[1]).reshape([run[1] - run[0], d]));
+    run = null;
+  };
+  for (const c of chunks) {
+    const n = c.ids.length;
+    const [a, b] = c.allLogits ? [r0, r0 + n] : [r0 + n - 1, r0 + n];
+    // Adjacent wanted rows (decodes are one row each) are one slice.
+    if (run && run[1] === a) run[1] = b;
+    else {
       flush();
-      const h = picked.length === 1 ? picked[0]! : concat(picked, 0);
-      return model.logits(h).reshape([-1, vocab]);
-    }),
-  );
-  for (const c of chunks) pool.commit(c.seq, c.start, c.ids);
-  return logits;
+      run = [a, b];
+    }
+    r0 += n;
+  }
+  flush();
+  const h = picked.length === 1 ? picked[0]! : concat(picked, 0);
+  return model.logits(h).reshape([-1, vocab]);
 }

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { buildProgram, type CliOptions } from './cli.js';
+
+/** The options `andes-serve` parses from `args` (commander exits throw instead of ending the process). */
+function parse(args: string[]): CliOptions {
+  const program = buildProgram()
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  program.parse(['node', 'andes-serve', '--model', 'm', ...args]);
+  return program.opts<CliOptions>();
+}
+
+describe('andes-serve --prefill-first', () => {
+  it('is off by default, always without a value or with `always`, adaptive with `adaptive`', () => {
+    expect(parse([]).prefillFirst).toBeUndefined();
+    expect(parse(['--prefill-first']).prefillFirst).toBe(true);
+    expect(parse(['--prefill-first', 'always']).prefillFirst).toBe(true);
+    expect(parse(['--prefill-first', 'adaptive', '--port', '0']).prefillFirst).toBe('adaptive');
+    // A following flag is not taken for the policy.
+    expect(parse(['--prefill-first', '--port', '0'])).toMatchObject({ prefillFirst: true, port: 0 });
+  });
+
+  it('names the policies it takes when given another', () => {
+    expect(() => parse(['--prefill-first', 'sometimes'])).toThrow(/expected always or adaptive, got 'sometimes'/);
+  });
+});

@@ -1,0 +1,103 @@
+import { seededUniform } from '@andes/tensor';
+import { describe, expect, it } from 'vitest';
+import { sharePrefill } from './prefill-budget.js';
+import { adaptivePrefillRows, ChunkCostModel } from './prefill-first.js';
+
+/** A cost model that has seen exact steps of `fixed + perChunk · chunks + perRow · rows` ms of three shapes. */
+function fitted(fixed: number, perChunk: number, perRow: number): ChunkCostModel {
+  const m = new ChunkCostModel();
+  for (const [c, r] of [
+    [1, 1],
+    [16, 16],
+    [2, 37],
+  ] as const) {
+    m.observe(c, r, fixed + perChunk * c + perRow * r);
+  }
+  return m;
+}
+
+describe('ChunkCostModel', () => {
+  it('has no fit until three independent step shapes were seen, then recovers a noisy plane', () => {
+    const m = new ChunkCostModel(1);
+    expect(m.fit()).toBeNull();
+    // Decode-only steps (chunks = rows) cannot tell a chunk's cost from a row's.
+    m.observe(1, 1, 5);
+    m.observe(9, 9, 12);
+    expect(m.fit()).toBeNull();
+    expect(m.predict(3, 3)).toBeNaN();
+    const rand = seededUniform(41);
+    // Truth: 3.1 ms + 0.47 ms per chunk + 0.29 ms per row, ±5 % noise, awkward shapes.
+    for (let i = 0; i < 400; i++) {
+      const chunks = 1 + Math.floor(rand() * 17);
+      const rows = chunks + Math.floor(rand() * 45);
+      m.observe(chunks, rows, (3.1 + 0.47 * chunks + 0.29 * rows) * (0.95 + 0.1 * rand()));
+    }
+    const f = m.fit()!;
+    expect(f.fixed).toBeCloseTo(3.1, 0);
+    expect(f.perChunk).toBeGreaterThan(0.4);
+    expect(f.perChunk).toBeLessThan(0.54);
+    expect(f.perRow).toBeGreaterThan(0.27);
+    expect(f.perRow).toBeLessThan(0.31);
+    expect(m.predict(16, 16)).toBeCloseTo(3.1 + 0.76 * 16, 0);
+  });
+
+  it('rejects bad observations and decays', () => {
+    expect(() => new ChunkCostModel(0)).toThrow(/decay 0/);
+    const m = fitted(2, 1, 0.5);
+    m.observe(0, 3, 10);
+    m.observe(3, 2, 10); // fewer rows than chunks
+    m.observe(1, 3, Number.NaN);
+    expect(m.predict(5, 11)).toBeCloseTo(2 + 5 + 5.5, 9);
+  });
+});
+
+describe('adaptivePrefillRows', () => {
+  it('is null before the cost model has a fit, and 0 without decodes or prompts', () => {
+    expect(adaptivePrefillRows(new ChunkCostModel(), 4, 0, [3])).toBeNull();
+    expect(adaptivePrefillRows(fitted(2, 1, 0.5), 0, 0, [3])).toBe(0);
+    expect(adaptivePrefillRows(fitted(2, 1, 0.5), 4, 0, [])).toBe(0);
+  });
+
+  it('finishes whole prompts, shortest first, within the decode steps of wait it is given (float64 reference)', () => {
+    const rand = seededUniform(31);
+    let alone = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const [fixed, perChunk, perRow] = [0.5 + 20 * rand(), 3 * rand(), 0.1 + 2 * rand()];
+      const cost = fitted(fixed, perChunk, perRow);
+      const decodes = 1 + Math.floor(rand() * 23);
+      const waitSteps = [1, 2, 3][trial % 3]!;
+      const decodeMs = waitSteps * (fixed + (perChunk + perRow) * decodes);
+      const waited = rand() * decodeMs;
+      const pending = Array.from({ length: 1 + Math.floor(rand() * 5) }, () => 1 + Math.floor(rand() * 41));
+      const rows = adaptivePrefillRows(cost, decodes, waited, pending, waitSteps)!;
+      // Reference: the largest k whose k shortest prompts fit, among budgets where sharePrefill finishes one.
+      const sorted = [...pending].sort((a, b) => a - b);
+      let want = 0;
+      let sum = 0;
+      for (let k = 1; k <= sorted.length; k++) {
+        sum += sorted[k - 1]!;
+        if (waited + fixed + perChunk * k + perRow * sum > decodeMs + 1e-9) break;
+        if (sharePrefill(pending, sum).some((n, i) => n === pending[i])) want = sum;
+      }
+      expect(rows).toBe(want);
+      if (rows > 0) alone++;
+    }
+    // Both outcomes occur in the sample.
+    expect(alone).toBeGreaterThan(30);
+    expect(alone).toBeLessThan(270);
+  });
+
+  it('gives a short prompt a step of its own and sends a dearer one beside the decodes (CPU-like costs)', () => {
+    // 3 ms a step, 0.4 ms a chunk, 0.4 ms a row: 16 decodes 15.8 ms, a 20-row prompt alone 11.4 ms.
+    const cost = fitted(3, 0.4, 0.4);
+    expect(adaptivePrefillRows(cost, 16, 0, [20], 1)).toBe(20);
+    expect(adaptivePrefillRows(cost, 16, 0, [20, 20], 1)).toBe(20);
+    expect(adaptivePrefillRows(cost, 16, 0, [20, 9], 1)).toBe(29);
+    expect(adaptivePrefillRows(cost, 16, 0, [40], 1)).toBe(0);
+    // After 5 ms of prefill-only steps one decode step of wait is spent: the 20-row prompt goes beside the decodes.
+    expect(adaptivePrefillRows(cost, 16, 5, [20], 1)).toBe(0);
+    // The default allows three decode steps (47.4 ms): 40 rows (19.4 ms) after 25 ms of waiting, not 120 rows (51.4 ms).
+    expect(adaptivePrefillRows(cost, 16, 25, [40])).toBe(40);
+    expect(adaptivePrefillRows(cost, 16, 0, [120])).toBe(0);
+  });
+});
