@@ -29,6 +29,23 @@ export interface StripSubgroupConfig {
   rn: number;
 }
 
+/**
+ * Of `heights` (broadcast strips of different `rm`), the one that computes the fewest rows for M rows: a strip
+ * computes `ceil(M / rm) · rm` rows, the rows past M being clamped copies that cost as much as real ones. Ties go to
+ * the taller strip, which reuses each B load over more rows. A serving step's row count moves from step to step
+ * (15 decodes + 16 prompt rows is 31: b24 computes 48 rows for it, b32 or two b16 row blocks 32), so the height is
+ * picked per product rather than per tuned shape class.
+ */
+export function fittedStrip(heights: readonly StripSubgroupConfig[], M: number): StripSubgroupConfig {
+  if (heights.length === 0) throw new Error('fittedStrip: no strip heights to choose from');
+  let best = heights[0]!;
+  const rows = (c: StripSubgroupConfig) => Math.ceil(M / c.rm) * c.rm;
+  for (const c of heights.slice(1)) {
+    if (rows(c) < rows(best) || (rows(c) === rows(best) && c.rm > best.rm)) best = c;
+  }
+  return best;
+}
+
 /** Records the broadcast strip; the grid's x walks row blocks (consecutive workgroups share a column block of B). */
 export function dispatchStripSubgroup(
   rt: Runtime,
