@@ -5,7 +5,7 @@
  * threshold taken lowest ids first through a prefix count over the invocations' contiguous id ranges. The draw
  * walks the kept tokens in id order: a prefix sum over the ranges, then one invocation walks the range that crosses
  * `uniform · mass`. Rows at a temperature alone (what serving clients mostly ask) read their logits in place and sum
- * their weights without storing them: four passes over the vocabulary where top-k / top-p rows take 70 (16 rows
+ * their weights without storing them: two passes over the vocabulary and part of a third, where top-k / top-p rows take ~70 (16 rows
  * × 32000 on lavapipe: 8.5 → 3.9 ms, BENCHMARKS.md). A second kernel, only when log-probabilities are asked for,
  * scores the raw logits.
  *
@@ -14,95 +14,7 @@
 import type { SampledStorages, SamplingRows, View } from '../../backend/backend.js';
 import { MIN_EXPONENT } from '../../cpu/sample-tokens.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
-
-/** WGSL: reductions and in-order exclusive prefix sums over a workgroup's `wg` invocations. */
-const workgroup = (wg: number) => /* wgsl */ `
-const WG = ${wg}u;
-const NONE = 0xffffffffu;
-var<workgroup> su: array<u32, ${wg}>;
-var<workgroup> sf: array<f32, ${wg}>;
-var<workgroup> si: array<u32, ${wg}>;
-var<workgroup> scanTotal: f32;
-fn sumU(v: u32, li: u32) -> u32 {
-  su[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) { su[li] = su[li] + su[li + s]; }
-    workgroupBarrier();
-  }
-  let r = su[0];
-  workgroupBarrier();
-  return r;
-}
-fn minU(v: u32, li: u32) -> u32 {
-  su[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) { su[li] = min(su[li], su[li + s]); }
-    workgroupBarrier();
-  }
-  let r = su[0];
-  workgroupBarrier();
-  return r;
-}
-fn sumF(v: f32, li: u32) -> f32 {
-  sf[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) { sf[li] = sf[li] + sf[li + s]; }
-    workgroupBarrier();
-  }
-  let r = sf[0];
-  workgroupBarrier();
-  return r;
-}
-// Exclusive prefix sums in invocation (= id range) order, summed sequentially as the reference walks ids.
-fn scanU(v: u32, li: u32) -> u32 {
-  su[li] = v;
-  workgroupBarrier();
-  if (li == 0u) {
-    var acc = 0u;
-    for (var t = 0u; t < WG; t++) { let x = su[t]; su[t] = acc; acc = acc + x; }
-  }
-  workgroupBarrier();
-  let r = su[li];
-  workgroupBarrier();
-  return r;
-}
-fn scanF(v: f32, li: u32) -> f32 {
-  sf[li] = v;
-  workgroupBarrier();
-  if (li == 0u) {
-    var acc = 0.0;
-    for (var t = 0u; t < WG; t++) { let x = sf[t]; sf[t] = acc; acc = acc + x; }
-    scanTotal = acc;
-  }
-  workgroupBarrier();
-  let r = sf[li];
-  workgroupBarrier();
-  return r;
-}
-// The index of the best (value, index): larger value, then lower index; invocations with nothing pass index NONE.
-fn argBest(v: f32, i: u32, li: u32) -> u32 {
-  sf[li] = v;
-  si[li] = i;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) {
-      let v2 = sf[li + s];
-      let i2 = si[li + s];
-      if (i2 != NONE && (si[li] == NONE || v2 > sf[li] || (v2 == sf[li] && i2 < si[li]))) {
-        sf[li] = v2;
-        si[li] = i2;
-      }
-    }
-    workgroupBarrier();
-  }
-  let r = si[0];
-  workgroupBarrier();
-  return r;
-}
-`;
+import { workgroupReductions } from './workgroup-scan.js';
 
 const draw = (wg: number) => /* wgsl */ `
 @group(0) @binding(1) var<storage, read_write> outIds: array<i32>;
@@ -113,7 +25,7 @@ const draw = (wg: number) => /* wgsl */ `
 @group(0) @binding(6) var<storage, read> rowi: array<vec4<i32>>; // topK, first entry, end of entries, 0
 @group(0) @binding(7) var<storage, read> entryIds: array<i32>;
 @group(0) @binding(8) var<storage, read> entryVals: array<vec4<f32>>; // bias, scale if > 0, scale if <= 0, penalty
-${workgroup(wg)}
+${workgroupReductions(wg)}
 // Order-preserving u32 key of a float (larger float, larger key).
 fn keyOf(v: f32) -> u32 {
   let b = bitcast<u32>(v);
@@ -321,7 +233,7 @@ const logprobs = (wg: number) => /* wgsl */ `
 @group(0) @binding(3) var<storage, read_write> topLp: array<f32>;
 @group(0) @binding(4) var<storage, read> x: array<f32>;
 @group(0) @binding(5) var<storage, read> ids: array<i32>;
-${workgroup(wg)}
+${workgroupReductions(wg)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let row = wid.x + wid.y * nwg.x;
