@@ -2,7 +2,10 @@
 // (running decodes plus a new request's prompt), prompt-only steps, and steps with a prompt chunk before the last
 // (`skipLogits`), random weights, llama2.c's stories-15m shape (vocab 32000), every row drawn at temperature 0.8 as
 // the serve bench's clients ask. STEP_PROFILE=1 also replays every dispatch of one step of each kind alone between
-// timestamp queries (WebGPU) and prints GPU ms per kernel.
+// timestamp queries (WebGPU) and prints GPU ms per kernel. The replay binds the step's buffers after the step, when
+// the pool may have handed a freed one to other data: kernels whose work depends on small per-step inputs (the
+// sampling kernel's row settings) can replay another path than they ran; time those with
+// packages/tensor/bench/sample-tokens-webgpu.mjs.
 //
 //   ANDES_BACKEND=webgpu node bench/mixed-step-bench.mjs      # after npm run build
 //
