@@ -1,5 +1,6 @@
 // Benchmark: the WebGPU `sampleTokens` kernel on rows × vocab logits (a serving step's batch) per sampling setting,
-// GPU milliseconds per call (timestamp queries where the adapter has them, else submit-and-wait), this checkout's
+// GPU milliseconds per call (timestamp queries where the adapter has them, else submit-and-wait) and the process's
+// CPU milliseconds (on lavapipe its threads run the kernel: steadier than GPU time on a loaded machine), this checkout's
 // build against a base build on one device, in interleaved rounds.
 // usage: BASE=/tmp/base/dist node packages/tensor/bench/sample-tokens-webgpu.mjs [rows=16] [vocab=32000] [rounds=7]
 // BASE is the `dist` folder of a build of the base commit (its kernel must name its pipelines apart from this one's,
@@ -40,6 +41,8 @@ const inputs = [
 ];
 const settings = [
   ['temperature 0.8', { temperature: 0.8, topK: 0, topP: 1 }],
+  // What the serve bench's clients send: a logit bias on end-of-sequence (one sparse entry per row).
+  ['temperature 0.8 + one logit bias', { temperature: 0.8, topK: 0, topP: 1, logitBias: new Map([[2, -100]]) }],
   ['top-k 40 + top-p 0.9', { temperature: 0.8, topK: 40, topP: 0.9 }],
   ['greedy', { temperature: 0, topK: 0, topP: 1 }],
 ];
@@ -57,25 +60,30 @@ for (let round = 0; round < rounds + 1; round++) {
       const ids = [];
       for (const [kname, kernel] of round % 2 ? [...kernels].reverse() : kernels) {
         let out;
+        const c0 = process.cpuUsage();
         const ms = await rt.timeGpu(() => {
           out = kernel(rt, logits, rows, -1);
         });
+        const c = process.cpuUsage(c0);
         ids.push(Array.from(await rt.read(out.ids)).join());
         rt.free(out.ids);
         if (round === 0) continue; // compiles
         const key = `${iname}, ${sname}|${kname}`;
-        results.set(key, [...(results.get(key) ?? []), ms]);
+        results.set(key, [...(results.get(key) ?? []), [ms, (c.user + c.system) / 1000]]);
       }
       if (new Set(ids).size > 1) mismatches++;
     }
 }
 console.log(
-  `WebGPU sampleTokens on ${rt.cpuAdapter ? 'a CPU adapter' : 'a GPU'}: ${B} rows × vocab ${V}, GPU ms per call, median of ${rounds} interleaved rounds`,
+  `WebGPU sampleTokens on ${rt.cpuAdapter ? 'a CPU adapter' : 'a GPU'}: ${B} rows × vocab ${V}, GPU ms (process CPU-ms) per call, median of ${rounds} interleaved rounds`,
 );
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (const [iname] of inputs)
   for (const [sname] of settings) {
-    const cells = kernels.map(([k]) => `${k} ${median(results.get(`${iname}, ${sname}|${k}`)).toFixed(2)}`);
+    const cells = kernels.map(([k]) => {
+      const r = results.get(`${iname}, ${sname}|${k}`);
+      return `${k} ${median(r.map((x) => x[0])).toFixed(2)} (${median(r.map((x) => x[1])).toFixed(2)} CPU)`;
+    });
     console.log(`${iname}, ${sname}: ${cells.join(', ')}`);
   }
 console.log(`rounds where the builds drew different tokens: ${mismatches}`);
