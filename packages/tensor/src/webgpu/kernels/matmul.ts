@@ -25,6 +25,7 @@ import {
   BROADCAST_STEPS,
   dispatchStripSubgroup,
   fittedStrip,
+  type StripHeight,
   type StripSubgroupConfig,
 } from './matmul-strip-subgroup.js';
 import { dispatchTiledV4, type TileV4Config, vec4Ok } from './matmul-tiled-v4.js';
@@ -65,8 +66,8 @@ export type MatmulVariant =
   | { kind: 'strip'; strip: StripConfig }
   | { kind: 'tiled-v4'; tile: TileV4Config; splits?: number }
   | { kind: 'strip-subgroup'; strip: StripSubgroupConfig }
-  // The broadcast strip of `heights` that computes the fewest rows for this product's M (`fittedStrip`).
-  | { kind: 'strip-subgroup-fit'; heights: readonly StripSubgroupConfig[] };
+  // The broadcast strip of `heights` that costs least for this product's M (`fittedStrip`).
+  | { kind: 'strip-subgroup-fit'; heights: readonly StripHeight[] };
 
 /** Variant for GPUs: shared-memory tiles, 64×64 per workgroup, 4×8 per invocation. */
 export const GPU_VARIANT: MatmulVariant = { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } };

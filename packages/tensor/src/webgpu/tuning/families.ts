@@ -54,15 +54,16 @@ export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
   // 16 rows × 8 columns: a serving step's 9–16 rows fill it, where b24 / b32 compute 8–16 rows of clamped copies
   // (lavapipe, [16, 288]·[288, 32000]ᵀ: 0.69× b24's time; BENCHMARKS.md, issue 15).
   b16: { kind: 'strip-subgroup', strip: { wg: 8, rm: 16, rn: 8 } },
-  // b16, b24 or b32, whichever computes the fewest rows for the product's M: a serving step's rows vary within a
-  // shape class (m32 holds 17–32), and a class tuned at 17–24 rows kept b24, which computes 48 rows for a mixed step
-  // of 31 (BENCHMARKS.md, issue 15, lvp2).
+  // b16, b24 or b32, whichever costs least for the product's M: a serving step's rows vary within a shape class (m32
+  // holds 17–32), and a class tuned at 17–24 rows kept b24, which computes 48 rows for a mixed step of 31. Costs per
+  // computed row against b32 on lavapipe: b16 1.08–1.16, b24 1.12–1.19 (M 16, N 768 / 32000; 1024²: 1.14, 1.10);
+  // BENCHMARKS.md, issue 15, lvp2.
   bf: {
     kind: 'strip-subgroup-fit',
     heights: [
-      { wg: 8, rm: 16, rn: 8 },
-      { wg: 8, rm: 24, rn: 4 },
-      { wg: 8, rm: 32, rn: 4 },
+      { strip: { wg: 8, rm: 16, rn: 8 }, rowCost: 1.12 },
+      { strip: { wg: 8, rm: 24, rn: 4 }, rowCost: 1.12 },
+      { strip: { wg: 8, rm: 32, rn: 4 }, rowCost: 1 },
     ],
   },
   // The single-buffered shared-memory kernel (17.4 TFLOP/s at 2048² on an H200, GPU.md).
