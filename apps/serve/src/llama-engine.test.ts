@@ -75,13 +75,16 @@ describe('LlamaEngine paged KV cache', () => {
     const prompt = [1, 7, 9, 23, 4];
     const [plain] = await engine.step([{ seq: 0, ids: prompt, start: 0 }]);
     // The same prompt sampled beside a skipped chunk and an all-logits chunk: the sampled row is gathered on the device.
-    const [drawn, skipped, all] = await engine
+    // A skipped chunk's rows skip the output projection; one that also samples keeps its row.
+    const [drawn, skipped, all, drawnSkipped] = await engine
       .step([
         { seq: 2, ids: [1, 7, 9], start: 0, skipLogits: true },
         { seq: 1, ids: prompt, start: 0, sample: greedy, topLogprobs: 3 },
         { seq: 4, ids: [1, 30, 31], start: 0, allLogits: true },
+        { seq: 5, ids: prompt, start: 0, sample: greedy, skipLogits: true },
       ])
-      .then(([a, b, c]) => [b!, a!, c!]);
+      .then(([a, b, c, d]) => [b!, a!, c!, d!]);
+    expect(drawnSkipped.token!.id).toBe(argmax(plain!.logits!));
     const ref = tokenLogprobs(plain!.logits!, argmax(plain!.logits!), 3);
     expect(drawn.logits).toBeUndefined();
     expect(drawn.token!.id).toBe(argmax(plain!.logits!));

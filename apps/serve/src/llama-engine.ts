@@ -74,6 +74,14 @@ function wantsLogits(c: StepChunk): boolean {
   return !!c.allLogits || (!c.sample && !c.skipLogits);
 }
 
+/**
+ * Logits rows a chunk takes in `forwardPaged`'s output: every position with `allLogits`, none for a skipped prompt
+ * chunk that draws nothing (its rows skip the output projection), else its last position.
+ */
+function rowsOf(c: StepChunk): number {
+  return c.allLogits ? c.ids.length : c.skipLogits && !c.sample ? 0 : 1;
+}
+
 /** Rows `rows` of `all` [R, V] (all of it, not copied, when `rows` is 0…R-1 in order). */
 function pickRows(all: Tensor, rows: readonly number[]): Tensor {
   if (rows.length === all.shape[0] && rows.every((r, i) => r === i)) return all;
@@ -171,17 +179,19 @@ export class LlamaEngine implements Engine {
   async step(chunks: readonly StepChunk[], options: WorkerStepOptions = {}): Promise<StepResult[]> {
     reserveChunks(this.cache.pool, chunks, this.maxContext, 'LlamaEngine');
     const { betweenLayers, commit } = options;
+    // A sampled chunk keeps its row whatever skipLogits says (see rowsOf).
+    const paged = chunks.map((c) => (c.sample && c.skipLogits ? { ...c, skipLogits: false } : c));
     const all = betweenLayers
-      ? await forwardPagedBetweenLayers(this.model, chunks, this.cache, betweenLayers, { commit })
-      : forwardPaged(this.model, chunks, this.cache, { commit });
+      ? await forwardPagedBetweenLayers(this.model, paged, this.cache, betweenLayers, { commit })
+      : forwardPaged(this.model, paged, this.cache, { commit });
     options.onForward?.();
     try {
-      // Row layout of `all`: per chunk its last position, or every position with allLogits.
+      // Row layout of `all`: per chunk its last position, every position with allLogits, none when skipped.
       const sampled: number[] = [];
       const logitRows: number[] = [];
       let row = 0;
       for (const c of chunks) {
-        const n = c.allLogits ? c.ids.length : 1;
+        const n = rowsOf(c);
         if (c.sample) sampled.push(row + n - 1);
         if (wantsLogits(c)) for (let r = 0; r < n; r++) logitRows.push(row + r);
         row += n;

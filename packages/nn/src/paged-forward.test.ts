@@ -76,6 +76,51 @@ describeBackends('forwardPaged', () => {
     model.dispose();
   });
 
+  it('prompt chunks with skipLogits give no logits row (a step of only such chunks gives [0, V]) and fill the cache', async () => {
+    const model = new LlamaForCausalLM(config, { seed: 4 });
+    const [a, b] = randomIds(2, 11, V, 6) as [number[], number[]];
+    const want = referenceLogits(config, await hostWeights(model), [a, b]);
+    const cache = new PagedKvCache(config, { numBlocks: 8, blockSize: 4 });
+    cache.pool.open(0);
+    cache.pool.open(1);
+    cache.pool.grow(0, 9);
+    cache.pool.grow(1, 7);
+    // Step 1: A's first 5 prompt tokens (skipped) beside B's 7-token prompt: one row, B's.
+    const first = forwardPaged(
+      model,
+      [
+        { seq: 0, ids: a.slice(0, 5), start: 0, skipLogits: true },
+        { seq: 1, ids: b.slice(0, 7), start: 0 },
+      ],
+      cache,
+    );
+    expect(first.shape).toEqual([1, V]);
+    expect(relative(await rows(first), Float64Array.from(want[1]![6]!))).toBeLessThan(2e-4);
+    // Step 2: A's next 4 alone, skipped: no rows at all.
+    const none = forwardPaged(model, [{ seq: 0, ids: a.slice(5, 9), start: 5, skipLogits: true }], cache);
+    expect(none.shape).toEqual([0, V]);
+    none.dispose();
+    // Step 3: A's last 2 prompt tokens beside B's decode read the keys/values the skipped steps wrote.
+    cache.pool.grow(0, 11);
+    cache.pool.grow(1, 8);
+    const last = await rows(
+      forwardPaged(
+        model,
+        [
+          { seq: 0, ids: a.slice(9, 11), start: 9 },
+          { seq: 1, ids: b.slice(7, 8), start: 7 },
+        ],
+        cache,
+      ),
+    );
+    expect(relative(last.subarray(0, V), Float64Array.from(want[0]![10]!))).toBeLessThan(2e-4);
+    expect(relative(last.subarray(V), Float64Array.from(want[1]![7]!))).toBeLessThan(2e-4);
+    cache.pool.close(0);
+    cache.pool.close(1);
+    cache.dispose();
+    model.dispose();
+  });
+
   it('a second sequence with the same system prompt shares its full blocks and computes the same logits', async () => {
     const model = new LlamaForCausalLM(config, { seed: 3 });
     const [system, tailA, tailB] = randomIds(3, 11, V, 8) as [number[], number[], number[]];

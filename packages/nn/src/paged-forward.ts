@@ -31,12 +31,17 @@ export interface PagedChunk {
   start: number;
   /** Return logits of every position of the chunk instead of only its last. */
   allLogits?: boolean;
+  /**
+   * No logits for this chunk (a prompt chunk before the last, whose next token is not drawn yet): none of its rows
+   * goes through the output projection, the step's largest product (ignored with `allLogits`).
+   */
+  skipLogits?: boolean;
 }
 
 /**
  * Runs the chunks through `model` in one forward, writing their keys/values into `cache` and committing their ids to
  * the pool (which registers completed blocks for prefix sharing). Returns logits `[R, V]`: per chunk in order, its
- * last position's row (all rows with `allLogits`). Each row equals what a contiguous-cache prefill/decode of that
+ * last position's row (all rows with `allLogits`, none with `skipLogits`; R may be 0). Each row equals what a contiguous-cache prefill/decode of that
  * sequence alone computes (up to float rounding of the attention sum order). No gradients; intermediates are freed.
  */
 export function forwardPaged(
@@ -167,6 +172,10 @@ function pagedLogits(model: LlamaForCausalLM, chunks: readonly PagedChunk[], x: 
   };
   for (const c of chunks) {
     const n = c.ids.length;
+    if (c.skipLogits && !c.allLogits) {
+      r0 += n;
+      continue;
+    }
     const [a, b] = c.allLogits ? [r0, r0 + n] : [r0 + n - 1, r0 + n];
     // Adjacent wanted rows (decodes are one row each) are one slice.
     if (run && run[1] === a) run[1] = b;
@@ -177,6 +186,7 @@ function pagedLogits(model: LlamaForCausalLM, chunks: readonly PagedChunk[], x: 
     r0 += n;
   }
   flush();
+  if (picked.length === 0) return tensor(new Float32Array(0), [0, vocab]);
   const h = picked.length === 1 ? picked[0]! : concat(picked, 0);
   return model.logits(h).reshape([-1, vocab]);
 }

@@ -145,6 +145,39 @@ describeBackends('sampleTokens', () => {
     }
   });
 
+  it('at temperature alone draws the host token beside every range edge of a long row, with and without entries', async () => {
+    // A backend may split a row into equal id ranges (the WebGPU kernel: 64 or 256) and walk only the range whose
+    // prefix sum crosses the draw: uniforms in the middle of the first token of a range and of the last token
+    // before it would pick a neighbour if a range were skipped wrongly. Those tokens stand out of the bulk, so that
+    // float32 sums over 32003 weights land well inside them (a bulk token is thinner than their rounding).
+    const V = 32003;
+    const logits = randomLogits(makeRng(5), V, 3);
+    const edges = new Set<number>([1, V - 1]);
+    for (const ranges of [64, 256]) for (let i = 1; i < ranges; i += 9) edges.add(i * Math.ceil(V / ranges));
+    for (const j of edges) logits.fill(6, j - 1, j + 1);
+    const specs: T.TokenSampling[] = [];
+    for (const logitBias of [undefined, new Map([[7, -1.5]])]) {
+      const a = Array.from(logits);
+      for (const [id, b] of logitBias ?? []) a[id] = Math.fround(a[id]! + b);
+      const m = Math.max(...a);
+      const cum = [0];
+      for (const x of a) cum.push(cum.at(-1)! + Math.exp((x - m) / 0.8));
+      const mass = cum[V]!;
+      for (const j of edges)
+        for (const id of [j - 1, j]) {
+          const uniform = (cum[id]! + cum[id + 1]!) / 2 / mass;
+          specs.push({ temperature: 0.8, topK: 0, topP: 1, uniform, logitBias });
+        }
+    }
+    const t = T.tensor(
+      new Float32Array(specs.length * V).map((_, i) => logits[i % V]!),
+      [specs.length, V],
+    );
+    const got = await ids(t, specs);
+    t.dispose();
+    expect(got).toEqual(specs.map((s) => T.sampleTokenRow(logits, s)));
+  });
+
   it('applies repetition, frequency and presence penalties in that order (float64 reference, greedy)', async () => {
     const V = 23;
     const logits = Float32Array.from({ length: V }, (_, i) => ((i * 37) % 23) / 5 - 2);

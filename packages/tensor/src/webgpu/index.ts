@@ -6,6 +6,7 @@
 
 import type { Backend } from '../backend/backend.js';
 import { WebGpuBackend } from './backend.js';
+import { throttleDawnPolling } from './dawn-polling.js';
 import { acquireDevice, type WebGpuDeviceOptions } from './device.js';
 import { Runtime } from './runtime.js';
 import { adapterProfile } from './tuning/adapter.js';
@@ -44,6 +45,8 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   const rt = new Runtime(acquired.device, acquired.gpu);
   const profile = adapterProfile(acquired.adapter.info as GPUAdapterInfo | undefined, acquired.features);
   rt.cpuAdapter = profile.cpu;
+  // Dawn's busy wait would take a core from the adapter's own threads (dawn-polling.ts).
+  if (profile.cpu) throttleDawnPolling();
   rt.features = acquired.features;
   rt.subgroupMinSize = profile.subgroups ? (profile.subgroupMinSize ?? 4) : 0;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;

@@ -29,6 +29,30 @@ export interface StripSubgroupConfig {
   rn: number;
 }
 
+/** A broadcast strip height offered to {@link fittedStrip}, with its measured cost per computed row. */
+export interface StripHeight {
+  strip: StripSubgroupConfig;
+  /** Time per computed row relative to the other heights (the tallest, which reuses B most, is 1). */
+  rowCost: number;
+}
+
+/**
+ * Of `heights`, the strip with the least `ceil(M / rm) · rm · rowCost`: a strip computes whole blocks of `rm` rows,
+ * the rows past M being clamped copies that cost as much as real ones, and shorter strips cost a little more per row
+ * (they reuse each B load over fewer rows). A serving step's row count moves from step to step (15 decodes + 16
+ * prompt rows is 31: b24 computes 48 rows for it, b32 32), so the height is picked per product rather than per tuned
+ * shape class; with little padding at stake (M in the hundreds) the cheapest row wins. Ties go to the taller strip.
+ */
+export function fittedStrip(heights: readonly StripHeight[], M: number): StripSubgroupConfig {
+  if (heights.length === 0) throw new Error('fittedStrip: no strip heights to choose from');
+  const cost = (h: StripHeight) => Math.ceil(M / h.strip.rm) * h.strip.rm * h.rowCost;
+  let best = heights[0]!;
+  for (const h of heights.slice(1)) {
+    if (cost(h) < cost(best) || (cost(h) === cost(best) && h.strip.rm > best.strip.rm)) best = h;
+  }
+  return best.strip;
+}
+
 /** Records the broadcast strip; the grid's x walks row blocks (consecutive workgroups share a column block of B). */
 export function dispatchStripSubgroup(
   rt: Runtime,

@@ -21,7 +21,13 @@ import {
 } from './matmul-code.js';
 import { dispatchGemvSubgroup } from './matmul-gemv-subgroup.js';
 import { halfOperands } from './matmul-half.js';
-import { BROADCAST_STEPS, dispatchStripSubgroup, type StripSubgroupConfig } from './matmul-strip-subgroup.js';
+import {
+  BROADCAST_STEPS,
+  dispatchStripSubgroup,
+  fittedStrip,
+  type StripHeight,
+  type StripSubgroupConfig,
+} from './matmul-strip-subgroup.js';
 import { dispatchTiledV4, type TileV4Config, vec4Ok } from './matmul-tiled-v4.js';
 
 /** Register-tiling shape of the big-product kernel. */
@@ -59,7 +65,9 @@ export type MatmulVariant =
   | { kind: 'tiled'; tile: TileConfig }
   | { kind: 'strip'; strip: StripConfig }
   | { kind: 'tiled-v4'; tile: TileV4Config; splits?: number }
-  | { kind: 'strip-subgroup'; strip: StripSubgroupConfig };
+  | { kind: 'strip-subgroup'; strip: StripSubgroupConfig }
+  // The broadcast strip of `heights` that costs least for this product's M (`fittedStrip`).
+  | { kind: 'strip-subgroup-fit'; heights: readonly StripHeight[] };
 
 /** Variant for GPUs: shared-memory tiles, 64×64 per workgroup, 4×8 per invocation. */
 export const GPU_VARIANT: MatmulVariant = { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } };
@@ -191,11 +199,12 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
     dispatchTiledV4(rt, variant.tile, variant.splits ?? 1, la, lb, vec, br, o, sa, sb, params, M, N, K, batch);
     return out;
   }
-  if (variant.kind === 'strip-subgroup') {
+  if (variant.kind === 'strip-subgroup' || variant.kind === 'strip-subgroup-fit') {
+    const strip = variant.kind === 'strip-subgroup' ? variant.strip : fittedStrip(variant.heights, M);
     // Without subgroups of ≥ 8 lanes the scalar strip of the same shape runs (same result, slower on lavapipe).
     if (rt.subgroupMinSize >= BROADCAST_STEPS) {
-      dispatchStripSubgroup(rt, variant.strip, la, lb, br, storages, params, M, N, batch);
-    } else dispatchStrip(rt, { ...variant.strip, rowsFirst: true }, la, lb, br, storages, params, M, N, batch);
+      dispatchStripSubgroup(rt, strip, la, lb, br, storages, params, M, N, batch);
+    } else dispatchStrip(rt, { ...strip, rowsFirst: true }, la, lb, br, storages, params, M, N, batch);
     return out;
   }
   if (variant.kind === 'strip') {

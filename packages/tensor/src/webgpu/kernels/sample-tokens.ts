@@ -4,102 +4,17 @@
  * u32 keys, built bit by bit from the top (32 counting or mass-summing passes over the row), with ties at the
  * threshold taken lowest ids first through a prefix count over the invocations' contiguous id ranges. The draw
  * walks the kept tokens in id order: a prefix sum over the ranges, then one invocation walks the range that crosses
- * `uniform · mass`. A second kernel, only when log-probabilities are asked for, scores the raw logits.
+ * `uniform · mass`. Rows at a temperature alone (what serving clients mostly ask) read their logits in place and sum
+ * their weights without storing them: two passes over the vocabulary and part of a third, where top-k / top-p rows take ~70 (16 rows
+ * × 32000 on lavapipe: 8.5 → 3.9 ms, BENCHMARKS.md). A second kernel, only when log-probabilities are asked for,
+ * scores the raw logits.
  *
  * @module
  */
 import type { SampledStorages, SamplingRows, View } from '../../backend/backend.js';
 import { MIN_EXPONENT } from '../../cpu/sample-tokens.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
-
-/** WGSL: reductions and in-order exclusive prefix sums over a workgroup's `wg` invocations. */
-const workgroup = (wg: number) => /* wgsl */ `
-const WG = ${wg}u;
-const NONE = 0xffffffffu;
-var<workgroup> su: array<u32, ${wg}>;
-var<workgroup> sf: array<f32, ${wg}>;
-var<workgroup> si: array<u32, ${wg}>;
-var<workgroup> scanTotal: f32;
-fn sumU(v: u32, li: u32) -> u32 {
-  su[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) { su[li] = su[li] + su[li + s]; }
-    workgroupBarrier();
-  }
-  let r = su[0];
-  workgroupBarrier();
-  return r;
-}
-fn minU(v: u32, li: u32) -> u32 {
-  su[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) { su[li] = min(su[li], su[li + s]); }
-    workgroupBarrier();
-  }
-  let r = su[0];
-  workgroupBarrier();
-  return r;
-}
-fn sumF(v: f32, li: u32) -> f32 {
-  sf[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) { sf[li] = sf[li] + sf[li + s]; }
-    workgroupBarrier();
-  }
-  let r = sf[0];
-  workgroupBarrier();
-  return r;
-}
-// Exclusive prefix sums in invocation (= id range) order, summed sequentially as the reference walks ids.
-fn scanU(v: u32, li: u32) -> u32 {
-  su[li] = v;
-  workgroupBarrier();
-  if (li == 0u) {
-    var acc = 0u;
-    for (var t = 0u; t < WG; t++) { let x = su[t]; su[t] = acc; acc = acc + x; }
-  }
-  workgroupBarrier();
-  let r = su[li];
-  workgroupBarrier();
-  return r;
-}
-fn scanF(v: f32, li: u32) -> f32 {
-  sf[li] = v;
-  workgroupBarrier();
-  if (li == 0u) {
-    var acc = 0.0;
-    for (var t = 0u; t < WG; t++) { let x = sf[t]; sf[t] = acc; acc = acc + x; }
-    scanTotal = acc;
-  }
-  workgroupBarrier();
-  let r = sf[li];
-  workgroupBarrier();
-  return r;
-}
-// The index of the best (value, index): larger value, then lower index; invocations with nothing pass index NONE.
-fn argBest(v: f32, i: u32, li: u32) -> u32 {
-  sf[li] = v;
-  si[li] = i;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (li < s) {
-      let v2 = sf[li + s];
-      let i2 = si[li + s];
-      if (i2 != NONE && (si[li] == NONE || v2 > sf[li] || (v2 == sf[li] && i2 < si[li]))) {
-        sf[li] = v2;
-        si[li] = i2;
-      }
-    }
-    workgroupBarrier();
-  }
-  let r = si[0];
-  workgroupBarrier();
-  return r;
-}
-`;
+import { workgroupReductions } from './workgroup-scan.js';
 
 const draw = (wg: number) => /* wgsl */ `
 @group(0) @binding(1) var<storage, read_write> outIds: array<i32>;
@@ -110,7 +25,7 @@ const draw = (wg: number) => /* wgsl */ `
 @group(0) @binding(6) var<storage, read> rowi: array<vec4<i32>>; // topK, first entry, end of entries, 0
 @group(0) @binding(7) var<storage, read> entryIds: array<i32>;
 @group(0) @binding(8) var<storage, read> entryVals: array<vec4<f32>>; // bias, scale if > 0, scale if <= 0, penalty
-${workgroup(wg)}
+${workgroupReductions(wg)}
 // Order-preserving u32 key of a float (larger float, larger key).
 fn keyOf(v: f32) -> u32 {
   let b = bitcast<u32>(v);
@@ -132,6 +47,18 @@ fn keep(kk: u32, on: bool, t: u32, ties: u32, run: ptr<function, u32>) -> bool {
   return false;
 }
 
+// The row's adjusted logit j: the logits themselves when nothing was copied (no entries, no top-k / top-p), else
+// their adjusted copy in \`a\`.
+var<private> hasEntries: bool;
+var<private> aBase: u32;
+var<private> xBase: u32;
+fn lg(j: u32) -> f32 {
+  if (hasEntries) { return a[aBase + j]; }
+  return x[xBase + j];
+}
+// exp((lg(j) − m) · inv), as the weights pass and the draw both compute it.
+fn weightAt(j: u32, m: f32, inv: f32) -> f32 { return weightOf((lg(j) - m) * inv); }
+
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let row = wid.x + wid.y * nwg.x;
@@ -144,24 +71,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let j1 = min(j0 + chunk, V);
   let rf = rowf[row];
   let ri = rowi[row];
+  let k = u32(max(ri.x, 0));
+  let onK = k > 0u && k < V;
+  let onP = rf.y < 1.0;
+  // Top-k / top-p rows read \`a\` in their many passes (no branch per read); rows with neither and without entries
+  // read the logits in place. A let, not the private copy, guards the barriers below (the uniformity analysis
+  // trusts the former).
+  let filtered = rf.x > 0.0 && (onK || onP);
+  let copied = filtered || ri.z > ri.y;
+  hasEntries = copied;
+  aBase = base;
+  xBase = xb;
 
   // 1. Adjusted logits: bias, repetition factor, penalty (entry ids are unique within a row).
-  for (var j = j0; j < j1; j++) { a[base + j] = x[xb + j]; }
-  storageBarrier();
-  for (var e = u32(ri.y) + li; e < u32(ri.z); e += WG) {
-    let id = base + u32(entryIds[e]);
-    let ev = entryVals[e];
-    let b = a[id] + ev.x;
-    let scaled = b * select(ev.z, ev.y, b > 0.0);
-    a[id] = scaled - ev.w;
+  if (copied) {
+    for (var j = j0; j < j1; j++) { a[base + j] = x[xb + j]; }
+    storageBarrier();
+    for (var e = u32(ri.y) + li; e < u32(ri.z); e += WG) {
+      let id = base + u32(entryIds[e]);
+      let ev = entryVals[e];
+      let b = a[id] + ev.x;
+      let scaled = b * select(ev.z, ev.y, b > 0.0);
+      a[id] = scaled - ev.w;
+    }
+    storageBarrier();
   }
-  storageBarrier();
 
   // 2. Greedy: the first maximum.
   var bv = -inf_();
   var bi = NONE;
   for (var j = j0; j < j1; j++) {
-    let v = a[base + j];
+    let v = lg(j);
     if (bi == NONE || v > bv) { bv = v; bi = j; }
   }
   let am = argBest(bv, bi, li);
@@ -169,13 +109,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (li == 0u) { outIds[row] = i32(am); }
     return;
   }
-  let m = a[base + am];
+  let m = lg(am);
   let inv = rf.w;
-  for (var j = j0; j < j1; j++) { w[base + j] = weightOf((a[base + j] - m) * inv); }
+  // Temperature alone keeps every token: the weights' sum over the range is the draw's mass there, and no pass
+  // below reads a stored weight.
+  var mine = 0.0;
+  if (filtered) {
+    for (var j = j0; j < j1; j++) { w[base + j] = weightOf((a[base + j] - m) * inv); }
+  } else {
+    for (var j = j0; j < j1; j++) { mine += weightAt(j, m, inv); }
+  }
 
   // 3. Top-k: tk is the k-th largest key; ties at it are kept lowest ids first.
-  let k = u32(max(ri.x, 0));
-  let onK = k > 0u && k < V;
   var tk = 0u;
   var tiesK = 0u;
   var runK0 = 0u;
@@ -198,7 +143,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   // 4. Top-p: tp is the largest key whose candidates at or above it hold topP of the candidates' weight. The
   // candidates' total is only summed here: rows without top-p (temperature alone) skip a pass over the vocabulary.
-  let onP = rf.y < 1.0;
   var tp = 0u;
   var tiesP = 0u;
   var runP0 = 0u;
@@ -236,28 +180,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   // 5. The draw over the kept tokens in id order.
-  var mine = 0.0;
-  var rk = runK0;
-  var rp = runP0;
-  for (var j = j0; j < j1; j++) {
-    let kk = keyOf(a[base + j]);
-    if (keep(kk, onK, tk, tiesK, &rk) && keep(kk, onP, tp, tiesP, &rp)) { mine += w[base + j]; }
+  if (filtered) {
+    var rk = runK0;
+    var rp = runP0;
+    for (var j = j0; j < j1; j++) {
+      let kk = keyOf(a[base + j]);
+      if (keep(kk, onK, tk, tiesK, &rk) && keep(kk, onP, tp, tiesP, &rp)) { mine += w[base + j]; }
+    }
   }
   var acc = scanF(mine, li);
   let t = rf.z * scanTotal;
   var found = NONE;
   var lastRev = NONE;
-  rk = runK0;
-  rp = runP0;
-  for (var j = j0; j < j1; j++) {
-    let kk = keyOf(a[base + j]);
-    if (keep(kk, onK, tk, tiesK, &rk) && keep(kk, onP, tp, tiesP, &rp)) {
-      lastRev = V - 1u - j;
-      if (found == NONE) {
-        acc += w[base + j];
-        if (acc > t) { found = j; }
+  if (filtered) {
+    var rk = runK0;
+    var rp = runP0;
+    for (var j = j0; j < j1; j++) {
+      let kk = keyOf(a[base + j]);
+      if (keep(kk, onK, tk, tiesK, &rk) && keep(kk, onP, tp, tiesP, &rp)) {
+        lastRev = V - 1u - j;
+        if (found == NONE) {
+          acc += w[base + j];
+          if (acc > t) { found = j; }
+        }
       }
     }
+  } else if (j0 < j1) {
+    // Every token is kept (the last is V - 1). A range whose running sum cannot pass t is not walked: its float32
+    // walk and the scan's prefix after it are two sums of the same non-negative weights from the same start, each
+    // within (n + 1)·2^-24 of the exact sum relatively (n = the range's length), so the walk ends below
+    // prefix · (1 + 4 (n + 1) 2^-24) for n ≤ 2^20; a range after t finds its first token. Only the range that crosses t
+    // walks, and it stops there: the same tokens as walking every range, at a fraction of the passes.
+    let after = acc + mine;
+    if (acc > t) {
+      found = j0;
+    } else if (after * (1.0 + f32(4u * (j1 - j0 + 1u)) * ${2 ** -24}) > t) {
+      for (var j = j0; j < j1; j++) {
+        acc += weightAt(j, m, inv);
+        if (acc > t) { found = j; break; }
+      }
+    }
+    lastRev = 0u;
   }
   let first = minU(found, li);
   let last = V - 1u - minU(lastRev, li);
@@ -270,7 +233,7 @@ const logprobs = (wg: number) => /* wgsl */ `
 @group(0) @binding(3) var<storage, read_write> topLp: array<f32>;
 @group(0) @binding(4) var<storage, read> x: array<f32>;
 @group(0) @binding(5) var<storage, read> ids: array<i32>;
-${workgroup(wg)}
+${workgroupReductions(wg)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let row = wid.x + wid.y * nwg.x;
@@ -360,7 +323,7 @@ export function sampleTokens(rt: Runtime, logits: View, rows: SamplingRows, topL
       upload(rt, vals, temps),
     ];
     rt.dispatch(
-      rt.pipeline(`sample:draw:${wg}`, () => draw(wg)),
+      rt.pipeline(`sample:draw-in-place:${wg}`, () => draw(wg)),
       storages,
       [B, V, logits.offset],
       B,

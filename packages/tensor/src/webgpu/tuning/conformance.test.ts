@@ -101,7 +101,7 @@ for (const [device, get] of devices)
       });
     // One forward product per variant: the scalar strips (all layouts) are covered above, and these tall ones take
     // tens of seconds to compile on lavapipe.
-    for (const [id, variant] of Object.entries(MATMUL_VARIANTS).filter(([, v]) => v.kind === 'strip-subgroup'))
+    for (const [id, variant] of Object.entries(MATMUL_VARIANTS).filter(([, v]) => v.kind.startsWith('strip-subgroup')))
       it(`variant ${id} without subgroups of 8 lanes takes the scalar strip of its shape`, async () => {
         setMatmulVariant(variant);
         const g = get();
@@ -142,14 +142,17 @@ for (const [device, get] of devices)
   });
 
 (backend ? describe : describe.skip)('matmul family defaults', () => {
-  it('CPU adapters with broadcast strips take b16 up to 16 rows (a serving step fills it), b32 above', () => {
+  it('CPU adapters with broadcast strips take b16 up to 16 rows (a serving step fills it), the fitted strip above', () => {
     const profile = switchboardOf((backend as WebGpuBackend).rt)!.profile;
     const p = (M: number) => ({ M, N: 32000, K: 288, batch: 1, la: 'k' as const, lb: 'k' as const });
     const broadcast = { ...profile, cpu: true, subgroups: true, subgroupMinSize: 8 };
     expect(matmulFamily.fallback(broadcast, p(2))).toBe('b16');
     expect(matmulFamily.fallback(broadcast, p(16))).toBe('b16');
-    expect(matmulFamily.fallback(broadcast, p(17))).toBe('b32');
+    expect(matmulFamily.fallback(broadcast, p(17))).toBe('bf');
     expect(matmulFamily.candidates(broadcast, p(16))).toContain('b16');
+    // A cached b24 / b32 winner is no longer a candidate: its class runs the fitted strip instead.
+    expect(matmulFamily.candidates(broadcast, p(31))).toEqual(expect.arrayContaining(['bf', 'b16']));
+    expect(matmulFamily.candidates(broadcast, p(31))).not.toContain('b24');
     expect(matmulFamily.fallback({ ...profile, cpu: true, subgroups: false }, p(16))).toBe('s18');
     expect(matmulFamily.fallback({ ...profile, cpu: false }, p(16))).toBe('t1');
   });

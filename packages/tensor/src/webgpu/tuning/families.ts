@@ -54,6 +54,18 @@ export const MATMUL_VARIANTS: Record<string, MatmulVariant> = {
   // 16 rows × 8 columns: a serving step's 9–16 rows fill it, where b24 / b32 compute 8–16 rows of clamped copies
   // (lavapipe, [16, 288]·[288, 32000]ᵀ: 0.69× b24's time; BENCHMARKS.md, issue 15).
   b16: { kind: 'strip-subgroup', strip: { wg: 8, rm: 16, rn: 8 } },
+  // b16, b24 or b32, whichever costs least for the product's M: a serving step's rows vary within a shape class (m32
+  // holds 17–32), and a class tuned at 17–24 rows kept b24, which computes 48 rows for a mixed step of 31. Costs per
+  // computed row against b32 on lavapipe: b16 1.08–1.16, b24 1.12–1.19 (M 16, N 768 / 32000; 1024²: 1.14, 1.10);
+  // BENCHMARKS.md, issue 15, lvp2.
+  bf: {
+    kind: 'strip-subgroup-fit',
+    heights: [
+      { strip: { wg: 8, rm: 16, rn: 8 }, rowCost: 1.12 },
+      { strip: { wg: 8, rm: 24, rn: 4 }, rowCost: 1.12 },
+      { strip: { wg: 8, rm: 32, rn: 4 }, rowCost: 1 },
+    ],
+  },
   // The single-buffered shared-memory kernel (17.4 TFLOP/s at 2048² on an H200, GPU.md).
   t1: { kind: 'tiled', tile: { tm: 64, tn: 64, tk: 16, rm: 4, rn: 8 } },
   // Double-buffered, vec4 loads where the layout allows.
@@ -159,14 +171,15 @@ export const matmulFamily: KernelFamily<MatmulProblem> = {
   candidates(a: AdapterProfile, p: MatmulProblem) {
     // CPU adapters time only the strips: the workgroup-memory kernels (d…, k…) lost every class there by 4–15×
     // (BENCHMARKS.md) and one run of them on a large product costs seconds of first-use time.
-    if (a.cpu) return [...(broadcastFits(a) ? ['b32', 'b24', 'b16'] : []), 's18', 's19', 's16'];
+    // b24 and b32 run through `bf` (a cached b24 / b32 winner is no candidate, so its class takes the fallback).
+    if (a.cpu) return [...(broadcastFits(a) ? ['bf', 'b16'] : []), 's18', 's19', 's16'];
     const split = skinny(p) ? ['k4', 'k16'] : [];
     return ['t1', 'd1', 'd2', 'd3', 'd4', 's18', ...split];
   },
   // CPU adapters: the broadcast strip where subgroups allow (1.4× less CPU time than s18 at 1024² NN, 2× NT on
-  // lavapipe, BENCHMARKS.md 2026-12-05; b16 up to 16 rows, which it fills), else s18. GPUs keep the tiled kernel
+  // lavapipe, BENCHMARKS.md 2026-12-05; b16 up to 16 rows, which it fills, then the fitted height), else s18. GPUs keep the tiled kernel
   // measured on the H200.
-  fallback: (a, p) => (!a.cpu ? 't1' : !broadcastFits(a) ? 's18' : p.M <= 16 ? 'b16' : 'b32'),
+  fallback: (a, p) => (!a.cpu ? 't1' : !broadcastFits(a) ? 's18' : p.M <= 16 ? 'b16' : 'bf'),
   prepare: matmulPrepared,
 };
 
