@@ -56,9 +56,15 @@ describe('LlamaEngine paged KV cache', () => {
     await plain.step([prompt]);
     const order: string[] = [];
     // The step runs its first layer and waits at the boundary: the cut-in posted now runs there.
-    const step = engine.step([{ seq: 0, ids: [7], start: 5 }]).then((r) => (order.push('step'), r));
+    const step = engine.step([{ seq: 0, ids: [7], start: 5 }]).then((r) => {
+      order.push('step');
+      return r;
+    });
     // Inside the step: its decode is not committed yet when the cut-in's results come.
-    const cut = engine.cutIn!([late]).then((r) => (order.push(`cut at ${engine.blocks.length(0)}`), r));
+    const cut = engine.cutIn!([late]).then((r) => {
+      order.push(`cut at ${engine.blocks.length(0)}`);
+      return r;
+    });
     const [[decoded], [first]] = await Promise.all([step, cut]);
     expect(order).toEqual(['cut at 5', 'step']);
     const [wantDecoded] = await plain.step([{ seq: 0, ids: [7], start: 5 }]);
