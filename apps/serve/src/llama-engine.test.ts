@@ -46,6 +46,36 @@ describe('LlamaEngine paged KV cache', () => {
     );
   });
 
+  it('with cutIns, runs a cut-in posted during a step before that step returns, computing what a step would', async () => {
+    const engine = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4, cutIns: true });
+    const plain = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4 });
+    const prompt = { seq: 0, ids: [1, 12, 13, 14, 15], start: 0 };
+    const late = { seq: 1, ids: [1, 40, 41, 42, 43, 44, 45], start: 0 };
+    await expect(engine.cutIn!([late])).rejects.toThrow(/no step is running/);
+    await engine.step([prompt]);
+    await plain.step([prompt]);
+    const order: string[] = [];
+    // The step runs its first layer and waits at the boundary: the cut-in posted now runs there.
+    const step = engine.step([{ seq: 0, ids: [7], start: 5 }]).then((r) => {
+      order.push('step');
+      return r;
+    });
+    // Inside the step: its decode is not committed yet when the cut-in's results come.
+    const cut = engine.cutIn!([late]).then((r) => {
+      order.push(`cut at ${engine.blocks.length(0)}`);
+      return r;
+    });
+    const [[decoded], [first]] = await Promise.all([step, cut]);
+    expect(order).toEqual(['cut at 5', 'step']);
+    const [wantDecoded] = await plain.step([{ seq: 0, ids: [7], start: 5 }]);
+    const [wantFirst] = await plain.step([late]);
+    expect(Array.from(decoded!.logits!)).toEqual(Array.from(wantDecoded!.logits!));
+    expect(Array.from(first!.logits!)).toEqual(Array.from(wantFirst!.logits!));
+    expect([engine.blocks.length(0), engine.blocks.length(1)]).toEqual([6, 7]);
+    engine.dispose();
+    plain.dispose();
+  });
+
   it('a sequence reusing freed blocks computes what a fresh one does; a decode batch mixes with a prefill', async () => {
     const engine = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4 });
     const [fresh] = await engine.step([{ seq: 1, ids: [1, 7, 9], start: 0 }]);

@@ -14,7 +14,7 @@ import {
   type LlamaForCausalLM,
   PagedKvCache,
 } from '@andes/nn';
-import { embedding, sampleTokens, type Tensor, tensor } from '@andes/tensor';
+import { embedding, sampleTokens, sync, type Tensor, tensor } from '@andes/tensor';
 import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
 
 /** How an engine worker runs a step (see engine-worker.ts). */
@@ -43,6 +43,12 @@ export interface LlamaEngineOptions {
    * `maxContext` positions each).
    */
   kvBudgetBytes?: number;
+  /**
+   * Offer `Engine.cutIn` (default false) for steps on this thread whose device work runs apart from it (WebGPU): a
+   * step then waits for the device after each layer before it encodes the next, and runs the cut-ins posted
+   * meanwhile there, so a new prompt waits for one layer of the running step.
+   */
+  cutIns?: boolean;
 }
 
 /**
@@ -158,11 +164,24 @@ export class LlamaEngine implements Engine {
   /** The preallocated paged cache. */
   readonly cache: PagedKvCache;
 
+  /** {@link Engine.cutIn}, with the `cutIns` option. */
+  readonly cutIn?: (chunks: readonly StepChunk[]) => Promise<StepResult[]>;
+  /** A step is running (cut-ins are taken only then). */
+  private stepping = false;
+  /** Cut-ins posted during the running step, run at its next layer boundary (or as it ends). */
+  private readonly cutIns: { chunks: readonly StepChunk[]; done: (r: Promise<StepResult[]>) => void }[] = [];
+
   /** Allocates the KV pool at once, so memory use is known at startup. */
   constructor(
     readonly model: LlamaForCausalLM,
     options: LlamaEngineOptions,
   ) {
+    if (options.cutIns) {
+      this.cutIn = (chunks) => {
+        if (!this.stepping) return Promise.reject(new Error('LlamaEngine.cutIn: no step is running to cut into'));
+        return new Promise((done) => this.cutIns.push({ chunks, done })).then((r) => r as Promise<StepResult[]>);
+      };
+    }
     this.vocabSize = model.config.vocab_size;
     this.maxContext = Math.min(options.maxContext ?? Infinity, model.config.max_position_embeddings);
     this.maxSlots = options.maxSlots;
@@ -177,6 +196,32 @@ export class LlamaEngine implements Engine {
 
   /** {@link Engine.step}, with the engine worker's {@link WorkerStepOptions}. */
   async step(chunks: readonly StepChunk[], options: WorkerStepOptions = {}): Promise<StepResult[]> {
+    if (!this.cutIn || options.betweenLayers) return this.forward(chunks, options);
+    this.stepping = true;
+    try {
+      return await this.forward(chunks, { ...options, betweenLayers: () => this.atBoundary() });
+    } finally {
+      this.stepping = false;
+      // Those posted after the last boundary: now, before the scheduler plans a step without them.
+      await this.runCutIns();
+    }
+  }
+
+  /** A layer boundary of a step with cut-ins: waits for the device to finish the layers so far, then runs them. */
+  private async atBoundary(): Promise<void> {
+    await sync();
+    await this.runCutIns();
+  }
+
+  private async runCutIns(): Promise<void> {
+    for (let next = this.cutIns.shift(); next; next = this.cutIns.shift()) {
+      const result = this.forward(next.chunks);
+      next.done(result);
+      await result.catch(() => {});
+    }
+  }
+
+  private async forward(chunks: readonly StepChunk[], options: WorkerStepOptions = {}): Promise<StepResult[]> {
     reserveChunks(this.cache.pool, chunks, this.maxContext, 'LlamaEngine');
     const { betweenLayers, commit } = options;
     // A sampled chunk keeps its row whatever skipLogits says (see rowsOf).

@@ -176,7 +176,8 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
   const sizing = { maxSlots: options.maxSlots, maxContext: options.maxContext, kvBudgetBytes: options.kvBudgetBytes };
   const engine = full
-    ? new LlamaEngine(await modelFromLoaded(full, options.lora), sizing)
+    ? // On WebGPU a step's device work runs apart from this thread: cut-ins between its layers (see LlamaEngine).
+      new LlamaEngine(await modelFromLoaded(full, options.lora), { ...sizing, cutIns: getBackend().name === 'webgpu' })
     : await createWorkerEngines(workers, { kind: 'path', path: dir, dtype: options.dtype, lora: options.lora }, sizing);
   return servedModelOf(
     {
