@@ -1,172 +1,409 @@
 /**
- * WebAssembly SIMD kernels of CPU paged attention (paged-attention.ts), over the tile module's shared memory
- * (wasm-tile.ts), where the KV pools live once moved (wasm-heap.ts). Why: the JS loops over keys ran at ~0.4 G
- * multiply-adds per CPU-second (one float64 add chain per dot), and attention for 16 decode rows was ~10 % of a
- * stories-15m step at 28 positions and ~30 % at 150. Float32 lanes, four partial sums per dot; the softmax stays in
- * float64 in JS between the two kernels.
+ * The WebAssembly SIMD kernel of CPU paged attention (paged-attention.ts), over the tile module's shared memory
+ * (wasm-tile.ts), where the KV pools live once moved (wasm-heap.ts). One call attends a range of query rows, each
+ * from its block table to its normalised output without returning to JS, so that the rows of a step can be split
+ * across the CPU helper threads (cpu-threads.ts) as ranges.
  *
- * - `scores(q, rows, keys, dBytes, out, kOff, kvHeads, group, outStride)`: out_h[p] = q_h · K_p for every query
- *   head h and p < keys, K_p at kOff + rows[p] (rows: i32 byte offsets), heads of dBytes bytes (a multiple of 16),
- *   sums as (l0 + l1) + (l2 + l3) of lanes d mod 4.
- * - `values(w, rows, keys, dBytes, out, vOff, kvHeads, group, wStride)`: out_h = Σ_p w_h[p]·V_p for every head, V_p
- *   at vOff + rows[p], in p order per element.
+ * Why one kernel: the kernels before 2026-12-05 (a `scores` and a `values` call per row, softmax weights from the row
+ * kernels, the sums and the division in JS) ran at ~1.9 G multiply-adds/s in a 16-row decode step, a tenth of the
+ * products' rate, and only on the calling thread; per row the JS also looked up every key's pool row and padded the
+ * scores. Per row here:
+ *
+ * 1. the byte offsets of its keys' pool rows, walking the block table block by block (no division);
+ * 2. scores of S = {@link ATTEND_STREAMS} keys per pass, far apart: with q = ⌈keys/S⌉ passes, pass i takes keys
+ *    i, i + q, …, i + (S − 1)·q. Per query head, S float32 lane sums (d mod 4) over D; a 4 × 4 transpose adds each
+ *    key's lanes as (l0 + l2) + (l1 + l3), and one store writes four keys' scores (the scores of pass i sit at
+ *    4·S·i bytes of the head's, in that order);
+ * 3. per head, w = exp(s·scale − max) in float32 lanes (the row kernels' `expOf`, wasm-rows.ts), −∞ for the pads
+ *    (keys from `keys` to S·q, read at key 0's row), and l = Σ w in float64 (two f64x2 sums);
+ * 4. out_h = Σ w_h[key]·V_key in pass order, the pass's keys in order, per element (one load and store of the output
+ *    vector per pass); a pad adds 0·V_0, which changes nothing unless key 0's values (attended anyway) are not finite;
+ * 5. out_h /= l_h (float32, l rounded once).
+ *
+ * Why far apart: attention reads each key and value once per row (no reuse, ~1 multiply-add per 4 bytes), so it runs
+ * at the speed its pool rows arrive, and the rows of a decode step come from DRAM (streamed out of cache by the
+ * weights since the last step). Consecutive keys are one in-order stream per row; S streams keep more reads in
+ * flight (bench/paged-attention-kernels.mjs: 16 rows from DRAM, 1.8–1.9× the one-stream kernels' speed at 8 keys per
+ * pass, 1.1× of 4). Both passes read every head of a key's pool row (all kv heads are one contiguous row) together.
+ *
+ * An output's value depends only on its row's inputs and this code, never on which thread or which range ran it.
  *
  * @module
  */
+import {
+  extractLane,
+  f32x4Add,
+  f32x4Mul,
+  f32x4Splat,
+  get,
+  I32,
+  name,
+  op,
+  section,
+  set,
+  sleb,
+  tee,
+  uleb,
+  V128,
+  v128Load,
+  v128Store,
+  vec,
+} from './wasm-encoding.js';
 import { ensureMemory } from './wasm-heap.js';
-import { wasmAsm, wasmTile } from './wasm-tile.js';
+import { expOf } from './wasm-rows.js';
+import { wasmTile } from './wasm-tile.js';
 
-const { I32, V128, op, uleb, sleb, vec, section, name, get, set } = wasmAsm;
+const [F32, F64] = [0x7d, 0x7c];
 const simd = (code: number) => [op.simd, ...uleb(code)];
-const load = (offset = 0) => [...simd(0x00), 2, ...uleb(offset)];
-const store = (offset = 0) => [...simd(0x0b), 2, ...uleb(offset)];
-const splat32 = [...simd(0x09), 2, 0];
-const fAdd = simd(0xe4);
-const fMul = simd(0xe6);
-const lane = (l: number) => [...simd(0x1f), l];
-const i32Load = [0x28, 2, 0];
-const add = (i: number, bytes: number) => [...get(i), op.i32Const, ...sleb(bytes), op.i32Add, ...set(i)];
-
-/** Pushes (l0 + l1) + (l2 + l3) of v128 local v (an f32). */
-const laneSum = (v: number) => [
-  ...get(v),
-  ...lane(0),
-  ...get(v),
-  ...lane(1),
-  op.f32Add,
-  ...get(v),
-  ...lane(2),
-  ...get(v),
-  ...lane(3),
-  op.f32Add,
-  op.f32Add,
+const f32x4 = { sub: simd(0xe5), div: simd(0xe7), max: simd(0xe9) };
+const f64x2 = { promoteLow: simd(0x5f), add: simd(0xf0), lane: (l: number) => [...simd(0x21), l] };
+/** v128.load32_splat: one float read into all four lanes. */
+const splatLoad = (offset = 0) => [...simd(0x09), 2, ...uleb(offset)];
+/** i8x16.shuffle of two f32x4 by float lanes (0–3 of the first operand, 4–7 of the second). */
+const shuffle32 = (lanes: readonly number[]) => [
+  ...simd(0x0d),
+  ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
 ];
+const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
+const [i32Load, i32Store, f32Load, f32Store] = [
+  (offset = 0) => [0x28, 2, ...uleb(offset)],
+  (offset = 0) => [0x36, 2, ...uleb(offset)],
+  (offset = 0) => [0x2a, 2, ...uleb(offset)],
+  (offset = 0) => [0x38, 2, ...uleb(offset)],
+];
+const [IF, ELSE, I32_DIV_U, I32_REM_U, I32_AND, I32_SHL] = [0x04, 0x05, 0x6e, 0x70, 0x71, 0x74];
+const [F32_MAX, F64_ADD, F32_DEMOTE_F64] = [0x97, 0xa0, 0xb6];
+/** f32.const −∞. */
+const NEG_INF_F32 = [0x43, 0x00, 0x00, 0x80, 0xff];
 
-// Both kernels walk the keys in position order and, per position, every head of its pool row (all kv heads are one
-// contiguous row): the row streams in order from memory. Per head and key (the kernels before 2026-12-05), each
-// head's pass read 3 of every 18 cache lines of a stories-15m row and missed to DRAM again for the next head: the
-// KV rows of a decode step are evicted by the weights streamed since the last step.
-
-/** Pushes the byte address `base + p·4` (p a byte counter of 4 per key). */
-const at4 = (base: number, p: number) => [...get(base), ...get(p), op.i32Add];
+/** Int32 fields of a call's parameter block (see {@link AttendRows}). */
+export const ATTEND = {
+  /** Byte address of the step's index (int32 rowSeq [N], rowKeys [N], rowSlot [N], block tables [seqs, maxBlocks]). */
+  INDEX: 0,
+  /** Rows N of the index. */
+  ROWS: 1,
+  /** Block-table entries per sequence. */
+  MAX_BLOCKS: 2,
+  /** Positions per block. */
+  BLOCK_SIZE: 3,
+  /** Byte address of row `FIRST_ROW`'s query heads ([Hq, D] float32 per row, rows in order). */
+  Q: 4,
+  /** Byte address of row `FIRST_ROW`'s outputs ([Hq, D] float32 per row). */
+  OUT: 5,
+  /** Byte address of row `FIRST_ROW`'s scratch (`SCRATCH_BYTES` per row; see {@link attendScratchBytes}). */
+  SCRATCH: 6,
+  /**
+   * The row whose q, output and scratch sit at `Q`, `OUT` and `SCRATCH`: a call's `first` counts from it (rows before
+   * it have none here; a step too large for the work area runs in turns).
+   */
+  FIRST_ROW: 7,
+  /** Byte address of the key pool's row 0 (rows of all kv heads, `KV_HEADS` · `HEAD_BYTES` bytes). */
+  K_POOL: 8,
+  /** Byte address of the value pool's row 0. */
+  V_POOL: 9,
+  /** Kv heads. */
+  KV_HEADS: 10,
+  /** Query heads per kv head. */
+  GROUP: 11,
+  /** Bytes of one head (4·D, a multiple of 16). */
+  HEAD_BYTES: 12,
+  /** Bytes between two heads' scores in the scratch: {@link attendStride} of the most keys of any row. */
+  STRIDE: 13,
+  /** The score scale, as float32 bits. */
+  SCALE_BITS: 14,
+  /** Scratch bytes per row. */
+  SCRATCH_BYTES: 15,
+} as const;
+/** Int32s of a parameter block (see {@link ATTEND}). */
+export const ATTEND_INTS = 16;
 
 /**
- * `scores`: params q 0, rows 1, keys 2, dBytes 3, out 4, kOff 5, kvHeads 6, group 7, outStride 8. For each key p
- * (pool row at kOff + rows[p]) and query head h = g·group + j (q_h at q + h·dBytes, kv head g at + g·dBytes of the
- * row): out[h·outStride + 4p] = q_h · K_p,g as (l0 + l1) + (l2 + l3) of four float32 lane sums (d mod 4).
+ * Keys per pass of both passes (far apart: see the module comment), a multiple of 4. 8: from DRAM 1.1× the speed of
+ * 4 (bench/paged-attention-kernels.mjs); 16 would need more than the 16 vector registers.
  */
-function scoresBody(): number[] {
-  const [p, qh, oh, g, j, kh, d] = [9, 10, 11, 12, 13, 14, 15]; // i32 (p counts bytes: 4 per key)
-  const [sum, zero] = [16, 17]; // v128 (zero is never set)
-  const b: number[] = [];
-  b.push(op.i32Const, 0, ...set(p), ...get(2), op.i32Const, 2, 0x74, ...set(2)); // keys → bytes of rows
-  b.push(op.block, 0x40, op.loop, 0x40, ...get(p), ...get(2), op.i32GeU, op.brIf, 1);
-  b.push(...at4(1, p), ...i32Load, ...get(5), op.i32Add, ...set(kh));
-  b.push(...get(0), ...set(qh), ...at4(4, p), ...set(oh), ...get(6), ...set(g));
-  b.push(op.loop, 0x40, ...get(7), ...set(j), op.loop, 0x40);
-  b.push(...get(zero), ...set(sum), op.i32Const, 0, ...set(d), op.loop, 0x40);
-  b.push(...get(sum), ...get(qh), ...get(d), op.i32Add, ...load(), ...get(kh), ...get(d), op.i32Add, ...load());
-  b.push(...fMul, ...fAdd, ...set(sum), ...add(d, 16), ...get(d), ...get(3), op.i32LtU, op.brIf, 0, op.end);
-  b.push(...get(oh), ...laneSum(sum), op.f32Store, 2, 0);
-  b.push(...get(qh), ...get(3), op.i32Add, ...set(qh), ...get(oh), ...get(8), op.i32Add, ...set(oh));
-  b.push(...get(j), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(j), op.brIf, 0, op.end);
-  b.push(...get(kh), ...get(3), op.i32Add, ...set(kh));
-  b.push(...get(g), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(g), op.brIf, 0, op.end);
-  b.push(...add(p, 4), op.br, 0, op.end, op.end, op.end);
-  return [
-    ...vec([
-      [7, I32],
-      [2, V128],
-    ]),
-    ...b,
-  ];
-}
+export const ATTEND_STREAMS = 8;
 
 /**
- * `values`: params w 0, rows 1, keys 2, dBytes 3, out 4, vOff 5, kvHeads 6, group 7, wStride 8. Zeroes out[0, heads ·
- * dBytes), then for each key p in order and query head h = g·group + j: out_h += w[h·wStride + 4p] · V_p,g (pool row
- * at vOff + rows[p], kv head g at + g·dBytes): each element summed in key order from 0, as the per-head kernel did.
+ * Scratch bytes one row needs for `heads` query heads when the most keys of any row is `most`: the keys' pool-row
+ * offsets and each head's scores (both for `most` rounded up to whole passes), then each head's sum of weights, in
+ * whole vectors; `streams` is the kernel's keys per pass.
  */
-function valuesBody(): number[] {
-  const [p, wh, oh, g, j, vh, d, end, a] = [9, 10, 11, 12, 13, 14, 15, 16, 17]; // i32
-  const [x, zero] = [18, 19]; // v128 (zero is never set)
-  const b: number[] = [];
-  // end = kvHeads · group · dBytes; out[0, end) = 0
-  b.push(...get(6), ...get(7), op.i32Mul, ...get(3), op.i32Mul, ...set(end), op.i32Const, 0, ...set(d));
-  b.push(op.block, 0x40, op.loop, 0x40, ...get(d), ...get(end), op.i32GeU, op.brIf, 1);
-  b.push(...get(4), ...get(d), op.i32Add, ...get(zero), ...store(), ...add(d, 16), op.br, 0, op.end, op.end);
-  b.push(op.i32Const, 0, ...set(p), ...get(2), op.i32Const, 2, 0x74, ...set(2)); // keys → bytes of rows
-  b.push(op.block, 0x40, op.loop, 0x40, ...get(p), ...get(2), op.i32GeU, op.brIf, 1);
-  b.push(...at4(1, p), ...i32Load, ...get(5), op.i32Add, ...set(vh));
-  b.push(...at4(0, p), ...set(wh), ...get(4), ...set(oh), ...get(6), ...set(g));
-  b.push(op.loop, 0x40, ...get(7), ...set(j), op.loop, 0x40);
-  b.push(...get(wh), ...splat32, ...set(x), op.i32Const, 0, ...set(d), op.loop, 0x40);
-  b.push(...get(oh), ...get(d), op.i32Add, op.localTee, ...uleb(a), ...get(a), ...load(), ...get(x));
-  b.push(...get(vh), ...get(d), op.i32Add, ...load(), ...fMul, ...fAdd, ...store());
-  b.push(...add(d, 16), ...get(d), ...get(3), op.i32LtU, op.brIf, 0, op.end);
-  b.push(...get(wh), ...get(8), op.i32Add, ...set(wh), ...get(oh), ...get(3), op.i32Add, ...set(oh));
-  b.push(...get(j), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(j), op.brIf, 0, op.end);
-  b.push(...get(vh), ...get(3), op.i32Add, ...set(vh));
-  b.push(...get(g), op.i32Const, ...sleb(-1), op.i32Add, op.localTee, ...uleb(g), op.brIf, 0, op.end);
-  b.push(...add(p, 4), op.br, 0, op.end, op.end, op.end);
-  return [
-    ...vec([
-      [9, I32],
-      [2, V128],
-    ]),
-    ...b,
-  ];
+export function attendScratchBytes(heads: number, most: number, streams = ATTEND_STREAMS): number {
+  return attendStride(most, streams) * (1 + heads) + 16 * Math.ceil(heads / 4);
 }
 
-/** The module: the tile module's memory imported as `env.mem`, then `scores` and `values` (9 × i32 → ()). */
-export function attentionModuleBytes(): Uint8Array<ArrayBuffer> {
-  const bodies = [scoresBody(), valuesBody()];
+/** Bytes between two heads' scores in a row's scratch (`ATTEND.STRIDE`): `most` keys rounded up to whole passes. */
+export function attendStride(most: number, streams = ATTEND_STREAMS): number {
+  return 4 * streams * Math.ceil(most / streams);
+}
+
+/** Local indices of the kernel by name, after its three parameters (params 0, first 1, count 2). */
+function locals<T extends Record<string, number>>(types: T): { [K in keyof T]: number } & { decl: number[] } {
+  const index = {} as Record<string, number>;
+  const groups: number[][] = [];
+  let next = 3;
+  for (const [key, type] of Object.entries(types)) {
+    index[key] = next++;
+    const last = groups[groups.length - 1];
+    if (last && last[1] === type) last[0]!++;
+    else groups.push([1, type]);
+  }
+  return { ...(index as { [K in keyof T]: number }), decl: vec(groups) };
+}
+
+/** `attendRows(params, first, count)`: rows FIRST_ROW + [first, first + count), S keys per pass (module comment). */
+function attendRowsBody(S: number): number[] {
+  const names = Array.from({ length: S }, (_, k) => k);
+  const L = locals({
+    ...Object.fromEntries(Object.keys(ATTEND).map((k) => [k, I32])),
+    n: I32,
+    end: I32,
+    keys: I32,
+    kb: I32,
+    padded: I32,
+    qStep: I32,
+    e: I32,
+    table: I32,
+    qRow: I32,
+    oRow: I32,
+    offs: I32,
+    sc: I32,
+    sums: I32,
+    p: I32,
+    qh: I32,
+    sh: I32,
+    oh: I32,
+    g: I32,
+    j: I32,
+    d: I32,
+    base: I32,
+    i: I32,
+    rowBytes: I32,
+    headsBytes: I32,
+    ...Object.fromEntries(names.map((k) => [`r${k}`, I32])),
+    scale: F32,
+    l: F64,
+    ...Object.fromEntries(names.map((k) => [`a${k}`, V128])),
+    x: V128,
+    t: V128,
+    r: V128,
+    m: V128,
+    s: V128,
+    l0: V128,
+    l1: V128,
+  });
+  const P = L as unknown as Record<keyof typeof ATTEND, number>;
+  const R = L as unknown as Record<string, number>;
+  const rowsK = names.map((k) => R[`r${k}`]!);
+  const acc = names.map((k) => R[`a${k}`]!);
+  const b: number[] = [];
+  const bump = (i: number, by: number | number[]) => [
+    ...get(i),
+    ...(typeof by === 'number' ? [op.i32Const, ...sleb(by)] : by),
+    op.i32Add,
+    ...set(i),
+  ];
+  /** loop { body; br_if 0 while cond } with cond pushed by `cond`. */
+  const doWhile = (body: number[], cond: number[]) => [op.loop, 0x40, ...body, ...cond, op.brIf, 0, op.end];
+  /** block { loop { br_if 1 unless cond; body; br 0 } }. */
+  const whileLoop = (cond: number[], body: number[]) => [
+    ...[op.block, 0x40, op.loop, 0x40, ...cond, op.i32Eqz, op.brIf, 1],
+    ...[...body, op.br, 0, op.end, op.end],
+  ];
+  const ltU = (a: number, c: number) => [...get(a), ...get(c), op.i32LtU];
+  const shl2 = [op.i32Const, 2, I32_SHL];
+  /** Zeroes [at, at + bytes) (bytes a positive multiple of 16) using `d`. */
+  const zero = (at: number, bytes: number) => [
+    ...[op.i32Const, 0, ...set(L.d)],
+    ...doWhile([...get(at), ...get(L.d), op.i32Add, ...V128_ZERO, ...v128Store(), ...bump(L.d, 16)], ltU(L.d, bytes)),
+  ];
+  /** Counts local c down, as the condition of a do-while. */
+  const countDown = (c: number) => [...get(c), op.i32Const, ...sleb(-1), op.i32Add, ...tee(c)];
+  /** Pool `pool`'s row address of the pass's key k (offsets at offs + e + k·qStep) into local `into`. */
+  const rowAt = (k: number, pool: number, into: number) => [
+    ...[
+      ...get(L.offs),
+      ...get(L.e),
+      op.i32Add,
+      ...(k > 0 ? [...get(L.qStep), op.i32Const, k, op.i32Mul, op.i32Add] : []),
+    ],
+    ...[...i32Load(), ...get(pool), op.i32Add, ...set(into)],
+  ];
+
+  // The parameter block into locals.
+  for (const [key, field] of Object.entries(ATTEND)) {
+    b.push(...get(0), ...i32Load(4 * field), ...set(P[key as keyof typeof ATTEND]));
+  }
+  b.push(...get(0), ...f32Load(4 * ATTEND.SCALE_BITS), ...set(L.scale));
+  b.push(...get(L.scale), ...f32x4Splat, ...set(L.s));
+  b.push(...get(P.KV_HEADS), ...get(P.HEAD_BYTES), op.i32Mul, ...set(L.rowBytes));
+  b.push(...get(L.rowBytes), ...get(P.GROUP), op.i32Mul, ...set(L.headsBytes));
+  b.push(...get(1), ...get(P.FIRST_ROW), op.i32Add, ...tee(L.n), ...get(2), op.i32Add, ...set(L.end));
+
+  const row: number[] = [];
+  // keys, the row's q / out / scratch, its sequence's block table; kb = 4·keys, qStep = 4·⌈keys/S⌉, padded = S·qStep
+  row.push(...get(P.ROWS), ...get(L.n), op.i32Add, ...shl2, ...get(P.INDEX), op.i32Add, ...i32Load(), ...set(L.keys));
+  row.push(...get(L.n), ...get(P.FIRST_ROW), op.i32Sub, ...set(L.i));
+  row.push(...get(P.Q), ...get(L.i), ...get(L.headsBytes), op.i32Mul, op.i32Add, ...set(L.qRow));
+  row.push(...get(P.OUT), ...get(L.i), ...get(L.headsBytes), op.i32Mul, op.i32Add, ...set(L.oRow));
+  row.push(...get(P.SCRATCH), ...get(L.i), ...get(P.SCRATCH_BYTES), op.i32Mul, op.i32Add, ...set(L.offs));
+  row.push(...get(L.offs), ...get(P.STRIDE), op.i32Add, ...set(L.sc));
+  row.push(...get(L.headsBytes), ...get(P.HEAD_BYTES), I32_DIV_U, ...get(P.STRIDE), op.i32Mul, ...get(L.sc));
+  row.push(op.i32Add, ...set(L.sums));
+  row.push(...get(L.n), ...shl2, ...get(P.INDEX), op.i32Add, ...i32Load()); // seq
+  row.push(...get(P.MAX_BLOCKS), op.i32Mul, ...get(P.ROWS), op.i32Const, 3, op.i32Mul, op.i32Add);
+  row.push(...shl2, ...get(P.INDEX), op.i32Add, ...set(L.table));
+  row.push(...get(L.keys), ...shl2, ...set(L.kb));
+  row.push(...get(L.keys), op.i32Const, S - 1, op.i32Add, op.i32Const, S, I32_DIV_U, ...shl2, ...tee(L.qStep));
+  row.push(op.i32Const, S, op.i32Mul, ...set(L.padded));
+
+  // 1. offsets: for each block of the table, blockSize rows rowBytes apart (the last block only up to `keys`); then
+  //    the pads: key 0's row.
+  const offsets: number[] = [op.i32Const, 0, ...set(L.p)];
+  const block: number[] = [];
+  block.push(...get(L.table), ...i32Load(), ...get(P.BLOCK_SIZE), op.i32Mul, ...get(L.rowBytes), op.i32Mul);
+  block.push(...set(L.base), ...get(P.BLOCK_SIZE), ...set(L.i));
+  const inBlock = [...get(L.offs), ...get(L.p), op.i32Add, ...get(L.base), ...i32Store()];
+  inBlock.push(...bump(L.base, get(L.rowBytes)), ...bump(L.p, 4));
+  block.push(
+    ...doWhile(inBlock, [...ltU(L.p, L.kb), ...countDown(L.i), op.i32Const, 0, op.i32GtU, I32_AND]),
+    ...bump(L.table, 4),
+  );
+  offsets.push(...doWhile(block, ltU(L.p, L.kb)));
+  const pad = [...get(L.offs), ...get(L.p), op.i32Add, ...get(L.offs), ...i32Load(), ...i32Store(), ...bump(L.p, 4)];
+  offsets.push(...whileLoop(ltU(L.p, L.padded), pad));
+
+  // 2. scores, S keys per pass: per head, a_k holds the lane sums of the pass's key k.
+  const scores: number[] = [op.i32Const, 0, ...set(L.e), op.i32Const, 0, ...set(L.p)];
+  const pass: number[] = [];
+  pass.push(...rowsK.flatMap((r, k) => rowAt(k, P.K_POOL, r)));
+  pass.push(...get(L.qRow), ...set(L.qh), ...get(L.sc), ...get(L.p), op.i32Add, ...set(L.sh));
+  pass.push(...get(P.KV_HEADS), ...set(L.g));
+  const head: number[] = [];
+  for (const a of acc) head.push(...V128_ZERO, ...set(a));
+  head.push(op.i32Const, 0, ...set(L.d));
+  const dot: number[] = [...get(L.qh), ...get(L.d), op.i32Add, ...v128Load(), ...set(L.x)];
+  acc.forEach((a, k) => {
+    dot.push(...get(a), ...get(L.x), ...get(rowsK[k]!), ...get(L.d), op.i32Add, ...v128Load(), ...f32x4Mul);
+    dot.push(...f32x4Add, ...set(a));
+  });
+  head.push(...doWhile([...dot, ...bump(L.d, 16)], ltU(L.d, P.HEAD_BYTES)));
+  // Per four keys: [a0.0 + a0.2, a1.0 + a1.2, a0.1 + a0.3, a1.1 + a1.3] and the same of a2, a3; the halves added.
+  for (let v = 0; v < S / 4; v++) {
+    const [w0, w1, w2, w3] = acc.slice(4 * v, 4 * v + 4) as [number, number, number, number];
+    head.push(...get(w0), ...get(w1), ...shuffle32([0, 4, 1, 5]), ...get(w0), ...get(w1));
+    head.push(...shuffle32([2, 6, 3, 7]), ...f32x4Add, ...set(L.t));
+    head.push(...get(w2), ...get(w3), ...shuffle32([0, 4, 1, 5]), ...get(w2), ...get(w3));
+    head.push(...shuffle32([2, 6, 3, 7]), ...f32x4Add, ...set(L.r));
+    head.push(...get(L.sh), ...get(L.t), ...get(L.r), ...shuffle32([0, 1, 4, 5]), ...get(L.t), ...get(L.r));
+    head.push(...shuffle32([2, 3, 6, 7]), ...f32x4Add, ...v128Store(16 * v));
+  }
+  head.push(...bump(L.qh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
+  const kvHead: number[] = [...get(P.GROUP), ...set(L.j), ...doWhile(head, countDown(L.j))];
+  for (const r of rowsK) kvHead.push(...bump(r, get(P.HEAD_BYTES)));
+  pass.push(...doWhile(kvHead, countDown(L.g)));
+  pass.push(...bump(L.p, 4 * S), ...bump(L.e, 4));
+  scores.push(...whileLoop(ltU(L.e, L.qStep), pass));
+
+  // 3. softmax weights per head, in place; l in float64 → sums (float32).
+  const softmax: number[] = [...get(L.sc), ...set(L.sh), ...get(L.sums), ...set(L.oh)];
+  softmax.push(...get(P.KV_HEADS), ...get(P.GROUP), op.i32Mul, ...set(L.g));
+  const weights: number[] = [];
+  // Pad key t (keys ≤ t < S·q, t in bytes 4t): pass t mod q, lane ⌊t/q⌋ → byte 4·S·(t mod q) + 4·⌊t/q⌋.
+  weights.push(...get(L.kb), ...set(L.p));
+  const padScore = [...get(L.sh), ...get(L.p), ...get(L.qStep), I32_REM_U, op.i32Const, S, op.i32Mul, op.i32Add];
+  padScore.push(...get(L.p), ...get(L.qStep), I32_DIV_U, ...shl2, op.i32Add, ...NEG_INF_F32, ...f32Store());
+  weights.push(...whileLoop(ltU(L.p, L.padded), [...padScore, ...bump(L.p, 4)]));
+  weights.push(...NEG_INF_F32, ...f32x4Splat, ...set(L.m), op.i32Const, 0, ...set(L.p));
+  const max = [...get(L.m), ...get(L.sh), ...get(L.p), op.i32Add, ...v128Load(), ...get(L.s), ...f32x4Mul];
+  max.push(...f32x4.max, ...set(L.m), ...bump(L.p, 16));
+  weights.push(...doWhile(max, ltU(L.p, L.padded)));
+  weights.push(...get(L.m), ...extractLane(0), ...get(L.m), ...extractLane(1), F32_MAX, ...get(L.m));
+  weights.push(...extractLane(2), ...get(L.m), ...extractLane(3), F32_MAX, F32_MAX, ...f32x4Splat, ...set(L.m));
+  weights.push(...V128_ZERO, ...set(L.l0), ...V128_ZERO, ...set(L.l1), op.i32Const, 0, ...set(L.p));
+  const w: number[] = [];
+  w.push(...get(L.sh), ...get(L.p), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load(), ...get(L.s), ...f32x4Mul);
+  w.push(...get(L.m), ...f32x4.sub, ...set(L.x), ...expOf(L.x, L.t, L.r), ...tee(L.x), ...v128Store());
+  w.push(...get(L.l0), ...get(L.x), ...f64x2.promoteLow, ...f64x2.add, ...set(L.l0));
+  w.push(...get(L.l1), ...get(L.x), ...get(L.x), ...shuffle32([2, 3, 2, 3]), ...f64x2.promoteLow, ...f64x2.add);
+  w.push(...set(L.l1), ...bump(L.p, 16));
+  weights.push(...doWhile(w, ltU(L.p, L.padded)));
+  weights.push(...get(L.oh), ...get(L.l0), ...f64x2.lane(0), ...get(L.l0), ...f64x2.lane(1), F64_ADD);
+  weights.push(...get(L.l1), ...f64x2.lane(0), ...get(L.l1), ...f64x2.lane(1), F64_ADD, F64_ADD, F32_DEMOTE_F64);
+  weights.push(...f32Store(), ...bump(L.oh, 4), ...bump(L.sh, get(P.STRIDE)));
+  softmax.push(...doWhile(weights, countDown(L.g)));
+
+  // 4. values: out_h += Σ_k w_h[key k]·V_key k per pass, in pass order and k order per element.
+  const values: number[] = [...zero(L.oRow, L.headsBytes), op.i32Const, 0, ...set(L.e), op.i32Const, 0, ...set(L.p)];
+  const v: number[] = [];
+  v.push(...rowsK.flatMap((r, k) => rowAt(k, P.V_POOL, r)));
+  v.push(...get(L.oRow), ...set(L.oh), ...get(L.sc), ...get(L.p), op.i32Add, ...set(L.sh), ...get(P.KV_HEADS));
+  v.push(...set(L.g));
+  const h: number[] = [];
+  h.push(...acc.flatMap((wk, k) => [...get(L.sh), ...splatLoad(4 * k), ...set(wk)]));
+  h.push(op.i32Const, 0, ...set(L.d));
+  const axpy: number[] = [...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load()];
+  acc.forEach((wk, k) => {
+    axpy.push(...get(wk), ...get(rowsK[k]!), ...get(L.d), op.i32Add, ...v128Load(), ...f32x4Mul, ...f32x4Add);
+  });
+  h.push(...doWhile([...axpy, ...v128Store(), ...bump(L.d, 16)], ltU(L.d, P.HEAD_BYTES)));
+  h.push(...bump(L.oh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
+  const kvHeadV: number[] = [...get(P.GROUP), ...set(L.j), ...doWhile(h, countDown(L.j))];
+  for (const r of rowsK) kvHeadV.push(...bump(r, get(P.HEAD_BYTES)));
+  v.push(...doWhile(kvHeadV, countDown(L.g)), ...bump(L.p, 4 * S), ...bump(L.e, 4));
+  values.push(...whileLoop(ltU(L.e, L.qStep), v));
+
+  // 5. out_h /= l_h
+  const divide: number[] = [...get(L.oRow), ...set(L.oh), ...get(L.sums), ...set(L.sh)];
+  divide.push(...get(P.KV_HEADS), ...get(P.GROUP), op.i32Mul, ...set(L.g));
+  const per: number[] = [...get(L.sh), ...splatLoad(), ...set(L.m), op.i32Const, 0, ...set(L.d)];
+  const div = [...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load(), ...get(L.m)];
+  div.push(...f32x4.div, ...v128Store(), ...bump(L.d, 16));
+  per.push(...doWhile(div, ltU(L.d, P.HEAD_BYTES)));
+  per.push(...bump(L.oh, get(P.HEAD_BYTES)), ...bump(L.sh, 4));
+  divide.push(...doWhile(per, countDown(L.g)));
+
+  // A row without keys (none to attend) is zeros, as the JS loops give.
+  row.push(...get(L.keys), op.i32Eqz, IF, 0x40, ...zero(L.oRow, L.headsBytes), ELSE);
+  row.push(...offsets, ...scores, ...softmax, ...values, ...divide, op.end);
+  row.push(...bump(L.n, 1));
+  b.push(...whileLoop(ltU(L.n, L.end), row), op.end);
+  return [...L.decl, ...b];
+}
+
+/** The module: the tile module's memory imported as `env.mem` (shared, 4 GiB maximum), then `attendRows`. */
+export function attentionModuleBytes(streams = ATTEND_STREAMS): Uint8Array<ArrayBuffer> {
+  const body = attendRowsBody(streams);
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0]])),
+    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), 0]])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
-    ...section(3, vec([[0], [0]])),
-    ...section(
-      7,
-      vec([
-        [...name('scores'), 0x00, 0],
-        [...name('values'), 0x00, 1],
-      ]),
-    ),
-    ...section(10, vec(bodies.map((body) => [...uleb(body.length), ...body]))),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...name('attendRows'), 0x00, 0]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
   ]);
 }
 
 /**
- * One kernel of this module (see `scores` and `values` above): x (q or weights), rows (i32 byte offsets of the keys'
- * pool rows), keys, dBytes (bytes of one head, a multiple of 16), out, off (the pool's byte address), kvHeads, group
- * (query heads per kv head) and stride (bytes between heads' rows of scores or weights); addresses in bytes.
+ * Attends rows FIRST_ROW + [first, first + count) of the step whose parameter block (int32 fields {@link ATTEND}) is at byte
+ * address `params`: each row's query heads against its sequence's keys [0, rowKeys) through the block table, written
+ * normalised to its output row (see the module comment).
  */
-export type AttentionKernel = (
-  x: number,
-  rows: number,
-  keys: number,
-  dBytes: number,
-  out: number,
-  off: number,
-  kvHeads: number,
-  group: number,
-  stride: number,
-) => void;
+export type AttendRows = (params: number, first: number, count: number) => void;
 
-/** The instantiated kernels over the tile module's shared memory. */
+/** The instantiated kernel over the tile module's shared memory, and its compiled module (for helper threads). */
 export interface WasmAttention {
   readonly memory: WebAssembly.Memory;
-  /** Dots of every query head with each key row. */
-  readonly scores: AttentionKernel;
-  /** The weighted sums of value rows, every head. */
-  readonly values: AttentionKernel;
+  /** The compiled module, which the CPU helper threads instantiate on the same memory (cpu-threads.ts). */
+  readonly module: WebAssembly.Module;
+  /** Rows of paged attention, from block table to normalised output. */
+  readonly attendRows: AttendRows;
 }
 
 let instance: WasmAttention | null | undefined;
 
 /**
- * The attention kernels, instantiated on first use; null where WebAssembly SIMD or a shared memory is unavailable
+ * The attention kernel, instantiated on first use; null where WebAssembly SIMD or a shared memory is unavailable
  * (the pools cannot then live in wasm memory), in which case paged attention runs its JS loops.
  */
 export function wasmAttention(): WasmAttention | null {
@@ -177,8 +414,9 @@ export function wasmAttention(): WasmAttention | null {
   try {
     const bytes = attentionModuleBytes();
     if (!WebAssembly.validate(bytes) || !ensureMemory(tile.memory, 1)) return instance;
-    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
-    instance = { memory: tile.memory, scores: e.scores as AttentionKernel, values: e.values as AttentionKernel };
+    const module = new WebAssembly.Module(bytes);
+    const e = new WebAssembly.Instance(module, { env: { mem: tile.memory } }).exports;
+    instance = { memory: tile.memory, module, attendRows: e.attendRows as AttendRows };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS loops.
   }
