@@ -94,6 +94,13 @@ export function pagedAttention(
 }
 
 /**
+ * A multiply-add of attention counts as this many of a product's against the threads' split threshold
+ * (cpu-threads.ts): each reads its own 4 bytes of a pool row, mostly from DRAM, and ran ~4–5× slower than a batched
+ * product's multiply-add (3.5–4 vs ~18 G/s per core, bench/paged-attention-kernels.mjs).
+ */
+const SPLIT_WEIGHT = 4;
+
+/**
  * The attention of {@link pagedAttention} on the SIMD kernel (wasm-attention.ts), its rows split across the CPU
  * threads (cpu-threads.ts) when there is enough work; false, having written nothing, where the kernel is unavailable,
  * the head size is not a positive multiple of 4, or the pools cannot move into wasm memory. Work area (bytes from 0):
@@ -148,7 +155,7 @@ function wasmPaged(
   for (let n0 = 0; n0 < N; n0 += turn) {
     const rows = Math.min(turn, N - n0);
     let multiplyAdds = 0;
-    for (let n = n0; n < n0 + rows; n++) multiplyAdds += 2 * (idx[N + n] as number) * rowFloats;
+    for (let n = n0; n < n0 + rows; n++) multiplyAdds += 2 * SPLIT_WEIGHT * (idx[N + n] as number) * rowFloats;
     params[ATTEND.FIRST_ROW] = n0;
     f.set(Q.subarray(n0 * rowFloats, (n0 + rows) * rowFloats));
     runRangeKernel('attendRows', wasm.attendRows, 0, rows, multiplyAdds);

@@ -41,11 +41,13 @@ import {
   op,
   section,
   set,
+  simd,
   sleb,
   tee,
   uleb,
   V128,
   v128Load,
+  v128Load32Splat,
   v128Store,
   vec,
 } from './wasm-encoding.js';
@@ -54,11 +56,8 @@ import { expOf } from './wasm-rows.js';
 import { wasmTile } from './wasm-tile.js';
 
 const [F32, F64] = [0x7d, 0x7c];
-const simd = (code: number) => [op.simd, ...uleb(code)];
 const f32x4 = { sub: simd(0xe5), div: simd(0xe7), max: simd(0xe9) };
 const f64x2 = { promoteLow: simd(0x5f), add: simd(0xf0), lane: (l: number) => [...simd(0x21), l] };
-/** v128.load32_splat: one float read into all four lanes. */
-const splatLoad = (offset = 0) => [...simd(0x09), 2, ...uleb(offset)];
 /** i8x16.shuffle of two f32x4 by float lanes (0–3 of the first operand, 4–7 of the second). */
 const shuffle32 = (lanes: readonly number[]) => [
   ...simd(0x0d),
@@ -340,7 +339,7 @@ function attendRowsBody(S: number): number[] {
   v.push(...get(L.oRow), ...set(L.oh), ...get(L.sc), ...get(L.p), op.i32Add, ...set(L.sh), ...get(P.KV_HEADS));
   v.push(...set(L.g));
   const h: number[] = [];
-  h.push(...acc.flatMap((wk, k) => [...get(L.sh), ...splatLoad(4 * k), ...set(wk)]));
+  h.push(...acc.flatMap((wk, k) => [...get(L.sh), ...v128Load32Splat(4 * k), ...set(wk)]));
   h.push(op.i32Const, 0, ...set(L.d));
   const axpy: number[] = [...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load()];
   acc.forEach((wk, k) => {
@@ -356,7 +355,7 @@ function attendRowsBody(S: number): number[] {
   // 5. out_h /= l_h
   const divide: number[] = [...get(L.oRow), ...set(L.oh), ...get(L.sums), ...set(L.sh)];
   divide.push(...get(P.KV_HEADS), ...get(P.GROUP), op.i32Mul, ...set(L.g));
-  const per: number[] = [...get(L.sh), ...splatLoad(), ...set(L.m), op.i32Const, 0, ...set(L.d)];
+  const per: number[] = [...get(L.sh), ...v128Load32Splat(), ...set(L.m), op.i32Const, 0, ...set(L.d)];
   const div = [...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load(), ...get(L.m)];
   div.push(...f32x4.div, ...v128Store(), ...bump(L.d, 16));
   per.push(...doWhile(div, ltU(L.d, P.HEAD_BYTES)));
