@@ -7,13 +7,8 @@
 //   node packages/tensor/bench/paged-attention-kernels.mjs                    # after npm run build
 //   VARIANTS=4,8 HEADS=12 D=64 COPIES=1 node packages/tensor/bench/paged-attention-kernels.mjs
 import { loadavg } from 'node:os';
-import {
-  ATTEND,
-  ATTEND_INTS,
-  attendScratchBytes,
-  attendStride,
-  attentionModuleBytes,
-} from '../dist/cpu/wasm-attention.js';
+import { ATTEND, attendScratchBytes, attendStride } from '../dist/cpu/attention-kernel.js';
+import { attentionModuleBytes } from '../dist/cpu/wasm-attention.js';
 
 const HEADS = Number(process.env.HEADS ?? 6);
 const KV_HEADS = Number(process.env.KV_HEADS ?? HEADS);

@@ -5,9 +5,10 @@
  * @module
  */
 import type { PagedIndexLayout, Storage, View } from '../backend/backend.js';
+import { ATTEND, ATTEND_INTS, attendScratchBytes, attendStride } from './attention-kernel.js';
 import { runRangeKernel } from './cpu-threads.js';
 import { allocCpu, cpuData, cpuStorage, markWritten, readView } from './storage.js';
-import { ATTEND, ATTEND_INTS, attendScratchBytes, attendStride, wasmAttention } from './wasm-attention.js';
+import { wasmAttention } from './wasm-attention.js';
 import { ensureMemory, moveToHeap, WORK_BYTES } from './wasm-heap.js';
 
 /** Row rowSlot[n] of `pool` (rows of W) = src[n] for src [N, W]. In place. */
