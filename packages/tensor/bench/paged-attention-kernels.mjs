@@ -29,7 +29,7 @@ const COPIES = Number(process.env.COPIES ?? Math.max(1, Math.round(64e6 / (2 * p
 const rowFloats = HEADS * D;
 const maxStreams = Math.max(...VARIANTS);
 const scratchBytes = attendScratchBytes(HEADS, most, maxStreams);
-// Bytes: params per variant at 0 (64 each), index at 4096, q, then per variant outputs and scratch; pools from 16 MB.
+// Bytes: params per variant at 0 (128 each), the row order at 3072, index at 4096, q, then per variant outputs and scratch; pools from 16 MB.
 const idxAt = 4096;
 const qAt = 65536;
 const outAt = (v) => qAt + 4 * N * rowFloats * (1 + 2 * v);
@@ -51,13 +51,13 @@ for (let i = numBlocks - 1; i > 0; i--) {
   const j = next() % (i + 1);
   [order[i], order[j]] = [order[j], order[i]];
 }
-for (let n = 0; n < N; n++) [i32[idxAt / 4 + n], i32[idxAt / 4 + N + n]] = [n, keys[n]];
+for (let n = 0; n < N; n++) [i32[idxAt / 4 + n], i32[idxAt / 4 + N + n], i32[3072 / 4 + n]] = [n, keys[n], N - 1 - n];
 order.forEach((b, i) => {
   i32[idxAt / 4 + 3 * N + i] = b;
 });
 const variants = VARIANTS.map((streams, v) => {
   const e = new WebAssembly.Instance(new WebAssembly.Module(attentionModuleBytes(streams)), { env: { mem } }).exports;
-  const p = (v * 64) / 4;
+  const p = (v * 128) / 4;
   const set = (field, value) => {
     i32[p + field] = value;
   };
@@ -75,10 +75,11 @@ const variants = VARIANTS.map((streams, v) => {
   set(ATTEND.STRIDE, attendStride(most, streams));
   set(ATTEND.SCALE_BITS, new Int32Array(Float32Array.of(1 / Math.sqrt(D)).buffer)[0]);
   set(ATTEND.SCRATCH_BYTES, scratchBytes);
+  set(ATTEND.ORDER, 3072);
   const run = (copy) => {
     set(ATTEND.K_POOL, POOLS + 2 * copy * poolBytes);
     set(ATTEND.V_POOL, POOLS + (2 * copy + 1) * poolBytes);
-    e.attendRows(v * 64, 0, N);
+    e.attendRows(v * 128, 0, N);
   };
   return { name: `${streams} keys per pass`, run, times: [] };
 });

@@ -89,8 +89,8 @@ export const ATTEND = {
   /** Byte address of row `FIRST_ROW`'s scratch (`SCRATCH_BYTES` per row; see {@link attendScratchBytes}). */
   SCRATCH: 6,
   /**
-   * The row whose q, output and scratch sit at `Q`, `OUT` and `SCRATCH`: a call's `first` counts from it (rows before
-   * it have none here; a step too large for the work area runs in turns).
+   * The row whose q, output and scratch sit at `Q`, `OUT` and `SCRATCH` (rows before it have none here: a step too
+   * large for the work area runs in turns).
    */
   FIRST_ROW: 7,
   /** Byte address of the key pool's row 0 (rows of all kv heads, `KV_HEADS` · `HEAD_BYTES` bytes). */
@@ -109,9 +109,15 @@ export const ATTEND = {
   SCALE_BITS: 14,
   /** Scratch bytes per row. */
   SCRATCH_BYTES: 15,
+  /**
+   * Byte address of the turn's rows in the order calls take them: int32 row numbers of the step, from `FIRST_ROW`
+   * on; a call's `first` and `count` index this list. Longest rows first, so that the last rows a thread takes are
+   * short and the threads finish together.
+   */
+  ORDER: 16,
 } as const;
-/** Int32s of a parameter block (see {@link ATTEND}). */
-export const ATTEND_INTS = 16;
+/** Int32s of a parameter block (see {@link ATTEND}; 20: what follows it stays 16-byte aligned). */
+export const ATTEND_INTS = 20;
 
 /**
  * Keys per pass of both passes (far apart: see the module comment), a multiple of 4. 8: from DRAM 1.1× the speed of
@@ -148,7 +154,7 @@ function locals<T extends Record<string, number>>(types: T): { [K in keyof T]: n
 }
 
 /**
- * The body of `attendRows(params, first, count)`: rows FIRST_ROW + [first, first + count), S keys per pass (see the
+ * The body of `attendRows(params, first, count)`: the rows ORDER[first, first + count), S keys per pass (see the
  * module comment).
  */
 export function attendRowsBody(S: number): number[] {
@@ -156,6 +162,7 @@ export function attendRowsBody(S: number): number[] {
   const L = locals({
     ...Object.fromEntries(Object.keys(ATTEND).map((k) => [k, I32])),
     n: I32,
+    next: I32,
     end: I32,
     keys: I32,
     kb: I32,
@@ -237,9 +244,9 @@ export function attendRowsBody(S: number): number[] {
   b.push(...get(L.scale), ...f32x4Splat, ...set(L.s));
   b.push(...get(P.KV_HEADS), ...get(P.HEAD_BYTES), op.i32Mul, ...set(L.rowBytes));
   b.push(...get(L.rowBytes), ...get(P.GROUP), op.i32Mul, ...set(L.headsBytes));
-  b.push(...get(1), ...get(P.FIRST_ROW), op.i32Add, ...tee(L.n), ...get(2), op.i32Add, ...set(L.end));
+  b.push(...get(1), ...tee(L.next), ...get(2), op.i32Add, ...set(L.end));
 
-  const row: number[] = [];
+  const row: number[] = [...get(P.ORDER), ...get(L.next), ...shl2, op.i32Add, ...i32Load(), ...set(L.n)];
   // keys, the row's q / out / scratch, its sequence's block table; kb = 4·keys, qStep = 4·⌈keys/S⌉, padded = S·qStep
   row.push(...get(P.ROWS), ...get(L.n), op.i32Add, ...shl2, ...get(P.INDEX), op.i32Add, ...i32Load(), ...set(L.keys));
   row.push(...get(L.n), ...get(P.FIRST_ROW), op.i32Sub, ...set(L.i));
@@ -365,7 +372,7 @@ export function attendRowsBody(S: number): number[] {
   // A row without keys (none to attend) is zeros, as the JS loops give.
   row.push(...get(L.keys), op.i32Eqz, IF, 0x40, ...zero(L.oRow, L.headsBytes), ELSE);
   row.push(...offsets, ...scores, ...softmax, ...values, ...divide, op.end);
-  row.push(...bump(L.n, 1));
-  b.push(...whileLoop(ltU(L.n, L.end), row), op.end);
+  row.push(...bump(L.next, 1));
+  b.push(...whileLoop(ltU(L.next, L.end), row), op.end);
   return [...L.decl, ...b];
 }

@@ -37,6 +37,11 @@ import { type DotKernel, FUSED_SUFFIX, type WasmTile, wasmTile } from './wasm-ti
 export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 19;
 /** Chunks per thread of a split product: a late or preempted helper leaves its chunks to the others. */
 const CHUNKS_PER_THREAD = 4;
+/**
+ * Chunks per thread of a range kernel's job, whose items differ in cost (attention rows of different lengths, longest
+ * first): small chunks, so that the threads finish together.
+ */
+const RANGE_CHUNKS_PER_THREAD = 16;
 /** Default cap on threads (the caller included) when neither ANDES_CPU_THREADS nor setCpuThreads chooses. */
 const DEFAULT_MAX_THREADS = 4;
 /**
@@ -161,7 +166,7 @@ export function runDotKernel(
   }
   // The helpers must run the kernels the caller runs (fused or plain, wasm-tile.ts), so that every column rounds alike.
   const kernel = HELPER_KERNELS.indexOf(wasm.fused ? `${which}${FUSED_SUFFIX}` : which);
-  runJob(p, kernel, wasm[which], args, groups, which);
+  runJob(p, kernel, wasm[which], args, groups, which, CHUNKS_PER_THREAD);
 }
 
 /**
@@ -184,7 +189,7 @@ export function runRangeKernel(
   }
   const index = HELPER_KERNELS.indexOf(which);
   if (index < RANGE_KERNELS_FROM) throw new Error(`cpu threads: ${which} is not a range kernel`);
-  runJob(p, index, kernel, [params], items, which);
+  runJob(p, index, kernel, [params], items, which, RANGE_CHUNKS_PER_THREAD);
 }
 
 /** The pool to split a job of `groups` groups across, or null to run it as one call (see {@link runDotKernel}). */
@@ -199,7 +204,10 @@ function splitPool(groups: number, multiplyAdds: number): Pool | null {
   return p;
 }
 
-/** Posts one job (kernel `kernel` of {@link HELPER_KERNELS}, the caller's copy `own`), runs chunks, waits for all. */
+/**
+ * Posts one job (kernel `kernel` of {@link HELPER_KERNELS}, the caller's copy `own`) in up to `perThread` chunks per
+ * thread, runs chunks, waits for all.
+ */
 function runJob(
   p: Pool,
   kernel: number,
@@ -207,10 +215,11 @@ function runJob(
   args: readonly number[],
   groups: number,
   which: string,
+  perThread: number,
 ): void {
   const c = p.control;
   const ready = Math.min(Atomics.load(c, CONTROL.READY), cpuThreads() - 1);
-  const chunks = Math.min(groups, CHUNKS_PER_THREAD * (ready + 1));
+  const chunks = Math.min(groups, perThread * (ready + 1));
   c[CONTROL.KERNEL] = kernel;
   c[CONTROL.GROUPS] = groups;
   c[CONTROL.CHUNKS] = chunks;

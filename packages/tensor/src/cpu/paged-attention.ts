@@ -122,7 +122,8 @@ function wasmPaged(
   const wasm = wasmAttention();
   if (!wasm || D === 0 || D % 4 !== 0) return false;
   const indexAt = 4 * ATTEND_INTS;
-  const qAt = indexAt + 16 * Math.ceil(idx.length / 4);
+  const orderAt = indexAt + 16 * Math.ceil(idx.length / 4);
+  const qAt = orderAt + 16 * Math.ceil(N / 4);
   const scratchBytes = attendScratchBytes(Hq, most);
   const rowBytes = 8 * Hq * D + scratchBytes;
   const turn = Math.min(N, Math.floor((WORK_BYTES - qAt) / rowBytes));
@@ -152,12 +153,18 @@ function wasmPaged(
   params[ATTEND.STRIDE] = attendStride(most);
   params[ATTEND.SCALE_BITS] = new Int32Array(Float32Array.of(scale).buffer)[0]!;
   params[ATTEND.SCRATCH_BYTES] = scratchBytes;
+  params[ATTEND.ORDER] = orderAt;
+  const order = new Int32Array(buffer, orderAt, N);
   const rowFloats = Hq * D;
   for (let n0 = 0; n0 < N; n0 += turn) {
     const rows = Math.min(turn, N - n0);
     let multiplyAdds = 0;
     for (let n = n0; n < n0 + rows; n++) multiplyAdds += 2 * SPLIT_WEIGHT * (idx[N + n] as number) * rowFloats;
     params[ATTEND.FIRST_ROW] = n0;
+    // Longest rows first (ties in row order): the rows taken last are short, so the threads finish together.
+    const turnOrder = order.subarray(0, rows);
+    for (let i = 0; i < rows; i++) turnOrder[i] = n0 + i;
+    turnOrder.sort((a, b) => (idx[N + b] as number) - (idx[N + a] as number) || a - b);
     f.set(Q.subarray(n0 * rowFloats, (n0 + rows) * rowFloats));
     runRangeKernel('attendRows', wasm.attendRows, 0, rows, multiplyAdds);
     o.set(f.subarray(turn * rowFloats, (turn + rows) * rowFloats), n0 * rowFloats);
