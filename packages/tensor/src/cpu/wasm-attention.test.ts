@@ -63,24 +63,33 @@ function reference(p: ReturnType<typeof problem>, scale: number): Float64Array {
   const [Q, K, V, idx] = [p.q, p.k, p.v, p.index].map((x) => cpuData(x.storage));
   const out = new Float64Array(N * Hq * D);
   for (let n = 0; n < N; n++) {
+    const count = keys[n]!;
+    if (count === 0) continue; // no keys: zeros
+    // Float offset of each key's pool row (all kv heads), from the row's sequence's block table.
+    const rowAt = Float64Array.from({ length: count }, (_, pos) => {
+      const block = idx[3 * N + idx[n]! * maxBlocks + Math.floor(pos / bs)]!;
+      return (block * bs + (pos % bs)) * Hkv * D;
+    });
+    const w = new Float64Array(count);
     for (let h = 0; h < Hq; h++) {
-      const kvh = Math.floor(h / (Hq / Hkv));
-      const base = (pos: number) =>
-        ((idx[3 * N + idx[n]! * maxBlocks + Math.floor(pos / bs)]! * bs + (pos % bs)) * Hkv + kvh) * D;
-      const s = Array.from({ length: keys[n]! }, (_, pos) => {
+      const head = Math.floor(h / (Hq / Hkv)) * D;
+      const q = (n * Hq + h) * D;
+      let m = Number.NEGATIVE_INFINITY;
+      for (let pos = 0; pos < count; pos++) {
         let dot = 0;
-        for (let d = 0; d < D; d++) dot += Q[(n * Hq + h) * D + d]! * K[base(pos) + d]!;
-        return dot * scale;
-      });
-      if (s.length === 0) continue; // no keys: zeros
-      const m = Math.max(...s);
-      const w = s.map((x) => Math.exp(x - m));
-      const z = w.reduce((a, b) => a + b, 0);
-      for (let d = 0; d < D; d++) {
-        let acc = 0;
-        for (let pos = 0; pos < s.length; pos++) acc += w[pos]! * V[base(pos) + d]!;
-        out[(n * Hq + h) * D + d] = acc / z;
+        for (let d = 0; d < D; d++) dot += Q[q + d]! * K[rowAt[pos]! + head + d]!;
+        w[pos] = dot * scale;
+        m = Math.max(m, w[pos]!);
       }
+      let z = 0;
+      for (let pos = 0; pos < count; pos++) {
+        w[pos] = Math.exp(w[pos]! - m);
+        z += w[pos]!;
+      }
+      for (let pos = 0; pos < count; pos++) {
+        for (let d = 0; d < D; d++) out[q + d] = out[q + d]! + w[pos]! * V[rowAt[pos]! + head + d]!;
+      }
+      for (let d = 0; d < D; d++) out[q + d] = out[q + d]! / z;
     }
   }
   return out;
@@ -120,6 +129,15 @@ describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernel', () =
     const p = problem(rng, shape);
     const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.2));
     expect(worst(got, reference(p, 0.2))).toBeLessThanOrEqual(1);
+  });
+
+  it('runs a step whose rows do not fit the work area at once in turns, matching float64', () => {
+    // 28 rows of one sequence at ~300 000 keys: each row's scratch is ~2.4 MB, so the 64 MiB work area takes 26.
+    const keys = Array.from({ length: 28 }, (_, n) => 299_973 + n);
+    const p = problem(rng, { Hq: 1, Hkv: 1, D: 4, bs: 16, rowSeq: keys.map(() => 0), keys });
+    const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.5));
+    expect(heapBlock(p.k.storage as CpuStorage)).toBeDefined();
+    expect(worst(got, reference(p, 0.5))).toBeLessThanOrEqual(1);
   });
 
   it('falls back to the JS loops for a head size that is not a multiple of 4, matching float64', () => {
