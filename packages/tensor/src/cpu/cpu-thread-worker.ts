@@ -41,8 +41,8 @@ export const CLOSED = 0x40000000;
 /** `SEQ` that stops the helpers (job numbers stay below it). */
 export const STOP = 0x7fffffff;
 /**
- * The dot kernels a helper runs, by index (exports of the tile module, wasm-tile.ts; the fused ones exist only in a
- * module built with them, and the caller names them only then).
+ * The kernels a helper runs, by index: the dot kernels (exports of the tile module, wasm-tile.ts; the fused ones
+ * exist only in a module built with them, and the caller names them only then), then the range kernels.
  */
 export const HELPER_KERNELS = ['tile', 'gemv', 'tileFused', 'gemvFused', 'attendRows'] as const;
 /**
