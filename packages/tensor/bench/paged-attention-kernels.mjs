@@ -1,76 +1,109 @@
-// The CPU paged-attention SIMD kernels alone (src/cpu/wasm-attention.ts: `scores` then `values`) for one decode row:
-// HEADS query heads over KV_HEADS kv heads of D, against KEYS cached positions whose pool rows (all kv heads of a
-// position, as the paged pools store them) come from DRAM: copies of the pools rotate through 96 MB, as a decode step
-// finds them after streaming its weights. CPU-µs per row (both kernels, the softmax left out). With
-// BASE=<older packages/tensor/dist> the base build's kernels run beside over the same memory (its module imports it),
-// rounds alternating; a base whose kernels take 6 arguments is the per-head form (called once per head).
+// Variants of the CPU paged-attention kernel (src/cpu/wasm-attention.ts `attendRows`: keys per pass, far apart) on one
+// thread, built into one shared memory so that they read the same pools, rounds interleaved: 16 decode
+// rows of 16 sequences at contexts spread over LO–HI, blocks of 16 (shuffled), COPIES copies of the pools rotating
+// (default ~64 MB: from DRAM, as a decode step finds them; COPIES=1: in cache). µs per call of all rows (median
+// round; CPU time, steadier than wall on a shared machine) and G multiply-adds per CPU-second; every variant's outputs must equal within float32 rounding (else MISMATCH).
 //
-//   node packages/tensor/bench/paged-attention-kernels.mjs                 # after npm run build
-//   BASE=/tmp/base/packages/tensor/dist KEYS=128 node packages/tensor/bench/paged-attention-kernels.mjs
+//   node packages/tensor/bench/paged-attention-kernels.mjs                    # after npm run build
+//   VARIANTS=4,8 HEADS=12 D=64 COPIES=1 node packages/tensor/bench/paged-attention-kernels.mjs
 import { loadavg } from 'node:os';
+import { ATTEND, attendScratchBytes, attendStride } from '../dist/cpu/attention-kernel.js';
 import { attentionModuleBytes } from '../dist/cpu/wasm-attention.js';
 
 const HEADS = Number(process.env.HEADS ?? 6);
-const KV_HEADS = Number(process.env.KV_HEADS ?? 6);
+const KV_HEADS = Number(process.env.KV_HEADS ?? HEADS);
 const D = Number(process.env.D ?? 48);
-const ROUNDS = 7;
-const CALLS = 400;
-const POOL_BYTES = 96 << 20;
+const [LO, HI] = [Number(process.env.LO ?? 16), Number(process.env.HI ?? 256)];
+const VARIANTS = (process.env.VARIANTS ?? '4,8').split(',').map(Number);
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const CALLS = Number(process.env.CALLS ?? 40);
+const BLOCK = 16;
+const N = 16;
+
+const keys = Array.from({ length: N }, (_, n) => LO + Math.round(((HI - LO) * n) / (N - 1)));
+const most = Math.max(...keys);
+const maxBlocks = Math.ceil(most / BLOCK);
+const numBlocks = N * maxBlocks;
+const poolBytes = numBlocks * BLOCK * KV_HEADS * D * 4;
+const COPIES = Number(process.env.COPIES ?? Math.max(1, Math.round(64e6 / (2 * poolBytes))));
+const rowFloats = HEADS * D;
+const maxStreams = Math.max(...VARIANTS);
+const scratchBytes = attendScratchBytes(HEADS, most, maxStreams);
+// Bytes: params per variant at 0 (128 each), the row order at 3072, index at 4096, q, then per variant outputs and scratch; pools from 16 MB.
+const idxAt = 4096;
+const qAt = 65536;
+const outAt = (v) => qAt + 4 * N * rowFloats * (1 + 2 * v);
+const scratchAt = (v) => (4 << 20) + v * N * scratchBytes;
+const POOLS = 16 << 20;
 const mem = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-mem.grow((POOL_BYTES + (4 << 20)) / 65536);
-const instance = (bytes) => new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports;
-const builds = [{ name: 'this build', e: instance(attentionModuleBytes()) }];
-if (process.env.BASE) {
-  const base = await import(`${process.env.BASE}/cpu/wasm-attention.js`);
-  builds.push({ name: 'base', e: instance(base.attentionModuleBytes()) });
-}
-const group = HEADS / KV_HEADS;
-const dB = 4 * D;
-const rowBytes = KV_HEADS * dB;
-// Bytes: rows (i32) at 0, q at 64 KB, weights at 128 KB ([HEADS, 4096] f32), outputs at 1 MB + 64 KB per build,
-// pools from 4 MB.
-const [ROWS, Q, W, OUT, POOL] = [0, 65536, 131072, 1 << 20, 4 << 20];
+mem.grow(Math.ceil((POOLS + 2 * COPIES * poolBytes) / 65536));
 const f = new Float32Array(mem.buffer);
-let s = 7;
-for (let i = Q / 4; i < POOL / 4 + POOL_BYTES / 4; i++) {
-  if (i === OUT / 4) i = POOL / 4;
-  s = (Math.imul(s, 1664525) + 1013904223) | 0;
-  f[i] = (s >>> 8) / 2 ** 24;
+const i32 = new Int32Array(mem.buffer);
+let seed = 99;
+const next = () => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
+  return seed >>> 8;
+};
+for (let i = POOLS / 4; i < POOLS / 4 + (2 * COPIES * poolBytes) / 4; i++) f[i] = next() / 2 ** 24 - 0.5;
+for (let i = 0; i < N * rowFloats; i++) f[qAt / 4 + i] = next() / 2 ** 24 - 0.5;
+const order = Array.from({ length: numBlocks }, (_, i) => i);
+for (let i = numBlocks - 1; i > 0; i--) {
+  const j = next() % (i + 1);
+  [order[i], order[j]] = [order[j], order[i]];
 }
-/** Both kernels for one row, all heads, pools at `pool`; per-head kernels (6 arguments) once per head. */
-function row(e, keys, pool, out) {
-  if (e.scores.length === 9) {
-    e.scores(Q, ROWS, keys, dB, W, pool, KV_HEADS, group, 4 * 4096);
-    e.values(W, ROWS, keys, dB, out, pool, KV_HEADS, group, 4 * 4096);
-    return;
-  }
-  for (let h = 0; h < HEADS; h++) {
-    const head = Math.floor(h / group) * dB;
-    e.scores(Q + h * dB, ROWS, keys, dB, W + h * 4 * 4096, pool + head);
-    e.values(W + h * 4 * 4096, ROWS, keys, dB, out + h * dB, pool + head);
-  }
-}
+for (let n = 0; n < N; n++) [i32[idxAt / 4 + n], i32[idxAt / 4 + N + n], i32[3072 / 4 + n]] = [n, keys[n], N - 1 - n];
+order.forEach((b, i) => {
+  i32[idxAt / 4 + 3 * N + i] = b;
+});
+const variants = VARIANTS.map((streams, v) => {
+  const e = new WebAssembly.Instance(new WebAssembly.Module(attentionModuleBytes(streams)), { env: { mem } }).exports;
+  const p = (v * 128) / 4;
+  const set = (field, value) => {
+    i32[p + field] = value;
+  };
+  set(ATTEND.INDEX, idxAt);
+  set(ATTEND.ROWS, N);
+  set(ATTEND.MAX_BLOCKS, maxBlocks);
+  set(ATTEND.BLOCK_SIZE, BLOCK);
+  set(ATTEND.Q, qAt);
+  set(ATTEND.OUT, outAt(v));
+  set(ATTEND.SCRATCH, scratchAt(v));
+  set(ATTEND.FIRST_ROW, 0);
+  set(ATTEND.KV_HEADS, KV_HEADS);
+  set(ATTEND.GROUP, HEADS / KV_HEADS);
+  set(ATTEND.HEAD_BYTES, 4 * D);
+  set(ATTEND.STRIDE, attendStride(most, streams));
+  set(ATTEND.SCALE_BITS, new Int32Array(Float32Array.of(1 / Math.sqrt(D)).buffer)[0]);
+  set(ATTEND.SCRATCH_BYTES, scratchBytes);
+  set(ATTEND.ORDER, 3072);
+  const run = (copy) => {
+    set(ATTEND.K_POOL, POOLS + 2 * copy * poolBytes);
+    set(ATTEND.V_POOL, POOLS + (2 * copy + 1) * poolBytes);
+    e.attendRows(v * 128, 0, N);
+  };
+  return { name: `${streams} keys per pass`, run, times: [] };
+});
 console.log(
-  `# paged-attention kernels: ${HEADS} heads over ${KV_HEADS} of ${D}, pools from DRAM, CPU-µs per row, load ${loadavg()[0].toFixed(2)}`,
+  `# attendRows variants (keys per pass), ${HEADS} heads over ${KV_HEADS} of ${D}, ${N} rows at ${LO}–${HI} keys, ${COPIES} pool copies, load ${loadavg()[0].toFixed(2)}`,
 );
-for (const keys of (process.env.KEYS ?? '32,128,256').split(',').map(Number)) {
-  const rows = new Int32Array(mem.buffer, ROWS, keys);
-  for (let p = 0; p < keys; p++) rows[p] = ((p % 16) + 16 * ((p >> 4) * 3 + 1)) * rowBytes; // blocks of 16, apart
-  const span = 16 * (3 * (keys >> 4) + 5) * rowBytes;
-  const copies = Math.floor(POOL_BYTES / span);
-  const times = builds.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    builds.forEach(({ e }, b) => {
-      const c0 = process.cpuUsage();
-      for (let i = 0; i < CALLS; i++) row(e, keys, POOL + (i % copies) * span, OUT + b * 65536);
-      const u = process.cpuUsage(c0);
-      times[b].push((u.user + u.system) / CALLS);
-    });
+const madds = 2 * keys.reduce((a, k) => a + k, 0) * rowFloats;
+let copy = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const v of variants) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < CALLS; i++) v.run(copy++ % COPIES);
+    const u = process.cpuUsage(c0);
+    v.times.push((u.user + u.system) / CALLS);
   }
-  const same = builds.every((_, b) =>
-    f.subarray((OUT + b * 65536) / 4, (OUT + b * 65536) / 4 + HEADS * D).every((x, i) => x === f[OUT / 4 + i]),
+}
+for (const v of variants) v.run(0);
+const first = f.slice(outAt(0) / 4, outAt(0) / 4 + N * rowFloats);
+for (const [v, { name, times }] of variants.entries()) {
+  const out = f.subarray(outAt(v) / 4, outAt(v) / 4 + N * rowFloats);
+  const same = out.every((x, i) => Math.abs(x - first[i]) <= 1e-5 * (0.05 + Math.abs(first[i])));
+  const us = times.sort((a, b) => a - b)[ROUNDS >> 1];
+  console.log(
+    `${name}: ${us.toFixed(1)} CPU-µs, ${(madds / us / 1e3).toFixed(2)} G multiply-adds/s${same ? '' : ' MISMATCH'}`,
   );
-  const cells = builds.map(({ name }, b) => `${name} ${times[b].sort((x, y) => x - y)[ROUNDS >> 1].toFixed(2)}`);
-  console.log(`${keys} keys: ${cells.join(' / ')} µs${same ? '' : ' MISMATCH'}`);
 }
 console.log(`load after: ${loadavg()[0].toFixed(2)}`);

@@ -41,10 +41,16 @@ export const CLOSED = 0x40000000;
 /** `SEQ` that stops the helpers (job numbers stay below it). */
 export const STOP = 0x7fffffff;
 /**
- * The dot kernels a helper runs, by index (exports of the tile module, wasm-tile.ts; the fused ones exist only in a
- * module built with them, and the caller names them only then).
+ * The kernels a helper runs, by index: the dot kernels (exports of the tile module, wasm-tile.ts; the fused ones
+ * exist only in a module built with them, and the caller names them only then), then the range kernels.
  */
-export const HELPER_KERNELS = ['tile', 'gemv', 'tileFused', 'gemvFused'] as const;
+export const HELPER_KERNELS = ['tile', 'gemv', 'tileFused', 'gemvFused', 'attendRows'] as const;
+/**
+ * Kernels of {@link HELPER_KERNELS} from this index on are range kernels, `(params, first, count)` over items
+ * [first, first + count) of a job whose parameters sit in wasm memory at ARGS[0] (`attendRows`, wasm-attention.ts,
+ * whose module a helper instantiates beside the tile module's).
+ */
+export const RANGE_KERNELS_FROM = 4;
 /**
  * Milliseconds a helper polls for the next job before it sleeps in Atomics.wait: the products of a decode step come
  * tens of µs apart, and a sleeping helper wakes too late to help (~200 µs here). OpenMP runtimes spin similarly.
@@ -61,15 +67,17 @@ export const CALM_JOBS = 256;
 /**
  * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
  * Chunk i of `chunks` is groups [⌊i·G/chunks⌋, ⌊(i+1)·G/chunks⌋): w and o advance by whole groups (arguments 3 / 7
- * by 9 / 11), so each output is computed by the same kernel code over the same k order as on one thread.
+ * by 9 / 11), so each output is computed by the same kernel code over the same k order as on one thread; a range
+ * kernel gets the groups as its item range.
  */
 export const HELPER_SOURCE = `
 // process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
 const { workerData } = process.getBuiltinModule('node:worker_threads');
-const { module, memory, control } = workerData;
+const { module, attention, memory, control } = workerData;
 const c = new Int32Array(control);
 const e = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
-const kernels = ${JSON.stringify(HELPER_KERNELS)}.map((k) => e[k]);
+const x = attention ? new WebAssembly.Instance(attention, { env: { mem: memory } }).exports : {};
+const kernels = ${JSON.stringify(HELPER_KERNELS)}.map((k) => e[k] ?? x[k]);
 ${runChunksSource('c', 'kernels')}
 function serve() {
   Atomics.add(c, ${CONTROL.READY}, 1);
@@ -125,8 +133,10 @@ function runChunks() {
     const g0 = Math.floor((i * G) / chunks);
     const g1 = Math.floor(((i + 1) * G) / chunks);
     const a = ${CONTROL.ARGS};
+    const k = ${c}[${CONTROL.KERNEL}];
     try {
-      ${kernels}[${c}[${CONTROL.KERNEL}]](
+      if (k >= ${RANGE_KERNELS_FROM}) ${kernels}[k](${c}[a], g0, g1 - g0);
+      else ${kernels}[k](
         ${c}[a], ${c}[a + 1], ${c}[a + 2], ${c}[a + 3] + g0 * ${c}[a + 9], ${c}[a + 4], g1 - g0, ${c}[a + 6],
         ${c}[a + 7] + g0 * ${c}[a + 11], ${c}[a + 8], ${c}[a + 9], ${c}[a + 10], ${c}[a + 11], ${c}[a + 12],
       );

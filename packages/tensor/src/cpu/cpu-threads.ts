@@ -21,9 +21,11 @@ import {
   CONTROL_INTS,
   HELPER_KERNELS,
   HELPER_SOURCE,
+  RANGE_KERNELS_FROM,
   runChunksSource,
   STOP,
 } from './cpu-thread-worker.js';
+import { type AttendRows, wasmAttention } from './wasm-attention.js';
 import { nodeProcess } from './wasm-relaxed-simd.js';
 import { type DotKernel, FUSED_SUFFIX, type WasmTile, wasmTile } from './wasm-tile.js';
 
@@ -35,6 +37,11 @@ import { type DotKernel, FUSED_SUFFIX, type WasmTile, wasmTile } from './wasm-ti
 export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 19;
 /** Chunks per thread of a split product: a late or preempted helper leaves its chunks to the others. */
 const CHUNKS_PER_THREAD = 4;
+/**
+ * Chunks per thread of a range kernel's job, whose items differ in cost (attention rows of different lengths, longest
+ * first): small chunks, so that the threads finish together.
+ */
+const RANGE_CHUNKS_PER_THREAD = 16;
 /** Default cap on threads (the caller included) when neither ANDES_CPU_THREADS nor setCpuThreads chooses. */
 const DEFAULT_MAX_THREADS = 4;
 /**
@@ -60,9 +67,9 @@ interface Pool {
   readonly control: Int32Array;
   readonly helpers: number;
   /** The caller's copy of the chunk loop; returns the chunks the caller ran. */
-  readonly runChunks: (kernels: readonly DotKernel[]) => number;
+  readonly runChunks: (kernels: readonly (DotKernel | AttendRows)[]) => number;
   /** The caller's kernels by {@link HELPER_KERNELS} index (the current job's is set before each run). */
-  readonly kernels: DotKernel[];
+  readonly kernels: (DotKernel | AttendRows)[];
   seq: number;
   /** Split products in a row where the helpers came late, and products left to run alone (see STRIKES). */
   strikes: number;
@@ -152,23 +159,72 @@ export function runDotKernel(
   multiplyAdds: number,
 ): void {
   const groups = args[5];
+  const p = splitPool(groups, multiplyAdds);
+  if (!p) {
+    wasm[which](...args);
+    return;
+  }
+  // The helpers must run the kernels the caller runs (fused or plain, wasm-tile.ts), so that every column rounds alike.
+  const kernel = HELPER_KERNELS.indexOf(wasm.fused ? `${which}${FUSED_SUFFIX}` : which);
+  runJob(p, kernel, wasm[which], args, groups, which, CHUNKS_PER_THREAD);
+}
+
+/**
+ * Runs a range kernel (`attendRows` of wasm-attention.ts: items [first, first + count) of a job whose parameters are
+ * at byte address `params`) over `items` items, in chunks taken by the calling thread and the ready helpers when
+ * `multiplyAdds` is large enough, else as one call. Each item must depend only on the parameters, never on the range
+ * that holds it, so that results do not depend on the thread count.
+ */
+export function runRangeKernel(
+  which: 'attendRows',
+  kernel: AttendRows,
+  params: number,
+  items: number,
+  multiplyAdds: number,
+): void {
+  const p = splitPool(items, multiplyAdds);
+  if (!p) {
+    kernel(params, 0, items);
+    return;
+  }
+  const index = HELPER_KERNELS.indexOf(which);
+  if (index < RANGE_KERNELS_FROM) throw new Error(`cpu threads: ${which} is not a range kernel`);
+  runJob(p, index, kernel, [params], items, which, RANGE_CHUNKS_PER_THREAD);
+}
+
+/** The pool to split a job of `groups` groups across, or null to run it as one call (see {@link runDotKernel}). */
+function splitPool(groups: number, multiplyAdds: number): Pool | null {
   const threads = cpuThreads();
   const p = threads > 1 && multiplyAdds >= splitMin && groups > 1 ? helperPool() : null;
   const ready = p ? Math.min(Atomics.load(p.control, CONTROL.READY), threads - 1) : 0;
   if (!p || ready === 0 || p.solo > 0) {
     if (p && p.solo > 0) p.solo--;
-    wasm[which](...args);
-    return;
+    return null;
   }
+  return p;
+}
+
+/**
+ * Posts one job (kernel `kernel` of {@link HELPER_KERNELS}, the caller's copy `own`) in up to `perThread` chunks per
+ * thread, runs chunks, waits for all.
+ */
+function runJob(
+  p: Pool,
+  kernel: number,
+  own: DotKernel | AttendRows,
+  args: readonly number[],
+  groups: number,
+  which: string,
+  perThread: number,
+): void {
   const c = p.control;
-  const chunks = Math.min(groups, CHUNKS_PER_THREAD * (ready + 1));
-  // The helpers must run the kernels the caller runs (fused or plain, wasm-tile.ts), so that every column rounds alike.
-  const kernel = HELPER_KERNELS.indexOf(wasm.fused ? `${which}${FUSED_SUFFIX}` : which);
+  const ready = Math.min(Atomics.load(c, CONTROL.READY), cpuThreads() - 1);
+  const chunks = Math.min(groups, perThread * (ready + 1));
   c[CONTROL.KERNEL] = kernel;
   c[CONTROL.GROUPS] = groups;
   c[CONTROL.CHUNKS] = chunks;
   c[CONTROL.FAILED] = 0;
-  for (let i = 0; i < 13; i++) c[CONTROL.ARGS + i] = args[i]!;
+  for (let i = 0; i < args.length; i++) c[CONTROL.ARGS + i] = args[i]!;
   Atomics.store(c, CONTROL.FINISHED, 0);
   // Opening the job after its fields are written: a chunk taken from NEXT sees them.
   Atomics.store(c, CONTROL.NEXT, 0);
@@ -177,7 +233,7 @@ export function runDotKernel(
   Atomics.notify(c, CONTROL.SEQ);
   splits++;
   const start = performance.now();
-  p.kernels[kernel] = wasm[which];
+  p.kernels[kernel] = own;
   const mine = p.runChunks(p.kernels);
   const ran = performance.now();
   // Chunks that helpers took may still run: wait for them, then close the job so that a late helper takes nothing.
@@ -225,7 +281,12 @@ function helperPool(): Pool | null {
     try {
       const worker = new Worker(HELPER_SOURCE, {
         eval: true,
-        workerData: { module: wasm.module, memory: wasm.memory, control: control.buffer },
+        workerData: {
+          module: wasm.module,
+          attention: wasmAttention()?.module,
+          memory: wasm.memory,
+          control: control.buffer,
+        },
       });
       // Never keep a process alive for helpers; a helper that fails to start is simply not counted as ready.
       worker.unref();

@@ -5,10 +5,11 @@
  * @module
  */
 import type { PagedIndexLayout, Storage, View } from '../backend/backend.js';
+import { ATTEND, ATTEND_INTS, attendScratchBytes, attendStride } from './attention-kernel.js';
+import { runRangeKernel } from './cpu-threads.js';
 import { allocCpu, cpuData, cpuStorage, markWritten, readView } from './storage.js';
 import { wasmAttention } from './wasm-attention.js';
-import { moveToHeap, WORK_BYTES } from './wasm-heap.js';
-import { wasmRows } from './wasm-rows.js';
+import { ensureMemory, moveToHeap, WORK_BYTES } from './wasm-heap.js';
 
 /** Row rowSlot[n] of `pool` (rows of W) = src[n] for src [N, W]. In place. */
 export function writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void {
@@ -24,12 +25,11 @@ export function writePagedRows(pool: Storage, src: View, index: View, layout: Pa
 /**
  * Row n (query heads [Hq, D]) of sequence rowSeq[n] attends that sequence's positions [0, rowKeys[n]), read through
  * the block table. Query head h reads kv head ⌊h / (Hq/Hkv)⌋. With WebAssembly SIMD and a head size that is a
- * multiple of 4, the pools move into wasm memory for good (on their first use here) and the dots run there
- * (wasm-attention.ts); otherwise JS loops. Softmax in float64, two passes over the keys: all
- * scores and their maximum first, then one exponential per key and a plain weighted sum of the values. Why not the
- * one-pass online softmax: it costs two exponentials and a rescale of the whole accumulator per key, and at 16 decode
- * rows this kernel was ~15 % of a stories-15m step. The pool rows a sequence reads are looked up once per row, not
- * once per head.
+ * multiple of 4, the pools move into wasm memory for good (on their first use here) and one kernel attends the rows
+ * (wasm-attention.ts), split across the CPU threads when there is enough work; otherwise JS loops. Softmax in
+ * float64 in the JS loops, two passes over the keys: all scores and their maximum first, then one exponential per
+ * key and a plain weighted sum of the values. Why not the one-pass online softmax: it costs two exponentials and a
+ * rescale of the whole accumulator per key, and at 16 decode rows this kernel was ~15 % of a stories-15m step.
  */
 export function pagedAttention(
   q: View,
@@ -95,13 +95,18 @@ export function pagedAttention(
 }
 
 /**
- * The attention of {@link pagedAttention} on the SIMD kernels; false, having written nothing, where they are
- * unavailable, the head size is not a positive multiple of 4, or the pools cannot move into wasm memory. Per row,
- * one `scores` call dots every head with every key and one `values` call sums every head's values, both walking the
- * keys' pool rows in order (wasm-attention.ts); between them, each head's softmax weights come from one call of the
- * row kernels (wasm-rows.ts, float32 exponentials: as `Math.exp` per key and head they were ~2 % of a stories-15m
- * decode step) and are summed in float64 here. Work area (bytes from 0): the row's pool offsets (i32), the heads'
- * scores then weights ([Hq, most rounded up to 4] f32), its query heads, the heads' outputs.
+ * A multiply-add of attention counts as this many of a product's against the threads' split threshold
+ * (cpu-threads.ts): each reads its own 4 bytes of a pool row, mostly from DRAM, and ran ~4–5× slower than a batched
+ * product's multiply-add (3.5–4 vs ~18 G/s per core, bench/paged-attention-kernels.mjs).
+ */
+const SPLIT_WEIGHT = 4;
+
+/**
+ * The attention of {@link pagedAttention} on the SIMD kernel (wasm-attention.ts), its rows split across the CPU
+ * threads (cpu-threads.ts) when there is enough work; false, having written nothing, where the kernel is unavailable,
+ * the head size is not a positive multiple of 4, or the pools cannot move into wasm memory. Work area (bytes from 0):
+ * the parameter block, the index, then per row its query heads, its outputs and its scratch; rows that do not fit
+ * at once run in turns.
  */
 function wasmPaged(
   Q: Float32Array | Int32Array,
@@ -115,57 +120,54 @@ function wasmPaged(
   o: Float32Array | Int32Array | Uint16Array,
 ): boolean {
   const wasm = wasmAttention();
-  const rows4 = wasmRows();
-  // Each head's scores take whole vectors (the softmax kernel's; −∞ pads the tail).
-  const stride = 4 * Math.ceil(most / 4);
-  const rowsAt = 0;
-  const weightsAt = 4 * stride;
-  const qAt = weightsAt + 4 * Hq * stride;
-  const outAt = qAt + 4 * Hq * D;
-  if (!wasm || !rows4 || D === 0 || D % 4 !== 0 || outAt + 4 * Hq * D > WORK_BYTES) return false;
+  if (!wasm || D === 0 || D % 4 !== 0) return false;
+  const indexAt = 4 * ATTEND_INTS;
+  const orderAt = indexAt + 16 * Math.ceil(idx.length / 4);
+  const qAt = orderAt + 16 * Math.ceil(N / 4);
+  const scratchBytes = attendScratchBytes(Hq, most);
+  const rowBytes = 8 * Hq * D + scratchBytes;
+  const turn = Math.min(N, Math.floor((WORK_BYTES - qAt) / rowBytes));
+  if (turn < 1 || !ensureMemory(wasm.memory, qAt + turn * rowBytes)) return false;
   const kBlock = moveToHeap(cpuStorage(kPool.storage), 0);
   const vBlock = moveToHeap(cpuStorage(vPool.storage), 0);
   if (!kBlock || !vBlock) return false;
   const Hkv = kPool.shape[2] as number;
-  const { blockSize, maxBlocks } = layout;
-  const group = Hq / Hkv;
-  const table = 3 * N;
+  const outAt = qAt + 4 * turn * Hq * D;
+  const scratchAt = outAt + 4 * turn * Hq * D;
   const buffer = wasm.memory.buffer;
-  const rows = new Int32Array(buffer, rowsAt, most);
-  const f = new Float32Array(buffer, 0, outAt / 4 + Hq * D);
-  const kStart = 4 * (kBlock.start + kPool.offset);
-  const vStart = 4 * (vBlock.start + vPool.offset);
-  const sums = new Float64Array(Hq);
-  for (let n = 0; n < N; n++) {
-    const seq = idx[n] as number;
-    const keys = idx[N + n] as number;
-    const rowQ = n * Hq * D;
-    if (keys === 0) {
-      o.fill(0, rowQ, rowQ + Hq * D);
-      continue;
-    }
-    for (let p = 0; p < keys; p++) {
-      const block = idx[table + seq * maxBlocks + Math.floor(p / blockSize)] as number;
-      rows[p] = 4 * (block * blockSize + (p % blockSize)) * Hkv * D;
-    }
-    f.set(Q.subarray(rowQ, rowQ + Hq * D), qAt / 4);
-    wasm.scores(qAt, rowsAt, keys, 4 * D, weightsAt, kStart, Hkv, group, 4 * stride);
-    const padded = 4 * Math.ceil(keys / 4);
-    for (let h = 0; h < Hq; h++)
-      f.fill(Number.NEGATIVE_INFINITY, weightsAt / 4 + h * stride + keys, weightsAt / 4 + h * stride + padded);
-    // w = exp(score·scale − max) per head in float32 lanes (wasm-rows.ts), summed here in float64 in key order.
-    rows4.softmaxWeights(weightsAt, 4 * padded, Hq, 4 * stride, scale);
-    for (let h = 0; h < Hq; h++) {
-      const s = weightsAt / 4 + h * stride;
-      let l = 0;
-      for (let p = 0; p < keys; p++) l += f[s + p] as number;
-      sums[h] = l;
-    }
-    wasm.values(weightsAt, rowsAt, keys, 4 * D, outAt, vStart, Hkv, group, 4 * stride);
-    for (let h = 0; h < Hq; h++) {
-      const l = sums[h] as number;
-      for (let d = 0; d < D; d++) o[rowQ + h * D + d] = (f[outAt / 4 + h * D + d] as number) / l;
-    }
+  const params = new Int32Array(buffer, 0, ATTEND_INTS);
+  new Int32Array(buffer, indexAt, idx.length).set(idx);
+  const f = new Float32Array(buffer, qAt, 2 * turn * Hq * D);
+  params[ATTEND.INDEX] = indexAt;
+  params[ATTEND.ROWS] = N;
+  params[ATTEND.MAX_BLOCKS] = layout.maxBlocks;
+  params[ATTEND.BLOCK_SIZE] = layout.blockSize;
+  params[ATTEND.Q] = qAt;
+  params[ATTEND.OUT] = outAt;
+  params[ATTEND.SCRATCH] = scratchAt;
+  params[ATTEND.K_POOL] = 4 * (kBlock.start + kPool.offset);
+  params[ATTEND.V_POOL] = 4 * (vBlock.start + vPool.offset);
+  params[ATTEND.KV_HEADS] = Hkv;
+  params[ATTEND.GROUP] = Hq / Hkv;
+  params[ATTEND.HEAD_BYTES] = 4 * D;
+  params[ATTEND.STRIDE] = attendStride(most);
+  params[ATTEND.SCALE_BITS] = new Int32Array(Float32Array.of(scale).buffer)[0]!;
+  params[ATTEND.SCRATCH_BYTES] = scratchBytes;
+  params[ATTEND.ORDER] = orderAt;
+  const order = new Int32Array(buffer, orderAt, N);
+  const rowFloats = Hq * D;
+  for (let n0 = 0; n0 < N; n0 += turn) {
+    const rows = Math.min(turn, N - n0);
+    let multiplyAdds = 0;
+    for (let n = n0; n < n0 + rows; n++) multiplyAdds += 2 * SPLIT_WEIGHT * (idx[N + n] as number) * rowFloats;
+    params[ATTEND.FIRST_ROW] = n0;
+    // Longest rows first (ties in row order): the rows taken last are short, so the threads finish together.
+    const turnOrder = order.subarray(0, rows);
+    for (let i = 0; i < rows; i++) turnOrder[i] = n0 + i;
+    turnOrder.sort((a, b) => (idx[N + b] as number) - (idx[N + a] as number) || a - b);
+    f.set(Q.subarray(n0 * rowFloats, (n0 + rows) * rowFloats));
+    runRangeKernel('attendRows', wasm.attendRows, 0, rows, multiplyAdds);
+    o.set(f.subarray(turn * rowFloats, (turn + rows) * rowFloats), n0 * rowFloats);
   }
   return true;
 }

@@ -1,33 +1,49 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { makeRng } from '../testing/reference.js';
+import { setCpuThreads, splitProducts, startCpuHelpers } from './cpu-threads.js';
 import { pagedAttention } from './paged-attention.js';
 import { CpuStorage, cpuData } from './storage.js';
 import { wasmAttention } from './wasm-attention.js';
 import { heapBlock, heapBytesInUse, setHeapByteLimit } from './wasm-heap.js';
+import { wasmTile } from './wasm-tile.js';
 
 const view = (data: Float32Array | Int32Array, shape: number[]): View => {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
   return { storage: new CpuStorage(data instanceof Int32Array ? 'int32' : 'float32', data), shape, strides, offset: 0 };
 };
 
+interface Shape {
+  /** Query heads, kv heads, head size, positions per block. */
+  Hq: number;
+  Hkv: number;
+  D: number;
+  bs: number;
+  /** Per row: its sequence and its keys (positions [0, keys) of that sequence). */
+  rowSeq: number[];
+  keys: number[];
+}
+
 /**
- * Rows with 1, 2, 3 and 17 keys over shuffled blocks of 3 (the kernels walk each row's pool rows in position order,
- * every head per row), 4 query heads over 2 kv heads, head size D; each row's own sequence.
+ * Rows with 1, 2, 3, 17 and 0 keys, each its own sequence, over shuffled blocks of 3 (keys not a multiple of the 8
+ * keys per pass or of the block), 4 query heads over 2 kv heads, head size D.
  */
-function problem(rng: () => number, D: number) {
-  const [Hq, Hkv, bs] = [4, 2, 3];
-  const keys = [1, 2, 3, 17];
+const small = (D: number): Shape => ({ Hq: 4, Hkv: 2, D, bs: 3, rowSeq: [0, 1, 2, 3, 4], keys: [1, 2, 3, 17, 0] });
+
+/** A step of `shape` with random q, pools and a shuffled block table. */
+function problem(rng: () => number, shape: Shape) {
+  const { Hq, Hkv, D, bs, rowSeq, keys } = shape;
   const N = keys.length;
-  const maxBlocks = Math.ceil(Math.max(...keys) / bs);
-  const numBlocks = N * maxBlocks + 2;
+  const seqs = Math.max(...rowSeq) + 1;
+  const maxBlocks = Math.max(1, Math.ceil(Math.max(...keys) / bs));
+  const numBlocks = seqs * maxBlocks + 2;
   const order = Array.from({ length: numBlocks }, (_, i) => i).sort(() => rng() - 0.5);
-  const idx = new Int32Array(3 * N + N * maxBlocks);
+  const idx = new Int32Array(3 * N + seqs * maxBlocks);
   keys.forEach((k, n) => {
-    idx[n] = n;
+    idx[n] = rowSeq[n]!;
     idx[N + n] = k;
-    for (let b = 0; b < maxBlocks; b++) idx[3 * N + n * maxBlocks + b] = order[n * maxBlocks + b]!;
   });
+  for (let i = 0; i < seqs * maxBlocks; i++) idx[3 * N + i] = order[i]!;
   const random = (size: number) => Float32Array.from({ length: size }, () => 2 * rng() - 1);
   const poolShape = [numBlocks, bs, Hkv, D];
   const size = numBlocks * bs * Hkv * D;
@@ -36,7 +52,7 @@ function problem(rng: () => number, D: number) {
     k: view(random(size), poolShape),
     v: view(random(size), poolShape),
     index: view(idx, [idx.length]),
-    layout: { rows: N, seqs: N, maxBlocks, blockSize: bs },
+    layout: { rows: N, seqs, maxBlocks, blockSize: bs },
     dims: { N, Hq, Hkv, D, bs, keys, maxBlocks },
   };
 }
@@ -47,23 +63,33 @@ function reference(p: ReturnType<typeof problem>, scale: number): Float64Array {
   const [Q, K, V, idx] = [p.q, p.k, p.v, p.index].map((x) => cpuData(x.storage));
   const out = new Float64Array(N * Hq * D);
   for (let n = 0; n < N; n++) {
+    const count = keys[n]!;
+    if (count === 0) continue; // no keys: zeros
+    // Float offset of each key's pool row (all kv heads), from the row's sequence's block table.
+    const rowAt = Float64Array.from({ length: count }, (_, pos) => {
+      const block = idx[3 * N + idx[n]! * maxBlocks + Math.floor(pos / bs)]!;
+      return (block * bs + (pos % bs)) * Hkv * D;
+    });
+    const w = new Float64Array(count);
     for (let h = 0; h < Hq; h++) {
-      const kvh = Math.floor(h / (Hq / Hkv));
-      const base = (pos: number) =>
-        ((idx[3 * N + n * maxBlocks + Math.floor(pos / bs)]! * bs + (pos % bs)) * Hkv + kvh) * D;
-      const s = Array.from({ length: keys[n]! }, (_, pos) => {
+      const head = Math.floor(h / (Hq / Hkv)) * D;
+      const q = (n * Hq + h) * D;
+      let m = Number.NEGATIVE_INFINITY;
+      for (let pos = 0; pos < count; pos++) {
         let dot = 0;
-        for (let d = 0; d < D; d++) dot += Q[(n * Hq + h) * D + d]! * K[base(pos) + d]!;
-        return dot * scale;
-      });
-      const m = Math.max(...s);
-      const w = s.map((x) => Math.exp(x - m));
-      const z = w.reduce((a, b) => a + b, 0);
-      for (let d = 0; d < D; d++) {
-        let acc = 0;
-        for (let pos = 0; pos < s.length; pos++) acc += w[pos]! * V[base(pos) + d]!;
-        out[(n * Hq + h) * D + d] = acc / z;
+        for (let d = 0; d < D; d++) dot += Q[q + d]! * K[rowAt[pos]! + head + d]!;
+        w[pos] = dot * scale;
+        m = Math.max(m, w[pos]!);
       }
+      let z = 0;
+      for (let pos = 0; pos < count; pos++) {
+        w[pos] = Math.exp(w[pos]! - m);
+        z += w[pos]!;
+      }
+      for (let pos = 0; pos < count; pos++) {
+        for (let d = 0; d < D; d++) out[q + d] = out[q + d]! + w[pos]! * V[rowAt[pos]! + head + d]!;
+      }
+      for (let d = 0; d < D; d++) out[q + d] = out[q + d]! / z;
     }
   }
   return out;
@@ -78,25 +104,51 @@ function worst(got: ArrayLike<number>, want: Float64Array): number {
   return w;
 }
 
-describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernels', () => {
+describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernel', () => {
   const rng = makeRng(31);
+  beforeAll(() => setCpuThreads(1));
+  afterAll(() => setCpuThreads(undefined));
 
-  it('moves the pools into wasm memory and matches float64 for head sizes 4 to 48', () => {
-    // `values` sums 4 vectors of d per pass over the keys, then the 1–3 left in one pass: D = 4 is one vector; 20 a
-    // 4-vector pass and a 1-vector one; 24 and 36 end in 2 and 1 vectors after one and two 4-vector passes; 12 and
-    // 48 (stories-15m's heads) are a 3-vector pass alone and after a 4-vector one.
-    for (const D of [4, 12, 20, 24, 36, 48]) {
-      const p = problem(rng, D);
+  it('moves the pools into wasm memory and matches float64 for head sizes 4 to 64, empty rows as zeros', () => {
+    for (const D of [4, 12, 20, 36, 48, 64]) {
+      const p = problem(rng, small(D));
       const scale = 1 / Math.sqrt(D);
       const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, scale));
       expect(heapBlock(p.k.storage as CpuStorage), `D ${D}`).toBeDefined();
       expect(heapBlock(p.v.storage as CpuStorage), `D ${D}`).toBeDefined();
       expect(worst(got, reference(p, scale)), `D ${D}`).toBeLessThanOrEqual(1);
+      const empty = 4 * p.dims.Hq * D;
+      expect(Array.from(got.subarray(empty, empty + p.dims.Hq * D)).every((x) => x === 0)).toBe(true);
     }
   });
 
+  it('matches float64 for prefill rows of one sequence beside decode rows, one kv head for 3 query heads', () => {
+    // Rows 0–6: a causal chunk of sequence 0 at positions 40–46; rows 7–8: decodes of sequences 1 and 2.
+    const keys = [41, 42, 43, 44, 45, 46, 47, 9, 64];
+    const shape = { Hq: 3, Hkv: 1, D: 20, bs: 5, rowSeq: [0, 0, 0, 0, 0, 0, 0, 1, 2], keys };
+    const p = problem(rng, shape);
+    const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.2));
+    expect(worst(got, reference(p, 0.2))).toBeLessThanOrEqual(1);
+  });
+
+  it('runs a step whose rows do not fit the work area at once in turns, matching float64', () => {
+    // 28 rows of one sequence at ~300 000 keys: each row's scratch is ~2.4 MB, so the 64 MiB work area takes 26.
+    const keys = Array.from({ length: 28 }, (_, n) => 299_973 + n);
+    const p = problem(rng, { Hq: 1, Hkv: 1, D: 4, bs: 16, rowSeq: keys.map(() => 0), keys });
+    const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.5));
+    expect(heapBlock(p.k.storage as CpuStorage)).toBeDefined();
+    expect(worst(got, reference(p, 0.5))).toBeLessThanOrEqual(1);
+  });
+
+  it('falls back to the JS loops for a head size that is not a multiple of 4, matching float64', () => {
+    const p = problem(rng, small(6));
+    const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.4));
+    expect(heapBlock(p.k.storage as CpuStorage)).toBeUndefined();
+    expect(worst(got, reference(p, 0.4))).toBeLessThanOrEqual(1);
+  });
+
   it('keeps the JS loops, with the same results, when the pools cannot move into wasm memory', () => {
-    const p = problem(rng, 20);
+    const p = problem(rng, small(20));
     const previous = setHeapByteLimit(heapBytesInUse());
     try {
       const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.3));
@@ -105,5 +157,46 @@ describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernels', () 
     } finally {
       setHeapByteLimit(previous);
     }
+  });
+});
+
+// Rows are split across threads whole, and a row's output depends only on its inputs: two threads must give the one
+// thread's floats bit for bit.
+describe.skipIf(!wasmAttention() || !wasmTile()?.shared)('cpu paged attention on two threads', () => {
+  const rng = makeRng(57);
+  afterAll(() => setCpuThreads(undefined));
+
+  /** 21 rows of 6 sequences (a prefill chunk among them) at 1–300 keys, 8 query heads over 4 of 36: ~2 M multiply-adds. */
+  const big = (): Shape => {
+    const keys = [300, 1, 7, 129, 64, 250, 33, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 0, 211, 17];
+    const rowSeq = [0, 1, 2, 3, 4, 5, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 2, 4];
+    return { Hq: 8, Hkv: 4, D: 36, bs: 16, rowSeq, keys };
+  };
+
+  it('gives the one-thread floats bit for bit, and float64 within rounding', async () => {
+    const p = problem(rng, big());
+    setCpuThreads(1);
+    const one = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.17)).slice();
+    setCpuThreads(2);
+    expect(await startCpuHelpers()).toBe(1);
+    const before = splitProducts();
+    const two = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.17));
+    expect(splitProducts() - before).toBe(1);
+    expect(Array.from(two)).toEqual(Array.from(one));
+    expect(worst(two, reference(p, 0.17))).toBeLessThanOrEqual(1);
+  });
+
+  it('raises a trap in any row in the calling thread, and keeps working afterwards', async () => {
+    const p = problem(rng, big());
+    setCpuThreads(2);
+    expect(await startCpuHelpers()).toBe(1);
+    const idx = cpuData(p.index.storage);
+    const good = idx[3 * p.dims.N + 5 * p.dims.maxBlocks]!;
+    // Sequence 5's first block ~2.4 GB into wasm memory, past its end: row 5 traps, whichever thread takes it.
+    idx[3 * p.dims.N + 5 * p.dims.maxBlocks] = 4e6;
+    expect(() => pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.17)).toThrow(/attendRows kernel failed in a chunk/);
+    idx[3 * p.dims.N + 5 * p.dims.maxBlocks] = good;
+    const got = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.17));
+    expect(worst(got, reference(p, 0.17))).toBeLessThanOrEqual(1);
   });
 });

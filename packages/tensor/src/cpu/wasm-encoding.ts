@@ -78,6 +78,10 @@ export const f32x4Mul = [op.simd, 0xe6, 0x01];
 export const f32x4RelaxedMadd = [op.simd, 0x85, 0x02];
 /** f32x4.extract_lane. */
 export const extractLane = (lane: number) => [op.simd, 0x1f, lane];
+/** Any SIMD instruction by its opcode after the 0xfd prefix (LEB128-encoded), immediates left to the caller. */
+export const simd = (code: number) => [op.simd, ...uleb(code)];
+/** v128.load32_splat with a memarg offset: one float (or i32) read into all four lanes. */
+export const v128Load32Splat = (offset = 0) => [op.simd, 0x09, 2, ...uleb(offset)];
 
 /** A name: its length, then its bytes (ASCII). */
 export const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];

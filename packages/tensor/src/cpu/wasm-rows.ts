@@ -72,7 +72,7 @@ const C2 = -2.1219444e-4;
 const POLY = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 
 /** Pushes exp of the four float32 lanes of local `x` (see the module comment); `t` and `r` are v128 scratch locals. */
-function expOf(x: number, t: number, r: number): number[] {
+export function expOf(x: number, t: number, r: number): number[] {
   const b: number[] = [];
   // r = clamp(x); t = n = nearest(r·log2 e); r = r − n·C1 − n·C2
   b.push(...get(x), ...f32x4(EXP_CLAMP), ...v.min, ...f32x4(EXP_MIN), ...v.max, ...tee(r));
