@@ -33,8 +33,15 @@ import { type DotKernel, FUSED_SUFFIX, type WasmTile, wasmTile } from './wasm-ti
  * splits paid 1.4× from ~0.9 M, 1.0–1.1× at 0.2–0.3 M.
  */
 export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 19;
-/** Chunks per thread of a split product: a late or preempted helper leaves its chunks to the others. */
+/** Chunks per thread of a split product at least: a late or preempted helper leaves its chunks to the others. */
 const CHUNKS_PER_THREAD = 4;
+/**
+ * A product of W multiply-adds goes in √(W / CHUNK_SCALE) chunks at least. Why: the threads finish up to a chunk
+ * apart (a product ends with its last chunk), while each chunk taken costs ~1 µs; with c chunks the loss is about
+ * c·1 µs / threads + (W / c) / 2 at ~18 G multiply-adds/s, least near c = √(W / 2¹⁴). With 4 chunks per thread, the
+ * 16-row LM head's chunks took ~1 ms each and two threads ran it 1.85× faster than one; now it takes ~95 chunks.
+ */
+const CHUNK_SCALE = 1 << 14;
 /** Default cap on threads (the caller included) when neither ANDES_CPU_THREADS nor setCpuThreads chooses. */
 const DEFAULT_MAX_THREADS = 4;
 /**
@@ -161,7 +168,10 @@ export function runDotKernel(
     return;
   }
   const c = p.control;
-  const chunks = Math.min(groups, CHUNKS_PER_THREAD * (ready + 1));
+  const chunks = Math.min(
+    groups,
+    Math.max(CHUNKS_PER_THREAD * (ready + 1), Math.ceil(Math.sqrt(multiplyAdds / CHUNK_SCALE))),
+  );
   // The helpers must run the kernels the caller runs (fused or plain, wasm-tile.ts), so that every column rounds alike.
   const kernel = HELPER_KERNELS.indexOf(wasm.fused ? `${which}${FUSED_SUFFIX}` : which);
   c[CONTROL.KERNEL] = kernel;
