@@ -60,8 +60,9 @@ export const CALM_JOBS = 256;
 
 /**
  * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
- * Chunk i of `chunks` is groups [⌊i·G/chunks⌋, ⌊(i+1)·G/chunks⌋): w and o advance by whole groups (arguments 3 / 7
- * by 9 / 11), so each output is computed by the same kernel code over the same k order as on one thread.
+ * Chunk i of `chunks` is groups [G − ⌊G·(chunks − i)² / chunks²⌋, G − ⌊G·(chunks − i − 1)² / chunks²⌋) (decreasing
+ * sizes, see runChunksSource): w and o advance by whole groups (arguments 3 / 7 by 9 / 11), so each output is
+ * computed by the same kernel code over the same k order as on one thread.
  */
 export const HELPER_SOURCE = `
 // process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
@@ -122,11 +123,13 @@ function runChunks() {
     const chunks = ${c}[${CONTROL.CHUNKS}];
     if (i >= chunks) return ran;
     const G = ${c}[${CONTROL.GROUPS}];
-    const g0 = Math.floor((i * G) / chunks);
-    const g1 = Math.floor(((i + 1) * G) / chunks);
+    // Chunks shrink toward the end (chunk i holds (2(chunks − i) − 1) / chunks² of the groups): the last, which the
+    // other threads may wait for, is the smallest.
+    const g0 = G - Math.floor((G * (chunks - i) * (chunks - i)) / (chunks * chunks));
+    const g1 = G - Math.floor((G * (chunks - i - 1) * (chunks - i - 1)) / (chunks * chunks));
     const a = ${CONTROL.ARGS};
     try {
-      ${kernels}[${c}[${CONTROL.KERNEL}]](
+      if (g1 > g0) ${kernels}[${c}[${CONTROL.KERNEL}]](
         ${c}[a], ${c}[a + 1], ${c}[a + 2], ${c}[a + 3] + g0 * ${c}[a + 9], ${c}[a + 4], g1 - g0, ${c}[a + 6],
         ${c}[a + 7] + g0 * ${c}[a + 11], ${c}[a + 8], ${c}[a + 9], ${c}[a + 10], ${c}[a + 11], ${c}[a + 12],
       );

@@ -79,6 +79,30 @@ describe.skipIf(!wasmTile()?.shared)('cpu threads: products split across helper 
     expect(Array.from(two)).toEqual(Array.from(one));
   });
 
+  it('splits 16-row grouped products (x packed once for all parts) and an in-place LM head bit for bit', async () => {
+    const K = 292;
+    const widths = [1031, 130]; // both ≥ 65536 floats: both move into wasm memory
+    const weights = widths.map((n) => rowsView(random(rng, Math.max(n * K, 65536)), n, K));
+    const x = rowsView(random(rng, 16 * K), 16, K);
+    const one = await withThreads(1, () => {
+      linearParts(x, weights, null);
+      return cpuData(linearParts(x, weights, null)).slice();
+    });
+    let before = splitProducts();
+    const two = await withThreads(2, () => cpuData(linearParts(x, weights, null)));
+    expect(splitProducts() - before).toBe(2); // 16 · 130 · 292 ≥ 2¹⁹ multiply-adds: both parts split
+    expect(Array.from(two)).toEqual(Array.from(one));
+    // An output of ≥ 16 384 floats with whole tiles of columns is written in place in wasm memory, by both threads.
+    const N = 2050;
+    const w = new CpuStorage('float32', random(rng, N * K));
+    const head = await withThreads(1, () => [linear(x, w, K, N), linear(x, w, K, N)][1]!.slice());
+    before = splitProducts();
+    const split = await withThreads(2, () => matmul(x, { storage: w, shape: [K, N], strides: [1, K], offset: 0 }, []));
+    expect(splitProducts() - before).toBe(1);
+    expect(heapBlock(split as CpuStorage)).toBeDefined();
+    expect(Array.from(cpuData(split))).toEqual(Array.from(head));
+  });
+
   it('raises a kernel trap in any chunk in the calling thread, and keeps working afterwards', async () => {
     const wasm = wasmTile()!;
     await withThreads(2, () => {
