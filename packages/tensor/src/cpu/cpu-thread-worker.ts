@@ -21,21 +21,31 @@ export const CONTROL = {
   NEXT: 1,
   /** Chunks finished (by any thread) in the current job. */
   FINISHED: 2,
-  /** Chunks of the current job. */
+  /** Chunks of the current job (all its parts). */
   CHUNKS: 3,
-  /** Column groups of the current job (argument 5 of the kernel). */
-  GROUPS: 4,
+  /** Parts of the current job (1 to {@link MAX_PARTS}). */
+  PARTS: 4,
   /** 1 when a chunk of the current job threw (the caller raises the error). */
   FAILED: 5,
   /** Which kernel: an index into {@link HELPER_KERNELS}. */
   KERNEL: 6,
   /** Helpers that have instantiated the kernels and take chunks (a helper adds 1 when ready, −1 when it returns). */
   READY: 7,
-  /** The kernel's 13 arguments, for the whole product (a chunk offsets them to its groups). */
+  /** Per part p (from 8 + p): the chunk after its last (its chunks follow the previous part's). */
+  PART_ENDS: 8,
+  /**
+   * Per part p (from 16 + 13·p): the kernel's 13 arguments for the part's whole product (a chunk offsets them to its
+   * groups; argument 5 is the part's group count).
+   */
   ARGS: 16,
 } as const;
+/**
+ * Products one job may hold: a layer's q/k/v or gate/up products, which read the same rows of a, go as one job, so the
+ * threads meet once for all of them instead of once per product.
+ */
+export const MAX_PARTS = 4;
 /** Int32s of the control block. */
-export const CONTROL_INTS = 32;
+export const CONTROL_INTS = CONTROL.ARGS + 13 * MAX_PARTS;
 /** `NEXT` between jobs: above any chunk count. */
 export const CLOSED = 0x40000000;
 /** `SEQ` that stops the helpers (job numbers stay below it). */
@@ -60,9 +70,9 @@ export const CALM_JOBS = 256;
 
 /**
  * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
- * Chunk i of `chunks` is groups [G − ⌊G·(chunks − i)² / chunks²⌋, G − ⌊G·(chunks − i − 1)² / chunks²⌋) (decreasing
- * sizes, see runChunksSource): w and o advance by whole groups (arguments 3 / 7 by 9 / 11), so each output is
- * computed by the same kernel code over the same k order as on one thread.
+ * Chunk j of a part's n chunks is its groups [G − ⌊G·(n − j)² / n²⌋, G − ⌊G·(n − j − 1)² / n²⌋) (decreasing sizes, see
+ * runChunksSource): w and o advance by whole groups (arguments 3 / 7 by 9 / 11), so each output is computed by the
+ * same kernel code over the same k order as on one thread.
  */
 export const HELPER_SOURCE = `
 // process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
@@ -122,12 +132,18 @@ function runChunks() {
     const i = Atomics.add(${c}, ${CONTROL.NEXT}, 1);
     const chunks = ${c}[${CONTROL.CHUNKS}];
     if (i >= chunks) return ran;
-    const G = ${c}[${CONTROL.GROUPS}];
-    // Chunks shrink toward the end (chunk i holds (2(chunks − i) − 1) / chunks² of the groups): the last, which the
+    // The part holding chunk i, and the chunk's index j among its n chunks.
+    let part = 0;
+    while (i >= ${c}[${CONTROL.PART_ENDS} + part]) part++;
+    const first = part === 0 ? 0 : ${c}[${CONTROL.PART_ENDS} + part - 1];
+    const j = i - first;
+    const n = ${c}[${CONTROL.PART_ENDS} + part] - first;
+    const a = ${CONTROL.ARGS} + 13 * part;
+    const G = ${c}[a + 5];
+    // Chunks shrink toward the end of a part (chunk j holds (2(n − j) − 1) / n² of its groups): the last, which the
     // other threads may wait for, is the smallest.
-    const g0 = G - Math.floor((G * (chunks - i) * (chunks - i)) / (chunks * chunks));
-    const g1 = G - Math.floor((G * (chunks - i - 1) * (chunks - i - 1)) / (chunks * chunks));
-    const a = ${CONTROL.ARGS};
+    const g0 = G - Math.floor((G * (n - j) * (n - j)) / (n * n));
+    const g1 = G - Math.floor((G * (n - j - 1) * (n - j - 1)) / (n * n));
     try {
       if (g1 > g0) ${kernels}[${c}[${CONTROL.KERNEL}]](
         ${c}[a], ${c}[a + 1], ${c}[a + 2], ${c}[a + 3] + g0 * ${c}[a + 9], ${c}[a + 4], g1 - g0, ${c}[a + 6],

@@ -21,6 +21,7 @@ import {
   CONTROL_INTS,
   HELPER_KERNELS,
   HELPER_SOURCE,
+  MAX_PARTS,
   runChunksSource,
   STOP,
 } from './cpu-thread-worker.js';
@@ -82,7 +83,7 @@ let pool: Pool | null | undefined;
 let splitMin = SPLIT_MIN_MULTIPLY_ADDS;
 let splits = 0;
 
-/** Products split across threads so far in this thread (tests check that a split really happened). */
+/** Jobs split across threads so far in this thread, one per product or group of products (tests check that a split really happened). */
 export function splitProducts(): number {
   return splits;
 }
@@ -148,6 +149,12 @@ export async function startCpuHelpers(timeoutMs = 5000): Promise<number> {
   return readyCpuHelpers();
 }
 
+/** One product of a {@link runDotKernels} job: the kernel's arguments (column groups at argument 5), its multiply-adds. */
+export interface DotProduct {
+  readonly args: Readonly<Parameters<DotKernel>>;
+  readonly multiplyAdds: number;
+}
+
 /**
  * Runs a dot kernel (`tile` or `gemv` of wasm-tile.ts) over its `groups` column groups (argument 5), in chunks taken
  * by the calling thread and the ready helpers when `multiplyAdds` is large enough, else as one call.
@@ -158,27 +165,48 @@ export function runDotKernel(
   args: Readonly<Parameters<DotKernel>>,
   multiplyAdds: number,
 ): void {
-  const groups = args[5];
+  runDotKernels(wasm, which, [{ args, multiplyAdds }]);
+}
+
+/**
+ * Runs several products of one dot kernel (a layer's q/k/v or gate/up, which share their rows of a) as one job of
+ * chunks, {@link MAX_PARTS} at a time, when their multiply-adds together are large enough to split; else each as one
+ * call. One job instead of one per product: the threads wait for each other once, at the end of the last.
+ */
+export function runDotKernels(wasm: WasmTile, which: 'tile' | 'gemv', products: readonly DotProduct[]): void {
+  if (products.length > MAX_PARTS) {
+    for (let i = 0; i < products.length; i += MAX_PARTS) runDotKernels(wasm, which, products.slice(i, i + MAX_PARTS));
+    return;
+  }
+  let total = 0;
+  let groups = 0;
+  for (const product of products) {
+    total += product.multiplyAdds;
+    groups += product.args[5];
+  }
   const threads = cpuThreads();
-  const p = threads > 1 && multiplyAdds >= splitMin && groups > 1 ? helperPool() : null;
+  const p = threads > 1 && total >= splitMin && groups > 1 ? helperPool() : null;
   const ready = p ? Math.min(Atomics.load(p.control, CONTROL.READY), threads - 1) : 0;
   if (!p || ready === 0 || p.solo > 0) {
     if (p && p.solo > 0) p.solo--;
-    wasm[which](...args);
+    for (const product of products) wasm[which](...product.args);
     return;
   }
   const c = p.control;
-  const chunks = Math.min(
-    groups,
-    Math.max(CHUNKS_PER_THREAD * (ready + 1), Math.ceil(Math.sqrt(multiplyAdds / CHUNK_SCALE))),
-  );
+  // Chunks per part: its share of CHUNKS_PER_THREAD per thread, and at least √(multiply-adds / CHUNK_SCALE).
+  let chunks = 0;
+  for (const [part, { args, multiplyAdds }] of products.entries()) {
+    const share = Math.ceil((CHUNKS_PER_THREAD * (ready + 1) * multiplyAdds) / total);
+    chunks += Math.max(1, Math.min(args[5], Math.max(share, Math.ceil(Math.sqrt(multiplyAdds / CHUNK_SCALE)))));
+    c[CONTROL.PART_ENDS + part] = chunks;
+    for (let i = 0; i < 13; i++) c[CONTROL.ARGS + 13 * part + i] = args[i]!;
+  }
   // The helpers must run the kernels the caller runs (fused or plain, wasm-tile.ts), so that every column rounds alike.
   const kernel = HELPER_KERNELS.indexOf(wasm.fused ? `${which}${FUSED_SUFFIX}` : which);
   c[CONTROL.KERNEL] = kernel;
-  c[CONTROL.GROUPS] = groups;
+  c[CONTROL.PARTS] = products.length;
   c[CONTROL.CHUNKS] = chunks;
   c[CONTROL.FAILED] = 0;
-  for (let i = 0; i < 13; i++) c[CONTROL.ARGS + i] = args[i]!;
   Atomics.store(c, CONTROL.FINISHED, 0);
   // Opening the job after its fields are written: a chunk taken from NEXT sees them.
   Atomics.store(c, CONTROL.NEXT, 0);

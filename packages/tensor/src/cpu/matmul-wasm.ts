@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { runDotKernel } from './cpu-threads.js';
+import { type DotProduct, runDotKernels } from './cpu-threads.js';
 import type { CpuStorage } from './storage.js';
 import { ensureMemory, heapBlock, WORK_BYTES } from './wasm-heap.js';
 import { simdPackTiles } from './wasm-pack-tiles.js';
@@ -166,12 +166,20 @@ export function wasmRowParts(
   const f = new Float32Array(wasm.memory.buffer, 0, floats);
   if (M === 1) f.set(X.subarray(xOff, xOff + K), 0);
   else if (!simdPackTiles(X, xOff, M, K, TILE_ROWS, Mp, f, 0, oEnd)) packTiles(X, xOff, M, K, TILE_ROWS, Mp, f, 0, K);
+  // Every part's products as one job (the threads meet once for all parts), then the outputs out.
+  const products: DotProduct[] = [];
   let o = Mp * K;
-  let at = 0;
   for (const [p, part] of parts.entries()) {
+    const np = roundUp(part.n, cols);
+    products.push(...dotProducts(0, K, starts[p]!, { off: o, stride: np }, Mp, np));
+    o += Mp * np;
+  }
+  runDotKernels(wasm, M === 1 ? 'gemv' : 'tile', products);
+  o = Mp * K;
+  let at = 0;
+  for (const part of parts) {
     const n = part.n;
     const np = roundUp(n, cols);
-    dotBlock(wasm, 0, K, starts[p]!, { off: o, stride: np }, Mp, np);
     if (np === n) out.set(f.subarray(o, o + M * n), at);
     else for (let i = 0; i < M; i++) out.set(f.subarray(o + i * np, o + i * np + n), at + i * n);
     o += Mp * np;
@@ -224,9 +232,22 @@ function dotBlock(
   Mp: number,
   np: number,
 ) {
+  runDotKernels(wasm, Mp === 1 ? 'gemv' : 'tile', dotProducts(aOff, Kp, w, o, Mp, np));
+}
+
+/** The kernel calls of {@link dotBlock}: one per block of ROW_BLOCK rows of a. */
+function dotProducts(
+  aOff: number,
+  Kp: number,
+  w: number,
+  o: { off: number; stride: number },
+  Mp: number,
+  np: number,
+): DotProduct[] {
   const kBytes = 4 * Kp;
   const one = Mp === 1;
   const q = np / (one ? GEMV_COLS : TILE_COLS);
+  const products: DotProduct[] = [];
   for (let i0 = 0; i0 < Mp; i0 += ROW_BLOCK) {
     const rows = Math.min(Mp, i0 + ROW_BLOCK) - i0;
     const tiles = one ? 1 : Math.floor(rows / TILE_ROWS);
@@ -234,8 +255,9 @@ function dotBlock(
     const out = 4 * (o.off + i0 * o.stride);
     const a = 4 * (aOff + i0 * Kp);
     const args = [a, kBytes, tiles, 4 * w, q * kBytes, q, kBytes, out, 4 * o.stride, kBytes, 4 * q, 4, tail] as const;
-    runDotKernel(wasm, one ? 'gemv' : 'tile', args, rows * np * Kp);
+    products.push({ args, multiplyAdds: rows * np * Kp });
   }
+  return products;
 }
 
 /** Axpy form: o[0..Mp, 0..np) = a · b with b row-major (row stride N) at float offset w; a at aOff, stride Kp. */
