@@ -7,11 +7,44 @@
  * @module
  */
 
-import { name, section, uleb, vec } from './wasm-encoding.js';
+import { get, name, op, section, set, uleb, vec } from './wasm-encoding.js';
 import { wasmTile } from './wasm-tile.js';
 
 /** Value type f32. */
 export const F32 = 0x7d;
+/** Value type f64. */
+export const F64 = 0x7c;
+const simd = (code: number) => [op.simd, ...uleb(code)];
+/**
+ * SIMD opcodes for float64 lanes over float32 data: kernels that keep the JS loops' float64 arithmetic (so their
+ * floats equal the loops') load 4 floats, promote each half to two float64 lanes, and demote the results back.
+ */
+export const f64Lanes = {
+  f32Add: simd(0xe4),
+  f64Add: simd(0xf0),
+  f64Sub: simd(0xf1),
+  f64Mul: simd(0xf2),
+  f64Splat: simd(0x14),
+  /** f64x2.promote_low_f32x4: lanes 0, 1 of a float32 vector as float64. */
+  promoteLow: simd(0x5f),
+  /** f32x4.demote_f64x2_zero: two float64 lanes as float32 lanes 0, 1 (lanes 2, 3 zero). */
+  demoteZero: simd(0x5e),
+  lane: (i: number) => [...simd(0x21), i],
+  zero: [...simd(0x0c), ...new Array<number>(16).fill(0)],
+};
+const bytes = (from: number) => Array.from({ length: 8 }, (_, i) => from + i);
+/** i8x16.shuffle: lanes 2, 3 of a float32 vector (given twice) moved to lanes 0, 1. */
+export const HIGH_HALF = [...simd(0x0d), ...bytes(8), ...bytes(8)];
+/** i8x16.shuffle: lanes 0, 1 of the first vector, then lanes 0, 1 of the second. */
+export const LOW_HALVES = [...simd(0x0d), ...bytes(0), ...bytes(16)];
+/** i32 local `i` += local `by`. */
+export const addTo = (i: number, by: number) => [...get(i), ...get(by), op.i32Add, ...set(i)];
+/** `for (p = 0; p < d; p += 16) { body }` over the byte offset local p of a row of d bytes (local d). */
+export const overBytes = (p: number, d: number, body: number[]) => [
+  ...[op.i32Const, 0, ...set(p), op.block, 0x40, op.loop, 0x40, ...get(p), ...get(d), op.i32GeU, op.brIf, 1],
+  ...body,
+  ...[...get(p), op.i32Const, 16, op.i32Add, ...set(p), op.br, 0, op.end, op.end],
+];
 
 /** One exported function of {@link kernelModuleBytes}: its name, parameter types, and body (locals, then code). */
 export interface ModuleKernel {

@@ -16,41 +16,24 @@
  * @module
  */
 
-import { get, I32, op, set, sleb, tee, uleb, V128, v128Load, v128Store, vec } from './wasm-encoding.js';
+import { get, I32, op, set, sleb, tee, V128, v128Load, v128Store, vec } from './wasm-encoding.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
-import { instantiateOnTileMemory } from './wasm-kernel-module.js';
+import {
+  addTo,
+  F64,
+  HIGH_HALF,
+  instantiateOnTileMemory,
+  LOW_HALVES,
+  overBytes as overRow,
+  f64Lanes as v,
+} from './wasm-kernel-module.js';
 import { wasmTile } from './wasm-tile.js';
 
-const F64 = 0x7c;
-const simd = (code: number) => [op.simd, ...uleb(code)];
-const v = {
-  f32Add: simd(0xe4),
-  f64Add: simd(0xf0),
-  f64Mul: simd(0xf2),
-  f64Splat: simd(0x14),
-  promoteLow: simd(0x5f),
-  demoteZero: simd(0x5e),
-  lane: (i: number) => [...simd(0x21), i],
-  zero: [...simd(0x0c), ...new Array<number>(16).fill(0)],
-};
-const bytes = (from: number) => Array.from({ length: 8 }, (_, i) => from + i);
-/** i8x16.shuffle: lanes 2, 3 of a float32 vector (given twice) moved to lanes 0, 1. */
-const HIGH_HALF = [...simd(0x0d), ...bytes(8), ...bytes(8)];
-/** i8x16.shuffle: lanes 0, 1 of the first vector, then lanes 0, 1 of the second. */
-const LOW_HALVES = [...simd(0x0d), ...bytes(0), ...bytes(16)];
 const f64 = { add: 0xa0, div: 0xa3, sqrt: 0x9f, const: 0x44, convertU32: 0xb8 };
 const f32DemoteF64 = 0xb6;
 const f32Store = 0x38;
 const i32ShrU = 0x76;
 const f64Const = (x: number) => [f64.const, ...new Uint8Array(Float64Array.of(x).buffer)];
-/** i32 local `i` += local `by`. */
-const addTo = (i: number, by: number) => [...get(i), ...get(by), op.i32Add, ...set(i)];
-/** `for (p = 0; p < d; p += 16) { body }` over the byte offset local p of a row of d bytes (local d). */
-const overRow = (p: number, d: number, body: number[]) => [
-  ...[op.i32Const, 0, ...set(p), op.block, 0x40, op.loop, 0x40, ...get(p), ...get(d), op.i32GeU, op.brIf, 1],
-  ...body,
-  ...[...get(p), op.i32Const, 16, op.i32Add, ...set(p), op.br, 0, op.end, op.end],
-];
 
 /** The body of `rmsNorm` (add false) or `addRmsNorm` (add true); parameters as in the module comment. */
 function normBody(add: boolean): number[] {

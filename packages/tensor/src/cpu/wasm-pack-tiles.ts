@@ -12,11 +12,8 @@
 
 import { get, I32, op, set, v128Load, v128Store, vec } from './wasm-encoding.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
-import { instantiateOnTileMemory } from './wasm-kernel-module.js';
+import { addTo, instantiateOnTileMemory } from './wasm-kernel-module.js';
 import { wasmTile } from './wasm-tile.js';
-
-/** i32 local `i` += local `by`. */
-const addTo = (i: number, by: number) => [...get(i), ...get(by), op.i32Add, ...set(i)];
 
 /** `packTile`: params src 0, srcStride 1, rows 2, t 3, kBytes 4, dst 5 (see the module comment). */
 function packTileBody(): number[] {
