@@ -18,6 +18,11 @@ let preferred: CpuMatmulKernels = 'wasm';
  * block's bookkeeping.
  */
 const HEAP_OUTPUT_MIN_FLOATS = 1 << 14;
+/**
+ * Nor outputs above this (16 MiB): wasm memory never shrinks, and a training step's [tokens, vocab] logits (hundreds of
+ * MB) would keep it that large for good; such products are long enough that the copy out does not matter.
+ */
+const HEAP_OUTPUT_MAX_FLOATS = 1 << 22;
 
 /**
  * Chooses the CPU matmul kernels (tests run both; `js` is also the fallback when WebAssembly SIMD is unavailable).
@@ -57,7 +62,8 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const batch = sizeOf(batchShape);
   // Not zeroed: every kernel below writes each output (an empty sum, K = 0, is filled here).
   const size = batch * M * N;
-  const onHeap = preferred === 'wasm' && batch === 1 && size >= HEAP_OUTPUT_MIN_FLOATS;
+  const onHeap =
+    preferred === 'wasm' && batch === 1 && size >= HEAP_OUTPUT_MIN_FLOATS && size <= HEAP_OUTPUT_MAX_FLOATS;
   const out = (onHeap && allocOnHeap(size, outputPadRows(M) * N)) || allocCpu('float32', size, false);
   const o = out.data as Float32Array;
   // An empty sum (K = 0) is 0 (the SIMD kernels' loop bounds assume K ≥ 4 after padding).
