@@ -151,7 +151,9 @@ export async function startCpuHelpers(timeoutMs = 5000): Promise<number> {
 
 /** One product of a {@link runDotKernels} job: the kernel's arguments (column groups at argument 5), its multiply-adds. */
 export interface DotProduct {
+  /** The kernel's 13 arguments for the whole product. */
   readonly args: Readonly<Parameters<DotKernel>>;
+  /** Its multiply-adds (they size its chunks and decide whether the job is split). */
   readonly multiplyAdds: number;
 }
 
