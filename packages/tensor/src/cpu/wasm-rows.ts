@@ -48,7 +48,6 @@ const v = {
   pmin: simd(0xea),
   pmax: simd(0xeb),
   nearest: simd(0x6a),
-  truncSat: simd(0xf8),
   iAdd: simd(0xae),
   shl: simd(0xab),
 };
@@ -101,7 +100,11 @@ function expOf(x: number, t: number, r: number): number[] {
   for (const c of POLY.slice(1)) b.push(...get(r), ...v.mul, ...f32x4(c), ...v.add);
   b.push(...get(r), ...v.mul, ...get(r), ...v.mul, ...get(r), ...v.add, ...f32x4(1), ...v.add);
   // · 2^n, built as the float bits (n + 127) << 23
-  b.push(...get(t), ...v.truncSat, ...i32x4(127, 127, 127, 127), ...v.iAdd, op.i32Const, 23, ...v.shl, ...v.mul);
+  // n (an integer in [−126, 127]) + 1.5·2²³ is exact and holds n in its low mantissa bits: its bits + (127 − bits of
+  // 1.5·2²³) are n + 127, without trunc_sat's saturation steps (~8 instructions on x64).
+  const magic = 0x4b400000;
+  b.push(...get(t), ...f32x4(1.5 * 2 ** 23), ...v.add, ...i32x4(127 - magic, 127 - magic, 127 - magic, 127 - magic));
+  b.push(...v.iAdd, op.i32Const, 23, ...v.shl, ...v.mul);
   // x < EXP_MIN → 0 (y & ~mask); x > EXP_OVERFLOW → +∞ (max(y, mask & +∞); y ≥ 0, and NaN stays NaN)
   b.push(...get(x), ...f32x4(EXP_MIN), ...v.lt, ...v.andnot);
   b.push(...get(x), ...f32x4(EXP_OVERFLOW), ...v.gt, ...f32x4(Number.POSITIVE_INFINITY), ...v.and, ...v.pmax);
