@@ -32,20 +32,11 @@ const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 /** How b is read: in place in wasm memory (which form, at which float offset) or copied per call. */
 type BSource = { kind: 'dot' | 'axpy'; start: number } | { kind: 'copy' };
 
-/** Rows beyond M that the kernels may write into an output of M rows (whole tiles of either form). */
-export function outputPadRows(M: number): number {
-  const tile = Math.max(TILE_ROWS, AXPY_ROWS);
-  return roundUp(M, tile) - M;
-}
-
 /**
  * o[bi] = a[bi] · b[bi] for every batch index bi: `aBases` / `bBases` are the element offsets of each batch's
  * matrix (a row-major [M, K]; b row-major [K, N], or column-major when `bColumnMajor`). `bStorage` is b's storage
- * when B is its own array (not a copy). `oStart`, when o lives in wasm memory (wasm-heap.ts `allocOnHeap`, with
- * {@link outputPadRows} rows of room after it), is its float offset there: a single product whose columns fill whole
- * tiles is then written in place rather than copied out of the work area. Accumulates in float32 SIMD lanes (see
- * wasm-tile.ts). Returns false, having written nothing, when WebAssembly SIMD is unavailable or a does not fit the
- * work area.
+ * when B is its own array (not a copy). Accumulates in float32 SIMD lanes (see wasm-tile.ts). Returns false, having
+ * written nothing, when WebAssembly SIMD is unavailable or a does not fit the work area.
  */
 export function wasmMatmul(
   A: Float32Array,
@@ -58,7 +49,6 @@ export function wasmMatmul(
   M: number,
   K: number,
   N: number,
-  oStart?: number,
 ): boolean {
   const wasm = wasmTile();
   if (!wasm) return false;
@@ -72,18 +62,15 @@ export function wasmMatmul(
   if (Mp * Kp > work / 2) return false;
   // Room for the SIMD packing's copy of a (a dot-form batch of rows, wasm-pack-tiles.ts).
   const staged = source.kind !== 'axpy' && M > 1 && K % 4 === 0 ? M * K : 0;
-  // Written in place: one product in wasm memory whose columns fill whole tiles (then it is a single chunk).
-  const inPlace = oStart !== undefined && aBases.length === 1 && N % cols === 0 && source.kind !== 'copy';
-  // Columns of b per chunk: each costs an output column of Mp floats (unless in place) and, when copied, a padded
-  // row of bᵀ.
-  const perColumn = (inPlace ? 0 : Mp) + (source.kind === 'copy' ? Kp : 0);
-  const fit = perColumn === 0 ? N : Math.floor((work - Mp * Kp - staged) / perColumn);
+  // Columns of b per chunk: each costs an output column of Mp floats and, when copied, a padded row of bᵀ.
+  const perColumn = Mp + (source.kind === 'copy' ? Kp : 0);
+  const fit = Math.floor((work - Mp * Kp - staged) / perColumn);
   const chunk = Math.min(roundUp(N, cols), fit - (fit % cols));
   if (chunk < cols) return false;
   const aOff = 0;
   const wOff = Mp * Kp;
   const oOff = wOff + (source.kind === 'copy' ? chunk * Kp : 0);
-  const stage = oOff + (inPlace ? 0 : Mp * chunk);
+  const stage = oOff + Mp * chunk;
   if (!ensureMemory(wasm.memory, 4 * (stage + staged))) return false;
   // After any grow of an unshared memory, views of the old buffer are detached: take the view now.
   const f = new Float32Array(wasm.memory.buffer);
@@ -109,10 +96,9 @@ export function wasmMatmul(
       } else {
         w = source.start + bBases[bi]! + (source.kind === 'dot' ? j0 * K : j0);
       }
-      const oRow = inPlace ? { off: oStart!, stride: N } : { off: oOff, stride: np };
+      const oRow = { off: oOff, stride: np };
       if (source.kind === 'axpy') axpyBlock(wasm, aOff, Kp, w, N, K, oRow, Mp, np);
       else dotBlock(wasm, aOff, Kp, w, oRow, Mp, np);
-      if (inPlace) continue;
       const oBase = bi * M * N + j0;
       for (let i = 0; i < M; i++) o.set(f.subarray(oOff + i * np, oOff + i * np + n), oBase + i * N);
     }

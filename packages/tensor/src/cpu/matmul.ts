@@ -3,26 +3,14 @@ import { sizeOf, stridesOf } from '../shape.js';
 import { readFloat32 } from './half.js';
 import { HALF_DOT_MAX_ROWS, halfRowsMatmul } from './half-matmul.js';
 import { dotForm, rowForm } from './matmul-kernels.js';
-import { outputPadRows, wasmMatmul } from './matmul-wasm.js';
+import { wasmMatmul } from './matmul-wasm.js';
 import { allocCpu, CpuStorage, cpuData, forEachRow, readView } from './storage.js';
-import { allocOnHeap, heapBlock, noteMatmulOperand } from './wasm-heap.js';
+import { noteMatmulOperand } from './wasm-heap.js';
 
 /** The kernels {@link matmul} runs: `wasm` (WebAssembly SIMD, float32 lanes) where available, else `js`. */
 export type CpuMatmulKernels = 'wasm' | 'js';
 
 let preferred: CpuMatmulKernels = 'wasm';
-
-/**
- * Outputs of at least this many floats are placed in wasm memory, where the SIMD kernels write them in place (an LM
- * head's logits: 32 000 floats a row); smaller ones are copied out of the work area, which costs less than a heap
- * block's bookkeeping.
- */
-const HEAP_OUTPUT_MIN_FLOATS = 1 << 14;
-/**
- * Nor outputs above this (16 MiB): wasm memory never shrinks, and a training step's [tokens, vocab] logits (hundreds of
- * MB) would keep it that large for good; such products are long enough that the copy out does not matter.
- */
-const HEAP_OUTPUT_MAX_FLOATS = 1 << 22;
 
 /**
  * Chooses the CPU matmul kernels (tests run both; `js` is also the fallback when WebAssembly SIMD is unavailable).
@@ -61,10 +49,7 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const N = b.shape[b.shape.length - 1]!;
   const batch = sizeOf(batchShape);
   // Not zeroed: every kernel below writes each output (an empty sum, K = 0, is filled here).
-  const size = batch * M * N;
-  const onHeap =
-    preferred === 'wasm' && batch === 1 && size >= HEAP_OUTPUT_MIN_FLOATS && size <= HEAP_OUTPUT_MAX_FLOATS;
-  const out = (onHeap && allocOnHeap(size, outputPadRows(M) * N)) || allocCpu('float32', size, false);
+  const out = allocCpu('float32', batch * M * N, false);
   const o = out.data as Float32Array;
   // An empty sum (K = 0) is 0 (the SIMD kernels' loop bounds assume K ≥ 4 after padding).
   if (batch === 0 || M === 0 || N === 0 || K === 0) {
@@ -86,8 +71,7 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   collectBases(batchShape, B.view.strides.slice(0, -2), B.view.offset, bBases);
   // The kernels may read b in place only when B.data is its storage's own array, not a re-laid-out copy.
   const bStorage = b.storage instanceof CpuStorage && b.storage.data === B.data ? b.storage : null;
-  const oStart = onHeap ? heapBlock(out)?.start : undefined;
-  if (preferred === 'wasm' && wasmMatmul(A.data, aBases, B.data, bBases, B.columnMajor, bStorage, o, M, K, N, oStart)) {
+  if (preferred === 'wasm' && wasmMatmul(A.data, aBases, B.data, bBases, B.columnMajor, bStorage, o, M, K, N)) {
     return out;
   }
   for (let bi = 0; bi < batch; bi++) {

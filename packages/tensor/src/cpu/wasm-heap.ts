@@ -20,7 +20,7 @@
  * @module
  */
 import { isHalf } from '../backend/backend.js';
-import { CpuStorage } from './storage.js';
+import type { CpuStorage } from './storage.js';
 import { wasmTile } from './wasm-tile.js';
 
 /** Bytes at the bottom of wasm memory for one product's working set (padded a, b chunks, the output chunk). */
@@ -136,26 +136,6 @@ export function moveToHeap(storage: CpuStorage, k: number): HeapBlock | undefine
   blocks.set(storage, block);
   collected.register(storage, block, storage);
   return block;
-}
-
-/**
- * A fresh float32 storage of `size` floats placed in wasm memory (its data a view there, contents unspecified), with
- * `pad` floats after it that kernels may write and nothing reads; undefined where storages cannot live there (no
- * shared memory, or the memory cannot grow). The backend's `free` returns it as it returns a moved weight. Why: the
- * kernels then write a large product in place (matmul's `oStart`) instead of into the work area, from which it was
- * copied out (a 16-row LM head's 2 MB of logits: ~0.25 ms of a stories-15m decode step).
- */
-export function allocOnHeap(size: number, pad: number): CpuStorage | undefined {
-  const wasm = wasmTile();
-  if (!wasm?.shared) return undefined;
-  const floats = Math.max(size + pad, 1);
-  const start = allocate(wasm.memory, floats);
-  if (start === undefined) return undefined;
-  const storage = new CpuStorage('float32', new Float32Array(wasm.memory.buffer, 4 * start, size));
-  const block = { start, floats };
-  blocks.set(storage, block);
-  collected.register(storage, block, storage);
-  return storage;
 }
 
 /**
