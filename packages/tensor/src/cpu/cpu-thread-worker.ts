@@ -21,34 +21,44 @@ export const CONTROL = {
   NEXT: 1,
   /** Chunks finished (by any thread) in the current job. */
   FINISHED: 2,
-  /** Chunks of the current job. */
+  /** Chunks of the current job (all its parts). */
   CHUNKS: 3,
-  /** Column groups of the current job (argument 5 of the kernel). */
-  GROUPS: 4,
+  /** Parts of the current job (1 to {@link MAX_PARTS}). */
+  PARTS: 4,
   /** 1 when a chunk of the current job threw (the caller raises the error). */
   FAILED: 5,
   /** Which kernel: an index into {@link HELPER_KERNELS}. */
   KERNEL: 6,
   /** Helpers that have instantiated the kernels and take chunks (a helper adds 1 when ready, −1 when it returns). */
   READY: 7,
-  /** The kernel's 13 arguments, for the whole product (a chunk offsets them to its groups). */
+  /** Per part p (from 8 + p): the chunk after its last (its chunks follow the previous part's). */
+  PART_ENDS: 8,
+  /**
+   * Per part p (from 16 + 13·p): the kernel's 13 arguments for the part's whole product (a chunk offsets them to its
+   * groups; argument 5 is the part's group count).
+   */
   ARGS: 16,
 } as const;
+/**
+ * Products one job may hold: a layer's q/k/v or gate/up products, which read the same rows of a, go as one job, so the
+ * threads meet once for all of them instead of once per product.
+ */
+export const MAX_PARTS = 4;
 /** Int32s of the control block. */
-export const CONTROL_INTS = 32;
+export const CONTROL_INTS = CONTROL.ARGS + 13 * MAX_PARTS;
 /** `NEXT` between jobs: above any chunk count. */
 export const CLOSED = 0x40000000;
 /** `SEQ` that stops the helpers (job numbers stay below it). */
 export const STOP = 0x7fffffff;
 /**
- * The kernels a helper runs, by index: the dot kernels (exports of the tile module, wasm-tile.ts; the fused ones
- * exist only in a module built with them, and the caller names them only then), then the range kernels.
+ * The dot kernels a helper runs, by index (exports of the tile module, wasm-tile.ts; the fused ones exist only in a
+ * module built with them, and the caller names them only then).
  */
 export const HELPER_KERNELS = ['tile', 'gemv', 'tileFused', 'gemvFused', 'attendRows'] as const;
 /**
  * Kernels of {@link HELPER_KERNELS} from this index on are range kernels, `(params, first, count)` over items
- * [first, first + count) of a job whose parameters sit in wasm memory at ARGS[0] (`attendRows`, wasm-attention.ts,
- * whose module a helper instantiates beside the tile module's).
+ * [first, first + count) of a one-part job whose parameters sit in wasm memory at argument 0, its item count at
+ * argument 5 (`attendRows`, wasm-attention.ts, whose module a helper instantiates beside the tile module's).
  */
 export const RANGE_KERNELS_FROM = 4;
 /**
@@ -66,9 +76,9 @@ export const CALM_JOBS = 256;
 
 /**
  * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
- * Chunk i of `chunks` is groups [⌊i·G/chunks⌋, ⌊(i+1)·G/chunks⌋): w and o advance by whole groups (arguments 3 / 7
- * by 9 / 11), so each output is computed by the same kernel code over the same k order as on one thread; a range
- * kernel gets the groups as its item range.
+ * Chunk j of a part's n chunks is its groups [G − ⌊G·(n − j)² / n²⌋, G − ⌊G·(n − j − 1)² / n²⌋) (decreasing sizes, see
+ * runChunksSource): w and o advance by whole groups (arguments 3 / 7 by 9 / 11), so each output is computed by the
+ * same kernel code over the same k order as on one thread. A range kernel's chunk j of n is items [⌊j·G/n⌋, ⌊(j+1)·G/n⌋).
  */
 export const HELPER_SOURCE = `
 // process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
@@ -129,14 +139,24 @@ function runChunks() {
     const i = Atomics.add(${c}, ${CONTROL.NEXT}, 1);
     const chunks = ${c}[${CONTROL.CHUNKS}];
     if (i >= chunks) return ran;
-    const G = ${c}[${CONTROL.GROUPS}];
-    const g0 = Math.floor((i * G) / chunks);
-    const g1 = Math.floor(((i + 1) * G) / chunks);
-    const a = ${CONTROL.ARGS};
+    // The part holding chunk i, and the chunk's index j among its n chunks.
+    let part = 0;
+    while (i >= ${c}[${CONTROL.PART_ENDS} + part]) part++;
+    const first = part === 0 ? 0 : ${c}[${CONTROL.PART_ENDS} + part - 1];
+    const j = i - first;
+    const n = ${c}[${CONTROL.PART_ENDS} + part] - first;
+    const a = ${CONTROL.ARGS} + 13 * part;
+    const G = ${c}[a + 5];
     const k = ${c}[${CONTROL.KERNEL}];
+    const range = k >= ${RANGE_KERNELS_FROM};
+    // A range kernel's items (attention rows, longest first) go in equal chunks. A product's chunks shrink toward the
+    // end of its part (chunk j holds (2(n − j) − 1) / n² of its groups): the last, which the other threads may wait
+    // for, is the smallest.
+    const g0 = range ? Math.floor((j * G) / n) : G - Math.floor((G * (n - j) * (n - j)) / (n * n));
+    const g1 = range ? Math.floor(((j + 1) * G) / n) : G - Math.floor((G * (n - j - 1) * (n - j - 1)) / (n * n));
     try {
-      if (k >= ${RANGE_KERNELS_FROM}) ${kernels}[k](${c}[a], g0, g1 - g0);
-      else ${kernels}[k](
+      if (g1 > g0 && range) ${kernels}[k](${c}[a], g0, g1 - g0);
+      else if (g1 > g0) ${kernels}[k](
         ${c}[a], ${c}[a + 1], ${c}[a + 2], ${c}[a + 3] + g0 * ${c}[a + 9], ${c}[a + 4], g1 - g0, ${c}[a + 6],
         ${c}[a + 7] + g0 * ${c}[a + 11], ${c}[a + 8], ${c}[a + 9], ${c}[a + 10], ${c}[a + 11], ${c}[a + 12],
       );

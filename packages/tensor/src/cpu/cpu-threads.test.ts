@@ -51,8 +51,8 @@ describe.skipIf(!wasmTile()?.shared)('cpu threads: products split across helper 
         const one = await withThreads(1, () => [linear(x, w, K, N), linear(x, w, K, N)]);
         const before = splitProducts();
         const two = await withThreads(2, () => linear(x, w, K, N));
-        const splitsPerCall = M > 64 ? 2 : 1;
-        expect(splitProducts() - before, `M ${M} K ${K} N ${N} split`).toBe(splitsPerCall);
+        // One job per product (M = 70's two 64-row blocks included).
+        expect(splitProducts() - before, `M ${M} K ${K} N ${N} split`).toBe(1);
         expect(Array.from(two), `M ${M} K ${K} N ${N}`).toEqual(Array.from(one[1]!));
         expect(Array.from(one[0]!)).toEqual(Array.from(one[1]!));
         const { want, magnitude } = refProductWithMagnitude(X, cpuData(w) as Float32Array, M, K, N);
@@ -75,8 +75,29 @@ describe.skipIf(!wasmTile()?.shared)('cpu threads: products split across helper 
     for (const w of weights) expect(heapBlock(w.storage as CpuStorage)).toBeDefined();
     const before = splitProducts();
     const two = await withThreads(2, () => cpuData(linearParts(x, weights, null)));
-    expect(splitProducts() - before).toBe(1); // the 131-column part is too small to split
+    expect(splitProducts() - before).toBe(1); // both parts as one job
     expect(Array.from(two)).toEqual(Array.from(one));
+  });
+
+  it('splits 16- and 70-row grouped products (x packed once for all parts) bit for bit', async () => {
+    const K = 292;
+    const widths = [1031, 130, 66]; // each ≥ 65536 floats: all move into wasm memory
+    const weights = widths.map((n) => rowsView(random(rng, Math.max(n * K, 65536)), n, K));
+    // 16 rows: one job of 3 products; 70 rows (two 64-row blocks each): 6 products, in jobs of at most 4.
+    for (const [M, jobs] of [
+      [16, 1],
+      [70, 2],
+    ] as const) {
+      const xs = rowsView(random(rng, M * K), M, K);
+      const one = await withThreads(1, () => {
+        linearParts(xs, weights, null);
+        return cpuData(linearParts(xs, weights, null)).slice();
+      });
+      const before = splitProducts();
+      const two = await withThreads(2, () => cpuData(linearParts(xs, weights, null)));
+      expect(splitProducts() - before, `${M} rows`).toBe(jobs);
+      expect(Array.from(two), `${M} rows`).toEqual(Array.from(one));
+    }
   });
 
   it('raises a kernel trap in any chunk in the calling thread, and keeps working afterwards', async () => {

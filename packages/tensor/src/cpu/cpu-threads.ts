@@ -21,6 +21,7 @@ import {
   CONTROL_INTS,
   HELPER_KERNELS,
   HELPER_SOURCE,
+  MAX_PARTS,
   RANGE_KERNELS_FROM,
   runChunksSource,
   STOP,
@@ -35,8 +36,15 @@ import { type DotKernel, FUSED_SUFFIX, type WasmTile, wasmTile } from './wasm-ti
  * splits paid 1.4× from ~0.9 M, 1.0–1.1× at 0.2–0.3 M.
  */
 export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 19;
-/** Chunks per thread of a split product: a late or preempted helper leaves its chunks to the others. */
+/** Chunks per thread of a split product at least: a late or preempted helper leaves its chunks to the others. */
 const CHUNKS_PER_THREAD = 4;
+/**
+ * A product of W multiply-adds goes in √(W / CHUNK_SCALE) chunks at least. Why: the threads finish up to a chunk
+ * apart (a product ends with its last chunk), while each chunk taken costs ~1 µs; with c chunks the loss is about
+ * c·1 µs / threads + (W / c) / 2 at ~18 G multiply-adds/s, least near c = √(W / 2¹⁴). With 4 chunks per thread, the
+ * 16-row LM head's chunks took ~1 ms each and two threads ran it 1.85× faster than one; now it takes ~95 chunks.
+ */
+const CHUNK_SCALE = 1 << 14;
 /**
  * Chunks per thread of a range kernel's job, whose items differ in cost (attention rows of different lengths, longest
  * first): small chunks, so that the threads finish together.
@@ -82,7 +90,7 @@ let pool: Pool | null | undefined;
 let splitMin = SPLIT_MIN_MULTIPLY_ADDS;
 let splits = 0;
 
-/** Products split across threads so far in this thread (tests check that a split really happened). */
+/** Jobs split across threads so far in this thread, one per product or group of products (tests check that a split really happened). */
 export function splitProducts(): number {
   return splits;
 }
@@ -148,6 +156,14 @@ export async function startCpuHelpers(timeoutMs = 5000): Promise<number> {
   return readyCpuHelpers();
 }
 
+/** One product of a {@link runDotKernels} job: the kernel's arguments (column groups at argument 5), its multiply-adds. */
+export interface DotProduct {
+  /** The kernel's 13 arguments for the whole product. */
+  readonly args: Readonly<Parameters<DotKernel>>;
+  /** Its multiply-adds (they size its chunks and decide whether the job is split). */
+  readonly multiplyAdds: number;
+}
+
 /**
  * Runs a dot kernel (`tile` or `gemv` of wasm-tile.ts) over its `groups` column groups (argument 5), in chunks taken
  * by the calling thread and the ready helpers when `multiplyAdds` is large enough, else as one call.
@@ -158,15 +174,44 @@ export function runDotKernel(
   args: Readonly<Parameters<DotKernel>>,
   multiplyAdds: number,
 ): void {
-  const groups = args[5];
-  const p = splitPool(groups, multiplyAdds);
-  if (!p) {
-    wasm[which](...args);
+  runDotKernels(wasm, which, [{ args, multiplyAdds }]);
+}
+
+/**
+ * Runs several products of one dot kernel (a layer's q/k/v or gate/up, which share their rows of a) as one job of
+ * chunks, {@link MAX_PARTS} at a time, when their multiply-adds together are large enough to split; else each as one
+ * call. One job instead of one per product: the threads wait for each other once, at the end of the last.
+ */
+export function runDotKernels(wasm: WasmTile, which: 'tile' | 'gemv', products: readonly DotProduct[]): void {
+  if (products.length > MAX_PARTS) {
+    for (let i = 0; i < products.length; i += MAX_PARTS) runDotKernels(wasm, which, products.slice(i, i + MAX_PARTS));
     return;
   }
+  let total = 0;
+  let groups = 0;
+  for (const product of products) {
+    total += product.multiplyAdds;
+    groups += product.args[5];
+  }
+  const p = splitPool(groups, total);
+  if (!p) {
+    for (const product of products) wasm[which](...product.args);
+    return;
+  }
+  const c = p.control;
+  const ready = readyHelpers(p);
+  // Chunks per part: its share of CHUNKS_PER_THREAD per thread, and at least √(multiply-adds / CHUNK_SCALE).
+  let chunks = 0;
+  for (const [part, { args, multiplyAdds }] of products.entries()) {
+    const share = Math.ceil((CHUNKS_PER_THREAD * (ready + 1) * multiplyAdds) / total);
+    chunks += Math.max(1, Math.min(args[5], Math.max(share, Math.ceil(Math.sqrt(multiplyAdds / CHUNK_SCALE)))));
+    c[CONTROL.PART_ENDS + part] = chunks;
+    for (let i = 0; i < 13; i++) c[CONTROL.ARGS + 13 * part + i] = args[i]!;
+  }
+  c[CONTROL.PARTS] = products.length;
   // The helpers must run the kernels the caller runs (fused or plain, wasm-tile.ts), so that every column rounds alike.
   const kernel = HELPER_KERNELS.indexOf(wasm.fused ? `${which}${FUSED_SUFFIX}` : which);
-  runJob(p, kernel, wasm[which], args, groups, which, CHUNKS_PER_THREAD);
+  runJob(p, kernel, wasm[which], chunks, `the ${which} kernel failed in a chunk (groups ${groups})`);
 }
 
 /**
@@ -189,42 +234,41 @@ export function runRangeKernel(
   }
   const index = HELPER_KERNELS.indexOf(which);
   if (index < RANGE_KERNELS_FROM) throw new Error(`cpu threads: ${which} is not a range kernel`);
-  runJob(p, index, kernel, [params], items, which, RANGE_CHUNKS_PER_THREAD);
+  const c = p.control;
+  // One part: the parameters' address at argument 0 and the item count where a dot kernel has its groups (5).
+  const chunks = Math.min(items, RANGE_CHUNKS_PER_THREAD * (readyHelpers(p) + 1));
+  c[CONTROL.PART_ENDS] = chunks;
+  c[CONTROL.ARGS] = params;
+  c[CONTROL.ARGS + 5] = items;
+  c[CONTROL.PARTS] = 1;
+  runJob(p, index, kernel, chunks, `the ${which} kernel failed in a chunk (items ${items})`);
 }
 
-/** The pool to split a job of `groups` groups across, or null to run it as one call (see {@link runDotKernel}). */
+/** The pool to split a job of `groups` groups across, or null to run it as one call (see {@link runDotKernels}). */
 function splitPool(groups: number, multiplyAdds: number): Pool | null {
   const threads = cpuThreads();
   const p = threads > 1 && multiplyAdds >= splitMin && groups > 1 ? helperPool() : null;
-  const ready = p ? Math.min(Atomics.load(p.control, CONTROL.READY), threads - 1) : 0;
-  if (!p || ready === 0 || p.solo > 0) {
+  if (!p || readyHelpers(p) === 0 || p.solo > 0) {
     if (p && p.solo > 0) p.solo--;
     return null;
   }
   return p;
 }
 
+/** Helpers of `p` ready to take chunks now (at most the thread count less the caller). */
+function readyHelpers(p: Pool): number {
+  return Math.min(Atomics.load(p.control, CONTROL.READY), cpuThreads() - 1);
+}
+
 /**
- * Posts one job (kernel `kernel` of {@link HELPER_KERNELS}, the caller's copy `own`) in up to `perThread` chunks per
- * thread, runs chunks, waits for all.
+ * Opens the job whose parts and arguments are written (kernel `kernel` of {@link HELPER_KERNELS}, the caller's copy
+ * `own`, `chunks` chunks in all), runs chunks, waits for all; throws `failure` when a chunk threw.
  */
-function runJob(
-  p: Pool,
-  kernel: number,
-  own: DotKernel | AttendRows,
-  args: readonly number[],
-  groups: number,
-  which: string,
-  perThread: number,
-): void {
+function runJob(p: Pool, kernel: number, own: DotKernel | AttendRows, chunks: number, failure: string): void {
   const c = p.control;
-  const ready = Math.min(Atomics.load(c, CONTROL.READY), cpuThreads() - 1);
-  const chunks = Math.min(groups, perThread * (ready + 1));
   c[CONTROL.KERNEL] = kernel;
-  c[CONTROL.GROUPS] = groups;
   c[CONTROL.CHUNKS] = chunks;
   c[CONTROL.FAILED] = 0;
-  for (let i = 0; i < args.length; i++) c[CONTROL.ARGS + i] = args[i]!;
   Atomics.store(c, CONTROL.FINISHED, 0);
   // Opening the job after its fields are written: a chunk taken from NEXT sees them.
   Atomics.store(c, CONTROL.NEXT, 0);
@@ -253,7 +297,7 @@ function runJob(
     p.strikes = 0;
     p.solo = SOLO;
   }
-  if (c[CONTROL.FAILED]) throw new Error(`cpu threads: the ${which} kernel failed in a chunk (groups ${groups})`);
+  if (c[CONTROL.FAILED]) throw new Error(`cpu threads: ${failure}`);
 }
 
 /** The pool, started on first call where threads are possible and wanted; null where not. */

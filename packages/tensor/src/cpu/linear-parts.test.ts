@@ -18,7 +18,7 @@ const rows = (data: Float32Array, M: number, K: number): View => ({
 // A decode row (M = 1) against weights living in wasm memory takes the one-row path (wasmRowParts: x copied in
 // once, outputs straight into the packed result); it must give the floats of one matmul per part, which batched rows
 // also get, and the float64 products within float32 rounding.
-describe.skipIf(!wasmTile()?.shared)('cpu linearParts: one row against weights in wasm memory', () => {
+describe.skipIf(!wasmTile()?.shared)('cpu linearParts: rows against weights in wasm memory', () => {
   const rng = makeRng(41);
 
   it('matches float64 and the per-part matmul bit for bit, with a residual and a weight at an offset', () => {
@@ -67,5 +67,39 @@ describe.skipIf(!wasmTile()?.shared)('cpu linearParts: one row against weights i
     const plain = cpuData(linearParts(row(1), [weights[0]!], null));
     const r = cpuData(residual.storage);
     expect(Array.from(withResidual)).toEqual(Array.from(plain, (v, j) => Math.fround(v + r[j]!)));
+  });
+
+  it('several rows (x packed once for all parts) give the per-part matmul bit for bit and float64 within rounding', () => {
+    const K = 36;
+    const widths = [37, 290, 8];
+    const weights: View[] = widths.map((n) => rows(random(rng, Math.max(n * K, 65536)), n, K));
+    for (const M of [2, 5, 16, 17]) {
+      const x = rows(random(rng, M * K), M, K);
+      linearParts(x, weights, null); // the second use moves the weights into wasm memory
+      const got = cpuData(linearParts(x, weights, null));
+      for (const w of weights) expect(heapBlock(w.storage as CpuStorage)).toBeDefined();
+      const X = cpuData(x.storage);
+      let at = 0;
+      for (const w of weights) {
+        const n = w.shape[0]!;
+        const W = cpuData(w.storage);
+        const t: View = { storage: w.storage, shape: [K, n], strides: [1, K], offset: 0 };
+        expect(Array.from(got.subarray(at, at + M * n)), `${M} rows, part of ${n}`).toEqual(
+          Array.from(cpuData(matmul(x, t, []))),
+        );
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < n; j++) {
+            let want = 0;
+            let magnitude = 0;
+            for (let k = 0; k < K; k++) {
+              want += X[i * K + k]! * W[j * K + k]!;
+              magnitude += Math.abs(X[i * K + k]! * W[j * K + k]!);
+            }
+            expect(Math.abs(got[at + i * n + j]! - want)).toBeLessThanOrEqual(6e-8 * (K / 4 + 3) * magnitude);
+          }
+        }
+        at += M * n;
+      }
+    }
   });
 });

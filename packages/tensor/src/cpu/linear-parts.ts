@@ -20,37 +20,38 @@ function transposed(v: View): View {
 }
 
 /**
- * A decode row against weights that live in wasm memory: all parts through {@link wasmRowParts} (x copied in once,
+ * Rows against weights that live in wasm memory: all parts through {@link wasmRowParts} (x copied in and packed once,
  * outputs straight into `out`). False when the SIMD kernels are not chosen or a weight is not (yet) in place.
  */
-function oneRowInPlace(x: View, weights: readonly View[], out: Float32Array): boolean {
-  const K = x.shape[1]!;
-  if (cpuMatmulKernels() !== 'wasm' || x.strides[1] !== 1) return false;
+function partsInPlace(x: View, weights: readonly View[], out: Float32Array): boolean {
+  const [M, K] = x.shape as [number, number];
+  if (cpuMatmulKernels() !== 'wasm' || x.strides[1] !== 1 || (M > 1 && x.strides[0] !== K)) return false;
   const parts: RowPart[] = [];
   for (const w of weights) {
     if (!(w.storage instanceof CpuStorage) || w.strides[0] !== K || w.strides[1] !== 1) return false;
     parts.push({ storage: w.storage, offset: w.offset, n: w.shape[0]! });
   }
-  return wasmRowParts(cpuData(x.storage) as Float32Array, x.offset, K, parts, out);
+  return wasmRowParts(cpuData(x.storage) as Float32Array, x.offset, M, K, parts, out);
 }
 
 /** x `[M, K]` · W_pᵀ per weight `[N_p, K]`, part after part in one storage; plus `residual` `[M, N]` (one weight). */
 export function linearParts(x: View, weights: readonly View[], residual: View | null): Storage {
   const M = x.shape[0]!;
   const total = weights.reduce((n, w) => n + M * w.shape[0]!, 0);
-  const out = allocCpu('float32', total);
-  if (!(M === 1 && oneRowInPlace(x, weights, out.data as Float32Array))) {
+  const out = allocCpu('float32', total, false);
+  const o = out.data as Float32Array; // a typed local (see rms-norm.ts)
+  if (!partsInPlace(x, weights, o)) {
     let at = 0;
     for (const w of weights) {
       const product = matmul(x, transposed(w), []) as CpuStorage;
-      out.data.set(product.data, at);
+      o.set(product.data, at);
       at += product.size;
       recycleCpu(product); // a kernel output no tensor holds: its array goes back to the pool
     }
   }
   if (residual !== null) {
-    const r = readView(residual);
-    for (let i = 0; i < r.length; i++) out.data[i] = Math.fround(out.data[i]! + r[i]!);
+    const r = readView(residual) as Float32Array;
+    for (let i = 0; i < r.length; i++) o[i] = o[i]! + r[i]!;
   }
   return out;
 }

@@ -8,9 +8,10 @@
  *
  * @module
  */
-import { runDotKernel } from './cpu-threads.js';
+import { type DotProduct, runDotKernels } from './cpu-threads.js';
 import type { CpuStorage } from './storage.js';
 import { ensureMemory, heapBlock, WORK_BYTES } from './wasm-heap.js';
+import { simdPackTiles } from './wasm-pack-tiles.js';
 import {
   AXPY_COLS,
   AXPY_ROWS,
@@ -59,15 +60,18 @@ export function wasmMatmul(
   const cols = source.kind === 'axpy' ? AXPY_COLS : M === 1 ? GEMV_COLS : TILE_COLS;
   const work = WORK_BYTES / 4;
   if (Mp * Kp > work / 2) return false;
+  // Room for the SIMD packing's copy of a (a dot-form batch of rows, wasm-pack-tiles.ts).
+  const staged = source.kind !== 'axpy' && M > 1 && K % 4 === 0 ? M * K : 0;
   // Columns of b per chunk: each costs an output column of Mp floats and, when copied, a padded row of bᵀ.
   const perColumn = Mp + (source.kind === 'copy' ? Kp : 0);
-  const fit = Math.floor((work - Mp * Kp) / perColumn);
+  const fit = Math.floor((work - Mp * Kp - staged) / perColumn);
   const chunk = Math.min(roundUp(N, cols), fit - (fit % cols));
   if (chunk < cols) return false;
   const aOff = 0;
   const wOff = Mp * Kp;
   const oOff = wOff + (source.kind === 'copy' ? chunk * Kp : 0);
-  if (!ensureMemory(wasm.memory, 4 * (oOff + Mp * chunk))) return false;
+  const stage = oOff + Mp * chunk;
+  if (!ensureMemory(wasm.memory, 4 * (stage + staged))) return false;
   // After any grow of an unshared memory, views of the old buffer are detached: take the view now.
   const f = new Float32Array(wasm.memory.buffer);
   // Padding columns of K must be zeros in a and in copied bᵀ rows (copies below write only the first K of each).
@@ -75,7 +79,9 @@ export function wasmMatmul(
   let copiedB = -1;
   for (let bi = 0; bi < aBases.length; bi++) {
     if (source.kind === 'axpy') copyRows(A, aBases[bi]!, M, K, f, aOff, Kp);
-    else packTiles(A, aBases[bi]!, M, K, M === 1 ? 1 : TILE_ROWS, Mp, f, aOff, Kp);
+    else if (!(staged > 0 && simdPackTiles(A, aBases[bi]!, M, K, TILE_ROWS, Mp, f, aOff, stage))) {
+      packTiles(A, aBases[bi]!, M, K, M === 1 ? 1 : TILE_ROWS, Mp, f, aOff, Kp);
+    }
     for (let j0 = 0; j0 < N; j0 += chunk) {
       const n = Math.min(chunk, N - j0);
       const np = roundUp(n, cols);
@@ -110,17 +116,26 @@ export interface RowPart {
 }
 
 /**
- * One row x (K floats at `xOff` of X) against weights W_p that live in wasm memory, x · W_pᵀ for each part, written
- * one after another into `out` from 0: the decode step's q/k/v and gate/up products. The same one-row kernel and
- * far layout as {@link wasmMatmul} (so the same floats), but x is copied in once for all parts, the outputs go
- * straight to `out`, and nothing is allocated: at one row the per-call work of a general matmul (operand layouts,
- * batch offsets, an output array per part, a second copy into the packed result) cost ~10 µs per grouped product
- * beside kernels of 7–18 µs. Returns false, having written nothing, unless every weight already lives in wasm memory
- * and reads in place (dot form).
+ * Rows x (`[M, K]` at `xOff` of X) against weights W_p that live in wasm memory, x · W_pᵀ for each part, written part
+ * after part (`[M, N_p]` each) into `out` from 0: the decode step's q/k/v and gate/up products. The kernels, tiles and
+ * far layout of {@link wasmMatmul} (so the same floats as one matmul per part), but x is copied in and packed once
+ * for all parts and nothing is allocated: at one row the per-call work of a general matmul (operand layouts, batch
+ * offsets, an output array per part, a second copy into the packed result) cost ~10 µs per grouped product beside
+ * kernels of 7–18 µs, and at 16 rows the packing of x was repeated per part. Returns false, having written nothing,
+ * unless every weight already lives in wasm memory and reads in place (dot form) and the rows fit the work area.
  */
-export function wasmRowParts(X: Float32Array, xOff: number, K: number, parts: readonly RowPart[], out: Float32Array) {
+export function wasmRowParts(
+  X: Float32Array,
+  xOff: number,
+  M: number,
+  K: number,
+  parts: readonly RowPart[],
+  out: Float32Array,
+): boolean {
   const wasm = wasmTile();
-  if (!wasm || K % 4 !== 0) return false;
+  if (!wasm || K % 4 !== 0 || M < 1) return false;
+  const cols = M === 1 ? GEMV_COLS : TILE_COLS;
+  const Mp = dotRows(M);
   let padded = 0;
   const starts: number[] = [];
   for (const part of parts) {
@@ -128,19 +143,33 @@ export function wasmRowParts(X: Float32Array, xOff: number, K: number, parts: re
     const source = bSource(part.storage, [part.offset], true, K, part.n);
     if (source.kind !== 'dot') return false;
     starts.push(source.start + part.offset);
-    padded += roundUp(part.n, GEMV_COLS);
+    padded += roundUp(part.n, cols);
   }
-  if (!ensureMemory(wasm.memory, 4 * (K + padded)) || 4 * (K + padded) > WORK_BYTES) return false;
-  const f = new Float32Array(wasm.memory.buffer, 0, K + padded);
-  f.set(X.subarray(xOff, xOff + K), 0);
-  let o = K;
-  let at = 0;
+  // a packed at 0, the parts' outputs after it (row stride: the part's padded width), then the packing's copy of x.
+  const oEnd = Mp * K + Mp * padded;
+  const floats = oEnd + (M > 1 ? M * K : 0);
+  if (4 * floats > WORK_BYTES || !ensureMemory(wasm.memory, 4 * floats)) return false;
+  const f = new Float32Array(wasm.memory.buffer, 0, floats);
+  if (M === 1) f.set(X.subarray(xOff, xOff + K), 0);
+  else if (!simdPackTiles(X, xOff, M, K, TILE_ROWS, Mp, f, 0, oEnd)) packTiles(X, xOff, M, K, TILE_ROWS, Mp, f, 0, K);
+  // Every part's products as one job (the threads meet once for all parts), then the outputs out.
+  const products: DotProduct[] = [];
+  let o = Mp * K;
   for (const [p, part] of parts.entries()) {
-    const np = roundUp(part.n, GEMV_COLS);
-    dotBlock(wasm, 0, K, starts[p]!, { off: o, stride: np }, 1, np);
-    out.set(f.subarray(o, o + part.n), at);
-    o += np;
-    at += part.n;
+    const np = roundUp(part.n, cols);
+    products.push(...dotProducts(0, K, starts[p]!, { off: o, stride: np }, Mp, np));
+    o += Mp * np;
+  }
+  runDotKernels(wasm, M === 1 ? 'gemv' : 'tile', products);
+  o = Mp * K;
+  let at = 0;
+  for (const part of parts) {
+    const n = part.n;
+    const np = roundUp(n, cols);
+    if (np === n) out.set(f.subarray(o, o + M * n), at);
+    else for (let i = 0; i < M; i++) out.set(f.subarray(o + i * np, o + i * np + n), at + i * n);
+    o += Mp * np;
+    at += M * n;
   }
   return true;
 }
@@ -189,9 +218,22 @@ function dotBlock(
   Mp: number,
   np: number,
 ) {
+  runDotKernels(wasm, Mp === 1 ? 'gemv' : 'tile', dotProducts(aOff, Kp, w, o, Mp, np));
+}
+
+/** The kernel calls of {@link dotBlock}: one per block of ROW_BLOCK rows of a. */
+function dotProducts(
+  aOff: number,
+  Kp: number,
+  w: number,
+  o: { off: number; stride: number },
+  Mp: number,
+  np: number,
+): DotProduct[] {
   const kBytes = 4 * Kp;
   const one = Mp === 1;
   const q = np / (one ? GEMV_COLS : TILE_COLS);
+  const products: DotProduct[] = [];
   for (let i0 = 0; i0 < Mp; i0 += ROW_BLOCK) {
     const rows = Math.min(Mp, i0 + ROW_BLOCK) - i0;
     const tiles = one ? 1 : Math.floor(rows / TILE_ROWS);
@@ -199,8 +241,9 @@ function dotBlock(
     const out = 4 * (o.off + i0 * o.stride);
     const a = 4 * (aOff + i0 * Kp);
     const args = [a, kBytes, tiles, 4 * w, q * kBytes, q, kBytes, out, 4 * o.stride, kBytes, 4 * q, 4, tail] as const;
-    runDotKernel(wasm, one ? 'gemv' : 'tile', args, rows * np * Kp);
+    products.push({ args, multiplyAdds: rows * np * Kp });
   }
+  return products;
 }
 
 /** Axpy form: o[0..Mp, 0..np) = a · b with b row-major (row stride N) at float offset w; a at aOff, stride Kp. */

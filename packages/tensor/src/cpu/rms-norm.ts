@@ -1,17 +1,26 @@
 import type { Storage, View } from '../backend/backend.js';
-import { allocCpu, readView } from './storage.js';
+import { cpuMatmulKernels } from './matmul.js';
+import { allocCpu, readView, recycleCpu } from './storage.js';
+import { simdAddRmsNorm, simdRmsNorm } from './wasm-norms.js';
 
-/** y = x · rstd · w with rstd = 1 / sqrt(mean(x²) + eps) per row. */
+/**
+ * y = x · rstd · w with rstd = 1 / sqrt(mean(x²) + eps) per row. With the SIMD kernels chosen
+ * (`setCpuMatmulKernels`) and D a multiple of 4, on wasm-norms.ts: the same float64 arithmetic but for the order of
+ * the sum of squares (y within 1 float32 ulp of this loop's).
+ */
 export function rmsNorm(x: View, weight: View, eps: number): { y: Storage; rstd: Storage } {
   const D = x.shape[x.shape.length - 1]!;
   const src = readView(x);
   const w = readView(weight);
   const rows = D === 0 ? 0 : src.length / D;
-  const y = allocCpu('float32', src.length);
-  const rstd = allocCpu('float32', rows);
+  const y = allocCpu('float32', src.length, false);
+  const rstd = allocCpu('float32', rows, false);
   // Typed locals: `storage.data` is a union of array types, and indexing it in the loop stays polymorphic in V8.
   const yd = y.data as Float32Array;
   const rd = rstd.data as Float32Array;
+  if (cpuMatmulKernels() === 'wasm' && simdRmsNorm(src as Float32Array, w as Float32Array, D, eps, yd, rd)) {
+    return { y, rstd };
+  }
   for (let r = 0; r < rows; r++) {
     const base = r * D;
     let ss = 0;
@@ -25,7 +34,8 @@ export function rmsNorm(x: View, weight: View, eps: number): { y: Storage; rstd:
 
 /**
  * The residual add and rmsNorm of a pre-norm block in one call: sum = x + residual (float32), then {@link rmsNorm} of
- * sum, the same floats as the composition with one allocation and pass fewer per call.
+ * sum, the same floats as the composition with one allocation and pass fewer per call (one SIMD kernel where
+ * {@link rmsNorm} takes it).
  */
 export function addRmsNorm(
   x: View,
@@ -35,10 +45,21 @@ export function addRmsNorm(
 ): { sum: Storage; y: Storage; rstd: Storage } {
   const a = readView(x);
   const r = readView(residual);
-  const sum = allocCpu('float32', a.length);
+  const sum = allocCpu('float32', a.length, false);
   const s = sum.data as Float32Array;
-  for (let i = 0; i < a.length; i++) s[i] = a[i]! + r[i]!;
   const D = x.shape[x.shape.length - 1]!;
+  if (cpuMatmulKernels() === 'wasm' && D > 0) {
+    const y = allocCpu('float32', a.length, false);
+    const rstd = allocCpu('float32', a.length / D, false);
+    const w = readView(weight) as Float32Array;
+    const yd = y.data as Float32Array;
+    if (simdAddRmsNorm(a as Float32Array, r as Float32Array, w, D, eps, s, yd, rstd.data as Float32Array)) {
+      return { sum, y, rstd };
+    }
+    recycleCpu(y);
+    recycleCpu(rstd);
+  }
+  for (let i = 0; i < a.length; i++) s[i] = a[i]! + r[i]!;
   const view = { storage: sum, shape: [a.length / Math.max(D, 1), D], strides: [D, 1], offset: 0 };
   const { y, rstd } = rmsNorm(view, weight, eps);
   return { sum, y, rstd };

@@ -70,7 +70,7 @@ describe.runIf(wasmRows() !== null)('wasm row kernels', () => {
     const g = normals(n, 1).map((v, i) => v * (i % 7 === 0 ? 30 : 3));
     g.set([0, -0, 87, -87, 88.5, -88.5, 89, -89, 100, -100, 1e-30, -1e-30], 0);
     const u = normals(n, 2);
-    const out = runKernel([g, u], n, ([ga, ua], o) => wasmRows()!.swiglu(ga!, ua!, o, 16 * Math.ceil(n / 4)));
+    const out = runKernel([g, u], n, ([ga, ua], o) => wasmRows()!.swiglu(ga!, ua!, o, 32 * Math.ceil(n / 8)));
     for (let i = 0; i < n; i++) {
       const x = g[i]!;
       const ref = Math.fround((x / (1 + Math.exp(-x))) * u[i]!);

@@ -7,7 +7,7 @@
  * - `firstMax(x, bytes, out)`: over the floats [x, x + bytes) (bytes a multiple of 64), 16 lane slots each keep the
  *   first strict maximum of the elements i ≡ slot (mod 16): values at out, their indices (−1: none above −∞) at
  *   out + 64. The caller picks the slot with the largest value, ties by lowest index ({@link firstMaxOf}).
- * - `swiglu(g, u, o, bytes)`: o = g / (1 + exp(−g)) · u, float32 lanes, `bytes` a multiple of 16.
+ * - `swiglu(g, u, o, bytes)`: o = g / (1 + exp(−g)) · u, float32 lanes, `bytes` a multiple of 32.
  * - `softmaxWeights(x, bytes, rows, stride, scale)`: for each of `rows` rows (x += stride), z = x·scale − max(x·scale)
  *   and x = exp(z) in place, float32; pad a row's tail to 16 bytes with −∞ (weight 0).
  *
@@ -42,8 +42,12 @@ const v = {
   div: simd(0xe7),
   min: simd(0xe8),
   max: simd(0xe9),
+  // Pseudo-minimum / maximum: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a, one minps / maxps on x64 where
+  // min / max (NaN and ±0 rules) take ~8 instructions each. exp's clamps and overflow use them: the constants are
+  // never NaN or zero, so the results equal min / max's, NaN in → NaN out included.
+  pmin: simd(0xea),
+  pmax: simd(0xeb),
   nearest: simd(0x6a),
-  truncSat: simd(0xf8),
   iAdd: simd(0xae),
   shl: simd(0xab),
 };
@@ -56,6 +60,8 @@ const f32x4 = (...lanes: number[]) => [
 ];
 /** v128.const of four int32 lanes. */
 const i32x4 = (...lanes: number[]) => [...simd(0x0c), ...bytesOf(Int32Array.from(lanes))];
+/** Bytes of g per `swiglu` loop step (two vectors). */
+const SWIGLU_STEP = 32;
 /** i32 byte counter `i` += n. */
 const bump = (i: number, n: number) => [...get(i), op.i32Const, ...sleb(n), op.i32Add, ...set(i)];
 
@@ -75,7 +81,7 @@ const POLY = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 
 export function expOf(x: number, t: number, r: number): number[] {
   const b: number[] = [];
   // r = clamp(x); t = n = nearest(r·log2 e); r = r − n·C1 − n·C2
-  b.push(...get(x), ...f32x4(EXP_CLAMP), ...v.min, ...f32x4(EXP_MIN), ...v.max, ...tee(r));
+  b.push(...get(x), ...f32x4(EXP_CLAMP), ...v.pmin, ...f32x4(EXP_MIN), ...v.pmax, ...tee(r));
   b.push(...f32x4(LOG2E), ...v.mul, ...v.nearest, ...set(t));
   b.push(
     ...get(r),
@@ -94,10 +100,14 @@ export function expOf(x: number, t: number, r: number): number[] {
   for (const c of POLY.slice(1)) b.push(...get(r), ...v.mul, ...f32x4(c), ...v.add);
   b.push(...get(r), ...v.mul, ...get(r), ...v.mul, ...get(r), ...v.add, ...f32x4(1), ...v.add);
   // · 2^n, built as the float bits (n + 127) << 23
-  b.push(...get(t), ...v.truncSat, ...i32x4(127, 127, 127, 127), ...v.iAdd, op.i32Const, 23, ...v.shl, ...v.mul);
+  // n (an integer in [−126, 127]) + 1.5·2²³ is exact and holds n in its low mantissa bits: its bits + (127 − bits of
+  // 1.5·2²³) are n + 127, without trunc_sat's saturation steps (~8 instructions on x64).
+  const magic = 0x4b400000;
+  b.push(...get(t), ...f32x4(1.5 * 2 ** 23), ...v.add, ...i32x4(127 - magic, 127 - magic, 127 - magic, 127 - magic));
+  b.push(...v.iAdd, op.i32Const, 23, ...v.shl, ...v.mul);
   // x < EXP_MIN → 0 (y & ~mask); x > EXP_OVERFLOW → +∞ (max(y, mask & +∞); y ≥ 0, and NaN stays NaN)
   b.push(...get(x), ...f32x4(EXP_MIN), ...v.lt, ...v.andnot);
-  b.push(...get(x), ...f32x4(EXP_OVERFLOW), ...v.gt, ...f32x4(Number.POSITIVE_INFINITY), ...v.and, ...v.max);
+  b.push(...get(x), ...f32x4(EXP_OVERFLOW), ...v.gt, ...f32x4(Number.POSITIVE_INFINITY), ...v.and, ...v.pmax);
   return b;
 }
 
@@ -137,21 +147,28 @@ function firstMaxBody(): number[] {
   ];
 }
 
-/** `swiglu`: params g 0, u 1, o 2, bytes 3; o = g / (1 + exp(−g)) · u per lane. */
+/**
+ * `swiglu`: params g 0, u 1, o 2, bytes 3 (a multiple of 32); o = g / (1 + exp(−g)) · u per lane, two vectors per
+ * loop step. Why two: one exp is a chain of ~25 dependent vector operations, and one vector per step ran at 16 ns
+ * per 4 floats whatever the constants' form (hoisting them into locals changed nothing): the core overlapped too
+ * little of consecutive steps' chains.
+ */
 function swigluBody(): number[] {
   const p = 4; // i32
-  const [g, x, t, r] = [5, 6, 7, 8]; // v128
   const b: number[] = [];
   b.push(op.i32Const, 0, ...set(p), op.block, 0x40, op.loop, 0x40, ...get(p), ...get(3), op.i32GeU, op.brIf, 1);
-  b.push(...get(2), ...get(p), op.i32Add); // store address
-  b.push(...get(0), ...get(p), op.i32Add, ...load(), ...tee(g), ...v.neg, ...set(x), ...get(g));
-  b.push(...expOf(x, t, r), ...f32x4(1), ...v.add, ...v.div);
-  b.push(...get(1), ...get(p), op.i32Add, ...load(), ...v.mul, ...store());
-  b.push(...bump(p, 16), op.br, 0, op.end, op.end, op.end);
+  for (let s = 0; s < SWIGLU_STEP / 16; s++) {
+    const [g, x, t, r] = [5 + 4 * s, 6 + 4 * s, 7 + 4 * s, 8 + 4 * s]; // v128
+    b.push(...get(2), ...get(p), op.i32Add); // store address
+    b.push(...get(0), ...get(p), op.i32Add, ...load(16 * s), ...tee(g), ...v.neg, ...set(x), ...get(g));
+    b.push(...expOf(x, t, r), ...f32x4(1), ...v.add, ...v.div);
+    b.push(...get(1), ...get(p), op.i32Add, ...load(16 * s), ...v.mul, ...store(16 * s));
+  }
+  b.push(...bump(p, SWIGLU_STEP), op.br, 0, op.end, op.end, op.end);
   return [
     ...vec([
       [1, I32],
-      [4, V128],
+      [(4 * SWIGLU_STEP) / 16, V128],
     ]),
     ...b,
   ];
@@ -296,7 +313,7 @@ export function firstMaxOf(x: Float32Array, n: number): number | null {
 export function simdSwiglu(g: Float32Array, u: Float32Array, o: Float32Array): boolean {
   const wasm = wasmRows();
   const n = g.length;
-  const padded = roundUp(n, 4);
+  const padded = roundUp(n, SWIGLU_STEP / 4);
   if (!wasm || 12 * padded > WORK_BYTES || !ensureMemory(wasm.memory, 12 * padded)) return false;
   const f = new Float32Array(wasm.memory.buffer, 0, 3 * padded);
   f.set(g);
