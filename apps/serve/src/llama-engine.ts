@@ -20,7 +20,7 @@ import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engi
 /** How an engine worker runs a step (see engine-worker.ts). */
 export interface WorkerStepOptions {
   /**
-   * Called after each decoder layer but the last, awaited when it returns a promise (`forwardPagedBetweenLayers`):
+   * Called after each decoder layer, awaited when it returns a promise (`forwardPagedBetweenLayers`):
    * the worker runs cut-ins there.
    */
   betweenLayers?: () => Promise<void> | undefined;

@@ -153,7 +153,7 @@ describeBackends('forwardPaged', () => {
   });
 
   it('a whole prefill run between the layers of another step computes what both compute apart, and frees all', async () => {
-    // Three layers, so there are two boundaries: the nested prefill runs at the second.
+    // Three layers, so there are three boundaries (one after each): the nested prefill runs at the second.
     const deep = llamaConfig({ ...config, num_hidden_layers: 3 });
     const model = new LlamaForCausalLM(deep, { seed: 21 });
     const seqs = randomIds(3, 17, V, 12); // 0 and 1 decode after a prefill, 2 arrives between layers
@@ -178,7 +178,7 @@ describeBackends('forwardPaged', () => {
       });
     });
     const logits = await rows(outer);
-    expect(boundaries).toBe(2);
+    expect(boundaries).toBe(3);
     expect(relative(nested!, Float64Array.from(want[2]![16]!))).toBeLessThan(2e-4);
     for (const s of [0, 1]) {
       expect(relative(logits.subarray(s * V, (s + 1) * V), Float64Array.from(want[s]![12]!))).toBeLessThan(2e-4);

@@ -64,7 +64,7 @@ export function forwardPaged(
 }
 
 /**
- * {@link forwardPaged}, calling `between()` after each decoder layer but the last and awaiting it when it returns a
+ * {@link forwardPaged}, calling `between()` after each decoder layer (the last too) and awaiting it when it returns a
  * promise. Why: a server can run a newly arrived prompt's whole prefill there (another `forwardPaged` of other
  * sequences, on the same cache) instead of making it wait for the rest of this step; its first token then waits
  * for at most one layer of this step. Nothing of this step is in a tidy scope or a no-grad region while `between`
@@ -88,10 +88,9 @@ export async function forwardPagedBetweenLayers(
       const input = h;
       h = noGrad(() => tidy(() => layers.at(i).forwardPaged(input, pos, step)));
       if (h !== input) input.dispose();
-      if (i < layers.length - 1) {
-        const pending = between();
-        if (pending) await pending;
-      }
+      // After the last layer too: the output projection that follows is the step's largest product.
+      const pending = between();
+      if (pending) await pending;
     }
     const x = h;
     const logits = noGrad(() => tidy(() => pagedLogits(model, chunks, x)));
