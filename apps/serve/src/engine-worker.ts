@@ -104,6 +104,11 @@ function nextCutIn(): Promise<void> | undefined {
   return run('cut-in', next.ops, next.chunks);
 }
 
+/** At a layer boundary of a step: every cut-in waiting (and whose step changes were replayed), in order. */
+function atBoundary(): Promise<void> | undefined {
+  return nextCutIn()?.then(drainCutIns);
+}
+
 async function drainCutIns(): Promise<void> {
   if (!cutIns) return;
   for (let next = nextCutIn(); next; next = nextCutIn()) await next;
@@ -121,7 +126,7 @@ port.on('message', async (m: ToEngineWorker) => {
   try {
     // A cut-in waiting now was posted after this step (one posted earlier ran when its `drain` came, which was
     // posted before this step): its pool changes come after the step's, so it runs at the step's first boundary.
-    if (m.type === 'step') await run('step', m.ops, m.chunks, cutIns ? nextCutIn : undefined);
+    if (m.type === 'step') await run('step', m.ops, m.chunks, cutIns ? atBoundary : undefined);
     await drainCutIns();
   } finally {
     running = false;

@@ -112,8 +112,8 @@ export interface Engine {
    * Runs `chunks` (prompts of sequences that are not in the running step) in a forward of their own between two
    * layers of the step that is running, and resolves with their results as `step` would, usually long before that
    * step returns: a new prompt's first token then waits for one layer of the running batch, not for all of it.
-   * Only while a step is running, one cut-in at a time. Absent where the engine cannot (a step that holds this
-   * thread, several workers).
+   * Only while a step is running; several may be outstanding (they run in order). Absent where the engine cannot (a
+   * step that holds this thread, several workers).
    */
   cutIn?(chunks: readonly StepChunk[]): Promise<StepResult[]>;
   /** Closes a sequence and frees its blocks (no-op when it is not open). */

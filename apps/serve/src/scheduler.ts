@@ -72,8 +72,8 @@ export class Scheduler {
   private stepping = false;
   /** Sequences to release when the running step (and cut-in) returns. */
   private releaseAfterStep: number[] = [];
-  /** A cut-in is running (see `SchedulerOptions.cutIn`). */
-  private cutInFlight = false;
+  /** Cut-ins running (see `SchedulerOptions.cutIn`): their sequences wait for them, in no step. */
+  private cutInsInFlight = 0;
   /** A cut-in is planned for the next turn of the event loop. */
   private cutInQueued = false;
   /** Step wall time against rows, for the prefill budget. */
@@ -417,13 +417,13 @@ export class Scheduler {
     }
     const waiting = this.waiting.indexOf(seq);
     if (waiting >= 0) this.waiting.splice(waiting, 1);
-    if (this.stepping || this.cutInFlight) this.releaseAfterStep.push(seq.id);
+    if (this.stepping || this.cutInsInFlight > 0) this.releaseAfterStep.push(seq.id);
     else this.engine.release(seq.id);
   }
 
   /** Releases the sequences that ended while a step or cut-in (which may hold them) ran, once neither runs. */
   private releaseDeferred(): void {
-    if (this.stepping || this.cutInFlight) return;
+    if (this.stepping || this.cutInsInFlight > 0) return;
     for (const id of this.releaseAfterStep.splice(0)) this.engine.release(id);
   }
 
@@ -438,13 +438,13 @@ export class Scheduler {
   }
 
   /**
-   * While a step runs and no cut-in does: admits the waiting sequences (oldest first, all that batch room allows,
-   * if their prompts' rows fit `cutInMaxRows`, while blocks allow) and runs their whole prompts as a cut-in; their
-   * first tokens are delivered as it returns.
+   * While a step runs (cut-ins already running or not): admits the waiting sequences (oldest first, all that batch
+   * room allows, if their prompts' rows fit `cutInMaxRows`, while blocks allow) and runs their whole prompts as a
+   * cut-in; their first tokens are delivered as it returns.
    */
   private startCutIn(): void {
     const cutIn = this.engine.cutIn;
-    if (!cutIn || !this.stepping || this.cutInFlight) return;
+    if (!cutIn || !this.stepping) return;
     const room = this.engine.maxSlots - this.running.length;
     const next = cutInCandidates(this.waiting, room, this.options.cutInMaxRows ?? 64, (seq) => this.reuse(seq));
     const seqs: ScheduledSequence[] = [];
@@ -455,7 +455,7 @@ export class Scheduler {
     }
     if (seqs.length === 0) return;
     const chunks = seqs.map((seq) => stepChunk(seq, seq.tokens.length - seq.computed));
-    this.cutInFlight = true;
+    this.cutInsInFlight++;
     this.options.metrics?.prefillBatchSize.observe(seqs.length);
     cutIn
       .call(this.engine, chunks)
@@ -464,7 +464,7 @@ export class Scheduler {
         (e) => chunks.map(() => (e instanceof Error ? e : new Error(String(e)))),
       )
       .then((results) => {
-        this.cutInFlight = false;
+        this.cutInsInFlight--;
         const drawn: Delivery[] = [];
         seqs.forEach((seq, i) => {
           seq.inCutIn = false;

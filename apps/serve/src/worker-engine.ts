@@ -136,7 +136,8 @@ interface Pending {
 /** An `Engine` over a `LlamaEngine` in a worker thread (see the module comment). */
 export class WorkerEngine implements Engine {
   private pending: Pending | null = null;
-  private pendingCutIn: Pending | null = null;
+  /** Cut-ins posted and not yet answered, oldest first (the worker runs them, and replies, in that order). */
+  private readonly pendingCutIns: Pending[] = [];
   /** Step messages posted so far (see `CutInMessage.afterSteps`). */
   private stepsPosted = 0;
   private failure: Error | null = null;
@@ -155,16 +156,14 @@ export class WorkerEngine implements Engine {
     // Steps and cut-ins reply on this one port, in the order the worker committed them (this side commits alike).
     worker.on('message', (m: FromEngineWorker) => {
       const cutIn = m.type === 'cut-in' || m.type === 'cut-in-error';
-      const p = cutIn ? this.pendingCutIn : this.pending;
-      if (cutIn) this.pendingCutIn = null;
-      else this.pending = null;
+      const p = cutIn ? this.pendingCutIns.shift() : this.pending;
+      if (!cutIn) this.pending = null;
       p?.resolve(m);
     });
     const fail = (e: Error) => {
       this.failure ??= e;
-      for (const p of [this.pending, this.pendingCutIn]) p?.reject(e);
+      for (const p of [this.pending, ...this.pendingCutIns.splice(0)]) p?.reject(e);
       this.pending = null;
-      this.pendingCutIn = null;
     };
     worker.on('error', (e) => fail(new Error(`WorkerEngine: the engine worker failed: ${e.message}`)));
     worker.on('exit', (code) => fail(new Error(`WorkerEngine: the engine worker exited (code ${code})`)));
@@ -237,11 +236,10 @@ export class WorkerEngine implements Engine {
   private async runCutIn(chunks: readonly StepChunk[]): Promise<StepResult[]> {
     if (this.failure) throw this.failure;
     if (!this.pending) throw new Error('WorkerEngine.cutIn: no step is running to cut into');
-    if (this.pendingCutIn) throw new Error('WorkerEngine.cutIn: a cut-in is already running');
     const pool = this.pool;
     reserveChunks(pool, chunks, this.maxContext, 'WorkerEngine');
     const reply = await new Promise<FromEngineWorker>((resolve, reject) => {
-      this.pendingCutIn = { resolve, reject };
+      this.pendingCutIns.push({ resolve, reject });
       const ops = pool.takeOps();
       this.cutInPort!.postMessage({ afterSteps: this.stepsPosted, ops, chunks } satisfies CutInMessage);
       // In case the running step has ended before it read the port: the worker then runs the cut-in on this.
