@@ -59,8 +59,8 @@ export interface CliOptions {
   targetStepMs: number;
   /** `--prefill-first` alone: true (always); `--prefill-first adaptive`: adaptive. */
   prefillFirst?: PrefillFirstPolicy;
-  /** `--no-cut-in`: false. */
-  cutIn: boolean;
+  /** `--cut-in`: true, `--no-cut-in`: false; absent: the backend's default (see `LoadServedModelOptions.cutIns`). */
+  cutIn?: boolean;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
   dtype?: WeightDtype;
@@ -126,10 +126,12 @@ export function buildProgram(): Command {
       prefillFirstPolicy,
     )
     .option(
-      '--no-cut-in',
-      'do not run prompts that arrive during a step between its layers (cut-ins: with one engine worker on the CPU ' +
-        'backend, a new prompt waits for one layer of the running batch instead of the rest of its step)',
+      '--cut-in',
+      'run prompts that arrive during a step between its layers, so a new prompt waits for one layer of the ' +
+        'running batch instead of the rest of its step (default: on with one engine worker on the CPU backend, off ' +
+        'on WebGPU, where each layer then waits for the device)',
     )
+    .option('--no-cut-in', 'no cut-ins: prompts arriving during a step wait for the next step')
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option(
       '--engine-workers <n>',
@@ -195,6 +197,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         maxSlots: o.maxBatch,
         maxContext: o.context,
         engineWorkers,
+        cutIns: o.cutIn,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
         lora: o.lora === undefined ? undefined : resolve(o.lora),
