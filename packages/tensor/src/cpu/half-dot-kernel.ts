@@ -13,14 +13,13 @@
  * @module
  */
 import type { HalfDType } from '../backend/backend.js';
-import { uleb } from './wasm-encoding.js';
+import { simd, uleb } from './wasm-encoding.js';
 
 /** A half-weight dot kernel: (x, w, kBytes, n, o), byte addresses in the module's memory. */
 export type HalfDotKernel = (x: number, w: number, kBytes: number, n: number, o: number) => void;
 
 const I32 = 0x7f;
 const V128 = 0x7b;
-const simd = (code: number) => [0xfd, ...uleb(code)];
 const v128Load = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
 const get = (i: number) => [0x20, ...uleb(i)];
 const set = (i: number) => [0x21, ...uleb(i)];

@@ -18,10 +18,10 @@
  * @module
  */
 import { f32c, f32Store, i32c, Locals, S, tee } from './wasm-block-bodies.js';
+import { simd } from './wasm-encoding.js';
 import { wasmAsm } from './wasm-tile.js';
 
 const { op, get, set, uleb } = wasmAsm;
-const simd = (code: number) => [op.simd, ...uleb(code)];
 const V = {
   store: (offset: number) => [...simd(0x0b), 0, ...uleb(offset)],
   abs: simd(0xe0),

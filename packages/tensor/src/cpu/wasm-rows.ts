@@ -18,13 +18,12 @@
  * @module
  */
 
-import { extractLane, tee, v128Load, v128Store } from './wasm-encoding.js';
+import { extractLane, simd, tee, v128Load, v128Store } from './wasm-encoding.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, V128, op, uleb, sleb, vec, section, name, get, set } = wasmAsm;
 const F32 = 0x7d;
-const simd = (code: number) => [op.simd, ...uleb(code)];
 const load = v128Load;
 const store = v128Store;
 const lane = extractLane;

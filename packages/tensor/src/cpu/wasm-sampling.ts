@@ -31,6 +31,7 @@ import {
   op,
   section,
   set,
+  simd,
   sleb,
   tee,
   uleb,
@@ -44,7 +45,6 @@ import { wasmTile } from './wasm-tile.js';
 
 const F32 = 0x7d;
 const F64 = 0x7c;
-const simd = (code: number) => [op.simd, ...uleb(code)];
 const v = {
   f32Splat: simd(0x13),
   shuffle: simd(0x0d),
