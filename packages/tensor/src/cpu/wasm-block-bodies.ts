@@ -6,12 +6,11 @@
  * @module
  */
 
-import { simd } from './wasm-encoding.js';
+import { F32, simd } from './wasm-encoding.js';
 import { WORK_BYTES } from './wasm-heap.js';
 import { wasmAsm } from './wasm-tile.js';
 
 const { I32, V128, op, uleb, sleb, vec, get, set } = wasmAsm;
-const F32 = 0x7d;
 
 /** SIMD opcodes after the 0xfd prefix (LEB128 u32), as numbered by the WebAssembly SIMD specification. */
 export const S = {

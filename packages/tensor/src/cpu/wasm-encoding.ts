@@ -36,6 +36,10 @@ export function sleb(n: number): number[] {
 export const I32 = 0x7f;
 /** Value type v128. */
 export const V128 = 0x7b;
+/** Value type f32. */
+export const F32 = 0x7d;
+/** Value type f64. */
+export const F64 = 0x7c;
 /** Core opcodes used by the kernels. */
 export const op = {
   block: 0x02,

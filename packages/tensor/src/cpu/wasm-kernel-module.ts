@@ -10,10 +10,6 @@
 import { get, name, op, section, set, simd, uleb, vec } from './wasm-encoding.js';
 import { wasmTile } from './wasm-tile.js';
 
-/** Value type f32. */
-export const F32 = 0x7d;
-/** Value type f64. */
-export const F64 = 0x7c;
 /**
  * SIMD opcodes for float64 lanes over float32 data: kernels that keep the JS loops' float64 arithmetic (so their
  * floats equal the loops') load 4 floats, promote each half to two float64 lanes, and demote the results back.

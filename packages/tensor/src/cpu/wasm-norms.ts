@@ -16,11 +16,10 @@
  * @module
  */
 
-import { get, I32, op, set, sleb, tee, V128, v128Load, v128Store, vec } from './wasm-encoding.js';
+import { F64, get, I32, op, set, sleb, tee, V128, v128Load, v128Store, vec } from './wasm-encoding.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
 import {
   addTo,
-  F64,
   HIGH_HALF,
   instantiateOnTileMemory,
   LOW_HALVES,

@@ -18,12 +18,11 @@
  * @module
  */
 
-import { extractLane, simd, tee, v128Load, v128Store } from './wasm-encoding.js';
+import { extractLane, F32, simd, tee, v128Load, v128Store } from './wasm-encoding.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, V128, op, uleb, sleb, vec, section, name, get, set } = wasmAsm;
-const F32 = 0x7d;
 const load = v128Load;
 const store = v128Store;
 const lane = extractLane;

@@ -24,6 +24,8 @@
 import { EXP2_64_COEFFICIENTS, EXP2_COEFFICIENTS } from './exp2-polynomial.js';
 import {
   extractLane,
+  F32,
+  F64,
   f32x4RelaxedMadd,
   get,
   I32,
@@ -43,8 +45,6 @@ import {
 import { wasmRelaxedSimd } from './wasm-relaxed-simd.js';
 import { wasmTile } from './wasm-tile.js';
 
-const F32 = 0x7d;
-const F64 = 0x7c;
 const v = {
   f32Splat: simd(0x13),
   shuffle: simd(0x0d),
