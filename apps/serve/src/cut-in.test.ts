@@ -3,10 +3,10 @@
  * before that step returns and its first token delivered at once; a burst larger than `cutInMaxRows` waits for the
  * next step, as does everything with cut-ins off. Tokens equal each request's solo run, and every block comes back.
  */
-import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { LlamaForCausalLM } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { greedy } from '../test/requests.js';
+import { greedy, schedulerTestConfig, soloGreedy } from '../test/requests.js';
 import type { StepChunk } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
@@ -15,16 +15,7 @@ let model: LlamaForCausalLM;
 
 beforeAll(async () => {
   await setBackend('cpu');
-  const config = llamaConfig({
-    vocab_size: 53,
-    hidden_size: 20,
-    intermediate_size: 36,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    max_position_embeddings: 64,
-  });
-  model = new LlamaForCausalLM(config, { seed: 29 });
+  model = new LlamaForCausalLM(schedulerTestConfig, { seed: 29 });
 });
 
 const show = (chunks: readonly StepChunk[]) => chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}`).join(' ');
@@ -57,8 +48,7 @@ function cutInScheduler(options: Partial<SchedulerOptions>) {
   return { engine, scheduler, log, duringNextStep: (fn: () => void) => hooks.push(fn) };
 }
 
-const solo = (prompt: readonly number[], n: number) =>
-  generateIds(model, [...prompt], { maxNewTokens: n, temperature: 0, stop: [] });
+const solo = (prompt: readonly number[], n: number) => soloGreedy(model, prompt, n);
 
 const promptOf = (n: number, salt: number) => [
   1,

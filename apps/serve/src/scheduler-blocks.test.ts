@@ -2,10 +2,10 @@
  * The scheduler's KV-block policy over a real engine: prefix sharing by blocks, admission by free blocks,
  * preemption when blocks run out mid-generation, and block accounting under cancellations.
  */
-import { generateIds, LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
+import { LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { greedy } from '../test/requests.js';
+import { greedy, soloGreedy } from '../test/requests.js';
 import { LlamaEngine } from './llama-engine.js';
 import { ServeMetrics } from './metrics.js';
 import { type FinishReason, Scheduler, type SequenceRequest } from './scheduler.js';
@@ -39,8 +39,7 @@ function engineWith(maxSlots: number, numBlocks: number, maxContext = 40) {
   return { engine, log };
 }
 
-const solo = (prompt: readonly number[], n: number) =>
-  generateIds(model, [...prompt], { maxNewTokens: n, temperature: 0, stop: [] });
+const solo = (prompt: readonly number[], n: number) => soloGreedy(model, prompt, n);
 
 const metrics = () =>
   new ServeMetrics(

@@ -3,10 +3,10 @@
  * is prefilled in one forward, a short prompt does not wait behind a long one's prefill, and a step's prefill is
  * sized from the measured step cost so that the step stays within its target. Tokens equal each request's solo run.
  */
-import { generateIds, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { LlamaForCausalLM } from '@andes/nn';
 import { seededUniform, setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { greedy } from '../test/requests.js';
+import { greedy, schedulerTestConfig, soloGreedy } from '../test/requests.js';
 import { LlamaEngine } from './llama-engine.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 
@@ -14,16 +14,7 @@ let model: LlamaForCausalLM;
 
 beforeAll(async () => {
   await setBackend('cpu');
-  const config = llamaConfig({
-    vocab_size: 53,
-    hidden_size: 20,
-    intermediate_size: 36,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    max_position_embeddings: 64,
-  });
-  model = new LlamaForCausalLM(config, { seed: 23 });
+  model = new LlamaForCausalLM(schedulerTestConfig, { seed: 23 });
 });
 
 /**
@@ -55,8 +46,7 @@ function timedScheduler(
   return { engine, scheduler, log, duringNextStep };
 }
 
-const solo = (prompt: readonly number[], n: number) =>
-  generateIds(model, [...prompt], { maxNewTokens: n, temperature: 0, stop: [] });
+const solo = (prompt: readonly number[], n: number) => soloGreedy(model, prompt, n);
 
 /** A prompt of `n` tokens starting with BOS, distinct per `salt`. */
 const promptOf = (n: number, salt: number) => [

@@ -1,6 +1,7 @@
-import { DEFAULT_SAMPLING, generateIds, LlamaForCausalLM, llamaConfig, tokenLogprobs } from '@andes/nn';
+import { DEFAULT_SAMPLING, LlamaForCausalLM, llamaConfig, tokenLogprobs } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { soloGreedy } from '../test/requests.js';
 import { LlamaEngine } from './llama-engine.js';
 import { type FinishReason, QueueFullError, Scheduler, type SequenceRequest } from './scheduler.js';
 
@@ -78,8 +79,7 @@ function greedy(
   };
 }
 
-const solo = (prompt: readonly number[], n: number) =>
-  generateIds(model, [...prompt], { maxNewTokens: n, temperature: 0, stop: [] });
+const solo = (prompt: readonly number[], n: number) => soloGreedy(model, prompt, n);
 
 /** Runs `fn` once `run` has received `n` tokens. */
 function after(run: ReturnType<typeof greedy>, n: number, fn: () => void): void {

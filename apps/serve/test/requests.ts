@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { DEFAULT_SAMPLING, type SamplingParams } from '@andes/nn';
+import { DEFAULT_SAMPLING, generateIds, type LlamaForCausalLM, llamaConfig, type SamplingParams } from '@andes/nn';
 import type { FinishReason, SequenceRequest } from '../src/scheduler.js';
 
 /** A greedy request for `maxTokens` tokens of `prompt` (EOS never matches), the ids it receives and how it ended. */
@@ -30,3 +30,19 @@ export function sampled(prompt: number[], maxTokens: number, sampling: SamplingP
   };
   return { req, ids, reason };
 }
+
+/** The greedy ids `model` alone generates after `prompt` (`n` of them, no stop): what a scheduled request must get. */
+export function soloGreedy(model: LlamaForCausalLM, prompt: readonly number[], n: number): Promise<number[]> {
+  return generateIds(model, [...prompt], { maxNewTokens: n, temperature: 0, stop: [] });
+}
+
+/** The small model config of the scheduler policy and cut-in tests (2 layers, 53 tokens, 64 positions). */
+export const schedulerTestConfig = llamaConfig({
+  vocab_size: 53,
+  hidden_size: 20,
+  intermediate_size: 36,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  max_position_embeddings: 64,
+});
