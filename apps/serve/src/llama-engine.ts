@@ -169,7 +169,11 @@ export class LlamaEngine implements Engine {
   /** A step is running (cut-ins are taken only then). */
   private stepping = false;
   /** Cut-ins posted during the running step, run at its next layer boundary (or as it ends). */
-  private readonly cutIns: { chunks: readonly StepChunk[]; done: (r: Promise<StepResult[]>) => void }[] = [];
+  private readonly cutIns: {
+    chunks: readonly StepChunk[];
+    resolve: (r: StepResult[]) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
 
   /** Allocates the KV pool at once, so memory use is known at startup. */
   constructor(
@@ -179,7 +183,7 @@ export class LlamaEngine implements Engine {
     if (options.cutIns) {
       this.cutIn = (chunks) => {
         if (!this.stepping) return Promise.reject(new Error('LlamaEngine.cutIn: no step is running to cut into'));
-        return new Promise((done) => this.cutIns.push({ chunks, done })).then((r) => r as Promise<StepResult[]>);
+        return new Promise((resolve, reject) => this.cutIns.push({ chunks, resolve, reject }));
       };
     }
     this.vocabSize = model.config.vocab_size;
@@ -215,9 +219,11 @@ export class LlamaEngine implements Engine {
 
   private async runCutIns(): Promise<void> {
     for (let next = this.cutIns.shift(); next; next = this.cutIns.shift()) {
-      const result = this.forward(next.chunks);
-      next.done(result);
-      await result.catch(() => {});
+      try {
+        next.resolve(await this.forward(next.chunks));
+      } catch (e) {
+        next.reject(e);
+      }
     }
   }
 
