@@ -3,7 +3,8 @@
  * `LlamaEngine`, then runs one step per message, replaying the block-pool changes the main thread made since the
  * last one first, and posts back the drawn tokens (and logits that were asked for). Cut-ins (`Engine.cutIn`) arrive
  * on their own port, which a running step reads between its layers (`receiveMessageOnPort`: the step never returns
- * to the event loop) and runs there as a forward of their own; one posted too late for the step runs right after it.
+ * to the event loop) and runs there as a forward of their own (the cut-ins waiting at one boundary as one forward);
+ * one posted too late for the step runs right after it.
  *
  * @module
  */
@@ -69,49 +70,74 @@ let stepsReplayed = 0;
 /** A cut-in read from its port before the step posted ahead of it was replayed: it runs after that step's changes. */
 let held: CutInMessage | null = null;
 
-/** Replays `ops`, runs `chunks` (between the layers of `between`'s caller, if any) and posts the reply as `kind`. */
-async function run(
-  kind: 'step' | 'cut-in',
-  ops: readonly PoolOp[],
-  chunks: readonly StepChunk[],
-  between?: () => Promise<void> | undefined,
-): Promise<void> {
+/** What one reply answers: a step, or one cut-in of a batch of them. */
+interface Part {
+  ops: readonly PoolOp[];
+  chunks: readonly StepChunk[];
+}
+
+/**
+ * Replays the parts' pool changes in order, runs all their chunks as one forward (between the layers of
+ * `between`'s caller, if any) and posts one reply of `kind` per part, in order, with its share of the results.
+ */
+async function run(kind: 'step' | 'cut-in', parts: readonly Part[], between?: () => Promise<void> | undefined) {
   let forwarded = false;
   try {
-    replay(engine, ops);
+    for (const p of parts) replay(engine, p.ops);
     if (kind === 'step') stepsReplayed++;
+    const chunks = parts.length === 1 ? parts[0]!.chunks : parts.flatMap((p) => p.chunks);
     // The main thread commits the chunks when the reply comes, and this pool replays that (see replay).
     const onForward = () => {
       forwarded = true;
     };
-    post({ type: kind, results: await engine.step(chunks, { betweenLayers: between, commit: false, onForward }) });
+    const results = await engine.step(chunks, { betweenLayers: between, commit: false, onForward });
+    let at = 0;
+    for (const p of parts) {
+      post({ type: kind, results: results.slice(at, (at += p.chunks.length)), opensForward: at === p.chunks.length });
+    }
   } catch (e) {
     // A failure after the forward (drawing tokens) leaves the keys and values written: the chunks count as computed.
-    const committed = chunks.map(() => forwarded);
-    post({ type: `${kind}-error`, message: e instanceof Error ? e.message : String(e), committed });
+    const message = e instanceof Error ? e.message : String(e);
+    for (const p of parts) post({ type: `${kind}-error`, message, committed: p.chunks.map(() => forwarded) });
   }
 }
 
-/** The next cut-in waiting on its port (whose step changes were replayed), run to its reply; undefined if none. */
-function nextCutIn(): Promise<void> | undefined {
-  const next = held ?? (receiveMessageOnPort(cutIns!)?.message as CutInMessage | undefined);
-  held = null;
-  if (!next) return undefined;
-  if (next.afterSteps > stepsReplayed) {
-    held = next;
-    return undefined;
+/**
+ * The cut-ins waiting on their port whose step changes were replayed, oldest first (the first that must wait for a
+ * step is held, and so are the ones behind it).
+ */
+function readyCutIns(): CutInMessage[] {
+  const ready: CutInMessage[] = [];
+  for (;;) {
+    const next = held ?? (receiveMessageOnPort(cutIns!)?.message as CutInMessage | undefined);
+    held = null;
+    if (!next) return ready;
+    if (next.afterSteps > stepsReplayed) {
+      held = next;
+      return ready;
+    }
+    ready.push(next);
   }
-  return run('cut-in', next.ops, next.chunks);
+}
+
+/**
+ * Every cut-in ready now, run to its reply as **one** forward: prompts that arrived close together are prefilled
+ * together, as a step would (one pass over the weights, one output projection for all their last rows), instead
+ * of each waiting for the ones before it. Undefined when none is ready.
+ */
+function nextCutIns(): Promise<void> | undefined {
+  const ready = readyCutIns();
+  return ready.length > 0 ? run('cut-in', ready) : undefined;
 }
 
 /** At a layer boundary of a step: every cut-in waiting (and whose step changes were replayed), in order. */
 function atBoundary(): Promise<void> | undefined {
-  return nextCutIn()?.then(drainCutIns);
+  return nextCutIns()?.then(drainCutIns);
 }
 
 async function drainCutIns(): Promise<void> {
   if (!cutIns) return;
-  for (let next = nextCutIn(); next; next = nextCutIn()) await next;
+  for (let next = nextCutIns(); next; next = nextCutIns()) await next;
 }
 
 port.on('message', async (m: ToEngineWorker) => {
@@ -126,7 +152,7 @@ port.on('message', async (m: ToEngineWorker) => {
   try {
     // A cut-in waiting now was posted after this step (one posted earlier ran when its `drain` came, which was
     // posted before this step): its pool changes come after the step's, so it runs at the step's first boundary.
-    if (m.type === 'step') await run('step', m.ops, m.chunks, cutIns ? atBoundary : undefined);
+    if (m.type === 'step') await run('step', [m], cutIns ? atBoundary : undefined);
     await drainCutIns();
   } finally {
     running = false;

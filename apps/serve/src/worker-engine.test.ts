@@ -219,6 +219,51 @@ describe('WorkerEngine and ShardedEngine', () => {
     await expect(engine.cutIn([{ seq: 9, ids: [1], start: 0 }])).rejects.toThrow(/no step is running/);
   }, 60_000);
 
+  it('runs the cut-ins waiting at one boundary as one forward, each with its own results', async () => {
+    // Reference: the same prompts, each prefilled alone on this thread.
+    const local = new LlamaEngine(model, sizing);
+    engines.push(local);
+    const engine = (await workers(1, true)) as WorkerEngine;
+    let s = 29;
+    const ids = (n: number) =>
+      Array.from({ length: n }, () => {
+        s = (s * 1103515245 + 12345) % 2147483648;
+        return 1 + (s % 60);
+      });
+    const rounds = 4;
+    for (let round = 0; round < rounds; round++) {
+      // A long prefill is the running step; three prompts of odd lengths cut into it together.
+      const step = { seq: 10 * round, ids: ids(69), start: 0 };
+      const prompts = [5, 1, 11].map((n, i) => ({ seq: 10 * round + 1 + i, ids: ids(n), start: 0 }));
+      const running = engine.step([step]);
+      const cut = prompts.map((c) => engine.cutIn!([c]));
+      const [stepResults, ...cutResults] = await Promise.all([running, ...cut]);
+      const [expectedStep] = await local.step([step]);
+      expect(maxAbsDiff(stepResults![0]!.logits!, expectedStep!.logits!)).toBeLessThan(1e-4);
+      for (const [i, c] of prompts.entries()) {
+        const [expected] = await local.step([c]);
+        expect(cutResults[i]).toHaveLength(1);
+        expect(maxAbsDiff(cutResults[i]![0]!.logits!, expected!.logits!), `round ${round}, prompt ${i}`).toBeLessThan(
+          1e-4,
+        );
+      }
+      for (const c of [step, ...prompts]) {
+        engine.release(c.seq);
+        local.release(c.seq);
+      }
+    }
+    // Every cut-in answered, in fewer forwards than cut-ins (those posted together shared one).
+    const counts = (engine as WorkerEngine).cutInCounts;
+    expect(counts.cutIns).toBe(3 * rounds);
+    expect(counts.forwards).toBeLessThan(counts.cutIns);
+    // The pools stayed equal: the next admissions reuse the same blocks on both sides.
+    const [a] = await engine.step([{ seq: 99, ids: [1, 2, 3], start: 0 }]);
+    const [b] = await local.step([{ seq: 99, ids: [1, 2, 3], start: 0 }]);
+    expect(maxAbsDiff(a!.logits!, b!.logits!)).toBeLessThan(1e-4);
+    engine.release(99);
+    local.release(99);
+  }, 60_000);
+
   it('reports a step that does not fit, naming the sequence, and keeps working', async () => {
     const engine = await workers(1);
     await expect(engine.step([{ seq: 4, ids: Array.from({ length: 91 }, () => 1), start: 0 }])).rejects.toThrow(
@@ -230,3 +275,11 @@ describe('WorkerEngine and ShardedEngine', () => {
     engine.release(5);
   }, 30_000);
 });
+
+/** The largest |a[i] - b[i]| (lengths must match). */
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}

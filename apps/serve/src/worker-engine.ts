@@ -78,7 +78,12 @@ export interface EngineWorkerReady {
 /** Messages from the worker: ready, a step's results, or a step's failure (with the chunks it committed). */
 export type FromEngineWorker =
   | EngineWorkerReady
-  | { type: 'step' | 'cut-in'; results: StepResult[] }
+  | {
+      type: 'step' | 'cut-in';
+      results: StepResult[];
+      /** The first reply of its forward (cut-ins waiting together run as one forward, replying one by one). */
+      opensForward: boolean;
+    }
   | { type: 'step-error' | 'cut-in-error'; message: string; committed: boolean[] }
   | { type: 'load-error'; message: string };
 
@@ -156,6 +161,10 @@ export class WorkerEngine implements Engine {
     // Steps and cut-ins reply on this one port, in the order the worker committed them (this side commits alike).
     worker.on('message', (m: FromEngineWorker) => {
       const cutIn = m.type === 'cut-in' || m.type === 'cut-in-error';
+      if (m.type === 'cut-in') {
+        this.cutInCounts.cutIns++;
+        if (m.opensForward) this.cutInCounts.forwards++;
+      }
       const p = cutIn ? this.pendingCutIns.shift() : this.pending;
       if (!cutIn) this.pending = null;
       p?.resolve(m);
@@ -173,6 +182,11 @@ export class WorkerEngine implements Engine {
   readonly maxSlots: number;
   readonly maxContext: number;
   readonly stepsOffThread = true;
+  /**
+   * Cut-ins answered, and the forwards that ran them: the worker runs the cut-ins waiting at one layer boundary as
+   * one forward, so `forwards` ≤ `cutIns` (diagnostics; the benchmarks and tests read it).
+   */
+  readonly cutInCounts = { cutIns: 0, forwards: 0 };
   /** {@link Engine.cutIn}, when the worker was created with a cut-in port (`WorkerEngine.create`'s `cutIns`). */
   readonly cutIn?: (chunks: readonly StepChunk[]) => Promise<StepResult[]>;
 
