@@ -218,16 +218,15 @@ export class KvBlockPool {
     for (const b of hit.blocks) this.take(b);
     let reused = hit.blocks.length * this.blockSize;
     const blocks = hit.blocks;
-    if (hit.copy) {
+    // The copy needs a block for its destination besides its source (which it takes from the free ones if cached).
+    if (hit.copy && this.freeBlocks > (this.refs[hit.copy.source] === 0 ? 1 : 0)) {
       const { source, positions } = hit.copy;
       this.take(source);
-      if (this.freeBlocks > 0) {
-        const destination = this.allocate();
-        blocks.push(destination);
-        this.copies.set(id, { seq: id, source, destination, positions });
-        this.pins.set(id, source);
-        reused += positions;
-      } else this.release(source);
+      const destination = this.allocate();
+      blocks.push(destination);
+      this.copies.set(id, { seq: id, source, destination, positions });
+      this.pins.set(id, source);
+      reused += positions;
     }
     this.sequences.set(id, { blocks, tokens: tokens.slice(0, reused), hashes: hit.hashes });
     return reused;
