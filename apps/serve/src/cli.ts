@@ -70,6 +70,8 @@ export interface CliOptions {
   logLevel: string;
   drainSeconds: number;
   prefixCache: number;
+  /** `--no-partial-prefix`: false (share whole cached blocks only). */
+  partialPrefix: boolean;
   /** Absent: {@link defaultEngineWorkers} of the backend. */
   engineWorkers?: number;
 }
@@ -151,6 +153,10 @@ export function buildProgram(): Command {
       16,
     )
     .option(
+      '--no-partial-prefix',
+      'share whole cached KV blocks of a prompt prefix only, not the start of a partly matching block (a copy)',
+    )
+    .option(
       '--drain-seconds <s>',
       'on SIGTERM, how long in-flight requests may finish before cancellation',
       positiveInt,
@@ -189,6 +195,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     cutIn: o.cutIn,
     logger: { level: o.logLevel },
     prefixCacheMinTokens: o.prefixCache,
+    partialPrefix: o.partialPrefix,
     rateLimit: o.rateLimit === undefined ? undefined : { perMinute: o.rateLimit, burst: o.rateBurst },
     load: () =>
       loadServedModel(dir, {

@@ -69,11 +69,17 @@ export interface KvBlocks {
   admissionFreeBlocks?(): number;
   /** Blocks needed for `positions` positions. */
   blocksFor(positions: number): number;
-  /** The cached full prefix blocks a sequence starting with `tokens` would share (≤ `maxTokens` positions). */
+  /**
+   * Positions of `tokens` a new sequence would reuse from the prefix cache (≤ `maxTokens`): cached full blocks, and
+   * the start of a partly matching cached block that it would copy.
+   */
   lookupPrefix(tokens: readonly number[], maxTokens?: number): { tokens: number };
   /** New blocks a sequence starting with `tokens` needs for `positions` positions, after sharing cached prefix blocks. */
   blocksToAdmit(tokens: readonly number[], positions: number, maxReuse?: number): number;
-  /** Opens a sequence, sharing cached full prefix blocks of `tokens` (≤ `maxReuse` positions); returns positions reused. */
+  /**
+   * Opens a sequence, sharing cached full prefix blocks of `tokens` and copying the start of a partly matching one
+   * (≤ `maxReuse` positions in all; the engine runs the copy before its next forward); returns positions reused.
+   */
   open(id: number, tokens?: readonly number[], maxReuse?: number): number;
   /** Whether sequence `id` is open. */
   has(id: number): boolean;

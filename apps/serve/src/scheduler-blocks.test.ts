@@ -49,7 +49,7 @@ const metrics = () =>
   );
 
 describe('Scheduler KV blocks', () => {
-  it('two requests with one system prompt share its full blocks and give the tokens of their solo runs', async () => {
+  it('two requests with one system prompt share its full blocks, copy its rest, give the tokens of their solo runs', async () => {
     const { engine, log } = engineWith(4, 40);
     const m = metrics();
     const s = new Scheduler(engine, { maxQueue: 8, metrics: m });
@@ -69,19 +69,38 @@ describe('Scheduler KV blocks', () => {
     s.submit(a.req);
     await a.reason;
     await b!.reason;
-    // B's prefill started after the 8 shared positions.
-    expect(log.some((l) => l.includes('1@8×5'))).toBe(true);
+    // B's prefill started after the 10 shared positions: two whole blocks, and 2 positions copied from A's third.
+    expect(log.some((l) => l.includes('1@10×3'))).toBe(true);
     expect(a.ids).toEqual(await solo([...system, 9, 10], 6));
     expect(b!.ids).toEqual(await solo([...system, 20, 21, 22], 5));
     // C comes after both finished: the blocks are free but still cached, and reused.
     const c = greedy([...system, 30], 3);
     s.submit(c.req);
     await c.reason;
-    expect(log.at(-3)).toBe('2@8×3');
+    expect(log.at(-3)).toBe('2@10×1');
     expect(c.ids).toEqual(await solo([...system, 30], 3));
-    expect(m.render()).toMatch(/^andes_prefix_cache_tokens_total 16$/m);
+    expect(m.render()).toMatch(/^andes_prefix_cache_tokens_total 20$/m);
     expect(engine.blocks.usedBlocks).toBe(0);
     engine.dispose();
+  });
+
+  it('partialPrefix false shares whole blocks only; both ways give the solo tokens and free every block', async () => {
+    const system = [1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49]; // two whole blocks of 4, and 3 ids of a third
+    for (const partialPrefix of [true, false]) {
+      const { engine, log } = engineWith(2, 20);
+      const s = new Scheduler(engine, { maxQueue: 8, partialPrefix });
+      for (const [i, tail] of [[9, 10, 11], [20], [21, 22, 23, 24, 25]].entries()) {
+        const r = greedy([...system, ...tail], 3);
+        s.submit(r.req);
+        await r.reason;
+        expect(r.ids, `request ${i}, partialPrefix ${partialPrefix}`).toEqual(await solo(r.req.prompt, 3));
+      }
+      // Each request's first chunk (the steps run one request at a time here).
+      const prefills = [0, 1, 2].map((seq) => log.find((l) => l.startsWith(`${seq}@`)));
+      expect(prefills).toEqual(partialPrefix ? ['0@0×14', '1@11×1', '2@11×5'] : ['0@0×14', '1@8×4', '2@8×8']);
+      expect(engine.blocks.usedBlocks).toBe(0);
+      engine.dispose();
+    }
   });
 
   it('prefix sharing stays off below the threshold and for prompt log-probabilities', async () => {
@@ -111,7 +130,8 @@ describe('Scheduler KV blocks', () => {
     for (const r of runs) expect(r.ids).toEqual(await solo(r.req.prompt, 2));
     // No forward ever held more than three sequences, and the last two started only after earlier ones finished.
     expect(Math.max(...log.map((l) => l.split(' ').length))).toBe(3);
-    const firstOf = (seq: number) => log.findIndex((l) => l.split(' ').some((c) => c.startsWith(`${seq}@0`)));
+    // (Those admitted after the first three start with a copy of 1 position: the 1 of an earlier first block.)
+    const firstOf = (seq: number) => log.findIndex((l) => l.split(' ').some((c) => c.startsWith(`${seq}@`)));
     expect(firstOf(3)).toBeGreaterThan(firstOf(0) + 1);
     expect(engine.blocks.usedBlocks).toBe(0);
     engine.dispose();

@@ -45,9 +45,14 @@ export interface SchedulerOptions {
   clock?: () => number;
   metrics?: ServeMetrics;
   /**
-   * Prefix caching: a new sequence shares the cached full KV blocks of its prompt's prefix (a system prompt that a
-   * running or finished sequence computed) when they cover at least this many tokens (default 1: any full block;
-   * 0 turns sharing off).
+   * Prefix caching: a new sequence reuses the cached KV of its prompt's prefix (a system prompt that a running or
+   * finished sequence computed: full blocks, and with `partialPrefix` the start of the next block) when it covers at
+   * least this many tokens (default 1; 0 turns sharing off).
    */
   prefixCacheMinTokens?: number;
+  /**
+   * Prefix caching below block granularity (default true): where the shared full blocks stop, a new sequence also
+   * copies the longest matching start of a cached block (see @andes/nn's `KvBlockPool`); false shares full blocks only.
+   */
+  partialPrefix?: boolean;
 }

@@ -40,7 +40,9 @@ function timedScheduler(
     now += ms;
     return out;
   };
-  const scheduler = new Scheduler(engine, { maxQueue: 16, clock: () => now, ...options });
+  // The schedules below are written in whole prompts: the prompts share their first id, which partial-block prefix
+  // reuse would copy (tested in scheduler-blocks, cut-in and partial-prefix tests).
+  const scheduler = new Scheduler(engine, { maxQueue: 16, clock: () => now, partialPrefix: false, ...options });
   /** Runs `fn` while the next forward is in flight (a request arriving during that step). */
   const duringNextStep = (fn: () => void) => hooks.push(fn);
   return { engine, scheduler, log, duringNextStep };

@@ -323,7 +323,11 @@ export class Scheduler {
     const min = this.options.prefixCacheMinTokens ?? 1;
     // Prompt log-probabilities need every prompt position's logits; one token must remain to compute.
     const maxReuse = seq.req.promptLogprobs || min <= 0 ? 0 : seq.tokens.length - 1;
-    const reused = maxReuse > 0 ? this.engine.blocks.lookupPrefix(seq.tokens, maxReuse).tokens : 0;
+    const { blocks } = this.engine;
+    const found = maxReuse > 0 ? blocks.lookupPrefix(seq.tokens, maxReuse).tokens : 0;
+    // Without partial blocks, whole blocks only: opening with a multiple of the block size that the chain of cached
+    // blocks reaches leaves no room for a copy.
+    const reused = this.options.partialPrefix === false ? found - (found % blocks.blockSize) : found;
     return reused >= min ? reused : 0;
   }
 

@@ -43,6 +43,8 @@ export interface ServerOptions {
   cutIn?: boolean;
   /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
   prefixCacheMinTokens?: number;
+  /** Prefix caching below block granularity (default true; see `SchedulerOptions.partialPrefix`). */
+  partialPrefix?: boolean;
   /** Largest request body in bytes (default 4 MiB); larger ones get 413. */
   bodyLimit?: number;
   /** Fastify's logger (pino; default off): true, or `{ level }`. Each line carries the request's `request_id`. */
@@ -189,6 +191,7 @@ export function createServer(options: ServerOptions): AndesServer {
         prefillFirst: options.prefillFirst,
         cutIn: options.cutIn,
         prefixCacheMinTokens: options.prefixCacheMinTokens,
+        partialPrefix: options.partialPrefix,
         metrics,
       });
       warmed = true;

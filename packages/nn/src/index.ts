@@ -29,6 +29,7 @@ export { Embedding } from './embedding.js';
 export { LlamaMLP, type LlamaMLPOptions } from './feed-forward.js';
 export { type GenerateOptions, generate, generateIds } from './generate.js';
 export { type ChildInit, childInit, initSeed, type ModuleInit, normalInit, parameterSeed } from './init.js';
+export type { BlockCopy, PrefixHit } from './kv-block-pool.js';
 export { KvBlockPool } from './kv-block-pool.js';
 export { KvCache, type KvCacheOptions } from './kv-cache.js';
 export { Linear, type LinearAdapter, type LinearOptions } from './linear.js';

@@ -16,20 +16,28 @@ describe('KvBlockPool', () => {
     const rand = lcg(4);
     const system = [5, 6, 7, 8, 9, 10, 11];
     const open = new Map<number, number[]>(); // id → the tokens it will hold
+    const pins = new Map<number, number>(); // id → the copy source it holds until its first commit
     let next = 0;
     for (let step = 0; step < 2000; step++) {
       const action = rand(4);
       if (action === 0 && open.size < 6) {
         // Half the sequences start with the shared system prompt.
         const tokens = [...(rand(2) ? system : []), ...Array.from({ length: 1 + rand(12) }, () => rand(50))];
+        const hit = pool.lookupPrefix(tokens, tokens.length - 1);
         const reused = pool.open(next, tokens, tokens.length - 1);
-        expect(reused % 3).toBe(0);
+        // Whole blocks, plus the start of a partial one (its source held until the first commit) unless the pool
+        // had no block left to copy it into.
+        const copied = reused === hit.tokens;
+        expect(reused).toBe(copied ? hit.tokens : hit.tokens - hit.copy!.positions);
+        expect(reused).toBeLessThan(tokens.length);
+        if (hit.copy && copied) pins.set(next, hit.copy.source);
         expect(pool.length(next)).toBe(reused);
         open.set(next++, tokens);
       } else if (action === 1 && open.size > 0) {
         const id = [...open.keys()][rand(open.size)]!;
         pool.close(id);
         open.delete(id);
+        pins.delete(id);
       } else if (open.size > 0) {
         // Extend a sequence by a chunk, when blocks allow (as a scheduler would; else it stays as it is).
         const id = [...open.keys()][rand(open.size)]!;
@@ -37,10 +45,14 @@ describe('KvBlockPool', () => {
         const have = pool.length(id);
         const n = 1 + rand(5);
         while (tokens.length < have + n) tokens.push(rand(50));
-        if (pool.grow(id, have + n)) pool.commit(id, have, tokens.slice(have, have + n));
+        if (pool.grow(id, have + n)) {
+          pool.commit(id, have, tokens.slice(have, have + n));
+          pins.delete(id);
+        }
       }
       // Invariant: used blocks are exactly the distinct blocks of open sequences; used + free = all.
       const held = new Set([...open.keys()].flatMap((id) => [...pool.table(id)]));
+      for (const source of pins.values()) held.add(source);
       expect(pool.usedBlocks).toBe(held.size);
       expect(pool.usedBlocks + pool.freeBlocks).toBe(23);
       for (const id of open.keys()) expect(pool.capacity(id)).toBeGreaterThanOrEqual(pool.length(id));
@@ -55,7 +67,7 @@ describe('KvBlockPool', () => {
     pool.grow(1, 5);
     pool.commit(1, 0, [1, 2, 3, 4, 5]); // blocks: [1 2] [3 4] [5 _]
     expect(pool.lookupPrefix([1, 2, 3, 4, 9]).tokens).toBe(4);
-    expect(pool.lookupPrefix([1, 2, 3, 9]).tokens).toBe(2);
+    expect(pool.lookupPrefix([1, 2, 3, 9]).tokens).toBe(3); // [1 2] whole, then 3 of [3 4] (a copy)
     expect(pool.lookupPrefix([7, 2, 3, 4]).tokens).toBe(0);
     // Sharing two blocks takes none from the free count while their owner holds them.
     expect(pool.blocksToAdmit([1, 2, 3, 4, 6], 5)).toBe(1);

@@ -121,7 +121,7 @@ describeBackends('forwardPaged', () => {
     model.dispose();
   });
 
-  it('a second sequence with the same system prompt shares its full blocks and computes the same logits', async () => {
+  it('a second sequence with the same system prompt shares its full blocks, copies the rest, computes the same logits', async () => {
     const model = new LlamaForCausalLM(config, { seed: 3 });
     const [system, tailA, tailB] = randomIds(3, 11, V, 8) as [number[], number[], number[]];
     const a = [...system, ...tailA.slice(0, 3)];
@@ -134,13 +134,14 @@ describeBackends('forwardPaged', () => {
     const la = await rows(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache));
     expect(relative(la, Float64Array.from(want[0]![a.length - 1]!))).toBeLessThan(2e-4);
     const usedByA = pool.usedBlocks; // ⌈14 / 4⌉ = 4
-    // B reuses the two full blocks of the 11-token system prompt (8 positions) and prefills only the rest.
+    // B reuses the two full blocks of the 11-token system prompt (8 positions), copies the other 3 from A's third
+    // block into a block of its own, and prefills only the rest.
     expect(pool.blocksToAdmit(b, b.length)).toBe(pool.blocksFor(b.length) - 2);
-    expect(pool.open(1, b)).toBe(8);
+    expect(pool.open(1, b)).toBe(11);
     expect(pool.table(1).slice(0, 2)).toEqual(pool.table(0).slice(0, 2));
     pool.grow(1, b.length);
     expect(pool.usedBlocks).toBe(usedByA + pool.blocksFor(b.length) - 2);
-    const lb = await rows(forwardPaged(model, [{ seq: 1, ids: b.slice(8), start: 8 }], cache));
+    const lb = await rows(forwardPaged(model, [{ seq: 1, ids: b.slice(11), start: 11 }], cache));
     expect(relative(lb, Float64Array.from(want[1]![b.length - 1]!))).toBeLessThan(2e-4);
     // A leaves: the shared blocks stay with B; when B leaves too, every block is free again (cached for reuse).
     pool.close(0);

@@ -40,7 +40,8 @@ export interface PagedChunk {
 
 /**
  * Runs the chunks through `model` in one forward, writing their keys/values into `cache` and committing their ids to
- * the pool (which registers completed blocks for prefix sharing). Returns logits `[R, V]`: per chunk in order, its
+ * the pool (which registers completed blocks for prefix sharing). The pool's pending partial-block copies run first
+ * (`PagedKvCache.runPendingCopies`), whichever sequences they belong to. Returns logits `[R, V]`: per chunk in order, its
  * last position's row (all rows with `allLogits`, none with `skipLogits`; R may be 0). Each row equals what a contiguous-cache prefill/decode of that
  * sequence alone computes (up to float rounding of the attention sum order). No gradients; intermediates are freed.
  */
@@ -51,6 +52,7 @@ export function forwardPaged(
   options: PagedForwardOptions = {},
 ): Tensor {
   const rows = pagedRows(model, chunks, cache);
+  cache.runPendingCopies();
   const logits = noGrad(() =>
     tidy(() => {
       const { index, pos, embedded } = pagedInputs(model, chunks, cache, rows);
@@ -79,6 +81,7 @@ export async function forwardPagedBetweenLayers(
   options: PagedForwardOptions = {},
 ): Promise<Tensor> {
   const rows = pagedRows(model, chunks, cache);
+  cache.runPendingCopies();
   const { index, pos, embedded } = noGrad(() => tidy(() => pagedInputs(model, chunks, cache, rows)));
   const step = { cache, index };
   const layers = model.model.layers;

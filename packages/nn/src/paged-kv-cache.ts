@@ -3,14 +3,15 @@
  * (`[numBlocks, blockSize, numKvHeads, headDim]`), shared by all sequences through a {@link KvBlockPool} (block
  * tables, reference counts, prefix cache). Memory is taken per block as sequences grow rather than per slot of
  * `maxSeq` positions, and a step writes new keys/values straight into their blocks (no copies of the cache). The
- * contiguous {@link KvCache} stays for `generate`, scoring and tests.
+ * contiguous {@link KvCache} stays for `generate`, scoring and tests. Keys/values are float32 only (the float16 KV
+ * option is the contiguous cache's).
  *
  * @module
  */
 
-import { keep, type Tensor, zeros } from '@andes/tensor';
+import { embedding, keep, noGrad, pagedKvIndex, type Tensor, tensor, tidy, writePagedKv, zeros } from '@andes/tensor';
 import { headDim, type LlamaConfig } from './config.js';
-import { KvBlockPool } from './kv-block-pool.js';
+import { type BlockCopy, KvBlockPool } from './kv-block-pool.js';
 
 /** Options of {@link PagedKvCache}. */
 export interface PagedKvCacheOptions {
@@ -45,6 +46,67 @@ export class PagedKvCache {
     for (let l = 0; l < this.numLayers; l++) {
       this.keys.push(keep(zeros(shape)));
       this.values.push(keep(zeros(shape)));
+    }
+  }
+
+  /**
+   * Runs the pool's pending partial-block copies (see {@link KvBlockPool.takeCopies}); `forwardPaged` calls it first,
+   * so the copies precede every write of that forward on the device queue.
+   */
+  runPendingCopies(): void {
+    const copies = this.pool.takeCopies();
+    if (copies.length > 0) this.copyPositions(copies);
+  }
+
+  /**
+   * For each copy, the keys and values of positions [0, positions) of block `source` into the same positions of block
+   * `destination`, in every layer: one gather of the source rows and one paged write per layer and pool (the gather
+   * makes a new buffer, so no dispatch reads and writes the pool at once).
+   */
+  copyPositions(copies: readonly BlockCopy[]): void {
+    const { blockSize: bs, numBlocks } = this.pool;
+    const sourceRows: number[] = [];
+    const rowSeq: number[] = [];
+    const rowPositions: number[] = [];
+    copies.forEach((c, i) => {
+      const ok = (b: number) => Number.isInteger(b) && b >= 0 && b < numBlocks;
+      if (
+        !ok(c.source) ||
+        !ok(c.destination) ||
+        c.source === c.destination ||
+        !(c.positions >= 1 && c.positions <= bs)
+      ) {
+        throw new Error(
+          `PagedKvCache.copyPositions: copy ${i} (sequence ${c.seq}) of ${c.positions} positions from block ` +
+            `${c.source} to ${c.destination} does not fit a pool of ${numBlocks} blocks of ${bs}`,
+        );
+      }
+      for (let p = 0; p < c.positions; p++) {
+        sourceRows.push(c.source * bs + p);
+        rowSeq.push(i);
+        rowPositions.push(p);
+      }
+    });
+    const index = pagedKvIndex({
+      blockSize: bs,
+      numBlocks,
+      blockTables: copies.map((c) => [c.destination]),
+      rowSeq,
+      rowPositions,
+    });
+    const rows = [numBlocks * bs, this.numKvHeads * this.headDim];
+    try {
+      noGrad(() =>
+        tidy(() => {
+          const ids = tensor(Int32Array.from(sourceRows), [sourceRows.length], { dtype: 'int32' });
+          for (const pool of [...this.keys, ...this.values]) {
+            const picked = embedding(pool.reshape(rows), ids);
+            writePagedKv(pool, picked.reshape([sourceRows.length, this.numKvHeads, this.headDim]), index);
+          }
+        }),
+      );
+    } finally {
+      index.data.dispose();
     }
   }
 
