@@ -24,3 +24,17 @@ describe('andes-serve --prefill-first', () => {
     expect(() => parse(['--prefill-first', 'sometimes'])).toThrow(/expected always or adaptive, got 'sometimes'/);
   });
 });
+
+describe('andes-serve --compute-nice', () => {
+  it('is 0 by default and takes 0–19 nice levels', () => {
+    expect(parse([]).computeNice).toBe(0);
+    expect(parse(['--compute-nice', '5']).computeNice).toBe(5);
+    expect(parse(['--compute-nice', '19']).computeNice).toBe(19);
+  });
+
+  it('names the range when given a value outside it', () => {
+    for (const bad of ['20', '-1', '2.5', 'low']) {
+      expect(() => parse(['--compute-nice', bad])).toThrow(`expected 0–19 nice levels, got '${bad}'`);
+    }
+  });
+});

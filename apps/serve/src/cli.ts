@@ -26,6 +26,13 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+function niceLevels(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19)
+    throw new InvalidArgumentError(`expected 0–19 nice levels, got '${value}'`);
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -72,6 +79,8 @@ export interface CliOptions {
   prefixCache: number;
   /** Absent: {@link defaultEngineWorkers} of the backend. */
   engineWorkers?: number;
+  /** Nice levels of the engine workers' threads below the main thread's (`LoadServedModelOptions.computeNice`). */
+  computeNice: number;
 }
 
 /**
@@ -139,6 +148,13 @@ export function buildProgram(): Command {
         'cache; default: 1 on the CPU backend, 0 on WebGPU)',
       nonNegativeInt,
     )
+    .option(
+      '--compute-nice <n>',
+      'lower the engine workers’ threads (and their CPU helper threads) by n nice levels, 0–19, so that HTTP work and ' +
+        'new requests preempt a running step (Linux)',
+      niceLevels,
+      0,
+    )
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
     .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
@@ -198,6 +214,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         maxContext: o.context,
         engineWorkers,
         cutIns: o.cutIn,
+        computeNice: o.computeNice,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
         lora: o.lora === undefined ? undefined : resolve(o.lora),

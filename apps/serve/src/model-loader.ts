@@ -55,6 +55,11 @@ export interface LoadServedModelOptions {
    * on lavapipe) for a smaller gain. Never with replicas (2+ workers).
    */
   cutIns?: boolean;
+  /**
+   * Nice levels (0–19) the engine workers' threads and their CPU helper threads go below the process's priority,
+   * Linux only (see `EngineWorkerInit.computeNice`); default 0.
+   */
+  computeNice?: number;
 }
 
 /**
@@ -148,13 +153,15 @@ function servedModelOf(
 
 /**
  * `workers` engine workers on the current backend, each loading `source` (warmed up, so that the first requests do
- * not pay for first use): one `WorkerEngine`, or a `ShardedEngine` over several.
+ * not pay for first use): one `WorkerEngine`, or a `ShardedEngine` over several; `computeNice` as
+ * `LoadServedModelOptions.computeNice`.
  */
 export async function createWorkerEngines(
   workers: number,
   source: EngineSource,
   engine: LlamaEngineOptions,
   cutIns?: boolean,
+  computeNice?: number,
 ): Promise<Engine> {
   const backend = getBackend().name;
   // Replicas share the cores: unless ANDES_CPU_THREADS says otherwise, each CPU replica's products use its share of
@@ -168,7 +175,7 @@ export async function createWorkerEngines(
   const withCutIns = workers === 1 && (cutIns ?? backend === 'cpu');
   const shards = await Promise.all(
     Array.from({ length: workers }, () =>
-      WorkerEngine.create({ backend, source, engine, cpuThreads }, { cutIns: withCutIns }),
+      WorkerEngine.create({ backend, source, engine, cpuThreads, computeNice }, { cutIns: withCutIns }),
     ),
   );
   for (const s of shards) await warmUp(s);
@@ -196,6 +203,7 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
         { kind: 'path', path: dir, dtype: options.dtype, lora: options.lora },
         sizing,
         options.cutIns,
+        options.computeNice,
       );
   return servedModelOf(
     {
