@@ -81,6 +81,8 @@ export interface CliOptions {
   engineWorkers?: number;
   /** Nice levels of the engine workers' threads below the main thread's (`LoadServedModelOptions.computeNice`). */
   computeNice: number;
+  /** Nice levels of the CPU helper threads below their engine worker (`LoadServedModelOptions.helperNice`). */
+  helperNice: number;
 }
 
 /**
@@ -155,6 +157,12 @@ export function buildProgram(): Command {
       niceLevels,
       0,
     )
+    .option(
+      '--helper-nice <n>',
+      'lower the CPU helper threads by n nice levels below their engine worker, 0–19 (Linux)',
+      niceLevels,
+      0,
+    )
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
     .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
@@ -215,6 +223,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         engineWorkers,
         cutIns: o.cutIn,
         computeNice: o.computeNice,
+        helperNice: o.helperNice,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
         lora: o.lora === undefined ? undefined : resolve(o.lora),

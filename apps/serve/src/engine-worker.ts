@@ -10,7 +10,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { LlamaForCausalLM } from '@andes/nn';
-import { setBackend, setCpuThreads } from '@andes/tensor';
+import { setBackend, setCpuHelperNice, setCpuThreads } from '@andes/tensor';
 import type { StepChunk } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
 import { buildModel } from './model-build.js';
@@ -32,6 +32,7 @@ async function load(): Promise<LlamaEngine> {
       throw new Error(`engine-worker: cannot set its thread's nice value to ${nice}: ${(e as Error).message}`);
     }
   }
+  if (init.helperNice) setCpuHelperNice(init.helperNice);
   await setBackend(init.backend);
   if (init.cpuThreads !== undefined) setCpuThreads(init.cpuThreads);
   const source = init.source;

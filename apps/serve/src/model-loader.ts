@@ -60,6 +60,8 @@ export interface LoadServedModelOptions {
    * Linux only (see `EngineWorkerInit.computeNice`); default 0.
    */
   computeNice?: number;
+  /** Nice levels (0–19) the engine workers' CPU helper threads go below their worker (`setCpuHelperNice`). */
+  helperNice?: number;
 }
 
 /**
@@ -162,6 +164,7 @@ export async function createWorkerEngines(
   engine: LlamaEngineOptions,
   cutIns?: boolean,
   computeNice?: number,
+  helperNice?: number,
 ): Promise<Engine> {
   const backend = getBackend().name;
   // Replicas share the cores: unless ANDES_CPU_THREADS says otherwise, each CPU replica's products use its share of
@@ -175,7 +178,7 @@ export async function createWorkerEngines(
   const withCutIns = workers === 1 && (cutIns ?? backend === 'cpu');
   const shards = await Promise.all(
     Array.from({ length: workers }, () =>
-      WorkerEngine.create({ backend, source, engine, cpuThreads, computeNice }, { cutIns: withCutIns }),
+      WorkerEngine.create({ backend, source, engine, cpuThreads, computeNice, helperNice }, { cutIns: withCutIns }),
     ),
   );
   for (const s of shards) await warmUp(s);
@@ -204,6 +207,7 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
         sizing,
         options.cutIns,
         options.computeNice,
+        options.helperNice,
       );
   return servedModelOf(
     {

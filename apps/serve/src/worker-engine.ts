@@ -43,6 +43,8 @@ export interface EngineWorkerInit {
    * the process's priority.
    */
   computeNice?: number;
+  /** Nice levels (0–19) its CPU helper threads go below the worker's own thread (`setCpuHelperNice`). */
+  helperNice?: number;
 }
 
 /** A cut-in on its port: the pool changes since the last message, then the chunks. */
