@@ -10,7 +10,7 @@ import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, u
 import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
-import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
+import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadServedModel } from './model-loader.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { createServer } from './server.js';
 
@@ -81,8 +81,8 @@ export interface CliOptions {
   engineWorkers?: number;
   /** Nice levels of the engine workers' threads below the main thread's (`LoadServedModelOptions.computeNice`). */
   computeNice: number;
-  /** Nice levels of the CPU helper threads below their engine worker (`LoadServedModelOptions.helperNice`). */
-  helperNice: number;
+  /** Nice levels of the CPU helper threads below their engine worker; absent: `DEFAULT_HELPER_NICE`. */
+  helperNice?: number;
 }
 
 /**
@@ -159,9 +159,8 @@ export function buildProgram(): Command {
     )
     .option(
       '--helper-nice <n>',
-      'lower the CPU helper threads by n nice levels below their engine worker, 0–19 (Linux)',
+      `lower the CPU helper threads by n nice levels below their engine worker, 0–19 (Linux; default ${DEFAULT_HELPER_NICE})`,
       niceLevels,
-      0,
     )
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
