@@ -17,9 +17,11 @@
 // clients' start delays are drawn from [0, this), default 1000), BENCH_ENGINE_WORKERS (andes-serve --engine-workers, or a
 // list such as 0,2 for one Andes server per value, side by side), BENCH_ANDES_VARIANTS (labelled sets of andes-serve
 // flags, one server each: see below). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
-// tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s.
+// tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s, and the
+// CPU-ms per generated token of the server's main thread, of its BENCH_COMPUTE_THREADS busiest other threads (default
+// 2: one engine worker and its CPU helper thread) with their nice values, of its other threads, and of the clients.
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +33,7 @@ import OpenAI from 'openai';
 import { createServedModel } from '../dist/index.js';
 import { benchTokenizer } from './bench-tokenizer.mjs';
 import { scrapeMetrics, stepHistogramsBetween, workload } from './bench-workload.mjs';
+import { cpuSecondsOf, servingProcess, threadCpu, threadCpuBetween } from './proc-cpu.mjs';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -43,6 +46,7 @@ const CONTEXT = 256;
 const CLIENTS_IN = process.env.BENCH_CLIENTS ?? 'inline';
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'lockstep,realistic').split(',');
 const STAGGER_MS = Number(process.env.BENCH_STAGGER_MS ?? 1000);
+const COMPUTE_THREADS = Number(process.env.BENCH_COMPUTE_THREADS ?? 2);
 
 function quantile(xs, q) {
   if (xs.length === 0) return Number.NaN;
@@ -251,29 +255,12 @@ console.log(`llama.cpp: node-llama-cpp 3.21.1, CPU, ${LLAMA_THREADS} thread(s), 
 
 const eos = String(tokenizer.eosId);
 const results = [];
-/**
- * User + system CPU seconds so far of process `pid` and its descendants (andes-serve's bin re-runs itself as a child
- * to filter Dawn's warnings). Linux: /proc/<pid>/stat fields 14 and 15, in 1/100 s ticks.
- */
-function cpuSecondsOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let total = (Number(fields[11]) + Number(fields[12])) / 100;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) {
-        if (child.trim()) total += cpuSecondsOf(Number(child));
-      }
-    }
-    return total;
-  } catch {
-    return 0; // the process ended between the listing and the read
-  }
-}
 /** One concurrency level of workload `name` against one server: clients send requests back to back for SECONDS. */
 async function runLevel(server, clients, name) {
   const metrics0 = await scrapeMetrics(bases[server]);
   const c0 = cpuSecondsOf(pids[server]);
+  const serving = servingProcess(pids[server]);
+  const threads0 = threadCpu(serving);
   let out;
   if (CLIENTS_IN === 'process') {
     const child = fork(fileURLToPath(import.meta.url), [], {
@@ -292,6 +279,7 @@ async function runLevel(server, clients, name) {
     });
   } else out = await runClients(bases[server], clients, eos, workload(name, TOKENS, STAGGER_MS));
   const serverCpu = cpuSecondsOf(pids[server]) - c0;
+  const threads = threadCpuBetween(serving, threads0, threadCpu(serving), COMPUTE_THREADS);
   const steps = stepHistogramsBetween(metrics0, await scrapeMetrics(bases[server]));
   const { ttft, ttftLater, itl, generated, requests, failed, wall, clientCpuSeconds } = out;
   return {
@@ -313,6 +301,7 @@ async function runLevel(server, clients, name) {
     itlP95: quantile(itl, 0.95),
     itlP99: quantile(itl, 0.99),
     serverCpuSeconds: serverCpu,
+    threads,
     tokensPerServerCpuSecond: generated / serverCpu,
     clientCpuSeconds,
     load: loadavg()[0],
@@ -328,6 +317,11 @@ try {
         results.push(row);
         console.log(
           `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; clients ${row.clientCpuSeconds.toFixed(1)} CPU-s; load ${row.load.toFixed(1)})`,
+        );
+        const perToken = (s) => ((1000 * s) / row.generated).toFixed(2);
+        const { main, compute, other } = row.threads;
+        console.log(
+          `  CPU-ms per generated token: server main thread ${perToken(main)}, compute threads ${compute.map((t) => `${perToken(t.seconds)} (nice ${t.nice})`).join(', ')}, other threads ${perToken(other)}; client process ${perToken(row.clientCpuSeconds)}`,
         );
         if (row.steps) {
           const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;

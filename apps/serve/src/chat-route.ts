@@ -13,7 +13,7 @@ import { checkModelName, onClientGone, type RouteContext, requestId } from './ro
 import type { FinishReason } from './scheduler.js';
 import { chatCompletionSchema } from './schemas.js';
 import type { ChatMessage, ServedModel } from './served-model.js';
-import { SseStream } from './sse.js';
+import { ChunkEvents, SseStream } from './sse.js';
 
 /** The validated request body. */
 export interface ChatCompletionBody extends SamplingFields {
@@ -103,23 +103,28 @@ export function registerChatRoute(app: FastifyInstance, ctx: RouteContext): void
     if (body.stream) {
       const includeUsage = !!body.stream_options?.include_usage;
       const base = { id, object: 'chat.completion.chunk', created, model: model.id, system_fingerprint: null };
-      const chunk = (choices: unknown[]) => ({ ...base, choices, ...(includeUsage ? { usage: null } : {}) });
+      const events = new ChunkEvents(base, includeUsage);
       const group = runChoiceGroup(scheduler, model.tokenizer, specs, {
         onDelta: (index, d) => {
           const lp = topLogprobs >= 0 ? { content: toLogprobs(d.tokens), refusal: null } : null;
           if (d.text.length > 0 || lp) {
-            sse.send(chunk([{ index, delta: { content: d.text }, logprobs: lp, finish_reason: null }]));
+            sse.sendChoice(events, { index, delta: { content: d.text }, logprobs: lp, finish_reason: null });
           }
         },
         onChoiceDone: (index, reason, count) => {
           completionTokens += count;
-          sse.send(chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]));
+          sse.sendChoice(events, { index, delta: {}, logprobs: null, finish_reason: reason });
         },
       });
       reply.hijack();
       const sse = new SseStream(reply.raw, () => group.cancel());
       for (let index = 0; index < n; index++) {
-        sse.send(chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
+        sse.sendChoice(events, {
+          index,
+          delta: { role: 'assistant', content: '' },
+          logprobs: null,
+          finish_reason: null,
+        });
       }
       const result = await group.done;
       sse.finish(result, includeUsage ? () => ({ ...base, choices: [], usage: usage() }) : undefined);

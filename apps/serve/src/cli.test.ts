@@ -24,3 +24,20 @@ describe('andes-serve --prefill-first', () => {
     expect(() => parse(['--prefill-first', 'sometimes'])).toThrow(/expected always or adaptive, got 'sometimes'/);
   });
 });
+
+describe('andes-serve --compute-nice and --helper-nice', () => {
+  it('take 0–19 nice levels; compute-nice is 0 by default, helper-nice absent (the loader default)', () => {
+    expect(parse([]).computeNice).toBe(0);
+    expect(parse([]).helperNice).toBeUndefined();
+    expect(parse(['--compute-nice', '5', '--helper-nice', '0'])).toMatchObject({ computeNice: 5, helperNice: 0 });
+    expect(parse(['--compute-nice', '19', '--helper-nice', '19'])).toMatchObject({ computeNice: 19, helperNice: 19 });
+  });
+
+  it('name the range when given a value outside it', () => {
+    for (const flag of ['--compute-nice', '--helper-nice']) {
+      for (const bad of ['20', '-1', '2.5', 'low']) {
+        expect(() => parse([flag, bad])).toThrow(`expected 0–19 nice levels, got '${bad}'`);
+      }
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, u
 import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
-import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, loadServedModel } from './model-loader.js';
+import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadServedModel } from './model-loader.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { createServer } from './server.js';
 
@@ -23,6 +23,13 @@ function positiveInt(value: string): number {
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
+  return n;
+}
+
+function niceLevels(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19)
+    throw new InvalidArgumentError(`expected 0–19 nice levels, got '${value}'`);
   return n;
 }
 
@@ -74,6 +81,10 @@ export interface CliOptions {
   partialPrefix: boolean;
   /** Absent: {@link defaultEngineWorkers} of the backend. */
   engineWorkers?: number;
+  /** Nice levels of the engine workers' threads below the main thread's (`LoadServedModelOptions.computeNice`). */
+  computeNice: number;
+  /** Nice levels of the CPU helper threads below their engine worker; absent: `DEFAULT_HELPER_NICE`. */
+  helperNice?: number;
 }
 
 /**
@@ -141,6 +152,18 @@ export function buildProgram(): Command {
         'cache; default: 1 on the CPU backend, 0 on WebGPU)',
       nonNegativeInt,
     )
+    .option(
+      '--compute-nice <n>',
+      'lower the engine workers’ threads (and their CPU helper threads) by n nice levels, 0–19, so that HTTP work and ' +
+        'new requests preempt a running step (Linux)',
+      niceLevels,
+      0,
+    )
+    .option(
+      '--helper-nice <n>',
+      `lower the CPU helper threads by n nice levels below their engine worker, 0–19 (Linux; default ${DEFAULT_HELPER_NICE})`,
+      niceLevels,
+    )
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
     .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
@@ -205,6 +228,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         maxContext: o.context,
         engineWorkers,
         cutIns: o.cutIn,
+        computeNice: o.computeNice,
+        helperNice: o.helperNice,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
         lora: o.lora === undefined ? undefined : resolve(o.lora),

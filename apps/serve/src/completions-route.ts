@@ -14,7 +14,7 @@ import { checkModelName, onClientGone, type RouteContext, requestId } from './ro
 import type { FinishReason, TokenEvent } from './scheduler.js';
 import { completionSchema } from './schemas.js';
 import type { ServedModel } from './served-model.js';
-import { SseStream } from './sse.js';
+import { ChunkEvents, SseStream } from './sse.js';
 
 /** The validated request body. */
 export interface CompletionBody extends SamplingFields {
@@ -134,11 +134,11 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: RouteContext
       const id = requestId('cmpl');
       const created = Math.floor(Date.now() / 1000);
       const base = { id, object: 'text_completion', created, model: model.id, system_fingerprint: null };
-      const chunk = (choices: unknown[]) => ({ ...base, choices, ...(includeUsage ? { usage: null } : {}) });
+      const events = new ChunkEvents(base, includeUsage);
       const sent: number[] = new Array(count).fill(0);
       const sendEcho = (index: number, logprobs: LegacyLogprobs | null) => {
         sent[index] = texts[index]!.length;
-        sse.send(chunk([{ index, text: texts[index], logprobs, finish_reason: null }]));
+        sse.sendChoice(events, { index, text: texts[index], logprobs, finish_reason: null });
       };
       const group = runChoiceGroup(scheduler, model.tokenizer, specs, {
         onPromptLogprobs: (index, entries) => {
@@ -153,11 +153,12 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: RouteContext
             appendTokens(lp, sent[index]!, d.tokens);
           }
           sent[index]! += d.text.length;
-          if (d.text.length > 0 || lp) sse.send(chunk([{ index, text: d.text, logprobs: lp, finish_reason: null }]));
+          if (d.text.length > 0 || lp)
+            sse.sendChoice(events, { index, text: d.text, logprobs: lp, finish_reason: null });
         },
         onChoiceDone: (index, reason, c) => {
           completionTokens += c;
-          sse.send(chunk([{ index, text: '', logprobs: null, finish_reason: reason }]));
+          sse.sendChoice(events, { index, text: '', logprobs: null, finish_reason: reason });
         },
       });
       reply.hijack();

@@ -8,9 +8,10 @@
  *
  * @module
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { LlamaForCausalLM } from '@andes/nn';
-import { setBackend, setCpuThreads } from '@andes/tensor';
+import { setBackend, setCpuHelperNice, setCpuThreads } from '@andes/tensor';
 import type { StepChunk } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
 import { buildModel } from './model-build.js';
@@ -22,6 +23,17 @@ const init = workerData as EngineWorkerInit;
 const post = (m: FromEngineWorker) => port.postMessage(m);
 
 async function load(): Promise<LlamaEngine> {
+  // First: the CPU helper threads start from this thread later and inherit its nice value. On Linux,
+  // setpriority(PRIO_PROCESS, 0) sets the calling thread's nice value only (elsewhere it would renice the process).
+  if (init.computeNice && process.platform === 'linux') {
+    const nice = Math.min(19, getPriority(0) + init.computeNice);
+    try {
+      setPriority(0, nice);
+    } catch (e) {
+      throw new Error(`engine-worker: cannot set its thread's nice value to ${nice}: ${(e as Error).message}`);
+    }
+  }
+  if (init.helperNice) setCpuHelperNice(init.helperNice);
   await setBackend(init.backend);
   if (init.cpuThreads !== undefined) setCpuThreads(init.cpuThreads);
   const source = init.source;

@@ -18,6 +18,7 @@ export {
   chatTemplateOf,
   createServedModel,
   createWorkerEngines,
+  DEFAULT_HELPER_NICE,
   type LoadServedModelOptions,
   loadServedModel,
   renderChatIds,

@@ -6,6 +6,30 @@
  */
 import type { ServerResponse } from 'node:http';
 
+/**
+ * The `data:` event of a streamed completion chunk, `{ ...base, choices: [choice] }` with `usage: null` after the
+ * choices when the client asked for a usage chunk, as `JSON.stringify` writes that object. The parts around the choice
+ * are serialized once per response, and per token only the choice is (building and serializing the whole object per
+ * token took ~7 % of the main thread's CPU at 16 streaming clients).
+ */
+export class ChunkEvents {
+  private readonly head: string;
+  private readonly tail: string;
+
+  /** `base`: the fields before `choices` (id, object, created, model, …), at least one. */
+  constructor(base: Readonly<Record<string, unknown>>, includeUsage: boolean) {
+    const fields = JSON.stringify(base);
+    if (fields === '{}') throw new Error('ChunkEvents: base needs at least one field');
+    this.head = `data: ${fields.slice(0, -1)},"choices":[`;
+    this.tail = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
+  }
+
+  /** The event text of a chunk holding `choice`. */
+  event(choice: unknown): string {
+    return this.head + JSON.stringify(choice) + this.tail;
+  }
+}
+
 /** An open SSE response. */
 export class SseStream {
   private ended = false;
@@ -38,6 +62,11 @@ export class SseStream {
   /** Sends one `data:` event with `obj` as JSON. */
   send(obj: unknown): void {
     if (!this.closed) this.res.write(`data: ${JSON.stringify(obj)}\n\n`);
+  }
+
+  /** Sends a chunk holding `choice` (see {@link ChunkEvents}). */
+  sendChoice(events: ChunkEvents, choice: unknown): void {
+    if (!this.closed) this.res.write(events.event(choice));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { DEFAULT_SAMPLING, LlamaForCausalLM, llamaConfig } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -263,6 +264,42 @@ describe('WorkerEngine and ShardedEngine', () => {
     engine.release(99);
     local.release(99);
   }, 60_000);
+
+  // Linux keeps a nice value per thread: field 19 of /proc/self/task/<tid>/stat.
+  const niceOf = (stat: string) => {
+    const text = readFileSync(stat, 'utf8');
+    return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[16]);
+  };
+  const threadNices = () => {
+    const out = new Map<string, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        out.set(tid, niceOf(`/proc/self/task/${tid}/stat`));
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+    return out;
+  };
+
+  it.runIf(process.platform === 'linux')(
+    'with computeNice, lower its own thread alone by that many nice levels, and give the same tokens',
+    async () => {
+      const mine = niceOf('/proc/thread-self/stat');
+      const before = threadNices();
+      const engine = await WorkerEngine.create({ backend: 'cpu', source, engine: sizing, computeNice: 3 });
+      engines.push(engine);
+      const after = threadNices();
+      const born = [...after].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
+      expect(born.filter((nice) => nice === Math.min(19, mine + 3))).toHaveLength(1);
+      for (const [tid, nice] of before) if (after.has(tid)) expect(after.get(tid), `thread ${tid}`).toBe(nice);
+      expect(niceOf('/proc/thread-self/stat')).toBe(mine);
+      const local = new LlamaEngine(model, sizing);
+      engines.push(local);
+      expect((await serve(engine, 4)).ids).toEqual((await serve(local, 4)).ids);
+    },
+    30_000,
+  );
 
   it('reports a step that does not fit, naming the sequence, and keeps working', async () => {
     const engine = await workers(1);

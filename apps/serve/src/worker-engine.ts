@@ -36,6 +36,15 @@ export interface EngineWorkerInit {
    * returning to its event loop (`receiveMessageOnPort`). Absent: no cut-ins.
    */
   cutInPort?: MessagePort;
+  /**
+   * Nice levels (1–19) the worker's thread goes below the process's priority before it loads the model, so that the
+   * main thread's HTTP work and a new request's admission preempt the step. Linux only (nice is per thread there, and
+   * the CPU helper threads, which the worker starts, inherit it); elsewhere, and with 0 or undefined, the worker keeps
+   * the process's priority.
+   */
+  computeNice?: number;
+  /** Nice levels (0–19) its CPU helper threads go below the worker's own thread (`setCpuHelperNice`). */
+  helperNice?: number;
 }
 
 /** A cut-in on its port: the pool changes since the last message, then the chunks. */

@@ -83,7 +83,12 @@ export const CALM_JOBS = 256;
 export const HELPER_SOURCE = `
 // process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
 const { workerData } = process.getBuiltinModule('node:worker_threads');
-const { module, attention, memory, control } = workerData;
+const { module, attention, memory, control, nice } = workerData;
+// Nice levels below the thread that started it (Linux keeps nice values per thread; see setCpuHelperNice).
+if (nice > 0 && process.platform === 'linux') {
+  const os = process.getBuiltinModule('node:os');
+  os.setPriority(0, Math.min(19, os.getPriority(0) + nice));
+}
 const c = new Int32Array(control);
 const e = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
 const x = attention ? new WebAssembly.Instance(attention, { env: { mem: memory } }).exports : {};

@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { makeRng, refProductWithMagnitude } from '../testing/reference.js';
-import { runDotKernel, SPLIT_MIN_MULTIPLY_ADDS, setCpuThreads, splitProducts, startCpuHelpers } from './cpu-threads.js';
+import {
+  runDotKernel,
+  SPLIT_MIN_MULTIPLY_ADDS,
+  setCpuHelperNice,
+  setCpuThreads,
+  splitProducts,
+  startCpuHelpers,
+} from './cpu-threads.js';
 import { linearParts } from './linear-parts.js';
 import { matmul } from './matmul.js';
 import { CpuStorage, cpuData } from './storage.js';
@@ -121,6 +128,57 @@ describe.skipIf(!wasmTile()?.shared)('cpu threads: products split across helper 
     expect(() => setCpuThreads(0)).toThrow(/setCpuThreads: threads must be a positive integer.*got 0/);
     expect(() => setCpuThreads(1.5)).toThrow(/got 1.5/);
   });
+
+  it('rejects a helper nice value outside 0–19, naming it', () => {
+    expect(() => setCpuHelperNice(20)).toThrow(/setCpuHelperNice: levels must be an integer in \[0, 19\], got 20/);
+    expect(() => setCpuHelperNice(-1)).toThrow(/got -1/);
+    expect(setCpuHelperNice(0)).toBe(0);
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'starts helpers the chosen nice levels below their caller, which keeps its own, and still splits bit for bit',
+    () => {
+      // A child process, so that its threads are only its own: field 19 of /proc/self/task/<tid>/stat is the nice value.
+      const dist = (file: string) => fileURLToPath(new URL(`../../dist/cpu/${file}`, import.meta.url));
+      const program = `
+        import { readdirSync, readFileSync } from 'node:fs';
+        import { setCpuHelperNice, startCpuHelpers, splitProducts } from ${JSON.stringify(dist('cpu-threads.js'))};
+        import { matmul } from ${JSON.stringify(dist('matmul.js'))};
+        import { CpuStorage } from ${JSON.stringify(dist('storage.js'))};
+        const nice = (stat) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+        const nices = () => readdirSync('/proc/self/task').map((t) => nice(readFileSync('/proc/self/task/' + t + '/stat', 'utf8')));
+        const before = nices();
+        setCpuHelperNice(4);
+        const [M, K, N] = [16, 288, 2000];
+        const x = { storage: new CpuStorage('float32', new Float32Array(M * K).fill(0.5)), shape: [M, K], strides: [K, 1], offset: 0 };
+        const b = { storage: new CpuStorage('float32', new Float32Array(N * K).fill(0.25)), shape: [K, N], strides: [1, K], offset: 0 };
+        matmul(x, b, []);
+        const ready = await startCpuHelpers();
+        const o = matmul(x, b, []);
+        console.log(JSON.stringify({ ready, before, after: nices(), own: nice(readFileSync('/proc/thread-self/stat', 'utf8')), splits: splitProducts(), value: o.data[N + 7] }));
+      `;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+        encoding: 'utf8',
+        timeout: 15000,
+        env: { ...process.env, ANDES_CPU_THREADS: '3' },
+      });
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout) as {
+        ready: number;
+        before: number[];
+        after: number[];
+        own: number;
+        splits: number;
+        value: number;
+      };
+      expect(out.ready).toBe(2);
+      expect(out.before.every((n) => n === out.own)).toBe(true);
+      expect(out.after.filter((n) => n === Math.min(19, out.own + 4))).toHaveLength(2);
+      expect(out.after.filter((n) => n !== out.own)).toHaveLength(2);
+      expect(out.splits).toBe(1);
+      expect(out.value).toBe(288 * 0.125);
+    },
+  );
 
   it('lets a process that used the helpers exit on its own', () => {
     // The built module (turbo builds before tests): a child process runs a split product and simply ends.

@@ -89,6 +89,7 @@ let fromEnv: number | undefined;
 let pool: Pool | null | undefined;
 let splitMin = SPLIT_MIN_MULTIPLY_ADDS;
 let splits = 0;
+let helperNice = 0;
 
 /** Jobs split across threads so far in this thread, one per product or group of products (tests check that a split really happened). */
 export function splitProducts(): number {
@@ -99,6 +100,21 @@ export function splitProducts(): number {
 export function setSplitMinMultiplyAdds(multiplyAdds: number | undefined): number {
   const previous = splitMin;
   splitMin = multiplyAdds ?? SPLIT_MIN_MULTIPLY_ADDS;
+  return previous;
+}
+
+/**
+ * Nice levels (0–19) that helper threads started from now on go below the thread that starts them, on Linux (where
+ * nice values are per thread); elsewhere nothing changes. Why: a helper's preemption only leaves its chunks to the
+ * caller, while the caller's stalls the product, so when other work must take a core the helper should give it.
+ * Returns the previous setting.
+ */
+export function setCpuHelperNice(levels: number): number {
+  if (!Number.isInteger(levels) || levels < 0 || levels > 19) {
+    throw new Error(`setCpuHelperNice: levels must be an integer in [0, 19], got ${levels}`);
+  }
+  const previous = helperNice;
+  helperNice = levels;
   return previous;
 }
 
@@ -330,6 +346,7 @@ function helperPool(): Pool | null {
           attention: wasmAttention()?.module,
           memory: wasm.memory,
           control: control.buffer,
+          nice: helperNice,
         },
       });
       // Never keep a process alive for helpers; a helper that fails to start is simply not counted as ready.
