@@ -1,9 +1,9 @@
 /**
  * `copyRows`: an in-place copy of whole rows within one tensor, e.g. the first k positions of one block of a paged KV
  * pool into another block (partial-block prefix reuse). The row pairs are host numbers, checked on the host and
- * collapsed into runs of consecutive rows, so the backend copies ranges: a `copyBufferToBuffer` per run on WebGPU
- * (through a staging buffer, since WebGPU forbids a copy within one buffer), `copyWithin` on the CPU. No index
- * tensor, no pipeline, no dispatch.
+ * collapsed into runs of consecutive rows, so the backend copies ranges: `copyBufferToBuffer` per run on WebGPU
+ * (through a staging buffer, since WebGPU forbids a copy within one buffer), typed-array range copies on the CPU.
+ * No index tensor, no pipeline, no dispatch.
  *
  * Inference only, like `writePagedKv`: it records no gradient (it bumps the pool's version, so a tape that saved the
  * pool notices).
