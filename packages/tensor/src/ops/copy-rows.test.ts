@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import * as T from '../index.js';
 import { describeBackends } from '../testing/describe-backends.js';
 import { makeRng, randomRef } from '../testing/reference.js';
+import { WebGpuBackend } from '../webgpu/backend.js';
 
 /** The plain reference: a copy of `data` (rows of `width`) where row to[i] = row from[i] of the original. */
 function reference(data: Float32Array, width: number, from: readonly number[], to: readonly number[]): Float32Array {
@@ -50,8 +51,12 @@ describeBackends('copyRows', () => {
     const to = pairs.map((p) => p[1]);
     const pool = T.keep(T.tensor(data, [rows, width]));
     const tensors = T.memory().tensors;
+    const backend = T.getBackend();
+    const dispatches = backend instanceof WebGpuBackend ? backend.rt.dispatchCount : 0;
     T.copyRows(pool, from, to);
     expect(T.memory().tensors).toBe(tensors);
+    // Range copies only on WebGPU: no pipeline, no dispatch.
+    expect(backend instanceof WebGpuBackend ? backend.rt.dispatchCount : 0).toBe(dispatches);
     expect(Array.from(await pool.data())).toEqual(Array.from(reference(data, width, from, to)));
     pool.dispose();
   });
