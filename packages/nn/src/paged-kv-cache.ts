@@ -9,7 +9,7 @@
  * @module
  */
 
-import { embedding, keep, noGrad, pagedKvIndex, type Tensor, tensor, tidy, writePagedKv, zeros } from '@andes/tensor';
+import { copyRows, keep, noGrad, type Tensor, tidy, zeros } from '@andes/tensor';
 import { headDim, type LlamaConfig } from './config.js';
 import { type BlockCopy, KvBlockPool } from './kv-block-pool.js';
 
@@ -60,14 +60,14 @@ export class PagedKvCache {
 
   /**
    * For each copy, the keys and values of positions [0, positions) of block `source` into the same positions of block
-   * `destination`, in every layer: one gather of the source rows and one paged write per layer and pool (the gather
-   * makes a new buffer, so no dispatch reads and writes the pool at once).
+   * `destination`, in every layer: one in-place `copyRows` per layer and pool carrying every copy (range copies, no
+   * dispatch; each copy reads the pool as it was before any of them wrote, so a block may be both a destination and a
+   * later copy's source).
    */
   copyPositions(copies: readonly BlockCopy[]): void {
     const { blockSize: bs, numBlocks } = this.pool;
-    const sourceRows: number[] = [];
-    const rowSeq: number[] = [];
-    const rowPositions: number[] = [];
+    const from: number[] = [];
+    const to: number[] = [];
     copies.forEach((c, i) => {
       const ok = (b: number) => Number.isInteger(b) && b >= 0 && b < numBlocks;
       if (
@@ -82,32 +82,16 @@ export class PagedKvCache {
         );
       }
       for (let p = 0; p < c.positions; p++) {
-        sourceRows.push(c.source * bs + p);
-        rowSeq.push(i);
-        rowPositions.push(p);
+        from.push(c.source * bs + p);
+        to.push(c.destination * bs + p);
       }
     });
-    const index = pagedKvIndex({
-      blockSize: bs,
-      numBlocks,
-      blockTables: copies.map((c) => [c.destination]),
-      rowSeq,
-      rowPositions,
-    });
     const rows = [numBlocks * bs, this.numKvHeads * this.headDim];
-    try {
-      noGrad(() =>
-        tidy(() => {
-          const ids = tensor(Int32Array.from(sourceRows), [sourceRows.length], { dtype: 'int32' });
-          for (const pool of [...this.keys, ...this.values]) {
-            const picked = embedding(pool.reshape(rows), ids);
-            writePagedKv(pool, picked.reshape([sourceRows.length, this.numKvHeads, this.headDim]), index);
-          }
-        }),
-      );
-    } finally {
-      index.data.dispose();
-    }
+    noGrad(() =>
+      tidy(() => {
+        for (const pool of [...this.keys, ...this.values]) copyRows(pool.reshape(rows), from, to);
+      }),
+    );
   }
 
   /** Bytes one block takes on the device (keys and values of all layers, float32). */

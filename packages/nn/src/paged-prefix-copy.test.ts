@@ -56,7 +56,7 @@ describeBackends('partial-block prefix copies', () => {
     after.forEach((now, t) => {
       const was = before[t]!;
       const want = Float32Array.from(was);
-      // One gather then one write per pool: both copies read the pool as it was before either wrote.
+      // copyRows stages every source row before any write: both copies read the pool as it was before either wrote.
       want.set(was.subarray(a * 7 * row, (a * 7 + 5) * row), c * 7 * row);
       want.set(was.subarray(c * 7 * row, (c * 7 + 3) * row), 4 * 7 * row);
       expect(maxAbsDiff(now, want), `pool ${t}`).toBe(0);

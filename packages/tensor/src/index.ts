@@ -23,6 +23,7 @@ export type {
   PagedIndexLayout,
   ReduceOp,
   RopeStyle,
+  RowRun,
   SampledStorages,
   SamplingRows,
   Storage,
@@ -92,6 +93,7 @@ export { clone } from './ops/clone.js';
 export { eq, ge, gt, le, lt, ne } from './ops/compare.js';
 export { concat } from './ops/concat.js';
 export { contiguous } from './ops/contiguous.js';
+export { copyRows } from './ops/copy-rows.js';
 export { type CrossEntropyOptions, crossEntropy } from './ops/cross-entropy.js';
 export { div } from './ops/div.js';
 export { type DropoutOptions, dropout } from './ops/dropout.js';

@@ -167,6 +167,16 @@ export interface PagedIndexLayout {
   blockSize: number;
 }
 
+/** A run of consecutive rows that `copyRows` copies: rows [from, from + rows) to rows [to, to + rows). */
+export interface RowRun {
+  /** First source row. */
+  from: number;
+  /** First destination row. */
+  to: number;
+  /** Rows in the run (≥ 1). */
+  rows: number;
+}
+
 /** Statistics of a backend's memory, in elements of storages it currently holds. */
 export interface BackendMemory {
   /** Bytes held by live storages. */
@@ -356,6 +366,12 @@ export interface Backend {
    * (contiguous). The index's rowSlot entries are distinct.
    */
   writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void;
+  /**
+   * In place on a float32 storage read as rows of `width` elements: for each run, rows [to, to + rows) = rows
+   * [from, from + rows) as they were before the call (every run reads before any run writes). Runs are in range and
+   * their destination rows distinct (the `copyRows` op checks).
+   */
+  copyRows(pool: Storage, width: number, runs: readonly RowRun[]): void;
 
   // ---- optimiser ------------------------------------------------------------------------
   /**

@@ -14,6 +14,7 @@ import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { blockGather } from './block-gather.js';
 import { blockMatmul } from './block-matmul.js';
+import { copyRows } from './copy-rows.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { binary, copy, copyInto, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
@@ -125,6 +126,7 @@ export function createCpuBackend(): Backend {
     },
     pagedAttention: (q, k, v, index, layout, scale) => track(pagedAttention(q, k, v, index, layout, scale)),
     writePagedRows,
+    copyRows,
     adamw,
   };
 }

@@ -14,6 +14,7 @@ import type {
   PagedIndexLayout,
   ReduceOp,
   RopeStyle,
+  RowRun,
   SampledStorages,
   SamplingRows,
   Storage,
@@ -26,6 +27,7 @@ import { attention } from './kernels/attention.js';
 import { attentionBackward } from './kernels/attention-backward.js';
 import { blockGather } from './kernels/block-gather.js';
 import { blockMatmul } from './kernels/block-matmul.js';
+import { copyRows } from './kernels/copy-rows.js';
 import { crossEntropy, crossEntropyBackward } from './kernels/cross-entropy.js';
 import * as ew from './kernels/elementwise.js';
 import { gather, scatterAdd } from './kernels/indexing.js';
@@ -192,6 +194,9 @@ export class WebGpuBackend implements Backend {
   }
   writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void {
     writePagedRows(this.rt, own(pool, 'writePagedRows'), src, index, layout);
+  }
+  copyRows(pool: Storage, width: number, runs: readonly RowRun[]): void {
+    copyRows(this.rt, own(pool, 'copyRows'), width, runs);
   }
   adamw(param: Storage, grad: Storage, m: Storage, v: Storage, hyper: AdamWHyper, gradScale?: Storage): void {
     adamw(

@@ -1,0 +1,30 @@
+/**
+ * WebGPU path of `copyRows` (see `ops/copy-rows.ts`): buffer copies recorded in the runtime's open encoder, so they
+ * keep queue order with the dispatches around them. WebGPU forbids `copyBufferToBuffer` within one buffer, so every
+ * run's source rows go to one staging buffer first and from there to their destinations: two copies per run, no
+ * pipeline, bind group or uniform (a gather and a paged write per pool cost ~0.1 ms each on lavapipe). Staging all
+ * sources before any write also gives the op its semantics: every run reads the pool as it was before the call.
+ *
+ * @module
+ */
+import type { RowRun } from '../../backend/backend.js';
+import type { GpuStorage, Runtime } from '../runtime.js';
+
+/** For each run, rows [to, to + rows) of `pool` (rows of `width` float32) = rows [from, from + rows) before the call. */
+export function copyRows(rt: Runtime, pool: GpuStorage, width: number, runs: readonly RowRun[]): void {
+  const rowBytes = width * 4;
+  let total = 0;
+  for (const r of runs) total += r.rows * width;
+  const staging = rt.alloc('float32', total);
+  let at = 0;
+  for (const r of runs) {
+    rt.copy(pool, r.from * rowBytes, staging, at, r.rows * rowBytes);
+    at += r.rows * rowBytes;
+  }
+  at = 0;
+  for (const r of runs) {
+    rt.copy(staging, at, pool, r.to * rowBytes, r.rows * rowBytes);
+    at += r.rows * rowBytes;
+  }
+  rt.free(staging);
+}
