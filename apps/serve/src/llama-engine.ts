@@ -14,8 +14,9 @@ import {
   type LlamaForCausalLM,
   PagedKvCache,
 } from '@andes/nn';
-import { embedding, sampleTokens, sync, type Tensor, tensor } from '@andes/tensor';
+import { embedding, sampleTokens, type Tensor, tensor } from '@andes/tensor';
 import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
+import { LayersInFlight } from './layers-in-flight.js';
 
 /** How an engine worker runs a step (see engine-worker.ts). */
 export interface WorkerStepOptions {
@@ -45,10 +46,19 @@ export interface LlamaEngineOptions {
   kvBudgetBytes?: number;
   /**
    * Offer `Engine.cutIn` (default false) for steps on this thread whose device work runs apart from it (WebGPU): a
-   * step then waits for the device after each layer before it encodes the next, and runs the cut-ins posted
-   * meanwhile there, so a new prompt waits for one layer of the running step.
+   * cut-in is encoded as soon as it is posted, behind whatever the running step has recorded so far (the device
+   * queue runs it there, before the rest of the step), and settles when its own readback arrives, so a new prompt
+   * waits for the step's recorded work instead of the whole step and then a step of its own.
    */
   cutIns?: boolean;
+  /**
+   * With `cutIns`: how far a step's recording may run ahead of the device, in layers (see {@link LayersInFlight}).
+   * Infinity (the default): no waits, the step records all its layers at once and cut-ins go behind it; n: after each
+   * layer the step submits it and waits until at most n layers are unfinished, so a cut-in lands within n + 1 layers
+   * of its arrival (0: a drain after every layer). On lavapipe every wait cost 9–13 % of a 16-row step
+   * (apps/serve/BENCHMARKS.md, lvp3).
+   */
+  cutInLayersInFlight?: number;
 }
 
 /**
@@ -117,10 +127,13 @@ async function drawTokens(logits: Tensor, chunks: readonly StepChunk[]): Promise
     { topLogprobs: n },
   );
   try {
-    const ids = await out.ids.data();
-    const lp = out.logprob ? await out.logprob.data() : undefined;
-    const topIds = out.topIds ? await out.topIds.data() : undefined;
-    const topLp = out.topLogprobs ? await out.topLogprobs.data() : undefined;
+    // All reads submitted at once: one wait for the device, not one per output.
+    const [ids, lp, topIds, topLp] = await Promise.all([
+      out.ids.data(),
+      out.logprob?.data(),
+      out.topIds?.data(),
+      out.topLogprobs?.data(),
+    ]);
     return chunks.map((c, i) => {
       const k = c.topLogprobs ?? -1;
       if (k < 0) return { id: ids[i]! };
@@ -168,6 +181,8 @@ export class LlamaEngine implements Engine {
   readonly cutIn?: (chunks: readonly StepChunk[]) => Promise<StepResult[]>;
   /** A step is running (cut-ins are taken only then). */
   private stepping = false;
+  /** {@link LlamaEngineOptions.cutInLayersInFlight}. */
+  private readonly layersInFlight: number;
   /** Cut-ins posted during the running step, run at its next layer boundary (or as it ends). */
   private readonly cutIns: {
     chunks: readonly StepChunk[];
@@ -180,10 +195,17 @@ export class LlamaEngine implements Engine {
     readonly model: LlamaForCausalLM,
     options: LlamaEngineOptions,
   ) {
+    this.layersInFlight = LayersInFlight.checkDepth(options.cutInLayersInFlight ?? Infinity);
     if (options.cutIns) {
       this.cutIn = (chunks) => {
         if (!this.stepping) return Promise.reject(new Error('LlamaEngine.cutIn: no step is running to cut into'));
-        return new Promise((resolve, reject) => this.cutIns.push({ chunks, resolve, reject }));
+        return new Promise((resolve, reject) => {
+          this.cutIns.push({ chunks, resolve, reject });
+          // Encoded as soon as the code that posted it yields (a step awaits the device at a boundary or for its
+          // readback, never inside a tidy scope), in queue order after what the step has recorded so far: the device
+          // runs it next without the step having to reach another boundary.
+          if (this.cutIns.length === 1) queueMicrotask(() => this.runCutIns());
+        });
       };
     }
     this.vocabSize = model.config.vocab_size;
@@ -202,28 +224,24 @@ export class LlamaEngine implements Engine {
   async step(chunks: readonly StepChunk[], options: WorkerStepOptions = {}): Promise<StepResult[]> {
     if (!this.cutIn || options.betweenLayers) return this.forward(chunks, options);
     this.stepping = true;
+    // Posted cut-ins run at the step's awaits: at its layer boundaries when they pace it, else behind its draws.
+    const layers = this.layersInFlight === Infinity ? undefined : new LayersInFlight(this.layersInFlight);
     try {
-      return await this.forward(chunks, { ...options, betweenLayers: () => this.atBoundary() });
+      return await this.forward(chunks, { ...options, betweenLayers: layers && (() => layers.boundary()) });
     } finally {
       this.stepping = false;
-      // Those posted after the last boundary: now, before the scheduler plans a step without them.
-      await this.runCutIns();
+      // Any posted in the step's last synchronous stretch: now, before the scheduler plans a step without them.
+      this.runCutIns();
     }
   }
 
-  /** A layer boundary of a step with cut-ins: waits for the device to finish the layers so far, then runs them. */
-  private async atBoundary(): Promise<void> {
-    await sync();
-    await this.runCutIns();
-  }
-
-  private async runCutIns(): Promise<void> {
+  /**
+   * Encodes each posted cut-in's forward and draws now, in queue order, and settles it when its readback arrives,
+   * without waiting for that: the step goes on recording behind it (a wait here would drain the device).
+   */
+  private runCutIns(): void {
     for (let next = this.cutIns.shift(); next; next = this.cutIns.shift()) {
-      try {
-        next.resolve(await this.forward(next.chunks));
-      } catch (e) {
-        next.reject(e);
-      }
+      this.forward(next.chunks).then(next.resolve, next.reject);
     }
   }
 
