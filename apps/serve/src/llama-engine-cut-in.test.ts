@@ -46,9 +46,28 @@ function whileLayerEncodes(model: LlamaForCausalLM, at: number, rows: number, bo
   };
 }
 
-/** Logits and tokens of results, for exact comparison. */
+/** Logits and tokens of results. */
 function values(results: readonly StepResult[]) {
   return results.map((r) => ({ logits: r.logits && Array.from(r.logits), token: r.token?.id }));
+}
+
+/**
+ * Same tokens, and logits equal up to float rounding: a joining cut-in's rows go through the output projection
+ * beside the step's, a product of more rows (on WebGPU possibly another kernel variant) than its own step's.
+ */
+function expectClose(mine: ReturnType<typeof values>, want: ReturnType<typeof values>, what: string): void {
+  expect(
+    mine.map((r) => r.token),
+    what,
+  ).toEqual(want.map((r) => r.token));
+  mine.forEach((r, i) => {
+    expect(r.logits === undefined, what).toBe(want[i]!.logits === undefined);
+    if (!r.logits) return;
+    const ref = want[i]!.logits!;
+    const scale = Math.max(...ref.map(Math.abs));
+    const diff = Math.max(...r.logits.map((v, j) => Math.abs(v - ref[j]!)));
+    expect(diff / scale, `${what}, chunk ${i}`).toBeLessThan(1e-5);
+  });
 }
 
 describeBackends('LlamaEngine cut-ins', () => {
@@ -79,33 +98,39 @@ describeBackends('LlamaEngine cut-ins', () => {
     return { tokens, decoded: values(decoded), cut: values(cut) };
   }
 
-  for (const depth of [0, 1, Infinity]) {
-    it(`with ${depth} layers in flight, a cut-in posted during any layer (first to last) or during the readback computes what a step of its own does`, async () => {
-      const want = await reference();
-      // Posted while layer 0…3 is encoded, the cut-in runs at that layer's boundary (behind the whole step with no
-      // waits at boundaries); 4: posted once the forward is recorded, it runs behind the step's draws.
-      for (const at of [0, 1, 2, 3, 4]) {
-        const engine = new LlamaEngine(model, { ...sizing, cutIns: true, cutInLayersInFlight: depth });
-        await engine.step(running.map((p, seq) => ({ seq, ids: p, start: 0, sample: greedy })));
-        const before = memory().tensors;
-        let cut: Promise<StepResult[]> | undefined;
-        const post = () => {
-          cut = engine.cutIn!(late);
-          cut.catch(() => {}); // awaited below, after the step
-        };
-        const restore = at < 4 ? whileLayerEncodes(model, at, 2, post) : () => {};
-        const decoded = await engine.step(decode(want.tokens, [13, 9]), { onForward: at === 4 ? post : undefined });
-        restore();
-        const cutResults = await cut!;
-        expect(values(decoded)).toEqual(want.decoded);
-        expect(values(cutResults)).toEqual(want.cut);
-        expect(cutResults[0]!.token!.top).toHaveLength(2);
-        expect([0, 1, 2, 3].map((s) => engine.blocks.length(s))).toEqual([14, 10, 11, 6]);
-        expect(memory().tensors).toBe(before);
-        engine.dispose();
-      }
-    });
-  }
+  it("a cut-in posted during any layer (first to last) joins the step's output projection; after it, runs whole; both compute what a step of its own does", async () => {
+    const want = await reference();
+    // Posted while layer 0…3 is recorded, the cut-in's rows join the step's output projection and draws; 4: posted
+    // once the step has recorded its projection, it runs whole behind the step.
+    for (const at of [0, 1, 2, 3, 4]) {
+      const engine = new LlamaEngine(model, { ...sizing, cutIns: true });
+      await engine.step(running.map((p, seq) => ({ seq, ids: p, start: 0, sample: greedy })));
+      const before = memory().tensors;
+      const order: string[] = [];
+      let cut: Promise<StepResult[]> | undefined;
+      const post = () => {
+        cut = engine.cutIn!(late).then((r) => {
+          order.push('cut');
+          return r;
+        });
+        cut.catch(() => {}); // awaited below, after the step
+      };
+      const restore = at < 4 ? whileLayerEncodes(model, at, 2, post) : () => {};
+      const decoded = await engine
+        .step(decode(want.tokens, [13, 9]), { onForward: at === 4 ? post : undefined })
+        .finally(restore);
+      order.push('step');
+      const cutResults = await cut!;
+      expectClose(values(decoded), want.decoded, `posted at ${at}`);
+      expectClose(values(cutResults), want.cut, `posted at ${at}`);
+      expect(cutResults[0]!.token!.top).toHaveLength(2);
+      // Joined, the cut-in's tokens come with the step's (settled just before it returns).
+      if (at < 4) expect(order).toEqual(['cut', 'step']);
+      expect([0, 1, 2, 3].map((s) => engine.blocks.length(s))).toEqual([14, 10, 11, 6]);
+      expect(memory().tensors).toBe(before);
+      engine.dispose();
+    }
+  });
 
   it('a layer that fails mid-step commits none of the step and frees its tensors; a cut-in posted before still runs', async () => {
     const want = await reference();
@@ -123,19 +148,12 @@ describeBackends('LlamaEngine cut-ins', () => {
     await expect(engine.step(decode(want.tokens, [13, 9]))).rejects.toThrow(/layer 2 failed/);
     restoreCut();
     restoreFail();
-    expect(values(await cut!)).toEqual(want.cut);
+    expectClose(values(await cut!), want.cut, 'cut-in of the failed step');
     expect([engine.blocks.length(0), engine.blocks.length(1)]).toEqual([13, 9]);
     expect(memory().tensors).toBe(before);
     // The failed step's sequences step again from where they were.
-    expect(values(await engine.step(decode(want.tokens, [13, 9])))).toEqual(want.decoded);
+    expectClose(values(await engine.step(decode(want.tokens, [13, 9]))), want.decoded, 'the step again');
     await expect(engine.cutIn!(late)).rejects.toThrow(/no step is running/);
     engine.dispose();
-  });
-
-  it('rejects a number of layers in flight that is not a whole number ≥ 0, naming it', () => {
-    expect(() => new LlamaEngine(model, { ...sizing, cutIns: true, cutInLayersInFlight: -1 })).toThrow(
-      /layers in flight must be a whole number ≥ 0 or Infinity, got -1/,
-    );
-    expect(() => new LlamaEngine(model, { ...sizing, cutIns: true, cutInLayersInFlight: 1.5 })).toThrow(/got 1.5/);
   });
 });
