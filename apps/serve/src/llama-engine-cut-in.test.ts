@@ -132,6 +132,20 @@ describeBackends('LlamaEngine cut-ins', () => {
     }
   });
 
+  it("a cut-in joins a step whose chunks put no row through the output projection (a prompt's first chunk)", async () => {
+    const want = await reference();
+    const engine = new LlamaEngine(model, { ...sizing, cutIns: true });
+    let cut: Promise<StepResult[]> | undefined;
+    const restore = whileLayerEncodes(model, 1, 7, () => {
+      cut = engine.cutIn!(late);
+    });
+    const first = { seq: 0, ids: running[0]!.slice(0, 7), start: 0, skipLogits: true };
+    expect(await engine.step([first]).finally(restore)).toEqual([{}]);
+    expectClose(values(await cut!), want.cut, 'cut-in beside a skipped chunk');
+    expect([0, 2, 3].map((s) => engine.blocks.length(s))).toEqual([7, 11, 6]);
+    engine.dispose();
+  });
+
   it('a layer that fails mid-step commits none of the step and frees its tensors; a cut-in posted before still runs', async () => {
     const want = await reference();
     const engine = new LlamaEngine(model, { ...sizing, cutIns: true });

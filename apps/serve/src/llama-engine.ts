@@ -264,10 +264,11 @@ export class LlamaEngine implements Engine {
   /** Logits `[R, V]` of the final hidden rows of one or more forwards, through one output projection; frees `rows`. */
   private head(rows: readonly Tensor[]): Tensor {
     try {
-      const total = rows.reduce((r, t) => r + t.shape[0]!, 0);
-      if (total === 0) return tensor(new Float32Array(0), [0, this.vocabSize]);
+      // A prompt chunk before its last has no rows (skipLogits).
+      const parts = rows.filter((t) => t.shape[0]! > 0);
+      if (parts.length === 0) return tensor(new Float32Array(0), [0, this.vocabSize]);
       return noGrad(() =>
-        tidy(() => this.model.logits(rows.length === 1 ? rows[0]! : concat(rows, 0)).reshape([-1, this.vocabSize])),
+        tidy(() => this.model.logits(parts.length === 1 ? parts[0]! : concat(parts, 0)).reshape([-1, this.vocabSize])),
       );
     } finally {
       for (const t of rows) t.dispose();
