@@ -1,5 +1,5 @@
 import { type LlamaDecoderLayer, LlamaForCausalLM, llamaConfig } from '@andes/nn';
-import { memory } from '@andes/tensor';
+import { getBackend, memory } from '@andes/tensor';
 import { describeBackends } from '@andes/tensor/testing';
 import { beforeAll, expect, it } from 'vitest';
 import type { StepChunk, StepResult } from './engine.js';
@@ -146,7 +146,7 @@ describeBackends('LlamaEngine cut-ins', () => {
     engine.dispose();
   });
 
-  it('a layer that fails mid-step commits none of the step and frees its tensors; a cut-in posted before still runs', async () => {
+  it('a layer or the device wait failing mid-step commits none of the step and frees its tensors; a cut-in posted before still runs', async () => {
     const want = await reference();
     const engine = new LlamaEngine(model, { ...sizing, cutIns: true });
     await engine.step(running.map((p, seq) => ({ seq, ids: p, start: 0, sample: greedy })));
@@ -163,6 +163,22 @@ describeBackends('LlamaEngine cut-ins', () => {
     restoreCut();
     restoreFail();
     expectClose(values(await cut!), want.cut, 'cut-in of the failed step');
+    expect([engine.blocks.length(0), engine.blocks.length(1)]).toEqual([13, 9]);
+    expect(memory().tensors).toBe(before);
+    // The step's one wait for the device fails (a lost device, say): the same, and the cut-in still runs alone.
+    for (const s of [2, 3]) engine.release(s);
+    const backend = getBackend();
+    const ownSync = backend.sync;
+    backend.sync = () => Promise.reject(new Error('device lost'));
+    let cut2: Promise<StepResult[]> | undefined;
+    const restoreCut2 = whileLayerEncodes(model, 0, 2, () => {
+      cut2 = engine.cutIn!(late);
+      cut2.catch(() => {});
+    });
+    await expect(engine.step(decode(want.tokens, [13, 9]))).rejects.toThrow(/device lost/);
+    backend.sync = ownSync;
+    restoreCut2();
+    expectClose(values(await cut2!), want.cut, 'cut-in of the step whose wait failed');
     expect([engine.blocks.length(0), engine.blocks.length(1)]).toEqual([13, 9]);
     expect(memory().tensors).toBe(before);
     // The failed step's sequences step again from where they were.

@@ -217,11 +217,11 @@ export class LlamaEngine implements Engine {
     this.runCutIns();
     const joining = this.joining.splice(0);
     this.headRecorded = true;
-    const all = this.head([hidden, ...joining.map((j) => j.hidden)]);
-    options.onForward?.();
     const allChunks = [...chunks, ...joining.flatMap((j) => j.chunks)];
     let results: StepResult[];
     try {
+      const all = this.head([hidden, ...joining.map((j) => j.hidden)]);
+      options.onForward?.();
       results = await drawStep(all, allChunks, this.vocabSize);
     } catch (e) {
       for (const j of joining) j.reject(e);
