@@ -142,7 +142,7 @@ export function buildProgram(): Command {
       '--cut-in',
       'run prompts that arrive during a step between its layers, so a new prompt waits for one layer of the ' +
         'running batch instead of the rest of its step (default: on with one engine worker on the CPU backend, off ' +
-        'on WebGPU, where each layer then waits for the device)',
+        "on WebGPU, where a cut-in's rows join the step's output projection but its layers cost a forward of their own)",
     )
     .option('--no-cut-in', 'no cut-ins: prompts arriving during a step wait for the next step')
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')

@@ -46,7 +46,7 @@ describe('LlamaEngine paged KV cache', () => {
     );
   });
 
-  it('with cutIns, runs a cut-in posted during a step before that step returns, computing what a step would', async () => {
+  it('with cutIns, a cut-in posted during a step joins its output projection, computing what a step would', async () => {
     const engine = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4, cutIns: true });
     const plain = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4 });
     const prompt = { seq: 0, ids: [1, 12, 13, 14, 15], start: 0 };
@@ -55,18 +55,19 @@ describe('LlamaEngine paged KV cache', () => {
     await engine.step([prompt]);
     await plain.step([prompt]);
     const order: string[] = [];
-    // The step runs its first layer and waits at the boundary: the cut-in posted now runs there.
+    // The step records its layers and waits for the device before its output projection: the cut-in posted now has
+    // its layers recorded behind the step's, and its row joins the projection.
     const step = engine.step([{ seq: 0, ids: [7], start: 5 }]).then((r) => {
       order.push('step');
       return r;
     });
-    // Inside the step: its decode is not committed yet when the cut-in's results come.
+    // The step's decode is committed (in the pool) when the cut-in's results come, with the step's.
     const cut = engine.cutIn!([late]).then((r) => {
       order.push(`cut at ${engine.blocks.length(0)}`);
       return r;
     });
     const [[decoded], [first]] = await Promise.all([step, cut]);
-    expect(order).toEqual(['cut at 5', 'step']);
+    expect(order).toEqual(['cut at 6', 'step']);
     const [wantDecoded] = await plain.step([{ seq: 0, ids: [7], start: 5 }]);
     const [wantFirst] = await plain.step([late]);
     expect(Array.from(decoded!.logits!)).toEqual(Array.from(wantDecoded!.logits!));

@@ -14,8 +14,9 @@ import {
   type LlamaForCausalLM,
   PagedKvCache,
 } from '@andes/nn';
-import { embedding, sampleTokens, sync, type Tensor, tensor } from '@andes/tensor';
-import type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
+import { concat, getBackend, noGrad, sync, type Tensor, tensor, tidy } from '@andes/tensor';
+import type { Engine, KvBlocks, StepChunk, StepResult } from './engine.js';
+import { drawStep, withSampledRows } from './step-draws.js';
 
 /** How an engine worker runs a step (see engine-worker.ts). */
 export interface WorkerStepOptions {
@@ -45,8 +46,10 @@ export interface LlamaEngineOptions {
   kvBudgetBytes?: number;
   /**
    * Offer `Engine.cutIn` (default false) for steps on this thread whose device work runs apart from it (WebGPU): a
-   * step then waits for the device after each layer before it encodes the next, and runs the cut-ins posted
-   * meanwhile there, so a new prompt waits for one layer of the running step.
+   * cut-in posted while a step runs is recorded at once, behind what the step has recorded so far; until the step
+   * records its output projection, the cut-in's rows join that projection and the step's draws (its first token
+   * comes with the step's tokens), later it runs whole right behind the step. A new prompt then waits for the
+   * step's work instead of the whole step and then a step of its own.
    */
   cutIns?: boolean;
 }
@@ -75,63 +78,6 @@ export function blocksWithinBudget(
   return fit;
 }
 
-/** Whether a chunk's logits come back: always with `allLogits`, else when it is neither sampled nor skipped. */
-function wantsLogits(c: StepChunk): boolean {
-  return !!c.allLogits || (!c.sample && !c.skipLogits);
-}
-
-/**
- * Logits rows a chunk takes in `forwardPaged`'s output: every position with `allLogits`, none for a skipped prompt
- * chunk that draws nothing (its rows skip the output projection), else its last position.
- */
-function rowsOf(c: StepChunk): number {
-  return c.allLogits ? c.ids.length : c.skipLogits && !c.sample ? 0 : 1;
-}
-
-/** Rows `rows` of `all` [R, V] (all of it, not copied, when `rows` is 0…R-1 in order). */
-function pickRows(all: Tensor, rows: readonly number[]): Tensor {
-  if (rows.length === all.shape[0] && rows.every((r, i) => r === i)) return all;
-  const ids = tensor(Int32Array.from(rows), [rows.length], { dtype: 'int32' });
-  try {
-    return embedding(all, ids);
-  } finally {
-    ids.dispose();
-  }
-}
-
-/** Reads `t` back and frees it unless it is `keep`. */
-async function readRows(t: Tensor, keep: Tensor): Promise<Float32Array> {
-  try {
-    return (await t.data()) as Float32Array;
-  } finally {
-    if (t !== keep) t.dispose();
-  }
-}
-
-/** Draws one token per row of `logits` [rows, V] on the device; reads back ids and only the asked log-probabilities. */
-async function drawTokens(logits: Tensor, chunks: readonly StepChunk[]): Promise<SampledRow[]> {
-  const n = Math.max(-1, ...chunks.map((c) => c.topLogprobs ?? -1));
-  const out = sampleTokens(
-    logits,
-    chunks.map((c) => c.sample!),
-    { topLogprobs: n },
-  );
-  try {
-    const ids = await out.ids.data();
-    const lp = out.logprob ? await out.logprob.data() : undefined;
-    const topIds = out.topIds ? await out.topIds.data() : undefined;
-    const topLp = out.topLogprobs ? await out.topLogprobs.data() : undefined;
-    return chunks.map((c, i) => {
-      const k = c.topLogprobs ?? -1;
-      if (k < 0) return { id: ids[i]! };
-      const top = Array.from({ length: k }, (_, j) => ({ id: topIds![i * n + j]!, logprob: topLp![i * n + j]! }));
-      return { id: ids[i]!, logprob: lp![i]!, top };
-    });
-  } finally {
-    for (const t of [out.ids, out.logprob, out.topIds, out.topLogprobs]) t?.dispose();
-  }
-}
-
 /**
  * What every engine does before a step: opens each chunk's sequence in `pool` when it is new and grows it to the
  * chunk's end; throws (naming `engine`, the sequence, and the context or the free blocks it lacks) otherwise.
@@ -156,6 +102,18 @@ export function reserveChunks(
   }
 }
 
+/** A cut-in posted during a step, waiting for the step to record it. */
+interface PostedCutIn {
+  chunks: readonly StepChunk[];
+  resolve: (r: StepResult[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A cut-in whose layers are recorded behind the step's: its rows' final hidden states wait for the step's head. */
+interface JoiningCutIn extends PostedCutIn {
+  hidden: Tensor;
+}
+
 /** An `Engine` over a `LlamaForCausalLM` with a paged KV cache. */
 export class LlamaEngine implements Engine {
   readonly vocabSize: number;
@@ -168,12 +126,12 @@ export class LlamaEngine implements Engine {
   readonly cutIn?: (chunks: readonly StepChunk[]) => Promise<StepResult[]>;
   /** A step is running (cut-ins are taken only then). */
   private stepping = false;
-  /** Cut-ins posted during the running step, run at its next layer boundary (or as it ends). */
-  private readonly cutIns: {
-    chunks: readonly StepChunk[];
-    resolve: (r: StepResult[]) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
+  /** The running step has recorded its output projection: a cut-in now runs whole, behind it. */
+  private headRecorded = false;
+  /** Cut-ins posted and not recorded yet (they are at the next microtask). */
+  private readonly cutIns: PostedCutIn[] = [];
+  /** Cut-ins recorded behind the running step's layers, whose rows join its output projection and draws. */
+  private readonly joining: JoiningCutIn[] = [];
 
   /** Allocates the KV pool at once, so memory use is known at startup. */
   constructor(
@@ -183,7 +141,12 @@ export class LlamaEngine implements Engine {
     if (options.cutIns) {
       this.cutIn = (chunks) => {
         if (!this.stepping) return Promise.reject(new Error('LlamaEngine.cutIn: no step is running to cut into'));
-        return new Promise((resolve, reject) => this.cutIns.push({ chunks, resolve, reject }));
+        return new Promise((resolve, reject) => {
+          this.cutIns.push({ chunks, resolve, reject });
+          // Recorded as soon as the code that posted it yields (the step awaits the device, never inside a tidy
+          // scope), behind what the step has recorded so far.
+          if (this.cutIns.length === 1) queueMicrotask(() => this.runCutIns());
+        });
       };
     }
     this.vocabSize = model.config.vocab_size;
@@ -202,83 +165,125 @@ export class LlamaEngine implements Engine {
   async step(chunks: readonly StepChunk[], options: WorkerStepOptions = {}): Promise<StepResult[]> {
     if (!this.cutIn || options.betweenLayers) return this.forward(chunks, options);
     this.stepping = true;
+    this.headRecorded = false;
     try {
-      return await this.forward(chunks, { ...options, betweenLayers: () => this.atBoundary() });
+      return await this.stepWithCutIns(chunks, options);
     } finally {
       this.stepping = false;
-      // Those posted after the last boundary: now, before the scheduler plans a step without them.
-      await this.runCutIns();
+      // Any posted in the step's last synchronous stretch: now, before the scheduler plans a step without them.
+      this.runCutIns();
     }
   }
 
-  /** A layer boundary of a step with cut-ins: waits for the device to finish the layers so far, then runs them. */
-  private async atBoundary(): Promise<void> {
-    await sync();
-    await this.runCutIns();
+  /**
+   * A step that takes cut-ins: records its layers at once, then waits until the device has finished all but its last
+   * layer (the one wait: the host yields there, so prompts that arrived meanwhile are posted, while the device still
+   * has the last layer to run). A cut-in posted before the step records its output projection has its layers recorded
+   * behind the step's, and its rows join the step's projection and draws. Why not a boundary between every two
+   * layers: on lavapipe each wait for the device cost ~1 ms of a 60-ms 16-row step whether it drained the queue or
+   * left one or two layers in it, and a cut-in's own output projection and draws cost a fifth of the 16-client
+   * throughput; its rows in the step's projection cost about what they cost in the next step
+   * (apps/serve/BENCHMARKS.md, lvp3).
+   */
+  private async stepWithCutIns(chunks: readonly StepChunk[], options: WorkerStepOptions): Promise<StepResult[]> {
+    const n = this.model.config.num_hidden_layers;
+    let boundary = 0;
+    let beforeLast: Promise<void> | undefined;
+    const between = () => {
+      boundary++;
+      if (boundary === n - 1) {
+        // Submits all but the last layer; awaited at the last boundary (a failure surfaces there or at the draws).
+        beforeLast = sync();
+        beforeLast.catch(() => {});
+      }
+      if (boundary !== n) return undefined;
+      // The last layer goes to the device before the wait, so that it runs while the host waits and then records.
+      getBackend().flush();
+      return beforeLast ?? sync();
+    };
+    let hidden: Tensor;
+    try {
+      reserveChunks(this.cache.pool, chunks, this.maxContext, 'LlamaEngine');
+      const paged = withSampledRows(chunks);
+      hidden = await forwardPagedBetweenLayers(this.model, paged, this.cache, between, {
+        commit: options.commit,
+        head: false,
+      });
+    } catch (e) {
+      this.headRecorded = true;
+      for (const j of this.joining.splice(0)) this.finishAlone(j);
+      throw e;
+    }
+    this.runCutIns();
+    const joining = this.joining.splice(0);
+    this.headRecorded = true;
+    const allChunks = [...chunks, ...joining.flatMap((j) => j.chunks)];
+    let results: StepResult[];
+    try {
+      const all = this.head([hidden, ...joining.map((j) => j.hidden)]);
+      options.onForward?.();
+      results = await drawStep(all, allChunks, this.vocabSize);
+    } catch (e) {
+      for (const j of joining) j.reject(e);
+      throw e;
+    }
+    let at = chunks.length;
+    for (const j of joining) {
+      j.resolve(results.slice(at, at + j.chunks.length));
+      at += j.chunks.length;
+    }
+    return results.slice(0, chunks.length);
   }
 
-  private async runCutIns(): Promise<void> {
+  /**
+   * Records each posted cut-in: behind the running step's layers to join its output projection while the step has not
+   * recorded that yet, else whole (its own projection and draws, behind the step's). Settles each when its readback
+   * arrives, without waiting for that: a wait here would drain the device.
+   */
+  private runCutIns(): void {
     for (let next = this.cutIns.shift(); next; next = this.cutIns.shift()) {
+      if (!this.stepping || this.headRecorded) {
+        this.forward(next.chunks).then(next.resolve, next.reject);
+        continue;
+      }
       try {
-        next.resolve(await this.forward(next.chunks));
+        reserveChunks(this.cache.pool, next.chunks, this.maxContext, 'LlamaEngine');
+        const hidden = forwardPaged(this.model, withSampledRows(next.chunks), this.cache, { head: false });
+        this.joining.push({ ...next, hidden });
       } catch (e) {
         next.reject(e);
       }
     }
   }
 
+  /** A joining cut-in whose step failed: its own output projection and draws. */
+  private finishAlone(j: JoiningCutIn): void {
+    drawStep(this.head([j.hidden]), j.chunks, this.vocabSize).then(j.resolve, j.reject);
+  }
+
+  /** Logits `[R, V]` of the final hidden rows of one or more forwards, through one output projection; frees `rows`. */
+  private head(rows: readonly Tensor[]): Tensor {
+    try {
+      // A prompt chunk before its last has no rows (skipLogits).
+      const parts = rows.filter((t) => t.shape[0]! > 0);
+      if (parts.length === 0) return tensor(new Float32Array(0), [0, this.vocabSize]);
+      return noGrad(() =>
+        tidy(() => this.model.logits(parts.length === 1 ? parts[0]! : concat(parts, 0)).reshape([-1, this.vocabSize])),
+      );
+    } finally {
+      for (const t of rows) t.dispose();
+    }
+  }
+
   private async forward(chunks: readonly StepChunk[], options: WorkerStepOptions = {}): Promise<StepResult[]> {
     reserveChunks(this.cache.pool, chunks, this.maxContext, 'LlamaEngine');
     const { betweenLayers, commit } = options;
-    // A sampled chunk keeps its row whatever skipLogits says (see rowsOf).
-    const paged = chunks.map((c) => (c.sample && c.skipLogits ? { ...c, skipLogits: false } : c));
+    const paged = withSampledRows(chunks);
     const all = betweenLayers
       ? await forwardPagedBetweenLayers(this.model, paged, this.cache, betweenLayers, { commit })
       : forwardPaged(this.model, paged, this.cache, { commit });
     options.onForward?.();
-    try {
-      // Row layout of `all`: per chunk its last position, every position with allLogits, none when skipped.
-      const sampled: number[] = [];
-      const logitRows: number[] = [];
-      let row = 0;
-      for (const c of chunks) {
-        const n = rowsOf(c);
-        if (c.sample) sampled.push(row + n - 1);
-        if (wantsLogits(c)) for (let r = 0; r < n; r++) logitRows.push(row + r);
-        row += n;
-      }
-      const out: StepResult[] = chunks.map(() => ({}));
-      if (sampled.length > 0) {
-        const rows = pickRows(all, sampled);
-        let tokens: SampledRow[];
-        try {
-          tokens = await drawTokens(
-            rows,
-            chunks.filter((c) => c.sample),
-          );
-        } finally {
-          if (rows !== all) rows.dispose();
-        }
-        let t = 0;
-        chunks.forEach((c, i) => {
-          if (c.sample) out[i]!.token = tokens[t++]!;
-        });
-      }
-      if (logitRows.length > 0) {
-        const v = this.vocabSize;
-        const flat = await readRows(pickRows(all, logitRows), all);
-        let at = 0;
-        chunks.forEach((c, i) => {
-          if (!wantsLogits(c)) return;
-          const n = c.allLogits ? c.ids.length : 1;
-          out[i]!.logits = flat.subarray(at * v, (at + n) * v);
-          at += n;
-        });
-      }
-      return out;
-    } finally {
-      all.dispose();
-    }
+    return drawStep(all, chunks, this.vocabSize);
   }
 
   release(seq: number): void {

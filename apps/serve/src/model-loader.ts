@@ -51,8 +51,9 @@ export interface LoadServedModelOptions {
   /**
    * Offer cut-ins (`Engine.cutIn`: a prompt arriving during a step runs between its layers). Default: on with one
    * engine worker on the CPU backend (measured: time to first token under load about halved for a few % of
-   * throughput); off on WebGPU, where each layer boundary waits for the device (a fifth of the 16-client throughput
-   * on lavapipe) for a smaller gain. Never with replicas (2+ workers).
+   * throughput); off on WebGPU, where a cut-in (its layers behind the step's, its rows in the step's output
+   * projection) lowered the 16-client TTFT on lavapipe but cost 3–7 % of the tokens per server CPU-second and up to
+   * a tenth of the throughput (apps/serve/BENCHMARKS.md, lvp3). Never with replicas (2+ workers).
    */
   cutIns?: boolean;
   /**

@@ -1,4 +1,4 @@
-import { memory } from '@andes/tensor';
+import { concat, memory, type Tensor } from '@andes/tensor';
 import { describeBackends } from '@andes/tensor/testing';
 import { expect, it } from 'vitest';
 import { hostWeights, maxAbsDiff, randomIds } from '../test/helpers.js';
@@ -194,6 +194,49 @@ describeBackends('forwardPaged', () => {
     ).rejects.toThrow(/boundary failed/);
     expect([pool.length(0), pool.length(1)]).toEqual([13, 13]);
     expect(memory().tensors).toBe(before);
+    cache.dispose();
+    model.dispose();
+  });
+
+  it('with head: false, returns final hidden rows; one output projection over two forwards gives both their logits', async () => {
+    const model = new LlamaForCausalLM(config, { seed: 13 });
+    const seqs = randomIds(3, 15, V, 17);
+    const want = referenceLogits(config, await hostWeights(model), seqs);
+    const cache = new PagedKvCache(config, { numBlocks: 12, blockSize: 4 });
+    for (const [s, n] of [15, 9, 15].entries()) {
+      cache.pool.open(s);
+      cache.pool.grow(s, n);
+    }
+    const before = memory().tensors;
+    // A step (sequence 0's prompt, sequence 1's prompt with every row) and a forward between its layers (sequence 2).
+    let nested: Tensor | undefined;
+    const first = [
+      { seq: 0, ids: seqs[0]!, start: 0 },
+      { seq: 1, ids: seqs[1]!.slice(0, 9), start: 0, allLogits: true },
+    ];
+    const hidden = await forwardPagedBetweenLayers(
+      model,
+      first,
+      cache,
+      () => {
+        nested ??= forwardPaged(model, [{ seq: 2, ids: seqs[2]!, start: 0 }], cache, { head: false });
+        return undefined;
+      },
+      { head: false },
+    );
+    expect([hidden.shape, nested!.shape]).toEqual([
+      [10, config.hidden_size],
+      [1, config.hidden_size],
+    ]);
+    const both = concat([hidden, nested!], 0);
+    const logits = await rows(model.logits(both));
+    for (const t of [hidden, nested!, both]) t.dispose();
+    const wanted = [want[0]![14]!, ...want[1]!.slice(0, 9), want[2]![14]!];
+    wanted.forEach((ref, r) => {
+      expect(relative(logits.subarray(r * V, (r + 1) * V), Float64Array.from(ref)), `row ${r}`).toBeLessThan(2e-4);
+    });
+    expect(memory().tensors).toBe(before);
+    expect([0, 1, 2].map((s) => cache.pool.length(s))).toEqual([15, 9, 15]);
     cache.dispose();
     model.dispose();
   });

@@ -19,6 +19,12 @@ export interface PagedForwardOptions {
    * a copy of the pool replays the commits in its own order (an engine worker follows the main thread's pool).
    */
   commit?: boolean;
+  /**
+   * Run the output projection (default true). False: return the wanted rows' final hidden states `[R, d]` (after the
+   * final norm) instead of logits, so that a caller can put the rows of several forwards through one projection
+   * (`model.logits`), the step's largest product; row layout as the logits'.
+   */
+  head?: boolean;
 }
 
 /** One sequence's part of a {@link forwardPaged} step. */
@@ -41,8 +47,9 @@ export interface PagedChunk {
 /**
  * Runs the chunks through `model` in one forward, writing their keys/values into `cache` and committing their ids to
  * the pool (which registers completed blocks for prefix sharing). The pool's pending partial-block copies run first
- * (`PagedKvCache.runPendingCopies`), whichever sequences they belong to. Returns logits `[R, V]`: per chunk in order, its
- * last position's row (all rows with `allLogits`, none with `skipLogits`; R may be 0). Each row equals what a contiguous-cache prefill/decode of that
+ * (`PagedKvCache.runPendingCopies`), whichever sequences they belong to. Returns logits `[R, V]`: per chunk in order,
+ * its last position's row (all rows with `allLogits`, none with `skipLogits`; R may be 0), or the rows' final hidden
+ * states `[R, d]` with `head: false`. Each row equals what a contiguous-cache prefill/decode of that
  * sequence alone computes (up to float rounding of the attention sum order). No gradients; intermediates are freed.
  */
 export function forwardPaged(
@@ -58,7 +65,7 @@ export function forwardPaged(
       const { index, pos, embedded } = pagedInputs(model, chunks, cache, rows);
       const step = { cache, index };
       const x = throughLayers(model.model.layers, embedded, (layer, h) => layer.forwardPaged(h, pos, step));
-      return pagedLogits(model, chunks, x);
+      return pagedOutput(model, chunks, x, options);
     }),
   );
   if (options.commit !== false) for (const c of chunks) cache.pool.commit(c.seq, c.start, c.ids);
@@ -96,7 +103,7 @@ export async function forwardPagedBetweenLayers(
       if (pending) await pending;
     }
     const x = h;
-    const logits = noGrad(() => tidy(() => pagedLogits(model, chunks, x)));
+    const logits = noGrad(() => tidy(() => pagedOutput(model, chunks, x, options)));
     if (options.commit !== false) for (const c of chunks) cache.pool.commit(c.seq, c.start, c.ids);
     return logits;
   } finally {
@@ -159,8 +166,16 @@ function pagedInputs(
   return { index, pos, embedded };
 }
 
-/** Logits `[R, V]` of the wanted rows of the last layer's output `x` (see {@link forwardPaged}). */
-function pagedLogits(model: LlamaForCausalLM, chunks: readonly PagedChunk[], x: Tensor): Tensor {
+/**
+ * Logits `[R, V]` of the wanted rows of the last layer's output `x` (see {@link forwardPaged}), or with `head: false`
+ * their final hidden states `[R, d]`.
+ */
+function pagedOutput(
+  model: LlamaForCausalLM,
+  chunks: readonly PagedChunk[],
+  x: Tensor,
+  { head = true }: PagedForwardOptions,
+): Tensor {
   const vocab = model.config.vocab_size;
   const hidden = model.model.norm.forward(x); // [1, T, d]
   // Only the rows whose logits are wanted go through the output projection (the largest matmul).
@@ -188,7 +203,7 @@ function pagedLogits(model: LlamaForCausalLM, chunks: readonly PagedChunk[], x: 
     r0 += n;
   }
   flush();
-  if (picked.length === 0) return tensor(new Float32Array(0), [0, vocab]);
+  if (picked.length === 0) return tensor(new Float32Array(0), [0, head ? vocab : d]);
   const h = picked.length === 1 ? picked[0]! : concat(picked, 0);
-  return model.logits(h).reshape([-1, vocab]);
+  return head ? model.logits(h).reshape([-1, vocab]) : h;
 }
