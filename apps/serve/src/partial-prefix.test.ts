@@ -4,24 +4,16 @@
  * alone (`soloGreedy`, a contiguous-cache forward), on the main thread with and without cut-ins and in an engine
  * worker with and without them, under block pressure (preemptions), and leave every block free.
  */
-import { LlamaForCausalLM, llamaConfig, PagedKvCache } from '@andes/nn';
+import { LlamaForCausalLM, PagedKvCache } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { greedy, soloGreedy } from '../test/requests.js';
+import { greedy, soloGreedy, weightsSource, workerTestConfig } from '../test/requests.js';
 import type { Engine } from './engine.js';
 import { LlamaEngine, type LlamaEngineOptions } from './llama-engine.js';
 import { Scheduler } from './scheduler.js';
 import { type EngineSource, WorkerEngine } from './worker-engine.js';
 
-const config = llamaConfig({
-  vocab_size: 61,
-  hidden_size: 24,
-  intermediate_size: 40,
-  num_hidden_layers: 2,
-  num_attention_heads: 3,
-  num_key_value_heads: 1,
-  max_position_embeddings: 96,
-});
+const config = workerTestConfig;
 let model: LlamaForCausalLM;
 let source: EngineSource;
 const engines: Engine[] = [];
@@ -29,9 +21,7 @@ const engines: Engine[] = [];
 beforeAll(async () => {
   await setBackend('cpu');
   model = new LlamaForCausalLM(config, { seed: 17 });
-  const tensors: [string, number[], Float32Array][] = [];
-  for (const [name, t] of model.stateDict()) tensors.push([name, [...t.shape], (await t.data()) as Float32Array]);
-  source = { kind: 'weights', config, tensors };
+  source = await weightsSource(model);
 });
 
 afterAll(() => {

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { DEFAULT_SAMPLING, LlamaForCausalLM, llamaConfig } from '@andes/nn';
+import { DEFAULT_SAMPLING, LlamaForCausalLM } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { greedy, sampled } from '../test/requests.js';
+import { greedy, sampled, weightsSource, workerTestConfig } from '../test/requests.js';
 import type { Engine } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
 import { type FinishReason, Scheduler, type SequenceHandle } from './scheduler.js';
@@ -11,15 +11,7 @@ import { type EngineSource, WorkerEngine } from './worker-engine.js';
 
 // The reference is the same model on the main thread (LlamaEngine): a worker, or two sharing the sequences, must
 // give every request exactly its tokens, through prefix sharing, chunked prefill, preemption and releases.
-const config = llamaConfig({
-  vocab_size: 61,
-  hidden_size: 24,
-  intermediate_size: 40,
-  num_hidden_layers: 2,
-  num_attention_heads: 3,
-  num_key_value_heads: 1,
-  max_position_embeddings: 96,
-});
+const config = workerTestConfig;
 // 26 blocks of 4 positions (512 bytes each): five running sequences outgrow them, so the scheduler preempts.
 const sizing = { maxSlots: 5, maxContext: 90, blockSize: 4, kvBudgetBytes: 26 * 512 };
 let model: LlamaForCausalLM;
@@ -29,9 +21,7 @@ const engines: Engine[] = [];
 beforeAll(async () => {
   await setBackend('cpu');
   model = new LlamaForCausalLM(config, { seed: 7 });
-  const tensors: [string, number[], Float32Array][] = [];
-  for (const [name, t] of model.stateDict()) tensors.push([name, [...t.shape], (await t.data()) as Float32Array]);
-  source = { kind: 'weights', config, tensors };
+  source = await weightsSource(model);
 });
 
 afterAll(() => {

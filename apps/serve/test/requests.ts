@@ -5,6 +5,7 @@
  */
 import { DEFAULT_SAMPLING, generateIds, type LlamaForCausalLM, llamaConfig, type SamplingParams } from '@andes/nn';
 import type { FinishReason, SequenceRequest } from '../src/scheduler.js';
+import type { EngineSource } from '../src/worker-engine.js';
 
 /** A greedy request for `maxTokens` tokens of `prompt` (EOS never matches), the ids it receives and how it ended. */
 export function greedy(prompt: number[], maxTokens: number) {
@@ -46,3 +47,21 @@ export const schedulerTestConfig = llamaConfig({
   num_key_value_heads: 1,
   max_position_embeddings: 64,
 });
+
+/** The small model config of the engine-worker tests (2 layers, grouped KV heads, 61 tokens, 96 positions). */
+export const workerTestConfig = llamaConfig({
+  vocab_size: 61,
+  hidden_size: 24,
+  intermediate_size: 40,
+  num_hidden_layers: 2,
+  num_attention_heads: 3,
+  num_key_value_heads: 1,
+  max_position_embeddings: 96,
+});
+
+/** `model`'s weights as an engine worker's source (copies of its tensors' data, as the worker receives them). */
+export async function weightsSource(model: LlamaForCausalLM): Promise<EngineSource> {
+  const tensors: [string, number[], Float32Array][] = [];
+  for (const [name, t] of model.stateDict()) tensors.push([name, [...t.shape], (await t.data()) as Float32Array]);
+  return { kind: 'weights', config: model.config, tensors };
+}
