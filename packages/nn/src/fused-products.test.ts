@@ -1,7 +1,7 @@
 import { getBackend, zeroGrad } from '@andes/tensor';
 import { describeBackends } from '@andes/tensor/testing';
 import { expect, it, vi } from 'vitest';
-import { idsTensor, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { idsTensor, randomIds, relativeDiff } from '../test/helpers.js';
 import { llamaConfig } from './config.js';
 import { KvCache } from './kv-cache.js';
 import { LlamaForCausalLM } from './llama.js';
@@ -35,13 +35,6 @@ async function unfused<R>(fn: () => Promise<R>): Promise<R> {
       else delete backend[name];
     });
   }
-}
-
-/** Largest difference relative to the largest magnitude of the reference. */
-function relative(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  return maxAbsDiff(got, want) / scale;
 }
 
 /** Logits, and each parameter's gradient of the loss, by name. */
@@ -89,7 +82,7 @@ describeBackends('decoder layer grouped products (linearMany, linearResidual)', 
     const plain = await unfused(() => trainingPass(model, ids));
     grouped.mockRestore();
     expect([...fused.keys()]).toEqual([...plain.keys()]);
-    for (const [name, want] of plain) expect(relative(fused.get(name)!, want), name).toBeLessThan(2e-5);
+    for (const [name, want] of plain) expect(relativeDiff(fused.get(name)!, want), name).toBeLessThan(2e-5);
     model.dispose();
   });
 
@@ -98,7 +91,7 @@ describeBackends('decoder layer grouped products (linearMany, linearResidual)', 
     const prompts = [randomIds(1, 5, config.vocab_size, 1)[0]!, randomIds(1, 2, config.vocab_size, 2)[0]!];
     const fused = await decodePass(model, prompts, 3);
     const plain = await unfused(() => decodePass(model, prompts, 3));
-    expect(relative(fused, plain)).toBeLessThan(2e-5);
+    expect(relativeDiff(fused, plain)).toBeLessThan(2e-5);
     model.dispose();
   });
 });

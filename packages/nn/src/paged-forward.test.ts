@@ -1,7 +1,7 @@
 import { concat, memory, type Tensor } from '@andes/tensor';
 import { describeBackends } from '@andes/tensor/testing';
 import { expect, it } from 'vitest';
-import { hostWeights, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { hostWeights, randomIds, readAndFree, relativeDiff } from '../test/helpers.js';
 import { referenceLogits } from '../test/reference-llama.js';
 import { llamaConfig } from './config.js';
 import { LlamaForCausalLM } from './llama.js';
@@ -20,18 +20,6 @@ const config = llamaConfig({
   tie_word_embeddings: false,
 });
 const V = config.vocab_size;
-
-async function rows(t: { data(): Promise<ArrayLike<number>>; dispose(): void }): Promise<Float32Array> {
-  const d = Float32Array.from(await t.data());
-  t.dispose();
-  return d;
-}
-
-/** Relative distance of logits rows to float64 reference rows. */
-function relative(mine: ArrayLike<number>, ref: Float64Array): number {
-  const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  return maxAbsDiff(mine, ref) / scale;
-}
 
 describeBackends('forwardPaged', () => {
   it('steps mixing prefill chunks and decodes of ragged sequences match a float64 forward of each sequence', async () => {
@@ -57,13 +45,13 @@ describeBackends('forwardPaged', () => {
         expect(cache.pool.grow(s, done[s]! + n)).toBe(true);
         return [{ seq: s, ids: seqs[s]!.slice(done[s], done[s]! + n), start: done[s]!, allLogits: s === 2 }];
       });
-      const logits = await rows(forwardPaged(model, chunks, cache));
+      const logits = await readAndFree(forwardPaged(model, chunks, cache));
       let r = 0;
       for (const c of chunks) {
         const positions = c.allLogits ? c.ids.map((_, j) => c.start + j) : [c.start + c.ids.length - 1];
         const mine = logits.subarray(r * V, (r + positions.length) * V);
         const ref = Float64Array.from(positions.flatMap((p) => [...want[c.seq]![p]!]));
-        expect(relative(mine, ref), `step ${step}, sequence ${c.seq}`).toBeLessThan(2e-4);
+        expect(relativeDiff(mine, ref), `step ${step}, sequence ${c.seq}`).toBeLessThan(2e-4);
         r += positions.length;
         done[c.seq] = c.start + c.ids.length;
       }
@@ -95,7 +83,7 @@ describeBackends('forwardPaged', () => {
       cache,
     );
     expect(first.shape).toEqual([1, V]);
-    expect(relative(await rows(first), Float64Array.from(want[1]![6]!))).toBeLessThan(2e-4);
+    expect(relativeDiff(await readAndFree(first), Float64Array.from(want[1]![6]!))).toBeLessThan(2e-4);
     // Step 2: A's next 4 alone, skipped: no rows at all.
     const none = forwardPaged(model, [{ seq: 0, ids: a.slice(5, 9), start: 5, skipLogits: true }], cache);
     expect(none.shape).toEqual([0, V]);
@@ -103,7 +91,7 @@ describeBackends('forwardPaged', () => {
     // Step 3: A's last 2 prompt tokens beside B's decode read the keys/values the skipped steps wrote.
     cache.pool.grow(0, 11);
     cache.pool.grow(1, 8);
-    const last = await rows(
+    const last = await readAndFree(
       forwardPaged(
         model,
         [
@@ -113,8 +101,8 @@ describeBackends('forwardPaged', () => {
         cache,
       ),
     );
-    expect(relative(last.subarray(0, V), Float64Array.from(want[0]![10]!))).toBeLessThan(2e-4);
-    expect(relative(last.subarray(V), Float64Array.from(want[1]![7]!))).toBeLessThan(2e-4);
+    expect(relativeDiff(last.subarray(0, V), Float64Array.from(want[0]![10]!))).toBeLessThan(2e-4);
+    expect(relativeDiff(last.subarray(V), Float64Array.from(want[1]![7]!))).toBeLessThan(2e-4);
     cache.pool.close(0);
     cache.pool.close(1);
     cache.dispose();
@@ -131,8 +119,8 @@ describeBackends('forwardPaged', () => {
     const { pool } = cache;
     pool.open(0);
     pool.grow(0, a.length);
-    const la = await rows(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache));
-    expect(relative(la, Float64Array.from(want[0]![a.length - 1]!))).toBeLessThan(2e-4);
+    const la = await readAndFree(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache));
+    expect(relativeDiff(la, Float64Array.from(want[0]![a.length - 1]!))).toBeLessThan(2e-4);
     const usedByA = pool.usedBlocks; // ⌈14 / 4⌉ = 4
     // B reuses the two full blocks of the 11-token system prompt (8 positions), copies the other 3 from A's third
     // block into a block of its own, and prefills only the rest.
@@ -141,8 +129,8 @@ describeBackends('forwardPaged', () => {
     expect(pool.table(1).slice(0, 2)).toEqual(pool.table(0).slice(0, 2));
     pool.grow(1, b.length);
     expect(pool.usedBlocks).toBe(usedByA + pool.blocksFor(b.length) - 2);
-    const lb = await rows(forwardPaged(model, [{ seq: 1, ids: b.slice(11), start: 11 }], cache));
-    expect(relative(lb, Float64Array.from(want[1]![b.length - 1]!))).toBeLessThan(2e-4);
+    const lb = await readAndFree(forwardPaged(model, [{ seq: 1, ids: b.slice(11), start: 11 }], cache));
+    expect(relativeDiff(lb, Float64Array.from(want[1]![b.length - 1]!))).toBeLessThan(2e-4);
     // A leaves: the shared blocks stay with B; when B leaves too, every block is free again (cached for reuse).
     pool.close(0);
     expect(pool.usedBlocks).toBe(pool.blocksFor(b.length));
@@ -164,7 +152,7 @@ describeBackends('forwardPaged', () => {
     for (const s of [0, 1]) {
       pool.open(s);
       pool.grow(s, 13);
-      (await rows(forwardPaged(model, [{ seq: s, ids: seqs[s]!.slice(0, 12), start: 0 }], cache))).fill(0);
+      (await readAndFree(forwardPaged(model, [{ seq: s, ids: seqs[s]!.slice(0, 12), start: 0 }], cache))).fill(0);
     }
     const before = memory().tensors;
     let boundaries = 0;
@@ -174,15 +162,15 @@ describeBackends('forwardPaged', () => {
       if (++boundaries !== 2) return undefined;
       pool.open(2);
       pool.grow(2, 17);
-      return rows(forwardPaged(model, [{ seq: 2, ids: seqs[2]!, start: 0 }], cache)).then((l) => {
+      return readAndFree(forwardPaged(model, [{ seq: 2, ids: seqs[2]!, start: 0 }], cache)).then((l) => {
         nested = l;
       });
     });
-    const logits = await rows(outer);
+    const logits = await readAndFree(outer);
     expect(boundaries).toBe(3);
-    expect(relative(nested!, Float64Array.from(want[2]![16]!))).toBeLessThan(2e-4);
+    expect(relativeDiff(nested!, Float64Array.from(want[2]![16]!))).toBeLessThan(2e-4);
     for (const s of [0, 1]) {
-      expect(relative(logits.subarray(s * V, (s + 1) * V), Float64Array.from(want[s]![12]!))).toBeLessThan(2e-4);
+      expect(relativeDiff(logits.subarray(s * V, (s + 1) * V), Float64Array.from(want[s]![12]!))).toBeLessThan(2e-4);
     }
     expect([pool.length(0), pool.length(1), pool.length(2)]).toEqual([13, 13, 17]);
     expect(memory().tensors).toBe(before);
@@ -229,11 +217,11 @@ describeBackends('forwardPaged', () => {
       [1, config.hidden_size],
     ]);
     const both = concat([hidden, nested!], 0);
-    const logits = await rows(model.logits(both));
+    const logits = await readAndFree(model.logits(both));
     for (const t of [hidden, nested!, both]) t.dispose();
     const wanted = [want[0]![14]!, ...want[1]!.slice(0, 9), want[2]![14]!];
     wanted.forEach((ref, r) => {
-      expect(relative(logits.subarray(r * V, (r + 1) * V), Float64Array.from(ref)), `row ${r}`).toBeLessThan(2e-4);
+      expect(relativeDiff(logits.subarray(r * V, (r + 1) * V), Float64Array.from(ref)), `row ${r}`).toBeLessThan(2e-4);
     });
     expect(memory().tensors).toBe(before);
     expect([0, 1, 2].map((s) => cache.pool.length(s))).toEqual([15, 9, 15]);

@@ -1,7 +1,7 @@
 import { memory } from '@andes/tensor';
 import { describeBackends } from '@andes/tensor/testing';
 import { expect, it } from 'vitest';
-import { hostWeights, maxAbsDiff, randomIds } from '../test/helpers.js';
+import { hostWeights, maxAbsDiff, randomIds, readAndFree, relativeDiff } from '../test/helpers.js';
 import { referenceLogits } from '../test/reference-llama.js';
 import { llamaConfig } from './config.js';
 import { LlamaForCausalLM } from './llama.js';
@@ -21,19 +21,6 @@ const config = llamaConfig({
 });
 const V = config.vocab_size;
 
-async function rows(t: { data(): Promise<ArrayLike<number>>; dispose(): void }): Promise<Float32Array> {
-  const d = Float32Array.from(await t.data());
-  t.dispose();
-  return d;
-}
-
-/** Relative distance of logits rows to float64 reference rows. */
-function relative(mine: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
-  return maxAbsDiff(mine, ref) / scale;
-}
-
 describeBackends('partial-block prefix copies', () => {
   it('copyPositions copies the first k positions of a block in every layer and leaves every other row alone', async () => {
     const model = new LlamaForCausalLM(config, { seed: 5 });
@@ -42,7 +29,7 @@ describeBackends('partial-block prefix copies', () => {
     // Fill three blocks with keys/values of a real prefill (random-looking, never zero).
     pool.open(0);
     pool.grow(0, 20);
-    (await rows(forwardPaged(model, [{ seq: 0, ids: randomIds(1, 20, V, 3)[0]!, start: 0 }], cache))).fill(0);
+    (await readAndFree(forwardPaged(model, [{ seq: 0, ids: randomIds(1, 20, V, 3)[0]!, start: 0 }], cache))).fill(0);
     const [a, , c] = pool.table(0) as [number, number, number];
     const before = await Promise.all([...cache.keys, ...cache.values].map((t) => t.data()));
     const tensors = memory().tensors;
@@ -85,7 +72,7 @@ describeBackends('partial-block prefix copies', () => {
     const { pool } = cache;
     pool.open(0);
     pool.grow(0, a.length);
-    (await rows(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache))).fill(0);
+    (await readAndFree(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache))).fill(0);
     pool.close(0); // its six blocks stay cached, evictable
     const hit = pool.lookupPrefix(b, b.length - 1);
     expect(hit.tokens).toBe(13);
@@ -98,13 +85,15 @@ describeBackends('partial-block prefix copies', () => {
     expect([pool.freeBlocks, pool.cachedBlocks]).toEqual([0, 0]);
     expect(pool.table(2)).not.toContain(hit.copy!.source);
     expect(pool.pendingCopies).toBe(1);
-    const lc = await rows(forwardPaged(model, [{ seq: 2, ids: c, start: 0 }], cache));
+    const lc = await readAndFree(forwardPaged(model, [{ seq: 2, ids: c, start: 0 }], cache));
     expect(pool.pendingCopies).toBe(0);
-    expect(relative(lc, want[2]![c.length - 1]!)).toBeLessThan(2e-4);
+    expect(relativeDiff(lc, want[2]![c.length - 1]!)).toBeLessThan(2e-4);
     // B computes only its last 9 positions, every one of them against the reference.
-    const lb = await rows(forwardPaged(model, [{ seq: 1, ids: b.slice(13), start: 13, allLogits: true }], cache));
+    const lb = await readAndFree(
+      forwardPaged(model, [{ seq: 1, ids: b.slice(13), start: 13, allLogits: true }], cache),
+    );
     for (let p = 13; p < b.length; p++) {
-      expect(relative(lb.subarray((p - 13) * V, (p - 12) * V), want[1]![p]!), `position ${p}`).toBeLessThan(2e-4);
+      expect(relativeDiff(lb.subarray((p - 13) * V, (p - 12) * V), want[1]![p]!), `position ${p}`).toBeLessThan(2e-4);
     }
     for (const s of [1, 2]) pool.close(s);
     expect(pool.freeBlocks).toBe(11);

@@ -60,3 +60,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
 }
+
+/** Largest |got − want| relative to the largest magnitude of the reference `want`. */
+export function relativeDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i] as number));
+  return maxAbsDiff(got, want) / scale;
+}
+
+/** A tensor's values as float32 (it is freed after the read). */
+export async function readAndFree(t: { data(): Promise<ArrayLike<number>>; dispose(): void }): Promise<Float32Array> {
+  const d = Float32Array.from(await t.data());
+  t.dispose();
+  return d;
+}
