@@ -65,18 +65,26 @@ export function kernelModuleBytes(shared: boolean, kernels: readonly ModuleKerne
 }
 
 /**
- * The exports of `kernels` instantiated on the tile module's memory; null where WebAssembly SIMD or the tile module is
+ * The exports of the module that `bytes(shared)` builds (importing the tile module's memory, declared shared or not as
+ * that memory is, as `env.mem`) instantiated on that memory; null where WebAssembly SIMD or the tile module is
  * unavailable, or the engine refuses the module (callers then run their JS loops).
  */
-export function instantiateOnTileMemory(kernels: readonly ModuleKernel[]): WebAssembly.Exports | null {
+export function instantiateModuleOnTileMemory(
+  bytes: (shared: boolean) => Uint8Array<ArrayBuffer>,
+): WebAssembly.Exports | null {
   const tile = wasmTile();
   if (!tile) return null;
   try {
-    const bytes = kernelModuleBytes(tile.shared, kernels);
-    if (!WebAssembly.validate(bytes)) return null;
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
+    const module = bytes(tile.shared);
+    if (!WebAssembly.validate(module)) return null;
+    return new WebAssembly.Instance(new WebAssembly.Module(module), { env: { mem: tile.memory } }).exports;
   } catch {
     // An engine that validates SIMD but refuses the import: JS loops.
     return null;
   }
+}
+
+/** The exports of `kernels` ({@link kernelModuleBytes}) instantiated on the tile module's memory, as above. */
+export function instantiateOnTileMemory(kernels: readonly ModuleKernel[]): WebAssembly.Exports | null {
+  return instantiateModuleOnTileMemory((shared) => kernelModuleBytes(shared, kernels));
 }

@@ -20,6 +20,7 @@
 
 import { extractLane, F32, simd, tee, v128Load, v128Store } from './wasm-encoding.js';
 import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
+import { instantiateModuleOnTileMemory } from './wasm-kernel-module.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
 const { I32, V128, op, uleb, sleb, vec, section, name, get, set } = wasmAsm;
@@ -256,20 +257,15 @@ export function wasmRows(): WasmRows | null {
   if (instance !== undefined) return instance;
   instance = null;
   const tile = wasmTile();
-  if (!tile) return instance;
-  try {
-    const bytes = rowsModuleBytes(tile.shared);
-    if (!WebAssembly.validate(bytes) || !ensureMemory(tile.memory, 1)) return instance;
-    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
-    instance = {
-      memory: tile.memory,
-      firstMax: e.firstMax as WasmRows['firstMax'],
-      swiglu: e.swiglu as WasmRows['swiglu'],
-      softmaxWeights: e.softmaxWeights as WasmRows['softmaxWeights'],
-    };
-  } catch {
-    // An engine that validates SIMD but refuses the import: JS loops.
-  }
+  if (!tile || !ensureMemory(tile.memory, 1)) return instance;
+  const e = instantiateModuleOnTileMemory(rowsModuleBytes);
+  if (!e) return instance;
+  instance = {
+    memory: tile.memory,
+    firstMax: e.firstMax as WasmRows['firstMax'],
+    swiglu: e.swiglu as WasmRows['swiglu'],
+    softmaxWeights: e.softmaxWeights as WasmRows['softmaxWeights'],
+  };
   return instance;
 }
 

@@ -42,6 +42,7 @@ import {
   v128Store,
   vec,
 } from './wasm-encoding.js';
+import { instantiateModuleOnTileMemory } from './wasm-kernel-module.js';
 import { wasmRelaxedSimd } from './wasm-relaxed-simd.js';
 import { wasmTile } from './wasm-tile.js';
 
@@ -331,22 +332,17 @@ export function wasmSampling(): WasmSampling | null {
   let instance: WasmSampling | null = null;
   instances.set(fused, instance);
   const tile = wasmTile();
-  if (!tile) return instance;
-  try {
-    const bytes = samplingModuleBytes(tile.shared, fused);
-    if (!WebAssembly.validate(bytes)) return instance;
-    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
-    instance = {
-      memory: tile.memory,
-      rowMax: e.rowMax as WasmSampling['rowMax'],
-      blockWeights: e.blockWeights as WasmSampling['blockWeights'],
-      blockMaxima: e.blockMaxima as WasmSampling['blockMaxima'],
-      blockWeights64: e.blockWeights64 as WasmSampling['blockWeights64'],
-      weights64: e.weights64 as WasmSampling['weights64'],
-    };
-    instances.set(fused, instance);
-  } catch {
-    // An engine that validates SIMD but refuses the import: the float64 JS paths.
-  }
+  // Null (the float64 JS paths) where SIMD, the tile module or the import is unavailable.
+  const e = tile ? instantiateModuleOnTileMemory((shared) => samplingModuleBytes(shared, fused)) : null;
+  if (!tile || !e) return instance;
+  instance = {
+    memory: tile.memory,
+    rowMax: e.rowMax as WasmSampling['rowMax'],
+    blockWeights: e.blockWeights as WasmSampling['blockWeights'],
+    blockMaxima: e.blockMaxima as WasmSampling['blockMaxima'],
+    blockWeights64: e.blockWeights64 as WasmSampling['blockWeights64'],
+    weights64: e.weights64 as WasmSampling['weights64'],
+  };
+  instances.set(fused, instance);
   return instance;
 }
