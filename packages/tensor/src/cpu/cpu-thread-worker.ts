@@ -75,9 +75,29 @@ export const PREEMPTED_MS = 0.05;
 export const CALM_JOBS = 256;
 
 /**
+ * Groups (output columns of each of a kernel's far columns) per cache line of float32 output: 16 × 4 bytes = 64.
+ * Chunks of a product start and end on multiples of it.
+ */
+export const LINE_GROUPS = 16;
+
+/**
+ * First group of chunk j of a product's n chunks over G groups (j = n gives G): G − ⌊G·(n − j)² / n²⌋, so chunks
+ * shrink toward the end of the product (the last, which other threads may wait for, is the smallest), rounded up to
+ * a multiple of {@link LINE_GROUPS} (chunks rounded to nothing are empty and skipped). Why whole lines: the threads
+ * take neighbouring chunks at the same time, and a chunk edge inside a 64-byte line of output made both cores write
+ * that line in every row of the tile (false sharing); on lines, two threads ran 182-row products 1.15–1.25× faster
+ * and the 16-row ones 1.1–1.3× (bench/cpu-threads.mjs). Written without closures or imports: its source text is
+ * compiled into the chunk loop ({@link runChunksSource}).
+ */
+export function productChunkStart(j: number, n: number, G: number): number {
+  const start = G - Math.floor((G * (n - j) * (n - j)) / (n * n));
+  return Math.min(G, Math.ceil(start / 16) * 16); // 16: LINE_GROUPS (this text must stand alone)
+}
+
+/**
  * The program: instantiate the module on the shared memory, report ready, then loop: wait for a job, take chunks.
- * Chunk j of a part's n chunks is its groups [G − ⌊G·(n − j)² / n²⌋, G − ⌊G·(n − j − 1)² / n²⌋) (decreasing sizes, see
- * runChunksSource): w and o advance by whole groups (arguments 3 / 7 by 9 / 11), so each output is computed by the
+ * Chunk j of a part's n chunks is its groups [productChunkStart(j, n, G), productChunkStart(j + 1, n, G)) (decreasing
+ * sizes in whole cache lines of output, see {@link productChunkStart}): w and o advance by whole groups (arguments 3 / 7 by 9 / 11), so each output is computed by the
  * same kernel code over the same k order as on one thread. A range kernel's chunk j of n is items [⌊j·G/n⌋, ⌊(j+1)·G/n⌋).
  */
 export const HELPER_SOURCE = `
@@ -139,6 +159,7 @@ serve();
 export function runChunksSource(control: string, kernels: string): string {
   const c = control;
   return `
+${productChunkStart.toString()}
 function runChunks() {
   for (let ran = 0; ; ran++) {
     const i = Atomics.add(${c}, ${CONTROL.NEXT}, 1);
@@ -154,11 +175,10 @@ function runChunks() {
     const G = ${c}[a + 5];
     const k = ${c}[${CONTROL.KERNEL}];
     const range = k >= ${RANGE_KERNELS_FROM};
-    // A range kernel's items (attention rows, longest first) go in equal chunks. A product's chunks shrink toward the
-    // end of its part (chunk j holds (2(n − j) − 1) / n² of its groups): the last, which the other threads may wait
-    // for, is the smallest.
-    const g0 = range ? Math.floor((j * G) / n) : G - Math.floor((G * (n - j) * (n - j)) / (n * n));
-    const g1 = range ? Math.floor(((j + 1) * G) / n) : G - Math.floor((G * (n - j - 1) * (n - j - 1)) / (n * n));
+    // A range kernel's items (attention rows, longest first) go in equal chunks; a product's in shrinking runs of
+    // whole output lines (productChunkStart).
+    const g0 = range ? Math.floor((j * G) / n) : productChunkStart(j, n, G);
+    const g1 = range ? Math.floor(((j + 1) * G) / n) : productChunkStart(j + 1, n, G);
     try {
       if (g1 > g0 && range) ${kernels}[k](${c}[a], g0, g1 - g0);
       else if (g1 > g0) ${kernels}[k](
