@@ -11,7 +11,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { LlamaForCausalLM } from '@andes/nn';
-import { setBackend, setCpuHelperNice, setCpuThreads } from '@andes/tensor';
+import { setBackend, setCpuHelperNice, setCpuHelperSpin, setCpuThreads } from '@andes/tensor';
 import type { StepChunk } from './engine.js';
 import { LlamaEngine } from './llama-engine.js';
 import { buildModel } from './model-build.js';
@@ -74,6 +74,15 @@ post({
   blockSize: pool.blockSize,
 });
 
+/**
+ * Sequences in a step from which the CPU helper threads stop polling for jobs between products (setCpuHelperSpin 0).
+ * Why: with several streams in flight the server's HTTP thread and the clients want the cores too, and a polling
+ * helper took CPU time from them; side by side on 2 vCPUs (apps/serve/BENCHMARKS.md), 16 clients gained 2–11 %
+ * tokens/s and TTFT p95 fell from 21 to 15–17 ms. One sequence keeps the polling: its one-row products are short and
+ * memory-bound, and a sleeping helper would join them late.
+ */
+const SPINLESS_SEQUENCES = 2;
+
 const cutIns = init.cutInPort ?? null;
 /** A step or cut-in is running: a `drain` that arrives meanwhile leaves the port to it. */
 let running = false;
@@ -97,6 +106,7 @@ async function run(kind: 'step' | 'cut-in', parts: readonly Part[], between?: ()
   try {
     for (const p of parts) replay(engine, p.ops);
     if (kind === 'step') stepsReplayed++;
+    if (kind === 'step') setCpuHelperSpin(parts[0]!.chunks.length >= SPINLESS_SEQUENCES ? 0 : undefined);
     const chunks = parts.length === 1 ? parts[0]!.chunks : parts.flatMap((p) => p.chunks);
     // The main thread commits the chunks when the reply comes, and this pool replays that (see replay).
     const onForward = () => {

@@ -34,7 +34,7 @@ export { DTYPE_BYTES, type HalfDType, isHalf } from './backend/backend.js';
 export { type BackendChoice, getBackend, initBackend, selectBackend, setBackend, sync } from './backend/registry.js';
 export { zeroGrad } from './backward.js';
 export { checkpoint } from './checkpoint.js';
-export { setCpuHelperNice, setCpuThreads } from './cpu/cpu-threads.js';
+export { setCpuHelperNice, setCpuHelperSpin, setCpuThreads } from './cpu/cpu-threads.js';
 export { createCpuBackend } from './cpu/index.js';
 export { type CpuMatmulKernels, setCpuMatmulKernels } from './cpu/matmul.js';
 export { setWasmRelaxedSimd } from './cpu/wasm-relaxed-simd.js';

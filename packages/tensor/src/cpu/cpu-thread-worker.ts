@@ -34,6 +34,11 @@ export const CONTROL = {
   /** Per part p (from 8 + p): the chunk after its last (its chunks follow the previous part's). */
   PART_ENDS: 8,
   /**
+   * Microseconds a helper polls for the next job before it sleeps in Atomics.wait (see {@link HELPER_SPIN_MS}); the
+   * caller may change it at any time (setCpuHelperSpin), a helper reads it each time it starts waiting.
+   */
+  SPIN_US: 12,
+  /**
    * Per part p (from 16 + 13·p): the kernel's 13 arguments for the part's whole product (a chunk offsets them to its
    * groups; argument 5 is the part's group count).
    */
@@ -62,8 +67,9 @@ export const HELPER_KERNELS = ['tile', 'gemv', 'tileFused', 'gemvFused', 'attend
  */
 export const RANGE_KERNELS_FROM = 4;
 /**
- * Milliseconds a helper polls for the next job before it sleeps in Atomics.wait: the products of a decode step come
- * tens of µs apart, and a sleeping helper wakes too late to help (~200 µs here). OpenMP runtimes spin similarly.
+ * Milliseconds a helper polls for the next job before it sleeps in Atomics.wait, by default: the products of a decode
+ * step come tens of µs apart, and a sleeping helper wakes too late to help (~200 µs here). OpenMP runtimes spin
+ * similarly (OMP_WAIT_POLICY); `setCpuHelperSpin` changes it.
  */
 export const HELPER_SPIN_MS = 1;
 /**
@@ -122,7 +128,7 @@ function serve() {
     let s = Atomics.load(c, ${CONTROL.SEQ});
     if (s === seen) {
       let now = performance.now();
-      const until = now + (calm > 0 ? 0 : ${HELPER_SPIN_MS});
+      const until = now + (calm > 0 ? 0 : c[${CONTROL.SPIN_US}] / 1000);
       if (calm > 0) calm--;
       for (let i = 1; s === seen; i++) {
         if ((i & 255) === 0) {

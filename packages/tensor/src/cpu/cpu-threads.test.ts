@@ -4,9 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { makeRng, refProductWithMagnitude } from '../testing/reference.js';
 import {
+  helperChunks,
   runDotKernel,
   SPLIT_MIN_MULTIPLY_ADDS,
   setCpuHelperNice,
+  setCpuHelperSpin,
   setCpuThreads,
   splitProducts,
   startCpuHelpers,
@@ -104,6 +106,31 @@ describe.skipIf(!wasmTile()?.shared)('cpu threads: products split across helper 
       const two = await withThreads(2, () => cpuData(linearParts(xs, weights, null)));
       expect(splitProducts() - before, `${M} rows`).toBe(jobs);
       expect(Array.from(two), `${M} rows`).toEqual(Array.from(one));
+    }
+  });
+
+  it('with polling off, wakes sleeping helpers for a product and gives the same bits', async () => {
+    const [M, K, N] = [16, 292, 6001];
+    const w = new CpuStorage('float32', random(rng, N * K));
+    const x = rowsView(random(rng, M * K), M, K);
+    const one = await withThreads(1, () => [linear(x, w, K, N), linear(x, w, K, N)][1]!);
+    expect(() => setCpuHelperSpin(-1)).toThrow(/setCpuHelperSpin: ms must be in \[0, 1000\]/);
+    expect(() => setCpuHelperSpin(Number.NaN)).toThrow(/setCpuHelperSpin/);
+    const previous = setCpuHelperSpin(0);
+    try {
+      await withThreads(2, () => linear(x, w, K, N));
+      let helped = 0;
+      for (let i = 0; i < 20; i++) {
+        // Long enough for a helper to have given up waiting for the next job, so each product must wake it.
+        await new Promise((r) => setTimeout(r, 3));
+        const before = helperChunks();
+        const two = linear(x, w, K, N);
+        helped += helperChunks() - before;
+        expect(Array.from(two)).toEqual(Array.from(one));
+      }
+      expect(helped).toBeGreaterThan(0);
+    } finally {
+      expect(setCpuHelperSpin(previous)).toBe(0);
     }
   });
 

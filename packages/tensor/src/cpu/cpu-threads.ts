@@ -21,6 +21,7 @@ import {
   CONTROL_INTS,
   HELPER_KERNELS,
   HELPER_SOURCE,
+  HELPER_SPIN_MS,
   MAX_PARTS,
   RANGE_KERNELS_FROM,
   runChunksSource,
@@ -89,11 +90,19 @@ let fromEnv: number | undefined;
 let pool: Pool | null | undefined;
 let splitMin = SPLIT_MIN_MULTIPLY_ADDS;
 let splits = 0;
+let chunksByHelpers = 0;
 let helperNice = 0;
+/** Microseconds helpers poll for the next job before they sleep (setCpuHelperSpin). */
+let helperSpinUs = HELPER_SPIN_MS * 1000;
 
 /** Jobs split across threads so far in this thread, one per product or group of products (tests check that a split really happened). */
 export function splitProducts(): number {
   return splits;
+}
+
+/** Chunks of split jobs that helper threads ran so far (tests check that helpers took part). */
+export function helperChunks(): number {
+  return chunksByHelpers;
 }
 
 /** Sets the split threshold in multiply-adds (undefined: the default), for the bench that measures it; returns the previous. */
@@ -115,6 +124,24 @@ export function setCpuHelperNice(levels: number): number {
   }
   const previous = helperNice;
   helperNice = levels;
+  return previous;
+}
+
+/**
+ * Milliseconds the helper threads poll for the next job before they sleep (undefined: the default,
+ * {@link HELPER_SPIN_MS}); applies at once to running helpers. Why: polling lets a helper join a product within
+ * microseconds, which small products need (a sleeping helper wakes ~50–200 µs later, when the caller has done most of
+ * the work alone); but where other threads want the cores (a busy server's HTTP work), the polls take CPU time from
+ * them: an andes-serve CPU server at 16 clients served 2–12 % more tokens/s with TTFT p95 21 → 15–17 ms without
+ * polling (apps/serve/BENCHMARKS.md). Returns the previous setting in milliseconds.
+ */
+export function setCpuHelperSpin(ms: number | undefined): number {
+  if (ms !== undefined && !(ms >= 0 && ms <= 1000)) {
+    throw new Error(`setCpuHelperSpin: ms must be in [0, 1000] or undefined, got ${ms}`);
+  }
+  const previous = helperSpinUs / 1000;
+  helperSpinUs = Math.round((ms ?? HELPER_SPIN_MS) * 1000);
+  if (pool) Atomics.store(pool.control, CONTROL.SPIN_US, helperSpinUs);
   return previous;
 }
 
@@ -308,6 +335,7 @@ function runJob(p: Pool, kernel: number, own: DotKernel | AttendRows, chunks: nu
     finished = Atomics.load(c, CONTROL.FINISHED);
   }
   Atomics.store(c, CONTROL.NEXT, CLOSED);
+  chunksByHelpers += chunks - mine;
   p.strikes = mine > 0 && performance.now() > late ? p.strikes + 1 : 0;
   if (p.strikes >= STRIKES) {
     p.strikes = 0;
@@ -326,6 +354,7 @@ function helperPool(): Pool | null {
   if (helpers < 1 || !wasm?.shared || !Worker || typeof SharedArrayBuffer === 'undefined') return pool;
   const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
   control[CONTROL.NEXT] = CLOSED;
+  control[CONTROL.SPIN_US] = helperSpinUs;
   // The helpers' chunk loop, compiled here from the same text (one copy of it; only where workers exist).
   const runChunks = new Function('c', 'kernels', `${runChunksSource('c', 'kernels')}\nreturn runChunks();`);
   const p: Pool = {
