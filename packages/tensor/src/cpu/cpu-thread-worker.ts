@@ -38,6 +38,8 @@ export const CONTROL = {
    * caller may change it at any time (setCpuHelperSpin), a helper reads it each time it starts waiting.
    */
   SPIN_US: 12,
+  /** Non-empty chunks the helpers have run since the pool started (only helpers add to it; tests read it). */
+  HELPER_RAN: 13,
   /**
    * Per part p (from 16 + 13·p): the kernel's 13 arguments for the part's whole product (a chunk offsets them to its
    * groups; argument 5 is the part's group count).
@@ -150,7 +152,7 @@ function serve() {
       s = Atomics.load(c, ${CONTROL.SEQ});
     }
     seen = s;
-    if (s !== ${STOP}) runChunks();
+    if (s !== ${STOP}) runChunks(true);
   }
   Atomics.sub(c, ${CONTROL.READY}, 1);
 }
@@ -158,16 +160,16 @@ serve();
 `;
 
 /**
- * Source of `runChunks()`: take chunks of the open job until none is left, run each, count it finished (notifying
- * the caller at the last); returns how many this thread ran. The one copy of the chunk loop: the caller compiles the
- * same text (cpu-threads.ts).
+ * Source of `runChunks(helper)`: take chunks of the open job until none is left, run each, count it finished
+ * (notifying the caller at the last); returns how many non-empty chunks this thread ran (a helper also adds them to
+ * `HELPER_RAN`). The one copy of the chunk loop: the caller compiles the same text (cpu-threads.ts).
  */
 export function runChunksSource(control: string, kernels: string): string {
   const c = control;
   return `
 ${productChunkStart.toString()}
-function runChunks() {
-  for (let ran = 0; ; ran++) {
+function runChunks(helper) {
+  for (let ran = 0; ; ) {
     const i = Atomics.add(${c}, ${CONTROL.NEXT}, 1);
     const chunks = ${c}[${CONTROL.CHUNKS}];
     if (i >= chunks) return ran;
@@ -185,6 +187,10 @@ function runChunks() {
     // whole output lines (productChunkStart).
     const g0 = range ? Math.floor((j * G) / n) : productChunkStart(j, n, G);
     const g1 = range ? Math.floor(((j + 1) * G) / n) : productChunkStart(j + 1, n, G);
+    if (g1 > g0) {
+      ran++;
+      if (helper) Atomics.add(${c}, ${CONTROL.HELPER_RAN}, 1);
+    }
     try {
       if (g1 > g0 && range) ${kernels}[k](${c}[a], g0, g1 - g0);
       else if (g1 > g0) ${kernels}[k](

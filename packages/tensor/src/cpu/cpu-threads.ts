@@ -75,7 +75,7 @@ type WorkerConstructor = new (source: string, options: { eval: true; workerData:
 interface Pool {
   readonly control: Int32Array;
   readonly helpers: number;
-  /** The caller's copy of the chunk loop; returns the chunks the caller ran. */
+  /** The caller's copy of the chunk loop; returns the non-empty chunks the caller ran. */
   readonly runChunks: (kernels: readonly (DotKernel | AttendRows)[]) => number;
   /** The caller's kernels by {@link HELPER_KERNELS} index (the current job's is set before each run). */
   readonly kernels: (DotKernel | AttendRows)[];
@@ -90,7 +90,6 @@ let fromEnv: number | undefined;
 let pool: Pool | null | undefined;
 let splitMin = SPLIT_MIN_MULTIPLY_ADDS;
 let splits = 0;
-let chunksByHelpers = 0;
 let helperNice = 0;
 /** Microseconds helpers poll for the next job before they sleep (setCpuHelperSpin). */
 let helperSpinUs = HELPER_SPIN_MS * 1000;
@@ -100,9 +99,9 @@ export function splitProducts(): number {
   return splits;
 }
 
-/** Chunks of split jobs that helper threads ran so far (tests check that helpers took part). */
+/** Non-empty chunks of split jobs that the current helper threads have run (tests check that helpers took part). */
 export function helperChunks(): number {
-  return chunksByHelpers;
+  return pool ? Atomics.load(pool.control, CONTROL.HELPER_RAN) : 0;
 }
 
 /** Sets the split threshold in multiply-adds (undefined: the default), for the bench that measures it; returns the previous. */
@@ -335,7 +334,6 @@ function runJob(p: Pool, kernel: number, own: DotKernel | AttendRows, chunks: nu
     finished = Atomics.load(c, CONTROL.FINISHED);
   }
   Atomics.store(c, CONTROL.NEXT, CLOSED);
-  chunksByHelpers += chunks - mine;
   p.strikes = mine > 0 && performance.now() > late ? p.strikes + 1 : 0;
   if (p.strikes >= STRIKES) {
     p.strikes = 0;
@@ -356,7 +354,7 @@ function helperPool(): Pool | null {
   control[CONTROL.NEXT] = CLOSED;
   control[CONTROL.SPIN_US] = helperSpinUs;
   // The helpers' chunk loop, compiled here from the same text (one copy of it; only where workers exist).
-  const runChunks = new Function('c', 'kernels', `${runChunksSource('c', 'kernels')}\nreturn runChunks();`);
+  const runChunks = new Function('c', 'kernels', `${runChunksSource('c', 'kernels')}\nreturn runChunks(false);`);
   const p: Pool = {
     control,
     helpers,
