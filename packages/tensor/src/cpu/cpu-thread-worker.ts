@@ -94,12 +94,12 @@ export const LINE_GROUPS = 16;
  * a multiple of {@link LINE_GROUPS} (chunks rounded to nothing are empty and skipped). Why whole lines: the threads
  * take neighbouring chunks at the same time, and a chunk edge inside a 64-byte line of output made both cores write
  * that line in every row of the tile (false sharing); on lines, two threads ran 182-row products 1.15–1.25× faster
- * and the 16-row ones 1.1–1.3× (bench/cpu-threads.mjs). Written without closures or imports: its source text is
- * compiled into the chunk loop ({@link runChunksSource}).
+ * and the 16-row ones 1.1–1.3× (bench/cpu-threads.mjs). Its source text is compiled into the chunk loop
+ * ({@link runChunksSource}), which declares LINE_GROUPS beside it: it reads nothing else from this module.
  */
 export function productChunkStart(j: number, n: number, G: number): number {
   const start = G - Math.floor((G * (n - j) * (n - j)) / (n * n));
-  return Math.min(G, Math.ceil(start / 16) * 16); // 16: LINE_GROUPS (this text must stand alone)
+  return Math.min(G, Math.ceil(start / LINE_GROUPS) * LINE_GROUPS);
 }
 
 /**
@@ -167,6 +167,7 @@ serve();
 export function runChunksSource(control: string, kernels: string): string {
   const c = control;
   return `
+const LINE_GROUPS = ${LINE_GROUPS};
 ${productChunkStart.toString()}
 function runChunks(helper) {
   for (let ran = 0; ; ) {

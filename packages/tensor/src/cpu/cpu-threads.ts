@@ -128,11 +128,11 @@ export function setCpuHelperNice(levels: number): number {
 
 /**
  * Milliseconds the helper threads poll for the next job before they sleep (undefined: the default, 1 ms); applies at
- * once to running helpers. Why: polling lets a helper join a product within
- * microseconds, which small products need (a sleeping helper wakes ~50–200 µs later, when the caller has done most of
- * the work alone); but where other threads want the cores (a busy server's HTTP work), the polls take CPU time from
- * them: an andes-serve CPU server at 16 clients served 2–12 % more tokens/s with TTFT p95 21 → 15–17 ms without
- * polling (apps/serve/BENCHMARKS.md). Returns the previous setting in milliseconds.
+ * once to running helpers. Why: polling lets a helper join a product within microseconds, which small products need
+ * (a sleeping helper wakes ~50–200 µs later, when the caller has done most of the work alone); but where other
+ * threads want the cores (a busy server's HTTP work), the polls take CPU time from them: an andes-serve CPU server at
+ * 16 clients served 2–12 % more tokens/s with TTFT p95 21 → 15–17 ms without polling (apps/serve/BENCHMARKS.md).
+ * Returns the previous setting in milliseconds.
  */
 export function setCpuHelperSpin(ms: number | undefined): number {
   if (ms !== undefined && !(ms >= 0 && ms <= 1000)) {
