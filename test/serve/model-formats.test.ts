@@ -97,6 +97,29 @@ describe('apps load every model format', () => {
     }
   }, 60_000);
 
+  it('andes-serve --kv-dtype f16 reaches an engine worker: its logits equal the in-process half cache’s', async () => {
+    const tiny = await tinyModel();
+    const ids = [tiny.tokenizer.bosId, ...tiny.tokenizer.encode('Tom had a small boat')];
+    const half = await loadServedModel(gguf, { id: 'm', maxSlots: 1, kvDtype: 'float16' });
+    const inWorker = await loadServedModel(gguf, { id: 'm', maxSlots: 1, kvDtype: 'float16', engineWorkers: 1 });
+    const full = await loadServedModel(gguf, { id: 'm', maxSlots: 1 });
+    try {
+      // A prompt, then a decode that attends it through the cache.
+      for (const [chunk, start] of [
+        [ids, 0],
+        [[7], ids.length],
+      ] as const) {
+        const [a] = await inWorker.engine.step([{ seq: 0, ids: [...chunk], start }]);
+        const [b] = await half.engine.step([{ seq: 0, ids: [...chunk], start }]);
+        const [c] = await full.engine.step([{ seq: 0, ids: [...chunk], start }]);
+        expect(a!.logits).toEqual(b!.logits);
+        if (start > 0) expect(a!.logits).not.toEqual(c!.logits);
+      }
+    } finally {
+      for (const m of [half, inWorker, full]) m.engine.dispose();
+    }
+  }, 60_000);
+
   it('andes-eval: LocalModel.load reads a GGUF file', async () => {
     const lm = await LocalModel.load(gguf);
     expect(lm.maxLength).toBe(96);
@@ -113,6 +136,24 @@ describe('apps load every model format', () => {
     expect(r.stdout).toMatch(/KV cache for 2 slots × 96 positions/);
     for (const dtype of ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k_m'])
       expect(r.stdout).toMatch(new RegExp(`\\n  ${dtype} `));
+    // --kv-dtype f16: the KV column halves (MiB, first row), and a type it does not know is refused.
+    const kvOf = (out: string) => Number(/\n {2}f32 +\S+ MiB +(\S+) MiB/.exec(out)?.[1]);
+    const half = spawnSync(
+      process.execPath,
+      [cli, '--model', gguf, '--dry-run', '--max-batch', '2', '--kv-dtype', 'f16'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(half.status, half.stderr).toBe(0);
+    expect(r.stdout).toMatch(/KV \(f32\)/);
+    expect(half.stdout).toMatch(/KV \(f16\)/);
+    expect(kvOf(half.stdout)).toBeCloseTo(kvOf(r.stdout) / 2, 1);
+    const bad = spawnSync(process.execPath, [cli, '--model', gguf, '--dry-run', '--kv-dtype', 'q4_0'], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--kv-dtype must be one of f32, f16, bf16, got 'q4_0'/);
   });
 
   it('andes-train sample --model takes a .bin file', () => {

@@ -10,6 +10,7 @@ import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, u
 import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
+import type { KvDtype } from './llama-engine.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadServedModel } from './model-loader.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { createServer } from './server.js';
@@ -62,6 +63,8 @@ export interface CliOptions {
   /** PEFT LoRA adapter directory applied at load. */
   lora?: string;
   kvMemory?: number;
+  /** `--kv-dtype`: f32 | f16 | bf16. */
+  kvDtype?: string;
   prefillChunk: number;
   targetStepMs: number;
   /** `--prefill-first` alone: true (always); `--prefill-first adaptive`: adaptive. */
@@ -97,6 +100,9 @@ export function defaultEngineWorkers(backend: string): number {
 }
 
 /** The commander program (exported for `--help` tests). */
+/** `--kv-dtype` names (ggml's, as `--dtype`) and the cache element types they stand for. */
+const KV_DTYPES: Record<string, KvDtype | undefined> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
+
 export function buildProgram(): Command {
   return new Command('andes-serve')
     .description('Serve an Andes model over the OpenAI API with continuous batching.')
@@ -123,6 +129,11 @@ export function buildProgram(): Command {
       '--kv-memory <MiB>',
       'KV-cache memory budget: the paged pool gets as many blocks as fit (default: max-batch full contexts)',
       positiveInt,
+    )
+    .option(
+      '--kv-dtype <type>',
+      'KV-cache element type: f32 | f16 | bf16 (a half type holds twice the positions in the same memory)',
+      'f32',
     )
     .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
     .option(
@@ -196,6 +207,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.chatTemplate && !CHAT_TEMPLATE_NAMES.includes(o.chatTemplate)) {
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
+  const kvName = o.kvDtype ?? 'f32';
+  const kvDtype = Object.hasOwn(KV_DTYPES, kvName) ? KV_DTYPES[kvName] : undefined;
+  if (kvDtype === undefined) program.error(`--kv-dtype must be one of f32, f16, bf16, got '${o.kvDtype}'`);
   if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
     program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);
   }
@@ -203,7 +217,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (o.rateBurst !== undefined && o.rateLimit === undefined) program.error('--rate-burst needs --rate-limit');
   const dir = resolve(o.model);
   if (o.dryRun) {
-    process.stdout.write(`${await dryRunReport(dir, o.maxBatch, o.context)}\n`);
+    process.stdout.write(`${await dryRunReport(dir, o.maxBatch, o.context, kvDtype)}\n`);
     return;
   }
   await selectBackend(o.backend);
@@ -232,6 +246,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         helperNice: o.helperNice,
         chatTemplate: o.chatTemplate,
         kvBudgetBytes: o.kvMemory === undefined ? undefined : o.kvMemory * 1024 * 1024,
+        kvDtype,
         lora: o.lora === undefined ? undefined : resolve(o.lora),
       }),
   });
@@ -242,7 +257,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
       const s = server.scheduler();
       process.stdout.write(
         `andes-serve: model ready (batch ${s?.engine.maxSlots}, context ${s?.engine.maxContext}, ` +
-          `${s?.engine.blocks.numBlocks} KV blocks of ${s?.engine.blocks.blockSize} positions, ` +
+          `${s?.engine.blocks.numBlocks} KV blocks of ${s?.engine.blocks.blockSize} positions (${o.kvDtype}), ` +
           `${engineWorkers} engine worker${engineWorkers === 1 ? '' : 's'})\n`,
       );
     },

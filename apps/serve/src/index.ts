@@ -9,7 +9,13 @@ export { startChoice } from './choice.js';
 export { buildProgram, type CliOptions, defaultEngineWorkers, main } from './cli.js';
 export type { Engine, KvBlocks, SampledRow, StepChunk, StepResult } from './engine.js';
 export { ApiError, badRequest, type ErrorBody, errorBody } from './errors.js';
-export { blocksWithinBudget, LlamaEngine, type LlamaEngineOptions, type WorkerStepOptions } from './llama-engine.js';
+export {
+  blocksWithinBudget,
+  type KvDtype,
+  LlamaEngine,
+  type LlamaEngineOptions,
+  type WorkerStepOptions,
+} from './llama-engine.js';
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Labels, type Metric, ServeMetrics } from './metrics.js';
 export {
   CHAT_TEMPLATE_NAMES,

@@ -77,6 +77,35 @@ describe('LlamaEngine paged KV cache', () => {
     plain.dispose();
   });
 
+  it.each(['float16', 'bfloat16'] as const)(
+    'a %s KV cache holds twice the blocks of a budget, logits near float32',
+    async (kvDtype) => {
+      const perBlock = PagedKvCache.bytesPerBlock(model.config);
+      const half = new LlamaEngine(model, { maxSlots: 4, maxContext: 40, kvBudgetBytes: 7.5 * perBlock, kvDtype });
+      expect([half.cache.dtype, half.blocks.numBlocks, half.cache.bytes]).toEqual([kvDtype, 15, 15 * (perBlock / 2)]);
+      const full = new LlamaEngine(model, { maxSlots: 4, maxContext: 40 });
+      // A prompt, then two decodes: the half cache's logits are the float32 cache's up to the rounding of its keys and
+      // values (which is real: they differ).
+      let worst = 0;
+      for (const [ids, start] of [
+        [[1, 7, 9, 30, 2, 11, 4], 0],
+        [[5], 7],
+        [[8], 8],
+      ] as const) {
+        const [a] = await half.step([{ seq: 0, ids: [...ids], start }]);
+        const [b] = await full.step([{ seq: 0, ids: [...ids], start }]);
+        const scale = Math.max(...Array.from(b!.logits!, Math.abs));
+        for (let i = 0; i < b!.logits!.length; i++) {
+          worst = Math.max(worst, Math.abs(a!.logits![i]! - b!.logits![i]!) / scale);
+        }
+      }
+      expect(worst).toBeGreaterThan(0);
+      expect(worst).toBeLessThan(kvDtype === 'float16' ? 2e-3 : 2e-2);
+      half.dispose();
+      full.dispose();
+    },
+  );
+
   it('a sequence reusing freed blocks computes what a fresh one does; a decode batch mixes with a prefill', async () => {
     const engine = new LlamaEngine(model, { maxSlots: 3, maxContext: 32, blockSize: 4 });
     const [fresh] = await engine.step([{ seq: 1, ids: [1, 7, 9], start: 0 }]);

@@ -14,7 +14,7 @@ import {
   type LlamaForCausalLM,
   PagedKvCache,
 } from '@andes/nn';
-import { concat, getBackend, noGrad, sync, type Tensor, tensor, tidy } from '@andes/tensor';
+import { concat, getBackend, type HalfDType, noGrad, sync, type Tensor, tensor, tidy } from '@andes/tensor';
 import type { Engine, KvBlocks, StepChunk, StepResult } from './engine.js';
 import { drawStep, withSampledRows } from './step-draws.js';
 
@@ -31,6 +31,9 @@ export interface WorkerStepOptions {
   onForward?: () => void;
 }
 
+/** Element types of the KV cache (`--kv-dtype`). */
+export type KvDtype = 'float32' | HalfDType;
+
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
   /** The most sequences in one step (the largest batch). */
@@ -44,6 +47,11 @@ export interface LlamaEngineOptions {
    * `maxContext` positions each).
    */
   kvBudgetBytes?: number;
+  /**
+   * Element type of the KV cache (default float32). float16 / bfloat16 halve its bytes per position, so a budget
+   * holds twice the blocks; keys and values are rounded to nearest even as they are written.
+   */
+  kvDtype?: KvDtype;
   /**
    * Offer `Engine.cutIn` (default false) for steps on this thread whose device work runs apart from it (WebGPU): a
    * cut-in posted while a step runs is recorded at once, behind what the step has recorded so far; until the step
@@ -64,10 +72,11 @@ export function blocksWithinBudget(
   context: number,
   blockSize: number,
   budget?: number,
+  dtype: KvDtype = 'float32',
 ): number {
   const perContext = Math.ceil(context / blockSize);
   if (budget === undefined) return slots * perContext;
-  const perBlock = PagedKvCache.bytesPerBlock(model.config, blockSize);
+  const perBlock = PagedKvCache.bytesPerBlock(model.config, blockSize, dtype);
   const fit = Math.floor(budget / perBlock);
   if (fit < perContext) {
     throw new Error(
@@ -153,8 +162,16 @@ export class LlamaEngine implements Engine {
     this.maxContext = Math.min(options.maxContext ?? Infinity, model.config.max_position_embeddings);
     this.maxSlots = options.maxSlots;
     const blockSize = options.blockSize ?? 16;
-    const numBlocks = blocksWithinBudget(model, this.maxSlots, this.maxContext, blockSize, options.kvBudgetBytes);
-    this.cache = new PagedKvCache(model.config, { numBlocks, blockSize });
+    const dtype = options.kvDtype ?? 'float32';
+    const numBlocks = blocksWithinBudget(
+      model,
+      this.maxSlots,
+      this.maxContext,
+      blockSize,
+      options.kvBudgetBytes,
+      dtype,
+    );
+    this.cache = new PagedKvCache(model.config, { numBlocks, blockSize, dtype });
   }
 
   get blocks(): KvBlocks {

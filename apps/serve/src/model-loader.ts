@@ -13,7 +13,7 @@ import type { LlamaConfig, LlamaForCausalLM } from '@andes/nn';
 import { getBackend } from '@andes/tensor';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
 import type { Engine } from './engine.js';
-import { LlamaEngine, type LlamaEngineOptions } from './llama-engine.js';
+import { type KvDtype, LlamaEngine, type LlamaEngineOptions } from './llama-engine.js';
 import { modelFromLoaded } from './model-build.js';
 import { warmUp } from './operations.js';
 import type { ChatMessage, ServedModel } from './served-model.js';
@@ -38,6 +38,8 @@ export interface LoadServedModelOptions {
   chatTemplate?: ChatTemplateName;
   /** KV-cache budget in bytes. */
   kvBudgetBytes?: number;
+  /** Element type of the KV cache (default float32; see `LlamaEngineOptions.kvDtype`). */
+  kvDtype?: KvDtype;
   /** A PEFT LoRA adapter directory, applied at load and merged into the weights (no cost per token). */
   lora?: string;
   /** Round weights through this storage type at load (default: as stored). */
@@ -128,6 +130,7 @@ export interface CreateServedModelOptions {
   maxSlots: number;
   maxContext?: number;
   kvBudgetBytes?: number;
+  kvDtype?: KvDtype;
 }
 
 /** Wraps a model already in memory (tests, benchmarks, in-process serving). */
@@ -136,6 +139,7 @@ export function createServedModel(options: CreateServedModelOptions): ServedMode
     maxSlots: options.maxSlots,
     maxContext: options.maxContext,
     kvBudgetBytes: options.kvBudgetBytes,
+    kvDtype: options.kvDtype,
   });
   return servedModelOf(options, options.model.config, engine);
 }
@@ -209,7 +213,12 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
   const loaded = full ?? (await loadModelInfo(dir));
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
-  const sizing = { maxSlots: options.maxSlots, maxContext: options.maxContext, kvBudgetBytes: options.kvBudgetBytes };
+  const sizing = {
+    maxSlots: options.maxSlots,
+    maxContext: options.maxContext,
+    kvBudgetBytes: options.kvBudgetBytes,
+    kvDtype: options.kvDtype,
+  };
   const engine = full
     ? // Cut-ins on this thread only where a step's device work runs apart from it (WebGPU; see LlamaEngine).
       new LlamaEngine(await modelFromLoaded(full, options.lora), {

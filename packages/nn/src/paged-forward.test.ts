@@ -1,4 +1,12 @@
-import { concat, memory, type Tensor } from '@andes/tensor';
+import {
+  bfloat16BitsToFloat32,
+  concat,
+  float16BitsToFloat32,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+  memory,
+  type Tensor,
+} from '@andes/tensor';
 import { describeBackends } from '@andes/tensor/testing';
 import { expect, it } from 'vitest';
 import { hostWeights, randomIds, readAndFree, relativeDiff } from '../test/helpers.js';
@@ -228,6 +236,52 @@ describeBackends('forwardPaged', () => {
     cache.dispose();
     model.dispose();
   });
+
+  // A half paged cache rounds each new key/value to nearest even as it is written and attends the values it holds,
+  // the current chunk's own included: a float64 forward whose keys and values are rounded the same way is the
+  // reference. The rounding is real: the float64 forward without it is further off.
+  it.each(['float16', 'bfloat16'] as const)(
+    'a %s cache matches float64 attending rounded keys and values',
+    async (dtype) => {
+      const model = new LlamaForCausalLM(config, { seed: 4 });
+      const seqs = randomIds(2, 14, V, 8);
+      const weights = await hostWeights(model);
+      const rounded =
+        dtype === 'float16'
+          ? (x: number) => float16BitsToFloat32(float32ToFloat16Bits(x))
+          : (x: number) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x));
+      const want = referenceLogits(config, weights, seqs, rounded);
+      const exact = referenceLogits(config, weights, seqs);
+      const paged = new PagedKvCache(config, { numBlocks: 8, blockSize: 4, dtype });
+      expect(paged.keys[0]!.dtype).toBe(dtype);
+      expect(paged.bytes).toBe(PagedKvCache.bytesPerBlock(config, 4, dtype) * 8);
+      expect(PagedKvCache.bytesPerBlock(config, 4, dtype) * 2).toBe(PagedKvCache.bytesPerBlock(config, 4));
+      for (let s = 0; s < 2; s++) paged.pool.open(s);
+      let worst = 0;
+      let worstExact = 0;
+      // A prefill chunk of 11 (blocks of 4: straddling), then two decodes, both sequences in every step.
+      for (const [from, to] of [
+        [0, 11],
+        [11, 12],
+        [12, 13],
+      ] as const) {
+        const chunks = [0, 1].map((s) => {
+          expect(paged.pool.grow(s, to)).toBe(true);
+          return { seq: s, ids: seqs[s]!.slice(from, to), start: from };
+        });
+        const got = await readAndFree(forwardPaged(model, chunks, paged));
+        for (const s of [0, 1]) {
+          const mine = got.subarray(s * V, (s + 1) * V);
+          worst = Math.max(worst, relativeDiff(mine, want[s]![to - 1]!));
+          worstExact = Math.max(worstExact, relativeDiff(mine, exact[s]![to - 1]!));
+        }
+      }
+      expect(worst).toBeLessThan(2e-4);
+      expect(worstExact).toBeGreaterThan(2 * worst);
+      paged.dispose();
+      model.dispose();
+    },
+  );
 
   it('rejects chunks that do not extend their sequence or lack blocks, naming the sequence', () => {
     const model = new LlamaForCausalLM(config, { seed: 1 });

@@ -3,13 +3,14 @@
  * (`[numBlocks, blockSize, numKvHeads, headDim]`), shared by all sequences through a {@link KvBlockPool} (block
  * tables, reference counts, prefix cache). Memory is taken per block as sequences grow rather than per slot of
  * `maxSeq` positions, and a step writes new keys/values straight into their blocks (no copies of the cache). The
- * contiguous {@link KvCache} stays for `generate`, scoring and tests. Keys/values are float32 only (the float16 KV
- * option is the contiguous cache's).
+ * contiguous {@link KvCache} stays for `generate`, scoring and tests. Keys/values are float32, or float16 / bfloat16
+ * (`options.dtype`): half the memory per position, so twice the blocks in the same bytes; new keys/values are rounded
+ * to nearest even as they are written, and attention reads the pools' values in float32.
  *
  * @module
  */
 
-import { copyRows, keep, noGrad, type Tensor, tidy, zeros } from '@andes/tensor';
+import { copyRows, DTYPE_BYTES, type HalfDType, keep, noGrad, type Tensor, tidy, zeros } from '@andes/tensor';
 import { headDim, type LlamaConfig } from './config.js';
 import { type BlockCopy, KvBlockPool } from './kv-block-pool.js';
 
@@ -19,9 +20,14 @@ export interface PagedKvCacheOptions {
   numBlocks: number;
   /** Positions per block (default 16). */
   blockSize?: number;
+  /** Element type of the stored keys and values (default float32); a half type halves the bytes per block. */
+  dtype?: 'float32' | HalfDType;
 }
 
-/** Per layer, a key pool and a value pool `[numBlocks, blockSize, numKvHeads, headDim]` (float32), and the pool's bookkeeping. */
+/**
+ * Per layer, a key pool and a value pool `[numBlocks, blockSize, numKvHeads, headDim]` (float32 or `options.dtype`),
+ * and the pool's bookkeeping.
+ */
 export class PagedKvCache {
   /** Block tables, reference counts and the prefix cache. */
   readonly pool: KvBlockPool;
@@ -31,6 +37,8 @@ export class PagedKvCache {
   readonly numKvHeads: number;
   /** Head size. */
   readonly headDim: number;
+  /** Element type of the keys and values. */
+  readonly dtype: 'float32' | HalfDType;
   /** Keys of each layer, `[numBlocks, blockSize, numKvHeads, headDim]`. */
   readonly keys: Tensor[] = [];
   /** Values of each layer, `[numBlocks, blockSize, numKvHeads, headDim]`. */
@@ -42,10 +50,11 @@ export class PagedKvCache {
     this.numLayers = config.num_hidden_layers;
     this.numKvHeads = config.num_key_value_heads;
     this.headDim = headDim(config);
+    this.dtype = options.dtype ?? 'float32';
     const shape = [this.pool.numBlocks, this.pool.blockSize, this.numKvHeads, this.headDim];
     for (let l = 0; l < this.numLayers; l++) {
-      this.keys.push(keep(zeros(shape)));
-      this.values.push(keep(zeros(shape)));
+      this.keys.push(keep(zeros(shape, { dtype: this.dtype })));
+      this.values.push(keep(zeros(shape, { dtype: this.dtype })));
     }
   }
 
@@ -94,14 +103,16 @@ export class PagedKvCache {
     );
   }
 
-  /** Bytes one block takes on the device (keys and values of all layers, float32). */
-  static bytesPerBlock(config: LlamaConfig, blockSize = 16): number {
-    return 2 * 4 * config.num_hidden_layers * blockSize * config.num_key_value_heads * headDim(config);
+  /** Bytes one block takes on the device (keys and values of all layers, of `dtype`, default float32). */
+  static bytesPerBlock(config: LlamaConfig, blockSize = 16, dtype: 'float32' | HalfDType = 'float32'): number {
+    const elements = 2 * config.num_hidden_layers * blockSize * config.num_key_value_heads * headDim(config);
+    return elements * DTYPE_BYTES[dtype];
   }
 
   /** Bytes this cache holds on the device. */
   get bytes(): number {
-    return this.pool.numBlocks * 2 * 4 * this.numLayers * this.pool.blockSize * this.numKvHeads * this.headDim;
+    const perBlock = 2 * this.numLayers * this.pool.blockSize * this.numKvHeads * this.headDim;
+    return this.pool.numBlocks * perBlock * DTYPE_BYTES[this.dtype];
   }
 
   /** Frees the device memory. */

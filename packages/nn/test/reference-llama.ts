@@ -42,8 +42,16 @@ function rotate(vec: Float64Array, heads: number, dh: number, pos: number, theta
 
 const silu = (v: number) => v / (1 + Math.exp(-v));
 
-/** Logits `[B][T][V]` of a LLaMA with the given weights for `ids [B][T]` (positions 0..T-1). */
-export function referenceLogits(config: LlamaConfig, weights: HostWeights, ids: number[][]): Float64Array[][] {
+/**
+ * Logits `[B][T][V]` of a LLaMA with the given weights for `ids [B][T]` (positions 0..T-1). `kvValue`, when given,
+ * maps every key (after rotation) and value element to what a cache holds of it (a half KV cache's rounding).
+ */
+export function referenceLogits(
+  config: LlamaConfig,
+  weights: HostWeights,
+  ids: number[][],
+  kvValue?: (x: number) => number,
+): Float64Array[][] {
   const get = (name: string) => {
     const w = weights.get(name);
     if (w === undefined) throw new Error(`reference: missing ${name}`);
@@ -73,6 +81,7 @@ export function referenceLogits(config: LlamaConfig, weights: HostWeights, ids: 
       k.forEach((vec, t) => {
         rotate(vec, hkv, dh, t, config.rope_theta, config.rope_style);
       });
+      if (kvValue) for (const vec of [...k, ...v]) for (let i = 0; i < vec.length; i++) vec[i] = kvValue(vec[i]!);
       const attnOut = q.map((qt, t) => {
         const out = new Float64Array(hq * dh);
         for (let h = 0; h < hq; h++) {

@@ -9,11 +9,14 @@
 //
 //   node packages/tensor/bench/paged-attention-bench.mjs                      # after npm run build
 //   BASE=/tmp/attn-base/dist SHAPE=110m THREADS=2 node packages/tensor/bench/paged-attention-bench.mjs
+//   KV_DTYPE=float16 node packages/tensor/bench/paged-attention-bench.mjs   # pools of halves (a half KV cache)
 import { loadavg } from 'node:os';
+import { encodeHalf } from '../dist/formats/half-precision.js';
 
 const SHAPES = { '15m': { heads: 6, kvHeads: 6, D: 48 }, '110m': { heads: 12, kvHeads: 12, D: 64 } };
 const { heads, kvHeads, D } = SHAPES[process.env.SHAPE ?? '15m'];
 const THREADS = Number(process.env.THREADS ?? 2);
+const KV_DTYPE = process.env.KV_DTYPE ?? 'float32';
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const CALLS = Number(process.env.CALLS ?? 40);
 const BLOCK = 16;
@@ -77,25 +80,29 @@ function problem(name) {
   };
 }
 
-/** Views of problem p for build b (its own storages, so each build moves its own copies into its memory). */
+/**
+ * Views of problem p for build b (its own storages, so each build moves its own copies into its memory); the pools of
+ * this build are KV_DTYPE (float32, float16 or bfloat16: a half KV cache), BASE's float32.
+ */
 function views(b, p) {
-  const view = (data, shape) => ({
-    storage: new b.CpuStorage(data instanceof Int32Array ? 'int32' : 'float32', data.slice()),
+  const view = (data, shape, dtype = data instanceof Int32Array ? 'int32' : 'float32') => ({
+    storage: new b.CpuStorage(dtype, dtype === 'float32' || dtype === 'int32' ? data.slice() : encodeHalf(dtype, data)),
     shape,
     strides: shape.map((_, i) => shape.slice(i + 1).reduce((x, y) => x * y, 1)),
     offset: 0,
   });
   const poolShape = [p.pools[0][0].length / (BLOCK * kvHeads * D), BLOCK, kvHeads, D];
+  const dtype = b === mine ? KV_DTYPE : 'float32';
   return {
     q: view(p.q, [p.N, heads, D]),
     index: view(p.idx, [p.idx.length]),
-    pools: p.pools.map(([k, v]) => [view(k, poolShape), view(v, poolShape)]),
+    pools: p.pools.map(([k, v]) => [view(k, poolShape, dtype), view(v, poolShape, dtype)]),
   };
 }
 
 const scale = 1 / Math.sqrt(D);
 console.log(
-  `# paged attention, ${heads} heads over ${kvHeads} of ${D}, blocks of ${BLOCK}; ${THREADS} threads (${ready} helpers ready); load ${loadavg()[0].toFixed(2)}`,
+  `# paged attention, ${heads} heads over ${kvHeads} of ${D}, ${KV_DTYPE} pools, blocks of ${BLOCK}; ${THREADS} threads (${ready} helpers ready); load ${loadavg()[0].toFixed(2)}`,
 );
 console.log(
   '| case | copies | M multiply-adds | base µs | 1 thread µs | n threads µs | base / n | CPU µs base, 1, n |',

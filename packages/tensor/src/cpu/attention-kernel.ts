@@ -29,6 +29,10 @@
  *
  * An output's value depends only on its row's inputs and this code, never on which thread or which range ran it.
  *
+ * Half pools (a float16 / bfloat16 KV cache, half the bytes per position): the same body, generated per element type,
+ * loads four halves per key or value vector and widens them exactly to float32 lanes before the same arithmetic
+ * (`widenHalves`), so a half pool gives the floats a float32 pool holding the same values would.
+ *
  * @module
  */
 import {
@@ -67,10 +71,35 @@ const [i32Load, i32Store, f32Load, f32Store] = [
   (offset = 0) => [0x2a, 2, ...uleb(offset)],
   (offset = 0) => [0x38, 2, ...uleb(offset)],
 ];
-const [IF, ELSE, I32_DIV_U, I32_REM_U, I32_AND, I32_SHL] = [0x04, 0x05, 0x6e, 0x70, 0x71, 0x74];
+const [IF, ELSE, I32_DIV_U, I32_REM_U, I32_AND, I32_SHL, I32_SHR_U] = [0x04, 0x05, 0x6e, 0x70, 0x71, 0x74, 0x76];
 const [F32_MAX, F64_ADD, F32_DEMOTE_F64] = [0x97, 0xa0, 0xb6];
 /** f32.const −∞. */
 const NEG_INF_F32 = [0x43, 0x00, 0x00, 0x80, 0xff];
+/** v128.const of four equal int32 lanes. */
+const i32x4Const = (value: number) => {
+  const lane = [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
+  return [...simd(0x0c), ...lane, ...lane, ...lane, ...lane];
+};
+const i32x4 = { shl: simd(0xab), eq: simd(0x37) };
+const [V128_AND, V128_OR] = [simd(0x4e), simd(0x50)];
+/** v128.load16x4_u: four 16-bit elements at the address, zero-extended to int32 lanes. */
+const load16x4U = [...simd(0x04), 1, 0];
+/**
+ * Widens the four halves at the address on the stack to float32 lanes (the vector left on the stack), `h` a v128 local.
+ * bfloat16: the bits shifted up. float16: exponent and mantissa shifted into place read as a float32 and scaled by
+ * 2^112 (exact for normal and subnormal halves alike: it moves the exponent bias from 15 to 127), the exponent made
+ * all ones where the half's is (±∞ and NaN keep their mantissa), then the sign.
+ */
+function widenHalves(element: 'float16' | 'bfloat16', h: number): number[] {
+  if (element === 'bfloat16') return [...load16x4U, op.i32Const, 16, ...i32x4.shl];
+  return [
+    ...[...load16x4U, ...tee(h), ...i32x4Const(0x7fff), ...V128_AND, op.i32Const, 13, ...i32x4.shl],
+    ...[...i32x4Const(0x77800000), ...f32x4Mul],
+    ...[...get(h), ...i32x4Const(0x7c00), ...V128_AND, ...i32x4Const(0x7c00), ...i32x4.eq],
+    ...[...i32x4Const(0x7f800000), ...V128_AND, ...V128_OR],
+    ...[...get(h), op.i32Const, 16, ...i32x4.shl, ...i32x4Const(-0x80000000), ...V128_AND, ...V128_OR],
+  ];
+}
 
 /** Int32 fields of a call's parameter block (see {@link AttendRows}). */
 export const ATTEND = {
@@ -115,7 +144,17 @@ export const ATTEND = {
    * short and the threads finish together.
    */
   ORDER: 16,
+  /**
+   * Bytes of one head in a pool row: `HEAD_BYTES` for float32 pools, half of it for float16 / bfloat16 ones (the
+   * kernels `attendRowsF16` / `attendRowsBf16`, which widen each 4 halves of a key or value to float32 lanes).
+   */
+  POOL_HEAD_BYTES: 17,
 } as const;
+
+/** Element types of the KV pools the kernel reads, by the name of its export in the module (wasm-attention.ts). */
+export const ATTEND_KERNELS = { attendRows: 'float32', attendRowsF16: 'float16', attendRowsBf16: 'bfloat16' } as const;
+/** A pool element type the kernel reads. */
+export type AttendElement = (typeof ATTEND_KERNELS)[keyof typeof ATTEND_KERNELS];
 /** Int32s of a parameter block (see {@link ATTEND}; 20: what follows it stays 16-byte aligned). */
 export const ATTEND_INTS = 20;
 
@@ -155,9 +194,9 @@ function locals<T extends Record<string, number>>(types: T): { [K in keyof T]: n
 
 /**
  * The body of `attendRows(params, first, count)`: the rows ORDER[first, first + count), S keys per pass (see the
- * module comment).
+ * module comment), over pools of `element`s (halves widened to float32 lanes as they are loaded).
  */
-export function attendRowsBody(S: number): number[] {
+export function attendRowsBody(S: number, element: AttendElement = 'float32'): number[] {
   const names = Array.from({ length: S }, (_, k) => k);
   const L = locals({
     ...Object.fromEntries(Object.keys(ATTEND).map((k) => [k, I32])),
@@ -186,6 +225,7 @@ export function attendRowsBody(S: number): number[] {
     i: I32,
     rowBytes: I32,
     headsBytes: I32,
+    dh: I32,
     ...Object.fromEntries(names.map((k) => [`r${k}`, I32])),
     scale: F32,
     l: F64,
@@ -197,8 +237,17 @@ export function attendRowsBody(S: number): number[] {
     s: V128,
     l0: V128,
     l1: V128,
+    hv: V128,
   });
   const P = L as unknown as Record<keyof typeof ATTEND, number>;
+  // Float32 lanes of the pool at byte `d` of a head (local `d` counts the head's float32 bytes): a float32 pool's
+  // vector there, or the four halves at d / 2 (`dh`) widened.
+  const half = element !== 'float32';
+  const poolVector = (row: number) =>
+    half
+      ? [...get(row), ...get(L.dh), op.i32Add, ...widenHalves(element, L.hv)]
+      : [...get(row), ...get(L.d), op.i32Add, ...v128Load()];
+  const halfOffset = half ? [...get(L.d), op.i32Const, 1, I32_SHR_U, ...set(L.dh)] : [];
   const R = L as unknown as Record<string, number>;
   const rowsK = names.map((k) => R[`r${k}`]!);
   const acc = names.map((k) => R[`a${k}`]!);
@@ -242,8 +291,8 @@ export function attendRowsBody(S: number): number[] {
   }
   b.push(...get(0), ...f32Load(4 * ATTEND.SCALE_BITS), ...set(L.scale));
   b.push(...get(L.scale), ...f32x4Splat, ...set(L.s));
-  b.push(...get(P.KV_HEADS), ...get(P.HEAD_BYTES), op.i32Mul, ...set(L.rowBytes));
-  b.push(...get(L.rowBytes), ...get(P.GROUP), op.i32Mul, ...set(L.headsBytes));
+  b.push(...get(P.KV_HEADS), ...get(P.POOL_HEAD_BYTES), op.i32Mul, ...set(L.rowBytes));
+  b.push(...get(P.KV_HEADS), ...get(P.HEAD_BYTES), op.i32Mul, ...get(P.GROUP), op.i32Mul, ...set(L.headsBytes));
   b.push(...get(1), ...tee(L.next), ...get(2), op.i32Add, ...set(L.end));
 
   const row: number[] = [...get(P.ORDER), ...get(L.next), ...shl2, op.i32Add, ...i32Load(), ...set(L.n)];
@@ -288,10 +337,9 @@ export function attendRowsBody(S: number): number[] {
   const head: number[] = [];
   for (const a of acc) head.push(...V128_ZERO, ...set(a));
   head.push(op.i32Const, 0, ...set(L.d));
-  const dot: number[] = [...get(L.qh), ...get(L.d), op.i32Add, ...v128Load(), ...set(L.x)];
+  const dot: number[] = [...halfOffset, ...get(L.qh), ...get(L.d), op.i32Add, ...v128Load(), ...set(L.x)];
   acc.forEach((a, k) => {
-    dot.push(...get(a), ...get(L.x), ...get(rowsK[k]!), ...get(L.d), op.i32Add, ...v128Load(), ...f32x4Mul);
-    dot.push(...f32x4Add, ...set(a));
+    dot.push(...get(a), ...get(L.x), ...poolVector(rowsK[k]!), ...f32x4Mul, ...f32x4Add, ...set(a));
   });
   head.push(...doWhile([...dot, ...bump(L.d, 16)], ltU(L.d, P.HEAD_BYTES)));
   // Per four keys: [a0.0 + a0.2, a1.0 + a1.2, a0.1 + a0.3, a1.1 + a1.3] and the same of a2, a3; the halves added.
@@ -306,7 +354,7 @@ export function attendRowsBody(S: number): number[] {
   }
   head.push(...bump(L.qh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
   const kvHead: number[] = [...get(P.GROUP), ...set(L.j), ...doWhile(head, countDown(L.j))];
-  for (const r of rowsK) kvHead.push(...bump(r, get(P.HEAD_BYTES)));
+  for (const r of rowsK) kvHead.push(...bump(r, get(P.POOL_HEAD_BYTES)));
   pass.push(...doWhile(kvHead, countDown(L.g)));
   pass.push(...bump(L.p, 4 * S), ...bump(L.e, 4));
   scores.push(...whileLoop(ltU(L.e, L.qStep), pass));
@@ -348,14 +396,14 @@ export function attendRowsBody(S: number): number[] {
   const h: number[] = [];
   h.push(...acc.flatMap((wk, k) => [...get(L.sh), ...v128Load32Splat(4 * k), ...set(wk)]));
   h.push(op.i32Const, 0, ...set(L.d));
-  const axpy: number[] = [...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load()];
+  const axpy: number[] = [...halfOffset, ...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load()];
   acc.forEach((wk, k) => {
-    axpy.push(...get(wk), ...get(rowsK[k]!), ...get(L.d), op.i32Add, ...v128Load(), ...f32x4Mul, ...f32x4Add);
+    axpy.push(...get(wk), ...poolVector(rowsK[k]!), ...f32x4Mul, ...f32x4Add);
   });
   h.push(...doWhile([...axpy, ...v128Store(), ...bump(L.d, 16)], ltU(L.d, P.HEAD_BYTES)));
   h.push(...bump(L.oh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
   const kvHeadV: number[] = [...get(P.GROUP), ...set(L.j), ...doWhile(h, countDown(L.j))];
-  for (const r of rowsK) kvHeadV.push(...bump(r, get(P.HEAD_BYTES)));
+  for (const r of rowsK) kvHeadV.push(...bump(r, get(P.POOL_HEAD_BYTES)));
   v.push(...doWhile(kvHeadV, countDown(L.g)), ...bump(L.p, 4 * S), ...bump(L.e, 4));
   values.push(...whileLoop(ltU(L.e, L.qStep), v));
 

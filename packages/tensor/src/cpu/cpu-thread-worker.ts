@@ -61,7 +61,15 @@ export const STOP = 0x7fffffff;
  * The dot kernels a helper runs, by index (exports of the tile module, wasm-tile.ts; the fused ones exist only in a
  * module built with them, and the caller names them only then).
  */
-export const HELPER_KERNELS = ['tile', 'gemv', 'tileFused', 'gemvFused', 'attendRows'] as const;
+export const HELPER_KERNELS = [
+  'tile',
+  'gemv',
+  'tileFused',
+  'gemvFused',
+  'attendRows',
+  'attendRowsF16',
+  'attendRowsBf16',
+] as const;
 /**
  * Kernels of {@link HELPER_KERNELS} from this index on are range kernels, `(params, first, count)` over items
  * [first, first + count) of a one-part job whose parameters sit in wasm memory at argument 0, its item count at

@@ -263,7 +263,7 @@ export function runDotKernels(wasm: WasmTile, which: 'tile' | 'gemv', products: 
  * that holds it, so that results do not depend on the thread count.
  */
 export function runRangeKernel(
-  which: 'attendRows',
+  which: 'attendRows' | 'attendRowsF16' | 'attendRowsBf16',
   kernel: AttendRows,
   params: number,
   items: number,

@@ -4,22 +4,42 @@
  *
  * @module
  */
-import type { PagedIndexLayout, Storage, View } from '../backend/backend.js';
+import { isHalf, type PagedIndexLayout, type Storage, type View } from '../backend/backend.js';
+import { encodeHalfInto, halfValueTable } from '../formats/half-precision.js';
 import { ATTEND, ATTEND_INTS, attendScratchBytes, attendStride } from './attention-kernel.js';
 import { runRangeKernel } from './cpu-threads.js';
 import { allocCpu, cpuData, cpuStorage, markWritten, readView } from './storage.js';
 import { wasmAttention } from './wasm-attention.js';
 import { ensureMemory, moveToHeap, WORK_BYTES } from './wasm-heap.js';
 
-/** Row rowSlot[n] of `pool` (rows of W) = src[n] for src [N, W]. In place. */
+/** Row rowSlot[n] of `pool` (rows of W) = src[n] for src [N, W], rounded to a half pool's dtype. In place. */
 export function writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void {
   const W = src.shape[1] as number;
-  const S = readView(src);
+  const S = readView(src) as Float32Array;
   const idx = readView(index);
-  const D = cpuData(pool);
+  const p = cpuStorage(pool);
   markWritten(pool);
   const slots = 2 * layout.rows;
+  const dtype = p.dtype;
+  if (isHalf(dtype)) {
+    const H = p.data as Uint16Array;
+    for (let n = 0; n < layout.rows; n++) {
+      encodeHalfInto(dtype, S.subarray(n * W, (n + 1) * W), H, (idx[slots + n] as number) * W);
+    }
+    return;
+  }
+  const D = cpuData(pool);
   for (let n = 0; n < layout.rows; n++) D.set(S.subarray(n * W, (n + 1) * W), (idx[slots + n] as number) * W);
+}
+
+/**
+ * A pool's elements as float32 values by index: the array itself, or for a half pool its bits and the 65 536-entry
+ * value table (the JS loops read K[i] as table[bits[i]]).
+ */
+function poolValues(pool: View): { bits: Uint16Array; table: Float32Array } | Float32Array {
+  const p = cpuStorage(pool.storage);
+  if (!isHalf(p.dtype)) return cpuData(p).subarray(pool.offset) as Float32Array;
+  return { bits: (p.data as Uint16Array).subarray(pool.offset), table: halfValueTable(p.dtype) };
 }
 
 /**
@@ -30,6 +50,7 @@ export function writePagedRows(pool: Storage, src: View, index: View, layout: Pa
  * float64 in the JS loops, two passes over the keys: all scores and their maximum first, then one exponential per
  * key and a plain weighted sum of the values. Why not the one-pass online softmax: it costs two exponentials and a
  * rescale of the whole accumulator per key, and at 16 decode rows this kernel was ~15 % of a stories-15m step.
+ * float16 / bfloat16 pools are read as their values: widened in the SIMD kernel, through a value table in the loops.
  */
 export function pagedAttention(
   q: View,
@@ -51,8 +72,16 @@ export function pagedAttention(
   let most = 0;
   for (let n = 0; n < N; n++) most = Math.max(most, idx[N + n] as number);
   if (wasmPaged(Q, kPool, vPool, idx, layout, scale, [N, Hq, D], most, o)) return out;
-  const K = readView(kPool);
-  const V = readView(vPool);
+  const kValues = poolValues(kPool);
+  const vValues = poolValues(vPool);
+  // Half pools: each key/value row decoded into a float32 row (rows are tiny; the loops below stay as for float32).
+  const rowOf = (values: typeof kValues, base: number, into: Float32Array): Float32Array => {
+    if (values instanceof Float32Array) return values.subarray(base, base + D);
+    for (let d = 0; d < D; d++) into[d] = values.table[values.bits[base + d] as number] as number;
+    return into;
+  };
+  const kRow = new Float32Array(D);
+  const vRow = new Float32Array(D);
   const rowBase = new Int32Array(most);
   const scores = new Float64Array(most);
   const acc = new Float64Array(D);
@@ -73,9 +102,9 @@ export function pagedAttention(
       }
       let m = Number.NEGATIVE_INFINITY;
       for (let p = 0; p < keys; p++) {
-        const base = (rowBase[p] as number) + head;
+        const K = rowOf(kValues, (rowBase[p] as number) + head, kRow);
         let dot = 0;
-        for (let d = 0; d < D; d++) dot += (Q[qBase + d] as number) * (K[base + d] as number);
+        for (let d = 0; d < D; d++) dot += (Q[qBase + d] as number) * (K[d] as number);
         const score = dot * scale;
         scores[p] = score;
         if (score > m) m = score;
@@ -85,8 +114,8 @@ export function pagedAttention(
       for (let p = 0; p < keys; p++) {
         const w = Math.exp((scores[p] as number) - m);
         l += w;
-        const base = (rowBase[p] as number) + head;
-        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + w * (V[base + d] as number);
+        const V = rowOf(vValues, (rowBase[p] as number) + head, vRow);
+        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + w * (V[d] as number);
       }
       for (let d = 0; d < D; d++) o[qBase + d] = (acc[d] as number) / l;
     }
@@ -128,6 +157,9 @@ function wasmPaged(
   const rowBytes = 8 * Hq * D + scratchBytes;
   const turn = Math.min(N, Math.floor((WORK_BYTES - qAt) / rowBytes));
   if (turn < 1 || !ensureMemory(wasm.memory, qAt + turn * rowBytes)) return false;
+  const element = cpuStorage(kPool.storage).dtype;
+  const kernel = wasm.kernels[element === 'int32' ? 'float32' : element];
+  const poolBytes = isHalf(element) ? 2 : 4;
   const kBlock = moveToHeap(cpuStorage(kPool.storage), 0);
   const vBlock = moveToHeap(cpuStorage(vPool.storage), 0);
   if (!kBlock || !vBlock) return false;
@@ -145,11 +177,12 @@ function wasmPaged(
   params[ATTEND.Q] = qAt;
   params[ATTEND.OUT] = outAt;
   params[ATTEND.SCRATCH] = scratchAt;
-  params[ATTEND.K_POOL] = 4 * (kBlock.start + kPool.offset);
-  params[ATTEND.V_POOL] = 4 * (vBlock.start + vPool.offset);
+  params[ATTEND.K_POOL] = 4 * kBlock.start + poolBytes * kPool.offset;
+  params[ATTEND.V_POOL] = 4 * vBlock.start + poolBytes * vPool.offset;
   params[ATTEND.KV_HEADS] = Hkv;
   params[ATTEND.GROUP] = Hq / Hkv;
   params[ATTEND.HEAD_BYTES] = 4 * D;
+  params[ATTEND.POOL_HEAD_BYTES] = poolBytes * D;
   params[ATTEND.STRIDE] = attendStride(most);
   params[ATTEND.SCALE_BITS] = new Int32Array(Float32Array.of(scale).buffer)[0]!;
   params[ATTEND.SCRATCH_BYTES] = scratchBytes;
@@ -166,7 +199,7 @@ function wasmPaged(
     for (let i = 0; i < rows; i++) turnOrder[i] = n0 + i;
     turnOrder.sort((a, b) => (idx[N + b] as number) - (idx[N + a] as number) || a - b);
     f.set(Q.subarray(n0 * rowFloats, (n0 + rows) * rowFloats));
-    runRangeKernel('attendRows', wasm.attendRows, 0, rows, multiplyAdds);
+    runRangeKernel(kernel.name, kernel.run, 0, rows, multiplyAdds);
     o.set(f.subarray(turn * rowFloats, (turn + rows) * rowFloats), n0 * rowFloats);
   }
   return true;

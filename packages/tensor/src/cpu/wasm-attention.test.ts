@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
+import { encodeHalf, halfValueTable } from '../formats/half-precision.js';
 import { makeRng } from '../testing/reference.js';
 import { setCpuThreads, splitProducts, startCpuHelpers } from './cpu-threads.js';
 import { pagedAttention } from './paged-attention.js';
@@ -160,6 +161,74 @@ describe.skipIf(!wasmAttention())('cpu paged attention on the SIMD kernel', () =
   });
 });
 
+/** `pool` (a float32 pool view) as a pool of `dtype` holding its values rounded, and a float32 view of those values. */
+function halfPool(pool: View, dtype: 'float16' | 'bfloat16'): { half: View; values: View } {
+  const bits = encodeHalf(dtype, cpuData(pool.storage));
+  const table = halfValueTable(dtype);
+  const values = Float32Array.from(bits, (b) => table[b]!);
+  return { half: { ...pool, storage: new CpuStorage(dtype, bits) }, values: view(values, [...pool.shape]) };
+}
+
+describe.skipIf(!wasmAttention())('cpu paged attention on half pools (the SIMD kernels that widen halves)', () => {
+  const rng = makeRng(43);
+  beforeAll(() => setCpuThreads(1));
+  afterAll(() => setCpuThreads(undefined));
+
+  it.each(['float16', 'bfloat16'] as const)('widens every %s bit pattern exactly', (dtype) => {
+    // 1024 rows, each its own sequence of 8 positions (one block, a whole pass of the kernel: no pad keys, whose 0·V
+    // would turn an infinite value into NaN). Position 0 holds key 0 and 64 value bits; positions 1–7 keys of −1000
+    // and values 0, so with q all ones the weights are 1 and exactly 0: the output row is position 0's values exactly.
+    // The rows hold every bit pattern once: ±0, subnormals, ±∞, NaNs.
+    const [D, rows, bs] = [64, 1024, 8];
+    const bits = new Uint16Array(rows * bs * D);
+    const keyBits = new Uint16Array(rows * bs * D).fill(encodeHalf(dtype, [-1000])[0]!);
+    for (let n = 0; n < rows; n++) {
+      for (let d = 0; d < D; d++) {
+        bits[n * bs * D + d] = n * D + d;
+        keyBits[n * bs * D + d] = 0;
+      }
+    }
+    const idx = new Int32Array(4 * rows);
+    for (let n = 0; n < rows; n++) {
+      idx[n] = n;
+      idx[rows + n] = bs;
+      idx[3 * rows + n] = n;
+    }
+    const pool = (data: Uint16Array): View => ({
+      storage: new CpuStorage(dtype, data),
+      shape: [rows, bs, 1, D],
+      strides: [bs * D, D, D, 1],
+      offset: 0,
+    });
+    const q = view(new Float32Array(rows * D).fill(1), [rows, 1, D]);
+    const layout = { rows, seqs: rows, maxBlocks: 1, blockSize: bs };
+    const keysPool = pool(keyBits);
+    const got = cpuData(pagedAttention(q, keysPool, pool(bits), view(idx, [idx.length]), layout, 1));
+    expect(heapBlock(keysPool.storage as CpuStorage)).toBeDefined(); // the SIMD kernel ran, not the JS loops
+    const table = halfValueTable(dtype);
+    for (let i = 0; i < rows * D; i++) {
+      // (−0 comes out +0: the output sums start from +0.)
+      if (got[i] !== table[i] && !(Number.isNaN(got[i]!) && Number.isNaN(table[i]!))) {
+        expect.fail(`${dtype} bits 0x${i.toString(16)}: got ${got[i]}, want ${table[i]}`);
+      }
+    }
+  });
+
+  it.each(['float16', 'bfloat16'] as const)(
+    'matches float64 over the %s values, GQA heads, prefill and decode rows',
+    (dtype) => {
+      const keys = [41, 42, 43, 9, 64, 1, 0, 17];
+      const shape = { Hq: 6, Hkv: 2, D: 20, bs: 5, rowSeq: [0, 0, 0, 1, 2, 3, 4, 5], keys };
+      const p = problem(rng, shape);
+      const k = halfPool(p.k, dtype);
+      const v = halfPool(p.v, dtype);
+      const got = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.3));
+      expect(heapBlock(k.half.storage as CpuStorage)).toBeDefined();
+      expect(worst(got, reference({ ...p, k: k.values, v: v.values }, 0.3))).toBeLessThanOrEqual(1);
+    },
+  );
+});
+
 // Rows are split across threads whole, and a row's output depends only on its inputs: two threads must give the one
 // thread's floats bit for bit.
 describe.skipIf(!wasmAttention() || !wasmTile()?.shared)('cpu paged attention on two threads', () => {
@@ -184,6 +253,21 @@ describe.skipIf(!wasmAttention() || !wasmTile()?.shared)('cpu paged attention on
     expect(splitProducts() - before).toBe(1);
     expect(Array.from(two)).toEqual(Array.from(one));
     expect(worst(two, reference(p, 0.17))).toBeLessThanOrEqual(1);
+  });
+
+  it('runs half pools on the helpers too, bit for bit with one thread', async () => {
+    const p = problem(rng, big());
+    const k = halfPool(p.k, 'float16');
+    const v = halfPool(p.v, 'float16');
+    setCpuThreads(1);
+    const one = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17)).slice();
+    setCpuThreads(2);
+    expect(await startCpuHelpers()).toBe(1);
+    const before = splitProducts();
+    const two = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17));
+    expect(splitProducts() - before).toBe(1);
+    expect(Array.from(two)).toEqual(Array.from(one));
+    expect(worst(two, reference({ ...p, k: k.values, v: v.values }, 0.17))).toBeLessThanOrEqual(1);
   });
 
   it('raises a trap in any row in the calling thread, and keeps working afterwards', async () => {

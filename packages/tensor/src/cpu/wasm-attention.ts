@@ -5,21 +5,27 @@
  *
  * @module
  */
-import { ATTEND_STREAMS, attendRowsBody } from './attention-kernel.js';
+import { ATTEND_KERNELS, ATTEND_STREAMS, type AttendElement, attendRowsBody } from './attention-kernel.js';
 import { I32, name, section, uleb, vec } from './wasm-encoding.js';
 import { ensureMemory } from './wasm-heap.js';
 import { wasmTile } from './wasm-tile.js';
 
-/** The module: the tile module's memory imported as `env.mem` (shared, 4 GiB maximum), then `attendRows`. */
+/** The kernels' export names, in function-index order: one per pool element type (see {@link ATTEND_KERNELS}). */
+const KERNEL_NAMES = Object.keys(ATTEND_KERNELS) as (keyof typeof ATTEND_KERNELS)[];
+
+/**
+ * The module: the tile module's memory imported as `env.mem` (shared, 4 GiB maximum), then `attendRows` (float32
+ * pools), `attendRowsF16` and `attendRowsBf16` (half pools).
+ */
 export function attentionModuleBytes(streams = ATTEND_STREAMS): Uint8Array<ArrayBuffer> {
-  const body = attendRowsBody(streams);
+  const bodies = KERNEL_NAMES.map((k) => attendRowsBody(streams, ATTEND_KERNELS[k]));
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), 0]])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, 1, ...uleb(65536)]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name('attendRows'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(3, vec(KERNEL_NAMES.map(() => [0]))),
+    ...section(7, vec(KERNEL_NAMES.map((k, i) => [...name(k), 0x00, i]))),
+    ...section(10, vec(bodies.map((body) => [...uleb(body.length), ...body]))),
   ]);
 }
 
@@ -35,8 +41,12 @@ export interface WasmAttention {
   readonly memory: WebAssembly.Memory;
   /** The compiled module, which the CPU helper threads instantiate on the same memory (cpu-threads.ts). */
   readonly module: WebAssembly.Module;
-  /** Rows of paged attention, from block table to normalised output. */
+  /** Rows of paged attention, from block table to normalised output, over float32 pools. */
   readonly attendRows: AttendRows;
+  /** The kernel for pools of each element type, and its export name (what helper threads run). */
+  readonly kernels: Readonly<
+    Record<AttendElement, { readonly name: keyof typeof ATTEND_KERNELS; readonly run: AttendRows }>
+  >;
 }
 
 let instance: WasmAttention | null | undefined;
@@ -55,7 +65,10 @@ export function wasmAttention(): WasmAttention | null {
     if (!WebAssembly.validate(bytes) || !ensureMemory(tile.memory, 1)) return instance;
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { mem: tile.memory } }).exports;
-    instance = { memory: tile.memory, module, attendRows: e.attendRows as AttendRows };
+    const kernels = Object.fromEntries(
+      KERNEL_NAMES.map((k) => [ATTEND_KERNELS[k], { name: k, run: e[k] as AttendRows }]),
+    ) as WasmAttention['kernels'];
+    instance = { memory: tile.memory, module, attendRows: kernels.float32.run, kernels };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS loops.
   }

@@ -9,7 +9,11 @@ const u32 = new Uint32Array(f32.buffer);
 /** Bits of the float16 nearest to `value` (round to nearest even). */
 export function float32ToFloat16Bits(value: number): number {
   f32[0] = value;
-  const x = u32[0]!;
+  return float16FromFloat32Bits(u32[0]!);
+}
+
+/** Bits of the float16 nearest to the float32 whose bits are `x` (round to nearest even). */
+function float16FromFloat32Bits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
@@ -45,7 +49,11 @@ export function float16BitsToFloat32(h: number): number {
 /** Bits of the bfloat16 nearest to `value` (round to nearest even). */
 export function float32ToBfloat16Bits(value: number): number {
   f32[0] = value;
-  const x = u32[0]!;
+  return bfloat16FromFloat32Bits(u32[0]!);
+}
+
+/** Bits of the bfloat16 nearest to the float32 whose bits are `x` (round to nearest even). */
+function bfloat16FromFloat32Bits(x: number): number {
   if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) return ((x >>> 16) & 0x8000) | 0x7fc0;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
@@ -106,6 +114,16 @@ export function bfloat16ArrayToFloat32(bits: ArrayLike<number>): Float32Array {
 /** Bits of `values` rounded to `dtype` (nearest even), element-wise: the one host encoder of half tensors. */
 export function encodeHalf(dtype: 'float16' | 'bfloat16', values: ArrayLike<number>): Uint16Array {
   return dtype === 'float16' ? float32ArrayToFloat16(values) : float32ArrayToBfloat16(values);
+}
+
+/**
+ * {@link encodeHalf} of the float32s `src` into `dst` from element `at`, without allocating: the float32 bits are read
+ * through an integer view of src's buffer (a paged KV cache's new rows, written every step).
+ */
+export function encodeHalfInto(dtype: 'float16' | 'bfloat16', src: Float32Array, dst: Uint16Array, at: number): void {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  if (dtype === 'float16') for (let i = 0; i < bits.length; i++) dst[at + i] = float16FromFloat32Bits(bits[i]!);
+  else for (let i = 0; i < bits.length; i++) dst[at + i] = bfloat16FromFloat32Bits(bits[i]!);
 }
 
 /** Values of half bits of `dtype`, element-wise (exact): the one host decoder of half tensors. */

@@ -61,6 +61,27 @@ describeBackends('copyRows', () => {
     pool.dispose();
   });
 
+  it.each(['float16', 'bfloat16'] as const)('copies the bits of a %s pool (a half KV cache)', async (dtype) => {
+    const [rows, width] = [21, 14];
+    const data = randomRows(3, rows, width);
+    const pairs: [number, number][] = [
+      [2, 10],
+      [3, 11],
+      [4, 12],
+      [12, 4],
+      [0, 20],
+      [20, 1],
+    ];
+    const from = pairs.map((p) => p[0]);
+    const to = pairs.map((p) => p[1]);
+    const pool = T.keep(T.tensor(data, [rows, width], { dtype }));
+    const held = (await pool.data()) as Float32Array; // the halves' values, as float32
+    T.copyRows(pool, from, to);
+    expect(pool.dtype).toBe(dtype);
+    expect(Array.from(await pool.data())).toEqual(Array.from(reference(held, width, from, to)));
+    pool.dispose();
+  });
+
   it('copies positions of a paged pool through a reshape view (odd head dim 7), in queue order with dispatches', async () => {
     const [blocks, bs, heads, D] = [5, 3, 2, 7];
     const width = heads * D;
@@ -113,7 +134,7 @@ describeBackends('copyRows', () => {
       expect(() => T.copyRows(pool.transpose(0, 1), [0], [1])).toThrow(/contiguous \[rows, width\].*got \[5, 6\]/);
       expect(() => T.copyRows(pool.slice(0, 0, 3), [0], [1])).toThrow(/over its whole storage, got \[3, 5\]/);
       expect(() => T.copyRows(T.zeros([6, 5], { dtype: 'int32' }), [0], [1])).toThrow(
-        /pool must be float32, got int32/,
+        /pool must be float32, float16 or bfloat16, got int32/,
       );
     });
   });

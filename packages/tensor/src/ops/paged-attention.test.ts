@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { decodeHalf, encodeHalf } from '../formats/half-precision.js';
 import * as T from '../index.js';
 import { describeBackends } from '../testing/describe-backends.js';
 import { makeRng, randomRef, worstMismatch } from '../testing/reference.js';
@@ -47,65 +48,86 @@ describeBackends('pagedAttention', () => {
   // 4-vector pass and one 1-vector pass over d), 6 query heads over 2 kv heads, ragged lengths that straddle blocks
   // (odd and even key counts), one sequence with a 4-row prefill chunk (causal within the chunk) and others decoding
   // one row each.
-  it.each([7, 20])('writes new keys/values into their blocks and matches float64 (head dim %i)', async (D) => {
-    const rng = makeRng(15);
-    const [Hq, Hkv, bs] = [6, 2, 5];
-    const lengths = [1, 13, 5, 9, 22];
-    const { numBlocks, tables } = layout(rng, lengths, bs, 3);
-    // Rows: the last position of sequences 0, 1, 2, 4 and the last four positions of sequence 3 (a chunk).
-    const rowSeq = [0, 1, 2, 3, 3, 3, 3, 4];
-    const rowPos = [0, 12, 4, 5, 6, 7, 8, 21];
-    const N = rowSeq.length;
-    const poolShape = [numBlocks, bs, Hkv, D];
-    const kPoolRef = randomRef(rng, poolShape);
-    const vPoolRef = randomRef(rng, poolShape);
-    const qRef = randomRef(rng, [N, Hq, D]);
-    const kNew = randomRef(rng, [N, Hkv, D]);
-    const vNew = randomRef(rng, [N, Hkv, D]);
-    // The reference: each sequence's contiguous keys/values, with the new rows written at their positions.
-    const W = Hkv * D;
-    const rowOf = (pool: Float64Array, s: number, p: number) => {
-      const slot = tables[s]![Math.floor(p / bs)]! * bs + (p % bs);
-      return Array.from(pool.subarray(slot * W, (slot + 1) * W));
-    };
-    const seqKv = (pool: Float64Array, fresh: Float64Array, s: number) =>
-      Array.from({ length: lengths[s]! }, (_, p) => {
-        const n = rowSeq.findIndex((rs, i) => rs === s && rowPos[i] === p);
-        return n >= 0 ? Array.from(fresh.subarray(n * W, (n + 1) * W)) : rowOf(pool, s, p);
+  // Half pools (a float16 / bfloat16 KV cache): the reference attends the values the pool holds, every key and value
+  // rounded to the dtype as the host codec rounds, and the written rows must hold exactly those bits.
+  it.each([
+    [7, 'float32'],
+    [20, 'float32'],
+    [7, 'float16'],
+    [20, 'float16'],
+    [20, 'bfloat16'],
+    [12, 'bfloat16'],
+  ] as const)(
+    'writes new keys/values into their blocks and matches float64 (head dim %i, %s pools)',
+    async (D, dtype) => {
+      const rng = makeRng(15);
+      const [Hq, Hkv, bs] = [6, 2, 5];
+      const lengths = [1, 13, 5, 9, 22];
+      const { numBlocks, tables } = layout(rng, lengths, bs, 3);
+      // Rows: the last position of sequences 0, 1, 2, 4 and the last four positions of sequence 3 (a chunk).
+      const rowSeq = [0, 1, 2, 3, 3, 3, 3, 4];
+      const rowPos = [0, 12, 4, 5, 6, 7, 8, 21];
+      const N = rowSeq.length;
+      const poolShape = [numBlocks, bs, Hkv, D];
+      // What the pool holds of float64 values: float32, or the dtype's rounding of them.
+      const held = (r: { data: Float64Array }) => ({
+        data: Float64Array.from(
+          dtype === 'float32' ? Float32Array.from(r.data) : decodeHalf(dtype, encodeHalf(dtype, r.data)),
+        ),
       });
-    const expected = new Float64Array(N * Hq * D);
-    for (let n = 0; n < N; n++) {
-      const s = rowSeq[n]!;
-      const keys = rowPos[n]! + 1;
-      const K = seqKv(kPoolRef.data, kNew.data, s).slice(0, keys);
-      const V = seqKv(vPoolRef.data, vNew.data, s).slice(0, keys);
-      expected.set(refRow(qRef.data, n * Hq * D, K, V, Hq, Hkv, D), n * Hq * D);
-    }
+      const kPoolRef = held(randomRef(rng, poolShape));
+      const vPoolRef = held(randomRef(rng, poolShape));
+      const qRef = randomRef(rng, [N, Hq, D]);
+      const kNewRaw = randomRef(rng, [N, Hkv, D]);
+      const vNewRaw = randomRef(rng, [N, Hkv, D]);
+      const kNew = held(kNewRaw);
+      const vNew = held(vNewRaw);
+      // The reference: each sequence's contiguous keys/values, with the new rows written at their positions.
+      const W = Hkv * D;
+      const rowOf = (pool: Float64Array, s: number, p: number) => {
+        const slot = tables[s]![Math.floor(p / bs)]! * bs + (p % bs);
+        return Array.from(pool.subarray(slot * W, (slot + 1) * W));
+      };
+      const seqKv = (pool: Float64Array, fresh: Float64Array, s: number) =>
+        Array.from({ length: lengths[s]! }, (_, p) => {
+          const n = rowSeq.findIndex((rs, i) => rs === s && rowPos[i] === p);
+          return n >= 0 ? Array.from(fresh.subarray(n * W, (n + 1) * W)) : rowOf(pool, s, p);
+        });
+      const expected = new Float64Array(N * Hq * D);
+      for (let n = 0; n < N; n++) {
+        const s = rowSeq[n]!;
+        const keys = rowPos[n]! + 1;
+        const K = seqKv(kPoolRef.data, kNew.data, s).slice(0, keys);
+        const V = seqKv(vPoolRef.data, vNew.data, s).slice(0, keys);
+        expected.set(refRow(qRef.data, n * Hq * D, K, V, Hq, Hkv, D), n * Hq * D);
+      }
 
-    const f32 = (r: { data: Float64Array }) => Float32Array.from(r.data);
-    const kPool = T.keep(T.tensor(f32(kPoolRef), poolShape));
-    const vPool = T.keep(T.tensor(f32(vPoolRef), poolShape));
-    const out = T.noGrad(() =>
-      T.tidy(() => {
-        const index = T.pagedKvIndex({ blockSize: bs, numBlocks, blockTables: tables, rowSeq, rowPositions: rowPos });
-        T.writePagedKv(kPool, T.tensor(f32(kNew), [N, Hkv, D]), index);
-        T.writePagedKv(vPool, T.tensor(f32(vNew), [N, Hkv, D]), index);
-        return T.pagedAttention(T.tensor(f32(qRef), [N, Hq, D]), kPool, vPool, index);
-      }),
-    );
-    const got = await out.data();
-    const w = worstMismatch(got, expected, 2e-5, 2e-5);
-    if (w.index >= 0) expect.fail(`element ${w.index}: ${w.actual}, expected ${w.expected}`);
-    // The writes landed in the pool rows and nowhere else.
-    const kAfter = await kPool.data();
-    const kExpected = Float64Array.from(kPoolRef.data);
-    rowSeq.forEach((s, n) => {
-      const slot = tables[s]![Math.floor(rowPos[n]! / bs)]! * bs + (rowPos[n]! % bs);
-      kExpected.set(kNew.data.subarray(n * W, (n + 1) * W), slot * W);
-    });
-    expect(worstMismatch(kAfter, kExpected, 0, 0).index).toBe(-1);
-    for (const t of [out, kPool, vPool]) t.dispose();
-  });
+      const f32 = (r: { data: Float64Array }) => Float32Array.from(r.data);
+      const kPool = T.keep(T.tensor(f32(kPoolRef), poolShape, { dtype }));
+      const vPool = T.keep(T.tensor(f32(vPoolRef), poolShape, { dtype }));
+      const out = T.noGrad(() =>
+        T.tidy(() => {
+          const index = T.pagedKvIndex({ blockSize: bs, numBlocks, blockTables: tables, rowSeq, rowPositions: rowPos });
+          // The new rows go in as float32 (unrounded): writePagedKv rounds them into a half pool.
+          T.writePagedKv(kPool, T.tensor(f32(kNewRaw), [N, Hkv, D]), index);
+          T.writePagedKv(vPool, T.tensor(f32(vNewRaw), [N, Hkv, D]), index);
+          return T.pagedAttention(T.tensor(f32(qRef), [N, Hq, D]), kPool, vPool, index);
+        }),
+      );
+      const got = await out.data();
+      const w = worstMismatch(got, expected, 2e-5, 2e-5);
+      if (w.index >= 0) expect.fail(`element ${w.index}: ${w.actual}, expected ${w.expected}`);
+      // The writes landed in the pool rows and nowhere else, rounded as the host codec rounds.
+      const kAfter = await kPool.data();
+      const kExpected = Float64Array.from(kPoolRef.data);
+      rowSeq.forEach((s, n) => {
+        const slot = tables[s]![Math.floor(rowPos[n]! / bs)]! * bs + (rowPos[n]! % bs);
+        kExpected.set(kNew.data.subarray(n * W, (n + 1) * W), slot * W);
+      });
+      expect(worstMismatch(kAfter, kExpected, 0, 0).index).toBe(-1);
+      for (const t of [out, kPool, vPool]) t.dispose();
+    },
+  );
 
   it('equals scaledDotProductAttention over the same keys gathered contiguously (prefill chunk and decode)', async () => {
     const rng = makeRng(7);

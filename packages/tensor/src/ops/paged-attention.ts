@@ -11,13 +11,13 @@
  *
  * @module
  */
-import type { PagedIndexLayout } from '../backend/backend.js';
+import { isHalf, type PagedIndexLayout } from '../backend/backend.js';
 import { tensor } from '../creation.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { contiguousInput, releaseContiguousInput } from './contiguous.js';
-import { backendOf, requireDtype } from './inputs.js';
+import { backendOfAnyDtype, requireDtype } from './inputs.js';
 
 /** Host description of one step's paged-KV index (see {@link pagedKvIndex}). */
 export interface PagedKvIndexSpec {
@@ -95,7 +95,9 @@ export function pagedKvIndex(spec: PagedKvIndexSpec): PagedKvIndex {
 }
 
 function checkPool(op: string, pool: Tensor, index: PagedKvIndex, what: string): void {
-  requireDtype(op, pool, 'float32', what);
+  if (pool.dtype !== 'float32' && !isHalf(pool.dtype)) {
+    throw new Error(`${op}: ${what} must be float32, float16 or bfloat16, got ${pool.dtype} ${fmt(pool.shape)}`);
+  }
   const [blocks, bs] = pool.shape;
   if (
     pool.shape.length !== 4 ||
@@ -113,10 +115,13 @@ function checkPool(op: string, pool: Tensor, index: PagedKvIndex, what: string):
 /**
  * Writes `rows [N, Hkv, D]` (row n = the key or value of the index's query row n) into `pool
  * [numBlocks, blockSize, Hkv, D]` at each row's pool slot, in place (one dispatch; every view of the pool sees it).
+ * A float16 / bfloat16 pool (a half KV cache: half the memory per position) stores each value rounded to nearest
+ * even, as `toType` rounds.
  */
 export function writePagedKv(pool: Tensor, rows: Tensor, index: PagedKvIndex): void {
   const op = 'writePagedKv';
-  const backend = backendOf(op, pool, rows, index.data);
+  // The pool may be half (checkPool checks its dtype); the rows are float32.
+  const backend = backendOfAnyDtype(op, pool, rows, index.data);
   checkPool(op, pool, index, 'pool');
   requireDtype(op, rows, 'float32', 'rows');
   const [, , Hkv, D] = pool.shape as [number, number, number, number];
@@ -137,7 +142,8 @@ export function writePagedKv(pool: Tensor, rows: Tensor, index: PagedKvIndex): v
 }
 
 /**
- * Attention of query rows `q [N, Hq, D]` over paged keys/values `kPool`, `vPool [numBlocks, blockSize, Hkv, D]`: row n
+ * Attention of query rows `q [N, Hq, D]` over paged keys/values `kPool`, `vPool [numBlocks, blockSize, Hkv, D]`
+ * (float32, or both float16 or both bfloat16: read as their values, computed in float32): row n
  * attends positions [0, position] of its sequence (as {@link pagedKvIndex} built it), softmax(q·kᵀ·scale)·v with
  * grouped-query heads (query head h reads kv head ⌊h / (Hq/Hkv)⌋). Equals `scaledDotProductAttention` with a causal
  * mask over each sequence's contiguous keys. Returns `[N, Hq, D]`; no gradient.
@@ -150,7 +156,7 @@ export function pagedAttention(
   options: { scale?: number } = {},
 ): Tensor {
   const op = 'pagedAttention';
-  const backend = backendOf(op, q, kPool, vPool, index.data);
+  const backend = backendOfAnyDtype(op, q, kPool, vPool, index.data);
   requireDtype(op, q, 'float32', 'q');
   checkPool(op, kPool, index, 'kPool');
   checkPool(op, vPool, index, 'vPool');
@@ -167,6 +173,9 @@ export function pagedAttention(
       `${op}: need q [${index.layout.rows}, Hq, D] with Hq % Hkv = 0 and kPool = vPool [blocks, blockSize, Hkv, D]; ` +
         `got q ${fmt(q.shape)}, kPool ${fmt(kPool.shape)}, vPool ${fmt(vPool.shape)}`,
     );
+  }
+  if (kPool.dtype !== vPool.dtype) {
+    throw new Error(`${op}: kPool and vPool must have one dtype, got ${kPool.dtype} and ${vPool.dtype}`);
   }
   if (isGradEnabled() && q.requiresGrad) throw new Error(`${op}: inference only (no backward); run it under noGrad()`);
   const qc = contiguousInput(q);

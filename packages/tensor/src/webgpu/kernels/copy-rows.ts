@@ -7,15 +7,22 @@
  *
  * @module
  */
-import type { RowRun } from '../../backend/backend.js';
+import { isHalf, type RowRun } from '../../backend/backend.js';
 import type { GpuStorage, Runtime } from '../runtime.js';
 
-/** For each run, rows [to, to + rows) of `pool` (rows of `width` float32) = rows [from, from + rows) before the call. */
+/**
+ * For each run, rows [to, to + rows) of `pool` (rows of `width` float32s, or halves: a half pool's rows must then be
+ * whole 4-byte words, as buffer copies are) = rows [from, from + rows) before the call.
+ */
 export function copyRows(rt: Runtime, pool: GpuStorage, width: number, runs: readonly RowRun[]): void {
-  const rowBytes = width * 4;
+  const half = isHalf(pool.dtype);
+  if (half && width % 2 !== 0) {
+    throw new Error(`webgpu.copyRows: a ${pool.dtype} pool's rows must be an even number of elements, got ${width}`);
+  }
+  const rowBytes = width * (half ? 2 : 4);
   let total = 0;
-  for (const r of runs) total += r.rows * width;
-  const staging = rt.alloc('float32', total);
+  for (const r of runs) total += r.rows * rowBytes;
+  const staging = rt.alloc('float32', total / 4);
   let at = 0;
   for (const r of runs) {
     rt.copy(pool, r.from * rowBytes, staging, at, r.rows * rowBytes);

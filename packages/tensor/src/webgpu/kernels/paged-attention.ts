@@ -10,31 +10,39 @@
  * @module
  */
 
-import type { PagedIndexLayout, View } from '../../backend/backend.js';
+import { type DType, isHalf, type PagedIndexLayout, type View } from '../../backend/backend.js';
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
 import { ATTN_MAX_D } from './attention.js';
 import { forwardStep, headDimLoop } from './attention-wgsl.js';
+import { HALF_CODEC, halfArray, halfEnable, halfLoad, halfStoreFn, halfTag } from './half-code.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
-const WRITE_ROWS = `
-@group(0) @binding(1) var<storage, read_write> pool: array<f32>;
+/** The pool write for a pool of `dtype` (a half pool stores each value rounded to nearest even, half-code.ts). */
+const WRITE_ROWS = (rt: Runtime, dtype: DType) => `${halfEnable(rt, [dtype])}
+@group(0) @binding(1) var<storage, read_write> pool: ${isHalf(dtype) ? halfArray(rt, dtype, true) : 'array<f32>'};
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 @group(0) @binding(3) var<storage, read> idx: array<i32>;
+${isHalf(dtype) ? `${HALF_CODEC}\n${halfStoreFn(rt, dtype, 'pool', 'store_pool')}` : 'fn store_pool(i: u32, v: f32) { pool[i] = v; }'}
 ${ELEMENT_MAIN}
   if (i >= pu(0u)) { return; }
   let W = pu(1u);
   let n = i / W;
-  pool[pu(2u) + u32(idx[pu(3u) + n]) * W + i % W] = src[pu(4u) + i];
+  store_pool(pu(2u) + u32(idx[pu(3u) + n]) * W + i % W, src[pu(4u) + i]);
 }`;
 
 const ROWS_PER_GROUP = 64;
 
-const ATTENTION = (D: number) => `
+/** Attention over pools of `dtype` (half pools read as their values, float32 arithmetic). */
+const ATTENTION = (rt: Runtime, D: number, dtype: DType) => {
+  const pool = isHalf(dtype) ? halfArray(rt, dtype, false) : 'array<f32>';
+  const load = (name: string, index: string) =>
+    isHalf(dtype) ? halfLoad(rt, dtype, name, index) : `${name}[${index}]`;
+  return `${halfEnable(rt, [dtype])}
 const D: u32 = ${D}u;
 @group(0) @binding(1) var<storage, read_write> o: array<f32>;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> k: ${pool};
+@group(0) @binding(4) var<storage, read> v: ${pool};${dtype === 'bfloat16' ? `\n${HALF_CODEC}` : ''}
 @group(0) @binding(5) var<storage, read> idx: array<i32>;
 @compute @workgroup_size(${ROWS_PER_GROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -67,8 +75,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let kb = pu(8u); let vb = pu(9u);
     ${forwardStep({
       U: 4,
-      first: (u, d) => `k[kb + r${u} + ${d}]`,
-      second: (u, d) => `v[vb + r${u} + ${d}]`,
+      first: (u, d) => load('k', `kb + r${u} + ${d}`),
+      second: (u, d) => load('v', `vb + r${u} + ${d}`),
       ok: (u) => `p + ${u}u < keys`,
     })}
   }
@@ -76,6 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let ob = i * D;
   ${headDimLoop('o[ob + d] = ar[d] * inv;')}
 }`;
+};
 
 /** Row rowSlot[n] of `pool` (rows of W floats) = src[n] for src [N, W]; one dispatch, in place. */
 export function writePagedRows(rt: Runtime, pool: GpuStorage, src: View, index: View, layout: PagedIndexLayout): void {
@@ -85,7 +94,7 @@ export function writePagedRows(rt: Runtime, pool: GpuStorage, src: View, index: 
   const temps: GpuStorage[] = [];
   const sv = contiguousInput(rt, src, temps);
   const iv = contiguousInput(rt, index, temps);
-  const p = rt.pipeline('paged:write', () => WRITE_ROWS);
+  const p = rt.pipeline(`paged:write:${pool.dtype}${halfTag(rt, pool.dtype)}`, () => WRITE_ROWS(rt, pool.dtype));
   const params = [total, W, 0, iv.offset + 2 * layout.rows, sv.offset];
   rt.dispatch(p, [pool, sv.storage, iv.storage] as GpuStorage[], params, Math.ceil(total / 128));
   freeAll(rt, temps);
@@ -113,7 +122,8 @@ export function pagedAttention(
     View,
     View,
   ];
-  const p = rt.pipeline(`paged:attn:${D}`, () => ATTENTION(D));
+  const dtype = kv.storage.dtype;
+  const p = rt.pipeline(`paged:attn:${D}:${dtype}${halfTag(rt, dtype)}`, () => ATTENTION(rt, D, dtype));
   const params = [
     N * Hq,
     Hq,
