@@ -29,6 +29,13 @@ const config = llamaConfig({
 });
 const V = config.vocab_size;
 
+/** What a cache of `dtype` holds of a key or value (for the float64 reference); undefined for float32. */
+function kvRounding(dtype: 'float32' | 'float16' | 'bfloat16'): ((x: number) => number) | undefined {
+  if (dtype === 'float16') return (x) => float16BitsToFloat32(float32ToFloat16Bits(x));
+  if (dtype === 'bfloat16') return (x) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x));
+  return undefined;
+}
+
 describeBackends('forwardPaged', () => {
   it('steps mixing prefill chunks and decodes of ragged sequences match a float64 forward of each sequence', async () => {
     const model = new LlamaForCausalLM(config, { seed: 9 });
@@ -117,37 +124,41 @@ describeBackends('forwardPaged', () => {
     model.dispose();
   });
 
-  it('a second sequence with the same system prompt shares its full blocks, copies the rest, computes the same logits', async () => {
-    const model = new LlamaForCausalLM(config, { seed: 3 });
-    const [system, tailA, tailB] = randomIds(3, 11, V, 8) as [number[], number[], number[]];
-    const a = [...system, ...tailA.slice(0, 3)];
-    const b = [...system, ...tailB.slice(0, 6)];
-    const want = referenceLogits(config, await hostWeights(model), [a, b]);
-    const cache = new PagedKvCache(config, { numBlocks: 8, blockSize: 4 });
-    const { pool } = cache;
-    pool.open(0);
-    pool.grow(0, a.length);
-    const la = await readAndFree(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache));
-    expect(relativeDiff(la, Float64Array.from(want[0]![a.length - 1]!))).toBeLessThan(2e-4);
-    const usedByA = pool.usedBlocks; // ⌈14 / 4⌉ = 4
-    // B reuses the two full blocks of the 11-token system prompt (8 positions), copies the other 3 from A's third
-    // block into a block of its own, and prefills only the rest.
-    expect(pool.blocksToAdmit(b, b.length)).toBe(pool.blocksFor(b.length) - 2);
-    expect(pool.open(1, b)).toBe(11);
-    expect(pool.table(1).slice(0, 2)).toEqual(pool.table(0).slice(0, 2));
-    pool.grow(1, b.length);
-    expect(pool.usedBlocks).toBe(usedByA + pool.blocksFor(b.length) - 2);
-    const lb = await readAndFree(forwardPaged(model, [{ seq: 1, ids: b.slice(11), start: 11 }], cache));
-    expect(relativeDiff(lb, Float64Array.from(want[1]![b.length - 1]!))).toBeLessThan(2e-4);
-    // A leaves: the shared blocks stay with B; when B leaves too, every block is free again (cached for reuse).
-    pool.close(0);
-    expect(pool.usedBlocks).toBe(pool.blocksFor(b.length));
-    pool.close(1);
-    expect([pool.usedBlocks, pool.freeBlocks]).toEqual([0, 8]);
-    expect(pool.cachedBlocks).toBeGreaterThan(0);
-    cache.dispose();
-    model.dispose();
-  });
+  // Half caches too: the copied positions are the halves A wrote (bits, no second rounding).
+  it.each(['float32', 'float16', 'bfloat16'] as const)(
+    'a second sequence with the same system prompt shares its full blocks, copies the rest, computes the same logits (%s)',
+    async (dtype) => {
+      const model = new LlamaForCausalLM(config, { seed: 3 });
+      const [system, tailA, tailB] = randomIds(3, 11, V, 8) as [number[], number[], number[]];
+      const a = [...system, ...tailA.slice(0, 3)];
+      const b = [...system, ...tailB.slice(0, 6)];
+      const want = referenceLogits(config, await hostWeights(model), [a, b], kvRounding(dtype));
+      const cache = new PagedKvCache(config, { numBlocks: 8, blockSize: 4, dtype });
+      const { pool } = cache;
+      pool.open(0);
+      pool.grow(0, a.length);
+      const la = await readAndFree(forwardPaged(model, [{ seq: 0, ids: a, start: 0 }], cache));
+      expect(relativeDiff(la, Float64Array.from(want[0]![a.length - 1]!))).toBeLessThan(2e-4);
+      const usedByA = pool.usedBlocks; // ⌈14 / 4⌉ = 4
+      // B reuses the two full blocks of the 11-token system prompt (8 positions), copies the other 3 from A's third
+      // block into a block of its own, and prefills only the rest.
+      expect(pool.blocksToAdmit(b, b.length)).toBe(pool.blocksFor(b.length) - 2);
+      expect(pool.open(1, b)).toBe(11);
+      expect(pool.table(1).slice(0, 2)).toEqual(pool.table(0).slice(0, 2));
+      pool.grow(1, b.length);
+      expect(pool.usedBlocks).toBe(usedByA + pool.blocksFor(b.length) - 2);
+      const lb = await readAndFree(forwardPaged(model, [{ seq: 1, ids: b.slice(11), start: 11 }], cache));
+      expect(relativeDiff(lb, Float64Array.from(want[1]![b.length - 1]!))).toBeLessThan(2e-4);
+      // A leaves: the shared blocks stay with B; when B leaves too, every block is free again (cached for reuse).
+      pool.close(0);
+      expect(pool.usedBlocks).toBe(pool.blocksFor(b.length));
+      pool.close(1);
+      expect([pool.usedBlocks, pool.freeBlocks]).toEqual([0, 8]);
+      expect(pool.cachedBlocks).toBeGreaterThan(0);
+      cache.dispose();
+      model.dispose();
+    },
+  );
 
   it('a whole prefill run between the layers of another step computes what both compute apart, and frees all', async () => {
     // Three layers, so there are three boundaries (one after each): the nested prefill runs at the second.
@@ -246,11 +257,7 @@ describeBackends('forwardPaged', () => {
       const model = new LlamaForCausalLM(config, { seed: 4 });
       const seqs = randomIds(2, 14, V, 8);
       const weights = await hostWeights(model);
-      const rounded =
-        dtype === 'float16'
-          ? (x: number) => float16BitsToFloat32(float32ToFloat16Bits(x))
-          : (x: number) => bfloat16BitsToFloat32(float32ToBfloat16Bits(x));
-      const want = referenceLogits(config, weights, seqs, rounded);
+      const want = referenceLogits(config, weights, seqs, kvRounding(dtype));
       const exact = referenceLogits(config, weights, seqs);
       const paged = new PagedKvCache(config, { numBlocks: 8, blockSize: 4, dtype });
       expect(paged.keys[0]!.dtype).toBe(dtype);
