@@ -7,7 +7,8 @@
 //   ANDES_BACKEND=cpu SOAK_SECONDS=600 node bench/soak.mjs     # after npm run build
 //
 // Environment also: SOAK_PRESET (default stories-15m), SOAK_TOKENS (max tokens per request, default 24),
-// SOAK_SLOTS (KV-cache slots, default 16), SOAK_ENGINE_WORKERS (default: andes-serve's for the backend, 1 on the CPU;
+// SOAK_SLOTS (KV-cache slots, default 16), SOAK_KV_DTYPE (the KV cache: float32, float16 or bfloat16; default
+// float32), SOAK_ENGINE_WORKERS (default: andes-serve's for the backend, 1 on the CPU;
 // with workers the model is written to a temporary GGUF file and served through loadServedModel, as the CLI does).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,8 @@ const CANCEL = Number(process.env.SOAK_CANCEL ?? 0.2);
 const PRESET = process.env.SOAK_PRESET ?? 'stories-15m';
 const TOKENS = Number(process.env.SOAK_TOKENS ?? 24);
 const SLOTS = Number(process.env.SOAK_SLOTS ?? 16);
+/** The KV cache's element type (andes-serve's `--kv-dtype`, as float32 | float16 | bfloat16). */
+const KV_DTYPE = process.env.SOAK_KV_DTYPE ?? 'float32';
 
 // A seeded generator, so a failing run can be repeated.
 let state = Number(process.env.SOAK_SEED ?? 1) >>> 0;
@@ -55,9 +58,18 @@ if (dir) {
     maxContext,
     engineWorkers: WORKERS,
     chatTemplate: 'llama-2',
+    kvDtype: KV_DTYPE,
   });
 } else {
-  served = createServedModel({ id: PRESET, model, tokenizer, template: 'llama-2', maxSlots: SLOTS, maxContext });
+  served = createServedModel({
+    id: PRESET,
+    model,
+    tokenizer,
+    template: 'llama-2',
+    maxSlots: SLOTS,
+    maxContext,
+    kvDtype: KV_DTYPE,
+  });
 }
 const server = createServer({ load: async () => served, maxQueue: 4 * CLIENTS });
 const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
