@@ -80,24 +80,24 @@ const i32x4Const = (value: number) => {
   const lane = [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
   return [...simd(0x0c), ...lane, ...lane, ...lane, ...lane];
 };
-const i32x4 = { shl: simd(0xab), eq: simd(0x37) };
-const [V128_AND, V128_OR] = [simd(0x4e), simd(0x50)];
+const i32x4 = { shl: simd(0xab), gtS: simd(0x3b) };
+const [V128_AND, V128_OR, V128_XOR] = [simd(0x4e), simd(0x50), simd(0x51)];
 /** v128.load16x4_u: four 16-bit elements at the address, zero-extended to int32 lanes. */
 const load16x4U = [...simd(0x04), 1, 0];
 /**
- * Widens the four halves at the address on the stack to float32 lanes (the vector left on the stack), `h` a v128 local.
- * bfloat16: the bits shifted up. float16: exponent and mantissa shifted into place read as a float32 and scaled by
- * 2^112 (exact for normal and subnormal halves alike: it moves the exponent bias from 15 to 127), the exponent made
- * all ones where the half's is (±∞ and NaN keep their mantissa), then the sign.
+ * Widens the four halves at the address on the stack to float32 lanes (the vector left on the stack); `h` and `e` are
+ * v128 locals. bfloat16: the bits shifted up. float16 (F. Giesen's SSE2 formulation): e = h & 0x7fff, shifted into a
+ * float32's exponent and mantissa and scaled by 2^112 (exact for normal and subnormal halves alike: it moves the
+ * exponent bias from 15 to 127), the exponent made all ones where e > 0x7bff (±∞ and NaN keep their mantissa), then
+ * the sign (h ^ e) shifted up: 9 operations per four values.
  */
-function widenHalves(element: 'float16' | 'bfloat16', h: number): number[] {
+function widenHalves(element: 'float16' | 'bfloat16', h: number, e: number): number[] {
   if (element === 'bfloat16') return [...load16x4U, op.i32Const, 16, ...i32x4.shl];
   return [
-    ...[...load16x4U, ...tee(h), ...i32x4Const(0x7fff), ...V128_AND, op.i32Const, 13, ...i32x4.shl],
+    ...[...load16x4U, ...tee(h), ...i32x4Const(0x7fff), ...V128_AND, ...tee(e), op.i32Const, 13, ...i32x4.shl],
     ...[...i32x4Const(0x77800000), ...f32x4Mul],
-    ...[...get(h), ...i32x4Const(0x7c00), ...V128_AND, ...i32x4Const(0x7c00), ...i32x4.eq],
-    ...[...i32x4Const(0x7f800000), ...V128_AND, ...V128_OR],
-    ...[...get(h), op.i32Const, 16, ...i32x4.shl, ...i32x4Const(-0x80000000), ...V128_AND, ...V128_OR],
+    ...[...get(e), ...i32x4Const(0x7bff), ...i32x4.gtS, ...i32x4Const(0x7f800000), ...V128_AND, ...V128_OR],
+    ...[...get(h), ...get(e), ...V128_XOR, op.i32Const, 16, ...i32x4.shl, ...V128_OR],
   ];
 }
 
@@ -238,6 +238,7 @@ export function attendRowsBody(S: number, element: AttendElement = 'float32'): n
     l0: V128,
     l1: V128,
     hv: V128,
+    ev: V128,
   });
   const P = L as unknown as Record<keyof typeof ATTEND, number>;
   // Float32 lanes of the pool at byte `d` of a head (local `d` counts the head's float32 bytes): a float32 pool's
@@ -245,7 +246,7 @@ export function attendRowsBody(S: number, element: AttendElement = 'float32'): n
   const half = element !== 'float32';
   const poolVector = (row: number) =>
     half
-      ? [...get(row), ...get(L.dh), op.i32Add, ...widenHalves(element, L.hv)]
+      ? [...get(row), ...get(L.dh), op.i32Add, ...widenHalves(element, L.hv, L.ev)]
       : [...get(row), ...get(L.d), op.i32Add, ...v128Load()];
   const halfOffset = half ? [...get(L.d), op.i32Const, 1, I32_SHR_U, ...set(L.dh)] : [];
   const R = L as unknown as Record<string, number>;
