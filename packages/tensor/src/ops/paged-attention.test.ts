@@ -3,6 +3,7 @@ import { decodeHalf, encodeHalf } from '../formats/half-precision.js';
 import * as T from '../index.js';
 import { describeBackends } from '../testing/describe-backends.js';
 import { makeRng, randomRef, worstMismatch } from '../testing/reference.js';
+import { WebGpuBackend } from '../webgpu/backend.js';
 
 /**
  * A random paged layout: `lengths[s]` positions per sequence in blocks of `blockSize`, block ids drawn from a shuffled
@@ -128,6 +129,54 @@ describeBackends('pagedAttention', () => {
       for (const t of [out, kPool, vPool]) t.dispose();
     },
   );
+
+  // Adapters without `shader-f16` bind float16 pools as packed words (loads unpack a word, stores go through atomics);
+  // lavapipe has the feature, so the packed path is run here by switching the runtime to it (the bytes are the same).
+  it('float16 pools give the same floats bound as packed words as bound natively (WebGPU)', async () => {
+    const backend = T.getBackend();
+    if (!(backend instanceof WebGpuBackend) || !backend.rt.halfNative) return;
+    const rng = makeRng(23);
+    const [Hq, Hkv, D, bs, numBlocks] = [4, 2, 12, 4, 6];
+    const tables = [
+      [5, 1, 3],
+      [0, 2],
+    ];
+    const rowSeq = [0, 0, 0, 1];
+    const rowPositions = [8, 9, 10, 6];
+    const poolShape = [numBlocks, bs, Hkv, D];
+    const f32 = (shape: number[]) => Float32Array.from(randomRef(rng, shape).data);
+    const [k0, v0, kNew, vNew, q] = [
+      f32(poolShape),
+      f32(poolShape),
+      f32([4, Hkv, D]),
+      f32([4, Hkv, D]),
+      f32([4, Hq, D]),
+    ];
+    const run = async () => {
+      const kPool = T.tensor(k0, poolShape, { dtype: 'float16' });
+      const vPool = T.tensor(v0, poolShape, { dtype: 'float16' });
+      const out = T.noGrad(() =>
+        T.tidy(() => {
+          const index = T.pagedKvIndex({ blockSize: bs, numBlocks, blockTables: tables, rowSeq, rowPositions });
+          T.writePagedKv(kPool, T.tensor(kNew, [4, Hkv, D]), index);
+          T.writePagedKv(vPool, T.tensor(vNew, [4, Hkv, D]), index);
+          return T.pagedAttention(T.tensor(q, [4, Hq, D]), kPool, vPool, index);
+        }),
+      );
+      const result = [await out.data(), await kPool.data()];
+      for (const t of [out, kPool, vPool]) t.dispose();
+      return result;
+    };
+    const native = await run();
+    backend.rt.halfNative = false;
+    try {
+      const packed = await run();
+      expect(Array.from(packed[0]!)).toEqual(Array.from(native[0]!));
+      expect(Array.from(packed[1]!)).toEqual(Array.from(native[1]!));
+    } finally {
+      backend.rt.halfNative = true;
+    }
+  });
 
   it('equals scaledDotProductAttention over the same keys gathered contiguously (prefill chunk and decode)', async () => {
     const rng = makeRng(7);
