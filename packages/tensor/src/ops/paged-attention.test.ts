@@ -178,6 +178,38 @@ describeBackends('pagedAttention', () => {
     }
   });
 
+  // Rows of whole 4-byte words are written a word at a time on WebGPU's packed halves; an odd row width (here 7) goes
+  // element by element through atomics. Both must land the host encoder's bits in the right rows.
+  it.each([
+    [7, 'bfloat16'],
+    [8, 'bfloat16'],
+    [7, 'float16'],
+  ] as const)('writes rows of width %i into a %s pool, rounded as the host encoder rounds', async (D, dtype) => {
+    const rng = makeRng(5);
+    const [numBlocks, bs] = [3, 2];
+    const rows = Float32Array.from(randomRef(rng, [3, 1, D]).data);
+    const pool = T.keep(T.zeros([numBlocks, bs, 1, D], { dtype }));
+    T.noGrad(() =>
+      T.tidy(() => {
+        const index = T.pagedKvIndex({
+          blockSize: bs,
+          numBlocks,
+          blockTables: [[2, 0]],
+          rowSeq: [0, 0, 0],
+          rowPositions: [0, 1, 2],
+        });
+        T.writePagedKv(pool, T.tensor(rows, [3, 1, D]), index);
+      }),
+    );
+    // Positions 0, 1 in block 2 (pool rows 4, 5), position 2 in block 0 (pool row 0); the rest stays zero.
+    const want = new Float32Array(numBlocks * bs * D);
+    const held = decodeHalf(dtype, encodeHalf(dtype, rows));
+    want.set(held.subarray(0, 2 * D), 4 * D);
+    want.set(held.subarray(2 * D, 3 * D), 0);
+    expect(Array.from(await pool.data())).toEqual(Array.from(want));
+    pool.dispose();
+  });
+
   it('equals scaledDotProductAttention over the same keys gathered contiguously (prefill chunk and decode)', async () => {
     const rng = makeRng(7);
     const [Hq, Hkv, D, bs] = [4, 1, 16, 3];

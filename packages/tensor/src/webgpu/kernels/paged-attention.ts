@@ -17,6 +17,26 @@ import { forwardStep, headDimLoop } from './attention-wgsl.js';
 import { HALF_CODEC, halfArray, halfEnable, halfLoad, halfStoreFn, halfTag } from './half-code.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
+/**
+ * The pool write for a half pool bound as packed words when the rows are whole words (W even): one invocation per
+ * word, both halves encoded and stored at once, so no atomics (two invocations never share a word).
+ */
+const WRITE_WORDS = (dtype: DType) => `
+@group(0) @binding(1) var<storage, read_write> pool: array<u32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;
+${HALF_CODEC}
+${ELEMENT_MAIN}
+  if (i >= pu(0u)) { return; }
+  let W = pu(1u);
+  let e = 2u * i;
+  let n = e / W;
+  let at = pu(4u) + e;
+  let lo = ${dtype === 'float16' ? 'f16_bits_' : 'bf16_bits_'}(src[at]);
+  let hi = ${dtype === 'float16' ? 'f16_bits_' : 'bf16_bits_'}(src[at + 1u]);
+  pool[(pu(2u) + u32(idx[pu(3u) + n]) * W + e % W) >> 1u] = lo | (hi << 16u);
+}`;
+
 /** The pool write for a pool of `dtype` (a half pool stores each value rounded to nearest even, half-code.ts). */
 const WRITE_ROWS = (rt: Runtime, dtype: DType) => `${halfEnable(rt, [dtype])}
 @group(0) @binding(1) var<storage, read_write> pool: ${isHalf(dtype) ? halfArray(rt, dtype, true) : 'array<f32>'};
@@ -86,7 +106,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
 };
 
-/** Row rowSlot[n] of `pool` (rows of W floats) = src[n] for src [N, W]; one dispatch, in place. */
+/**
+ * Row rowSlot[n] of `pool` (rows of W elements) = src[n] for src [N, W]; one dispatch, in place. A half pool bound as
+ * packed words (bfloat16 always, float16 without `shader-f16`) is written a word per invocation when W is even, else
+ * an element per invocation through atomics on the words.
+ */
 export function writePagedRows(rt: Runtime, pool: GpuStorage, src: View, index: View, layout: PagedIndexLayout): void {
   const W = src.shape[1]!;
   const total = layout.rows * W;
@@ -94,9 +118,14 @@ export function writePagedRows(rt: Runtime, pool: GpuStorage, src: View, index: 
   const temps: GpuStorage[] = [];
   const sv = contiguousInput(rt, src, temps);
   const iv = contiguousInput(rt, index, temps);
-  const p = rt.pipeline(`paged:write:${pool.dtype}${halfTag(rt, pool.dtype)}`, () => WRITE_ROWS(rt, pool.dtype));
-  const params = [total, W, 0, iv.offset + 2 * layout.rows, sv.offset];
-  rt.dispatch(p, [pool, sv.storage, iv.storage] as GpuStorage[], params, Math.ceil(total / 128));
+  const dtype = pool.dtype;
+  const words = isHalf(dtype) && halfTag(rt, dtype) === 'p' && W % 2 === 0;
+  const p = words
+    ? rt.pipeline(`paged:write-words:${dtype}`, () => WRITE_WORDS(dtype))
+    : rt.pipeline(`paged:write:${dtype}${halfTag(rt, dtype)}`, () => WRITE_ROWS(rt, dtype));
+  const count = words ? total / 2 : total;
+  const params = [count, W, 0, iv.offset + 2 * layout.rows, sv.offset];
+  rt.dispatch(p, [pool, sv.storage, iv.storage] as GpuStorage[], params, Math.ceil(count / 128));
   freeAll(rt, temps);
 }
 
