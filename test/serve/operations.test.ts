@@ -20,8 +20,13 @@ describe('readiness', () => {
     const m = await served();
     const calls: string[] = [];
     const step = m.engine.step.bind(m.engine);
-    m.engine.step = (chunks) => {
+    // Steps wait for `held` while it is set: the drain below must find the stream still running, whatever the speed of
+    // the machine (else the tiny model ends it first, the server closes, and the checks meet a closed socket).
+    let held: Promise<void> | null = null;
+    let release = () => {};
+    m.engine.step = async (chunks) => {
       calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}`).join(' '));
+      if (held && calls.length > 4) await held;
       return step(chunks);
     };
     const server = createServer({
@@ -46,7 +51,9 @@ describe('readiness', () => {
       expect(m.engine.blocks.usedBlocks).toBe(0);
       expect((await fetch(`${base}/ready`)).status).toBe(200);
       expect((await fetch(`${base}/health`)).status).toBe(200);
-      // Drain with a stream in flight: readiness drops at once, the stream still completes.
+      // Drain with a stream in flight: readiness drops at once, the stream still completes. Its first step (the
+      // prompt, whose token sends the headers) runs; the next waits until the drain has been checked.
+      held = new Promise<void>((r) => (release = r));
       const stream = fetch(`${base}/v1/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -60,9 +67,12 @@ describe('readiness', () => {
       const refused = await fetch(`${base}/v1/models`);
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
+      release();
       const events = await readSse(response);
       expect(events.at(-1)).toBe('[DONE]');
     } finally {
+      release(); // a failed check must not leave a step waiting
+      held = null;
       await (shutdown ?? server.shutdown(100));
     }
   });
