@@ -99,10 +99,10 @@ export function defaultEngineWorkers(backend: string): number {
   return backend === 'cpu' ? 1 : 0;
 }
 
-/** The commander program (exported for `--help` tests). */
 /** `--kv-dtype` names (ggml's, as `--dtype`) and the cache element types they stand for. */
 const KV_DTYPES: Record<string, KvDtype | undefined> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
 
+/** The commander program (exported for `--help` tests). */
 export function buildProgram(): Command {
   return new Command('andes-serve')
     .description('Serve an Andes model over the OpenAI API with continuous batching.')

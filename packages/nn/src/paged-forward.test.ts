@@ -263,6 +263,11 @@ describeBackends('forwardPaged', () => {
       expect(paged.keys[0]!.dtype).toBe(dtype);
       expect(paged.bytes).toBe(PagedKvCache.bytesPerBlock(config, 4, dtype) * 8);
       expect(PagedKvCache.bytesPerBlock(config, 4, dtype) * 2).toBe(PagedKvCache.bytesPerBlock(config, 4));
+      // A half cache needs rows of whole words (num_key_value_heads × head_dim even): said at construction.
+      const odd = { ...config, hidden_size: 21, num_attention_heads: 3, num_key_value_heads: 1 };
+      expect(() => new PagedKvCache(odd, { numBlocks: 2, dtype })).toThrow(
+        /needs an even num_key_value_heads × head_dim, got 1 × 7/,
+      );
       for (let s = 0; s < 2; s++) paged.pool.open(s);
       let worst = 0;
       let worstExact = 0;

@@ -51,6 +51,14 @@ export class PagedKvCache {
     this.numKvHeads = config.num_key_value_heads;
     this.headDim = headDim(config);
     this.dtype = options.dtype ?? 'float32';
+    // A half pool's partial-block copies move whole 4-byte words on WebGPU: its rows (all kv heads of a position) must
+    // be an even number of elements. Checked here, on every backend, rather than at the first shared prefix.
+    if (this.dtype !== 'float32' && (this.numKvHeads * this.headDim) % 2 !== 0) {
+      throw new Error(
+        `PagedKvCache: a ${this.dtype} cache needs an even num_key_value_heads × head_dim, got ` +
+          `${this.numKvHeads} × ${this.headDim}; use a float32 cache`,
+      );
+    }
     const shape = [this.pool.numBlocks, this.pool.blockSize, this.numKvHeads, this.headDim];
     for (let l = 0; l < this.numLayers; l++) {
       this.keys.push(keep(zeros(shape, { dtype: this.dtype })));

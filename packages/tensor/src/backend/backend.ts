@@ -367,7 +367,7 @@ export interface Backend {
    */
   writePagedRows(pool: Storage, src: View, index: View, layout: PagedIndexLayout): void;
   /**
-   * In place on a float32 storage read as rows of `width` elements: for each run, rows [to, to + rows) = rows
+   * In place on a float32 (or float16 / bfloat16: its bits) storage read as rows of `width` elements: for each run, rows [to, to + rows) = rows
    * [from, from + rows) as they were before the call (every run reads before any run writes). Runs are in range and
    * their destination rows distinct (the `copyRows` op checks).
    */

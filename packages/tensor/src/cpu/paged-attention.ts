@@ -158,7 +158,8 @@ function wasmPaged(
   const turn = Math.min(N, Math.floor((WORK_BYTES - qAt) / rowBytes));
   if (turn < 1 || !ensureMemory(wasm.memory, qAt + turn * rowBytes)) return false;
   const element = cpuStorage(kPool.storage).dtype;
-  const kernel = wasm.kernels[element === 'int32' ? 'float32' : element];
+  if (element === 'int32') return false; // the op refuses int32 pools; never read their bits as floats
+  const kernel = wasm.kernels[element];
   const poolBytes = isHalf(element) ? 2 : 4;
   const kBlock = moveToHeap(cpuStorage(kPool.storage), 0);
   const vBlock = moveToHeap(cpuStorage(vPool.storage), 0);

@@ -255,20 +255,23 @@ describe.skipIf(!wasmAttention() || !wasmTile()?.shared)('cpu paged attention on
     expect(worst(two, reference(p, 0.17))).toBeLessThanOrEqual(1);
   });
 
-  it('runs half pools on the helpers too, bit for bit with one thread', async () => {
-    const p = problem(rng, big());
-    const k = halfPool(p.k, 'float16');
-    const v = halfPool(p.v, 'float16');
-    setCpuThreads(1);
-    const one = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17)).slice();
-    setCpuThreads(2);
-    expect(await startCpuHelpers()).toBe(1);
-    const before = splitProducts();
-    const two = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17));
-    expect(splitProducts() - before).toBe(1);
-    expect(Array.from(two)).toEqual(Array.from(one));
-    expect(worst(two, reference({ ...p, k: k.values, v: v.values }, 0.17))).toBeLessThanOrEqual(1);
-  });
+  it.each(['float16', 'bfloat16'] as const)(
+    'runs %s pools on the helpers too, bit for bit with one thread',
+    async (dtype) => {
+      const p = problem(rng, big());
+      const k = halfPool(p.k, dtype);
+      const v = halfPool(p.v, dtype);
+      setCpuThreads(1);
+      const one = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17)).slice();
+      setCpuThreads(2);
+      expect(await startCpuHelpers()).toBe(1);
+      const before = splitProducts();
+      const two = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17));
+      expect(splitProducts() - before).toBe(1);
+      expect(Array.from(two)).toEqual(Array.from(one));
+      expect(worst(two, reference({ ...p, k: k.values, v: v.values }, 0.17))).toBeLessThanOrEqual(1);
+    },
+  );
 
   it('raises a trap in any row in the calling thread, and keeps working afterwards', async () => {
     const p = problem(rng, big());

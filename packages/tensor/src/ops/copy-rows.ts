@@ -46,16 +46,19 @@ function rowRuns(op: string, rows: number, from: ArrayLike<number>, to: ArrayLik
 /**
  * In place: row `to[i]` of `pool [rows, width]` = row `from[i]`, for every i, each source row read as it was before
  * the call (so a row may be both a source and a destination; a source may feed several destinations). `pool` must be
- * a contiguous float32 (or float16 / bfloat16: a half KV pool) tensor covering its whole storage; a reshape of one is a view of the same storage, so e.g.
- * `copyRows(kPool.reshape([numBlocks · blockSize, Hkv · D]), from, to)` copies positions of a paged KV pool. Throws,
- * naming the op, shapes and the pair, on a pool of another rank, dtype or layout, `from`/`to` of different lengths,
- * a row out of range, or two pairs writing one row. No gradient: the pool's version is bumped, as after `assign`.
+ * a contiguous float32 (or float16 / bfloat16: a half KV pool, its bits copied) tensor covering its whole storage; a
+ * reshape of one is a view of the same storage, so e.g. `copyRows(kPool.reshape([numBlocks · blockSize, Hkv · D]),
+ * from, to)` copies positions of a paged KV pool. On WebGPU a half pool's rows must be an even number of elements
+ * (buffer copies move whole 4-byte words). Throws, naming the op, shapes and the pair, on a pool of another rank,
+ * dtype or layout, `from`/`to` of different lengths, a row out of range, or two pairs writing one row. No gradient:
+ * the pool's version is bumped, as after `assign`.
  */
 export function copyRows(pool: Tensor, from: ArrayLike<number>, to: ArrayLike<number>): void {
   const op = 'copyRows';
   const backend = backendOfAnyDtype(op, pool);
-  if (pool.dtype === 'int32')
+  if (pool.dtype === 'int32') {
     throw new Error(`${op}: pool must be float32, float16 or bfloat16, got int32 ${fmt(pool.shape)}`);
+  }
   if (pool.shape.length !== 2 || !pool.isWholeStorage()) {
     throw new Error(
       `${op}: pool must be a contiguous [rows, width] tensor over its whole storage, got ${fmt(pool.shape)}`,

@@ -19,7 +19,7 @@ export function backendOf(op: string, ...tensors: Tensor[]): Backend {
     if (isHalf(t.dtype)) {
       throw new Error(
         `${op}: got a ${t.dtype} tensor ${fmt(t.shape)}, but ${op} computes in float32; cast it first with ` +
-          `.float() (only matmul, linear, casts, views and copies take ${t.dtype} tensors)`,
+          `.float() (only matmul, linear, casts, views, copies and the paged KV pools take ${t.dtype} tensors)`,
       );
     }
   }

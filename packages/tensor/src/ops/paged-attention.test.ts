@@ -56,6 +56,7 @@ describeBackends('pagedAttention', () => {
     [20, 'float32'],
     [7, 'float16'],
     [20, 'float16'],
+    [7, 'bfloat16'],
     [20, 'bfloat16'],
     [12, 'bfloat16'],
   ] as const)(
@@ -179,7 +180,8 @@ describeBackends('pagedAttention', () => {
   });
 
   // Rows of whole 4-byte words are written a word at a time on WebGPU's packed halves; an odd row width (here 7) goes
-  // element by element through atomics. Both must land the host encoder's bits in the right rows.
+  // element by element through atomics (bfloat16 is always packed; float16 only on adapters without `shader-f16`, see
+  // the packed test above). Both must land the host encoder's bits in the right rows.
   it.each([
     [7, 'bfloat16'],
     [8, 'bfloat16'],
@@ -260,6 +262,21 @@ describeBackends('pagedAttention', () => {
         /Hq % Hkv = 0/,
       );
       expect(() => T.writePagedKv(T.zeros([3, 5, 2, 8]), T.zeros([1, 2, 8]), index)).toThrow(/blockSize=4/);
+      // Pools of float32 or one half type; never int32, never two dtypes.
+      const pool = (dtype: T.DType) => T.zeros([3, 4, 2, 8], { dtype });
+      const q = T.zeros([1, 2, 8]);
+      expect(() => T.pagedAttention(q, pool('float16'), pool('bfloat16'), index)).toThrow(
+        /kPool and vPool must have one dtype, got float16 and bfloat16/,
+      );
+      expect(() => T.pagedAttention(q, pool('int32'), pool('int32'), index)).toThrow(
+        /kPool must be float32, float16 or bfloat16, got int32/,
+      );
+      expect(() => T.writePagedKv(pool('int32'), T.zeros([1, 2, 8]), index)).toThrow(
+        /pool must be float32, float16 or bfloat16, got int32/,
+      );
+      expect(() => T.writePagedKv(pool('float16'), T.zeros([1, 2, 8], { dtype: 'float16' }), index)).toThrow(
+        /rows must be float32, got float16/,
+      );
     });
   });
 });
