@@ -10,7 +10,7 @@ import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, u
 import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
-import type { KvDtype } from './llama-engine.js';
+import { KV_DTYPE_NAMES, type KvDtype } from './llama-engine.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadServedModel } from './model-loader.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { createServer } from './server.js';
@@ -98,9 +98,6 @@ export interface CliOptions {
 export function defaultEngineWorkers(backend: string): number {
   return backend === 'cpu' ? 1 : 0;
 }
-
-/** `--kv-dtype` names (ggml's, as `--dtype`) and the cache element types they stand for. */
-const KV_DTYPES: Record<string, KvDtype | undefined> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
 
 /** The commander program (exported for `--help` tests). */
 export function buildProgram(): Command {
@@ -208,7 +205,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     program.error(`--chat-template must be one of ${CHAT_TEMPLATE_NAMES.join(', ')}, got '${o.chatTemplate}'`);
   }
   const kvName = o.kvDtype ?? 'f32';
-  const kvDtype = Object.hasOwn(KV_DTYPES, kvName) ? KV_DTYPES[kvName] : undefined;
+  const kvDtype = (Object.keys(KV_DTYPE_NAMES) as KvDtype[]).find((d) => KV_DTYPE_NAMES[d] === kvName);
   if (kvDtype === undefined) program.error(`--kv-dtype must be one of f32, f16, bf16, got '${o.kvDtype}'`);
   if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
     program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);

@@ -5,16 +5,12 @@
  * @module
  */
 import { modelMemoryTable, readModelConfig } from '@andes/checkpoint';
-import type { KvDtype } from './llama-engine.js';
+import { DTYPE_BYTES } from '@andes/tensor';
+import { KV_DTYPE_NAMES, type KvDtype } from './llama-engine.js';
 
 function gib(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
-
-/** Bytes per cached key or value element of each `--kv-dtype`. */
-const KV_BYTES: Record<KvDtype, number> = { float32: 4, float16: 2, bfloat16: 2 };
-/** The `--kv-dtype` name of each element type. */
-const KV_NAMES: Record<KvDtype, string> = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' };
 
 /**
  * The dry-run report for `path` (GGUF, llama2.c `.bin` or Hugging Face directory) with `slots` sequences of
@@ -28,8 +24,8 @@ export async function dryRunReport(
 ): Promise<string> {
   const config = await readModelConfig(path);
   const positions = context ?? config.max_position_embeddings;
-  const rows = modelMemoryTable(config, slots * positions, KV_BYTES[kvDtype]);
-  const kv = `KV (${KV_NAMES[kvDtype]})`;
+  const rows = modelMemoryTable(config, slots * positions, DTYPE_BYTES[kvDtype]);
+  const kv = `KV (${KV_DTYPE_NAMES[kvDtype]})`;
   const lines = [
     `andes-serve --dry-run: ${path}`,
     `  ${config.num_hidden_layers} layers, width ${config.hidden_size}, vocab ${config.vocab_size}; KV cache for ${slots} slots × ${positions} positions`,
@@ -38,7 +34,7 @@ export async function dryRunReport(
       (r) =>
         `  ${r.dtype.padEnd(8)}${gib(r.weightBytes).padStart(12)}${gib(r.kvBytes).padStart(12)}${gib(r.totalBytes).padStart(12)}`,
     ),
-    `  The weights as --dtype stores them; the KV cache as --kv-dtype ${KV_NAMES[kvDtype]} (f16 and bf16 take half of f32).`,
+    `  The weights as --dtype stores them; the KV cache as --kv-dtype ${KV_DTYPE_NAMES[kvDtype]} (f16 and bf16 take half of f32).`,
   ];
   return lines.join('\n');
 }

@@ -34,6 +34,9 @@ export interface WorkerStepOptions {
 /** Element types of the KV cache (`--kv-dtype`). */
 export type KvDtype = 'float32' | HalfDType;
 
+/** The `--kv-dtype` name of each KV element type (ggml's names, as `--dtype` uses). */
+export const KV_DTYPE_NAMES: Readonly<Record<KvDtype, string>> = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' };
+
 /** Sizing of the engine's KV cache. */
 export interface LlamaEngineOptions {
   /** The most sequences in one step (the largest batch). */

@@ -242,34 +242,24 @@ describe.skipIf(!wasmAttention() || !wasmTile()?.shared)('cpu paged attention on
     return { Hq: 8, Hkv: 4, D: 36, bs: 16, rowSeq, keys };
   };
 
-  it('gives the one-thread floats bit for bit, and float64 within rounding', async () => {
-    const p = problem(rng, big());
-    setCpuThreads(1);
-    const one = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.17)).slice();
-    setCpuThreads(2);
-    expect(await startCpuHelpers()).toBe(1);
-    const before = splitProducts();
-    const two = cpuData(pagedAttention(p.q, p.k, p.v, p.index, p.layout, 0.17));
-    expect(splitProducts() - before).toBe(1);
-    expect(Array.from(two)).toEqual(Array.from(one));
-    expect(worst(two, reference(p, 0.17))).toBeLessThanOrEqual(1);
-  });
-
-  it.each(['float16', 'bfloat16'] as const)(
-    'runs %s pools on the helpers too, bit for bit with one thread',
+  // Float32 pools, and half pools (the helpers run attendRowsF16 / attendRowsBf16), the reference over their values.
+  it.each(['float32', 'float16', 'bfloat16'] as const)(
+    'gives the one-thread floats bit for bit on %s pools, and float64 within rounding',
     async (dtype) => {
       const p = problem(rng, big());
-      const k = halfPool(p.k, dtype);
-      const v = halfPool(p.v, dtype);
+      const [k, v] =
+        dtype === 'float32'
+          ? [p.k, p.v].map((x) => ({ half: x, values: x }))
+          : [p.k, p.v].map((x) => halfPool(x, dtype));
       setCpuThreads(1);
-      const one = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17)).slice();
+      const one = cpuData(pagedAttention(p.q, k!.half, v!.half, p.index, p.layout, 0.17)).slice();
       setCpuThreads(2);
       expect(await startCpuHelpers()).toBe(1);
       const before = splitProducts();
-      const two = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.17));
+      const two = cpuData(pagedAttention(p.q, k!.half, v!.half, p.index, p.layout, 0.17));
       expect(splitProducts() - before).toBe(1);
       expect(Array.from(two)).toEqual(Array.from(one));
-      expect(worst(two, reference({ ...p, k: k.values, v: v.values }, 0.17))).toBeLessThanOrEqual(1);
+      expect(worst(two, reference({ ...p, k: k!.values, v: v!.values }, 0.17))).toBeLessThanOrEqual(1);
     },
   );
 

@@ -41,8 +41,6 @@ export interface WasmAttention {
   readonly memory: WebAssembly.Memory;
   /** The compiled module, which the CPU helper threads instantiate on the same memory (cpu-threads.ts). */
   readonly module: WebAssembly.Module;
-  /** Rows of paged attention, from block table to normalised output, over float32 pools. */
-  readonly attendRows: AttendRows;
   /** The kernel for pools of each element type, and its export name (what helper threads run). */
   readonly kernels: Readonly<
     Record<AttendElement, { readonly name: keyof typeof ATTEND_KERNELS; readonly run: AttendRows }>
@@ -68,7 +66,7 @@ export function wasmAttention(): WasmAttention | null {
     const kernels = Object.fromEntries(
       KERNEL_NAMES.map((k) => [ATTEND_KERNELS[k], { name: k, run: e[k] as AttendRows }]),
     ) as WasmAttention['kernels'];
-    instance = { memory: tile.memory, module, attendRows: kernels.float32.run, kernels };
+    instance = { memory: tile.memory, module, kernels };
   } catch {
     // An engine that validates SIMD but refuses the import: stay on the JS loops.
   }

@@ -42,9 +42,14 @@ export function halfLoad(rt: Runtime, dtype: DType, name: string, index: string)
   return `bf16_value_(${name}[(${index}) >> 1u], (${index}) & 1u)`;
 }
 
+/** The {@link HALF_CODEC} function that encodes an f32 as `dtype`'s bits (low 16 of a u32), rounded to nearest even. */
+export function halfEncoder(dtype: DType): 'f16_bits_' | 'bf16_bits_' {
+  return dtype === 'float16' ? 'f16_bits_' : 'bf16_bits_';
+}
+
 /** A WGSL function `fn ${fn}(i: u32, v: f32)` storing v, rounded to nearest even, as element i of `name`. */
 export function halfStoreFn(rt: Runtime, dtype: DType, name: string, fn: string): string {
-  const bits = dtype === 'float16' ? 'f16_bits_(v)' : 'bf16_bits_(v)';
+  const bits = `${halfEncoder(dtype)}(v)`;
   if (nativeHalf(rt, dtype)) return `fn ${fn}(i: u32, v: f32) { ${name}[i] = bitcast<vec2<f16>>(${bits})[0]; }`;
   return `fn ${fn}(i: u32, v: f32) {
   let sh = (i & 1u) * 16u;

@@ -14,7 +14,7 @@ import { type DType, isHalf, type PagedIndexLayout, type View } from '../../back
 import { f32bits, type GpuStorage, type Runtime } from '../runtime.js';
 import { ATTN_MAX_D } from './attention.js';
 import { forwardStep, headDimLoop } from './attention-wgsl.js';
-import { HALF_CODEC, halfArray, halfEnable, halfLoad, halfStoreFn, halfTag } from './half-code.js';
+import { HALF_CODEC, halfArray, halfEnable, halfEncoder, halfLoad, halfStoreFn, halfTag } from './half-code.js';
 import { contiguousInput, ELEMENT_MAIN, freeAll } from './row.js';
 
 /**
@@ -32,8 +32,8 @@ ${ELEMENT_MAIN}
   let e = 2u * i;
   let n = e / W;
   let at = pu(4u) + e;
-  let lo = ${dtype === 'float16' ? 'f16_bits_' : 'bf16_bits_'}(src[at]);
-  let hi = ${dtype === 'float16' ? 'f16_bits_' : 'bf16_bits_'}(src[at + 1u]);
+  let lo = ${halfEncoder(dtype)}(src[at]);
+  let hi = ${halfEncoder(dtype)}(src[at + 1u]);
   pool[(pu(2u) + u32(idx[pu(3u) + n]) * W + e % W) >> 1u] = lo | (hi << 16u);
 }`;
 
