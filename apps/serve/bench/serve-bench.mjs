@@ -2,7 +2,7 @@
 // The random-weight `stories-15m`-shaped model is written as an f32 GGUF with @andes/checkpoint; `andes-serve --model
 // file.gguf` and llama.cpp (bench/llama-cpp-server.mjs: node-llama-cpp 3.21.1, CPU, BENCH_SLOTS parallel sequences,
 // BENCH_LLAMA_THREADS threads, default 1 like Andes's CPU backend) serve that file as child processes, and the same
-// streaming `openai` clients in this process drive each in turn at 1, 4, 16 and 64 concurrent clients: aggregate
+// streaming clients (bench/sse-client.mjs, or the `openai` SDK) drive each in turn at 1, 4, 16 and 64 concurrent clients: aggregate
 // generated tokens/s, time to first token and inter-token latency percentiles (p50 / p95 / p99), failed requests,
 // and the Andes / llama.cpp ratios. First, single-stream decode tokens/s of the Andes engine in this process. Run
 // with `npm run bench -w @andes/serve` after `npm run build`.
@@ -16,7 +16,9 @@
 // only waits), BENCH_WORKLOADS (default lockstep,realistic: see bench-workload.mjs), BENCH_STAGGER_MS (realistic
 // clients' start delays are drawn from [0, this), default 1000), BENCH_ENGINE_WORKERS (andes-serve --engine-workers, or a
 // list such as 0,2 for one Andes server per value, side by side), BENCH_ANDES_VARIANTS (labelled sets of andes-serve
-// flags, one server each: see below). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
+// flags, one server each: see below), BENCH_CLIENT (http, the default: bench/sse-client.mjs; openai: the `openai` SDK's
+// streaming client, which costs the client process ~3× the CPU per token), BENCH_ROUNDS (default 1: run every level
+// that many times, interleaved, and report each level's rounds pooled, with the 16 vs 1 ratios of each round). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
 // tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s, and the
 // CPU-ms per generated token of the server's main thread, of its BENCH_COMPUTE_THREADS busiest other threads (default
 // 2: one engine worker and its CPU helper thread) with their nice values, of its other threads, and of the clients.
@@ -34,6 +36,7 @@ import { createServedModel } from '../dist/index.js';
 import { benchTokenizer } from './bench-tokenizer.mjs';
 import { scrapeMetrics, stepHistogramsBetween, workload } from './bench-workload.mjs';
 import { cpuSecondsOf, servingProcess, threadCpu, threadCpuBetween } from './proc-cpu.mjs';
+import { sseClient } from './sse-client.mjs';
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -47,6 +50,8 @@ const CLIENTS_IN = process.env.BENCH_CLIENTS ?? 'inline';
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'lockstep,realistic').split(',');
 const STAGGER_MS = Number(process.env.BENCH_STAGGER_MS ?? 1000);
 const COMPUTE_THREADS = Number(process.env.BENCH_COMPUTE_THREADS ?? 2);
+const CLIENT = process.env.BENCH_CLIENT ?? 'http';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 
 function quantile(xs, q) {
   if (xs.length === 0) return Number.NaN;
@@ -59,7 +64,8 @@ function quantile(xs, q) {
  * least one each): generated tokens, request counts, TTFTs and inter-token gaps (ms).
  */
 async function runClients(base, clients, eos, wl) {
-  const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'bench', maxRetries: 0 });
+  const sdk = CLIENT === 'openai' ? new OpenAI({ baseURL: `${base}/v1`, apiKey: 'bench', maxRetries: 0 }) : null;
+  const http = sdk ? null : sseClient(base, clients);
   const ttft = [];
   /** TTFTs of every request but each client's first (which also pays for its connection and a cold client). */
   const ttftLater = [];
@@ -78,26 +84,27 @@ async function runClients(base, clients, eos, wl) {
       const start = performance.now();
       let first = 0;
       let last = 0;
-      try {
-        const stream = await client.completions.create({
-          model: PRESET,
-          prompt,
-          max_tokens: maxTokens,
-          temperature: 0.8,
-          seed: w * 1000 + r,
-          logit_bias: { [eos]: -100 },
-          stream: true,
-          stream_options: { include_usage: true },
-        });
-        for await (const chunk of stream) {
-          if (chunk.choices[0]?.text) {
-            const now = performance.now();
-            if (!first) first = now;
-            else itl.push(now - last);
-            last = now;
-          }
-          if (chunk.usage) generated += chunk.usage.completion_tokens;
+      const onChunk = (chunk, now) => {
+        if (chunk.choices[0]?.text) {
+          if (!first) first = now;
+          else itl.push(now - last);
+          last = now;
         }
+        if (chunk.usage) generated += chunk.usage.completion_tokens;
+      };
+      const body = {
+        model: PRESET,
+        prompt,
+        max_tokens: maxTokens,
+        temperature: 0.8,
+        seed: w * 1000 + r,
+        logit_bias: { [eos]: -100 },
+        stream: true,
+        stream_options: { include_usage: true },
+      };
+      try {
+        if (sdk) for await (const chunk of await sdk.completions.create(body)) onChunk(chunk, performance.now());
+        else await http.complete(body, onChunk);
         ttft.push((first || performance.now()) - start);
         if (r > 0) ttftLater.push(ttft.at(-1));
         requests++;
@@ -108,6 +115,7 @@ async function runClients(base, clients, eos, wl) {
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
+  http?.close();
   const cpu = process.cpuUsage(cpu0);
   const clientCpuSeconds = (cpu.user + cpu.system) / 1e6;
   return { ttft, ttftLater, itl, generated, requests, failed, wall: (performance.now() - t0) / 1000, clientCpuSeconds };
@@ -281,14 +289,28 @@ async function runLevel(server, clients, name) {
   const serverCpu = cpuSecondsOf(pids[server]) - c0;
   const threads = threadCpuBetween(serving, threads0, threadCpu(serving), COMPUTE_THREADS);
   const steps = stepHistogramsBetween(metrics0, await scrapeMetrics(bases[server]));
-  const { ttft, ttftLater, itl, generated, requests, failed, wall, clientCpuSeconds } = out;
-  return {
+  return summarize({
     server,
     workload: name,
     clients,
     steps,
-    requests,
-    failed,
+    ...out,
+    serverCpuSeconds: serverCpu,
+    threads,
+    load: loadavg()[0],
+  });
+}
+
+/** A level's row from its raw measurements (`samples`: TTFTs and inter-token gaps, kept for pooling rounds). */
+function summarize(m) {
+  const { ttft, ttftLater, itl, generated, wall, serverCpuSeconds } = m;
+  return {
+    server: m.server,
+    workload: m.workload,
+    clients: m.clients,
+    steps: m.steps,
+    requests: m.requests,
+    failed: m.failed,
     generated,
     seconds: wall,
     tokensPerSecond: generated / wall,
@@ -300,34 +322,63 @@ async function runLevel(server, clients, name) {
     itlP50: quantile(itl, 0.5),
     itlP95: quantile(itl, 0.95),
     itlP99: quantile(itl, 0.99),
-    serverCpuSeconds: serverCpu,
-    threads,
-    tokensPerServerCpuSecond: generated / serverCpu,
-    clientCpuSeconds,
-    load: loadavg()[0],
+    serverCpuSeconds,
+    threads: m.threads,
+    tokensPerServerCpuSecond: generated / serverCpuSeconds,
+    clientCpuSeconds: m.clientCpuSeconds,
+    load: m.load,
+    samples: { ttft, ttftLater, itl },
   };
 }
 
+/**
+ * One row for the BENCH_ROUNDS rounds of a level: tokens and seconds summed (so tokens/s is over all its seconds),
+ * percentiles over all its requests and gaps together.
+ */
+function pool(rows) {
+  if (rows.length === 1) return rows[0];
+  const sum = (f) => rows.reduce((a, r) => a + f(r), 0);
+  const all = (k) => rows.flatMap((r) => r.samples[k]);
+  return summarize({
+    ...rows[0],
+    steps: null,
+    requests: sum((r) => r.requests),
+    failed: sum((r) => r.failed),
+    generated: sum((r) => r.generated),
+    wall: sum((r) => r.seconds),
+    serverCpuSeconds: sum((r) => r.serverCpuSeconds),
+    clientCpuSeconds: sum((r) => r.clientCpuSeconds),
+    ttft: all('ttft'),
+    ttftLater: all('ttftLater'),
+    itl: all('itl'),
+    load: sum((r) => r.load) / rows.length,
+  });
+}
+
 // Levels interleaved (Andes, then llama.cpp, at each level), so drifts in the machine's load hit both.
+// With BENCH_ROUNDS = n, the whole sequence runs n times, so that the one-client and 16-client levels of a ratio
+// alternate in time n times instead of once (a drift of this shared machine's load over minutes hit one of them).
 try {
-  for (const name of WORKLOADS) {
-    for (const clients of LEVELS) {
-      for (const server of Object.keys(bases)) {
-        const row = await runLevel(server, clients, name);
-        results.push(row);
-        console.log(
-          `${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; clients ${row.clientCpuSeconds.toFixed(1)} CPU-s; load ${row.load.toFixed(1)})`,
-        );
-        const perToken = (s) => ((1000 * s) / row.generated).toFixed(2);
-        const { main, compute, other } = row.threads;
-        console.log(
-          `  CPU-ms per generated token: server main thread ${perToken(main)}, compute threads ${compute.map((t) => `${perToken(t.seconds)} (nice ${t.nice})`).join(', ')}, other threads ${perToken(other)}; client process ${perToken(row.clientCpuSeconds)}`,
-        );
-        if (row.steps) {
-          const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const name of WORKLOADS) {
+      for (const clients of LEVELS) {
+        for (const server of Object.keys(bases)) {
+          const row = { ...(await runLevel(server, clients, name)), round };
+          results.push(row);
           console.log(
-            `  ${steps} steps, ${stepSeconds.toFixed(1)} s in steps (${((100 * stepSeconds) / row.seconds).toFixed(0)} % of wall); mean TTFT in the scheduler ${fmtMs(serverTtftMean * 1000)} ms, at the client ${fmtMs(row.ttftMean)} ms; steps by sequences prefilled ${prefill}; by decode batch ${decode}`,
+            `${ROUNDS > 1 ? `round ${round}: ` : ''}${name} ${server} clients ${clients}: ${row.tokensPerSecond.toFixed(1)} tokens/s aggregate; TTFT p50/p95/p99 ${fmtMs(row.ttftP50)}/${fmtMs(row.ttftP95)}/${fmtMs(row.ttftP99)} ms; inter-token p50/p95/p99 ${fmtMs(row.itlP50)}/${fmtMs(row.itlP95)}/${fmtMs(row.itlP99)} ms (p95 without each client's first request ${fmtMs(row.ttftLaterP95)} ms; ${row.requests} requests, ${row.failed} failed, ${row.generated} tokens, ${row.seconds.toFixed(1)} s; server ${row.serverCpuSeconds.toFixed(1)} CPU-s, ${row.tokensPerServerCpuSecond.toFixed(1)} tokens/CPU-s; clients ${row.clientCpuSeconds.toFixed(1)} CPU-s; load ${row.load.toFixed(1)})`,
           );
+          const perToken = (s) => ((1000 * s) / row.generated).toFixed(2);
+          const { main, compute, other } = row.threads;
+          console.log(
+            `  CPU-ms per generated token: server main thread ${perToken(main)}, compute threads ${compute.map((t) => `${perToken(t.seconds)} (nice ${t.nice})`).join(', ')}, other threads ${perToken(other)}; client process ${perToken(row.clientCpuSeconds)}`,
+          );
+          if (row.steps) {
+            const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;
+            console.log(
+              `  ${steps} steps, ${stepSeconds.toFixed(1)} s in steps (${((100 * stepSeconds) / row.seconds).toFixed(0)} % of wall); mean TTFT in the scheduler ${fmtMs(serverTtftMean * 1000)} ms, at the client ${fmtMs(row.ttftMean)} ms; steps by sequences prefilled ${prefill}; by decode batch ${decode}`,
+            );
+          }
         }
       }
     }
@@ -336,18 +387,27 @@ try {
   for (const c of children) c.kill('SIGTERM');
 }
 
+/** Each level's rounds pooled (see {@link pool}), in the order they first ran. */
+const pooled = [];
+for (const r of results) {
+  if (pooled.some((p) => p.workload === r.workload && p.server === r.server && p.clients === r.clients)) continue;
+  pooled.push(
+    pool(results.filter((x) => x.workload === r.workload && x.server === r.server && x.clients === r.clients)),
+  );
+}
+
 for (const name of WORKLOADS) {
   console.log(
     `\n${name}\n| clients | server | tokens/s | tokens/server CPU-s | TTFT p50 / p95 / p99 ms | inter-token p50 / p95 / p99 ms | failed |`,
   );
   console.log('| ---: | --- | ---: | ---: | --- | --- | ---: |');
-  for (const r of results.filter((x) => x.workload === name)) {
+  for (const r of pooled.filter((x) => x.workload === name)) {
     console.log(
       `| ${r.clients} | ${r.server} | ${r.tokensPerSecond.toFixed(1)} | ${r.tokensPerServerCpuSecond.toFixed(1)} | ${fmtMs(r.ttftP50)} / ${fmtMs(r.ttftP95)} / ${fmtMs(r.ttftP99)} | ${fmtMs(r.itlP50)} / ${fmtMs(r.itlP95)} / ${fmtMs(r.itlP99)} | ${r.failed} |`,
     );
   }
-  const at = (server, clients) =>
-    results.find((r) => r.workload === name && r.server === server && r.clients === clients);
+  const at = (server, clients, rows = pooled) =>
+    rows.find((r) => r.workload === name && r.server === server && r.clients === clients);
   for (const clients of LEVELS) {
     for (const andes of Object.keys(bases).filter((k) => k.startsWith('andes'))) {
       const a = at(andes, clients);
@@ -364,8 +424,16 @@ for (const name of WORKLOADS) {
     const sixteen = at(server, 16);
     if (!one || !sixteen) continue;
     console.log(
-      `${name}, ${server}: throughput 16 vs 1 clients ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×); TTFT p95 at 16 vs p95 at 1 ${(sixteen.ttftP95 / one.ttftP95).toFixed(2)}× (target ≤ 2×), vs p50 at 1 ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}×, without each client's first request ${(sixteen.ttftLaterP95 / one.ttftLaterP95).toFixed(2)}×; tokens per server CPU-s 16 vs 1 ${(sixteen.tokensPerServerCpuSecond / one.tokensPerServerCpuSecond).toFixed(2)}× (clients ${CLIENTS_IN})`,
+      `${name}, ${server}: throughput 16 vs 1 clients ${(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2)}× (target ≥ 4×); TTFT p95 at 16 vs p95 at 1 ${(sixteen.ttftP95 / one.ttftP95).toFixed(2)}× (target ≤ 2×), vs p50 at 1 ${(sixteen.ttftP95 / one.ttftP50).toFixed(2)}×, without each client's first request ${(sixteen.ttftLaterP95 / one.ttftLaterP95).toFixed(2)}×; tokens per server CPU-s 16 vs 1 ${(sixteen.tokensPerServerCpuSecond / one.tokensPerServerCpuSecond).toFixed(2)}× (clients ${CLIENTS_IN}, ${CLIENT})`,
     );
+    if (ROUNDS > 1) {
+      const byRound = Array.from({ length: ROUNDS }, (_, i) => {
+        const round = results.filter((r) => r.round === i + 1);
+        const ratio = (f) => (f(at(server, 16, round)) / f(at(server, 1, round))).toFixed(2);
+        return `${ratio((r) => r.tokensPerSecond)}× / ${ratio((r) => r.ttftP95)}×`;
+      });
+      console.log(`  by round, throughput / TTFT p95 16 vs 1: ${byRound.join(', ')}`);
+    }
   }
 }
 console.log(`failed requests: ${results.reduce((n, r) => n + r.failed, 0)}; load after: ${loadavg()[0].toFixed(2)}`);
@@ -373,7 +441,18 @@ if (process.env.BENCH_JSON) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(
     process.env.BENCH_JSON,
-    `${JSON.stringify({ preset: PRESET, backend: getBackend().name, llamaThreads: LLAMA_THREADS, results }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        preset: PRESET,
+        backend: getBackend().name,
+        llamaThreads: LLAMA_THREADS,
+        rounds: ROUNDS,
+        client: CLIENT,
+        results: pooled.concat(ROUNDS > 1 ? results : []).map(({ samples, ...r }) => r),
+      },
+      null,
+      2,
+    )}\n`,
   );
 }
 rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { mixSeed, seededUniform } from '@andes/tensor';
 import { describe, expect, it } from 'vitest';
-import { ChunkEvents } from './sse.js';
+import { ChunkEvents, SseStream } from './sse.js';
 
 /** Random strings that JSON must escape: quotes, backslashes, control characters, non-ASCII, lone surrogates. */
 function randomText(rand: () => number): string {
@@ -63,5 +65,64 @@ describe('ChunkEvents', () => {
 
   it('refuses an empty base, which has no field to put the choices after', () => {
     expect(() => new ChunkEvents({}, false)).toThrow(/ChunkEvents: base needs at least one field/);
+  });
+});
+
+/** A ServerResponse stand-in that logs what reaches the socket: text flushed at each uncork of the last cork, or end. */
+class LoggedResponse extends EventEmitter {
+  destroyed = false;
+  /** What the socket would have been handed, one entry per system call. */
+  readonly flushed: string[] = [];
+  private corks = 0;
+  private held = '';
+  writeHead() {}
+  flushHeaders() {}
+  cork() {
+    this.corks++;
+  }
+  uncork() {
+    if (this.corks > 0 && --this.corks === 0) this.flush();
+  }
+  write(text: string) {
+    this.held += text;
+    if (this.corks === 0) this.flush();
+    return true;
+  }
+  end(text: string) {
+    this.held += text;
+    this.corks = 0;
+    this.flush();
+  }
+  private flush() {
+    if (this.held) this.flushed.push(this.held);
+    this.held = '';
+  }
+}
+
+describe('SseStream', () => {
+  it("hands the socket one write per tick: a step's token alone, a response's tail with [DONE]", async () => {
+    const res = new LoggedResponse();
+    const sse = new SseStream(res as unknown as ServerResponse, () => {});
+    const events = new ChunkEvents({ id: 'cmpl-1' }, true);
+    const tick = () => new Promise((r) => setImmediate(r));
+    sse.sendChoice(events, { index: 0, text: 'a', finish_reason: null });
+    await tick();
+    sse.sendChoice(events, { index: 0, text: 'b', finish_reason: null });
+    await tick();
+    // The last token, the finish reason, the usage chunk and [DONE], as a route sends them in one tick.
+    sse.sendChoice(events, { index: 0, text: 'c', finish_reason: null });
+    sse.sendChoice(events, { index: 0, text: '', finish_reason: 'length' });
+    sse.finish({ cancelled: false }, () => ({ id: 'cmpl-1', choices: [], usage: { completion_tokens: 3 } }));
+    await tick();
+    const chunk = (c: object) => `data: ${JSON.stringify({ id: 'cmpl-1', choices: [c], usage: null })}\n\n`;
+    expect(res.flushed).toEqual([
+      chunk({ index: 0, text: 'a', finish_reason: null }),
+      chunk({ index: 0, text: 'b', finish_reason: null }),
+      chunk({ index: 0, text: 'c', finish_reason: null }) +
+        chunk({ index: 0, text: '', finish_reason: 'length' }) +
+        `data: ${JSON.stringify({ id: 'cmpl-1', choices: [], usage: { completion_tokens: 3 } })}\n\n` +
+        'data: [DONE]\n\n',
+    ]);
+    expect(sse.closed).toBe(true);
   });
 });

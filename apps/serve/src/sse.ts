@@ -33,6 +33,8 @@ export class ChunkEvents {
 /** An open SSE response. */
 export class SseStream {
   private ended = false;
+  /** Writes are held until the end of this tick (see {@link SseStream.write}). */
+  private corked = false;
 
   /** Writes the status line and headers at once, so clients see the stream open before the first token. */
   constructor(
@@ -61,12 +63,30 @@ export class SseStream {
 
   /** Sends one `data:` event with `obj` as JSON. */
   send(obj: unknown): void {
-    if (!this.closed) this.res.write(`data: ${JSON.stringify(obj)}\n\n`);
+    if (!this.closed) this.write(`data: ${JSON.stringify(obj)}\n\n`);
   }
 
   /** Sends a chunk holding `choice` (see {@link ChunkEvents}). */
   sendChoice(events: ChunkEvents, choice: unknown): void {
-    if (!this.closed) this.res.write(events.event(choice));
+    if (!this.closed) this.write(events.event(choice));
+  }
+
+  /**
+   * Writes `text` with the other events of this tick: the socket is corked at the first and uncorked on the next
+   * tick (`end` flushes at once). Why: a response's last token, its finish reason, the usage chunk and `[DONE]` come
+   * in one tick, and each write of its own was a system call (~15–30 µs on loopback, the largest part of the HTTP
+   * thread's time per token at 16 streaming clients); one write per step and stream stays one.
+   */
+  private write(text: string): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.res.uncork();
+      });
+    }
+    this.res.write(text);
   }
 
   /**
