@@ -13,7 +13,12 @@
 import { loadavg } from 'node:os';
 import { encodeHalf } from '../dist/formats/half-precision.js';
 
-const SHAPES = { '15m': { heads: 6, kvHeads: 6, D: 48 }, '110m': { heads: 12, kvHeads: 12, D: 64 } };
+const SHAPES = {
+  '15m': { heads: 6, kvHeads: 6, D: 48 },
+  '110m': { heads: 12, kvHeads: 12, D: 64 },
+  // TinyLlama-1.1B's grouped-query attention: 8 query heads per key/value head.
+  tinyllama: { heads: 32, kvHeads: 4, D: 64 },
+};
 const { heads, kvHeads, D } = SHAPES[process.env.SHAPE ?? '15m'];
 const THREADS = Number(process.env.THREADS ?? 2);
 const KV_DTYPE = process.env.KV_DTYPE ?? 'float32';
@@ -82,7 +87,7 @@ function problem(name) {
 
 /**
  * Views of problem p for build b (its own storages, so each build moves its own copies into its memory); the pools of
- * this build are KV_DTYPE (float32, float16 or bfloat16: a half KV cache), BASE's float32.
+ * this build are KV_DTYPE (float32, float16 or bfloat16: a half KV cache), BASE's BASE_DTYPE (default float32).
  */
 function views(b, p) {
   const view = (data, shape, dtype = data instanceof Int32Array ? 'int32' : 'float32') => ({
@@ -92,7 +97,7 @@ function views(b, p) {
     offset: 0,
   });
   const poolShape = [p.pools[0][0].length / (BLOCK * kvHeads * D), BLOCK, kvHeads, D];
-  const dtype = b === mine ? KV_DTYPE : 'float32';
+  const dtype = b === mine ? KV_DTYPE : (process.env.BASE_DTYPE ?? 'float32');
   return {
     q: view(p.q, [p.N, heads, D]),
     index: view(p.idx, [p.idx.length]),

@@ -28,7 +28,7 @@ const poolBytes = numBlocks * BLOCK * KV_HEADS * D * 4;
 const COPIES = Number(process.env.COPIES ?? Math.max(1, Math.round(64e6 / (2 * poolBytes))));
 const rowFloats = HEADS * D;
 const maxStreams = Math.max(...VARIANTS);
-const scratchBytes = attendScratchBytes(HEADS, most, maxStreams);
+const scratchBytes = attendScratchBytes(HEADS, most, 4 * D, maxStreams);
 // Bytes: params per variant at 0 (128 each), the row order at 3072, index at 4096, q, then per variant outputs and scratch; pools from 16 MB.
 const idxAt = 4096;
 const qAt = 65536;

@@ -165,12 +165,13 @@ export const ATTEND_INTS = 20;
 export const ATTEND_STREAMS = 8;
 
 /**
- * Scratch bytes one row needs for `heads` query heads when the most keys of any row is `most`: the keys' pool-row
- * offsets and each head's scores (both for `most` rounded up to whole passes), then each head's sum of weights, in
- * whole vectors; `streams` is the kernel's keys per pass.
+ * Scratch bytes one row needs for `heads` query heads of `headBytes` bytes (4·D) when the most keys of any row is
+ * `most`: the keys' pool-row offsets and each head's scores (both for `most` rounded up to whole passes), each head's
+ * sum of weights in whole vectors, then a pass's keys (or values) of one kv head widened to float32 (`streams` ·
+ * `headBytes`, used by half pools with grouped queries); `streams` is the kernel's keys per pass.
  */
-export function attendScratchBytes(heads: number, most: number, streams = ATTEND_STREAMS): number {
-  return attendStride(most, streams) * (1 + heads) + 16 * Math.ceil(heads / 4);
+export function attendScratchBytes(heads: number, most: number, headBytes: number, streams = ATTEND_STREAMS): number {
+  return attendStride(most, streams) * (1 + heads) + 16 * Math.ceil(heads / 4) + streams * headBytes;
 }
 
 /** Bytes between two heads' scores in a row's scratch (`ATTEND.STRIDE`): `most` keys rounded up to whole passes. */
@@ -226,6 +227,8 @@ export function attendRowsBody(S: number, element: AttendElement = 'float32'): n
     rowBytes: I32,
     headsBytes: I32,
     dh: I32,
+    wide: I32,
+    wd: I32,
     ...Object.fromEntries(names.map((k) => [`r${k}`, I32])),
     scale: F32,
     l: F64,
@@ -304,6 +307,8 @@ export function attendRowsBody(S: number, element: AttendElement = 'float32'): n
   row.push(...get(P.OUT), ...get(L.i), ...get(L.headsBytes), op.i32Mul, op.i32Add, ...set(L.oRow));
   row.push(...get(P.SCRATCH), ...get(L.i), ...get(P.SCRATCH_BYTES), op.i32Mul, op.i32Add, ...set(L.offs));
   row.push(...get(L.offs), ...get(P.STRIDE), op.i32Add, ...set(L.sc));
+  row.push(...get(L.offs), ...get(P.SCRATCH_BYTES), op.i32Add, ...get(P.HEAD_BYTES), op.i32Const, S, op.i32Mul);
+  row.push(op.i32Sub, ...set(L.wide));
   row.push(...get(L.headsBytes), ...get(P.HEAD_BYTES), I32_DIV_U, ...get(P.STRIDE), op.i32Mul, ...get(L.sc));
   row.push(op.i32Add, ...set(L.sums));
   row.push(...get(L.n), ...shl2, ...get(P.INDEX), op.i32Add, ...i32Load()); // seq
@@ -335,26 +340,54 @@ export function attendRowsBody(S: number, element: AttendElement = 'float32'): n
   pass.push(...rowsK.flatMap((r, k) => rowAt(k, P.K_POOL, r)));
   pass.push(...get(L.qRow), ...set(L.qh), ...get(L.sc), ...get(L.p), op.i32Add, ...set(L.sh));
   pass.push(...get(P.KV_HEADS), ...set(L.g));
-  const head: number[] = [];
-  for (const a of acc) head.push(...V128_ZERO, ...set(a));
-  head.push(op.i32Const, 0, ...set(L.d));
-  const dot: number[] = [...halfOffset, ...get(L.qh), ...get(L.d), op.i32Add, ...v128Load(), ...set(L.x)];
-  acc.forEach((a, k) => {
-    dot.push(...get(a), ...get(L.x), ...poolVector(rowsK[k]!), ...f32x4Mul, ...f32x4Add, ...set(a));
-  });
-  head.push(...doWhile([...dot, ...bump(L.d, 16)], ltU(L.d, P.HEAD_BYTES)));
-  // Per four keys: [a0.0 + a0.2, a1.0 + a1.2, a0.1 + a0.3, a1.1 + a1.3] and the same of a2, a3; the halves added.
-  for (let v = 0; v < S / 4; v++) {
-    const [w0, w1, w2, w3] = acc.slice(4 * v, 4 * v + 4) as [number, number, number, number];
-    head.push(...get(w0), ...get(w1), ...shuffle32([0, 4, 1, 5]), ...get(w0), ...get(w1));
-    head.push(...shuffle32([2, 6, 3, 7]), ...f32x4Add, ...set(L.t));
-    head.push(...get(w2), ...get(w3), ...shuffle32([0, 4, 1, 5]), ...get(w2), ...get(w3));
-    head.push(...shuffle32([2, 6, 3, 7]), ...f32x4Add, ...set(L.r));
-    head.push(...get(L.sh), ...get(L.t), ...get(L.r), ...shuffle32([0, 1, 4, 5]), ...get(L.t), ...get(L.r));
-    head.push(...shuffle32([2, 3, 6, 7]), ...f32x4Add, ...v128Store(16 * v));
-  }
-  head.push(...bump(L.qh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
-  const kvHead: number[] = [...get(P.GROUP), ...set(L.j), ...doWhile(head, countDown(L.j))];
+  /**
+   * One query head's scores against the pass's S keys: `widened` reads them from the row's widened copy (`wide`, the
+   * keys' float32 vectors interleaved per 16 bytes of d: key k's at wide + S·d + 16·k), else from the pool.
+   */
+  const headScores = (widened: boolean) => {
+    const head: number[] = [];
+    for (const a of acc) head.push(...V128_ZERO, ...set(a));
+    head.push(op.i32Const, 0, ...set(L.d), ...(widened ? [...get(L.wide), ...set(L.wd)] : []));
+    const dot: number[] = widened ? [] : [...halfOffset];
+    dot.push(...get(L.qh), ...get(L.d), op.i32Add, ...v128Load(), ...set(L.x));
+    acc.forEach((a, k) => {
+      const key = widened ? [...get(L.wd), ...v128Load(16 * k)] : poolVector(rowsK[k]!);
+      dot.push(...get(a), ...get(L.x), ...key, ...f32x4Mul, ...f32x4Add, ...set(a));
+    });
+    const step = [...dot, ...(widened ? bump(L.wd, 16 * S) : []), ...bump(L.d, 16)];
+    head.push(...doWhile(step, ltU(L.d, P.HEAD_BYTES)));
+    // Per four keys: [a0.0 + a0.2, a1.0 + a1.2, a0.1 + a0.3, a1.1 + a1.3] and the same of a2, a3; the halves added.
+    for (let v = 0; v < S / 4; v++) {
+      const [w0, w1, w2, w3] = acc.slice(4 * v, 4 * v + 4) as [number, number, number, number];
+      head.push(...get(w0), ...get(w1), ...shuffle32([0, 4, 1, 5]), ...get(w0), ...get(w1));
+      head.push(...shuffle32([2, 6, 3, 7]), ...f32x4Add, ...set(L.t));
+      head.push(...get(w2), ...get(w3), ...shuffle32([0, 4, 1, 5]), ...get(w2), ...get(w3));
+      head.push(...shuffle32([2, 6, 3, 7]), ...f32x4Add, ...set(L.r));
+      head.push(...get(L.sh), ...get(L.t), ...get(L.r), ...shuffle32([0, 1, 4, 5]), ...get(L.t), ...get(L.r));
+      head.push(...shuffle32([2, 3, 6, 7]), ...f32x4Add, ...v128Store(16 * v));
+    }
+    head.push(...bump(L.qh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
+    return head;
+  };
+  /**
+   * Widens the pass's S pool rows (one kv head: rowsK) into `wide` once, for the group's query heads to read. Why:
+   * with grouped queries (GROUP > 1) every query head of the group widened the same halves again; a float16 pool
+   * cost 2.4–3.3× a float32 one at TinyLlama's 8 query heads per kv head (bench/paged-attention-bench.mjs).
+   */
+  const widenPass = () => {
+    const w: number[] = [...halfOffset];
+    for (let k = 0; k < S; k++) w.push(...get(L.wd), ...poolVector(rowsK[k]!), ...v128Store(16 * k));
+    w.push(...bump(L.wd, 16 * S), ...bump(L.d, 16));
+    return [op.i32Const, 0, ...set(L.d), ...get(L.wide), ...set(L.wd), ...doWhile(w, ltU(L.d, P.HEAD_BYTES))];
+  };
+  /** Runs `perHead` for each query head of the kv head: on a widened copy when the pool holds halves and GROUP > 1. */
+  const group = (perHead: (widened: boolean) => number[]) => {
+    const direct = [...get(P.GROUP), ...set(L.j), ...doWhile(perHead(false), countDown(L.j))];
+    if (!half) return direct;
+    const widened = [...widenPass(), ...get(P.GROUP), ...set(L.j), ...doWhile(perHead(true), countDown(L.j))];
+    return [...get(P.GROUP), op.i32Const, 1, op.i32GtU, IF, 0x40, ...widened, ELSE, ...direct, op.end];
+  };
+  const kvHead: number[] = group(headScores);
   for (const r of rowsK) kvHead.push(...bump(r, get(P.POOL_HEAD_BYTES)));
   pass.push(...doWhile(kvHead, countDown(L.g)));
   pass.push(...bump(L.p, 4 * S), ...bump(L.e, 4));
@@ -394,16 +427,23 @@ export function attendRowsBody(S: number, element: AttendElement = 'float32'): n
   v.push(...rowsK.flatMap((r, k) => rowAt(k, P.V_POOL, r)));
   v.push(...get(L.oRow), ...set(L.oh), ...get(L.sc), ...get(L.p), op.i32Add, ...set(L.sh), ...get(P.KV_HEADS));
   v.push(...set(L.g));
-  const h: number[] = [];
-  h.push(...acc.flatMap((wk, k) => [...get(L.sh), ...v128Load32Splat(4 * k), ...set(wk)]));
-  h.push(op.i32Const, 0, ...set(L.d));
-  const axpy: number[] = [...halfOffset, ...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load()];
-  acc.forEach((wk, k) => {
-    axpy.push(...get(wk), ...poolVector(rowsK[k]!), ...f32x4Mul, ...f32x4Add);
-  });
-  h.push(...doWhile([...axpy, ...v128Store(), ...bump(L.d, 16)], ltU(L.d, P.HEAD_BYTES)));
-  h.push(...bump(L.oh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
-  const kvHeadV: number[] = [...get(P.GROUP), ...set(L.j), ...doWhile(h, countDown(L.j))];
+  /** One query head's output += the pass's weighted values (`widened`: read from `wide`, as in the scores). */
+  const headValues = (widened: boolean) => {
+    const h: number[] = [];
+    h.push(...acc.flatMap((wk, k) => [...get(L.sh), ...v128Load32Splat(4 * k), ...set(wk)]));
+    h.push(op.i32Const, 0, ...set(L.d), ...(widened ? [...get(L.wide), ...set(L.wd)] : []));
+    const axpy: number[] = widened ? [] : [...halfOffset];
+    axpy.push(...get(L.oh), ...get(L.d), op.i32Add, ...tee(L.i), ...get(L.i), ...v128Load());
+    acc.forEach((wk, k) => {
+      const value = widened ? [...get(L.wd), ...v128Load(16 * k)] : poolVector(rowsK[k]!);
+      axpy.push(...get(wk), ...value, ...f32x4Mul, ...f32x4Add);
+    });
+    const step = [...axpy, ...v128Store(), ...(widened ? bump(L.wd, 16 * S) : []), ...bump(L.d, 16)];
+    h.push(...doWhile(step, ltU(L.d, P.HEAD_BYTES)));
+    h.push(...bump(L.oh, get(P.HEAD_BYTES)), ...bump(L.sh, get(P.STRIDE)));
+    return h;
+  };
+  const kvHeadV: number[] = group(headValues);
   for (const r of rowsK) kvHeadV.push(...bump(r, get(P.POOL_HEAD_BYTES)));
   v.push(...doWhile(kvHeadV, countDown(L.g)), ...bump(L.p, 4 * S), ...bump(L.e, 4));
   values.push(...whileLoop(ltU(L.e, L.qStep), v));

@@ -153,7 +153,7 @@ function wasmPaged(
   const indexAt = 4 * ATTEND_INTS;
   const orderAt = indexAt + 16 * Math.ceil(idx.length / 4);
   const qAt = orderAt + 16 * Math.ceil(N / 4);
-  const scratchBytes = attendScratchBytes(Hq, most);
+  const scratchBytes = attendScratchBytes(Hq, most, 4 * D);
   const rowBytes = 8 * Hq * D + scratchBytes;
   const turn = Math.min(N, Math.floor((WORK_BYTES - qAt) / rowBytes));
   if (turn < 1 || !ensureMemory(wasm.memory, qAt + turn * rowBytes)) return false;

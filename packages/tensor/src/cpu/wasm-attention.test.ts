@@ -227,6 +227,29 @@ describe.skipIf(!wasmAttention())('cpu paged attention on half pools (the SIMD k
       expect(worst(got, reference({ ...p, k: k.values, v: v.values }, 0.3))).toBeLessThanOrEqual(1);
     },
   );
+
+  // Widening is exact and the sums run in the same order whether a query head reads its kv head's halves itself
+  // (one query head per kv head) or from the copy widened once for its group (several): either way a half pool must
+  // give the floats of a float32 pool holding its values, bit for bit.
+  it.each([
+    ['float16', 1],
+    ['float16', 8],
+    ['bfloat16', 4],
+  ] as const)(
+    'gives a float32 pool of the same values bit for bit on %s pools, %i query heads per kv head',
+    (dtype, group) => {
+      const keys = [37, 1, 16, 64, 0, 200, 9, 23];
+      const shape = { Hq: 2 * group, Hkv: 2, D: 64, bs: 16, rowSeq: [0, 0, 1, 2, 3, 4, 5, 6], keys };
+      const p = problem(rng, shape);
+      const k = halfPool(p.k, dtype);
+      const v = halfPool(p.v, dtype);
+      const got = cpuData(pagedAttention(p.q, k.half, v.half, p.index, p.layout, 0.125)).slice();
+      expect(heapBlock(k.half.storage as CpuStorage)).toBeDefined();
+      const want = cpuData(pagedAttention(p.q, k.values, v.values, p.index, p.layout, 0.125));
+      expect(heapBlock(k.values.storage as CpuStorage)).toBeDefined();
+      expect(Array.from(got)).toEqual(Array.from(want));
+    },
+  );
 });
 
 // Rows are split across threads whole, and a row's output depends only on its inputs: two threads must give the one
