@@ -31,7 +31,9 @@
  *
  * Half pools (a float16 / bfloat16 KV cache, half the bytes per position): the same body, generated per element type,
  * loads four halves per key or value vector and widens them exactly to float32 lanes before the same arithmetic
- * (`widenHalves`), so a half pool gives the floats a float32 pool holding the same values would.
+ * (`widenHalves`), so a half pool gives the floats a float32 pool holding the same values would. With grouped queries
+ * (several query heads per kv head) each pass widens its keys, then its values, of a kv head once into the row's
+ * scratch, and the group's query heads read those float32 vectors (same sums, same order).
  *
  * @module
  */
