@@ -206,7 +206,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   }
   const kvName = o.kvDtype ?? 'f32';
   const kvDtype = (Object.keys(KV_DTYPE_NAMES) as KvDtype[]).find((d) => KV_DTYPE_NAMES[d] === kvName);
-  if (kvDtype === undefined) program.error(`--kv-dtype must be one of f32, f16, bf16, got '${o.kvDtype}'`);
+  if (kvDtype === undefined)
+    program.error(`--kv-dtype must be one of ${Object.values(KV_DTYPE_NAMES).join(', ')}, got '${o.kvDtype}'`);
   if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
     program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);
   }

@@ -13,7 +13,7 @@
 import type { RowRun } from '../backend/backend.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOfAnyDtype } from './inputs.js';
+import { backendOfAnyDtype, requireFloat } from './inputs.js';
 
 /**
  * Sorts the pairs by destination and merges consecutive ones into runs. Throws, naming the pair, when a row is
@@ -56,9 +56,7 @@ function rowRuns(op: string, rows: number, from: ArrayLike<number>, to: ArrayLik
 export function copyRows(pool: Tensor, from: ArrayLike<number>, to: ArrayLike<number>): void {
   const op = 'copyRows';
   const backend = backendOfAnyDtype(op, pool);
-  if (pool.dtype === 'int32') {
-    throw new Error(`${op}: pool must be float32, float16 or bfloat16, got int32 ${fmt(pool.shape)}`);
-  }
+  requireFloat(op, pool, 'pool');
   if (pool.shape.length !== 2 || !pool.isWholeStorage()) {
     throw new Error(
       `${op}: pool must be a contiguous [rows, width] tensor over its whole storage, got ${fmt(pool.shape)}`,

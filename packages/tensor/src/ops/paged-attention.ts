@@ -11,13 +11,13 @@
  *
  * @module
  */
-import { isHalf, type PagedIndexLayout } from '../backend/backend.js';
+import type { PagedIndexLayout } from '../backend/backend.js';
 import { tensor } from '../creation.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { contiguousInput, releaseContiguousInput } from './contiguous.js';
-import { backendOfAnyDtype, requireDtype } from './inputs.js';
+import { backendOfAnyDtype, requireDtype, requireFloat } from './inputs.js';
 
 /** Host description of one step's paged-KV index (see {@link pagedKvIndex}). */
 export interface PagedKvIndexSpec {
@@ -95,9 +95,7 @@ export function pagedKvIndex(spec: PagedKvIndexSpec): PagedKvIndex {
 }
 
 function checkPool(op: string, pool: Tensor, index: PagedKvIndex, what: string): void {
-  if (pool.dtype !== 'float32' && !isHalf(pool.dtype)) {
-    throw new Error(`${op}: ${what} must be float32, float16 or bfloat16, got ${pool.dtype} ${fmt(pool.shape)}`);
-  }
+  requireFloat(op, pool, what);
   const [blocks, bs] = pool.shape;
   if (
     pool.shape.length !== 4 ||
