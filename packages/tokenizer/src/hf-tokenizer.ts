@@ -30,6 +30,7 @@ interface AddedToken {
 }
 
 const CACHE_LIMIT = 1 << 17;
+const NO_BYTES = new Uint8Array(0);
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 
 /** A tokenizer loaded from a Hugging Face `tokenizer.json` whose model is BPE. */
@@ -306,7 +307,8 @@ export class HfTokenizer implements Tokenizer {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
       throw new Error(`tokenBytes: id ${id} is outside the vocabulary [0, ${this.vocabSize})`);
     }
-    if (this.special.has(id) && skipSpecialTokens) return null;
+    // Hugging Face's decoders drop skipped tokens first, so byte-fallback bytes around one still join.
+    if (this.special.has(id) && skipSpecialTokens) return NO_BYTES;
     const b = this.surfaces[id]!;
     return isFirst && this.stripFirstSpace && b[0] === 0x20 && !this.special.has(id) ? b.subarray(1) : b;
   }

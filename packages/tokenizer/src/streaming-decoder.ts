@@ -12,8 +12,10 @@ export interface DecodeOptions {
 /** What decoding needs of a tokenizer: the bytes of each id and which ids are special (every Tokenizer has both). */
 export interface TokenByteSource {
   /**
-   * The UTF-8 bytes `id` contributes to decoded text (`null` for a skipped special token). `isFirst` is true while no
-   * non-special token has been decoded yet (that token drops the dummy-prefix space).
+   * The UTF-8 bytes `id` contributes to decoded text. A skipped special token gives `null` when it also ends an
+   * incomplete byte-fallback sequence before it (each of those bytes becomes U+FFFD, as google's sentencepiece
+   * decodes), or an empty array when the bytes on either side of it join (as Hugging Face's decoders do). `isFirst`
+   * is true while no non-special token has been decoded yet (that token drops the dummy-prefix space).
    */
   tokenBytes(id: number, isFirst: boolean, skipSpecialTokens: boolean): Uint8Array | null;
   /** True for control/special tokens. */
@@ -48,7 +50,8 @@ export class StreamingDecoder {
   push(id: number): string {
     const bytes = this.tokenizer.tokenBytes(id, this.first, this.skipSpecialTokens);
     if (!this.tokenizer.isSpecial(id)) this.first = false;
-    if (bytes === null || bytes.length === 0) return '';
+    if (bytes === null) return this.endBytes();
+    if (bytes.length === 0) return '';
     if (this.pendingLength + bytes.length > this.pending.length) {
       const grown = new Uint8Array(Math.max(this.pending.length * 2, this.pendingLength + bytes.length));
       grown.set(this.pending.subarray(0, this.pendingLength));
@@ -64,28 +67,45 @@ export class StreamingDecoder {
 
   /** Emits whatever is held (incomplete bytes become U+FFFD) and resets for a new sequence. */
   flush(): string {
+    const text = this.endBytes();
+    this.first = true;
+    return text;
+  }
+
+  /** The held bytes as text, an incomplete character's bytes as one U+FFFD each. */
+  private endBytes(): string {
+    if (this.pendingLength === 0) return '';
     const { text } = utf8DecodeLossy(this.pending, this.pendingLength, true);
     this.pendingLength = 0;
-    this.first = true;
     return text;
   }
 }
 
-/** Joins the bytes of every id (see {@link Tokenizer.tokenBytes}) and decodes them as UTF-8. */
+/**
+ * Joins the bytes of every id (see {@link Tokenizer.tokenBytes}) and decodes them as UTF-8; a `null` (a skipped
+ * special token that ends a byte sequence) decodes the bytes before it on their own.
+ */
 export function decodeTokens(tok: TokenByteSource, ids: ArrayLike<number>, options: DecodeOptions = {}): string {
   const skip = options.skipSpecialTokens ?? true;
-  const parts: Uint8Array[] = [];
-  let total = 0;
+  let parts: Uint8Array[] = [];
+  let text = '';
   let first = true;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     const b = tok.tokenBytes(id, first, skip);
     if (!tok.isSpecial(id)) first = false;
-    if (b) {
-      parts.push(b);
-      total += b.length;
-    }
+    if (b === null) {
+      text += joinAndDecode(parts);
+      parts = [];
+    } else if (b.length > 0) parts.push(b);
   }
+  return text + joinAndDecode(parts);
+}
+
+function joinAndDecode(parts: Uint8Array[]): string {
+  if (parts.length === 0) return '';
+  let total = 0;
+  for (const p of parts) total += p.length;
   const all = new Uint8Array(total);
   let off = 0;
   for (const p of parts) {
