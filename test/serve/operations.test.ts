@@ -76,15 +76,41 @@ describe('readiness', () => {
       await (shutdown ?? server.shutdown(100));
     }
   });
-  it('a batch warm-up runs as many sequences as the batch and the free blocks hold, draws their tokens, frees all', async () => {
+  it('a batch warm-up runs a step per size class of rows and of sequences, as the blocks allow, draws, frees all', async () => {
     const tiny = await tinyModel();
+    expect(tiny.model.config.max_position_embeddings).toBe(96); // 95 prompt rows per sequence, 6 blocks of 16
     const perContext = Math.ceil(tiny.model.config.max_position_embeddings / 16);
-    // A pool of exactly one context's blocks under a batch of 8: it holds perContext 3-position sequences (< 8).
+    // A pool of exactly one context's blocks under a batch of 8.
     const kvBudgetBytes = perContext * PagedKvCache.bytesPerBlock(tiny.model.config, 16);
-    for (const [maxSlots, budget, expected] of [
-      [3, undefined, 3],
-      [8, kvBudgetBytes, perContext],
-    ] as const) {
+    const prompts = (...lengths: number[]) => lengths.map((n, i) => `${-2 - i}@0×${n}s`).join(' ');
+    const decodes = (count: number) => prompts(...new Array<number>(count).fill(1)).replaceAll('@0×', '@1×');
+    const cases = [
+      {
+        maxSlots: 3,
+        budget: undefined,
+        // Rows 2–64 in one sequence; 128 and 200 split at 95 (200 takes all three slots); then 2 and 3 sequences.
+        expected: [
+          ...[2, 4, 8, 16, 32, 64].map((n) => prompts(n)),
+          prompts(95, 33),
+          prompts(95, 95, 10),
+          prompts(1, 1),
+          decodes(2),
+          prompts(1, 1, 1),
+          decodes(3),
+        ],
+      },
+      {
+        maxSlots: 8,
+        budget: kvBudgetBytes,
+        // 128 rows: the pool holds 95 (still class 128); 200: 95 again is class 128, skipped. 8 sequences: 6 fit.
+        expected: [
+          ...[2, 4, 8, 16, 32, 64].map((n) => prompts(n)),
+          prompts(95),
+          ...[2, 4, 6].flatMap((n) => [prompts(...new Array<number>(n).fill(1)), decodes(n)]),
+        ],
+      },
+    ];
+    for (const { maxSlots, budget, expected } of cases) {
       const m = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots, kvBudgetBytes: budget });
       const calls: string[] = [];
       const step = m.engine.step.bind(m.engine);
@@ -92,16 +118,8 @@ describe('readiness', () => {
         calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}${c.sample ? 's' : ''}`).join(' '));
         return step(chunks);
       };
-      await warmUp(m.engine, { batch: true });
-      const seqs = Array.from({ length: expected }, (_, i) => -2 - i);
-      expect(expected).toBeLessThan(8);
-      expect(calls).toEqual([
-        '-1@0×3',
-        '-1@3×1',
-        '-1@4×1',
-        seqs.map((s) => `${s}@0×2s`).join(' '),
-        seqs.map((s) => `${s}@2×1s`).join(' '),
-      ]);
+      await warmUp(m.engine, { batch: true, maxRows: 200 });
+      expect(calls).toEqual(['-1@0×3', '-1@3×1', '-1@4×1', ...expected]);
       expect(m.engine.blocks.usedBlocks).toBe(0);
       m.engine.dispose();
     }

@@ -4,8 +4,8 @@
  * ANDES_REQUIRE_WEBGPU=1 to fail instead), as every WebGPU test decides through `@andes/tensor/testing`.
  */
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
-import { createServer, loadServedModel } from '@andes/serve';
-import { setBackend } from '@andes/tensor';
+import { createServer, loadServedModel, warmUp } from '@andes/serve';
+import { getBackend, setBackend } from '@andes/tensor';
 import { describeWebGpu } from '@andes/tensor/testing';
 import OpenAI from 'openai';
 import { expect, it } from 'vitest';
@@ -97,6 +97,38 @@ describeWebGpu('andes-serve', () => {
       expect(texts[1]).toEqual(texts[0]);
     } finally {
       for (const { server } of servers) await server.shutdown(100);
+      await setBackend('cpu');
+    }
+  });
+
+  it('after the warm-up, steps of any size up to its rows and batch compile no kernel', async () => {
+    const tiny = await tinyModel();
+    await setBackend('webgpu');
+    const rt = (getBackend() as unknown as { rt: { compiled: number } }).rt;
+    const served = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots: 4 });
+    const { engine } = served;
+    try {
+      // Up to 32 rows: its size classes' members (2, 4, …, 32) never pick the 24-row strip that 17–24 rows run.
+      await warmUp(engine, { batch: true, maxRows: 32 });
+      const compiled = rt.compiled;
+      const sample = { temperature: 0.8, topK: 0, topP: 1, uniform: 0.37 };
+      const prompt = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 3 + ((seed * 31 + i * 7) % 90));
+      // Row counts on either side of the broadcast strips' heights (16, 24, 32), and the batch at 3 sequences.
+      for (const rows of [3, 15, 17, 23, 26, 31, 32]) {
+        await engine.step([{ seq: 0, ids: prompt(rows, rows), start: 0, sample }]);
+        engine.release(0);
+      }
+      const three = [0, 1, 2];
+      await engine.step(three.map((seq) => ({ seq, ids: prompt(5 + seq, seq), start: 0, sample })));
+      await engine.step(three.map((seq) => ({ seq, ids: [7], start: 5 + seq, sample })));
+      // Two decodes beside a 19-row prompt: 21 rows, 3 output rows.
+      await engine.step([
+        ...[0, 1].map((seq) => ({ seq, ids: [9], start: 6 + seq, sample })),
+        { seq: 3, ids: prompt(19, 3), start: 0, sample },
+      ]);
+      expect(rt.compiled).toBe(compiled);
+    } finally {
+      engine.dispose();
       await setBackend('cpu');
     }
   });

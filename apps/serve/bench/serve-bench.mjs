@@ -18,12 +18,13 @@
 // list such as 0,2 for one Andes server per value, side by side), BENCH_ANDES_VARIANTS (labelled sets of andes-serve
 // flags, one server each: see below), BENCH_CLIENT (http, the default: bench/sse-client.mjs; openai: the `openai` SDK's
 // streaming client, which costs the client process ~3× the CPU per token), BENCH_ROUNDS (default 1: run every level
-// that many times, interleaved, and report each level's rounds pooled, with the 16 vs 1 ratios of each round). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
+// that many times, interleaved, and report each level's rounds pooled, with the 16 vs 1 ratios of each round),
+// BENCH_SERVER_LOG (a directory: each server's whole output goes to <label>.log there). Each level also reports the server process's CPU seconds (from /proc/<pid>/stat) and generated
 // tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s, and the
 // CPU-ms per generated token of the server's main thread, of its BENCH_COMPUTE_THREADS busiest other threads (default
 // 2: one engine worker and its CPU helper thread) with their nice values, of its other threads, and of the clients.
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -189,7 +190,12 @@ function start(label, args, ready) {
     let out = '';
     let url = null;
     let isReady = false;
+    // BENCH_SERVER_LOG=dir keeps each server's whole output (its request log, pipeline compiles…) in dir/label.log.
+    const log = process.env.BENCH_SERVER_LOG
+      ? createWriteStream(resolve(process.env.BENCH_SERVER_LOG, `${label}.log`))
+      : null;
     const onData = (d) => {
+      log?.write(d);
       // Once ready, keep only a tail for error messages: the server logs every request, and re-scanning the whole
       // log per chunk made this process slower and slower to drain the pipe the server writes its logs to.
       out = isReady ? (out + d).slice(-800) : out + d;

@@ -12,6 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
 import { KV_DTYPE_NAMES, type KvDtype } from './llama-engine.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadServedModel } from './model-loader.js';
+import { DEFAULT_PREFILL_CHUNK } from './prefill-budget.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { createServer } from './server.js';
 
@@ -132,7 +133,12 @@ export function buildProgram(): Command {
       'KV-cache element type: f32 | f16 | bf16 (a half type holds twice the positions in the same memory)',
       'f32',
     )
-    .option('--prefill-chunk <n>', 'most prompt tokens prefilled between two decode steps', positiveInt, 512)
+    .option(
+      '--prefill-chunk <n>',
+      'most prompt tokens prefilled between two decode steps',
+      positiveInt,
+      DEFAULT_PREFILL_CHUNK,
+    )
     .option(
       '--target-step-ms <ms>',
       'a step with prefill should take about this long: its prompt tokens are sized from measured step times (0: off)',

@@ -14,6 +14,7 @@ import { type FastifyInstance, LogController } from 'fastify';
 import type { Engine } from './engine.js';
 import { errorBody } from './errors.js';
 import type { ServeMetrics } from './metrics.js';
+import { DEFAULT_PREFILL_CHUNK } from './prefill-budget.js';
 import { rateLimitKey, type TokenBucketLimiter } from './rate-limit.js';
 
 /** Ids a client may choose: short and log-safe (no spaces, quotes or control characters). */
@@ -81,17 +82,24 @@ export function registerOperations(app: FastifyInstance, options: OperationsOpti
 /** Options of {@link warmUp}. */
 export interface WarmUpOptions {
   /**
-   * Also run a full batch (default: on WebGPU, where a 16-row step compiles its own kernels on first use — ~5 s on
-   * lavapipe; not on the CPU, where it would only cost time: a batch of a large model's rows takes seconds there).
+   * Also run steps of every size class a server's steps fall in (default: on WebGPU, where a step of a new size
+   * compiles kernels and races the autotuner's candidates on first use, 30–300 ms per kernel on lavapipe, inside
+   * whichever request's step met it first; not on the CPU, where nothing is compiled and large steps only cost time).
    */
   batch?: boolean;
+  /**
+   * The most rows one step may hold (prompt rows plus decodes): the scheduler's prefill chunk plus the largest batch.
+   * Default 512 + `engine.maxSlots` (andes-serve's default `--prefill-chunk`).
+   */
+  maxRows?: number;
 }
 
 /**
  * Runs one short prefill and two decode steps of a throw-away sequence and frees it, so that first requests do not
  * pay for compiling kernels or (CPU) moving weights into the kernels' memory, which happens on a weight's second use;
- * with `batch`, then a prefill and a decode step of as many throw-away sequences as the batch and the free blocks
- * allow, drawing their tokens on the device as requests do.
+ * with `batch`, then steps of throw-away sequences at every power of two of rows up to `maxRows` and of sequences up
+ * to the batch (a decode step after), drawing their tokens on the device as requests do, so that every size class a
+ * request can meet is compiled and tuned before the server says it is ready.
  */
 export async function warmUp(engine: Engine, options: WarmUpOptions = {}): Promise<void> {
   const seq = -1; // the scheduler numbers its sequences from 0
@@ -104,23 +112,71 @@ export async function warmUp(engine: Engine, options: WarmUpOptions = {}): Promi
   } finally {
     engine.release(seq);
   }
-  if (options.batch ?? getBackend().name !== 'cpu') await warmUpBatch(engine);
+  if (options.batch ?? getBackend().name !== 'cpu') {
+    await warmUpSizes(engine, options.maxRows ?? DEFAULT_PREFILL_CHUNK + engine.maxSlots);
+  }
 }
 
-/** {@link warmUp}'s batch: a 2-token prompt per sequence, then one decode each, every token drawn (temperature 1). */
-async function warmUpBatch(engine: Engine): Promise<void> {
+/** Powers of two below `n`, then `n` itself: one member of every size class (power-of-two bucket) up to `n`. */
+function sizeClasses(n: number): number[] {
+  const out: number[] = [];
+  for (let p = 1; p < n; p *= 2) out.push(p);
+  if (n >= 1) out.push(n);
+  return out;
+}
+
+/** The power-of-two bucket `n` falls in (the autotuner's size classes, tensor's tuning/families.ts). */
+function sizeClassOf(n: number): number {
+  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+}
+
+/**
+ * {@link warmUp}'s size sweep. Rows: one step per size class of a step's rows (layers' products, attention, norms),
+ * its prompt split over as few sequences as the context allows. Sequences: one prefill step of 1-token prompts per
+ * size class of the batch (the output projection and the draws see one row per sequence), then a decode step.
+ * Every token is drawn (temperature 1). Where the free blocks or the batch cannot hold a size, the most they hold
+ * runs instead if that is still in the size's class; else the class is skipped (no request can reach it either).
+ */
+async function warmUpSizes(engine: Engine, maxRows: number): Promise<void> {
   const { blocks } = engine;
-  if (engine.maxContext < 3) return;
-  const fit = Math.floor((blocks.admissionFreeBlocks?.() ?? blocks.freeBlocks) / blocks.blocksFor(3));
-  const seqs = Array.from({ length: Math.min(engine.maxSlots, fit) }, (_, i) => -2 - i);
-  if (seqs.length < 2) return;
-  const sample = (i: number) => ({ temperature: 1, topK: 0, topP: 1, uniform: (i + 0.5) / seqs.length });
-  try {
-    await engine.step(
-      seqs.map((seq, i) => ({ seq, ids: [1, 2].map((t) => t % engine.vocabSize), start: 0, sample: sample(i) })),
-    );
-    await engine.step(seqs.map((seq, i) => ({ seq, ids: [0], start: 2, sample: sample(i) })));
-  } finally {
-    for (const seq of seqs) engine.release(seq);
+  const perSeq = engine.maxContext - 1;
+  if (perSeq < 2) return;
+  const vocab = engine.vocabSize;
+  /** Prompt lengths (each ≤ `longest`, each leaving room for one more position) of at most `rows` rows that fit. */
+  const fitting = (rows: number, longest: number): number[] => {
+    let left = blocks.admissionFreeBlocks?.() ?? blocks.freeBlocks;
+    const lengths: number[] = [];
+    while (rows > 0 && lengths.length < engine.maxSlots) {
+      let n = Math.min(longest, rows);
+      while (n > 0 && blocks.blocksFor(n + 1) > left) n--;
+      if (n === 0) break;
+      lengths.push(n);
+      left -= blocks.blocksFor(n + 1);
+      rows -= n;
+    }
+    return lengths;
+  };
+  const run = async (lengths: number[], decode: boolean) => {
+    const seqs = lengths.map((_, i) => -2 - i);
+    const sample = (i: number) => ({ temperature: 1, topK: 0, topP: 1, uniform: (i + 0.5) / lengths.length });
+    try {
+      const prompt = (n: number, i: number) => Array.from({ length: n }, (_, t) => (1 + i + t) % vocab);
+      await engine.step(lengths.map((n, i) => ({ seq: seqs[i]!, ids: prompt(n, i), start: 0, sample: sample(i) })));
+      if (decode) {
+        await engine.step(lengths.map((n, i) => ({ seq: seqs[i]!, ids: [0], start: n, sample: sample(i) })));
+      }
+    } finally {
+      for (const s of seqs) engine.release(s);
+    }
+  };
+  for (const rows of sizeClasses(maxRows)) {
+    const lengths = fitting(rows, perSeq);
+    const total = lengths.reduce((sum, n) => sum + n, 0);
+    // One row ran above.
+    if (total >= 2 && sizeClassOf(total) === sizeClassOf(rows)) await run(lengths, false);
+  }
+  for (const count of sizeClasses(engine.maxSlots)) {
+    const lengths = fitting(count, 1);
+    if (lengths.length >= 2 && sizeClassOf(lengths.length) === sizeClassOf(count)) await run(lengths, true);
   }
 }

@@ -13,6 +13,9 @@
  * @module
  */
 
+/** Prompt tokens prefilled between two decode steps unless configured (`--prefill-chunk`, `prefillChunk`). */
+export const DEFAULT_PREFILL_CHUNK = 512;
+
 /** Online fit of step wall time against rows: `ms ≈ fixed + perRow · rows`. */
 export class StepCostModel {
   // Exponentially weighted sums for the least-squares line.

@@ -24,7 +24,7 @@
 
 import { cutInCandidates } from './cut-in.js';
 import type { Engine, StepChunk, StepResult } from './engine.js';
-import { StepCostModel, sharePrefill } from './prefill-budget.js';
+import { DEFAULT_PREFILL_CHUNK, StepCostModel, sharePrefill } from './prefill-budget.js';
 import { adaptivePrefillRows, ChunkCostModel } from './prefill-first.js';
 import {
   acceptToken,
@@ -289,7 +289,7 @@ export class Scheduler {
 
   /** Prompt tokens this step may prefill beside `decodes` decode rows. */
   private prefillBudget(decodes: number): number {
-    const cap = Math.max(1, this.options.prefillChunk ?? 512);
+    const cap = Math.max(1, this.options.prefillChunk ?? DEFAULT_PREFILL_CHUNK);
     const target = this.options.targetStepMs ?? 100;
     if (target <= 0) return cap;
     const floor = Math.min(cap, Math.max(1, this.options.minPrefillChunk ?? 64));

@@ -13,6 +13,7 @@ import { ApiError, errorBody } from './errors.js';
 import { registerInfoRoutes } from './info-routes.js';
 import { ServeMetrics } from './metrics.js';
 import { registerOperations, requestIdOptions, warmUp } from './operations.js';
+import { DEFAULT_PREFILL_CHUNK } from './prefill-budget.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { type RateLimitOptions, TokenBucketLimiter } from './rate-limit.js';
 import type { RouteContext } from './route-context.js';
@@ -178,7 +179,7 @@ export function createServer(options: ServerOptions): AndesServer {
     async (m) => {
       // Warm before serving: readiness (and the first requests) must not pay for first-use work.
       try {
-        await warmUp(m.engine);
+        await warmUp(m.engine, { maxRows: (options.prefillChunk ?? DEFAULT_PREFILL_CHUNK) + m.engine.maxSlots });
       } catch (e) {
         loadError = new Error(`warm-up failed: ${e instanceof Error ? e.message : String(e)}`);
         throw loadError;

@@ -53,6 +53,17 @@ export function fittedStrip(heights: readonly StripHeight[], M: number): StripSu
   return best.strip;
 }
 
+/** The broadcast strip's pipeline for these layouts (compiled on first use, then cached by the runtime). */
+export function stripSubgroupPipeline(
+  rt: Runtime,
+  c: StripSubgroupConfig,
+  la: Layout,
+  lb: Layout,
+  br: number,
+): GPUComputePipeline {
+  return rt.pipeline(`mmsg:${la}:${lb}:${br}:${c.wg}/${c.rm}x${c.rn}`, () => stripSubgroupCode(c, lb, br));
+}
+
 /** Records the broadcast strip; the grid's x walks row blocks (consecutive workgroups share a column block of B). */
 export function dispatchStripSubgroup(
   rt: Runtime,
@@ -66,7 +77,7 @@ export function dispatchStripSubgroup(
   N: number,
   batch: number,
 ): void {
-  const p = rt.pipeline(`mmsg:${la}:${lb}:${br}:${c.wg}/${c.rm}x${c.rn}`, () => stripSubgroupCode(c, lb, br));
+  const p = stripSubgroupPipeline(rt, c, la, lb, br);
   rt.dispatch(p, storages, params, [Math.ceil(M / c.rm), Math.ceil(N / (c.wg * c.rn)), batch]);
 }
 

@@ -27,6 +27,7 @@ import {
   fittedStrip,
   type StripHeight,
   type StripSubgroupConfig,
+  stripSubgroupPipeline,
 } from './matmul-strip-subgroup.js';
 import { dispatchTiledV4, type TileV4Config, vec4Ok } from './matmul-tiled-v4.js';
 
@@ -203,6 +204,10 @@ export function matmul(rt: Runtime, a: View, b: View, batchShape: readonly numbe
     const strip = variant.kind === 'strip-subgroup' ? variant.strip : fittedStrip(variant.heights, M);
     // Without subgroups of ≥ 8 lanes the scalar strip of the same shape runs (same result, slower on lavapipe).
     if (rt.subgroupMinSize >= BROADCAST_STEPS) {
+      // A fitted variant compiles every height the first time it runs: the height moves with M inside one shape
+      // class, and a server's step must not compile one (80–300 ms on lavapipe) when its row count first reaches it.
+      if (variant.kind === 'strip-subgroup-fit')
+        for (const h of variant.heights) stripSubgroupPipeline(rt, h.strip, la, lb, br);
       dispatchStripSubgroup(rt, strip, la, lb, br, storages, params, M, N, batch);
     } else dispatchStrip(rt, { ...strip, rowsFirst: true }, la, lb, br, storages, params, M, N, batch);
     return out;
