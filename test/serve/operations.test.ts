@@ -76,7 +76,7 @@ describe('readiness', () => {
       await (shutdown ?? server.shutdown(100));
     }
   });
-  it('a batch warm-up runs a step per size class of rows and of sequences, as the blocks allow, draws, frees all', async () => {
+  it('a batch warm-up runs the smallest step of each size class of rows and of sequences the blocks hold, draws, frees all', async () => {
     const tiny = await tinyModel();
     expect(tiny.model.config.max_position_embeddings).toBe(96); // 95 prompt rows per sequence, 6 blocks of 16
     const perContext = Math.ceil(tiny.model.config.max_position_embeddings / 16);
@@ -88,11 +88,10 @@ describe('readiness', () => {
       {
         maxSlots: 3,
         budget: undefined,
-        // Rows 2–64 in one sequence; 128 and 200 split at 95 (200 takes all three slots); then 2 and 3 sequences.
+        // The smallest size of each class: rows 2, 3, 5, …, 65 in one sequence, 129 split at 95; then 2 and 3 sequences.
         expected: [
-          ...[2, 4, 8, 16, 32, 64].map((n) => prompts(n)),
-          prompts(95, 33),
-          prompts(95, 95, 10),
+          ...[2, 3, 5, 9, 17, 33, 65].map((n) => prompts(n)),
+          prompts(95, 34),
           prompts(1, 1),
           decodes(2),
           prompts(1, 1, 1),
@@ -102,11 +101,10 @@ describe('readiness', () => {
       {
         maxSlots: 8,
         budget: kvBudgetBytes,
-        // 128 rows: the pool holds 95 (still class 128); 200: 95 again is class 128, skipped. 8 sequences: 6 fit.
+        // 129 rows need 9 blocks of the 6: skipped. Sequences: 2, 3 and 5 (class 8; the pool holds 6).
         expected: [
-          ...[2, 4, 8, 16, 32, 64].map((n) => prompts(n)),
-          prompts(95),
-          ...[2, 4, 6].flatMap((n) => [prompts(...new Array<number>(n).fill(1)), decodes(n)]),
+          ...[2, 3, 5, 9, 17, 33, 65].map((n) => prompts(n)),
+          ...[2, 3, 5].flatMap((n) => [prompts(...new Array<number>(n).fill(1)), decodes(n)]),
         ],
       },
     ];

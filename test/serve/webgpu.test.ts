@@ -108,7 +108,7 @@ describeWebGpu('andes-serve', () => {
     const served = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots: 4 });
     const { engine } = served;
     try {
-      // Up to 32 rows: its size classes' members (2, 4, …, 32) never pick the 24-row strip that 17–24 rows run.
+      // Up to 32 rows: the sweep runs 2, 3, 5, 9 and 17 rows, which never pick the 32-row strip that 25–32 rows run.
       await warmUp(engine, { batch: true, maxRows: 32 });
       const compiled = rt.compiled;
       const sample = { temperature: 0.8, topK: 0, topP: 1, uniform: 0.37 };

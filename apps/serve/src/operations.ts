@@ -117,46 +117,31 @@ export async function warmUp(engine: Engine, options: WarmUpOptions = {}): Promi
   }
 }
 
-/** Powers of two below `n`, then `n` itself: one member of every size class (power-of-two bucket) up to `n`. */
+/**
+ * The smallest member of every size class (power-of-two bucket: 1, 2, 3–4, 5–8, …) that holds a number ≤ `n`: 1, 2,
+ * 3, 5, 9, …, the cheapest step that compiles and tunes what the class's other sizes run.
+ */
 function sizeClasses(n: number): number[] {
   const out: number[] = [];
-  for (let p = 1; p < n; p *= 2) out.push(p);
-  if (n >= 1) out.push(n);
+  for (let m = 1; m <= n; m = m === 1 ? 2 : 2 * m - 1) out.push(m);
   return out;
-}
-
-/** The power-of-two bucket `n` falls in (the autotuner's size classes, tensor's tuning/families.ts). */
-function sizeClassOf(n: number): number {
-  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
 }
 
 /**
  * {@link warmUp}'s size sweep. Rows: one step per size class of a step's rows (layers' products, attention, norms),
  * its prompt split over as few sequences as the context allows. Sequences: one prefill step of 1-token prompts per
- * size class of the batch (the output projection and the draws see one row per sequence), then a decode step.
- * Every token is drawn (temperature 1). Where the free blocks or the batch cannot hold a size, the most they hold
- * runs instead if that is still in the size's class; else the class is skipped (no request can reach it either).
+ * size class of the batch (the output projection and the draws see one row per sequence), then a decode step. Each
+ * class runs its smallest size (a fitted kernel compiles all its shapes on first use, tensor's matmul); every token
+ * is drawn (temperature 1). A size the free blocks or the batch cannot hold is skipped: no request reaches it either.
  */
 async function warmUpSizes(engine: Engine, maxRows: number): Promise<void> {
   const { blocks } = engine;
   const perSeq = engine.maxContext - 1;
   if (perSeq < 2) return;
   const vocab = engine.vocabSize;
-  /** Prompt lengths (each ≤ `longest`, each leaving room for one more position) of at most `rows` rows that fit. */
-  const fitting = (rows: number, longest: number): number[] => {
-    let left = blocks.admissionFreeBlocks?.() ?? blocks.freeBlocks;
-    const lengths: number[] = [];
-    while (rows > 0 && lengths.length < engine.maxSlots) {
-      let n = Math.min(longest, rows);
-      while (n > 0 && blocks.blocksFor(n + 1) > left) n--;
-      if (n === 0) break;
-      lengths.push(n);
-      left -= blocks.blocksFor(n + 1);
-      rows -= n;
-    }
-    return lengths;
-  };
   const run = async (lengths: number[], decode: boolean) => {
+    const need = lengths.reduce((sum, n) => sum + blocks.blocksFor(n + 1), 0);
+    if (lengths.length > engine.maxSlots || need > (blocks.admissionFreeBlocks?.() ?? blocks.freeBlocks)) return;
     const seqs = lengths.map((_, i) => -2 - i);
     const sample = (i: number) => ({ temperature: 1, topK: 0, topP: 1, uniform: (i + 0.5) / lengths.length });
     try {
@@ -170,13 +155,12 @@ async function warmUpSizes(engine: Engine, maxRows: number): Promise<void> {
     }
   };
   for (const rows of sizeClasses(maxRows)) {
-    const lengths = fitting(rows, perSeq);
-    const total = lengths.reduce((sum, n) => sum + n, 0);
     // One row ran above.
-    if (total >= 2 && sizeClassOf(total) === sizeClassOf(rows)) await run(lengths, false);
+    if (rows >= 2)
+      await run(
+        Array.from({ length: Math.ceil(rows / perSeq) }, (_, i) => Math.min(perSeq, rows - i * perSeq)),
+        false,
+      );
   }
-  for (const count of sizeClasses(engine.maxSlots)) {
-    const lengths = fitting(count, 1);
-    if (lengths.length >= 2 && sizeClassOf(lengths.length) === sizeClassOf(count)) await run(lengths, true);
-  }
+  for (const count of sizeClasses(engine.maxSlots)) if (count >= 2) await run(new Array<number>(count).fill(1), true);
 }
