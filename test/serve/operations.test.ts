@@ -122,6 +122,41 @@ describe('readiness', () => {
       m.engine.dispose();
     }
   });
+  it('createServer warms up as --warm-up says: short, or sizes up to its prefill chunk plus the batch', async () => {
+    for (const [mode, expected] of [
+      ['short', ['-1@0×3', '-1@3×1', '-1@4×1']],
+      // prefillChunk 8 + batch 2 = 10 rows: classes 2, 3, 5 and 9; then 2 sequences.
+      [
+        'sizes',
+        [
+          '-1@0×3',
+          '-1@3×1',
+          '-1@4×1',
+          '-2@0×2s',
+          '-2@0×3s',
+          '-2@0×5s',
+          '-2@0×9s',
+          '-2@0×1s -3@0×1s',
+          '-2@1×1s -3@1×1s',
+        ],
+      ],
+    ] as const) {
+      const m = await served(2);
+      const calls: string[] = [];
+      const step = m.engine.step.bind(m.engine);
+      m.engine.step = (chunks) => {
+        calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}${c.sample ? 's' : ''}`).join(' '));
+        return step(chunks);
+      };
+      const server = createServer({ load: async () => m, warmUp: mode, prefillChunk: 8 });
+      try {
+        await server.loaded;
+        expect(calls).toEqual(expected);
+      } finally {
+        await server.shutdown(100);
+      }
+    }
+  });
 });
 
 describe('request ids, logs, rate limits and metrics', () => {

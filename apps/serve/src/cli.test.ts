@@ -41,3 +41,12 @@ describe('andes-serve --compute-nice and --helper-nice', () => {
     }
   });
 });
+
+describe('andes-serve --warm-up', () => {
+  it('is auto by default, takes sizes and short, and names the modes when given another', () => {
+    expect(parse([]).warmUp).toBe('auto');
+    expect(parse(['--warm-up', 'sizes']).warmUp).toBe('sizes');
+    expect(parse(['--warm-up', 'short', '--port', '0'])).toMatchObject({ warmUp: 'short', port: 0 });
+    expect(() => parse(['--warm-up', 'full'])).toThrow(/expected auto \| sizes \| short, got 'full'/);
+  });
+});

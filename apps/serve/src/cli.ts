@@ -12,6 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { dryRunReport } from './dry-run.js';
 import { KV_DTYPE_NAMES, type KvDtype } from './llama-engine.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadServedModel } from './model-loader.js';
+import { isWarmUpMode, WARM_UP_MODES, type WarmUpMode } from './operations.js';
 import { DEFAULT_PREFILL_CHUNK } from './prefill-budget.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { createServer } from './server.js';
@@ -48,6 +49,11 @@ function prefillFirstPolicy(value: string): PrefillFirstPolicy {
   throw new InvalidArgumentError(`expected always or adaptive, got '${value}'`);
 }
 
+function warmUpMode(value: string): WarmUpMode {
+  if (isWarmUpMode(value)) return value;
+  throw new InvalidArgumentError(`expected ${WARM_UP_MODES.join(' | ')}, got '${value}'`);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Options after parsing. */
@@ -72,6 +78,8 @@ export interface CliOptions {
   prefillFirst?: PrefillFirstPolicy;
   /** `--cut-in`: true, `--no-cut-in`: false; absent: the backend's default (see `LoadServedModelOptions.cutIns`). */
   cutIn?: boolean;
+  /** `--warm-up`: auto | sizes | short. */
+  warmUp: WarmUpMode;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
   dtype?: WeightDtype;
@@ -151,6 +159,14 @@ export function buildProgram(): Command {
         'always (never two such steps in a row; the default policy) | adaptive (while the decodes wait at most three ' +
         'decode steps)',
       prefillFirstPolicy,
+    )
+    .option(
+      '--warm-up <mode>',
+      'what runs before /ready: sizes (a step of every size class of rows and sequences a request can meet, so no ' +
+        'kernel compiles or autotunes inside a request) | short (one short sequence: a faster start) | auto (sizes on ' +
+        'WebGPU, short on the CPU backend, which compiles nothing)',
+      warmUpMode,
+      'auto',
     )
     .option(
       '--cut-in',
@@ -234,6 +250,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     targetStepMs: o.targetStepMs,
     prefillFirst: o.prefillFirst ?? false,
     cutIn: o.cutIn,
+    warmUp: o.warmUp,
     logger: { level: o.logLevel },
     prefixCacheMinTokens: o.prefixCache,
     partialPrefix: o.partialPrefix,

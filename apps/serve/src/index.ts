@@ -29,7 +29,15 @@ export {
   loadServedModel,
   renderChatIds,
 } from './model-loader.js';
-export { type ReadinessState, requestIdOf, type WarmUpOptions, warmUp } from './operations.js';
+export {
+  isWarmUpMode,
+  type ReadinessState,
+  requestIdOf,
+  WARM_UP_MODES,
+  type WarmUpMode,
+  type WarmUpOptions,
+  warmUp,
+} from './operations.js';
 export { StepCostModel, sharePrefill } from './prefill-budget.js';
 export {
   ADAPTIVE_WAIT_STEPS,

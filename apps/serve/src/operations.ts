@@ -79,6 +79,16 @@ export function registerOperations(app: FastifyInstance, options: OperationsOpti
   });
 }
 
+/** What a server runs before `/ready` (`--warm-up`): see {@link WarmUpOptions.batch}. */
+export const WARM_UP_MODES = ['auto', 'sizes', 'short'] as const;
+/** One of {@link WARM_UP_MODES}: `sizes` sets `batch`, `short` clears it, `auto` leaves the backend's default. */
+export type WarmUpMode = (typeof WARM_UP_MODES)[number];
+
+/** Whether `value` names a {@link WarmUpMode}. */
+export function isWarmUpMode(value: string): value is WarmUpMode {
+  return (WARM_UP_MODES as readonly string[]).includes(value);
+}
+
 /** Options of {@link warmUp}. */
 export interface WarmUpOptions {
   /**

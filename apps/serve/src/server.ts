@@ -12,7 +12,7 @@ import { registerCompletionsRoute } from './completions-route.js';
 import { ApiError, errorBody } from './errors.js';
 import { registerInfoRoutes } from './info-routes.js';
 import { ServeMetrics } from './metrics.js';
-import { registerOperations, requestIdOptions, warmUp } from './operations.js';
+import { registerOperations, requestIdOptions, type WarmUpMode, warmUp } from './operations.js';
 import { DEFAULT_PREFILL_CHUNK } from './prefill-budget.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
 import { type RateLimitOptions, TokenBucketLimiter } from './rate-limit.js';
@@ -30,6 +30,8 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Most prompt tokens prefilled per token boundary; longer prompts go in chunks (default 512). */
   prefillChunk?: number;
+  /** What runs before `/ready` (default `'auto'`: every size class on WebGPU, one short sequence on the CPU). */
+  warmUp?: WarmUpMode;
   /** Wall milliseconds a step with prefill should take; its prompt tokens are sized from measured steps (default 100; 0: off). */
   targetStepMs?: number;
   /**
@@ -179,7 +181,11 @@ export function createServer(options: ServerOptions): AndesServer {
     async (m) => {
       // Warm before serving: readiness (and the first requests) must not pay for first-use work.
       try {
-        await warmUp(m.engine, { maxRows: (options.prefillChunk ?? DEFAULT_PREFILL_CHUNK) + m.engine.maxSlots });
+        const mode = options.warmUp ?? 'auto';
+        await warmUp(m.engine, {
+          batch: mode === 'auto' ? undefined : mode === 'sizes',
+          maxRows: (options.prefillChunk ?? DEFAULT_PREFILL_CHUNK) + m.engine.maxSlots,
+        });
       } catch (e) {
         loadError = new Error(`warm-up failed: ${e instanceof Error ? e.message : String(e)}`);
         throw loadError;
