@@ -45,7 +45,10 @@ export class PagedKvCache {
   readonly values: Tensor[] = [];
 
   /** Allocates (zero-filled) pools for `config`'s layers. */
-  constructor(config: LlamaConfig, options: PagedKvCacheOptions) {
+  constructor(
+    private readonly config: LlamaConfig,
+    options: PagedKvCacheOptions,
+  ) {
     this.pool = new KvBlockPool(options.numBlocks, options.blockSize ?? 16);
     this.numLayers = config.num_hidden_layers;
     this.numKvHeads = config.num_key_value_heads;
@@ -119,8 +122,7 @@ export class PagedKvCache {
 
   /** Bytes this cache holds on the device. */
   get bytes(): number {
-    const perBlock = 2 * this.numLayers * this.pool.blockSize * this.numKvHeads * this.headDim;
-    return this.pool.numBlocks * perBlock * DTYPE_BYTES[this.dtype];
+    return this.pool.numBlocks * PagedKvCache.bytesPerBlock(this.config, this.pool.blockSize, this.dtype);
   }
 
   /** Frees the device memory. */
