@@ -3,10 +3,21 @@
  * responses and in every log line, per-key rate limits, Retry-After, and the metrics a deployment scales on.
  */
 import { PagedKvCache } from '@andes/nn';
-import { createServer, loadServedModel, type ServedModel, warmUp } from '@andes/serve';
+import { createServer, type Engine, loadServedModel, type ServedModel, warmUp } from '@andes/serve';
 import { describe, expect, it } from 'vitest';
 import { readSse } from './reference.js';
 import { tinyModel } from './tiny-model.js';
+
+/** Each step `engine` runs from now on, as `seq@start×rows` per chunk (`s` when it draws), in order. */
+function recordSteps(engine: Engine): string[] {
+  const calls: string[] = [];
+  const step = engine.step.bind(engine);
+  engine.step = (chunks) => {
+    calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}${c.sample ? 's' : ''}`).join(' '));
+    return step(chunks);
+  };
+  return calls;
+}
 
 async function served(maxSlots = 2): Promise<ServedModel> {
   const tiny = await tinyModel();
@@ -110,12 +121,7 @@ describe('readiness', () => {
     ];
     for (const { maxSlots, budget, expected } of cases) {
       const m = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots, kvBudgetBytes: budget });
-      const calls: string[] = [];
-      const step = m.engine.step.bind(m.engine);
-      m.engine.step = (chunks) => {
-        calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}${c.sample ? 's' : ''}`).join(' '));
-        return step(chunks);
-      };
+      const calls = recordSteps(m.engine);
       await warmUp(m.engine, { batch: true, maxRows: 200 });
       expect(calls).toEqual(['-1@0×3', '-1@3×1', '-1@4×1', ...expected]);
       expect(m.engine.blocks.usedBlocks).toBe(0);
@@ -142,12 +148,7 @@ describe('readiness', () => {
       ],
     ] as const) {
       const m = await served(2);
-      const calls: string[] = [];
-      const step = m.engine.step.bind(m.engine);
-      m.engine.step = (chunks) => {
-        calls.push(chunks.map((c) => `${c.seq}@${c.start}×${c.ids.length}${c.sample ? 's' : ''}`).join(' '));
-        return step(chunks);
-      };
+      const calls = recordSteps(m.engine);
       const server = createServer({ load: async () => m, warmUp: mode, prefillChunk: 8 });
       try {
         await server.loaded;

@@ -107,7 +107,7 @@ export interface WarmUpOptions {
 /**
  * Runs one short prefill and two decode steps of a throw-away sequence and frees it, so that first requests do not
  * pay for compiling kernels or (CPU) moving weights into the kernels' memory, which happens on a weight's second use;
- * with `batch`, then steps of throw-away sequences at every power of two of rows up to `maxRows` and of sequences up
+ * with `batch`, then the smallest step of every power-of-two size class of rows up to `maxRows` and of sequences up
  * to the batch (a decode step after), drawing their tokens on the device as requests do, so that every size class a
  * request can meet is compiled and tuned before the server says it is ready.
  */

@@ -42,8 +42,9 @@ export interface Tokenizer {
   /**
    * The UTF-8 bytes `id` contributes to decoded text. A skipped special token gives `null` where it ends an incomplete
    * byte-fallback sequence before it (SentencePiece models, as google's sentencepiece decodes) or an empty array where
-   * the bytes around it join (`tokenizer.json` models, as Hugging Face's decoders do). `isFirst` is true while no non-special token has been decoded yet: that token drops the
-   * dummy-prefix space, as SentencePiece does. Used by `decode` and {@link StreamingDecoder}.
+   * the bytes around it join (`tokenizer.json` models, as Hugging Face's decoders do). `isFirst` is true while no
+   * non-special token has been decoded yet: that token drops the dummy-prefix space, as SentencePiece does. Used by
+   * `decode` and {@link StreamingDecoder}.
    */
   tokenBytes(id: number, isFirst: boolean, skipSpecialTokens: boolean): Uint8Array | null;
   /** A decoder that turns ids pushed one at a time into complete UTF-8 text. */
