@@ -24,7 +24,7 @@
 // CPU-ms per generated token of the server's main thread, of its BENCH_COMPUTE_THREADS busiest other threads (default
 // 2: one engine worker and its CPU helper thread) with their nice values, of its other threads, and of the clients.
 import { fork, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -191,9 +191,9 @@ function start(label, args, ready) {
     let url = null;
     let isReady = false;
     // BENCH_SERVER_LOG=dir keeps each server's whole output (its request log, pipeline compiles…) in dir/label.log.
-    const log = process.env.BENCH_SERVER_LOG
-      ? createWriteStream(resolve(process.env.BENCH_SERVER_LOG, `${label}.log`))
-      : null;
+    const logDir = process.env.BENCH_SERVER_LOG;
+    if (logDir) mkdirSync(logDir, { recursive: true });
+    const log = logDir ? createWriteStream(resolve(logDir, `${label}.log`)) : null;
     const onData = (d) => {
       log?.write(d);
       // Once ready, keep only a tail for error messages: the server logs every request, and re-scanning the whole

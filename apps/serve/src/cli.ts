@@ -15,6 +15,7 @@ import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadSe
 import { isWarmUpMode, WARM_UP_MODES, type WarmUpMode } from './operations.js';
 import { DEFAULT_PREFILL_CHUNK } from './prefill-budget.js';
 import type { PrefillFirstPolicy } from './prefill-first.js';
+import { DEFAULT_REFILL_WAIT_MS } from './scheduler-options.js';
 import { createServer } from './server.js';
 
 function positiveInt(value: string): number {
@@ -78,6 +79,8 @@ export interface CliOptions {
   prefillFirst?: PrefillFirstPolicy;
   /** `--cut-in`: true, `--no-cut-in`: false; absent: the backend's default (see `LoadServedModelOptions.cutIns`). */
   cutIn?: boolean;
+  /** `--refill-wait`: milliseconds; absent: the scheduler's default (see `SchedulerOptions.refillWaitMs`). */
+  refillWait?: number;
   /** `--warm-up`: auto | sizes | short. */
   warmUp: WarmUpMode;
   backend?: 'cpu' | 'webgpu';
@@ -175,6 +178,13 @@ export function buildProgram(): Command {
         "on WebGPU, where a cut-in's rows join the step's output projection but its layers cost a forward of their own)",
     )
     .option('--no-cut-in', 'no cut-ins: prompts arriving during a step wait for the next step')
+    .option(
+      '--refill-wait <ms>',
+      'after sequences end, the next step waits up to ms for the requests their clients send next, while most ' +
+        'recent ends were followed that soon (clients keeping requests in flight), so those prompts join it instead ' +
+        `of waiting a whole step (at most a step's time; default ${DEFAULT_REFILL_WAIT_MS} where the engine steps on the main thread, as on WebGPU, else 0; 0: off)`,
+      nonNegativeInt,
+    )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')
     .option(
       '--engine-workers <n>',
@@ -250,6 +260,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     targetStepMs: o.targetStepMs,
     prefillFirst: o.prefillFirst ?? false,
     cutIn: o.cutIn,
+    refillWaitMs: o.refillWait,
     warmUp: o.warmUp,
     logger: { level: o.logLevel },
     prefixCacheMinTokens: o.prefixCache,

@@ -48,6 +48,7 @@ export {
 export { type RateDecision, type RateLimitOptions, rateLimitKey, TokenBucketLimiter } from './rate-limit.js';
 export { randomSeed } from './request-params.js';
 export {
+  DEFAULT_REFILL_WAIT_MS,
   type FinishReason,
   type PromptLogprob,
   QueueFullError,

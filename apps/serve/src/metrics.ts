@@ -173,6 +173,12 @@ export class ServeMetrics {
     'andes_preemptions_total',
     'Running sequences preempted for lack of free KV blocks (requeued, recomputed).',
   );
+  /** Seconds the scheduler waited before a step for the next requests of clients whose sequences just ended. */
+  readonly refillWaitSeconds = new Histogram(
+    'andes_refill_wait_seconds',
+    'Seconds a step waited for the follow-up requests of sequences that just ended (refill waits).',
+    [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
+  );
   /** Requests refused by the per-key rate limit. */
   readonly rateLimited = new Counter('andes_rate_limited_total', 'Requests refused by the per-key rate limit (429).');
   private readonly gauges: Gauge[] = [];
@@ -224,6 +230,7 @@ export class ServeMetrics {
       this.interTokenLatency,
       this.batchSize,
       this.prefillBatchSize,
+      this.refillWaitSeconds,
       this.stepSeconds,
     ];
     return `${all.map((m) => m.render()).join('\n')}\n`;

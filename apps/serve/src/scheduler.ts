@@ -26,6 +26,7 @@ import { cutInCandidates } from './cut-in.js';
 import type { Engine, StepChunk, StepResult } from './engine.js';
 import { DEFAULT_PREFILL_CHUNK, StepCostModel, sharePrefill } from './prefill-budget.js';
 import { adaptivePrefillRows, ChunkCostModel } from './prefill-first.js';
+import { FollowUps } from './refill-wait.js';
 import {
   acceptToken,
   type Delivery,
@@ -35,10 +36,10 @@ import {
   scorePrompt,
   stepChunk,
 } from './scheduled-sequence.js';
-import type { SchedulerOptions } from './scheduler-options.js';
+import { DEFAULT_REFILL_WAIT_MS, type SchedulerOptions } from './scheduler-options.js';
 import type { FinishReason, SequenceHandle, SequenceRequest } from './sequence-request.js';
 
-export type { SchedulerOptions } from './scheduler-options.js';
+export { DEFAULT_REFILL_WAIT_MS, type SchedulerOptions } from './scheduler-options.js';
 export type {
   FinishReason,
   PromptLogprob,
@@ -68,6 +69,8 @@ export class Scheduler {
   private lastStepPrefillOnly = false;
   /** When the last step that was not prefill-only returned (the running decodes' last token; scheduler clock). */
   private decodesServedAt = 0;
+  /** Wall milliseconds of the last step (a refill wait lasts no longer than one). */
+  private lastStepMs = Infinity;
   /** A step is running: sequences that end meanwhile keep their blocks until it returns (they may be in it). */
   private stepping = false;
   /** Sequences to release when the running step (and cut-in) returns. */
@@ -76,6 +79,10 @@ export class Scheduler {
   private cutInsInFlight = 0;
   /** A cut-in is planned for the next turn of the event loop. */
   private cutInQueued = false;
+  /** Ends and the arrivals that follow them, for refill waits (null: off, see `SchedulerOptions.refillWaitMs`). */
+  private readonly followUps: FollowUps | null;
+  /** Ends a refill wait early: set while one runs, called by `submit`. */
+  private onArrival: (() => void) | null = null;
   /** Step wall time against rows, for the prefill budget. */
   readonly stepCost = new StepCostModel();
   /** Step wall time against chunks and rows, for the adaptive prefill-first policy. */
@@ -85,7 +92,13 @@ export class Scheduler {
   constructor(
     readonly engine: Engine,
     readonly options: SchedulerOptions,
-  ) {}
+  ) {
+    // Refill waits hold the next step, so only where the engine steps on this thread (WebGPU; the CPU backend's
+    // engine workers overlap steps with delivery, and their cut-ins serve arrivals during a step).
+    const refillMs = options.refillWaitMs ?? (engine.stepsOffThread ? 0 : DEFAULT_REFILL_WAIT_MS);
+    if (!(refillMs >= 0)) throw new Error(`scheduler: refillWaitMs must be ≥ 0, got ${refillMs}`);
+    this.followUps = refillMs > 0 ? new FollowUps(refillMs) : null;
+  }
 
   /** Requests waiting for admission. */
   get queueDepth(): number {
@@ -132,6 +145,8 @@ export class Scheduler {
     }
     const seq = newSequence(this.nextId++, req, this.now());
     this.waiting.push(seq);
+    this.followUps?.arrived(seq.arrived);
+    this.onArrival?.();
     this.kick();
     this.queueCutIn();
     return {
@@ -201,6 +216,7 @@ export class Scheduler {
           drawn = [];
           // The step held this thread: let sockets flush and new requests arrive before the next.
           await new Promise<void>((r) => setImmediate(r));
+          await this.refillWait();
         }
       }
       for (const s of [...this.running]) if (s.cancelled) this.finish(s, 'cancelled');
@@ -210,6 +226,36 @@ export class Scheduler {
       // Nothing running (nothing fits yet): let requests arrive and sockets flush before planning again.
       if (!inFlight) await new Promise<void>((r) => setImmediate(r));
     }
+  }
+
+  /**
+   * Waits for the requests that the clients of sequences just ended are likely to send (see refill-wait.ts): while
+   * ends are usually followed, some recent end is not yet, and the queue holds fewer prompts than the batch has free
+   * slots; at most until the oldest such end's window closes or a step's time has passed since it (waiting longer
+   * than the step that a follow-up would otherwise wait for saves it nothing).
+   */
+  private async refillWait(): Promise<void> {
+    const followUps = this.followUps;
+    if (!followUps || this.closed) return;
+    const start = this.now();
+    let waited = false;
+    for (;;) {
+      const now = this.now();
+      const room = this.engine.maxSlots - this.running.length;
+      const deadline = followUps.deadline(now, this.lastStepMs);
+      if (deadline === undefined || this.waiting.length >= room || !followUps.likely(now)) break;
+      waited = true;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.onArrival = null;
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, deadline - now));
+        this.onArrival = done;
+      });
+    }
+    if (waited) this.options.metrics?.refillWaitSeconds.observe((this.now() - start) / 1000);
   }
 
   /**
@@ -350,6 +396,7 @@ export class Scheduler {
       results = await this.engine.step(work.map((w) => w.chunk));
       const t1 = this.now();
       if (!this.lastStepPrefillOnly) this.decodesServedAt = t1;
+      this.lastStepMs = t1 - t0;
       const seconds = (t1 - t0) / 1000;
       const rows = work.reduce((n, w) => n + w.chunk.ids.length, 0);
       this.stepCost.observe(rows, seconds * 1000);
@@ -484,6 +531,8 @@ export class Scheduler {
   private finish(seq: ScheduledSequence, reason: FinishReason, error?: Error): void {
     if (seq.done) return;
     seq.done = true;
+    // A whole answer delivered: its client may send its next request now.
+    if (reason === 'stop' || reason === 'length') this.followUps?.ended(this.now());
     this.retire(seq);
     this.options.metrics?.finished.inc({ reason });
     try {

@@ -44,6 +44,12 @@ export interface ServerOptions {
    * during a step runs between two of its layers (see `SchedulerOptions.cutIn`).
    */
   cutIn?: boolean;
+  /**
+   * Refill waits in milliseconds (default: `DEFAULT_REFILL_WAIT_MS` where the engine steps on this thread, else 0; 0: off): a
+   * step after sequences ended waits that long at most for their clients' next requests (see
+   * `SchedulerOptions.refillWaitMs`).
+   */
+  refillWaitMs?: number;
   /** Prefix caching: shortest cached prompt prefix worth reusing, in tokens (default 16; 0 turns it off). */
   prefixCacheMinTokens?: number;
   /** Prefix caching below block granularity (default true; see `SchedulerOptions.partialPrefix`). */
@@ -197,6 +203,7 @@ export function createServer(options: ServerOptions): AndesServer {
         targetStepMs: options.targetStepMs,
         prefillFirst: options.prefillFirst,
         cutIn: options.cutIn,
+        refillWaitMs: options.refillWaitMs,
         prefixCacheMinTokens: options.prefixCacheMinTokens,
         partialPrefix: options.partialPrefix,
         metrics,
