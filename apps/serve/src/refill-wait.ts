@@ -12,9 +12,11 @@
  * while a step took ~67 ms.
  *
  * The wait is learned, not assumed: {@link FollowUps} records whether each recent end was followed by an arrival
- * within the window, and the scheduler waits only while most were (open-loop traffic, whose arrivals do not follow
- * ends, pays nothing once a few ends have gone unanswered). A wait stops as soon as every recent end has been
- * followed (or the queue holds enough prompts to fill the free slots), so it lasts about the clients' round trip.
+ * within the window, and the scheduler waits only while most were (traffic whose arrivals seldom come that soon after
+ * an end never starts waiting; clients that stop following turn the waits off within 16 unanswered ends). A wait
+ * stops as soon as every recent end has been followed (or the queue holds enough prompts to fill the free slots), so
+ * it lasts about the clients' round trip; heavy open traffic, whose arrivals do come soon after ends, fills the freed
+ * slots with them.
  *
  * @module
  */
