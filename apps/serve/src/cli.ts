@@ -182,7 +182,8 @@ export function buildProgram(): Command {
       '--refill-wait <ms>',
       'after sequences end, the next step waits up to ms for the requests their clients send next, while most ' +
         'recent ends were followed that soon (clients keeping requests in flight), so those prompts join it instead ' +
-        `of waiting a whole step (at most a step's time; default ${DEFAULT_REFILL_WAIT_MS} where the engine steps on the main thread, as on WebGPU, else 0; 0: off)`,
+        'of waiting a whole step (at most a quarter of a step; default ' +
+        `${DEFAULT_REFILL_WAIT_MS} where the engine steps on the main thread, as on WebGPU, else 0; 0: off)`,
       nonNegativeInt,
     )
     .option('--backend <name>', 'cpu | webgpu (default: ANDES_BACKEND, else WebGPU if available)')

@@ -51,10 +51,10 @@ export interface SchedulerOptions {
    * Refill waits (see refill-wait.ts), in milliseconds: after a step in which sequences ended, the next step waits up
    * to this long after each end for the request its client sends next, so that prompt joins it instead of waiting
    * for the whole step and the one after; only while most recent ends were followed by an arrival that soon
-   * (clients that keep requests in flight), never longer than the last step took, and no longer than it takes the
-   * queue to hold enough prompts for the free slots. Only where the engine steps on this thread (WebGPU; an engine
-   * worker overlaps steps with delivery, and its cut-ins serve arrivals during a step). 0 turns them off. Default:
-   * {@link DEFAULT_REFILL_WAIT_MS}, 0 where the engine steps off this thread.
+   * (clients that keep requests in flight), never longer than a quarter of the last step, and no longer than it
+   * takes the queue to hold enough prompts for the free slots. Only where the engine steps on this thread (WebGPU; an
+   * engine worker overlaps steps with delivery, and its cut-ins serve arrivals during a step). 0 turns them off.
+   * Default: {@link DEFAULT_REFILL_WAIT_MS}, 0 where the engine steps off this thread.
    */
   refillWaitMs?: number;
   /** The clock steps are timed with, in milliseconds (default `performance.now`; tests pass a fake one). */

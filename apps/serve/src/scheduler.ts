@@ -69,7 +69,7 @@ export class Scheduler {
   private lastStepPrefillOnly = false;
   /** When the last step that was not prefill-only returned (the running decodes' last token; scheduler clock). */
   private decodesServedAt = 0;
-  /** Wall milliseconds of the last step (a refill wait lasts no longer than one). */
+  /** Wall milliseconds of the last step (a refill wait lasts at most a quarter of one). */
   private lastStepMs = Infinity;
   /** A step is running: sequences that end meanwhile keep their blocks until it returns (they may be in it). */
   private stepping = false;
@@ -231,8 +231,10 @@ export class Scheduler {
   /**
    * Waits for the requests that the clients of sequences just ended are likely to send (see refill-wait.ts): while
    * ends are usually followed, some recent end is not yet, and the queue holds fewer prompts than the batch has free
-   * slots; at most until the oldest such end's window closes or a step's time has passed since it (waiting longer
-   * than the step that a follow-up would otherwise wait for saves it nothing).
+   * slots; at most until the oldest such end's window closes or a quarter of the last step's time has passed since
+   * it. Why a quarter: a follow-up caught saves its prompt a whole step, while a wait that catches none holds every
+   * running decode for its length; a quarter bounds that loss where steps are short (a real GPU) and, on lavapipe
+   * (steps of 60–90 ms), still spans the window.
    */
   private async refillWait(): Promise<void> {
     const followUps = this.followUps;
@@ -242,7 +244,7 @@ export class Scheduler {
     for (;;) {
       const now = this.now();
       const room = this.engine.maxSlots - this.running.length;
-      const deadline = followUps.deadline(now, this.lastStepMs);
+      const deadline = followUps.deadline(now, this.lastStepMs / 4);
       if (deadline === undefined || this.waiting.length >= room || !followUps.likely(now)) break;
       waited = true;
       await new Promise<void>((resolve) => {
