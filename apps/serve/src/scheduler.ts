@@ -245,17 +245,20 @@ export class Scheduler {
       const now = this.now();
       const room = this.engine.maxSlots - this.running.length;
       const deadline = followUps.deadline(now, this.lastStepMs / 4);
-      if (deadline === undefined || this.waiting.length >= room || !followUps.likely(now)) break;
+      if (deadline === undefined || deadline <= now || this.waiting.length >= room || !followUps.likely(now)) break;
       waited = true;
-      await new Promise<void>((resolve) => {
-        const done = () => {
+      // Until an arrival (then look again: more ends may be open) or the deadline (then stop: the oldest open end's
+      // window may outlast its cap, and a clock that tests hold still would never pass it).
+      const arrived = await new Promise<boolean>((resolve) => {
+        const done = (byArrival: boolean) => {
           clearTimeout(timer);
           this.onArrival = null;
-          resolve();
+          resolve(byArrival);
         };
-        const timer = setTimeout(done, Math.max(0, deadline - now));
-        this.onArrival = done;
+        const timer = setTimeout(() => done(false), deadline - now);
+        this.onArrival = () => done(true);
       });
+      if (!arrived) break;
     }
     if (waited) this.options.metrics?.refillWaitSeconds.observe((this.now() - start) / 1000);
   }
