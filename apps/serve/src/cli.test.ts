@@ -50,3 +50,14 @@ describe('andes-serve --warm-up', () => {
     expect(() => parse(['--warm-up', 'full'])).toThrow(/expected auto \| sizes \| short, got 'full'/);
   });
 });
+
+describe('andes-serve --refill-wait', () => {
+  it('is absent by default (the scheduler decides), takes milliseconds ≥ 0, and names what it expects otherwise', () => {
+    expect(parse([]).refillWait).toBeUndefined();
+    expect(parse(['--refill-wait', '0']).refillWait).toBe(0);
+    expect(parse(['--refill-wait', '35', '--port', '0'])).toMatchObject({ refillWait: 35, port: 0 });
+    for (const bad of ['-1', '2.5', 'soon']) {
+      expect(() => parse(['--refill-wait', bad])).toThrow(`expected an integer ≥ 0, got '${bad}'`);
+    }
+  });
+});

@@ -160,6 +160,15 @@ describe('Scheduler refill waits (steps of 100 ms)', () => {
     expect(on.short).toBe(on.waits);
   });
 
+  it('are on by default where the engine steps on this thread, and refuse a negative window', async () => {
+    const { waits, stepsToFirst } = await closedLoop(undefined, 3);
+    expect(waits).toBeGreaterThan(0);
+    expect(stepsToFirst.slice(-8).filter((n) => n === 1).length).toBeGreaterThanOrEqual(7);
+    const engine = new LlamaEngine(model, { maxSlots: 2, maxContext: 48 });
+    expect(() => new Scheduler(engine, { maxQueue: 4, refillWaitMs: -1 })).toThrow(/refillWaitMs must be ≥ 0, got -1/);
+    engine.dispose();
+  });
+
   it('never wait for clients that do not follow their ends', async () => {
     const { waits } = await closedLoop(200, null);
     expect(waits).toBe(0);
