@@ -65,7 +65,8 @@ export async function scrapeMetrics(base) {
 /**
  * Between two scrapes: how many steps prefilled how many sequences (`1`, `2`, `3–4`, … `9–16`, …), and the
  * steps' decode batch sizes the same way, as `"bucket:count"` strings (non-empty buckets only); the number of steps
- * and their wall seconds in all (the engine's share of the server's time); the mean TTFT the scheduler saw.
+ * and their wall seconds in all (the engine's share of the server's time); the mean TTFT the scheduler saw; the
+ * refill waits (how many, their seconds).
  */
 export function stepHistogramsBetween(before, after) {
   if (!before || !after) return null;
@@ -95,5 +96,8 @@ export function stepHistogramsBetween(before, after) {
     stepSeconds: delta('andes_step_seconds_sum'),
     /** Mean seconds from `submit` to the first token inside the server (the client's TTFT adds HTTP both ways). */
     serverTtftMean: delta('andes_time_to_first_token_seconds_sum') / delta('andes_time_to_first_token_seconds_count'),
+    /** Steps that waited for follow-up requests (refill waits) and their seconds in all (NaN: a server without them). */
+    refillWaits: delta('andes_refill_wait_seconds_count'),
+    refillWaitSeconds: delta('andes_refill_wait_seconds_sum'),
   };
 }

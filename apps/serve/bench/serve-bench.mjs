@@ -380,9 +380,15 @@ try {
             `  CPU-ms per generated token: server main thread ${perToken(main)}, compute threads ${compute.map((t) => `${perToken(t.seconds)} (nice ${t.nice})`).join(', ')}, other threads ${perToken(other)}; client process ${perToken(row.clientCpuSeconds)}`,
           );
           if (row.steps) {
-            const { prefill, decode, steps, stepSeconds, serverTtftMean } = row.steps;
+            const { prefill, decode, steps, stepSeconds, serverTtftMean, refillWaits, refillWaitSeconds } = row.steps;
+            const waits =
+              refillWaits > 0
+                ? `; ${refillWaits} refill waits, ${((1000 * refillWaitSeconds) / refillWaits).toFixed(1)} ms each on average`
+                : Number.isFinite(refillWaits)
+                  ? '; no refill waits'
+                  : '';
             console.log(
-              `  ${steps} steps, ${stepSeconds.toFixed(1)} s in steps (${((100 * stepSeconds) / row.seconds).toFixed(0)} % of wall); mean TTFT in the scheduler ${fmtMs(serverTtftMean * 1000)} ms, at the client ${fmtMs(row.ttftMean)} ms; steps by sequences prefilled ${prefill}; by decode batch ${decode}`,
+              `  ${steps} steps, ${stepSeconds.toFixed(1)} s in steps (${((100 * stepSeconds) / row.seconds).toFixed(0)} % of wall); mean TTFT in the scheduler ${fmtMs(serverTtftMean * 1000)} ms, at the client ${fmtMs(row.ttftMean)} ms; steps by sequences prefilled ${prefill}; by decode batch ${decode}${waits}`,
             );
           }
         }
