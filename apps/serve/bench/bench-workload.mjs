@@ -96,7 +96,7 @@ export function stepHistogramsBetween(before, after) {
     stepSeconds: delta('andes_step_seconds_sum'),
     /** Mean seconds from `submit` to the first token inside the server (the client's TTFT adds HTTP both ways). */
     serverTtftMean: delta('andes_time_to_first_token_seconds_sum') / delta('andes_time_to_first_token_seconds_count'),
-    /** Steps that waited for follow-up requests (refill waits) and their seconds in all (NaN: a server without them). */
+    /** Steps that waited for follow-up requests (refill waits) and their seconds in all (NaN: a server without). */
     refillWaits: delta('andes_refill_wait_seconds_count'),
     refillWaitSeconds: delta('andes_refill_wait_seconds_sum'),
   };

@@ -20,9 +20,10 @@
 // streaming client, which costs the client process ~3× the CPU per token), BENCH_ROUNDS (default 1: run every level
 // that many times, interleaved, and report each level's rounds pooled, with the 16 vs 1 ratios of each round),
 // BENCH_SERVER_LOG (a directory: each server's whole output goes to <label>.log there). Each level also reports the
-// server process's CPU seconds (from /proc/<pid>/stat) and generated tokens per server CPU-second, a figure that depends less on what else the machine runs than tokens/s, and the
-// CPU-ms per generated token of the server's main thread, of its BENCH_COMPUTE_THREADS busiest other threads (default
-// 2: one engine worker and its CPU helper thread) with their nice values, of its other threads, and of the clients.
+// server process's CPU seconds (from /proc/<pid>/stat) and generated tokens per server CPU-second, a figure that
+// depends less on what else the machine runs than tokens/s, and the CPU-ms per generated token of the server's main
+// thread, of its BENCH_COMPUTE_THREADS busiest other threads (default 2: one engine worker and its CPU helper thread)
+// with their nice values, of its other threads, and of the clients; and, from its metrics, its refill waits.
 import { fork, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

@@ -77,10 +77,10 @@ const STEP_MS = 100;
 
 /**
  * `clients` closed-loop clients, each sending `perClient` requests (client c: 3 + 2c or 4 + 2c tokens, so the clients
- * end in different steps) one after another, the next
- * `followMs` after the last ends (null: all at once at the start, none following an end), over an engine whose
- * steps take STEP_MS more. Returns, per request after each client's first, how many steps started between its
- * submission and its first token, the one running at submission included (1: it joined the next step), and the refill waits observed.
+ * end in different steps) one after another, the next `followMs` after the last ends (null: all at once at the start,
+ * none following an end), over an engine whose steps take STEP_MS more. Returns, per request after each client's
+ * first, how many steps started between its submission and its first token, the one running at submission included
+ * (1: it joined the next step); the refill waits observed, and how many of them lasted at most 50 ms.
  */
 async function closedLoop(refillWaitMs: number | undefined, followMs: number | null, clients = 3, perClient = 6) {
   const engine = new LlamaEngine(model, { maxSlots: 4, maxContext: 48 });

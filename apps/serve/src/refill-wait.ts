@@ -1,5 +1,5 @@
 /**
- * Refill waits (see `SchedulerOptions.refillWait`): after a step in which sequences ended, the next step may wait a
+ * Refill waits (see `SchedulerOptions.refillWaitMs`): after a step in which sequences ended, the next step may wait a
  * few milliseconds for the requests that their clients send next, so that those prompts join it and the freed batch
  * slots are refilled one step sooner.
  *

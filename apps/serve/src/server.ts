@@ -45,8 +45,8 @@ export interface ServerOptions {
    */
   cutIn?: boolean;
   /**
-   * Refill waits in milliseconds (default: `DEFAULT_REFILL_WAIT_MS` where the engine steps on this thread, else 0; 0: off): a
-   * step after sequences ended waits that long at most for their clients' next requests (see
+   * Refill waits in milliseconds (default: `DEFAULT_REFILL_WAIT_MS` where the engine steps on this thread, else 0;
+   * 0: off): a step after sequences ended waits that long at most for their clients' next requests (see
    * `SchedulerOptions.refillWaitMs`).
    */
   refillWaitMs?: number;
