@@ -11,8 +11,9 @@ function parse(args: string[]): CliOptions {
 }
 
 describe('andes-serve --prefill-first', () => {
-  it('is off by default, always without a value or with `always`, adaptive with `adaptive`', () => {
+  it('leaves the default to the scheduler, always without a value or with `always`, adaptive, off', () => {
     expect(parse([]).prefillFirst).toBeUndefined();
+    expect(parse(['--prefill-first', 'off']).prefillFirst).toBe(false);
     expect(parse(['--prefill-first']).prefillFirst).toBe(true);
     expect(parse(['--prefill-first', 'always']).prefillFirst).toBe(true);
     expect(parse(['--prefill-first', 'adaptive', '--port', '0']).prefillFirst).toBe('adaptive');
@@ -21,7 +22,7 @@ describe('andes-serve --prefill-first', () => {
   });
 
   it('names the policies it takes when given another', () => {
-    expect(() => parse(['--prefill-first', 'sometimes'])).toThrow(/expected always or adaptive, got 'sometimes'/);
+    expect(() => parse(['--prefill-first', 'sometimes'])).toThrow(/expected always, adaptive or off, got 'sometimes'/);
   });
 });
 

@@ -47,7 +47,8 @@ function port(value: string): number {
 function prefillFirstPolicy(value: string): PrefillFirstPolicy {
   if (value === 'always') return true;
   if (value === 'adaptive') return value;
-  throw new InvalidArgumentError(`expected always or adaptive, got '${value}'`);
+  if (value === 'off') return false;
+  throw new InvalidArgumentError(`expected always, adaptive or off, got '${value}'`);
 }
 
 function warmUpMode(value: string): WarmUpMode {
@@ -75,7 +76,10 @@ export interface CliOptions {
   kvDtype?: string;
   prefillChunk: number;
   targetStepMs: number;
-  /** `--prefill-first` alone: true (always); `--prefill-first adaptive`: adaptive. */
+  /**
+   * `--prefill-first` alone or `always`: true; `adaptive`: adaptive; `off`: false; absent: the scheduler's default
+   * (see `SchedulerOptions.prefillFirst`).
+   */
   prefillFirst?: PrefillFirstPolicy;
   /** `--cut-in`: true, `--no-cut-in`: false; absent: the backend's default (see `LoadServedModelOptions.cutIns`). */
   cutIn?: boolean;
@@ -159,8 +163,9 @@ export function buildProgram(): Command {
     .option(
       '--prefill-first [policy]',
       'run new prompts in a step of their own before the running decodes (lower TTFT, longer inter-token gaps): ' +
-        'always (never two such steps in a row; the default policy) | adaptive (while the decodes wait at most three ' +
-        'decode steps)',
+        'always (never two such steps in a row; what the flag alone means) | adaptive (while the decodes wait at most ' +
+        'three decode steps and no request waits for a slot; the default where the engine steps on the main thread: ' +
+        'WebGPU, --engine-workers 0) | off (prompts always beside the decodes; the default with engine workers)',
       prefillFirstPolicy,
     )
     .option(
@@ -259,7 +264,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     bodyLimit: o.bodyLimit,
     prefillChunk: o.prefillChunk,
     targetStepMs: o.targetStepMs,
-    prefillFirst: o.prefillFirst ?? false,
+    prefillFirst: o.prefillFirst,
     cutIn: o.cutIn,
     refillWaitMs: o.refillWait,
     warmUp: o.warmUp,

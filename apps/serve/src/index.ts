@@ -40,6 +40,7 @@ export {
 } from './operations.js';
 export { StepCostModel, sharePrefill } from './prefill-budget.js';
 export {
+  ADAPTIVE_MIN_SPEEDUP,
   ADAPTIVE_WAIT_STEPS,
   adaptivePrefillRows,
   ChunkCostModel,

@@ -76,7 +76,10 @@ describe('adaptivePrefillRows', () => {
       let sum = 0;
       for (let k = 1; k <= sorted.length; k++) {
         sum += sorted[k - 1]!;
-        if (waited + fixed + perChunk * k + perRow * sum > decodeMs + 1e-9) break;
+        const alone = fixed + perChunk * k + perRow * sum;
+        if (waited + alone > decodeMs + 1e-9) break;
+        // The step alone must bring the first tokens 1.5 times sooner than the step beside the decodes.
+        if (1.5 * alone > fixed + perChunk * (decodes + k) + perRow * (decodes + sum) + 1e-9) break;
         if (sharePrefill(pending, sum).some((n, i) => n === pending[i])) want = sum;
       }
       expect(rows).toBe(want);
@@ -85,6 +88,17 @@ describe('adaptivePrefillRows', () => {
     // Both outcomes occur in the sample.
     expect(alone).toBeGreaterThan(30);
     expect(alone).toBeLessThan(270);
+  });
+
+  it('mixes where a step costs about the same whatever its rows (GPU-like costs), however short the prompt', () => {
+    // 10 ms a step, 0.05 ms a chunk, 0.02 ms a row: a 7-row prompt alone 10.19 ms, beside 15 decodes 11.19 ms.
+    const cost = fitted(10, 0.05, 0.02);
+    expect(adaptivePrefillRows(cost, 15, 0, [7])).toBe(0);
+    // The same prompt with a cost mostly per row (lavapipe-like: 15 ms, 1.5 ms a chunk, 1 ms a row): 23.5 ms alone,
+    // 60 ms beside 15 decodes.
+    expect(adaptivePrefillRows(fitted(15, 1.5, 1), 15, 0, [7])).toBe(7);
+    // A speedup asked of 3: 23.5 · 3 > 60.
+    expect(adaptivePrefillRows(fitted(15, 1.5, 1), 15, 0, [7], 3, 3)).toBe(0);
   });
 
   it('gives a short prompt a step of its own and sends a dearer one beside the decodes (CPU-like costs)', () => {

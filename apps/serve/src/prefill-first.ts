@@ -16,7 +16,10 @@
  * burst, whose prefill would cost more than that, is mixed with the decodes instead of stalling them. The bound is
  * 3 from the simulation in bench/sched-sim.mjs (apps/serve/BENCHMARKS.md): at 1 it gains nothing over no prefill
  * first (TTFT p95 as without it), at 3 it is as good as prefill-only steps without any bound, beyond it changes
- * nothing measurable.
+ * nothing measurable. Two more conditions keep it from costing more than it brings: the step alone must bring the
+ * first tokens `ADAPTIVE_MIN_SPEEDUP` times sooner than the mixed step would (not so where a step's cost is mostly
+ * fixed), and no request may be waiting for a slot (its first token then waits for throughput, which the scheduler
+ * checks before asking).
  *
  * The prediction needs what a row costs by kind: a decode row goes through the output projection (the vocabulary,
  * the largest product of a small model) and the sampler, a prompt row only through the layers but for the last row
@@ -30,6 +33,14 @@ import { sharePrefill } from './prefill-budget.js';
 
 /** The decodes' wait for their next token an adaptive prefill-only step may bring about, in predicted decode steps. */
 export const ADAPTIVE_WAIT_STEPS = 3;
+
+/**
+ * How many times sooner an adaptive prefill-only step must bring its prompts' first tokens than the step mixing them
+ * with the decodes would (both predicted). Where a step costs about the same whatever its rows (a GPU reading every
+ * weight once per step), prompts beside the decodes come about as soon as alone, and a step of their own would only
+ * stall the decodes; on lavapipe a short prompt alone took 26 ms against 43 ms beside 3 decodes and ~55 ms beside 15.
+ */
+export const ADAPTIVE_MIN_SPEEDUP = 1.5;
 
 /** Which prefill-first policy a scheduler runs: off (`false`), `true` (always, never twice in a row), `'adaptive'`. */
 export type PrefillFirstPolicy = boolean | 'adaptive';
@@ -95,9 +106,9 @@ export class ChunkCostModel {
  * The prompt rows an adaptive prefill-only step may take, or 0 when the prompts should go beside the decodes: the
  * most rows that finish whole prompts (`pending`: rows left per prompt, oldest first, shared as `sharePrefill`
  * shares them) and whose predicted cost, added to the `waitedMs` that the `decodes` running decodes have already
- * waited since their last step, stays within `waitSteps` predicted steps of those decodes; 0 when not even the
- * shortest prompt fits, and when no decodes are running (every step is prefill-only then). Null before `cost` has a
- * fit.
+ * waited since their last step, stays within `waitSteps` predicted steps of those decodes, and is at most
+ * 1 / `minSpeedup` of the predicted step holding those prompts beside the decodes; 0 when not even the shortest
+ * prompt qualifies, and when no decodes are running (every step is prefill-only then). Null before `cost` has a fit.
  */
 export function adaptivePrefillRows(
   cost: ChunkCostModel,
@@ -105,6 +116,7 @@ export function adaptivePrefillRows(
   waitedMs: number,
   pending: readonly number[],
   waitSteps = ADAPTIVE_WAIT_STEPS,
+  minSpeedup = ADAPTIVE_MIN_SPEEDUP,
 ): number | null {
   if (decodes <= 0 || pending.length === 0) return 0;
   if (!cost.fit()) return null;
@@ -114,7 +126,10 @@ export function adaptivePrefillRows(
   let rows = 0;
   for (let k = 1; k <= shortest.length; k++) {
     rows += shortest[k - 1]!;
-    if (Math.max(0, waitedMs) + cost.predict(k, rows) > decodeMs) break;
+    const alone = cost.predict(k, rows);
+    if (Math.max(0, waitedMs) + alone > decodeMs) break;
+    // More prompts only bring the two steps' costs closer (the same rows added to both).
+    if (alone * minSpeedup > cost.predict(decodes + k, decodes + rows)) break;
     // The oldest prompt's quarter of the budget may leave a short one unfinished: take only budgets that finish one.
     if (sharePrefill(pending, rows).some((n, i) => n === pending[i])) best = rows;
   }

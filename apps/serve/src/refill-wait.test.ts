@@ -100,7 +100,8 @@ async function closedLoop(refillWaitMs: number | undefined, followMs: number | n
     () => 0,
     () => 4,
   );
-  const s = new Scheduler(engine, { maxQueue: 32, refillWaitMs, metrics });
+  // Refill waits alone: prefill-only steps (the default for an engine on this thread) would change the step count.
+  const s = new Scheduler(engine, { maxQueue: 32, refillWaitMs, metrics, prefillFirst: false });
   const stepsToFirst: number[] = [];
   const client = (c: number) =>
     new Promise<void>((resolve) => {

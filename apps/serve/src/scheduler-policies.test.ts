@@ -42,7 +42,14 @@ function timedScheduler(
   };
   // The schedules below are written in whole prompts: the prompts share their first id, which partial-block prefix
   // reuse would copy (tested in scheduler-blocks, cut-in and partial-prefix tests).
-  const scheduler = new Scheduler(engine, { maxQueue: 16, clock: () => now, partialPrefix: false, ...options });
+  // Mixing unless a test names a prefill-first policy (an engine on this thread defaults to adaptive).
+  const scheduler = new Scheduler(engine, {
+    maxQueue: 16,
+    clock: () => now,
+    partialPrefix: false,
+    prefillFirst: false,
+    ...options,
+  });
   /** Runs `fn` while the next forward is in flight (a request arriving during that step). */
   const duringNextStep = (fn: () => void) => hooks.push(fn);
   return { engine, scheduler, log, duringNextStep };
@@ -234,6 +241,51 @@ describe('Scheduler latency policies', () => {
     // Adaptive: the 20-row prompt (23 ms) against three 2-row decode steps (21 ms): mixed. Always: alone first.
     expect(runs[0]!.slice(2, 4)).toEqual(['0@4×1 1@5×1 2@0×20', '0@5×1 1@6×1 2@20×1']);
     expect(runs[1]!.slice(2, 4)).toEqual(['2@0×20', '0@4×1 1@5×1 2@20×1']);
+  });
+
+  it('adaptive prefill first: while requests wait for a slot, an admitted prompt goes beside the decodes', async () => {
+    const runs: string[][] = [];
+    for (const backlog of [false, true]) {
+      const { engine, scheduler, log, duringNextStep } = timedScheduler(
+        { prefillFirst: 'adaptive', targetStepMs: 0 },
+        adaptiveCost,
+        3,
+      );
+      seedCost(scheduler);
+      const a = greedy(promptOf(3, 61), 8);
+      const c = greedy(promptOf(3, 62), 8);
+      const b = greedy(promptOf(3, 63), 2);
+      const x = greedy(promptOf(3, 64), 3);
+      const y = greedy(promptOf(4, 65), 3);
+      for (const r of [a, c, b]) scheduler.submit(r.req);
+      duringNextStep(() => undefined);
+      // During the step in which B ends: X arrives (and Y too, one more than the slot B frees).
+      duringNextStep(() => {
+        scheduler.submit(x.req);
+        if (backlog) scheduler.submit(y.req);
+      });
+      const all = backlog ? [a, c, b, x, y] : [a, c, b, x];
+      await Promise.all(all.map((r) => r.reason));
+      runs.push(log.slice(0, 3).map((l) => l.chunks));
+      for (const r of all) expect(r.ids).toEqual(await solo(r.req.prompt, r.req.maxTokens));
+      expect(engine.blocks.usedBlocks).toBe(0);
+      engine.dispose();
+    }
+    const start = ['0@0×3 1@0×3 2@0×3', '0@3×1 1@3×1 2@3×1'];
+    // X alone (6 ms, against 12 ms beside the two decodes) when it is all that waits; beside the decodes when Y
+    // waits for a slot behind it.
+    expect(runs[0]).toEqual([...start, '3@0×3']);
+    expect(runs[1]).toEqual([...start, '0@4×1 1@4×1 3@0×3']);
+  });
+
+  it('defaults to adaptive prefill first where the engine steps on this thread, off where it steps off it', () => {
+    const engine = new LlamaEngine(model, { maxSlots: 2, maxContext: 64, blockSize: 4 });
+    expect(new Scheduler(engine, { maxQueue: 4 }).prefillFirst).toBe('adaptive');
+    expect(new Scheduler(engine, { maxQueue: 4, prefillFirst: false }).prefillFirst).toBe(false);
+    const offThread = Object.assign(Object.create(engine) as LlamaEngine, { stepsOffThread: true });
+    expect(new Scheduler(offThread, { maxQueue: 4 }).prefillFirst).toBe(false);
+    expect(new Scheduler(offThread, { maxQueue: 4, prefillFirst: true }).prefillFirst).toBe(true);
+    engine.dispose();
   });
 
   it('adaptive prefill first, random arrivals: every request ends with its solo tokens, decodes wait within the bound', async () => {

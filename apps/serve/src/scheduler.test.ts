@@ -94,7 +94,7 @@ function after(run: ReturnType<typeof greedy>, n: number, fn: () => void): void 
 describe('Scheduler over a real LlamaEngine (paged KV cache)', () => {
   it('an arrival’s prefill joins the running decodes in one forward; outputs equal each run alone', async () => {
     const { engine, log } = recordingEngine(2);
-    const s = new Scheduler(engine, { maxQueue: 8 });
+    const s = new Scheduler(engine, { maxQueue: 8, prefillFirst: false });
     const pa = [1, 5, 9, 14, 3];
     const pb = [1, 22, 7];
     const a = greedy(pa, 12);
@@ -115,7 +115,7 @@ describe('Scheduler over a real LlamaEngine (paged KV cache)', () => {
 
   it('prefills a long prompt in chunks under the token budget, each beside the running decode, with identical results', async () => {
     const { engine, log } = recordingEngine(2);
-    const s = new Scheduler(engine, { maxQueue: 8, prefillChunk: 4 });
+    const s = new Scheduler(engine, { maxQueue: 8, prefillChunk: 4, prefillFirst: false });
     const pa = [1, 5, 9];
     const pb = [1, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39];
     const a = greedy(pa, 10);

@@ -25,7 +25,7 @@
 import { cutInCandidates } from './cut-in.js';
 import type { Engine, StepChunk, StepResult } from './engine.js';
 import { DEFAULT_PREFILL_CHUNK, StepCostModel, sharePrefill } from './prefill-budget.js';
-import { adaptivePrefillRows, ChunkCostModel } from './prefill-first.js';
+import { adaptivePrefillRows, ChunkCostModel, type PrefillFirstPolicy } from './prefill-first.js';
 import { FollowUps } from './refill-wait.js';
 import {
   acceptToken,
@@ -87,6 +87,8 @@ export class Scheduler {
   readonly stepCost = new StepCostModel();
   /** Step wall time against chunks and rows, for the adaptive prefill-first policy. */
   readonly chunkCost = new ChunkCostModel();
+  /** The prefill-first policy in force (`SchedulerOptions.prefillFirst`, or its default for this engine). */
+  readonly prefillFirst: PrefillFirstPolicy;
 
   /** The engine's `maxSlots` bounds the running batch, its block pool the KV memory. */
   constructor(
@@ -98,6 +100,8 @@ export class Scheduler {
     const refillMs = options.refillWaitMs ?? (engine.stepsOffThread ? 0 : DEFAULT_REFILL_WAIT_MS);
     if (!(refillMs >= 0)) throw new Error(`scheduler: refillWaitMs must be ≥ 0, got ${refillMs}`);
     this.followUps = refillMs > 0 ? new FollowUps(refillMs) : null;
+    // Likewise adaptive prefill first: an engine worker's cut-ins already serve new prompts within a step.
+    this.prefillFirst = options.prefillFirst ?? (engine.stepsOffThread ? false : 'adaptive');
   }
 
   /** Requests waiting for admission. */
@@ -323,11 +327,14 @@ export class Scheduler {
    * prefill-only; `adaptive` as `adaptivePrefillRows` decides from the step cost model (as `true` until it has a fit).
    */
   private prefillOnlyRows(isPrefilling: (seq: ScheduledSequence) => boolean): number {
-    const policy = this.options.prefillFirst;
+    const policy = this.prefillFirst;
     if (!policy) return 0;
     const prompts = this.running.filter(isPrefilling).map((seq) => seq.tokens.length - seq.computed);
     const room = this.engine.maxSlots - this.running.length;
     if (policy === 'adaptive') {
+      // A backlog (more requests queued than the batch has room for): their first tokens wait mostly for slots,
+      // which throughput frees, and a step of its own for prompts costs throughput, so prompts go beside the decodes.
+      if (this.waiting.length > room) return 0;
       for (const seq of this.waiting.slice(0, Math.max(0, room))) prompts.push(seq.tokens.length - this.reuse(seq));
     } else if (room > 0 && this.waiting.length > 0) prompts.push(1);
     if (prompts.length === 0) return 0;

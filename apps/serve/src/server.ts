@@ -36,7 +36,9 @@ export interface ServerOptions {
   targetStepMs?: number;
   /**
    * Run prompts in steps of their own ahead of the running decodes (lower TTFT, longer inter-token gaps): `true`
-   * never twice in a row, `'adaptive'` while the decodes wait at most about three decode steps (see `SchedulerOptions`).
+   * never twice in a row, `'adaptive'` while the decodes wait at most about three decode steps and no request waits
+   * for a slot, `false` never. Default: `'adaptive'` where the engine steps on this thread (WebGPU), else false (see
+   * `SchedulerOptions.prefillFirst`).
    */
   prefillFirst?: PrefillFirstPolicy;
   /**
