@@ -34,11 +34,12 @@ export interface SchedulerOptions {
    * request's first token waits for its own prefill only and not for a whole batch's decode rows. This trades
    * inter-token latency (and some throughput) for time to first token, as vLLM's first scheduler did. `true`: every
    * such step, never two in a row. `'adaptive'`: a prefill-only step runs while the decodes' wait for their next token,
-   * its predicted cost included, stays within three predicted decode steps, only when it finishes a prompt, and
-   * never while requests wait for a slot (their first tokens then wait for throughput, which such steps cost; see
-   * prefill-first.ts). `false`: prompts always go beside the decodes. Default: `'adaptive'` where the engine steps
-   * on this thread (WebGPU: on lavapipe it took the 16-client TTFT p95 from ~2× the one-client one to ~1.5× for
-   * ~18 % of the 16-client tokens/s), false where it steps off it (an engine worker, whose cut-ins serve new prompts).
+   * its predicted cost included, stays within three predicted decode steps, only when it finishes a prompt and is
+   * predicted to bring its first token 1.5 times sooner than beside the decodes, and never while requests wait for a
+   * slot (their first tokens then wait for throughput, which such steps cost; see prefill-first.ts). `false`: prompts
+   * always go beside the decodes. Default: `'adaptive'` where the engine steps on this thread (WebGPU: on lavapipe it
+   * took the 16-client TTFT p95 from 1.96–2.08× the one-client one to 1.55–1.91× for 17–22 % of the 16-client
+   * tokens/s), false where it steps off it (an engine worker, whose cut-ins serve new prompts).
    */
   prefillFirst?: PrefillFirstPolicy;
   /**
