@@ -27,42 +27,41 @@ const field = <T>(plausible: fc.Arbitrary<T>) =>
 const tokenIds = fc.array(fc.integer({ min: -3, max: 500 }), { maxLength: 12 });
 const text = fc.string({ maxLength: 24, unit: 'binary' });
 
-/** Request bodies over the fields of chat and legacy completions (any subset, any order). */
-const requestBody = fc.record(
-  {
-    model: field(fc.constantFrom('tiny', 'gpt-4', '')),
-    messages: field(
-      fc.array(
-        fc.record(
-          { role: field(fc.constantFrom('system', 'user', 'assistant', 'tool', 'wizard')), content: field(text) },
-          { requiredKeys: [] },
-        ),
-        { maxLength: 4 },
+/** The fields of chat and legacy completions requests, each with its values. */
+const fields = {
+  model: field(fc.constantFrom('tiny', 'gpt-4', '')),
+  messages: field(
+    fc.array(
+      fc.record(
+        { role: field(fc.constantFrom('system', 'user', 'assistant', 'tool', 'wizard')), content: field(text) },
+        { requiredKeys: [] },
       ),
+      { maxLength: 4 },
     ),
-    prompt: field(fc.oneof(text, fc.array(text, { maxLength: 3 }), tokenIds, fc.array(tokenIds, { maxLength: 3 }))),
-    max_tokens: field(fc.oneof(fc.integer({ min: -2, max: 6 }), fc.double({ min: -1, max: 8 }))),
-    max_completion_tokens: field(fc.integer({ min: -1, max: 6 })),
-    temperature: field(fc.double({ min: -1, max: 3 })),
-    top_p: field(fc.double({ min: -0.5, max: 1.5 })),
-    top_k: field(fc.integer({ min: -2, max: 50 })),
-    n: field(fc.integer({ min: -1, max: 3 })),
-    stop: field(fc.oneof(text, fc.array(text, { maxLength: 6 }))),
-    stream: field(fc.boolean()),
-    stream_options: field(fc.record({ include_usage: field(fc.boolean()) }, { requiredKeys: [] })),
-    logprobs: field(fc.oneof(fc.boolean(), fc.integer({ min: -1, max: 25 }))),
-    top_logprobs: field(fc.integer({ min: -1, max: 25 })),
-    echo: field(fc.boolean()),
-    logit_bias: field(fc.dictionary(fc.oneof(fc.integer({ min: -1, max: 600 }).map(String), text), field(fc.double()))),
-    presence_penalty: field(fc.double({ min: -3, max: 3 })),
-    frequency_penalty: field(fc.double({ min: -3, max: 3 })),
-    repetition_penalty: field(fc.double({ min: -1, max: 3 })),
-    seed: field(fc.oneof(fc.integer(), fc.double())),
-    user: field(text),
-    response_format: field(fc.record({ type: field(fc.constantFrom('text', 'json_object')) }, { requiredKeys: [] })),
-  },
-  { requiredKeys: [] },
-);
+  ),
+  prompt: field(fc.oneof(text, fc.array(text, { maxLength: 3 }), tokenIds, fc.array(tokenIds, { maxLength: 3 }))),
+  max_tokens: field(fc.oneof(fc.integer({ min: -2, max: 6 }), fc.double({ min: -1, max: 8 }))),
+  max_completion_tokens: field(fc.integer({ min: -1, max: 6 })),
+  temperature: field(fc.double({ min: -1, max: 3 })),
+  top_p: field(fc.double({ min: -0.5, max: 1.5 })),
+  top_k: field(fc.integer({ min: -2, max: 50 })),
+  n: field(fc.integer({ min: -1, max: 3 })),
+  stop: field(fc.oneof(text, fc.array(text, { maxLength: 6 }))),
+  stream: field(fc.boolean()),
+  stream_options: field(fc.record({ include_usage: field(fc.boolean()) }, { requiredKeys: [] })),
+  logprobs: field(fc.oneof(fc.boolean(), fc.integer({ min: -1, max: 25 }))),
+  top_logprobs: field(fc.integer({ min: -1, max: 25 })),
+  echo: field(fc.boolean()),
+  logit_bias: field(fc.dictionary(fc.oneof(fc.integer({ min: -1, max: 600 }).map(String), text), field(fc.double()))),
+  presence_penalty: field(fc.double({ min: -3, max: 3 })),
+  frequency_penalty: field(fc.double({ min: -3, max: 3 })),
+  repetition_penalty: field(fc.double({ min: -1, max: 3 })),
+  seed: field(fc.oneof(fc.integer(), fc.double())),
+  user: field(text),
+  response_format: field(fc.record({ type: field(fc.constantFrom('text', 'json_object')) }, { requiredKeys: [] })),
+};
+/** Request bodies of any subset of those fields. */
+const requestBody = fc.record(fields, { requiredKeys: [] });
 
 /** A valid request for `p` (the fields each endpoint needs), for the random fields to be laid over. */
 const validBase = (p: string) =>
@@ -86,17 +85,30 @@ const validBase = (p: string) =>
         : fc.record({ model: fc.constant('tiny'), tokens: tokenIds });
 
 /**
- * Raw bodies for `p`: a valid request with a few random fields laid over it, a request of random fields alone, any
- * JSON value, or a string that is mostly not JSON.
+ * Raw bodies for `p`: a valid request with a few random fields laid over it (streamed or not), a request of random
+ * fields alone, any JSON value, or a string that is mostly not JSON.
  */
 const bodyFor = (p: string) =>
   fc.oneof(
     {
       weight: 6,
       arbitrary: fc
-        .tuple(validBase(p), requestBody, fc.integer({ min: 0, max: 3 }))
-        .map(([base, extra, keep]) =>
-          JSON.stringify({ ...base, ...Object.fromEntries(Object.entries(extra).slice(0, keep)) }),
+        .tuple(validBase(p), fc.record(fields), fc.shuffledSubarray(Object.keys(fields), { maxLength: 3 }))
+        .map(([base, extra, keys]) =>
+          JSON.stringify({ ...base, ...Object.fromEntries(keys.map((k) => [k, extra[k as keyof typeof extra]])) }),
+        ),
+    },
+    // Streams too, where most errors come mid-response rather than before it.
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(validBase(p), fc.record(fields), fc.shuffledSubarray(Object.keys(fields), { maxLength: 2 }))
+        .map(([base, extra, keys]) =>
+          JSON.stringify({
+            ...base,
+            ...Object.fromEntries(keys.map((k) => [k, extra[k as keyof typeof extra]])),
+            stream: true,
+          }),
         ),
     },
     { weight: 3, arbitrary: requestBody.map((b) => JSON.stringify(b)) },
