@@ -16,6 +16,28 @@ function fitted(fixed: number, perChunk: number, perRow: number): ChunkCostModel
   return m;
 }
 
+/** x with A·x = b for a 3 × 3 row-major A (Gaussian elimination with partial pivoting, float64). */
+function gauss(A: readonly number[], b: readonly number[]): number[] {
+  const m = [0, 1, 2].map((i) => [...A.slice(i * 3, i * 3 + 3), b[i]!]);
+  for (let c = 0; c < 3; c++) {
+    const p = [c, c + 1, c + 2]
+      .filter((r) => r < 3)
+      .reduce((x, y) => (Math.abs(m[y]![c]!) > Math.abs(m[x]![c]!) ? y : x));
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = c + 1; r < 3; r++) {
+      const k = m[r]![c]! / m[c]![c]!;
+      for (let j = c; j < 4; j++) m[r]![j]! -= k * m[c]![j]!;
+    }
+  }
+  const x = [0, 0, 0];
+  for (let r = 2; r >= 0; r--) {
+    let v = m[r]![3]!;
+    for (let j = r + 1; j < 3; j++) v -= m[r]![j]! * x[j]!;
+    x[r] = v / m[r]![r]!;
+  }
+  return x;
+}
+
 describe('ChunkCostModel', () => {
   it('has no fit until three independent step shapes were seen, then recovers a noisy plane', () => {
     const m = new ChunkCostModel(1);
@@ -39,6 +61,46 @@ describe('ChunkCostModel', () => {
     expect(f.perRow).toBeGreaterThan(0.27);
     expect(f.perRow).toBeLessThan(0.31);
     expect(m.predict(16, 16)).toBeCloseTo(3.1 + 0.76 * 16, 0);
+  });
+
+  it('fits without negative costs: least squares under that constraint, checked by its optimality conditions', () => {
+    // GPU-like steps: 10 ms whatever they hold, rows if anything a hair cheaper (noise says so): the plain fit gives
+    // rows a negative cost, which would price a prompt-only step above the mixed one it is part of.
+    const m = new ChunkCostModel(1);
+    const obs: [number, number, number][] = [];
+    const rand = seededUniform(77);
+    for (let i = 0; i < 300; i++) {
+      const chunks = 1 + Math.floor(rand() * 17);
+      const rows = chunks + Math.floor(rand() * 40);
+      const ms = (10 + 0.05 * chunks - 0.01 * rows) * (0.98 + 0.04 * rand());
+      obs.push([chunks, rows, ms]);
+      m.observe(chunks, rows, ms);
+    }
+    // Float64 reference from the raw observations: the normal equations, solved plainly, then the constrained fit's
+    // KKT conditions (gradient 0 on positive terms, ≥ 0 on zero ones).
+    const A = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const b = [0, 0, 0];
+    for (const [c, r, ms] of obs) {
+      const x = [1, c, r];
+      for (let i = 0; i < 3; i++) {
+        b[i]! += x[i]! * ms;
+        for (let j = 0; j < 3; j++) A[i * 3 + j]! += x[i]! * x[j]!;
+      }
+    }
+    const plain = gauss(A, b);
+    expect(plain[2]).toBeLessThan(0);
+    const f = m.fit()!;
+    const beta = [f.fixed, f.perChunk, f.perRow];
+    expect(Math.min(...beta)).toBeGreaterThanOrEqual(0);
+    expect(f.perRow).toBe(0);
+    const scale = Math.max(...b.map(Math.abs));
+    for (let i = 0; i < 3; i++) {
+      const g = A.slice(i * 3, i * 3 + 3).reduce((n, v, j) => n + v * beta[j]!, 0) - b[i]!;
+      if (beta[i]! > 0) expect(Math.abs(g) / scale).toBeLessThan(1e-9);
+      else expect(g / scale).toBeGreaterThan(-1e-9);
+    }
+    // A step alone then costs less than the same step beside 15 decodes, as it must.
+    expect(m.predict(1, 7)).toBeLessThan(m.predict(16, 22));
   });
 
   it('rejects bad observations and decays', () => {

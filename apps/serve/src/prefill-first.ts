@@ -19,13 +19,13 @@
  * nothing measurable. Two more conditions keep it from costing more than it brings: the step alone must bring the
  * first tokens `ADAPTIVE_MIN_SPEEDUP` times sooner than the mixed step would (not so where a step's cost is mostly
  * fixed), and no request may be waiting for a slot (its first token then waits for throughput, which the scheduler
- * checks before asking).
+ * checks before asking). Until the step costs are fitted, adaptive mixes.
  *
  * The prediction needs what a row costs by kind: a decode row goes through the output projection (the vocabulary,
  * the largest product of a small model) and the sampler, a prompt row only through the layers but for the last row
- * of its chunk. `ChunkCostModel` fits `ms ≈ fixed + perChunk · chunks + perRow · rows`, so that a prefill-only step
- * of one 20-row prompt is not priced as 20 decodes (on the CPU backend a prompt row costs about half a decode row,
- * on lavapipe about a third).
+ * of its chunk. `ChunkCostModel` fits `ms ≈ fixed + perChunk · chunks + perRow · rows` (no term negative), so that
+ * a prefill-only step of one 20-row prompt is not priced as 20 decodes (on the CPU backend a prompt row costs about
+ * half a decode row, on lavapipe about a third).
  *
  * @module
  */
@@ -70,29 +70,37 @@ export class ChunkCostModel {
   }
 
   /**
-   * The fitted `{ fixed, perChunk, perRow }` in milliseconds, or null while the steps seen do not determine them
-   * (steps of at least three independent shapes are needed, e.g. decode-only steps of two sizes and a prefill) or
-   * the fit gives a negative cost.
+   * The fitted `{ fixed, perChunk, perRow }` in milliseconds, none negative (least squares under that constraint),
+   * or null while the steps seen do not determine them (steps of at least three independent shapes are needed,
+   * e.g. decode-only steps of two sizes and a prefill). Why the constraint: where a step costs about the same
+   * whatever its rows (a GPU reading every weight once per step), the plain fit of a per-row cost is noise around
+   * zero, half the time below it; the best fit without that term is then what the steps say.
    */
   fit(): { fixed: number; perChunk: number; perRow: number } | null {
     const a = this.xx;
-    // Solve by Cramer's rule; the determinant of the scaled matrix (a correlation-like matrix) measures how well the
-    // seen shapes separate the three terms.
-    const det3 = (m: ArrayLike<number>) =>
-      m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) -
-      m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) +
-      m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
-    const d = det3(a);
-    if (!(a[0]! > 0) || !(Math.abs(d) > 1e-9 * a[0]! * a[4]! * a[8]!)) return null;
-    const solve = (col: number) => {
-      const m = Array.from(a);
-      for (let i = 0; i < 3; i++) m[i * 3 + col] = this.xy[i]!;
-      return det3(m) / d;
-    };
-    const [fixed, perChunk, perRow] = [solve(0), solve(1), solve(2)];
-    const tolerance = -1e-9 * (Math.abs(fixed) + Math.abs(perChunk) + Math.abs(perRow));
-    if (fixed < tolerance || perChunk < tolerance || perRow < tolerance) return null;
-    return { fixed: Math.max(0, fixed), perChunk: Math.max(0, perChunk), perRow: Math.max(0, perRow) };
+    // The determinant of the scaled matrix (a correlation-like matrix) measures how well the seen shapes separate
+    // the three terms.
+    if (!(a[0]! > 0) || !(Math.abs(det(a, [0, 1, 2])) > 1e-9 * a[0]! * a[4]! * a[8]!)) return null;
+    // Non-negative least squares by its supports: the optimum is the unconstrained fit on the support it leaves
+    // positive, so the best of the non-negative fits over every support (seven of them) is the optimum.
+    let best: number[] | null = null;
+    let bestLoss = Infinity;
+    for (const support of SUPPORTS) {
+      const beta = solveOn(a, this.xy, support);
+      if (!beta || beta.some((v) => v < 0)) continue;
+      // Squared error up to the constant Σ ms²: βᵀAβ − 2βᵀb.
+      let loss = 0;
+      for (let i = 0; i < 3; i++) {
+        loss -= 2 * beta[i]! * this.xy[i]!;
+        for (let j = 0; j < 3; j++) loss += beta[i]! * a[i * 3 + j]! * beta[j]!;
+      }
+      if (loss < bestLoss) {
+        bestLoss = loss;
+        best = beta;
+      }
+    }
+    if (!best) return null;
+    return { fixed: best[0]!, perChunk: best[1]!, perRow: best[2]! };
   }
 
   /** Predicted milliseconds of a step of `chunks` chunks and `rows` rows (NaN without a fit). */
@@ -100,6 +108,38 @@ export class ChunkCostModel {
     const f = this.fit();
     return f ? f.fixed + f.perChunk * chunks + f.perRow * rows : Number.NaN;
   }
+}
+
+/** The supports a non-negative fit of [fixed, perChunk, perRow] can have (the fixed cost alone included). */
+const SUPPORTS: readonly (readonly number[])[] = [[0, 1, 2], [0, 1], [0, 2], [1, 2], [0], [1], [2]];
+
+/** Determinant of the submatrix of the 3 × 3 row-major `a` on rows and columns `idx` (1 to 3 of them). */
+function det(a: ArrayLike<number>, idx: readonly number[]): number {
+  const m = (i: number, j: number) => a[idx[i]! * 3 + idx[j]!]!;
+  if (idx.length === 1) return m(0, 0);
+  if (idx.length === 2) return m(0, 0) * m(1, 1) - m(0, 1) * m(1, 0);
+  return (
+    m(0, 0) * (m(1, 1) * m(2, 2) - m(1, 2) * m(2, 1)) -
+    m(0, 1) * (m(1, 0) * m(2, 2) - m(1, 2) * m(2, 0)) +
+    m(0, 2) * (m(1, 0) * m(2, 1) - m(1, 1) * m(2, 0))
+  );
+}
+
+/**
+ * The least-squares fit with only the terms in `support` (the others 0), from the normal equations `a·β = b` on those
+ * rows and columns (Cramer's rule), as a full 3-vector; null when they are singular.
+ */
+function solveOn(a: ArrayLike<number>, b: ArrayLike<number>, support: readonly number[]): number[] | null {
+  const d = det(a, support);
+  if (!(Math.abs(d) > 0)) return null;
+  const beta = [0, 0, 0];
+  for (const col of support) {
+    // `a` with column `col` replaced by b, read on the support's rows and columns.
+    const m = Array.from(a);
+    for (const row of support) m[row * 3 + col] = b[row]!;
+    beta[col] = det(m, support) / d;
+  }
+  return beta;
 }
 
 /**

@@ -278,6 +278,27 @@ describe('Scheduler latency policies', () => {
     expect(runs[1]).toEqual([...start, '0@4×1 1@4×1 3@0×3']);
   });
 
+  it('adaptive prefill first mixes until the step costs are fitted', async () => {
+    const { engine, scheduler, log, duringNextStep } = timedScheduler(
+      { prefillFirst: 'adaptive', targetStepMs: 0 },
+      adaptiveCost,
+    );
+    const a = greedy(promptOf(3, 71), 6);
+    const b = greedy(promptOf(4, 72), 6);
+    const c = greedy(promptOf(3, 73), 3);
+    scheduler.submit(a.req);
+    scheduler.submit(b.req);
+    duringNextStep(() => undefined);
+    duringNextStep(() => scheduler.submit(c.req));
+    await Promise.all([a.reason, b.reason, c.reason]);
+    // By the third step two shapes were seen (a prefill, a decode): no fit yet, so C goes beside the decodes (with
+    // the fit seeded it would run alone). The steps after it give the fit.
+    expect(log.slice(0, 3).map((l) => l.chunks)).toEqual(['0@0×3 1@0×4', '0@3×1 1@4×1', '0@4×1 1@5×1 2@0×3']);
+    expect(scheduler.chunkCost.fit()).not.toBeNull();
+    for (const r of [a, b, c]) expect(r.ids).toEqual(await solo(r.req.prompt, r.req.maxTokens));
+    engine.dispose();
+  });
+
   it('defaults to adaptive prefill first where the engine steps on this thread, off where it steps off it', () => {
     const engine = new LlamaEngine(model, { maxSlots: 2, maxContext: 64, blockSize: 4 });
     expect(new Scheduler(engine, { maxQueue: 4 }).prefillFirst).toBe('adaptive');

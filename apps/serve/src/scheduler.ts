@@ -324,7 +324,7 @@ export class Scheduler {
   /**
    * The prompt rows of a prefill-only step planned now, or 0 for a step that mixes prompts with the decodes: per
    * `prefillFirst`, when prompts are waiting (with batch room) or part-prefilled; `true` unless the last step was
-   * prefill-only; `adaptive` as `adaptivePrefillRows` decides from the step cost model (as `true` until it has a fit).
+   * prefill-only; `adaptive` as `adaptivePrefillRows` decides from the step cost model (mixing until it has a fit).
    */
   private prefillOnlyRows(isPrefilling: (seq: ScheduledSequence) => boolean): number {
     const policy = this.prefillFirst;
@@ -340,8 +340,8 @@ export class Scheduler {
     if (prompts.length === 0) return 0;
     const decodes = this.running.length - this.running.filter(isPrefilling).length;
     const waited = this.now() - this.decodesServedAt;
-    const rows = policy === 'adaptive' ? adaptivePrefillRows(this.chunkCost, decodes, waited, prompts) : null;
-    if (rows !== null) return rows;
+    // Adaptive without a fit yet mixes: nothing says yet what a step alone would save.
+    if (policy === 'adaptive') return adaptivePrefillRows(this.chunkCost, decodes, waited, prompts) ?? 0;
     return this.lastStepPrefillOnly ? 0 : this.prefillBudget(0);
   }
 
