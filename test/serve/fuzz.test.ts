@@ -3,8 +3,9 @@
  * plausible value or any JSON value at all, whole JSON values of any shape, and strings that are mostly not JSON,
  * sent to every POST endpoint. Each gets a 2xx (a stream that ends with `[DONE]`, or JSON) or a 4xx with an
  * OpenAI-style error body, never a 5xx or a dropped connection; afterwards the server still answers, with no
- * sequence running or queued and no KV block held. A fixed seed keeps CI deterministic; `ANDES_FUZZ_SEED` and
- * `ANDES_FUZZ_RUNS` explore further.
+ * sequence running or queued and no KV block held. Then any method on known and random paths, with random queries,
+ * headers and bodies: never a 5xx, every refusal an error body. A fixed seed keeps CI deterministic;
+ * `ANDES_FUZZ_SEED` and `ANDES_FUZZ_RUNS` explore further.
  */
 
 import fc from 'fast-check';
@@ -182,5 +183,45 @@ describe('any request', () => {
     expect(gauge(metrics, 'andes_queue_depth')).toBe(0);
     expect(gauge(metrics, 'andes_batch_occupancy')).toBe(0);
     expect(gauge(metrics, 'andes_kv_blocks_used')).toBe(0);
+  }, 240_000);
+
+  it('any method, path, query and headers: never a 5xx, every refusal an OpenAI error body', async () => {
+    const known = ['/v1/models', '/v1/chat/completions', '/v1/completions', '/tokenize', '/detokenize'];
+    const probe = fc.record({
+      method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
+      path: fc.oneof(
+        fc.constantFrom(...known, '/health', '/ready', '/metrics', '/'),
+        fc.constantFrom(...known).map((p) => `${p}/extra`),
+        fc.webPath(),
+      ),
+      query: fc.option(fc.webQueryParameters(), { nil: undefined }),
+      headers: fc.dictionary(
+        fc.constantFrom('authorization', 'content-type', 'accept', 'x-request-id', 'x-api-key', 'accept-encoding'),
+        fc.string({ maxLength: 30 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
+        { maxKeys: 3 },
+      ),
+      body: fc.option(
+        fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+        { nil: undefined },
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(probe, async ({ method, path: p, query, headers, body: b }) => {
+        const url = `${s.base}${p.startsWith('/') ? p : `/${p}`}${query ? `?${query}` : ''}`;
+        const withBody = b !== undefined && method !== 'GET' && method !== 'OPTIONS';
+        const res = await fetch(url, { method, headers, body: withBody ? b : undefined });
+        const text = await res.text();
+        const what = `${method} ${url} ${JSON.stringify(headers)} ${withBody ? b!.slice(0, 200) : ''} → ${res.status} ${text.slice(0, 300)}`;
+        expect(res.status, what).toBeLessThan(500);
+        const type = res.headers.get('content-type') ?? '';
+        if (res.status >= 400) {
+          const err = JSON.parse(text) as { error: Record<string, unknown> };
+          expect(typeof err.error.message, what).toBe('string');
+          expect(typeof err.error.type, what).toBe('string');
+        } else if (type.startsWith('application/json')) expect(() => JSON.parse(text), what).not.toThrow();
+      }),
+      { numRuns: Number(process.env.ANDES_FUZZ_RUNS ?? 250), seed: Number(process.env.ANDES_FUZZ_SEED ?? 20261206) },
+    );
+    expect((await fetch(`${s.base}/health`)).status).toBe(200);
   }, 240_000);
 });
