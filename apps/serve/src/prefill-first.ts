@@ -106,8 +106,13 @@ export class ChunkCostModel {
   /** Predicted milliseconds of a step of `chunks` chunks and `rows` rows (NaN without a fit). */
   predict(chunks: number, rows: number): number {
     const f = this.fit();
-    return f ? f.fixed + f.perChunk * chunks + f.perRow * rows : Number.NaN;
+    return f ? stepMs(f, chunks, rows) : Number.NaN;
   }
+}
+
+/** Milliseconds that fit `f` gives a step of `chunks` chunks and `rows` rows. */
+function stepMs(f: { fixed: number; perChunk: number; perRow: number }, chunks: number, rows: number): number {
+  return f.fixed + f.perChunk * chunks + f.perRow * rows;
 }
 
 /** The supports a non-negative fit of [fixed, perChunk, perRow] can have (the fixed cost alone included). */
@@ -159,17 +164,19 @@ export function adaptivePrefillRows(
   minSpeedup = ADAPTIVE_MIN_SPEEDUP,
 ): number | null {
   if (decodes <= 0 || pending.length === 0) return 0;
-  if (!cost.fit()) return null;
-  const decodeMs = waitSteps * cost.predict(decodes, decodes);
+  // Fitted once for every prediction below (each fit solves the normal equations on seven supports).
+  const f = cost.fit();
+  if (!f) return null;
+  const decodeMs = waitSteps * stepMs(f, decodes, decodes);
   const shortest = [...pending].sort((a, b) => a - b);
   let best = 0;
   let rows = 0;
   for (let k = 1; k <= shortest.length; k++) {
     rows += shortest[k - 1]!;
-    const alone = cost.predict(k, rows);
+    const alone = stepMs(f, k, rows);
     if (Math.max(0, waitedMs) + alone > decodeMs) break;
     // More prompts only bring the two steps' costs closer (the same rows added to both).
-    if (alone * minSpeedup > cost.predict(decodes + k, decodes + rows)) break;
+    if (alone * minSpeedup > stepMs(f, decodes + k, decodes + rows)) break;
     // The oldest prompt's quarter of the budget may leave a short one unfinished: take only budgets that finish one.
     if (sharePrefill(pending, rows).some((n, i) => n === pending[i])) best = rows;
   }
