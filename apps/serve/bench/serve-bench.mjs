@@ -175,10 +175,11 @@ const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}` : '—');
   );
 }
 
-// 2. Both servers on one f32 GGUF file of these weights, as child processes.
+// 2. Both servers on one GGUF file of these weights (BENCH_FILE_DTYPE, default f32), as child processes.
+const FILE_DTYPE = process.env.BENCH_FILE_DTYPE ?? 'f32';
 const dir = mkdtempSync(join(tmpdir(), 'andes-serve-bench-'));
-const gguf = join(dir, `${PRESET}.f32.gguf`);
-await saveGgufModel(gguf, { config, model, tokenizer, dtype: 'f32' });
+const gguf = join(dir, `${PRESET}.${FILE_DTYPE}.gguf`);
+await saveGgufModel(gguf, { config, model, tokenizer, dtype: FILE_DTYPE });
 const children = [];
 /** Server label → its process id, for its CPU seconds. */
 const pids = {};

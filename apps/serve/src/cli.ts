@@ -51,6 +51,11 @@ function prefillFirstPolicy(value: string): PrefillFirstPolicy {
   throw new InvalidArgumentError(`expected always, adaptive or off, got '${value}'`);
 }
 
+function weightDtype(value: string): WeightDtype | 'keep' {
+  if (value === 'keep' || isWeightDtype(value)) return value;
+  throw new InvalidArgumentError(`expected keep, f32, f16, bf16, q8_0 or q4_0, got '${value}'`);
+}
+
 function warmUpMode(value: string): WarmUpMode {
   if (isWarmUpMode(value)) return value;
   throw new InvalidArgumentError(`expected ${WARM_UP_MODES.join(' | ')}, got '${value}'`);
@@ -89,7 +94,8 @@ export interface CliOptions {
   warmUp: WarmUpMode;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
-  dtype?: WeightDtype;
+  /** `--dtype`: keep (the default) or a type every matrix is rounded through at load. */
+  dtype: WeightDtype | 'keep';
   dryRun?: boolean;
   rateLimit?: number;
   rateBurst?: number;
@@ -211,7 +217,13 @@ export function buildProgram(): Command {
       niceLevels,
     )
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
-    .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load (default: as stored)')
+    .option(
+      '--dtype <type>',
+      'keep (GGUF half and quantized matrices stay in their types, as llama.cpp runs them) | f32 | f16 | bf16 | q8_0 | ' +
+        'q4_0 (every matrix rounded through it at load, computed in float32)',
+      weightDtype,
+      'keep',
+    )
     .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
     .option('--rate-limit <per-minute>', 'per API key (else per client address): /v1 requests per minute', positiveInt)
     .option('--rate-burst <n>', 'requests a key may send at once (default: 10 seconds of --rate-limit)', positiveInt)
@@ -246,9 +258,6 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   const kvDtype = (Object.keys(KV_DTYPE_NAMES) as KvDtype[]).find((d) => KV_DTYPE_NAMES[d] === kvName);
   if (kvDtype === undefined)
     program.error(`--kv-dtype must be one of ${Object.values(KV_DTYPE_NAMES).join(', ')}, got '${o.kvDtype}'`);
-  if (o.dtype !== undefined && !isWeightDtype(o.dtype)) {
-    program.error(`--dtype must be one of f32, f16, bf16, q8_0, q4_0, got '${o.dtype}'`);
-  }
   if (!LOG_LEVELS.includes(o.logLevel)) program.error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   if (o.rateBurst !== undefined && o.rateLimit === undefined) program.error('--rate-burst needs --rate-limit');
   const dir = resolve(o.model);

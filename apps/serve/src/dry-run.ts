@@ -34,7 +34,8 @@ export async function dryRunReport(
       (r) =>
         `  ${r.dtype.padEnd(8)}${gib(r.weightBytes).padStart(12)}${gib(r.kvBytes).padStart(12)}${gib(r.totalBytes).padStart(12)}`,
     ),
-    `  The weights as --dtype stores them; the KV cache as --kv-dtype ${KV_DTYPE_NAMES[kvDtype]} (f16 and bf16 take half of f32).`,
+    `  The weights held in each type: a GGUF file's own under --dtype keep (the default), f32 under any other --dtype;`,
+    `  the KV cache as --kv-dtype ${KV_DTYPE_NAMES[kvDtype]} (f16 and bf16 take half of f32).`,
   ];
   return lines.join('\n');
 }

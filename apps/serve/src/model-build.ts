@@ -9,23 +9,31 @@ import { LlamaForCausalLM, mergeLora } from '@andes/nn';
 
 /** Options of {@link buildModel}. */
 export interface BuildModelOptions {
-  /** Round weights through this storage type at load (default: as stored). */
-  dtype?: WeightDtype;
+  /**
+   * `keep` (the default): a GGUF file's half and quantized matrices stay in their types and the products read them
+   * there (as llama.cpp computes); another type: every matrix rounded through it at load and computed in float32.
+   */
+  dtype?: WeightDtype | 'keep';
   /** A PEFT LoRA adapter directory, merged into the weights. */
   lora?: string;
 }
 
-/** The model of weights already loaded, with `lora` merged in, in eval mode (the weights are released). */
+/**
+ * The model of weights already loaded, with `lora` applied, in eval mode (the weights are released). The adapter is
+ * merged into float32 weights; beside kept block weights, which cannot take the update, it stays a separate product
+ * added in each forward (as QLoRA serves an adapter on a quantized base).
+ */
 export async function modelFromLoaded(loaded: LoadedModel, lora?: string): Promise<LlamaForCausalLM> {
+  const blocks = (loaded.blockWeights?.size ?? 0) > 0;
   const model = LlamaForCausalLM.fromWeights(loaded.config, loaded);
   if (lora !== undefined) {
     await applyLoraAdapterDir(model, lora);
-    mergeLora(model);
+    if (!blocks) mergeLora(model);
   }
   return model.eval();
 }
 
 /** Loads `path` and builds its model (the tokenizer is not read: whoever needs it loads it apart). */
 export async function buildModel(path: string, options: BuildModelOptions = {}): Promise<LlamaForCausalLM> {
-  return modelFromLoaded(await loadModel(path, { dtype: options.dtype, skipTokenizer: true }), options.lora);
+  return modelFromLoaded(await loadModel(path, { dtype: options.dtype ?? 'keep', skipTokenizer: true }), options.lora);
 }

@@ -40,10 +40,19 @@ export interface LoadServedModelOptions {
   kvBudgetBytes?: number;
   /** Element type of the KV cache (default float32; see `LlamaEngineOptions.kvDtype`). */
   kvDtype?: KvDtype;
-  /** A PEFT LoRA adapter directory, applied at load and merged into the weights (no cost per token). */
+  /**
+   * A PEFT LoRA adapter directory, applied at load: merged into float32 weights (no cost per token); beside kept
+   * half or quantized weights it stays a separate low-rank product in each forward.
+   */
   lora?: string;
-  /** Round weights through this storage type at load (default: as stored). */
-  dtype?: WeightDtype;
+  /**
+   * How the weights are held. `keep` (the default): a GGUF file's half and quantized matrices (F16, BF16, Q8_0,
+   * Q4_0, Q4_K, Q6_K) stay in their types in memory, and the products read them there, activations rounded to int8
+   * per 32-block for the integer types as llama.cpp does (a Q4_0 LLaMA-7B takes ~3.8 GB instead of 27 GB); other
+   * formats load as float32. `f32`, `f16`, `bf16`, `q8_0`, `q4_0`: every matrix rounded through that type at load and
+   * held and computed in float32 (e.g. to evaluate what a quantization costs).
+   */
+  dtype?: WeightDtype | 'keep';
   /**
    * Run the model in this many worker threads (default 0: on the main thread). 1 keeps the HTTP side responsive
    * during steps; more are data-parallel replicas (`ShardedEngine`), each loading the weights and holding its own
@@ -209,7 +218,8 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
   const workers = options.engineWorkers ?? 0;
   // With engine workers, each loads the weights itself: this thread reads only the config and the tokenizer, so
   // the weights are in memory once per worker, never also here.
-  const full = workers > 0 ? undefined : await loadModel(dir, { dtype: options.dtype });
+  const dtype = options.dtype ?? 'keep';
+  const full = workers > 0 ? undefined : await loadModel(dir, { dtype });
   const loaded = full ?? (await loadModelInfo(dir));
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);
@@ -227,7 +237,7 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
       })
     : await createWorkerEngines(
         workers,
-        { kind: 'path', path: dir, dtype: options.dtype, lora: options.lora },
+        { kind: 'path', path: dir, dtype, lora: options.lora },
         sizing,
         options.cutIns,
         options.computeNice,

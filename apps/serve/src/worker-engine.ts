@@ -21,7 +21,7 @@ import { type LlamaEngineOptions, reserveChunks } from './llama-engine.js';
 
 /** Where the worker gets its model: a model path (as `loadServedModel` takes), or weights already in memory. */
 export type EngineSource =
-  | { kind: 'path'; path: string; dtype?: WeightDtype; lora?: string }
+  | { kind: 'path'; path: string; dtype?: WeightDtype | 'keep'; lora?: string }
   | { kind: 'weights'; config: LlamaConfig; tensors: [name: string, shape: number[], data: Float32Array][] };
 
 /** What the worker starts from. */

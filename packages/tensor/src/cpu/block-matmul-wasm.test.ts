@@ -7,12 +7,14 @@ import { BlockWeight } from '../quant/block-weight.js';
 import { makeRng } from '../testing/reference.js';
 import { blockMatmul } from './block-matmul.js';
 import { activationRoundingBound } from './block-matmul-wasm.js';
+import { helperChunks, setCpuThreads, splitProducts, startCpuHelpers } from './cpu-threads.js';
 import { createCpuBackend } from './index.js';
 import { setCpuMatmulKernels } from './matmul.js';
 import { CpuStorage } from './storage.js';
 import { blockModuleBytes, wasmBlockKernels } from './wasm-block-kernels.js';
 import { heapBlock, heapBytesInUse, setHeapByteLimit, WORK_BYTES } from './wasm-heap.js';
 import { relaxedSimdSupported, setWasmRelaxedSimd } from './wasm-relaxed-simd.js';
+import { wasmTile } from './wasm-tile.js';
 
 const cpu = createCpuBackend();
 const EPS = 2 ** -24;
@@ -313,4 +315,55 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     expectMatches('Q8_0', bytes, x, js, 1, n);
     cpu.free(weight);
   });
+});
+
+// The block products run as a range kernel over runs of weight rows (block-rows.ts) that the helper threads share:
+// each output comes from the same kernel over the same units whichever thread takes its run (rows of x in the same
+// tiles of four, the decode kernels' far streams dotting each row as one stream does), so two threads must give the
+// one-thread floats bit for bit, plain and relaxed SIMD alike, and the helpers must really take part.
+describe.skipIf(!wasmBlockKernels() || !wasmTile()?.shared)('cpu block matmul split across CPU threads', () => {
+  const rng = makeRng(31);
+  afterEach(() => {
+    setCpuThreads(undefined);
+    setWasmRelaxedSimd(undefined);
+  });
+
+  const cases: [BlockType, number][] = [
+    ['Q8_0', 288],
+    ['Q4_0', 160],
+    ['Q4_K', 256],
+    ['Q6_K', 256],
+    ['F16', 301],
+    ['BF16', 208],
+  ];
+  for (const relaxed of relaxedSimdSupported() ? [false, true] : [false]) {
+    for (const [type, k] of cases) {
+      it(`${type}${relaxed ? ' (relaxed SIMD)' : ''}: two threads give the one-thread floats (M ∈ {1, 3, 16, 19}, N odd)`, async () => {
+        setWasmRelaxedSimd(relaxed);
+        // N = 4099: no multiple of the 32-row runs, of the decode kernels' streams or of a cache line of outputs.
+        const n = 4099;
+        const bytes = randomBlocks(type, n, k, rng);
+        const weight = weightStorage(bytes);
+        let helped = 0;
+        for (const m of [1, 3, 16, 19]) {
+          const x = Float32Array.from({ length: m * k }, () => (rng() * 2 - 1) * 3);
+          setCpuThreads(1);
+          const one = run(type, weight, x, m, n);
+          setCpuThreads(2);
+          expect(await startCpuHelpers()).toBe(1);
+          // The first product after the block module is built may restart the pool (its helpers lacked the module).
+          run(type, weight, x, m, n);
+          expect(await startCpuHelpers()).toBe(1);
+          const [splits, chunks] = [splitProducts(), helperChunks()];
+          const two = run(type, weight, x, m, n);
+          expect(splitProducts() - splits, `${type} M ${m} split`).toBe(1);
+          helped += helperChunks() - chunks;
+          expect(Array.from(two), `${type} M ${m}`).toEqual(Array.from(one));
+          if (m === 3) expectMatches(type, bytes, x, two, m, n);
+        }
+        expect(helped, `${type}: chunks the helper ran`).toBeGreaterThan(0);
+        cpu.free(weight);
+      });
+    }
+  }
 });

@@ -3,8 +3,10 @@
  * into wasm memory on first use (wasm-heap.ts) and are read there in place; per call, only the activations are
  * written into the work area at the bottom of wasm memory: for the integer kernels quantized to int8 per 32-element
  * block as llama.cpp's Q8_0 does (scale dx = max|x| / 127, q = round(x / dx)) with the block's float sum Σx beside
- * dx, for half weights as float32. Rows of x go MAX_ROWS at a time through the kernels, so a weight unit is decoded
+ * dx, for half weights as float32. Rows of x go four at a time through the kernels, so a weight unit is decoded
  * once for up to four rows; with more rows, weight rows go in chunks that stay in cache while every row tile passes.
+ * The product runs as a range kernel over runs of weight rows (block-rows.ts), which the CPU helper threads share
+ * (cpu-threads.ts) as they share the float32 products.
  *
  * @module
  */
@@ -12,12 +14,14 @@ import type { BlockType } from '../backend/backend.js';
 import { dequantize } from '../formats/ggml-dequantize.js';
 import { ggmlByteSize } from '../formats/ggml-types.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32 } from '../formats/half-precision.js';
+import { BLOCK_ROW_TYPES, BLOCK_ROWS, BLOCK_ROWS_BYTES, BLOCK_ROWS_CHUNK, blockRows } from './block-rows.js';
+import { runRangeKernel } from './cpu-threads.js';
 import type { CpuStorage } from './storage.js';
-import { activationBytes, BLOCK_UNITS, isInt8, MAX_ROWS, wasmBlockKernels } from './wasm-block-kernels.js';
+import { activationBytes, BLOCK_UNITS, isInt8, wasmBlockKernels } from './wasm-block-kernels.js';
 import { ensureMemory, moveWordsToHeap, WORK_BYTES } from './wasm-heap.js';
 
-/** Weight rows per chunk when x has more than MAX_ROWS rows: a Q8_0 chunk of 768-wide rows is ~26 KiB. */
-const WEIGHT_ROW_CHUNK = 32;
+/** Byte address of a call's block-product parameters (block-rows.ts): the bottom of the work area. */
+const PARAMS = 0;
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
@@ -53,15 +57,20 @@ export function wasmBlockMatmul(
   const oStride = roundUp(4 * n, 16);
   // The integer kernels' float32 activations are copied in (fStride per row) to be quantized there.
   const fStride = int8 ? 4 * kUnits : 0;
-  const rowsPerChunk = Math.min(m, Math.floor(WORK_BYTES / (xStride + xsStride + oStride + fStride)));
+  const rowsPerChunk = Math.min(
+    m,
+    Math.floor((WORK_BYTES - BLOCK_ROWS_BYTES) / (xStride + xsStride + oStride + fStride)),
+  );
   if (rowsPerChunk === 0 && m > 0) return false;
-  const xBase = 0;
+  const xBase = PARAMS + BLOCK_ROWS_BYTES;
   const sBase = xBase + rowsPerChunk * xStride;
   const oBase = sBase + rowsPerChunk * xsStride;
   const fBase = oBase + rowsPerChunk * oStride;
   if (!ensureMemory(kernels.memory, fBase + rowsPerChunk * fStride)) return false;
   const buffer = kernels.memory.buffer;
   const w = 4 * block.start;
+  const typeIndex = (BLOCK_ROW_TYPES as readonly string[]).indexOf(type);
+  if (typeIndex < 0) return false;
   for (let i0 = 0; i0 < m; i0 += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, m - i0);
     if (unit.activations !== 'float32') {
@@ -72,32 +81,28 @@ export function wasmBlockMatmul(
     }
     const exponent = type === 'F16' ? f16ActivationExponent(xs, xOffset + i0 * k, rows * k) : 0;
     if (!int8) copyRows(xs, xOffset + i0 * k, k, kUnits, rows, buffer, xBase, xStride, 2 ** exponent);
-    const call = (r0: number, r: number, j0: number, count: number, streams = 1) =>
-      kernels.kernel(type, r, streams)(
-        xBase + r0 * xStride,
-        xStride,
-        sBase + r0 * xsStride,
-        xsStride,
-        w + j0 * wStride,
-        wStride,
-        rowBytes,
-        count,
-        oBase + r0 * oStride + 4 * j0,
-        oStride,
-      );
-    if (rows === 1) {
-      // Decode: decodeStreams far-apart weight streams over the largest multiple of it, the rest in one stream.
-      const streams = unit.decodeStreams;
-      const spanned = n - (n % streams);
-      if (spanned > 0) call(0, 1, 0, spanned, streams);
-      if (spanned < n) call(0, 1, spanned, n - spanned);
-    } else if (rows <= MAX_ROWS) call(0, rows, 0, n);
-    else {
-      for (let j0 = 0; j0 < n; j0 += WEIGHT_ROW_CHUNK) {
-        const count = Math.min(WEIGHT_ROW_CHUNK, n - j0);
-        for (let r0 = 0; r0 < rows; r0 += MAX_ROWS) call(r0, Math.min(MAX_ROWS, rows - r0), j0, count);
-      }
-    }
+    // The product as a range kernel over runs of weight rows (block-rows.ts), split across the CPU threads.
+    const streams = rows === 1 ? unit.decodeStreams : 1;
+    const item = rows === 1 ? BLOCK_ROWS_CHUNK * 2 * streams : BLOCK_ROWS_CHUNK;
+    const params = new Int32Array(buffer, PARAMS, BLOCK_ROWS_BYTES / 4);
+    params[BLOCK_ROWS.TYPE] = typeIndex;
+    params[BLOCK_ROWS.ROWS] = rows;
+    params[BLOCK_ROWS.X] = xBase;
+    params[BLOCK_ROWS.X_STRIDE] = xStride;
+    params[BLOCK_ROWS.XS] = sBase;
+    params[BLOCK_ROWS.XS_STRIDE] = xsStride;
+    params[BLOCK_ROWS.W] = w;
+    params[BLOCK_ROWS.W_STRIDE] = wStride;
+    params[BLOCK_ROWS.ROW_BYTES] = rowBytes;
+    params[BLOCK_ROWS.N] = n;
+    params[BLOCK_ROWS.O] = oBase;
+    params[BLOCK_ROWS.O_STRIDE] = oStride;
+    params[BLOCK_ROWS.STREAMS] = streams;
+    params[BLOCK_ROWS.ITEM] = item;
+    const run = (at: number, first: number, count: number) =>
+      blockRows(kernels.exports, kernels.memory, at, first, count);
+    const which = kernels.relaxed ? 'blockRowsRelaxed' : 'blockRows';
+    runRangeKernel(which, run, PARAMS, Math.ceil(n / item), rows * n * kUnits);
     const o = new Float32Array(buffer, oBase, (rows * oStride) / 4);
     for (let i = 0; i < rows; i++) out.set(o.subarray((i * oStride) / 4, (i * oStride) / 4 + n), (i0 + i) * n);
     const undo = type === 'F16' ? 2 ** (F16_ACTIVATION_EXPONENT - exponent) : 1;

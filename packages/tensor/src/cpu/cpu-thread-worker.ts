@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { blockRowsSource } from './block-rows.js';
 
 /** Int32 fields of the control block. */
 export const CONTROL = {
@@ -58,8 +59,8 @@ export const CLOSED = 0x40000000;
 /** `SEQ` that stops the helpers (job numbers stay below it). */
 export const STOP = 0x7fffffff;
 /**
- * The dot kernels a helper runs, by index (exports of the tile module, wasm-tile.ts; the fused ones exist only in a
- * module built with them, and the caller names them only then).
+ * The kernels a helper runs, by index (exports of the tile module, wasm-tile.ts; the fused ones exist only in a
+ * module built with them, and the caller names them only then; then the range kernels, see RANGE_KERNELS_FROM).
  */
 export const HELPER_KERNELS = [
   'tile',
@@ -69,11 +70,14 @@ export const HELPER_KERNELS = [
   'attendRows',
   'attendRowsF16',
   'attendRowsBf16',
+  'blockRows',
+  'blockRowsRelaxed',
 ] as const;
 /**
  * Kernels of {@link HELPER_KERNELS} from this index on are range kernels, `(params, first, count)` over items
  * [first, first + count) of a one-part job whose parameters sit in wasm memory at argument 0, its item count at
- * argument 5 (`attendRows`, wasm-attention.ts, whose module a helper instantiates beside the tile module's).
+ * argument 5 (`attendRows`, wasm-attention.ts, whose module a helper instantiates beside the tile module's; and
+ * `blockRows`, block-rows.ts, over the block kernels' modules, wasm-block-kernels.ts).
  */
 export const RANGE_KERNELS_FROM = 4;
 /**
@@ -119,7 +123,7 @@ export function productChunkStart(j: number, n: number, G: number): number {
 export const HELPER_SOURCE = `
 // process.getBuiltinModule, not require: an eval worker is an ES module when the parent runs with --input-type=module.
 const { workerData } = process.getBuiltinModule('node:worker_threads');
-const { module, attention, memory, control, nice } = workerData;
+const { module, attention, blocks, memory, control, nice } = workerData;
 // Nice levels below the thread that started it (Linux keeps nice values per thread; see setCpuHelperNice).
 if (nice > 0 && process.platform === 'linux') {
   const os = process.getBuiltinModule('node:os');
@@ -128,7 +132,15 @@ if (nice > 0 && process.platform === 'linux') {
 const c = new Int32Array(control);
 const e = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
 const x = attention ? new WebAssembly.Instance(attention, { env: { mem: memory } }).exports : {};
-const kernels = ${JSON.stringify(HELPER_KERNELS)}.map((k) => e[k] ?? x[k]);
+${blockRowsSource()}
+// The block kernels (plain and relaxed SIMD, those built when the pool started) as range kernels over weight rows.
+const onBlocks = (m) => {
+  if (!m) return undefined;
+  const b = new WebAssembly.Instance(m, { env: { mem: memory } }).exports;
+  return (params, first, count) => blockRows(b, memory, params, first, count);
+};
+const y = { blockRows: onBlocks(blocks?.plain), blockRowsRelaxed: onBlocks(blocks?.relaxed) };
+const kernels = ${JSON.stringify(HELPER_KERNELS)}.map((k) => e[k] ?? x[k] ?? y[k]);
 ${runChunksSource('c', 'kernels')}
 function serve() {
   Atomics.add(c, ${CONTROL.READY}, 1);

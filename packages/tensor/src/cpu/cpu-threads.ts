@@ -28,6 +28,7 @@ import {
   STOP,
 } from './cpu-thread-worker.js';
 import { type AttendRows, wasmAttention } from './wasm-attention.js';
+import { builtBlockModules } from './wasm-block-kernels.js';
 import { nodeProcess } from './wasm-relaxed-simd.js';
 import { type DotKernel, FUSED_SUFFIX, type WasmTile, wasmTile } from './wasm-tile.js';
 
@@ -79,6 +80,8 @@ interface Pool {
   readonly runChunks: (kernels: readonly (DotKernel | AttendRows)[]) => number;
   /** The caller's kernels by {@link HELPER_KERNELS} index (the current job's is set before each run). */
   readonly kernels: (DotKernel | AttendRows)[];
+  /** Which block modules (wasm-block-kernels.ts) the helpers instantiated. */
+  readonly blocks: { readonly blockRows: boolean; readonly blockRowsRelaxed: boolean };
   seq: number;
   /** Split products in a row where the helpers came late, and products left to run alone (see STRIKES). */
   strikes: number;
@@ -257,20 +260,22 @@ export function runDotKernels(wasm: WasmTile, which: 'tile' | 'gemv', products: 
 }
 
 /**
- * Runs a range kernel (`attendRows` of wasm-attention.ts: items [first, first + count) of a job whose parameters are
- * at byte address `params`) over `items` items, in chunks taken by the calling thread and the ready helpers when
+ * Runs a range kernel (`attendRows` of wasm-attention.ts, `blockRows` of block-rows.ts: items [first, first + count)
+ * of a job whose parameters are at byte address `params`) over `items` items, in chunks taken by the calling thread and the ready helpers when
  * `multiplyAdds` is large enough, else as one call. Each item must depend only on the parameters, never on the range
  * that holds it, so that results do not depend on the thread count.
  */
 export function runRangeKernel(
-  which: 'attendRows' | 'attendRowsF16' | 'attendRowsBf16',
+  which: 'attendRows' | 'attendRowsF16' | 'attendRowsBf16' | 'blockRows' | 'blockRowsRelaxed',
   kernel: AttendRows,
   params: number,
   items: number,
   multiplyAdds: number,
 ): void {
   const p = splitPool(items, multiplyAdds);
-  if (!p) {
+  // A pool started before this block module was built lacks it: start a new one (the next products split).
+  if (p && (which === 'blockRows' || which === 'blockRowsRelaxed') && !p.blocks[which]) stopHelpers();
+  if (!p || pool !== p) {
     kernel(params, 0, items);
     return;
   }
@@ -355,7 +360,9 @@ function helperPool(): Pool | null {
   control[CONTROL.SPIN_US] = helperSpinUs;
   // The helpers' chunk loop, compiled here from the same text (one copy of it; only where workers exist).
   const runChunks = new Function('c', 'kernels', `${runChunksSource('c', 'kernels')}\nreturn runChunks(false);`);
+  const blocks = builtBlockModules();
   const p: Pool = {
+    blocks: { blockRows: blocks.plain !== undefined, blockRowsRelaxed: blocks.relaxed !== undefined },
     control,
     helpers,
     seq: 0,
@@ -371,6 +378,7 @@ function helperPool(): Pool | null {
         workerData: {
           module: wasm.module,
           attention: wasmAttention()?.module,
+          blocks,
           memory: wasm.memory,
           control: control.buffer,
           nice: helperNice,

@@ -273,6 +273,10 @@ export type BlockKernel = (
 /** The instantiated kernels over the shared memory of {@link wasmTile}. */
 export interface WasmBlockKernels {
   readonly memory: WebAssembly.Memory;
+  /** The compiled module (helper threads instantiate it on the same memory: cpu-threads.ts). */
+  readonly module: WebAssembly.Module;
+  /** Its instance's exports on {@link memory} (the kernels by export name: block-rows.ts). */
+  readonly exports: WebAssembly.Exports;
   /** Whether these kernels use relaxed SIMD (see {@link blockModuleBytes}). */
   readonly relaxed: boolean;
   /** The unit of `type` in these kernels: its activations' layout differs with relaxed SIMD. */
@@ -292,6 +296,11 @@ export interface WasmBlockKernels {
 /** Per relaxed flag (see wasmRelaxedSimd): the instance, or null where unavailable. */
 const instances = new Map<boolean, WasmBlockKernels | null>();
 let tableFilled = false;
+
+/** The block modules built so far in this thread, plain and relaxed (what a new helper pool instantiates). */
+export function builtBlockModules(): { plain?: WebAssembly.Module; relaxed?: WebAssembly.Module } {
+  return { plain: instances.get(false)?.module, relaxed: instances.get(true)?.module };
+}
 
 /**
  * The block kernels, instantiated on first use over the tile module's shared memory, on relaxed SIMD when
@@ -316,11 +325,14 @@ export function wasmBlockKernels(): WasmBlockKernels | null {
       for (let h = 0; h < table.length; h++) table[h] = float16BitsToFloat32(h);
       tableFilled = true;
     }
-    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: tile.memory } }).exports;
+    const module = new WebAssembly.Module(bytes);
+    const e = new WebAssembly.Instance(module, { env: { mem: tile.memory } }).exports;
     type Quantize = (src: number, blocks: number, q: number, pairs: number) => void;
     const units = blockUnits(relaxed);
     instance = {
       memory: tile.memory,
+      module,
+      exports: e,
       relaxed,
       unit: (type) => units[type],
       kernel: (type, rows, streams) => e[exportName(type, rows, streams)] as BlockKernel,
