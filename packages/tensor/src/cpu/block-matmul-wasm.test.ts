@@ -360,6 +360,12 @@ describe.skipIf(!wasmBlockKernels() || !wasmTile()?.shared)('cpu block matmul sp
           helped += helperChunks() - chunks;
           expect(Array.from(two), `${type} M ${m}`).toEqual(Array.from(one));
           if (m === 3) expectMatches(type, bytes, x, two, m, n);
+          // On a busy machine a helper may wake after the caller took every chunk: the largest product, until it helps.
+          for (let i = 0; m === 19 && helped === 0 && i < 40; i++) {
+            const before = helperChunks();
+            expect(Array.from(run(type, weight, x, m, n))).toEqual(Array.from(one));
+            helped += helperChunks() - before;
+          }
         }
         expect(helped, `${type}: chunks the helper ran`).toBeGreaterThan(0);
         cpu.free(weight);
