@@ -132,11 +132,19 @@ describe('apps load every model format', () => {
     }
   }, 60_000);
 
-  it('andes-eval: LocalModel.load reads a GGUF file', async () => {
+  it('andes-eval: LocalModel.load reads a GGUF file, its Q8_0 blocks kept unless --dtype says otherwise', async () => {
     const lm = await LocalModel.load(gguf);
     expect(lm.maxLength).toBe(96);
-    const [score] = await lm.loglikelihood([{ context: 'Once upon a time', continuation: ' there was' }]);
-    expect(Number.isFinite(score!.logprob)).toBe(true);
+    const qProj = (m: LocalModel) => (m.lm as LlamaForCausalLM).model.layers.at(0).selfAttn.qProj;
+    expect(qProj(lm).blockWeight?.type).toBe('Q8_0');
+    const asF32 = await LocalModel.load(gguf, { dtype: 'f32' });
+    expect(qProj(asF32).blockWeight).toBeNull();
+    const request = [{ context: 'Once upon a time', continuation: ' there was' }];
+    const [[kept], [f32]] = await Promise.all([lm.loglikelihood(request), asF32.loglikelihood(request)]);
+    expect(Number.isFinite(kept!.logprob)).toBe(true);
+    // The kept blocks compute with int8 activations (as llama.cpp): close to the float32 score, not equal.
+    expect(Math.abs(kept!.logprob - f32!.logprob)).toBeLessThan(0.05 * Math.abs(f32!.logprob) + 0.05);
+    expect(kept!.logprob).not.toBe(f32!.logprob);
   });
 
   it('andes-serve --dry-run prints weights + KV per dtype without loading the model', () => {
@@ -174,5 +182,16 @@ describe('apps load every model format', () => {
     const r = spawnSync(process.execPath, [...args, '--backend', 'cpu'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.startsWith('Lily')).toBe(true);
+  });
+
+  it('andes-train sample --model takes a GGUF (blocks kept by default) and names the --dtype choices', () => {
+    const cli = join(import.meta.dirname, '..', '..', 'apps', 'train', 'bin', 'andes-train.js');
+    const args = [cli, 'sample', '--model', gguf, '--prompt', 'Lily', '--max-new-tokens', '4', '--temperature', '0'];
+    const r = spawnSync(process.execPath, [...args, '--backend', 'cpu'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.startsWith('Lily')).toBe(true);
+    const bad = spawnSync(process.execPath, [...args, '--backend', 'cpu', '--dtype', 'q4_k'], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--dtype: expected keep, f32, f16, bf16, q8_0 or q4_0, got "q4_k"/);
   });
 });

@@ -28,8 +28,11 @@ export interface ModelSelection {
   batchSize?: number;
   /** A PEFT LoRA adapter directory: each local model is also evaluated with it applied (base and adapter side by side). */
   lora?: string;
-  /** Round local weights through this storage type at load (`--dtype`). */
-  dtype?: WeightDtype;
+  /**
+   * `--dtype`: `keep` (the default) holds a GGUF's half and quantized matrices in their types and computes with them
+   * as llama.cpp does; another type rounds every local matrix through it at load (computed in float32).
+   */
+  dtype?: WeightDtype | 'keep';
   /** Progress output (default stderr); pass null to silence it. */
   progress?: NodeJS.WriteStream | null;
 }

@@ -76,11 +76,17 @@ export class LocalModel implements LogLikelihoodModel {
     this.batch = { batchSize: options.batchSize, maxBatchTokens: options.maxBatchTokens };
   }
 
-  /** Loads a model directory (config.json, weights, tokenizer), a GGUF file or a llama2.c `.bin`. */
-  static async load(dir: string, options: LocalModelOptions & { dtype?: WeightDtype } = {}): Promise<LocalModel> {
+  /**
+   * Loads a model directory (config.json, weights, tokenizer), a GGUF file or a llama2.c `.bin`. `dtype`: `keep` (the
+   * default) holds a GGUF's half and quantized matrices in their types; another type rounds every matrix through it.
+   */
+  static async load(
+    dir: string,
+    options: LocalModelOptions & { dtype?: WeightDtype | 'keep' } = {},
+  ): Promise<LocalModel> {
     let loaded: Awaited<ReturnType<typeof loadModel>>;
     try {
-      loaded = await loadModel(dir, { dtype: options.dtype });
+      loaded = await loadModel(dir, { dtype: options.dtype ?? 'keep' });
     } catch (err) {
       throw new CliError(
         `cannot load the model in ${dir}: ${userMessage((err as Error).message)}`,

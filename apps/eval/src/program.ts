@@ -35,7 +35,7 @@ interface CommonFlags {
   serverModel?: string;
   batchSize?: number;
   lora?: string;
-  dtype?: WeightDtype;
+  dtype?: WeightDtype | 'keep';
   backend?: 'cpu' | 'webgpu';
   json?: string;
   report?: string;
@@ -64,7 +64,13 @@ function withCommonOptions(command: Command): Command {
     .option('--lora <dir>', 'PEFT LoRA adapter: evaluate each --model also with it applied, side by side')
     .option('--batch-size <n>', 'rows per forward pass for local models', integer(1))
     .addOption(
-      new Option('--dtype <type>', 'round local weights through this storage type at load').choices([...WEIGHT_DTYPES]),
+      new Option(
+        '--dtype <type>',
+        "keep: a GGUF's half and quantized matrices stay in their types (as llama.cpp computes); another type: " +
+          'every local matrix rounded through it at load, computed in float32',
+      )
+        .choices(['keep', ...WEIGHT_DTYPES])
+        .default('keep'),
     )
     .addOption(
       new Option('--backend <name>', 'compute backend (default: WebGPU if available, else CPU)').choices([

@@ -176,7 +176,11 @@ export function buildProgram(): Command {
     .description('generate text from a saved model (directory, run directory, file.gguf or llama2.c model.bin)')
     .argument('[dir]', 'model directory, or a run directory containing model/ (or use --model)')
     .option('--model <path>', 'model: directory, file.gguf or llama2.c model.bin (tokenizer.bin beside it)')
-    .option('--dtype <type>', 'round weights through f32 | f16 | bf16 | q8_0 | q4_0 at load')
+    .option(
+      '--dtype <type>',
+      "keep (default: a GGUF's half and quantized matrices stay in their types) | f32 | f16 | bf16 | q8_0 | q4_0 " +
+        '(every matrix rounded through it at load)',
+    )
     .option('--prompt <text>', 'prompt', '')
     .option('--max-new-tokens <n>', 'tokens to generate', '128')
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', '0.8')

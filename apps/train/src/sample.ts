@@ -43,14 +43,17 @@ export async function runSample(dir: string, options: SampleOptions): Promise<st
   const topP = parseNumberFlag('--top-p', options.topP ?? '1', { min: 0, max: 1, exclusiveMin: true });
   const seed = parseNumberFlag('--seed', options.seed ?? '0', { integer: true, min: 0 });
   const backend = parseField('backend', options.backend ?? 'auto', 'flag --backend');
-  if (options.dtype !== undefined && !isWeightDtype(options.dtype)) {
-    throw new ConfigError(`flag --dtype: expected f32, f16, bf16, q8_0 or q4_0, got ${JSON.stringify(options.dtype)}`);
+  const dtype = options.dtype ?? 'keep';
+  if (dtype !== 'keep' && !isWeightDtype(dtype)) {
+    throw new ConfigError(
+      `flag --dtype: expected keep, f32, f16, bf16, q8_0 or q4_0, got ${JSON.stringify(options.dtype)}`,
+    );
   }
   const modelDir = modelDirectoryOf(dir);
   await selectBackend(backend);
   let loaded: Awaited<ReturnType<typeof loadModel>>;
   try {
-    loaded = await loadModel(modelDir, { dtype: options.dtype });
+    loaded = await loadModel(modelDir, { dtype });
   } catch (err) {
     throw new ConfigError(
       `sample: cannot load the model in ${modelDir}: ${userMessage((err as Error).message)}`,
