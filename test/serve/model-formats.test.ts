@@ -156,6 +156,11 @@ describe('apps load every model format', () => {
     expect(r.stdout).toMatch(/KV cache for 2 slots × 96 positions/);
     for (const dtype of ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k_m'])
       expect(r.stdout).toMatch(new RegExp(`\\n  ${dtype} `));
+    // The file's own types, as --dtype keep holds them: the q8_0 row's bytes (its norms F32 as in every row).
+    const stored = /\n {2}stored +(\S+) MiB .*Q8_0 ×\d+, F32 ×\d+/.exec(r.stdout);
+    expect(stored, r.stdout).not.toBeNull();
+    const q8Row = Number(/\n {2}q8_0 +(\S+) MiB/.exec(r.stdout)?.[1]);
+    expect(Number(stored![1])).toBeCloseTo(q8Row, 1);
     // --kv-dtype f16: the KV column halves (MiB, first row), and a type it does not know is refused.
     const kvOf = (out: string) => Number(/\n {2}f32 +\S+ MiB +(\S+) MiB/.exec(out)?.[1]);
     const half = spawnSync(

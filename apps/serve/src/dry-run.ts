@@ -4,12 +4,30 @@
  *
  * @module
  */
-import { modelMemoryTable, readModelConfig } from '@andes/checkpoint';
+import { GgufFile, modelFormatOf, modelMemoryTable, readModelConfig } from '@andes/checkpoint';
 import { DTYPE_BYTES } from '@andes/tensor';
 import { KV_DTYPE_NAMES, type KvDtype } from './llama-engine.js';
 
 function gib(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** A GGUF file's tensors by stored type (count of each) and their bytes: what `--dtype keep` holds. Null otherwise. */
+async function storedWeights(path: string): Promise<{ types: Map<string, number>; bytes: number } | null> {
+  if (modelFormatOf(path) !== 'gguf') return null;
+  const file = await GgufFile.open(path);
+  try {
+    const types = new Map<string, number>();
+    let bytes = 0;
+    for (const t of file.header.tensors) {
+      const type = t.type ?? `type ${t.typeId}`;
+      types.set(type, (types.get(type) ?? 0) + 1);
+      bytes += t.byteLength;
+    }
+    return { types, bytes };
+  } finally {
+    await file.close();
+  }
 }
 
 /**
@@ -26,6 +44,8 @@ export async function dryRunReport(
   const positions = context ?? config.max_position_embeddings;
   const rows = modelMemoryTable(config, slots * positions, DTYPE_BYTES[kvDtype]);
   const kv = `KV (${KV_DTYPE_NAMES[kvDtype]})`;
+  const stored = await storedWeights(path);
+  const kvBytes = rows[0]!.kvBytes;
   const lines = [
     `andes-serve --dry-run: ${path}`,
     `  ${config.num_hidden_layers} layers, width ${config.hidden_size}, vocab ${config.vocab_size}; KV cache for ${slots} slots × ${positions} positions`,
@@ -34,7 +54,15 @@ export async function dryRunReport(
       (r) =>
         `  ${r.dtype.padEnd(8)}${gib(r.weightBytes).padStart(12)}${gib(r.kvBytes).padStart(12)}${gib(r.totalBytes).padStart(12)}`,
     ),
-    `  The weights held in each type: a GGUF file's own under --dtype keep (the default), f32 under any other --dtype;`,
+    ...(stored
+      ? [
+          `  ${'stored'.padEnd(8)}${gib(stored.bytes).padStart(12)}${gib(kvBytes).padStart(12)}${gib(stored.bytes + kvBytes).padStart(12)}` +
+            `   this file, held so by --dtype keep (the default): ${[...stored.types].map(([t, n]) => `${t} ×${n}`).join(', ')}`,
+        ]
+      : []),
+    stored
+      ? '  Any other --dtype holds every matrix in float32 (the f32 row), rounded through that type;'
+      : '  The weights load as float32 whatever --dtype rounds them through (the f32 row);',
     `  the KV cache as --kv-dtype ${KV_DTYPE_NAMES[kvDtype]} (f16 and bf16 take half of f32).`,
   ];
   return lines.join('\n');
