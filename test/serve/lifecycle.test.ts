@@ -100,7 +100,8 @@ describe('lifecycle', () => {
       });
       while ((await fetch(`${base}/health`)).status !== 200) await new Promise((r) => setTimeout(r, 50));
       const workers = flags.length === 0 ? '1 engine worker' : `${flags[1]} engine workers`;
-      await expect.poll(() => out, { interval: 20 }).toContain(`${workers})`);
+      // The ready line ends with how the weights are held (a model directory loads as float32).
+      await expect.poll(() => out, { interval: 20 }).toContain(`${workers}; weights in float32)`);
       // 16 choices × 80 tokens on 2 slots: long enough that SIGTERM arrives mid-generation.
       const res = await fetch(`${base}/v1/completions`, {
         method: 'POST',

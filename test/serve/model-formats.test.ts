@@ -1,6 +1,6 @@
 // andes-serve, andes-eval and andes-train sample load GGUF files and llama2.c .bin files through
 // @andes/checkpoint's loadModel, and andes-serve --dry-run prints the memory per dtype.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GgufFile, loadModel, saveGgufModel, saveLlama2cModel } from '@andes/checkpoint';
@@ -147,7 +147,7 @@ describe('apps load every model format', () => {
     expect(kept!.logprob).not.toBe(f32!.logprob);
   });
 
-  it('andes-serve --dry-run prints weights + KV per dtype without loading the model', () => {
+  it('andes-serve --dry-run prints weights + KV per dtype (and the file as stored); the ready line says the same', async () => {
     const cli = join(import.meta.dirname, '..', '..', 'apps', 'serve', 'bin', 'andes-serve.js');
     const r = spawnSync(process.execPath, [cli, '--model', gguf, '--dry-run', '--max-batch', '2'], {
       encoding: 'utf8',
@@ -161,6 +161,18 @@ describe('apps load every model format', () => {
     expect(stored, r.stdout).not.toBeNull();
     const q8Row = Number(/\n {2}q8_0 +(\S+) MiB/.exec(r.stdout)?.[1]);
     expect(Number(stored![1])).toBeCloseTo(q8Row, 1);
+    // The server's ready line says the same of the weights it holds.
+    const server = spawn(process.execPath, [cli, '--model', gguf, '--port', '0', '--backend', 'cpu'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    server.stdout!.on('data', (d) => (out += d));
+    try {
+      await vi.waitFor(() => expect(out).toMatch(/model ready/), { timeout: 20_000, interval: 50 });
+      expect(out).toMatch(/model ready \(.*; weights as stored: Q8_0 ×\d+, F32 ×\d+, [\d.]+ MiB\)/);
+    } finally {
+      server.kill('SIGTERM');
+    }
     // --kv-dtype f16: the KV column halves (MiB, first row), and a type it does not know is refused.
     const kvOf = (out: string) => Number(/\n {2}f32 +\S+ MiB +(\S+) MiB/.exec(out)?.[1]);
     const half = spawnSync(
@@ -179,7 +191,7 @@ describe('apps load every model format', () => {
     });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--kv-dtype must be one of f32, f16, bf16, got 'q4_0'/);
-  });
+  }, 60_000);
 
   it('andes-train sample --model takes a .bin file', () => {
     const cli = join(import.meta.dirname, '..', '..', 'apps', 'train', 'bin', 'andes-train.js');

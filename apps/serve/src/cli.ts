@@ -9,7 +9,7 @@ import { isWeightDtype, type WeightDtype } from '@andes/checkpoint';
 import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
 import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
-import { dryRunReport } from './dry-run.js';
+import { dryRunReport, heldWeights } from './dry-run.js';
 import { KV_DTYPE_NAMES, type KvDtype } from './llama-engine.js';
 import { CHAT_TEMPLATE_NAMES, type ChatTemplateName, DEFAULT_HELPER_NICE, loadServedModel } from './model-loader.js';
 import { isWarmUpMode, WARM_UP_MODES, type WarmUpMode } from './operations.js';
@@ -300,12 +300,13 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   const address = await server.app.listen({ host: o.host, port: o.port });
   process.stdout.write(`andes-serve: listening on ${address} (loading ${dir})\n`);
   server.loaded.then(
-    () => {
+    async () => {
       const s = server.scheduler();
+      const weights = await heldWeights(dir, o.dtype).catch(() => `weights --dtype ${o.dtype}`);
       process.stdout.write(
         `andes-serve: model ready (batch ${s?.engine.maxSlots}, context ${s?.engine.maxContext}, ` +
           `${s?.engine.blocks.numBlocks} KV blocks of ${s?.engine.blocks.blockSize} positions (${o.kvDtype}), ` +
-          `${engineWorkers} engine worker${engineWorkers === 1 ? '' : 's'})\n`,
+          `${engineWorkers} engine worker${engineWorkers === 1 ? '' : 's'}; ${weights})\n`,
       );
     },
     (e: Error) => {

@@ -13,7 +13,7 @@ function gib(bytes: number): string {
 }
 
 /** A GGUF file's tensors by stored type (count of each) and their bytes: what `--dtype keep` holds. Null otherwise. */
-async function storedWeights(path: string): Promise<{ types: Map<string, number>; bytes: number } | null> {
+export async function storedWeights(path: string): Promise<{ types: Map<string, number>; bytes: number } | null> {
   if (modelFormatOf(path) !== 'gguf') return null;
   const file = await GgufFile.open(path);
   try {
@@ -28,6 +28,17 @@ async function storedWeights(path: string): Promise<{ types: Map<string, number>
   } finally {
     await file.close();
   }
+}
+
+/**
+ * How the server holds the weights of `path` under `--dtype` `dtype`, for its ready line: a GGUF's own types and
+ * bytes under `keep`, else float32 (rounded through `dtype` when one is given).
+ */
+export async function heldWeights(path: string, dtype: string): Promise<string> {
+  const stored = dtype === 'keep' ? await storedWeights(path) : null;
+  if (stored)
+    return `weights as stored: ${[...stored.types].map(([t, n]) => `${t} ×${n}`).join(', ')}, ${gib(stored.bytes)}`;
+  return dtype === 'keep' || dtype === 'f32' ? 'weights in float32' : `weights in float32, rounded through ${dtype}`;
 }
 
 /**
