@@ -7,7 +7,7 @@
 //
 //   ANDES_BACKEND=cpu node bench/decode-step-bench.mjs      # after npm run build
 //
-// Environment: STEP_PRESETS (default stories-15m), STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per
+// Environment: STEP_PRESETS (default stories-15m) or STEP_MODEL (a model file; STEP_DTYPE, default keep), STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per
 // pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4), STEP_TEMPERATURE (default 0).
 // Two passes; the second is reported (the first compiles kernels and moves weights into wasm memory). STEP_THREADS=1,2
 // instead compares CPU thread counts in one process (setCpuThreads), STEP_ROUNDS (default 5) rounds in alternating
@@ -17,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { argmax, LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { getBackend, initBackend, setCpuThreads } from '@andes/tensor';
 import { LlamaEngine } from '../dist/index.js';
+import { buildModel } from '../dist/model-build.js';
 
 const PRESETS = (process.env.STEP_PRESETS ?? 'stories-15m').split(',');
 const BATCHES = (process.env.STEP_BATCHES ?? '1,4,16').split(',').map(Number);
@@ -25,6 +26,10 @@ const PROMPT = Number(process.env.STEP_PROMPT ?? 4);
 const THREADS = process.env.STEP_THREADS?.split(',').map(Number);
 const ROUNDS = Number(process.env.STEP_ROUNDS ?? 5);
 const TEMPERATURE = Number(process.env.STEP_TEMPERATURE ?? 0);
+// A model file instead of the presets' random weights (STEP_MODEL=stories15M.q8_0.gguf), held as STEP_DTYPE says
+// (default keep: a GGUF's blocks stay in their types, as andes-serve holds them; f32 dequantizes).
+const MODEL = process.env.STEP_MODEL;
+const STEP_DTYPE = process.env.STEP_DTYPE ?? 'keep';
 // Greedy by default; STEP_TEMPERATURE=0.8 draws as the serve bench's clients ask (a fixed uniform per row).
 const SAMPLE = { temperature: TEMPERATURE, topK: 0, topP: 1, uniform: TEMPERATURE > 0 ? 0.5 : 0 };
 
@@ -61,9 +66,10 @@ async function stepMs(engine, batch) {
   return { cpu: (u.user + u.system) / 1000 / STEPS, wall };
 }
 
-for (const preset of PRESETS) {
-  const config = llamaPreset(preset, { vocab_size: 32000 });
-  const model = new LlamaForCausalLM(config, { seed: 1 });
+for (const preset of MODEL ? [MODEL] : PRESETS) {
+  const model = MODEL
+    ? await buildModel(MODEL, { dtype: STEP_DTYPE })
+    : new LlamaForCausalLM(llamaPreset(preset, { vocab_size: 32000 }), { seed: 1 });
   const engine = new LlamaEngine(model, { maxSlots: Math.max(...BATCHES), maxContext: 256 });
   if (THREADS) {
     await compareThreads(preset, engine);
