@@ -7,8 +7,9 @@
 //
 //   ANDES_BACKEND=cpu node bench/decode-step-bench.mjs      # after npm run build
 //
-// Environment: STEP_PRESETS (default stories-15m) or STEP_MODEL (a model file; STEP_DTYPE, default keep), STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per
-// pass, default 24), STEP_PROMPT (prompt tokens per slot before the steps, default 4), STEP_TEMPERATURE (default 0).
+// Environment: STEP_PRESETS (default stories-15m) or STEP_MODEL (a model file; STEP_DTYPE, default keep),
+// STEP_BATCHES (default 1,4,16), STEP_COUNT (decode steps per pass, default 24), STEP_PROMPT (prompt tokens per slot
+// before the steps, default 4), STEP_TEMPERATURE (default 0).
 // Two passes; the second is reported (the first compiles kernels and moves weights into wasm memory). STEP_THREADS=1,2
 // instead compares CPU thread counts in one process (setCpuThreads), STEP_ROUNDS (default 5) rounds in alternating
 // order after the warm pass, and reports each count's median round: on a machine shared with other work,

@@ -219,8 +219,8 @@ export function buildProgram(): Command {
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option(
       '--dtype <type>',
-      'keep (GGUF half and quantized matrices stay in their types, as llama.cpp runs them) | f32 | f16 | bf16 | q8_0 | ' +
-        'q4_0 (every matrix rounded through it at load, computed in float32)',
+      'keep (GGUF half and quantized matrices stay in their types, as llama.cpp runs them) | ' +
+        'f32 | f16 | bf16 | q8_0 | q4_0 (every matrix rounded through it at load, computed in float32)',
       weightDtype,
       'keep',
     )
