@@ -9,7 +9,8 @@
 // Environment also: SOAK_PRESET (default stories-15m), SOAK_TOKENS (max tokens per request, default 24),
 // SOAK_SLOTS (KV-cache slots, default 16), SOAK_KV_DTYPE (the KV cache: float32, float16 or bfloat16; default
 // float32), SOAK_ENGINE_WORKERS (default: andes-serve's for the backend, 1 on the CPU;
-// with workers the model is written to a temporary GGUF file and served through loadServedModel, as the CLI does).
+// with workers the model is written to a temporary GGUF file and served through loadServedModel, as the CLI does),
+// SOAK_FILE_DTYPE (that file's type, default f32; q8_0 or q4_0 serve its blocks kept, the CLI's default).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,8 +50,9 @@ const WORKERS = Number(process.env.SOAK_ENGINE_WORKERS ?? defaultEngineWorkers(g
 const dir = WORKERS > 0 ? mkdtempSync(join(tmpdir(), 'andes-soak-')) : null;
 let served;
 if (dir) {
-  const gguf = join(dir, `${PRESET}.f32.gguf`);
-  await saveGgufModel(gguf, { config, model, tokenizer, dtype: 'f32' });
+  const fileDtype = process.env.SOAK_FILE_DTYPE ?? 'f32';
+  const gguf = join(dir, `${PRESET}.${fileDtype}.gguf`);
+  await saveGgufModel(gguf, { config, model, tokenizer, dtype: fileDtype });
   model.dispose();
   served = await loadServedModel(gguf, {
     id: PRESET,
