@@ -103,37 +103,50 @@ describeWebGpu('andes-serve', () => {
     }
   });
 
-  it('after the warm-up, steps of any size up to its rows and batch compile no kernel', async () => {
-    const tiny = await tinyModel();
-    await setBackend('webgpu');
-    const rt = (getBackend() as unknown as { rt: { compiled: number } }).rt;
-    const served = await loadServedModel(tiny.dir, { id: 'tiny', maxSlots: 4 });
-    const { engine } = served;
-    try {
-      // Up to 32 rows: the sweep runs 2, 3, 5, 9 and 17 rows, which never pick the 32-row strip that 25–32 rows run.
-      await warmUp(engine, { batch: true, maxRows: 32 });
-      const compiled = rt.compiled;
-      const sample = { temperature: 0.8, topK: 0, topP: 1, uniform: 0.37 };
-      const prompt = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 3 + ((seed * 31 + i * 7) % 90));
-      // Row counts on either side of the broadcast strips' heights (16, 24, 32), and the batch at 3 sequences.
-      for (const rows of [3, 15, 17, 23, 26, 31, 32]) {
-        await engine.step([{ seq: 0, ids: prompt(rows, rows), start: 0, sample }]);
-        engine.release(0);
+  it.each([['a float32 directory'], ['a Q8_0 GGUF kept in its blocks']])(
+    'after the warm-up, steps of any size up to its rows and batch compile no kernel (%s)',
+    async (what: string) => {
+      const tiny = await tinyModel();
+      let path = tiny.dir;
+      if (what.includes('Q8_0')) {
+        path = join(tiny.dir, 'warm-up.q8_0.gguf');
+        await saveGgufModel(path, {
+          config: tiny.model.config,
+          model: tiny.model,
+          tokenizer: tiny.tokenizer,
+          dtype: 'q8_0',
+        });
       }
-      const three = [0, 1, 2];
-      await engine.step(three.map((seq) => ({ seq, ids: prompt(5 + seq, seq), start: 0, sample })));
-      await engine.step(three.map((seq) => ({ seq, ids: [7], start: 5 + seq, sample })));
-      // Two decodes beside a 19-row prompt: 21 rows, 3 output rows.
-      await engine.step([
-        ...[0, 1].map((seq) => ({ seq, ids: [9], start: 6 + seq, sample })),
-        { seq: 3, ids: prompt(19, 3), start: 0, sample },
-      ]);
-      expect(rt.compiled).toBe(compiled);
-    } finally {
-      engine.dispose();
-      await setBackend('cpu');
-    }
-  });
+      await setBackend('webgpu');
+      const rt = (getBackend() as unknown as { rt: { compiled: number } }).rt;
+      const served = await loadServedModel(path, { id: 'tiny', maxSlots: 4 });
+      const { engine } = served;
+      try {
+        // Up to 32 rows: the sweep runs 2, 3, 5, 9 and 17 rows, which never pick the 32-row strip that 25–32 rows run.
+        await warmUp(engine, { batch: true, maxRows: 32 });
+        const compiled = rt.compiled;
+        const sample = { temperature: 0.8, topK: 0, topP: 1, uniform: 0.37 };
+        const prompt = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 3 + ((seed * 31 + i * 7) % 90));
+        // Row counts on either side of the broadcast strips' heights (16, 24, 32), and the batch at 3 sequences.
+        for (const rows of [3, 15, 17, 23, 26, 31, 32]) {
+          await engine.step([{ seq: 0, ids: prompt(rows, rows), start: 0, sample }]);
+          engine.release(0);
+        }
+        const three = [0, 1, 2];
+        await engine.step(three.map((seq) => ({ seq, ids: prompt(5 + seq, seq), start: 0, sample })));
+        await engine.step(three.map((seq) => ({ seq, ids: [7], start: 5 + seq, sample })));
+        // Two decodes beside a 19-row prompt: 21 rows, 3 output rows.
+        await engine.step([
+          ...[0, 1].map((seq) => ({ seq, ids: [9], start: 6 + seq, sample })),
+          { seq: 3, ids: prompt(19, 3), start: 0, sample },
+        ]);
+        expect(rt.compiled).toBe(compiled);
+      } finally {
+        engine.dispose();
+        await setBackend('cpu');
+      }
+    },
+  );
 
   it('a Q8_0 GGUF stays in its blocks on the GPU: greedy completions equal generate on the dequantized weights', async () => {
     const tiny = await tinyModel();
