@@ -68,6 +68,17 @@ describe('apps load every model format', () => {
     const scale = Math.max(...Array.from(want, Math.abs));
     expect(Math.max(...kept.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThan(3e-2 * scale);
     expect(kept).not.toEqual(want);
+    // An F16 file: on the CPU the default (auto) widens its halves to float32, where their products cost 2–3× more
+    // per row; keep holds them as F16 (as WebGPU's default does).
+    const f16 = join(dir, 'model.f16.gguf');
+    await saveGgufModel(f16, { config: tiny.model.config, model: tiny.model, tokenizer: tiny.tokenizer, dtype: 'f16' });
+    const auto = await loadServedModel(f16, { id: 'f16', maxSlots: 1 });
+    const halves = await loadServedModel(f16, { id: 'f16', maxSlots: 1, dtype: 'keep' });
+    expect(layer(auto).blockWeight).toBeNull();
+    expect(layer(halves).blockWeight?.type).toBe('F16');
+    const widened = await loadServedModel(f16, { id: 'f16', maxSlots: 1, dtype: 'f32' });
+    expect(await logits(model(auto), ids)).toEqual(await logits(model(widened), ids));
+    for (const s of [fromGguf, asF32, rounded, auto, halves, widened]) s.engine.dispose();
     expect(fromGguf.renderChat([{ role: 'user', content: 'hi' }]).length).toBeGreaterThan(2);
   });
 
@@ -169,7 +180,7 @@ describe('apps load every model format', () => {
     server.stdout!.on('data', (d) => (out += d));
     try {
       await vi.waitFor(() => expect(out).toMatch(/model ready/), { timeout: 20_000, interval: 50 });
-      expect(out).toMatch(/model ready \(.*; weights as stored: Q8_0 ×\d+, F32 ×\d+, [\d.]+ MiB\)/);
+      expect(out).toMatch(/model ready \(.*; weights held as Q8_0 ×\d+, F32 ×\d+, [\d.]+ MiB\)/);
     } finally {
       server.kill('SIGTERM');
     }
@@ -209,6 +220,6 @@ describe('apps load every model format', () => {
     expect(r.stdout.startsWith('Lily')).toBe(true);
     const bad = spawnSync(process.execPath, [...args, '--backend', 'cpu', '--dtype', 'q4_k'], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr).toMatch(/--dtype: expected keep, f32, f16, bf16, q8_0 or q4_0, got "q4_k"/);
+    expect(bad.stderr).toMatch(/--dtype: expected auto, keep, f32, f16, bf16, q8_0 or q4_0, got "q4_k"/);
   });
 });

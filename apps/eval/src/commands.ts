@@ -4,7 +4,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import type { WeightDtype } from '@andes/checkpoint';
+import type { LoadDtype } from '@andes/checkpoint';
 import { BUILTIN_TASK_NAMES, type BuiltinTaskName, builtinTask, builtinTasks } from './builtin-tasks.js';
 import { evaluateTask, type TaskResult } from './evaluate-task.js';
 import { STORY_INSTRUCT_TASK, storyInstructTask } from './instruction-task.js';
@@ -29,10 +29,11 @@ export interface ModelSelection {
   /** A PEFT LoRA adapter directory: each local model is also evaluated with it applied (base and adapter side by side). */
   lora?: string;
   /**
-   * `--dtype`: `keep` (the default) holds a GGUF's half and quantized matrices in their types and computes with them
-   * as llama.cpp does; another type rounds every local matrix through it at load (computed in float32).
+   * `--dtype`: `keep` holds a GGUF's half and quantized matrices in their types and computes with them as llama.cpp
+   * does; `auto` (the default) the same but F16/BF16 widened to float32 on the CPU; another type rounds every local
+   * matrix through it at load (computed in float32).
    */
-  dtype?: WeightDtype | 'keep';
+  dtype?: LoadDtype;
   /** Progress output (default stderr); pass null to silence it. */
   progress?: NodeJS.WriteStream | null;
 }

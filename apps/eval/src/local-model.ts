@@ -3,9 +3,10 @@
  * requests by length with one forward per batch.
  * @module
  */
-import { applyLoraAdapterDir, loadModel, type WeightDtype } from '@andes/checkpoint';
+import { applyLoraAdapterDir, type LoadDtype, loadModel, loadOptionsOf } from '@andes/checkpoint';
 import { CliError, userMessage } from '@andes/cli';
 import { LlamaForCausalLM } from '@andes/nn';
+import { getBackend } from '@andes/tensor';
 import { greedyBatch } from './batched-greedy.js';
 import {
   continuationRequest,
@@ -77,16 +78,14 @@ export class LocalModel implements LogLikelihoodModel {
   }
 
   /**
-   * Loads a model directory (config.json, weights, tokenizer), a GGUF file or a llama2.c `.bin`. `dtype`: `keep` (the
-   * default) holds a GGUF's half and quantized matrices in their types; another type rounds every matrix through it.
+   * Loads a model directory (config.json, weights, tokenizer), a GGUF file or a llama2.c `.bin`. `dtype`: `keep` holds
+   * a GGUF's half and quantized matrices in their types, `auto` (the default) too but for F16/BF16 on the CPU (see
+   * `loadOptionsOf`); another type rounds every matrix through it.
    */
-  static async load(
-    dir: string,
-    options: LocalModelOptions & { dtype?: WeightDtype | 'keep' } = {},
-  ): Promise<LocalModel> {
+  static async load(dir: string, options: LocalModelOptions & { dtype?: LoadDtype } = {}): Promise<LocalModel> {
     let loaded: Awaited<ReturnType<typeof loadModel>>;
     try {
-      loaded = await loadModel(dir, { dtype: options.dtype ?? 'keep' });
+      loaded = await loadModel(dir, loadOptionsOf(options.dtype ?? 'auto', getBackend().name));
     } catch (err) {
       throw new CliError(
         `cannot load the model in ${dir}: ${userMessage((err as Error).message)}`,

@@ -2,7 +2,7 @@
  * The `andes-eval` command line: `tasks` and `perplexity` subcommands (commander).
  * @module
  */
-import { WEIGHT_DTYPES, type WeightDtype } from '@andes/checkpoint';
+import { type LoadDtype, WEIGHT_DTYPES } from '@andes/checkpoint';
 import { commanderOutput, packageVersion } from '@andes/cli';
 import { selectBackend } from '@andes/tensor';
 import { writeFileAtomicSync } from '@andes/tensor/node';
@@ -35,7 +35,7 @@ interface CommonFlags {
   serverModel?: string;
   batchSize?: number;
   lora?: string;
-  dtype?: WeightDtype | 'keep';
+  dtype?: LoadDtype;
   backend?: 'cpu' | 'webgpu';
   json?: string;
   report?: string;
@@ -66,11 +66,11 @@ function withCommonOptions(command: Command): Command {
     .addOption(
       new Option(
         '--dtype <type>',
-        "keep: a GGUF's half and quantized matrices stay in their types (as llama.cpp computes); another type: " +
-          'every local matrix rounded through it at load, computed in float32',
+        "auto: keep, but F16/BF16 widened to float32 on the CPU; keep: a GGUF's half and quantized matrices stay in " +
+          'their types (as llama.cpp computes); another type: every local matrix rounded through it at load',
       )
-        .choices(['keep', ...WEIGHT_DTYPES])
-        .default('keep'),
+        .choices(['auto', 'keep', ...WEIGHT_DTYPES])
+        .default('auto'),
     )
     .addOption(
       new Option('--backend <name>', 'compute backend (default: WebGPU if available, else CPU)').choices([

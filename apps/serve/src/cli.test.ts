@@ -64,10 +64,13 @@ describe('andes-serve --refill-wait', () => {
 });
 
 describe('andes-serve --dtype', () => {
-  it('keeps the stored types by default, takes a type to round through, and names the choices otherwise', () => {
-    expect(parse([]).dtype).toBe('keep');
+  it('is auto by default, takes keep or a type to round through, and names the choices otherwise', () => {
+    expect(parse([]).dtype).toBe('auto');
+    expect(parse(['--dtype', 'keep']).dtype).toBe('keep');
     expect(parse(['--dtype', 'f32']).dtype).toBe('f32');
     expect(parse(['--dtype', 'q4_0', '--port', '0'])).toMatchObject({ dtype: 'q4_0', port: 0 });
-    expect(() => parse(['--dtype', 'q4_k_m'])).toThrow(/expected keep, f32, f16, bf16, q8_0 or q4_0, got 'q4_k_m'/);
+    expect(() => parse(['--dtype', 'q4_k_m'])).toThrow(
+      /expected auto, keep, f32, f16, bf16, q8_0 or q4_0, got 'q4_k_m'/,
+    );
   });
 });

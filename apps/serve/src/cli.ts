@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, resolve } from 'node:path';
-import { isWeightDtype, type WeightDtype } from '@andes/checkpoint';
+import { isLoadDtype, type LoadDtype } from '@andes/checkpoint';
 import { CliError, commanderOutput, formatCliError, isVerbose, packageVersion, userMessage } from '@andes/cli';
 import { getBackend, selectBackend } from '@andes/tensor';
 import { Command, InvalidArgumentError } from 'commander';
@@ -51,9 +51,9 @@ function prefillFirstPolicy(value: string): PrefillFirstPolicy {
   throw new InvalidArgumentError(`expected always, adaptive or off, got '${value}'`);
 }
 
-function weightDtype(value: string): WeightDtype | 'keep' {
-  if (value === 'keep' || isWeightDtype(value)) return value;
-  throw new InvalidArgumentError(`expected keep, f32, f16, bf16, q8_0 or q4_0, got '${value}'`);
+function weightDtype(value: string): LoadDtype {
+  if (isLoadDtype(value)) return value;
+  throw new InvalidArgumentError(`expected auto, keep, f32, f16, bf16, q8_0 or q4_0, got '${value}'`);
 }
 
 function warmUpMode(value: string): WarmUpMode {
@@ -94,8 +94,8 @@ export interface CliOptions {
   warmUp: WarmUpMode;
   backend?: 'cpu' | 'webgpu';
   bodyLimit: number;
-  /** `--dtype`: keep (the default) or a type every matrix is rounded through at load. */
-  dtype: WeightDtype | 'keep';
+  /** `--dtype`: auto (the default), keep, or a type every matrix is rounded through at load. */
+  dtype: LoadDtype;
   dryRun?: boolean;
   rateLimit?: number;
   rateBurst?: number;
@@ -219,10 +219,10 @@ export function buildProgram(): Command {
     .option('--body-limit <bytes>', 'largest request body', positiveInt, 4 * 1024 * 1024)
     .option(
       '--dtype <type>',
-      'keep (GGUF half and quantized matrices stay in their types, as llama.cpp runs them) | ' +
-        'f32 | f16 | bf16 | q8_0 | q4_0 (every matrix rounded through it at load, computed in float32)',
+      'auto (keep, but F16/BF16 widened to float32 on the CPU) | keep (GGUF half and quantized matrices stay in ' +
+        'their types, as llama.cpp runs them) | f32 | f16 | bf16 | q8_0 | q4_0 (every matrix rounded through it)',
       weightDtype,
-      'keep',
+      'auto',
     )
     .option('--dry-run', 'print the memory the model needs per dtype (weights + KV cache) and exit')
     .option('--rate-limit <per-minute>', 'per API key (else per client address): /v1 requests per minute', positiveInt)
@@ -302,7 +302,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   server.loaded.then(
     async () => {
       const s = server.scheduler();
-      const weights = await heldWeights(dir, o.dtype).catch(() => `weights --dtype ${o.dtype}`);
+      const weights = await heldWeights(dir, o.dtype, getBackend().name).catch(() => `weights --dtype ${o.dtype}`);
       process.stdout.write(
         `andes-serve: model ready (batch ${s?.engine.maxSlots}, context ${s?.engine.maxContext}, ` +
           `${s?.engine.blocks.numBlocks} KV blocks of ${s?.engine.blocks.blockSize} positions (${o.kvDtype}), ` +

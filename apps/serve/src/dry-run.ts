@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { GgufFile, modelFormatOf, modelMemoryTable, readModelConfig } from '@andes/checkpoint';
+import {
+  GgufFile,
+  type LoadDtype,
+  loadOptionsOf,
+  modelFormatOf,
+  modelMemoryTable,
+  readModelConfig,
+} from '@andes/checkpoint';
 import { DTYPE_BYTES } from '@andes/tensor';
 import { KV_DTYPE_NAMES, type KvDtype } from './llama-engine.js';
 
@@ -12,17 +19,24 @@ function gib(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** A GGUF file's tensors by stored type (count of each) and their bytes: what `--dtype keep` holds. Null otherwise. */
-export async function storedWeights(path: string): Promise<{ types: Map<string, number>; bytes: number } | null> {
+/**
+ * A GGUF file's tensors by type as `--dtype keep` holds them (count of each) and their bytes; with `keepHalves`
+ * false, F16 and BF16 ones as float32 (what `auto` holds on the CPU). Null for other formats.
+ */
+export async function storedWeights(
+  path: string,
+  keepHalves = true,
+): Promise<{ types: Map<string, number>; bytes: number } | null> {
   if (modelFormatOf(path) !== 'gguf') return null;
   const file = await GgufFile.open(path);
   try {
     const types = new Map<string, number>();
     let bytes = 0;
     for (const t of file.header.tensors) {
-      const type = t.type ?? `type ${t.typeId}`;
+      const half = t.type === 'F16' || t.type === 'BF16';
+      const type = half && !keepHalves ? 'F32' : (t.type ?? `type ${t.typeId}`);
       types.set(type, (types.get(type) ?? 0) + 1);
-      bytes += t.byteLength;
+      bytes += half && !keepHalves ? 2 * t.byteLength : t.byteLength;
     }
     return { types, bytes };
   } finally {
@@ -31,14 +45,17 @@ export async function storedWeights(path: string): Promise<{ types: Map<string, 
 }
 
 /**
- * How the server holds the weights of `path` under `--dtype` `dtype`, for its ready line: a GGUF's own types and
- * bytes under `keep`, else float32 (rounded through `dtype` when one is given).
+ * How the server holds the weights of `path` under `--dtype` `dtype` on the backend named `backend`, for its ready
+ * line: a GGUF's types and bytes under `keep` and `auto`, else float32 (rounded through `dtype` when one is given).
  */
-export async function heldWeights(path: string, dtype: string): Promise<string> {
-  const stored = dtype === 'keep' ? await storedWeights(path) : null;
+export async function heldWeights(path: string, dtype: LoadDtype, backend: string): Promise<string> {
+  const load = loadOptionsOf(dtype, backend);
+  const stored = load.dtype === 'keep' ? await storedWeights(path, load.keepHalves) : null;
   if (stored)
-    return `weights as stored: ${[...stored.types].map(([t, n]) => `${t} ×${n}`).join(', ')}, ${gib(stored.bytes)}`;
-  return dtype === 'keep' || dtype === 'f32' ? 'weights in float32' : `weights in float32, rounded through ${dtype}`;
+    return `weights held as ${[...stored.types].map(([t, n]) => `${t} ×${n}`).join(', ')}, ${gib(stored.bytes)}`;
+  return load.dtype === 'keep' || dtype === 'f32'
+    ? 'weights in float32'
+    : `weights in float32, rounded through ${dtype}`;
 }
 
 /**
@@ -68,7 +85,8 @@ export async function dryRunReport(
     ...(stored
       ? [
           `  ${'stored'.padEnd(8)}${gib(stored.bytes).padStart(12)}${gib(kvBytes).padStart(12)}${gib(stored.bytes + kvBytes).padStart(12)}` +
-            `   this file, held so by --dtype keep (the default): ${[...stored.types].map(([t, n]) => `${t} ×${n}`).join(', ')}`,
+            `   this file, held so by --dtype keep (and auto, the default, but for F16/BF16 on the CPU): ` +
+            [...stored.types].map(([t, n]) => `${t} ×${n}`).join(', '),
         ]
       : []),
     stored

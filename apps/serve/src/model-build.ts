@@ -4,16 +4,18 @@
  *
  * @module
  */
-import { applyLoraAdapterDir, type LoadedModel, loadModel, type WeightDtype } from '@andes/checkpoint';
+import { applyLoraAdapterDir, type LoadDtype, type LoadedModel, loadModel, loadOptionsOf } from '@andes/checkpoint';
 import { LlamaForCausalLM, mergeLora } from '@andes/nn';
+import { getBackend } from '@andes/tensor';
 
 /** Options of {@link buildModel}. */
 export interface BuildModelOptions {
   /**
-   * `keep` (the default): a GGUF file's half and quantized matrices stay in their types and the products read them
-   * there (as llama.cpp computes); another type: every matrix rounded through it at load and computed in float32.
+   * `keep`: a GGUF file's half and quantized matrices stay in their types and the products read them there (as
+   * llama.cpp computes); `auto` (the default): the same but F16/BF16 widened to float32 on the CPU backend; another
+   * type: every matrix rounded through it at load and computed in float32.
    */
-  dtype?: WeightDtype | 'keep';
+  dtype?: LoadDtype;
   /** A PEFT LoRA adapter directory, merged into the weights. */
   lora?: string;
 }
@@ -35,5 +37,6 @@ export async function modelFromLoaded(loaded: LoadedModel, lora?: string): Promi
 
 /** Loads `path` and builds its model (the tokenizer is not read: whoever needs it loads it apart). */
 export async function buildModel(path: string, options: BuildModelOptions = {}): Promise<LlamaForCausalLM> {
-  return modelFromLoaded(await loadModel(path, { dtype: options.dtype ?? 'keep', skipTokenizer: true }), options.lora);
+  const load = loadOptionsOf(options.dtype ?? 'auto', getBackend().name);
+  return modelFromLoaded(await loadModel(path, { ...load, skipTokenizer: true }), options.lora);
 }

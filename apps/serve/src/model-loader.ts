@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, loadModelInfo, type WeightDtype } from '@andes/checkpoint';
+import { type LoadDtype, loadModel, loadModelInfo, loadOptionsOf } from '@andes/checkpoint';
 import type { LlamaConfig, LlamaForCausalLM } from '@andes/nn';
 import { getBackend } from '@andes/tensor';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
@@ -46,13 +46,14 @@ export interface LoadServedModelOptions {
    */
   lora?: string;
   /**
-   * How the weights are held. `keep` (the default): a GGUF file's half and quantized matrices (F16, BF16, Q8_0,
-   * Q4_0, Q4_K, Q6_K) stay in their types in memory, and the products read them there, activations rounded to int8
-   * per 32-block for the integer types as llama.cpp does (a Q4_0 LLaMA-7B takes ~3.8 GB instead of 27 GB); other
-   * formats load as float32. `f32`, `f16`, `bf16`, `q8_0`, `q4_0`: every matrix rounded through that type at load and
-   * held and computed in float32 (e.g. to evaluate what a quantization costs).
+   * How the weights are held. `keep`: a GGUF file's half and quantized matrices (F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)
+   * stay in their types in memory, and the products read them there, activations rounded to int8 per 32-block for
+   * the integer types as llama.cpp does (a Q4_0 LLaMA-7B takes ~3.8 GB instead of 27 GB); other formats load as
+   * float32. `auto` (the default): `keep`, but on the CPU backend F16 and BF16 matrices widen to float32 (see
+   * `loadOptionsOf`). `f32`, `f16`, `bf16`, `q8_0`, `q4_0`: every matrix rounded through that type at load and held
+   * and computed in float32 (e.g. to evaluate what a quantization costs).
    */
-  dtype?: WeightDtype | 'keep';
+  dtype?: LoadDtype;
   /**
    * Run the model in this many worker threads (default 0: on the main thread). 1 keeps the HTTP side responsive
    * during steps; more are data-parallel replicas (`ShardedEngine`), each loading the weights and holding its own
@@ -218,8 +219,8 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
   const workers = options.engineWorkers ?? 0;
   // With engine workers, each loads the weights itself: this thread reads only the config and the tokenizer, so
   // the weights are in memory once per worker, never also here.
-  const dtype = options.dtype ?? 'keep';
-  const full = workers > 0 ? undefined : await loadModel(dir, { dtype });
+  const dtype = options.dtype ?? 'auto';
+  const full = workers > 0 ? undefined : await loadModel(dir, loadOptionsOf(dtype, getBackend().name));
   const loaded = full ?? (await loadModelInfo(dir));
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);

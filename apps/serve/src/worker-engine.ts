@@ -13,7 +13,7 @@
  * @module
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import type { WeightDtype } from '@andes/checkpoint';
+import type { LoadDtype } from '@andes/checkpoint';
 import { KvBlockPool, type LlamaConfig } from '@andes/nn';
 import type { BackendName } from '@andes/tensor';
 import type { Engine, KvBlocks, StepChunk, StepResult } from './engine.js';
@@ -21,7 +21,7 @@ import { type LlamaEngineOptions, reserveChunks } from './llama-engine.js';
 
 /** Where the worker gets its model: a model path (as `loadServedModel` takes), or weights already in memory. */
 export type EngineSource =
-  | { kind: 'path'; path: string; dtype?: WeightDtype | 'keep'; lora?: string }
+  | { kind: 'path'; path: string; dtype?: LoadDtype; lora?: string }
   | { kind: 'weights'; config: LlamaConfig; tensors: [name: string, shape: number[], data: Float32Array][] };
 
 /** What the worker starts from. */

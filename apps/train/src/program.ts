@@ -178,8 +178,8 @@ export function buildProgram(): Command {
     .option('--model <path>', 'model: directory, file.gguf or llama2.c model.bin (tokenizer.bin beside it)')
     .option(
       '--dtype <type>',
-      "keep (default: a GGUF's half and quantized matrices stay in their types) | f32 | f16 | bf16 | q8_0 | q4_0 " +
-        '(every matrix rounded through it at load)',
+      "auto (default: keep, but F16/BF16 widened to float32 on the CPU) | keep (a GGUF's half and quantized " +
+        'matrices stay in their types) | f32 | f16 | bf16 | q8_0 | q4_0 (every matrix rounded through it at load)',
     )
     .option('--prompt <text>', 'prompt', '')
     .option('--max-new-tokens <n>', 'tokens to generate', '128')

@@ -5,9 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isWeightDtype, loadModel, modelFormatOf } from '@andes/checkpoint';
+import { isLoadDtype, loadModel, loadOptionsOf, modelFormatOf } from '@andes/checkpoint';
 import { userMessage } from '@andes/cli';
 import { generate, LlamaForCausalLM } from '@andes/nn';
+import { getBackend } from '@andes/tensor';
 import { ConfigError, parseField } from './config.js';
 import { parseNumberFlag } from './number-flag.js';
 import { selectBackend } from './pretrain.js';
@@ -43,17 +44,17 @@ export async function runSample(dir: string, options: SampleOptions): Promise<st
   const topP = parseNumberFlag('--top-p', options.topP ?? '1', { min: 0, max: 1, exclusiveMin: true });
   const seed = parseNumberFlag('--seed', options.seed ?? '0', { integer: true, min: 0 });
   const backend = parseField('backend', options.backend ?? 'auto', 'flag --backend');
-  const dtype = options.dtype ?? 'keep';
-  if (dtype !== 'keep' && !isWeightDtype(dtype)) {
+  const dtype = options.dtype ?? 'auto';
+  if (!isLoadDtype(dtype)) {
     throw new ConfigError(
-      `flag --dtype: expected keep, f32, f16, bf16, q8_0 or q4_0, got ${JSON.stringify(options.dtype)}`,
+      `flag --dtype: expected auto, keep, f32, f16, bf16, q8_0 or q4_0, got ${JSON.stringify(options.dtype)}`,
     );
   }
   const modelDir = modelDirectoryOf(dir);
   await selectBackend(backend);
   let loaded: Awaited<ReturnType<typeof loadModel>>;
   try {
-    loaded = await loadModel(modelDir, { dtype });
+    loaded = await loadModel(modelDir, loadOptionsOf(dtype, getBackend().name));
   } catch (err) {
     throw new ConfigError(
       `sample: cannot load the model in ${modelDir}: ${userMessage((err as Error).message)}`,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { logitsOf, maxAbsDiff, tinyGgufSetup, tinyModel } from '../test/tiny-model.js';
 import { saveGgufModel } from './gguf-model.js';
 import { loadModel } from './load-model.js';
-import type { WeightDtype } from './weight-dtype.js';
+import { isLoadDtype, loadOptionsOf, type WeightDtype } from './weight-dtype.js';
 
 const tiny = tinyGgufSetup('gguf-keep');
 
@@ -53,6 +53,32 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
       copy.dispose();
     });
   }
+
+  it('keepHalves: false widens F16 to float32 (the logits of a plain load) and still keeps the quantized types', async () => {
+    const { dir, model, tokenizer, prompt } = tiny;
+    const f16 = join(dir, 'halves.f16.gguf');
+    await saveGgufModel(f16, { config: model.config, model, tokenizer, dtype: 'f16' });
+    const widened = await loadModel(f16, { dtype: 'keep', keepHalves: false });
+    expect(widened.blockWeights!.size).toBe(0);
+    const plain = await loadModel(f16);
+    const a = LlamaForCausalLM.fromWeights(widened.config, widened);
+    const b = LlamaForCausalLM.fromWeights(plain.config, plain);
+    expect(await logitsOf(a, prompt)).toEqual(await logitsOf(b, prompt));
+    const q8 = await loadModel(join(dir, 'tiny.q8_0.gguf'), { dtype: 'keep', keepHalves: false });
+    expect(q8.blockWeights!.get('model.layers.0.self_attn.q_proj.weight')?.type).toBe('Q8_0');
+    for (const w of q8.blockWeights!.values()) w.dispose();
+    a.dispose();
+    b.dispose();
+  });
+
+  it('loadOptionsOf: auto keeps halves on WebGPU, not on the CPU; keep and the types pass through', () => {
+    expect(loadOptionsOf('auto', 'cpu')).toEqual({ dtype: 'keep', keepHalves: false });
+    expect(loadOptionsOf('auto', 'webgpu')).toEqual({ dtype: 'keep', keepHalves: true });
+    expect(loadOptionsOf('keep', 'cpu')).toEqual({ dtype: 'keep', keepHalves: true });
+    expect(loadOptionsOf('q4_0', 'cpu')).toEqual({ dtype: 'q4_0', keepHalves: true });
+    expect(['auto', 'keep', 'f32', 'q8_0'].every(isLoadDtype)).toBe(true);
+    expect(isLoadDtype('q4_k_m')).toBe(false);
+  });
 
   it('names a kept weight the model has no Linear for', async () => {
     const { dir } = tiny;

@@ -34,10 +34,10 @@ const blockTypes: ReadonlySet<string> = new Set<BlockType>(['F16', 'BF16', 'Q8_0
 
 /**
  * Whether `dtype: 'keep'` keeps a tensor in its file type: matrices in a block type — linear layers and the embedding
- * table (its lookup decodes only the rows asked for, see `blockEmbedding`).
+ * table (its lookup decodes only the rows asked for, see `blockEmbedding`); F16 and BF16 ones only with `keepHalves`.
  */
-function keepsBlocks(type: string, shape: readonly number[]): boolean {
-  return shape.length === 2 && blockTypes.has(type);
+function keepsBlocks(type: string, shape: readonly number[], keepHalves: boolean): boolean {
+  return shape.length === 2 && blockTypes.has(type) && (keepHalves || (type !== 'F16' && type !== 'BF16'));
 }
 
 /** The config of a LLaMA GGUF file, from its header alone. */
@@ -125,7 +125,7 @@ async function loadGgufFile(file: GgufFile, options: LoadModelOptions): Promise<
         throw new Error(`${path}: tensor ${info.name} is not part of a LLaMA model Andes runs${hint}`);
       }
       const count = info.shape.reduce((a, b) => a * b, 1);
-      if (options.dtype === 'keep' && keepsBlocks(info.type!, info.shape)) {
+      if (options.dtype === 'keep' && keepsBlocks(info.type!, info.shape, options.keepHalves ?? true)) {
         const [rows, cols] = info.shape as [number, number];
         let bytes = {
           shape: [rows, info.byteLength / rows] as readonly number[],

@@ -176,4 +176,13 @@ export type {
   RetentionOptions,
   TrainingCheckpoint,
 } from './training-checkpoint.js';
-export { ggmlTypeFor, isWeightDtype, roundTripDtype, WEIGHT_DTYPES, type WeightDtype } from './weight-dtype.js';
+export {
+  ggmlTypeFor,
+  isLoadDtype,
+  isWeightDtype,
+  type LoadDtype,
+  loadOptionsOf,
+  roundTripDtype,
+  WEIGHT_DTYPES,
+  type WeightDtype,
+} from './weight-dtype.js';

@@ -47,6 +47,12 @@ export interface LoadModelOptions {
    * `blockWeights` instead, so a Q4_0 model takes ~4.5 bits per weight in memory. Default: float32 as stored.
    */
   dtype?: WeightDtype | 'keep';
+  /**
+   * With `dtype: 'keep'`: whether F16 and BF16 matrices stay halves too (default true). False widens them to float32
+   * (exactly) and keeps only the quantized types: on the CPU backend a half product costs 2–3× a float32 one per row,
+   * where the quantized ones cost about as much (apps/serve/BENCHMARKS.md).
+   */
+  keepHalves?: boolean;
   /** Rotary layout the model computes in; `interleaved` keeps Meta's q/k row order. Default `half` (Hugging Face). */
   ropeLayout?: RopeLayout;
   /** Skip the tokenizer even if the files hold one. */
