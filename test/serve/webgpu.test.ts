@@ -4,7 +4,7 @@
  * ANDES_REQUIRE_WEBGPU=1 to fail instead), as every WebGPU test decides through `@andes/tensor/testing`.
  */
 import { join } from 'node:path';
-import { loadModel, saveGgufModel } from '@andes/checkpoint';
+import { loadModel, saveGgufModel, saveModel } from '@andes/checkpoint';
 import { generateIds, LlamaForCausalLM } from '@andes/nn';
 import { createServer, loadServedModel, warmUp } from '@andes/serve';
 import { getBackend, setBackend } from '@andes/tensor';
@@ -148,41 +148,42 @@ describeWebGpu('andes-serve', () => {
     },
   );
 
-  it('a Q8_0 GGUF stays in its blocks on the GPU: greedy completions equal generate on the dequantized weights', async () => {
-    const tiny = await tinyModel();
-    const gguf = join(tiny.dir, 'webgpu-keep.q8_0.gguf');
-    await saveGgufModel(gguf, {
-      config: tiny.model.config,
-      model: tiny.model,
-      tokenizer: tiny.tokenizer,
-      dtype: 'q8_0',
-    });
-    await setBackend('webgpu');
-    const served = await loadServedModel(gguf, { id: 'tiny', maxSlots: 4 });
-    const server = createServer({ load: async () => served });
-    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-    try {
-      await server.loaded;
-      const model = (served.engine as unknown as { model: LlamaForCausalLM }).model;
-      const qProj = model.model.layers.at(0).selfAttn.qProj.blockWeight;
-      expect(qProj?.type).toBe('Q8_0');
-      expect(qProj?.backend).toBe(getBackend());
-      // The GPU's block kernels take float32 activations: the same tokens as the file dequantized at load.
-      const loaded = await loadModel(gguf, { dtype: 'f32' });
-      const reference = new LlamaForCausalLM(loaded.config);
-      reference.loadStateDict(loaded.tensors);
-      const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'none', maxRetries: 0 });
-      for (const prompt of ['Once upon a time', 'Tom had']) {
-        const ids = tiny.tokenizer.encode(prompt, { bos: true });
-        const ref = await generateIds(reference, ids, { maxNewTokens: 8, temperature: 0, stop: served.eosIds });
-        const expected = tiny.tokenizer.decode([...ids, ...ref]).slice(tiny.tokenizer.decode(ids).length);
-        const r = await client.completions.create({ model: 'tiny', prompt, max_tokens: 8, temperature: 0 });
-        expect(r.choices[0]!.text, prompt).toBe(expected);
+  it.each([
+    ['a Q8_0 GGUF', 'webgpu-keep.q8_0.gguf', 'q8_0', 'Q8_0'],
+    ['a bf16 Hugging Face directory', 'webgpu-keep-bf16', 'bf16', 'BF16'],
+  ] as const)(
+    '%s stays in its blocks on the GPU by default: greedy completions equal generate on the float32 weights',
+    async (_what, file, dtype, type) => {
+      const tiny = await tinyModel();
+      const gguf = join(tiny.dir, file);
+      await saveModel(gguf, { config: tiny.model.config, model: tiny.model, tokenizer: tiny.tokenizer, dtype });
+      await setBackend('webgpu');
+      const served = await loadServedModel(gguf, { id: 'tiny', maxSlots: 4 });
+      const server = createServer({ load: async () => served });
+      const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+      try {
+        await server.loaded;
+        const model = (served.engine as unknown as { model: LlamaForCausalLM }).model;
+        const qProj = model.model.layers.at(0).selfAttn.qProj.blockWeight;
+        expect(qProj?.type).toBe(type);
+        expect(qProj?.backend).toBe(getBackend());
+        // The GPU's block kernels take float32 activations: the same tokens as the file dequantized at load.
+        const loaded = await loadModel(gguf, { dtype: 'f32' });
+        const reference = new LlamaForCausalLM(loaded.config);
+        reference.loadStateDict(loaded.tensors);
+        const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'none', maxRetries: 0 });
+        for (const prompt of ['Once upon a time', 'Tom had']) {
+          const ids = tiny.tokenizer.encode(prompt, { bos: true });
+          const ref = await generateIds(reference, ids, { maxNewTokens: 8, temperature: 0, stop: served.eosIds });
+          const expected = tiny.tokenizer.decode([...ids, ...ref]).slice(tiny.tokenizer.decode(ids).length);
+          const r = await client.completions.create({ model: 'tiny', prompt, max_tokens: 8, temperature: 0 });
+          expect(r.choices[0]!.text, prompt).toBe(expected);
+        }
+        reference.dispose();
+      } finally {
+        await server.shutdown(100);
+        await setBackend('cpu');
       }
-      reference.dispose();
-    } finally {
-      await server.shutdown(100);
-      await setBackend('cpu');
-    }
-  });
+    },
+  );
 });

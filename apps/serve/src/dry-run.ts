@@ -7,6 +7,7 @@
 import {
   GgufFile,
   type LoadDtype,
+  loadModelDirInfo,
   loadOptionsOf,
   modelFormatOf,
   modelMemoryTable,
@@ -46,13 +47,19 @@ export async function storedWeights(
 
 /**
  * How the server holds the weights of `path` under `--dtype` `dtype` on the backend named `backend`, for its ready
- * line: a GGUF's types and bytes under `keep` and `auto`, else float32 (rounded through `dtype` when one is given).
+ * line: a GGUF's types and bytes under `keep` and `auto`, a Hugging Face directory's F16/BF16 matrices where those
+ * keep halves, else float32 (rounded through `dtype` when one is given).
  */
 export async function heldWeights(path: string, dtype: LoadDtype, backend: string): Promise<string> {
   const load = loadOptionsOf(dtype, backend);
   const stored = load.dtype === 'keep' ? await storedWeights(path, load.keepHalves) : null;
   if (stored)
     return `weights held as ${[...stored.types].map(([t, n]) => `${t} ×${n}`).join(', ')}, ${gib(stored.bytes)}`;
+  if (load.dtype === 'keep' && load.keepHalves && modelFormatOf(path) === 'hf') {
+    const { rawConfig } = await loadModelDirInfo(path, { skipTokenizer: true });
+    const half = { float16: 'F16', bfloat16: 'BF16' }[String(rawConfig.torch_dtype)];
+    if (half) return `weights held as ${half} (matrices) and float32 (norms)`;
+  }
   return load.dtype === 'keep' || dtype === 'f32'
     ? 'weights in float32'
     : `weights in float32, rounded through ${dtype}`;

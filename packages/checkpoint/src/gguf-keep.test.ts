@@ -5,7 +5,7 @@ import { describeWebGpu } from '@andes/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import { logitsOf, maxAbsDiff, tinyGgufSetup, tinyModel } from '../test/tiny-model.js';
 import { saveGgufModel } from './gguf-model.js';
-import { loadModel } from './load-model.js';
+import { loadModel, saveModel } from './load-model.js';
 import { isLoadDtype, loadOptionsOf, type WeightDtype } from './weight-dtype.js';
 
 const tiny = tinyGgufSetup('gguf-keep');
@@ -70,6 +70,35 @@ describe("loadModel(…, { dtype: 'keep' }) keeps GGUF matrices in their blocks"
     a.dispose();
     b.dispose();
   });
+
+  for (const [dtype, type] of [
+    ['f16', 'F16'],
+    ['bf16', 'BF16'],
+  ] as const) {
+    it(`a Hugging Face ${dtype} directory: its matrices kept as ${type} blocks, the logits of the float32 load`, async () => {
+      const { dir, model, tokenizer, prompt } = tiny;
+      const hf = join(dir, `hf-${dtype}`);
+      await saveModel(hf, { config: model.config, model, tokenizer, dtype });
+      const kept = await loadModel(hf, { dtype: 'keep' });
+      const blocks = kept.blockWeights!;
+      for (const name of ['model.layers.0.self_attn.q_proj.weight', 'model.embed_tokens.weight', 'lm_head.weight']) {
+        expect(blocks.get(name)?.type, name).toBe(type);
+        expect(kept.tensors.has(name)).toBe(false);
+        expect(kept.storedTypes.get(name)).toBe(type);
+      }
+      expect(kept.tensors.get('model.norm.weight')).toBeDefined(); // vectors stay float32
+      const copy = LlamaForCausalLM.fromWeights(kept.config, kept);
+      const plain = await loadModel(hf);
+      const reference = LlamaForCausalLM.fromWeights(plain.config, plain);
+      const want = await logitsOf(reference, prompt);
+      const scale = Math.max(...Array.from(want, Math.abs));
+      // The same half values either way (f16/bf16 → float32 is exact): only the order of float32 sums differs.
+      expect(maxAbsDiff(await logitsOf(copy, prompt), want)).toBeLessThan(1e-4 * scale);
+      expect((await loadModel(hf, { dtype: 'keep', keepHalves: false })).blockWeights).toBeUndefined();
+      copy.dispose();
+      reference.dispose();
+    });
+  }
 
   it('loadOptionsOf: auto keeps halves on WebGPU, not on the CPU; keep and the types pass through', () => {
     expect(loadOptionsOf('auto', 'cpu')).toEqual({ dtype: 'keep', keepHalves: false });

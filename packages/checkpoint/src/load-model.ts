@@ -60,14 +60,21 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const format = modelFormatOf(path);
   if (format === 'gguf') return loadGgufModel(path, options);
   if (format === 'llama2c') return loadLlama2cModel(path, options);
-  const dir = await loadModelDir(path, { ropeLayout: options.ropeLayout, skipTokenizer: options.skipTokenizer });
+  const dir = await loadModelDir(path, {
+    ropeLayout: options.ropeLayout,
+    skipTokenizer: options.skipTokenizer,
+    halvesAsBlocks: options.dtype === 'keep' && (options.keepHalves ?? true),
+  });
   const stored = String(dir.rawConfig.torch_dtype ?? 'float32');
   const storedTypes = new Map<string, string>();
   for (const [name, t] of dir.tensors) {
     if (options.dtype && options.dtype !== 'keep') t.data = roundTripDtype(t.shape, t.data, options.dtype);
     storedTypes.set(name, stored);
   }
-  return { ...infoOfDir(dir), tensors: dir.tensors, storedTypes };
+  for (const [name, w] of dir.blockWeights ?? []) storedTypes.set(name, w.type);
+  const loaded: LoadedModel = { ...infoOfDir(dir), tensors: dir.tensors, storedTypes };
+  if (dir.blockWeights) loaded.blockWeights = dir.blockWeights;
+  return loaded;
 }
 
 /** The {@link ModelInfo} of a Hugging Face directory as read (only the fields it has). */

@@ -43,13 +43,14 @@ export interface LoadedModel {
 export interface LoadModelOptions {
   /**
    * Round every matrix through this storage type at load (e.g. to evaluate a model as q4_0), returned as float32.
-   * `keep` (GGUF only; other formats load as float32) keeps the linear-layer matrices in their file type as
-   * `blockWeights` instead, so a Q4_0 model takes ~4.5 bits per weight in memory. Default: float32 as stored.
+   * `keep` keeps the linear-layer matrices and the embedding table in their file type as `blockWeights` instead: a
+   * GGUF's half and quantized ones (a Q4_0 model takes ~4.5 bits per weight in memory) and a Hugging Face
+   * directory's F16/BF16 ones; llama2.c files load as float32. Default: float32 as stored.
    */
   dtype?: WeightDtype | 'keep';
   /**
-   * With `dtype: 'keep'`: whether F16 and BF16 matrices stay halves too (default true). False widens them to float32
-   * (exactly) and keeps only the quantized types: on the CPU backend a half product costs 2–3× a float32 one per row,
+   * With `dtype: 'keep'`: whether F16 and BF16 matrices stay halves too (default true; GGUF files and Hugging Face
+   * directories alike). False widens them to float32 (exactly) and keeps only the quantized types: on the CPU backend a half product costs 2–3× a float32 one per row,
    * where the quantized ones cost about as much (apps/serve/BENCHMARKS.md).
    */
   keepHalves?: boolean;

@@ -1,7 +1,7 @@
 import { type LlamaConfig, llamaConfig, type RopeLayout } from '@andes/nn';
-import { float32ArrayToBfloat16, float32ArrayToFloat16 } from '@andes/tensor';
+import { BlockWeight, float32ArrayToBfloat16, float32ArrayToFloat16 } from '@andes/tensor';
 import { type ChatTemplateName, type Tokenizer, tokenizerFromBytes } from '@andes/tokenizer';
-import type { HostTensor } from './dtypes.js';
+import { type HostTensor, tensorBytes } from './dtypes.js';
 import { hostTensorToFloat32, type NamedTensors, toHostTensors } from './host-tensors.js';
 import { chatTemplateName, tokenizerConfigJson } from './model-dir-tokenizer-config.js';
 import type { ModelFileReader } from './model-files.js';
@@ -71,10 +71,15 @@ export interface LoadedModelDir {
   chatTemplate?: ChatTemplateName;
   /** `config.json` exactly as stored (fields `LlamaConfig` does not know included). */
   rawConfig: Record<string, unknown>;
+  /**
+   * With `halvesAsBlocks`: the F16 and BF16 matrices as half block weights on the current backend, by Hugging Face
+   * name (absent from `tensors`); build the model with `LlamaForCausalLM.fromWeights`, which owns them afterwards.
+   */
+  blockWeights?: Map<string, BlockWeight>;
 }
 
 /** A model directory as {@link loadModelDirInfo} reads it: everything {@link LoadedModelDir} holds but the weights. */
-export type ModelDirInfo = Omit<LoadedModelDir, 'tensors'>;
+export type ModelDirInfo = Omit<LoadedModelDir, 'tensors' | 'blockWeights'>;
 
 /** Options of {@link loadModelDir}. */
 export interface LoadModelDirOptions {
@@ -82,6 +87,12 @@ export interface LoadModelDirOptions {
   ropeLayout?: RopeLayout;
   /** Skip loading the tokenizer even if present. */
   skipTokenizer?: boolean;
+  /**
+   * F16 and BF16 matrices (the linear layers and the embedding table) as half `blockWeights` instead of float32
+   * `tensors`: a bf16 LLaMA-7B then holds 13.5 GB, not 27 (`loadModel`'s `dtype: 'keep'`). Q/k matrices of an
+   * `interleaved` layout stay float32 (their rows are permuted on the way).
+   */
+  halvesAsBlocks?: boolean;
 }
 
 const torchDtype: Record<StorageDtype, string> = { float32: 'float32', float16: 'float16', bfloat16: 'bfloat16' };
@@ -280,11 +291,23 @@ export async function loadModelFiles(
   const { config } = info;
   const layout = config.rope_style;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  const blockWeights = new Map<string, BlockWeight>();
   for (const name of await weightFiles(files)) {
     const file = files.path(name);
     for await (const [tensorName, t] of shardTensors(files, name)) {
-      if (tensors.has(tensorName))
+      if (tensors.has(tensorName) || blockWeights.has(tensorName))
         throw new Error(`loadModelDir: tensor ${tensorName} appears in two shards (${file})`);
+      const half = t.dtype === 'F16' || t.dtype === 'BF16';
+      if (
+        options.halvesAsBlocks &&
+        half &&
+        t.shape.length === 2 &&
+        !(layout === 'interleaved' && qkWeight.test(tensorName))
+      ) {
+        const [rows, cols] = t.shape as [number, number];
+        blockWeights.set(tensorName, BlockWeight.fromBytes(t.dtype as 'F16' | 'BF16', [rows, cols], tensorBytes(t)));
+        continue;
+      }
       let values: { shape: readonly number[]; data: Float32Array } = {
         shape: t.shape,
         data: hostTensorToFloat32(t, `${file}: ${tensorName}`),
@@ -295,7 +318,7 @@ export async function loadModelFiles(
       tensors.set(tensorName, { shape: [...values.shape], data: values.data });
     }
   }
-  return { ...info, tensors };
+  return options.halvesAsBlocks ? { ...info, tensors, blockWeights } : { ...info, tensors };
 }
 
 /**
