@@ -98,7 +98,8 @@ export async function dryRunReport(
       : []),
     stored
       ? '  Any other --dtype holds every matrix in float32 (the f32 row), rounded through that type;'
-      : '  The weights load as float32 whatever --dtype rounds them through (the f32 row);',
+      : "  A Hugging Face directory's f16/bf16 matrices stay halves under --dtype keep (and auto on WebGPU: that row), " +
+        'else the weights load as float32 (the f32 row);',
     `  the KV cache as --kv-dtype ${KV_DTYPE_NAMES[kvDtype]} (f16 and bf16 take half of f32).`,
   ];
   return lines.join('\n');

@@ -289,21 +289,34 @@ export async function loadModelFiles(
 ): Promise<LoadedModelDir> {
   const info = await loadModelFilesInfo(files, options);
   const { config } = info;
-  const layout = config.rope_style;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const blockWeights = new Map<string, BlockWeight>();
+  try {
+    await readWeights(files, config, options.halvesAsBlocks === true, tensors, blockWeights);
+  } catch (e) {
+    // Block weights live on the backend (GPU memory): a load that fails part-way gives back the ones made so far.
+    for (const w of blockWeights.values()) w.dispose();
+    throw e;
+  }
+  return options.halvesAsBlocks ? { ...info, tensors, blockWeights } : { ...info, tensors };
+}
+
+/** Reads every weight of `files` into `tensors` (float32) or, half matrices with `halvesAsBlocks`, `blockWeights`. */
+async function readWeights(
+  files: ModelFileReader,
+  config: LlamaConfig,
+  halvesAsBlocks: boolean,
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  blockWeights: Map<string, BlockWeight>,
+): Promise<void> {
+  const layout = config.rope_style;
   for (const name of await weightFiles(files)) {
     const file = files.path(name);
     for await (const [tensorName, t] of shardTensors(files, name)) {
       if (tensors.has(tensorName) || blockWeights.has(tensorName))
         throw new Error(`loadModelDir: tensor ${tensorName} appears in two shards (${file})`);
       const half = t.dtype === 'F16' || t.dtype === 'BF16';
-      if (
-        options.halvesAsBlocks &&
-        half &&
-        t.shape.length === 2 &&
-        !(layout === 'interleaved' && qkWeight.test(tensorName))
-      ) {
+      if (halvesAsBlocks && half && t.shape.length === 2 && !(layout === 'interleaved' && qkWeight.test(tensorName))) {
         const [rows, cols] = t.shape as [number, number];
         blockWeights.set(tensorName, BlockWeight.fromBytes(t.dtype as 'F16' | 'BF16', [rows, cols], tensorBytes(t)));
         continue;
@@ -318,7 +331,6 @@ export async function loadModelFiles(
       tensors.set(tensorName, { shape: [...values.shape], data: values.data });
     }
   }
-  return options.halvesAsBlocks ? { ...info, tensors, blockWeights } : { ...info, tensors };
 }
 
 /**
