@@ -3,10 +3,9 @@
  * requests by length with one forward per batch.
  * @module
  */
-import { applyLoraAdapterDir, type LoadDtype, loadModel, loadOptionsOf } from '@andes/checkpoint';
+import { applyLoraAdapterDir, type LoadDtype, loadModel } from '@andes/checkpoint';
 import { CliError, userMessage } from '@andes/cli';
 import { LlamaForCausalLM } from '@andes/nn';
-import { getBackend } from '@andes/tensor';
 import { greedyBatch } from './batched-greedy.js';
 import {
   continuationRequest,
@@ -85,7 +84,7 @@ export class LocalModel implements LogLikelihoodModel {
   static async load(dir: string, options: LocalModelOptions & { dtype?: LoadDtype } = {}): Promise<LocalModel> {
     let loaded: Awaited<ReturnType<typeof loadModel>>;
     try {
-      loaded = await loadModel(dir, loadOptionsOf(options.dtype ?? 'auto', getBackend().name));
+      loaded = await loadModel(dir, { dtype: options.dtype ?? 'auto' });
     } catch (err) {
       throw new CliError(
         `cannot load the model in ${dir}: ${userMessage((err as Error).message)}`,

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { applyLoraAdapterDir, type LoadDtype, type LoadedModel, loadModel, loadOptionsOf } from '@andes/checkpoint';
+import { applyLoraAdapterDir, type LoadDtype, type LoadedModel, loadModel } from '@andes/checkpoint';
 import { LlamaForCausalLM, mergeLora } from '@andes/nn';
-import { getBackend } from '@andes/tensor';
 
 /** Options of {@link buildModel}. */
 export interface BuildModelOptions {
@@ -37,6 +36,5 @@ export async function modelFromLoaded(loaded: LoadedModel, lora?: string): Promi
 
 /** Loads `path` and builds its model (the tokenizer is not read: whoever needs it loads it apart). */
 export async function buildModel(path: string, options: BuildModelOptions = {}): Promise<LlamaForCausalLM> {
-  const load = loadOptionsOf(options.dtype ?? 'auto', getBackend().name);
-  return modelFromLoaded(await loadModel(path, { ...load, skipTokenizer: true }), options.lora);
+  return modelFromLoaded(await loadModel(path, { dtype: options.dtype ?? 'auto', skipTokenizer: true }), options.lora);
 }

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { type LoadDtype, loadModel, loadModelInfo, loadOptionsOf } from '@andes/checkpoint';
+import { type LoadDtype, loadModel, loadModelInfo } from '@andes/checkpoint';
 import type { LlamaConfig, LlamaForCausalLM } from '@andes/nn';
 import { getBackend } from '@andes/tensor';
 import { applyChatTemplate, type Tokenizer } from '@andes/tokenizer';
@@ -220,7 +220,7 @@ export async function loadServedModel(dir: string, options: LoadServedModelOptio
   // With engine workers, each loads the weights itself: this thread reads only the config and the tokenizer, so
   // the weights are in memory once per worker, never also here.
   const dtype = options.dtype ?? 'auto';
-  const full = workers > 0 ? undefined : await loadModel(dir, loadOptionsOf(dtype, getBackend().name));
+  const full = workers > 0 ? undefined : await loadModel(dir, { dtype });
   const loaded = full ?? (await loadModelInfo(dir));
   const tokenizer = loaded.tokenizer;
   if (!tokenizer) throw new Error(`loadServedModel: ${dir} has no tokenizer (tokenizer.model or tokenizer.json)`);

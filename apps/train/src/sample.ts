@@ -5,10 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isLoadDtype, loadModel, loadOptionsOf, modelFormatOf } from '@andes/checkpoint';
+import { isLoadDtype, loadModel, modelFormatOf } from '@andes/checkpoint';
 import { userMessage } from '@andes/cli';
 import { generate, LlamaForCausalLM } from '@andes/nn';
-import { getBackend } from '@andes/tensor';
 import { ConfigError, parseField } from './config.js';
 import { parseNumberFlag } from './number-flag.js';
 import { selectBackend } from './pretrain.js';
@@ -54,7 +53,7 @@ export async function runSample(dir: string, options: SampleOptions): Promise<st
   await selectBackend(backend);
   let loaded: Awaited<ReturnType<typeof loadModel>>;
   try {
-    loaded = await loadModel(modelDir, loadOptionsOf(dtype, getBackend().name));
+    loaded = await loadModel(modelDir, { dtype });
   } catch (err) {
     throw new ConfigError(
       `sample: cannot load the model in ${modelDir}: ${userMessage((err as Error).message)}`,

@@ -23,7 +23,7 @@ import {
   type ModelInfo,
 } from './loaded-model.js';
 import { permuteForHalfRope, permuteForInterleavedRope } from './rope-permutation.js';
-import { ggmlTypeFor, roundTripDtype, type WeightDtype } from './weight-dtype.js';
+import { ggmlTypeFor, roundTripDtype, type WeightDtype, withConcreteDtype } from './weight-dtype.js';
 
 const qkWeight = /\.self_attn\.(q|k)_proj\.weight$/;
 
@@ -107,8 +107,9 @@ export async function loadGgufModelBytes(
 }
 
 /** Reads every tensor of an open GGUF file (see {@link loadGgufModel}) and closes it. */
-async function loadGgufFile(file: GgufFile, options: LoadModelOptions): Promise<LoadedModel> {
+async function loadGgufFile(file: GgufFile, given: LoadModelOptions): Promise<LoadedModel> {
   const path = file.path;
+  const options = withConcreteDtype(given);
   try {
     const infos = file.header.tensors;
     const { config, tokenizer } = ggufInfo(file, options);

@@ -224,7 +224,10 @@ async function loadWeights(
       const heads = qk[1] === 'q' ? config.num_attention_heads : config.num_key_value_heads;
       data = permuteForHalfRope({ shape: slot.shape, data }, heads).data;
     }
-    if (options.dtype && options.dtype !== 'keep') data = roundTripDtype(slot.shape, data, options.dtype);
+    // `keep` and `auto` alike: llama2.c weights load as float32 (no block types to keep).
+    if (options.dtype && options.dtype !== 'keep' && options.dtype !== 'auto') {
+      data = roundTripDtype(slot.shape, data, options.dtype);
+    }
     tensors.set(slot.name, { shape: slot.shape, data });
     storedTypes.set(slot.name, slot.quantized ? `int8/${groupSize}` : 'F32');
   }

@@ -18,7 +18,7 @@ import type {
   ModelInfo,
 } from './loaded-model.js';
 import { loadModelDir, loadModelDirInfo, type ModelDirInfo, type StorageDtype, saveModelDir } from './model-dir.js';
-import { roundTripDtype } from './weight-dtype.js';
+import { roundTripDtype, withConcreteDtype } from './weight-dtype.js';
 
 /** Node's file system, loaded on first use: the main entry stays importable in browsers. */
 const nodeFs = () => import('node:fs/promises');
@@ -56,8 +56,9 @@ export async function readModelConfig(path: string): Promise<LlamaConfig> {
  * const loaded = await loadModel('stories15M.q8_0.gguf');
  * const model = LlamaForCausalLM.fromWeights(loaded.config, loaded); // built empty, filled tensor by tensor
  */
-export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModel(path: string, given: LoadModelOptions = {}): Promise<LoadedModel> {
   const format = modelFormatOf(path);
+  const options = withConcreteDtype(given);
   if (format === 'gguf') return loadGgufModel(path, options);
   if (format === 'llama2c') return loadLlama2cModel(path, options);
   const dir = await loadModelDir(path, {

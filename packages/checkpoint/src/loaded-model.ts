@@ -10,7 +10,7 @@ import type { BlockWeight } from '@andes/tensor';
 import type { ChatTemplateName, Tokenizer } from '@andes/tokenizer';
 import type { NamedTensors } from './host-tensors.js';
 import type { JsonValue } from './training-checkpoint.js';
-import type { WeightDtype } from './weight-dtype.js';
+import type { LoadDtype, WeightDtype } from './weight-dtype.js';
 
 /** A model file format, chosen by name: `*.gguf`, `*.bin` (llama2.c), else a Hugging Face directory. */
 export type ModelFormat = 'gguf' | 'llama2c' | 'hf';
@@ -45,13 +45,15 @@ export interface LoadModelOptions {
    * Round every matrix through this storage type at load (e.g. to evaluate a model as q4_0), returned as float32.
    * `keep` keeps the linear-layer matrices and the embedding table in their file type as `blockWeights` instead: a
    * GGUF's half and quantized ones (a Q4_0 model takes ~4.5 bits per weight in memory) and a Hugging Face
-   * directory's F16/BF16 ones; llama2.c files load as float32. Default: float32 as stored.
+   * directory's F16/BF16 ones; llama2.c files load as float32. `auto`: `keep`, with F16/BF16 widened to float32 on
+   * the CPU backend (see `loadOptionsOf`). Default: float32 as stored.
    */
-  dtype?: WeightDtype | 'keep';
+  dtype?: LoadDtype;
   /**
    * With `dtype: 'keep'`: whether F16 and BF16 matrices stay halves too (default true; GGUF files and Hugging Face
-   * directories alike). False widens them to float32 (exactly) and keeps only the quantized types: on the CPU backend a half product costs 2–3× a float32 one per row,
-   * where the quantized ones cost about as much (apps/serve/BENCHMARKS.md).
+   * directories alike). False widens them to float32 (exactly) and keeps only the quantized types: on the CPU backend
+   * a half product costs 2–3× a float32 one per row, where the quantized ones cost about as much
+   * (apps/serve/BENCHMARKS.md).
    */
   keepHalves?: boolean;
   /** Rotary layout the model computes in; `interleaved` keeps Meta's q/k row order. Default `half` (Hugging Face). */

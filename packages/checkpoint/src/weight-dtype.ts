@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dequantize, type GgmlWritableType, quantize } from '@andes/tensor';
+import { dequantize, type GgmlWritableType, getBackend, quantize } from '@andes/tensor';
 
 /** Weight storage types a model can be written in or rounded to at load. */
 export type WeightDtype = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
@@ -37,6 +37,17 @@ export function loadOptionsOf(
 ): { dtype: WeightDtype | 'keep'; keepHalves: boolean } {
   if (choice === 'auto') return { dtype: 'keep', keepHalves: backend !== 'cpu' };
   return { dtype: choice, keepHalves: true };
+}
+
+/**
+ * Loader options with `dtype: 'auto'` made concrete for the current backend (see {@link loadOptionsOf}; the block
+ * weights a loader makes live on that backend), any other options as given: what every loader reads.
+ */
+export function withConcreteDtype<T extends { dtype?: LoadDtype; keepHalves?: boolean }>(
+  options: T,
+): Omit<T, 'dtype'> & { dtype?: WeightDtype | 'keep' } {
+  if (options.dtype !== 'auto') return options as Omit<T, 'dtype'> & { dtype?: WeightDtype | 'keep' };
+  return { ...options, ...loadOptionsOf('auto', getBackend().name) };
 }
 
 /** Whether `x` names a {@link WeightDtype}. */
