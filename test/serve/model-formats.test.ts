@@ -205,21 +205,24 @@ describe('apps load every model format', () => {
   }, 60_000);
 
   it('andes-train sample --model takes a .bin file', () => {
-    const cli = join(import.meta.dirname, '..', '..', 'apps', 'train', 'bin', 'andes-train.js');
-    const args = [cli, 'sample', '--model', bin, '--prompt', 'Lily', '--max-new-tokens', '4', '--temperature', '0'];
-    const r = spawnSync(process.execPath, [...args, '--backend', 'cpu'], { encoding: 'utf8' });
+    const r = trainSample(bin);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.startsWith('Lily')).toBe(true);
   });
 
   it('andes-train sample --model takes a GGUF (blocks kept by default) and names the --dtype choices', () => {
-    const cli = join(import.meta.dirname, '..', '..', 'apps', 'train', 'bin', 'andes-train.js');
-    const args = [cli, 'sample', '--model', gguf, '--prompt', 'Lily', '--max-new-tokens', '4', '--temperature', '0'];
-    const r = spawnSync(process.execPath, [...args, '--backend', 'cpu'], { encoding: 'utf8' });
+    const r = trainSample(gguf);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.startsWith('Lily')).toBe(true);
-    const bad = spawnSync(process.execPath, [...args, '--backend', 'cpu', '--dtype', 'q4_k'], { encoding: 'utf8' });
+    const bad = trainSample(gguf, '--dtype', 'q4_k');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--dtype: expected auto, keep, f32, f16, bf16, q8_0 or q4_0, got "q4_k"/);
   });
 });
+
+/** `andes-train sample --model <model>` on the CPU: 4 greedy tokens after "Lily", with `extra` flags. */
+function trainSample(model: string, ...extra: string[]) {
+  const cli = join(import.meta.dirname, '..', '..', 'apps', 'train', 'bin', 'andes-train.js');
+  const args = [cli, 'sample', '--model', model, '--prompt', 'Lily', '--max-new-tokens', '4', '--temperature', '0'];
+  return spawnSync(process.execPath, [...args, '--backend', 'cpu', ...extra], { encoding: 'utf8' });
+}
