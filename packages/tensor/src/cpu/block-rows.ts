@@ -16,6 +16,8 @@
  *
  * @module
  */
+import type { BlockType } from '../backend/backend.js';
+import { BLOCK_TYPES } from './wasm-block-kernels.js';
 
 /** Int32 fields of a block product's parameters (byte addresses and strides as the block kernels take them). */
 export const BLOCK_ROWS = {
@@ -43,8 +45,11 @@ export const BLOCK_ROWS = {
 /** Bytes of the parameters (16-byte aligned, so that activations can follow them). */
 export const BLOCK_ROWS_BYTES = 64;
 
-/** Weight types in the order of {@link BLOCK_ROWS}.TYPE (the block kernels' export names start with them). */
-export const BLOCK_ROW_TYPES = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K', 'F16', 'BF16'] as const;
+/**
+ * Weight types in the order of {@link BLOCK_ROWS}.TYPE: the block kernels' own list (their export names start with
+ * them, wasm-block-kernels.ts), so that a type they gain is a type this kernel knows.
+ */
+export const BLOCK_ROW_TYPES: readonly BlockType[] = BLOCK_TYPES;
 
 /**
  * Weight rows per pass when x has more than one row: every row tile of x passes over them while they stay in cache

@@ -216,7 +216,8 @@ function kernel(type: BlockType, R: number, C: number, relaxed: boolean): number
   return [...L.encode(), ...code];
 }
 
-const TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
+/** The types the module has kernels for, in the order of its exports. */
+export const BLOCK_TYPES = Object.keys(BLOCK_UNITS) as BlockType[];
 const exportName = (type: BlockType, rows: number, streams = 1) => `${type}_${rows}x${streams}`;
 
 /** The export of the activation quantizer writing each layout (wasm-quantize-rows.ts). */
@@ -232,7 +233,7 @@ export const QUANTIZE_EXPORTS: Record<QuantizedLayout, string> = {
  * (wasm-relaxed-simd.ts; the module then validates only where the engine has it).
  */
 export function blockModuleBytes(relaxed = false): Uint8Array<ArrayBuffer> {
-  const fns = TYPES.flatMap((type) => {
+  const fns = BLOCK_TYPES.flatMap((type) => {
     const streams = blockUnits(relaxed)[type].decodeStreams;
     return [
       ...Array.from({ length: MAX_ROWS }, (_, i) => ({
