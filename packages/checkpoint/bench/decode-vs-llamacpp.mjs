@@ -1,5 +1,6 @@
 // Benchmark: decode tokens/s of a stories-110m-shaped model (random weights, synthetic 32000-piece SentencePiece
-// vocabulary) written by Andes as GGUF f32 / f16 / q8_0 / q4_0, in llama.cpp (node-llama-cpp 3.21.1, CPU, same
+// vocabulary) written by Andes as GGUF f32 / f16 / q8_0 / q4_0 (and q4_k_m: the f32 file quantized by llama.cpp's
+// own Q4_K / Q6_K routines, q4km-file.mjs), in llama.cpp (node-llama-cpp 3.21.1, CPU, same
 // threads) and in Andes, its linear weights kept in the file's type (`loadModel(path, { dtype: 'keep' })`, decoded
 // inside the matmul kernels). backend `cpu` (default) or `webgpu` runs Andes there; `skip-llama` omits llama.cpp.
 // Besides wall-clock tokens/s it prints tokens per CPU-second of this process (llama.cpp runs its thread in-process),
@@ -19,6 +20,7 @@ import { LlamaForCausalLM, llamaPreset } from '@andes/nn';
 import { setBackend } from '@andes/tensor';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { andesDecode, cpuSeconds, keptModel } from './decode-models.mjs';
+import { writeQ4kmFile } from './q4km-file.mjs';
 import { syntheticTokenizer } from './synthetic-tokenizer.mjs';
 
 const threads = Number(process.argv[2] ?? 2);
@@ -43,7 +45,15 @@ console.log(
 console.log('|---|---|---|---|---|---|---|---|---|');
 {
   const model = new LlamaForCausalLM(config, { seed: 1 });
-  for (const dtype of dtypes) await saveGgufModel(join(out, `m.${dtype}.gguf`), { config, model, tokenizer, dtype });
+  for (const dtype of dtypes) {
+    if (dtype === 'q4_k_m') continue;
+    await saveGgufModel(join(out, `m.${dtype}.gguf`), { config, model, tokenizer, dtype });
+  }
+  if (dtypes.includes('q4_k_m')) {
+    const f32 = join(out, 'm.f32.gguf');
+    if (!dtypes.includes('f32')) await saveGgufModel(f32, { config, model, tokenizer, dtype: 'f32' });
+    await writeQ4kmFile(f32, join(out, 'm.q4_k_m.gguf'));
+  }
   model.dispose();
 }
 await setBackend(backend);

@@ -186,35 +186,68 @@ describe.skipIf(!wasmBlockKernels())('cpu block matmul on the WebAssembly SIMD k
     });
   }
 
-  // Q4_0 on relaxed SIMD (q4RelaxedBody: nibbles as the 7-bit operand, −8·Σx from the activations) sums the same
-  // integers in the same lanes as the plain kernel, so its outputs must equal the plain kernel's exactly.
-  it.runIf(relaxedSimdSupported())(
-    'Q4_0: relaxed SIMD kernels equal the plain SIMD kernels bit for bit and match float64 (M = 1..9, odd N, K)',
-    () => {
-      for (const [n, k] of [
-        [33, 480],
-        [7, 32],
-        [130, 96],
-      ] as const) {
-        const bytes = randomBlocks('Q4_0', n, k, rng);
-        // Nibbles 0 and 15 in every position somewhere: the extremes of the 7-bit operand and of q − 8.
-        for (let at = 2; at < bytes.length; at += 18) bytes.fill(at % 36 === 2 ? 0xf0 : 0x0f, at, at + 4);
-        const weight = weightStorage(bytes);
-        for (const m of [1, 2, 3, 4, 5, 9]) {
-          const x = Float32Array.from({ length: m * k }, (_, i) => ((i >> 5) % 5 === 2 ? 127 : (rng() * 2 - 1) * 3));
-          setWasmRelaxedSimd(false);
-          expect(wasmBlockKernels()!.relaxed).toBe(false);
-          const plain = run('Q4_0', weight, x, m, n);
-          setWasmRelaxedSimd(true);
-          expect(wasmBlockKernels()!.relaxed).toBe(true);
-          const relaxed = run('Q4_0', weight, x, m, n);
-          expect(relaxed).toEqual(plain);
-          expectMatches('Q4_0', bytes, x, relaxed, m, n);
+  // On relaxed SIMD, Q4_0 (q4RelaxedBody: nibbles as the 7-bit operand, −8·Σx from the activations), Q4_K and Q6_K
+  // (q4kRelaxedBody, q6kRelaxedBody: the unsigned q as the 7-bit operand) sum the same integers in the same lanes as
+  // the plain kernels, so their outputs must equal the plain kernels' exactly.
+  const RELAXED_CASES: Record<'Q4_0' | 'Q4_K' | 'Q6_K', [number, number][]> = {
+    Q4_0: [
+      [33, 480],
+      [7, 32],
+      [130, 96],
+    ],
+    Q4_K: [
+      [33, 256],
+      [7, 768],
+    ],
+    Q6_K: [
+      [33, 256],
+      [7, 768],
+    ],
+  };
+  /** Sets quant bits to their extremes in some blocks: q = 0 and the largest q (the 7-bit operand's ends). */
+  function extremeQuants(type: 'Q4_0' | 'Q4_K' | 'Q6_K', bytes: Uint8Array): void {
+    const { typeSize } = ggmlBlockInfo(type);
+    // Per type: byte ranges of the quants within a block (Q6_K: low nibbles, then the high 2-bit pairs).
+    const ranges = {
+      Q4_0: [[2, 6]],
+      Q4_K: [[16, 48]],
+      Q6_K: [
+        [0, 16],
+        [128, 144],
+      ],
+    }[type];
+    for (let at = 0, b = 0; at < bytes.length; at += typeSize, b++) {
+      if (b % 3 === 2) continue;
+      for (const [from, to] of ranges) bytes.fill(b % 3 === 0 ? 0xff : 0x00, at + from!, at + to!);
+    }
+  }
+  for (const type of ['Q4_0', 'Q4_K', 'Q6_K'] as const) {
+    it.runIf(relaxedSimdSupported())(
+      `${type}: relaxed SIMD kernels equal the plain SIMD kernels bit for bit and match float64 (M = 1..9, odd N)`,
+      () => {
+        for (const [n, k] of RELAXED_CASES[type]) {
+          const bytes = randomBlocks(type, n, k, rng);
+          extremeQuants(type, bytes);
+          const weight = weightStorage(bytes);
+          for (const m of [1, 2, 3, 4, 5, 9]) {
+            // Some 32-blocks hold ±127 after quantization: the largest activations against the largest quants.
+            const x = Float32Array.from({ length: m * k }, (_, i) =>
+              (i >> 5) % 5 === 2 ? (i % 3 ? 127 : -127) : (rng() * 2 - 1) * 3,
+            );
+            setWasmRelaxedSimd(false);
+            expect(wasmBlockKernels()!.relaxed).toBe(false);
+            const plain = run(type, weight, x, m, n);
+            setWasmRelaxedSimd(true);
+            expect(wasmBlockKernels()!.relaxed).toBe(true);
+            const relaxed = run(type, weight, x, m, n);
+            expect(relaxed).toEqual(plain);
+            expectMatches(type, bytes, x, relaxed, m, n);
+          }
+          cpu.free(weight);
         }
-        cpu.free(weight);
-      }
-    },
-  );
+      },
+    );
+  }
 
   it('moves a weight into wasm memory on first use and returns it on free', () => {
     const bytes = randomBlocks('Q8_0', 301, 64, rng);

@@ -20,13 +20,12 @@ export const S = {
   i8Splat: simd(0x0f),
   /** i8x16.shuffle of the two vectors on the stack: byte i of the result is byte lanes[i] of a ++ b. */
   shuffle: (lanes: readonly number[]) => [...simd(0x0d), ...lanes],
+  i16Splat: simd(0x10),
   i32Splat: simd(0x11),
   f32Splat: simd(0x13),
   f32Lane: (lane: number) => [...simd(0x1f), lane],
   and: simd(0x4e),
   or: simd(0x50),
-  i8Shl: simd(0x6b),
-  i8ShrU: simd(0x6d),
   i8Sub: simd(0x71),
   i16AddPairs8: simd(0x7c),
   i32AddPairs16: simd(0x7e),
@@ -34,7 +33,10 @@ export const S = {
   i16ShrS: simd(0x8c),
   i16ShrU: simd(0x8d),
   i16Add: simd(0x8e),
+  i16Sub: simd(0x91),
   i16Mul: simd(0x95),
+  i16ExtLowU: simd(0x89),
+  i16ExtHighU: simd(0x8a),
   mulLow8: simd(0x9c),
   mulHigh8: simd(0x9d),
   i32ExtLowS: simd(0xa7),
@@ -58,7 +60,6 @@ export const S = {
 };
 // Scalar opcodes not in wasm-tile's table.
 const i32Load8S = (offset: number) => [0x2c, 0, ...uleb(offset)];
-const i32Load8U = (offset: number) => [0x2d, 0, ...uleb(offset)];
 const i32Load16U = (offset: number) => [0x2f, 0, ...uleb(offset)];
 const f32Load = (offset: number) => [0x2a, 0, ...uleb(offset)];
 /** f32.store at (address on the stack) + offset. */
@@ -250,20 +251,66 @@ export function q4RelaxedBody(ctx: Ctx): void {
   }
 }
 
-/** The 6-bit scale (or min) of Q4_K sub-block j, pushed as i32; scale bytes start at wp + 4. */
-function kScale(ctx: Ctx, j: number, min: boolean): number[] {
-  const byte = (i: number) => [...get(ctx.wp), ...i32Load8U(4 + i)];
-  if (j < 4) return [...byte(j + (min ? 4 : 0)), ...i32c(63), I.and];
-  const low = min ? [...byte(j + 4), ...i32c(4), I.shrU] : [...byte(j + 4), ...i32c(15), I.and];
-  return [...low, ...byte(min ? j : j - 4), ...i32c(6), I.shrU, ...i32c(4), I.shl, I.or];
+/** v128.const: the 16 bytes given. */
+const v128Const = (bytes: readonly number[]) => [...simd(0x0c), ...bytes];
+/** A v128.const of four groups of four equal bytes. */
+const quads = (a: number, b: number, c: number, d: number) => v128Const([a, b, c, d].flatMap((v) => [v, v, v, v]));
+
+/**
+ * Q4_K's eight 6-bit scales and mins, decoded in SIMD and multiplied by d and dmin: sets dsc[0..1] (float32 lanes
+ * d·sc_j for j = 0..3, 4..7) and dm[0..1] (dmin·m_j). Scale bytes b = wp[4..15]: for j < 4, sc_j = b[j] & 63 and
+ * m_j = b[j + 4] & 63; for j ≥ 4, sc_j = (b[j + 4] & 15) | (b[j − 4] >> 6) << 4 and m_j = b[j + 4] >> 4 |
+ * (b[j] >> 6) << 4. Two shuffles line up the sources as [sc0..sc7, m0..m7], masks pick each lane's bits (the i16
+ * shifts' bits from the neighbouring byte are masked away), then u8 → i32 → float32 and one multiply per four: ~25
+ * vector steps per super-block where the scalar decode took ~130. The floats are the scalar f32(d · f32(sc)) exactly.
+ */
+function q4kScales(ctx: Ctx, dsc: readonly number[], dm: readonly number[]): void {
+  const { L, code } = ctx;
+  const [b, v, w, dv] = [L.v128(), L.v128(), L.v128(), L.v128()];
+  code.push(...get(ctx.wp), ...S.load(4), ...set(b));
+  const lo = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11];
+  const hi = [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7];
+  code.push(...get(b), ...get(b), ...S.shuffle(lo), ...set(v));
+  code.push(...get(v), ...quads(63, 15, 63, 0), ...S.and);
+  code.push(...get(v), ...i32c(4), ...S.i16ShrU, ...quads(0, 0, 0, 15), ...S.and, ...S.or);
+  code.push(...get(b), ...get(b), ...S.shuffle(hi), ...i32c(2), ...S.i16ShrU, ...quads(0, 0x30, 0, 0x30), ...S.and);
+  code.push(...S.or, ...set(v));
+  for (const [half, out, scale] of [
+    [S.i16ExtLowU, dsc, 0],
+    [S.i16ExtHighU, dm, 2],
+  ] as const) {
+    code.push(...get(v), ...half, ...set(w), ...f16Splat(ctx, scale), ...set(dv));
+    code.push(...get(w), ...S.i32ExtLowU, ...S.f32FromI32, ...get(dv), ...S.f32Mul, ...set(out[0]!));
+    code.push(...get(w), ...S.i32ExtHighU, ...S.f32FromI32, ...get(dv), ...S.f32Mul, ...set(out[1]!));
+  }
 }
 
-/** Q4_K: a 256-element super-block; nibble run p holds sub-block 2p (low nibbles) and 2p + 1 (high nibbles). */
-export function q4kBody(ctx: Ctx): void {
+/**
+ * Pushes i32 lanes k = s[k] + s[k + 4] of the i16 lanes of `s` (a local; `pairs` is pushed and stored in it first):
+ * after a `relaxedDot8` (lane i = p[2i] + p[2i + 1] of 16 products p) that is p[2k] + p[2k+1] + p[2k+8] + p[2k+9],
+ * the integers in the i32 lanes of `dot16` and `i32AddPairs16` in the plain bodies, so that the K-quant bodies'
+ * float sums are the same on relaxed SIMD or not, bit for bit.
+ */
+function lanesOfPlain(s: number, pairs: number[]): number[] {
+  return [...pairs, ...tee(s), ...S.i32ExtLowS, ...get(s), ...S.i32ExtHighS, ...S.i32Add];
+}
+
+/**
+ * Q4_K: a 256-element super-block; nibble run p holds sub-block 2p (low nibbles) and 2p + 1 (high nibbles).
+ * Σ (d·sc·q − dmin·m)·x = d·sc·Σ q·x − dmin·m·Σx, with Σx of the float activations (minAcc). Plain SIMD multiplies
+ * int8 × int8 16 at a time (`dot16`); with `relaxed`, the nibbles q ∈ [0, 15] are the 7-bit operand of `relaxedDot8`
+ * (one `pmaddubsw` per 16 products), the two dots of a sub-block summed in i16 lanes (|lane| ≤ 4·127·15), and
+ * {@link lanesOfPlain} forms the plain body's i32 lanes: the same outputs.
+ */
+export function q4kBody(ctx: Ctx, relaxed: boolean): void {
   const { L, code } = ctx;
-  const [d, dmin, dsc, dm] = [L.f32(), L.f32(), L.f32(), L.f32()];
+  const [dsc, dm] = [
+    [L.v128(), L.v128()],
+    [L.v128(), L.v128()],
+  ];
   const [qa, qb, va, vb, xa, xb] = [L.v128(), L.v128(), L.v128(), L.v128(), L.v128(), L.v128()];
-  code.push(...f16Scalar(ctx, 0), ...set(d), ...f16Scalar(ctx, 2), ...set(dmin));
+  q4kScales(ctx, dsc, dm);
+  const scales = q4kRowScales(ctx, dsc, dm);
   for (let p = 0; p < 4; p++) {
     code.push(...get(ctx.wp), ...S.load(16 + 32 * p), ...set(qa), ...get(ctx.wp), ...S.load(32 + 32 * p), ...set(qb));
     for (let half = 0; half < 2; half++) {
@@ -272,47 +319,107 @@ export function q4kBody(ctx: Ctx): void {
         [qa, va],
         [qb, vb],
       ] as const) {
-        if (half === 0) code.push(...get(q), ...get(ctx.c.low4), ...S.and, ...set(v));
-        else code.push(...get(q), ...i32c(4), ...S.i8ShrU, ...set(v));
+        const shift = half === 0 ? [] : [...i32c(4), ...S.i16ShrU];
+        code.push(...get(q), ...shift, ...get(ctx.c.low4), ...S.and, ...set(v));
       }
-      code.push(...get(d), ...kScale(ctx, j, false), F.fromI32, F.mul, ...set(dsc));
-      code.push(...get(dmin), ...kScale(ctx, j, true), F.fromI32, F.mul, ...set(dm));
       for (let r = 0; r < ctx.R; r++) {
-        code.push(...get(ctx.xp[r]!), ...S.load(32 * j), ...set(xa));
-        code.push(...get(ctx.xp[r]!), ...S.load(32 * j + 16), ...set(xb));
-        const isum = [...dot16(va, xa), ...dot16(vb, xb), ...S.i16Add, ...S.i32AddPairs16];
-        addScaled(ctx, r, isum, [...get(dsc), ...get(ctx.sp[r]!), ...f32Load(8 * j), F.mul, ...S.f32Splat]);
-        // Σ (d·sc·q − dmin·m)·x = d·sc·Σ q·x − dmin·m·Σx, with Σx of the float activations.
-        code.push(...get(ctx.minAcc[r]!), ...get(dm), ...get(ctx.sp[r]!), ...f32Load(8 * j + 4), F.mul, F.add);
-        code.push(...set(ctx.minAcc[r]!));
+        let isum: number[];
+        if (relaxed) {
+          const dot = (v: number, offset: number) => [
+            ...get(ctx.xp[r]!),
+            ...S.load(offset),
+            ...get(v),
+            ...S.relaxedDot8,
+          ];
+          isum = lanesOfPlain(xa, [...dot(va, 32 * j), ...dot(vb, 32 * j + 16), ...S.i16Add]);
+        } else {
+          code.push(...get(ctx.xp[r]!), ...S.load(32 * j), ...set(xa));
+          code.push(...get(ctx.xp[r]!), ...S.load(32 * j + 16), ...set(xb));
+          isum = [...dot16(va, xa), ...dot16(vb, xb), ...S.i16Add, ...S.i32AddPairs16];
+        }
+        const scale = scales[r]![j >> 2]!;
+        addScaled(ctx, r, isum, [...get(scale), ...get(scale), ...S.shuffle(laneSplat(j & 3))]);
       }
     }
   }
 }
 
+/** i8x16.shuffle lanes that put float32 lane `lane` of a vector in all four lanes. */
+const laneSplat = (lane: number) => Array.from({ length: 16 }, (_, i) => 4 * lane + (i & 3));
+
+/**
+ * Per activation row r of a Q4_K super-block: two locals of float32 lanes d·sc_j·dx_j (j = 0..3, 4..7), the scales
+ * of its sub-blocks' integer sums, and minAcc[r] += Σ_j dmin·m_j·Σx_j (lanes summed as (0 + 1) + (2 + 3)). The row's
+ * [dx, Σx] pairs (sp) are read as four vectors and split into dx and Σx lanes by shuffles: one vector multiply per
+ * four sub-blocks where the scalar code took a load, a multiply and a splat per sub-block and row.
+ */
+function q4kRowScales(ctx: Ctx, dsc: readonly number[], dm: readonly number[]): number[][] {
+  const { L, code } = ctx;
+  const pairs = [L.v128(), L.v128(), L.v128(), L.v128()];
+  const mins = L.v128();
+  const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+  const odd = even.map((b) => b + 4);
+  return Array.from({ length: ctx.R }, (_, r) => {
+    const out = [L.v128(), L.v128()];
+    for (let i = 0; i < 4; i++) code.push(...get(ctx.sp[r]!), ...S.load(16 * i), ...set(pairs[i]!));
+    for (let h = 0; h < 2; h++) {
+      const [a, b] = [get(pairs[2 * h]!), get(pairs[2 * h + 1]!)];
+      code.push(...a, ...b, ...S.shuffle(even), ...get(dsc[h]!), ...S.f32Mul, ...set(out[h]!));
+      code.push(...a, ...b, ...S.shuffle(odd), ...get(dm[h]!), ...S.f32Mul);
+      if (h === 1) code.push(...get(mins), ...S.f32Add);
+      code.push(...set(mins));
+    }
+    const lane = (i: number) => [...get(mins), ...S.f32Lane(i)];
+    code.push(...get(ctx.minAcc[r]!), ...lane(0), ...lane(1), F.add, ...lane(2), ...lane(3), F.add, F.add, F.add);
+    code.push(...set(ctx.minAcc[r]!));
+    return out;
+  });
+}
+
+/** i8x16.shuffle lanes [0, 8, 1, 9, …, 7, 15]: `relaxedDot8` on such vectors pairs products i and i + 8. */
+const PAIR_WITH_8 = Array.from({ length: 16 }, (_, i) => (i >> 1) + 8 * (i & 1));
+
 /**
  * Q6_K: two halves n of 128; element 128n + 32k + l (l < 32) has low bits from ql[64n + l + 32·(k & 1)] (low
  * nibble for k < 2), high bits 2k..2k+1 of qh[32n + l], value (q − 32) times int8 scale[8n + l/16 + 2k] times d.
+ * The bits are moved with i16 shifts and byte masks (what crosses from the neighbouring byte is masked away), which
+ * cost fewer steps than i8 shifts (x86 has none: V8 shifts i16 lanes and builds a mask each time). Plain SIMD
+ * multiplies int8 q − 32 by the activations (`dot16`: i16 lane i = p[i] + p[i + 8] of the 16 products), sums lane
+ * pairs into i32 and multiplies by the scale. With `relaxed`, q ∈ [0, 63] unsigned is the 7-bit operand of
+ * `relaxedDot8` and the −32 a second dot against 32 in every lane, both on q and x reordered by PAIR_WITH_8 (q once
+ * per 16 weights, x per row): its i16 lanes are then the plain body's p[i] + p[i + 8] exactly (|pair| ≤ 2·127·32
+ * after the correction, no saturation), and one `pmaddwd` with the scale in i16 lanes gives the plain body's i32
+ * lanes times the scale: the same integers, so the same outputs, in ~7 steps per row where the plain one takes ~14.
  */
-export function q6kBody(ctx: Ctx): void {
+export function q6kBody(ctx: Ctx, relaxed: boolean): void {
   const { L, code } = ctx;
   const d = L.f32();
-  const [qv, xv] = [L.v128(), L.v128()];
+  const [qv, xv, scale] = [L.v128(), L.v128(), L.v128()];
   const isum = Array.from({ length: ctx.R }, () => L.v128());
   code.push(...f16Scalar(ctx, 208), ...set(d));
   for (let n = 0; n < 2; n++) {
     for (let k = 0; k < 4; k++) {
       for (let h = 0; h < 2; h++) {
         code.push(...get(ctx.wp), ...S.load(64 * n + 32 * (k & 1) + 16 * h));
-        code.push(...(k < 2 ? [...get(ctx.c.low4), ...S.and] : [...i32c(4), ...S.i8ShrU]));
+        code.push(...(k < 2 ? [] : [...i32c(4), ...S.i16ShrU]), ...get(ctx.c.low4), ...S.and);
         // High bits 2k..2k+1 of qh moved to bits 4..5.
         code.push(...get(ctx.wp), ...S.load(128 + 32 * n + 16 * h));
-        const shift = [[...i32c(4), ...S.i8Shl], [...i32c(2), ...S.i8Shl], [], [...i32c(2), ...S.i8ShrU]][k]!;
-        code.push(...shift, ...get(ctx.c.m30), ...S.and, ...S.or, ...get(ctx.c.m32), ...S.i8Sub, ...set(qv));
-        const scale = [...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k), ...S.i32Splat];
+        const shift = [[...i32c(4), ...S.i16Shl], [...i32c(2), ...S.i16Shl], [], [...i32c(2), ...S.i16ShrU]][k]!;
+        code.push(...shift, ...get(ctx.c.m30), ...S.and, ...S.or);
+        if (relaxed) code.push(...set(qv), ...get(qv), ...get(qv), ...S.shuffle(PAIR_WITH_8), ...set(qv));
+        else code.push(...get(ctx.c.m32), ...S.i8Sub, ...set(qv));
+        const sc = [...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k)];
+        code.push(...sc, ...(relaxed ? S.i16Splat : S.i32Splat), ...set(scale));
         for (let r = 0; r < ctx.R; r++) {
           code.push(...get(ctx.xp[r]!), ...S.load(32 * (4 * n + k) + 16 * h), ...set(xv));
-          const part = [...dot16(qv, xv), ...S.i32AddPairs16, ...scale, ...S.i32Mul];
+          let part: number[];
+          if (relaxed) {
+            code.push(...get(xv), ...get(xv), ...S.shuffle(PAIR_WITH_8), ...set(xv));
+            const dot = (v: number) => [...get(xv), ...get(v), ...S.relaxedDot8];
+            part = [...dot(qv), ...dot(ctx.c.m32), ...S.i16Sub, ...get(scale), ...S.i32Dot16];
+          } else {
+            part = [...dot16(qv, xv), ...S.i32AddPairs16, ...get(scale), ...S.i32Mul];
+          }
           if (h === 0) code.push(...part, ...set(isum[r]!));
           else code.push(...get(isum[r]!), ...part, ...S.i32Add, ...set(isum[r]!));
         }

@@ -11,7 +11,10 @@
  * instead takes them as int8 with per-lane sums and multiplies the nibbles with `pmaddubsw` (q4RelaxedBody, same
  * outputs bit for bit). Q4_K and Q6_K multiply int8 × int8 16 at a time
  * (`i16x8.extmul_*_i8x16_s`, pairs summed in i16 lanes, then `i32x4.extadd_pairwise_i16x8_s`); their i16 sums
- * cannot overflow: Q4_K sums 4 products ≤ 15·127, Q6_K 2 products ≤ 32·127. Half floats widen to float32 in SIMD
+ * cannot overflow: Q4_K sums 4 products ≤ 15·127, Q6_K 2 products ≤ 32·127. On relaxed SIMD their unsigned quants
+ * (Q4_K's nibbles, Q6_K's q before − 32) are the 7-bit operand of `pmaddubsw` and the sums are arranged into the
+ * plain kernels' i32 lanes, so the outputs are the same bit for bit (q4kBody, q6kBody). Q4_K's 6-bit scales are
+ * decoded in SIMD once per super-block and multiplied by each row's dx four at a time. Half floats widen to float32 in SIMD
  * (`widenHalves`: bf16 becomes the top 16 bits; f16 the value times 2^-112, exact for normals, subnormals and zeros,
  * the 2^112 moved onto the activations by the driver; ±inf/NaN are not expected in weights and come out as large
  * finite values) against float32 activations. Block scales (f16) are read from an f16 → float32 table in wasm
@@ -188,8 +191,8 @@ function kernel(type: BlockType, R: number, C: number, relaxed: boolean): number
   for (let j = 0; j < C; j++) {
     if (type === 'Q4_0' && relaxed) q4RelaxedBody(stream(j));
     else if (type === 'Q8_0' || type === 'Q4_0') q32Body(stream(j), type === 'Q4_0');
-    else if (type === 'Q4_K') q4kBody(stream(j));
-    else if (type === 'Q6_K') q6kBody(stream(j));
+    else if (type === 'Q4_K') q4kBody(stream(j), relaxed);
+    else if (type === 'Q6_K') q6kBody(stream(j), relaxed);
     else halfBody(stream(j), type === 'BF16');
   }
   for (let j = C - 1; j > 0; j--) code.push(...get(wp[j]!), ...i32c(unit.bytes), op.i32Add, ...set(wp[j]!));
@@ -229,7 +232,7 @@ export const QUANTIZE_EXPORTS: Record<QuantizedLayout, string> = {
 
 /**
  * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
- * the activation quantizers (wasm-quantize-rows.ts). With `relaxed`, Q4_0's kernels use relaxed SIMD
+ * the activation quantizers (wasm-quantize-rows.ts). With `relaxed`, the Q4_0, Q4_K and Q6_K kernels use relaxed SIMD
  * (wasm-relaxed-simd.ts; the module then validates only where the engine has it).
  */
 export function blockModuleBytes(relaxed = false): Uint8Array<ArrayBuffer> {

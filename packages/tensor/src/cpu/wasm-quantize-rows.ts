@@ -30,7 +30,6 @@ const V = {
   truncSat: simd(0xf8),
   narrow16: simd(0x85),
   narrow8: simd(0x65),
-  i16Splat: simd(0x10),
 };
 const P = { src: 0, blocks: 1, q: 2, pairs: 3 } as const;
 
@@ -104,7 +103,7 @@ export function quantizeRowsKernel(layout: QuantizedLayout): number[] {
   if (layout === 'int8-with-sums') {
     // Lane j: −8·(q[2j] + q[2j+1] + q[2j+16] + q[2j+17]), |lane| ≤ 4064.
     code.push(...get(P.q), ...get(q8[0]!), ...S.i16AddPairs8, ...get(q8[1]!), ...S.i16AddPairs8, ...S.i16Add);
-    code.push(...i32c(-8), ...V.i16Splat, ...S.i16Mul, ...V.store(32));
+    code.push(...i32c(-8), ...S.i16Splat, ...S.i16Mul, ...V.store(32));
   }
   code.push(...get(P.src), ...i32c(128), op.i32Add, ...set(P.src));
   code.push(...get(P.q), ...i32c(QUANTIZED_BLOCK_BYTES[layout]), op.i32Add, ...set(P.q));
