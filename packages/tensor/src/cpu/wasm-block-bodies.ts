@@ -33,7 +33,6 @@ export const S = {
   i16ShrS: simd(0x8c),
   i16ShrU: simd(0x8d),
   i16Add: simd(0x8e),
-  i16Sub: simd(0x91),
   i16Mul: simd(0x95),
   i16ExtLowU: simd(0x89),
   i16ExtHighU: simd(0x8a),
@@ -58,6 +57,8 @@ export const S = {
    */
   relaxedDot8: simd(0x112),
 };
+/** i8x16.shuffle lanes [0, 8, 1, 9, …, 7, 15]: a `relaxedDot8` of two vectors so ordered pairs products i and i + 8. */
+export const PAIR_WITH_8 = Array.from({ length: 16 }, (_, i) => (i >> 1) + 8 * (i & 1));
 // Scalar opcodes not in wasm-tile's table.
 const i32Load8S = (offset: number) => [0x2c, 0, ...uleb(offset)];
 const i32Load16U = (offset: number) => [0x2f, 0, ...uleb(offset)];
@@ -376,9 +377,6 @@ function q4kRowScales(ctx: Ctx, dsc: readonly number[], dm: readonly number[]): 
   });
 }
 
-/** i8x16.shuffle lanes [0, 8, 1, 9, …, 7, 15]: `relaxedDot8` on such vectors pairs products i and i + 8. */
-const PAIR_WITH_8 = Array.from({ length: 16 }, (_, i) => (i >> 1) + 8 * (i & 1));
-
 /**
  * Q6_K: two halves n of 128; element 128n + 32k + l (l < 32) has low bits from ql[64n + l + 32·(k & 1)] (low
  * nibble for k < 2), high bits 2k..2k+1 of qh[32n + l], value (q − 32) times int8 scale[8n + l/16 + 2k] times d.
@@ -386,10 +384,11 @@ const PAIR_WITH_8 = Array.from({ length: 16 }, (_, i) => (i >> 1) + 8 * (i & 1))
  * cost fewer steps than i8 shifts (x86 has none: V8 shifts i16 lanes and builds a mask each time). Plain SIMD
  * multiplies int8 q − 32 by the activations (`dot16`: i16 lane i = p[i] + p[i + 8] of the 16 products), sums lane
  * pairs into i32 and multiplies by the scale. With `relaxed`, q ∈ [0, 63] unsigned is the 7-bit operand of
- * `relaxedDot8` and the −32 a second dot against 32 in every lane, both on q and x reordered by PAIR_WITH_8 (q once
- * per 16 weights, x per row): its i16 lanes are then the plain body's p[i] + p[i + 8] exactly (|pair| ≤ 2·127·32
- * after the correction, no saturation), and one `pmaddwd` with the scale in i16 lanes gives the plain body's i32
- * lanes times the scale: the same integers, so the same outputs, in ~7 steps per row where the plain one takes ~14.
+ * `relaxedDot8`, q reordered by PAIR_WITH_8 once per 16 weights and the activations so stored with their −32·(x[i] +
+ * x[i + 8]) corrections (the 'int8-paired-with-sums' layout, wasm-quantize-rows.ts): the dot plus the correction is
+ * the plain body's i16 lane p[i] + p[i + 8] exactly (|q·x pair| ≤ 2·127·63, no saturation), and one `pmaddwd` with
+ * the scale in i16 lanes gives the plain body's i32 lanes times the scale: the same integers, so the same outputs,
+ * in ~5 steps per row and 16 weights where the plain body takes ~14.
  */
 export function q6kBody(ctx: Ctx, relaxed: boolean): void {
   const { L, code } = ctx;
@@ -411,13 +410,14 @@ export function q6kBody(ctx: Ctx, relaxed: boolean): void {
         const sc = [...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k)];
         code.push(...sc, ...(relaxed ? S.i16Splat : S.i32Splat), ...set(scale));
         for (let r = 0; r < ctx.R; r++) {
-          code.push(...get(ctx.xp[r]!), ...S.load(32 * (4 * n + k) + 16 * h), ...set(xv));
           let part: number[];
           if (relaxed) {
-            code.push(...get(xv), ...get(xv), ...S.shuffle(PAIR_WITH_8), ...set(xv));
-            const dot = (v: number) => [...get(xv), ...get(v), ...S.relaxedDot8];
-            part = [...dot(qv), ...dot(ctx.c.m32), ...S.i16Sub, ...get(scale), ...S.i32Dot16];
+            // 64 bytes per 32-block: the 32 paired int8, then the two 16-byte corrections.
+            const at = 64 * (4 * n + k) + 16 * h;
+            const x = [...get(ctx.xp[r]!), ...S.load(at), ...get(qv), ...S.relaxedDot8];
+            part = [...x, ...get(ctx.xp[r]!), ...S.load(at + 32), ...S.i16Add, ...get(scale), ...S.i32Dot16];
           } else {
+            code.push(...get(ctx.xp[r]!), ...S.load(32 * (4 * n + k) + 16 * h), ...set(xv));
             part = [...dot16(qv, xv), ...S.i32AddPairs16, ...get(scale), ...S.i32Mul];
           }
           if (h === 0) code.push(...part, ...set(isum[r]!));

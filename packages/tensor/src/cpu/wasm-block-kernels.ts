@@ -90,10 +90,14 @@ export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
   BF16: { bytes: 32, elements: 16, activations: 'float32', decodeStreams: 1 },
 };
 
-/** The units of the kernels on relaxed SIMD (wasm-relaxed-simd.ts): Q4_0 takes int8 activations with pair sums. */
+/**
+ * The units of the kernels on relaxed SIMD (wasm-relaxed-simd.ts): Q4_0 takes int8 activations with pair sums, Q6_K
+ * int8 activations paired for its dots with their −32 corrections (wasm-quantize-rows.ts).
+ */
 export const RELAXED_BLOCK_UNITS: Record<BlockType, BlockUnit> = {
   ...BLOCK_UNITS,
   Q4_0: { ...BLOCK_UNITS.Q4_0, activations: 'int8-with-sums', decodeStreams: 2 },
+  Q6_K: { ...BLOCK_UNITS.Q6_K, activations: 'int8-paired-with-sums' },
 };
 
 /** The units of the kernels with or without relaxed SIMD. */
@@ -228,6 +232,7 @@ export const QUANTIZE_EXPORTS: Record<QuantizedLayout, string> = {
   int8: 'quantize_rows',
   'int16-even-odd': 'quantize_rows_wide',
   'int8-with-sums': 'quantize_rows_sums',
+  'int8-paired-with-sums': 'quantize_rows_paired',
 };
 
 /**

@@ -10,14 +10,16 @@
  * Three layouts of a block's q ({@link QuantizedLayout}): int8 in order (32 bytes, the Q4_K / Q6_K kernels); as 32
  * i16, even and odd elements apart (EVEN_ODD_16, 64 bytes, the plain Q8_0 / Q4_0 kernels, see q32Body in
  * wasm-block-bodies.ts); int8 in order followed by the i16x8 correction −8·(pair sums) of Q4_0's relaxed-SIMD
- * kernel (48 bytes, q4RelaxedBody).
+ * kernel (48 bytes, q4RelaxedBody); and for Q6_K's relaxed-SIMD kernel (q6kBody) each 16 int8 in PAIR_WITH_8 order,
+ * then per 16 the i16x8 correction −32·(q[i] + q[i + 8]) (64 bytes): what depends on the activations alone is done
+ * once per row here instead of once per weight row in the kernel.
  *
  * It has the block kernels' 10-parameter signature so that it shares their module's one function type: (src,
  * blocks, q, pairs, ...unused) with src the float32 activations, q the int8 output and pairs the [dx, Σx] output.
  *
  * @module
  */
-import { f32c, f32Store, i32c, Locals, S, tee } from './wasm-block-bodies.js';
+import { f32c, f32Store, i32c, Locals, PAIR_WITH_8, S, tee } from './wasm-block-bodies.js';
 import { simd } from './wasm-encoding.js';
 import { wasmAsm } from './wasm-tile.js';
 
@@ -34,13 +36,14 @@ const V = {
 const P = { src: 0, blocks: 1, q: 2, pairs: 3 } as const;
 
 /** How a block's quantized activations are stored (see the module comment), with the bytes of one block. */
-export type QuantizedLayout = 'int8' | 'int16-even-odd' | 'int8-with-sums';
+export type QuantizedLayout = 'int8' | 'int16-even-odd' | 'int8-with-sums' | 'int8-paired-with-sums';
 
 /** Bytes of one quantized block of 32 activations in each layout. */
 export const QUANTIZED_BLOCK_BYTES: Record<QuantizedLayout, number> = {
   int8: 32,
   'int16-even-odd': 64,
   'int8-with-sums': 48,
+  'int8-paired-with-sums': 64,
 };
 
 /** Lanes of `i8x16.shuffle` moving the upper `bytes` of a vector onto its lower ones. */
@@ -95,6 +98,12 @@ export function quantizeRowsKernel(layout: QuantizedLayout): number[] {
         code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...S.shuffle(pickI16(parity)));
         code.push(...V.store(32 * half + 16 * parity));
       }
+    } else if (layout === 'int8-paired-with-sums') {
+      // The 16 in PAIR_WITH_8 order, and lane i of the correction −32·(q[i] + q[i + 8]), |lane| ≤ 8128.
+      code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...tee(q8[half]!));
+      code.push(...get(q8[half]!), ...S.shuffle(PAIR_WITH_8), ...tee(q8[half]!), ...V.store(16 * half));
+      code.push(...get(P.q), ...get(q8[half]!), ...S.i16AddPairs8, ...i32c(-32), ...S.i16Splat, ...S.i16Mul);
+      code.push(...V.store(32 + 16 * half));
     } else {
       code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...tee(q8[half]!));
       code.push(...V.store(16 * half));
