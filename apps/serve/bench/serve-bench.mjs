@@ -9,7 +9,9 @@
 //
 // Environment: ANDES_BACKEND (cpu | webgpu; default: WebGPU if an adapter exists), BENCH_TOKENS (tokens per
 // request, default 16), BENCH_SECONDS (time budget per concurrency level and server, default 30; requests in flight
-// finish), BENCH_PRESET (default stories-15m), BENCH_LEVELS (default 1,4,16,64), BENCH_SLOTS (KV-cache sequences /
+// finish), BENCH_PRESET (default stories-15m), BENCH_FILE_DTYPE (the file's type: f32, the default, f16, q8_0, q4_0,
+// or q4_k_m: the f32 file quantized by llama.cpp's own Q4_K / Q6_K routines, for shapes of whole 256-weight blocks
+// such as stories-110m), BENCH_LEVELS (default 1,4,16,64), BENCH_SLOTS (KV-cache sequences /
 // llama.cpp sequences, the largest decode batch; default 16: more clients queue), BENCH_SERVERS (default
 // andes,llama.cpp), BENCH_LLAMA_THREADS (default 1), BENCH_JSON (write the results there as JSON), BENCH_CLIENTS
 // (inline, the default: the clients run in this process; process: in a child process per level, so this process
@@ -176,10 +178,18 @@ const fmtMs = (x) => (Number.isFinite(x) ? `${x.toFixed(0)}` : '—');
 }
 
 // 2. Both servers on one GGUF file of these weights (BENCH_FILE_DTYPE, default f32), as child processes.
+// q4_k_m: the f32 file quantized by llama.cpp's own Q4_K / Q6_K routines (rows of whole 256-blocks: stories-110m).
 const FILE_DTYPE = process.env.BENCH_FILE_DTYPE ?? 'f32';
 const dir = mkdtempSync(join(tmpdir(), 'andes-serve-bench-'));
 const gguf = join(dir, `${PRESET}.${FILE_DTYPE}.gguf`);
-await saveGgufModel(gguf, { config, model, tokenizer, dtype: FILE_DTYPE });
+if (FILE_DTYPE === 'q4_k_m') {
+  const f32 = join(dir, `${PRESET}.f32.gguf`);
+  await saveGgufModel(f32, { config, model, tokenizer, dtype: 'f32' });
+  const { writeQ4kmFile } = await import('../../../packages/checkpoint/bench/q4km-file.mjs');
+  await writeQ4kmFile(f32, gguf);
+} else {
+  await saveGgufModel(gguf, { config, model, tokenizer, dtype: FILE_DTYPE });
+}
 const children = [];
 /** Server label → its process id, for its CPU seconds. */
 const pids = {};
