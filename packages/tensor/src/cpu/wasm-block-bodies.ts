@@ -34,6 +34,8 @@ export const S = {
   i16ShrU: simd(0x8d),
   i16Add: simd(0x8e),
   i16Mul: simd(0x95),
+  i16ExtLowS: simd(0x87),
+  i16ExtHighS: simd(0x88),
   i16ExtLowU: simd(0x89),
   i16ExtHighU: simd(0x8a),
   mulLow8: simd(0x9c),
@@ -62,7 +64,6 @@ export const PAIR_WITH_8 = Array.from({ length: 16 }, (_, i) => (i >> 1) + 8 * (
 // Scalar opcodes not in wasm-tile's table.
 const i32Load8S = (offset: number) => [0x2c, 0, ...uleb(offset)];
 const i32Load16U = (offset: number) => [0x2f, 0, ...uleb(offset)];
-const f32Load = (offset: number) => [0x2a, 0, ...uleb(offset)];
 /** f32.store at (address on the stack) + offset. */
 export const f32Store = (offset: number) => [0x38, 0, ...uleb(offset)];
 /** i32.const v. */
@@ -150,14 +151,9 @@ export interface Ctx {
 }
 
 /**
- * Pushes the f16 scalar at wp + offset as float32, read from the f16 → float32 table at F16_TABLE (wasm-heap.ts,
- * filled by wasmBlockKernels): 4 steps per block scale instead of decoding the bits in ~10.
+ * Pushes the f16 scalar at wp + offset as float32 in all four lanes, read from the f16 → float32 table at F16_TABLE
+ * (wasm-heap.ts, filled by wasmBlockKernels): 4 steps per block scale instead of decoding the bits in ~10.
  */
-function f16Scalar(ctx: Ctx, offset: number): number[] {
-  return [...get(ctx.wp), ...i32Load16U(offset), ...i32c(2), I.shl, ...f32Load(F16_TABLE)];
-}
-
-/** Pushes the f16 scalar at wp + offset as float32 in all four lanes, read from the table as f16Scalar does. */
 function f16Splat(ctx: Ctx, offset: number): number[] {
   return [...get(ctx.wp), ...i32Load16U(offset), ...i32c(2), I.shl, ...S.load32Splat(F16_TABLE)];
 }
@@ -348,28 +344,43 @@ export function q4kBody(ctx: Ctx, relaxed: boolean): void {
 /** i8x16.shuffle lanes that put float32 lane `lane` of a vector in all four lanes. */
 const laneSplat = (lane: number) => Array.from({ length: 16 }, (_, i) => 4 * lane + (i & 3));
 
+/** i8x16.shuffle lanes taking float32 lanes 0, 2 of a and 0, 2 of b (the dx of [dx, Σx] pairs), or 1, 3 (Σx). */
+const EVEN_F32 = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+const ODD_F32 = EVEN_F32.map((b) => b + 4);
+
+/**
+ * Pushes, for activation row r, what `use(h, dx, sx)` makes of its eight [dx, Σx] pairs at sp (a super-block's
+ * 32-blocks): h = 0 for blocks 0..3, 1 for 4..7, with dx and Σx each pushing four float32 lanes (the pairs read as
+ * four vectors into the locals `pairs` and split by shuffles).
+ */
+function withPairs(
+  ctx: Ctx,
+  r: number,
+  pairs: readonly number[],
+  use: (h: number, dx: number[], sx: number[]) => void,
+): void {
+  for (let i = 0; i < 4; i++) ctx.code.push(...get(ctx.sp[r]!), ...S.load(16 * i), ...set(pairs[i]!));
+  for (let h = 0; h < 2; h++) {
+    const [a, b] = [get(pairs[2 * h]!), get(pairs[2 * h + 1]!)];
+    use(h, [...a, ...b, ...S.shuffle(EVEN_F32)], [...a, ...b, ...S.shuffle(ODD_F32)]);
+  }
+}
+
 /**
  * Per activation row r of a Q4_K super-block: two locals of float32 lanes d·sc_j·dx_j (j = 0..3, 4..7), the scales
- * of its sub-blocks' integer sums, and minAcc[r] += Σ_j dmin·m_j·Σx_j (lanes summed as (0 + 1) + (2 + 3)). The row's
- * [dx, Σx] pairs (sp) are read as four vectors and split into dx and Σx lanes by shuffles: one vector multiply per
- * four sub-blocks where the scalar code took a load, a multiply and a splat per sub-block and row.
+ * of its sub-blocks' integer sums, and minAcc[r] += Σ_j dmin·m_j·Σx_j (lanes summed as (0 + 1) + (2 + 3)): one vector
+ * multiply per four sub-blocks where the scalar code took a load, a multiply and a splat per sub-block and row.
  */
 function q4kRowScales(ctx: Ctx, dsc: readonly number[], dm: readonly number[]): number[][] {
   const { L, code } = ctx;
   const pairs = [L.v128(), L.v128(), L.v128(), L.v128()];
   const mins = L.v128();
-  const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-  const odd = even.map((b) => b + 4);
   return Array.from({ length: ctx.R }, (_, r) => {
     const out = [L.v128(), L.v128()];
-    for (let i = 0; i < 4; i++) code.push(...get(ctx.sp[r]!), ...S.load(16 * i), ...set(pairs[i]!));
-    for (let h = 0; h < 2; h++) {
-      const [a, b] = [get(pairs[2 * h]!), get(pairs[2 * h + 1]!)];
-      code.push(...a, ...b, ...S.shuffle(even), ...get(dsc[h]!), ...S.f32Mul, ...set(out[h]!));
-      code.push(...a, ...b, ...S.shuffle(odd), ...get(dm[h]!), ...S.f32Mul);
-      if (h === 1) code.push(...get(mins), ...S.f32Add);
-      code.push(...set(mins));
-    }
+    withPairs(ctx, r, pairs, (h, dx, sx) => {
+      code.push(...dx, ...get(dsc[h]!), ...S.f32Mul, ...set(out[h]!));
+      code.push(...sx, ...get(dm[h]!), ...S.f32Mul, ...(h === 1 ? [...get(mins), ...S.f32Add] : []), ...set(mins));
+    });
     const lane = (i: number) => [...get(mins), ...S.f32Lane(i)];
     code.push(...get(ctx.minAcc[r]!), ...lane(0), ...lane(1), F.add, ...lane(2), ...lane(3), F.add, F.add, F.add);
     code.push(...set(ctx.minAcc[r]!));
@@ -392,10 +403,22 @@ function q4kRowScales(ctx: Ctx, dsc: readonly number[], dm: readonly number[]): 
  */
 export function q6kBody(ctx: Ctx, relaxed: boolean): void {
   const { L, code } = ctx;
-  const d = L.f32();
-  const [qv, xv, scale] = [L.v128(), L.v128(), L.v128()];
+  const [qv, xv, scale, dv] = [L.v128(), L.v128(), L.v128(), L.v128()];
   const isum = Array.from({ length: ctx.R }, () => L.v128());
-  code.push(...f16Scalar(ctx, 208), ...set(d));
+  // Per row, d·dx of the eight 32-blocks (blocks 0..3, 4..7): the same floats as a scalar multiply per block.
+  code.push(...f16Splat(ctx, 208), ...set(dv));
+  const pairs = [L.v128(), L.v128(), L.v128(), L.v128()];
+  const scales = Array.from({ length: ctx.R }, (_, r) => {
+    const out = [L.v128(), L.v128()];
+    withPairs(ctx, r, pairs, (h, dx) => code.push(...dx, ...get(dv), ...S.f32Mul, ...set(out[h]!)));
+    return out;
+  });
+  // Relaxed: the 16 int8 scales widened to i16 once (scales 0..7, 8..15); each group's splat is one shuffle.
+  const sc16 = [L.v128(), L.v128()];
+  if (relaxed) {
+    code.push(...get(ctx.wp), ...S.load(192), ...tee(sc16[1]!), ...S.i16ExtLowS, ...set(sc16[0]!));
+    code.push(...get(sc16[1]!), ...S.i16ExtHighS, ...set(sc16[1]!));
+  }
   for (let n = 0; n < 2; n++) {
     for (let k = 0; k < 4; k++) {
       for (let h = 0; h < 2; h++) {
@@ -405,10 +428,15 @@ export function q6kBody(ctx: Ctx, relaxed: boolean): void {
         code.push(...get(ctx.wp), ...S.load(128 + 32 * n + 16 * h));
         const shift = [[...i32c(4), ...S.i16Shl], [...i32c(2), ...S.i16Shl], [], [...i32c(2), ...S.i16ShrU]][k]!;
         code.push(...shift, ...get(ctx.c.m30), ...S.and, ...S.or);
-        if (relaxed) code.push(...set(qv), ...get(qv), ...get(qv), ...S.shuffle(PAIR_WITH_8), ...set(qv));
-        else code.push(...get(ctx.c.m32), ...S.i8Sub, ...set(qv));
-        const sc = [...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k)];
-        code.push(...sc, ...(relaxed ? S.i16Splat : S.i32Splat), ...set(scale));
+        if (relaxed) {
+          code.push(...set(qv), ...get(qv), ...get(qv), ...S.shuffle(PAIR_WITH_8), ...set(qv));
+          const lane = h + 2 * k;
+          const splat16 = Array.from({ length: 16 }, (_, i) => 2 * lane + (i & 1));
+          code.push(...get(sc16[n]!), ...get(sc16[n]!), ...S.shuffle(splat16), ...set(scale));
+        } else {
+          code.push(...get(ctx.c.m32), ...S.i8Sub, ...set(qv));
+          code.push(...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k), ...S.i32Splat, ...set(scale));
+        }
         for (let r = 0; r < ctx.R; r++) {
           let part: number[];
           if (relaxed) {
@@ -425,8 +453,8 @@ export function q6kBody(ctx: Ctx, relaxed: boolean): void {
         }
       }
       for (let r = 0; r < ctx.R; r++) {
-        const dx = [...get(ctx.sp[r]!), ...f32Load(8 * (4 * n + k))];
-        addScaled(ctx, r, get(isum[r]!), [...get(d), ...dx, F.mul, ...S.f32Splat]);
+        const scaled = get(scales[r]![n]!);
+        addScaled(ctx, r, get(isum[r]!), [...scaled, ...scaled, ...S.shuffle(laneSplat(k))]);
       }
     }
   }
