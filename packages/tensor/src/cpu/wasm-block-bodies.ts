@@ -58,6 +58,10 @@ export const S = {
    * `pmaddubsw`); exact and the same on every engine while b's top bits are clear (wasm-relaxed-simd.ts).
    */
   relaxedDot8: simd(0x112),
+  /** i8x16.relaxed_swizzle: byte i of the result is byte b[i] of a, for b[i] < 16 (one `pshufb`). */
+  relaxedSwizzle: simd(0x100),
+  /** v128.load8_splat: the byte at (address) + offset in all sixteen lanes (one `vpbroadcastb`). */
+  load8Splat: (offset: number) => [...simd(0x07), 0, ...uleb(offset)],
 };
 /** i8x16.shuffle lanes [0, 8, 1, 9, …, 7, 15]: a `relaxedDot8` of two vectors so ordered pairs products i and i + 8. */
 export const PAIR_WITH_8 = Array.from({ length: 16 }, (_, i) => (i >> 1) + 8 * (i & 1));
@@ -147,7 +151,9 @@ export interface Ctx {
   readonly acc2: number[];
   /** Per row r: a scalar float32 subtracted at the end (Q4_K's minimums). */
   readonly minAcc: number[];
-  readonly c: Record<'low4' | 'x8888' | 'm30' | 'm32' | 'f16HighMask' | 'zero' | 'ones16', number>;
+  readonly c: Record<'low4' | 'x8888' | 'm30' | 'm32' | 'f16HighMask' | 'zero' | 'ones16' | 'pairWith8', number>;
+  /** Emits `emit`'s code (a group of a K-quant super-block) as a region of its own for V8's scheduler (kernel()). */
+  readonly group: (emit: () => void) => void;
 }
 
 /**
@@ -249,7 +255,7 @@ export function q4RelaxedBody(ctx: Ctx): void {
 }
 
 /** v128.const: the 16 bytes given. */
-const v128Const = (bytes: readonly number[]) => [...simd(0x0c), ...bytes];
+export const v128Const = (bytes: readonly number[]) => [...simd(0x0c), ...bytes];
 /** A v128.const of four groups of four equal bytes. */
 const quads = (a: number, b: number, c: number, d: number) => v128Const([a, b, c, d].flatMap((v) => [v, v, v, v]));
 
@@ -300,7 +306,7 @@ function lanesOfPlain(s: number, pairs: number[]): number[] {
  * {@link lanesOfPlain} forms the plain body's i32 lanes: the same outputs.
  */
 export function q4kBody(ctx: Ctx, relaxed: boolean): void {
-  const { L, code } = ctx;
+  const { L } = ctx;
   const [dsc, dm] = [
     [L.v128(), L.v128()],
     [L.v128(), L.v128()],
@@ -308,35 +314,40 @@ export function q4kBody(ctx: Ctx, relaxed: boolean): void {
   const [qa, qb, va, vb, xa, xb] = [L.v128(), L.v128(), L.v128(), L.v128(), L.v128(), L.v128()];
   q4kScales(ctx, dsc, dm);
   const scales = q4kRowScales(ctx, dsc, dm);
-  for (let p = 0; p < 4; p++) {
-    code.push(...get(ctx.wp), ...S.load(16 + 32 * p), ...set(qa), ...get(ctx.wp), ...S.load(32 + 32 * p), ...set(qb));
-    for (let half = 0; half < 2; half++) {
-      const j = 2 * p + half;
-      for (const [q, v] of [
-        [qa, va],
-        [qb, vb],
-      ] as const) {
-        const shift = half === 0 ? [] : [...i32c(4), ...S.i16ShrU];
-        code.push(...get(q), ...shift, ...get(ctx.c.low4), ...S.and, ...set(v));
+  for (let p = 0; p < 4; p++) ctx.group(() => q4kRun(ctx, relaxed, p, { qa, qb, va, vb, xa, xb, scales }));
+}
+
+/** Q4_K's nibble run p (see {@link q4kBody}): sub-blocks 2p and 2p + 1 against every row. */
+function q4kRun(
+  ctx: Ctx,
+  relaxed: boolean,
+  p: number,
+  l: { qa: number; qb: number; va: number; vb: number; xa: number; xb: number; scales: number[][] },
+): void {
+  const { code } = ctx;
+  const { qa, qb, va, vb, xa, xb, scales } = l;
+  code.push(...get(ctx.wp), ...S.load(16 + 32 * p), ...set(qa), ...get(ctx.wp), ...S.load(32 + 32 * p), ...set(qb));
+  for (let half = 0; half < 2; half++) {
+    const j = 2 * p + half;
+    for (const [q, v] of [
+      [qa, va],
+      [qb, vb],
+    ] as const) {
+      const shift = half === 0 ? [] : [...i32c(4), ...S.i16ShrU];
+      code.push(...get(q), ...shift, ...get(ctx.c.low4), ...S.and, ...set(v));
+    }
+    for (let r = 0; r < ctx.R; r++) {
+      let isum: number[];
+      if (relaxed) {
+        const dot = (v: number, offset: number) => [...get(ctx.xp[r]!), ...S.load(offset), ...get(v), ...S.relaxedDot8];
+        isum = lanesOfPlain(xa, [...dot(va, 32 * j), ...dot(vb, 32 * j + 16), ...S.i16Add]);
+      } else {
+        code.push(...get(ctx.xp[r]!), ...S.load(32 * j), ...set(xa));
+        code.push(...get(ctx.xp[r]!), ...S.load(32 * j + 16), ...set(xb));
+        isum = [...dot16(va, xa), ...dot16(vb, xb), ...S.i16Add, ...S.i32AddPairs16];
       }
-      for (let r = 0; r < ctx.R; r++) {
-        let isum: number[];
-        if (relaxed) {
-          const dot = (v: number, offset: number) => [
-            ...get(ctx.xp[r]!),
-            ...S.load(offset),
-            ...get(v),
-            ...S.relaxedDot8,
-          ];
-          isum = lanesOfPlain(xa, [...dot(va, 32 * j), ...dot(vb, 32 * j + 16), ...S.i16Add]);
-        } else {
-          code.push(...get(ctx.xp[r]!), ...S.load(32 * j), ...set(xa));
-          code.push(...get(ctx.xp[r]!), ...S.load(32 * j + 16), ...set(xb));
-          isum = [...dot16(va, xa), ...dot16(vb, xb), ...S.i16Add, ...S.i32AddPairs16];
-        }
-        const scale = scales[r]![j >> 2]!;
-        addScaled(ctx, r, isum, [...get(scale), ...get(scale), ...S.shuffle(laneSplat(j & 3))]);
-      }
+      const scale = scales[r]![j >> 2]!;
+      addScaled(ctx, r, isum, [...get(scale), ...get(scale), ...S.shuffle(laneSplat(j & 3))]);
     }
   }
 }
@@ -408,55 +419,64 @@ export function q6kBody(ctx: Ctx, relaxed: boolean): void {
   // Per row, d·dx of the eight 32-blocks (blocks 0..3, 4..7): the same floats as a scalar multiply per block.
   code.push(...f16Splat(ctx, 208), ...set(dv));
   const pairs = [L.v128(), L.v128(), L.v128(), L.v128()];
+  // One row: d·dx of its eight blocks ahead, four per multiply. More rows: each when used (fewer live vectors).
   const scales = Array.from({ length: ctx.R }, (_, r) => {
+    if (ctx.R > 1) return [];
     const out = [L.v128(), L.v128()];
     withPairs(ctx, r, pairs, (h, dx) => code.push(...dx, ...get(dv), ...S.f32Mul, ...set(out[h]!)));
     return out;
   });
-  // Relaxed: the 16 int8 scales widened to i16 once (scales 0..7, 8..15); each group's splat is one shuffle.
-  const sc16 = [L.v128(), L.v128()];
-  if (relaxed) {
-    code.push(...get(ctx.wp), ...S.load(192), ...tee(sc16[1]!), ...S.i16ExtLowS, ...set(sc16[0]!));
-    code.push(...get(sc16[1]!), ...S.i16ExtHighS, ...set(sc16[1]!));
-  }
   for (let n = 0; n < 2; n++) {
-    for (let k = 0; k < 4; k++) {
-      for (let h = 0; h < 2; h++) {
-        code.push(...get(ctx.wp), ...S.load(64 * n + 32 * (k & 1) + 16 * h));
-        code.push(...(k < 2 ? [] : [...i32c(4), ...S.i16ShrU]), ...get(ctx.c.low4), ...S.and);
-        // High bits 2k..2k+1 of qh moved to bits 4..5.
-        code.push(...get(ctx.wp), ...S.load(128 + 32 * n + 16 * h));
-        const shift = [[...i32c(4), ...S.i16Shl], [...i32c(2), ...S.i16Shl], [], [...i32c(2), ...S.i16ShrU]][k]!;
-        code.push(...shift, ...get(ctx.c.m30), ...S.and, ...S.or);
-        if (relaxed) {
-          code.push(...set(qv), ...get(qv), ...get(qv), ...S.shuffle(PAIR_WITH_8), ...set(qv));
-          const lane = h + 2 * k;
-          const splat16 = Array.from({ length: 16 }, (_, i) => 2 * lane + (i & 1));
-          code.push(...get(sc16[n]!), ...get(sc16[n]!), ...S.shuffle(splat16), ...set(scale));
-        } else {
-          code.push(...get(ctx.c.m32), ...S.i8Sub, ...set(qv));
-          code.push(...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k), ...S.i32Splat, ...set(scale));
-        }
-        for (let r = 0; r < ctx.R; r++) {
-          let part: number[];
-          if (relaxed) {
-            // 64 bytes per 32-block: the 32 paired int8, then the two 16-byte corrections.
-            const at = 64 * (4 * n + k) + 16 * h;
-            const x = [...get(ctx.xp[r]!), ...S.load(at), ...get(qv), ...S.relaxedDot8];
-            part = [...x, ...get(ctx.xp[r]!), ...S.load(at + 32), ...S.i16Add, ...get(scale), ...S.i32Dot16];
-          } else {
-            code.push(...get(ctx.xp[r]!), ...S.load(32 * (4 * n + k) + 16 * h), ...set(xv));
-            part = [...dot16(qv, xv), ...S.i32AddPairs16, ...get(scale), ...S.i32Mul];
-          }
-          if (h === 0) code.push(...part, ...set(isum[r]!));
-          else code.push(...get(isum[r]!), ...part, ...S.i32Add, ...set(isum[r]!));
-        }
-      }
-      for (let r = 0; r < ctx.R; r++) {
-        const scaled = get(scales[r]![n]!);
-        addScaled(ctx, r, get(isum[r]!), [...scaled, ...scaled, ...S.shuffle(laneSplat(k))]);
-      }
+    for (let k = 0; k < 4; k++) ctx.group(() => q6kGroup(ctx, relaxed, n, k, { qv, xv, scale, dv, isum, scales }));
+  }
+}
+
+/** Q6_K's 32-block k of half n (see {@link q6kBody}): its two 16-weight groups against every row, then the scale. */
+function q6kGroup(
+  ctx: Ctx,
+  relaxed: boolean,
+  n: number,
+  k: number,
+  l: { qv: number; xv: number; scale: number; dv: number; isum: number[]; scales: number[][] },
+): void {
+  const { code } = ctx;
+  const { qv, xv, scale, dv, isum, scales } = l;
+  for (let h = 0; h < 2; h++) {
+    code.push(...get(ctx.wp), ...S.load(64 * n + 32 * (k & 1) + 16 * h));
+    code.push(...(k < 2 ? [] : [...i32c(4), ...S.i16ShrU]), ...get(ctx.c.low4), ...S.and);
+    // High bits 2k..2k+1 of qh moved to bits 4..5.
+    code.push(...get(ctx.wp), ...S.load(128 + 32 * n + 16 * h));
+    const shift = [[...i32c(4), ...S.i16Shl], [...i32c(2), ...S.i16Shl], [], [...i32c(2), ...S.i16ShrU]][k]!;
+    code.push(...shift, ...get(ctx.c.m30), ...S.and, ...S.or);
+    if (relaxed) {
+      // The weights in PAIR_WITH_8 order (the activations come so), the scale in i16 lanes.
+      code.push(...get(ctx.c.pairWith8), ...S.relaxedSwizzle, ...set(qv));
+      code.push(...get(ctx.wp), ...S.load8Splat(192 + 8 * n + h + 2 * k), ...S.i16ExtLowS, ...set(scale));
+    } else {
+      code.push(...get(ctx.c.m32), ...S.i8Sub, ...set(qv));
+      code.push(...get(ctx.wp), ...i32Load8S(192 + 8 * n + h + 2 * k), ...S.i32Splat, ...set(scale));
     }
+    for (let r = 0; r < ctx.R; r++) {
+      let part: number[];
+      if (relaxed) {
+        // 64 bytes per 32-block: the 32 paired int8, then the two 16-byte corrections.
+        const at = 64 * (4 * n + k) + 16 * h;
+        const x = [...get(ctx.xp[r]!), ...S.load(at), ...get(qv), ...S.relaxedDot8];
+        part = [...x, ...get(ctx.xp[r]!), ...S.load(at + 32), ...S.i16Add, ...get(scale), ...S.i32Dot16];
+      } else {
+        code.push(...get(ctx.xp[r]!), ...S.load(32 * (4 * n + k) + 16 * h), ...set(xv));
+        part = [...dot16(qv, xv), ...S.i32AddPairs16, ...get(scale), ...S.i32Mul];
+      }
+      if (h === 0) code.push(...part, ...set(isum[r]!));
+      else code.push(...get(isum[r]!), ...part, ...S.i32Add, ...set(isum[r]!));
+    }
+  }
+  for (let r = 0; r < ctx.R; r++) {
+    const ahead = scales[r]![n];
+    const rowScale = ahead
+      ? [...get(ahead), ...get(ahead), ...S.shuffle(laneSplat(k))]
+      : [...get(dv), ...get(ctx.sp[r]!), ...S.load32Splat(8 * (4 * n + k)), ...S.f32Mul];
+    addScaled(ctx, r, get(isum[r]!), rowScale);
   }
 }
 

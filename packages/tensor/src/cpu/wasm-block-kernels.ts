@@ -42,12 +42,14 @@ import {
   I,
   i32c,
   Locals,
+  PAIR_WITH_8,
   q4kBody,
   q4RelaxedBody,
   q6kBody,
   q32Body,
   S,
   tee,
+  v128Const,
 } from './wasm-block-bodies.js';
 import { ensureMemory, F16_TABLE_BYTES } from './wasm-heap.js';
 import { QUANTIZED_BLOCK_BYTES, type QuantizedLayout, quantizeRowsKernel } from './wasm-quantize-rows.js';
@@ -156,7 +158,9 @@ function kernel(type: BlockType, R: number, C: number, relaxed: boolean): number
     x8888: splat(0x88888888, S.i32Splat),
     ones16: splat(0x00010001, S.i32Splat),
     zero: L.v128(), // locals start zeroed
+    pairWith8: L.v128(),
   };
+  code.push(...v128Const(PAIR_WITH_8), ...set(c.pairWith8));
   const stream = (j: number): Ctx => ({
     R,
     L,
@@ -168,6 +172,15 @@ function kernel(type: BlockType, R: number, C: number, relaxed: boolean): number
     acc2: acc2[j]!,
     minAcc: minAcc[j]!,
     c,
+    // Why groups: V8's optimizing compiler schedules the loads of a long straight-line body (a K-quant super-block:
+    // 16 Q6_K groups) early and keeps them on the stack: the 1-row Q6_K kernel spilled 109 vectors per super-block
+    // (`--print-wasm-code`). A branch that is never taken, on a word of memory (the f16 table's 1.0, so V8 cannot
+    // fold it away), before each group keeps the group's loads after it: 6 spills.
+    group: (emit) => {
+      code.push(op.block, 0x40, ...i32c(F16_TABLE + 4 * 0x3c00), 0x28, 2, 0, op.i32Eqz, op.brIf, 0);
+      emit();
+      code.push(op.end);
+    },
   });
   if (C > 1) {
     // n ← n / C passes; stream j starts j·n/C weight rows (wFar bytes each) and outputs (oFar bytes each) further.
