@@ -70,7 +70,8 @@ export interface BlockUnit {
    * Weight streams of the one-row (decode) kernel (see kernel()); rows past the last multiple of it go through the
    * one-stream kernel. Measured in stories-110m decode, same process, interleaved (BENCHMARKS.md): two streams
    * 1.09× for F16 and Q8_0; for Q4_0 0.95× on the plain kernel (compute-bound) and 1.0–1.12× on the relaxed one
-   * (1.3× on a 56 MB weight from DRAM); 1 where unmeasured or slower.
+   * (1.3× on a 56 MB weight from DRAM); on relaxed SIMD Q4_K 1.25× and Q6_K 1.4× on a 32000 × 2048 weight from
+   * memory (4 streams: the same), a stories-110m Q4_K_M decode step 1.2–1.25×; 1 where unmeasured or slower.
    */
   readonly decodeStreams: number;
 }
@@ -94,12 +95,14 @@ export const BLOCK_UNITS: Record<BlockType, BlockUnit> = {
 
 /**
  * The units of the kernels on relaxed SIMD (wasm-relaxed-simd.ts): Q4_0 takes int8 activations with pair sums, Q6_K
- * int8 activations paired for its dots with their −32 corrections (wasm-quantize-rows.ts).
+ * int8 activations paired for its dots with their −32 corrections (wasm-quantize-rows.ts); Q4_0, Q4_K and Q6_K
+ * decode over two weight streams.
  */
 export const RELAXED_BLOCK_UNITS: Record<BlockType, BlockUnit> = {
   ...BLOCK_UNITS,
   Q4_0: { ...BLOCK_UNITS.Q4_0, activations: 'int8-with-sums', decodeStreams: 2 },
-  Q6_K: { ...BLOCK_UNITS.Q6_K, activations: 'int8-paired-with-sums' },
+  Q4_K: { ...BLOCK_UNITS.Q4_K, decodeStreams: 2 },
+  Q6_K: { ...BLOCK_UNITS.Q6_K, activations: 'int8-paired-with-sums', decodeStreams: 2 },
 };
 
 /** The units of the kernels with or without relaxed SIMD. */
