@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics, readRunArguments } from '@andes/train';
@@ -64,11 +64,15 @@ describe('andes-train sweep', () => {
     );
     const run0 = join(outDir, 'runs', 'c2.4e7-d32');
     const run1 = join(outDir, 'runs', 'c2.4e7-d64');
-    // Kill the sweep (not its worker: the worker must notice and stop by itself) once point 0 has a checkpoint.
-    const checkpoint = join(run0, 'checkpoints', 'step-000004');
+    // Kill the sweep (not its worker: the worker must notice and stop by itself) once point 0 has a checkpoint of step
+    // 4 or later: older checkpoints are pruned as new ones land, so on a fast machine step 4's alone may come and go
+    // between two polls (the sweep then finished before the kill).
+    const checkpoints = join(run0, 'checkpoints');
+    const hasCheckpoint = () =>
+      existsSync(checkpoints) && readdirSync(checkpoints).some((name) => Number(/^step-(\d+)$/.exec(name)?.[1]) >= 4);
     const deadline = Date.now() + 60_000;
-    while (!existsSync(checkpoint) && first.exitCode === null && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    while (!hasCheckpoint() && first.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     first.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     const configInode = statSync(join(run0, 'config.json')).ino;
