@@ -130,24 +130,6 @@ describe('generate', () => {
     model.dispose();
   });
 
-  it('runs on a paged cache, on a given KvCache, and past the context on a contiguous one: the same tokens', async () => {
-    const model = sharpModel(7);
-    const greedy = { temperature: 0, stop: [] };
-    const prompt = randomIds(1, 50, config.vocab_size, 8)[0] as number[];
-    // 50 + 14 = the model's 64 positions: the paged step (the default).
-    const paged = await generateIds(model, prompt, { ...greedy, maxNewTokens: 14 });
-    const cache = new KvCache(config, { maxBatch: 2, maxSeq: 64 });
-    const given = await generateIds(model, prompt, { ...greedy, maxNewTokens: 14, cache });
-    cache.dispose();
-    // 50 + 20 > 64: a contiguous cache made for the call (the paged step refuses positions past the context).
-    const past = await generateIds(model, prompt, { ...greedy, maxNewTokens: 20 });
-    expect(given).toEqual(paged);
-    expect(past.slice(0, 14)).toEqual(paged);
-    expect(past).toHaveLength(20);
-    expect(new Set(paged).size).toBeGreaterThan(2);
-    model.dispose();
-  });
-
   it('sampling is reproducible per seed, streams, stops on stop ids and leaks nothing', async () => {
     const model = sharpModel(4);
     const before = memory().tensors;

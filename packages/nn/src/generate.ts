@@ -1,12 +1,7 @@
 /**
- * Autoregressive generation: prefill the prompt once, then one cached decoding step per token. Each step samples on
- * the device (`sampleTokens` with the sequence's `Sampler` settings and draw) and reads back one token id.
- *
- * By default the steps run over a paged cache of the sequence's own (`forwardPaged`, the serving engine's step: the
- * keys and values written in place and one fused paged attention per layer), which decoded a stories-110m Q4_K_M
- * model on the CPU ~1.6× faster than the contiguous `KvCache` path (composed attention: a product, a mask, a softmax
- * and a product per layer, with the cache's keys read out per step). A `KvCache` given in the options keeps that path,
- * and so does a generation past the model's context (`max_position_embeddings`), which the paged step refuses.
+ * Autoregressive generation with a `KvCache`: prefill the prompt once, then one cached decoding step per token.
+ * Each step samples on the device (`sampleTokens` with the sequence's `Sampler` settings and draw) and reads back
+ * one token id.
  *
  * @module
  */
@@ -14,12 +9,7 @@
 import { sampleTokens, type Tensor } from '@andes/tensor';
 import { KvCache } from './kv-cache.js';
 import type { LlamaForCausalLM } from './llama.js';
-import { forwardPaged } from './paged-forward.js';
-import { PagedKvCache } from './paged-kv-cache.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
-
-/** Positions per block of the paged cache {@link generate} makes. */
-const GENERATE_BLOCK = 16;
 
 /** Options of {@link generate}: the {@link Sampler}'s settings (seed default 0) and when to stop. */
 export interface GenerateOptions extends SamplingOptions {
@@ -30,10 +20,7 @@ export interface GenerateOptions extends SamplingOptions {
    * ids so far (including it) that returns true to stop after yielding it. Default: `[config.eos_token_id]`.
    */
   stop?: readonly number[] | ((token: number, generated: readonly number[]) => boolean);
-  /**
-   * Run on this contiguous cache (slot 0 is used and overwritten) instead of a paged cache of `prompt +
-   * maxNewTokens` positions made for the call.
-   */
+  /** Reuse a cache (slot 0 is used and overwritten); by default one of `prompt + maxNewTokens` positions is made. */
   cache?: KvCache;
 }
 
@@ -75,28 +62,14 @@ export async function* generate(
   }
   if (options.maxNewTokens === 0) return;
   const sampler = new Sampler(options); // first: invalid settings throw before any cache is allocated
+  const ownCache = options.cache === undefined;
+  const cache =
+    options.cache ?? new KvCache(model.config, { maxBatch: 1, maxSeq: prompt.length + options.maxNewTokens });
   const stop = options.stop ?? [model.config.eos_token_id];
-  const ids = Array.from(prompt);
-  const positions = ids.length + options.maxNewTokens;
   const generated: number[] = [];
-  // The paged step keeps to the model's context; past it (RoPE extrapolating) a contiguous cache is made instead.
-  const pagedFits = positions <= model.config.max_position_embeddings;
-  const given = options.cache;
-  const paged =
-    given || !pagedFits
-      ? null
-      : new PagedKvCache(model.config, { numBlocks: Math.ceil(positions / GENERATE_BLOCK), blockSize: GENERATE_BLOCK });
-  const contiguous = paged ? null : (given ?? new KvCache(model.config, { maxBatch: 1, maxSeq: positions }));
   try {
-    let logits: Tensor;
-    if (paged) {
-      paged.pool.open(0);
-      if (!paged.pool.grow(0, positions)) throw new Error(`generate: no room for ${positions} positions (internal)`);
-      logits = forwardPaged(model, [{ seq: 0, ids, start: 0 }], paged);
-    } else {
-      contiguous!.release(0);
-      logits = model.prefill(ids, { cache: contiguous!, slot: 0 });
-    }
+    cache.release(0);
+    let logits = model.prefill(prompt, { cache, slot: 0 });
     for (;;) {
       const token = await pick(logits, sampler);
       sampler.observe(token);
@@ -105,14 +78,10 @@ export async function* generate(
       yield token;
       if (typeof stop === 'function' && stop(token, generated)) return;
       if (generated.length >= options.maxNewTokens) return;
-      const start = ids.length + generated.length - 1;
-      logits = paged
-        ? forwardPaged(model, [{ seq: 0, ids: [token], start }], paged)
-        : model.forwardBatch([token], { cache: contiguous!, slots: [0] });
+      logits = model.forwardBatch([token], { cache, slots: [0] });
     }
   } finally {
-    paged?.dispose();
-    if (contiguous !== given) contiguous?.dispose();
+    if (ownCache) cache.dispose();
   }
 }
 
