@@ -35,7 +35,6 @@ export const S = {
   i16Add: simd(0x8e),
   i16Mul: simd(0x95),
   i16ExtLowS: simd(0x87),
-  i16ExtHighS: simd(0x88),
   i16ExtLowU: simd(0x89),
   i16ExtHighU: simd(0x8a),
   mulLow8: simd(0x9c),
