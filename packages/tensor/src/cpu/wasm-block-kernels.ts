@@ -14,8 +14,8 @@
  * cannot overflow: Q4_K sums 4 products ≤ 15·127, Q6_K 2 products ≤ 32·127. On relaxed SIMD their unsigned quants
  * (Q4_K's nibbles, Q6_K's q before − 32) are the 7-bit operand of `pmaddubsw` and the sums are arranged into the
  * plain kernels' i32 lanes, so the outputs are the same bit for bit (q4kBody, q6kBody). Q4_K's 6-bit scales are
- * decoded in SIMD once per super-block and multiplied by each row's dx four at a time. Half floats widen to float32 in SIMD
- * (`widenHalves`: bf16 becomes the top 16 bits; f16 the value times 2^-112, exact for normals, subnormals and zeros,
+ * decoded in SIMD once per super-block and multiplied by each row's dx four at a time. Half floats widen to float32
+ * in SIMD (`widenHalves`: bf16 becomes the top 16 bits; f16 the value times 2^-112, exact for normals, subnormals and zeros,
  * the 2^112 moved onto the activations by the driver; ±inf/NaN are not expected in weights and come out as large
  * finite values) against float32 activations. Block scales (f16) are read from an f16 → float32 table in wasm
  * memory (F16_TABLE).
@@ -253,8 +253,8 @@ export const QUANTIZE_EXPORTS: Record<QuantizedLayout, string> = {
 
 /**
  * The module's bytes: the shared memory imported as `env.mem`, one kernel per type and row count 1..MAX_ROWS, and
- * the activation quantizers (wasm-quantize-rows.ts). With `relaxed`, the Q4_0, Q4_K and Q6_K kernels use relaxed SIMD
- * (wasm-relaxed-simd.ts; the module then validates only where the engine has it).
+ * the activation quantizers (wasm-quantize-rows.ts). With `relaxed`, the Q4_0, Q4_K and Q6_K kernels use relaxed
+ * SIMD (wasm-relaxed-simd.ts; the module then validates only where the engine has it).
  */
 export function blockModuleBytes(relaxed = false): Uint8Array<ArrayBuffer> {
   const fns = BLOCK_TYPES.flatMap((type) => {
