@@ -164,13 +164,14 @@ function f16Splat(ctx: Ctx, offset: number): number[] {
 }
 
 /**
- * Pushes dw·dx in all four lanes for row r: dw a v128 local (f16Splat), dx the first float of the row's current
- * [dx, Σx] pair. The same float32 product as a scalar multiply and a splat, with two fewer steps.
+ * Pushes dw·dx in all four lanes for row r: dw a v128 local (f16Splat), dx the first float of the row's [dx, Σx]
+ * pair of 32-block `block` of the current unit (0 but in a K-quant super-block). The same float32 product as a scalar
+ * multiply and a splat, with two fewer steps.
  */
-const blockScale = (ctx: Ctx, r: number, dw: number) => [
+const blockScale = (ctx: Ctx, r: number, dw: number, block = 0) => [
   ...get(dw),
   ...get(ctx.sp[r]!),
-  ...S.load32Splat(0),
+  ...S.load32Splat(8 * block),
   ...S.f32Mul,
 ];
 
@@ -415,10 +416,10 @@ export function q6kBody(ctx: Ctx, relaxed: boolean): void {
   const { L, code } = ctx;
   const [qv, xv, scale, dv] = [L.v128(), L.v128(), L.v128(), L.v128()];
   const isum = Array.from({ length: ctx.R }, () => L.v128());
-  // Per row, d·dx of the eight 32-blocks (blocks 0..3, 4..7): the same floats as a scalar multiply per block.
   code.push(...f16Splat(ctx, 208), ...set(dv));
-  const pairs = [L.v128(), L.v128(), L.v128(), L.v128()];
-  // One row: d·dx of its eight blocks ahead, four per multiply. More rows: each when used (fewer live vectors).
+  // One row: d·dx of its eight 32-blocks ahead, four per multiply (the same floats as a scalar multiply per block).
+  // More rows: each when used (fewer live vectors).
+  const pairs = ctx.R === 1 ? [L.v128(), L.v128(), L.v128(), L.v128()] : [];
   const scales = Array.from({ length: ctx.R }, (_, r) => {
     if (ctx.R > 1) return [];
     const out = [L.v128(), L.v128()];
@@ -474,7 +475,7 @@ function q6kGroup(
     const ahead = scales[r]![n];
     const rowScale = ahead
       ? [...get(ahead), ...get(ahead), ...S.shuffle(laneSplat(k))]
-      : [...get(dv), ...get(ctx.sp[r]!), ...S.load32Splat(8 * (4 * n + k)), ...S.f32Mul];
+      : blockScale(ctx, r, dv, 4 * n + k);
     addScaled(ctx, r, get(isum[r]!), rowScale);
   }
 }

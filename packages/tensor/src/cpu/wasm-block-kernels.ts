@@ -163,7 +163,7 @@ function kernel(type: BlockType, R: number, C: number, relaxed: boolean): number
     zero: L.v128(), // locals start zeroed
     pairWith8: L.v128(),
   };
-  code.push(...v128Const(PAIR_WITH_8), ...set(c.pairWith8));
+  if (type === 'Q6_K' && relaxed) code.push(...v128Const(PAIR_WITH_8), ...set(c.pairWith8)); // its only user
   const stream = (j: number): Ctx => ({
     R,
     L,

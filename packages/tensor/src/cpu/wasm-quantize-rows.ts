@@ -98,15 +98,16 @@ export function quantizeRowsKernel(layout: QuantizedLayout): number[] {
         code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...S.shuffle(pickI16(parity)));
         code.push(...V.store(32 * half + 16 * parity));
       }
-    } else if (layout === 'int8-paired-with-sums') {
-      // The 16 in PAIR_WITH_8 order, and lane i of the correction −32·(q[i] + q[i + 8]), |lane| ≤ 8128.
-      code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...tee(q8[half]!));
-      code.push(...get(q8[half]!), ...S.shuffle(PAIR_WITH_8), ...tee(q8[half]!), ...V.store(16 * half));
-      code.push(...get(P.q), ...get(q8[half]!), ...S.i16AddPairs8, ...i32c(-32), ...S.i16Splat, ...S.i16Mul);
-      code.push(...V.store(32 + 16 * half));
     } else {
       code.push(...get(P.q), ...get(narrowed[0]!), ...get(narrowed[1]!), ...V.narrow8, ...tee(q8[half]!));
-      code.push(...V.store(16 * half));
+      if (layout === 'int8-paired-with-sums') {
+        // The 16 in PAIR_WITH_8 order, and lane i of the correction −32·(q[i] + q[i + 8]), |lane| ≤ 8128.
+        code.push(...get(q8[half]!), ...S.shuffle(PAIR_WITH_8), ...tee(q8[half]!), ...V.store(16 * half));
+        code.push(...get(P.q), ...get(q8[half]!), ...S.i16AddPairs8, ...i32c(-32), ...S.i16Splat, ...S.i16Mul);
+        code.push(...V.store(32 + 16 * half));
+      } else {
+        code.push(...V.store(16 * half));
+      }
     }
   }
   if (layout === 'int8-with-sums') {
