@@ -27,7 +27,7 @@
 
 import { EXP2_64_ERROR, EXP2_ERROR } from './exp2-polynomial.js';
 import { fastExp, MIN_EXPONENT, sumErrorBound } from './sample-tokens-exp.js';
-import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
+import { ensureMemory, rowAddress, WORK_BYTES } from './wasm-heap.js';
 import { BLOCK, U32, wasmSampling } from './wasm-sampling.js';
 
 /** κ: a weight's relative error from its float32 argument is at most κ·|y| (see the module comment). */
@@ -61,13 +61,12 @@ export function drawByBlocks(a: Float32Array, temperature: number, uniform: numb
     return NOT_PROVEN;
   }
   if (!ensureMemory(wasm.memory, bytes + 8 * (blocks + 1))) return NOT_PROVEN;
-  const f = new Float32Array(wasm.memory.buffer, 0, padded);
-  f.set(a);
-  f.fill(Number.NEGATIVE_INFINITY, n);
-  const m = wasm.rowMax(0, bytes);
+  // The row in place where it lives in wasm memory, else copied to 0 (its sums go after a copy's room either way).
+  const x = rowAddress(wasm.memory, a, n, BLOCK, Number.NEGATIVE_INFINITY);
+  const m = wasm.rowMax(x, bytes);
   if (!Number.isFinite(m)) return NOT_PROVEN;
   const flushed = padded * 2 ** -114; // tokens of weight 0 in the definition weigh < 2^-115 here
-  wasm.blockWeights(0, bytes, m, c, bytes);
+  wasm.blockWeights(x, bytes, m, c, bytes);
   let sums = new Float64Array(wasm.memory.buffer, bytes, blocks + 1);
   const argument = ARGUMENT_ERROR * -sums[blocks]!;
   const first = decide(
@@ -81,8 +80,8 @@ export function drawByBlocks(a: Float32Array, temperature: number, uniform: numb
     marginScale,
   );
   if (first !== NOT_PROVEN) return first;
-  // Second try in float64 (the row is in place): undecided only within ~1e-10 of the total from a running sum.
-  wasm.blockWeights64(0, bytes, m, inv * Math.LOG2E, bytes);
+  // Second try in float64 (the row is where it was): undecided only within ~1e-10 of the total from a running sum.
+  wasm.blockWeights64(x, bytes, m, inv * Math.LOG2E, bytes);
   sums = new Float64Array(wasm.memory.buffer, bytes, blocks);
   return decide(
     a,

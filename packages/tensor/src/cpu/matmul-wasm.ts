@@ -10,7 +10,7 @@
  */
 import { type DotProduct, runDotKernels } from './cpu-threads.js';
 import type { CpuStorage } from './storage.js';
-import { ensureMemory, heapBlock, WORK_BYTES } from './wasm-heap.js';
+import { allocateOnHeap, ensureMemory, type HeapBlock, heapBlock, WORK_BYTES } from './wasm-heap.js';
 import { simdPackTiles } from './wasm-pack-tiles.js';
 import {
   AXPY_COLS,
@@ -49,6 +49,7 @@ export function wasmMatmul(
   M: number,
   K: number,
   N: number,
+  oBlock?: HeapBlock,
 ): boolean {
   const wasm = wasmTile();
   if (!wasm) return false;
@@ -76,6 +77,9 @@ export function wasmMatmul(
   const f = new Float32Array(wasm.memory.buffer);
   // Padding columns of K must be zeros in a and in copied bᵀ rows (copies below write only the first K of each).
   if (Kp !== K) f.fill(0, aOff, source.kind === 'copy' ? oOff : wOff);
+  // o in wasm memory with room for the padded rows (matmul's productOutput): the kernels write it in place.
+  const direct =
+    oBlock !== undefined && aBases.length === 1 && chunk === roundUp(N, cols) && chunk === N && oBlock.floats >= Mp * N;
   let copiedB = -1;
   for (let bi = 0; bi < aBases.length; bi++) {
     if (source.kind === 'axpy') copyRows(A, aBases[bi]!, M, K, f, aOff, Kp);
@@ -96,14 +100,41 @@ export function wasmMatmul(
       } else {
         w = source.start + bBases[bi]! + (source.kind === 'dot' ? j0 * K : j0);
       }
-      const oRow = { off: oOff, stride: np };
+      const oRow = direct ? { off: oBlock.start, stride: N } : { off: oOff, stride: np };
       if (source.kind === 'axpy') axpyBlock(wasm, aOff, Kp, w, N, K, oRow, Mp, np);
       else dotBlock(wasm, aOff, Kp, w, oRow, Mp, np);
+      if (direct) continue;
       const oBase = bi * M * N + j0;
       for (let i = 0; i < M; i++) o.set(f.subarray(oOff + i * np, oOff + i * np + n), oBase + i * N);
     }
   }
   return true;
+}
+
+/** Most rows of a product whose output {@link productOutput} places in wasm memory: a decode step's, not training's. */
+const DIRECT_MAX_ROWS = 64;
+/** Outputs of at least this many floats are placed (below it, copying the rows out costs less than a µs). */
+const DIRECT_MIN_FLOATS = 1 << 14;
+/** Outputs of at most this many floats are placed (wasm memory never shrinks). */
+const DIRECT_MAX_FLOATS = 1 << 22;
+
+/**
+ * The output storage of x [M, K] · w with w a weight living in wasm memory (`bStorage`, one batch), placed in wasm
+ * memory with room for M rows padded to whole tiles, so that {@link wasmMatmul} writes it in place and its readers
+ * (the draws of sample-tokens.ts) read it there; undefined for any other product, which gets a JS array. Why: the LM
+ * head's logits ([16, 32 000] at 16 rows, 2 MB) were copied out of the work area and then into it again for each
+ * row's draw, ~0.3 ms of a ~8-ms 16-row decode step on the engine's thread alone (apps/serve/BENCHMARKS.md).
+ */
+export function productOutput(
+  M: number,
+  N: number,
+  batch: number,
+  bStorage: CpuStorage | null,
+): CpuStorage | undefined {
+  const size = M * N;
+  if (batch !== 1 || M > DIRECT_MAX_ROWS || size < DIRECT_MIN_FLOATS || size > DIRECT_MAX_FLOATS) return undefined;
+  if (!bStorage || !heapBlock(bStorage)) return undefined;
+  return allocateOnHeap(size, roundUp(M, TILE_ROWS) * N);
 }
 
 /** One weight of {@link wasmRowParts}: rows [offset / K, offset / K + n) of a `[*, K]` float32 storage. */

@@ -3,9 +3,9 @@ import { sizeOf, stridesOf } from '../shape.js';
 import { readFloat32 } from './half.js';
 import { HALF_DOT_MAX_ROWS, halfRowsMatmul } from './half-matmul.js';
 import { dotForm, rowForm } from './matmul-kernels.js';
-import { wasmMatmul } from './matmul-wasm.js';
+import { productOutput, wasmMatmul } from './matmul-wasm.js';
 import { allocCpu, CpuStorage, cpuData, forEachRow, readView } from './storage.js';
-import { noteMatmulOperand } from './wasm-heap.js';
+import { heapBlock, noteMatmulOperand } from './wasm-heap.js';
 
 /** The kernels {@link matmul} runs: `wasm` (WebAssembly SIMD, float32 lanes) where available, else `js`. */
 export type CpuMatmulKernels = 'wasm' | 'js';
@@ -48,14 +48,8 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   const K = a.shape[rank - 1]!;
   const N = b.shape[b.shape.length - 1]!;
   const batch = sizeOf(batchShape);
-  // Not zeroed: every kernel below writes each output (an empty sum, K = 0, is filled here).
-  const out = allocCpu('float32', batch * M * N, false);
-  const o = out.data as Float32Array;
   // An empty sum (K = 0) is 0 (the SIMD kernels' loop bounds assume K ≥ 4 after padding).
-  if (batch === 0 || M === 0 || N === 0 || K === 0) {
-    o.fill(0);
-    return out;
-  }
+  if (batch === 0 || M === 0 || N === 0 || K === 0) return allocCpu('float32', batch * M * N);
   const A = matrixIn(a, false);
   let B = matrixIn(b, true);
   // A weight (b read again at the same version) moves into wasm memory, where the kernels read it in place.
@@ -71,7 +65,13 @@ export function matmul(a: View, b: View, batchShape: readonly number[]): Storage
   collectBases(batchShape, B.view.strides.slice(0, -2), B.view.offset, bBases);
   // The kernels may read b in place only when B.data is its storage's own array, not a re-laid-out copy.
   const bStorage = b.storage instanceof CpuStorage && b.storage.data === B.data ? b.storage : null;
-  if (preferred === 'wasm' && wasmMatmul(A.data, aBases, B.data, bBases, B.columnMajor, bStorage, o, M, K, N)) {
+  // Not zeroed: every kernel below writes each output. A decode step's product by a weight in wasm memory gets an
+  // output there, which the kernels write in place.
+  const placed = preferred === 'wasm' ? productOutput(M, N, batch, bStorage) : undefined;
+  const out = placed ?? allocCpu('float32', batch * M * N, false);
+  const o = out.data as Float32Array;
+  const oBlock = placed && heapBlock(placed);
+  if (preferred === 'wasm' && wasmMatmul(A.data, aBases, B.data, bBases, B.columnMajor, bStorage, o, M, K, N, oBlock)) {
     return out;
   }
   for (let bi = 0; bi < batch; bi++) {

@@ -20,7 +20,7 @@ import { FAST_EXP_ERROR, fastExp, logSumExpBounds, MIN_EXPONENT, sumErrorBound }
 import { CpuStorage, cpuData } from './storage.js';
 import { topKIndices } from './top-k.js';
 import { topKByBlocks } from './top-k-blocks.js';
-import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
+import { ensureMemory, rowAddress, WORK_BYTES } from './wasm-heap.js';
 import { firstMaxOf } from './wasm-rows.js';
 import { BLOCK, wasmSampling } from './wasm-sampling.js';
 
@@ -255,11 +255,9 @@ function simdWeights(a: Float32Array, m: number, inv: number): { w: Float64Array
   const padded = Math.ceil(a.length / BLOCK) * BLOCK;
   const need = 12 * padded;
   if (!wasm || need > WORK_BYTES || !ensureMemory(wasm.memory, need)) return null;
-  const f = new Float32Array(wasm.memory.buffer, 0, padded);
-  f.set(a);
-  f.fill(Number.NEGATIVE_INFINITY, a.length);
-  if (Number.isNaN(wasm.rowMax(0, 4 * padded))) return null; // the exponent bits assume no NaN
-  const total = wasm.weights64(0, 4 * padded, m, inv * Math.LOG2E, 4 * padded);
+  const x = rowAddress(wasm.memory, a, a.length, BLOCK, Number.NEGATIVE_INFINITY);
+  if (Number.isNaN(wasm.rowMax(x, 4 * padded))) return null; // the exponent bits assume no NaN
+  const total = wasm.weights64(x, 4 * padded, m, inv * Math.LOG2E, 4 * padded);
   return { w: new Float64Array(wasm.memory.buffer, 4 * padded, a.length), total };
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { topKIndices } from './top-k.js';
-import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
+import { ensureMemory, rowAddress, WORK_BYTES } from './wasm-heap.js';
 import { BLOCK, wasmSampling } from './wasm-sampling.js';
 
 /** Candidates' values and ids, reused across rows. */
@@ -27,10 +27,8 @@ export function topKByBlocks(x: Float32Array, k: number): Int32Array | null {
   const blocks = padded / BLOCK;
   const need = 4 * padded + 4 * blocks;
   if (!wasm || k < 1 || 4 * k > blocks || need > WORK_BYTES || !ensureMemory(wasm.memory, need)) return null;
-  const f = new Float32Array(wasm.memory.buffer, 0, padded);
-  f.set(x);
-  f.fill(Number.NEGATIVE_INFINITY, n);
-  if (wasm.blockMaxima(0, 4 * padded, 4 * padded) !== 0) return null; // NaN: topKIndices' own order applies
+  const at = rowAddress(wasm.memory, x, n, BLOCK, Number.NEGATIVE_INFINITY);
+  if (wasm.blockMaxima(at, 4 * padded, 4 * padded) !== 0) return null; // NaN: topKIndices' own order applies
   const maxima = new Float32Array(wasm.memory.buffer, 4 * padded, blocks);
   const tau = maxima[topKIndices(maxima, k)[k - 1]!]!;
   if (values.length < n) {

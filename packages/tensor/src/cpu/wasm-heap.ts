@@ -20,7 +20,7 @@
  * @module
  */
 import { isHalf } from '../backend/backend.js';
-import type { CpuStorage } from './storage.js';
+import { CpuStorage } from './storage.js';
 import { wasmTile } from './wasm-tile.js';
 
 /** Bytes at the bottom of wasm memory for one product's working set (padded a, b chunks, the output chunk). */
@@ -63,6 +63,8 @@ let byteLimit: number | undefined;
  * exactly 2^32 would wrap to 0.
  */
 const MAX_HEAP_BYTES = 2 ** 32 - PAGE;
+/** The wasm memory buffer objects that {@link allocateOnHeap}'s views were made on. */
+const outputBuffers = new WeakSet<ArrayBufferLike>();
 const collected = new FinalizationRegistry<HeapBlock>((block) => release(block));
 
 /**
@@ -162,6 +164,42 @@ export function moveWordsToHeap(storage: CpuStorage): HeapBlock | undefined {
   blocks.set(storage, block);
   collected.register(storage, block, storage);
   return block;
+}
+
+/**
+ * A new float32 storage of `size` elements whose `data` views a block of `floats` ≥ size floats of wasm memory (not
+ * zeroed), so that kernels write it in place: a product's output rows padded to whole tiles (see matmul.ts). Freed
+ * like a moved storage (the backend's `free`, else when collected). Undefined without a shared memory or room.
+ */
+export function allocateOnHeap(size: number, floats: number): CpuStorage | undefined {
+  const wasm = wasmTile();
+  if (!wasm?.shared) return undefined;
+  const start = allocate(wasm.memory, Math.max(size, floats, 1));
+  if (start === undefined) return undefined;
+  const buffer = wasm.memory.buffer;
+  // A grow gives later reads of memory.buffer a new object: record the one this view keeps (see rowAddress).
+  outputBuffers.add(buffer);
+  const storage = new CpuStorage('float32', new Float32Array(buffer, 4 * start, size));
+  const block = { start, floats: Math.max(size, floats, 1) };
+  blocks.set(storage, block);
+  collected.register(storage, block, storage);
+  return storage;
+}
+
+/**
+ * Byte address in wasm memory of `x[0…n)` for a kernel that reads it in whole groups of `group` elements: where x
+ * itself when it already lives in `memory` (a product's output in place, {@link allocateOnHeap}) and n is a multiple
+ * of `group`, so the row is not copied (a 32 000-logit row was copied into the work area for every draw); else a
+ * copy at byte 0 of the work area, padded with `pad` to whole groups. The caller has ensured the memory holds the
+ * copy.
+ */
+export function rowAddress(memory: WebAssembly.Memory, x: Float32Array, n: number, group: number, pad: number): number {
+  if (n % group === 0 && outputBuffers.has(x.buffer)) return x.byteOffset;
+  const padded = Math.ceil(n / group) * group;
+  const f = new Float32Array(memory.buffer, 0, padded);
+  f.set(x.subarray(0, n));
+  f.fill(pad, n);
+  return 0;
 }
 
 /**

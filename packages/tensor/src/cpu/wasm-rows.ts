@@ -19,7 +19,7 @@
  */
 
 import { extractLane, F32, simd, tee, v128Load, v128Store } from './wasm-encoding.js';
-import { ensureMemory, WORK_BYTES } from './wasm-heap.js';
+import { ensureMemory, rowAddress, WORK_BYTES } from './wasm-heap.js';
 import { instantiateModuleOnTileMemory } from './wasm-kernel-module.js';
 import { wasmAsm, wasmTile } from './wasm-tile.js';
 
@@ -281,9 +281,7 @@ export function firstMaxOf(x: Float32Array, n: number): number | null {
   if (!wasm || n < 16 || 4 * padded + 128 > WORK_BYTES || !ensureMemory(wasm.memory, 4 * padded + 128)) return null;
   if (Number.isNaN(x[0])) return 0;
   const f = new Float32Array(wasm.memory.buffer, 0, padded + 32);
-  f.set(x.subarray(0, n));
-  f.fill(Number.NEGATIVE_INFINITY, n, padded);
-  wasm.firstMax(0, 4 * padded, 4 * padded);
+  wasm.firstMax(rowAddress(wasm.memory, x, n, 16, Number.NEGATIVE_INFINITY), 4 * padded, 4 * padded);
   const slots = new Int32Array(wasm.memory.buffer, 4 * padded + 64, 16);
   // The largest slot value, ties by lowest index; a slot that saw nothing above −∞ (index −1) never wins, and with
   // no such slot every element is −∞ or NaN: x[0] is then a first maximum.

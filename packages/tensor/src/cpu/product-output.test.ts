@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import type { View } from '../backend/backend.js';
+import { packSamplingRows, type TokenSampling } from '../ops/sample-tokens.js';
+import { makeRng } from '../testing/reference.js';
+import { createCpuBackend } from './index.js';
+import { matmul } from './matmul.js';
+import { productOutput, wasmMatmul } from './matmul-wasm.js';
+import { sampleTokens } from './sample-tokens.js';
+import { CpuStorage, cpuData } from './storage.js';
+import { allocateOnHeap, heapBlock, heapBytesInUse, rowAddress } from './wasm-heap.js';
+import { wasmTile } from './wasm-tile.js';
+
+function randomData(rng: () => number, size: number, scale = 1): Float32Array {
+  const data = new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = scale * (2 * rng() - 1);
+  return data;
+}
+
+/** A [N, K] weight used twice as b, so that it lives in wasm memory (wasm-heap.ts). */
+function placedWeight(rng: () => number, N: number, K: number): CpuStorage {
+  const w = new CpuStorage('float32', randomData(rng, N * K));
+  const x: View = { storage: new CpuStorage('float32', randomData(rng, K)), shape: [1, K], strides: [K, 1], offset: 0 };
+  matmul(x, transposed(w, K, N), []);
+  matmul(x, transposed(w, K, N), []);
+  expect(heapBlock(w)).toBeDefined();
+  return w;
+}
+
+const transposed = (w: CpuStorage, K: number, N: number): View => ({
+  storage: w,
+  shape: [K, N],
+  strides: [1, K],
+  offset: 0,
+});
+
+// A decode step's products by a weight in wasm memory (the LM head above all) write their outputs there in place,
+// and the draws read logits rows there without copying them (matmul.ts, matmul-wasm.ts, wasm-heap.ts).
+describe.skipIf(!wasmTile()?.shared)('cpu products written in place in wasm memory', () => {
+  const rng = makeRng(5);
+  const [K, N] = [64, 16384];
+  const w = placedWeight(rng, N, K);
+
+  it('writes the floats the work area would, for row counts around the tiles, inside its own block', () => {
+    const wasm = wasmTile()!;
+    for (const M of [1, 2, 3, 5, 6, 7, 16, 17, 64]) {
+      const x = randomData(rng, M * K);
+      const view: View = { storage: new CpuStorage('float32', x), shape: [M, K], strides: [K, 1], offset: 0 };
+      const out = matmul(view, transposed(w, K, N), []) as CpuStorage;
+      expect(heapBlock(out), `M ${M}`).toBeDefined();
+      // The same product through the work area and copied out (no block given).
+      const viaWork = new Float32Array(M * N);
+      expect(wasmMatmul(x, [0], w.data as Float32Array, [0], true, w, viaWork, M, K, N)).toBe(true);
+      expect(Array.from(cpuData(out)), `M ${M}`).toEqual(Array.from(viaWork));
+      // Padding rows stay in the output's block: a storage placed right after it keeps its contents.
+      const direct = allocateOnHeap(M * N, Math.ceil(M / 4) * 4 * N)!;
+      const after = allocateOnHeap(4096, 4096)!;
+      expect(heapBlock(after)!.start).toBe(heapBlock(direct)!.start + heapBlock(direct)!.floats);
+      (after.data as Float32Array).fill(7.25);
+      const directData = direct.data as Float32Array;
+      expect(wasmMatmul(x, [0], w.data as Float32Array, [0], true, w, directData, M, K, N, heapBlock(direct))).toBe(
+        true,
+      );
+      expect(Array.from(directData), `M ${M}`).toEqual(Array.from(viaWork));
+      expect(
+        (after.data as Float32Array).every((v) => v === 7.25),
+        `M ${M}`,
+      ).toBe(true);
+      expect(wasm.memory.buffer.byteLength).toBeGreaterThan(4 * heapBlock(after)!.start);
+    }
+  });
+
+  it('places only one-batch products of up to 64 rows by a weight in wasm memory', () => {
+    expect(productOutput(65, N, 1, w)).toBeUndefined();
+    expect(productOutput(4, N, 2, w)).toBeUndefined();
+    expect(productOutput(1, 1000, 1, w)).toBeUndefined(); // small: copying it out costs less than placing it
+    expect(productOutput(4, N, 1, new CpuStorage('float32', new Float32Array(N * K)))).toBeUndefined();
+    const placed = productOutput(4, N, 1, w)!;
+    expect(placed.size).toBe(4 * N);
+    expect(heapBlock(placed)!.floats).toBe(4 * N);
+  });
+
+  it("returns an output's block to the heap when the backend frees it", () => {
+    const backend = createCpuBackend();
+    const x: View = {
+      storage: new CpuStorage('float32', randomData(rng, 3 * K)),
+      shape: [3, K],
+      strides: [K, 1],
+      offset: 0,
+    };
+    const out = backend.matmul(x, transposed(w, K, N), []) as CpuStorage;
+    const block = heapBlock(out)!;
+    const used = heapBytesInUse();
+    backend.free(out);
+    expect(heapBytesInUse()).toBe(used - 4 * block.floats);
+  });
+
+  it('draws from rows in place the tokens and log-probabilities of the same rows on the JS heap', () => {
+    const V = 32000;
+    const head = placedWeight(rng, V, K);
+    const M = 6;
+    const x: View = {
+      storage: new CpuStorage('float32', randomData(rng, M * K, 0.5)),
+      shape: [M, K],
+      strides: [K, 1],
+      offset: 0,
+    };
+    const logits = matmul(x, transposed(head, K, V), []) as CpuStorage;
+    expect(heapBlock(logits)).toBeDefined();
+    const copy = new CpuStorage('float32', (logits.data as Float32Array).slice());
+    const settings: TokenSampling[] = [
+      { temperature: 0, topK: 0, topP: 1, uniform: 0 },
+      { temperature: 0.8, topK: 0, topP: 1, uniform: 0.37 },
+      { temperature: 1.3, topK: 40, topP: 1, uniform: 0.91 },
+      { temperature: 0.7, topK: 0, topP: 0.9, uniform: 0.12 },
+      { temperature: 1, topK: 0, topP: 1, uniform: 0.58, presencePenalty: 0.5, counts: new Map([[3, 2]]) },
+      { temperature: 0.5, topK: 8, topP: 0.8, uniform: 0.73 },
+    ];
+    const rows = packSamplingRows(settings, V);
+    const view = (s: CpuStorage): View => ({ storage: s, shape: [M, V], strides: [V, 1], offset: 0 });
+    const inPlace = sampleTokens(view(logits), rows, 3);
+    const onJsHeap = sampleTokens(view(copy), rows, 3);
+    for (const key of ['ids', 'logprob', 'topIds', 'topLogprobs'] as const) {
+      expect(Array.from(cpuData(inPlace[key]!)), key).toEqual(Array.from(cpuData(onJsHeap[key]!)));
+    }
+    // The rows really were read in place: their addresses are their own, not the work area's copy at 0.
+    const wasm = wasmTile()!;
+    const row = (logits.data as Float32Array).subarray(V, 2 * V);
+    expect(rowAddress(wasm.memory, row, V, 64, Number.NEGATIVE_INFINITY)).toBe(row.byteOffset);
+    expect(row.byteOffset).toBeGreaterThan(0);
+  });
+
+  it('copies a row that is not in wasm memory or not whole groups, padded to whole groups', () => {
+    const wasm = wasmTile()!;
+    const js = randomData(rng, 100);
+    expect(rowAddress(wasm.memory, js, 100, 64, Number.NEGATIVE_INFINITY)).toBe(0);
+    const f = new Float32Array(wasm.memory.buffer, 0, 128);
+    expect(Array.from(f.subarray(0, 100))).toEqual(Array.from(js));
+    expect(f.subarray(100).every((v) => v === Number.NEGATIVE_INFINITY)).toBe(true);
+    const placed = allocateOnHeap(100, 100)!;
+    (placed.data as Float32Array).set(js.map((v) => v + 1));
+    expect(rowAddress(wasm.memory, placed.data as Float32Array, 100, 64, -1)).toBe(0);
+    expect(f[0]).toBe(js[0]! + 1);
+    expect(f[127]).toBe(-1);
+    expect(rowAddress(wasm.memory, placed.data as Float32Array, 100, 4, -1)).toBe(placed.data.byteOffset);
+  });
+});
