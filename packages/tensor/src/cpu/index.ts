@@ -26,9 +26,9 @@ import { addRmsNorm, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rope } from './rope.js';
 import { sampleTokens } from './sample-tokens.js';
 import { softmax } from './softmax.js';
-import { allocCpu, CpuStorage, cpuData, cpuPooledBytes, cpuStorage, markWritten, recycleCpu } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, cpuPooledBytes, cpuStorage, markWritten } from './storage.js';
 import { swiglu, swigluBackward } from './swiglu.js';
-import { moveWordsToHeap, releaseFromHeap } from './wasm-heap.js';
+import { moveWordsToHeap, releaseCpuStorage } from './wasm-heap.js';
 
 /** Creates a CPU backend. Storages are JS typed arrays; `read` returns a copy. */
 export function createCpuBackend(): Backend {
@@ -55,8 +55,7 @@ export function createCpuBackend(): Backend {
       }
       storage.liveIn = null;
       bytesInUse -= storage.size * DTYPE_BYTES[storage.dtype];
-      // An array that is a whole buffer of its own never moved into wasm memory (no heap lookup per free).
-      if (!recycleCpu(storage)) releaseFromHeap(storage);
+      releaseCpuStorage(storage);
     },
     write(storage, data) {
       const s = cpuStorage(storage);

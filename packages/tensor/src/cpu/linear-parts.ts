@@ -7,7 +7,8 @@
 import type { Storage, View } from '../backend/backend.js';
 import { cpuMatmulKernels, matmul } from './matmul.js';
 import { type RowPart, wasmRowParts } from './matmul-wasm.js';
-import { allocCpu, CpuStorage, cpuData, readView, recycleCpu } from './storage.js';
+import { allocCpu, CpuStorage, cpuData, readView } from './storage.js';
+import { releaseCpuStorage } from './wasm-heap.js';
 
 /** A 2-D view's transpose (swapped strides, no copy). */
 function transposed(v: View): View {
@@ -46,7 +47,7 @@ export function linearParts(x: View, weights: readonly View[], residual: View | 
       const product = matmul(x, transposed(w), []) as CpuStorage;
       o.set(product.data, at);
       at += product.size;
-      recycleCpu(product); // a kernel output no tensor holds: its array goes back to the pool
+      releaseCpuStorage(product); // a kernel output no tensor holds: its array goes back to the pool or the heap
     }
   }
   if (residual !== null) {
@@ -63,7 +64,7 @@ export function linearPartsInputGrad(dys: readonly View[], weights: readonly Vie
     const product = matmul(dy, weights[i]!, []) as CpuStorage;
     const part = product.data;
     for (let j = 0; j < part.length; j++) out.data[j] = out.data[j]! + part[j]!;
-    recycleCpu(product); // as in linearParts: a kernel output no tensor holds
+    releaseCpuStorage(product); // as in linearParts: a kernel output no tensor holds
   });
   return out;
 }

@@ -20,7 +20,7 @@
  * @module
  */
 import { isHalf } from '../backend/backend.js';
-import { CpuStorage } from './storage.js';
+import { CpuStorage, recycleCpu } from './storage.js';
 import { wasmTile } from './wasm-tile.js';
 
 /** Bytes at the bottom of wasm memory for one product's working set (padded a, b chunks, the output chunk). */
@@ -47,7 +47,17 @@ const GROW_PAGES = 256;
 export interface HeapBlock {
   readonly start: number;
   readonly floats: number;
+  /** A block of {@link allocateOnHeap}: counted in {@link OUTPUT_MAX_FLOATS}. */
+  readonly output?: boolean;
 }
+
+/**
+ * Floats that {@link allocateOnHeap}'s live blocks may hold in all (64 MiB), beyond which it declines. Why: wasm
+ * memory never shrinks, and an output that nobody frees returns only when the garbage collector finds its storage;
+ * a decode step frees its few placed outputs within the step.
+ */
+const OUTPUT_MAX_FLOATS = 1 << 24;
+let outputFloats = 0;
 
 const blocks = new WeakMap<CpuStorage, HeapBlock>();
 /** Free spans of the heap, sorted by start; the heap ends at `top` (all floats, from HEAP_START). */
@@ -169,18 +179,21 @@ export function moveWordsToHeap(storage: CpuStorage): HeapBlock | undefined {
 /**
  * A new float32 storage of `size` elements whose `data` views a block of `floats` ≥ size floats of wasm memory (not
  * zeroed), so that kernels write it in place: a product's output rows padded to whole tiles (see matmul.ts). Freed
- * like a moved storage (the backend's `free`, else when collected). Undefined without a shared memory or room.
+ * like a moved storage (the backend's `free`, else when collected). Undefined without a shared memory or room, or
+ * when live placed outputs already hold OUTPUT_MAX_FLOATS.
  */
 export function allocateOnHeap(size: number, floats: number): CpuStorage | undefined {
   const wasm = wasmTile();
-  if (!wasm?.shared) return undefined;
-  const start = allocate(wasm.memory, Math.max(size, floats, 1));
+  const total = Math.max(size, floats, 1);
+  if (!wasm?.shared || outputFloats + total > OUTPUT_MAX_FLOATS) return undefined;
+  const start = allocate(wasm.memory, total);
   if (start === undefined) return undefined;
+  outputFloats += total;
   const buffer = wasm.memory.buffer;
   // A grow gives later reads of memory.buffer a new object: record the one this view keeps (see rowAddress).
   outputBuffers.add(buffer);
   const storage = new CpuStorage('float32', new Float32Array(buffer, 4 * start, size));
-  const block = { start, floats: Math.max(size, floats, 1) };
+  const block = { start, floats: total, output: true };
   blocks.set(storage, block);
   collected.register(storage, block, storage);
   return storage;
@@ -210,6 +223,15 @@ export function setHeapByteLimit(bytes: number | undefined): number | undefined 
   const previous = byteLimit;
   byteLimit = bytes;
   return previous;
+}
+
+/**
+ * Gives a dead storage's memory back for reuse: its array to {@link recycleCpu}'s pools, or its block to the heap
+ * (a weight, or a product's output placed there, {@link allocateOnHeap}). Its data must not be used afterwards.
+ */
+export function releaseCpuStorage(storage: CpuStorage): void {
+  // An array that is a whole buffer of its own never lived in wasm memory (no heap lookup).
+  if (!recycleCpu(storage)) releaseFromHeap(storage);
 }
 
 /** Returns a storage's block to the heap (the backend's `free`); its data must not be used afterwards. */
@@ -245,6 +267,7 @@ function allocate(memory: WebAssembly.Memory, floats: number): number | undefine
 }
 
 function release(block: HeapBlock): void {
+  if (block.output) outputFloats -= block.floats;
   let i = spans.findIndex((s) => s.start > block.start);
   if (i < 0) i = spans.length;
   spans.splice(i, 0, { start: block.start, floats: block.floats });
