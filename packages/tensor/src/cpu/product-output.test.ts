@@ -26,6 +26,14 @@ function placedWeight(rng: () => number, N: number, K: number): CpuStorage {
   return w;
 }
 
+/** The first maximum of row r of a [rows, V] storage. */
+function best(s: CpuStorage, r: number, V: number): number {
+  const row = (s.data as Float32Array).subarray(r * V, (r + 1) * V);
+  let at = 0;
+  for (let i = 1; i < V; i++) if (row[i]! > row[at]!) at = i;
+  return at;
+}
+
 const transposed = (w: CpuStorage, K: number, N: number): View => ({
   storage: w,
   shape: [K, N],
@@ -141,7 +149,7 @@ describe.skipIf(!wasmTile()?.shared)('cpu products written in place in wasm memo
   it('draws from rows in place the tokens and log-probabilities of the same rows on the JS heap', () => {
     const V = 32000;
     const head = placedWeight(rng, V, K);
-    const M = 6;
+    const M = 7;
     const x: View = {
       storage: new CpuStorage('float32', randomData(rng, M * K, 0.5)),
       shape: [M, K],
@@ -157,15 +165,24 @@ describe.skipIf(!wasmTile()?.shared)('cpu products written in place in wasm memo
       { temperature: 1.3, topK: 40, topP: 1, uniform: 0.91 },
       { temperature: 0.7, topK: 0, topP: 0.9, uniform: 0.12 },
       { temperature: 1, topK: 0, topP: 1, uniform: 0.58, presencePenalty: 0.5, counts: new Map([[3, 2]]) },
+      // A logit bias on the row's own best token and a penalty: the draw must see them, the logits keep theirs.
+      { temperature: 0, topK: 0, topP: 1, uniform: 0, logitBias: new Map([[best(logits, 6, V), -100]]) },
       { temperature: 0.5, topK: 8, topP: 0.8, uniform: 0.73 },
     ];
     const rows = packSamplingRows(settings, V);
     const view = (s: CpuStorage): View => ({ storage: s, shape: [M, V], strides: [V, 1], offset: 0 });
+    const raw = copy.data.slice();
     const inPlace = sampleTokens(view(logits), rows, 3);
     const onJsHeap = sampleTokens(view(copy), rows, 3);
     for (const key of ['ids', 'logprob', 'topIds', 'topLogprobs'] as const) {
       expect(Array.from(cpuData(inPlace[key]!)), key).toEqual(Array.from(cpuData(onJsHeap[key]!)));
     }
+    // Entries are applied to the row in place for its draw, then put back: the logits are unchanged.
+    expect(Array.from(logits.data)).toEqual(Array.from(raw));
+    expect(Array.from(copy.data)).toEqual(Array.from(raw));
+    const ids = cpuData(inPlace.ids);
+    expect(ids[6]).not.toBe(best(logits, 6, V));
+    expect(ids[0]).toBe(best(logits, 0, V));
     // The rows really were read in place: their addresses are their own, not the work area's copy at 0.
     const wasm = wasmTile()!;
     const row = (logits.data as Float32Array).subarray(V, 2 * V);

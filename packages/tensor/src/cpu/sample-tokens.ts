@@ -56,24 +56,38 @@ export function logSumExp(x: ArrayLike<number>): number {
   return m + Math.log(s);
 }
 
-/** Adjusted logits of rows with sparse entries, reused across rows (a fresh copy per row would churn the GC). */
-let adjustedScratch = new Float32Array(0);
+/** The logits that {@link adjustInPlace} replaced (ids, values; reused across rows). */
+let savedIds = new Int32Array(16);
+let savedValues = new Float32Array(16);
 
-/** Row `r`'s logits with its sparse entries applied (the row itself when it has none). */
-function adjusted(x: Float32Array, rows: SamplingRows, r: number): Float32Array {
+/**
+ * Applies row `r`'s sparse entries to its logits `x` in place, keeping the values they replace for {@link restore};
+ * returns how many. Why in place: a copy of the row per draw (128 KB at vocab 32 000, then copied again into wasm
+ * memory for the SIMD draw) cost more than the draw itself for a row with one logit bias, and the row itself may
+ * already sit in wasm memory, where the draw reads it without a copy.
+ */
+function adjustInPlace(x: Float32Array, rows: SamplingRows, r: number): number {
   const from = rows.entryStart[r]!;
-  const to = rows.entryStart[r + 1]!;
-  if (from === to) return x;
-  if (adjustedScratch.length !== x.length) adjustedScratch = new Float32Array(x.length);
-  const a = adjustedScratch;
-  a.set(x);
-  for (let e = from; e < to; e++) {
-    const id = rows.entryIds[e]!;
-    const b = Math.fround(a[id]! + rows.bias[e]!);
-    const scaled = Math.fround(b * (b > 0 ? rows.scalePositive[e]! : rows.scaleNegative[e]!));
-    a[id] = Math.fround(scaled - rows.penalty[e]!);
+  const count = rows.entryStart[r + 1]! - from;
+  if (savedIds.length < count) {
+    savedIds = new Int32Array(count);
+    savedValues = new Float32Array(count);
   }
-  return a;
+  for (let j = 0; j < count; j++) {
+    const e = from + j;
+    const id = rows.entryIds[e]!;
+    savedIds[j] = id;
+    savedValues[j] = x[id]!;
+    const b = Math.fround(x[id]! + rows.bias[e]!);
+    const scaled = Math.fround(b * (b > 0 ? rows.scalePositive[e]! : rows.scaleNegative[e]!));
+    x[id] = Math.fround(scaled - rows.penalty[e]!);
+  }
+  return count;
+}
+
+/** Puts back the `count` logits that {@link adjustInPlace} replaced in `x`, last first (an id twice: its original). */
+function restore(x: Float32Array, count: number): void {
+  for (let j = count - 1; j >= 0; j--) x[savedIds[j]!] = savedValues[j]!;
 }
 
 /** Ids at or above the nucleus's weight cutoff (id order), reused across rows. */
@@ -286,7 +300,18 @@ function drawRow(a: Float32Array, ids: Int32Array | null, m: number, rows: Sampl
 
 /** Row r's token, with fast weights first (see {@link sampleRow}) or with `Math.exp` only. */
 function chooseToken(x: Float32Array, rows: SamplingRows, r: number, tryFast: boolean): number {
-  const a = adjusted(x, rows, r);
+  // The row's logits with its entries applied, in place for the draw and put back after it (sampleTokens is
+  // synchronous, and its log-probabilities read the raw logits).
+  const adjusted = adjustInPlace(x, rows, r);
+  try {
+    return chooseAdjusted(x, rows, r, tryFast);
+  } finally {
+    restore(x, adjusted);
+  }
+}
+
+/** {@link chooseToken} over logits `a` whose sparse entries are applied. */
+function chooseAdjusted(a: Float32Array, rows: SamplingRows, r: number, tryFast: boolean): number {
   const temperature = rows.temperature[r]!;
   if (!(temperature > 0)) return firstMax(a, a.length);
   const k = rows.topK[r]!;
