@@ -115,7 +115,7 @@ describe.skipIf(!wasmTile()?.shared)('cpu products written in place in wasm memo
     const backend = createCpuBackend();
     const used = heapBytesInUse();
     // The first call's product notes the weight, the second's moves it into wasm memory and gets a placed output.
-    const outs = [0, 1].map(() => backend.linearParts(x, [part], null) as CpuStorage);
+    const outs = [0, 1].map(() => backend.linearParts!(x, [part], null) as CpuStorage);
     expect(heapBlock(weight)).toBeDefined();
     expect(heapBytesInUse()).toBe(used + 4 * heapBlock(weight)!.floats);
     expect(Array.from(cpuData(outs[1]!))).toEqual(Array.from(cpuData(outs[0]!)));
