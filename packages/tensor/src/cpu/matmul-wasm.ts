@@ -35,7 +35,9 @@ type BSource = { kind: 'dot' | 'axpy'; start: number } | { kind: 'copy' };
 /**
  * o[bi] = a[bi] · b[bi] for every batch index bi: `aBases` / `bBases` are the element offsets of each batch's
  * matrix (a row-major [M, K]; b row-major [K, N], or column-major when `bColumnMajor`). `bStorage` is b's storage
- * when B is its own array (not a copy). Accumulates in float32 SIMD lanes (see wasm-tile.ts). Returns false, having
+ * when B is its own array (not a copy). Accumulates in float32 SIMD lanes (see wasm-tile.ts). `oBlock` is o's block
+ * when o lives in wasm memory with room for the rows padded to whole tiles ({@link productOutput}): the kernels then
+ * write it in place when one chunk of columns covers it, else it is copied into as any o. Returns false, having
  * written nothing, when WebAssembly SIMD is unavailable or a does not fit the work area.
  */
 export function wasmMatmul(
@@ -123,7 +125,7 @@ const DIRECT_MAX_FLOATS = 1 << 22;
  * memory with room for M rows padded to whole tiles, so that {@link wasmMatmul} writes it in place and its readers
  * (the draws of sample-tokens.ts) read it there; undefined for any other product, which gets a JS array. Why: the LM
  * head's logits ([16, 32 000] at 16 rows, 2 MB) were copied out of the work area and then into it again for each
- * row's draw, ~0.3 ms of a ~8-ms 16-row decode step on the engine's thread alone (apps/serve/BENCHMARKS.md).
+ * row's draw, ~0.3 ms of a ~8-ms 16-row decode step on the engine's thread alone (packages/tensor/BENCHMARKS.md).
  */
 export function productOutput(
   M: number,
