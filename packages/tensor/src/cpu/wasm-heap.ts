@@ -207,7 +207,8 @@ export function allocateOnHeap(size: number, floats: number): CpuStorage | undef
  * copy.
  */
 export function rowAddress(memory: WebAssembly.Memory, x: Float32Array, n: number, group: number, pad: number): number {
-  if (n % group === 0 && outputBuffers.has(x.buffer)) return x.byteOffset;
+  // Above the work area only: the kernels write their results there.
+  if (n % group === 0 && x.byteOffset >= 4 * HEAP_START && outputBuffers.has(x.buffer)) return x.byteOffset;
   const padded = Math.ceil(n / group) * group;
   const f = new Float32Array(memory.buffer, 0, padded);
   f.set(x.subarray(0, n));
