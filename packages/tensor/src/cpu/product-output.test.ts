@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { View } from '../backend/backend.js';
 import { packSamplingRows, type TokenSampling } from '../ops/sample-tokens.js';
-import { makeRng } from '../testing/reference.js';
+import { makeRng, randomRef } from '../testing/reference.js';
 import { createCpuBackend } from './index.js';
 import { matmul } from './matmul.js';
 import { productOutput, wasmMatmul } from './matmul-wasm.js';
@@ -10,11 +10,9 @@ import { CpuStorage, cpuData } from './storage.js';
 import { allocateOnHeap, heapBlock, heapBytesInUse, releaseCpuStorage, rowAddress } from './wasm-heap.js';
 import { wasmTile } from './wasm-tile.js';
 
-function randomData(rng: () => number, size: number, scale = 1): Float32Array {
-  const data = new Float32Array(size);
-  for (let i = 0; i < size; i++) data[i] = scale * (2 * rng() - 1);
-  return data;
-}
+/** `size` normal float32s times `scale`. */
+const randomData = (rng: () => number, size: number, scale = 1): Float32Array =>
+  Float32Array.from(randomRef(rng, [size]).data, (v) => scale * v);
 
 /** A [N, K] weight used twice as b, so that it lives in wasm memory (wasm-heap.ts). */
 function placedWeight(rng: () => number, N: number, K: number): CpuStorage {
@@ -165,9 +163,9 @@ describe.skipIf(!wasmTile()?.shared)('cpu products written in place in wasm memo
       { temperature: 1.3, topK: 40, topP: 1, uniform: 0.91 },
       { temperature: 0.7, topK: 0, topP: 0.9, uniform: 0.12 },
       { temperature: 1, topK: 0, topP: 1, uniform: 0.58, presencePenalty: 0.5, counts: new Map([[3, 2]]) },
-      // A logit bias on the row's own best token and a penalty: the draw must see them, the logits keep theirs.
-      { temperature: 0, topK: 0, topP: 1, uniform: 0, logitBias: new Map([[best(logits, 6, V), -100]]) },
       { temperature: 0.5, topK: 8, topP: 0.8, uniform: 0.73 },
+      // Row 6, greedy with a logit bias on its own best token: the draw must see it, the logits keep theirs.
+      { temperature: 0, topK: 0, topP: 1, uniform: 0, logitBias: new Map([[best(logits, 6, V), -100]]) },
     ];
     const rows = packSamplingRows(settings, V);
     const view = (s: CpuStorage): View => ({ storage: s, shape: [M, V], strides: [V, 1], offset: 0 });
