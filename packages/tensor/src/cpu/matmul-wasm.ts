@@ -79,9 +79,9 @@ export function wasmMatmul(
   const f = new Float32Array(wasm.memory.buffer);
   // Padding columns of K must be zeros in a and in copied bᵀ rows (copies below write only the first K of each).
   if (Kp !== K) f.fill(0, aOff, source.kind === 'copy' ? oOff : wOff);
-  // o in wasm memory with room for the padded rows (matmul's productOutput): the kernels write it in place.
-  const direct =
-    oBlock !== undefined && aBases.length === 1 && chunk === roundUp(N, cols) && chunk === N && oBlock.floats >= Mp * N;
+  // o in wasm memory with room for the padded rows (matmul's productOutput): the kernels write it in place when one
+  // chunk covers its columns exactly (chunks are whole tiles of `cols`, so then N is too).
+  const direct = oBlock !== undefined && aBases.length === 1 && chunk === N && oBlock.floats >= Mp * N;
   let copiedB = -1;
   for (let bi = 0; bi < aBases.length; bi++) {
     if (source.kind === 'axpy') copyRows(A, aBases[bi]!, M, K, f, aOff, Kp);

@@ -347,13 +347,17 @@ function q4kRun(
         isum = [...dot16(va, xa), ...dot16(vb, xb), ...S.i16Add, ...S.i32AddPairs16];
       }
       const scale = scales[r]![j >> 2]!;
-      addScaled(ctx, r, isum, [...get(scale), ...get(scale), ...S.shuffle(laneSplat(j & 3))]);
+      addScaled(ctx, r, isum, laneSplat(scale, j & 3));
     }
   }
 }
 
-/** i8x16.shuffle lanes that put float32 lane `lane` of a vector in all four lanes. */
-const laneSplat = (lane: number) => Array.from({ length: 16 }, (_, i) => 4 * lane + (i & 3));
+/** Pushes float32 lane `lane` of the v128 local `v` in all four lanes (one i8x16.shuffle). */
+const laneSplat = (v: number, lane: number) => [
+  ...get(v),
+  ...get(v),
+  ...S.shuffle(Array.from({ length: 16 }, (_, i) => 4 * lane + (i & 3))),
+];
 
 /** i8x16.shuffle lanes taking float32 lanes 0, 2 of a and 0, 2 of b (the dx of [dx, Σx] pairs), or 1, 3 (Σx). */
 const EVEN_F32 = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
@@ -473,9 +477,7 @@ function q6kGroup(
   }
   for (let r = 0; r < ctx.R; r++) {
     const ahead = scales[r]![n];
-    const rowScale = ahead
-      ? [...get(ahead), ...get(ahead), ...S.shuffle(laneSplat(k))]
-      : blockScale(ctx, r, dv, 4 * n + k);
+    const rowScale = ahead ? laneSplat(ahead, k) : blockScale(ctx, r, dv, 4 * n + k);
     addScaled(ctx, r, get(isum[r]!), rowScale);
   }
 }

@@ -145,8 +145,7 @@ export function moveToHeap(storage: CpuStorage, k: number): HeapBlock | undefine
   new Float32Array(wasm.memory.buffer, 4 * (start + slots), floats - slots).fill(0);
   storage.data = view;
   const block = { start, floats };
-  blocks.set(storage, block);
-  collected.register(storage, block, storage);
+  adopt(storage, block);
   return block;
 }
 
@@ -171,8 +170,7 @@ export function moveWordsToHeap(storage: CpuStorage): HeapBlock | undefined {
   view.set(storage.data);
   storage.data = view;
   const block = { start, floats: Math.max(storage.size, 1) };
-  blocks.set(storage, block);
-  collected.register(storage, block, storage);
+  adopt(storage, block);
   return block;
 }
 
@@ -194,8 +192,7 @@ export function allocateOnHeap(size: number, floats: number): CpuStorage | undef
   outputBuffers.add(buffer);
   const storage = new CpuStorage('float32', new Float32Array(buffer, 4 * start, size));
   const block = { start, floats: total, output: true };
-  blocks.set(storage, block);
-  collected.register(storage, block, storage);
+  adopt(storage, block);
   return storage;
 }
 
@@ -249,6 +246,12 @@ export function heapBytesInUse(): number {
   let free = 0;
   for (const s of spans) free += s.floats;
   return 4 * (top - HEAP_START - free);
+}
+
+/** Records that `storage` lives in `block`, which returns to the heap when the storage is freed or collected. */
+function adopt(storage: CpuStorage, block: HeapBlock): void {
+  blocks.set(storage, block);
+  collected.register(storage, block, storage);
 }
 
 function allocate(memory: WebAssembly.Memory, floats: number): number | undefined {
